@@ -1,0 +1,349 @@
+// Convolution forward / grad-input / grad-weight through the GEMM.
+//
+// Each image is processed in tiles of output pixels; a tile's im2col matrix is sized
+// to stay in L2 while the GEMM packs it. Pointwise convolutions (1x1, stride 1, no
+// padding) skip im2col: the input already is the GEMM operand. Work units are
+// (image, group, pixel tile); when there are enough of them for every thread, the
+// units are spread over threads and each GEMM runs serially (it detects the parallel
+// region), otherwise the units run in order and the GEMM parallelises internally.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "conv_common.h"
+#include "fastgrad/kernels/conv.h"
+#include "fastgrad/kernels/gemm.h"
+
+namespace fastgrad::kernels {
+namespace {
+
+using detail::Geom3;
+using detail::valid_range;
+
+// Bytes of im2col buffer per tile: about a quarter of Zen 4's 1 MiB L2 so the GEMM's
+// own packed blocks fit next to it.
+constexpr int64_t kColBytes = 256 * 1024;
+
+bool is_pointwise(const Geom3& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.k[i] != 1 || g.s[i] != 1 || g.pl[i] != 0 || g.out[i] != g.in[i]) return false;
+  return true;
+}
+
+template <typename T>
+int64_t tile_pixels(const Geom3& g, bool pointwise) {
+  if (pointwise) return g.Pout;
+  const int64_t rows = g.Cig * g.K;
+  int64_t pt = kColBytes / (rows * static_cast<int64_t>(sizeof(T)));
+  pt = std::max<int64_t>(32, pt / 16 * 16);
+  return std::min(pt, std::max<int64_t>(g.Pout, 1));
+}
+
+int threads_available() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// Whether units go to threads (true) or run in order with a parallel GEMM (false).
+bool spread_units(int nt, int64_t units, int64_t N) {
+  return nt > 1 && (N >= nt || units >= 4 * static_cast<int64_t>(nt));
+}
+
+template <typename F>
+void run_units(int64_t units, bool spread, int nt, F&& f) {
+  if (spread) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t u = 0; u < units; ++u) f(u);
+  } else {
+    for (int64_t u = 0; u < units; ++u) f(u);
+  }
+}
+
+// Decomposition of a flat output pixel index, advanced along the innermost dim.
+struct PixelCursor {
+  int64_t od, oh, ow;
+  PixelCursor(const Geom3& g, int64_t p)
+      : od(p / (g.out[1] * g.out[2])), oh((p / g.out[2]) % g.out[1]), ow(p % g.out[2]) {}
+  void advance(const Geom3& g, int64_t n) {
+    ow += n;
+    if (ow == g.out[2]) {
+      ow = 0;
+      if (++oh == g.out[1]) {
+        oh = 0;
+        ++od;
+      }
+    }
+  }
+};
+
+// Channels-first im2col of pixels [p0, p0+np): col is (Cig*K) x np, row stride np.
+// x points at channel 0 of the group in image n.
+template <typename T, bool kAdd>
+void im2col_cf(const Geom3& g, const T* x_in, T* x_out, int64_t p0, int64_t np, T* col) {
+  const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
+  int64_t r = 0;
+  for (int64_t ci = 0; ci < g.Cig; ++ci) {
+    const int64_t coff = ci * g.Pin;
+    for (int64_t kd = 0; kd < g.k[0]; ++kd)
+      for (int64_t kh = 0; kh < g.k[1]; ++kh)
+        for (int64_t kw = 0; kw < g.k[2]; ++kw, ++r) {
+          T* c = col + r * np;
+          PixelCursor pc(g, p0);
+          int64_t left = np;
+          while (left > 0) {
+            const int64_t seg = std::min(left, g.out[2] - pc.ow);
+            const int64_t id = pc.od * g.s[0] - g.pl[0] + kd * g.d[0];
+            const int64_t ih = pc.oh * g.s[1] - g.pl[1] + kh * g.d[1];
+            if (id < 0 || id >= D || ih < 0 || ih >= H) {
+              if (!kAdd) std::fill(c, c + seg, T(0));
+            } else {
+              const int64_t roff = coff + (id * H + ih) * W;
+              const int64_t base = pc.ow * g.s[2] - g.pl[2] + kw * g.d[2];
+              const int64_t s = g.s[2];
+              int64_t lo, hi;
+              valid_range(base, s, W, seg, lo, hi);
+              if (!kAdd) {
+                const T* xr = x_in + roff + base;
+                std::fill(c, c + lo, T(0));
+                if (s == 1)
+                  std::memcpy(c + lo, xr + lo, sizeof(T) * (hi - lo));
+                else
+                  for (int64_t j = lo; j < hi; ++j) c[j] = xr[j * s];
+                std::fill(c + hi, c + seg, T(0));
+              } else {
+                T* xr = x_out + roff + base;
+                if (s == 1)
+                  for (int64_t j = lo; j < hi; ++j) xr[j] += c[j];
+                else
+                  for (int64_t j = lo; j < hi; ++j) xr[j * s] += c[j];
+              }
+            }
+            c += seg;
+            left -= seg;
+            pc.advance(g, seg);
+          }
+        }
+  }
+}
+
+// Channels-last im2col of pixels [p0, p0+np): col is np x (K*Cig), row stride K*Cig.
+// x points at channel 0 of the group in image n (pixel stride C_in).
+template <typename T, bool kAdd>
+void im2col_cl(const Geom3& g, const T* x_in, T* x_out, int64_t p0, int64_t np, T* col) {
+  const int64_t D = g.in[0], H = g.in[1], W = g.in[2], C = g.C_in, Cg = g.Cig;
+  const int64_t rows = g.K * Cg;
+  PixelCursor pc(g, p0);
+  for (int64_t i = 0; i < np; ++i, pc.advance(g, 1)) {
+    T* c = col + i * rows;
+    for (int64_t kd = 0; kd < g.k[0]; ++kd) {
+      const int64_t id = pc.od * g.s[0] - g.pl[0] + kd * g.d[0];
+      const bool vd = id >= 0 && id < D;
+      for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+        const int64_t ih = pc.oh * g.s[1] - g.pl[1] + kh * g.d[1];
+        if (!vd || ih < 0 || ih >= H) {
+          if (!kAdd) std::fill(c, c + g.k[2] * Cg, T(0));
+          c += g.k[2] * Cg;
+          continue;
+        }
+        const int64_t roff = (id * H + ih) * W * C;
+        const int64_t base = pc.ow * g.s[2] - g.pl[2];
+        for (int64_t kw = 0; kw < g.k[2]; ++kw, c += Cg) {
+          const int64_t iw = base + kw * g.d[2];
+          if (iw < 0 || iw >= W) {
+            if (!kAdd) std::fill(c, c + Cg, T(0));
+          } else if (!kAdd) {
+            const T* xp = x_in + roff + iw * C;
+            for (int64_t q = 0; q < Cg; ++q) c[q] = xp[q];
+          } else {
+            T* xp = x_out + roff + iw * C;
+            for (int64_t q = 0; q < Cg; ++q) xp[q] += c[q];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+T* col_buffer(int64_t elems) {
+  return static_cast<T*>(detail::thread_scratch(0, sizeof(T) * static_cast<size_t>(elems)));
+}
+
+}  // namespace
+
+template <typename T>
+void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* y) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  const int64_t ntile = (g.Pout + pt - 1) / pt;
+  const int64_t units = g.N * g.G * ntile;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  run_units(units, spread, nt, [&](int64_t u) {
+    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
+    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
+    const T* wg = w + gi * g.Cog * rows;
+    const T* bg = bias ? bias + gi * g.Cog : nullptr;
+    if (!g.cl) {
+      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+      T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+      const T* B = xn + p0;
+      int64_t rsB = g.Pin;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        rsB = np;
+      }
+      gemm<T>(g.Cog, np, rows, T(1), wg, rows, 1, B, rsB, 1, T(0), yt, g.Pout, 1);
+      if (bg)
+        for (int64_t o = 0; o < g.Cog; ++o) {
+          T* yr = yt + o * g.Pout;
+          const T b = bg[o];
+          for (int64_t j = 0; j < np; ++j) yr[j] += b;
+        }
+    } else {
+      const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+      T* yt = y + (n * g.Pout + p0) * g.C_out + gi * g.Cog;
+      const T* A = xn + p0 * g.C_in;
+      int64_t rsA = g.C_in;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+        A = col;
+        rsA = rows;
+      }
+      gemm<T>(np, g.Cog, rows, T(1), A, rsA, 1, wg, 1, rows, T(0), yt, g.C_out, 1);
+      if (bg)
+        for (int64_t j = 0; j < np; ++j) {
+          T* yr = yt + j * g.C_out;
+          for (int64_t o = 0; o < g.Cog; ++o) yr[o] += bg[o];
+        }
+    }
+  });
+}
+
+template <typename T>
+void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
+  const int64_t units = g.N * g.G;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  run_units(units, spread, nt, [&](int64_t u) {
+    const int64_t gi = u % g.G, n = u / g.G;
+    const T* wg = w + gi * g.Cog * rows;
+    if (!g.cl) {
+      T* gxn = gx + (n * g.C_in + gi * g.Cig) * g.Pin;
+      const T* gyn = gy + (n * g.C_out + gi * g.Cog) * g.Pout;
+      if (pw) {
+        gemm<T>(g.Cig, g.Pout, g.Cog, T(1), wg, 1, rows, gyn, g.Pout, 1, T(0), gxn, g.Pin, 1);
+        return;
+      }
+      std::fill(gxn, gxn + g.Cig * g.Pin, T(0));
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        gemm<T>(rows, np, g.Cog, T(1), wg, 1, rows, gyn + p0, g.Pout, 1, T(0), col, np, 1);
+        im2col_cf<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    } else {
+      T* gxn = gx + n * g.Pin * g.C_in + gi * g.Cig;
+      const T* gyn = gy + n * g.Pout * g.C_out + gi * g.Cog;
+      if (pw) {
+        gemm<T>(g.Pout, g.Cig, g.Cog, T(1), gyn, g.C_out, 1, wg, rows, 1, T(0), gxn, g.C_in, 1);
+        return;
+      }
+      for (int64_t p = 0; p < g.Pin; ++p) std::fill(gxn + p * g.C_in, gxn + p * g.C_in + g.Cig, T(0));
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        gemm<T>(np, rows, g.Cog, T(1), gyn + p0 * g.C_out, g.C_out, 1, wg, rows, 1, T(0), col, rows, 1);
+        im2col_cl<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t wsize = g.C_out * rows;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  const int64_t ntile = (g.Pout + pt - 1) / pt;
+  const int64_t units = g.N * g.G * ntile;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  // With spread units every thread sums into its own copy of gw; the copies are
+  // added once at the end in thread order, so the result only depends on nt.
+  T* partial = gw;
+  if (spread)
+    partial = static_cast<T*>(detail::thread_scratch(1, sizeof(T) * static_cast<size_t>(wsize * nt)));
+  std::fill(partial, partial + (spread ? wsize * nt : wsize), T(0));
+
+  auto unit = [&](int64_t u, T* acc) {
+    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
+    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
+    T* gwg = acc + gi * g.Cog * rows;
+    if (!g.cl) {
+      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+      const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+      const T* B = xn + p0;
+      int64_t csB = g.Pin;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        csB = np;
+      }
+      gemm<T>(g.Cog, rows, np, T(1), gyt, g.Pout, 1, B, 1, csB, T(1), gwg, rows, 1);
+    } else {
+      const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+      const T* gyt = gy + (n * g.Pout + p0) * g.C_out + gi * g.Cog;
+      const T* B = xn + p0 * g.C_in;
+      int64_t rsB = g.C_in;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        rsB = rows;
+      }
+      gemm<T>(g.Cog, rows, np, T(1), gyt, 1, g.C_out, B, rsB, 1, T(1), gwg, rows, 1);
+    }
+  };
+
+  if (!spread) {
+    for (int64_t u = 0; u < units; ++u) unit(u, gw);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    T* acc = partial + wsize * omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < units; ++u) unit(u, acc);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < wsize; ++i) {
+      T s = partial[i];
+      for (int t = 1; t < nt; ++t) s += partial[t * wsize + i];
+      gw[i] = s;
+    }
+  }
+}
+
+#define FASTGRAD_CONV_INSTANTIATE(T)                                                       \
+  template void conv_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*);        \
+  template void conv_grad_input<T>(const ConvGeom&, const T*, const T*, T*);               \
+  template void conv_grad_weight<T>(const ConvGeom&, const T*, const T*, T*);
+FASTGRAD_CONV_INSTANTIATE(float)
+FASTGRAD_CONV_INSTANTIATE(double)
+#undef FASTGRAD_CONV_INSTANTIATE
+
+}  // namespace fastgrad::kernels
