@@ -13,7 +13,7 @@ namespace fastgrad::kernels::detail {
 // kernel is one 3-D loop nest and the innermost dim is always the contiguous one.
 struct Geom3 {
   int64_t N, C_in, C_out, G, Cig, Cog;
-  int64_t in[3], out[3], k[3], s[3], pl[3], d[3];
+  int64_t in[3], out[3], k[3], s[3], pl[3], ph[3], d[3];
   int64_t Pin, Pout, K;  // spatial sizes of input / output, kernel volume
   bool cl;
 };
@@ -30,7 +30,7 @@ inline Geom3 lift(const ConvGeom& g) {
   for (int i = 0; i < 3; ++i) {
     if (i < off) {
       r.in[i] = r.out[i] = r.k[i] = r.s[i] = r.d[i] = 1;
-      r.pl[i] = 0;
+      r.pl[i] = r.ph[i] = 0;
     } else {
       const int j = i - off;
       r.in[i] = g.in[j];
@@ -38,6 +38,7 @@ inline Geom3 lift(const ConvGeom& g) {
       r.k[i] = g.k[j];
       r.s[i] = g.stride[j];
       r.pl[i] = g.pad_lo[j];
+      r.ph[i] = g.pad_hi[j];
       r.d[i] = g.dil[j];
     }
   }

@@ -1,0 +1,281 @@
+// Max / average / adaptive-average pooling, 1-3 spatial dims, both layouts.
+//
+// Every variant reduces to per-dim window tables (first input index, one past the
+// last, and the divisor factor), so one loop nest serves them all. Channels-first
+// works plane by plane; channels-last keeps the channel loop innermost so it runs
+// over contiguous memory. Backward passes scatter; units are chosen so that no two
+// threads ever write the same gx element (planes, or (image, channel block)).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "conv_common.h"
+#include "fastgrad/kernels/conv.h"
+
+namespace fastgrad::kernels {
+namespace {
+
+using detail::Geom3;
+
+enum class Kind { kMax, kAvgInclPad, kAvgExclPad, kAdaptive };
+
+struct Windows {
+  std::vector<int64_t> lo[3], hi[3], cnt[3];
+};
+
+Windows make_windows(const Geom3& g, Kind kind) {
+  Windows w;
+  for (int d = 0; d < 3; ++d) {
+    const int64_t n = g.out[d], in = g.in[d];
+    w.lo[d].resize(n);
+    w.hi[d].resize(n);
+    w.cnt[d].resize(n);
+    for (int64_t o = 0; o < n; ++o) {
+      int64_t lo, hi, cnt;
+      if (kind == Kind::kAdaptive) {
+        lo = (o * in) / n;
+        hi = ((o + 1) * in + n - 1) / n;
+        cnt = hi - lo;
+      } else {
+        const int64_t start = o * g.s[d] - g.pl[d];
+        // PyTorch clips the window to the padded input before counting.
+        const int64_t end = std::min(start + g.k[d], in + g.ph[d]);
+        lo = std::max<int64_t>(start, 0);
+        hi = std::min(end, in);
+        if (hi < lo) hi = lo;
+        cnt = kind == Kind::kAvgInclPad ? std::max<int64_t>(end - start, 0) : hi - lo;
+      }
+      w.lo[d][o] = lo;
+      w.hi[d][o] = hi;
+      w.cnt[d][o] = cnt;
+    }
+  }
+  return w;
+}
+
+
+// Below this many window reads, threading costs more than it saves.
+constexpr int64_t kParallelWork = 1 << 15;
+
+template <typename T, bool kMax>
+void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* argmax) {
+  const int64_t C = g.C_in, H = g.in[1], W = g.in[2];
+  const int64_t OH = g.out[1], OW = g.out[2];
+  const bool par = g.N * C * g.Pout * g.K > kParallelWork;
+  const T lowest = -std::numeric_limits<T>::infinity();
+  if (!g.cl) {
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t pl = 0; pl < g.N * C; ++pl) {
+      const T* xp = x + pl * g.Pin;
+      T* yp = y + pl * g.Pout;
+      int64_t* ap = kMax ? argmax + pl * g.Pout : nullptr;
+      for (int64_t od = 0; od < g.out[0]; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t o = (od * OH + oh) * OW + ow;
+            const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
+            const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
+            if (kMax) {
+              T m = lowest;
+              int64_t best = -1;
+              for (int64_t id = d0; id < d1; ++id)
+                for (int64_t ih = h0; ih < h1; ++ih)
+                  for (int64_t iw = w0; iw < w1; ++iw) {
+                    const int64_t i = (id * H + ih) * W + iw;
+                    const T v = xp[i];
+                    // NaN wins, as in PyTorch; the first maximum wins ties.
+                    if (best < 0 || v > m || std::isnan(v)) {
+                      m = v;
+                      best = i;
+                    }
+                  }
+              yp[o] = m;
+              ap[o] = best;
+            } else {
+              T s = 0;
+              for (int64_t id = d0; id < d1; ++id)
+                for (int64_t ih = h0; ih < h1; ++ih) {
+                  const T* xr = xp + (id * H + ih) * W;
+                  for (int64_t iw = w0; iw < w1; ++iw) s += xr[iw];
+                }
+              const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
+              yp[o] = cnt > 0 ? s / static_cast<T>(cnt) : T(0);
+            }
+          }
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t u = 0; u < g.N * g.Pout; ++u) {
+    const int64_t n = u / g.Pout, o = u % g.Pout;
+    const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
+    const T* xn = x + n * g.Pin * C;
+    T* yo = y + u * C;
+    int64_t* ao = kMax ? argmax + u * C : nullptr;
+    const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
+    const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
+    bool first = true;
+    if (!kMax) std::fill(yo, yo + C, T(0));
+    for (int64_t id = d0; id < d1; ++id)
+      for (int64_t ih = h0; ih < h1; ++ih)
+        for (int64_t iw = w0; iw < w1; ++iw) {
+          const int64_t i = (id * H + ih) * W + iw;
+          const T* xc = xn + i * C;
+          if (!kMax) {
+            for (int64_t c = 0; c < C; ++c) yo[c] += xc[c];
+          } else if (first) {
+            for (int64_t c = 0; c < C; ++c) {
+              yo[c] = xc[c];
+              ao[c] = i;
+            }
+          } else {
+            for (int64_t c = 0; c < C; ++c) {
+              const T v = xc[c];
+              if (v > yo[c] || std::isnan(v)) {
+                yo[c] = v;
+                ao[c] = i;
+              }
+            }
+          }
+          first = false;
+        }
+    if (kMax) {
+      if (first)
+        for (int64_t c = 0; c < C; ++c) {
+          yo[c] = lowest;
+          ao[c] = -1;
+        }
+    } else {
+      const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
+      const T inv = cnt > 0 ? T(1) / static_cast<T>(cnt) : T(0);
+      for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
+    }
+  }
+}
+
+template <typename T, bool kMax>
+void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t* argmax, T* gx) {
+  const int64_t C = g.C_in, H = g.in[1], W = g.in[2];
+  const int64_t OH = g.out[1], OW = g.out[2];
+  const bool par = g.N * C * (g.Pout * (kMax ? 1 : g.K) + g.Pin) > kParallelWork;
+  if (!g.cl) {
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t pl = 0; pl < g.N * C; ++pl) {
+      T* gp = gx + pl * g.Pin;
+      const T* gyp = gy + pl * g.Pout;
+      std::fill(gp, gp + g.Pin, T(0));
+      if (kMax) {
+        const int64_t* ap = argmax + pl * g.Pout;
+        for (int64_t o = 0; o < g.Pout; ++o)
+          if (ap[o] >= 0) gp[ap[o]] += gyp[o];
+        continue;
+      }
+      for (int64_t od = 0; od < g.out[0]; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t o = (od * OH + oh) * OW + ow;
+            const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
+            if (cnt <= 0) continue;
+            const T v = gyp[o] / static_cast<T>(cnt);
+            for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
+              for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih) {
+                T* gr = gp + (id * H + ih) * W;
+                for (int64_t iw = w.lo[2][ow]; iw < w.hi[2][ow]; ++iw) gr[iw] += v;
+              }
+          }
+    }
+    return;
+  }
+  // Channels-last: a unit owns one image and one block of channels of gx.
+  const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int64_t nblk = 1;
+  if (g.N < nt) nblk = std::max<int64_t>(1, std::min<int64_t>(C / 16, (4 * nt + g.N - 1) / g.N));
+  const int64_t cb = (C + nblk - 1) / nblk;
+  nblk = (C + cb - 1) / cb;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t u = 0; u < g.N * nblk; ++u) {
+    const int64_t n = u / nblk, c0 = (u % nblk) * cb, c1 = std::min(C, c0 + cb);
+    T* gn = gx + n * g.Pin * C;
+    for (int64_t i = 0; i < g.Pin; ++i) std::fill(gn + i * C + c0, gn + i * C + c1, T(0));
+    for (int64_t o = 0; o < g.Pout; ++o) {
+      const T* go = gy + (n * g.Pout + o) * C;
+      if (kMax) {
+        const int64_t* ao = argmax + (n * g.Pout + o) * C;
+        for (int64_t c = c0; c < c1; ++c)
+          if (ao[c] >= 0) gn[ao[c] * C + c] += go[c];
+        continue;
+      }
+      const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
+      const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
+      if (cnt <= 0) continue;
+      const T inv = T(1) / static_cast<T>(cnt);
+      for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
+        for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih)
+          for (int64_t iw = w.lo[2][ow]; iw < w.hi[2][ow]; ++iw) {
+            T* gc = gn + ((id * H + ih) * W + iw) * C;
+            for (int64_t c = c0; c < c1; ++c) gc[c] += go[c] * inv;
+          }
+    }
+  }
+}
+
+Kind avg_kind(bool count_include_pad) { return count_include_pad ? Kind::kAvgInclPad : Kind::kAvgExclPad; }
+
+// Pooling ignores groups and dilation; the channel count is C_in.
+Geom3 pool_geom(const ConvGeom& cg) {
+  ConvGeom c = cg;
+  c.groups = 1;
+  c.C_out = c.C_in;
+  for (int i = 0; i < 3; ++i) c.dil[i] = 1;
+  return detail::lift(c);
+}
+
+}  // namespace
+
+template <typename T>
+void maxpool_forward(const ConvGeom& cg, const T* x, T* y, int64_t* argmax) {
+  const Geom3 g = pool_geom(cg);
+  pool_forward<T, true>(g, make_windows(g, Kind::kMax), x, y, argmax);
+}
+template <typename T>
+void maxpool_backward(const ConvGeom& cg, const T* gy, const int64_t* argmax, T* gx) {
+  const Geom3 g = pool_geom(cg);
+  const Windows unused;  // the argmax already names the winner
+  pool_backward<T, true>(g, unused, gy, argmax, gx);
+}
+template <typename T>
+void avgpool_forward(const ConvGeom& cg, const T* x, T* y, bool count_include_pad) {
+  const Geom3 g = pool_geom(cg);
+  pool_forward<T, false>(g, make_windows(g, avg_kind(count_include_pad)), x, y, nullptr);
+}
+template <typename T>
+void avgpool_backward(const ConvGeom& cg, const T* gy, T* gx, bool count_include_pad) {
+  const Geom3 g = pool_geom(cg);
+  pool_backward<T, false>(g, make_windows(g, avg_kind(count_include_pad)), gy, nullptr, gx);
+}
+template <typename T>
+void adaptive_avgpool_forward(const ConvGeom& cg, const T* x, T* y) {
+  const Geom3 g = pool_geom(cg);
+  pool_forward<T, false>(g, make_windows(g, Kind::kAdaptive), x, y, nullptr);
+}
+template <typename T>
+void adaptive_avgpool_backward(const ConvGeom& cg, const T* gy, T* gx) {
+  const Geom3 g = pool_geom(cg);
+  pool_backward<T, false>(g, make_windows(g, Kind::kAdaptive), gy, nullptr, gx);
+}
+
+#define FASTGRAD_POOL_INSTANTIATE(T)                                                         \
+  template void maxpool_forward<T>(const ConvGeom&, const T*, T*, int64_t*);                 \
+  template void maxpool_backward<T>(const ConvGeom&, const T*, const int64_t*, T*);          \
+  template void avgpool_forward<T>(const ConvGeom&, const T*, T*, bool);                     \
+  template void avgpool_backward<T>(const ConvGeom&, const T*, T*, bool);                    \
+  template void adaptive_avgpool_forward<T>(const ConvGeom&, const T*, T*);                  \
+  template void adaptive_avgpool_backward<T>(const ConvGeom&, const T*, T*);
+FASTGRAD_POOL_INSTANTIATE(float)
+FASTGRAD_POOL_INSTANTIATE(double)
+#undef FASTGRAD_POOL_INSTANTIATE
+
+}  // namespace fastgrad::kernels
