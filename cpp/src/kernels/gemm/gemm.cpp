@@ -1,23 +1,347 @@
-// PLACEHOLDER naive GEMM (to be replaced by the packed, dispatched implementation).
+// GEMM driver: ISA-neutral blocking, packing and threading around the per-ISA
+// micro-kernels (BLIS loop order: jc -> pc -> pack B -> ic -> pack A -> jr -> ir).
 #include "fastgrad/kernels/gemm.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "fastgrad/kernels/dispatch.h"
+#include "gemm_internal.h"
+
 namespace fastgrad::kernels {
+namespace {
+
+using gemm_detail::KernelSet;
+
+template <typename T>
+const KernelSet<T>& kernel_set(Isa isa);
+
+template <>
+const KernelSet<float>& kernel_set<float>(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return gemm_detail::kernels_avx512_f32();
+    case Isa::Avx2: return gemm_detail::kernels_avx2_f32();
+    default: return gemm_detail::kernels_scalar_f32();
+  }
+}
+
+template <>
+const KernelSet<double>& kernel_set<double>(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return gemm_detail::kernels_avx512_f64();
+    case Isa::Avx2: return gemm_detail::kernels_avx2_f64();
+    default: return gemm_detail::kernels_scalar_f64();
+  }
+}
+
+// Below this many multiply-adds the unpacked path wins: packing would cost about as
+// much as the arithmetic.
+constexpr int64_t kSmallWork = int64_t(64) * 64 * 64;
+// Below this many multiply-adds per thread, waking another thread costs more than it
+// saves.
+constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
+
+// Per-thread packing buffer: 64-byte aligned, grown on demand and then reused, so the
+// steady state does no allocation.
+struct PackBuffer {
+  void* ptr = nullptr;
+  size_t cap = 0;
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { std::free(ptr); }
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(ptr);
+      cap = (bytes + 4095) & ~size_t(4095);
+      ptr = std::aligned_alloc(64, cap);
+      if (!ptr) {
+        cap = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return ptr;
+  }
+};
+
+thread_local PackBuffer tls_pack_a, tls_pack_b;
+
+// Ap[p][k*MR + r] = A[(p*MR + r), k]; rows past mc are zero so the micro-kernel can
+// always run a full MR tile.
+template <typename T>
+void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR, T* Ap) {
+  for (int64_t i = 0; i < mc; i += MR) {
+    const int64_t mr = std::min(MR, mc - i);
+    const T* a = A + i * rsA;
+    if (rsA == 1) {  // column-major A: each k is a contiguous run of mr values
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = a + k * csA;
+        T* dst = Ap + k * MR;
+        for (int64_t r = 0; r < mr; ++r) dst[r] = src[r];
+        for (int64_t r = mr; r < MR; ++r) dst[r] = T(0);
+      }
+    } else if (csA == 1) {  // row-major A: walk each row contiguously
+      for (int64_t r = 0; r < mr; ++r) {
+        const T* src = a + r * rsA;
+        T* dst = Ap + r;
+        for (int64_t k = 0; k < kc; ++k) dst[k * MR] = src[k];
+      }
+      for (int64_t r = mr; r < MR; ++r)
+        for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = T(0);
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        T* dst = Ap + k * MR;
+        for (int64_t r = 0; r < mr; ++r) dst[r] = a[r * rsA + k * csA];
+        for (int64_t r = mr; r < MR; ++r) dst[r] = T(0);
+      }
+    }
+    Ap += MR * kc;
+  }
+}
+
+// Bp[p][k*NR + c] = B[k, p*NR + c]; columns past nc are zero.
+template <typename T>
+void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rsB, int64_t csB, int64_t NR, T* Bp) {
+  for (int64_t j = 0; j < nc; j += NR) {
+    const int64_t nr = std::min(NR, nc - j);
+    const T* b = B + j * csB;
+    if (csB == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = b + k * rsB;
+        T* dst = Bp + k * NR;
+        if (nr == NR) {
+          std::memcpy(dst, src, sizeof(T) * NR);
+        } else {
+          for (int64_t c = 0; c < nr; ++c) dst[c] = src[c];
+          for (int64_t c = nr; c < NR; ++c) dst[c] = T(0);
+        }
+      }
+    } else if (rsB == 1) {  // B stored transposed: walk each column contiguously
+      for (int64_t c = 0; c < nr; ++c) {
+        const T* src = b + c * csB;
+        T* dst = Bp + c;
+        for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
+      }
+      for (int64_t c = nr; c < NR; ++c)
+        for (int64_t k = 0; k < kc; ++k) Bp[k * NR + c] = T(0);
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        T* dst = Bp + k * NR;
+        for (int64_t c = 0; c < nr; ++c) dst[c] = b[k * rsB + c * csB];
+        for (int64_t c = nr; c < NR; ++c) dst[c] = T(0);
+      }
+    }
+    Bp += NR * kc;
+  }
+}
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Splits n into ceil(n / block) nearly equal blocks (multiples of `unit`), so the last
+// block is not a sliver.
+inline int64_t balanced_block(int64_t n, int64_t block, int64_t unit) {
+  const int64_t nb = (n + block - 1) / block;
+  return std::min(block, round_up((n + nb - 1) / nb, unit));
+}
+
+template <typename T>
+void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha,
+                   const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
+                   int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+  const int64_t MR = ks.MR, NR = ks.NR;
+  const int64_t KC = balanced_block(K, ks.KC, 8);
+  const int64_t MC = balanced_block(M, ks.MC, MR);
+  const int64_t NC = balanced_block(N, ks.NC, NR);
+  T* Ap = static_cast<T*>(tls_pack_a.get(sizeof(T) * size_t(round_up(std::min(MC, M), MR) * KC)));
+  T* Bp = static_cast<T*>(tls_pack_b.get(sizeof(T) * size_t(round_up(std::min(NC, N), NR) * KC)));
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const T beta_eff = pc == 0 ? beta : T(1);
+      pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, NR, Bp);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, MR, Ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min(NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min(MR, mc - ir);
+            ks.micro(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * rsC + (jc + jr) * csC,
+                     rsC, csC, alpha, beta_eff, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rsC, int64_t csC) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T& c = C[i * rsC + j * csC];
+      c = beta == T(0) ? T(0) : beta * c;
+    }
+}
+
+// Single-threaded GEMM after the trivial cases have been handled.
+template <typename T>
+void gemm_one_thread(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha,
+                     const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
+                     int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+  if (ks.small && csB == 1 && csC == 1 && M * N * K <= kSmallWork) {
+    ks.small(M, N, K, alpha, A, rsA, csA, B, rsB, beta, C, rsC);
+    return;
+  }
+  packed_serial(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
+// Handles empty and trivial cases, and makes C row-major-like (unit column stride if
+// possible) by computing C^T = B^T A^T when C is column-major. Returns false when
+// nothing is left to compute.
+template <typename T>
+bool normalize(int64_t& M, int64_t& N, int64_t K, T alpha, const T*& A, int64_t& rsA,
+               int64_t& csA, const T*& B, int64_t& rsB, int64_t& csB, T beta, T* C,
+               int64_t& rsC, int64_t& csC) {
+  if (M <= 0 || N <= 0) return false;
+  if (K <= 0 || alpha == T(0)) {
+    if (beta != T(1)) scale_c(M, N, beta, C, rsC, csC);
+    return false;
+  }
+  // A degenerate dimension's stride is never used to step, so pick the convenient one.
+  if (N == 1) csC = 1, csB = 1;
+  if (M == 1) rsC = 1, rsA = 1;
+  if (csC != 1 && rsC == 1) {
+    std::swap(M, N);
+    std::swap(rsC, csC);
+    const T* oldA = A;
+    const int64_t oldRsA = rsA, oldCsA = csA;
+    A = B;
+    rsA = csB;
+    csA = rsB;
+    B = oldA;
+    rsB = oldCsA;
+    csB = oldRsA;
+  }
+  return true;
+}
+
+// Splits C into a tm x tn grid of thread tiles (tile edges on micro-tile boundaries)
+// minimising the largest tile, then the packing traffic per thread.
+void thread_grid(int64_t M, int64_t N, int64_t K, int64_t MR, int64_t NR, int nt, int& tm,
+                 int& tn) {
+  double best = -1;
+  tm = 1;
+  tn = nt;
+  for (int a = 1; a <= nt; ++a) {
+    if (nt % a) continue;
+    const int b = nt / a;
+    const int64_t mt = round_up((M + a - 1) / a, MR), ntile = round_up((N + b - 1) / b, NR);
+    if (a > 1 && (a - 1) * mt >= M) continue;  // a thread would get nothing
+    if (b > 1 && (b - 1) * ntile >= N) continue;
+    // Packing A transposes (about twice the cost per element of copying B).
+    const double cost = double(std::min(mt, M)) * double(std::min(ntile, N)) * double(K) +
+                        4.0 * (2.0 * double(mt) * K + double(ntile) * K);
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = a;
+      tn = b;
+    }
+  }
+}
+
+template <typename T>
+void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
+               int64_t csA, const T* B, int64_t rsB, int64_t csB, T beta, T* C,
+               int64_t rsC, int64_t csC, bool allow_threads) {
+  if (!normalize(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC)) return;
+  const KernelSet<T>& ks = kernel_set<T>(active_isa());
+  const int64_t work = M * N * K;
+  int nt = 1;
+  if (allow_threads && work >= 2 * kMinWorkPerThread && !omp_in_parallel()) {
+    nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), work / kMinWorkPerThread));
+  }
+  if (nt <= 1) {
+    gemm_one_thread(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+    return;
+  }
+  int tm, tn;
+  thread_grid(M, N, K, ks.MR, ks.NR, nt, tm, tn);
+  const int64_t mt = round_up((M + tm - 1) / tm, ks.MR);
+  const int64_t ntile = round_up((N + tn - 1) / tn, ks.NR);
+#pragma omp parallel num_threads(tm * tn)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t i0 = (t / tn) * mt, j0 = (t % tn) * ntile;
+    if (i0 < M && j0 < N) {
+      const int64_t m = std::min(mt, M - i0), n = std::min(ntile, N - j0);
+      packed_serial(ks, m, n, K, alpha, A + i0 * rsA, rsA, csA, B + j0 * csB, rsB, csB, beta,
+                    C + i0 * rsC + j0 * csC, rsC, csC);
+    }
+  }
+}
+
+}  // namespace
 
 template <typename T>
 void gemm(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
           const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      T acc = 0;
-      for (int64_t k = 0; k < K; ++k) acc += A[i * rsA + k * csA] * B[k * rsB + j * csB];
-      T& c = C[i * rsC + j * csC];
-      c = beta == T(0) ? alpha * acc : alpha * acc + beta * c;
-    }
+  gemm_impl(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, true);
 }
 
-template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
-                          const float*, int64_t, int64_t, float, float*, int64_t, int64_t);
-template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t,
-                           const double*, int64_t, int64_t, double, double*, int64_t, int64_t);
+template <typename T>
+void gemm_serial(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
+                 int64_t csA, const T* B, int64_t rsB, int64_t csB, T beta, T* C,
+                 int64_t rsC, int64_t csC) {
+  gemm_impl(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, false);
+}
+
+template <typename T>
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                  int64_t bsA, int64_t rsA, int64_t csA, const T* B, int64_t bsB,
+                  int64_t rsB, int64_t csB, T beta, T* C, int64_t bsC, int64_t rsC,
+                  int64_t csC) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  const int64_t work = M * N * std::max<int64_t>(K, 1);
+  const int maxt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // One matrix big enough to keep every thread busy: thread inside each GEMM.
+  if (maxt <= 1 || batch == 1 || work >= int64_t(maxt) * 4 * kMinWorkPerThread) {
+    for (int64_t b = 0; b < batch; ++b)
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
+                C + b * bsC, rsC, csC, true);
+    return;
+  }
+  const int64_t nt = std::min<int64_t>(
+      {int64_t(maxt), batch, std::max<int64_t>(1, work * batch / kMinWorkPerThread)});
+  if (nt <= 1) {
+    for (int64_t b = 0; b < batch; ++b)
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
+                C + b * bsC, rsC, csC, false);
+    return;
+  }
+  // Static schedule: each batch entry always lands on the same thread for a given
+  // thread count (deterministic, and every entry is computed the same way anyway).
+#pragma omp parallel for num_threads(static_cast<int>(nt)) schedule(static)
+  for (int64_t b = 0; b < batch; ++b)
+    gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
+              C + b * bsC, rsC, csC, false);
+}
+
+#define FG_GEMM_INSTANTIATE(T)                                                              \
+  template void gemm<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t, const T*, \
+                        int64_t, int64_t, T, T*, int64_t, int64_t);                         \
+  template void gemm_serial<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,    \
+                               const T*, int64_t, int64_t, T, T*, int64_t, int64_t);        \
+  template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,   \
+                                int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T,   \
+                                T*, int64_t, int64_t, int64_t);
+FG_GEMM_INSTANTIATE(float)
+FG_GEMM_INSTANTIATE(double)
+#undef FG_GEMM_INSTANTIATE
 
 }  // namespace fastgrad::kernels

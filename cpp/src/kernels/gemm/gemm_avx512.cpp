@@ -1,0 +1,86 @@
+// AVX-512 GEMM micro-kernels (built with -mavx512f/bw/dq/vl; executed only when
+// dispatch reports AVX-512). On Zen 4 a zmm FMA issues once per cycle per core
+// (double-pumped 256-bit pipes), so a tile needs >= 4 cycles latency x 1 FMA/cycle
+// independent accumulators; 14x32 (float) / 14x16 (double) keeps 28 zmm accumulators
+// + 2 B vectors + 1 broadcast in the 32 registers.
+#include <immintrin.h>
+
+#include "gemm_simd_impl.h"
+
+namespace fastgrad::kernels::gemm_detail {
+namespace {
+
+struct Zf {
+  using T = float;
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int W = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V load(const T* p) { return _mm512_load_ps(p); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static Mask mask(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
+  static V maskz_loadu(Mask m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void mask_storeu(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+};
+
+struct Zd {
+  using T = double;
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr int W = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V load(const T* p) { return _mm512_load_pd(p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static Mask mask(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
+  static V maskz_loadu(Mask m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static void mask_storeu(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+};
+
+#ifndef FG_Z_MR_F
+#define FG_Z_MR_F 14
+#define FG_Z_NV_F 2
+#endif
+#ifndef FG_Z_MR_D
+#define FG_Z_MR_D 14
+#define FG_Z_NV_D 2
+#endif
+#ifndef FG_Z_KC_F
+#define FG_Z_KC_F 256
+#endif
+#ifndef FG_Z_MC_F
+#define FG_Z_MC_F (FG_Z_MR_F * 12)
+#endif
+#ifndef FG_Z_KC_D
+#define FG_Z_KC_D 256
+#endif
+#ifndef FG_Z_MC_D
+#define FG_Z_MC_D (FG_Z_MR_D * 8)
+#endif
+
+}  // namespace
+
+const KernelSet<float>& kernels_avx512_f32() {
+  static const KernelSet<float> ks{FG_Z_MR_F, FG_Z_NV_F * 16, FG_Z_KC_F, FG_Z_MC_F, 4096,
+                                   &micro_kernel<Zf, FG_Z_MR_F, FG_Z_NV_F>,
+                                   &small_gemm<Zf, 6, 4>};
+  return ks;
+}
+
+const KernelSet<double>& kernels_avx512_f64() {
+  static const KernelSet<double> ks{FG_Z_MR_D, FG_Z_NV_D * 8, FG_Z_KC_D, FG_Z_MC_D, 4096,
+                                    &micro_kernel<Zd, FG_Z_MR_D, FG_Z_NV_D>,
+                                    &small_gemm<Zd, 6, 4>};
+  return ks;
+}
+
+}  // namespace fastgrad::kernels::gemm_detail
