@@ -1,0 +1,493 @@
+// pybind11 bindings: thin, no mathematics. Tensors cross as shared_ptr<TensorImpl> so a
+// Python object keeps its identity (x.grad is x.grad). The GIL is released around
+// kernels that are big enough for it to matter.
+#include <omp.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+
+#include "dlpack.h"
+#include "fastgrad/autodiff.h"
+#include "fastgrad/ops.h"
+
+namespace py = pybind11;
+using namespace fastgrad;
+
+namespace {
+
+using TP = TensorPtr;
+
+// Releases the GIL when the work is large enough that other threads may use it.
+template <typename F>
+auto maybe_nogil(int64_t work, F&& f) {
+  if (work >= (1 << 14)) {
+    py::gil_scoped_release r;
+    return f();
+  }
+  return f();
+}
+
+DType np_to_dtype(const py::dtype& dt, const char* op) {
+  char k = dt.kind();
+  size_t s = dt.itemsize();
+  if (k == 'f' && s == 4) return DType::Float32;
+  if (k == 'f' && s == 8) return DType::Float64;
+  if ((k == 'i' || k == 'u') && s <= 8) return DType::Int64;
+  if (k == 'b') return DType::Bool;
+  throw TypeError(std::string(op) + ": unsupported NumPy dtype " + std::string(py::str(dt)));
+}
+py::dtype dtype_to_np(DType d) {
+  switch (d) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Bool: return py::dtype::of<bool>();
+  }
+  return py::dtype::of<float>();
+}
+
+// Shares the array's memory (C-contiguous float32/float64/int64/bool only).
+TP from_numpy(py::array arr) {
+  DType d = np_to_dtype(arr.dtype(), "from_numpy");
+  if (arr.dtype().kind() == 'u' || (arr.dtype().kind() == 'i' && arr.itemsize() != 8))
+    throw TypeError("from_numpy: only int64 integers can share memory, got " + std::string(py::str(arr.dtype())));
+  if (!(arr.flags() & py::array::c_style))
+    throw ValueError("from_numpy: array must be C-contiguous to share memory (got strides " +
+                     std::string(py::str(py::cast(std::vector<py::ssize_t>(arr.strides(), arr.strides() + arr.ndim())))) +
+                     "); use fg.tensor(a) to copy");
+  if (arr.dtype().byteorder() == '>')
+    throw TypeError("from_numpy: non-native byte order");
+  auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
+    py::gil_scoped_acquire g;
+    delete static_cast<py::object*>(p);
+  });
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = Storage::wrap(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), holder);
+  t->storage->readonly = !arr.writeable();
+  t->shape.assign(arr.shape(), arr.shape() + arr.ndim());
+  t->strides = contiguous_strides(t->shape);
+  t->dtype = d;
+  return t;
+}
+
+// Copies any array-like (casting to `dtype` when given).
+TP from_array_copy(py::array arr, std::optional<DType> dtype) {
+  DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
+  py::array c = py::array::ensure(arr.attr("astype")(dtype_to_np(d)), py::array::c_style);
+  if (!c) throw TypeError("tensor: could not convert data");
+  Tensor t = empty(Shape(c.shape(), c.shape() + c.ndim()), d);
+  std::memcpy(t.raw(), c.data(), static_cast<size_t>(c.nbytes()));
+  return t.impl();
+}
+
+Tensor to_tensor(py::handle h, const Tensor& like) {
+  if (py::isinstance<TensorImpl>(h)) return Tensor(h.cast<TP>());
+  if (PyFloat_Check(h.ptr())) return scalar(PyFloat_AsDouble(h.ptr()), like.dtype());
+  if (PyBool_Check(h.ptr())) return scalar(h.ptr() == Py_True ? 1.0 : 0.0, like.dtype());
+  if (PyLong_Check(h.ptr())) return scalar(static_cast<double>(PyLong_AsLongLong(h.ptr())), like.dtype());
+  py::array a = py::array::ensure(h);
+  if (!a) throw TypeError("expected a Tensor, a number or an array, got " + std::string(py::str(py::type::handle_of(h))));
+  DType d = np_to_dtype(a.dtype(), "operand");
+  if (is_floating(like.dtype()) && !is_floating(d)) d = like.dtype();
+  return Tensor(from_array_copy(a, d));
+}
+
+bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
+double number(py::handle h) { return PyFloat_Check(h.ptr()) ? PyFloat_AsDouble(h.ptr()) : static_cast<double>(PyLong_AsLongLong(h.ptr())); }
+
+Axes to_axes(const py::object& axis) {
+  Axes r;
+  if (axis.is_none()) return r;
+  if (py::isinstance<py::int_>(axis)) return {axis.cast<int64_t>()};
+  for (auto a : axis) r.push_back(a.cast<int64_t>());
+  if (r.empty()) throw ValueError("empty axis tuple");
+  return r;
+}
+
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return t;
+}
+
+// Python-number-aware binary op: t op other / other op t.
+template <typename FT, typename FS>
+TP binop(const TP& a, py::handle b, FT ft, FS fs) {
+  Tensor A(a);
+  if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b)).impl();
+  Tensor B = to_tensor(b, A);
+  return maybe_nogil(A.numel() + B.numel(), [&] { return ft(A, B).impl(); });
+}
+
+Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
+std::vector<TP> to_ptrs(const Tensors& v) {
+  std::vector<TP> r;
+  for (auto& t : v) r.push_back(t.impl());
+  return r;
+}
+
+void dl_deleter(DLManagedTensor* self) {
+  delete[] self->dl_tensor.shape;
+  delete static_cast<TP*>(self->manager_ctx);
+  delete self;
+}
+
+py::capsule to_dlpack(const TP& t) {
+  Tensor x(t);
+  auto* m = new DLManagedTensor();
+  m->manager_ctx = new TP(t);
+  m->deleter = dl_deleter;
+  const int nd = static_cast<int>(x.ndim());
+  m->dl_tensor.data = t->storage->data;
+  m->dl_tensor.byte_offset = static_cast<uint64_t>(x.offset()) * itemsize(x.dtype());
+  m->dl_tensor.device = {kDLCPU, 0};
+  m->dl_tensor.ndim = nd;
+  uint8_t code = x.dtype() == DType::Bool ? kDLBool : (is_floating(x.dtype()) ? kDLFloat : kDLInt);
+  m->dl_tensor.dtype = {code, static_cast<uint8_t>(itemsize(x.dtype()) * 8), 1};
+  m->dl_tensor.shape = new int64_t[2 * std::max(nd, 1)];
+  m->dl_tensor.strides = m->dl_tensor.shape + std::max(nd, 1);
+  for (int i = 0; i < nd; ++i) {
+    m->dl_tensor.shape[i] = x.shape()[i];
+    m->dl_tensor.strides[i] = x.strides()[i];
+  }
+  return py::capsule(m, "dltensor", [](PyObject* cap) {
+    if (PyCapsule_IsValid(cap, "dltensor")) {  // never consumed: we still own it
+      auto* mt = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+      if (mt && mt->deleter) mt->deleter(mt);
+    }
+  });
+}
+
+TP from_dlpack(py::object obj) {
+  py::object cap_obj = py::hasattr(obj, "__dlpack__") ? obj.attr("__dlpack__")() : obj;
+  PyObject* cap = cap_obj.ptr();
+  if (!PyCapsule_IsValid(cap, "dltensor")) throw TypeError("from_dlpack: expected an object with __dlpack__ or a 'dltensor' capsule");
+  auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+  const DLTensor& dl = m->dl_tensor;
+  if (dl.device.device_type != kDLCPU) throw ValueError("from_dlpack: only CPU tensors are supported");
+  DType d;
+  if (dl.dtype.lanes != 1) throw TypeError("from_dlpack: vector lanes are not supported");
+  if (dl.dtype.code == kDLFloat && dl.dtype.bits == 32) d = DType::Float32;
+  else if (dl.dtype.code == kDLFloat && dl.dtype.bits == 64) d = DType::Float64;
+  else if (dl.dtype.code == kDLInt && dl.dtype.bits == 64) d = DType::Int64;
+  else if (dl.dtype.code == kDLBool && dl.dtype.bits == 8) d = DType::Bool;
+  else throw TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " + std::to_string(dl.dtype.bits));
+  const size_t isz = itemsize(d);
+  if (dl.byte_offset % isz) throw ValueError("from_dlpack: misaligned byte offset");
+  Shape shape(dl.shape, dl.shape + dl.ndim), strides;
+  if (dl.strides) strides.assign(dl.strides, dl.strides + dl.ndim);
+  else strides = contiguous_strides(shape);
+  int64_t lo = 0, hi = 0;
+  for (int i = 0; i < dl.ndim; ++i) {
+    if (shape[i] == 0) { lo = hi = 0; break; }
+    if (strides[i] < 0) lo += strides[i] * (shape[i] - 1); else hi += strides[i] * (shape[i] - 1);
+  }
+  if (lo < 0) throw ValueError("from_dlpack: negative strides are not supported");
+  PyCapsule_SetName(cap, "used_dltensor");
+  auto owner = std::shared_ptr<void>(m, [](void* p) {
+    auto* mt = static_cast<DLManagedTensor*>(p);
+    if (mt->deleter) {
+      py::gil_scoped_acquire g;
+      mt->deleter(mt);
+    }
+  });
+  auto t = std::make_shared<TensorImpl>();
+  char* base = static_cast<char*>(dl.data) + dl.byte_offset;
+  t->storage = Storage::wrap(base, static_cast<size_t>(hi + 1) * isz, owner);
+  t->shape = shape;
+  t->strides = strides;
+  t->dtype = d;
+  return t;
+}
+
+int default_threads() { return omp_get_max_threads(); }
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "fastgrad C++ core";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const RuntimeError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "fastgrad: out of memory");
+    }
+  });
+
+  py::enum_<DType>(m, "dtype")
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .value("int64", DType::Int64)
+      .value("bool", DType::Bool)
+      .def_property_readonly("itemsize", [](DType d) { return itemsize(d); })
+      .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
+      .def("__repr__", [](DType d) { return std::string("fastgrad.") + dtype_name(d); })
+      .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
+
+  py::class_<TensorImpl, TP> T(m, "Tensor", py::buffer_protocol());
+  T.def_buffer([](TensorImpl& t) -> py::buffer_info {
+    const size_t isz = itemsize(t.dtype);
+    std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
+    for (auto s : t.strides) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
+    std::string fmt = t.dtype == DType::Float32 ? py::format_descriptor<float>::format()
+                      : t.dtype == DType::Float64 ? py::format_descriptor<double>::format()
+                      : t.dtype == DType::Int64   ? py::format_descriptor<int64_t>::format()
+                                                  : py::format_descriptor<bool>::format();
+    void* ptr = static_cast<char*>(t.storage->data) + t.offset * static_cast<int64_t>(isz);
+    return py::buffer_info(ptr, static_cast<py::ssize_t>(isz), fmt, static_cast<py::ssize_t>(t.shape.size()), shape,
+                           strides, t.storage->readonly);
+  });
+
+  T.def_property_readonly("shape", [](const TP& t) { return shape_tuple(t->shape); })
+      .def_property_readonly("ndim", [](const TP& t) { return t->shape.size(); })
+      .def_property_readonly("dtype", [](const TP& t) { return t->dtype; })
+      .def_property_readonly("size", [](const TP& t) { return shape_numel(t->shape); })
+      .def("numel", [](const TP& t) { return shape_numel(t->shape); })
+      .def("__len__", [](const TP& t) {
+        if (t->shape.empty()) throw TypeError("len() of a 0-d tensor");
+        return t->shape[0];
+      })
+      .def_property_readonly("_strides", [](const TP& t) { return shape_tuple(t->strides); })
+      .def_property_readonly("_offset", [](const TP& t) { return t->offset; })
+      .def_property_readonly("_version", [](const TP& t) { return t->storage->version.load(); })
+      .def("_bump_version", [](const TP& t) { t->storage->version++; })
+      .def_property_readonly("_data_ptr", [](const TP& t) {
+        return reinterpret_cast<uintptr_t>(t->storage->data) + t->offset * itemsize(t->dtype);
+      })
+      .def("is_contiguous", [](const TP& t) { return Tensor(t).is_contiguous(); })
+      .def_property("requires_grad", [](const TP& t) { return t->requires_grad; },
+                    [](const TP& t, bool v) {
+                      if (t->grad_fn && !v)
+                        throw RuntimeError("requires_grad: cannot turn off gradients of a non-leaf tensor; use detach()");
+                      if (v && !is_floating(t->dtype))
+                        throw TypeError(std::string("requires_grad: only float tensors can require gradients, got ") +
+                                        dtype_name(t->dtype));
+                      t->requires_grad = v;
+                    })
+      .def_property("grad", [](const TP& t) { return t->grad; },
+                    [](const TP& t, const TP& g) {
+                      if (g && g->shape != t->shape)
+                        throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
+                                         " to a tensor of shape " + shape_str(t->shape));
+                      t->grad = g;
+                    })
+      .def_property_readonly("is_leaf", [](const TP& t) { return !t->grad_fn; })
+      .def_property_readonly("grad_fn", [](const TP& t) -> py::object {
+        if (!t->grad_fn) return py::none();
+        return py::str(t->grad_fn->prim->name());
+      })
+      .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
+      .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
+      .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
+      .def("clone", [](const TP& t) { return maybe_nogil(shape_numel(t->shape), [&] { return clone(Tensor(t)).impl(); }); })
+      .def("backward", [](const TP& t, const TP& g, bool retain_graph, bool create_graph) {
+        py::gil_scoped_release r;
+        backward({Tensor(t)}, {Tensor(g)}, retain_graph, create_graph);
+      }, py::arg("grad") = TP(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
+      .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
+      .def("_set_tangent", [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
+      .def("_clear_tangent", [](const TP& t, int64_t level) {
+        auto& v = t->tangents;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }), v.end());
+      })
+      .def("__dlpack__", [](const TP& t, py::object, py::object, py::object, py::object) { return to_dlpack(t); },
+           py::arg("stream") = py::none(), py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
+           py::arg("copy") = py::none())
+      .def("__dlpack_device__", [](const TP&) { return py::make_tuple(int(kDLCPU), 0); });
+
+  // Arithmetic: one overload each, dispatching on the Python type by hand (faster than
+  // pybind11's overload resolution, which matters for the per-op overhead).
+  T.def("__add__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::add, add_scalar); })
+      .def("__radd__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return add(y, x); }, add_scalar); })
+      .def("__sub__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::sub, [](const Tensor& x, double s) { return add_scalar(x, -s); }); })
+      .def("__rsub__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return sub(y, x); }, rsub_scalar); })
+      .def("__mul__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::mul, mul_scalar); })
+      .def("__rmul__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return mul(y, x); }, mul_scalar); })
+      .def("__truediv__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::div, [](const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); }); })
+      .def("__rtruediv__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return div(y, x); }, rdiv_scalar); })
+      .def("__pow__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::pow, pow_scalar); })
+      .def("__rpow__", [](const TP& a, py::handle b) {
+        Tensor A(a);
+        Tensor B = to_tensor(b, A);
+        return fastgrad::pow(B, A).impl();
+      })
+      .def("__matmul__", [](const TP& a, py::handle b) {
+        Tensor A(a), B = to_tensor(b, A);
+        return maybe_nogil(1 << 20, [&] { return matmul(A, B).impl(); });
+      })
+      .def("__rmatmul__", [](const TP& a, py::handle b) {
+        Tensor A(a), B = to_tensor(b, A);
+        return maybe_nogil(1 << 20, [&] { return matmul(B, A).impl(); });
+      })
+      .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
+      .def("__pos__", [](const TP& a) { return a; })
+      .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
+      .def("__invert__", [](const TP& a) { return logical_not(Tensor(a)).impl(); })
+      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a); return logical_and(A, to_tensor(b, A)).impl(); })
+      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a); return logical_or(A, to_tensor(b, A)).impl(); })
+      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Eq).impl(); })
+      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ne).impl(); })
+      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Lt).impl(); })
+      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Le).impl(); })
+      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Gt).impl(); })
+      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ge).impl(); })
+      .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
+
+  // In-place updates (no autograd through them; they bump the version counter).
+  T.def("copy_", [](const TP& a, py::handle b) {
+        Tensor A(a);
+        if (A.requires_grad() && grad_enabled() && !a->grad_fn)
+          throw RuntimeError("copy_: a leaf tensor that requires grad is used in an in-place operation; use fg.no_grad()");
+        copy_(A, to_tensor(b, A));
+        return a;
+      })
+      .def("_inplace", [](const TP& a, const std::string& op, py::handle b) {
+        Tensor A(a);
+        if (A.requires_grad() && grad_enabled())
+          throw RuntimeError(op + ": a tensor that requires grad is used in an in-place operation; use fg.no_grad()");
+        Tensor B = to_tensor(b, A);
+        GradModeGuard g(false);
+        Tensor r = op == "add" ? add(A, B) : op == "sub" ? sub(A, B) : op == "mul" ? mul(A, B) : div(A, B);
+        if (r.shape() != A.shape())
+          throw ValueError(op + "_: result shape " + shape_str(r.shape()) + " does not match " + shape_str(A.shape()));
+        copy_(A, cast(r, A.dtype()));
+        return a;
+      });
+
+  // ---- module functions
+  m.def("from_numpy", &from_numpy);
+  m.def("_from_array_copy", &from_array_copy, py::arg("array"), py::arg("dtype") = py::none());
+  m.def("from_dlpack", &from_dlpack);
+  m.def("to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); });
+
+  m.def("full", [](const Shape& s, double v, DType d) { return full(s, v, d).impl(); });
+  m.def("arange", [](double a, double b, double s, DType d) { return arange(a, b, s, d).impl(); });
+  m.def("linspace", [](double a, double b, int64_t n, DType d) { return linspace(a, b, n, d).impl(); });
+  m.def("eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); });
+  m.def("rand", [](const Shape& s, DType d) { return rand(s, d).impl(); });
+  m.def("randn", [](const Shape& s, DType d) { return randn(s, d).impl(); });
+  m.def("randint", [](int64_t lo, int64_t hi, const Shape& s) { return randint(lo, hi, s).impl(); });
+  m.def("randperm", [](int64_t n) { return randperm(n).impl(); });
+  m.def("manual_seed", &manual_seed);
+  m.def("next_seed", &next_seed);
+
+#define UNARY(NAME, FN)                                                                                     \
+  m.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
+  T.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
+  UNARY("neg", neg); UNARY("exp", fastgrad::exp); UNARY("log", fastgrad::log); UNARY("log1p", fastgrad::log1p);
+  UNARY("sqrt", fastgrad::sqrt); UNARY("abs", fastgrad::abs); UNARY("sin", fastgrad::sin); UNARY("cos", fastgrad::cos);
+  UNARY("tanh", fastgrad::tanh); UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("silu", silu);
+  UNARY("erf", fastgrad::erf); UNARY("sign", sign); UNARY("isnan", fastgrad::isnan); UNARY("isfinite", fastgrad::isfinite);
+  UNARY("logical_not", logical_not); UNARY("clone", clone);
+#undef UNARY
+  m.def("gelu", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu(Tensor(x), approx).impl(); }); });
+  m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
+  m.def("softplus", [](const TP& x, double beta) { return softplus(Tensor(x), beta).impl(); });
+  m.def("clip", [](const TP& x, std::optional<double> lo, std::optional<double> hi) { return clip(Tensor(x), lo, hi).impl(); });
+  m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
+  m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
+
+#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return maybe_nogil(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
+  BINARY("add", add); BINARY("sub", sub); BINARY("mul", mul); BINARY("div", div); BINARY("pow", fastgrad::pow);
+  BINARY("maximum", maximum); BINARY("minimum", minimum); BINARY("matmul", matmul);
+  BINARY("logical_and", logical_and); BINARY("logical_or", logical_or);
+#undef BINARY
+  m.def("compare", [](const TP& a, const TP& b, int op) { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+
+#define REDUCE(NAME, FN)                                                                                    \
+  m.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
+    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);                               \
+  T.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
+    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    py::arg("axis") = py::none(), py::arg("keepdims") = false)
+  REDUCE("sum", sum); REDUCE("mean", mean); REDUCE("amax", amax); REDUCE("amin", amin); REDUCE("prod", prod);
+  REDUCE("logsumexp", logsumexp);
+#undef REDUCE
+  m.def("var", [](const TP& x, py::object axis, double correction, bool keepdims) { return var(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
+  m.def("std", [](const TP& x, py::object axis, double correction, bool keepdims) { return std_(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
+  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmax(Tensor(x), axis, keepdims).impl(); },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmin(Tensor(x), axis, keepdims).impl(); },
+        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  m.def("softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return softmax(Tensor(x), axis).impl(); }); });
+  m.def("log_softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return log_softmax(Tensor(x), axis).impl(); }); });
+
+  m.def("reshape", [](const TP& x, const Shape& s) { return reshape(Tensor(x), s).impl(); });
+  m.def("permute", [](const TP& x, const Axes& p) { return permute(Tensor(x), p).impl(); });
+  m.def("transpose", [](const TP& x, int64_t a, int64_t b) { return transpose(Tensor(x), a, b).impl(); });
+  m.def("expand", [](const TP& x, const Shape& s) { return expand(Tensor(x), s).impl(); });
+  m.def("squeeze", [](const TP& x, py::object axis) { return squeeze(Tensor(x), to_axes(axis)).impl(); });
+  m.def("unsqueeze", [](const TP& x, int64_t a) { return unsqueeze(Tensor(x), a).impl(); });
+  m.def("flatten", [](const TP& x, int64_t s, int64_t e) { return flatten(Tensor(x), s, e).impl(); });
+  m.def("slice", [](const TP& x, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {
+    std::vector<SliceSpec> s;
+    for (auto& [a, b, c] : spec) s.push_back({a, b, c});
+    return slice(Tensor(x), s).impl();
+  });
+  m.def("slice_scatter", [](const TP& g, const Shape& shape, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {
+    std::vector<SliceSpec> s;
+    for (auto& [a, b, c] : spec) s.push_back({a, b, c});
+    return slice_scatter(Tensor(g), shape, s).impl();
+  });
+  m.def("concat", [](const std::vector<TP>& xs, int64_t axis) { return concat(to_tensors(xs), axis).impl(); });
+  m.def("stack", [](const std::vector<TP>& xs, int64_t axis) { return stack(to_tensors(xs), axis).impl(); });
+  m.def("split", [](const TP& x, const std::vector<int64_t>& sizes, int64_t axis) { return to_ptrs(split(Tensor(x), sizes, axis)); });
+  m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, double v) { return pad(Tensor(x), p, v).impl(); });
+  m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
+  m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
+  m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
+
+  // ---- autodiff
+  m.def("grad_enabled", &grad_enabled);
+  m.def("set_grad_enabled", &set_grad_enabled);
+  m.def("backward", [](const std::vector<TP>& roots, const std::vector<TP>& grads, bool retain, bool create) {
+    py::gil_scoped_release r;
+    backward(to_tensors(roots), to_tensors(grads), retain, create);
+  });
+  m.def("grad", [](const std::vector<TP>& roots, const std::vector<TP>& grads, const std::vector<TP>& inputs, bool retain,
+                   bool create, bool allow_unused) {
+    Tensors r;
+    {
+      py::gil_scoped_release rel;
+      r = grad(to_tensors(roots), to_tensors(grads), to_tensors(inputs), retain, create, allow_unused);
+    }
+    return to_ptrs(r);
+  }, py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
+     py::arg("create_graph") = false, py::arg("allow_unused") = false);
+  m.def("push_jvp_level", &push_jvp_level);
+  m.def("pop_jvp_level", &pop_jvp_level);
+  m.def("primitives", [] { return primitive_registry(); });
+
+  // ---- runtime
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
+    omp_set_num_threads(n);
+  });
+  m.def("get_num_threads", &default_threads);
+  m.def("live_tensors", [] { return TensorImpl::live_count.load(); });
+  m.def("live_nodes", [] { return Node::live_count.load(); });
+  m.def("pool_stats", [] {
+    auto s = pool_stats();
+    py::dict d;
+    d["cached_bytes"] = s.cached_bytes;
+    d["live_bytes"] = s.live_bytes;
+    d["cache_limit"] = s.cache_limit;
+    return d;
+  });
+  m.def("empty_cache", &pool_empty_cache);
+  m.def("set_cache_limit", &pool_set_limit);
+}

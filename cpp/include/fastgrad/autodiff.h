@@ -1,0 +1,49 @@
+// Reverse mode (the tape) and forward mode (tangent levels).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fastgrad/primitive.h"
+
+namespace fastgrad {
+
+// One recorded application of a primitive (cheat sheet "reverse-mode" steps 1-4).
+struct Node {
+  std::shared_ptr<const Primitive> prim;
+  Tensors inputs;                       // strong: saved values and graph edges
+  std::vector<int64_t> input_versions;  // storage versions at record time
+  std::vector<TensorPtr> saved_outputs; // data-only aliases (no grad_fn), when needed
+  std::vector<bool> needs_grad;         // per input
+  uint64_t seq = 0;                     // creation order: a valid topological order
+  bool released = false;
+  Tensors grad_buf;                     // cotangent accumulators during backward
+
+  static std::atomic<int64_t> live_count;
+  Node() { ++live_count; }
+  ~Node() { --live_count; }
+};
+
+bool grad_enabled();
+void set_grad_enabled(bool on);
+struct GradModeGuard {
+  bool prev;
+  explicit GradModeGuard(bool on) : prev(grad_enabled()) { set_grad_enabled(on); }
+  ~GradModeGuard() { set_grad_enabled(prev); }
+};
+
+// Forward-mode levels: each jvp() opens a level; nested levels give higher derivatives.
+int64_t push_jvp_level();
+void pop_jvp_level(int64_t level);
+bool any_jvp_level();
+
+// Accumulates gradients of `roots` into the .grad of the leaves (Tensor.backward).
+void backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph, bool create_graph);
+// Returns d(roots)/d(inputs) contracted with root_grads, without touching .grad.
+Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inputs,
+             bool retain_graph, bool create_graph, bool allow_unused);
+
+// Sum `g` down to `shape` (undoing broadcasting).
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+}  // namespace fastgrad

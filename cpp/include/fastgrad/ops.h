@@ -1,0 +1,139 @@
+// fastgrad's differentiable ops. Every op goes through a primitive (primitive.h), so
+// each works under reverse mode, forward mode and their compositions.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "fastgrad/primitive.h"
+
+namespace fastgrad {
+
+using Axes = std::vector<int64_t>;  // empty + all_axes=true means "every axis"
+
+// ---- creation (no gradient) ----
+Tensor full(const Shape& shape, double value, DType dtype);
+Tensor zeros(const Shape& shape, DType dtype);
+Tensor ones(const Shape& shape, DType dtype);
+Tensor scalar(double value, DType dtype);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor arange(double start, double stop, double step, DType dtype);
+Tensor linspace(double start, double stop, int64_t num, DType dtype);
+Tensor eye(int64_t n, int64_t m, DType dtype);
+Tensor rand(const Shape& shape, DType dtype);
+Tensor randn(const Shape& shape, DType dtype);
+Tensor randint(int64_t low, int64_t high, const Shape& shape);
+Tensor randperm(int64_t n);
+void manual_seed(uint64_t seed);
+uint64_t next_seed();  // draws from the global generator (for Python-side RNG)
+
+// ---- copies and casts ----
+Tensor contiguous(const Tensor& x);           // x itself when already contiguous
+Tensor clone(const Tensor& x);                // differentiable copy
+Tensor cast(const Tensor& x, DType dtype);    // differentiable between float types
+Tensor detach(const Tensor& x);               // same storage, no graph
+void copy_(const Tensor& dst, const Tensor& src);  // in place, broadcasting src; bumps version
+
+// ---- elementwise ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& a, double s);
+Tensor mul_scalar(const Tensor& a, double s);
+Tensor pow_scalar(const Tensor& a, double s);
+Tensor rsub_scalar(const Tensor& a, double s);  // s - a
+Tensor rdiv_scalar(const Tensor& a, double s);  // s / a
+
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor gelu(const Tensor& x, bool tanh_approx);
+Tensor gelu_deriv(const Tensor& x, bool tanh_approx);   // d gelu / dx
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta);
+Tensor erf(const Tensor& x);
+Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// no gradient: results are constants
+Tensor sign(const Tensor& x);
+enum class CmpOp { Eq, Ne, Lt, Le, Gt, Ge };
+Tensor compare(const Tensor& a, const Tensor& b, CmpOp op);
+Tensor logical_not(const Tensor& x);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor isnan(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+
+// ---- reductions (axes empty => all axes) ----
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor var(const Tensor& x, const Axes& axes, double correction, bool keepdims);
+Tensor std_(const Tensor& x, const Axes& axes, double correction, bool keepdims);
+Tensor amax(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor amin(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor prod(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims);
+Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims);
+Tensor softmax(const Tensor& x, int64_t axis);
+Tensor log_softmax(const Tensor& x, int64_t axis);
+
+// ---- linear algebra ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- shapes (views where possible) ----
+Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed
+Tensor permute(const Tensor& x, const Axes& perm);
+Tensor transpose(const Tensor& x, int64_t a, int64_t b);
+Tensor expand(const Tensor& x, const Shape& shape);  // broadcast_to
+Tensor squeeze(const Tensor& x, const Axes& axes);   // empty => all size-1 axes
+Tensor unsqueeze(const Tensor& x, int64_t axis);
+Tensor flatten(const Tensor& x, int64_t start, int64_t end);
+// Basic slicing: per axis (start, stop, step) already normalised (step may be > 0 only).
+struct SliceSpec { int64_t start, stop, step; };
+Tensor slice(const Tensor& x, const std::vector<SliceSpec>& spec);
+// Scatter `g` into zeros of `shape` at the positions slice(spec) selects (slice's adjoint).
+Tensor slice_scatter(const Tensor& g, const Shape& shape, const std::vector<SliceSpec>& spec);
+Tensor concat(const Tensors& xs, int64_t axis);
+Tensor stack(const Tensors& xs, int64_t axis);
+Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
+// Constant padding: pads[i] = (before, after) for axis i (all axes).
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value);
+// Gather along `axis` by an int64 index tensor: out.shape = x.shape[:axis] + idx.shape + x.shape[axis+1:]
+Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx);
+// The adjoint: zeros of `shape` with g's slices added at `idx` along `axis` (duplicates sum).
+Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor& idx);
+Tensor nonzero_flat(const Tensor& mask);  // int64 flat indices of true entries (no grad)
+
+// C++ operators for writing rules readably.
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator*(const Tensor& a, double s) { return mul_scalar(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul_scalar(a, s); }
+inline Tensor operator+(const Tensor& a, double s) { return add_scalar(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return add_scalar(a, -s); }
+inline Tensor operator-(double s, const Tensor& a) { return rsub_scalar(a, s); }
+inline Tensor operator+(double s, const Tensor& a) { return add_scalar(a, s); }
+
+// Adds two possibly-undefined tensors (undefined = zero), for accumulating rules.
+Tensor add_maybe(const Tensor& a, const Tensor& b);
+
+}  // namespace fastgrad

@@ -1,0 +1,305 @@
+// The autodiff engine: apply() runs a primitive and records what reverse and forward
+// mode need; backward() walks the tape in reverse (cheat sheet "reverse-mode" steps).
+#include <algorithm>
+#include <climits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "fastgrad/autodiff.h"
+#include "fastgrad/ops.h"
+
+namespace fastgrad {
+
+std::atomic<int64_t> Node::live_count{0};
+
+std::vector<std::string>& primitive_registry() {
+  static std::vector<std::string> r;
+  return r;
+}
+
+Tensors Primitive::vjp(const Tensors&, const Tensors&, const Tensors&, const std::vector<bool>&) const {
+  throw RuntimeError(std::string(name()) + ": no VJP rule");
+}
+Tensors Primitive::jvp(const Tensors&, const Tensors&, const Tensors&) const {
+  throw RuntimeError(std::string(name()) + ": no JVP rule");
+}
+
+namespace {
+thread_local bool tl_grad_enabled = true;
+// Active forward-mode levels (ascending) and the highest level ops may see: while a
+// level's JVP rule runs, that level and higher ones are hidden, so the rule's own ops
+// only push lower-level tangents (no perturbation confusion between nested jvps).
+thread_local std::vector<int64_t> tl_levels;
+thread_local int64_t tl_visible_below = INT64_MAX;
+std::atomic<int64_t> g_next_level{1};
+std::atomic<uint64_t> g_next_seq{1};
+
+struct VisibleGuard {
+  int64_t prev;
+  explicit VisibleGuard(int64_t below) : prev(tl_visible_below) { tl_visible_below = below; }
+  ~VisibleGuard() { tl_visible_below = prev; }
+};
+
+TensorPtr data_alias(const Tensor& t) {
+  auto a = std::make_shared<TensorImpl>();
+  a->storage = t.impl()->storage;
+  a->shape = t.shape();
+  a->strides = t.strides();
+  a->offset = t.offset();
+  a->dtype = t.dtype();
+  a->tangents = t.impl()->tangents;
+  return a;
+}
+
+Tensor fit_to(const Tensor& g, const Tensor& like) {
+  Tensor r = g;
+  if (r.shape() != like.shape()) r = sum_to(r, like.shape());
+  if (r.dtype() != like.dtype()) r = cast(r, like.dtype());
+  return r;
+}
+}  // namespace
+
+bool grad_enabled() { return tl_grad_enabled; }
+void set_grad_enabled(bool on) { tl_grad_enabled = on; }
+
+int64_t push_jvp_level() {
+  int64_t l = g_next_level++;
+  tl_levels.push_back(l);
+  return l;
+}
+void pop_jvp_level(int64_t level) {
+  auto it = std::find(tl_levels.begin(), tl_levels.end(), level);
+  if (it != tl_levels.end()) tl_levels.erase(it);
+}
+bool any_jvp_level() { return !tl_levels.empty(); }
+
+Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
+  Tensors out = prim->forward(in);
+
+  if (!tl_levels.empty()) {
+    const std::vector<int64_t> levels = tl_levels;  // rules may not change it, but be safe
+    for (int64_t L : levels) {
+      if (L >= tl_visible_below) break;
+      Tensors tans(in.size());
+      bool any = false;
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (!prim->differentiable_input(i) || !in[i].defined()) continue;
+        tans[i] = in[i].tangent(L);
+        any = any || tans[i].defined();
+      }
+      if (!any) continue;
+      VisibleGuard vg(L);
+      Tensors tout = prim->jvp(in, out, tans);
+      for (size_t j = 0; j < out.size() && j < tout.size(); ++j) {
+        if (!tout[j].defined() || !is_floating(out[j].dtype())) continue;
+        Tensor t = tout[j];
+        if (t.shape() != out[j].shape()) t = expand(t, out[j].shape());
+        if (t.dtype() != out[j].dtype()) t = cast(t, out[j].dtype());
+        out[j].set_tangent(L, t);
+      }
+    }
+  }
+
+  if (tl_grad_enabled) {
+    bool any = false;
+    std::vector<bool> need(in.size(), false);
+    for (size_t i = 0; i < in.size(); ++i) {
+      need[i] = in[i].defined() && prim->differentiable_input(i) && in[i].requires_grad();
+      any = any || need[i];
+    }
+    if (any) {
+      auto node = std::make_shared<Node>();
+      node->prim = prim;
+      node->inputs = in;
+      node->needs_grad = std::move(need);
+      node->seq = g_next_seq++;
+      if (prim->vjp_uses_inputs()) {
+        node->input_versions.resize(in.size(), 0);
+        for (size_t i = 0; i < in.size(); ++i)
+          if (in[i].defined()) node->input_versions[i] = in[i].impl()->storage->version.load();
+      }
+      if (prim->vjp_uses_outputs())
+        for (auto& o : out) node->saved_outputs.push_back(data_alias(o));
+      for (size_t j = 0; j < out.size(); ++j) {
+        if (!is_floating(out[j].dtype())) continue;
+        out[j].impl()->requires_grad = true;
+        out[j].impl()->grad_fn = node;
+        out[j].impl()->output_nr = static_cast<int>(j);
+      }
+    }
+  }
+  return out;
+}
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const int64_t lead = g.ndim() - static_cast<int64_t>(shape.size());
+  if (lead < 0) return expand(g, shape);
+  Axes axes;
+  for (int64_t i = 0; i < g.ndim(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) axes.push_back(i);
+  Tensor r = axes.empty() ? g : sum(g, axes, true);
+  return reshape(r, shape);
+}
+
+namespace {
+
+struct Capture {
+  std::unordered_map<const TensorImpl*, size_t> index;
+  Tensors grads;
+};
+
+void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
+  TensorImpl* L = leaf.get();
+  if (!L->grad) {
+    if (create_graph) {
+      L->grad = g.impl();
+    } else {
+      bool fresh = g.impl().use_count() <= 2 && g.impl()->storage.use_count() == 1 &&
+                   g.is_contiguous() && g.offset() == 0 && !g.impl()->grad_fn;
+      L->grad = fresh ? detach(g).impl() : clone(detach(g)).impl();
+    }
+    return;
+  }
+  Tensor cur(L->grad);
+  if (create_graph || cur.impl()->grad_fn || g.impl()->grad_fn) {
+    L->grad = add(cur, g).impl();
+  } else {
+    GradModeGuard ng(false);
+    copy_(cur, add(cur, g));
+  }
+}
+
+void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph,
+                  bool create_graph, Capture* cap) {
+  if (roots.size() != root_grads.size())
+    throw ValueError("backward: got " + std::to_string(roots.size()) + " outputs but " +
+                     std::to_string(root_grads.size()) + " gradients");
+  std::vector<std::shared_ptr<Node>> nodes;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack;
+  Tensors seeds(roots.size());
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    if (!r.requires_grad())
+      throw RuntimeError("backward: output " + std::to_string(i) +
+                         " does not require grad and has no grad_fn");
+    Tensor g = root_grads[i];
+    if (!g.defined()) {
+      if (r.numel() != 1)
+        throw RuntimeError("backward: grad can be implicitly created only for scalar outputs; got shape " +
+                           shape_str(r.shape()) + " (pass grad=)");
+      g = ones_like(r);
+    } else if (g.shape() != r.shape()) {
+      throw ValueError("backward: grad has shape " + shape_str(g.shape()) + " but the output has shape " +
+                       shape_str(r.shape()));
+    }
+    seeds[i] = g;
+    if (r.impl()->grad_fn && seen.insert(r.impl()->grad_fn.get()).second) {
+      nodes.push_back(r.impl()->grad_fn);
+      stack.push_back(r.impl()->grad_fn.get());
+    }
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (n->released)
+      throw RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
+                         n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
+                         "to the first backward if you need to call it twice");
+    for (auto& t : n->inputs) {
+      if (!t.defined() || !t.impl()->grad_fn) continue;
+      Node* c = t.impl()->grad_fn.get();
+      if (seen.insert(c).second) {
+        nodes.push_back(t.impl()->grad_fn);
+        stack.push_back(c);
+      }
+    }
+  }
+  std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a->seq > b->seq; });
+
+  GradModeGuard gm(create_graph);
+  auto route = [&](const Tensor& x, const Tensor& g) {
+    if (cap) {
+      auto it = cap->index.find(x.get());
+      if (it != cap->index.end()) cap->grads[it->second] = add_maybe(cap->grads[it->second], g);
+    }
+    if (x.impl()->grad_fn) {
+      Node* n = x.impl()->grad_fn.get();
+      if (n->grad_buf.empty()) n->grad_buf.resize(n->prim->num_outputs());
+      Tensor& slot = n->grad_buf[x.impl()->output_nr];
+      slot = add_maybe(slot, g);
+    } else if (!cap && x.requires_grad()) {
+      accumulate_leaf(x, g, create_graph);
+    }
+  };
+  for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
+
+  for (auto& node : nodes) {
+    Tensors cot = std::move(node->grad_buf);
+    node->grad_buf.clear();
+    bool any = false;
+    for (auto& c : cot) any = any || c.defined();
+    if (any) {
+      const Primitive& p = *node->prim;
+      if (!node->input_versions.empty())
+        for (size_t i = 0; i < node->inputs.size(); ++i) {
+          const Tensor& x = node->inputs[i];
+          if (x.defined() && x.impl()->storage->version.load() != node->input_versions[i])
+            throw RuntimeError(std::string("backward: input ") + std::to_string(i) + " of " + p.name() +
+                               " (shape " + shape_str(x.shape()) +
+                               ") was modified by an in-place operation after it was saved");
+        }
+      cot.resize(p.num_outputs());
+      Tensors outs;
+      for (size_t j = 0; j < node->saved_outputs.size(); ++j) {
+        auto a = node->saved_outputs[j];
+        if (create_graph) {
+          auto b = std::make_shared<TensorImpl>();
+          b->storage = a->storage; b->shape = a->shape; b->strides = a->strides;
+          b->offset = a->offset; b->dtype = a->dtype; b->tangents = a->tangents;
+          b->requires_grad = true; b->grad_fn = node; b->output_nr = static_cast<int>(j);
+          a = b;
+        }
+        outs.emplace_back(a);
+      }
+      Tensors gin = p.vjp(node->inputs, outs, cot, node->needs_grad);
+      for (size_t i = 0; i < node->inputs.size() && i < gin.size(); ++i) {
+        if (!node->needs_grad[i] || !gin[i].defined()) continue;
+        route(node->inputs[i], fit_to(gin[i], node->inputs[i]));
+      }
+    }
+    if (!retain_graph) {
+      node->inputs.clear();
+      node->saved_outputs.clear();
+      node->input_versions.clear();
+      node->released = true;
+    }
+  }
+}
+
+}  // namespace
+
+void backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph, bool create_graph) {
+  run_backward(roots, root_grads, retain_graph || create_graph, create_graph, nullptr);
+}
+
+Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inputs, bool retain_graph,
+             bool create_graph, bool allow_unused) {
+  Capture cap;
+  cap.grads.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].requires_grad())
+      throw RuntimeError("grad: input " + std::to_string(i) + " does not require grad");
+    cap.index.emplace(inputs[i].get(), i);
+  }
+  run_backward(roots, root_grads, retain_graph || create_graph, create_graph, &cap);
+  if (!allow_unused)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (!cap.grads[i].defined())
+        throw RuntimeError("grad: input " + std::to_string(i) +
+                           " was not used to compute the outputs (pass allow_unused=True)");
+  return cap.grads;
+}
+
+}  // namespace fastgrad

@@ -1,0 +1,103 @@
+#include "fastgrad/tensor.h"
+
+#include <sstream>
+
+namespace fastgrad {
+
+std::atomic<int64_t> TensorImpl::live_count{0};
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  if (s.size() == 1) o << ",";
+  o << ")";
+  return o.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size());
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    st[i] = acc;
+    acc *= std::max<int64_t>(s[i], 1);
+  }
+  return st;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  if (a == b) return a;
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw ValueError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                       " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
+  int64_t a = axis < 0 ? axis + ndim : axis;
+  if (a < 0 || a >= std::max<int64_t>(ndim, 1))
+    throw IndexError(std::string(op) + ": axis " + std::to_string(axis) +
+                     " is out of bounds for a tensor of dimension " + std::to_string(ndim));
+  return a;
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t acc = 1;
+  for (size_t i = p_->shape.size(); i-- > 0;) {
+    if (p_->shape[i] == 1) continue;
+    if (p_->strides[i] != acc) return false;
+    acc *= p_->shape[i];
+  }
+  return true;
+}
+
+Tensor Tensor::tangent(int64_t level) const {
+  for (auto& kv : p_->tangents)
+    if (kv.first == level) return Tensor(kv.second);
+  return Tensor();
+}
+
+void Tensor::set_tangent(int64_t level, const Tensor& t) const {
+  for (auto& kv : p_->tangents)
+    if (kv.first == level) {
+      kv.second = t.impl();
+      return;
+    }
+  p_->tangents.emplace_back(level, t.impl());
+}
+
+Tensor empty(const Shape& shape, DType dtype) {
+  for (auto d : shape)
+    if (d < 0) throw ValueError("empty: negative dimension in shape " + shape_str(shape));
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * itemsize(dtype));
+  t->shape = shape;
+  t->strides = contiguous_strides(shape);
+  t->dtype = dtype;
+  return Tensor(std::move(t));
+}
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = base.impl()->storage;
+  t->shape = std::move(shape);
+  t->strides = std::move(strides);
+  t->offset = offset;
+  t->dtype = base.dtype();
+  return Tensor(std::move(t));
+}
+
+}  // namespace fastgrad

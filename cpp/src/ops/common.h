@@ -1,0 +1,86 @@
+// Helpers shared by the op families (internal).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "fastgrad/autodiff.h"
+#include "fastgrad/ops.h"
+#include "../core/loops.h"
+
+namespace fastgrad::detail {
+
+template <typename P, typename... Args>
+std::shared_ptr<const Primitive> make_prim(Args&&... args) {
+  return std::make_shared<const P>(std::forward<Args>(args)...);
+}
+// Parameterless primitives are shared singletons: no allocation per call.
+template <typename P>
+const std::shared_ptr<const Primitive>& singleton() {
+  static const std::shared_ptr<const Primitive> p = std::make_shared<const P>();
+  return p;
+}
+
+inline void require_float(const Tensor& t, const char* op) {
+  if (!is_floating(t.dtype()))
+    throw TypeError(std::string(op) + ": expected a float32 or float64 tensor, got " + dtype_name(t.dtype()) +
+                    " of shape " + shape_str(t.shape()));
+}
+
+// Zeros when undefined: for rules that combine optional tangents.
+inline Tensor or_zeros(const Tensor& t, const Tensor& like) { return t.defined() ? t : zeros_like(like); }
+
+// y[i] = f(x[i]) over any strides; out is contiguous and freshly allocated.
+template <typename To, typename Ti, typename F>
+void map_unary(const Tensor& out, const Tensor& x, F f) {
+  To* o = out.data<To>();
+  const Ti* px = x.data<Ti>();
+  std::array<Shape, 2> st{out.strides(), broadcast_strides(x, out.shape())};
+  for_each_run<2>(out.shape(), st, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
+    To* O = o + off[0];
+    const Ti* X = px + off[1];
+    if (s[0] == 1 && s[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) O[i] = f(X[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(X[i * s[1]]);
+    }
+  });
+}
+
+// out[i] = f(a[i], b[i]) with NumPy broadcasting.
+template <typename To, typename Ti, typename F>
+void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  To* o = out.data<To>();
+  const Ti* pa = a.data<Ti>();
+  const Ti* pb = b.data<Ti>();
+  std::array<Shape, 3> st{out.strides(), broadcast_strides(a, out.shape()), broadcast_strides(b, out.shape())};
+  for_each_run<3>(out.shape(), st, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
+    To* O = o + off[0];
+    const Ti* A = pa + off[1];
+    const Ti* B = pb + off[2];
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], B[i]);
+    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+      const Ti bb = B[0];
+      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], bb);
+    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+      const Ti aa = A[0];
+      for (int64_t i = 0; i < n; ++i) O[i] = f(aa, B[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(A[i * s[1]], B[i * s[2]]);
+    }
+  });
+}
+
+}  // namespace fastgrad::detail
+
+#define FG_DISPATCH_NUM(DT, OPNAME, ...)                                                    \
+  [&] {                                                                                     \
+    switch (DT) {                                                                           \
+      case ::fastgrad::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }    \
+      case ::fastgrad::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }   \
+      case ::fastgrad::DType::Int64: { using scalar_t = int64_t; return __VA_ARGS__(); }   \
+      default:                                                                              \
+        throw ::fastgrad::TypeError(std::string(OPNAME) + ": not supported for dtype " +   \
+                                    ::fastgrad::dtype_name(DT));                           \
+    }                                                                                       \
+  }()

@@ -1,0 +1,611 @@
+// Elementwise primitives: forward, VJP rule and JVP rule side by side for each.
+#include <cmath>
+
+#include "common.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+// ---------------------------------------------------------------- binary ops
+// Broadcasting is summed away by the engine (sum_to), so rules may return
+// gradients of the broadcast shape.
+struct BinaryBase : Primitive {
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    if (in[0].dtype() != in[1].dtype())
+      throw TypeError(std::string(name()) + ": dtypes differ (" + dtype_name(in[0].dtype()) + " vs " +
+                      dtype_name(in[1].dtype()) + ")");
+    return {broadcast_shapes(in[0].shape(), in[1].shape(), name())};
+  }
+};
+
+#define FG_BINARY_FORWARD(EXPR)                                                         \
+  Tensors forward(const Tensors& in) const override {                                   \
+    Tensor out = empty(shapes(in)[0], in[0].dtype());                                   \
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                         \
+      map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) { return EXPR; }); \
+    });                                                                                 \
+    return {out};                                                                       \
+  }
+
+struct Add : BinaryBase {
+  const char* name() const override { return "add"; }
+  bool vjp_uses_inputs() const override { return false; }
+  FG_BINARY_FORWARD(a + b)
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0], g[0]};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {add_maybe(t[0], t[1])}; }
+};
+FG_REGISTER_PRIMITIVE(add);
+
+struct Sub : BinaryBase {
+  const char* name() const override { return "sub"; }
+  bool vjp_uses_inputs() const override { return false; }
+  FG_BINARY_FORWARD(a - b)
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    return {g[0], need[1] ? neg(g[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {add_maybe(t[0], t[1].defined() ? neg(t[1]) : Tensor())};
+  }
+};
+FG_REGISTER_PRIMITIVE(sub);
+
+struct Mul : BinaryBase {
+  const char* name() const override { return "mul"; }
+  FG_BINARY_FORWARD(a * b)
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    return {need[0] ? g[0] * x[1] : Tensor(), need[1] ? g[0] * x[0] : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {add_maybe(t[0].defined() ? t[0] * x[1] : Tensor(), t[1].defined() ? x[0] * t[1] : Tensor())};
+  }
+};
+FG_REGISTER_PRIMITIVE(mul);
+
+struct Div : BinaryBase {
+  const char* name() const override { return "div"; }
+  bool vjp_uses_outputs() const override { return true; }
+  FG_BINARY_FORWARD(a / b)
+  // d(a/b) = da/b - (a/b) db/b
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
+    Tensor ga = g[0] / x[1];
+    return {need[0] ? ga : Tensor(), need[1] ? neg(ga * y[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    Tensor r = t[0].defined() ? t[0] / x[1] : Tensor();
+    if (t[1].defined()) r = add_maybe(r, neg(y[0] * t[1] / x[1]));
+    return {r};
+  }
+};
+FG_REGISTER_PRIMITIVE(div);
+
+struct Pow : BinaryBase {
+  const char* name() const override { return "pow"; }
+  bool vjp_uses_outputs() const override { return true; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) { return std::pow(a, b); });
+    });
+    return {out};
+  }
+  // d(a^b) = b a^(b-1) da + a^b log(a) db; the log term is 0 where a == 0 (as PyTorch).
+  static Tensor dbase(const Tensor& a, const Tensor& b) { return b * pow(a, b - 1.0); }
+  static Tensor dexp(const Tensor& a, const Tensor& y) {
+    Tensor zero = zeros_like(y);
+    Tensor safe = where(compare(a, zero, CmpOp::Eq), ones_like(a), a);
+    return where(compare(a, zero, CmpOp::Eq), zero, y * log(safe));
+  }
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
+    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], y[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    return {add_maybe(t[0].defined() ? t[0] * dbase(x[0], x[1]) : Tensor(),
+                      t[1].defined() ? t[1] * dexp(x[0], y[0]) : Tensor())};
+  }
+};
+FG_REGISTER_PRIMITIVE(pow);
+
+// Ties split the gradient evenly, so maximum(x, x) has derivative 1 (as PyTorch).
+Tensor select_weight(const Tensor& a, const Tensor& b, bool max) {
+  Tensor win = cast(compare(a, b, max ? CmpOp::Gt : CmpOp::Lt), a.dtype());
+  Tensor tie = cast(compare(a, b, CmpOp::Eq), a.dtype());
+  return win + tie * 0.5;
+}
+template <bool Max>
+struct MinMax : BinaryBase {
+  const char* name() const override { return Max ? "maximum" : "minimum"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {
+      map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) {
+        if (a != a) return a;  // NaN propagates as NumPy
+        if (b != b) return b;
+        return Max ? (a > b ? a : b) : (a < b ? a : b);
+      });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    Tensor wa = select_weight(x[0], x[1], Max);
+    return {need[0] ? g[0] * wa : Tensor(), need[1] ? g[0] * (1.0 - wa) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor wa = select_weight(x[0], x[1], Max);
+    return {add_maybe(t[0].defined() ? t[0] * wa : Tensor(), t[1].defined() ? t[1] * (1.0 - wa) : Tensor())};
+  }
+};
+FG_REGISTER_PRIMITIVE(maximum);
+FG_REGISTER_PRIMITIVE(minimum);
+
+// ---------------------------------------------------------------- scalar ops
+// x op s with a Python scalar s: one primitive per form, so `x * 2` allocates no
+// constant tensor (part of the per-op overhead budget).
+struct ScalarBase : Primitive {
+  double s;
+  explicit ScalarBase(double v) : s(v) {}
+  std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
+};
+#define FG_SCALAR_FORWARD(EXPR)                                                         \
+  Tensors forward(const Tensors& in) const override {                                   \
+    Tensor out = empty(in[0].shape(), in[0].dtype());                                   \
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                         \
+      const scalar_t c = static_cast<scalar_t>(s);                                      \
+      map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return EXPR; });       \
+    });                                                                                 \
+    return {out};                                                                       \
+  }
+
+struct AddScalar : ScalarBase {
+  using ScalarBase::ScalarBase;
+  const char* name() const override { return "add_scalar"; }
+  bool vjp_uses_inputs() const override { return false; }
+  FG_SCALAR_FORWARD(a + c)
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0]}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
+};
+FG_REGISTER_PRIMITIVE(add_scalar);
+
+struct MulScalar : ScalarBase {
+  using ScalarBase::ScalarBase;
+  const char* name() const override { return "mul_scalar"; }
+  bool vjp_uses_inputs() const override { return false; }
+  FG_SCALAR_FORWARD(a * c)
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0] * s}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0] * s}; }
+};
+FG_REGISTER_PRIMITIVE(mul_scalar);
+
+struct RsubScalar : ScalarBase {
+  using ScalarBase::ScalarBase;
+  const char* name() const override { return "rsub_scalar"; }
+  bool vjp_uses_inputs() const override { return false; }
+  FG_SCALAR_FORWARD(c - a)
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {neg(g[0])}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
+};
+FG_REGISTER_PRIMITIVE(rsub_scalar);
+
+struct RdivScalar : ScalarBase {
+  using ScalarBase::ScalarBase;
+  const char* name() const override { return "rdiv_scalar"; }
+  bool vjp_uses_outputs() const override { return true; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(in[0].shape(), in[0].dtype());
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      const scalar_t c = static_cast<scalar_t>(s);
+      map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return c / a; });
+    });
+    return {out};
+  }
+  // d(s/x) = -(s/x)/x dx
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    return {neg(g[0] * y[0] / x[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override { return {neg(t[0] * y[0] / x[0])}; }
+};
+FG_REGISTER_PRIMITIVE(rdiv_scalar);
+
+struct PowScalar : ScalarBase {
+  using ScalarBase::ScalarBase;
+  const char* name() const override { return "pow_scalar"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(in[0].shape(), in[0].dtype());
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      const scalar_t c = static_cast<scalar_t>(s);
+      if (c == scalar_t(2))
+        map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t a) { return a * a; });
+      else
+        map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return std::pow(a, c); });
+    });
+    return {out};
+  }
+  Tensor deriv(const Tensor& x) const {
+    if (s == 0.0) return zeros_like(x);
+    if (s == 1.0) return ones_like(x);
+    if (s == 2.0) return x * 2.0;
+    return pow_scalar(x, s - 1.0) * s;
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * deriv(x[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * deriv(x[0])}; }
+};
+FG_REGISTER_PRIMITIVE(pow_scalar);
+
+// ---------------------------------------------------------------- unary ops
+struct UnaryBase : Primitive {
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    return {in[0].shape()};
+  }
+};
+#define FG_UNARY_FORWARD(EXPR)                                                          \
+  Tensors forward(const Tensors& in) const override {                                   \
+    Tensor out = empty(shapes(in)[0], in[0].dtype());                                   \
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {                                       \
+      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) -> scalar_t { return EXPR; }); \
+    });                                                                                 \
+    return {out};                                                                       \
+  }
+// A unary primitive whose derivative is d(x, y): vjp = g*d, jvp = t*d.
+#define FG_UNARY(CLS, NAME, EXPR, USES_OUT, DERIV)                                      \
+  struct CLS : UnaryBase {                                                              \
+    const char* name() const override { return NAME; }                                  \
+    bool vjp_uses_outputs() const override { return USES_OUT; }                         \
+    FG_UNARY_FORWARD(EXPR)                                                              \
+    static Tensor d(const Tensor& x, const Tensor& y) { (void)x; (void)y; return DERIV; } \
+    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override { \
+      return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                               \
+    }                                                                                   \
+    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {  \
+      return {t[0] * d(x[0], y[0])};                                                    \
+    }                                                                                   \
+  };                                                                                    \
+  static ::fastgrad::RegisterPrimitive fg_register_##CLS(NAME);
+
+struct Neg : UnaryBase {
+  const char* name() const override { return "neg"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(in[0].shape(), in[0].dtype());
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {
+      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return -x; });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {neg(g[0])}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
+};
+FG_REGISTER_PRIMITIVE(neg);
+
+inline Tensor step(const Tensor& x) { return cast(compare(x, zeros({}, x.dtype()), CmpOp::Gt), x.dtype()); }
+constexpr double kInvSqrt2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
+constexpr double kSqrt2OverPi = 0.79788456080286535588;
+constexpr double kGeluC = 0.044715;
+
+template <typename T> T sigmoid_s(T x) {
+  // Both branches avoid overflow of exp for large |x|.
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  T e = std::exp(x);
+  return e / (T(1) + e);
+}
+template <typename T> T softplus_s(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
+
+FG_UNARY(Exp, "exp", std::exp(x), true, y)
+FG_UNARY(Log, "log", std::log(x), false, rdiv_scalar(x, 1.0))
+FG_UNARY(Log1p, "log1p", std::log1p(x), false, rdiv_scalar(x + 1.0, 1.0))
+FG_UNARY(Sqrt, "sqrt", std::sqrt(x), true, rdiv_scalar(y, 0.5))
+FG_UNARY(Abs, "abs", std::abs(x), false, sign(x))
+FG_UNARY(Sin, "sin", std::sin(x), false, cos(x))
+FG_UNARY(Cos, "cos", std::cos(x), false, neg(sin(x)))
+FG_UNARY(Tanh, "tanh", std::tanh(x), true, 1.0 - y * y)
+FG_UNARY(Sigmoid, "sigmoid", sigmoid_s(x), true, y * (1.0 - y))
+FG_UNARY(Relu, "relu", x > 0 ? x : scalar_t(0) * x, false, step(x))
+FG_UNARY(Erf, "erf", std::erf(x), false, exp(neg(x * x)) * kTwoOverSqrtPi)
+// silu(x) = x s(x); silu' = s (1 + x (1 - s))  with s = sigmoid(x)
+FG_UNARY(Silu, "silu", x * sigmoid_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+
+// gelu(x) = x Phi(x) (exact) or 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3).
+// Its derivative is its own primitive (GeluDeriv) so forward+backward are two fused
+// passes; GeluDeriv's rules give the second derivative with plain ops.
+template <typename T> T gelu_s(T x, bool approx) {
+  if (!approx) return T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
+  T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
+  return T(0.5) * x * (T(1) + std::tanh(u));
+}
+template <typename T> T gelu_d(T x, bool approx) {
+  if (!approx) return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+  T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
+  T th = std::tanh(u);
+  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluC) * x * x);
+}
+
+struct Gelu : UnaryBase {
+  bool approx;
+  explicit Gelu(bool a) : approx(a) {}
+  const char* name() const override { return "gelu"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    bool a = approx;
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      map_unary<scalar_t, scalar_t>(out, in[0], [a](scalar_t x) { return gelu_s(x, a); });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * gelu_deriv(x[0], approx)};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * gelu_deriv(x[0], approx)}; }
+};
+FG_REGISTER_PRIMITIVE(gelu);
+
+struct GeluDeriv : UnaryBase {
+  bool approx;
+  explicit GeluDeriv(bool a) : approx(a) {}
+  const char* name() const override { return "gelu_deriv"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    bool a = approx;
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      map_unary<scalar_t, scalar_t>(out, in[0], [a](scalar_t x) { return gelu_d(x, a); });
+    });
+    return {out};
+  }
+  // gelu'' : exact  phi(x) (2 - x^2);
+  //          tanh   (1-T^2) u' + 0.5 x (1-T^2)(u'' - 2 T u'^2), u' = c(1+3a x^2), u'' = 6 a c x
+  Tensor second(const Tensor& x) const {
+    if (!approx) return exp(x * x * -0.5) * kInvSqrt2Pi * (2.0 - x * x);
+    Tensor u = (x + pow_scalar(x, 3.0) * kGeluC) * kSqrt2OverPi;
+    Tensor T = tanh(u);
+    Tensor sech2 = 1.0 - T * T;
+    Tensor du = (1.0 + x * x * (3.0 * kGeluC)) * kSqrt2OverPi;
+    Tensor ddu = x * (6.0 * kGeluC * kSqrt2OverPi);
+    return sech2 * du + x * sech2 * (ddu - T * du * du * 2.0) * 0.5;
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * second(x[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * second(x[0])}; }
+};
+FG_REGISTER_PRIMITIVE(gelu_deriv);
+
+// softplus_beta(x) = log(1 + exp(beta x)) / beta; derivative sigmoid(beta x).
+struct Softplus : UnaryBase {
+  double beta;
+  explicit Softplus(double b) : beta(b) {}
+  const char* name() const override { return "softplus"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      const scalar_t b = static_cast<scalar_t>(beta);
+      map_unary<scalar_t, scalar_t>(out, in[0], [b](scalar_t x) { return softplus_s(b * x) / b; });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * sigmoid(x[0] * beta)};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * sigmoid(x[0] * beta)}; }
+};
+FG_REGISTER_PRIMITIVE(softplus);
+
+// Gradient passes where lo <= x <= hi (inclusive, as PyTorch).
+struct Clip : UnaryBase {
+  std::optional<double> lo, hi;
+  Clip(std::optional<double> l, std::optional<double> h) : lo(l), hi(h) {}
+  const char* name() const override { return "clip"; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      const scalar_t l = lo ? static_cast<scalar_t>(*lo) : -std::numeric_limits<scalar_t>::infinity();
+      const scalar_t h = hi ? static_cast<scalar_t>(*hi) : std::numeric_limits<scalar_t>::infinity();
+      map_unary<scalar_t, scalar_t>(out, in[0], [l, h](scalar_t x) { return x != x ? x : std::min(std::max(x, l), h); });
+    });
+    return {out};
+  }
+  Tensor mask(const Tensor& x) const {
+    Tensor m = ones_like(x);
+    if (lo) m = m * cast(compare(x, scalar(*lo, x.dtype()), CmpOp::Ge), x.dtype());
+    if (hi) m = m * cast(compare(x, scalar(*hi, x.dtype()), CmpOp::Le), x.dtype());
+    return m;
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * mask(x[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * mask(x[0])}; }
+};
+FG_REGISTER_PRIMITIVE(clip);
+
+// where(cond, a, b): cond carries no derivative.
+struct Where : Primitive {
+  const char* name() const override { return "where"; }
+  bool differentiable_input(size_t i) const override { return i != 0; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    if (in[0].dtype() != DType::Bool)
+      throw TypeError(std::string("where: condition must be bool, got ") + dtype_name(in[0].dtype()));
+    if (in[1].dtype() != in[2].dtype())
+      throw TypeError(std::string("where: dtypes differ (") + dtype_name(in[1].dtype()) + " vs " +
+                      dtype_name(in[2].dtype()) + ")");
+    return {broadcast_shapes(broadcast_shapes(in[0].shape(), in[1].shape(), "where"), in[2].shape(), "where")};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s = shapes(in)[0];
+    Tensor out = empty(s, in[1].dtype());
+    Tensor c = expand(detach(in[0]), s), a = expand(detach(in[1]), s), b = expand(detach(in[2]), s);
+    FG_DISPATCH_ALL(out.dtype(), name(), [&] {
+      scalar_t* o = out.data<scalar_t>();
+      const bool* pc = c.data<bool>();
+      const scalar_t* pa = a.data<scalar_t>();
+      const scalar_t* pb = b.data<scalar_t>();
+      std::array<Shape, 4> st{out.strides(), c.strides(), a.strides(), b.strides()};
+      for_each_run<4>(s, st, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& k) {
+        for (int64_t i = 0; i < n; ++i)
+          o[off[0] + i * k[0]] = pc[off[1] + i * k[1]] ? pa[off[2] + i * k[2]] : pb[off[3] + i * k[3]];
+      });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    Tensor z = zeros({}, g[0].dtype());
+    return {Tensor(), need[1] ? where(x[0], g[0], z) : Tensor(), need[2] ? where(x[0], z, g[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor z = zeros({}, x[1].dtype());
+    return {where(x[0], t[1].defined() ? t[1] : z, t[2].defined() ? t[2] : z)};
+  }
+};
+FG_REGISTER_PRIMITIVE(where);
+
+struct Cast : Primitive {
+  DType to;
+  explicit Cast(DType d) : to(d) {}
+  const char* name() const override { return "cast"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(in[0].shape(), to);
+    FG_DISPATCH_ALL(in[0].dtype(), name(), [&] {
+      using Ti = scalar_t;
+      FG_DISPATCH_ALL(to, "cast", [&] {
+        map_unary<scalar_t, Ti>(out, in[0], [](Ti v) { return static_cast<scalar_t>(v); });
+      });
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {is_floating(x[0].dtype()) ? cast(g[0], x[0].dtype()) : Tensor()};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {cast(t[0], to)}; }
+};
+FG_REGISTER_PRIMITIVE(cast);
+
+std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool need_float) {
+  DType d = promote(a.dtype(), b.dtype());
+  if (need_float && !is_floating(d)) d = DType::Float32;
+  if (d == DType::Bool) d = DType::Int64;
+  return {a.dtype() == d ? a : cast(a, d), b.dtype() == d ? b : cast(b, d)};
+}
+
+Tensor as_float(const Tensor& x) { return is_floating(x.dtype()) ? x : cast(x, DType::Float32); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- public ops
+Tensor add(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Add>(), {x, y}); }
+Tensor sub(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Sub>(), {x, y}); }
+Tensor mul(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Mul>(), {x, y}); }
+Tensor div(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true); return apply1(singleton<Div>(), {x, y}); }
+Tensor pow(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true); return apply1(singleton<Pow>(), {x, y}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<true>>(), {x, y}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<false>>(), {x, y}); }
+
+Tensor add_scalar(const Tensor& a, double s) { return apply1(make_prim<AddScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
+Tensor mul_scalar(const Tensor& a, double s) { return apply1(make_prim<MulScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
+Tensor rsub_scalar(const Tensor& a, double s) { return apply1(make_prim<RsubScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
+Tensor rdiv_scalar(const Tensor& a, double s) { return apply1(make_prim<RdivScalar>(s), {as_float(a)}); }
+Tensor pow_scalar(const Tensor& a, double s) { return apply1(make_prim<PowScalar>(s), {as_float(a)}); }
+
+Tensor neg(const Tensor& x) { return apply1(singleton<Neg>(), {x}); }
+Tensor exp(const Tensor& x) { return apply1(singleton<Exp>(), {as_float(x)}); }
+Tensor log(const Tensor& x) { return apply1(singleton<Log>(), {as_float(x)}); }
+Tensor log1p(const Tensor& x) { return apply1(singleton<Log1p>(), {as_float(x)}); }
+Tensor sqrt(const Tensor& x) { return apply1(singleton<Sqrt>(), {as_float(x)}); }
+Tensor abs(const Tensor& x) { return apply1(singleton<Abs>(), {as_float(x)}); }
+Tensor sin(const Tensor& x) { return apply1(singleton<Sin>(), {as_float(x)}); }
+Tensor cos(const Tensor& x) { return apply1(singleton<Cos>(), {as_float(x)}); }
+Tensor tanh(const Tensor& x) { return apply1(singleton<Tanh>(), {as_float(x)}); }
+Tensor sigmoid(const Tensor& x) { return apply1(singleton<Sigmoid>(), {as_float(x)}); }
+Tensor relu(const Tensor& x) { return apply1(singleton<Relu>(), {as_float(x)}); }
+Tensor erf(const Tensor& x) { return apply1(singleton<Erf>(), {as_float(x)}); }
+Tensor silu(const Tensor& x) { return apply1(singleton<Silu>(), {as_float(x)}); }
+Tensor gelu(const Tensor& x, bool tanh_approx) { return apply1(make_prim<Gelu>(tanh_approx), {as_float(x)}); }
+Tensor gelu_deriv(const Tensor& x, bool tanh_approx) { return apply1(make_prim<GeluDeriv>(tanh_approx), {as_float(x)}); }
+Tensor softplus(const Tensor& x, double beta) {
+  if (!(beta > 0)) throw ValueError("softplus: beta must be > 0, got " + std::to_string(beta));
+  return apply1(make_prim<Softplus>(beta), {as_float(x)});
+}
+Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  return apply1(make_prim<Clip>(lo, hi), {as_float(x)});
+}
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor c = cond.dtype() == DType::Bool ? cond : compare(cond, zeros({}, cond.dtype()), CmpOp::Ne);
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<Where>(), {c, x, y});
+}
+Tensor cast(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  return apply1(make_prim<Cast>(dtype), {x});
+}
+
+Tensor add_maybe(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return add(a, b);
+}
+
+// ---------------------------------------------------------------- constants (no grad)
+Tensor sign(const Tensor& x) {
+  Tensor out = empty(x.shape(), x.dtype());
+  FG_DISPATCH_NUM(x.dtype(), "sign", [&] {
+    map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>((v > 0) - (v < 0)); });
+  });
+  return out;
+}
+
+Tensor compare(const Tensor& a0, const Tensor& b0, CmpOp op) {
+  auto [a, b] = promoted(a0, b0, false);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::Bool);
+  FG_DISPATCH_NUM(a.dtype(), "compare", [&] {
+    switch (op) {
+      case CmpOp::Eq: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x == y; }); break;
+      case CmpOp::Ne: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x != y; }); break;
+      case CmpOp::Lt: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x < y; }); break;
+      case CmpOp::Le: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x <= y; }); break;
+      case CmpOp::Gt: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x > y; }); break;
+      case CmpOp::Ge: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x >= y; }); break;
+    }
+  });
+  return out;
+}
+
+static Tensor as_bool(const Tensor& x) {
+  return x.dtype() == DType::Bool ? x : compare(x, zeros({}, x.dtype()), CmpOp::Ne);
+}
+Tensor logical_not(const Tensor& x) {
+  Tensor b = as_bool(x), out = empty(x.shape(), DType::Bool);
+  map_unary<bool, bool>(out, b, [](bool v) { return !v; });
+  return out;
+}
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  Tensor x = as_bool(a), y = as_bool(b);
+  Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_and"), DType::Bool);
+  map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p && q; });
+  return out;
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  Tensor x = as_bool(a), y = as_bool(b);
+  Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_or"), DType::Bool);
+  map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p || q; });
+  return out;
+}
+Tensor isnan(const Tensor& x) {
+  Tensor out = empty(x.shape(), DType::Bool);
+  FG_DISPATCH_ALL(x.dtype(), "isnan", [&] { map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return v != v; }); });
+  return out;
+}
+Tensor isfinite(const Tensor& x) {
+  Tensor out = empty(x.shape(), DType::Bool);
+  FG_DISPATCH_ALL(x.dtype(), "isfinite", [&] {
+    map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return std::isfinite(static_cast<double>(v)); });
+  });
+  return out;
+}
+
+}  // namespace fastgrad

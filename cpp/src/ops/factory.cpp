@@ -1,0 +1,168 @@
+// Factories, random numbers, copies: no gradients flow through these (clone excepted).
+#include <cmath>
+#include <mutex>
+#include <random>
+
+#include "common.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+// One global generator: fg.manual_seed(s) makes every draw reproducible.
+std::mutex g_rng_mu;
+std::mt19937_64& rng() {
+  static std::mt19937_64 g(0x5eed);
+  return g;
+}
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  rng().seed(seed);
+}
+uint64_t next_seed() {
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  return rng()();
+}
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  const int64_t n = t.numel();
+  FG_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t v = static_cast<scalar_t>(value);
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+  return t;
+}
+Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+
+Tensor arange(double start, double stop, double step, DType dtype) {
+  if (step == 0) throw ValueError("arange: step must be nonzero");
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+  Tensor t = empty({n}, dtype);
+  FG_DISPATCH_NUM(dtype, "arange", [&] {
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(start + i * step);
+  });
+  return t;
+}
+
+Tensor linspace(double start, double stop, int64_t num, DType dtype) {
+  if (num < 0) throw ValueError("linspace: num must be >= 0");
+  Tensor t = empty({num}, dtype);
+  FG_DISPATCH_FLOAT(dtype, "linspace", [&] {
+    scalar_t* p = t.data<scalar_t>();
+    double step = num > 1 ? (stop - start) / (num - 1) : 0.0;
+    for (int64_t i = 0; i < num; ++i) p[i] = static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
+  });
+  return t;
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype) {
+  if (n < 0 || m < 0) throw ValueError("eye: sizes must be >= 0");
+  Tensor t = zeros({n, m}, dtype);
+  FG_DISPATCH_ALL(dtype, "eye", [&] {
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = static_cast<scalar_t>(1);
+  });
+  return t;
+}
+
+Tensor rand(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  FG_DISPATCH_FLOAT(dtype, "rand", [&] {
+    std::uniform_real_distribution<scalar_t> d(0, 1);
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = d(rng());
+  });
+  return t;
+}
+
+Tensor randn(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  FG_DISPATCH_FLOAT(dtype, "randn", [&] {
+    std::normal_distribution<scalar_t> d(0, 1);
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = d(rng());
+  });
+  return t;
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape) {
+  if (high <= low) throw ValueError("randint: high must be > low");
+  Tensor t = empty(shape, DType::Int64);
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  std::uniform_int_distribution<int64_t> d(low, high - 1);
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = d(rng());
+  return t;
+}
+
+Tensor randperm(int64_t n) {
+  Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
+  std::lock_guard<std::mutex> l(g_rng_mu);
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = n - 1; i > 0; --i) {
+    std::uniform_int_distribution<int64_t> d(0, i);
+    std::swap(p[i], p[d(rng())]);
+  }
+  return t;
+}
+
+// ---- copies
+static void strided_copy(const Tensor& dst, const Tensor& src) {
+  FG_DISPATCH_ALL(dst.dtype(), "copy", [&] {
+    using To = scalar_t;
+    FG_DISPATCH_ALL(src.dtype(), "copy", [&] {
+      map_unary<To, scalar_t>(dst, src, [](scalar_t v) { return static_cast<To>(v); });
+    });
+  });
+}
+
+Tensor contiguous(const Tensor& x) {
+  if (x.is_contiguous()) return x;
+  return clone(x);
+}
+
+Tensor detach(const Tensor& x) {
+  Tensor d = make_view(x, x.shape(), x.strides(), x.offset());
+  return d;
+}
+
+void copy_(const Tensor& dst, const Tensor& src) {
+  if (dst.impl()->storage->readonly) throw ValueError("copy_: destination is read-only");
+  broadcast_shapes(dst.shape(), src.shape(), "copy_");
+  Tensor s = expand(detach(src), dst.shape());
+  if (s.impl()->storage == dst.impl()->storage) s = clone(detach(s));
+  // map_unary writes out with its own strides, so a strided destination works too.
+  strided_copy(dst, s);
+  dst.impl()->storage->version++;
+}
+
+namespace {
+struct Clone : Primitive {
+  const char* name() const override { return "clone"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(in[0].shape(), in[0].dtype());
+    strided_copy(out, in[0]);
+    return {out};
+  }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0]}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
+};
+FG_REGISTER_PRIMITIVE(clone);
+}  // namespace
+
+Tensor clone(const Tensor& x) { return apply1(singleton<Clone>(), {x}); }
+
+}  // namespace fastgrad

@@ -1,0 +1,104 @@
+// Matrix multiply with NumPy semantics (1-D operands, batched, broadcast batch dims).
+// Transposed operands reach the GEMM as strides, so the VJP's Gᵀ-products never
+// materialise a transpose.
+#include "common.h"
+#include "fastgrad/kernels/gemm.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+// One GEMM per batch entry; batch entries run in parallel when each is small.
+template <typename T>
+void batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t M, int64_t N, int64_t K,
+                  const T* pa, int64_t rsA, int64_t csA, const T* pb, int64_t rsB, int64_t csB, T* po) {
+  const int64_t nb = shape_numel(batch);
+  auto one = [&](int64_t i) {
+    int64_t oa = 0, ob = 0, r = i;
+    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
+      int64_t j = r % batch[d];
+      r /= batch[d];
+      oa += j * sa[d];
+      ob += j * sb[d];
+    }
+    kernels::gemm<T>(M, N, K, T(1), pa + oa, rsA, csA, pb + ob, rsB, csB, T(0), po + i * M * N, N, 1);
+  };
+  if (nb > 1 && M * N * K < (1 << 18) && nb * M * N * K >= (1 << 16) && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nb; ++i) one(i);
+  } else {
+    for (int64_t i = 0; i < nb; ++i) one(i);
+  }
+}
+
+struct Matmul : Primitive {
+  const char* name() const override { return "matmul"; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    const Tensor &a = in[0], &b = in[1];
+    if (a.ndim() < 2 || b.ndim() < 2) throw ValueError("matmul: primitive expects operands with ndim >= 2");
+    if (a.dtype() != b.dtype())
+      throw TypeError(std::string("matmul: dtypes differ (") + dtype_name(a.dtype()) + " vs " + dtype_name(b.dtype()) + ")");
+    require_float(a, "matmul");
+    const int64_t K = a.shape().back();
+    if (b.shape()[b.ndim() - 2] != K)
+      throw ValueError("matmul: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                       " are not aligned (" + std::to_string(K) + " != " + std::to_string(b.shape()[b.ndim() - 2]) + ")");
+    Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+    Shape s = broadcast_shapes(ba, bb, "matmul");
+    s.push_back(a.shape()[a.ndim() - 2]);
+    s.push_back(b.shape().back());
+    return {s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s = shapes(in)[0];
+    Tensor out = empty(s, in[0].dtype());
+    const Tensor &a = in[0], &b = in[1];
+    const int64_t M = s[s.size() - 2], N = s.back(), K = a.shape().back();
+    Shape batch(s.begin(), s.end() - 2);
+    auto bstr = [&](const Tensor& t) {
+      // Broadcast strides of t's batch dims against `batch`.
+      Shape st(batch.size(), 0);
+      size_t off = batch.size() - (t.shape().size() - 2);
+      for (size_t i = 0; i + 2 < t.shape().size(); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
+      return st;
+    };
+    Shape sa = bstr(a), sb = bstr(b);
+    const int64_t rsA = a.strides()[a.ndim() - 2], csA = a.strides().back();
+    const int64_t rsB = b.strides()[b.ndim() - 2], csB = b.strides().back();
+    FG_DISPATCH_FLOAT(a.dtype(), name(), [&] {
+      batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB, csB,
+                             out.data<scalar_t>());
+    });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    return {need[0] ? matmul(g[0], transpose(x[1], -1, -2)) : Tensor(),
+            need[1] ? matmul(transpose(x[0], -1, -2), g[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {add_maybe(t[0].defined() ? matmul(t[0], x[1]) : Tensor(), t[1].defined() ? matmul(x[0], t[1]) : Tensor())};
+  }
+};
+FG_REGISTER_PRIMITIVE(matmul);
+
+}  // namespace
+
+Tensor matmul(const Tensor& a0, const Tensor& b0) {
+  if (a0.ndim() == 0 || b0.ndim() == 0)
+    throw ValueError("matmul: operands must be at least 1-D, got shapes " + shape_str(a0.shape()) + " and " +
+                     shape_str(b0.shape()));
+  DType d = promote(a0.dtype(), b0.dtype());
+  if (!is_floating(d)) d = DType::Float32;
+  Tensor a = cast(a0, d), b = cast(b0, d);
+  const bool va = a.ndim() == 1, vb = b.ndim() == 1;
+  if (va) a = unsqueeze(a, 0);
+  if (vb) b = unsqueeze(b, -1);
+  Tensor r = apply1(singleton<Matmul>(), {a, b});
+  if (va && vb) return reshape(r, {});
+  if (va) return squeeze(r, {-2});
+  if (vb) return squeeze(r, {-1});
+  return r;
+}
+
+}  // namespace fastgrad

@@ -1,0 +1,370 @@
+// Reductions and softmax. Sum/max/min/prod are primitives; mean, var, std and
+// logsumexp are compositions of primitives (so their derivatives come for free).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+Axes norm_axes(const Axes& axes, int64_t ndim, const char* op) {
+  Axes r;
+  if (axes.empty()) {
+    for (int64_t d = 0; d < ndim; ++d) r.push_back(d);
+    return r;
+  }
+  for (auto a : axes) r.push_back(normalize_axis(a, ndim, op));
+  std::sort(r.begin(), r.end());
+  if (std::adjacent_find(r.begin(), r.end()) != r.end()) throw ValueError(std::string(op) + ": repeated axis");
+  return r;
+}
+
+Shape reduced_shape(const Shape& s, const Axes& axes, bool keepdims) {
+  Shape out;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    bool red = std::binary_search(axes.begin(), axes.end(), d);
+    if (!red) out.push_back(s[d]);
+    else if (keepdims) out.push_back(1);
+  }
+  return out;
+}
+
+enum class RK { Sum, Max, Min, Prod };
+
+// out[k] = reduce over the reduced axes of x; deterministic (fixed order per output).
+template <typename T, RK K>
+void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
+  Shape kshape, kstr, rshape, rstr;
+  for (int64_t d = 0; d < x.ndim(); ++d) {
+    if (std::binary_search(axes.begin(), axes.end(), d)) {
+      rshape.push_back(x.shape()[d]);
+      rstr.push_back(x.strides()[d]);
+    } else {
+      kshape.push_back(x.shape()[d]);
+      kstr.push_back(x.strides()[d]);
+    }
+  }
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  const int64_t nk = shape_numel(kshape), nr = shape_numel(rshape);
+  auto init = [] {
+    if (K == RK::Sum) return Acc(0);
+    if (K == RK::Prod) return Acc(1);
+    if (K == RK::Max) return std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::lowest();
+    return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::max();
+  };
+  auto combine = [](Acc a, T v) -> Acc {
+    if (K == RK::Sum) return a + v;
+    if (K == RK::Prod) return a * v;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (v != v || a != a) return std::numeric_limits<Acc>::quiet_NaN();
+    }
+    if (K == RK::Max) return v > a ? Acc(v) : a;
+    return v < a ? Acc(v) : a;
+  };
+  if ((K == RK::Max || K == RK::Min) && nr == 0)
+    throw ValueError("reduction over an empty axis has no identity (shape " + shape_str(x.shape()) + ")");
+
+  // Fast path: contiguous input with the reduced axes leading -> accumulate rows.
+  bool contig = x.is_contiguous();
+  bool leading = !axes.empty() && axes.back() == static_cast<int64_t>(axes.size()) - 1;
+  if (contig && leading && K == RK::Sum && nk > 1) {
+    std::vector<Acc> acc(nk, Acc(0));
+    for (int64_t r = 0; r < nr; ++r) {
+      const T* row = px + r * nk;
+      for (int64_t k = 0; k < nk; ++k) acc[k] += row[k];
+    }
+    for (int64_t k = 0; k < nk; ++k) po[k] = static_cast<T>(acc[k]);
+    return;
+  }
+  auto offset_of = [](int64_t idx, const Shape& sh, const Shape& st) {
+    int64_t off = 0;
+    for (int64_t d = static_cast<int64_t>(sh.size()) - 1; d >= 0; --d) {
+      off += (idx % sh[d]) * st[d];
+      idx /= sh[d];
+    }
+    return off;
+  };
+  // Reduced index space walked as runs over its innermost axis.
+  const int64_t rin = rshape.empty() ? 1 : rshape.back();
+  const int64_t rin_st = rshape.empty() ? 0 : rstr.back();
+  Shape router(rshape.begin(), rshape.end() - (rshape.empty() ? 0 : 1));
+  Shape router_st(rstr.begin(), rstr.end() - (rstr.empty() ? 0 : 1));
+  const int64_t nrout = shape_numel(router);
+  auto one = [&](int64_t k) {
+    const T* base = px + offset_of(k, kshape, kstr);
+    Acc a = init();
+    for (int64_t o = 0; o < nrout; ++o) {
+      const T* p = base + offset_of(o, router, router_st);
+      if (rin_st == 1)
+        for (int64_t i = 0; i < rin; ++i) a = combine(a, p[i]);
+      else
+        for (int64_t i = 0; i < rin; ++i) a = combine(a, p[i * rin_st]);
+    }
+    po[k] = static_cast<T>(a);
+  };
+  if (nk * nr >= kParallelGrain && nk > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < nk; ++k) one(k);
+  } else {
+    for (int64_t k = 0; k < nk; ++k) one(k);
+  }
+}
+
+template <RK K>
+Tensor reduce_forward(const Tensor& x, const Axes& axes, bool keepdims, const char* op) {
+  Tensor out = empty(reduced_shape(x.shape(), axes, keepdims), x.dtype());
+  FG_DISPATCH_NUM(x.dtype(), op, [&] { reduce_kernel<scalar_t, K>(x, axes, out); });
+  return out;
+}
+
+struct ReduceBase : Primitive {
+  Axes axes;
+  bool keepdims;
+  ReduceBase(Axes a, bool k) : axes(std::move(a)), keepdims(k) {}
+  std::vector<Shape> shapes(const Tensors& in) const override { return {reduced_shape(in[0].shape(), axes, keepdims)}; }
+  // Cotangent/output reshaped so it broadcasts against the input.
+  Tensor keep(const Tensor& g, const Tensor& x) const {
+    return keepdims ? g : reshape(g, reduced_shape(x.shape(), axes, true));
+  }
+};
+
+struct Sum : ReduceBase {
+  using ReduceBase::ReduceBase;
+  const char* name() const override { return "sum"; }
+  bool vjp_uses_inputs() const override { return false; }
+  Tensors forward(const Tensors& in) const override { return {reduce_forward<RK::Sum>(in[0], axes, keepdims, name())}; }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {expand(keep(g[0], x[0]), x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {sum(t[0], axes, keepdims)}; }
+};
+FG_REGISTER_PRIMITIVE(sum);
+
+// Ties share the gradient equally (as PyTorch's amax).
+template <bool Max>
+struct Extremum : ReduceBase {
+  using ReduceBase::ReduceBase;
+  const char* name() const override { return Max ? "amax" : "amin"; }
+  bool vjp_uses_outputs() const override { return true; }
+  Tensors forward(const Tensors& in) const override {
+    return {reduce_forward<Max ? RK::Max : RK::Min>(in[0], axes, keepdims, name())};
+  }
+  Tensor weights(const Tensor& x, const Tensor& y) const {
+    Tensor mask = cast(compare(x, keep(y, x), CmpOp::Eq), x.dtype());
+    return mask / sum(mask, axes, true);
+  }
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    return {keep(g[0], x[0]) * weights(x[0], y[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    return {sum(t[0] * weights(x[0], y[0]), axes, keepdims)};
+  }
+};
+FG_REGISTER_PRIMITIVE(amax);
+FG_REGISTER_PRIMITIVE(amin);
+
+struct Prod : ReduceBase {
+  using ReduceBase::ReduceBase;
+  const char* name() const override { return "prod"; }
+  bool vjp_uses_outputs() const override { return true; }
+  Tensors forward(const Tensors& in) const override { return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())}; }
+  // d prod / d x_i = product of the other entries. Without zeros that is prod/x_i; with
+  // exactly one zero only the zero entry gets the product of the rest; with more, 0.
+  Tensor others(const Tensor& x, const Tensor& y) const {
+    Tensor zero = zeros({}, x.dtype());
+    Tensor is0 = compare(x, zero, CmpOp::Eq);
+    Tensor nz = sum(cast(is0, x.dtype()), axes, true);
+    Tensor safe = where(is0, ones({}, x.dtype()), x);
+    Tensor prod_nonzero = prod(safe, axes, true);
+    Tensor no_zero = where(compare(nz, zero, CmpOp::Eq), keep(y, x) / safe, zero);
+    Tensor one_zero = where(logical_and(is0, compare(nz, ones({}, x.dtype()), CmpOp::Eq)), expand(prod_nonzero, x.shape()), zero);
+    return where(is0, one_zero, no_zero);
+  }
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    return {keep(g[0], x[0]) * others(x[0], y[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    return {sum(t[0] * others(x[0], y[0]), axes, keepdims)};
+  }
+};
+FG_REGISTER_PRIMITIVE(prod);
+
+// Rows of the softmax axis, made last and contiguous.
+template <typename T, bool Log>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
+  auto row = [&](int64_t r) {
+    const T* a = x + r * n;
+    T* b = y + r * n;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, a[i]);
+    if (!std::isfinite(m)) m = (m != m) ? m : T(0);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      T e = std::exp(a[i] - m);
+      if (!Log) b[i] = e;
+      s += e;
+    }
+    if (Log) {
+      T ls = static_cast<T>(std::log(s)) + m;
+      for (int64_t i = 0; i < n; ++i) b[i] = a[i] - ls;
+    } else {
+      T inv = static_cast<T>(1.0 / s);
+      for (int64_t i = 0; i < n; ++i) b[i] *= inv;
+    }
+  };
+  if (rows * n >= kParallelGrain && rows > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  }
+}
+
+template <bool Log>
+Tensor softmax_forward(const Tensor& x0, int64_t axis) {
+  Tensor x = detach(x0);
+  const int64_t last = x.ndim() - 1;
+  if (axis != last) x = transpose(x, axis, last);
+  x = contiguous(x);
+  Tensor y = empty(x.shape(), x.dtype());
+  const int64_t n = x.ndim() ? x.shape()[last] : 1;
+  const int64_t rows = n ? x.numel() / n : 0;
+  FG_DISPATCH_FLOAT(x.dtype(), Log ? "log_softmax" : "softmax",
+                    [&] { softmax_rows<scalar_t, Log>(x.data<scalar_t>(), y.data<scalar_t>(), rows, n); });
+  if (axis != last) y = contiguous(transpose(y, axis, last));
+  return y;
+}
+
+struct Softmax : Primitive {
+  int64_t axis;
+  explicit Softmax(int64_t a) : axis(a) {}
+  const char* name() const override { return "softmax"; }
+  bool vjp_uses_outputs() const override { return true; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override { require_float(in[0], name()); return {in[0].shape()}; }
+  Tensors forward(const Tensors& in) const override { shapes(in); return {softmax_forward<false>(in[0], axis)}; }
+  // J^T g = y (g - <g, y>) along the axis
+  Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    return {y[0] * (g[0] - sum(g[0] * y[0], {axis}, true))};
+  }
+  Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
+    return {y[0] * (t[0] - sum(t[0] * y[0], {axis}, true))};
+  }
+};
+FG_REGISTER_PRIMITIVE(softmax);
+
+struct LogSoftmax : Primitive {
+  int64_t axis;
+  explicit LogSoftmax(int64_t a) : axis(a) {}
+  const char* name() const override { return "log_softmax"; }
+  bool vjp_uses_outputs() const override { return true; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override { require_float(in[0], name()); return {in[0].shape()}; }
+  Tensors forward(const Tensors& in) const override { shapes(in); return {softmax_forward<true>(in[0], axis)}; }
+  Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] - exp(y[0]) * sum(g[0], {axis}, true)};
+  }
+  Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
+    return {t[0] - sum(exp(y[0]) * t[0], {axis}, true)};
+  }
+};
+FG_REGISTER_PRIMITIVE(log_softmax);
+
+int64_t count_of(const Tensor& x, const Axes& axes) {
+  int64_t n = 1;
+  for (auto a : axes) n *= x.shape()[a];
+  return n;
+}
+
+template <bool Max>
+Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims) {
+  const char* op = Max ? "argmax" : "argmin";
+  Tensor x = detach(x0);
+  Shape out_shape;
+  int64_t ax;
+  if (!axis) {
+    x = reshape(contiguous(x), {x.numel()});
+    ax = 0;
+    if (keepdims) out_shape.assign(x0.ndim(), 1);
+  } else {
+    ax = normalize_axis(*axis, x.ndim(), op);
+    out_shape = reduced_shape(x.shape(), {ax}, keepdims);
+  }
+  if (x.shape()[ax] == 0) throw ValueError(std::string(op) + ": empty axis");
+  const int64_t last = x.ndim() - 1;
+  if (ax != last) x = transpose(x, ax, last);
+  x = contiguous(x);
+  const int64_t n = x.shape()[last], rows = x.numel() / n;
+  Tensor out = empty(out_shape, DType::Int64);
+  int64_t* o = out.data<int64_t>();
+  FG_DISPATCH_NUM(x.dtype(), op, [&] {
+    const scalar_t* p = x.data<scalar_t>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const scalar_t* a = p + r * n;
+      int64_t best = 0;
+      for (int64_t i = 1; i < n; ++i) {
+        if (a[best] != a[best]) break;  // first NaN wins, as NumPy
+        if (a[i] != a[i] || (Max ? a[i] > a[best] : a[i] < a[best])) best = i;
+      }
+      o[r] = best;
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
+  Tensor y = x.dtype() == DType::Bool ? cast(x, DType::Int64) : x;
+  return apply1(make_prim<Sum>(norm_axes(axes, x.ndim(), "sum"), keepdims), {y});
+}
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
+  Tensor y = is_floating(x.dtype()) ? x : cast(x, DType::Float32);
+  Axes ax = norm_axes(axes, x.ndim(), "mean");
+  return sum(y, ax, keepdims) * (1.0 / static_cast<double>(count_of(x, ax)));
+}
+Tensor var(const Tensor& x, const Axes& axes, double correction, bool keepdims) {
+  Tensor y = is_floating(x.dtype()) ? x : cast(x, DType::Float32);
+  Axes ax = norm_axes(axes, x.ndim(), "var");
+  Tensor d = y - mean(y, ax, true);
+  double n = static_cast<double>(count_of(x, ax)) - correction;
+  return sum(d * d, ax, keepdims) * (1.0 / std::max(n, 0.0));
+}
+Tensor std_(const Tensor& x, const Axes& axes, double correction, bool keepdims) {
+  return sqrt(var(x, axes, correction, keepdims));
+}
+Tensor amax(const Tensor& x, const Axes& axes, bool keepdims) {
+  return apply1(make_prim<Extremum<true>>(norm_axes(axes, x.ndim(), "amax"), keepdims), {x});
+}
+Tensor amin(const Tensor& x, const Axes& axes, bool keepdims) {
+  return apply1(make_prim<Extremum<false>>(norm_axes(axes, x.ndim(), "amin"), keepdims), {x});
+}
+Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
+  return apply1(make_prim<Prod>(norm_axes(axes, x.ndim(), "prod"), keepdims), {x});
+}
+// log sum exp(x) = m + log sum exp(x - m) with m = max(x) held constant (stable; the
+// gradient is softmax(x) because d/dm of the whole expression is zero).
+Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
+  require_float(x, "logsumexp");
+  Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
+  Tensor m = detach(amax(detach(x), ax, true));
+  m = where(isfinite(m), m, zeros({}, x.dtype()));
+  Tensor r = log(sum(exp(x - m), ax, true)) + m;
+  return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
+}
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<true>(x, axis, keepdims); }
+Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<false>(x, axis, keepdims); }
+Tensor softmax(const Tensor& x, int64_t axis) {
+  return apply1(make_prim<Softmax>(normalize_axis(axis, x.ndim(), "softmax")), {x});
+}
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  return apply1(make_prim<LogSoftmax>(normalize_axis(axis, x.ndim(), "log_softmax")), {x});
+}
+
+}  // namespace fastgrad

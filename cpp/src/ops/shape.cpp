@@ -1,0 +1,527 @@
+// Shape primitives. Reshape, permute, expand and slice return views (no copies); their
+// rules are each other's adjoints: expand <-> sum_to, slice <-> slice_scatter,
+// pad -> slice, index_select <-> index_add.
+#include <cstring>
+#include <numeric>
+
+#include "common.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+Shape resolve_shape(const Shape& in, Shape s, const char* op) {
+  int64_t known = 1, neg = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == -1) {
+      if (neg >= 0) throw ValueError(std::string(op) + ": only one dimension can be -1, got " + shape_str(s));
+      neg = static_cast<int64_t>(i);
+    } else if (s[i] < 0) {
+      throw ValueError(std::string(op) + ": invalid dimension in " + shape_str(s));
+    } else {
+      known *= s[i];
+    }
+  }
+  int64_t n = shape_numel(in);
+  if (neg >= 0) {
+    if (known == 0 || n % known != 0)
+      throw ValueError(std::string(op) + ": cannot reshape " + shape_str(in) + " into " + shape_str(s));
+    s[neg] = n / known;
+  }
+  if (shape_numel(s) != n)
+    throw ValueError(std::string(op) + ": cannot reshape tensor of shape " + shape_str(in) + " (" +
+                     std::to_string(n) + " elements) into shape " + shape_str(s));
+  return s;
+}
+
+struct Reshape : Primitive {
+  Shape target;
+  explicit Reshape(Shape s) : target(std::move(s)) {}
+  const char* name() const override { return "reshape"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors&) const override { return {target}; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor x = in[0].is_contiguous() ? in[0] : clone(detach(in[0]));
+    return {make_view(x, target, contiguous_strides(target), x.offset())};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {reshape(g[0], x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {reshape(t[0], target)}; }
+};
+FG_REGISTER_PRIMITIVE(reshape);
+
+struct Permute : Primitive {
+  Axes perm;
+  explicit Permute(Axes p) : perm(std::move(p)) {}
+  const char* name() const override { return "permute"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    Shape s;
+    for (auto p : perm) s.push_back(in[0].shape()[p]);
+    return {s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s, st;
+    for (auto p : perm) {
+      s.push_back(in[0].shape()[p]);
+      st.push_back(in[0].strides()[p]);
+    }
+    return {make_view(in[0], s, st, in[0].offset())};
+  }
+  Axes inverse() const {
+    Axes inv(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+    return inv;
+  }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {permute(g[0], inverse())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {permute(t[0], perm)}; }
+};
+FG_REGISTER_PRIMITIVE(permute);
+
+struct Expand : Primitive {
+  Shape target;
+  explicit Expand(Shape s) : target(std::move(s)) {}
+  const char* name() const override { return "expand"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    const Shape& s = in[0].shape();
+    if (s.size() > target.size())
+      throw ValueError("expand: cannot broadcast " + shape_str(s) + " to " + shape_str(target));
+    size_t off = target.size() - s.size();
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[i] != 1 && s[i] != target[off + i])
+        throw ValueError("expand: cannot broadcast " + shape_str(s) + " to " + shape_str(target));
+    return {target};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    return {make_view(in[0], target, broadcast_strides(in[0], target), in[0].offset())};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {sum_to(g[0], x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {expand(t[0], target)}; }
+};
+FG_REGISTER_PRIMITIVE(expand);
+
+std::vector<SliceSpec> check_spec(const Shape& s, const std::vector<SliceSpec>& spec, const char* op) {
+  if (spec.size() != s.size())
+    throw ValueError(std::string(op) + ": slice spec has " + std::to_string(spec.size()) + " entries for shape " + shape_str(s));
+  for (size_t i = 0; i < spec.size(); ++i)
+    if (spec[i].step <= 0 || spec[i].start < 0 || spec[i].stop > s[i] || spec[i].start > std::max(spec[i].stop, spec[i].start))
+      throw IndexError(std::string(op) + ": bad slice on axis " + std::to_string(i) + " of shape " + shape_str(s));
+  return spec;
+}
+Shape sliced_shape(const std::vector<SliceSpec>& spec) {
+  Shape s;
+  for (auto& p : spec) s.push_back(p.stop > p.start ? (p.stop - p.start + p.step - 1) / p.step : 0);
+  return s;
+}
+Tensor slice_view(const Tensor& x, const std::vector<SliceSpec>& spec) {
+  Shape st;
+  int64_t off = x.offset();
+  for (size_t i = 0; i < spec.size(); ++i) {
+    off += spec[i].start * x.strides()[i];
+    st.push_back(x.strides()[i] * spec[i].step);
+  }
+  return make_view(x, sliced_shape(spec), st, off);
+}
+
+struct Slice : Primitive {
+  std::vector<SliceSpec> spec;
+  explicit Slice(std::vector<SliceSpec> s) : spec(std::move(s)) {}
+  const char* name() const override { return "slice"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    check_spec(in[0].shape(), spec, name());
+    return {sliced_shape(spec)};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    return {slice_view(in[0], spec)};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {slice_scatter(g[0], x[0].shape(), spec)};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {slice(t[0], spec)}; }
+};
+FG_REGISTER_PRIMITIVE(slice);
+
+struct SliceScatter : Primitive {
+  Shape full_shape;
+  std::vector<SliceSpec> spec;
+  SliceScatter(Shape s, std::vector<SliceSpec> p) : full_shape(std::move(s)), spec(std::move(p)) {}
+  const char* name() const override { return "slice_scatter"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    check_spec(full_shape, spec, name());
+    if (sliced_shape(spec) != in[0].shape())
+      throw ValueError("slice_scatter: values of shape " + shape_str(in[0].shape()) + " do not fit slice of shape " +
+                       shape_str(sliced_shape(spec)));
+    return {full_shape};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    Tensor out = zeros(full_shape, in[0].dtype());
+    copy_(slice_view(out, spec), in[0]);
+    return {out};
+  }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {slice(g[0], spec)};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {slice_scatter(t[0], full_shape, spec)};
+  }
+};
+FG_REGISTER_PRIMITIVE(slice_scatter);
+
+struct Concat : Primitive {
+  int64_t axis;
+  explicit Concat(int64_t a) : axis(a) {}
+  const char* name() const override { return "concat"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    if (in.empty()) throw ValueError("concat: expected at least one tensor");
+    Shape s = in[0].shape();
+    for (size_t i = 1; i < in.size(); ++i) {
+      const Shape& t = in[i].shape();
+      if (in[i].dtype() != in[0].dtype())
+        throw TypeError(std::string("concat: dtypes differ (") + dtype_name(in[0].dtype()) + " vs " + dtype_name(in[i].dtype()) + ")");
+      bool ok = t.size() == s.size();
+      for (size_t d = 0; ok && d < t.size(); ++d) ok = (static_cast<int64_t>(d) == axis) || t[d] == s[d];
+      if (!ok)
+        throw ValueError("concat: shapes " + shape_str(in[0].shape()) + " and " + shape_str(t) +
+                         " differ outside axis " + std::to_string(axis));
+      s[axis] += t[axis];
+    }
+    return {s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    int64_t pos = 0;
+    for (auto& x : in) {
+      std::vector<SliceSpec> sp;
+      for (int64_t d = 0; d < out.ndim(); ++d)
+        sp.push_back(d == axis ? SliceSpec{pos, pos + x.shape()[d], 1} : SliceSpec{0, out.shape()[d], 1});
+      copy_(slice_view(out, sp), x);
+      pos += x.shape()[axis];
+    }
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    Tensors r(x.size());
+    int64_t pos = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (need[i]) {
+        std::vector<SliceSpec> sp;
+        for (int64_t d = 0; d < g[0].ndim(); ++d)
+          sp.push_back(d == axis ? SliceSpec{pos, pos + x[i].shape()[d], 1} : SliceSpec{0, g[0].shape()[d], 1});
+        r[i] = slice(g[0], sp);
+      }
+      pos += x[i].shape()[axis];
+    }
+    return r;
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensors parts;
+    for (size_t i = 0; i < x.size(); ++i) parts.push_back(or_zeros(t[i], x[i]));
+    return {concat(parts, axis)};
+  }
+};
+FG_REGISTER_PRIMITIVE(concat);
+
+struct Pad : Primitive {
+  std::vector<std::pair<int64_t, int64_t>> pads;
+  double value;
+  Pad(std::vector<std::pair<int64_t, int64_t>> p, double v) : pads(std::move(p)), value(v) {}
+  const char* name() const override { return "pad"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    if (pads.size() != in[0].shape().size())
+      throw ValueError("pad: got " + std::to_string(pads.size()) + " (before, after) pairs for shape " + shape_str(in[0].shape()));
+    Shape s = in[0].shape();
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (pads[i].first < 0 || pads[i].second < 0) throw ValueError("pad: negative padding");
+      s[i] += pads[i].first + pads[i].second;
+    }
+    return {s};
+  }
+  std::vector<SliceSpec> interior(const Shape& in) const {
+    std::vector<SliceSpec> sp;
+    for (size_t i = 0; i < in.size(); ++i) sp.push_back({pads[i].first, pads[i].first + in[i], 1});
+    return sp;
+  }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = full(shapes(in)[0], value, in[0].dtype());
+    copy_(slice_view(out, interior(in[0].shape())), in[0]);
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {slice(g[0], interior(x[0].shape()))};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {pad(t[0], pads, 0.0)}; }
+};
+FG_REGISTER_PRIMITIVE(pad);
+
+// Gather/scatter along one axis. The index carries no derivative.
+void check_index(const Tensor& idx, int64_t dim, const char* op) {
+  if (idx.dtype() != DType::Int64)
+    throw TypeError(std::string(op) + ": indices must be int64, got " + dtype_name(idx.dtype()));
+  Tensor c = contiguous(idx);
+  const int64_t* p = c.data<int64_t>();
+  for (int64_t i = 0; i < c.numel(); ++i)
+    if (p[i] < -dim || p[i] >= dim)
+      throw IndexError(std::string(op) + ": index " + std::to_string(p[i]) + " is out of bounds for axis of size " +
+                       std::to_string(dim));
+}
+
+template <typename T, bool Add>
+void gather_scatter(const Tensor& src, const Tensor& dst, int64_t axis, const Tensor& idx, int64_t dim_size) {
+  // Views as (outer, axis, inner); gather copies rows of `inner`, scatter adds them.
+  const Tensor& big = Add ? dst : src;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= big.shape()[d];
+  for (int64_t d = axis + 1; d < big.ndim(); ++d) inner *= big.shape()[d];
+  Tensor ci = contiguous(idx);
+  const int64_t* ip = ci.data<int64_t>();
+  const int64_t n = ci.numel();
+  const T* s = src.data<T>();
+  T* o = dst.data<T>();
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t k = ip[j] < 0 ? ip[j] + dim_size : ip[j];
+      if (Add) {
+        const T* from = s + (a * n + j) * inner;
+        T* to = o + (a * dim_size + k) * inner;
+        for (int64_t i = 0; i < inner; ++i) to[i] += from[i];
+      } else {
+        std::memcpy(o + (a * n + j) * inner, s + (a * dim_size + k) * inner, sizeof(T) * inner);
+      }
+    }
+}
+
+Shape gathered_shape(const Shape& x, int64_t axis, const Tensor& idx) {
+  Shape s(x.begin(), x.begin() + axis);
+  s.insert(s.end(), idx.shape().begin(), idx.shape().end());
+  s.insert(s.end(), x.begin() + axis + 1, x.end());
+  return s;
+}
+
+struct IndexSelect : Primitive {
+  int64_t axis;
+  explicit IndexSelect(int64_t a) : axis(a) {}
+  const char* name() const override { return "index_select"; }
+  bool differentiable_input(size_t i) const override { return i == 0; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    check_index(in[1], in[0].shape()[axis], name());
+    return {gathered_shape(in[0].shape(), axis, in[1])};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Tensor out = empty(shapes(in)[0], in[0].dtype());
+    Tensor x = contiguous(detach(in[0]));
+    FG_DISPATCH_ALL(x.dtype(), name(), [&] { gather_scatter<scalar_t, false>(x, out, axis, in[1], x.shape()[axis]); });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {index_add(g[0], x[0].shape(), axis, x[1]), Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {index_select(t[0], axis, x[1])};
+  }
+};
+FG_REGISTER_PRIMITIVE(index_select);
+
+struct IndexAdd : Primitive {
+  Shape full_shape;
+  int64_t axis;
+  IndexAdd(Shape s, int64_t a) : full_shape(std::move(s)), axis(a) {}
+  const char* name() const override { return "index_add"; }
+  bool differentiable_input(size_t i) const override { return i == 0; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    check_index(in[1], full_shape[axis], name());
+    if (gathered_shape(full_shape, axis, in[1]) != in[0].shape())
+      throw ValueError("index_add: values of shape " + shape_str(in[0].shape()) + " do not match " +
+                       shape_str(gathered_shape(full_shape, axis, in[1])));
+    return {full_shape};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    Tensor out = zeros(full_shape, in[0].dtype());
+    Tensor g = contiguous(detach(in[0]));
+    FG_DISPATCH_NUM(g.dtype(), name(), [&] { gather_scatter<scalar_t, true>(g, out, axis, in[1], full_shape[axis]); });
+    return {out};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {index_select(g[0], axis, x[1]), Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {index_add(t[0], full_shape, axis, x[1])};
+  }
+};
+FG_REGISTER_PRIMITIVE(index_add);
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, Shape shape) {
+  shape = resolve_shape(x.shape(), std::move(shape), "reshape");
+  if (shape == x.shape()) return x;
+  return apply1(make_prim<Reshape>(shape), {x});
+}
+
+Tensor permute(const Tensor& x, const Axes& perm0) {
+  if (static_cast<int64_t>(perm0.size()) != x.ndim())
+    throw ValueError("permute: permutation of length " + std::to_string(perm0.size()) + " for shape " + shape_str(x.shape()));
+  Axes perm;
+  std::vector<bool> seen(perm0.size(), false);
+  for (auto p : perm0) {
+    int64_t a = normalize_axis(p, x.ndim(), "permute");
+    if (seen[a]) throw ValueError("permute: repeated axis in permutation");
+    seen[a] = true;
+    perm.push_back(a);
+  }
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<int64_t>(i);
+  if (identity) return x;
+  return apply1(make_prim<Permute>(perm), {x});
+}
+
+Tensor transpose(const Tensor& x, int64_t a, int64_t b) {
+  Axes perm(x.ndim());
+  std::iota(perm.begin(), perm.end(), 0);
+  if (x.ndim() == 0) return x;
+  std::swap(perm[normalize_axis(a, x.ndim(), "transpose")], perm[normalize_axis(b, x.ndim(), "transpose")]);
+  return permute(x, perm);
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  return apply1(make_prim<Expand>(shape), {x});
+}
+
+Tensor squeeze(const Tensor& x, const Axes& axes) {
+  Shape s;
+  std::vector<bool> drop(x.ndim(), false);
+  if (axes.empty()) {
+    for (int64_t d = 0; d < x.ndim(); ++d) drop[d] = x.shape()[d] == 1;
+  } else {
+    for (auto a : axes) {
+      int64_t d = normalize_axis(a, x.ndim(), "squeeze");
+      if (x.shape()[d] != 1)
+        throw ValueError("squeeze: axis " + std::to_string(a) + " has size " + std::to_string(x.shape()[d]) +
+                         " (shape " + shape_str(x.shape()) + ")");
+      drop[d] = true;
+    }
+  }
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    if (!drop[d]) s.push_back(x.shape()[d]);
+  return reshape(x, s);
+}
+
+Tensor unsqueeze(const Tensor& x, int64_t axis) {
+  int64_t a = normalize_axis(axis, x.ndim() + 1, "unsqueeze");
+  Shape s = x.shape();
+  s.insert(s.begin() + a, 1);
+  return reshape(x, s);
+}
+
+Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
+  if (x.ndim() == 0) return reshape(x, {1});
+  int64_t s = normalize_axis(start, x.ndim(), "flatten"), e = normalize_axis(end, x.ndim(), "flatten");
+  if (s > e) throw ValueError("flatten: start axis after end axis");
+  Shape out(x.shape().begin(), x.shape().begin() + s);
+  int64_t m = 1;
+  for (int64_t d = s; d <= e; ++d) m *= x.shape()[d];
+  out.push_back(m);
+  out.insert(out.end(), x.shape().begin() + e + 1, x.shape().end());
+  return reshape(x, out);
+}
+
+Tensor slice(const Tensor& x, const std::vector<SliceSpec>& spec) {
+  bool whole = spec.size() == x.shape().size();
+  for (size_t i = 0; whole && i < spec.size(); ++i)
+    whole = spec[i].start == 0 && spec[i].stop == x.shape()[i] && spec[i].step == 1;
+  if (whole) return x;
+  return apply1(make_prim<Slice>(spec), {x});
+}
+
+Tensor slice_scatter(const Tensor& g, const Shape& shape, const std::vector<SliceSpec>& spec) {
+  return apply1(make_prim<SliceScatter>(shape, spec), {g});
+}
+
+Tensor concat(const Tensors& xs, int64_t axis) {
+  if (xs.empty()) throw ValueError("concat: expected a non-empty sequence of tensors");
+  int64_t a = normalize_axis(axis, xs[0].ndim(), "concat");
+  if (xs.size() == 1) return xs[0];
+  DType d = xs[0].dtype();
+  for (auto& x : xs) d = promote(d, x.dtype());
+  Tensors ys;
+  for (auto& x : xs) ys.push_back(cast(x, d));
+  return apply1(make_prim<Concat>(a), ys);
+}
+
+Tensor stack(const Tensors& xs, int64_t axis) {
+  if (xs.empty()) throw ValueError("stack: expected a non-empty sequence of tensors");
+  int64_t a = normalize_axis(axis, xs[0].ndim() + 1, "stack");
+  Tensors ys;
+  for (auto& x : xs) {
+    if (x.shape() != xs[0].shape())
+      throw ValueError("stack: all tensors must have the same shape, got " + shape_str(xs[0].shape()) + " and " +
+                       shape_str(x.shape()));
+    ys.push_back(unsqueeze(x, a));
+  }
+  return concat(ys, a);
+}
+
+Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
+  int64_t a = normalize_axis(axis, x.ndim(), "split");
+  int64_t total = 0;
+  for (auto s : sizes) {
+    if (s < 0) throw ValueError("split: negative section size");
+    total += s;
+  }
+  if (total != x.shape()[a])
+    throw ValueError("split: sections sum to " + std::to_string(total) + " but axis " + std::to_string(axis) +
+                     " of shape " + shape_str(x.shape()) + " has size " + std::to_string(x.shape()[a]));
+  Tensors out;
+  int64_t pos = 0;
+  for (auto s : sizes) {
+    std::vector<SliceSpec> sp;
+    for (int64_t d = 0; d < x.ndim(); ++d) sp.push_back(d == a ? SliceSpec{pos, pos + s, 1} : SliceSpec{0, x.shape()[d], 1});
+    out.push_back(slice(x, sp));
+    pos += s;
+  }
+  return out;
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value) {
+  return apply1(make_prim<Pad>(pads, value), {x});
+}
+
+Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
+  if (x.ndim() == 0) throw IndexError("index_select: cannot index a 0-d tensor");
+  return apply1(make_prim<IndexSelect>(normalize_axis(axis, x.ndim(), "index_select")), {x, idx});
+}
+
+Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor& idx) {
+  return apply1(make_prim<IndexAdd>(shape, normalize_axis(axis, static_cast<int64_t>(shape.size()), "index_add")), {g, idx});
+}
+
+Tensor nonzero_flat(const Tensor& mask) {
+  Tensor m = contiguous(mask.dtype() == DType::Bool ? mask : compare(mask, zeros({}, mask.dtype()), CmpOp::Ne));
+  const bool* p = m.data<bool>();
+  int64_t n = 0;
+  for (int64_t i = 0; i < m.numel(); ++i) n += p[i];
+  Tensor out = empty({n}, DType::Int64);
+  int64_t* o = out.data<int64_t>();
+  for (int64_t i = 0, j = 0; i < m.numel(); ++i)
+    if (p[i]) o[j++] = i;
+  return out;
+}
+
+}  // namespace fastgrad

@@ -1,0 +1,31 @@
+"""fastgrad: a small tape-based autodiff engine in C++ with SIMD/OpenMP kernels.
+
+``import fastgrad as fg``; see API.md for the contract. The mathematics and
+conventions follow the differentiation cheat sheet (gradients shaped like their
+primals, Jacobians ``out.shape + in.shape``).
+"""
+from __future__ import annotations
+
+from . import _C
+from ._C import Tensor, from_dlpack, get_num_threads, manual_seed, set_num_threads
+from ._tensor import (arange, as_tensor, eye, float32, float64, from_numpy, full, full_like, int64, linspace, ones,
+                      ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from ._tensor import bool_
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, concat, concatenate, cos, detach, div, erf,
+                  exp, expand, flatten, gelu, isfinite, isnan, log, log1p, log_softmax, logsumexp, matmul, max,
+                  maximum, mean, min, minimum, mul, pad, permute, pow, prod, relu, reshape, sigmoid, sign, silu, sin,
+                  softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from ._threads import default_num_threads as _default_num_threads
+
+bool = bool_  # noqa: A001  (fg.bool, as torch.bool)
+
+set_num_threads(_default_num_threads())
+
+
+def empty_cache() -> None:
+    """Returns the allocator's cached blocks to the system."""
+    _C.empty_cache()
+
+
+__version__ = "0.1.0"

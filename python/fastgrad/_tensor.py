@@ -1,0 +1,382 @@
+"""Python-side conveniences of :class:`fastgrad.Tensor` and the tensor factories.
+
+The Tensor type itself, its arithmetic and its math methods live in C++ (``_C``);
+what is here is argument handling that reads better in Python: indexing, repr,
+shape methods taking ``*dims``, and factories.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+
+float32 = _C.dtype.float32
+float64 = _C.dtype.float64
+int64 = _C.dtype.int64
+bool_ = _C.dtype.bool
+
+_NP_DTYPE = {float32: np.float32, float64: np.float64, int64: np.int64, bool_: np.bool_}
+
+
+def as_dtype(dtype: Any) -> "_C.dtype | None":
+    """Accepts fg dtypes, NumPy dtypes and their names."""
+    if dtype is None or isinstance(dtype, _C.dtype):
+        return dtype
+    if dtype is bool or dtype is np.bool_:
+        return bool_
+    name = np.dtype(dtype).name
+    table = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
+             "int32": int64, "int16": int64, "int8": int64, "uint8": int64, "float16": float32}
+    if name not in table:
+        raise TypeError(f"unsupported dtype {dtype!r}")
+    return table[name]
+
+
+def _shape(shape: tuple) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+# ---------------------------------------------------------------- factories
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Copies ``data`` (numbers, nested lists, NumPy arrays, buffers, Tensors).
+
+    Python floats become float32 (as PyTorch); NumPy arrays keep float64.
+    """
+    dtype = as_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = np.asarray(data)
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == object:
+            raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries")
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+            dtype = float32
+    return _finish(_C._from_array_copy(arr, dtype), requires_grad)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    """Shares memory with a C-contiguous float32/float64/int64/bool array."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
+    return _C.from_numpy(a)
+
+
+def zeros(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.full(_shape(shape), 0.0, as_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.full(_shape(shape), 1.0, as_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value: float, dtype=float32, requires_grad: bool = False) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _finish(_C.full(shape, float(fill_value), as_dtype(dtype)), requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        dtype = int64 if all(isinstance(v, int) for v in (start, stop, step)) else float32
+    return _finish(_C.arange(float(start), float(stop), float(step), as_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, stop: float, num: int = 50, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.linspace(float(start), float(stop), int(num), as_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.eye(n, n if m is None else m, as_dtype(dtype)), requires_grad)
+
+
+def rand(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.rand(_shape(shape), as_dtype(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
+    return _finish(_C.randn(_shape(shape), as_dtype(dtype)), requires_grad)
+
+
+def randint(low: int, high: int, shape: Sequence[int]) -> Tensor:
+    return _C.randint(int(low), int(high), tuple(shape))
+
+
+def randperm(n: int) -> Tensor:
+    return _C.randperm(int(n))
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """Tensors pass through; anything else is converted (to ``like``'s float dtype)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        return _C.to_tensor(x, like)
+    return tensor(x)
+
+
+# ---------------------------------------------------------------- indexing
+def _index_tensor(k: Any) -> Tensor | None:
+    """Integer or boolean array-likes used as indices, as fg tensors (else None)."""
+    if isinstance(k, Tensor):
+        if k.dtype in (int64, bool_):
+            return k
+        raise IndexError(f"tensors used as indices must be int64 or bool, got {k.dtype}")
+    if isinstance(k, (list, np.ndarray)):
+        a = np.asarray(k)
+        if a.dtype == np.bool_:
+            return _C._from_array_copy(a, bool_)
+        if a.size == 0:
+            return _C._from_array_copy(a.astype(np.int64), int64)
+        if np.issubdtype(a.dtype, np.integer):
+            return _C._from_array_copy(a.astype(np.int64), int64)
+        raise IndexError(f"arrays used as indices must be integer or bool, got {a.dtype}")
+    return None
+
+
+def _slice_dim(x: Tensor, d: int, start: int, stop: int, step: int) -> Tensor:
+    spec = [(0, n, 1) for n in x.shape]
+    spec[d] = (start, stop, step)
+    return _C.slice(x, spec)
+
+
+def _getitem(self: Tensor, key: Any) -> Tensor:
+    if not isinstance(key, tuple):
+        key = (key,)
+    keys = [(_index_tensor(k) if not isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) else k)
+            for k in key]
+    for k, orig in zip(keys, key):
+        if k is None and orig is not None:
+            raise IndexError(f"unsupported index type {type(orig).__name__}")
+    consumed = sum((k.ndim if k.dtype == bool_ else 1) if isinstance(k, Tensor) else
+                   (0 if k is None or k is Ellipsis else 1) for k in keys)
+    if sum(k is Ellipsis for k in keys) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > self.ndim:
+        raise IndexError(f"too many indices for tensor of shape {self.shape}: {consumed} given")
+    x, d, adv = self, 0, []
+    for k in keys:
+        if k is Ellipsis:
+            d += self.ndim - consumed - 0
+            consumed = self.ndim  # only the first ellipsis expands
+        elif k is None:
+            x = _C.unsqueeze(x, d)
+            d += 1
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(x.shape[d])
+            if step <= 0:
+                raise IndexError("negative slice steps are not supported")
+            x = _slice_dim(x, d, start, max(stop, start), step)
+            d += 1
+        elif isinstance(k, (int, np.integer)):
+            n = x.shape[d]
+            i = int(k) + n if k < 0 else int(k)
+            if not 0 <= i < n:
+                raise IndexError(f"index {int(k)} is out of bounds for axis {d} with size {n} (shape {self.shape})")
+            x = _C.squeeze(_slice_dim(x, d, i, i + 1, 1), d)
+        else:
+            span = k.ndim if k.dtype == bool_ else 1
+            adv.append((d, k))
+            d += span
+    if not adv:
+        return x
+    return _advanced(x, adv)
+
+
+def _advanced(x: Tensor, adv: list) -> Tensor:
+    """Integer-array and bool-mask indexing via index_select on merged axes."""
+    if len(adv) == 1 and adv[0][1].dtype == bool_:
+        d, mask = adv[0]
+        if tuple(x.shape[d:d + mask.ndim]) != tuple(mask.shape):
+            raise IndexError(f"boolean index of shape {mask.shape} does not match tensor dims {x.shape[d:d + mask.ndim]}")
+        merged = _merge(x, d, mask.ndim)
+        return _C.index_select(merged, d, _C.nonzero_flat(mask))
+    if any(k.dtype == bool_ for _, k in adv):
+        adv = [(d, _C.reshape(_C.nonzero_flat(k), [-1]) if k.dtype == bool_ else k) for d, k in adv]
+        if any(a[1].ndim != 1 for a in adv):
+            raise IndexError("mixing boolean masks with other advanced indices is not supported")
+    dims = [d for d, _ in adv]
+    if dims != list(range(dims[0], dims[0] + len(dims))):
+        raise IndexError("advanced indices must be on adjacent axes")
+    d0 = dims[0]
+    idx = [np.asarray(k) for _, k in adv]
+    try:
+        idx = np.broadcast_arrays(*idx)
+    except ValueError:
+        raise IndexError(f"shape mismatch: index arrays of shapes {[i.shape for i in idx]} cannot be broadcast") from None
+    lin = np.zeros(idx[0].shape, dtype=np.int64)
+    for j, i in enumerate(idx):
+        n = x.shape[d0 + j]
+        if i.size and (i.min() < -n or i.max() >= n):
+            raise IndexError(f"index out of bounds for axis {d0 + j} with size {n} (shape {x.shape})")
+        lin = lin * n + np.where(i < 0, i + n, i)
+    merged = _merge(x, d0, len(idx))
+    return _C.index_select(merged, d0, _C._from_array_copy(lin, int64))
+
+
+def _merge(x: Tensor, d: int, n: int) -> Tensor:
+    shape = list(x.shape)
+    size = int(np.prod(shape[d:d + n])) if n else 1
+    return _C.reshape(x, shape[:d] + [size] + shape[d + n:])
+
+
+def _setitem(self: Tensor, key: Any, value: Any) -> None:
+    if self.requires_grad and _C.grad_enabled():
+        raise RuntimeError("__setitem__: in-place assignment to a tensor that requires grad; use fg.no_grad()")
+    if isinstance(key, Tensor):
+        key = np.asarray(key)
+    elif isinstance(key, tuple):
+        key = tuple(np.asarray(k) if isinstance(k, Tensor) else k for k in key)
+    v = np.asarray(value) if isinstance(value, Tensor) else value
+    np.asarray(self)[key] = v
+    self._bump_version()
+
+
+# ---------------------------------------------------------------- methods
+def _repr(self: Tensor) -> str:
+    body = np.array2string(np.asarray(self), separator=", ", prefix="tensor(")
+    extra = "" if self.dtype == float32 else f", dtype={self.dtype}"
+    if self.grad_fn is not None:
+        extra += f", grad_fn={self.grad_fn}"
+    elif self.requires_grad:
+        extra += ", requires_grad=True"
+    return f"tensor({body}{extra})"
+
+
+def _dims(args: tuple) -> list:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return list(args[0])
+    return list(args)
+
+
+def _item(self: Tensor):
+    if self.size != 1:
+        raise ValueError(f"item: only one-element tensors can be converted to Python scalars, got shape {self.shape}")
+    return np.asarray(self).reshape(()).item()
+
+
+def _transpose(self: Tensor, a: int = -2, b: int = -1) -> Tensor:
+    return _C.transpose(self, a, b)
+
+
+def _T(self: Tensor) -> Tensor:
+    return _C.permute(self, list(range(self.ndim))[::-1])
+
+
+def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
+    self.requires_grad = requires_grad
+    return self
+
+
+def _zero_(self: Tensor) -> Tensor:
+    from .autograd import no_grad
+    with no_grad():
+        return self.copy_(0.0)
+
+
+def _fill_(self: Tensor, value: float) -> Tensor:
+    from .autograd import no_grad
+    with no_grad():
+        return self.copy_(float(value))
+
+
+def _iter(self: Tensor) -> Iterable[Tensor]:
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self.shape[0]))
+
+
+def _install() -> None:
+    T = Tensor
+    T.__getitem__ = _getitem
+    T.__setitem__ = _setitem
+    T.__repr__ = _repr
+    T.__str__ = _repr
+    T.__iter__ = _iter
+    T.__array_ufunc__ = None  # NumPy defers to Tensor's reflected operators
+    T.__bool__ = lambda self: bool(_item(self))
+    T.__float__ = lambda self: float(_item(self))
+    T.__int__ = lambda self: int(_item(self))
+    T.__index__ = lambda self: int(_item(self)) if self.dtype == int64 else (_ for _ in ()).throw(TypeError("only int64 scalars can be indices"))
+    T.numpy = lambda self: np.asarray(self)
+    T.tolist = lambda self: np.asarray(self).tolist()
+    T.item = _item
+    T.T = property(_T)
+    T.mT = property(lambda self: _C.transpose(self, -2, -1))
+    T.reshape = lambda self, *shape: _C.reshape(self, _dims(shape))
+    T.view = T.reshape
+    T.transpose = _transpose
+    T.permute = lambda self, *dims: _C.permute(self, _dims(dims))
+    T.flatten = lambda self, start=0, end=-1: _C.flatten(self, start, end)
+    T.squeeze = lambda self, axis=None: _C.squeeze(self, axis)
+    T.unsqueeze = lambda self, axis: _C.unsqueeze(self, axis)
+    T.expand = lambda self, *shape: _C.expand(self, [self.shape[i - len(_dims(shape)) + self.ndim] if s == -1 else s
+                                                    for i, s in enumerate(_dims(shape))])
+    T.broadcast_to = lambda self, shape: _C.expand(self, list(shape))
+    T.requires_grad_ = _requires_grad_
+    T.zero_ = _zero_
+    T.fill_ = _fill_
+    T.add_ = lambda self, other: self._inplace("add", other)
+    T.sub_ = lambda self, other: self._inplace("sub", other)
+    T.mul_ = lambda self, other: self._inplace("mul", other)
+    T.div_ = lambda self, other: self._inplace("div", other)
+    T.float = lambda self: _C.cast(self, float32)
+    T.double = lambda self: _C.cast(self, float64)
+    T.long = lambda self: _C.cast(self, int64)
+    T.var = lambda self, axis=None, correction=1, keepdims=False: _C.var(self, axis, float(correction), keepdims)
+    T.std = lambda self, axis=None, correction=1, keepdims=False: _C.std(self, axis, float(correction), keepdims)
+    T.max = lambda self, axis=None, keepdims=False: _C.amax(self, axis, keepdims)
+    T.min = lambda self, axis=None, keepdims=False: _C.amin(self, axis, keepdims)
+    T.argmax = lambda self, axis=None, keepdims=False: _C.argmax(self, axis, keepdims)
+    T.argmin = lambda self, axis=None, keepdims=False: _C.argmin(self, axis, keepdims)
+    T.softmax = lambda self, axis=-1: _C.softmax(self, axis)
+    T.log_softmax = lambda self, axis=-1: _C.log_softmax(self, axis)
+    T.gelu = lambda self, approximate="none": _C.gelu(self, _approx(approximate))
+    T.softplus = lambda self, beta=1.0: _C.softplus(self, float(beta))
+    T.clip = lambda self, min=None, max=None: _C.clip(self, min, max)
+    T.clamp = T.clip
+    T.pow = lambda self, e: self ** e
+    T.matmul = lambda self, other: self @ other
+    T.maximum = lambda self, other: _C.maximum(self, as_tensor(other, self))
+    T.minimum = lambda self, other: _C.minimum(self, as_tensor(other, self))
+    T.__array_priority__ = 1000
+
+
+def _approx(approximate: str) -> bool:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate == "tanh"
+
+
+_install()
