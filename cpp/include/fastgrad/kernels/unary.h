@@ -19,4 +19,15 @@ enum class UnaryOp : int {
 void unary(UnaryOp op, const float* x, float* y, int64_t n);
 void unary(UnaryOp op, const double* x, double* y, int64_t n);
 
+// Fused GELU backward: gx[i] = gy[i] * gelu'(x[i]) in one pass (tanh_approx selects the
+// GeluTanh derivative). Any of x, gy, gx may alias.
+void gelu_backward(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n);
+void gelu_backward(bool tanh_approx, const double* x, const double* gy, double* gx, int64_t n);
+
+// Accuracy contract (float32, every ISA; measured by cpp/tests/test_unary.cpp against a
+// double reference): see kUlpBound there. Denormal inputs are read as zero and denormal
+// results are flushed to zero (FTZ/DAZ are set around the float kernels), except that
+// log handles denormal inputs exactly. Limits are returned at +-inf (e.g. gelu(-inf) = -0,
+// silu(-inf) = -0); NaN in gives NaN out. float64 uses the C++ standard library.
+
 }  // namespace fastgrad::kernels
