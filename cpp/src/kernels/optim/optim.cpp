@@ -1,0 +1,176 @@
+// Fused optimizer steps over every tensor of a parameter group. The arithmetic follows
+// torch.optim (2.x) single-tensor (foreach=False) code line by line, in T, so float
+// parameters round exactly where torch's do:
+//   SGD:     g = grad (negated if maximize); g += wd*p; buf = g (first step) or
+//            buf = momentum*buf + (1-dampening)*g; g = nesterov ? g + momentum*buf : buf;
+//            p += -lr * g
+//   Adam:    g = ±grad; AdamW: p *= 1 - lr*wd; Adam: g += wd*p;
+//            m = m + (g - m)*(1-beta1) (torch's lerp); v = v*beta2 + (1-beta2)*g*g;
+//            amsgrad: vmax = max(vmax, v), v_used = vmax;
+//            denom = sqrt(v_used)/sqrt(bias_correction2) + eps; p += -(lr/bc1) * m/denom
+//   RMSprop: g = ±grad; g += wd*p; sq = alpha*sq + (1-alpha)*g*g;
+//            centered: ga = ga + (g - ga)*(1-alpha) (lerp); avg = sqrt(sq - ga*ga) + eps
+//            else avg = sqrt(sq) + eps; momentum: buf = momentum*buf + g/avg; p += -lr*buf
+//            else p += -lr * g/avg
+// Scalars that torch computes in Python double (bias corrections, step size) are
+// computed in double here too, then rounded to T where torch's kernels do (a Python float
+// passed as `alpha=`/`value=` to a float tensor op is used in the op's own precision).
+#include "fastgrad/kernels/optim.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace fastgrad::kernels {
+namespace {
+
+// Each element's update is independent, so any split gives identical results.
+constexpr int64_t kParallelMin = 1 << 16;
+
+template <class F>
+void for_range(int64_t n, F f) {
+  if (n < kParallelMin || omp_in_parallel() || omp_get_max_threads() == 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
+    const int64_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
+    if (b < e) f(b, e);
+  }
+}
+
+// torch.lerp(start, end, w) for |w| < 0.5 computes start + w*(end - start); Adam passes
+// w = 1-beta1 (0.1 by default) and RMSprop w = 1-alpha, both < 0.5 in practice. The
+// other branch is kept for exactness when w >= 0.5.
+template <class T>
+inline T lerp(T start, T end, T w) {
+  return std::abs(w) < T(0.5) ? start + w * (end - start) : end - (end - start) * (T(1) - w);
+}
+
+}  // namespace
+
+template <typename T>
+void sgd_step(ParamSlot<T>* slots, int64_t count, double lr, double momentum, double dampening,
+              double weight_decay, bool nesterov, bool maximize, bool first_step) {
+  const T wd = static_cast<T>(weight_decay), mom = static_cast<T>(momentum);
+  const T one_minus_damp = static_cast<T>(1.0 - dampening);
+  const T neg_lr = static_cast<T>(-lr);
+  for (int64_t s = 0; s < count; ++s) {
+    T* p = slots[s].param;
+    const T* gr = slots[s].grad;
+    T* buf = slots[s].buf1;
+    const bool use_mom = momentum != 0.0;
+    for_range(slots[s].n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        T g = maximize ? -gr[i] : gr[i];
+        if (weight_decay != 0.0) g = g + wd * p[i];
+        if (use_mom) {
+          T m;
+          if (first_step) {
+            m = g;  // torch: buf = clone(grad), no dampening
+          } else {
+            m = buf[i] * mom + one_minus_damp * g;  // buf.mul_(momentum).add_(grad, alpha=1-dampening)
+          }
+          buf[i] = m;
+          g = nesterov ? g + mom * m : m;
+        }
+        p[i] = p[i] + neg_lr * g;  // param.add_(grad, alpha=-lr)
+      }
+    });
+  }
+}
+
+template <typename T>
+void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, double beta2, double eps,
+               double weight_decay, bool amsgrad, bool decoupled, bool maximize, int64_t step) {
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+  const T step_size = static_cast<T>(lr / bc1);
+  const T bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const T w1 = static_cast<T>(1.0 - beta1), b2 = static_cast<T>(beta2);
+  const T one_minus_b2 = static_cast<T>(1.0 - beta2);
+  const T eps_t = static_cast<T>(eps), wd = static_cast<T>(weight_decay);
+  const T decay = static_cast<T>(1.0 - lr * weight_decay);
+  for (int64_t s = 0; s < count; ++s) {
+    T* p = slots[s].param;
+    const T* gr = slots[s].grad;
+    T* m = slots[s].buf1;
+    T* v = slots[s].buf2;
+    T* vmax = slots[s].buf3;
+    for_range(slots[s].n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        T g = maximize ? -gr[i] : gr[i];
+        T pi = p[i];
+        if (weight_decay != 0.0) {
+          if (decoupled) pi = pi * decay;  // param.mul_(1 - lr*wd)
+          else g = g + wd * pi;            // grad.add(param, alpha=wd)
+        }
+        const T mi = lerp(m[i], g, w1);            // exp_avg.lerp_(grad, 1-beta1)
+        const T vi = v[i] * b2 + one_minus_b2 * g * g;  // mul_(beta2).addcmul_(g, g, value=1-beta2)
+        m[i] = mi;
+        v[i] = vi;
+        T vu = vi;
+        if (amsgrad) {
+          vu = std::max(vmax[i], vi);  // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=...)
+          vmax[i] = vu;
+        }
+        const T denom = std::sqrt(vu) / bc2_sqrt + eps_t;  // (sqrt(v)/bc2_sqrt).add_(eps)
+        p[i] = pi + (-step_size) * (mi / denom);          // addcdiv_(m, denom, value=-step_size)
+      }
+    });
+  }
+}
+
+template <typename T>
+void rmsprop_step(ParamSlot<T>* slots, int64_t count, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, bool centered, bool maximize) {
+  const T a = static_cast<T>(alpha), one_minus_a = static_cast<T>(1.0 - alpha);
+  const T eps_t = static_cast<T>(eps), wd = static_cast<T>(weight_decay);
+  const T mom = static_cast<T>(momentum), neg_lr = static_cast<T>(-lr);
+  for (int64_t s = 0; s < count; ++s) {
+    T* p = slots[s].param;
+    const T* gr = slots[s].grad;
+    T* sq = slots[s].buf1;
+    T* buf = slots[s].buf2;
+    T* ga = slots[s].buf3;
+    for_range(slots[s].n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        T g = maximize ? -gr[i] : gr[i];
+        if (weight_decay != 0.0) g = g + wd * p[i];
+        const T sqi = sq[i] * a + one_minus_a * g * g;  // mul_(alpha).addcmul_(g, g, value=1-alpha)
+        sq[i] = sqi;
+        T avg;
+        if (centered) {
+          const T gai = lerp(ga[i], g, one_minus_a);  // grad_avg.lerp_(grad, 1-alpha)
+          ga[i] = gai;
+          avg = std::sqrt(sqi + (-gai) * gai) + eps_t;  // addcmul(ga, ga, value=-1).sqrt_().add_(eps)
+        } else {
+          avg = std::sqrt(sqi) + eps_t;
+        }
+        if (momentum > 0.0) {
+          const T bi = buf[i] * mom + g / avg;  // buf.mul_(momentum).addcdiv_(g, avg)
+          buf[i] = bi;
+          p[i] = p[i] + neg_lr * bi;
+        } else {
+          p[i] = p[i] + neg_lr * (g / avg);  // addcdiv_(g, avg, value=-lr)
+        }
+      }
+    });
+  }
+}
+
+template void sgd_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, bool, bool, bool);
+template void sgd_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, bool, bool, bool);
+template void adam_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, double, bool, bool,
+                               bool, int64_t);
+template void adam_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool, bool,
+                                bool, int64_t);
+template void rmsprop_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, double, bool, bool);
+template void rmsprop_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool, bool);
+
+}  // namespace fastgrad::kernels
