@@ -22,8 +22,9 @@ using detail::Geom3;
 using detail::valid_range;
 
 // Bytes of im2col buffer per tile. Measured on Zen 4 (1 MiB L2): 1 MiB tiles beat
-// 128-512 KiB ones (fewer, larger GEMMs; the GEMM re-blocks the operand itself), and
-// larger gained nothing.
+// 128-512 KiB ones on (32,64,16,128) (fewer, larger GEMMs; the GEMM re-blocks the
+// operand itself); 4 MiB gained nothing. Chaining several channels-last images into
+// one GEMM was tried and was slower on C_in = 3 and no better elsewhere.
 #ifndef FG_CONV_COL_BYTES
 #define FG_CONV_COL_BYTES (1024 * 1024)
 #endif
@@ -171,18 +172,163 @@ T* col_buffer(int64_t elems) {
   return static_cast<T*>(detail::thread_scratch(0, sizeof(T) * static_cast<size_t>(elems)));
 }
 
-// Runs units into acc buffers and leaves their sum in gw (wsize elements). With spread
-// units every thread sums into its own copy of gw; the copies are added once at the
-// end in thread order, so the result only depends on the thread count.
-template <typename T, typename F>
-void reduce_over_threads(int64_t units, bool spread, int nt, int64_t wsize, T* gw, F&& unit) {
+}  // namespace
+
+template <typename T>
+void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* y) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  const int64_t ntile = (g.Pout + pt - 1) / pt;
+  const int64_t units = g.N * g.G * ntile;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  run_units(units, spread, nt, [&](int64_t u) {
+    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
+    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
+    const T* wg = w + gi * g.Cog * rows;
+    const T* bg = bias ? bias + gi * g.Cog : nullptr;
+    if (!g.cl) {
+      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+      T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+      const T* B = xn + p0;
+      int64_t rsB = g.Pin;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        rsB = np;
+      }
+      gemm<T>(g.Cog, np, rows, T(1), wg, rows, 1, B, rsB, 1, T(0), yt, g.Pout, 1);
+      if (bg)
+        for (int64_t o = 0; o < g.Cog; ++o) {
+          T* yr = yt + o * g.Pout;
+          const T b = bg[o];
+          for (int64_t j = 0; j < np; ++j) yr[j] += b;
+        }
+    } else {
+      const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+      T* yt = y + (n * g.Pout + p0) * g.C_out + gi * g.Cog;
+      const T* A = xn + p0 * g.C_in;
+      int64_t rsA = g.C_in;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+        A = col;
+        rsA = rows;
+      }
+      gemm<T>(np, g.Cog, rows, T(1), A, rsA, 1, wg, 1, rows, T(0), yt, g.C_out, 1);
+      if (bg)
+        for (int64_t j = 0; j < np; ++j) {
+          T* yr = yt + j * g.C_out;
+          for (int64_t o = 0; o < g.Cog; ++o) yr[o] += bg[o];
+        }
+    }
+  });
+}
+
+template <typename T>
+void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
+  const int64_t units = g.N * g.G;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  run_units(units, spread, nt, [&](int64_t u) {
+    const int64_t gi = u % g.G, n = u / g.G;
+    const T* wg = w + gi * g.Cog * rows;
+    if (!g.cl) {
+      T* gxn = gx + (n * g.C_in + gi * g.Cig) * g.Pin;
+      const T* gyn = gy + (n * g.C_out + gi * g.Cog) * g.Pout;
+      if (pw) {
+        gemm<T>(g.Cig, g.Pout, g.Cog, T(1), wg, 1, rows, gyn, g.Pout, 1, T(0), gxn, g.Pin, 1);
+        return;
+      }
+      std::fill(gxn, gxn + g.Cig * g.Pin, T(0));
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        gemm<T>(rows, np, g.Cog, T(1), wg, 1, rows, gyn + p0, g.Pout, 1, T(0), col, np, 1);
+        im2col_cf<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    } else {
+      T* gxn = gx + n * g.Pin * g.C_in + gi * g.Cig;
+      const T* gyn = gy + n * g.Pout * g.C_out + gi * g.Cog;
+      if (pw) {
+        gemm<T>(g.Pout, g.Cig, g.Cog, T(1), gyn, g.C_out, 1, wg, rows, 1, T(0), gxn, g.C_in, 1);
+        return;
+      }
+      for (int64_t p = 0; p < g.Pin; ++p) std::fill(gxn + p * g.C_in, gxn + p * g.C_in + g.Cig, T(0));
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        gemm<T>(np, rows, g.Cog, T(1), gyn + p0 * g.C_out, g.C_out, 1, wg, rows, 1, T(0), col, rows, 1);
+        im2col_cl<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
+  const Geom3 g = detail::lift(cg);
+  const bool pw = is_pointwise(g);
+  const int64_t rows = g.Cig * g.K;
+  const int64_t wsize = g.C_out * rows;
+  const int64_t pt = tile_pixels<T>(g, pw);
+  const int64_t ntile = (g.Pout + pt - 1) / pt;
+  const int64_t units = g.N * g.G * ntile;
+  const int nt = threads_available();
+  const bool spread = spread_units(nt, units, g.N);
+
+  // With spread units every thread sums into its own copy of gw; the copies are
+  // added once at the end in thread order, so the result only depends on nt.
+  T* partial = gw;
+  if (spread)
+    partial = static_cast<T*>(detail::thread_scratch(1, sizeof(T) * static_cast<size_t>(wsize * nt)));
+  std::fill(partial, partial + (spread ? wsize * nt : wsize), T(0));
+
+  auto unit = [&](int64_t u, T* acc) {
+    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
+    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
+    T* gwg = acc + gi * g.Cog * rows;
+    if (!g.cl) {
+      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+      const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+      const T* B = xn + p0;
+      int64_t csB = g.Pin;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        csB = np;
+      }
+      gemm<T>(g.Cog, rows, np, T(1), gyt, g.Pout, 1, B, 1, csB, T(1), gwg, rows, 1);
+    } else {
+      const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+      const T* gyt = gy + (n * g.Pout + p0) * g.C_out + gi * g.Cog;
+      const T* B = xn + p0 * g.C_in;
+      int64_t rsB = g.C_in;
+      if (!pw) {
+        T* col = col_buffer<T>(rows * np);
+        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+        B = col;
+        rsB = rows;
+      }
+      gemm<T>(g.Cog, rows, np, T(1), gyt, 1, g.C_out, B, rsB, 1, T(1), gwg, rows, 1);
+    }
+  };
+
   if (!spread) {
-    std::fill(gw, gw + wsize, T(0));
     for (int64_t u = 0; u < units; ++u) unit(u, gw);
     return;
   }
-  T* partial = static_cast<T*>(detail::thread_scratch(1, sizeof(T) * static_cast<size_t>(wsize * nt)));
-  std::fill(partial, partial + wsize * nt, T(0));
 #pragma omp parallel num_threads(nt)
   {
     T* acc = partial + wsize * omp_get_thread_num();
@@ -195,269 +341,6 @@ void reduce_over_threads(int64_t units, bool spread, int nt, int64_t wsize, T* g
       gw[i] = s;
     }
   }
-}
-
-// ---- channels-first: one GEMM per (image, group, pixel tile) -------------------------
-//
-// y_n[group] (Cog x P) = W_g (Cog x Cig*K) . col (Cig*K x P); the output of consecutive
-// images is not one strided matrix in this layout, so images are separate GEMMs.
-
-template <typename T>
-void forward_cf(const Geom3& g, const T* x, const T* w, const T* bias, T* y) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t pt = tile_pixels<T>(g, pw);
-  const int64_t ntile = (g.Pout + pt - 1) / pt;
-  const int64_t units = g.N * g.G * ntile;
-  const int nt = threads_available();
-  run_units(units, spread_units(nt, units, g.N), nt, [&](int64_t u) {
-    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
-    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
-    const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
-    T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
-    const T* B = xn + p0;
-    int64_t rsB = g.Pin;
-    if (!pw) {
-      T* col = col_buffer<T>(rows * np);
-      im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
-      B = col;
-      rsB = np;
-    }
-    gemm<T>(g.Cog, np, rows, T(1), w + gi * g.Cog * rows, rows, 1, B, rsB, 1, T(0), yt, g.Pout, 1);
-    if (bias)
-      for (int64_t o = 0; o < g.Cog; ++o) {
-        T* yr = yt + o * g.Pout;
-        const T b = bias[gi * g.Cog + o];
-        for (int64_t j = 0; j < np; ++j) yr[j] += b;
-      }
-  });
-}
-
-template <typename T>
-void grad_input_cf(const Geom3& g, const T* gy, const T* w, T* gx) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t pt = tile_pixels<T>(g, pw);
-  // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
-  const int64_t units = g.N * g.G;
-  const int nt = threads_available();
-  run_units(units, spread_units(nt, units, g.N), nt, [&](int64_t u) {
-    const int64_t gi = u % g.G, n = u / g.G;
-    const T* wg = w + gi * g.Cog * rows;
-    T* gxn = gx + (n * g.C_in + gi * g.Cig) * g.Pin;
-    const T* gyn = gy + (n * g.C_out + gi * g.Cog) * g.Pout;
-    if (pw) {
-      gemm<T>(g.Cig, g.Pout, g.Cog, T(1), wg, 1, rows, gyn, g.Pout, 1, T(0), gxn, g.Pin, 1);
-      return;
-    }
-    std::fill(gxn, gxn + g.Cig * g.Pin, T(0));
-    for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
-      const int64_t np = std::min(pt, g.Pout - p0);
-      T* col = col_buffer<T>(rows * np);
-      gemm<T>(rows, np, g.Cog, T(1), wg, 1, rows, gyn + p0, g.Pout, 1, T(0), col, np, 1);
-      im2col_cf<T, true>(g, nullptr, gxn, p0, np, col);
-    }
-  });
-}
-
-template <typename T>
-void grad_weight_cf(const Geom3& g, const T* x, const T* gy, T* gw) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t wsize = g.C_out * rows;
-  const int64_t pt = tile_pixels<T>(g, pw);
-  const int64_t ntile = (g.Pout + pt - 1) / pt;
-  const int64_t units = g.N * g.G * ntile;
-  const int nt = threads_available();
-  reduce_over_threads<T>(units, spread_units(nt, units, g.N), nt, wsize, gw, [&](int64_t u, T* acc) {
-    const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
-    const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
-    const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
-    const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
-    const T* B = xn + p0;
-    int64_t csB = g.Pin;
-    if (!pw) {
-      T* col = col_buffer<T>(rows * np);
-      im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
-      B = col;
-      csB = np;
-    }
-    gemm<T>(g.Cog, rows, np, T(1), gyt, g.Pout, 1, B, 1, csB, T(1), acc + gi * g.Cog * rows, rows, 1);
-  });
-}
-
-// ---- channels-last: GEMMs over ranges of the flat (image, pixel) index --------------
-//
-// Output pixel q = n*Pout + p is row q of a (N*Pout x C_out) matrix, so one GEMM can
-// span several images: W is packed once per chunk instead of once per image. Each
-// thread takes one contiguous range of q and walks it in chunks whose im2col fits the
-// cache budget.
-
-// im2col (kAdd: col2im) of flat output pixels [q0, q0+nq) for group gi.
-template <typename T, bool kAdd>
-void im2col_cl_range(const Geom3& g, const T* x, T* xo, int64_t gi, int64_t q0, int64_t nq, T* col) {
-  const int64_t rows = g.Cig * g.K;
-  while (nq > 0) {
-    const int64_t n = q0 / g.Pout, p0 = q0 % g.Pout, cnt = std::min(nq, g.Pout - p0);
-    const int64_t off = n * g.Pin * g.C_in + gi * g.Cig;
-    im2col_cl<T, kAdd>(g, x ? x + off : nullptr, xo ? xo + off : nullptr, p0, cnt, col);
-    col += cnt * rows;
-    q0 += cnt;
-    nq -= cnt;
-  }
-}
-
-template <typename T>
-int64_t chunk_pixels_cl(const Geom3& g, bool pointwise) {
-  if (pointwise) return g.N * g.Pout;
-  const int64_t rows = g.Cig * g.K;
-  return std::max<int64_t>(32, kColBytes / (rows * static_cast<int64_t>(sizeof(T))) / 16 * 16);
-}
-
-// Threads get contiguous ranges of q; with whole_images the ranges end on image
-// boundaries (needed when col2im of neighbouring pixels overlaps in gx).
-template <typename F>
-void run_ranges_cl(const Geom3& g, bool whole_images, F&& f) {
-  const int nt = threads_available();
-  const int64_t Q = g.N * g.Pout;
-  const bool spread = nt > 1 && (g.N >= nt || (!whole_images && Q >= 64 * static_cast<int64_t>(nt)));
-  if (!spread) {
-    f(0, int64_t(0), Q);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    int64_t q0, q1;
-    if (whole_images) {
-      q0 = g.N * t / n * g.Pout;
-      q1 = g.N * (t + 1) / n * g.Pout;
-    } else {
-      q0 = Q * t / n;
-      q1 = Q * (t + 1) / n;
-    }
-    f(t, q0, q1);
-  }
-}
-
-template <typename T>
-void forward_cl(const Geom3& g, const T* x, const T* w, const T* bias, T* y) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t chunk = chunk_pixels_cl<T>(g, pw);
-  run_ranges_cl(g, false, [&](int, int64_t q0, int64_t q1) {
-    for (int64_t c0 = q0; c0 < q1; c0 += chunk) {
-      const int64_t nq = std::min(chunk, q1 - c0);
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        T* yt = y + c0 * g.C_out + gi * g.Cog;
-        const T* A = x + c0 * g.C_in + gi * g.Cig;  // pointwise: Pin == Pout
-        int64_t rsA = g.C_in;
-        if (!pw) {
-          T* col = col_buffer<T>(rows * nq);
-          im2col_cl_range<T, false>(g, x, nullptr, gi, c0, nq, col);
-          A = col;
-          rsA = rows;
-        }
-        gemm<T>(nq, g.Cog, rows, T(1), A, rsA, 1, w + gi * g.Cog * rows, 1, rows, T(0), yt, g.C_out, 1);
-        if (bias) {
-          const T* bg = bias + gi * g.Cog;
-          for (int64_t j = 0; j < nq; ++j) {
-            T* yr = yt + j * g.C_out;
-            for (int64_t o = 0; o < g.Cog; ++o) yr[o] += bg[o];
-          }
-        }
-      }
-    }
-  });
-}
-
-template <typename T>
-void grad_input_cl(const Geom3& g, const T* gy, const T* w, T* gx) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t chunk = chunk_pixels_cl<T>(g, pw);
-  run_ranges_cl(g, true, [&](int, int64_t q0, int64_t q1) {
-    if (q1 <= q0) return;
-    if (!pw) {
-      const int64_t n0 = q0 / g.Pout, n1 = q1 / g.Pout;
-      std::fill(gx + n0 * g.Pin * g.C_in, gx + n1 * g.Pin * g.C_in, T(0));
-    }
-    for (int64_t c0 = q0; c0 < q1; c0 += chunk) {
-      const int64_t nq = std::min(chunk, q1 - c0);
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        const T* wg = w + gi * g.Cog * rows;
-        const T* gyt = gy + c0 * g.C_out + gi * g.Cog;
-        if (pw) {
-          gemm<T>(nq, g.Cig, g.Cog, T(1), gyt, g.C_out, 1, wg, rows, 1, T(0), gx + c0 * g.C_in + gi * g.Cig,
-                  g.C_in, 1);
-          continue;
-        }
-        T* col = col_buffer<T>(rows * nq);
-        gemm<T>(nq, rows, g.Cog, T(1), gyt, g.C_out, 1, wg, rows, 1, T(0), col, rows, 1);
-        im2col_cl_range<T, true>(g, nullptr, gx, gi, c0, nq, col);
-      }
-    }
-  });
-}
-
-template <typename T>
-void grad_weight_cl(const Geom3& g, const T* x, const T* gy, T* gw) {
-  const bool pw = is_pointwise(g);
-  const int64_t rows = g.Cig * g.K;
-  const int64_t wsize = g.C_out * rows;
-  const int64_t chunk = chunk_pixels_cl<T>(g, pw);
-  const int nt = threads_available();
-  const int64_t Q = g.N * g.Pout;
-  const bool spread = nt > 1 && (g.N >= nt || Q >= 64 * static_cast<int64_t>(nt));
-  // One unit per thread: the unit's range of q is fixed by nt alone.
-  const int64_t units = spread ? nt : 1;
-  reduce_over_threads<T>(units, spread, nt, wsize, gw, [&](int64_t u, T* acc) {
-    const int64_t q0 = Q * u / units, q1 = Q * (u + 1) / units;
-    for (int64_t c0 = q0; c0 < q1; c0 += chunk) {
-      const int64_t nq = std::min(chunk, q1 - c0);
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        const T* gyt = gy + c0 * g.C_out + gi * g.Cog;
-        const T* B = x + c0 * g.C_in + gi * g.Cig;
-        int64_t rsB = g.C_in;
-        if (!pw) {
-          T* col = col_buffer<T>(rows * nq);
-          im2col_cl_range<T, false>(g, x, nullptr, gi, c0, nq, col);
-          B = col;
-          rsB = rows;
-        }
-        gemm<T>(g.Cog, rows, nq, T(1), gyt, 1, g.C_out, B, rsB, 1, T(1), acc + gi * g.Cog * rows, rows, 1);
-      }
-    }
-  });
-}
-
-}  // namespace
-
-template <typename T>
-void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* y) {
-  const Geom3 g = detail::lift(cg);
-  if (g.cl)
-    forward_cl(g, x, w, bias, y);
-  else
-    forward_cf(g, x, w, bias, y);
-}
-
-template <typename T>
-void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
-  const Geom3 g = detail::lift(cg);
-  if (g.cl)
-    grad_input_cl(g, gy, w, gx);
-  else
-    grad_input_cf(g, gy, w, gx);
-}
-
-template <typename T>
-void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
-  const Geom3 g = detail::lift(cg);
-  if (g.cl)
-    grad_weight_cl(g, x, gy, gw);
-  else
-    grad_weight_cf(g, x, gy, gw);
 }
 
 #define FASTGRAD_CONV_INSTANTIATE(T)                                                       \
