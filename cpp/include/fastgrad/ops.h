@@ -137,3 +137,17 @@ inline Tensor operator+(double s, const Tensor& a) { return add_scalar(a, s); }
 Tensor add_maybe(const Tensor& a, const Tensor& b);
 
 }  // namespace fastgrad
+
+namespace fastgrad {
+// ---- convolution and pooling (nd = 1, 2, 3 from the weight/kernel rank) ----
+// NCHW: x (N, C, *S), w (C_out, C_in/groups, *k); channels_last: x (N, *S, C), w (C_out, *k, C_in/groups).
+// `bias` may be undefined. Padding is given per side (pad_lo, pad_hi), so TensorFlow's "same" fits.
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
+            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dilation,
+            int64_t groups, bool channels_last);
+Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                const std::vector<int64_t>& pad, bool channels_last);
+Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last);
+Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, bool channels_last);
+}  // namespace fastgrad

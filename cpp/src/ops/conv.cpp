@@ -1,0 +1,437 @@
+// Convolution and pooling primitives (1-D/2-D/3-D, NCHW and NHWC). The three conv
+// maps — conv(x, w), its input adjoint and its weight adjoint — are bilinear and
+// each one's rules are written with the other two, so they close under
+// differentiation (higher-order derivatives through convolutions work).
+#include "common.h"
+#include "fastgrad/kernels/conv.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+struct ConvParams {
+  int nd = 2;
+  int64_t stride[3] = {1, 1, 1}, pad_lo[3] = {0, 0, 0}, pad_hi[3] = {0, 0, 0}, dil[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  int64_t groups = 1;
+  bool channels_last = false;
+};
+
+// Spatial sizes and channels of an activation (N, C, *S) or (N, *S, C).
+struct Act { int64_t N, C; int64_t S[3]; };
+Act act_dims(const Shape& s, const ConvParams& p) {
+  Act a{s[0], p.channels_last ? s.back() : s[1], {1, 1, 1}};
+  for (int d = 0; d < p.nd; ++d) a.S[d] = s[(p.channels_last ? 1 : 2) + d];
+  return a;
+}
+Shape act_shape(int64_t N, int64_t C, const int64_t* S, const ConvParams& p) {
+  Shape s{N};
+  if (!p.channels_last) s.push_back(C);
+  for (int d = 0; d < p.nd; ++d) s.push_back(S[d]);
+  if (p.channels_last) s.push_back(C);
+  return s;
+}
+int64_t out_size(int64_t in, int64_t k, const ConvParams& p, int d) {
+  return (in + p.pad_lo[d] + p.pad_hi[d] - p.dil[d] * (k - 1) - 1) / p.stride[d] + 1;
+}
+
+kernels::ConvGeom geom(const ConvParams& p, const Act& x, int64_t C_out, const int64_t* out) {
+  kernels::ConvGeom g;
+  g.nd = p.nd;
+  g.N = x.N;
+  g.C_in = x.C;
+  g.C_out = C_out;
+  g.groups = p.groups;
+  g.channels_last = p.channels_last;
+  for (int d = 0; d < p.nd; ++d) {
+    g.in[d] = x.S[d];
+    g.out[d] = out[d];
+    g.k[d] = p.k[d];
+    g.stride[d] = p.stride[d];
+    g.pad_lo[d] = p.pad_lo[d];
+    g.pad_hi[d] = p.pad_hi[d];
+    g.dil[d] = p.dil[d];
+  }
+  return g;
+}
+
+// Validates x (activation) and w against p; returns the output shape.
+Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, const char* op) {
+  const int nd = p.nd;
+  if (static_cast<int>(xs.size()) != nd + 2)
+    throw ValueError(std::string(op) + ": expected a " + std::to_string(nd + 2) + "-D input for a " + std::to_string(nd) +
+                     "-D convolution, got shape " + shape_str(xs));
+  if (static_cast<int>(ws.size()) != nd + 2)
+    throw ValueError(std::string(op) + ": weight must be " + std::to_string(nd + 2) + "-D, got shape " + shape_str(ws));
+  Act a = act_dims(xs, p);
+  const int64_t C_out = ws[0], cin_g = p.channels_last ? ws.back() : ws[1];
+  if (p.groups < 1 || C_out % p.groups != 0 || cin_g * p.groups != a.C)
+    throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has " + std::to_string(a.C) +
+                     " channels but weight " + shape_str(ws) + " expects " + std::to_string(cin_g) + " x groups=" +
+                     std::to_string(p.groups) + (C_out % std::max<int64_t>(p.groups, 1) ? " (out channels not divisible by groups)" : ""));
+  int64_t out[3];
+  for (int d = 0; d < nd; ++d) {
+    out[d] = out_size(a.S[d], p.k[d], p, d);
+    if (out[d] < 1)
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for kernel " + shape_str(ws) +
+                       " with this padding/dilation");
+  }
+  return act_shape(a.N, C_out, out, p);
+}
+
+ConvParams with_kernel(ConvParams p, const Shape& ws) {
+  for (int d = 0; d < p.nd; ++d) p.k[d] = ws[(p.channels_last ? 1 : 2) + d];
+  return p;
+}
+
+Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p);
+Tensor conv_grad_input(const Tensor& gy, const Tensor& w, const Shape& x_shape, const ConvParams& p);
+Tensor conv_grad_weight(const Tensor& x, const Tensor& gy, const Shape& w_shape, const ConvParams& p);
+
+Tensor bias_grad(const Tensor& g, const ConvParams& p) {
+  Axes ax;
+  for (int64_t d = 0; d < g.ndim(); ++d)
+    if (d != (p.channels_last ? g.ndim() - 1 : 1)) ax.push_back(d);
+  return sum(g, ax, false);
+}
+Tensor bias_view(const Tensor& b, const Tensor& y, const ConvParams& p) {
+  Shape s(y.ndim(), 1);
+  s[p.channels_last ? y.ndim() - 1 : 1] = b.numel();
+  return reshape(b, s);
+}
+
+struct Conv : Primitive {
+  ConvParams p;
+  explicit Conv(ConvParams q) : p(q) {}
+  const char* name() const override { return "conv"; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    if (in[0].dtype() != in[1].dtype())
+      throw TypeError(std::string("conv: input is ") + dtype_name(in[0].dtype()) + " but weight is " + dtype_name(in[1].dtype()));
+    Shape s = conv_out_shape(in[0].shape(), in[1].shape(), p, name());
+    if (in.size() > 2 && (in[2].ndim() != 1 || in[2].numel() != in[1].shape()[0] || in[2].dtype() != in[0].dtype()))
+      throw ValueError("conv: bias must have shape (" + std::to_string(in[1].shape()[0]) + ",) and the input's dtype, got " +
+                       shape_str(in[2].shape()));
+    return {s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s = shapes(in)[0];
+    Tensor x = contiguous(detach(in[0])), w = contiguous(detach(in[1]));
+    Tensor b = in.size() > 2 ? contiguous(detach(in[2])) : Tensor();
+    Tensor y = empty(s, x.dtype());
+    Act a = act_dims(x.shape(), p), o = act_dims(s, p);
+    kernels::ConvGeom g = geom(p, a, w.shape()[0], o.S);
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      kernels::conv_forward<scalar_t>(g, x.data<scalar_t>(), w.data<scalar_t>(), b.defined() ? b.data<scalar_t>() : nullptr,
+                                      y.data<scalar_t>());
+    });
+    return {y};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    Tensors r(x.size());
+    if (need[0]) r[0] = conv_grad_input(g[0], x[1], x[0].shape(), p);
+    if (need[1]) r[1] = conv_grad_weight(x[0], g[0], x[1].shape(), p);
+    if (x.size() > 2 && need[2]) r[2] = bias_grad(g[0], p);
+    return r;
+  }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    Tensor r;
+    if (t[0].defined()) r = conv_nobias(t[0], x[1], p);
+    if (t[1].defined()) r = add_maybe(r, conv_nobias(x[0], t[1], p));
+    if (x.size() > 2 && t[2].defined()) r = add_maybe(r, expand(bias_view(t[2], y[0], p), y[0].shape()));
+    return {r};
+  }
+};
+FG_REGISTER_PRIMITIVE(conv);
+
+// gx = the input adjoint of conv(., w) applied to gy. <c, gx> = <conv(c, w), gy>.
+struct ConvGradInput : Primitive {
+  ConvParams p;
+  Shape x_shape;
+  ConvGradInput(ConvParams q, Shape s) : p(q), x_shape(std::move(s)) {}
+  const char* name() const override { return "conv_grad_input"; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    Shape ys = conv_out_shape(x_shape, in[1].shape(), p, name());
+    if (ys != in[0].shape())
+      throw ValueError("conv_grad_input: gradient of shape " + shape_str(in[0].shape()) + " does not match output " + shape_str(ys));
+    return {x_shape};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    Tensor gy = contiguous(detach(in[0])), w = contiguous(detach(in[1]));
+    Tensor gx = empty(x_shape, gy.dtype());
+    Act a = act_dims(x_shape, p), o = act_dims(gy.shape(), p);
+    kernels::ConvGeom g = geom(p, a, w.shape()[0], o.S);
+    FG_DISPATCH_FLOAT(gy.dtype(), name(), [&] {
+      kernels::conv_grad_input<scalar_t>(g, gy.data<scalar_t>(), w.data<scalar_t>(), gx.data<scalar_t>());
+    });
+    return {gx};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
+    return {need[0] ? conv_nobias(c[0], x[1], p) : Tensor(), need[1] ? conv_grad_weight(c[0], x[0], x[1].shape(), p) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor r;
+    if (t[0].defined()) r = conv_grad_input(t[0], x[1], x_shape, p);
+    if (t[1].defined()) r = add_maybe(r, conv_grad_input(x[0], t[1], x_shape, p));
+    return {r};
+  }
+};
+FG_REGISTER_PRIMITIVE(conv_grad_input);
+
+// gw = the weight adjoint: <c, gw> = <conv(x, c), gy>.
+struct ConvGradWeight : Primitive {
+  ConvParams p;
+  Shape w_shape;
+  ConvGradWeight(ConvParams q, Shape s) : p(q), w_shape(std::move(s)) {}
+  const char* name() const override { return "conv_grad_weight"; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    Shape ys = conv_out_shape(in[0].shape(), w_shape, p, name());
+    if (ys != in[1].shape())
+      throw ValueError("conv_grad_weight: gradient of shape " + shape_str(in[1].shape()) + " does not match output " + shape_str(ys));
+    return {w_shape};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    Tensor x = contiguous(detach(in[0])), gy = contiguous(detach(in[1]));
+    Tensor gw = empty(w_shape, x.dtype());
+    Act a = act_dims(x.shape(), p), o = act_dims(gy.shape(), p);
+    kernels::ConvGeom g = geom(p, a, w_shape[0], o.S);
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      kernels::conv_grad_weight<scalar_t>(g, x.data<scalar_t>(), gy.data<scalar_t>(), gw.data<scalar_t>());
+    });
+    return {gw};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
+    return {need[0] ? conv_grad_input(x[1], c[0], x[0].shape(), p) : Tensor(), need[1] ? conv_nobias(x[0], c[0], p) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor r;
+    if (t[0].defined()) r = conv_grad_weight(t[0], x[1], w_shape, p);
+    if (t[1].defined()) r = add_maybe(r, conv_grad_weight(x[0], t[1], w_shape, p));
+    return {r};
+  }
+};
+FG_REGISTER_PRIMITIVE(conv_grad_weight);
+
+Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p) { return apply1(make_prim<Conv>(p), {x, w}); }
+Tensor conv_grad_input(const Tensor& gy, const Tensor& w, const Shape& xs, const ConvParams& p) {
+  return apply1(make_prim<ConvGradInput>(p, xs), {gy, w});
+}
+Tensor conv_grad_weight(const Tensor& x, const Tensor& gy, const Shape& ws, const ConvParams& p) {
+  return apply1(make_prim<ConvGradWeight>(p, ws), {x, gy});
+}
+
+// ---------------------------------------------------------------- pooling
+Shape pool_out_shape(const Shape& xs, const ConvParams& p, const char* op) {
+  if (static_cast<int>(xs.size()) != p.nd + 2)
+    throw ValueError(std::string(op) + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " + shape_str(xs));
+  Act a = act_dims(xs, p);
+  int64_t out[3];
+  for (int d = 0; d < p.nd; ++d) {
+    if (p.pad_lo[d] * 2 > p.k[d])
+      throw ValueError(std::string(op) + ": padding should be at most half the kernel size");
+    out[d] = out_size(a.S[d], p.k[d], p, d);
+    if (out[d] < 1) throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for the window");
+  }
+  return act_shape(a.N, a.C, out, p);
+}
+kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& ys) {
+  Act a = act_dims(xs, p), o = act_dims(ys, p);
+  return geom(p, a, a.C, o.S);
+}
+
+// Outputs: the pooled values and, as a constant second output, the flat index into x
+// of each window's winner; the rules gather/scatter through it with index ops.
+struct MaxPool : Primitive {
+  ConvParams p;
+  explicit MaxPool(ConvParams q) : p(q) {}
+  const char* name() const override { return "max_pool"; }
+  int num_outputs() const override { return 2; }
+  bool vjp_uses_outputs() const override { return true; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    Shape s = pool_out_shape(in[0].shape(), p, name());
+    return {s, s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s = shapes(in)[0];
+    Tensor x = contiguous(detach(in[0]));
+    Tensor y = empty(s, x.dtype()), idx = empty(s, DType::Int64);
+    kernels::ConvGeom g = pool_geom(p, x.shape(), s);
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      kernels::maxpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>());
+    });
+    // Plane-local argmax -> flat index into x.
+    Act a = act_dims(x.shape(), p), o = act_dims(s, p);
+    int64_t S_in = 1, S_out = 1;
+    for (int d = 0; d < p.nd; ++d) { S_in *= a.S[d]; S_out *= o.S[d]; }
+    int64_t* ip = idx.data<int64_t>();
+    for (int64_t n = 0; n < a.N; ++n)
+      for (int64_t c = 0; c < a.C; ++c)
+        for (int64_t j = 0; j < S_out; ++j) {
+          int64_t pos = p.channels_last ? (n * S_out + j) * a.C + c : (n * a.C + c) * S_out + j;
+          int64_t am = ip[pos];
+          ip[pos] = am < 0 ? 0 : (p.channels_last ? (n * S_in + am) * a.C + c : (n * a.C + c) * S_in + am);
+        }
+    return {y, idx};
+  }
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    Tensor flat = index_add(reshape(g[0], {-1}), {x[0].numel()}, 0, reshape(y[1], {-1}));
+    return {reshape(flat, x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
+    return {reshape(index_select(reshape(t[0], {-1}), 0, reshape(y[1], {-1})), y[0].shape()), Tensor()};
+  }
+};
+FG_REGISTER_PRIMITIVE(max_pool);
+
+// Average pooling (fixed windows or adaptive) is linear: the rules of the pool and of
+// its adjoint are each other.
+struct AvgPoolSpec { ConvParams p; bool count_include_pad = true; bool adaptive = false; };
+
+Tensor avg_pool_apply(const Tensor& x, const AvgPoolSpec& s, const Shape& out_shape);
+Tensor avg_pool_adjoint(const Tensor& g, const AvgPoolSpec& s, const Shape& x_shape);
+
+struct AvgPool : Primitive {
+  AvgPoolSpec s;
+  Shape out_shape;
+  AvgPool(AvgPoolSpec q, Shape o) : s(q), out_shape(std::move(o)) {}
+  const char* name() const override { return s.adaptive ? "adaptive_avg_pool" : "avg_pool"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    if (in[0].ndim() != s.p.nd + 2) throw ValueError(std::string(name()) + ": bad input shape " + shape_str(in[0].shape()));
+    return {out_shape};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    Tensor x = contiguous(detach(in[0]));
+    Tensor y = empty(out_shape, x.dtype());
+    kernels::ConvGeom g = pool_geom(s.p, x.shape(), out_shape);
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      if (s.adaptive) kernels::adaptive_avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>());
+      else kernels::avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), s.count_include_pad);
+    });
+    return {y};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {avg_pool_adjoint(g[0], s, x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {avg_pool_apply(t[0], s, out_shape)}; }
+};
+FG_REGISTER_PRIMITIVE(avg_pool);
+static RegisterPrimitive fg_register_adaptive_avg_pool("adaptive_avg_pool");
+
+struct AvgPoolAdjoint : Primitive {
+  AvgPoolSpec s;
+  Shape x_shape;
+  AvgPoolAdjoint(AvgPoolSpec q, Shape xs) : s(q), x_shape(std::move(xs)) {}
+  const char* name() const override { return s.adaptive ? "adaptive_avg_pool_adjoint" : "avg_pool_adjoint"; }
+  bool vjp_uses_inputs() const override { return false; }
+  std::vector<Shape> shapes(const Tensors&) const override { return {x_shape}; }
+  Tensors forward(const Tensors& in) const override {
+    Tensor gy = contiguous(detach(in[0]));
+    Tensor gx = empty(x_shape, gy.dtype());
+    kernels::ConvGeom g = pool_geom(s.p, x_shape, gy.shape());
+    FG_DISPATCH_FLOAT(gy.dtype(), name(), [&] {
+      if (s.adaptive) kernels::adaptive_avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>());
+      else kernels::avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>(), s.count_include_pad);
+    });
+    return {gx};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {avg_pool_apply(g[0], s, x[0].shape())};
+  }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {avg_pool_adjoint(t[0], s, x_shape)}; }
+};
+FG_REGISTER_PRIMITIVE(avg_pool_adjoint);
+static RegisterPrimitive fg_register_adaptive_avg_pool_adjoint("adaptive_avg_pool_adjoint");
+
+Tensor avg_pool_apply(const Tensor& x, const AvgPoolSpec& s, const Shape& out_shape) {
+  return apply1(make_prim<AvgPool>(s, out_shape), {x});
+}
+Tensor avg_pool_adjoint(const Tensor& g, const AvgPoolSpec& s, const Shape& x_shape) {
+  return apply1(make_prim<AvgPoolAdjoint>(s, x_shape), {g});
+}
+
+ConvParams make_params(int nd, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
+                       const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
+                       const char* op) {
+  if (nd < 1 || nd > 3) throw ValueError(std::string(op) + ": only 1-D, 2-D and 3-D are supported");
+  auto check = [&](const std::vector<int64_t>& v, const char* what, int64_t minv) {
+    if (static_cast<int>(v.size()) != nd)
+      throw ValueError(std::string(op) + ": " + what + " needs " + std::to_string(nd) + " entries, got " + std::to_string(v.size()));
+    for (auto e : v)
+      if (e < minv) throw ValueError(std::string(op) + ": " + what + " must be >= " + std::to_string(minv));
+  };
+  check(stride, "stride", 1);
+  check(lo, "padding", 0);
+  check(hi, "padding", 0);
+  check(dil, "dilation", 1);
+  ConvParams p;
+  p.nd = nd;
+  p.groups = groups;
+  p.channels_last = cl;
+  for (int d = 0; d < nd; ++d) {
+    p.stride[d] = stride[d];
+    p.pad_lo[d] = lo[d];
+    p.pad_hi[d] = hi[d];
+    p.dil[d] = dil[d];
+  }
+  return p;
+}
+
+}  // namespace
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
+            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dil,
+            int64_t groups, bool channels_last) {
+  if (w.ndim() < 3) throw ValueError("conv: weight must be at least 3-D, got shape " + shape_str(w.shape()));
+  ConvParams p = make_params(static_cast<int>(w.ndim()) - 2, stride, pad_lo, pad_hi, dil, groups, channels_last, "conv");
+  p = with_kernel(p, w.shape());
+  auto prim = make_prim<Conv>(p);
+  return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
+}
+
+Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                const std::vector<int64_t>& pad, bool channels_last) {
+  const int nd = static_cast<int>(kernel.size());
+  ConvParams p = make_params(nd, stride, pad, pad, std::vector<int64_t>(nd, 1), 1, channels_last, "max_pool");
+  for (int d = 0; d < nd; ++d) {
+    if (kernel[d] < 1) throw ValueError("max_pool: kernel size must be >= 1");
+    p.k[d] = kernel[d];
+  }
+  return apply(make_prim<MaxPool>(p), {x})[0];
+}
+
+Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last) {
+  const int nd = static_cast<int>(kernel.size());
+  AvgPoolSpec s;
+  s.p = make_params(nd, stride, pad, pad, std::vector<int64_t>(nd, 1), 1, channels_last, "avg_pool");
+  for (int d = 0; d < nd; ++d) {
+    if (kernel[d] < 1) throw ValueError("avg_pool: kernel size must be >= 1");
+    s.p.k[d] = kernel[d];
+  }
+  s.count_include_pad = count_include_pad;
+  require_float(x, "avg_pool");
+  return avg_pool_apply(x, s, pool_out_shape(x.shape(), s.p, "avg_pool"));
+}
+
+Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, bool channels_last) {
+  const int nd = static_cast<int>(out_size.size());
+  AvgPoolSpec s;
+  s.p = make_params(nd, std::vector<int64_t>(nd, 1), std::vector<int64_t>(nd, 0), std::vector<int64_t>(nd, 0),
+                    std::vector<int64_t>(nd, 1), 1, channels_last, "adaptive_avg_pool");
+  s.adaptive = true;
+  if (x.ndim() != nd + 2)
+    throw ValueError("adaptive_avg_pool: expected a " + std::to_string(nd + 2) + "-D input, got shape " + shape_str(x.shape()));
+  for (auto o : out_size)
+    if (o < 1) throw ValueError("adaptive_avg_pool: output sizes must be >= 1");
+  Act a = act_dims(x.shape(), s.p);
+  return avg_pool_apply(x, s, act_shape(a.N, a.C, out_size.data(), s.p));
+}
+
+}  // namespace fastgrad
