@@ -70,28 +70,27 @@ struct PackBuffer {
 
 thread_local PackBuffer tls_pack_a, tls_pack_b;
 
-// Ap[p][k*MR + r] = A[(p*MR + r), k]; rows past mc are zero so the micro-kernel can
-// always run a full MR tile.
+// Packs an mc x kc block of A into MR-row micro-panels (rows past mc are zero so the
+// micro-kernel can always run a full MR tile). Row-major A is copied row by row into
+// row-major panels (contiguous reads and writes; the micro-kernel broadcasts from MR
+// row streams); any other layout goes to k-major panels. Returns a_rs (a_cs follows).
 template <typename T>
-void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR, T* Ap) {
+int64_t pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR,
+               T* Ap) {
+  const bool row_major = csA == 1 && rsA != 1;
   for (int64_t i = 0; i < mc; i += MR) {
     const int64_t mr = std::min(MR, mc - i);
     const T* a = A + i * rsA;
-    if (rsA == 1) {  // column-major A: each k is a contiguous run of mr values
+    if (row_major) {
+      for (int64_t r = 0; r < mr; ++r) std::memcpy(Ap + r * kc, a + r * rsA, sizeof(T) * size_t(kc));
+      if (mr < MR) std::memset(Ap + mr * kc, 0, sizeof(T) * size_t((MR - mr) * kc));
+    } else if (rsA == 1) {  // column-major A: each k is a contiguous run of mr values
       for (int64_t k = 0; k < kc; ++k) {
         const T* src = a + k * csA;
         T* dst = Ap + k * MR;
         for (int64_t r = 0; r < mr; ++r) dst[r] = src[r];
         for (int64_t r = mr; r < MR; ++r) dst[r] = T(0);
       }
-    } else if (csA == 1) {  // row-major A: walk each row contiguously
-      for (int64_t r = 0; r < mr; ++r) {
-        const T* src = a + r * rsA;
-        T* dst = Ap + r;
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR] = src[k];
-      }
-      for (int64_t r = mr; r < MR; ++r)
-        for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = T(0);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         T* dst = Ap + k * MR;
@@ -101,41 +100,56 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_
     }
     Ap += MR * kc;
   }
+  return row_major ? kc : 1;
 }
 
-// Bp[p][k*NR + c] = B[k, p*NR + c]; columns past nc are zero.
+// Packs a kc x nc block of B into NR-column micro-panels, Bp[p][k*NR + c] = B[k, p*NR + c]
+// (columns past nc are zero).
 template <typename T>
 void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rsB, int64_t csB, int64_t NR, T* Bp) {
-  for (int64_t j = 0; j < nc; j += NR) {
-    const int64_t nr = std::min(NR, nc - j);
-    const T* b = B + j * csB;
-    if (csB == 1) {
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* src = b + k * rsB;
-        T* dst = Bp + k * NR;
-        if (nr == NR) {
-          std::memcpy(dst, src, sizeof(T) * NR);
-        } else {
-          for (int64_t c = 0; c < nr; ++c) dst[c] = src[c];
-          for (int64_t c = nr; c < NR; ++c) dst[c] = T(0);
+  const int64_t panels = (nc + NR - 1) / NR;
+  if (csB == 1) {
+    // A few rows of B at a time across all panels: reads stay sequential along the
+    // rows instead of jumping a row stride per NR values.
+    constexpr int64_t KB = 4;
+    for (int64_t k0 = 0; k0 < kc; k0 += KB) {
+      const int64_t k1 = std::min(kc, k0 + KB);
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t j = p * NR, nr = std::min(NR, nc - j);
+        T* panel = Bp + p * NR * kc;
+        for (int64_t k = k0; k < k1; ++k) {
+          const T* src = B + k * rsB + j;
+          T* dst = panel + k * NR;
+          if (nr == NR) {
+            std::memcpy(dst, src, sizeof(T) * size_t(NR));
+          } else {
+            for (int64_t c = 0; c < nr; ++c) dst[c] = src[c];
+            for (int64_t c = nr; c < NR; ++c) dst[c] = T(0);
+          }
         }
       }
-    } else if (rsB == 1) {  // B stored transposed: walk each column contiguously
+    }
+    return;
+  }
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t j = p * NR, nr = std::min(NR, nc - j);
+    const T* b = B + j * csB;
+    T* panel = Bp + p * NR * kc;
+    if (rsB == 1) {  // B stored transposed: walk each column contiguously
       for (int64_t c = 0; c < nr; ++c) {
         const T* src = b + c * csB;
-        T* dst = Bp + c;
+        T* dst = panel + c;
         for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
       }
       for (int64_t c = nr; c < NR; ++c)
-        for (int64_t k = 0; k < kc; ++k) Bp[k * NR + c] = T(0);
+        for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = T(0);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
-        T* dst = Bp + k * NR;
+        T* dst = panel + k * NR;
         for (int64_t c = 0; c < nr; ++c) dst[c] = b[k * rsB + c * csB];
         for (int64_t c = nr; c < NR; ++c) dst[c] = T(0);
       }
     }
-    Bp += NR * kc;
   }
 }
 
@@ -166,12 +180,13 @@ void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T al
       pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, NR, Bp);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, MR, Ap);
+        const int64_t a_rs = pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, MR, Ap);
+        const int64_t a_cs = a_rs == 1 ? MR : 1;
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = std::min(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min(MR, mc - ir);
-            ks.micro(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * rsC + (jc + jr) * csC,
+            ks.micro(kc, Ap + ir * kc, a_rs, a_cs, Bp + jr * kc, C + (ic + ir) * rsC + (jc + jr) * csC,
                      rsC, csC, alpha, beta_eff, mr, nr);
           }
         }

@@ -9,12 +9,15 @@
 namespace fastgrad::kernels::gemm_detail {
 
 // Micro-kernel: C[0:mr, 0:nr] = alpha * Ap @ Bp + beta * C, with Ap a packed MR x kc
-// micro-panel (k-major: Ap[k*MR + r]) and Bp a packed kc x NR micro-panel
-// (Bp[k*NR + c]). mr <= MR, nr <= NR; padding rows/columns of the panels are zero.
+// micro-panel, element (r, k) at Ap[r*a_rs + k*a_cs] (either k-major: a_rs = 1,
+// a_cs = MR, or row-major: a_rs = kc, a_cs = 1, whichever the packing could produce
+// with contiguous reads), and Bp a packed kc x NR micro-panel (Bp[k*NR + c]).
+// mr <= MR, nr <= NR; padding rows/columns of the panels are zero.
 // beta == 0: C is not read.
 template <typename T>
-using MicroKernel = void (*)(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t rsC,
-                             int64_t csC, T alpha, T beta, int64_t mr, int64_t nr);
+using MicroKernel = void (*)(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp,
+                             T* C, int64_t rsC, int64_t csC, T alpha, T beta, int64_t mr,
+                             int64_t nr);
 
 // Unpacked path for small problems with unit column stride in B and C:
 // C = alpha * A @ B + beta * C. K >= 1.

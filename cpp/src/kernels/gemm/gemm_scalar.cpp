@@ -8,15 +8,15 @@ namespace fastgrad::kernels::gemm_detail {
 namespace {
 
 template <typename T, int MR, int NR>
-void micro_scalar(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t rsC, int64_t csC,
+void micro_scalar(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp, T* C, int64_t rsC, int64_t csC,
                   T alpha, T beta, int64_t mr, int64_t nr) {
   T acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int r = 0; r < MR; ++r) {
-      const T a = Ap[r];
+      const T a = Ap[r * a_rs];
       for (int c = 0; c < NR; ++c) acc[r][c] += a * Bp[c];
     }
-    Ap += MR;
+    Ap += a_cs;
     Bp += NR;
   }
   for (int64_t r = 0; r < mr; ++r)

@@ -43,7 +43,8 @@ inline void store_row(typename X::T* c, const typename X::V* acc, typename X::V 
 
 // MR x (NV*W) register tile over packed panels (see MicroKernel in gemm_internal.h).
 template <class X, int MR, int NV>
-void micro_kernel(int64_t kc, const typename X::T* Ap, const typename X::T* Bp,
+void micro_kernel(int64_t kc, const typename X::T* Ap, int64_t a_rs, int64_t a_cs,
+                  const typename X::T* Bp,
                   typename X::T* C, int64_t rsC, int64_t csC, typename X::T alpha,
                   typename X::T beta, int64_t mr, int64_t nr) {
   using T = typename X::T;
@@ -71,11 +72,11 @@ void micro_kernel(int64_t kc, const typename X::T* Ap, const typename X::T* Bp,
     for (int v = 0; v < NV; ++v) b[v] = X::load(Bp + v * X::W);
 #pragma GCC unroll 32
     for (int r = 0; r < MR; ++r) {
-      const V a = X::set1(Ap[r]);
+      const V a = X::set1(Ap[r * a_rs]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = X::fmadd(a, b[v], acc[r][v]);
     }
-    Ap += MR;
+    Ap += a_cs;
     Bp += NR;
   }
 
