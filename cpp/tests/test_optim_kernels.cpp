@@ -110,7 +110,7 @@ void ref_adam(std::vector<Tensor<T>>& ts, double lr, double b1, double b2, doubl
         v = t.b3[i];
       }
       const T denom = std::sqrt(v) / T(bc2s) + T(eps);
-      t.p[i] = t.p[i] + T(-step_size) * (t.b1[i] / denom);
+      t.p[i] = t.p[i] + T(-step_size) * t.b1[i] / denom;
     }
 }
 
@@ -133,7 +133,7 @@ void ref_rmsprop(std::vector<Tensor<T>>& ts, double lr, double alpha, double eps
         t.b2[i] = t.b2[i] * T(momentum) + grad / avg;
         t.p[i] = t.p[i] + T(-lr) * t.b2[i];
       } else {
-        t.p[i] = t.p[i] + T(-lr) * (grad / avg);
+        t.p[i] = t.p[i] + T(-lr) * grad / avg;
       }
     }
 }

@@ -12,6 +12,8 @@
 //            centered: ga = ga + (g - ga)*(1-alpha) (lerp); avg = sqrt(sq - ga*ga) + eps
 //            else avg = sqrt(sq) + eps; momentum: buf = momentum*buf + g/avg; p += -lr*buf
 //            else p += -lr * g/avg
+// Measured against torch 2.13 CPU (float32, 10 steps, 1e5 elements): SGD bit-identical;
+// Adam/AdamW ~99.5% of elements bit-identical, RMSprop ~70-82%, all others 1 ulp apart.
 // Scalars that torch computes in Python double (bias corrections, step size) are
 // computed in double here too, then rounded to T where torch's kernels do (a Python float
 // passed as `alpha=`/`value=` to a float tensor op is used in the op's own precision).
@@ -44,12 +46,22 @@ void for_range(int64_t n, F f) {
   }
 }
 
+// torch's vectorised CPU kernels evaluate `a.add(b, alpha=s)` and lerp as a fused
+// multiply-add (vec::fmadd). For float, a*b is exact in double, so rounding a*b + c once
+// from double reproduces the FMA result (except for rare double-rounding ties) while
+// staying vectorisable with baseline SSE2 flags. For double a true FMA would need -mfma
+// or a libm call per element; there we use a*b + c (<= 1 ulp from torch per operation).
+inline float madd(float a, float b, float c) {
+  return static_cast<float>(static_cast<double>(a) * b + c);
+}
+inline double madd(double a, double b, double c) { return a * b + c; }
+
 // torch.lerp(start, end, w) for |w| < 0.5 computes start + w*(end - start); Adam passes
 // w = 1-beta1 (0.1 by default) and RMSprop w = 1-alpha, both < 0.5 in practice. The
 // other branch is kept for exactness when w >= 0.5.
 template <class T>
 inline T lerp(T start, T end, T w) {
-  return std::abs(w) < T(0.5) ? start + w * (end - start) : end - (end - start) * (T(1) - w);
+  return std::abs(w) < T(0.5) ? madd(w, end - start, start) : madd(-(end - start), T(1) - w, end);
 }
 
 }  // namespace
@@ -68,18 +80,18 @@ void sgd_step(ParamSlot<T>* slots, int64_t count, double lr, double momentum, do
     for_range(slots[s].n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         T g = maximize ? -gr[i] : gr[i];
-        if (weight_decay != 0.0) g = g + wd * p[i];
+        if (weight_decay != 0.0) g = madd(wd, p[i], g);
         if (use_mom) {
           T m;
           if (first_step) {
             m = g;  // torch: buf = clone(grad), no dampening
           } else {
-            m = buf[i] * mom + one_minus_damp * g;  // buf.mul_(momentum).add_(grad, alpha=1-dampening)
+            m = madd(one_minus_damp, g, buf[i] * mom);  // buf.mul_(momentum).add_(grad, alpha=1-dampening)
           }
           buf[i] = m;
-          g = nesterov ? g + mom * m : m;
+          g = nesterov ? madd(mom, m, g) : m;
         }
-        p[i] = p[i] + neg_lr * g;  // param.add_(grad, alpha=-lr)
+        p[i] = madd(neg_lr, g, p[i]);  // param.add_(grad, alpha=-lr)
       }
     });
   }
@@ -108,7 +120,7 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
         T pi = p[i];
         if (weight_decay != 0.0) {
           if (decoupled) pi = pi * decay;  // param.mul_(1 - lr*wd)
-          else g = g + wd * pi;            // grad.add(param, alpha=wd)
+          else g = madd(wd, pi, g);        // grad.add(param, alpha=wd)
         }
         const T mi = lerp(m[i], g, w1);            // exp_avg.lerp_(grad, 1-beta1)
         const T vi = v[i] * b2 + one_minus_b2 * g * g;  // mul_(beta2).addcmul_(g, g, value=1-beta2)
@@ -120,7 +132,7 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
           vmax[i] = vu;
         }
         const T denom = std::sqrt(vu) / bc2_sqrt + eps_t;  // (sqrt(v)/bc2_sqrt).add_(eps)
-        p[i] = pi + (-step_size) * (mi / denom);          // addcdiv_(m, denom, value=-step_size)
+        p[i] = pi + (-step_size) * mi / denom;  // addcdiv_(m, denom, value=-step_size)
       }
     });
   }
@@ -141,7 +153,7 @@ void rmsprop_step(ParamSlot<T>* slots, int64_t count, double lr, double alpha, d
     for_range(slots[s].n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         T g = maximize ? -gr[i] : gr[i];
-        if (weight_decay != 0.0) g = g + wd * p[i];
+        if (weight_decay != 0.0) g = madd(wd, p[i], g);
         const T sqi = sq[i] * a + one_minus_a * g * g;  // mul_(alpha).addcmul_(g, g, value=1-alpha)
         sq[i] = sqi;
         T avg;
@@ -155,9 +167,9 @@ void rmsprop_step(ParamSlot<T>* slots, int64_t count, double lr, double alpha, d
         if (momentum > 0.0) {
           const T bi = buf[i] * mom + g / avg;  // buf.mul_(momentum).addcdiv_(g, avg)
           buf[i] = bi;
-          p[i] = p[i] + neg_lr * bi;
+          p[i] = madd(neg_lr, bi, p[i]);  // param.add_(buf, alpha=-lr)
         } else {
-          p[i] = p[i] + neg_lr * (g / avg);  // addcdiv_(g, avg, value=-lr)
+          p[i] = p[i] + neg_lr * g / avg;  // addcdiv_(g, avg, value=-lr): self + (value*t1)/t2
         }
       }
     });
