@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "fastgrad/kernels/optim.h"
@@ -71,6 +72,13 @@ void expect_close(const std::vector<Tensor<T>>& got, const std::vector<Tensor<T>
 }
 
 // ---- naive references (torch/optim/{sgd,adam,adamw,rmsprop}.py, foreach=False) ----
+// torch's CPU kernels fuse `x.add(y, alpha=a)` and lerp into one FMA; the kernels
+// reproduce that for float (documented: plain multiply-add for double).
+template <class T>
+T fused(T a, T b, T c) {
+  if constexpr (std::is_same_v<T, float>) return std::fma(a, b, c);
+  return a * b + c;
+}
 
 template <class T>
 void ref_sgd(std::vector<Tensor<T>>& ts, double lr, double momentum, double dampening, double wd, bool nesterov,
@@ -78,14 +86,14 @@ void ref_sgd(std::vector<Tensor<T>>& ts, double lr, double momentum, double damp
   for (auto& t : ts)
     for (size_t i = 0; i < t.p.size(); ++i) {
       T grad = maximize ? -t.g[i] : t.g[i];
-      if (wd != 0) grad = grad + T(wd) * t.p[i];
+      if (wd != 0) grad = fused(T(wd), t.p[i], grad);
       if (momentum != 0) {
         T& buf = t.b1[i];
         if (first) buf = grad;
-        else buf = buf * T(momentum) + T(1 - dampening) * grad;
-        grad = nesterov ? grad + T(momentum) * buf : buf;
+        else buf = fused(T(1 - dampening), grad, buf * T(momentum));
+        grad = nesterov ? fused(T(momentum), buf, grad) : buf;
       }
-      t.p[i] = t.p[i] + T(-lr) * grad;
+      t.p[i] = fused(T(-lr), grad, t.p[i]);
     }
 }
 
@@ -99,10 +107,10 @@ void ref_adam(std::vector<Tensor<T>>& ts, double lr, double b1, double b2, doubl
       T grad = maximize ? -t.g[i] : t.g[i];
       if (wd != 0) {
         if (decoupled) t.p[i] = t.p[i] * T(1 - lr * wd);
-        else grad = grad + T(wd) * t.p[i];
+        else grad = fused(T(wd), t.p[i], grad);
       }
       const T w = T(1 - b1);  // lerp, weight < 0.5
-      t.b1[i] = t.b1[i] + w * (grad - t.b1[i]);
+      t.b1[i] = fused(w, grad - t.b1[i], t.b1[i]);
       t.b2[i] = t.b2[i] * T(b2) + T(1 - b2) * grad * grad;
       T v = t.b2[i];
       if (amsgrad) {
@@ -120,18 +128,18 @@ void ref_rmsprop(std::vector<Tensor<T>>& ts, double lr, double alpha, double eps
   for (auto& t : ts)
     for (size_t i = 0; i < t.p.size(); ++i) {
       T grad = maximize ? -t.g[i] : t.g[i];
-      if (wd != 0) grad = grad + T(wd) * t.p[i];
+      if (wd != 0) grad = fused(T(wd), t.p[i], grad);
       t.b1[i] = t.b1[i] * T(alpha) + T(1 - alpha) * grad * grad;
       T avg;
       if (centered) {
-        t.b3[i] = t.b3[i] + T(1 - alpha) * (grad - t.b3[i]);
+        t.b3[i] = fused(T(1 - alpha), grad - t.b3[i], t.b3[i]);
         avg = std::sqrt(t.b1[i] - t.b3[i] * t.b3[i]) + T(eps);
       } else {
         avg = std::sqrt(t.b1[i]) + T(eps);
       }
       if (momentum > 0) {
         t.b2[i] = t.b2[i] * T(momentum) + grad / avg;
-        t.p[i] = t.p[i] + T(-lr) * t.b2[i];
+        t.p[i] = fused(T(-lr), t.b2[i], t.p[i]);
       } else {
         t.p[i] = t.p[i] + T(-lr) * grad / avg;
       }
