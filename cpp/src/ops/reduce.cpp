@@ -172,25 +172,30 @@ FG_REGISTER_PRIMITIVE(amin);
 struct Prod : ReduceBase {
   using ReduceBase::ReduceBase;
   const char* name() const override { return "prod"; }
-  bool vjp_uses_outputs() const override { return true; }
   Tensors forward(const Tensors& in) const override { return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())}; }
-  // d prod / d x_i = product of the other entries. Without zeros that is prod/x_i; with
-  // exactly one zero only the zero entry gets the product of the rest; with more, 0.
-  Tensor others(const Tensor& x, const Tensor& y) const {
-    Tensor zero = zeros({}, x.dtype());
+  // d prod / d x_i = product of the other entries, written so that it stays correct when
+  // differentiated again at zeros (prod/x_i would not be). With P = product of the
+  // nonzero entries and Z = product of the zero entries (1 if none):
+  //   x_i != 0:  P / x_i * Z
+  //   x_i == 0:  P * (product of the other zeros) = P * (1 if one zero; the other zero
+  //              if two; 0 if more, whose derivative vanishes to second order).
+  Tensor others(const Tensor& x) const {
+    const DType dt = x.dtype();
+    Tensor zero = zeros({}, dt), one = ones({}, dt);
     Tensor is0 = compare(x, zero, CmpOp::Eq);
-    Tensor nz = sum(cast(is0, x.dtype()), axes, true);
-    Tensor safe = where(is0, ones({}, x.dtype()), x);
-    Tensor prod_nonzero = prod(safe, axes, true);
-    Tensor no_zero = where(compare(nz, zero, CmpOp::Eq), keep(y, x) / safe, zero);
-    Tensor one_zero = where(logical_and(is0, compare(nz, ones({}, x.dtype()), CmpOp::Eq)), expand(prod_nonzero, x.shape()), zero);
-    return where(is0, one_zero, no_zero);
+    Tensor safe = where(is0, one, x);
+    Tensor p = prod(safe, axes, true);
+    Tensor z = prod(where(is0, x, one), axes, true);
+    Tensor nz = sum(cast(is0, dt), axes, true);
+    Tensor other_zeros = where(compare(nz, one, CmpOp::Eq), one,
+                               where(compare(nz, scalar(2.0, dt), CmpOp::Eq), sum(where(is0, x, zero), axes, true) - x, zero));
+    return where(is0, p * other_zeros, p / safe * z);
   }
-  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
-    return {keep(g[0], x[0]) * others(x[0], y[0])};
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {keep(g[0], x[0]) * others(x[0])};
   }
-  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
-    return {sum(t[0] * others(x[0], y[0]), axes, keepdims)};
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {sum(t[0] * others(x[0]), axes, keepdims)};
   }
 };
 FG_REGISTER_PRIMITIVE(prod);
