@@ -1,0 +1,492 @@
+"""Registry-driven gradient check of every primitive (issue 3, item 8).
+
+TABLE maps every name in ``fg._C.primitives()`` to sample cases. Each case is a
+function of float64 input tensors (constants such as indices and conditions are
+closed over) plus input specs (shape, memory layout, value sampler). For every case:
+
+* VJP: ``fg.autograd.grad`` with a random cotangent w against central finite
+  differences of <w, f(x)>, coordinate by coordinate;
+* JVP: the forward-mode levels (push_jvp_level/_set_tangent/_tangent) against the
+  central difference of f along a random tangent;
+* second order: the VJP of x -> <u, grad <w, f>(x)> taken with create_graph=True, and
+  the forward-mode tangent of that gradient (forward-over-reverse), both against
+  finite differences of the analytic gradient.
+
+Inputs are leaves that may be non-contiguous ("t": a transposed view, "s": a strided
+slice at a nonzero offset), so kernels and rules see strides and offsets. Points are
+chosen away from kinks (relu/abs at 0, clip bounds, ties of max/min).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import fastgrad as fg
+
+C = fg._C
+F64 = fg.float64
+EPS = 1e-6
+RTOL, ATOL = 1e-6, 1e-8
+
+
+# ------------------------------------------------------------------ samplers
+def normal(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away0(rng, shape):
+    return rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def avoid(*kinks, gap=0.05, lo=-2.0, hi=2.0):
+    def sample(rng, shape):
+        v = rng.uniform(lo, hi, shape)
+        for _ in range(100):
+            bad = np.zeros(v.shape, bool)
+            for k in kinks:
+                bad |= np.abs(v - k) < gap
+            if not bad.any():
+                return v
+            v = np.where(bad, rng.uniform(lo, hi, v.shape), v)
+        raise AssertionError("could not sample away from kinks")
+    return sample
+
+
+def distinct(rng, shape):
+    """Well-separated values (no ties within FD reach) in random order."""
+    n = int(np.prod(shape))
+    return (np.linspace(-2.0, 2.0, n) + 0.1)[rng.permutation(n)].reshape(shape)
+
+
+def tenths(rng, shape):
+    return np.round(rng.standard_normal(shape), 1)
+
+
+def off_tenths(rng, shape):
+    """Never within 0.05 of a `tenths` value: maximum/minimum without ties."""
+    return tenths(rng, shape) + 0.05
+
+
+def grid(rng, shape):
+    """Dyadic values k/16, |k| <= 16: exact in float32, so casts lose nothing."""
+    return rng.integers(-16, 17, shape) / 16.0
+
+
+@dataclasses.dataclass
+class In:
+    shape: tuple
+    layout: str = "c"  # c: contiguous, t: transposed view, s: strided slice with offset
+    sample: Callable = normal
+
+
+@dataclasses.dataclass
+class Case:
+    fn: Callable
+    inputs: list
+    id: str = ""
+    node: str | None = "__name__"  # primitive expected as the output's grad_fn (None: don't check)
+    exact_grid: bool = False        # cotangents/tangents on the dyadic grid, eps 1/16
+    precond: Callable | None = None  # validity check of the sampled point (e.g. no ties)
+    second: bool = True
+
+
+# ------------------------------------------------------------------ leaves
+def make(arr: np.ndarray, layout: str, requires_grad: bool = False) -> fg.Tensor:
+    """A float64 leaf holding `arr` with the requested memory layout."""
+    arr = np.asarray(arr, np.float64)
+    with fg.no_grad():
+        if layout == "t" and arr.ndim >= 2:
+            t = fg.tensor(np.ascontiguousarray(np.swapaxes(arr, -1, -2))).transpose(-1, -2)
+            assert not t.is_contiguous() or arr.shape[-1] == 1 or arr.shape[-2] == 1
+        elif layout == "s" and arr.ndim >= 1:
+            big = np.zeros(arr.shape[:-1] + (2 * arr.shape[-1] + 1,))
+            big[..., 1::2] = arr
+            t = fg.tensor(big)[..., 1::2]
+            assert t._offset == 1
+        else:
+            t = fg.tensor(arr)
+    assert t.dtype == F64 and t.grad_fn is None
+    np.testing.assert_array_equal(np.asarray(t), arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def value(case, arrs):
+    with fg.no_grad():
+        y = case.fn(*[make(a, s.layout) for a, s in zip(arrs, case.inputs)])
+    assert y.dtype == F64
+    return np.array(y, dtype=np.float64)
+
+
+def first_grad(case, arrs, w, create_graph=False, leaves=None):
+    leaves = leaves or [make(a, s.layout, True) for a, s in zip(arrs, case.inputs)]
+    y = case.fn(*leaves)
+    gs = fg.autograd.grad(y, leaves, grad_outputs=fg.tensor(w), create_graph=create_graph)
+    return leaves, y, gs
+
+
+def points(case, rng):
+    arrs = [s.sample(rng, s.shape) for s in case.inputs]
+    if case.precond is not None:
+        assert case.precond(*arrs), f"{case.id}: sampled point violates the case's precondition"
+    return arrs
+
+
+def draw(case, rng, shape):
+    return grid(rng, shape) if case.exact_grid else rng.standard_normal(shape)
+
+
+def fd_gradient(phi, arrs, eps):
+    """Central differences of the scalar function phi(list of arrays)."""
+    out = []
+    for i, a in enumerate(arrs):
+        g = np.zeros_like(a)
+        for j in np.ndindex(a.shape):
+            hi = [b.copy() for b in arrs]
+            lo = [b.copy() for b in arrs]
+            hi[i][j] += eps
+            lo[i][j] -= eps
+            g[j] = (phi(hi) - phi(lo)) / (2 * eps)
+        out.append(g)
+    return out
+
+
+# ------------------------------------------------------------------ case helpers
+def unary(fn, shape=(3, 4), sample=normal, layouts="cts", **kw):
+    return [Case(fn, [In(shape, lay, sample)], id=f"{lay}{shape}", **kw) for lay in layouts]
+
+
+def binary(fn, sa=normal, sb=normal, **kw):
+    specs = [
+        ((3, 4), "c", (3, 4), "c"),
+        ((3, 1), "c", (1, 4), "c"),          # both operands broadcast
+        ((2, 3, 4), "s", (4,), "c"),         # rank broadcast, strided a
+        ((4,), "c", (2, 3, 4), "t"),         # rank broadcast the other way, transposed b
+        ((3, 4), "t", (3, 4), "s"),
+    ]
+    return [Case(fn, [In(a, la, sa), In(b, lb, sb)], id=f"{a}{la}-{b}{lb}", **kw) for a, la, b, lb in specs]
+
+
+def no_ties(a, b):
+    a, b = np.broadcast_arrays(a, b)
+    return np.min(np.abs(a - b)) > 1e-3
+
+
+def idx(v):
+    return fg.tensor(np.asarray(v, np.int64))
+
+
+MASK = fg.tensor(np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]]))
+X0_CONV = np.random.default_rng(7).standard_normal((2, 2, 4, 5))
+W0_CONV = np.random.default_rng(8).standard_normal((3, 2, 2, 3))
+X0_POOL = np.random.default_rng(9).standard_normal((2, 2, 5, 6))
+CONV_ARGS = dict(stride=[1, 2], pad_lo=[1, 0], pad_hi=[0, 1], dilation=[1, 1], groups=1, channels_last=False)
+
+
+def conv2d(x, w, b=None):
+    return C.conv(x, w, b, **CONV_ARGS)
+
+
+def conv_grad_input(g, w):
+    with fg.enable_grad():
+        x0 = fg.tensor(X0_CONV).requires_grad_()
+        return fg.autograd.grad(conv2d(x0, w), x0, g, create_graph=True)[0]
+
+
+def conv_grad_weight(x, g):
+    with fg.enable_grad():
+        w0 = fg.tensor(W0_CONV).requires_grad_()
+        return fg.autograd.grad(conv2d(x, w0), w0, g, create_graph=True)[0]
+
+
+def avg_pool(x, include_pad=True):
+    return C.avg_pool(x, [2, 3], [2, 2], [1, 1], include_pad, False)
+
+
+def pool_adjoint(pool, g):
+    with fg.enable_grad():
+        x0 = fg.tensor(X0_POOL).requires_grad_()
+        return fg.autograd.grad(pool(x0), x0, g, create_graph=True)[0]
+
+
+def adaptive(x):
+    return C.adaptive_avg_pool(x, [2, 4], False)
+
+
+def cast_square(x):
+    h = C.cast(x, fg.float32)
+    return C.cast(h * h, F64)
+
+
+# ------------------------------------------------------------------ the table
+TABLE: dict[str, list[Case]] = {
+    # binary elementwise (broadcasting in both directions, strided operands)
+    "add": binary(lambda a, b: a + b),
+    "sub": binary(lambda a, b: a - b),
+    "mul": binary(lambda a, b: a * b),
+    "div": binary(lambda a, b: a / b, sb=away0),
+    "pow": binary(lambda a, b: fg.pow(a, b), sa=positive),
+    "maximum": binary(fg.maximum, sa=tenths, sb=off_tenths, precond=no_ties) + [Case(lambda a: fg.maximum(a, a), [In((5,))], id="tie")],
+    "minimum": binary(fg.minimum, sa=off_tenths, sb=tenths, precond=no_ties) + [Case(lambda a: fg.minimum(a, a), [In((5,))], id="tie")],
+    # Python-scalar forms
+    "add_scalar": unary(lambda x: x + 2.5) + unary(lambda x: 1.5 + x, layouts="c"),
+    "mul_scalar": unary(lambda x: x * -1.5) + unary(lambda x: x / 4.0, layouts="s"),
+    "rsub_scalar": unary(lambda x: 2.0 - x),
+    "rdiv_scalar": unary(lambda x: 3.0 / x, sample=away0),
+    "pow_scalar": (unary(lambda x: x ** 3) + unary(lambda x: x ** 2, layouts="t")
+                   + unary(lambda x: x ** 0.5, sample=positive, layouts="s")
+                   + unary(lambda x: x ** -1.5, sample=positive, layouts="c")
+                   + unary(lambda x: x ** 1.0, layouts="c") + unary(lambda x: x ** 0.0, layouts="c")),
+    # unary math
+    "neg": unary(lambda x: -x),
+    "exp": unary(fg.exp),
+    "log": unary(fg.log, sample=positive),
+    "log1p": unary(fg.log1p, sample=avoid(-1.0, lo=-0.7, hi=3.0)),
+    "sqrt": unary(fg.sqrt, sample=positive),
+    "abs": unary(fg.abs, sample=away0),
+    "sin": unary(fg.sin),
+    "cos": unary(fg.cos),
+    "tanh": unary(fg.tanh),
+    "sigmoid": unary(fg.sigmoid) + unary(fg.sigmoid, shape=(6,), sample=lambda r, s: 8 * r.standard_normal(s), layouts="c"),
+    "relu": unary(fg.relu, sample=away0),
+    "erf": unary(fg.erf),
+    "silu": unary(fg.silu),
+    "gelu": unary(fg.gelu) + unary(lambda x: fg.gelu(x, approximate="tanh")),
+    "gelu_deriv": unary(lambda x: C.gelu_deriv(x, False)) + unary(lambda x: C.gelu_deriv(x, True)),
+    "softplus": unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t"),
+    "clip": (unary(lambda x: fg.clip(x, -0.5, 0.7), sample=avoid(-0.5, 0.7))
+             + unary(lambda x: fg.clip(x, min=0.3), sample=avoid(0.3), layouts="c")
+             + unary(lambda x: fg.clip(x, max=-0.2), sample=avoid(-0.2), layouts="t")),
+    "where": [
+        Case(lambda a, b: fg.where(MASK, a, b), [In((3, 4), "t"), In((3, 4), "s")], id="same"),
+        Case(lambda a, b: fg.where(MASK, a, b), [In((3, 1)), In((4,))], id="broadcast"),
+        Case(lambda a: fg.where(MASK, a, 0.0), [In((3, 4))], id="scalar"),
+    ],
+    "cast": [
+        Case(cast_square, [In((3, 4), "c", grid)], exact_grid=True, id="f64->f32->f64"),
+        Case(lambda x: C.cast(C.cast(x, fg.float32), F64), [In((2, 3), "t", grid)], exact_grid=True, id="roundtrip"),
+    ],
+    "clone": unary(lambda x: x.clone()),
+    # reductions
+    "sum": [
+        Case(lambda x: fg.sum(x), [In((3, 4), "t")], id="all"),
+        Case(lambda x: fg.sum(x, axis=1), [In((3, 4), "s")], id="axis1"),
+        Case(lambda x: fg.sum(x, axis=(0, 2), keepdims=True), [In((2, 3, 4), "t")], id="tuple-keep"),
+        Case(lambda x: fg.sum(x, axis=-1), [In((2, 3, 4))], id="neg"),
+        Case(lambda x: fg.sum(x, axis=0), [In((5, 3))], id="leading"),
+    ],
+    "amax": [
+        Case(lambda x: fg.max(x), [In((3, 4), "t", distinct)], id="all"),
+        Case(lambda x: fg.max(x, axis=1), [In((3, 4), "s", distinct)], id="axis1"),
+        Case(lambda x: fg.max(x, axis=(0, 2), keepdims=True), [In((2, 3, 4), "c", distinct)], id="tuple-keep"),
+    ],
+    "amin": [
+        Case(lambda x: fg.min(x), [In((3, 4), "c", distinct)], id="all"),
+        Case(lambda x: fg.min(x, axis=-2, keepdims=True), [In((3, 4), "t", distinct)], id="neg-keep"),
+    ],
+    "prod": [
+        Case(lambda x: fg.prod(x, axis=1), [In((3, 4), "s", away0)], id="axis1"),
+        Case(lambda x: fg.prod(x), [In((2, 3), "t", away0)], id="all"),
+        # prod is a polynomial: exact zeros are fine points for finite differences
+        Case(lambda x: fg.prod(x, axis=1), [In((3, 4), "c", lambda r, s: away0(r, s) * np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]]))], id="one-zero"),
+        Case(lambda x: fg.prod(x, axis=0), [In((3, 2), "c", lambda r, s: away0(r, s) * np.array([[0, 1], [0, 0], [1, 0]]))], id="two-zeros"),
+    ],
+    "softmax": [
+        Case(lambda x: fg.softmax(x), [In((3, 4), "t")], id="last"),
+        Case(lambda x: fg.softmax(x, axis=0), [In((3, 4), "s")], id="axis0"),
+        Case(lambda x: fg.softmax(x, axis=1), [In((2, 3, 4))], id="middle"),
+    ],
+    "log_softmax": [
+        Case(lambda x: fg.log_softmax(x), [In((3, 4), "s")], id="last"),
+        Case(lambda x: fg.log_softmax(x, axis=0), [In((3, 4), "t")], id="axis0"),
+    ],
+    # linear algebra
+    "matmul": [
+        Case(lambda a, b: a @ b, [In((3, 4)), In((4, 5))], id="2d"),
+        Case(lambda a, b: a @ b, [In((3, 4), "t"), In((4, 2), "t")], id="transposed"),
+        Case(lambda a, b: a @ b, [In((2, 3, 4), "s"), In((4, 3))], id="batched-broadcast"),
+        Case(lambda a, b: a @ b, [In((2, 1, 3, 4)), In((3, 4, 2), "t")], id="batch-broadcast-both"),
+        Case(lambda a, b: fg.matmul(a, b), [In((4,)), In((4, 3))], id="vec-mat", node=None),
+        Case(lambda a, b: fg.matmul(a, b), [In((2, 3, 4)), In((4,), "s")], id="mat-vec", node=None),
+        Case(lambda a, b: fg.matmul(a, b), [In((5,), "s"), In((5,))], id="vec-vec", node=None),
+    ],
+    # shapes
+    "reshape": [
+        Case(lambda x: x.reshape(4, 3), [In((3, 4))], id="view"),
+        Case(lambda x: x.reshape(-1), [In((3, 4), "t")], id="copy"),
+        Case(lambda x: x.reshape(2, 1, 6), [In((3, 4), "s")], id="strided"),
+    ],
+    "permute": [
+        Case(lambda x: x.permute(2, 0, 1), [In((2, 3, 4), "t")]),
+        Case(lambda x: x.T, [In((3, 4))], id="T"),
+    ],
+    "expand": [
+        Case(lambda x: x.broadcast_to((2, 3, 4)), [In((3, 1), "c")], id="lead+inner"),
+        Case(lambda x: fg.broadcast_to(x, (3, 4)), [In((4,), "s")], id="rows"),
+    ],
+    "slice": [
+        Case(lambda x: x[1:3, ::2], [In((4, 5), "t")], id="basic"),
+        Case(lambda x: x[..., 1], [In((2, 3, 4), "s")], id="int", node=None),
+        Case(lambda x: x[:, None, 1::3], [In((3, 7))], id="none", node=None),
+    ],
+    "slice_scatter": [
+        Case(lambda g: C.slice_scatter(g, [4, 5], [(1, 3, 1), (0, 5, 2)]), [In((2, 3), "t")]),
+    ],
+    "concat": [
+        Case(lambda a, b, c: fg.concat([a, b, c], axis=1), [In((2, 3), "t"), In((2, 1)), In((2, 2), "s")], id="axis1"),
+        Case(lambda a, b: fg.concat([a, b], axis=0), [In((1, 3)), In((2, 3), "t")], id="axis0"),
+        Case(lambda a, b: fg.stack([a, b], axis=1), [In((2, 3), "s"), In((2, 3))], id="stack"),
+    ],
+    "pad": [
+        Case(lambda x: fg.pad(x, ((1, 0), (2, 1)), value=0.5), [In((2, 3), "t")], id="2d"),
+        Case(lambda x: fg.pad(x, 1), [In((3,), "s")], id="int"),
+    ],
+    "index_select": [
+        Case(lambda x: x[idx([2, 0, 2, -1])], [In((3, 4), "t")], id="dup-rows"),
+        Case(lambda x: C.index_select(x, 1, idx([[1, 1], [3, 0]])), [In((2, 4, 3), "s")], id="axis1-2d"),
+        Case(lambda x: x[MASK], [In((3, 4), "t")], id="bool-mask"),
+        Case(lambda x: x[idx([0, 2, 2]), idx([1, 3, 1])], [In((3, 4))], id="pairs"),
+    ],
+    "index_add": [
+        Case(lambda g: C.index_add(g, [4, 3], 0, idx([1, 1, 3, -4, 1])), [In((5, 3), "t")], id="dups"),
+        Case(lambda g: C.index_add(g, [2, 5], 1, idx([4, 0, 4])), [In((2, 3), "s")], id="axis1"),
+    ],
+    # convolution and pooling
+    "conv": [
+        Case(conv2d, [In((2, 2, 4, 5), "t"), In((3, 2, 2, 3), "s")], id="2d-strided-pad"),
+        Case(lambda x, w, b: conv2d(x, w, b), [In((2, 2, 4, 5)), In((3, 2, 2, 3), "t"), In((3,))], id="bias"),
+        Case(lambda x, w: C.conv(x, w, None, [1], [2], [1], [2], 2, True), [In((2, 6, 4), "s"), In((4, 3, 2))],
+             id="1d-nlc-groups-dilation"),
+    ],
+    "conv_grad_input": [Case(conv_grad_input, [In((2, 3, 4, 2), "t"), In((3, 2, 2, 3))])],
+    "conv_grad_weight": [Case(conv_grad_weight, [In((2, 2, 4, 5)), In((2, 3, 4, 2), "s")])],
+    "max_pool": [
+        Case(lambda x: C.max_pool(x, [2, 3], [2, 2], [1, 1], False), [In((2, 2, 5, 6), "t", distinct)], id="nchw"),
+        Case(lambda x: C.max_pool(x, [3], [2], [0], True), [In((2, 7, 3), "s", distinct)], id="1d-nlc"),
+    ],
+    "avg_pool": [
+        Case(lambda x: avg_pool(x, True), [In((2, 2, 5, 6), "t")], id="count-pad"),
+        Case(lambda x: avg_pool(x, False), [In((2, 2, 5, 6), "s")], id="exclude-pad"),
+    ],
+    "adaptive_avg_pool": [Case(adaptive, [In((2, 2, 5, 6), "t")])],
+    "avg_pool_adjoint": [
+        Case(lambda g: pool_adjoint(lambda x: avg_pool(x, True), g), [In((2, 2, 3, 3), "t")], id="count-pad"),
+        Case(lambda g: pool_adjoint(lambda x: avg_pool(x, False), g), [In((2, 2, 3, 3))], id="exclude-pad"),
+    ],
+    "adaptive_avg_pool_adjoint": [Case(lambda g: pool_adjoint(adaptive, g), [In((2, 2, 2, 4), "s")])],
+}
+
+CASES = [pytest.param(name, case, id=f"{name}-{case.id or i}") for name, cases in TABLE.items()
+         for i, case in enumerate(cases)]
+
+
+def test_every_primitive_has_cases():
+    registered = set(C.primitives())
+    assert len(registered) == len(C.primitives()), "a primitive name is registered twice"
+    assert set(TABLE) == registered, (f"missing cases: {sorted(registered - set(TABLE))}; "
+                                      f"stale entries: {sorted(set(TABLE) - registered)}")
+    assert all(TABLE[n] for n in TABLE)
+
+
+def _seed(name, case):
+    return np.random.default_rng([ord(c) for c in f"{name}/{case.id}"])
+
+
+@pytest.mark.parametrize("name,case", CASES)
+def test_vjp(name, case):
+    rng = _seed(name, case)
+    arrs = points(case, rng)
+    eps = 1 / 16 if case.exact_grid else EPS
+    y0 = value(case, arrs)
+    w = draw(case, rng, y0.shape)
+    leaves, y, gs = first_grad(case, arrs, w)
+    if case.node is not None:
+        assert y.grad_fn == (name if case.node == "__name__" else case.node)
+    np.testing.assert_array_equal(np.asarray(y), y0)
+    fd = fd_gradient(lambda xs: float(np.sum(w * value(case, xs))), arrs, eps)
+    for i, (g, f, leaf) in enumerate(zip(gs, fd, leaves)):
+        assert g is not None and g.shape == leaf.shape and g.dtype == F64
+        np.testing.assert_allclose(np.asarray(g), f, rtol=RTOL, atol=ATOL, err_msg=f"{name}: d/dx{i}")
+
+
+def _jvp(case, arrs, vs):
+    level = C.push_jvp_level()
+    try:
+        with fg.no_grad():
+            xs = [make(a, s.layout) for a, s in zip(arrs, case.inputs)]
+            for x, v, s in zip(xs, vs, case.inputs):
+                x._set_tangent(level, make(v, s.layout))
+            y = case.fn(*xs)
+            t = y._tangent(level)
+    finally:
+        C.pop_jvp_level(level)
+    assert t is not None, "output carries no tangent"
+    assert t.shape == y.shape and t.dtype == F64
+    return np.array(t)
+
+
+@pytest.mark.parametrize("name,case", CASES)
+def test_jvp(name, case):
+    rng = _seed(name, case)
+    arrs = points(case, rng)
+    eps = 1 / 16 if case.exact_grid else EPS
+    vs = [draw(case, rng, a.shape) for a in arrs]
+    t = _jvp(case, arrs, vs)
+    hi = value(case, [a + eps * v for a, v in zip(arrs, vs)])
+    lo = value(case, [a - eps * v for a, v in zip(arrs, vs)])
+    np.testing.assert_allclose(t, (hi - lo) / (2 * eps), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name,case", [c for c in CASES if c.values[1].second])
+def test_second_order(name, case):
+    """Reverse-over-reverse and forward-over-reverse against FD of the analytic gradient."""
+    rng = _seed(name, case)
+    arrs = points(case, rng)
+    eps = 1 / 16 if case.exact_grid else EPS
+    w = draw(case, rng, value(case, arrs).shape)
+    us = [draw(case, rng, a.shape) for a in arrs]
+    vs = [draw(case, rng, a.shape) for a in arrs]
+
+    def grads_np(xs):
+        return [np.array(g) for g in first_grad(case, xs, w)[2]]
+
+    # reverse over reverse: d/dx <u, grad(x)>
+    leaves, _, gs = first_grad(case, arrs, w, create_graph=True)
+    s = None
+    for g, u in zip(gs, us):
+        term = fg.sum(g * fg.tensor(u))
+        s = term if s is None else s + term
+    if s.requires_grad:
+        hs = fg.autograd.grad(s, leaves, allow_unused=True)
+    else:  # the gradient is constant (f is linear in every input)
+        hs = [None] * len(leaves)
+    fd = fd_gradient(lambda xs: float(sum(np.sum(u * g) for u, g in zip(us, grads_np(xs)))), arrs, eps)
+    for i, (h, f) in enumerate(zip(hs, fd)):
+        h = np.zeros_like(f) if h is None else np.asarray(h)
+        np.testing.assert_allclose(h, f, rtol=RTOL, atol=ATOL, err_msg=f"{name}: Hessian-vector product, input {i}")
+
+    # forward over reverse: tangent of the gradient along v
+    level = C.push_jvp_level()
+    try:
+        leaves = [make(a, sp.layout, True) for a, sp in zip(arrs, case.inputs)]
+        for x, v, sp in zip(leaves, vs, case.inputs):
+            x._set_tangent(level, make(v, sp.layout))
+        gs = first_grad(case, arrs, w, leaves=leaves)[2]
+        tans = [g._tangent(level) for g in gs]
+    finally:
+        C.pop_jvp_level(level)
+    hi = grads_np([a + eps * v for a, v in zip(arrs, vs)])
+    lo = grads_np([a - eps * v for a, v in zip(arrs, vs)])
+    for i, (t, a, b) in enumerate(zip(tans, hi, lo)):
+        t = np.zeros_like(a) if t is None else np.asarray(t)
+        np.testing.assert_allclose(t, (a - b) / (2 * eps), rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{name}: forward-over-reverse, input {i}")
+
