@@ -153,7 +153,9 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
   TensorImpl* L = leaf.get();
   if (!L->grad) {
     if (create_graph) {
-      L->grad = g.impl();
+      // A graph tensor is a fresh op output; a constant may be the caller's own
+      // cotangent, which a later in-place accumulation must not write into.
+      L->grad = g.impl()->grad_fn ? g.impl() : clone(detach(g)).impl();
     } else {
       bool fresh = g.impl().use_count() <= 2 && g.impl()->storage.use_count() == 1 &&
                    g.is_contiguous() && g.offset() == 0 && !g.impl()->grad_fn;
@@ -233,6 +235,14 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       accumulate_leaf(x, g, create_graph);
     }
   };
+  // On an error, cotangents already routed to nodes not yet processed must not leak
+  // into a later backward through those nodes.
+  struct ClearBuffers {
+    std::vector<std::shared_ptr<Node>>& nodes;
+    ~ClearBuffers() {
+      for (auto& n : nodes) n->grad_buf.clear();
+    }
+  } clear_on_exit{nodes};
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
 
   for (auto& node : nodes) {
