@@ -14,6 +14,11 @@
 #include "fastgrad/kernels/optim.h"
 
 namespace py = pybind11;
+
+// fastgrad::Shape converts like a list of ints.
+namespace pybind11::detail {
+template <> struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {};
+}  // namespace pybind11::detail
 using namespace fastgrad;
 
 namespace {

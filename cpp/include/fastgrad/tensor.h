@@ -1,7 +1,10 @@
 // Tensor = shared storage + shape + strides + offset + dtype, plus autodiff metadata.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -11,7 +14,139 @@
 
 namespace fastgrad {
 
-using Shape = std::vector<int64_t>;
+// Shapes and strides: a vector with inline room for 6 dims, so creating a tensor does
+// not allocate for its metadata (a large share of the per-op overhead otherwise).
+class Shape {
+ public:
+  using value_type = int64_t;
+  using iterator = int64_t*;
+  using const_iterator = const int64_t*;
+  Shape() = default;
+  explicit Shape(size_t n, int64_t v = 0) { assign(n, v); }
+  Shape(std::initializer_list<int64_t> il) { assign(il.begin(), il.end()); }
+  template <typename It, typename = decltype(*std::declval<It>())>
+  Shape(It first, It last) { assign(first, last); }
+  Shape(const std::vector<int64_t>& v) { assign(v.begin(), v.end()); }  // NOLINT: implicit on purpose
+  Shape(const Shape& o) { assign(o.begin(), o.end()); }
+  Shape(Shape&& o) noexcept { take(std::move(o)); }
+  Shape& operator=(const Shape& o) {
+    if (this != &o) assign(o.begin(), o.end());
+    return *this;
+  }
+  Shape& operator=(Shape&& o) noexcept {
+    if (this != &o) { release(); take(std::move(o)); }
+    return *this;
+  }
+  ~Shape() { release(); }
+
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  int64_t* data() { return p_; }
+  const int64_t* data() const { return p_; }
+  int64_t& operator[](size_t i) { return p_[i]; }
+  const int64_t& operator[](size_t i) const { return p_[i]; }
+  iterator begin() { return p_; }
+  iterator end() { return p_ + n_; }
+  const_iterator begin() const { return p_; }
+  const_iterator end() const { return p_ + n_; }
+  int64_t& back() { return p_[n_ - 1]; }
+  const int64_t& back() const { return p_[n_ - 1]; }
+  int64_t& front() { return p_[0]; }
+  const int64_t& front() const { return p_[0]; }
+  void reserve(size_t n) {
+    if (n <= cap_) return;
+    int64_t* q = new int64_t[n];
+    std::memcpy(q, p_, n_ * sizeof(int64_t));
+    release();
+    p_ = q;
+    cap_ = n;
+  }
+  void push_back(int64_t v) {
+    if (n_ == cap_) reserve(cap_ * 2);
+    p_[n_++] = v;
+  }
+  void pop_back() { --n_; }
+  void clear() { n_ = 0; }
+  void resize(size_t n, int64_t v = 0) {
+    reserve(n);
+    for (size_t i = n_; i < n; ++i) p_[i] = v;
+    n_ = n;
+  }
+  void assign(size_t n, int64_t v) {
+    n_ = 0;
+    resize(n, v);
+  }
+  template <typename It>
+  void assign(It first, It last) {
+    size_t n = static_cast<size_t>(std::distance(first, last));
+    if (n > cap_) {
+      int64_t* q = new int64_t[n];
+      size_t i = 0;
+      for (It it = first; it != last; ++it) q[i++] = static_cast<int64_t>(*it);
+      release();
+      p_ = q;
+      cap_ = n;
+    } else {
+      size_t i = 0;
+      for (It it = first; it != last; ++it) p_[i++] = static_cast<int64_t>(*it);
+    }
+    n_ = n;
+  }
+  iterator insert(const_iterator pos, int64_t v) {
+    size_t at = static_cast<size_t>(pos - p_);
+    push_back(0);
+    for (size_t i = n_ - 1; i > at; --i) p_[i] = p_[i - 1];
+    p_[at] = v;
+    return p_ + at;
+  }
+  template <typename It>
+  iterator insert(const_iterator pos, It first, It last) {
+    size_t at = static_cast<size_t>(pos - p_);
+    Shape tail(p_ + at, p_ + n_);
+    n_ = at;
+    for (It it = first; it != last; ++it) push_back(static_cast<int64_t>(*it));
+    for (auto v : tail) push_back(v);
+    return p_ + at;
+  }
+  iterator erase(const_iterator first, const_iterator last) {
+    size_t a = static_cast<size_t>(first - p_), b = static_cast<size_t>(last - p_);
+    for (size_t i = b; i < n_; ++i) p_[a + i - b] = p_[i];
+    n_ -= b - a;
+    return p_ + a;
+  }
+  iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
+  std::vector<int64_t> vec() const { return std::vector<int64_t>(begin(), end()); }
+  friend bool operator==(const Shape& a, const Shape& b) {
+    return a.n_ == b.n_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+  friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+ private:
+  static constexpr size_t kInline = 6;
+  void release() {
+    if (p_ != buf_) delete[] p_;
+    p_ = buf_;
+    cap_ = kInline;
+  }
+  void take(Shape&& o) {
+    if (o.p_ == o.buf_) {
+      std::memcpy(buf_, o.buf_, o.n_ * sizeof(int64_t));
+      p_ = buf_;
+      cap_ = kInline;
+    } else {
+      p_ = o.p_;
+      cap_ = o.cap_;
+      o.p_ = o.buf_;
+      o.cap_ = kInline;
+    }
+    n_ = o.n_;
+    o.n_ = 0;
+  }
+  int64_t buf_[kInline];
+  int64_t* p_ = buf_;
+  size_t n_ = 0;
+  size_t cap_ = kInline;
+};
 
 std::string shape_str(const Shape& s);
 int64_t shape_numel(const Shape& s);

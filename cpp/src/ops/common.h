@@ -34,6 +34,12 @@ template <typename To, typename Ti, typename F>
 void map_unary(const Tensor& out, const Tensor& x, F f) {
   To* o = out.data<To>();
   const Ti* px = x.data<Ti>();
+  const int64_t n = out.numel();
+  // Small same-shape contiguous operands skip the n-d planning (per-op overhead).
+  if (n < kParallelGrain && out.is_contiguous() && x.shape() == out.shape() && x.is_contiguous()) {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(px[i]);
+    return;
+  }
   std::array<Shape, 2> st{out.strides(), broadcast_strides(x, out.shape())};
   for_each_run<2>(out.shape(), st, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
     To* O = o + off[0];
@@ -52,6 +58,12 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   To* o = out.data<To>();
   const Ti* pa = a.data<Ti>();
   const Ti* pb = b.data<Ti>();
+  const int64_t n = out.numel();
+  if (n < kParallelGrain && out.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape() &&
+      a.is_contiguous() && b.is_contiguous()) {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
+    return;
+  }
   std::array<Shape, 3> st{out.strides(), broadcast_strides(a, out.shape()), broadcast_strides(b, out.shape())};
   for_each_run<3>(out.shape(), st, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
     To* O = o + off[0];
