@@ -16,6 +16,9 @@ from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, conc
                   exp, expand, flatten, gelu, isfinite, isnan, log, log1p, log_softmax, logsumexp, matmul, max,
                   maximum, mean, min, minimum, mul, pad, permute, pow, prod, relu, reshape, sigmoid, sign, silu, sin,
                   softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .transforms import (gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp, value_and_grad,
+                         vjp)
+from . import autograd, pytree
 from ._threads import default_num_threads as _default_num_threads
 
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)
