@@ -1,0 +1,118 @@
+"""Convolution layers, channels-first (PyTorch) or channels-last (cheat sheet NHWC).
+
+Weights: (C_out, C_in/groups, k...) for channels-first, (C_out, k..., C_in/groups) for
+channels-last. Initialisation is PyTorch's (kaiming_uniform a=√5 -> U(±1/√fan_in),
+bias U(±1/√fan_in), fan_in = C_in/groups · ∏k) in both layouts.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Tuple, Union
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+from .._tensor import float32, as_dtype
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
+
+
+class _ConvNd(Module):
+    nd = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Union[int, tuple, str] = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 data_format: str | None = None, dtype: Any = float32) -> None:
+        super().__init__()
+        nd = self.nd
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels={in_channels} and out_channels={out_channels} must be divisible "
+                             f"by groups={groups}")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", name)
+        self.stride = F._tuple(stride, nd, "stride", name)
+        self.dilation = F._tuple(dilation, nd, "dilation", name)
+        if isinstance(padding, str):
+            if padding.lower() not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+            self.padding: Any = padding.lower()
+        else:
+            self.padding = padding if isinstance(padding, tuple) else F._tuple(padding, nd, "padding", name)
+        self.groups = int(groups)
+        self.data_format = data_format or _DEFAULT_FORMAT[nd]
+        self.channels_last = F._channels_last(self.data_format, nd, name)
+        cin_g = in_channels // groups
+        if self.channels_last:
+            shape = [out_channels, *self.kernel_size, cin_g]
+        else:
+            shape = [out_channels, cin_g, *self.kernel_size]
+        dt = as_dtype(dtype)
+        self.weight = Parameter(_C.full(shape, 0.0, dt))
+        self.bias = Parameter(_C.full([out_channels], 0.0, dt)) if bias else None
+        self.reset_parameters()
+
+    @property
+    def fan_in(self) -> int:
+        return (self.in_channels // self.groups) * int(np.prod(self.kernel_size))
+
+    def reset_parameters(self) -> None:
+        fi = self.fan_in
+        fo = (self.out_channels // self.groups) * int(np.prod(self.kernel_size))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), fan_in=fi, fan_out=fo)
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(fi) if fi > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                       self.data_format, self.nd)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0,) * self.nd, "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1,) * self.nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.channels_last:
+            s += f", data_format={self.data_format!r}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    nd = 1
+
+
+class Conv2d(_ConvNd):
+    nd = 2
+
+
+class Conv3d(_ConvNd):
+    nd = 3
+
+
+def conv_weight_to_channels_last(w: Any) -> Any:
+    """(C_out, C_in/g, k...) -> (C_out, k..., C_in/g), for fg Tensors or NumPy arrays."""
+    nd = len(w.shape)
+    perm = [0] + list(range(2, nd)) + [1]
+    if isinstance(w, Tensor):
+        return _C.permute(w, perm).contiguous()
+    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))
+
+
+def conv_weight_to_channels_first(w: Any) -> Any:
+    """(C_out, k..., C_in/g) -> (C_out, C_in/g, k...)."""
+    nd = len(w.shape)
+    perm = [0, nd - 1] + list(range(1, nd - 1))
+    if isinstance(w, Tensor):
+        return _C.permute(w, perm).contiguous()
+    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))

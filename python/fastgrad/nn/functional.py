@@ -1,0 +1,464 @@
+"""Every layer as a function (``import fastgrad.nn.functional as F``), plus the losses.
+
+Conventions follow PyTorch (channels-first by default, weight layouts, argument
+names); ``data_format="NHWC"`` (or "NLC"/"NDHWC"/"channels_last") selects the
+channels-last layout of the cheat sheet, whose convolution weight is
+``(C_out, k..., C_in/groups)``. Shapes are validated in Python so errors name the
+layer and the shapes involved instead of surfacing from a kernel.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+from .._tensor import as_tensor, float32, int64, bool_
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
+                     mse_loss, nll_loss, smooth_l1_loss)
+
+__all__ = [
+    "linear", "conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "global_avg_pool", "dropout",
+    "batch_norm", "layer_norm", "embedding", "one_hot", "relu", "tanh", "sigmoid", "gelu", "silu", "softplus",
+    "leaky_relu", "softmax", "log_softmax", "scaled_dot_product_attention", "pad_same", "convert_linear_weight",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
+    "cross_entropy", "nll_loss",
+]
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+# ------------------------------------------------------------------ activations
+def relu(x: Tensor) -> Tensor:
+    return _C.relu(_t(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    return _C.tanh(_t(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return _C.sigmoid(_t(x))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _C.gelu(_t(x), approximate == "tanh")
+
+
+def silu(x: Tensor) -> Tensor:
+    return _C.silu(_t(x))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    # fastgrad's softplus is evaluated stably for all inputs; `threshold` (PyTorch's
+    # switch to the identity) is accepted for compatibility and changes nothing visible.
+    return _C.softplus(_t(x), float(beta))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    x = _t(x)
+    return _C.maximum(x, x * float(negative_slope)) if negative_slope <= 1 else _C.minimum(x, x * float(negative_slope))
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return _C.softmax(_t(x), dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return _C.log_softmax(_t(x), dim)
+
+
+def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
+    idx = np.asarray(target).astype(np.int64)
+    if num_classes < 0:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
+    out = np.zeros(idx.shape + (num_classes,), dtype=np.float64 if dtype == _C.dtype.float64 else np.float32)
+    np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
+    return _C._from_array_copy(out, dtype)
+
+
+# ------------------------------------------------------------------ linear
+def convert_linear_weight(w: Any, src: str, dst: str) -> Any:
+    """Converts a dense weight between layouts: "torch" (out, in) <-> "jax" (in, out).
+
+    Works on fg Tensors (returns a contiguous fg Tensor) and NumPy arrays.
+    """
+    for name in (src, dst):
+        if name not in ("torch", "jax"):
+            raise ValueError(f"convert_linear_weight: layout must be 'torch' or 'jax', got {name!r}")
+    if src == dst:
+        return w
+    if isinstance(w, Tensor):
+        return _C.transpose(w, 0, 1).contiguous()
+    return np.ascontiguousarray(np.asarray(w).T)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch") -> Tensor:
+    """``x @ W.T + b`` for a (out, in) weight, or ``x @ W + b`` for layout="jax" (in, out).
+
+    ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
+    """
+    x = _t(x)
+    wt = _C.transpose(weight, 0, 1) if layout == "torch" else weight
+    if x.shape[-1] != wt.shape[0] if x.ndim else True:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(layout={layout!r}: expects last dim {wt.shape[0]})")
+    y = _C.matmul(x, wt)
+    return y if bias is None else _C.add(y, bias)
+
+
+# ------------------------------------------------------------------ layout helpers
+def _channels_last(data_format: str, nd: int, layer: str) -> bool:
+    f = str(data_format).upper()
+    if f in ("CHANNELS_LAST",):
+        return True
+    if f in ("CHANNELS_FIRST",):
+        return False
+    if len(f) >= 3 and f[0] == "N":
+        if f[1] == "C":
+            return False
+        if f[-1] == "C":
+            return True
+    raise ValueError(f"{layer}: data_format must be like 'NCHW' (channels first) or 'NHWC' (channels last), "
+                     f"got {data_format!r}")
+
+
+def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    v = tuple(int(a) for a in v)
+    if len(v) != nd:
+        raise ValueError(f"{layer}: {name} must be an int or a tuple of {nd} ints, got {v}")
+    return v
+
+
+def pad_same(n: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
+    """TensorFlow's "same" padding at any stride: out = ceil(n/s), odd pixel at the end."""
+    out = -(-n // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def _conv_pads(padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int],
+               layer: str) -> Tuple[list, list]:
+    nd = len(spatial)
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p == "valid":
+            return [0] * nd, [0] * nd
+        if p == "same":
+            pads = [pad_same(spatial[i], k[i], s[i], d[i]) for i in range(nd)]
+            return [a for a, _ in pads], [b for _, b in pads]
+        raise ValueError(f"{layer}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+    if isinstance(padding, (int, np.integer)):
+        return [int(padding)] * nd, [int(padding)] * nd
+    padding = tuple(padding)
+    if len(padding) != nd:
+        raise ValueError(f"{layer}: padding needs {nd} entries, got {padding}")
+    lo, hi = [], []
+    for p in padding:
+        if isinstance(p, (tuple, list)):
+            lo.append(int(p[0]))
+            hi.append(int(p[1]))
+        else:
+            lo.append(int(p))
+            hi.append(int(p))
+    if min(lo + hi) < 0:
+        raise ValueError(f"{layer}: negative padding {padding}")
+    return lo, hi
+
+
+def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any,
+          groups: int, data_format: str, nd: int) -> Tensor:
+    layer = f"conv{nd}d"
+    x = _t(x)
+    cl = _channels_last(data_format, nd, layer)
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{layer}: weight must have {nd + 2} dims, got shape {weight.shape}")
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = _C.unsqueeze(x, 0)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
+                         f"or an unbatched {nd + 1}-D one, got shape {x.shape}")
+    if cl:
+        k = tuple(weight.shape[1:-1])
+        cin_g = weight.shape[-1]
+        cin = x.shape[-1]
+        spatial = tuple(x.shape[1:-1])
+    else:
+        k = tuple(weight.shape[2:])
+        cin_g = weight.shape[1]
+        cin = x.shape[1]
+        spatial = tuple(x.shape[2:])
+    cout = weight.shape[0]
+    groups = int(groups)
+    if groups < 1 or cin != cin_g * groups or cout % groups:
+        raise ValueError(f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
+                         f"weight of shape {weight.shape} expects {cin_g}×groups={cin_g * groups} "
+                         f"(groups={groups}, C_out={cout} must divide by groups)")
+    if bias is not None and tuple(bias.shape) != (cout,):
+        raise ValueError(f"{layer}: bias must have shape ({cout},), got {bias.shape}")
+    s = _tuple(stride, nd, "stride", layer)
+    d = _tuple(dilation, nd, "dilation", layer)
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{layer}: stride and dilation must be >= 1, got stride={s}, dilation={d}")
+    lo, hi = _conv_pads(padding, spatial, k, s, d, layer)
+    for i in range(nd):
+        eff = d[i] * (k[i] - 1) + 1
+        if spatial[i] + lo[i] + hi[i] < eff:
+            raise ValueError(f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
+                             f"than the (dilated) kernel {k} (dilation {d})")
+    y = _C.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl)
+    return _C.squeeze(y, 0) if unbatched else y
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCL") -> Tensor:
+    return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 1)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW") -> Tensor:
+    return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 2)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCDHW") -> Tensor:
+    return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 3)
+
+
+# ------------------------------------------------------------------ pooling
+def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int,
+               layer: str) -> Tuple[Tensor, bool, bool, list, list, list]:
+    x = _t(x)
+    cl = _channels_last(data_format, nd, layer)
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = _C.unsqueeze(x, 0)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{layer}: expected a {nd + 2}-D (batched) or {nd + 1}-D input, got shape {x.shape}")
+    k = _tuple(kernel_size, nd, "kernel_size", layer)
+    s = k if stride is None else _tuple(stride, nd, "stride", layer)
+    if isinstance(padding, str):
+        if padding.lower() != "valid":
+            raise ValueError(f"{layer}: padding must be an int, a tuple or 'valid', got {padding!r}")
+        padding = 0
+    p = _tuple(padding, nd, "padding", layer)
+    spatial = x.shape[1:-1] if cl else x.shape[2:]
+    for i in range(nd):
+        if p[i] * 2 > k[i]:
+            raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
+        if spatial[i] + 2 * p[i] < k[i]:
+            raise ValueError(f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})")
+    return x, cl, unbatched, list(k), list(s), list(p)
+
+
+def _max_pool(x, kernel_size, stride, padding, data_format, nd):
+    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"max_pool{nd}d")
+    y = _C.max_pool(x, k, s, p, cl)
+    return _C.squeeze(y, 0) if ub else y
+
+
+def _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, nd):
+    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"avg_pool{nd}d")
+    y = _C.avg_pool(x, k, s, p, bool(count_include_pad), cl)
+    return _C.squeeze(y, 0) if ub else y
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, data_format="NCL"):
+    return _max_pool(x, kernel_size, stride, padding, data_format, 1)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, data_format="NCHW"):
+    return _max_pool(x, kernel_size, stride, padding, data_format, 2)
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, data_format="NCDHW"):
+    return _max_pool(x, kernel_size, stride, padding, data_format, 3)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCL"):
+    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 1)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCHW"):
+    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 2)
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCDHW"):
+    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 3)
+
+
+def _adaptive(x, output_size, data_format, nd):
+    layer = f"adaptive_avg_pool{nd}d"
+    x = _t(x)
+    cl = _channels_last(data_format, nd, layer)
+    ub = x.ndim == nd + 1
+    if ub:
+        x = _C.unsqueeze(x, 0)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{layer}: expected a {nd + 2}-D (batched) or {nd + 1}-D input, got shape {x.shape}")
+    spatial = x.shape[1:-1] if cl else x.shape[2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    out = [spatial[i] if o is None else int(o) for i, o in enumerate(output_size)]
+    if len(out) != nd or min(out) < 1:
+        raise ValueError(f"{layer}: output_size must be {nd} positive ints (or None), got {output_size}")
+    y = _C.adaptive_avg_pool(x, out, cl)
+    return _C.squeeze(y, 0) if ub else y
+
+
+def adaptive_avg_pool1d(x, output_size, data_format="NCL"):
+    return _adaptive(x, output_size, data_format, 1)
+
+
+def adaptive_avg_pool2d(x, output_size, data_format="NCHW"):
+    return _adaptive(x, output_size, data_format, 2)
+
+
+def adaptive_avg_pool3d(x, output_size, data_format="NCDHW"):
+    return _adaptive(x, output_size, data_format, 3)
+
+
+def global_avg_pool(x: Tensor, data_format: str = "NCHW", keepdims: bool = False) -> Tensor:
+    """Mean over all spatial dims: (N, C, *spatial) -> (N, C) (or (N, *spatial, C) -> (N, C))."""
+    x = _t(x)
+    if x.ndim < 3:
+        raise ValueError(f"global_avg_pool: expected (N, C, *spatial) input, got shape {x.shape}")
+    cl = _channels_last(data_format, x.ndim - 2, "global_avg_pool")
+    axes = tuple(range(1, x.ndim - 1)) if cl else tuple(range(2, x.ndim))
+    return _C.mean(x, axes, keepdims)
+
+
+# ------------------------------------------------------------------ regularisation & normalisation
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zeroes entries with probability p and scales the rest by 1/(1-p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = _t(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = _C.cast(_C.rand(list(x.shape), x.dtype) >= float(p), x.dtype)
+    return x * (keep * (1.0 / (1.0 - p)))
+
+
+def _bn_axes(x: Tensor, channel_axis: int) -> Tuple[tuple, list]:
+    ca = channel_axis % x.ndim
+    axes = tuple(i for i in range(x.ndim) if i != ca)
+    shape = [1] * x.ndim
+    shape[ca] = x.shape[ca]
+    return axes, shape
+
+
+def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
+               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
+               momentum: Optional[float] = 0.1, eps: float = 1e-5, channel_axis: int = 1,
+               num_batches_tracked: Optional[Tensor] = None) -> Tensor:
+    """Batch normalisation over every axis except ``channel_axis`` (PyTorch semantics:
+    biased variance to normalise, unbiased variance in the running estimate;
+    ``momentum=None`` keeps a cumulative average)."""
+    x = _t(x)
+    axes, shape = _bn_axes(x, channel_axis)
+    if training or running_mean is None:
+        n = x.size // x.shape[channel_axis]
+        if n <= 1 and training:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
+        mean = _C.mean(x, axes, True)
+        xc = x - mean
+        var = _C.mean(xc * xc, axes, True)
+        if training and running_mean is not None:
+            from ..autograd import no_grad
+            with no_grad():
+                if num_batches_tracked is not None:
+                    num_batches_tracked.add_(1)
+                m = momentum
+                if m is None:
+                    m = 1.0 / float(np.asarray(num_batches_tracked).item()) if num_batches_tracked is not None else 0.0
+                bm = _C.reshape(mean.detach(), [-1])
+                bv = _C.reshape(var.detach(), [-1]) * (n / (n - 1))
+                running_mean.copy_(running_mean * (1.0 - m) + _C.cast(bm, running_mean.dtype) * m)
+                running_var.copy_(running_var * (1.0 - m) + _C.cast(bv, running_var.dtype) * m)
+        y = xc / _C.sqrt(var + float(eps))
+    else:
+        rm = _C.reshape(running_mean, shape)
+        rv = _C.reshape(running_var, shape)
+        y = (x - rm) / _C.sqrt(rv + float(eps))
+    if weight is not None:
+        y = y * _C.reshape(weight, shape)
+    if bias is not None:
+        y = y + _C.reshape(bias, shape)
+    return y
+
+
+def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5) -> Tensor:
+    x = _t(x)
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(ns)
+    if tuple(x.shape[x.ndim - k:]) != tuple(ns):
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape {ns}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mean = _C.mean(x, axes, True)
+    xc = x - mean
+    var = _C.mean(xc * xc, axes, True)
+    y = xc / _C.sqrt(var + float(eps))
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
+    """Rows of ``weight`` picked by integer ``idx`` (any shape) -> idx.shape + (dim,)."""
+    if not isinstance(idx, Tensor) or idx.dtype != int64:
+        a = np.asarray(idx)
+        if not np.issubdtype(a.dtype, np.integer):
+            raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
+        idx = _C._from_array_copy(a.astype(np.int64), int64)
+    n = weight.shape[0]
+    a = np.asarray(idx)
+    if a.size and (a.min() < -n or a.max() >= n):
+        raise IndexError(f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])")
+    if a.size and a.min() < 0:
+        idx = _C._from_array_copy(np.where(a < 0, a + n, a), int64)
+    flat = _C.reshape(idx, [-1])
+    out = _C.reshape(_C.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
+    if padding_idx is not None:
+        pi = padding_idx % n
+        keep = _C._from_array_copy((np.asarray(idx) != pi).astype(np.float64)[..., None], weight.dtype)
+        out = out * keep
+    return out
+
+
+# ------------------------------------------------------------------ attention
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
+                                 training: bool = True, return_weights: bool = False):
+    """softmax(q kᵀ · scale + mask) v over the last two dims (PyTorch semantics: a bool
+    mask is True where attention is allowed; a float mask is added to the scores)."""
+    L, S = q.shape[-2], k.shape[-2]
+    sc = (1.0 / math.sqrt(q.shape[-1])) if scale is None else float(scale)
+    scores = _C.matmul(q, _C.transpose(k, -2, -1)) * sc
+    if is_causal:
+        causal = np.triu(np.full((L, S), -np.inf), 1)
+        scores = scores + _C._from_array_copy(causal, scores.dtype)
+    if attn_mask is not None:
+        m = np.asarray(attn_mask)
+        if m.dtype == np.bool_:
+            m = np.where(m, 0.0, -np.inf)
+        scores = scores + _C._from_array_copy(np.asarray(m, dtype=np.float64), scores.dtype)
+    w = _C.softmax(scores, -1)
+    if dropout_p > 0.0 and training:
+        w = dropout(w, dropout_p, True)
+    out = _C.matmul(w, v)
+    return (out, w) if return_weights else out

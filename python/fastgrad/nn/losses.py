@@ -1,0 +1,386 @@
+"""Losses (cheat sheet "LOSS FUNCTIONS", "LOSS REDUCTIONS & WEIGHTING", "CLASSIFIERS").
+
+Every loss takes ``reduction="mean"|"sum"|"none"`` and optional weights:
+
+* ``weight`` — per-example weights ω (shape ``(B,)``, applied along the batch axis 0).
+  ``"mean"`` is the weighted mean Σ_i ω_i ℓ_i / Σ_i ω_i, so zeros act as a mask.
+  (This is the cheat sheet's ω, *not* PyTorch's elementwise ``weight`` of the BCE losses,
+  nor its per-class ``weight`` of cross-entropy — that one is ``class_weight=`` here.)
+* ``dim_weight`` — per-output-dimension weights α (shape ``(d,)``, the last axis) for
+  regression-style losses: ℓ_i = Σ_j α_j ℓ_ij / Σ_j α_j.
+
+Without weights, ``"mean"`` averages over every element (as PyTorch); with ``"sum"``
+and ``"none"`` the weights multiply the elementwise losses (unnormalised).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+from .._tensor import as_tensor, int64
+from .module import Module
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str, name: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _as(x: Any, like: Tensor) -> Tensor:
+    """``x`` as a tensor of ``like``'s float dtype (tensors of another float dtype are cast)."""
+    if isinstance(x, Tensor):
+        if x.dtype != like.dtype and x.dtype.is_floating_point and like.dtype.is_floating_point:
+            return _C.cast(x, like.dtype)
+        if not x.dtype.is_floating_point and like.dtype.is_floating_point:
+            return _C.cast(x, like.dtype)
+        return x
+    dt = np.float64 if like.dtype == _C.dtype.float64 else np.float32
+    return _C._from_array_copy(np.asarray(x, dtype=dt), like.dtype)
+
+
+def _pair(input: Any, target: Any, name: str) -> tuple:
+    if not isinstance(input, Tensor):
+        input = as_tensor(input)
+    target = _as(target, input)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} differ "
+                         f"(reshape one of them; implicit broadcasting here is usually a bug)")
+    return input, target
+
+
+def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> Tensor:
+    w = _as(weight, like)
+    if w.size != n:
+        raise ValueError(f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}")
+    return _C.reshape(w, [n] + [1] * (ndim - 1))
+
+
+def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str) -> Tensor:
+    """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis)."""
+    if weight is None and dim_weight is None:
+        if reduction == "mean":
+            return _C.mean(el, None, False)
+        if reduction == "sum":
+            return _C.sum(el, None, False)
+        return el
+    nd = el.ndim
+    if nd == 0:
+        raise ValueError(f"{name}: weights need a batched input, got a 0-d loss")
+    a = None
+    if dim_weight is not None:
+        if nd < 2:
+            raise ValueError(f"{name}: dim_weight (per-dimension α) needs input of shape (B, ..., d), got {el.shape}")
+        a = _as(dim_weight, el)
+        if a.size != el.shape[-1]:
+            raise ValueError(f"{name}: dim_weight must have {el.shape[-1]} entries (last dim of {el.shape}), "
+                             f"got shape {a.shape}")
+        a = _C.reshape(a, [el.shape[-1]])
+    w = _example_weight(weight, el, el.shape[0], nd, name) if weight is not None else None
+    if reduction != "mean":
+        out = el
+        if a is not None:
+            out = out * a
+        if w is not None:
+            out = out * w
+        return out if reduction == "none" else _C.sum(out, None, False)
+    # per-example loss: α-weighted mean over the last axis, plain mean over the middle axes
+    if a is not None:
+        per = _C.sum(el * (a / _C.sum(a, None, False)), [nd - 1], False)
+    else:
+        per = el if nd == 1 else _C.mean(el, [nd - 1], False)
+    if per.ndim > 1:
+        per = _C.mean(per, list(range(1, per.ndim)), False)
+    if w is None:
+        return _C.mean(per, None, False)
+    w = _C.reshape(w, [-1])
+    return _C.sum(per * w, None, False) / _C.sum(w, None, False)
+
+
+# ------------------------------------------------------------------ regression
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = None,
+             dim_weight: Any = None) -> Tensor:
+    """Mean squared error (ŷ − y)²."""
+    _check_reduction(reduction, "mse_loss")
+    input, target = _pair(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, weight, dim_weight, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = None,
+            dim_weight: Any = None) -> Tensor:
+    """Mean absolute error |ŷ − y|."""
+    _check_reduction(reduction, "l1_loss")
+    input, target = _pair(input, target, "l1_loss")
+    return _reduce(_C.abs(input - target), reduction, weight, dim_weight, "l1_loss")
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None,
+               dim_weight: Any = None) -> Tensor:
+    """0.5 d² if |d| < δ else δ(|d| − 0.5 δ), written as 0.5 q² + δ(|d| − q) with q = min(|d|, δ)."""
+    _check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    input, target = _pair(input, target, "huber_loss")
+    a = _C.abs(input - target)
+    q = _C.clip(a, None, float(delta))
+    el = q * q * 0.5 + (a - q) * float(delta)
+    return _reduce(el, reduction, weight, dim_weight, "huber_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0, weight: Any = None,
+                   dim_weight: Any = None) -> Tensor:
+    """PyTorch's smooth L1: huber_loss(δ=β) / β."""
+    return huber_loss(input, target, reduction, beta, weight, dim_weight) * (1.0 / beta)
+
+
+# ------------------------------------------------------------------ binary classification
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None, dim_weight: Any = None) -> Tensor:
+    """softplus(z) − y·z (stable for any logit z); with ``pos_weight`` p (per class, last
+    axis): (1 − y)·z + (1 + (p − 1)·y)·softplus(−z), as PyTorch."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    z, y = _pair(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        el = _C.softplus(z, 1.0) - y * z
+    else:
+        p = _as(pos_weight, z)
+        el = (1.0 - y) * z + (y * (p - 1.0) + 1.0) * _C.softplus(-z, 1.0)
+    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                         dim_weight: Any = None) -> Tensor:
+    """−[y log p + (1 − y) log(1 − p)] on probabilities, logs clamped at −100 (PyTorch)."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    p, y = _pair(input, target, "binary_cross_entropy")
+    a = np.asarray(p.detach())
+    if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
+        raise ValueError("binary_cross_entropy: input probabilities must lie in [0, 1] "
+                         "(use binary_cross_entropy_with_logits on logits)")
+    lp = _C.clip(_C.log(p), -100.0, None)
+    lq = _C.clip(_C.log(1.0 - p), -100.0, None)
+    el = -(y * lp + (1.0 - y) * lq)
+    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy")
+
+
+# ------------------------------------------------------------------ multi-class
+def _int_targets(target: Any, name: str) -> Optional[np.ndarray]:
+    """The targets as an int64 array if they are class indices, else None (probabilities)."""
+    if isinstance(target, Tensor):
+        return np.asarray(target).astype(np.int64, copy=False) if target.dtype == int64 else None
+    a = np.asarray(target)
+    if np.issubdtype(a.dtype, np.integer):
+        return a.astype(np.int64, copy=False)
+    return None
+
+
+def _class_last(x: Tensor) -> Tensor:
+    """(B, K, d...) -> (B·d..., K); (K,) -> (1, K); (B, K) unchanged."""
+    if x.ndim == 1:
+        return _C.reshape(x, [1, x.shape[0]])
+    if x.ndim == 2:
+        return x
+    perm = [0] + list(range(2, x.ndim)) + [1]
+    return _C.reshape(_C.permute(x, perm), [-1, x.shape[1]])
+
+
+def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, ignore_index: int,
+              reduction: str, label_smoothing: float, name: str) -> Tensor:
+    K = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
+    exp_shape = (logp.shape[0],) + tuple(logp.shape[2:]) if logp.ndim >= 2 else ()
+    if tuple(target.shape) != exp_shape:
+        raise ValueError(f"{name}: class-index target of shape {target.shape} does not match input of shape "
+                         f"{logp.shape} (expected target shape {exp_shape}; class axis is 1)")
+    lp = _class_last(logp)  # (M, K)
+    M = lp.shape[0]
+    y = target.reshape(-1)
+    valid = y != ignore_index
+    yv = np.where(valid, y, 0)
+    if yv.size and (yv.min() < 0 or yv.max() >= K):
+        raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv.min()}..{yv.max()})")
+    flat = _C.reshape(lp, [-1])
+    picked = _C.index_select(flat, 0, _C._from_array_copy(np.arange(M, dtype=np.int64) * K + yv, int64))
+    simple = (weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all()))
+    if simple:
+        if reduction == "mean":
+            return -_C.mean(picked, None, False)
+        if reduction == "sum":
+            return -_C.sum(picked, None, False)
+        return _C.reshape(-picked, list(target.shape))
+    np_dt = np.float64 if lp.dtype == _C.dtype.float64 else np.float32
+    if class_weight is not None:
+        cw = np.asarray(class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64)
+        if cw.shape != (K,):
+            raise ValueError(f"{name}: class_weight must have shape ({K},), got {cw.shape}")
+        den = cw[yv] * valid
+    else:
+        cw = None
+        den = valid.astype(np.float64)
+    num = _C.neg(picked) * _C._from_array_copy(den.astype(np_dt), lp.dtype)
+    if label_smoothing:
+        eps = float(label_smoothing)
+        if cw is None:
+            sm = _C.neg(_C.sum(lp, [1], False))
+        else:
+            sm = _C.neg(_C.sum(lp * _C._from_array_copy(cw.astype(np_dt), lp.dtype), [1], False))
+        num = num * (1.0 - eps) + sm * _C._from_array_copy((valid * (eps / K)).astype(np_dt), lp.dtype)
+    return _finish_weighted(num, den, weight, reduction, tuple(target.shape), lp, name)
+
+
+def _finish_weighted(num: Tensor, den: np.ndarray, weight: Any, reduction: str, shape: tuple, lp: Tensor,
+                     name: str) -> Tensor:
+    """Σ ω·num / Σ ω·den over the M flattened positions; ω is per example (axis 0)."""
+    M = num.shape[0]
+    if weight is not None:
+        B = shape[0] if shape else 1
+        w = _as(weight, lp)
+        if w.size != B:
+            raise ValueError(f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}")
+        rep = M // B
+        wm = _C.reshape(_C.expand(_C.reshape(w, [B, 1]), [B, rep]), [M]) if rep > 1 else _C.reshape(w, [M])
+        num = num * wm
+    if reduction == "none":
+        return _C.reshape(num, list(shape))
+    total = _C.sum(num, None, False)
+    if reduction == "sum":
+        return total
+    d = _C._from_array_copy(np.asarray(den, dtype=np.float64), lp.dtype)
+    if weight is not None:
+        d = d * wm
+    return total / _C.sum(d, None, False)
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", class_weight: Any = None,
+             ignore_index: int = -100) -> Tensor:
+    """−log p[y] for log-probabilities ``input`` ((B, K), (B, K, d...) or (K,))."""
+    _check_reduction(reduction, "nll_loss")
+    if not isinstance(input, Tensor):
+        input = as_tensor(input)
+    t = _int_targets(target, "nll_loss")
+    if t is None:
+        raise TypeError("nll_loss: target must hold integer class indices")
+    return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "nll_loss")
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0, class_weight: Any = None, ignore_index: int = -100) -> Tensor:
+    """logsumexp(z) − z[y] per example (via log_softmax over the class axis 1).
+
+    ``target`` holds class indices (int) or class probabilities (float, same shape as
+    ``input``). ``label_smoothing`` ε mixes the target with the uniform distribution
+    (PyTorch's formula, including with ``class_weight``).
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(input, Tensor):
+        input = as_tensor(input)
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have a class axis, got a 0-d tensor")
+    cax = 1 if input.ndim >= 2 else 0
+    logp = _C.log_softmax(input, cax)
+    t = _int_targets(target, "cross_entropy")
+    if t is not None:
+        return _nll_core(logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing),
+                         "cross_entropy")
+    q = _as(target, input)
+    if tuple(q.shape) != tuple(input.shape):
+        raise ValueError(f"cross_entropy: probability target of shape {q.shape} must match input of shape "
+                         f"{input.shape}")
+    K = input.shape[cax]
+    if label_smoothing:
+        q = q * (1.0 - label_smoothing) + label_smoothing / K
+    lp = _class_last(logp)
+    ql = _class_last(q)
+    prod = lp * ql
+    if class_weight is not None:
+        cw = _as(class_weight, input)
+        if cw.size != K:
+            raise ValueError(f"cross_entropy: class_weight must have {K} entries, got shape {cw.shape}")
+        prod = prod * _C.reshape(cw, [K])
+    per = _C.neg(_C.sum(prod, [1], False))  # (M,)
+    shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    if weight is None:
+        if reduction == "mean":
+            return _C.mean(per, None, False)
+        if reduction == "sum":
+            return _C.sum(per, None, False)
+        return _C.reshape(per, list(shape))
+    return _finish_weighted(per, np.ones(per.shape[0]), weight, reduction, shape, lp, "cross_entropy")
+
+
+# ------------------------------------------------------------------ loss modules
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    def __init__(self, reduction: str = "mean", dim_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.dim_weight = dim_weight
+
+    def forward(self, input, target, weight=None):
+        return mse_loss(input, target, self.reduction, weight, self.dim_weight)
+
+
+class L1Loss(MSELoss):
+    def forward(self, input, target, weight=None):
+        return l1_loss(input, target, self.reduction, weight, self.dim_weight)
+
+
+class HuberLoss(_Loss):
+    def __init__(self, reduction: str = "mean", delta: float = 1.0, dim_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+        self.dim_weight = dim_weight
+
+    def forward(self, input, target, weight=None):
+        return huber_loss(input, target, self.reduction, self.delta, weight, self.dim_weight)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.pos_weight = pos_weight
+
+    def forward(self, input, target, weight=None):
+        return binary_cross_entropy_with_logits(input, target, weight, self.reduction, self.pos_weight)
+
+
+class BCELoss(_Loss):
+    def forward(self, input, target, weight=None):
+        return binary_cross_entropy(input, target, weight, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, class_weight: Any = None,
+                 ignore_index: int = -100) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target, weight=None):
+        return cross_entropy(input, target, weight, self.reduction, self.label_smoothing, self.class_weight,
+                             self.ignore_index)
+
+
+class NLLLoss(_Loss):
+    def __init__(self, reduction: str = "mean", class_weight: Any = None, ignore_index: int = -100) -> None:
+        super().__init__(reduction)
+        self.class_weight = class_weight
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target, weight=None):
+        return nll_loss(input, target, weight, self.reduction, self.class_weight, self.ignore_index)

@@ -1,0 +1,428 @@
+"""Module, Parameter, Sequential and ModuleList — the PyTorch-style containers.
+
+``fg.Tensor`` is a pybind11 class without a Python-side constructor, so a true
+subclass cannot be instantiated from Python. ``Parameter(data)`` therefore returns a
+plain ``fg.Tensor`` (a leaf that requires grad, sharing ``data``'s storage) and
+records it in a registry; ``isinstance(t, Parameter)`` consults that registry. For
+users this behaves like PyTorch's Parameter: assigning one to a Module attribute
+registers it, and ``isinstance`` works.
+
+Speed matters here (small models are dominated by Python overhead), so parameters,
+buffers and submodules live in the instance ``__dict__`` — attribute reads are plain
+Python lookups — and ``__call__`` goes straight to ``forward``.
+"""
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+from .._tensor import tensor as _tensor
+
+_PARAMS: Dict[int, "weakref.ref"] = {}
+
+
+def _forget(key: int, ref: "weakref.ref") -> None:
+    if _PARAMS.get(key) is ref:
+        del _PARAMS[key]
+
+
+def _mark(t: Tensor) -> Tensor:
+    key = id(t)
+    _PARAMS[key] = weakref.ref(t, lambda r, k=key: _forget(k, r))
+    return t
+
+
+def _is_param(obj: Any) -> bool:
+    r = _PARAMS.get(id(obj))
+    return r is not None and r() is obj
+
+
+class _ParameterMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and _is_param(obj)
+
+
+class Parameter(metaclass=_ParameterMeta):
+    """A learnable tensor: ``Parameter(data, requires_grad=True)``.
+
+    Returns an ``fg.Tensor`` leaf sharing ``data``'s storage (like ``torch.nn.Parameter``);
+    ``isinstance(p, fg.nn.Parameter)`` is True for it.
+    """
+
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
+        if data is None:
+            t = _C.full([0], 0.0, _C.dtype.float32)
+        elif isinstance(data, Tensor):
+            t = data.detach()
+        else:
+            t = _tensor(data)
+        if requires_grad:
+            t.requires_grad = True
+        return _mark(t)
+
+
+class Module:
+    """Base class of layers and models (PyTorch semantics).
+
+    Subclasses assign Parameters, buffers (``register_buffer``) and submodules as
+    attributes in ``__init__`` and implement ``forward``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()   # name -> Tensor | None
+        d["_buffers"] = OrderedDict()      # name -> Tensor | None
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()      # name -> Module | None
+        d["training"] = True
+
+    # ------------------------------------------------------------ attributes
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            if isinstance(value, (Module, Tensor)):
+                raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before Module.__init__() call")
+            object.__setattr__(self, name, value)
+            return
+        params, bufs, mods = d["_parameters"], d["_buffers"], d["_modules"]
+        if isinstance(value, Module):
+            params.pop(name, None)
+            bufs.pop(name, None)
+            mods[name] = value
+        elif isinstance(value, Tensor) and _is_param(value):
+            bufs.pop(name, None)
+            mods.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)")
+            if value is not None:
+                # a plain tensor assigned over a parameter slot becomes a parameter
+                _mark(value)
+            params[name] = value
+        elif name in bufs:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)")
+            bufs[name] = value
+        elif name in mods:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' (Module or None expected)")
+            mods[name] = None
+        d[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        for k in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[k].pop(name, None)
+        self.__dict__["_non_persistent"].discard(name)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
+        if param is not None and not _is_param(param):
+            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
+        self.__dict__["_parameters"][name] = param
+        self.__dict__[name] = param
+
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
+        self.__dict__["_buffers"][name] = tensor
+        if not persistent:
+            self.__dict__["_non_persistent"].add(name)
+        else:
+            self.__dict__["_non_persistent"].discard(name)
+        self.__dict__[name] = tensor
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        self.__dict__["_modules"][name] = module
+        self.__dict__[name] = module
+
+    add_module = register_module
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator["Module"]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Tensor]]:
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for name, p in m._parameters.items():
+                if p is None or (remove_duplicate and id(p) in seen):
+                    continue
+                seen.add(id(p))
+                yield (mp + "." if mp else "") + name, p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Tensor]]:
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for name, b in m._buffers.items():
+                if b is None or id(b) in seen:
+                    continue
+                seen.add(id(b))
+                yield (mp + "." if mp else "") + name, b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn) -> "Module":
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for p in self.parameters()))
+
+    # ------------------------------------------------------------ modes and grads
+    def train(self, mode: bool = True) -> "Module":
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def astype(self, dtype) -> "Module":
+        """Casts every floating parameter and buffer to ``dtype`` (e.g. fg.float64 for gradchecks)."""
+        from .._tensor import as_dtype
+        dtype = as_dtype(dtype)
+        for m in self.modules():
+            for name, p in list(m._parameters.items()):
+                if p is not None and p.dtype.is_floating_point and p.dtype != dtype:
+                    setattr(m, name, Parameter(p.detach().astype(dtype), requires_grad=p.requires_grad))
+            for name, b in list(m._buffers.items()):
+                if b is not None and b.dtype.is_floating_point and b.dtype != dtype:
+                    m.__dict__["_buffers"][name] = b.astype(dtype)
+                    m.__dict__[name] = m._buffers[name]
+        return self
+
+    def double(self) -> "Module":
+        return self.astype(_C.dtype.float64)
+
+    def float(self) -> "Module":
+        return self.astype(_C.dtype.float32)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Parameters and persistent buffers by dotted name (detached, sharing storage)."""
+        out: "OrderedDict[str, Tensor]" = OrderedDict()
+        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
+            pre = mp + "." if mp else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    out[pre + name] = p if keep_vars else p.detach()
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    out[pre + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> Tuple[List[str], List[str]]:
+        """Copies values in place. Accepts fg Tensors, NumPy arrays or anything array-like
+        (e.g. a PyTorch state dict converted with ``.numpy()``).
+
+        ``strict`` requires the key sets to match exactly; shapes must always match.
+        Returns ``(missing_keys, unexpected_keys)``.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            msg = [f"load_state_dict for {type(self).__name__}:"]
+            if missing:
+                msg.append(f"missing keys {missing}")
+            if unexpected:
+                msg.append(f"unexpected keys {unexpected}")
+            raise KeyError(" ".join(msg))
+        errors = []
+        arrays = {}
+        for k, dst in own.items():
+            if k not in state_dict:
+                continue
+            src = state_dict[k]
+            arr = np.asarray(src.detach() if isinstance(src, Tensor) else _to_numpy(src))
+            if tuple(arr.shape) != tuple(dst.shape):
+                errors.append(f"'{k}': checkpoint shape {tuple(arr.shape)} != model shape {tuple(dst.shape)}")
+            arrays[k] = arr
+        if errors:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors))
+        from ..autograd import no_grad
+        with no_grad():
+            for k, arr in arrays.items():
+                dst = own[k]
+                np.asarray(dst)[...] = arr.astype(np.asarray(dst).dtype, copy=False)
+                dst._bump_version()
+        return missing, unexpected
+
+    # ------------------------------------------------------------ repr
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {sub}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}(" + (extra + "\n  " if extra else "\n  ")
+        return head + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()))
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    """NumPy view of array-likes, including torch tensors (without importing torch)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+class Sequential(Module):
+    """Applies its modules in order. ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
+
+    def __init__(self, *mods: Any) -> None:
+        super().__init__()
+        if len(mods) == 1 and isinstance(mods[0], (dict, OrderedDict)):
+            for name, m in mods[0].items():
+                self.register_module(str(name), m)
+        else:
+            for i, m in enumerate(mods):
+                if not isinstance(m, Module):
+                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                self.register_module(str(i), m)
+        self.__dict__["_seq"] = None
+
+    def register_module(self, name: str, module: Optional[Module]) -> None:
+        super().register_module(name, module)
+        self.__dict__["_seq"] = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        self.__dict__["_seq"] = None
+
+    def _list(self) -> tuple:
+        s = self.__dict__.get("_seq")
+        if s is None:
+            s = tuple(m.__call__ for m in self._modules.values() if m is not None)
+            self.__dict__["_seq"] = s
+        return s
+
+    def forward(self, x: Any) -> Any:
+        for f in self._list():
+            x = f(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter([m for m in self._modules.values() if m is not None])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
+
+    def append(self, m: Module) -> "Sequential":
+        self.register_module(str(len(self._modules)), m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (names "0", "1", ...)."""
+
+    def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
+        super().__init__()
+        if modules is not None:
+            for m in modules:
+                self.append(m)
+
+    def append(self, m: Module) -> "ModuleList":
+        if not isinstance(m, Module):
+            raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
+        self.register_module(str(len(self._modules)), m)
+        return self
+
+    def extend(self, mods: Iterable[Module]) -> "ModuleList":
+        for m in mods:
+            self.append(m)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return ModuleList(list(self._modules.values())[i])
+        return list(self._modules.values())[i]
+
+    def __setitem__(self, i: int, m: Module) -> None:
+        name = list(self._modules.keys())[i]
+        self.register_module(name, m)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(); iterate over it")

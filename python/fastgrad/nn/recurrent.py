@@ -1,0 +1,174 @@
+"""LSTM and GRU with PyTorch's parameter names (weight_ih_l0, weight_hh_l0, bias_ih_l0,
+bias_hh_l0, ..._reverse), gate orders (LSTM i, f, g, o; GRU r, z, n) and shapes.
+
+The input projection for all time steps is one matmul; the recurrence then does one
+(N, H) @ (H, G·H) matmul per step.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, List, Optional, Tuple
+
+from .. import _C
+from .._C import Tensor
+from .._tensor import float32, as_dtype
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class _RNNBase(Module):
+    gates = 0
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = float32) -> None:
+        super().__init__()
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.num_layers = int(num_layers)
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        dt = as_dtype(dtype)
+        G, H = self.gates, hidden_size
+        dirs = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            n_in = input_size if layer == 0 else H * dirs
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                setattr(self, "weight_ih" + sfx, Parameter(_C.full([G * H, n_in], 0.0, dt)))
+                setattr(self, "weight_hh" + sfx, Parameter(_C.full([G * H, H], 0.0, dt)))
+                if bias:
+                    setattr(self, "bias_ih" + sfx, Parameter(_C.full([G * H], 0.0, dt)))
+                    setattr(self, "bias_hh" + sfx, Parameter(_C.full([G * H], 0.0, dt)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def _weights(self, layer: int, d: int) -> tuple:
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        g = self.__dict__
+        return g["weight_ih" + sfx], g["weight_hh" + sfx], g.get("bias_ih" + sfx), g.get("bias_hh" + sfx)
+
+    def _cell_seq(self, gi: List[Tensor], h: Tensor, c: Optional[Tensor], w_hh: Tensor, b_hh: Optional[Tensor],
+                  reverse: bool) -> Tuple[List[Tensor], Tensor, Optional[Tensor]]:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor, hx: Any = None):
+        name = type(self).__name__
+        H, dirs = self.hidden_size, (2 if self.bidirectional else 1)
+        unbatched = input.ndim == 2
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected input (L, N, {self.input_size}) (or batch-first/unbatched), "
+                             f"got shape {input.shape}")
+        x = _C.unsqueeze(input, 1) if unbatched else (_C.transpose(input, 0, 1) if self.batch_first else input)
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}(input_size={self.input_size}): input of shape {input.shape} has "
+                             f"{x.shape[-1]} features")
+        T, N = x.shape[0], x.shape[1]
+        lstm = self.gates == 4
+        if hx is None:
+            h0 = _C.full([self.num_layers * dirs, N, H], 0.0, x.dtype)
+            c0 = h0 if lstm else None
+        else:
+            h0, c0 = (hx if lstm else (hx, None))
+            if unbatched:
+                h0 = _C.unsqueeze(h0, 1)
+                c0 = _C.unsqueeze(c0, 1) if c0 is not None else None
+            if tuple(h0.shape) != (self.num_layers * dirs, N, H):
+                raise ValueError(f"{name}: initial hidden state must have shape "
+                                 f"({self.num_layers * dirs}, {N}, {H}), got {h0.shape}")
+        h0s = _C.split(h0, [1] * (self.num_layers * dirs), 0)
+        c0s = _C.split(c0, [1] * (self.num_layers * dirs), 0) if lstm else None
+        hn, cn = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                gi_all = F.linear(x, w_ih, b_ih)  # (T, N, G·H)
+                if lstm and b_hh is not None:  # outside every nonlinearity: fold into the projection
+                    gi_all = gi_all + b_hh
+                    b_hh = None
+                gi = [_C.reshape(t, [N, self.gates * H]) for t in _C.split(gi_all, [1] * T, 0)]
+                k = layer * dirs + d
+                h = _C.reshape(h0s[k], [N, H])
+                c = _C.reshape(c0s[k], [N, H]) if lstm else None
+                seq, h, c = self._cell_seq(gi, h, c, w_hh, b_hh, reverse=bool(d))
+                outs.append(_C.stack(seq, 0))
+                hn.append(h)
+                if lstm:
+                    cn.append(c)
+            x = outs[0] if dirs == 1 else _C.concat(outs, 2)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        out = x
+        h_n = _C.stack(hn, 0)
+        c_n = _C.stack(cn, 0) if lstm else None
+        if unbatched:
+            out = _C.squeeze(out, 1)
+            h_n = _C.squeeze(h_n, 1)
+            c_n = _C.squeeze(c_n, 1) if lstm else None
+        elif self.batch_first:
+            out = _C.transpose(out, 0, 1)
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class LSTM(_RNNBase):
+    """``lstm(x, (h0, c0)=None) -> (output, (h_n, c_n))``; gates i, f, g, o:
+    c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')."""
+    gates = 4
+
+    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
+        H = self.hidden_size
+        whT = _C.transpose(w_hh, 0, 1)
+        T = len(gi)
+        seq: List[Optional[Tensor]] = [None] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            g = gi[t] + _C.matmul(h, whT)
+            if b_hh is not None:
+                g = g + b_hh
+            i, f, gg, o = _C.split(g, [H, H, H, H], 1)
+            c = _C.sigmoid(f) * c + _C.sigmoid(i) * _C.tanh(gg)
+            h = _C.sigmoid(o) * _C.tanh(c)
+            seq[t] = h
+        return seq, h, c
+
+
+class GRU(_RNNBase):
+    """``gru(x, h0=None) -> (output, h_n)``; gates r, z, n:
+    r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
+    h' = (1 − z)·n + z·h."""
+    gates = 3
+
+    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
+        H = self.hidden_size
+        whT = _C.transpose(w_hh, 0, 1)
+        T = len(gi)
+        seq: List[Optional[Tensor]] = [None] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            gh = _C.matmul(h, whT)
+            if b_hh is not None:
+                gh = gh + b_hh
+            ir, iz, inn = _C.split(gi[t], [H, H, H], 1)
+            hr, hz, hn = _C.split(gh, [H, H, H], 1)
+            r = _C.sigmoid(ir + hr)
+            z = _C.sigmoid(iz + hz)
+            n = _C.tanh(inn + r * hn)
+            h = n + z * (h - n)
+            seq[t] = h
+        return seq, h, None

@@ -1,0 +1,52 @@
+"""Gradient clipping (cheat sheet "PRACTICAL EXTRAS": clip the global norm)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+
+
+def _grads(parameters: Any) -> list:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scales all gradients together so their global norm is at most ``max_norm``
+    (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping."""
+    grads = _grads(parameters)
+    if not grads:
+        return _C.full([], 0.0, _C.dtype.float32)
+    # the norm in float64 on the host: one pass over contiguous buffers, no graph
+    arrs = [np.asarray(g) for g in grads]
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrs)
+    else:
+        nt = float(norm_type)
+        if nt == 2.0:
+            total = math.sqrt(sum(float(np.vdot(a.ravel().astype(np.float64), a.ravel().astype(np.float64)))
+                                  for a in arrs))
+        else:
+            total = sum(float(np.sum(np.abs(a.astype(np.float64)) ** nt)) for a in arrs) ** (1.0 / nt)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} is non-finite ({total})")
+    coef = float(max_norm) / (total + 1e-6)
+    if coef < 1.0:
+        for g, a in zip(grads, arrs):
+            a *= a.dtype.type(coef)
+            g._bump_version()
+    return _C.full([], total, grads[0].dtype)
+
+
+def clip_grad_value_(parameters: Any, clip_value: float) -> None:
+    """Clamps every gradient entry to [−clip_value, clip_value]."""
+    for g in _grads(parameters):
+        a = np.asarray(g)
+        np.clip(a, -clip_value, clip_value, out=a)
+        g._bump_version()

@@ -1,0 +1,222 @@
+"""Optimizer base class: parameter groups, per-parameter state, state_dict (torch.optim's
+format), and bucketing so that one group's update is one fused C++ call."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import numpy as np
+
+from .. import _C
+from .._C import Tensor
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class _StateView:
+    """``opt.state[p]`` -> that parameter's state dict (keyed by identity internally,
+    since fg tensors compare elementwise)."""
+
+    def __init__(self) -> None:
+        self._d: Dict[int, Dict[str, Any]] = {}
+
+    def __getitem__(self, p: Tensor) -> Dict[str, Any]:
+        return self._d.setdefault(id(p), {})
+
+    def __contains__(self, p: Tensor) -> bool:
+        return id(p) in self._d and bool(self._d[id(p)])
+
+    def get(self, p: Tensor, default: Any = None) -> Any:
+        return self._d.get(id(p), default)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._d.values() if v)
+
+    def clear(self) -> None:
+        self._d.clear()
+
+
+class Optimizer:
+    def __init__(self, params: Any, defaults: Dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state = _StateView()
+        self.param_groups: List[Dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group: Dict[str, Any]) -> None:
+        group = dict(group)
+        ps = group["params"]
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        if ps and isinstance(ps[0], tuple):  # named parameters
+            ps = [p for _, p in ps]
+        for p in ps:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize fg Tensors, got {type(p).__name__}")
+            if not p.dtype.is_floating_point:
+                raise TypeError(f"optimizer: parameters must be floating point, got {p.dtype}")
+            if not p.is_leaf:
+                raise ValueError("optimizer: can't optimize a non-leaf Tensor")
+        group["params"] = ps
+        for k, v in self.defaults.items():
+            if v is required and k not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {k}")
+            group.setdefault(k, v)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in ps) or len({id(p) for p in ps}) != len(ps):
+            raise ValueError("some parameters appear in more than one parameter group (or twice in one)")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.zero_()
+
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        loss = None
+        if closure is not None:
+            from ..autograd import enable_grad
+            with enable_grad():
+                loss = closure()
+        for g in self.param_groups:
+            self._step_group(g)
+        return loss
+
+    def _step_group(self, group: Dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    @staticmethod
+    def _with_grads(group: Dict[str, Any]) -> tuple:
+        ps, gs = [], []
+        for p in group["params"]:
+            g = p.grad
+            if g is not None:
+                if not g.is_contiguous():
+                    g = g.contiguous()
+                ps.append(p)
+                gs.append(g)
+        return ps, gs
+
+    @staticmethod
+    def _buckets(ps: list, key: Callable[[Tensor], Any]) -> Dict[Any, List[int]]:
+        """Indices grouped by key (dtype, step, ...); normally a single bucket."""
+        out: Dict[Any, List[int]] = {}
+        for i, p in enumerate(ps):
+            out.setdefault(key(p), []).append(i)
+        return out
+
+    # ------------------------------------------------------------------ state dict (torch.optim format)
+    def state_dict(self) -> Dict[str, Any]:
+        index: Dict[int, int] = {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+        state = {}
+        for g in self.param_groups:
+            for p in g["params"]:
+                s = self.state.get(p)
+                if s:
+                    state[index[id(p)]] = dict(s)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, optimizer has "
+                             f"{len(self.param_groups)}")
+        for i, (mine, theirs) in enumerate(zip(self.param_groups, groups)):
+            if len(mine["params"]) != len(theirs["params"]):
+                raise ValueError(f"loaded state dict: group {i} has {len(theirs['params'])} parameters, "
+                                 f"optimizer group has {len(mine['params'])}")
+        saved = {int(k): v for k, v in state_dict["state"].items()}
+        self.state.clear()
+        from .._tensor import tensor as _tensor
+        for mine, theirs in zip(self.param_groups, groups):
+            for k, v in theirs.items():
+                if k != "params":
+                    mine[k] = tuple(v) if k == "betas" else v
+            for p, idx in zip(mine["params"], theirs["params"]):
+                s = saved.get(int(idx))
+                if not s:
+                    continue
+                new = {}
+                for k, v in s.items():
+                    if k == "step":
+                        new[k] = int(np.asarray(v.detach() if isinstance(v, Tensor) else v).item())
+                    elif isinstance(v, Tensor) or isinstance(v, np.ndarray) or hasattr(v, "__array__"):
+                        a = np.asarray(v.detach() if isinstance(v, Tensor) else v)
+                        if a.shape != tuple(p.shape):
+                            raise ValueError(f"loaded optimizer state '{k}' has shape {a.shape}, parameter has "
+                                             f"shape {p.shape}")
+                        new[k] = _tensor(np.ascontiguousarray(a), dtype=p.dtype)
+                    else:
+                        new[k] = v
+                self.state[p].update(new)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _zeros_like(p: Tensor) -> Tensor:
+    return _C.full(list(p.shape), 0.0, p.dtype)
+
+
+def param_groups(model: Any, weight_decay: float, no_decay: Iterable[str] = ("bias",),
+                 **extra: Any) -> List[Dict[str, Any]]:
+    """Two parameter groups: weights with ``weight_decay``, and biases plus every
+    parameter of a normalisation layer (BatchNorm/LayerNorm) or embedding-free 1-D
+    parameter with weight_decay 0 (cheat sheet: "no decay on biases and norm params").
+
+    ``fg.optim.AdamW(fg.optim.param_groups(model, 1e-4), lr=1e-3)``.
+    """
+    from ..nn.norm import LayerNorm, _BatchNorm
+    decay, nodecay = [], []
+    seen = set()
+    for mname, m in model.named_modules():
+        is_norm = isinstance(m, (LayerNorm, _BatchNorm))
+        for pname, p in m._parameters.items():
+            if p is None or id(p) in seen or not p.requires_grad:
+                continue
+            seen.add(id(p))
+            if is_norm or p.ndim <= 1 or any(pname.endswith(s) for s in no_decay):
+                nodecay.append(p)
+            else:
+                decay.append(p)
+    groups = []
+    if decay:
+        groups.append({"params": decay, "weight_decay": float(weight_decay), **extra})
+    if nodecay:
+        groups.append({"params": nodecay, "weight_decay": 0.0, **extra})
+    return groups
