@@ -1,0 +1,160 @@
+"""Datasets and the batch loader (cheat sheet "TRAINING LOOP": shuffle each epoch, then
+M = ceil(N/B) batches; the last one is short unless ``drop_last``)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+from ._tensor import int64, tensor as _tensor
+
+
+def _as_tensor(x: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    a = np.asarray(x)
+    if a.dtype == np.float64 or a.dtype == np.float32 or a.dtype == np.int64 or a.dtype == np.bool_:
+        return _tensor(a)
+    if np.issubdtype(a.dtype, np.integer):
+        return _tensor(a.astype(np.int64))
+    return _tensor(a.astype(np.float32))
+
+
+class Dataset:
+    def __getitem__(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Rows of equally long tensors (or arrays): ``TensorDataset(X, Y[, W])``."""
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        self.tensors = tuple(_as_tensor(t).detach() for t in tensors)
+        n = self.tensors[0].shape[0] if self.tensors[0].ndim else None
+        for i, t in enumerate(self.tensors):
+            if t.ndim == 0 or t.shape[0] != n:
+                raise ValueError(f"TensorDataset: all tensors need the same first dimension; tensor 0 has "
+                                 f"shape {self.tensors[0].shape}, tensor {i} has shape {t.shape}")
+        self._arrays = [np.asarray(t) for t in self.tensors]
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, i: Any) -> tuple:
+        return tuple(t[i] for t in self.tensors)
+
+    def take(self, idx: np.ndarray) -> tuple:
+        """A batch of rows ``idx`` (vectorised gather)."""
+        ii = _C._from_array_copy(np.ascontiguousarray(idx, dtype=np.int64), int64)
+        return tuple(_C.index_select(t, 0, ii) for t in self.tensors)
+
+    def slice(self, a: int, b: int) -> tuple:
+        """Rows a..b as views (no copy)."""
+        return tuple(_C.slice(t, [(a, b, 1)] + [(0, n, 1) for n in t.shape[1:]]) for t in self.tensors)
+
+
+class Subset(Dataset):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.dataset[int(self.indices[i])]
+
+    def take(self, idx: np.ndarray) -> tuple:
+        if hasattr(self.dataset, "take"):
+            return self.dataset.take(self.indices[idx])
+        return _collate([self.dataset[int(j)] for j in self.indices[idx]])
+
+
+def random_split(dataset: Dataset, lengths: Sequence[Any], seed: Optional[int] = None) -> list:
+    """Splits into non-overlapping Subsets (lengths as counts or fractions summing to 1)."""
+    n = len(dataset)
+    if all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1.0) < 1e-6:
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+    else:
+        counts = [int(x) for x in lengths]
+    if sum(counts) != n:
+        raise ValueError(f"random_split: lengths {lengths} do not add up to the dataset size {n}")
+    rng = np.random.default_rng(seed if seed is not None else _C.next_seed())
+    perm = rng.permutation(n)
+    out, a = [], 0
+    for c in counts:
+        out.append(Subset(dataset, perm[a:a + c]))
+        a += c
+    return out
+
+
+def _collate(samples: list) -> Any:
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        return tuple(_collate([s[i] for s in samples]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _collate([s[k] for s in samples]) for k in first}
+    return _as_tensor(np.stack([np.asarray(s) for s in samples]))
+
+
+class DataLoader:
+    """Iterates over ``dataset`` in batches of ``batch_size``.
+
+    ``shuffle`` draws a new permutation each epoch: from ``seed`` (then epoch e uses
+    seed + e, so runs are reproducible) or, without a seed, from fastgrad's RNG (so
+    ``fg.manual_seed`` makes it reproducible). TensorDataset batches are gathered
+    with one vectorised index per tensor (views when not shuffling).
+    """
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 seed: Optional[int] = None, collate_fn: Optional[Callable[[list], Any]] = None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.collate_fn = collate_fn or _collate
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _order(self) -> Optional[np.ndarray]:
+        if not self.shuffle:
+            return None
+        s = (self.seed + self.epoch) if self.seed is not None else _C.next_seed()
+        return np.random.default_rng(s).permutation(len(self.dataset))
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.dataset)
+        B = self.batch_size
+        order = self._order()
+        self.epoch += 1
+        stop = (n // B) * B if self.drop_last else n
+        ds = self.dataset
+        fast = hasattr(ds, "take") and self.collate_fn is _collate
+        for a in range(0, stop, B):
+            b = min(a + B, n)
+            if order is None and isinstance(ds, TensorDataset):
+                yield ds.slice(a, b)
+            elif fast:
+                yield ds.take(order[a:b] if order is not None else np.arange(a, b))
+            else:
+                idx = order[a:b] if order is not None else range(a, b)
+                yield self.collate_fn([ds[int(i)] for i in idx])

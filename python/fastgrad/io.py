@@ -1,0 +1,329 @@
+"""``fg.save`` / ``fg.load``: a safetensors-compatible container, never pickle.
+
+Layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+length N, N bytes of JSON ``{name: {"dtype", "shape", "data_offsets": [begin, end]}}``
+(padded with spaces to a multiple of 8), then the raw little-endian tensor bytes.
+Anything that is not a tensor — nesting of dicts/lists/tuples, int keys of optimizer
+states, hyper-parameters, strings — is stored as JSON text in
+``"__metadata__"["fastgrad.tree"]``, so the file also opens in other safetensors
+readers (which see the flat tensors).
+
+Writes are atomic: a temp file in the same directory, flushed and fsynced, then
+``os.replace`` and an fsync of the directory. Loading validates the header length,
+JSON, dtypes, shapes, offsets (inside the file, sizes = ∏shape·itemsize, no overlaps
+or holes) and raises ValueError naming the file and the problem.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import tempfile
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+
+FORMAT = "fastgrad"
+_MAX_HEADER = 100 * 1024 * 1024
+
+_DT_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64",
+             np.dtype(np.bool_): "BOOL", np.dtype(np.float16): "F16", np.dtype(np.int32): "I32",
+             np.dtype(np.int16): "I16", np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8"}
+_ST_TO_DT = {v: k for k, v in _DT_TO_ST.items()}
+_FG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+
+
+# ------------------------------------------------------------------ encoding the tree
+class _Encoder:
+    def __init__(self) -> None:
+        self.tensors: Dict[str, np.ndarray] = {}
+
+    def _key(self, path: List[str]) -> str:
+        base = "/".join(path) if path else "tensor"
+        key, i = base, 1
+        while key in self.tensors:
+            key = f"{base}#{i}"
+            i += 1
+        return key
+
+    def encode(self, obj: Any, path: List[str]) -> Any:
+        if isinstance(obj, Tensor):
+            key = self._key(path)
+            self.tensors[key] = np.ascontiguousarray(np.asarray(obj.detach()))
+            return {"__tensor__": key}
+        if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and hasattr(obj, "dtype") and hasattr(obj, "shape")
+                                           and not isinstance(obj, (np.generic,))):
+            a = _to_numpy(obj)
+            key = self._key(path)
+            self.tensors[key] = np.ascontiguousarray(a)
+            return {"__ndarray__": key}
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return obj
+        if isinstance(obj, float):
+            if math.isfinite(obj):
+                return obj
+            return {"__float__": repr(obj)}
+        if isinstance(obj, dict):
+            items = []
+            for k, v in obj.items():
+                if not isinstance(k, (str, int, bool)) and k is not None:
+                    raise TypeError(f"fg.save: dict keys must be str or int, got {type(k).__name__}")
+                items.append([k, self.encode(v, path + [str(k)])])
+            return {"__dict__": items}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]
+        raise TypeError(f"fg.save: cannot store an object of type {type(obj).__name__} at "
+                        f"'{'/'.join(path) or '<root>'}' (tensors, arrays, numbers, str, None, dict/list/tuple only)")
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return np.asarray(x.detach())
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # torch tensors
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _decode(obj: Any, tensors: Dict[str, np.ndarray], fname: str) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, tensors, fname) for v in obj]
+    if isinstance(obj, dict):
+        if "__tensor__" in obj or "__ndarray__" in obj:
+            key = obj.get("__tensor__", obj.get("__ndarray__"))
+            if key not in tensors:
+                raise ValueError(f"fg.load: {fname}: metadata refers to a missing tensor {key!r}")
+            a = tensors[key]
+            return _tensor_from(a) if "__tensor__" in obj else a
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__tuple__" in obj:
+            return tuple(_decode(v, tensors, fname) for v in obj["__tuple__"])
+        if "__dict__" in obj:
+            return {k: _decode(v, tensors, fname) for k, v in obj["__dict__"]}
+        raise ValueError(f"fg.load: {fname}: malformed metadata entry {str(obj)[:80]}")
+    return obj
+
+
+def _tensor_from(a: np.ndarray) -> Tensor:
+    if a.dtype not in _FG_DTYPES:
+        a = a.astype(np.float32 if np.issubdtype(a.dtype, np.floating) else np.int64)
+    return _C._from_array_copy(np.ascontiguousarray(a), None)
+
+
+# ------------------------------------------------------------------ file format
+def _serialize(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> Tuple[bytes, List[np.ndarray]]:
+    header: Dict[str, Any] = {}
+    if metadata:
+        header["__metadata__"] = metadata
+    off = 0
+    blobs = []
+    for k, a in tensors.items():
+        le = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"), copy=False))
+        st = _DT_TO_ST.get(np.dtype(le.dtype.str[1:]))
+        if st is None:
+            raise TypeError(f"fg.save: unsupported dtype {a.dtype} for tensor {k!r}")
+        n = le.nbytes
+        header[k] = {"dtype": st, "shape": list(a.shape), "data_offsets": [off, off + n]}
+        off += n
+        blobs.append(le)
+    h = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    h += b" " * ((-len(h)) % 8)
+    return struct.pack("<Q", len(h)) + h, blobs
+
+
+def save(obj: Any, path: Any) -> None:
+    """Writes tensors/state dicts/optimizer states (nested dicts, lists, tuples with
+    tensors, NumPy arrays, numbers, strings, None) to ``path`` atomically.
+
+    A flat ``{str: Tensor}`` dict is stored under its own keys, so other safetensors
+    readers see a normal state dict.
+    """
+    path = os.fspath(path)
+    enc = _Encoder()
+    flat = isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj) and \
+        all(isinstance(v, Tensor) for v in obj.values())
+    if flat:
+        for k, v in obj.items():
+            enc.tensors[k] = np.ascontiguousarray(np.asarray(v.detach()))
+        tree = {"__dict__": [[k, {"__tensor__": k}] for k in obj]}
+    else:
+        tree = enc.encode(obj, [])
+    meta = {"format": FORMAT, "fastgrad.tree": json.dumps(tree, separators=(",", ":"), allow_nan=False)}
+    head, blobs = _serialize(enc.tensors, meta)
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(head)
+            for b in blobs:
+                if b.nbytes:
+                    f.write(b.reshape(-1).view(np.uint8))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
+        pass
+
+
+def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    fname = repr(path)
+
+    def bad(msg: str) -> ValueError:
+        return ValueError(f"fg.load: {fname} is not a valid fastgrad/safetensors file: {msg}")
+
+    with open(path, "rb") as f:
+        data = f.read()
+    size = len(data)
+    if size < 8:
+        raise bad(f"truncated: {size} bytes, shorter than the 8-byte header length")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER:
+        raise bad(f"header length {n} is implausibly large (damaged file?)")
+    if 8 + n > size:
+        raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise bad(f"header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise bad("header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise bad("__metadata__ is not a JSON object")
+    buf = memoryview(data)[8 + n:]
+    dlen = len(buf)
+    ranges = []
+    out: Dict[str, np.ndarray] = {}
+    for k, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise bad(f"entry {k!r} lacks dtype/shape/data_offsets")
+        st = info["dtype"]
+        if st not in _ST_TO_DT:
+            raise bad(f"entry {k!r} has unsupported dtype {st!r}")
+        shape = info["shape"]
+        offs = info["data_offsets"]
+        if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                  for s in shape):
+            raise bad(f"entry {k!r} has an invalid shape {shape!r}")
+        if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) for o in offs)):
+            raise bad(f"entry {k!r} has invalid data_offsets {offs!r}")
+        b, e = offs
+        dt = _ST_TO_DT[st]
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        if b < 0 or e < b:
+            raise bad(f"entry {k!r} has invalid data_offsets {offs!r}")
+        if e > dlen:
+            raise bad(f"truncated: entry {k!r} ends at byte {e} of the data section but only {dlen} bytes remain")
+        if e - b != nbytes:
+            raise bad(f"entry {k!r}: {e - b} bytes for shape {shape} of {st} (expected {nbytes})")
+        ranges.append((b, e, k))
+        out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
+            if nbytes else np.zeros(shape, dtype=dt)
+    ranges.sort()
+    pos = 0
+    for b, e, k in ranges:
+        if b < pos:
+            raise bad(f"entry {k!r} overlaps the previous tensor (offset {b} < {pos})")
+        if b > pos:
+            raise bad(f"hole in the data section before entry {k!r} (bytes {pos}..{b})")
+        pos = e
+    if pos != dlen:
+        raise bad(f"{dlen - pos} trailing bytes after the last tensor (damaged file?)")
+    return out, {str(k): v for k, v in meta.items()}
+
+
+def load(path: Any) -> Any:
+    """Reads a file written by ``fg.save`` (returns the saved structure) or any
+    safetensors file (returns ``{name: fg.Tensor}``)."""
+    path = os.fspath(path)
+    tensors, meta = _read(path)
+    tree = meta.get("fastgrad.tree")
+    if tree is None:
+        return {k: _tensor_from(a) for k, a in tensors.items()}
+    try:
+        t = json.loads(tree)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"fg.load: {path!r}: fastgrad metadata is not valid JSON ({e})") from None
+    return _decode(t, tensors, repr(path))
+
+
+def load_arrays(path: Any) -> Dict[str, np.ndarray]:
+    """The flat ``{name: np.ndarray}`` content of a safetensors file (validated)."""
+    return _read(os.fspath(path))[0]
+
+
+# ------------------------------------------------------------------ PyTorch / JAX layouts
+def _layout_transforms(model: Any) -> Dict[str, str]:
+    """Parameter names whose layout differs from PyTorch's -> "linear_jax" / "conv_cl"."""
+    from .nn.conv import _ConvNd
+    from .nn.linear import Linear
+    out = {}
+    for name, m in model.named_modules():
+        pre = name + "." if name else ""
+        if isinstance(m, Linear) and m.layout == "jax":
+            out[pre + "weight"] = "linear_jax"
+        elif isinstance(m, _ConvNd) and m.channels_last:
+            out[pre + "weight"] = "conv_cl"
+    return out
+
+
+def load_pytorch_state_dict(model: Any, state_dict: Dict[str, Any], strict: bool = True) -> Any:
+    """Loads a PyTorch state dict (torch tensors or NumPy arrays, PyTorch layouts) into
+    ``model``, transposing Linear weights of layout="jax" layers and permuting
+    channels-last convolution weights."""
+    from .nn.conv import conv_weight_to_channels_last
+    tr = _layout_transforms(model)
+    conv: Dict[str, np.ndarray] = {}
+    for k, v in state_dict.items():
+        a = _to_numpy(v)
+        if tr.get(k) == "linear_jax":
+            a = np.ascontiguousarray(a.T)
+        elif tr.get(k) == "conv_cl":
+            a = conv_weight_to_channels_last(a)
+        conv[k] = a
+    return model.load_state_dict(conv, strict=strict)
+
+
+def export_state_dict(model: Any, layout: str = "torch") -> Dict[str, np.ndarray]:
+    """The model's state dict as NumPy arrays with every Linear weight in ``layout``
+    ("torch": (out, in); "jax": (in, out)) and convolution weights channels-first for
+    "torch" / channels-last (C_out, k..., C_in) for "jax"."""
+    from .nn.conv import _ConvNd, conv_weight_to_channels_first, conv_weight_to_channels_last
+    from .nn.linear import Linear
+    if layout not in ("torch", "jax"):
+        raise ValueError(f"export_state_dict: layout must be 'torch' or 'jax', got {layout!r}")
+    sd = {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}
+    for name, m in model.named_modules():
+        key = (name + "." if name else "") + "weight"
+        if isinstance(m, Linear) and m.layout != layout:
+            sd[key] = np.ascontiguousarray(sd[key].T)
+        elif isinstance(m, _ConvNd):
+            want_cl = layout == "jax"
+            if m.channels_last and not want_cl:
+                sd[key] = conv_weight_to_channels_first(sd[key])
+            elif not m.channels_last and want_cl:
+                sd[key] = conv_weight_to_channels_last(sd[key])
+    return sd
