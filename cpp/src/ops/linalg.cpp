@@ -45,7 +45,13 @@ struct Matmul : Primitive {
       throw ValueError("matmul: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
                        " are not aligned (" + std::to_string(K) + " != " + std::to_string(b.shape()[b.ndim() - 2]) + ")");
     Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
-    Shape s = broadcast_shapes(ba, bb, "matmul");
+    Shape s;
+    try {
+      s = broadcast_shapes(ba, bb, "matmul");
+    } catch (const ValueError&) {
+      throw ValueError("matmul: batch dimensions of shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                       " cannot be broadcast together");
+    }
     s.push_back(a.shape()[a.ndim() - 2]);
     s.push_back(b.shape().back());
     return {s};
