@@ -38,9 +38,14 @@ const KernelSet<double>& kernel_set<double>(Isa isa) {
   }
 }
 
-// Below this many multiply-adds the unpacked path wins: packing would cost about as
-// much as the arithmetic.
-constexpr int64_t kSmallWork = int64_t(64) * 64 * 64;
+// The unpacked path (small kernels) re-reads rows of B for every few rows of A, so it
+// only pays off while B stays in L2 (then it is as fast as the packed kernels and skips
+// packing, which dominates for small and skinny problems).
+#ifndef FG_GEMM_SMALL_WORK
+#define FG_GEMM_SMALL_WORK (int64_t(1) << 24)
+#endif
+constexpr int64_t kSmallWork = FG_GEMM_SMALL_WORK;
+constexpr int64_t kSmallBBytes = int64_t(256) << 10;
 // Below this many multiply-adds per thread, waking another thread costs more than it
 // saves.
 constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
@@ -204,18 +209,6 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rsC, int64_t csC) {
     }
 }
 
-// Single-threaded GEMM after the trivial cases have been handled.
-template <typename T>
-void gemm_one_thread(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha,
-                     const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
-                     int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
-  if (ks.small && csB == 1 && csC == 1 && M * N * K <= kSmallWork) {
-    ks.small(M, N, K, alpha, A, rsA, csA, B, rsB, beta, C, rsC);
-    return;
-  }
-  packed_serial(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-}
-
 // Handles empty and trivial cases, and makes C row-major-like (unit column stride if
 // possible) by computing C^T = B^T A^T when C is column-major. Returns false when
 // nothing is left to compute.
@@ -281,8 +274,28 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
   if (allow_threads && work >= 2 * kMinWorkPerThread && !omp_in_parallel()) {
     nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), work / kMinWorkPerThread));
   }
+  const bool small = ks.small && csB == 1 && csC == 1 && work <= kSmallWork &&
+                     K * N * int64_t(sizeof(T)) <= kSmallBBytes;
+  if (small) {
+    // Row ranges on multiples of 6 (the small kernels' row block) so every thread
+    // computes whole blocks, the same way as a single thread would.
+    const int64_t rows = round_up((M + nt - 1) / nt, 6);
+    nt = static_cast<int>(std::min<int64_t>(nt, (M + rows - 1) / rows));
+    if (nt <= 1) {
+      ks.small(M, N, K, alpha, A, rsA, csA, B, rsB, beta, C, rsC);
+      return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+      const int64_t i0 = omp_get_thread_num() * rows;
+      if (i0 < M)
+        ks.small(std::min(rows, M - i0), N, K, alpha, A + i0 * rsA, rsA, csA, B, rsB, beta,
+                 C + i0 * rsC, rsC);
+    }
+    return;
+  }
   if (nt <= 1) {
-    gemm_one_thread(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+    packed_serial(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
     return;
   }
   int tm, tn;
