@@ -62,6 +62,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
             dtype = float32
+        elif dtype is None:
+            dtype = as_dtype(arr.dtype)  # float16 -> float32, int32 -> int64, ...; TypeError otherwise
     return _finish(_C._from_array_copy(arr, dtype), requires_grad)
 
 
