@@ -53,13 +53,13 @@ class _Encoder:
     def encode(self, obj: Any, path: List[str]) -> Any:
         if isinstance(obj, Tensor):
             key = self._key(path)
-            self.tensors[key] = np.ascontiguousarray(np.asarray(obj.detach()))
+            self.tensors[key] = np.require(np.asarray(obj.detach()), requirements="C")
             return {"__tensor__": key}
         if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and hasattr(obj, "dtype") and hasattr(obj, "shape")
                                            and not isinstance(obj, (np.generic,))):
             a = _to_numpy(obj)
             key = self._key(path)
-            self.tensors[key] = np.ascontiguousarray(a)
+            self.tensors[key] = np.require(a, requirements="C")
             return {"__ndarray__": key}
         if isinstance(obj, np.generic):
             obj = obj.item()
@@ -117,7 +117,7 @@ def _decode(obj: Any, tensors: Dict[str, np.ndarray], fname: str) -> Any:
 def _tensor_from(a: np.ndarray) -> Tensor:
     if a.dtype not in _FG_DTYPES:
         a = a.astype(np.float32 if np.issubdtype(a.dtype, np.floating) else np.int64)
-    return _C._from_array_copy(np.ascontiguousarray(a), None)
+    return _C._from_array_copy(np.require(a, requirements="C"), None)
 
 
 # ------------------------------------------------------------------ file format
@@ -128,7 +128,7 @@ def _serialize(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> Tupl
     off = 0
     blobs = []
     for k, a in tensors.items():
-        le = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"), copy=False))
+        le = np.require(a.astype(a.dtype.newbyteorder("<"), copy=False), requirements="C")
         st = _DT_TO_ST.get(np.dtype(le.dtype.str[1:]))
         if st is None:
             raise TypeError(f"fg.save: unsupported dtype {a.dtype} for tensor {k!r}")
@@ -154,7 +154,7 @@ def save(obj: Any, path: Any) -> None:
         all(isinstance(v, Tensor) for v in obj.values())
     if flat:
         for k, v in obj.items():
-            enc.tensors[k] = np.ascontiguousarray(np.asarray(v.detach()))
+            enc.tensors[k] = np.require(np.asarray(v.detach()), requirements="C")
         tree = {"__dict__": [[k, {"__tensor__": k}] for k in obj]}
     else:
         tree = enc.encode(obj, [])

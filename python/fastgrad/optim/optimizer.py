@@ -169,7 +169,7 @@ class Optimizer:
                         if a.shape != tuple(p.shape):
                             raise ValueError(f"loaded optimizer state '{k}' has shape {a.shape}, parameter has "
                                              f"shape {p.shape}")
-                        new[k] = _tensor(np.ascontiguousarray(a), dtype=p.dtype)
+                        new[k] = _tensor(np.require(a, requirements="C"), dtype=p.dtype)
                     else:
                         new[k] = v
                 self.state[p].update(new)

@@ -1,0 +1,121 @@
+"""fg.train.fit: accumulation equals the big batch, validation does not update, early stopping."""
+import numpy as np
+import pytest
+
+import fastgrad as fg
+import fastgrad.nn as nn
+import fastgrad.nn.functional as F
+import fastgrad.optim as optim
+from fastgrad.data import DataLoader, TensorDataset
+from fastgrad.train import EarlyStopping, evaluate, fit
+
+
+def A(t):
+    return np.asarray(t.detach())
+
+
+def _data(n=10, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3)).astype(np.float64)
+    Y = (X @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype(np.float64)
+    return X, Y
+
+
+def _model():
+    fg.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+
+
+@pytest.mark.parametrize("n,bs,acc", [(10, 3, 4), (10, 3, 2), (9, 3, 3), (7, 2, 3)])
+def test_accumulation_equals_big_batch(n, bs, acc):
+    X, Y = _data(n)
+    m1 = _model()
+    o1 = optim.SGD(m1.parameters(), lr=0.1)
+    fit(m1, F.mse_loss, o1, DataLoader(TensorDataset(X, Y), bs), epochs=1, accumulate=acc, progress=False)
+    # reference: one SGD step per group of `acc` batches on the group's concatenated rows
+    m2 = _model()
+    o2 = optim.SGD(m2.parameters(), lr=0.1)
+    rows = bs * acc
+    for a in range(0, n, rows):
+        o2.zero_grad()
+        F.mse_loss(m2(fg.tensor(X[a:a + rows])), Y[a:a + rows]).backward()
+        o2.step()
+    for (k, p), (_, q) in zip(m1.named_parameters(), m2.named_parameters()):
+        np.testing.assert_allclose(A(p), A(q), rtol=1e-12, atol=1e-13, err_msg=k)
+
+
+def test_weighted_batches_and_accumulation():
+    X, Y = _data(8)
+    W = np.array([1.0, 0.0, 2.0, 1.0, 0.5, 0.5, 3.0, 1.0])
+    m1 = _model()
+    o1 = optim.SGD(m1.parameters(), lr=0.1)
+    fit(m1, F.mse_loss, o1, DataLoader(TensorDataset(X, Y, W), 3), epochs=1, accumulate=3, progress=False)
+    m2 = _model()
+    o2 = optim.SGD(m2.parameters(), lr=0.1)
+    F.mse_loss(m2(fg.tensor(X)), Y, weight=W).backward()
+    o2.step()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(A(p), A(q), rtol=1e-12, atol=1e-13)
+
+
+def test_validation_does_not_update_and_history():
+    X, Y = _data(40)
+    m = _model()
+    m.add_module("bn", nn.BatchNorm1d(1).double())
+    opt = optim.Adam(m.parameters(), lr=1e-2)
+    val = DataLoader(TensorDataset(X[:10], Y[:10]), 4)
+    before = {k: A(v).copy() for k, v in m.state_dict().items()}
+    r1 = evaluate(m, F.mse_loss, val)
+    after = {k: A(v) for k, v in m.state_dict().items()}
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])  # incl. BatchNorm running stats
+    assert m.training
+    assert all(p.grad is None for p in m.parameters())
+    r2 = evaluate(m, F.mse_loss, val)
+    assert r1["loss"] == r2["loss"]
+    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 8, shuffle=True, seed=0), val, epochs=3,
+            progress=False, metrics={"mae": lambda p, y: float(np.abs(A(p) - np.asarray(y)).mean())},
+            scheduler=optim.lr_scheduler.StepLR(opt, 1, 0.5))
+    assert h["epoch"] == [1, 2, 3] and len(h["val_loss"]) == 3 and len(h["val_mae"]) == 3
+    assert h["lr"] == [1e-2, 5e-3, 2.5e-3]
+    assert h["train_loss"][-1] < h["train_loss"][0]
+
+
+def test_early_stopping_restores_best():
+    X, Y = _data(30)
+    m = _model()
+    opt = optim.SGD(m.parameters(), lr=0.05)
+    val = DataLoader(TensorDataset(X, Y), 30)
+    seen = []
+
+    def cb(epoch, logs):
+        seen.append((logs["val_loss"], {k: A(v).copy() for k, v in m.state_dict().items()}))
+        if epoch == 2:  # from now on, training makes the model worse
+            for g in opt.param_groups:
+                g["lr"] = -0.5
+
+    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 10), val, epochs=20, progress=False,
+            early_stopping=EarlyStopping(patience=2), callback=cb)
+    assert h["stopped_early"] == [True] and len(h["epoch"]) < 20
+    best = int(np.argmin([v for v, _ in seen]))
+    assert h["best_epoch"] == [best + 1]
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(A(v), seen[best][1][k])
+    np.testing.assert_allclose(evaluate(m, F.mse_loss, val)["loss"], seen[best][0], rtol=1e-12)
+
+
+def test_clip_ema_and_plain_progress(capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, Y = _data(20)
+    m = _model()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    ema = optim.EMA(m, 0.5)
+    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 5), DataLoader(TensorDataset(X, Y), 20),
+            epochs=2, clip=0.1, ema=ema, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "val_loss" in err
+    for k, v in m.state_dict().items():  # the model keeps the averaged weights
+        np.testing.assert_allclose(A(v), ema.shadow[k])
+    assert len(h["train_loss"]) == 2
