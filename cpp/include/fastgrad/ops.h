@@ -63,6 +63,7 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x, bool tanh_approx);
 Tensor gelu_deriv(const Tensor& x, bool tanh_approx);   // d gelu / dx
+Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx);  // g * gelu'(x), fused
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta);
 Tensor erf(const Tensor& x);

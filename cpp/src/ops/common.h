@@ -6,6 +6,7 @@
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "../core/loops.h"
+#include "fastgrad/kernels/unary.h"
 
 namespace fastgrad::detail {
 
@@ -81,6 +82,14 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
       for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(A[i * s[1]], B[i * s[2]]);
     }
   });
+}
+
+// The vectorised kernels serve contiguous inputs; other layouts take the strided loop.
+template <typename T>
+bool vector_unary(kernels::UnaryOp op, const Tensor& x, const Tensor& out) {
+  if (!x.is_contiguous() || x.shape() != out.shape()) return false;
+  kernels::unary(op, x.data<T>(), out.data<T>(), out.numel());
+  return true;
 }
 
 }  // namespace fastgrad::detail

@@ -243,20 +243,21 @@ struct UnaryBase : Primitive {
     return {in[0].shape()};
   }
 };
-#define FG_UNARY_FORWARD(EXPR)                                                          \
+#define FG_UNARY_FORWARD(EXPR, KOP)                                                     \
   Tensors forward(const Tensors& in) const override {                                   \
     Tensor out = empty(shapes(in)[0], in[0].dtype());                                   \
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {                                       \
+      if (KOP >= 0 && vector_unary<scalar_t>(static_cast<kernels::UnaryOp>(KOP), in[0], out)) return; \
       map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) -> scalar_t { return EXPR; }); \
     });                                                                                 \
     return {out};                                                                       \
   }
 // A unary primitive whose derivative is d(x, y): vjp = g*d, jvp = t*d.
-#define FG_UNARY(CLS, NAME, EXPR, USES_OUT, DERIV)                                      \
+#define FG_UNARY(CLS, NAME, KOP, EXPR, USES_OUT, DERIV)                                 \
   struct CLS : UnaryBase {                                                              \
     const char* name() const override { return NAME; }                                  \
     bool vjp_uses_outputs() const override { return USES_OUT; }                         \
-    FG_UNARY_FORWARD(EXPR)                                                              \
+    FG_UNARY_FORWARD(EXPR, KOP)                                                         \
     static Tensor d(const Tensor& x, const Tensor& y) { (void)x; (void)y; return DERIV; } \
     Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override { \
       return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                               \
@@ -298,19 +299,19 @@ template <typename T> T sigmoid_s(T x) {
 }
 template <typename T> T softplus_s(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
 
-FG_UNARY(Exp, "exp", std::exp(x), true, y)
-FG_UNARY(Log, "log", std::log(x), false, rdiv_scalar(x, 1.0))
-FG_UNARY(Log1p, "log1p", std::log1p(x), false, rdiv_scalar(x + 1.0, 1.0))
-FG_UNARY(Sqrt, "sqrt", std::sqrt(x), true, rdiv_scalar(y, 0.5))
-FG_UNARY(Abs, "abs", std::abs(x), false, sign(x))
-FG_UNARY(Sin, "sin", std::sin(x), false, cos(x))
-FG_UNARY(Cos, "cos", std::cos(x), false, neg(sin(x)))
-FG_UNARY(Tanh, "tanh", std::tanh(x), true, 1.0 - y * y)
-FG_UNARY(Sigmoid, "sigmoid", sigmoid_s(x), true, y * (1.0 - y))
-FG_UNARY(Relu, "relu", x > 0 ? x : scalar_t(0) * x, false, step(x))
-FG_UNARY(Erf, "erf", std::erf(x), false, exp(neg(x * x)) * kTwoOverSqrtPi)
+FG_UNARY(Exp, "exp", static_cast<int>(kernels::UnaryOp::Exp), std::exp(x), true, y)
+FG_UNARY(Log, "log", static_cast<int>(kernels::UnaryOp::Log), std::log(x), false, rdiv_scalar(x, 1.0))
+FG_UNARY(Log1p, "log1p", -1, std::log1p(x), false, rdiv_scalar(x + 1.0, 1.0))
+FG_UNARY(Sqrt, "sqrt", -1, std::sqrt(x), true, rdiv_scalar(y, 0.5))
+FG_UNARY(Abs, "abs", -1, std::abs(x), false, sign(x))
+FG_UNARY(Sin, "sin", -1, std::sin(x), false, cos(x))
+FG_UNARY(Cos, "cos", -1, std::cos(x), false, neg(sin(x)))
+FG_UNARY(Tanh, "tanh", static_cast<int>(kernels::UnaryOp::Tanh), std::tanh(x), true, 1.0 - y * y)
+FG_UNARY(Sigmoid, "sigmoid", static_cast<int>(kernels::UnaryOp::Sigmoid), sigmoid_s(x), true, y * (1.0 - y))
+FG_UNARY(Relu, "relu", -1, x > 0 ? x : scalar_t(0) * x, false, step(x))
+FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false, exp(neg(x * x)) * kTwoOverSqrtPi)
 // silu(x) = x s(x); silu' = s (1 + x (1 - s))  with s = sigmoid(x)
-FG_UNARY(Silu, "silu", x * sigmoid_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), x * sigmoid_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 
 // gelu(x) = x Phi(x) (exact) or 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3).
 // Its derivative is its own primitive (GeluDeriv) so forward+backward are two fused
@@ -335,31 +336,44 @@ struct Gelu : UnaryBase {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     bool a = approx;
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      if (vector_unary<scalar_t>(a ? kernels::UnaryOp::GeluTanh : kernels::UnaryOp::Gelu, in[0], out)) return;
       map_unary<scalar_t, scalar_t>(out, in[0], [a](scalar_t x) { return gelu_s(x, a); });
     });
     return {out};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
-    return {g[0] * gelu_deriv(x[0], approx)};
+    return {gelu_backward(x[0], g[0], approx)};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * gelu_deriv(x[0], approx)}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {gelu_backward(x[0], t[0], approx)}; }
 };
 FG_REGISTER_PRIMITIVE(gelu);
 
-struct GeluDeriv : UnaryBase {
+// gelu_backward(x, g) = g * gelu'(x): the whole GELU backward pass as one fused kernel.
+// Its rules need gelu'' (written with plain ops):
+//   exact  gelu'' = phi(x) (2 - x^2)
+//   tanh   gelu'' = (1-T^2) u' + 0.5 x (1-T^2)(u'' - 2 T u'^2),  u' = c(1+3a x^2), u'' = 6 a c x
+struct GeluBackward : Primitive {
   bool approx;
-  explicit GeluDeriv(bool a) : approx(a) {}
-  const char* name() const override { return "gelu_deriv"; }
+  explicit GeluBackward(bool a) : approx(a) {}
+  const char* name() const override { return "gelu_backward"; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    if (in[0].dtype() != in[1].dtype()) throw TypeError("gelu_backward: dtypes differ");
+    return {broadcast_shapes(in[0].shape(), in[1].shape(), name())};
+  }
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     bool a = approx;
-    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
-      map_unary<scalar_t, scalar_t>(out, in[0], [a](scalar_t x) { return gelu_d(x, a); });
+    const Tensor &x = in[0], &g = in[1];
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      if (x.is_contiguous() && g.is_contiguous() && x.shape() == out.shape() && g.shape() == out.shape()) {
+        kernels::gelu_backward(a, x.data<scalar_t>(), g.data<scalar_t>(), out.data<scalar_t>(), out.numel());
+        return;
+      }
+      map_binary<scalar_t, scalar_t>(out, x, g, [a](scalar_t xv, scalar_t gv) { return gv * gelu_d(xv, a); });
     });
     return {out};
   }
-  // gelu'' : exact  phi(x) (2 - x^2);
-  //          tanh   (1-T^2) u' + 0.5 x (1-T^2)(u'' - 2 T u'^2), u' = c(1+3a x^2), u'' = 6 a c x
   Tensor second(const Tensor& x) const {
     if (!approx) return exp(x * x * -0.5) * kInvSqrt2Pi * (2.0 - x * x);
     Tensor u = (x + pow_scalar(x, 3.0) * kGeluC) * kSqrt2OverPi;
@@ -369,12 +383,16 @@ struct GeluDeriv : UnaryBase {
     Tensor ddu = x * (6.0 * kGeluC * kSqrt2OverPi);
     return sech2 * du + x * sech2 * (ddu - T * du * du * 2.0) * 0.5;
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
-    return {g[0] * second(x[0])};
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
+    return {need[0] ? c[0] * x[1] * second(x[0]) : Tensor(), need[1] ? gelu_backward(x[0], c[0], approx) : Tensor()};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * second(x[0])}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor r = t[1].defined() ? gelu_backward(x[0], t[1], approx) : Tensor();
+    if (t[0].defined()) r = add_maybe(r, t[0] * x[1] * second(x[0]));
+    return {r};
+  }
 };
-FG_REGISTER_PRIMITIVE(gelu_deriv);
+FG_REGISTER_PRIMITIVE(gelu_backward);
 
 // softplus_beta(x) = log(1 + exp(beta x)) / beta; derivative sigmoid(beta x).
 struct Softplus : UnaryBase {
@@ -385,6 +403,7 @@ struct Softplus : UnaryBase {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t b = static_cast<scalar_t>(beta);
+      if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) return;
       map_unary<scalar_t, scalar_t>(out, in[0], [b](scalar_t x) { return softplus_s(b * x) / b; });
     });
     return {out};
@@ -526,7 +545,11 @@ Tensor relu(const Tensor& x) { return apply1(singleton<Relu>(), {as_float(x)}); 
 Tensor erf(const Tensor& x) { return apply1(singleton<Erf>(), {as_float(x)}); }
 Tensor silu(const Tensor& x) { return apply1(singleton<Silu>(), {as_float(x)}); }
 Tensor gelu(const Tensor& x, bool tanh_approx) { return apply1(make_prim<Gelu>(tanh_approx), {as_float(x)}); }
-Tensor gelu_deriv(const Tensor& x, bool tanh_approx) { return apply1(make_prim<GeluDeriv>(tanh_approx), {as_float(x)}); }
+Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx) {
+  auto [a, b] = promoted(as_float(x), g, true);
+  return apply1(make_prim<GeluBackward>(tanh_approx), {a, b});
+}
+Tensor gelu_deriv(const Tensor& x, bool tanh_approx) { return gelu_backward(x, ones_like(as_float(x)), tanh_approx); }
 Tensor softplus(const Tensor& x, double beta) {
   if (!(beta > 0)) throw ValueError("softplus: beta must be > 0, got " + std::to_string(beta));
   return apply1(make_prim<Softplus>(beta), {as_float(x)});
