@@ -19,6 +19,13 @@
 
 namespace fk = fastgrad::kernels;
 
+// FASTGRAD_BENCH_TRANS_B=1 times A @ B^T with B stored N x K (the x @ W.T of a linear
+// layer), which exercises the transposing pack.
+const bool g_trans_b = [] {
+  const char* e = std::getenv("FASTGRAD_BENCH_TRANS_B");
+  return e && *e == '1';
+}();
+
 template <typename T>
 double bench(int64_t M, int64_t N, int64_t K, int rounds) {
   std::vector<T> A(size_t(M * K)), B(size_t(K * N)), C(size_t(M * N));
@@ -27,7 +34,10 @@ double bench(int64_t M, int64_t N, int64_t K, int rounds) {
   for (T& x : A) x = d(rng);
   for (T& x : B) x = d(rng);
   auto run = [&] {
-    fk::gemm<T>(M, N, K, T(1), A.data(), K, 1, B.data(), N, 1, T(0), C.data(), N, 1);
+    if (g_trans_b)
+      fk::gemm<T>(M, N, K, T(1), A.data(), K, 1, B.data(), 1, K, T(0), C.data(), N, 1);
+    else
+      fk::gemm<T>(M, N, K, T(1), A.data(), K, 1, B.data(), N, 1, T(0), C.data(), N, 1);
   };
   run();
   const double flop = 2.0 * double(M) * double(N) * double(K);
@@ -51,7 +61,8 @@ int main(int argc, char** argv) {
   if (shapes.empty())
     shapes = {512, 512, 512, 1024, 1024, 1024, 2048, 2048, 2048, 128, 512, 784,
               32, 64, 3, 64, 64, 64, 256, 256, 256};
-  std::printf("threads=%d\n%-8s %-6s %6s %6s %6s %10s\n", omp_get_max_threads(), "isa", "type",
+  std::printf("threads=%d%s\n%-8s %-6s %6s %6s %6s %10s\n", omp_get_max_threads(),
+              g_trans_b ? " B transposed" : "", "isa", "type",
               "M", "N", "K", "GFLOP/s");
   for (fk::Isa isa : {fk::Isa::Avx512, fk::Isa::Avx2, fk::Isa::Scalar}) {
     if (!fk::isa_supported(isa) || (isa_arg != "all" && isa_arg != fk::isa_name(isa))) continue;

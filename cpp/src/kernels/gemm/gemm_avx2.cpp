@@ -49,17 +49,25 @@ struct Yd {
   static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 };
 
+#ifndef FG_Y_MR
+#define FG_Y_MR 6
+#define FG_Y_NV 2
+#endif
+#ifndef FG_Y_KC
+#define FG_Y_KC 256
+#endif
+
 }  // namespace
 
 const KernelSet<float>& kernels_avx2_f32() {
-  static const KernelSet<float> ks{6, 16, 256, 6 * 24, 4096, &micro_kernel<Yf, 6, 2>,
-                                   &small_gemm<Yf, 6, 2>};
+  static const KernelSet<float> ks{FG_Y_MR, FG_Y_NV * 8, FG_Y_KC, FG_Y_MR * 24, 4096,
+                                   &micro_kernel<Yf, FG_Y_MR, FG_Y_NV>, &small_gemm<Yf, 6, 2>};
   return ks;
 }
 
 const KernelSet<double>& kernels_avx2_f64() {
-  static const KernelSet<double> ks{6, 8, 256, 6 * 16, 4096, &micro_kernel<Yd, 6, 2>,
-                                    &small_gemm<Yd, 6, 2>};
+  static const KernelSet<double> ks{FG_Y_MR, FG_Y_NV * 4, FG_Y_KC, FG_Y_MR * 16, 4096,
+                                    &micro_kernel<Yd, FG_Y_MR, FG_Y_NV>, &small_gemm<Yd, 6, 2>};
   return ks;
 }
 
