@@ -80,8 +80,14 @@ void Tensor::set_tangent(int64_t level, const Tensor& t) const {
 }
 
 Tensor empty(const Shape& shape, DType dtype) {
-  for (auto d : shape)
+  // The byte count must fit in int64: a wrapped product would allocate a tiny buffer
+  // behind a huge shape, and the first indexed access would run off its end.
+  int64_t bytes = static_cast<int64_t>(itemsize(dtype));
+  for (auto d : shape) {
     if (d < 0) throw ValueError("empty: negative dimension in shape " + shape_str(shape));
+    if (__builtin_mul_overflow(bytes, d, &bytes))
+      throw ValueError("empty: shape " + shape_str(shape) + " has too many elements to allocate");
+  }
   auto t = std::make_shared<TensorImpl>();
   t->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * itemsize(dtype));
   t->shape = shape;
