@@ -13,16 +13,24 @@ namespace {
 
 Shape resolve_shape(const Shape& in, Shape s, const char* op) {
   int64_t known = 1, neg = -1;
+  bool overflow = false;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == -1) {
       if (neg >= 0) throw ValueError(std::string(op) + ": only one dimension can be -1, got " + shape_str(s));
       neg = static_cast<int64_t>(i);
     } else if (s[i] < 0) {
       throw ValueError(std::string(op) + ": invalid dimension in " + shape_str(s));
-    } else {
-      known *= s[i];
+    } else if (s[i] == 0) {
+      known = 0;
+      overflow = false;
+    } else if (known != 0) {
+      overflow = overflow || __builtin_mul_overflow(known, s[i], &known);
     }
   }
+  // A wrapped product could match the element count and give a view far larger than
+  // its storage.
+  if (overflow)
+    throw ValueError(std::string(op) + ": shape " + shape_str(s) + " has too many elements");
   int64_t n = shape_numel(in);
   if (neg >= 0) {
     if (known == 0 || n % known != 0)
@@ -91,6 +99,11 @@ struct Expand : Primitive {
     const Shape& s = in[0].shape();
     if (s.size() > target.size())
       throw ValueError("expand: cannot broadcast " + shape_str(s) + " to " + shape_str(target));
+    int64_t n = 1;
+    for (auto d : target) {
+      if (d < 0) throw ValueError("expand: negative dimension in target shape " + shape_str(target));
+      if (__builtin_mul_overflow(n, d, &n)) throw ValueError("expand: shape " + shape_str(target) + " has too many elements");
+    }
     size_t off = target.size() - s.size();
     for (size_t i = 0; i < s.size(); ++i)
       if (s[i] != 1 && s[i] != target[off + i])
