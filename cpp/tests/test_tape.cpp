@@ -1,0 +1,172 @@
+// The tape: backward of small graphs against hand-derived gradients, accumulation,
+// retain_graph, released-graph and version-counter errors, create_graph, grad(),
+// forward-mode levels, and that graphs are freed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "fastgrad/autodiff.h"
+#include "fastgrad/ops.h"
+
+namespace fg = fastgrad;
+
+namespace {
+
+fg::Tensor vec(std::initializer_list<double> v, bool requires_grad = false) {
+  fg::Tensor t = fg::empty({static_cast<int64_t>(v.size())}, fg::DType::Float64);
+  int64_t i = 0;
+  for (double x : v) t.data<double>()[i++] = x;
+  t.impl()->requires_grad = requires_grad;
+  return t;
+}
+double val(const fg::Tensor& t, int64_t i = 0) { return fg::contiguous(t).data<double>()[i]; }
+fg::Tensor grad_of(const fg::Tensor& t) { return fg::Tensor(t.impl()->grad); }
+
+TEST(Tape, BackwardOfSmallGraph) {
+  // L = sum(exp(x) * y + x * x),  dL/dx = exp(x) y + 2x,  dL/dy = exp(x)
+  fg::Tensor x = vec({0.5, -1.0, 2.0}, true), y = vec({1.5, 2.0, -0.5}, true);
+  fg::Tensor L = fg::sum(fg::exp(x) * y + x * x, {}, false);
+  ASSERT_TRUE(L.impl()->grad_fn);
+  EXPECT_STREQ(L.impl()->grad_fn->prim->name(), "sum");
+  fg::backward({L}, {fg::Tensor()}, false, false);
+  const double xs[3] = {0.5, -1.0, 2.0}, ys[3] = {1.5, 2.0, -0.5};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(val(grad_of(x), i), std::exp(xs[i]) * ys[i] + 2 * xs[i]);
+    EXPECT_DOUBLE_EQ(val(grad_of(y), i), std::exp(xs[i]));
+  }
+  EXPECT_EQ(grad_of(x).shape(), x.shape());
+}
+
+TEST(Tape, GradientsAccumulateAcrossBackwards) {
+  fg::Tensor x = vec({1.0, 2.0}, true);
+  fg::backward({fg::sum(x * 3.0, {}, false)}, {fg::Tensor()}, false, false);
+  fg::backward({fg::sum(x * x, {}, false)}, {fg::Tensor()}, false, false);
+  EXPECT_DOUBLE_EQ(val(grad_of(x), 0), 3 + 2 * 1.0);
+  EXPECT_DOUBLE_EQ(val(grad_of(x), 1), 3 + 2 * 2.0);
+}
+
+TEST(Tape, BroadcastGradientIsSummedToPrimalShape) {
+  fg::Tensor b = vec({1.0, 2.0, 3.0}, true);
+  fg::Tensor m = fg::ones({4, 3}, fg::DType::Float64);
+  fg::backward({fg::sum(m * b, {}, false)}, {fg::Tensor()}, false, false);
+  ASSERT_EQ(grad_of(b).shape(), (fg::Shape{3}));
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(val(grad_of(b), i), 4.0);
+}
+
+TEST(Tape, SecondBackwardNeedsRetainGraph) {
+  fg::Tensor x = vec({0.3}, true);
+  fg::Tensor L = fg::sum(fg::tanh(x), {}, false);
+  fg::backward({L}, {fg::Tensor()}, true, false);
+  fg::backward({L}, {fg::Tensor()}, false, false);
+  EXPECT_NEAR(val(grad_of(x)), 2 * (1 - std::tanh(0.3) * std::tanh(0.3)), 1e-15);
+  try {
+    fg::backward({L}, {fg::Tensor()}, false, false);
+    FAIL() << "no error";
+  } catch (const fg::RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("second time"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tape, InPlaceChangeOfSavedInputIsAnError) {
+  fg::Tensor x = vec({1.0, 2.0}, true), w = vec({3.0, 4.0});
+  fg::Tensor L = fg::sum(x * w, {}, false);
+  fg::copy_(w, vec({0.0, 0.0}));
+  try {
+    fg::backward({L}, {fg::Tensor()}, false, false);
+    FAIL() << "no error";
+  } catch (const fg::RuntimeError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("mul"), std::string::npos) << m;
+    EXPECT_NE(m.find("in-place"), std::string::npos) << m;
+  }
+}
+
+TEST(Tape, NonScalarRootNeedsGrad) {
+  fg::Tensor x = vec({1.0, 2.0}, true);
+  EXPECT_THROW(fg::backward({x * 2.0}, {fg::Tensor()}, false, false), fg::RuntimeError);
+  EXPECT_THROW(fg::backward({x * 2.0}, {vec({1.0, 1.0, 1.0})}, false, false), fg::ValueError);
+  fg::backward({x * 2.0}, {vec({1.0, -1.0})}, false, false);
+  EXPECT_DOUBLE_EQ(val(grad_of(x), 1), -2.0);
+}
+
+TEST(Tape, NoGradRecordsNothing) {
+  fg::Tensor x = vec({1.0}, true);
+  fg::Tensor y;
+  {
+    fg::GradModeGuard g(false);
+    y = fg::exp(x);
+  }
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_FALSE(y.impl()->grad_fn);
+  EXPECT_TRUE(fg::grad_enabled());
+}
+
+TEST(Tape, GradWithCreateGraphGivesSecondDerivative) {
+  fg::Tensor x = vec({0.7}, true);
+  fg::Tensor y = fg::sum(fg::pow_scalar(x, 3.0), {}, false);
+  fg::Tensors d1 = fg::grad({y}, {fg::Tensor()}, {x}, false, true, false);
+  EXPECT_NEAR(val(d1[0]), 3 * 0.49, 1e-15);
+  EXPECT_FALSE(x.impl()->grad);  // grad() does not touch .grad
+  fg::Tensors d2 = fg::grad({fg::sum(d1[0], {}, false)}, {fg::Tensor()}, {x}, false, false, false);
+  EXPECT_NEAR(val(d2[0]), 6 * 0.7, 1e-15);
+}
+
+TEST(Tape, GradAllowUnused) {
+  fg::Tensor x = vec({1.0}, true), z = vec({2.0}, true);
+  fg::Tensor y = fg::sum(x * 2.0, {}, false);
+  EXPECT_THROW(fg::grad({y}, {fg::Tensor()}, {x, z}, true, false, false), fg::RuntimeError);
+  fg::Tensors g = fg::grad({y}, {fg::Tensor()}, {x, z}, false, false, true);
+  EXPECT_DOUBLE_EQ(val(g[0]), 2.0);
+  EXPECT_FALSE(g[1].defined());
+}
+
+TEST(Tape, GraphAndSavedTensorsAreFreed) {
+  const int64_t nodes0 = fg::Node::live_count.load(), tensors0 = fg::TensorImpl::live_count.load();
+  {
+    fg::Tensor x = vec({0.1, 0.2, 0.3}, true);
+    fg::Tensor L = fg::sum(fg::sigmoid(x) * fg::sin(x), {}, false);
+    EXPECT_GT(fg::Node::live_count.load(), nodes0);
+    fg::backward({L}, {fg::Tensor()}, false, false);
+    // released nodes drop their saved inputs/outputs
+    EXPECT_TRUE(L.impl()->grad_fn->released);
+    EXPECT_TRUE(L.impl()->grad_fn->inputs.empty());
+  }
+  EXPECT_EQ(fg::Node::live_count.load(), nodes0);
+  EXPECT_EQ(fg::TensorImpl::live_count.load(), tensors0);
+}
+
+TEST(Tape, ForwardModeLevels) {
+  // d/dt sin(x + t v) = cos(x) v
+  const int64_t L = fg::push_jvp_level();
+  fg::Tensor x = vec({0.4, -0.8});
+  x.set_tangent(L, vec({1.0, 2.0}));
+  fg::Tensor y = fg::sin(x) * 3.0;
+  fg::Tensor t = y.tangent(L);
+  fg::pop_jvp_level(L);
+  ASSERT_TRUE(t.defined());
+  EXPECT_DOUBLE_EQ(val(t, 0), 3 * std::cos(0.4) * 1.0);
+  EXPECT_DOUBLE_EQ(val(t, 1), 3 * std::cos(-0.8) * 2.0);
+  EXPECT_FALSE(fg::any_jvp_level());
+  fg::Tensor y2 = fg::sin(x);  // no active level: no tangent is computed
+  EXPECT_FALSE(y2.tangent(L).defined());
+}
+
+TEST(Tape, DefaultRulesThrow) {
+  struct NoRules : fg::Primitive {
+    const char* name() const override { return "norules"; }
+    std::vector<fg::Shape> shapes(const fg::Tensors& in) const override { return {in[0].shape()}; }
+    fg::Tensors forward(const fg::Tensors& in) const override { return {fg::clone(fg::detach(in[0]))}; }
+  };
+  auto prim = std::make_shared<const NoRules>();
+  fg::Tensor x = vec({1.0}, true);
+  fg::Tensor y = fg::apply1(prim, {x});
+  EXPECT_THROW(fg::backward({y}, {fg::Tensor()}, false, false), fg::RuntimeError);
+  const int64_t L = fg::push_jvp_level();
+  fg::Tensor z = vec({1.0});
+  z.set_tangent(L, vec({1.0}));
+  EXPECT_THROW(fg::apply1(prim, {z}), fg::RuntimeError);
+  fg::pop_jvp_level(L);
+}
+
+}  // namespace
