@@ -85,6 +85,11 @@ def _to_tensor(x: Any, what: str) -> Tensor:
     return t
 
 
+def _c_array(a: Any) -> np.ndarray:
+    """A C-contiguous copy that keeps 0-d arrays 0-d (np.ascontiguousarray makes them 1-d)."""
+    return np.array(a, order="C", copy=True)
+
+
 def _zeros_like(x: Tensor) -> Tensor:
     return _C.full(list(x.shape), 0.0, x.dtype)
 
@@ -648,7 +653,7 @@ class _MatrixMetric:
         t = self._cache.get(dtype)
         if t is None:
             from ._tensor import _NP_DTYPE, from_numpy
-            t = from_numpy(np.ascontiguousarray(self.inv.astype(_NP_DTYPE[dtype])))
+            t = from_numpy(_c_array(self.inv.astype(_NP_DTYPE[dtype])))
             self._cache[dtype] = t
         return t
 
@@ -708,7 +713,7 @@ class _OperatorMetric:
             return v
 
         def to_tree(v: np.ndarray) -> Any:
-            return td.unflatten([from_numpy(np.ascontiguousarray(
+            return td.unflatten([from_numpy(_c_array(
                 v[offs[i]:offs[i + 1]].reshape(tuple(x.shape)).astype(_NP_DTYPE[x.dtype])))
                 for i, x in enumerate(leaves)])
 
@@ -790,7 +795,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
             a = np.array(x.detach().numpy(), dtype=np.float64)
         else:
             a = np.array(x, dtype=np.float64)
-        return from_numpy(np.ascontiguousarray(a))
+        return from_numpy(_c_array(a))
 
     args = []
     for i, x in enumerate(inputs):
@@ -815,7 +820,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
         call = list(args)
         for k in range(nargs):
             a, b = pr.bounds[k]
-            call[k] = pr.treedefs[k].unflatten([from_numpy(np.ascontiguousarray(v)) for v in leaf_vals[a:b]])
+            call[k] = pr.treedefs[k].unflatten([from_numpy(_c_array(v)) for v in leaf_vals[a:b]])
         with no_grad():
             out = f(*call)
         ol, _ = _output_leaves(out, "gradcheck")
@@ -864,7 +869,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
     us = [rng.standard_normal(x.shape) for x in base]
     out_t, vjp_fn = vjp(f, *args)
     out_leaves, out_td = tree_flatten(out_t)
-    cot = vjp_fn(out_td.unflatten([from_numpy(np.ascontiguousarray(w)) for w in ws]))
+    cot = vjp_fn(out_td.unflatten([from_numpy(_c_array(w)) for w in ws]))
     vj = [np.array(c.detach().numpy(), dtype=np.float64) for c in tree_flatten(cot)[0]]
     for j in range(len(base)):
         want = sum(num[k][j].T @ ws[k].reshape(-1) for k in range(len(out0))) if out0 else np.zeros(base[j].size)
@@ -876,7 +881,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
             raise GradcheckError(f"gradcheck: VJP (Jᵀw, random w) w.r.t. {where(j)} element "
                                  f"{tuple(int(v) for v in ii)}: analytic {got[e]:.10g}, numeric {want[e]:.10g}, "
                                  f"|diff| {abs(got[e] - want[e]):.3g}")
-    tangents = [pr.treedefs[k].unflatten([from_numpy(np.ascontiguousarray(u))
+    tangents = [pr.treedefs[k].unflatten([from_numpy(_c_array(u))
                                           for u in us[pr.bounds[k][0]:pr.bounds[k][1]]]) for k in range(nargs)]
     _, jv = jvp(f, tuple(args), tuple(tangents))
     jvl = [np.array(t.detach().numpy(), dtype=np.float64) for t in tree_flatten(jv)[0]]
