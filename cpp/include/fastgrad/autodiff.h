@@ -21,7 +21,7 @@ struct Node {
 
   static std::atomic<int64_t> live_count;
   Node() { ++live_count; }
-  ~Node() { --live_count; }
+  ~Node();  // iterative: dropping a long chain must not recurse once per node
 };
 
 bool grad_enabled();

@@ -12,6 +12,28 @@ namespace fastgrad {
 
 std::atomic<int64_t> Node::live_count{0};
 
+// A graph of N chained ops would otherwise be destroyed by N nested destructor calls
+// (Node -> input TensorImpl -> its grad_fn Node -> ...) and overflow the stack. Nodes
+// that only this chain owns are unlinked here and released one at a time.
+Node::~Node() {
+  --live_count;
+  std::vector<std::shared_ptr<Node>> pending;
+  auto harvest = [&pending](Tensors& ins) {
+    for (auto& t : ins) {
+      if (!t.defined() || t.impl().use_count() != 1) continue;
+      auto& fn = t.impl()->grad_fn;
+      if (fn && fn.use_count() == 1) pending.push_back(std::move(fn));
+    }
+    ins.clear();
+  };
+  harvest(inputs);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    harvest(n->inputs);
+  }
+}
+
 std::vector<std::string>& primitive_registry() {
   static std::vector<std::string> r;
   return r;
