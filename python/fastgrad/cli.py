@@ -1,0 +1,99 @@
+"""``fastgrad`` command line: trains the cheat sheet's example models.
+
+  fastgrad                      train every model in sequence (same as ``fastgrad all``)
+  fastgrad train NAME [NAME..]  train the named models
+  fastgrad list                 list the models
+Options: --epochs N, --out DIR (default ./runs), --seed S, --threads T, --no-progress.
+
+Each run writes DIR/NAME/loss.png, a predictions-vs-truth or confusion-matrix plot,
+and DIR/NAME/model.fg (model + optimizer state + history, loadable with fg.load);
+DIR/summary.json collects the final metrics.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import List, Optional
+
+
+def _table(rows: List[List[str]], header: List[str]) -> str:
+    cols = [header] + rows
+    w = [max(len(r[i]) for r in cols) for i in range(len(header))]
+    line = "+".join("-" * (x + 2) for x in w)
+    fmt = lambda r: "|".join(f" {c:<{w[i]}} " for i, c in enumerate(r))  # noqa: E731
+    return "\n".join([fmt(header), line] + [fmt(r) for r in rows])
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--epochs", type=int, default=None, help="epochs per model (default: each model's own)")
+    common.add_argument("--out", default="runs", help="output directory for plots and checkpoints (default: ./runs)")
+    common.add_argument("--seed", type=int, default=0, help="random seed (data, init, shuffling)")
+    common.add_argument("--threads", type=int, default=1,
+                        help="fastgrad threads (default 1: these models are too small to gain from more)")
+    common.add_argument("--no-progress", action="store_true", help="no progress bars / per-epoch lines")
+    p = argparse.ArgumentParser(prog="fastgrad", parents=[common],
+                                description="Train the differentiation cheat sheet's example models with fastgrad.")
+    sub = p.add_subparsers(dest="cmd")
+    sub.add_parser("list", help="list the example models")
+    t = sub.add_parser("train", parents=[common], help="train the named models")
+    t.add_argument("names", nargs="+", help="model names (see `fastgrad list`)")
+    sub.add_parser("all", parents=[common], help="train every model (the default)")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    from .examples import MODELS
+    if args.cmd == "list":
+        for name, (_, desc) in MODELS.items():
+            print(f"{name:<12} {desc}")
+        return 0
+    names = list(MODELS) if args.cmd in (None, "all") else args.names
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        print(f"fastgrad: unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    import fastgrad as fg
+    fg.set_num_threads(max(1, args.threads))
+    os.makedirs(args.out, exist_ok=True)
+    results = []
+    t0 = time.perf_counter()
+    for i, name in enumerate(names):
+        fn, desc = MODELS[name]
+        print(f"[{i + 1}/{len(names)}] {name}: {desc}", flush=True)
+        try:
+            r = fn(epochs=args.epochs, out=args.out, seed=args.seed, progress=not args.no_progress)
+        except ImportError as e:
+            print(f"  skipped: {e} (install the `examples` extra: pip install 'fastgrad[examples]')", flush=True)
+            continue
+        results.append(r)
+        extra = ", ".join(f"{k} {v:.4g}" for k, v in r.extra.items())
+        print(f"  -> {r.metric} = {r.value:.4f}" + (f" ({extra})" if extra else "") +
+              f" in {r.seconds:.1f}s, {r.epochs} epochs", flush=True)
+    rows = [[r.name, f"{r.params:,}", str(r.epochs), f"{r.seconds:.1f}", r.metric, f"{r.value:.4f}",
+             ", ".join(f"{k}={v:.4g}" for k, v in r.extra.items())] for r in results]
+    print()
+    print(_table(rows, ["model", "params", "epochs", "time (s)", "metric", "value", "also"]))
+    print(f"\ntotal {time.perf_counter() - t0:.1f}s; plots and checkpoints in {os.path.abspath(args.out)}/")
+    summary = {r.name: {"metric": r.metric, "value": r.value, "params": r.params, "epochs": r.epochs,
+                        "seconds": r.seconds, **r.extra, "files": r.files} for r in results}
+    path = os.path.join(args.out, "summary.json")
+    prev = {}
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                prev = json.load(f)
+        except (OSError, ValueError):
+            prev = {}
+    prev.update(summary)
+    with open(path, "w") as f:
+        json.dump(prev, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
