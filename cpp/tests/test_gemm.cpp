@@ -178,6 +178,58 @@ TYPED_TEST(GemmTest, LargeAndThreaded) {
   }
 }
 
+// Neither stride is 1 (e.g. every other row and column of a bigger matrix), for all
+// three operands, on the small and the packed paths.
+TYPED_TEST(GemmTest, GeneralStrides) {
+  using T = TypeParam;
+  IsaGuard g;
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<double> d(-1.0, 1.0);
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_isa(isa);
+    for (int64_t n : {1, 7, 20, 67, 150}) {
+      const int64_t M = n, N = n + 2, K = n + 5;
+      // X(i, j) at buf[i * rs + j * cs] with rs = 4 * cols + 1, cs = 2.
+      auto make = [&](int64_t r, int64_t c, int64_t& rs, int64_t& cs, std::vector<T>& buf) {
+        cs = 2;
+        rs = 4 * c + 1;
+        buf.assign(size_t(r * rs + 1), T(NAN));
+        for (int64_t i = 0; i < r; ++i)
+          for (int64_t j = 0; j < c; ++j) buf[size_t(i * rs + j * cs)] = T(d(rng));
+      };
+      int64_t rsA, csA, rsB, csB, rsC, csC;
+      std::vector<T> A, B, C;
+      make(M, K, rsA, csA, A);
+      make(K, N, rsB, csB, B);
+      make(M, N, rsC, csC, C);
+      const std::vector<T> C0 = C;
+      fk::gemm<T>(M, N, K, T(1.25), A.data(), rsA, csA, B.data(), rsB, csB, T(0.5), C.data(), rsC, csC);
+      const long double eps = std::numeric_limits<T>::epsilon();
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          long double acc = 0, mag = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const long double p = (long double)A[size_t(i * rsA + k * csA)] * B[size_t(k * rsB + j * csB)];
+            acc += p;
+            mag += std::fabs(p);
+          }
+          const long double c0 = C0[size_t(i * rsC + j * csC)];
+          const long double ref = 1.25L * acc + 0.5L * c0;
+          const long double tol = 2 * eps * (K + 2) * (1.25L * mag + 0.5L * std::fabs(c0));
+          ASSERT_LE(std::fabs(C[size_t(i * rsC + j * csC)] - ref), tol)
+              << fk::isa_name(isa) << " n=" << n << " at " << i << "," << j;
+        }
+      // Elements between the strided ones are untouched.
+      for (size_t idx = 0; idx < C.size(); ++idx) {
+        const int64_t i = int64_t(idx) / rsC, rem = int64_t(idx) % rsC;
+        if (rem % 2 != 0 || rem / 2 >= N || i >= M) {
+          ASSERT_TRUE(std::isnan(C[idx])) << idx;
+        }
+      }
+    }
+  }
+}
+
 TYPED_TEST(GemmTest, ZeroSizesAndAlphaZero) {
   using T = TypeParam;
   IsaGuard g;

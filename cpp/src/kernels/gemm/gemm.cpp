@@ -274,9 +274,24 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
   if (allow_threads && work >= 2 * kMinWorkPerThread && !omp_in_parallel()) {
     nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), work / kMinWorkPerThread));
   }
-  const bool small = ks.small && csB == 1 && csC == 1 && work <= kSmallWork &&
-                     K * N * int64_t(sizeof(T)) <= kSmallBBytes;
+  // A strided or transposed B (x @ W.T) joins the small path through one contiguous
+  // copy, which costs 1/M of the arithmetic.
+  const bool small = ks.small && csC == 1 && work <= kSmallWork &&
+                     K * N * int64_t(sizeof(T)) <= kSmallBBytes && (csB == 1 || M >= 8);
   if (small) {
+    if (csB != 1) {
+      T* Bc = static_cast<T*>(tls_pack_b.get(sizeof(T) * size_t(K * N)));
+      if (rsB == 1) {
+        for (int64_t j = 0; j < N; ++j)
+          for (int64_t k = 0; k < K; ++k) Bc[k * N + j] = B[j * csB + k];
+      } else {
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < N; ++j) Bc[k * N + j] = B[k * rsB + j * csB];
+      }
+      B = Bc;
+      rsB = N;
+      csB = 1;
+    }
     // Row ranges on multiples of 6 (the small kernels' row block) so every thread
     // computes whole blocks, the same way as a single thread would.
     const int64_t rows = round_up((M + nt - 1) / nt, 6);
