@@ -452,8 +452,25 @@ def _one_hot_rows(n: int, shape: Sequence[int], dtype) -> np.ndarray:
     return np.eye(n, dtype=_NP_DTYPE[dtype]).reshape((n,) + tuple(shape))
 
 
-def _stack(ts: list[Tensor], axis: int) -> Tensor:
-    return _C.stack(ts, axis)
+def _is_constant(t: Tensor) -> bool:
+    """True when nothing can differentiate ``t`` any more (no tape, no live tangent)."""
+    if t.requires_grad:
+        return False
+    for L in _state.levels:
+        if t._tangent(L) is not None:
+            return False
+    return True
+
+
+def _stack_block(ts: list[Tensor], axis: int, shape: list[int]) -> Tensor:
+    """Stacks Jacobian rows/columns into a block of ``shape``. Through NumPy when the
+    pieces are constants (cheap), through fastgrad ops when they may be differentiated
+    again (jacfwd of jacrev, grad of jacrev, ...)."""
+    from ._tensor import from_numpy
+    if all(_is_constant(t) for t in ts):
+        return from_numpy(np.stack([t.numpy() for t in ts], axis).reshape(shape))
+    st = _C.stack(ts, axis) if len(ts) > 1 else _C.unsqueeze(ts[0], axis)
+    return _C.reshape(st, shape)
 
 
 def _assemble(out_leaves, out_td, pr: _Primals, single: bool, block: Callable[[int, int], Tensor]) -> Any:
@@ -479,28 +496,28 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     def wrapper(*args, **kwargs):
         nums, single = _norm_argnums(argnums, len(args), "jacrev")
         pr, out, out_leaves, out_td, aux = _vjp(f, args, nums, has_aux, "jacrev", kwargs)
-        create = None
-        rows: list[list[list[Tensor]]] = []  # rows[k][j] -> list over output elements
-        for k, o in enumerate(out_leaves):
+        create = _needs_create(pr.aliases)
+        inputs = pr.aliases
+        rows: list[list[list[Tensor]]] = []  # rows[k][j] -> one cotangent per output element
+        for o in out_leaves:
             m = o.numel()
-            per_in: list[list[Tensor]] = [[] for _ in pr.leaves]
+            per_in: list[list[Tensor]] = [[] for _ in inputs]
             if m and o.dtype.is_floating_point and o.requires_grad:
                 eye = _one_hot_rows(m, o.shape, o.dtype)
-                if create is None:
-                    create = _needs_create(pr.aliases)
                 for e in range(m):
-                    gs = _pull([o], [from_numpy(np.asarray(eye[e]))], pr.aliases, create)
+                    gs = _C.grad([o], [from_numpy(eye[e] if o.ndim else np.asarray(eye[e]))], inputs, True,
+                                 create, True)
                     for j, g in enumerate(gs):
-                        per_in[j].append(g)
+                        per_in[j].append(g if g is not None else _zeros_like(inputs[j]))
             rows.append(per_in)
 
         def block(k: int, j: int) -> Tensor:
             o, x = out_leaves[k], pr.leaves[j]
             shape = list(o.shape) + list(x.shape)
-            if not rows[k][j]:
-                return _C.full(shape, 0.0, x.dtype)
             r = rows[k][j]
-            return _C.reshape(_stack(r, 0) if len(r) > 1 else _C.unsqueeze(r[0], 0), shape)
+            if not r:
+                return _C.full(shape, 0.0, x.dtype)
+            return _stack_block(r, 0, shape)
 
         jac = _assemble(out_leaves, out_td, pr, single, block)
         return (jac, aux) if has_aux else jac
@@ -511,7 +528,8 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """Forward-mode Jacobian: one JVP (one evaluation of f) per input basis direction.
 
-    Same shapes and structure as :func:`jacrev`.
+    Same shapes and structure as :func:`jacrev`. All directions share one forward-mode
+    level and one set of input aliases; only the tangent of the active leaf changes.
     """
     from ._tensor import from_numpy
 
@@ -519,25 +537,39 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     def wrapper(*args, **kwargs):
         nums, single = _norm_argnums(argnums, len(args), "jacfwd")
         pr = _Primals(args, nums, "jacfwd", lambda x: x)
-        n_leaves = len(pr.leaves)
-        cols: list[list[list[Tensor]]] = []  # cols[j][e] -> out tangents (per output leaf)
+        aliases = [_forward_alias(x) for x in pr.leaves]
+        call = list(pr.args)
+        for k, pos in enumerate(pr.argnums):
+            a, b = pr.bounds[k]
+            call[pos] = pr.treedefs[k].unflatten(aliases[a:b])
+        cols: list[list[list[Tensor]]] = []  # cols[j][e] -> out tangents (one per output leaf)
         out_leaves = out_td = aux = None
+
+        def run(level: int):
+            res = f(*call, **kwargs)
+            out, ax = _split_aux(res, "jacfwd") if has_aux else (res, None)
+            ol, otd = _output_leaves(out, "jacfwd")
+            ts = _read_tangents(level, ol)
+            for o in ol:
+                o._clear_tangent(level)
+            return ol, otd, ts, ax
+
         with _Level() as level:
             for j, x in enumerate(pr.leaves):
                 n = x.numel()
                 cj = []
-                eye = _one_hot_rows(n, x.shape, x.dtype) if n else None
-                for e in range(n):
-                    tans: list[Tensor | None] = [None] * n_leaves
-                    tans[j] = from_numpy(np.asarray(eye[e]))
-                    ol, otd, ts, ax = _forward_run(f, pr, tans, level, has_aux, "jacfwd", kwargs)
-                    if out_leaves is None:
-                        out_leaves, out_td, aux = ol, otd, ax
-                    cj.append(ts)
+                if n:
+                    eye = _one_hot_rows(n, x.shape, x.dtype)
+                    for e in range(n):
+                        aliases[j]._set_tangent(level, from_numpy(eye[e] if x.ndim else np.asarray(eye[e])))
+                        ol, otd, ts, ax = run(level)
+                        if out_leaves is None:
+                            out_leaves, out_td, aux = ol, otd, ax
+                        cj.append(ts)
+                    aliases[j]._clear_tangent(level)
                 cols.append(cj)
             if out_leaves is None:  # every input is empty: still need the output's shape
-                out_leaves, out_td, _, aux = _forward_run(f, pr, [None] * n_leaves, level, has_aux, "jacfwd",
-                                                          kwargs)
+                out_leaves, out_td, _, aux = run(level)
 
         def block(k: int, j: int) -> Tensor:
             o, x = out_leaves[k], pr.leaves[j]
@@ -545,9 +577,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
             cj = cols[j]
             if not cj:
                 return _C.full(shape, 0.0, o.dtype)
-            ts = [c[k] for c in cj]
-            st = _stack(ts, o.ndim) if len(ts) > 1 else _C.unsqueeze(ts[0], o.ndim)
-            return _C.reshape(st, shape)
+            return _stack_block([c[k] for c in cj], o.ndim, shape)
 
         jac = _assemble(out_leaves, out_td, pr, single, block)
         return (jac, aux) if has_aux else jac
