@@ -530,6 +530,47 @@ def test_jacobian_has_aux_and_bad_mode(rng):
         jacobian(fg.sin, mode="sideways")
 
 
+def test_jacobians_of_constant_and_scalar_outputs(rng):
+    x = t64(rng.standard_normal(3))
+    c = t64([1.0, 2.0])
+    for jac in (jacrev, jacfwd):
+        J = jac(lambda x: c * 1.0)(x)
+        assert J.shape == (2, 3)
+        close(J, np.zeros((2, 3)))
+        Jf = jacobian(lambda x: fg.sum(x * x), flatten=True, mode="rev" if jac is jacrev else "fwd")(x)
+        assert Jf.shape == (1, 3)
+        close(Jf, 2 * npy(x)[None])
+    s = t64(0.4)
+    close(jacfwd(fg.sin)(s), np.cos(0.4))
+    close(jacrev(fg.sin)(s), np.cos(0.4))
+    assert jacrev(fg.sin)(s).shape == ()
+
+
+def test_values_returned_by_grad_keep_forward_and_reverse_derivatives(rng):
+    x = t64(rng.standard_normal(3))
+    u = t64(rng.standard_normal(3))
+    f = lambda x: fg.sum(fg.sin(x) * x)
+    # the value of value_and_grad carries the tangent of an enclosing jvp ...
+    _, dv = jvp(lambda x: value_and_grad(f)(x)[0], (x,), (u,))
+    a = npy(x)
+    close(dv, np.dot(np.sin(a) + a * np.cos(a), npy(u)))
+    # ... and is differentiable by an enclosing grad
+    g = grad(lambda x: value_and_grad(f)(x)[0] * 2.0)(x)
+    close(g, 2 * (np.sin(a) + a * np.cos(a)))
+    # vjp inside grad: the primal output and the cotangents stay on the outer tape
+    g2 = grad(lambda x: fg.sum(vjp(fg.sin, x)[1](x)[0]))(x)      # d/dx Σ cos(x) x
+    close(g2, np.cos(a) - a * np.sin(a))
+
+
+def test_jvp_inside_grad_with_user_leaf_requiring_grad(rng):
+    x = t64(rng.standard_normal(3), requires_grad=True)
+    v = t64(rng.standard_normal(3))
+    _, t = jvp(lambda y: y ** 3, (x,), (v,))
+    assert t.requires_grad                                 # recorded on the user's tape
+    fg.sum(t).backward()
+    close(x.grad, 6 * npy(x) * npy(v))
+
+
 # ============================================================================ Hessians
 def test_hessian_compositions_agree(rng):
     x = t64(rng.standard_normal(4))
