@@ -47,8 +47,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
-  int64_t a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= std::max<int64_t>(ndim, 1))
+  // A 0-d tensor accepts axis 0 or -1 (as PyTorch); callers must then not index its
+  // (empty) shape with the result.
+  const int64_t n = std::max<int64_t>(ndim, 1);
+  int64_t a = axis < 0 ? axis + n : axis;
+  if (a < 0 || a >= n)
     throw IndexError(std::string(op) + ": axis " + std::to_string(axis) +
                      " is out of bounds for a tensor of dimension " + std::to_string(ndim));
   return a;
