@@ -18,6 +18,7 @@ Axes norm_axes(const Axes& axes, int64_t ndim, const char* op) {
     return r;
   }
   for (auto a : axes) r.push_back(normalize_axis(a, ndim, op));
+  if (ndim == 0) return {};  // axis 0/-1 of a scalar: nothing to index, reduce-all is the identity
   std::sort(r.begin(), r.end());
   if (std::adjacent_find(r.begin(), r.end()) != r.end()) throw ValueError(std::string(op) + ": repeated axis");
   return r;
@@ -293,7 +294,8 @@ Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims
   Tensor x = detach(x0);
   Shape out_shape;
   int64_t ax;
-  if (!axis) {
+  if (axis && x.ndim() == 0) normalize_axis(*axis, 0, op);
+  if (!axis || x.ndim() == 0) {
     x = reshape(contiguous(x), {x.numel()});
     ax = 0;
     if (keepdims) out_shape.assign(x0.ndim(), 1);
@@ -366,9 +368,11 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<true>(x, axis, keepdims); }
 Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<false>(x, axis, keepdims); }
 Tensor softmax(const Tensor& x, int64_t axis) {
+  if (x.ndim() == 0) return reshape(softmax(reshape(x, {1}), normalize_axis(axis, 0, "softmax")), {});
   return apply1(make_prim<Softmax>(normalize_axis(axis, x.ndim(), "softmax")), {x});
 }
 Tensor log_softmax(const Tensor& x, int64_t axis) {
+  if (x.ndim() == 0) return reshape(log_softmax(reshape(x, {1}), normalize_axis(axis, 0, "log_softmax")), {});
   return apply1(make_prim<LogSoftmax>(normalize_axis(axis, x.ndim(), "log_softmax")), {x});
 }
 
