@@ -425,6 +425,7 @@ Tensor squeeze(const Tensor& x, const Axes& axes) {
   } else {
     for (auto a : axes) {
       int64_t d = normalize_axis(a, x.ndim(), "squeeze");
+      if (x.ndim() == 0) return x;
       if (x.shape()[d] != 1)
         throw ValueError("squeeze: axis " + std::to_string(a) + " has size " + std::to_string(x.shape()[d]) +
                          " (shape " + shape_str(x.shape()) + ")");
@@ -469,6 +470,8 @@ Tensor slice_scatter(const Tensor& g, const Shape& shape, const std::vector<Slic
 
 Tensor concat(const Tensors& xs, int64_t axis) {
   if (xs.empty()) throw ValueError("concat: expected a non-empty sequence of tensors");
+  for (auto& x : xs)
+    if (x.ndim() == 0) throw ValueError("concat: zero-dimensional tensors cannot be concatenated (use stack)");
   int64_t a = normalize_axis(axis, xs[0].ndim(), "concat");
   if (xs.size() == 1) return xs[0];
   DType d = xs[0].dtype();
@@ -492,6 +495,7 @@ Tensor stack(const Tensors& xs, int64_t axis) {
 }
 
 Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
+  if (x.ndim() == 0) throw ValueError("split: cannot split a zero-dimensional tensor");
   int64_t a = normalize_axis(axis, x.ndim(), "split");
   int64_t total = 0;
   for (auto s : sizes) {
