@@ -105,6 +105,10 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = None,
              dim_weight: Any = None) -> Tensor:
     """Mean squared error (ŷ − y)²."""
+    if (reduction == "mean" and weight is None and dim_weight is None and input.__class__ is Tensor
+            and target.__class__ is Tensor and input.dtype == target.dtype and input.shape == target.shape):
+        d = input - target  # the common training-loop case, with the least Python overhead
+        return _C.mean(d * d, None, False)
     _check_reduction(reduction, "mse_loss")
     input, target = _pair(input, target, "mse_loss")
     d = input - target

@@ -81,11 +81,12 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
+            if set_to_none:
+                for p in g["params"]:
+                    p.grad = None
+            else:
+                for p in g["params"]:
+                    if p.grad is not None:
                         p.grad.zero_()
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
@@ -131,7 +132,7 @@ class Optimizer:
             for p in g["params"]:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
-            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+            groups.append({**{k: v for k, v in g.items() if k != "params" and not k.startswith("_")}, "params": ids})
         state = {}
         for g in self.param_groups:
             for p in g["params"]:
@@ -154,7 +155,7 @@ class Optimizer:
         from .._tensor import tensor as _tensor
         for mine, theirs in zip(self.param_groups, groups):
             for k, v in theirs.items():
-                if k != "params":
+                if k != "params" and not k.startswith("_"):
                     mine[k] = tuple(v) if k == "betas" else v
             for p, idx in zip(mine["params"], theirs["params"]):
                 s = saved.get(int(idx))
