@@ -1,0 +1,45 @@
+"""Optional benchmark peers (NumPy is always there; PyTorch and JAX when installed),
+each limited to the same thread count as fastgrad so ratios compare like with like."""
+from __future__ import annotations
+
+import os
+
+import fastgrad as fg
+
+THREADS = fg.get_num_threads()
+os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={THREADS}")
+
+try:
+    import torch
+    torch.set_num_threads(THREADS)
+except ImportError:  # optional peer
+    torch = None
+
+try:
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_platforms", "cpu")
+except ImportError:  # optional peer
+    jax = jnp = None
+
+
+def block(x):
+    """Waits for JAX's asynchronous dispatch; other results pass through."""
+    if jax is not None and hasattr(x, "block_until_ready"):
+        x.block_until_ready()
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            block(v)
+    return x
+
+
+def cpu_peak_gflops_fp32() -> float | None:
+    """AVX-512 FP32 peak of this machine: 2 FMA pipes x 16 lanes x 2 flops per cycle per core
+    (Zen 4 double-pumps 512-bit ops on 256-bit pipes, so 32 FLOP/cycle/core), at the
+    current clock read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            mhz = [float(line.split(":")[1]) for line in f if line.startswith("cpu MHz")]
+    except OSError:
+        return None
+    return max(mhz) * 1e-3 * 32 * THREADS if mhz else None
