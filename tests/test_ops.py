@@ -70,6 +70,9 @@ def test_extreme_inputs_are_stable():
     np.testing.assert_allclose(np.asarray(fg.sigmoid(x)), [0, 1 / (1 + np.exp(50)), 0.5, 1 / (1 + np.exp(-50)), 1])
     np.testing.assert_allclose(np.asarray(fg.softplus(x)), [0, np.log1p(np.exp(-50)), np.log(2), 50 + np.log1p(np.exp(-50)), 1000])
     assert np.all(np.isfinite(np.asarray(fg.silu(x))))
+    special = fg.tensor(np.array([-np.inf, np.nan, -0.0, 2.0, np.inf]))
+    np.testing.assert_array_equal(np.asarray(fg.relu(special)), [0.0, np.nan, 0.0, 2.0, np.inf])
+    np.testing.assert_array_equal(np.asarray(fg.relu(special.astype(fg.float32))), [0.0, np.nan, 0.0, 2.0, np.inf])
 
 
 BINARY = [("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("div", np.divide)]

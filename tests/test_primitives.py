@@ -221,6 +221,16 @@ def adaptive(x):
     return C.adaptive_avg_pool(x, [2, 4], False)
 
 
+def gelu_backward(x, g, approximate):
+    """g * gelu'(x), reached as the create_graph VJP of gelu (w.r.t. a constant point)."""
+    with fg.enable_grad():
+        if not x.requires_grad:  # a leaf from make(): keeps its forward-mode tangent
+            x.requires_grad = True
+        y = fg.gelu(x, approximate=approximate)
+        (d,) = fg.autograd.grad(y, x, g, create_graph=True)
+    return d
+
+
 def cast_square(x):
     h = C.cast(x, fg.float32)
     return C.cast(h * h, F64)
@@ -260,7 +270,8 @@ TABLE: dict[str, list[Case]] = {
     "erf": unary(fg.erf),
     "silu": unary(fg.silu),
     "gelu": unary(fg.gelu) + unary(lambda x: fg.gelu(x, approximate="tanh")),
-    "gelu_deriv": unary(lambda x: C.gelu_deriv(x, False)) + unary(lambda x: C.gelu_deriv(x, True)),
+    "gelu_backward": [Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
+                      for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]],
     "softplus": unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t"),
     "clip": (unary(lambda x: fg.clip(x, -0.5, 0.7), sample=avoid(-0.5, 0.7))
              + unary(lambda x: fg.clip(x, min=0.3), sample=avoid(0.3), layouts="c")
