@@ -1,0 +1,42 @@
+"""Small shared helpers for fastgrad's Python benchmarks: interleaved timing rounds
+with medians, and a plain-text table with ratios against a baseline column."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Sequence
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, inner: int = 1,
+                     warmup: int = 2) -> dict[str, float]:
+    """Median seconds per call of each function. Rounds alternate between the
+    functions (A B C A B C ...) so slow drifts of the machine hit all of them alike."""
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            samples[name].append((time.perf_counter() - t0) / inner)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def print_table(rows: Sequence[tuple[str, dict[str, float]]], unit: str = "us", scale: float = 1e6,
+                baseline: str | None = None) -> None:
+    """rows: (label, {column: seconds}). With `baseline`, adds `col/baseline` ratios."""
+    cols = list(rows[0][1]) if rows else []
+    head = ["case"] + [f"{c} [{unit}]" for c in cols]
+    if baseline:
+        head += [f"{c}/{baseline}" for c in cols if c != baseline]
+    lines = [head]
+    for label, vals in rows:
+        line = [label] + [f"{vals[c] * scale:.3f}" for c in cols]
+        if baseline:
+            line += [f"{vals[c] / vals[baseline]:.2f}x" for c in cols if c != baseline]
+        lines.append(line)
+    widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
+    for r in lines:
+        print("  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(r, widths))))
