@@ -8,8 +8,9 @@ from typing import Callable, Sequence
 
 
 def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, inner: int = 1,
-                     warmup: int = 2) -> dict[str, float]:
-    """Median seconds per call of each function. Rounds alternate between the
+                     warmup: int = 2, stat: Callable[[list[float]], float] = statistics.median) -> dict[str, float]:
+    """Seconds per call of each function (median of the rounds by default; `stat=min`
+    gives the least-disturbed round on a busy machine). Rounds alternate between the
     functions (A B C A B C ...) so slow drifts of the machine hit all of them alike."""
     for _ in range(warmup):
         for f in fns.values():
@@ -21,7 +22,7 @@ def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, inn
             for _ in range(inner):
                 f()
             samples[name].append((time.perf_counter() - t0) / inner)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return {k: stat(v) for k, v in samples.items()}
 
 
 def print_table(rows: Sequence[tuple[str, dict[str, float]]], unit: str = "us", scale: float = 1e6,
