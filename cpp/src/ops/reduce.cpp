@@ -18,9 +18,9 @@ Axes norm_axes(const Axes& axes, int64_t ndim, const char* op) {
     return r;
   }
   for (auto a : axes) r.push_back(normalize_axis(a, ndim, op));
-  if (ndim == 0) return {};  // axis 0/-1 of a scalar: nothing to index, reduce-all is the identity
   std::sort(r.begin(), r.end());
   if (std::adjacent_find(r.begin(), r.end()) != r.end()) throw ValueError(std::string(op) + ": repeated axis");
+  if (ndim == 0) return {};  // axis 0/-1 of a scalar: nothing to index, reduce-all is the identity
   return r;
 }
 
