@@ -407,8 +407,9 @@ Tensor permute(const Tensor& x, const Axes& perm0) {
 Tensor transpose(const Tensor& x, int64_t a, int64_t b) {
   Axes perm(x.ndim());
   std::iota(perm.begin(), perm.end(), 0);
+  const int64_t ia = normalize_axis(a, x.ndim(), "transpose"), ib = normalize_axis(b, x.ndim(), "transpose");
   if (x.ndim() == 0) return x;
-  std::swap(perm[normalize_axis(a, x.ndim(), "transpose")], perm[normalize_axis(b, x.ndim(), "transpose")]);
+  std::swap(perm[ia], perm[ib]);
   return permute(x, perm);
 }
 
