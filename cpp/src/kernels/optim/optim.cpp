@@ -21,6 +21,8 @@
 
 #include <omp.h>
 
+#include <type_traits>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -73,11 +75,11 @@ void sgd_step(ParamSlot<T>* slots, int64_t count, double lr, double momentum, do
   const T one_minus_damp = static_cast<T>(1.0 - dampening);
   const T neg_lr = static_cast<T>(-lr);
   for (int64_t s = 0; s < count; ++s) {
-    T* p = slots[s].param;
-    const T* gr = slots[s].grad;
-    T* buf = slots[s].buf1;
+    T* __restrict p = slots[s].param;
+    const T* __restrict gr = slots[s].grad;
+    T* __restrict buf = slots[s].buf1;
     const bool use_mom = momentum != 0.0;
-    for_range(slots[s].n, [&](int64_t b, int64_t e) {
+    for_range(slots[s].n, [=](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         T g = maximize ? -gr[i] : gr[i];
         if (weight_decay != 0.0) g = madd(wd, p[i], g);
@@ -108,34 +110,49 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
   const T one_minus_b2 = static_cast<T>(1.0 - beta2);
   const T eps_t = static_cast<T>(eps), wd = static_cast<T>(weight_decay);
   const T decay = static_cast<T>(1.0 - lr * weight_decay);
-  for (int64_t s = 0; s < count; ++s) {
-    T* p = slots[s].param;
-    const T* gr = slots[s].grad;
-    T* m = slots[s].buf1;
-    T* v = slots[s].buf2;
-    T* vmax = slots[s].buf3;
-    for_range(slots[s].n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T g = maximize ? -gr[i] : gr[i];
-        T pi = p[i];
-        if (weight_decay != 0.0) {
-          if (decoupled) pi = pi * decay;  // param.mul_(1 - lr*wd)
-          else g = madd(wd, pi, g);        // grad.add(param, alpha=wd)
+  // The options are hoisted out of the element loop (one instantiation per combination)
+  // so the loop has no branches and vectorises.
+  auto run = [&](auto wd_on, auto dec, auto ams, auto maxi, auto lerp_lo) {
+    for (int64_t s = 0; s < count; ++s) {
+      T* __restrict p = slots[s].param;
+      const T* __restrict gr = slots[s].grad;
+      T* __restrict m = slots[s].buf1;
+      T* __restrict v = slots[s].buf2;
+      T* __restrict vmax = slots[s].buf3;
+      for_range(slots[s].n, [=](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          T g = maxi ? -gr[i] : gr[i];
+          T pi = p[i];
+          if (wd_on) {
+            if (dec) pi = pi * decay;  // param.mul_(1 - lr*wd)
+            else g = madd(wd, pi, g);  // grad.add(param, alpha=wd)
+          }
+          // exp_avg.lerp_(grad, 1-beta1), both branches of torch's lerp
+          const T diff = g - m[i];
+          const T mi = lerp_lo ? madd(w1, diff, m[i]) : madd(-diff, T(1) - w1, g);
+          const T vi = v[i] * b2 + one_minus_b2 * g * g;  // mul_(beta2).addcmul_(g, g, value=1-beta2)
+          m[i] = mi;
+          v[i] = vi;
+          T vu = vi;
+          if (ams) {
+            vu = vmax[i] > vi ? vmax[i] : vi;  // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=...)
+            vmax[i] = vu;
+          }
+          const T denom = std::sqrt(vu) / bc2_sqrt + eps_t;  // (sqrt(v)/bc2_sqrt).add_(eps)
+          p[i] = pi + (-step_size) * mi / denom;  // addcdiv_(m, denom, value=-step_size)
         }
-        const T mi = lerp(m[i], g, w1);            // exp_avg.lerp_(grad, 1-beta1)
-        const T vi = v[i] * b2 + one_minus_b2 * g * g;  // mul_(beta2).addcmul_(g, g, value=1-beta2)
-        m[i] = mi;
-        v[i] = vi;
-        T vu = vi;
-        if (amsgrad) {
-          vu = std::max(vmax[i], vi);  // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=...)
-          vmax[i] = vu;
-        }
-        const T denom = std::sqrt(vu) / bc2_sqrt + eps_t;  // (sqrt(v)/bc2_sqrt).add_(eps)
-        p[i] = pi + (-step_size) * mi / denom;  // addcdiv_(m, denom, value=-step_size)
-      }
-    });
-  }
+      });
+    }
+  };
+  using TT = std::true_type;
+  using FF = std::false_type;
+  auto pick5 = [&](auto a, auto b, auto c, auto d) {
+    if (std::abs(w1) < T(0.5)) run(a, b, c, d, TT{}); else run(a, b, c, d, FF{});
+  };
+  auto pick4 = [&](auto a, auto b, auto c) { if (maximize) pick5(a, b, c, TT{}); else pick5(a, b, c, FF{}); };
+  auto pick3 = [&](auto a, auto b) { if (amsgrad) pick4(a, b, TT{}); else pick4(a, b, FF{}); };
+  auto pick2 = [&](auto a) { if (decoupled) pick3(a, TT{}); else pick3(a, FF{}); };
+  if (weight_decay != 0.0) pick2(TT{}); else pick2(FF{});
 }
 
 template <typename T>
@@ -145,12 +162,12 @@ void rmsprop_step(ParamSlot<T>* slots, int64_t count, double lr, double alpha, d
   const T eps_t = static_cast<T>(eps), wd = static_cast<T>(weight_decay);
   const T mom = static_cast<T>(momentum), neg_lr = static_cast<T>(-lr);
   for (int64_t s = 0; s < count; ++s) {
-    T* p = slots[s].param;
-    const T* gr = slots[s].grad;
-    T* sq = slots[s].buf1;
-    T* buf = slots[s].buf2;
-    T* ga = slots[s].buf3;
-    for_range(slots[s].n, [&](int64_t b, int64_t e) {
+    T* __restrict p = slots[s].param;
+    const T* __restrict gr = slots[s].grad;
+    T* __restrict sq = slots[s].buf1;
+    T* __restrict buf = slots[s].buf2;
+    T* __restrict ga = slots[s].buf3;
+    for_range(slots[s].n, [=](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         T g = maximize ? -gr[i] : gr[i];
         if (weight_decay != 0.0) g = madd(wd, p[i], g);
