@@ -57,6 +57,8 @@ class PyTreeDef:
             self.num_leaves = sum(c.num_leaves for c in self.children)
 
     def unflatten(self, leaves: Sequence[Any]) -> Any:
+        if self.kind == "leaf" and len(leaves) == 1:  # the common single-tensor case
+            return leaves[0]
         leaves = list(leaves)
         if len(leaves) != self.num_leaves:
             raise ValueError(f"unflatten: structure {self} has {self.num_leaves} leaves, got {len(leaves)}")
@@ -126,6 +128,8 @@ def _flatten(tree: Any, leaves: list) -> PyTreeDef:
 
 def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
     """Returns ``(leaves, treedef)``; leaves in the documented order (dict keys sorted)."""
+    if isinstance(tree, Tensor):
+        return [tree], _LEAF
     leaves: list = []
     return leaves, _flatten(tree, leaves)
 

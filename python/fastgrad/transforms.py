@@ -263,25 +263,30 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        nums, single = _norm_argnums(argnums, len(args), "grad")
-        with _RunningReverse():
-            pr = _Primals(args, nums, "grad", _reverse_alias)
-            res = f(*pr.new_args, **kwargs)
-        out, aux = _split_aux(res, "grad") if has_aux else (res, None)
-        out = _check_scalar(out, "grad")
-        create = _needs_create(pr.aliases)
-        root = out if out.shape == () else _C.reshape(out, [])
-        gs = _pull([root], [_C.full([], 1.0, out.dtype)], pr.aliases, create)
-        per = pr.per_arg(gs)
-        grads = per[0] if single else tuple(per)
-        if prepared is not None:
-            grads = prepared.apply(grads, "grad")
-        value = _strip(out, create)
-        if has_aux:
-            value = (value, _strip(aux, create))
-        return value, grads
+        return _value_and_grad_call(f, args, kwargs, argnums, has_aux, prepared)
 
     return wrapper
+
+
+def _value_and_grad_call(f: Callable, args: Sequence[Any], kwargs: dict, argnums: Any, has_aux: bool,
+                         prepared: Any = None):
+    nums, single = _norm_argnums(argnums, len(args), "grad")
+    with _RunningReverse():
+        pr = _Primals(args, nums, "grad", _reverse_alias)
+        res = f(*pr.new_args, **kwargs)
+    out, aux = _split_aux(res, "grad") if has_aux else (res, None)
+    out = _check_scalar(out, "grad")
+    create = _needs_create(pr.aliases)
+    root = out if out.shape == () else _C.reshape(out, [])
+    gs = _pull([root], [_C.full([], 1.0, out.dtype)], pr.aliases, create)
+    per = pr.per_arg(gs)
+    grads = per[0] if single else tuple(per)
+    if prepared is not None:
+        grads = prepared.apply(grads, "grad")
+    value = _strip(out, create)
+    if has_aux:
+        value = (value, _strip(aux, create))
+    return value, grads
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, metric: Any = None) -> Callable:
@@ -338,8 +343,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         gs = _pull(out_leaves, ws, pr.aliases, create)
         return tuple(pr.per_arg(gs))
 
-    keep = any(not a.is_leaf for a in pr.aliases) or _state.depth > 0
-    out = _strip(out, keep) if not keep else out
+    out = _strip(out, any(not a.is_leaf for a in pr.aliases) or _state.depth > 0)
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
@@ -648,7 +652,7 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: got {len(primals)} primals but {len(tangents)} tangents")
     nums = 0 if len(primals) == 1 else tuple(range(len(primals)))
-    return jvp(grad(f, nums), primals, tangents)[1]
+    return jvp(lambda *a: _value_and_grad_call(f, a, {}, nums, False)[1], primals, tangents)[1]
 
 
 # ----------------------------------------------------------------------------- metrics
