@@ -24,9 +24,15 @@ Every transform works on *aliases* of its inputs, never on the user's tensors:
   the aliases, so ``jvp`` of ``jvp``, ``jvp`` of ``grad`` (forward-over-reverse) and
   ``grad`` of ``jvp`` all compose.
 
-Closures over tensors that require grad *outside* any transform (PyTorch style) are
-read but, unless grad is on a tape input, the gradients returned are not themselves
-recorded; use the transforms all the way out (or ``fg.autograd.grad(create_graph=True)``).
+A closure over a tensor that requires grad outside any transform (PyTorch style)
+contributes to the value, but the returned gradients are recorded on that tensor's tape
+only when a differentiated input is itself on a tape or the call is nested in another
+reverse transform; use the transforms all the way out for higher derivatives.
+
+Reverse-over-forward (``grad`` of ``jvp``/``hvp``) through primitives whose JVP rule
+reads the primitive's output (exp, tanh, sigmoid, softmax, sqrt, ...) relies on the
+engine recording outputs on the tape before running JVP rules (tests marked
+``needs_engine_fix`` in tests/test_transforms.py check it).
 """
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
-from .pytree import PyTreeDef, tree_flatten, tree_unflatten
+from .pytree import PyTreeDef, tree_flatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp",
            "sharp", "gradcheck", "GradcheckError"]
