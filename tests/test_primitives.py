@@ -320,6 +320,11 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda x: fg.log_softmax(x, axis=0), [In((3, 4), "t")], id="axis0"),
     ],
     # linear algebra
+    "linear": [
+        Case(lambda x, w, b: C.linear(x, w, b, True), [In((5, 3)), In((4, 3), "t"), In((4,))], id="torch-bias"),
+        Case(lambda x, w: C.linear(x, w, None, False), [In((2, 3, 3), "s"), In((3, 4))], id="jax-batched"),
+        Case(lambda x, w, b: C.linear(x, w, b, True), [In((3,)), In((4, 3)), In((4,))], id="vector"),
+    ],
     "matmul": [
         Case(lambda a, b: a @ b, [In((3, 4)), In((4, 5))], id="2d"),
         Case(lambda a, b: a @ b, [In((3, 4), "t"), In((4, 2), "t")], id="transposed"),

@@ -90,7 +90,8 @@ TP from_array_copy(py::array arr, std::optional<DType> dtype) {
 
 Tensor to_tensor(py::handle h, const Tensor& like) {
   if (py::isinstance<TensorImpl>(h)) return Tensor(h.cast<TP>());
-  if (PyFloat_Check(h.ptr())) return scalar(PyFloat_AsDouble(h.ptr()), like.dtype());
+  if (PyFloat_Check(h.ptr()))  // a Python float makes integer tensors float (NumPy, PyTorch)
+    return scalar(PyFloat_AsDouble(h.ptr()), is_floating(like.dtype()) ? like.dtype() : DType::Float32);
   if (PyBool_Check(h.ptr())) return scalar(h.ptr() == Py_True ? 1.0 : 0.0, like.dtype());
   if (PyLong_Check(h.ptr())) return scalar(static_cast<double>(PyLong_AsLongLong(h.ptr())), like.dtype());
   py::array a = py::array::ensure(h);
@@ -330,8 +331,19 @@ PYBIND11_MODULE(_C, m) {
                       t->requires_grad = v;
                     })
       .def_property("grad", [](const TP& t) { return t->grad; },
-                    [](const TP& t, const TP& g) {
-                      if (g && g->shape != t->shape)
+                    [](const TP& t, py::handle h) {
+                      // None is the common case (zero_grad): skip the holder conversion.
+                      if (h.is_none()) {
+                        t->grad.reset();
+                        return;
+                      }
+                      if (!py::isinstance<TensorImpl>(h))
+                        throw TypeError("grad: expected a Tensor or None, got " + std::string(py::str(py::type::handle_of(h))));
+                      TP g = h.cast<TP>();
+                      if (g->dtype != t->dtype)
+                        throw TypeError(std::string("grad: assigned a ") + dtype_name(g->dtype) + " gradient to a " +
+                                        dtype_name(t->dtype) + " tensor");
+                      if (g->shape != t->shape)
                         throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
                                          " to a tensor of shape " + shape_str(t->shape));
                       t->grad = g;
@@ -504,6 +516,11 @@ PYBIND11_MODULE(_C, m) {
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
+
+  m.def("linear", [](const TP& x, const TP& w, const TP& b, bool torch_layout) {
+    return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
+                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b), torch_layout).impl(); });
+  }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true);
 
   // ---- convolution and pooling
   m.def("conv", [](const TP& x, const TP& w, const TP& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,

@@ -19,6 +19,8 @@ from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, conc
 from .transforms import (gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp, value_and_grad,
                          vjp)
 from . import autograd, pytree
+from . import nn, optim, data, train
+from .io import load, save
 from ._threads import default_num_threads as _default_num_threads
 
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)

@@ -96,6 +96,9 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 
 // ---- linear algebra ----
 Tensor matmul(const Tensor& a, const Tensor& b);
+// Dense layer: x Wᵀ + b with W (out, in) when torch_layout, else x W + b with W (in, out).
+// x may be (in,), (rows, in) or (..., in); bias may be undefined.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout);
 
 // ---- shapes (views where possible) ----
 Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed

@@ -107,13 +107,9 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str
 
     ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
     """
-    x = _t(x)
-    wt = _C.transpose(weight, 0, 1) if layout == "torch" else weight
-    if x.shape[-1] != wt.shape[0] if x.ndim else True:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
-                         f"(layout={layout!r}: expects last dim {wt.shape[0]})")
-    y = _C.matmul(x, wt)
-    return y if bias is None else _C.add(y, bias)
+    if layout not in ("torch", "jax"):
+        raise ValueError(f"linear: layout must be 'torch' or 'jax', got {layout!r}")
+    return _C.linear(_t(x), weight, bias, layout == "torch")
 
 
 # ------------------------------------------------------------------ layout helpers

@@ -41,14 +41,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.weight
-        if self.layout == "torch":
-            w = _C.transpose(w, 0, 1)
         if x.__class__ is not Tensor or not x.ndim or x.shape[-1] != self.in_features:
             x = self._check(x)
-        y = _C.matmul(x, w)
-        b = self.bias
-        return y if b is None else _C.add(y, b)
+        # One fused primitive: x Wᵀ + b (torch) or x W + b (jax), bias in the GEMM epilogue.
+        return _C.linear(x, self.weight, self.bias, self.layout == "torch")
 
     def _check(self, x: Any) -> Tensor:
         from .._tensor import as_tensor

@@ -1,0 +1,91 @@
+// The dense layer (cheat sheet "Dense layer") as one primitive: y = x Wᵀ + b for a
+// PyTorch (out, in) weight or y = x W + b for a JAX (in, out) weight. One tape node
+// instead of transpose + matmul + add; the bias rides in the GEMM (C is pre-filled with
+// it, beta = 1) and the weight gradient comes out in the weight's own layout, so no
+// transposed copy is ever materialised.
+#include <cstring>
+
+#include "common.h"
+#include "fastgrad/kernels/gemm.h"
+
+namespace fastgrad {
+using namespace detail;
+
+namespace {
+
+Tensor rows(const Tensor& t, int64_t cols) { return reshape(t, {-1, cols}); }
+
+struct Linear : Primitive {
+  bool torch_layout;
+  explicit Linear(bool t) : torch_layout(t) {}
+  const char* name() const override { return "linear"; }
+  int64_t in_features(const Tensor& w) const { return torch_layout ? w.shape()[1] : w.shape()[0]; }
+  int64_t out_features(const Tensor& w) const { return torch_layout ? w.shape()[0] : w.shape()[1]; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    const Tensor &x = in[0], &w = in[1];
+    require_float(x, name());
+    if (w.ndim() != 2)
+      throw ValueError("linear: weight must be 2-D, got shape " + shape_str(w.shape()));
+    if (x.dtype() != w.dtype())
+      throw TypeError(std::string("linear: input is ") + dtype_name(x.dtype()) + " but weight is " + dtype_name(w.dtype()));
+    if (x.ndim() < 1 || x.shape().back() != in_features(w))
+      throw ValueError("linear: input of shape " + shape_str(x.shape()) + " does not match weight of shape " +
+                       shape_str(w.shape()) + " (layout " + (torch_layout ? "torch (out, in)" : "jax (in, out)") +
+                       ", expects last dim " + std::to_string(in_features(w)) + ")");
+    if (in.size() > 2 && (in[2].ndim() != 1 || in[2].numel() != out_features(w) || in[2].dtype() != x.dtype()))
+      throw ValueError("linear: bias of shape " + shape_str(in[2].shape()) + " does not match " +
+                       std::to_string(out_features(w)) + " output features");
+    Shape s = x.shape();
+    s.back() = out_features(w);
+    return {s};
+  }
+  Tensors forward(const Tensors& in) const override {
+    Shape s = shapes(in)[0];
+    Tensor x = contiguous(detach(in[0])), w = detach(in[1]);
+    Tensor y = empty(s, x.dtype());
+    const int64_t K = in_features(w), N = out_features(w), M = K ? x.numel() / K : shape_numel(s) / std::max<int64_t>(N, 1);
+    // B = Wᵀ (torch) or W (jax), read through strides.
+    const int64_t rsB = torch_layout ? w.strides()[1] : w.strides()[0];
+    const int64_t csB = torch_layout ? w.strides()[0] : w.strides()[1];
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      scalar_t* py = y.data<scalar_t>();
+      scalar_t beta = 0;
+      if (in.size() > 2) {
+        Tensor b = contiguous(detach(in[2]));
+        for (int64_t i = 0; i < M; ++i) std::memcpy(py + i * N, b.data<scalar_t>(), sizeof(scalar_t) * N);
+        beta = 1;
+      }
+      kernels::gemm<scalar_t>(M, N, K, scalar_t(1), x.data<scalar_t>(), K, 1, w.data<scalar_t>(), rsB, csB, beta, py, N, 1);
+    });
+    return {y};
+  }
+  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+    const Tensor &x = in[0], &w = in[1];
+    const int64_t K = in_features(w), N = out_features(w);
+    Tensors r(in.size());
+    if (need[0]) r[0] = matmul(g[0], torch_layout ? w : transpose(w, 0, 1));
+    if (need[1]) {
+      Tensor g2 = rows(g[0], N), x2 = rows(x, K);
+      r[1] = torch_layout ? matmul(transpose(g2, 0, 1), x2) : matmul(transpose(x2, 0, 1), g2);
+    }
+    if (in.size() > 2 && need[2]) r[2] = sum(rows(g[0], N), {0}, false);
+    return r;
+  }
+  Tensors jvp(const Tensors& in, const Tensors&, const Tensors& t) const override {
+    Tensor r;
+    if (t[0].defined()) r = linear(t[0], in[1], Tensor(), torch_layout);
+    if (t[1].defined()) r = add_maybe(r, linear(in[0], t[1], Tensor(), torch_layout));
+    if (in.size() > 2 && t[2].defined()) r = add_maybe(r, t[2]);
+    return {r};
+  }
+};
+FG_REGISTER_PRIMITIVE(linear);
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout) {
+  auto prim = make_prim<Linear>(torch_layout);
+  return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
+}
+
+}  // namespace fastgrad
