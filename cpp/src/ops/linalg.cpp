@@ -94,6 +94,11 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   if (a0.ndim() == 0 || b0.ndim() == 0)
     throw ValueError("matmul: operands must be at least 1-D, got shapes " + shape_str(a0.shape()) + " and " +
                      shape_str(b0.shape()));
+  // Checked here so the message shows the caller's shapes, not the unsqueezed ones.
+  const int64_t ka = a0.shape()[a0.ndim() - 1], kb = b0.shape()[b0.ndim() == 1 ? 0 : b0.ndim() - 2];
+  if (ka != kb)
+    throw ValueError("matmul: shapes " + shape_str(a0.shape()) + " and " + shape_str(b0.shape()) +
+                     " are not aligned (" + std::to_string(ka) + " != " + std::to_string(kb) + ")");
   DType d = promote(a0.dtype(), b0.dtype());
   if (!is_floating(d)) d = DType::Float32;
   Tensor a = cast(a0, d), b = cast(b0, d);
