@@ -344,6 +344,7 @@ Tensor var(const Tensor& x, const Axes& axes, double correction, bool keepdims) 
   return sum(d * d, ax, keepdims) * (1.0 / std::max(n, 0.0));
 }
 Tensor std_(const Tensor& x, const Axes& axes, double correction, bool keepdims) {
+  norm_axes(axes, x.ndim(), "std");  // errors name std, not the var it is built on
   return sqrt(var(x, axes, correction, keepdims));
 }
 Tensor amax(const Tensor& x, const Axes& axes, bool keepdims) {
