@@ -45,7 +45,13 @@ int64_t tile_pixels(const Geom3& g, bool pointwise) {
   return std::min(pt, std::max<int64_t>(g.Pout, 1));
 }
 
-int threads_available() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+// Below ~2^18 multiply-adds a convolution takes tens of microseconds on one core, less
+// than waking a thread team costs on a busy machine, so small calls stay serial.
+constexpr int64_t kSerialMacs = int64_t(1) << 18;
+int threads_available(const Geom3& g) {
+  if (omp_in_parallel() || g.N * g.Cog * g.G * g.Pout * g.Cig * g.K < kSerialMacs) return 1;
+  return omp_get_max_threads();
+}
 
 // Whether units go to threads (true) or run in order with a parallel GEMM (false).
 bool spread_units(int nt, int64_t units, int64_t N) {
@@ -182,7 +188,7 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
   const int64_t pt = tile_pixels<T>(g, pw);
   const int64_t ntile = (g.Pout + pt - 1) / pt;
   const int64_t units = g.N * g.G * ntile;
-  const int nt = threads_available();
+  const int nt = threads_available(g);
   const bool spread = spread_units(nt, units, g.N);
 
   run_units(units, spread, nt, [&](int64_t u) {
@@ -237,7 +243,7 @@ void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
   const int64_t pt = tile_pixels<T>(g, pw);
   // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
   const int64_t units = g.N * g.G;
-  const int nt = threads_available();
+  const int nt = threads_available(g);
   const bool spread = spread_units(nt, units, g.N);
 
   run_units(units, spread, nt, [&](int64_t u) {
@@ -284,7 +290,7 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   const int64_t pt = tile_pixels<T>(g, pw);
   const int64_t ntile = (g.Pout + pt - 1) / pt;
   const int64_t units = g.N * g.G * ntile;
-  const int nt = threads_available();
+  const int nt = threads_available(g);
   const bool spread = spread_units(nt, units, g.N);
 
   // With spread units every thread sums into its own copy of gw; the copies are
