@@ -185,6 +185,8 @@ def test_grad_error_cases(X):
         grad(lambda x: fg.sum(x.astype(fg.float64)))(fg.tensor([1, 2]))
     with pytest.raises(TypeError, match="pair"):
         grad(lambda x: fg.sum(x), has_aux=True)(X)
+    with pytest.raises(TypeError, match="callable"):
+        grad(5)
 
 
 def test_grad_under_no_grad_still_differentiates(X):
@@ -670,8 +672,12 @@ def test_sharp_matrix_errors(rng):
     bad[0, 1] += 1.0
     with pytest.raises(ValueError, match="not symmetric positive definite"):
         sharp(c, bad)
-    with pytest.raises(ValueError, match=r"4×4.*3 entries"):
+    with pytest.raises(ValueError, match=r"\(4, 4\).*3 entries"):
         sharp(c, np.eye(4))
+    with pytest.raises(ValueError, match=r"\(2, 2\).*3 entries"):   # size is checked before factoring
+        sharp(c, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"\(4, 4\).*3 entries"):   # a prepared metric checks at use
+        grad(lambda x: fg.sum(x * x), metric=np.eye(4))(c)
     with pytest.raises(ValueError, match="square"):
         sharp(c, np.ones((3, 2)))
 

@@ -135,6 +135,11 @@ def _forward_alias(x: Tensor) -> Tensor:
     return _tape_alias(x) if _on_tape(x) else _detached(x)
 
 
+def _check_callable(f: Any, who: str) -> None:
+    if not callable(f):
+        raise TypeError(f"{who}: f must be callable, got {type(f).__name__}")
+
+
 def _norm_argnums(argnums: Any, nargs: int, who: str) -> tuple[tuple[int, ...], bool]:
     """Returns (positions, single) with negative positions resolved."""
     single = not isinstance(argnums, (tuple, list))
@@ -265,6 +270,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     :func:`sharp`; the metric is over all differentiated leaves, flattened in pytree
     order and concatenated).
     """
+    _check_callable(f, "grad")
     prepared = _prepare_metric(metric) if metric is not None else None
 
     @functools.wraps(f)
@@ -328,6 +334,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     primal (a tuple, even for one primal), each shaped like its primal (cheat sheet
     §4.2). ``vjp_fn`` may be called many times. With ``has_aux``: ``(out, vjp_fn, aux)``.
     """
+    _check_callable(f, "vjp")
     if not primals:
         raise TypeError("vjp: at least one primal is required")
     pr, out, out_leaves, out_td, aux = _vjp(f, primals, tuple(range(len(primals))), has_aux, "vjp")
@@ -437,6 +444,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     JVP rule in a single evaluation of ``f``. ``tangents`` mirrors ``primals`` (same
     structure and shapes). With ``has_aux``: ``(out, out_tangent, aux)``.
     """
+    _check_callable(f, "jvp")
     primals = _as_args(primals, "jvp", "primals")
     tangents = _as_args(tangents, "jvp", "tangents")
     if len(primals) != len(tangents):
@@ -501,6 +509,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     with the per-argument blocks as leaves.
     """
     from ._tensor import from_numpy
+    _check_callable(f, "jacrev")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -542,6 +551,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     level and one set of input aliases; only the tangent of the active leaf changes.
     """
     from ._tensor import from_numpy
+    _check_callable(f, "jacfwd")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -653,6 +663,7 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     for several it returns a tuple shaped like ``primals`` (the blocks of the joint
     Hessian applied to the joint tangent). ``f`` must return a scalar.
     """
+    _check_callable(f, "hvp")
     primals = _as_args(primals, "hvp", "primals")
     tangents = _as_args(tangents, "hvp", "tangents")
     if len(primals) != len(tangents):
@@ -667,13 +678,16 @@ class _MatrixMetric:
     through its factor so every sharp is one matrix-vector product in fastgrad ops
     (hence differentiable w.r.t. the cotangent, and carried through jvp levels)."""
 
-    def __init__(self, metric: Any) -> None:
+    def __init__(self, metric: Any, size: int | None = None) -> None:
         if isinstance(metric, Tensor):
             M = np.array(metric.detach().numpy(), dtype=np.float64)
         else:
             M = np.array(metric, dtype=np.float64)
         if M.ndim != 2 or M.shape[0] != M.shape[1]:
             raise ValueError(f"sharp: metric must be a square matrix, got shape {M.shape}")
+        if size is not None and M.shape[0] != size:
+            raise ValueError(f"sharp: metric has shape {M.shape} (a {M.shape[0]}×{M.shape[0]} matrix) but the "
+                             f"flattened cotangent has {size} entries")
         if not np.all(np.isfinite(M)):
             raise ValueError("sharp: metric is not symmetric positive definite (it has non-finite entries)")
         scale = float(np.max(np.abs(M))) if M.size else 0.0
@@ -702,8 +716,8 @@ class _MatrixMetric:
         leaves = [_to_tensor(x, f"{who}: cotangent") for x in leaves]
         P = sum(x.numel() for x in leaves)
         if P != self.size:
-            raise ValueError(f"{who}: metric is {self.size}×{self.size} but the flattened cotangent has {P} "
-                             "entries")
+            raise ValueError(f"{who}: metric has shape {(self.size, self.size)} (a {self.size}×{self.size} matrix) "
+                             f"but the flattened cotangent has {P} entries")
         if P == 0:
             return td.unflatten(leaves)
         dtype = leaves[0].dtype
@@ -790,12 +804,12 @@ class _OperatorMetric:
                            "check that the metric is well conditioned")
 
 
-def _prepare_metric(metric: Any, tol: float = 1e-10, maxiter: int | None = None):
+def _prepare_metric(metric: Any, tol: float = 1e-10, maxiter: int | None = None, size: int | None = None):
     if isinstance(metric, (_MatrixMetric, _OperatorMetric)):
         return metric
     if callable(metric) and not isinstance(metric, (Tensor, np.ndarray)):
         return _OperatorMetric(metric, tol, maxiter)
-    return _MatrixMetric(metric)
+    return _MatrixMetric(metric, size)
 
 
 def sharp(cotangent: Any, metric: Any, tol: float = 1e-10, maxiter: int | None = None) -> Any:
@@ -810,7 +824,9 @@ def sharp(cotangent: Any, metric: Any, tol: float = 1e-10, maxiter: int | None =
     ``10 P``; non-positive curvature raises ValueError, non-convergence RuntimeError).
     The result has the cotangent's structure and shapes. Identity metric: ``sharp(x̄) = x̄``.
     """
-    return _prepare_metric(metric, tol, maxiter).apply(cotangent, "sharp")
+    size = sum(int(np.prod(np.shape(x) if not isinstance(x, Tensor) else x.shape, dtype=np.int64))
+               for x in tree_flatten(cotangent)[0])
+    return _prepare_metric(metric, tol, maxiter, size).apply(cotangent, "sharp")
 
 
 # ----------------------------------------------------------------------------- gradcheck
