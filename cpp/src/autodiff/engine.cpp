@@ -9,6 +9,10 @@
 #include "fastgrad/ops.h"
 
 namespace fastgrad {
+// tensor.cpp: every tensor given a tangent at a level, so pop_jvp_level can drop them all
+// (tangent -> node -> output -> tangent cycles otherwise never die).
+void register_tangent_owner(int64_t level, const TensorPtr& p);
+void clear_level_tangents(int64_t level);
 
 std::atomic<int64_t> Node::live_count{0};
 
@@ -70,6 +74,7 @@ TensorPtr data_alias(const Tensor& t) {
   a->offset = t.offset();
   a->dtype = t.dtype();
   a->tangents = t.impl()->tangents;
+  for (auto& kv : a->tangents) register_tangent_owner(kv.first, a);
   return a;
 }
 
@@ -92,12 +97,42 @@ int64_t push_jvp_level() {
 void pop_jvp_level(int64_t level) {
   auto it = std::find(tl_levels.begin(), tl_levels.end(), level);
   if (it != tl_levels.end()) tl_levels.erase(it);
+  clear_level_tangents(level);
 }
 bool any_jvp_level() { return !tl_levels.empty(); }
 
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   Tensors out = prim->forward(in);
 
+  // Record on the tape first: JVP rules that read the outputs must see them as tape
+  // tensors, or grad-of-jvp misses the path through the output.
+  std::shared_ptr<Node> node;
+  if (tl_grad_enabled) {
+    bool any = false;
+    std::vector<bool> need(in.size(), false);
+    for (size_t i = 0; i < in.size(); ++i) {
+      need[i] = in[i].defined() && prim->differentiable_input(i) && in[i].requires_grad();
+      any = any || need[i];
+    }
+    if (any) {
+      node = std::make_shared<Node>();
+      node->prim = prim;
+      node->inputs = in;
+      node->needs_grad = std::move(need);
+      node->seq = g_next_seq++;
+      if (prim->vjp_uses_inputs()) {
+        node->input_versions.resize(in.size(), 0);
+        for (size_t i = 0; i < in.size(); ++i)
+          if (in[i].defined()) node->input_versions[i] = in[i].impl()->storage->version.load();
+      }
+      for (size_t j = 0; j < out.size(); ++j) {
+        if (!is_floating(out[j].dtype())) continue;
+        out[j].impl()->requires_grad = true;
+        out[j].impl()->grad_fn = node;
+        out[j].impl()->output_nr = static_cast<int>(j);
+      }
+    }
+  }
   if (!tl_levels.empty()) {
     const std::vector<int64_t> levels = tl_levels;  // rules may not change it, but be safe
     for (int64_t L : levels) {
@@ -122,34 +157,9 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
     }
   }
 
-  if (tl_grad_enabled) {
-    bool any = false;
-    std::vector<bool> need(in.size(), false);
-    for (size_t i = 0; i < in.size(); ++i) {
-      need[i] = in[i].defined() && prim->differentiable_input(i) && in[i].requires_grad();
-      any = any || need[i];
-    }
-    if (any) {
-      auto node = std::make_shared<Node>();
-      node->prim = prim;
-      node->inputs = in;
-      node->needs_grad = std::move(need);
-      node->seq = g_next_seq++;
-      if (prim->vjp_uses_inputs()) {
-        node->input_versions.resize(in.size(), 0);
-        for (size_t i = 0; i < in.size(); ++i)
-          if (in[i].defined()) node->input_versions[i] = in[i].impl()->storage->version.load();
-      }
-      if (prim->vjp_uses_outputs())
-        for (auto& o : out) node->saved_outputs.push_back(data_alias(o));
-      for (size_t j = 0; j < out.size(); ++j) {
-        if (!is_floating(out[j].dtype())) continue;
-        out[j].impl()->requires_grad = true;
-        out[j].impl()->grad_fn = node;
-        out[j].impl()->output_nr = static_cast<int>(j);
-      }
-    }
-  }
+  // Saved outputs are taken after the JVPs so they carry the tangents (jvp of grad).
+  if (node && prim->vjp_uses_outputs())
+    for (auto& o : out) node->saved_outputs.push_back(data_alias(o));
   return out;
 }
 
@@ -290,6 +300,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
           auto b = std::make_shared<TensorImpl>();
           b->storage = a->storage; b->shape = a->shape; b->strides = a->strides;
           b->offset = a->offset; b->dtype = a->dtype; b->tangents = a->tangents;
+          for (auto& kv : b->tangents) register_tangent_owner(kv.first, b);
           b->requires_grad = true; b->grad_fn = node; b->output_nr = static_cast<int>(j);
           a = b;
         }
