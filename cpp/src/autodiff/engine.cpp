@@ -179,6 +179,7 @@ namespace {
 struct Capture {
   std::unordered_map<const TensorImpl*, size_t> index;
   Tensors grads;
+  const Node* released = nullptr;  // a freed node met on the way (only an error if it mattered)
 };
 
 void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
@@ -234,13 +235,21 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       stack.push_back(r.impl()->grad_fn.get());
     }
   }
+  auto released_error = [](const Node* n) {
+    return RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
+                        n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
+                        "to the first backward if you need to call it twice");
+  };
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
-    if (n->released)
-      throw RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
-                         n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
-                         "to the first backward if you need to call it twice");
+    if (n->released) {
+      // fg.autograd.grad only needs the nodes between its outputs and its inputs; a
+      // freed graph behind an input (e.g. an earlier backward) is not an error there.
+      if (!cap) throw released_error(n);
+      cap->released = n;
+      continue;
+    }
     for (auto& t : n->inputs) {
       if (!t.defined() || !t.impl()->grad_fn) continue;
       Node* c = t.impl()->grad_fn.get();
@@ -251,6 +260,24 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
   }
   std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a->seq > b->seq; });
+
+  // With requested inputs, run only the nodes on a path to one of them (inputs of a node
+  // always have a smaller seq, so one ascending pass decides it).
+  std::unordered_set<const Node*> needed;
+  if (cap) {
+    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+      const Node* n = it->get();
+      if (n->released) continue;
+      for (size_t i = 0; i < n->inputs.size(); ++i) {
+        const Tensor& t = n->inputs[i];
+        if (!n->needs_grad[i] || !t.defined()) continue;
+        if (cap->index.count(t.get()) || (t.impl()->grad_fn && needed.count(t.impl()->grad_fn.get()))) {
+          needed.insert(n);
+          break;
+        }
+      }
+    }
+  }
 
   GradModeGuard gm(create_graph);
   auto route = [&](const Tensor& x, const Tensor& g) {
@@ -278,6 +305,10 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
 
   for (auto& node : nodes) {
+    if (cap && !needed.count(node.get())) {
+      node->grad_buf.clear();
+      continue;
+    }
     Tensors cot = std::move(node->grad_buf);
     node->grad_buf.clear();
     bool any = false;
@@ -337,6 +368,11 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
     cap.index.emplace(inputs[i].get(), i);
   }
   run_backward(roots, root_grads, retain_graph || create_graph, create_graph, &cap);
+  if (cap.released)
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (!cap.grads[i].defined())
+        throw RuntimeError(std::string("grad: input ") + std::to_string(i) + " is reached only through a freed graph (" +
+                           cap.released->prim->name() + "); pass retain_graph=True to the earlier backward");
   if (!allow_unused)
     for (size_t i = 0; i < inputs.size(); ++i)
       if (!cap.grads[i].defined())
