@@ -6,7 +6,14 @@ primals, Jacobians ``out.shape + in.shape``).
 """
 from __future__ import annotations
 
-from . import _C
+import os as _os
+
+# Idle OpenMP workers sleep instead of spinning: on a shared 2-core machine a spinning
+# worker steals the core the Python thread needs (the digits CNN took 50 s instead of
+# 2.5 s). Must be set before libgomp starts; OMP_WAIT_POLICY=active overrides it.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import _C  # noqa: E402
 from ._C import Tensor, from_dlpack, get_num_threads, manual_seed, set_num_threads
 from ._tensor import (arange, as_tensor, eye, float32, float64, from_numpy, full, full_like, int64, linspace, ones,
                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
@@ -16,8 +23,9 @@ from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, conc
                   exp, expand, flatten, gelu, isfinite, isnan, log, log1p, log_softmax, logsumexp, matmul, max,
                   maximum, mean, min, minimum, mul, pad, permute, pow, prod, relu, reshape, sigmoid, sign, silu, sin,
                   softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
-from .transforms import (gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp, value_and_grad,
-                         vjp)
+from .transforms import (GradcheckError, gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp,
+                         value_and_grad, vjp)
+from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from . import autograd, pytree
 from . import nn, optim, data, train
 from .io import load, save

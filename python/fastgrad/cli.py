@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--epochs", type=int, default=None, help="epochs per model (default: each model's own)")
     common.add_argument("--out", default="runs", help="output directory for plots and checkpoints (default: ./runs)")
     common.add_argument("--seed", type=int, default=0, help="random seed (data, init, shuffling)")
-    common.add_argument("--threads", type=int, default=1,
-                        help="fastgrad threads (default 1: these models are too small to gain from more)")
+    common.add_argument("--threads", type=int, default=None,
+                        help="fastgrad threads (default: the CPU quota, or OMP_NUM_THREADS)")
     common.add_argument("--no-progress", action="store_true", help="no progress bars / per-epoch lines")
     p = argparse.ArgumentParser(prog="fastgrad", parents=[common],
                                 description="Train the differentiation cheat sheet's example models with fastgrad.")
@@ -58,7 +58,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"fastgrad: unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}", file=sys.stderr)
         return 2
     import fastgrad as fg
-    fg.set_num_threads(max(1, args.threads))
+    if args.threads is not None:
+        fg.set_num_threads(max(1, args.threads))
     os.makedirs(args.out, exist_ok=True)
     results = []
     t0 = time.perf_counter()

@@ -486,7 +486,8 @@ def _stack_block(ts: list[Tensor], axis: int, shape: list[int]) -> Tensor:
     again (jacfwd of jacrev, grad of jacrev, ...)."""
     from ._tensor import from_numpy
     if all(_is_constant(t) for t in ts):
-        return from_numpy(np.stack([t.numpy() for t in ts], axis).reshape(shape))
+        block = np.stack([t.numpy() for t in ts], axis).reshape(shape)
+        return from_numpy(block if block.flags.c_contiguous else block.copy(order="C"))
     st = _C.stack(ts, axis) if len(ts) > 1 else _C.unsqueeze(ts[0], axis)
     return _C.reshape(st, shape)
 
