@@ -404,7 +404,9 @@ struct Softplus : UnaryBase {
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t b = static_cast<scalar_t>(beta);
       if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) return;
-      map_unary<scalar_t, scalar_t>(out, in[0], [b](scalar_t x) { return softplus_s(b * x) / b; });
+      // Past beta*x = 20 softplus equals x to working precision (PyTorch's threshold);
+      // returning x there also avoids overflowing beta*x for huge x.
+      map_unary<scalar_t, scalar_t>(out, in[0], [b](scalar_t x) { return x * b > scalar_t(20) ? x : softplus_s(b * x) / b; });
     });
     return {out};
   }
