@@ -125,8 +125,6 @@ def test_dtype_promotion():
     assert fg.mean(i64).dtype == fg.float32
 
 
-@pytest.mark.xfail(reason="bindings: an int64 tensor with a Python float keeps int64 (to_tensor casts the float to "
-                          "the tensor's dtype); NumPy/PyTorch promote to float", strict=True)
 def test_int_tensor_times_python_float_promotes():
     i64 = fg.tensor([1, 2])
     assert (i64 + 0.5).dtype in (fg.float32, fg.float64)
