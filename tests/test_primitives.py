@@ -231,6 +231,18 @@ def gelu_backward(x, g, approximate):
     return d
 
 
+def output_backward(fn):
+    """g * f'(x) for f = tanh or sigmoid: the create_graph VJP of f, which is the fused
+    tanh_backward / sigmoid_backward primitive applied to (f(x), g)."""
+    def run(x, g):
+        with fg.enable_grad():
+            if not x.requires_grad:
+                x.requires_grad = True
+            (d,) = fg.autograd.grad(fn(x), x, g, create_graph=True)
+        return d
+    return run
+
+
 def cast_square(x):
     h = C.cast(x, fg.float32)
     return C.cast(h * h, F64)
@@ -270,6 +282,10 @@ TABLE: dict[str, list[Case]] = {
     "erf": unary(fg.erf),
     "silu": unary(fg.silu),
     "gelu": unary(fg.gelu) + unary(lambda x: fg.gelu(x, approximate="tanh")),
+    "tanh_backward": [Case(output_backward(fg.tanh), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
+                      for lx, lg in (("c", "c"), ("t", "s"))],
+    "sigmoid_backward": [Case(output_backward(fg.sigmoid), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
+                         for lx, lg in (("c", "c"), ("s", "t"))],
     "gelu_backward": [Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
                       for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]],
     "softplus": unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t"),
