@@ -1,4 +1,4 @@
-// The DLPack ABI (v0.8 "dltensor" capsules), declared here from the public spec so
+// The DLPack ABI (v0.8 "dltensor" and v1.0 "dltensor_versioned" capsules), declared here from the public spec so
 // no extra dependency is needed. Layouts must match the spec exactly.
 #pragma once
 #include <cstdint>
@@ -22,4 +22,14 @@ typedef struct DLManagedTensor {
   void* manager_ctx;
   void (*deleter)(struct DLManagedTensor* self);
 } DLManagedTensor;
+// DLPack 1.0: versioned capsules ("dltensor_versioned") carry flags such as read-only.
+typedef struct { uint32_t major; uint32_t minor; } DLPackVersion;
+typedef struct DLManagedTensorVersioned {
+  DLPackVersion version;
+  void* manager_ctx;
+  void (*deleter)(struct DLManagedTensorVersioned* self);
+  uint64_t flags;
+  DLTensor dl_tensor;
+} DLManagedTensorVersioned;
+#define FG_DLPACK_FLAG_READ_ONLY (1ULL << 0)
 }

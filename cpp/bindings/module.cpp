@@ -135,32 +135,59 @@ std::vector<TP> to_ptrs(const Tensors& v) {
   return r;
 }
 
-void dl_deleter(DLManagedTensor* self) {
-  delete[] self->dl_tensor.shape;
-  delete static_cast<TP*>(self->manager_ctx);
-  delete self;
+// Fills a DLTensor describing `t`; shape and strides live in one array owned by `ctx`.
+struct DLContext {
+  TP tensor;
+  std::vector<int64_t> dims;
+};
+void fill_dl(DLTensor& dl, DLContext* ctx) {
+  Tensor x(ctx->tensor);
+  const int nd = static_cast<int>(x.ndim());
+  ctx->dims.assign(2 * std::max(nd, 1), 0);
+  for (int i = 0; i < nd; ++i) {
+    ctx->dims[i] = x.shape()[i];
+    ctx->dims[nd + i] = x.strides()[i];
+  }
+  dl.data = ctx->tensor->storage->data;
+  dl.byte_offset = static_cast<uint64_t>(x.offset()) * itemsize(x.dtype());
+  dl.device = {kDLCPU, 0};
+  dl.ndim = nd;
+  uint8_t code = x.dtype() == DType::Bool ? kDLBool : (is_floating(x.dtype()) ? kDLFloat : kDLInt);
+  dl.dtype = {code, static_cast<uint8_t>(itemsize(x.dtype()) * 8), 1};
+  dl.shape = ctx->dims.data();
+  dl.strides = ctx->dims.data() + nd;
 }
 
-py::capsule to_dlpack(const TP& t) {
-  Tensor x(t);
-  auto* m = new DLManagedTensor();
-  m->manager_ctx = new TP(t);
-  m->deleter = dl_deleter;
-  const int nd = static_cast<int>(x.ndim());
-  m->dl_tensor.data = t->storage->data;
-  m->dl_tensor.byte_offset = static_cast<uint64_t>(x.offset()) * itemsize(x.dtype());
-  m->dl_tensor.device = {kDLCPU, 0};
-  m->dl_tensor.ndim = nd;
-  uint8_t code = x.dtype() == DType::Bool ? kDLBool : (is_floating(x.dtype()) ? kDLFloat : kDLInt);
-  m->dl_tensor.dtype = {code, static_cast<uint8_t>(itemsize(x.dtype()) * 8), 1};
-  m->dl_tensor.shape = new int64_t[2 * std::max(nd, 1)];
-  m->dl_tensor.strides = m->dl_tensor.shape + std::max(nd, 1);
-  for (int i = 0; i < nd; ++i) {
-    m->dl_tensor.shape[i] = x.shape()[i];
-    m->dl_tensor.strides[i] = x.strides()[i];
+// Exports a capsule; versioned (DLPack 1.0, writable unless the storage is read-only)
+// when the consumer asks for it via max_version, else the legacy form.
+py::capsule to_dlpack(const TP& t, bool versioned) {
+  auto* ctx = new DLContext{t, {}};
+  if (versioned) {
+    auto* m = new DLManagedTensorVersioned();
+    m->version = {1, 0};
+    m->manager_ctx = ctx;
+    m->deleter = [](DLManagedTensorVersioned* self) {
+      delete static_cast<DLContext*>(self->manager_ctx);
+      delete self;
+    };
+    m->flags = t->storage->readonly ? FG_DLPACK_FLAG_READ_ONLY : 0;
+    fill_dl(m->dl_tensor, ctx);
+    return py::capsule(m, "dltensor_versioned", [](PyObject* cap) {
+      if (PyCapsule_IsValid(cap, "dltensor_versioned")) {  // never consumed: still ours
+        auto* mt = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+        if (mt && mt->deleter) mt->deleter(mt);
+      }
+    });
   }
+  auto* m = new DLManagedTensor();
+  m->manager_ctx = ctx;
+  m->deleter = [](DLManagedTensor* self) {
+    delete static_cast<DLContext*>(self->manager_ctx);
+    delete self;
+  };
+  fill_dl(m->dl_tensor, ctx);
   return py::capsule(m, "dltensor", [](PyObject* cap) {
-    if (PyCapsule_IsValid(cap, "dltensor")) {  // never consumed: we still own it
+    if (PyCapsule_IsValid(cap, "dltensor")) {
       auto* mt = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
       if (mt && mt->deleter) mt->deleter(mt);
     }
@@ -168,41 +195,78 @@ py::capsule to_dlpack(const TP& t) {
 }
 
 TP from_dlpack(py::object obj) {
-  py::object cap_obj = py::hasattr(obj, "__dlpack__") ? obj.attr("__dlpack__")() : obj;
+  py::object cap_obj = obj;
+  if (py::hasattr(obj, "__dlpack__")) {
+    try {
+      cap_obj = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(1, 0));
+    } catch (py::error_already_set& e) {
+      if (!e.matches(PyExc_TypeError)) throw;
+      cap_obj = obj.attr("__dlpack__")();  // a producer without max_version (DLPack < 1.0)
+    }
+  }
   PyObject* cap = cap_obj.ptr();
-  if (!PyCapsule_IsValid(cap, "dltensor")) throw TypeError("from_dlpack: expected an object with __dlpack__ or a 'dltensor' capsule");
-  auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
-  const DLTensor& dl = m->dl_tensor;
-  if (dl.device.device_type != kDLCPU) throw ValueError("from_dlpack: only CPU tensors are supported");
-  DType d;
-  if (dl.dtype.lanes != 1) throw TypeError("from_dlpack: vector lanes are not supported");
+  const bool versioned = PyCapsule_IsValid(cap, "dltensor_versioned");
+  if (!versioned && !PyCapsule_IsValid(cap, "dltensor"))
+    throw TypeError("from_dlpack: expected an object with __dlpack__ or a DLPack capsule");
+  // Validate first; ownership is taken (and the capsule marked used) only on success,
+  // so a rejected capsule stays with its producer.
+  const DLTensor* dlp;
+  bool readonly = false;
+  DLManagedTensorVersioned* mv = nullptr;
+  DLManagedTensor* ml = nullptr;
+  if (versioned) {
+    mv = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+    if (mv->version.major > 1) throw TypeError("from_dlpack: unsupported DLPack major version " + std::to_string(mv->version.major));
+    dlp = &mv->dl_tensor;
+    readonly = (mv->flags & FG_DLPACK_FLAG_READ_ONLY) != 0;
+  } else {
+    ml = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+    dlp = &ml->dl_tensor;
+  }
+  const DLTensor& dl = *dlp;
+  auto fail = [](auto&& err) { throw err; };
+  if (dl.device.device_type != kDLCPU) fail(ValueError("from_dlpack: only CPU tensors are supported"));
+  if (dl.dtype.lanes != 1) fail(TypeError("from_dlpack: vector lanes are not supported"));
+  DType d = DType::Float32;
   if (dl.dtype.code == kDLFloat && dl.dtype.bits == 32) d = DType::Float32;
   else if (dl.dtype.code == kDLFloat && dl.dtype.bits == 64) d = DType::Float64;
   else if (dl.dtype.code == kDLInt && dl.dtype.bits == 64) d = DType::Int64;
   else if (dl.dtype.code == kDLBool && dl.dtype.bits == 8) d = DType::Bool;
-  else throw TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " + std::to_string(dl.dtype.bits));
+  else fail(TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " + std::to_string(dl.dtype.bits)));
   const size_t isz = itemsize(d);
-  if (dl.byte_offset % isz) throw ValueError("from_dlpack: misaligned byte offset");
+  if (dl.byte_offset % isz) fail(ValueError("from_dlpack: misaligned byte offset"));
   Shape shape(dl.shape, dl.shape + dl.ndim), strides;
   if (dl.strides) strides.assign(dl.strides, dl.strides + dl.ndim);
   else strides = contiguous_strides(shape);
-  int64_t lo = 0, hi = 0;
+  int64_t hi = 0;
+  bool empty_t = false;
   for (int i = 0; i < dl.ndim; ++i) {
-    if (shape[i] == 0) { lo = hi = 0; break; }
-    if (strides[i] < 0) lo += strides[i] * (shape[i] - 1); else hi += strides[i] * (shape[i] - 1);
+    if (shape[i] == 0) empty_t = true;
+    if (strides[i] < 0) fail(ValueError("from_dlpack: negative strides are not supported"));
+    hi += strides[i] * (shape[i] - 1);
   }
-  if (lo < 0) throw ValueError("from_dlpack: negative strides are not supported");
-  PyCapsule_SetName(cap, "used_dltensor");
-  auto owner = std::shared_ptr<void>(m, [](void* p) {
-    auto* mt = static_cast<DLManagedTensor*>(p);
-    if (mt->deleter) {
-      py::gil_scoped_acquire g;
-      mt->deleter(mt);
-    }
-  });
+  PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
+  std::shared_ptr<void> owner;
+  if (mv)
+    owner = std::shared_ptr<void>(mv, [](void* p) {
+      auto* mt = static_cast<DLManagedTensorVersioned*>(p);
+      if (mt->deleter) {
+        py::gil_scoped_acquire g;
+        mt->deleter(mt);
+      }
+    });
+  else
+    owner = std::shared_ptr<void>(ml, [](void* p) {
+      auto* mt = static_cast<DLManagedTensor*>(p);
+      if (mt->deleter) {
+        py::gil_scoped_acquire g;
+        mt->deleter(mt);
+      }
+    });
   auto t = std::make_shared<TensorImpl>();
   char* base = static_cast<char*>(dl.data) + dl.byte_offset;
-  t->storage = Storage::wrap(base, static_cast<size_t>(hi + 1) * isz, owner);
+  t->storage = Storage::wrap(base, empty_t ? 0 : static_cast<size_t>(hi + 1) * isz, owner);
+  t->storage->readonly = readonly;
   t->shape = shape;
   t->strides = strides;
   t->dtype = d;
@@ -367,7 +431,11 @@ PYBIND11_MODULE(_C, m) {
         auto& v = t->tangents;
         v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }), v.end());
       })
-      .def("__dlpack__", [](const TP& t, py::object, py::object, py::object, py::object) { return to_dlpack(t); },
+      .def("__dlpack__", [](const TP& t, py::object, py::object max_version, py::object, py::object) {
+             bool v1 = false;
+             if (!max_version.is_none()) v1 = max_version.cast<py::tuple>()[0].cast<int>() >= 1;
+             return to_dlpack(t, v1);
+           },
            py::arg("stream") = py::none(), py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
            py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const TP&) { return py::make_tuple(int(kDLCPU), 0); });

@@ -268,7 +268,7 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
 # ---------------------------------------------------------------- methods
 def _repr(self: Tensor) -> str:
     body = np.array2string(np.asarray(self), separator=", ", prefix="tensor(")
-    extra = "" if self.dtype == float32 else f", dtype={self.dtype}"
+    extra = "" if self.dtype == float32 else f", dtype=fastgrad.{self.dtype.name}"
     if self.grad_fn is not None:
         extra += f", grad_fn={self.grad_fn}"
     elif self.requires_grad:
