@@ -216,6 +216,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   Tensors seeds(roots.size());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
+    // None from Python arrives as an undefined tensor; dereferencing it segfaulted.
+    if (!r.defined()) throw TypeError("backward: output " + std::to_string(i) + " is None, expected a Tensor");
     if (!r.requires_grad())
       throw RuntimeError("backward: output " + std::to_string(i) +
                          " does not require grad and has no grad_fn");
@@ -363,6 +365,7 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
   Capture cap;
   cap.grads.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw TypeError("grad: input " + std::to_string(i) + " is None, expected a Tensor");
     if (!inputs[i].requires_grad())
       throw RuntimeError("grad: input " + std::to_string(i) + " does not require grad");
     cap.index.emplace(inputs[i].get(), i);
