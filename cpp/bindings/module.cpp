@@ -15,9 +15,44 @@
 
 namespace py = pybind11;
 
-// fastgrad::Shape converts like a list of ints.
+namespace fastgrad {
+// A tensor argument that may be None (bias=None, grad=None); plain tensor arguments
+// reject None, so no binding ever sees a null tensor.
+struct OptTensor {
+  TensorPtr p;
+};
+}  // namespace fastgrad
+
 namespace pybind11::detail {
+// fastgrad::Shape converts like a list of ints.
 template <> struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {};
+
+template <>
+class type_caster<std::shared_ptr<fastgrad::TensorImpl>>
+    : public copyable_holder_caster<fastgrad::TensorImpl, std::shared_ptr<fastgrad::TensorImpl>> {
+  using Base = copyable_holder_caster<fastgrad::TensorImpl, std::shared_ptr<fastgrad::TensorImpl>>;
+
+ public:
+  bool load(handle src, bool convert) { return !src.is_none() && Base::load(src, convert); }
+};
+
+template <> struct type_caster<fastgrad::OptTensor> {
+  PYBIND11_TYPE_CASTER(fastgrad::OptTensor, const_name("Optional[Tensor]"));
+  bool load(handle src, bool convert) {
+    if (src.is_none()) {
+      value.p = nullptr;
+      return true;
+    }
+    make_caster<std::shared_ptr<fastgrad::TensorImpl>> c;
+    if (!c.load(src, convert)) return false;
+    value.p = cast_op<std::shared_ptr<fastgrad::TensorImpl>>(std::move(c));
+    return true;
+  }
+  static handle cast(const fastgrad::OptTensor& v, return_value_policy, handle) {
+    return v.p ? make_caster<std::shared_ptr<fastgrad::TensorImpl>>::cast(v.p, return_value_policy::automatic, {})
+               : none().release();
+  }
+};
 }  // namespace pybind11::detail
 using namespace fastgrad;
 
@@ -421,10 +456,10 @@ PYBIND11_MODULE(_C, m) {
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
       .def("clone", [](const TP& t) { return maybe_nogil(shape_numel(t->shape), [&] { return clone(Tensor(t)).impl(); }); })
-      .def("backward", [](const TP& t, const TP& g, bool retain_graph, bool create_graph) {
+      .def("backward", [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
         py::gil_scoped_release r;
-        backward({Tensor(t)}, {Tensor(g)}, retain_graph, create_graph);
-      }, py::arg("grad") = TP(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
+        backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph);
+      }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
       .def("_set_tangent", [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
       .def("_clear_tangent", [](const TP& t, int64_t level) {
@@ -585,16 +620,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
 
-  m.def("linear", [](const TP& x, const TP& w, const TP& b, bool torch_layout) {
+  m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout) {
     return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
-                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b), torch_layout).impl(); });
+                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout).impl(); });
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true);
 
   // ---- convolution and pooling
-  m.def("conv", [](const TP& x, const TP& w, const TP& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
+  m.def("conv", [](const TP& x, const TP& w, const OptTensor& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
                    const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl) {
     py::gil_scoped_release r;
-    return conv(Tensor(x), Tensor(w), Tensor(b), stride, lo, hi, dil, groups, cl).impl();
+    return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"), py::arg("pad_hi"),
      py::arg("dilation"), py::arg("groups"), py::arg("channels_last"));
   m.def("max_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p, bool cl) {
@@ -661,18 +696,23 @@ PYBIND11_MODULE(_C, m) {
   // ---- autodiff
   m.def("grad_enabled", &grad_enabled);
   m.def("set_grad_enabled", &set_grad_enabled);
-  m.def("backward", [](const std::vector<TP>& roots, const std::vector<TP>& grads, bool retain, bool create) {
+  m.def("backward", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
+    Tensors g;
+    for (auto& o : grads) g.emplace_back(o.p);
     py::gil_scoped_release r;
-    backward(to_tensors(roots), to_tensors(grads), retain, create);
+    backward(to_tensors(roots), g, retain, create);
   });
-  m.def("grad", [](const std::vector<TP>& roots, const std::vector<TP>& grads, const std::vector<TP>& inputs, bool retain,
+  m.def("grad", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs, bool retain,
                    bool create, bool allow_unused) {
-    Tensors r;
+    Tensors r, g;
+    for (auto& o : grads) g.emplace_back(o.p);
     {
       py::gil_scoped_release rel;
-      r = grad(to_tensors(roots), to_tensors(grads), to_tensors(inputs), retain, create, allow_unused);
+      r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused);
     }
-    return to_ptrs(r);
+    std::vector<OptTensor> out;
+    for (auto& t : r) out.push_back({t.impl()});
+    return out;
   }, py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
      py::arg("create_graph") = false, py::arg("allow_unused") = false);
   m.def("push_jvp_level", &push_jvp_level);
