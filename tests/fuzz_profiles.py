@@ -26,8 +26,8 @@ if PROFILE not in ("ci", "long"):
 _COMMON = dict(deadline=None, derandomize=False, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                       HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
-settings.register_profile("fastgrad-ci", max_examples=12, **_COMMON)
-settings.register_profile("fastgrad-long", max_examples=160, **_COMMON)
+settings.register_profile("fastgrad-ci", max_examples=30, **_COMMON)
+settings.register_profile("fastgrad-long", max_examples=300, **_COMMON)
 
 #: settings object every fuzz test derives from
 BASE = settings.get_profile(f"fastgrad-{PROFILE}")
