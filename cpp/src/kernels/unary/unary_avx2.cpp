@@ -33,6 +33,8 @@ struct S8 {
   }
   static FG_UNARY_INLINE V select(M m, V a, V b) { return {_mm256_blendv_ps(b.v, a.v, m)}; }
   static FG_UNARY_INLINE M lt(V a, V b) { return _mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ); }
+  static FG_UNARY_INLINE bool all(M m) { return _mm256_movemask_ps(m) == 0xFF; }
+  static FG_UNARY_INLINE bool none(M m) { return _mm256_movemask_ps(m) == 0; }
   static FG_UNARY_INLINE M gt(V a, V b) { return _mm256_cmp_ps(a.v, b.v, _CMP_GT_OQ); }
   static FG_UNARY_INLINE M isnan(V a) { return _mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q); }
   // blendv only looks at the sign bit, so the value itself is the mask.

@@ -42,6 +42,8 @@ struct S16 {
   }
   static FG_UNARY_INLINE V select(M m, V a, V b) { return {_mm512_mask_blend_ps(m, b.v, a.v)}; }
   static FG_UNARY_INLINE M lt(V a, V b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
+  static FG_UNARY_INLINE bool all(M m) { return m == 0xFFFF; }
+  static FG_UNARY_INLINE bool none(M m) { return m == 0; }
   static FG_UNARY_INLINE M gt(V a, V b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
   static FG_UNARY_INLINE M isnan(V a) { return _mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q); }
   static FG_UNARY_INLINE M signbit(V a) { return _mm512_movepi32_mask(_mm512_castps_si512(a.v)); }

@@ -157,17 +157,26 @@ struct Math {
   // G(t) = Phi(-t) exp(t^2/2) for t in [1/sqrt2, 13.5] (the Mills ratio): a polynomial
   // in t below 2 sqrt2, (1/t) * polynomial in 1/t^2 above. Fitted in t directly so no
   // rounded t/sqrt2 enters.
+  // Each vector evaluates only the branches some lane needs (for typical activations the
+  // asymptotic branch is rarely needed, and it costs a division).
   static FG_UNARY_INLINE V mills(V t) {
-    const V p1 = horner(t - c(1.76776695296636881f), -2.194019544e-07f, 1.000170869e-06f,
+    const M near = S::lt(t, c(2.82842712474619010f));
+    if (S::all(near)) return mills_near(t);
+    if (S::none(near)) return mills_far(t);
+    return S::select(near, mills_near(t), mills_far(t));
+  }
+  static FG_UNARY_INLINE V mills_near(V t) {
+    return horner(t - c(1.76776695296636881f), -2.194019544e-07f, 1.000170869e-06f,
                         -3.574524499e-06f, 1.461014108e-05f, -5.859863450e-05f, 2.221874602e-04f,
                         -8.027124568e-04f, 2.751389518e-03f, -8.877419867e-03f, 2.669889666e-02f,
                         -7.382968068e-02f, 1.839114577e-01f);
+  }
+  static FG_UNARY_INLINE V mills_far(V t) {
     const V it = c(1.0f) / t;
-    const V p2 = it * horner(it * it, 2.618057129e+03f, 3.632141357e+03f, -3.159694336e+03f,
-                             1.064548218e+03f, -2.217922821e+02f, 3.618736649e+01f,
-                             -5.846112728e+00f, 1.194843769e+00f, -3.989277184e-01f,
-                             3.989422321e-01f);
-    return S::select(S::lt(t, c(2.82842712474619010f)), p1, p2);
+    return it * horner(it * it, 2.618057129e+03f, 3.632141357e+03f, -3.159694336e+03f,
+                       1.064548218e+03f, -2.217922821e+02f, 3.618736649e+01f,
+                       -5.846112728e+00f, 1.194843769e+00f, -3.989277184e-01f,
+                       3.989422321e-01f);
   }
 
   // Shared by Gelu and GeluDeriv. g = exp(-x^2/2) from an exact x^2; G = mills(|x|).
@@ -180,9 +189,9 @@ struct Math {
     const V t = S::abs(xc);
     g24 = expneg_sq<24>(xc, 0.5f);
     const V g = g24 * c(0x1p-24f);
-    G = mills(S::max(t, c(0.70710678f)));
-    const V small = S::fma(c(0.5f), erf_small(xc * c(0.707106781186547524f)), c(0.5f));
     const M inner = S::lt(t, c(0.70710678f));
+    G = S::all(inner) ? c(0.0f) : mills(S::max(t, c(0.70710678f)));
+    const V small = S::none(inner) ? c(0.0f) : S::fma(c(0.5f), erf_small(xc * c(0.707106781186547524f)), c(0.5f));
     Phi = S::select(inner, small, c(1.0f) - g * G);
     tail = S::signbit(S::select(inner, c(1.0f), xc));
   }

@@ -28,6 +28,8 @@ struct S1 {
   static V copysign(V mag, V sgn) { return from_bits((bits(mag) & 0x7fffffffu) | (bits(sgn) & 0x80000000u)); }
   static V select(M m, V a, V b) { return m ? a : b; }
   static M lt(V a, V b) { return a < b; }
+  static bool all(M m) { return m; }
+  static bool none(M m) { return !m; }
   static M gt(V a, V b) { return a > b; }
   static M isnan(V a) { return a != a; }
   static M signbit(V a) { return (bits(a) >> 31) != 0; }
