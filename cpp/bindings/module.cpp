@@ -11,6 +11,7 @@
 #include "dlpack.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "fastgrad/kernels/dispatch.h"
 #include "fastgrad/kernels/optim.h"
 
 namespace py = pybind11;
@@ -725,6 +726,14 @@ PYBIND11_MODULE(_C, m) {
     omp_set_num_threads(n);
   });
   m.def("get_num_threads", &default_threads);
+  m.def("isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
+        "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");
+  m.def("supported_isas", [] {
+    std::vector<std::string> r;
+    for (auto i : {kernels::Isa::Scalar, kernels::Isa::Avx2, kernels::Isa::Avx512})
+      if (kernels::isa_supported(i)) r.emplace_back(kernels::isa_name(i));
+    return r;
+  });
   m.def("live_tensors", [] { return TensorImpl::live_count.load(); });
   m.def("live_nodes", [] { return Node::live_count.load(); });
   m.def("pool_stats", [] {
