@@ -278,7 +278,6 @@ KNOWN = {
     "tensor-str": "_tensor.as_dtype/tensor: message 'unsupported dtype dtype('<U3')' does not name tensor",
     "sum-axis-type": "bindings to_axes: pybind11 cast error is a RuntimeError ('Unable to cast Python instance')",
     "split-axis": "fastgrad.ops.split indexes x.shape[axis] in Python first: IndexError 'tuple index out of range'",
-    "sharp-metric-shape": "transforms.sharp does not check the metric's shape (reports a failed Cholesky)",
     "split-0d": "fastgrad.ops.split indexes x.shape[axis] in Python first: IndexError 'tuple index out of range'",
     "randperm-negative": "randperm(-3) returns an empty tensor",
     "tensor-ragged": "NumPy's 'inhomogeneous shape' ValueError, without 'tensor'",

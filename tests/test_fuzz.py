@@ -475,10 +475,9 @@ ELEMENTWISE = [o for o in OPS if o.kind in ("unary", "binary")]
 
 
 # Known wrong IEEE results, reported to the owners (issue 7 report); remove when fixed.
-# (relu(-inf) = NaN was found here and fixed in ed82903)
+# (relu(-inf) = NaN and softplus(3e38, beta=3) = inf in float32 were found here and fixed by their owners)
 KNOWN_SPECIALS = {
     "silu": "silu(-inf) in float32: the strided (scalar) path gives NaN, the contiguous SIMD path -0",
-    "softplus": "softplus(x, beta) overflows to inf in float32 when beta*x > 3.4e38 (torch returns x past a threshold)",
 }
 SPECIAL_OPS = [pytest.param(o, id=o.name, marks=[pytest.mark.xfail(reason=KNOWN_SPECIALS[o.name], strict=False)]
                             if o.name in KNOWN_SPECIALS else []) for o in OPS if o.kind not in ("matmul", "linear")]
