@@ -189,9 +189,6 @@ def test_set_num_threads_at_runtime():
         fg.set_num_threads(0)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 7 report: set_num_threads only sets the calling OS thread's OpenMP "
-                                        "team size (omp_set_num_threads is per thread); other Python threads keep "
-                                        "the default")
 def test_set_num_threads_applies_to_other_python_threads():
     fg.set_num_threads(1)
     seen = []

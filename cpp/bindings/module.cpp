@@ -11,6 +11,7 @@
 #include "dlpack.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "fastgrad/parallel.h"
 #include "fastgrad/kernels/dispatch.h"
 #include "fastgrad/kernels/optim.h"
 
@@ -144,6 +145,10 @@ Axes to_axes(const py::object& axis) {
   Axes r;
   if (axis.is_none()) return r;
   if (py::isinstance<py::int_>(axis)) return {axis.cast<int64_t>()};
+  if (!py::isinstance<py::tuple>(axis) && !py::isinstance<py::list>(axis))
+    throw TypeError("axis must be None, an int or a tuple of ints, got " + std::string(py::str(py::type::handle_of(axis))));
+  for (auto a : axis)
+    if (!py::isinstance<py::int_>(a)) throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
   for (auto a : axis) r.push_back(a.cast<int64_t>());
   if (r.empty()) throw ValueError("empty axis tuple");
   return r;
@@ -351,13 +356,13 @@ void bump(const std::vector<TP>& v) {
 template <typename F>
 void run_step(const std::vector<TP>& params, F&& f) {
   if (params.empty()) return;
+  sync_num_threads();
   DType d = params[0]->dtype;
   if (d == DType::Float32) f(float{});
   else if (d == DType::Float64) f(double{});
   else throw TypeError(std::string("optimizer: parameters must be float32 or float64, got ") + dtype_name(d));
 }
 
-int default_threads() { return omp_get_max_threads(); }
 
 }  // namespace
 
@@ -723,9 +728,9 @@ PYBIND11_MODULE(_C, m) {
   // ---- runtime
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
-    omp_set_num_threads(n);
-  });
-  m.def("get_num_threads", &default_threads);
+    fastgrad::set_num_threads(n);
+  }, "Threads for fastgrad's kernels, in every Python thread.");
+  m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
   m.def("isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
         "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");
   m.def("supported_isas", [] {

@@ -116,6 +116,8 @@ def randint(low: int, high: int, shape: Sequence[int]) -> Tensor:
 
 
 def randperm(n: int) -> Tensor:
+    if int(n) < 0:
+        raise ValueError(f"randperm: n must be >= 0, got {n}")
     return _C.randperm(int(n))
 
 

@@ -206,8 +206,8 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise bad(f"header is not valid JSON ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise bad(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
     if not isinstance(header, dict):
         raise bad("header is not a JSON object")
     meta = header.pop("__metadata__", None) or {}
@@ -232,7 +232,7 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
             raise bad(f"entry {k!r} has invalid data_offsets {offs!r}")
         b, e = offs
         dt = _ST_TO_DT[st]
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        nbytes = math.prod(shape) * dt.itemsize  # Python ints: a hostile shape cannot overflow
         if b < 0 or e < b:
             raise bad(f"entry {k!r} has invalid data_offsets {offs!r}")
         if e > dlen:
@@ -240,8 +240,11 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         if e - b != nbytes:
             raise bad(f"entry {k!r}: {e - b} bytes for shape {shape} of {st} (expected {nbytes})")
         ranges.append((b, e, k))
-        out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
-            if nbytes else np.zeros(shape, dtype=dt)
+        try:
+            out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
+                if nbytes else np.zeros(shape, dtype=dt)
+        except (ValueError, OverflowError, MemoryError) as err:
+            raise bad(f"entry {k!r} with shape {shape} cannot be built ({err})") from None
     ranges.sort()
     pos = 0
     for b, e, k in ranges:
@@ -257,17 +260,22 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
 
 def load(path: Any) -> Any:
     """Reads a file written by ``fg.save`` (returns the saved structure) or any
-    safetensors file (returns ``{name: fg.Tensor}``)."""
+    safetensors file (returns ``{name: fg.Tensor}``). A damaged file raises ValueError."""
     path = os.fspath(path)
-    tensors, meta = _read(path)
-    tree = meta.get("fastgrad.tree")
-    if tree is None:
-        return {k: _tensor_from(a) for k, a in tensors.items()}
     try:
-        t = json.loads(tree)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"fg.load: {path!r}: fastgrad metadata is not valid JSON ({e})") from None
-    return _decode(t, tensors, repr(path))
+        tensors, meta = _read(path)
+        tree = meta.get("fastgrad.tree")
+        if tree is None:
+            return {k: _tensor_from(a) for k, a in tensors.items()}
+        try:
+            t = json.loads(tree)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"fg.load: {path!r}: fastgrad metadata is not valid JSON ({e})") from None
+        return _decode(t, tensors, repr(path))
+    except (RecursionError, OverflowError, TypeError, KeyError, AttributeError, MemoryError) as e:
+        # Hostile headers (absurd nesting, sizes, types) are damage too, never a crash.
+        raise ValueError(f"fg.load: {path!r} is not a valid fastgrad/safetensors file: "
+                         f"{type(e).__name__}: {str(e)[:200]}") from None
 
 
 def load_arrays(path: Any) -> Dict[str, np.ndarray]:

@@ -145,6 +145,10 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
 def split(x, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     """PyTorch semantics: an int is a chunk size; a list gives the section sizes."""
     x = _t(x)
+    if x.ndim == 0:
+        raise ValueError("split: cannot split a 0-d tensor")
+    if not -x.ndim <= axis < x.ndim:
+        raise IndexError(f"split: axis {axis} is out of bounds for a tensor of shape {x.shape}")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         k = split_size_or_sections

@@ -7,6 +7,7 @@
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "fastgrad/parallel.h"
 
 namespace fastgrad {
 // tensor.cpp: every tensor given a tangent at a level, so pop_jvp_level can drop them all
@@ -102,6 +103,7 @@ void pop_jvp_level(int64_t level) {
 bool any_jvp_level() { return !tl_levels.empty(); }
 
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
+  sync_num_threads();
   Tensors out = prim->forward(in);
 
   // Record on the tape first: JVP rules that read the outputs must see them as tape
