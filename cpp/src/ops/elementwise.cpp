@@ -297,6 +297,12 @@ template <typename T> T sigmoid_s(T x) {
   T e = std::exp(x);
   return e / (T(1) + e);
 }
+// x sigmoid(x), with the limit -0 at -inf (not -inf * 0 = NaN), as the vector kernel.
+template <typename T> T silu_s(T x) {
+  if (x >= 0) return x / (T(1) + std::exp(-x));
+  T e = std::exp(x);
+  return e == T(0) ? -T(0) : x * e / (T(1) + e);
+}
 template <typename T> T softplus_s(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
 
 FG_UNARY(Exp, "exp", static_cast<int>(kernels::UnaryOp::Exp), std::exp(x), true, y)
@@ -371,7 +377,7 @@ static RegisterPrimitive fg_register_sigmoid("sigmoid");
 FG_UNARY(Relu, "relu", -1, x > 0 || x != x ? x : scalar_t(0), false, step(x))
 FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false, exp(neg(x * x)) * kTwoOverSqrtPi)
 // silu(x) = x s(x); silu' = s (1 + x (1 - s))  with s = sigmoid(x)
-FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), x * sigmoid_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), silu_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 
 // gelu(x) = x Phi(x) (exact) or 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3).
 // Its derivative is its own primitive (GeluDeriv) so forward+backward are two fused

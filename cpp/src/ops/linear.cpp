@@ -13,7 +13,12 @@ using namespace detail;
 
 namespace {
 
-Tensor rows(const Tensor& t, int64_t cols) { return reshape(t, {-1, cols}); }
+// (..., cols) -> (rows, cols); explicit so that cols == 0 is not ambiguous.
+Tensor rows(const Tensor& t, int64_t cols) {
+  int64_t r = 1;
+  for (int64_t d = 0; d + 1 < t.ndim(); ++d) r *= t.shape()[d];
+  return reshape(t, {r, cols});
+}
 
 struct Linear : Primitive {
   bool torch_layout;
