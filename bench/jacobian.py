@@ -22,16 +22,7 @@ from common import print_table, time_interleaved  # noqa: E402
 import fastgrad as fg  # noqa: E402
 from fastgrad.transforms import jacfwd, jacrev  # noqa: E402
 
-try:
-    import torch
-    import torch.func
-except ImportError:
-    torch = None
-try:
-    import jax
-    import jax.numpy as jnp
-except ImportError:
-    jax = None
+from peers import jax, jnp, torch  # noqa: E402  (optional peers, thread-matched)
 
 
 def main() -> None:
