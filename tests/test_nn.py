@@ -396,3 +396,24 @@ def test_activations():
     s = A(nn.Softmax()(fg.reshape(x, [1, 13])))
     np.testing.assert_allclose(s.sum(), 1.0, rtol=1e-6)
     assert nn.Identity()(x) is x
+
+
+def test_sequential_fuses_linear_activation_without_changing_results():
+    """Sequential runs Linear+ReLU/Tanh/Sigmoid as one primitive (activation in the GEMM
+    epilogue); values and gradients equal the layer-by-layer computation."""
+    fg.manual_seed(3)
+    layers = [nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 6, layout="jax"), nn.Tanh(), nn.Linear(6, 2), nn.Sigmoid()]
+    seq = nn.Sequential(*layers)
+    x = fg.randn(4, 5)
+    y = seq(x)
+    assert y.grad_fn == "linear"  # the last Linear+Sigmoid pair is one node
+    y.sum().backward()
+    fused = [p.grad.numpy().copy() for p in seq.parameters()]
+    seq.zero_grad()
+    h = x
+    for m in layers:
+        h = m(h)
+    np.testing.assert_allclose(h.numpy(), y.numpy(), rtol=1e-6, atol=1e-6)
+    h.sum().backward()
+    for a, p in zip(fused, seq.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -340,6 +340,9 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda x, w, b: C.linear(x, w, b, True), [In((5, 3)), In((4, 3), "t"), In((4,))], id="torch-bias"),
         Case(lambda x, w: C.linear(x, w, None, False), [In((2, 3, 3), "s"), In((3, 4))], id="jax-batched"),
         Case(lambda x, w, b: C.linear(x, w, b, True), [In((3,)), In((4, 3)), In((4,))], id="vector"),
+        Case(lambda x, w, b: C.linear(x, w, b, True, "tanh"), [In((5, 3)), In((4, 3)), In((4,))], id="fused-tanh"),
+        Case(lambda x, w, b: C.linear(x, w, b, False, "sigmoid"), [In((5, 3), "t"), In((3, 4)), In((4,))],
+             id="fused-sigmoid"),
     ],
     "matmul": [
         Case(lambda a, b: a @ b, [In((3, 4)), In((4, 5))], id="2d"),

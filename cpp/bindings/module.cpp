@@ -626,10 +626,14 @@ PYBIND11_MODULE(_C, m) {
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
 
-  m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout) {
+  m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
+    Activation act = activation == "none" ? Activation::None : activation == "relu" ? Activation::Relu
+                   : activation == "tanh" ? Activation::Tanh : activation == "sigmoid" ? Activation::Sigmoid
+                   : throw ValueError("linear: activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + activation + "'");
     return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
-                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout).impl(); });
-  }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true);
+                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl(); });
+  }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
+     py::arg("activation") = "none");
 
   // ---- convolution and pooling
   m.def("conv", [](const TP& x, const TP& w, const OptTensor& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,

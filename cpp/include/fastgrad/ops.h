@@ -64,6 +64,8 @@ Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x, bool tanh_approx);
 Tensor gelu_deriv(const Tensor& x, bool tanh_approx);   // d gelu / dx
 Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx);  // g * gelu'(x), fused
+Tensor tanh_backward(const Tensor& y, const Tensor& g);     // g (1 - y²), y = tanh(x)
+Tensor sigmoid_backward(const Tensor& y, const Tensor& g);  // g y (1 - y), y = sigmoid(x)
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta);
 Tensor erf(const Tensor& x);
@@ -97,8 +99,12 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 // ---- linear algebra ----
 Tensor matmul(const Tensor& a, const Tensor& b);
 // Dense layer: x Wᵀ + b with W (out, in) when torch_layout, else x W + b with W (in, out).
-// x may be (in,), (rows, in) or (..., in); bias may be undefined.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout);
+// x may be (in,), (rows, in) or (..., in); bias may be undefined. An activation whose
+// derivative is a function of its output (relu, tanh, sigmoid) can be fused into the
+// GEMM epilogue: one primitive, one output buffer.
+enum class Activation { None, Relu, Tanh, Sigmoid };
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout,
+              Activation act = Activation::None);
 
 // ---- shapes (views where possible) ----
 Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed

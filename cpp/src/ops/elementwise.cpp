@@ -611,6 +611,8 @@ Tensor tanh(const Tensor& x) { return apply1(singleton<Tanh>(), {as_float(x)}); 
 Tensor sigmoid(const Tensor& x) { return apply1(singleton<Sigmoid>(), {as_float(x)}); }
 Tensor relu(const Tensor& x) { return apply1(singleton<Relu>(), {as_float(x)}); }
 Tensor erf(const Tensor& x) { return apply1(singleton<Erf>(), {as_float(x)}); }
+Tensor tanh_backward(const Tensor& y, const Tensor& g) { return OutputBackward<true>::again(y, g); }
+Tensor sigmoid_backward(const Tensor& y, const Tensor& g) { return OutputBackward<false>::again(y, g); }
 Tensor silu(const Tensor& x) { return apply1(singleton<Silu>(), {as_float(x)}); }
 Tensor gelu(const Tensor& x, bool tanh_approx) { return apply1(make_prim<Gelu>(tanh_approx), {as_float(x)}); }
 Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx) {

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "fastgrad/kernels/gemm.h"
+#include "fastgrad/kernels/unary.h"
 
 namespace fastgrad {
 using namespace detail;
@@ -20,10 +21,36 @@ Tensor rows(const Tensor& t, int64_t cols) {
   return reshape(t, {r, cols});
 }
 
+// Applies the activation in place over the GEMM output (cache-warm, no extra buffer).
+template <typename T>
+void activate(Activation act, T* y, int64_t n) {
+  switch (act) {
+    case Activation::None: return;
+    case Activation::Relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || y[i] != y[i] ? y[i] : T(0);  // NaN stays NaN
+      return;
+    case Activation::Tanh: kernels::unary(kernels::UnaryOp::Tanh, y, y, n); return;
+    case Activation::Sigmoid: kernels::unary(kernels::UnaryOp::Sigmoid, y, y, n); return;
+  }
+}
+
+// d act / d z contracted with g, from the output y = act(z).
+Tensor act_backward(Activation act, const Tensor& y, const Tensor& g) {
+  switch (act) {
+    case Activation::None: return g;
+    case Activation::Relu: return where(compare(y, zeros({}, y.dtype()), CmpOp::Gt), g, zeros({}, g.dtype()));
+    case Activation::Tanh: return tanh_backward(y, g);
+    case Activation::Sigmoid: return sigmoid_backward(y, g);
+  }
+  return g;
+}
+
 struct Linear : Primitive {
   bool torch_layout;
-  explicit Linear(bool t) : torch_layout(t) {}
+  Activation act;
+  Linear(bool t, Activation a) : torch_layout(t), act(a) {}
   const char* name() const override { return "linear"; }
+  bool vjp_uses_outputs() const override { return act != Activation::None; }
   int64_t in_features(const Tensor& w) const { return torch_layout ? w.shape()[1] : w.shape()[0]; }
   int64_t out_features(const Tensor& w) const { return torch_layout ? w.shape()[0] : w.shape()[1]; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -61,35 +88,37 @@ struct Linear : Primitive {
         beta = 1;
       }
       kernels::gemm<scalar_t>(M, N, K, scalar_t(1), x.data<scalar_t>(), K, 1, w.data<scalar_t>(), rsB, csB, beta, py, N, 1);
+      activate<scalar_t>(act, py, M * N);
     });
     return {y};
   }
-  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& g0, const std::vector<bool>& need) const override {
     const Tensor &x = in[0], &w = in[1];
+    const Tensor g = act == Activation::None ? g0[0] : act_backward(act, out[0], g0[0]);
     const int64_t K = in_features(w), N = out_features(w);
     Tensors r(in.size());
-    if (need[0]) r[0] = matmul(g[0], torch_layout ? w : transpose(w, 0, 1));
+    if (need[0]) r[0] = matmul(g, torch_layout ? w : transpose(w, 0, 1));
     if (need[1]) {
-      Tensor g2 = rows(g[0], N), x2 = rows(x, K);
+      Tensor g2 = rows(g, N), x2 = rows(x, K);
       r[1] = torch_layout ? matmul(transpose(g2, 0, 1), x2) : matmul(transpose(x2, 0, 1), g2);
     }
-    if (in.size() > 2 && need[2]) r[2] = sum(rows(g[0], N), {0}, false);
+    if (in.size() > 2 && need[2]) r[2] = sum(rows(g, N), {0}, false);
     return r;
   }
-  Tensors jvp(const Tensors& in, const Tensors&, const Tensors& t) const override {
+  Tensors jvp(const Tensors& in, const Tensors& out, const Tensors& t) const override {
     Tensor r;
     if (t[0].defined()) r = linear(t[0], in[1], Tensor(), torch_layout);
     if (t[1].defined()) r = add_maybe(r, linear(in[0], t[1], Tensor(), torch_layout));
     if (in.size() > 2 && t[2].defined()) r = add_maybe(r, t[2]);
-    return {r};
+    return {act == Activation::None ? r : act_backward(act, out[0], r)};
   }
 };
 FG_REGISTER_PRIMITIVE(linear);
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout) {
-  auto prim = make_prim<Linear>(torch_layout);
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_layout, Activation act) {
+  auto prim = make_prim<Linear>(torch_layout, act);
   return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
 }
 

@@ -102,14 +102,16 @@ def convert_linear_weight(w: Any, src: str, dst: str) -> Any:
     return np.ascontiguousarray(np.asarray(w).T)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch") -> Tensor:
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch",
+           activation: str = "none") -> Tensor:
     """``x @ W.T + b`` for a (out, in) weight, or ``x @ W + b`` for layout="jax" (in, out).
 
     ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
+    ``activation`` = "relu" | "tanh" | "sigmoid" is fused into the GEMM epilogue.
     """
     if layout not in ("torch", "jax"):
         raise ValueError(f"linear: layout must be 'torch' or 'jax', got {layout!r}")
-    return _C.linear(_t(x), weight, bias, layout == "torch")
+    return _C.linear(_t(x), weight, bias, layout == "torch", activation)
 
 
 # ------------------------------------------------------------------ layout helpers

@@ -40,11 +40,13 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, activation: str = "none") -> Tensor:
+        """``activation`` ("relu", "tanh", "sigmoid") is applied in the GEMM epilogue;
+        Sequential passes it when this layer is followed by that activation module."""
         if x.__class__ is not Tensor or not x.ndim or x.shape[-1] != self.in_features:
             x = self._check(x)
         # One fused primitive: x Wᵀ + b (torch) or x W + b (jax), bias in the GEMM epilogue.
-        return _C.linear(x, self.weight, self.bias, self.layout == "torch")
+        return _C.linear(x, self.weight, self.bias, self.layout == "torch", activation)
 
     def _check(self, x: Any) -> Tensor:
         from .._tensor import as_tensor

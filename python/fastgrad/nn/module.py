@@ -13,6 +13,8 @@ Python lookups — and ``__call__`` goes straight to ``forward``.
 """
 from __future__ import annotations
 
+import functools
+
 import weakref
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -362,9 +364,25 @@ class Sequential(Module):
         self.__dict__["_seq"] = None
 
     def _list(self) -> tuple:
+        """The steps of forward. A Linear followed by ReLU/Tanh/Sigmoid becomes one step:
+        the activation runs in the GEMM epilogue of a single primitive (same values and
+        gradients, one tape node and one buffer fewer)."""
         s = self.__dict__.get("_seq")
         if s is None:
-            s = tuple(m.__call__ for m in self._modules.values() if m is not None)
+            from .activation import ReLU, Sigmoid, Tanh
+            from .linear import Linear
+            fusable = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
+            mods = [m for m in self._modules.values() if m is not None]
+            steps, i = [], 0
+            while i < len(mods):
+                nxt = mods[i + 1] if i + 1 < len(mods) else None
+                if type(mods[i]) is Linear and type(nxt) in fusable:
+                    steps.append(functools.partial(mods[i].forward, activation=fusable[type(nxt)]))
+                    i += 2
+                else:
+                    steps.append(mods[i].__call__)
+                    i += 1
+            s = tuple(steps)
             self.__dict__["_seq"] = s
         return s
 
