@@ -417,3 +417,23 @@ def test_sequential_fuses_linear_activation_without_changing_results():
     h.sum().backward()
     for a, p in zip(fused, seq.parameters()):
         np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Sigmoid])
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_sequential_fuses_conv_activation_without_changing_results(act, fmt):
+    """Conv + activation in a Sequential is one primitive (activation in the conv
+    epilogue) with the values and parameter gradients of the two layers run apart."""
+    fg.manual_seed(4)
+    conv, a = nn.Conv2d(2, 3, 3, padding=1, data_format=fmt), act()
+    x = fg.randn(*((2, 2, 5, 5) if fmt == "NCHW" else (2, 5, 5, 2)))
+    y = nn.Sequential(conv, a)(x)
+    assert y.grad_fn == "conv"
+    y.sum().backward()
+    fused = [p.grad.numpy().copy() for p in conv.parameters()]
+    conv.zero_grad()
+    ref = a(conv(x))
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6, atol=1e-6)
+    ref.sum().backward()
+    for g, p in zip(fused, conv.parameters()):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-5)

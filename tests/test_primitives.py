@@ -400,6 +400,8 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda x, w, b: conv2d(x, w, b), [In((2, 2, 4, 5)), In((3, 2, 2, 3), "t"), In((3,))], id="bias"),
         Case(lambda x, w: C.conv(x, w, None, [1], [2], [1], [2], 2, True), [In((2, 6, 4), "s"), In((4, 3, 2))],
              id="1d-nlc-groups-dilation"),
+        Case(lambda x, w, b: C.conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1, False, "tanh"),
+             [In((2, 2, 4, 5)), In((3, 2, 2, 3)), In((3,))], id="fused-tanh"),
     ],
     "conv_grad_input": [Case(conv_grad_input, [In((2, 3, 4, 2), "t"), In((3, 2, 2, 3))])],
     "conv_grad_weight": [Case(conv_grad_weight, [In((2, 2, 4, 5)), In((2, 3, 4, 2), "s")])],

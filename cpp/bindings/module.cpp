@@ -314,6 +314,14 @@ TP from_dlpack(py::object obj) {
   return t;
 }
 
+Activation to_activation(const std::string& a, const char* op) {
+  if (a == "none") return Activation::None;
+  if (a == "relu") return Activation::Relu;
+  if (a == "tanh") return Activation::Tanh;
+  if (a == "sigmoid") return Activation::Sigmoid;
+  throw ValueError(std::string(op) + ": activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + a + "'");
+}
+
 // Fused optimizer steps: every tensor of a group in one C++ call (no Python loop).
 template <typename T>
 std::vector<kernels::ParamSlot<T>> make_slots(const std::vector<TP>& params, const std::vector<TP>& grads,
@@ -627,9 +635,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
 
   m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
-    Activation act = activation == "none" ? Activation::None : activation == "relu" ? Activation::Relu
-                   : activation == "tanh" ? Activation::Tanh : activation == "sigmoid" ? Activation::Sigmoid
-                   : throw ValueError("linear: activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + activation + "'");
+    Activation act = to_activation(activation, "linear");
     return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
                        [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl(); });
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
@@ -637,11 +643,13 @@ PYBIND11_MODULE(_C, m) {
 
   // ---- convolution and pooling
   m.def("conv", [](const TP& x, const TP& w, const OptTensor& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
-                   const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl) {
+                   const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
+                   const std::string& activation) {
+    Activation act = to_activation(activation, "conv");
     py::gil_scoped_release r;
-    return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl).impl();
+    return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl, act).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"), py::arg("pad_hi"),
-     py::arg("dilation"), py::arg("groups"), py::arg("channels_last"));
+     py::arg("dilation"), py::arg("groups"), py::arg("channels_last"), py::arg("activation") = "none");
   m.def("max_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p, bool cl) {
     py::gil_scoped_release r;
     return max_pool(Tensor(x), k, s, p, cl).impl();

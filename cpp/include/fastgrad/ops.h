@@ -154,7 +154,7 @@ namespace fastgrad {
 // `bias` may be undefined. Padding is given per side (pad_lo, pad_hi), so TensorFlow's "same" fits.
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
             const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dilation,
-            int64_t groups, bool channels_last);
+            int64_t groups, bool channels_last, Activation act = Activation::None);
 Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
                 const std::vector<int64_t>& pad, bool channels_last);
 Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,

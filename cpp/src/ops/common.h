@@ -92,6 +92,31 @@ bool vector_unary(kernels::UnaryOp op, const Tensor& x, const Tensor& out) {
   return true;
 }
 
+// Epilogue activations (linear, conv): applied in place over the freshly written output
+// (cache-warm, no extra buffer); their derivative is read from that output.
+template <typename T>
+void activate(Activation act, T* y, int64_t n) {
+  switch (act) {
+    case Activation::None: return;
+    case Activation::Relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || y[i] != y[i] ? y[i] : T(0);  // NaN stays NaN
+      return;
+    case Activation::Tanh: kernels::unary(kernels::UnaryOp::Tanh, y, y, n); return;
+    case Activation::Sigmoid: kernels::unary(kernels::UnaryOp::Sigmoid, y, y, n); return;
+  }
+}
+
+// d act / d z contracted with g, from the output y = act(z).
+inline Tensor act_backward(Activation act, const Tensor& y, const Tensor& g) {
+  switch (act) {
+    case Activation::None: return g;
+    case Activation::Relu: return where(compare(y, zeros({}, y.dtype()), CmpOp::Gt), g, zeros({}, g.dtype()));
+    case Activation::Tanh: return tanh_backward(y, g);
+    case Activation::Sigmoid: return sigmoid_backward(y, g);
+  }
+  return g;
+}
+
 }  // namespace fastgrad::detail
 
 #define FG_DISPATCH_NUM(DT, OPNAME, ...)                                                    \

@@ -102,8 +102,10 @@ Tensor bias_view(const Tensor& b, const Tensor& y, const ConvParams& p) {
 
 struct Conv : Primitive {
   ConvParams p;
-  explicit Conv(ConvParams q) : p(q) {}
+  Activation act;
+  explicit Conv(ConvParams q, Activation a = Activation::None) : p(q), act(a) {}
   const char* name() const override { return "conv"; }
+  bool vjp_uses_outputs() const override { return act != Activation::None; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype())
@@ -124,14 +126,16 @@ struct Conv : Primitive {
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
       kernels::conv_forward<scalar_t>(g, x.data<scalar_t>(), w.data<scalar_t>(), b.defined() ? b.data<scalar_t>() : nullptr,
                                       y.data<scalar_t>());
+      activate<scalar_t>(act, y.data<scalar_t>(), y.numel());
     });
     return {y};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors& out, const Tensors& g0, const std::vector<bool>& need) const override {
+    const Tensor g = act == Activation::None ? g0[0] : act_backward(act, out[0], g0[0]);
     Tensors r(x.size());
-    if (need[0]) r[0] = conv_grad_input(g[0], x[1], x[0].shape(), p);
-    if (need[1]) r[1] = conv_grad_weight(x[0], g[0], x[1].shape(), p);
-    if (x.size() > 2 && need[2]) r[2] = bias_grad(g[0], p);
+    if (need[0]) r[0] = conv_grad_input(g, x[1], x[0].shape(), p);
+    if (need[1]) r[1] = conv_grad_weight(x[0], g, x[1].shape(), p);
+    if (x.size() > 2 && need[2]) r[2] = bias_grad(g, p);
     return r;
   }
   Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
@@ -139,7 +143,7 @@ struct Conv : Primitive {
     if (t[0].defined()) r = conv_nobias(t[0], x[1], p);
     if (t[1].defined()) r = add_maybe(r, conv_nobias(x[0], t[1], p));
     if (x.size() > 2 && t[2].defined()) r = add_maybe(r, expand(bias_view(t[2], y[0], p), y[0].shape()));
-    return {r};
+    return {act == Activation::None ? r : act_backward(act, y[0], r)};
   }
 };
 FG_REGISTER_PRIMITIVE(conv);
@@ -387,11 +391,11 @@ ConvParams make_params(int nd, const std::vector<int64_t>& stride, const std::ve
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
             const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dil,
-            int64_t groups, bool channels_last) {
+            int64_t groups, bool channels_last, Activation act) {
   if (w.ndim() < 3) throw ValueError("conv: weight must be at least 3-D, got shape " + shape_str(w.shape()));
   ConvParams p = make_params(static_cast<int>(w.ndim()) - 2, stride, pad_lo, pad_hi, dil, groups, channels_last, "conv");
   p = with_kernel(p, w.shape());
-  auto prim = make_prim<Conv>(p);
+  auto prim = make_prim<Conv>(p, act);
   return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
 }
 

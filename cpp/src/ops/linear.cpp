@@ -7,7 +7,6 @@
 
 #include "common.h"
 #include "fastgrad/kernels/gemm.h"
-#include "fastgrad/kernels/unary.h"
 
 namespace fastgrad {
 using namespace detail;
@@ -19,30 +18,6 @@ Tensor rows(const Tensor& t, int64_t cols) {
   int64_t r = 1;
   for (int64_t d = 0; d + 1 < t.ndim(); ++d) r *= t.shape()[d];
   return reshape(t, {r, cols});
-}
-
-// Applies the activation in place over the GEMM output (cache-warm, no extra buffer).
-template <typename T>
-void activate(Activation act, T* y, int64_t n) {
-  switch (act) {
-    case Activation::None: return;
-    case Activation::Relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || y[i] != y[i] ? y[i] : T(0);  // NaN stays NaN
-      return;
-    case Activation::Tanh: kernels::unary(kernels::UnaryOp::Tanh, y, y, n); return;
-    case Activation::Sigmoid: kernels::unary(kernels::UnaryOp::Sigmoid, y, y, n); return;
-  }
-}
-
-// d act / d z contracted with g, from the output y = act(z).
-Tensor act_backward(Activation act, const Tensor& y, const Tensor& g) {
-  switch (act) {
-    case Activation::None: return g;
-    case Activation::Relu: return where(compare(y, zeros({}, y.dtype()), CmpOp::Gt), g, zeros({}, g.dtype()));
-    case Activation::Tanh: return tanh_backward(y, g);
-    case Activation::Sigmoid: return sigmoid_backward(y, g);
-  }
-  return g;
 }
 
 struct Linear : Primitive {

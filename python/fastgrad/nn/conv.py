@@ -69,9 +69,11 @@ class _ConvNd(Module):
             bound = 1.0 / math.sqrt(fi) if fi > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, activation: str = "none") -> Tensor:
+        """``activation`` ("relu", "tanh", "sigmoid") runs in the conv epilogue; Sequential
+        passes it when this layer is followed by that activation module."""
         return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                       self.data_format, self.nd)
+                       self.data_format, self.nd, activation)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

@@ -176,7 +176,7 @@ def _conv_pads(padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequen
 
 
 def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any,
-          groups: int, data_format: str, nd: int) -> Tensor:
+          groups: int, data_format: str, nd: int, activation: str = "none") -> Tensor:
     layer = f"conv{nd}d"
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
@@ -216,7 +216,7 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
         if spatial[i] + lo[i] + hi[i] < eff:
             raise ValueError(f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
                              f"than the (dilated) kernel {k} (dilation {d})")
-    y = _C.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl)
+    y = _C.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl, activation)
     return _C.squeeze(y, 0) if unbatched else y
 
 

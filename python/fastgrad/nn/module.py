@@ -364,19 +364,20 @@ class Sequential(Module):
         self.__dict__["_seq"] = None
 
     def _list(self) -> tuple:
-        """The steps of forward. A Linear followed by ReLU/Tanh/Sigmoid becomes one step:
-        the activation runs in the GEMM epilogue of a single primitive (same values and
-        gradients, one tape node and one buffer fewer)."""
+        """The steps of forward. A Linear or Conv followed by ReLU/Tanh/Sigmoid becomes one
+        step: the activation runs in the GEMM/conv epilogue of a single primitive (same
+        values and gradients, one tape node and one buffer fewer)."""
         s = self.__dict__.get("_seq")
         if s is None:
             from .activation import ReLU, Sigmoid, Tanh
+            from .conv import Conv1d, Conv2d, Conv3d
             from .linear import Linear
             fusable = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
             mods = [m for m in self._modules.values() if m is not None]
             steps, i = [], 0
             while i < len(mods):
                 nxt = mods[i + 1] if i + 1 < len(mods) else None
-                if type(mods[i]) is Linear and type(nxt) in fusable:
+                if type(mods[i]) in (Linear, Conv1d, Conv2d, Conv3d) and type(nxt) in fusable:
                     steps.append(functools.partial(mods[i].forward, activation=fusable[type(nxt)]))
                     i += 2
                 else:
