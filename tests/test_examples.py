@@ -3,7 +3,6 @@ import json
 import os
 import time
 
-import numpy as np
 import pytest
 
 import fastgrad as fg

@@ -35,7 +35,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastgrad as fg
-from fuzz_profiles import BASE, COUNTER, EXAMPLES, MIN_TOTAL, MONKEY_CALLS, PROFILE
+from fuzz_profiles import BASE, COUNTER, EXAMPLES, MIN_TOTAL, MONKEY_CALLS
 
 C = fg._C
 ERRORS = (ValueError, TypeError, IndexError, RuntimeError)

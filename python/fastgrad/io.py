@@ -20,7 +20,7 @@ import math
 import os
 import struct
 import tempfile
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 

@@ -7,15 +7,13 @@ EMA update; at the epoch end evaluate on the validation set without updating
 """
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 
-from . import _C
 from ._C import Tensor
 from .autograd import no_grad
 from .optim.clip import clip_grad_norm_

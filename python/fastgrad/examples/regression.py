@@ -3,7 +3,6 @@ experiment model), each trained with fg.train.fit on synthetic data whose genera
 formula is written out below."""
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Optional
 

@@ -7,7 +7,7 @@ bias U(±1/√fan_in), fan_in = C_in/groups · ∏k) in both layouts.
 from __future__ import annotations
 
 import math
-from typing import Any, Tuple, Union
+from typing import Any, Union
 
 import numpy as np
 

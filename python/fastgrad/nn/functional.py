@@ -9,13 +9,13 @@ layer and the shapes involved instead of surfacing from a kernel.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import as_tensor, float32, int64, bool_
+from .._tensor import as_tensor, float32, int64
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
                      mse_loss, nll_loss, smooth_l1_loss)
 
