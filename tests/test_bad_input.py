@@ -275,8 +275,6 @@ def _check(thunk, exc, needles):
 # Rows whose message/exception is known wrong today (see the issue 7 report).
 KNOWN = {
     "exp-str": "ops._t -> tensor(): message 'unsupported dtype dtype('<U3')' does not name the op",
-    "tensor-str": "_tensor.as_dtype/tensor: message 'unsupported dtype dtype('<U3')' does not name tensor",
-    "tensor-ragged": "NumPy's 'inhomogeneous shape' ValueError, without 'tensor'",
 }
 
 
@@ -297,12 +295,6 @@ LAYER_IDS = ["Linear-in", "Linear-args", "Linear-layout", "Conv2d-channels", "Co
              "CrossEntropyLoss-module", "SGD-lr", "SGD-momentum", "SGD-nesterov", "SGD-empty", "SGD-not-tensor",
              "Adam-betas", "Adam-eps", "AdamW-decay", "RMSprop-alpha", "clip_grad_norm-type", "load_state_dict-optim"]
 LAYER_KNOWN = {
-    "Linear-args": "nn.Linear(0, -3): 'empty: negative dimension in shape (-3, 0)' does not name Linear",
-    "LayerNorm-shape": "LayerNorm errors name the functional layer_norm, not the LayerNorm layer",
-    "SGD-empty": "optimizer errors say 'optimizer', not the class (SGD)",
-    "SGD-not-tensor": "optimizer errors say 'optimizer', not the class (SGD)",
-    "Conv2d-format": "nn.Conv2d(data_format='NWHC') is silently taken as NHWC (unknown formats are not rejected)",
-    "clip_grad_norm-type": "clip_grad_norm_(params, max_norm='x') does not raise",
 }
 
 

@@ -57,9 +57,13 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if isinstance(data, Tensor):
         arr = np.asarray(data)
     else:
-        arr = np.asarray(data)
-        if arr.dtype == object:
-            raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries")
+        try:
+            arr = np.asarray(data)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"tensor: cannot convert {type(data).__name__}: {e}") from None
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
+                            f"(NumPy dtype {arr.dtype})")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
             dtype = float32
         elif dtype is None:

@@ -121,11 +121,11 @@ def _channels_last(data_format: str, nd: int, layer: str) -> bool:
         return True
     if f in ("CHANNELS_FIRST",):
         return False
-    if len(f) >= 3 and f[0] == "N":
-        if f[1] == "C":
-            return False
-        if f[-1] == "C":
-            return True
+    # "NCHW"/"NHWC" name the layout for any rank (API.md); rank-specific spellings must list
+    # the spatial axes in order: NCL/NLC (or W, H), NCDHW/NDHWC. Anything else (e.g. "NWHC") is an error.
+    spatial = f[2:] if len(f) >= 2 and f[1] == "C" else f[1:-1]
+    if f[:1] == "N" and "C" in (f[1:2], f[-1:]) and spatial in ("L", "W", "H", "HW", "DHW"):
+        return f[1] != "C"
     raise ValueError(f"{layer}: data_format must be like 'NCHW' (channels first) or 'NHWC' (channels last), "
                      f"got {data_format!r}")
 

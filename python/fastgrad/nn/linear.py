@@ -25,6 +25,8 @@ class Linear(Module):
         super().__init__()
         if layout not in ("torch", "jax"):
             raise ValueError(f"Linear: layout must be 'torch' or 'jax', got {layout!r}")
+        if int(in_features) < 0 or int(out_features) < 0:
+            raise ValueError(f"Linear: in_features and out_features must be >= 0, got ({in_features}, {out_features})")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.layout = layout

@@ -99,6 +99,10 @@ class LayerNorm(Module):
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
+        ns = tuple(self.normalized_shape)
+        if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - len(ns):]) != ns:
+            shape = getattr(x, "shape", type(x).__name__)
+            raise ValueError(f"LayerNorm({ns}): input of shape {shape} does not end with {ns}")
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

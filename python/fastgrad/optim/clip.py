@@ -20,6 +20,8 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scales all gradients together so their global norm is at most ``max_norm``
     (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
+        raise TypeError(f"clip_grad_norm_: max_norm must be a number, got {type(max_norm).__name__}")
     grads = _grads(parameters)
     if not grads:
         return _C.full([], 0.0, _C.dtype.float32)

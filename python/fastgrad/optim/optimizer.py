@@ -50,7 +50,7 @@ class Optimizer:
             raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor")
         groups = list(params)
         if not groups:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -64,11 +64,11 @@ class Optimizer:
             ps = [p for _, p in ps]
         for p in ps:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize fg Tensors, got {type(p).__name__}")
+                raise TypeError(f"{type(self).__name__}: can only optimize fg Tensors, got {type(p).__name__}")
             if not p.dtype.is_floating_point:
-                raise TypeError(f"optimizer: parameters must be floating point, got {p.dtype}")
+                raise TypeError(f"{type(self).__name__}: parameters must be floating point, got {p.dtype}")
             if not p.is_leaf:
-                raise ValueError("optimizer: can't optimize a non-leaf Tensor")
+                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         group["params"] = ps
         for k, v in self.defaults.items():
             if v is required and k not in group:
