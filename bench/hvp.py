@@ -22,7 +22,7 @@ from common import print_table, time_interleaved  # noqa: E402
 import fastgrad as fg  # noqa: E402
 from fastgrad.transforms import hvp  # noqa: E402
 
-from peers import jax, jnp, torch  # noqa: E402  (optional peers, thread-matched)
+from peers import jax, jnp, set_threads, torch  # noqa: E402  (optional peers, thread-matched)
 
 
 def main() -> None:
@@ -31,10 +31,7 @@ def main() -> None:
     ap.add_argument("--inner", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    if args.threads:
-        fg.set_num_threads(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
+    set_threads(args.threads)
 
     rng = np.random.default_rng(0)
     Xn = rng.standard_normal((64, 256)).astype(np.float32)

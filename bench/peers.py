@@ -23,6 +23,14 @@ except ImportError:  # optional peer
     jax = jnp = None
 
 
+def set_threads(n: int | None) -> None:
+    """--threads N for a benchmark: fastgrad and PyTorch alike (JAX reads XLA_FLAGS at start)."""
+    if n:
+        fg.set_num_threads(n)
+        if torch is not None:
+            torch.set_num_threads(n)
+
+
 def block(x):
     """Waits for JAX's asynchronous dispatch; other results pass through."""
     if jax is not None and hasattr(x, "block_until_ready"):

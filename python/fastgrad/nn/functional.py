@@ -130,6 +130,18 @@ def _channels_last(data_format: str, nd: int, layer: str) -> bool:
                      f"got {data_format!r}")
 
 
+def _batched(x: Tensor, nd: int, layer: str) -> Tuple[Tensor, bool]:
+    """(N, ...) input for an nd-dimensional conv/pool: an unbatched (C, *spatial) input
+    gains a batch axis (returned flag: squeeze it off the result)."""
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = _C.unsqueeze(x, 0)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
+                         f"or an unbatched {nd + 1}-D one, got shape {x.shape}")
+    return x, unbatched
+
+
 def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
     if isinstance(v, (int, np.integer)):
         return (int(v),) * nd
@@ -182,12 +194,7 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
     cl = _channels_last(data_format, nd, layer)
     if weight.ndim != nd + 2:
         raise ValueError(f"{layer}: weight must have {nd + 2} dims, got shape {weight.shape}")
-    unbatched = x.ndim == nd + 1
-    if unbatched:
-        x = _C.unsqueeze(x, 0)
-    if x.ndim != nd + 2:
-        raise ValueError(f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
-                         f"or an unbatched {nd + 1}-D one, got shape {x.shape}")
+    x, unbatched = _batched(x, nd, layer)
     if cl:
         k = tuple(weight.shape[1:-1])
         cin_g = weight.shape[-1]
@@ -237,11 +244,7 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_form
                layer: str) -> Tuple[Tensor, bool, bool, list, list, list]:
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
-    unbatched = x.ndim == nd + 1
-    if unbatched:
-        x = _C.unsqueeze(x, 0)
-    if x.ndim != nd + 2:
-        raise ValueError(f"{layer}: expected a {nd + 2}-D (batched) or {nd + 1}-D input, got shape {x.shape}")
+    x, unbatched = _batched(x, nd, layer)
     k = _tuple(kernel_size, nd, "kernel_size", layer)
     s = k if stride is None else _tuple(stride, nd, "stride", layer)
     if isinstance(padding, str):
@@ -298,11 +301,7 @@ def _adaptive(x, output_size, data_format, nd):
     layer = f"adaptive_avg_pool{nd}d"
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
-    ub = x.ndim == nd + 1
-    if ub:
-        x = _C.unsqueeze(x, 0)
-    if x.ndim != nd + 2:
-        raise ValueError(f"{layer}: expected a {nd + 2}-D (batched) or {nd + 1}-D input, got shape {x.shape}")
+    x, ub = _batched(x, nd, layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd

@@ -21,6 +21,8 @@
 
 #include <omp.h>
 
+#include "../parallel_for.h"
+
 #include <type_traits>
 
 #include <algorithm>
@@ -35,17 +37,7 @@ constexpr int64_t kParallelMin = 1 << 16;
 
 template <class F>
 void for_range(int64_t n, F f) {
-  if (n < kParallelMin || omp_in_parallel() || omp_get_max_threads() == 1) {
-    f(int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
-    const int64_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
-    if (b < e) f(b, e);
-  }
+  parallel_chunks(n, kParallelMin, 16, f);
 }
 
 // torch's vectorised CPU kernels evaluate `a.add(b, alpha=s)` and lerp as a fused

@@ -3,6 +3,8 @@
 #include <xmmintrin.h>  // _mm_getcsr/_mm_setcsr: SSE, part of baseline x86-64
 #include <omp.h>
 
+#include "../parallel_for.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -49,34 +51,17 @@ class FtzDazScope {
 // Below this an OpenMP fork/join (~µs) costs more than the kernel itself.
 constexpr int64_t kParallelMin = 32768;
 
-// Static contiguous split in multiples of 64 elements (cache lines stay with one thread).
-// Elementwise results do not depend on the split, so output is deterministic.
+// Split over threads (parallel_for.h); FTZ/DAZ is set per chunk, in the thread that runs it.
 template <bool kFtz, class F>
 void for_chunks(int64_t n, F f) {
-  if (n <= 0) return;
-  if (n < kParallelMin || omp_in_parallel() || omp_get_max_threads() == 1) {
+  parallel_chunks(n, kParallelMin, 64, [&](int64_t b, int64_t e) {
     if (kFtz) {
       FtzDazScope g;
-      f(int64_t{0}, n);
+      f(b, e);
     } else {
-      f(int64_t{0}, n);
+      f(b, e);
     }
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t chunk = ((n + nt - 1) / nt + 63) / 64 * 64;
-    const int64_t b = std::min(n, t * chunk), e = std::min(n, b + chunk);
-    if (b < e) {
-      if (kFtz) {
-        FtzDazScope g;
-        f(b, e);
-      } else {
-        f(b, e);
-      }
-    }
-  }
+  });
 }
 
 constexpr double kInvSqrt2 = 0.70710678118654752440;
