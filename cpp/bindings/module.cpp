@@ -141,15 +141,28 @@ Tensor to_tensor(py::handle h, const Tensor& like) {
 bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
 double number(py::handle h) { return PyFloat_Check(h.ptr()) ? PyFloat_AsDouble(h.ptr()) : static_cast<double>(PyLong_AsLongLong(h.ptr())); }
 
+// An axis entry as int64; an int outside int64 is OverflowError (py::cast would throw
+// pybind11's cast_error: "Unable to cast ... to C++ type '?'").
+int64_t axis_value(py::handle a) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(a.ptr(), &overflow);
+  if (overflow) {
+    PyErr_SetString(PyExc_OverflowError, ("axis " + std::string(py::str(a)) + " is outside the int64 range").c_str());
+    throw py::error_already_set();
+  }
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<int64_t>(v);
+}
+
 Axes to_axes(const py::object& axis) {
   Axes r;
   if (axis.is_none()) return r;
-  if (py::isinstance<py::int_>(axis)) return {axis.cast<int64_t>()};
+  if (py::isinstance<py::int_>(axis)) return {axis_value(axis)};
   if (!py::isinstance<py::tuple>(axis) && !py::isinstance<py::list>(axis))
     throw TypeError("axis must be None, an int or a tuple of ints, got " + std::string(py::str(py::type::handle_of(axis))));
   for (auto a : axis)
     if (!py::isinstance<py::int_>(a)) throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
-  for (auto a : axis) r.push_back(a.cast<int64_t>());
+  for (auto a : axis) r.push_back(axis_value(a));
   if (r.empty()) throw ValueError("empty axis tuple");
   return r;
 }
@@ -437,6 +450,10 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::bad_alloc&) {
       PyErr_SetString(PyExc_MemoryError, "fastgrad: out of memory");
+    } catch (const py::cast_error& e) {
+      // A Python value that does not convert to the C++ argument is a type error (pybind11
+      // maps cast_error to RuntimeError, the class of autograd misuse).
+      PyErr_SetString(PyExc_TypeError, (std::string("fastgrad: argument conversion failed: ") + e.what()).c_str());
     }
   });
 
