@@ -240,7 +240,7 @@ def save(obj: Any, path: Any) -> None:
         pass
 
 
-_HOST = socket.gethostname().replace("/", "_")
+_HOST = socket.gethostname().replace("/", "_")[:32]  # temp names stay far below NAME_MAX
 
 
 def _umask() -> int:
