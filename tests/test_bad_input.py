@@ -186,6 +186,27 @@ ROWS = [
     ("jacrev-argnums", lambda: fg.jacrev(lambda x: x, argnums=2)(Z(3)), (V, I), ["argnums"]),
     ("hvp-shape", lambda: fg.hvp(lambda x: fg.sum(x * x), (Z(3),), (Z(2),)), V, ["(2,)", "(3,)"]),
     ("sharp-metric-shape", lambda: fg.sharp(Z(3), Z(2, 2)), V, ["sharp", "(2, 2)"]),
+    # ---- issue 10, item 19: one exception class per defect class, naming op and argument
+    # non-tensors where a tensor belongs were AttributeErrors ('str' object has no attribute 'shape')
+    ("zeros_like-str", lambda: fg.zeros_like("abc"), T_, ["zeros_like", "input", "str"]),
+    ("ones_like-object", lambda: fg.ones_like(object()), T_, ["ones_like", "input", "object"]),
+    ("full_like-none", lambda: fg.full_like(None, 1.0), T_, ["full_like", "input", "NoneType"]),
+    ("rand_like-ragged", lambda: fg.rand_like([[1], [2, 3]]), T_, ["rand_like", "input"]),
+    ("randn_like-str", lambda: fg.randn_like("x"), T_, ["randn_like", "input"]),
+    ("detach-str", lambda: fg.detach("abc"), T_, ["detach", "x", "str"]),
+    ("exp-object", lambda: fg.exp(object()), T_, ["exp", "object"]),
+    ("sum-str", lambda: fg.sum("abc"), T_, ["sum", "str"]),
+    ("tree_unflatten-type", lambda: fg.tree_unflatten(5, []), T_, ["tree_unflatten", "int"]),
+    # ints outside int64 were pybind11 cast errors ("Unable to cast ... to C++ type '?'", RuntimeError)
+    ("sum-axis-overflow", lambda: fg.sum(Z(3), axis=2 ** 70), OverflowError, ["axis", "int64"]),
+    ("mean-axis-overflow", lambda: fg.mean(Z(3), axis=(0, -2 ** 64)), OverflowError, ["axis", "int64"]),
+    ("zeros-shape-overflow", lambda: fg.zeros(2 ** 64), OverflowError, ["zeros", "int64"]),
+    # wrong scalar types reached pybind11 under another op's name ("full(): incompatible ...")
+    ("zeros-shape-str", lambda: fg.zeros("a"), T_, ["zeros", "shape", "str"]),
+    ("ones-shape-float", lambda: fg.ones(2.5), T_, ["ones", "shape", "float"]),
+    ("rand-shape-float", lambda: fg.rand((2, 1.5)), T_, ["rand", "shape"]),
+    ("full-shape-none", lambda: fg.full(None, 1.0), T_, ["full", "shape"]),
+    ("randint-shape", lambda: fg.randint(0, 5, "ab"), T_, ["randint", "shape"]),
 ]
 
 
@@ -259,6 +280,27 @@ def _layer_rows():
          (T_, V), []),
         ("load_state_dict-optim", lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1).load_state_dict(
             {"param_groups": [], "state": {}}), V, ["param"]),
+        # issue 10, item 19: functional forms given non-tensors (AttributeError before)
+        ("conv1d-weight-int", lambda: F.conv1d(Z(1, 2, 5), 3), V, ["conv1d", "weight", "()"]),
+        ("conv2d-input-str", lambda: F.conv2d("abc", Z(1, 1, 3, 3)), T_, ["conv2d", "input", "str"]),
+        ("conv3d-bias-object", lambda: F.conv3d(Z(1, 1, 3, 3, 3), Z(1, 1, 1, 1, 1), object()), T_,
+         ["conv3d", "bias", "object"]),
+        ("sdpa-query-str", lambda: F.scaled_dot_product_attention("q", Z(2, 3), Z(2, 3)), T_,
+         ["scaled_dot_product_attention", "query", "str"]),
+        ("sdpa-key-0d", lambda: F.scaled_dot_product_attention(Z(2, 3), 1.0, Z(2, 3)), V,
+         ["scaled_dot_product_attention", "()"]),
+        ("embedding-weight-list", lambda: F.embedding(fg.tensor([0]), [1.0, 2.0]), V, ["embedding", "(2,)"]),
+        ("embedding-weight-str", lambda: F.embedding(fg.tensor([0]), "w"), T_, ["embedding", "weight"]),
+        ("batch_norm-0d", lambda: F.batch_norm(fg.tensor(1.0), None, None), I, ["batch_norm", "channel_axis", "()"]),
+        ("batch_norm-running-str", lambda: F.batch_norm(Z(2, 3), "m", None), T_, ["batch_norm", "running_mean"]),
+        ("relu-str", lambda: F.relu("x"), T_, ["relu", "str"]),
+        ("one_hot-dtype", lambda: F.one_hot(fg.tensor([1]), 3, dtype=1), T_, ["one_hot", "dtype"]),
+        # layer constructors with wrong argument types ("full(): incompatible function arguments")
+        ("Linear-float", lambda: nn.Linear(2.5, 3), T_, ["Linear(2.5, 3)", "wrong type"]),
+        ("BatchNorm2d-float", lambda: nn.BatchNorm2d(2.5), T_, ["BatchNorm2d(2.5)"]),
+        ("Conv2d-str", lambda: nn.Conv2d(1, "a", 3), T_, ["Conv2d", "'a'"]),
+        ("GRU-float", lambda: nn.GRU(2.5, 3), T_, ["GRU(2.5, 3)"]),
+        ("Embedding-ctor-float", lambda: nn.Embedding(2.5, 3), T_, ["Embedding(2.5, 3)"]),
     ]
     return rows
 
@@ -273,9 +315,7 @@ def _check(thunk, exc, needles):
 
 
 # Rows whose message/exception is known wrong today (see the issue 7 report).
-KNOWN = {
-    "exp-str": "ops._t -> tensor(): message 'unsupported dtype dtype('<U3')' does not name the op",
-}
+KNOWN: dict = {}  # exp-str: fixed in issue 10 (ops._t names the op)
 
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=r[0], marks=[pytest.mark.xfail(reason=KNOWN[r[0]], strict=False)]
@@ -293,7 +333,10 @@ LAYER_IDS = ["Linear-in", "Linear-args", "Linear-layout", "Conv2d-channels", "Co
              "l1-shapes", "huber-shapes", "mse-reduction", "mse-weight", "mse-dim_weight", "bce-logits-shapes",
              "bce-shapes", "ce-target-shape", "ce-target-oob", "ce-smoothing", "nll-target-dtype", "MSELoss-module",
              "CrossEntropyLoss-module", "SGD-lr", "SGD-momentum", "SGD-nesterov", "SGD-empty", "SGD-not-tensor",
-             "Adam-betas", "Adam-eps", "AdamW-decay", "RMSprop-alpha", "clip_grad_norm-type", "load_state_dict-optim"]
+             "Adam-betas", "Adam-eps", "AdamW-decay", "RMSprop-alpha", "clip_grad_norm-type", "load_state_dict-optim",
+             "conv1d-weight-int", "conv2d-input-str", "conv3d-bias-object", "sdpa-query-str", "sdpa-key-0d",
+             "embedding-weight-list", "embedding-weight-str", "batch_norm-0d", "batch_norm-running-str", "relu-str",
+             "one_hot-dtype", "Linear-float", "BatchNorm2d-float", "Conv2d-str", "GRU-float", "Embedding-ctor-float"]
 LAYER_KNOWN = {
 }
 
@@ -308,6 +351,20 @@ def test_layer_bad_input(rid):
 
 def test_layer_table_is_complete():
     assert [r[0] for r in _layer_rows()] == LAYER_IDS
+    assert len(set(LAYER_IDS)) == len(LAYER_IDS) and len({r[0] for r in ROWS}) == len(ROWS)
+
+
+def test_dtype_none_means_the_default_dtype():
+    """dtype=None (PyTorch's spelling of "the default") reached pybind11 as full(..., None)."""
+    nn = _nn()
+    layers = [nn.Linear(2, 3, dtype=None), nn.Conv2d(1, 2, 3, dtype=None), nn.Embedding(4, 2, dtype=None),
+              nn.LayerNorm(3, dtype=None), nn.BatchNorm1d(3, dtype=None), nn.GRU(2, 3, dtype=None),
+              nn.MultiheadAttention(4, 2, dtype=None)]
+    for m in layers:
+        assert {p.dtype for p in m.parameters()} == {fg.float32}, type(m).__name__
+    for f in (fg.zeros, fg.ones, fg.rand, fg.randn):
+        assert f(2, dtype=None).dtype == fg.float32
+    assert fg.full((2,), 1.0, dtype=None).dtype == fg.eye(2, dtype=None).dtype == fg.float32
 
 
 def test_never_a_crash_for_any_row():

@@ -280,3 +280,247 @@ def test_round_trip_of_every_dtype_and_layout(tmp_path):
     for k, v in obj.items():
         assert back[k].dtype == v.dtype, k
         np.testing.assert_array_equal(back[k].numpy(), v.numpy(), err_msg=k)
+
+
+# ------------------------------------------------------------------ resource bounds of fg.load
+def _craft_file(path, header: dict, data: bytes = b""):
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((-len(h)) % 8)
+    path.write_bytes(struct.pack("<Q", len(h)) + h + data)
+    return path
+
+
+MEASURE = textwrap.dedent(r"""
+    import json, resource, sys, time
+    import fastgrad as fg
+    path = sys.argv[1]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    try:
+        r = fg.load(path)
+        vals = list(r.values()) if isinstance(r, dict) else list(r)
+        out = {"ok": True, "n": len(r), "distinct": len({id(v) for v in vals})}
+    except ValueError as e:
+        out = {"ok": False, "msg": str(e)}
+    out["seconds"] = time.perf_counter() - t
+    out["rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print("RESULT", json.dumps(out))
+""")
+
+
+def _measure(path):
+    """fg.load in a fresh child: outcome, wall time and peak-RSS growth (MB)."""
+    p = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout.split("RESULT ", 1)[1])
+
+
+def test_load_aliases_load_once(tmp_path):
+    """A 1 MB file whose tree names one tensor 2,000 times loaded 2,000 copies (2 GB):
+    every reference now gets the same Tensor, and the load costs about the file size."""
+    n, nbytes = 2000, 1 << 20
+    tree = {"__dict__": [[f"k{i}", {"__tensor__": "w"}] for i in range(n)]}
+    path = _craft_file(tmp_path / "alias.fg", {"__metadata__": {"format": "fastgrad", "fastgrad.tree": json.dumps(tree)},
+                                               "w": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]}},
+                       b"\1" * nbytes)
+    r = _measure(path)
+    assert r["ok"] and r["n"] == n and r["distinct"] == 1, r
+    assert r["rss_mb"] < 40, r  # file: 1.1 MB (was > 2000 MB)
+    d = load(path)
+    assert d["k0"] is d["k1999"] and d["k5"].numpy().sum() == nbytes
+    # fg.save of a tree with a tensor used twice round-trips its values
+    w = fg.ones(3)
+    back = load(_save_to(tmp_path / "twice.fg", {"a": w, "b": [w, w]}))
+    assert back["a"].tolist() == back["b"][1].tolist() == [1.0, 1.0, 1.0]
+
+
+def _save_to(path, obj):
+    save(obj, path)
+    return path
+
+
+def test_load_rejects_overlapping_entries_before_allocating(tmp_path):
+    n, nbytes = 2000, 1 << 20
+    path = _craft_file(tmp_path / "overlap.fg",
+                       {f"t{i}": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]} for i in range(n)},
+                       b"\0" * nbytes)
+    r = _measure(path)
+    assert not r["ok"] and "overlaps" in r["msg"] and str(path) in r["msg"], r
+    assert r["rss_mb"] < 40 and r["seconds"] < 5, r  # was 2 GB of copies before the check
+
+
+def test_load_bounds_the_number_of_entries(tmp_path):
+    n = io._MAX_ENTRIES + 10  # empty tensors: header bytes only (was 25 s / 1.7 GB for 10**6)
+    path = _craft_file(tmp_path / "empties.fg",
+                       {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)})
+    r = _measure(path)
+    assert not r["ok"] and str(io._MAX_ENTRIES) in r["msg"] and str(path) in r["msg"], r
+    assert r["rss_mb"] < 100 and r["seconds"] < 5, r
+
+
+def test_load_is_linear_below_the_bounds(tmp_path):
+    """20,000 empty tensors (1 MB header): time and memory within the documented
+    constant (at most about 60 bytes of memory per header byte)."""
+    n = 20000
+    path = _craft_file(tmp_path / "many.fg",
+                       {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)})
+    size_mb = path.stat().st_size / 2 ** 20
+    r = _measure(path)
+    assert r["ok"] and r["n"] == n, r
+    assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
+    # the costliest header per byte: a tree of 300,000 empty lists ("[]," is 3 bytes)
+    n = 300000
+    path = _craft_file(tmp_path / "lists.fg", {"__metadata__": {"format": "fastgrad",
+                                                                 "fastgrad.tree": "[" + ",".join(["[]"] * n) + "]"}})
+    size_mb = path.stat().st_size / 2 ** 20
+    r = _measure(path)
+    assert r["ok"] and r["n"] == n, r
+    assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
+
+
+def test_save_refuses_what_load_would_reject(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "_MAX_ENTRIES", 3)
+    with pytest.raises(ValueError, match="fg.save.*3"):
+        save({f"w{i}": fg.zeros(1) for i in range(4)}, tmp_path / "x.fg")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("tree", [{"__float__": "nan-ish"}, {"__dict__": [[1, 2, 3]]}, {"__tensor__": ["w"]},
+                                  {"__tuple__": 5}, {"__dict__": [[[1], 2]]}])
+def test_every_load_error_names_the_file(tmp_path, tree):
+    path = _craft_file(tmp_path / "tree.fg", {"__metadata__": {"fastgrad.tree": json.dumps(tree)}})
+    with pytest.raises(ValueError) as ei:
+        load(path)
+    assert str(ei.value).startswith("fg.load: ") and str(path) in str(ei.value), str(ei.value)
+
+
+def test_path_argument_types(tmp_path):
+    for bad in (5, None, 1.5, ["a"]):
+        with pytest.raises(TypeError, match="fg.load: path"):
+            load(bad)
+        with pytest.raises(TypeError, match="fg.save: path"):
+            save({"w": fg.zeros(1)}, bad)
+    p = os.fsencode(str(tmp_path / "bytes.fg"))
+    save({"w": fg.ones(2)}, p)
+    assert load(p)["w"].tolist() == [1.0, 1.0]
+
+
+# ------------------------------------------------------------------ symlinks, modes, stale temps
+def test_save_through_symlink_writes_the_target(tmp_path):
+    real_dir = tmp_path / "store"
+    real_dir.mkdir()
+    target = real_dir / "model.fg"
+    save({"w": fg.zeros(3)}, target)
+    link = tmp_path / "latest.fg"
+    link.symlink_to(os.path.relpath(target, tmp_path))
+    chain = tmp_path / "chain.fg"
+    chain.symlink_to(link)
+    save({"w": fg.ones(3)}, link)
+    assert link.is_symlink() and load(target)["w"].tolist() == [1.0] * 3
+    save({"w": fg.full((3,), 2.0)}, chain)
+    assert chain.is_symlink() and link.is_symlink()
+    assert load(target)["w"].tolist() == [2.0] * 3 == load(chain)["w"].tolist()
+    # a dangling link creates its target, as open(link, "w") would
+    dangling = tmp_path / "new.fg"
+    dangling.symlink_to(real_dir / "fresh.fg")
+    save({"w": fg.ones(1)}, dangling)
+    assert dangling.is_symlink() and load(real_dir / "fresh.fg")["w"].tolist() == [1.0]
+    assert not [p for p in list(tmp_path.iterdir()) + list(real_dir.iterdir()) if p.name.endswith(".tmp")]
+
+
+def test_save_to_hard_link_detaches_atomically(tmp_path):
+    """Documented choice: an atomic save installs a new file, so other hard links keep
+    the previous complete checkpoint (never a half-written one)."""
+    a = tmp_path / "a.fg"
+    save({"w": fg.zeros(2)}, a)
+    b = tmp_path / "b.fg"
+    os.link(a, b)
+    save({"w": fg.ones(2)}, a)
+    assert load(a)["w"].tolist() == [1.0, 1.0] and load(b)["w"].tolist() == [0.0, 0.0]
+    assert os.stat(a).st_nlink == 1
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600, 0o664, 0o444])
+def test_save_keeps_the_file_mode(tmp_path, mode):
+    p = tmp_path / "m.fg"
+    save({"w": fg.zeros(2)}, p)
+    os.chmod(p, mode)
+    save({"w": fg.ones(2)}, p)
+    assert stat_mode(p) == mode and load(p)["w"].tolist() == [1.0, 1.0]
+
+
+def stat_mode(p):
+    import stat
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002, 0o027])
+def test_new_file_gets_the_umask_mode(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        save({"w": fg.zeros(2)}, tmp_path / "n.fg")
+        with open(tmp_path / "ref", "w"):
+            pass
+    finally:
+        os.umask(old)
+    assert stat_mode(tmp_path / "n.fg") == stat_mode(tmp_path / "ref") == 0o666 & ~umask
+
+
+def _temps(d):
+    return sorted(p.name for p in d.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_stale_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "ckpt.fg"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        deadline = time.time() + 60
+        while not _temps(tmp_path) and time.time() < deadline:
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)  # while a temp file exists (the writer may have renamed it since)
+    finally:
+        proc.wait()
+    for _ in range(50):  # make sure a temp of the dead writer is there
+        if _temps(tmp_path):
+            break
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+        proc.stdout.readline()
+        while not _temps(tmp_path) and proc.poll() is None:
+            time.sleep(0.001)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    stale = _temps(tmp_path)
+    assert stale, "no temp file left by the killed writers"
+    save({"w": fg.ones(2)}, path)
+    assert _temps(tmp_path) == [] and load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def test_temp_of_a_running_save_is_never_removed(tmp_path):
+    import fcntl
+    import socket
+    host = socket.gethostname()
+    path = tmp_path / "c.fg"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {"live": f".c.fg.{live.pid}@{host}.abc123_x.tmp",       # its writer is running
+                 "mine": f".c.fg.{os.getpid()}@{host}.abc123_y.tmp",    # a save in another thread
+                 "other-host": f".c.fg.{dead.pid}@not-{host}.abc123_z.tmp",
+                 "locked": f".c.fg.{dead.pid}@{host}.abc123_l.tmp",     # pid reused/unknown but lock held
+                 "other-file": f".d.fg.{dead.pid}@{host}.abc123_o.tmp",
+                 "dead": f".c.fg.{dead.pid}@{host}.abc123_d.tmp"}
+        for n in names.values():
+            (tmp_path / n).write_bytes(b"x" * 100)
+        fd = os.open(tmp_path / names["locked"], os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            save({"w": fg.ones(2)}, path)
+        finally:
+            os.close(fd)
+        left = set(_temps(tmp_path))
+        assert left == {v for k, v in names.items() if k != "dead"}, left
+    finally:
+        live.kill()
+        live.wait()

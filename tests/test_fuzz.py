@@ -878,6 +878,17 @@ MONKEY = textwrap.dedent(r"""
     names += ["_C." + n for n in ("slice", "slice_scatter", "index_select", "index_add", "conv", "max_pool",
                                   "avg_pool", "adaptive_avg_pool", "cast", "clone", "nonzero_flat",
                                   "compare", "sgd_step")]
+    import fastgrad.nn as nn
+    F = nn.functional
+    names += ["F." + n for n in sorted(dir(F)) if not n.startswith("_") and callable(getattr(F, n))
+              and getattr(getattr(F, n), "__module__", "") == F.__name__]
+    names += ["nn." + n for n in nn.__all__ if isinstance(getattr(nn, n), type)
+              and n not in ("Module", "Sequential", "ModuleList", "Parameter")]
+    def resolve(name):
+        if name.startswith("_C."): return getattr(fg._C, name[3:])
+        if name.startswith("F."): return getattr(F, name[2:])
+        if name.startswith("nn."): return getattr(nn, name[3:])
+        return getattr(fg, name)
     def tensor():
         k = rnd.random()
         shape = tuple(rnd.choice([0, 1, 2, 3]) for _ in range(rnd.randint(0, 4)))
@@ -896,7 +907,7 @@ MONKEY = textwrap.dedent(r"""
     def junk(depth=0):
         r = rnd.random()
         if r < 0.35: return tensor()
-        if r < 0.55: return rnd.choice([-(2**62), -3, -1, 0, 1, 2, 3, 2**40, 2**62])
+        if r < 0.55: return rnd.choice([-(2**62), -3, -1, 0, 1, 2, 3, 2**40, 2**62, 2**63, -(2**64), 10**30])
         if r < 0.65: return rnd.choice([0.0, -1.5, 2.5, math.nan, math.inf, 1e300])
         if r < 0.72: return rnd.choice([None, "abc", "tanh", "none", b"x", object()])
         if r < 0.9 and depth < 2: return [junk(depth + 1) for _ in range(rnd.randint(0, 3))]
@@ -908,10 +919,25 @@ MONKEY = textwrap.dedent(r"""
         if isinstance(a, (list, tuple)):
             return type(a)(nonull(v) for v in a)
         return a
+    # The README's promise: bad input raises one of these, with a message naming the op.
+    # RuntimeError is autograd misuse (backward of a non-scalar), MemoryError a huge
+    # allocation; anything else (SystemError, AttributeError, ZeroDivisionError,
+    # KeyError, ...) or pybind11's own argument-cast messages is a failure.
+    allowed = (ValueError, TypeError, IndexError, OverflowError, RuntimeError, MemoryError)
+    unclear = ("Unable to cast", "incompatible constructor arguments",
+               "returned a result with an exception set", "C++ type")
+    # pybind11's "f(): incompatible function arguments ... Invoked with: ..." is a TypeError
+    # naming the op and the arguments; acceptable only when f is the function called.
+    alias = {"max": "amax", "min": "amin", "clamp": "clip", "cat": "concat", "concatenate": "concat",
+             "broadcast_to": "expand", "as_tensor": "to_tensor"}
+    def same_op(name, f):  # F.max_pool2d -> _C.max_pool, F.conv2d -> _C.conv
+        base = name.split(".")[-1]
+        return f == alias.get(base, base) or base.startswith(f)
+    bad = {}
     ok = err = 0
     for i in range(calls):
         name = rnd.choice(names)
-        fn = getattr(fg._C, name[3:]) if name.startswith("_C.") else getattr(fg, name)
+        fn = resolve(name)
         args = [junk() for _ in range(rnd.randint(0, 4))]
         if name.startswith("_C."):  # private API: None is a null tensor there (see issue 7 report)
             args = [nonull(a) for a in args]
@@ -922,10 +948,27 @@ MONKEY = textwrap.dedent(r"""
                 if r.requires_grad and r.size == 1:
                     r.sum().backward()
             ok += 1
-        except (ValueError, TypeError, IndexError, RuntimeError, MemoryError, OverflowError, ZeroDivisionError,
-                AttributeError, KeyError, NotImplementedError):
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            msg = str(e)
+            why = None
+            if not isinstance(e, allowed):
+                why = type(e).__name__
+            elif not msg.strip():
+                why = "empty message"
+            elif any(u in msg for u in unclear):
+                why = "unclear message"
+            elif "incompatible function arguments" in msg and not same_op(name, msg.split("(", 1)[0]):
+                why = "pybind11 names another function"  # e.g. nn.Linear(dtype=None) -> "full()"
+            if why:
+                key = (why, type(e).__name__, name)
+                if key not in bad:
+                    bad[key] = f"{name}({', '.join(repr(a)[:60] for a in args)}) -> {type(e).__name__}: {msg[:200]}"
             err += 1
-    print(f"MONKEY ok={ok} err={err}")
+    for (why, _, _), call in sorted(bad.items()):
+        print(f"BAD [{why}] {call}")
+    print(f"MONKEY ok={ok} err={err} bad={len(bad)}")
 """)
 
 
@@ -941,6 +984,8 @@ def test_monkey_child_never_crashes(seed, tmp_path):
     tail = (p.stdout + p.stderr)[-3000:]
     assert p.returncode == 0, f"child died with return code {p.returncode} (signal if negative):\n{tail}"
     assert "MONKEY ok=" in p.stdout
+    bad = [line for line in p.stdout.splitlines() if line.startswith("BAD ")]
+    assert not bad, "exceptions outside the README's promise (op, arguments, exception):\n" + "\n".join(bad)
     COUNTER.hit("monkey", "monkey", MONKEY_CALLS // 2)
 
 

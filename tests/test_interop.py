@@ -156,3 +156,68 @@ def test_dlpack_export_is_writable():
     a = np.from_dlpack(t)
     a[0] = 1.0
     assert t.tolist()[0] == 1.0
+
+
+def _readonly_tensors(tmp_path):
+    global torch
+    import torch
+    a = np.arange(6.0)
+    a.flags.writeable = False
+    f = tmp_path / "mm.bin"
+    np.arange(6.0).tofile(f)
+    mm = np.memmap(f, dtype=np.float64, mode="r", shape=(6,))  # pages mapped read-only: a write segfaults
+    return [fg.from_numpy(a), fg.from_numpy(mm), fg.from_numpy(a)[2:], fg.from_numpy(mm).reshape(2, 3).T]
+
+
+def test_dlpack_legacy_export_of_readonly_is_refused(tmp_path):
+    """A legacy capsule has no read-only flag, so a consumer would write into read-only
+    memory (a read-only np.memmap segfaults). NumPy refuses that export with BufferError;
+    so does fastgrad, for every kind of read-only tensor and every spelling of "legacy"."""
+    for t in _readonly_tensors(tmp_path):
+        for kw in ({}, {"max_version": None}, {"max_version": (0, 8)}, {"copy": False}, {"dl_device": (1, 0)}):
+            with pytest.raises(BufferError, match="read-only"):
+                t.__dlpack__(**kw)
+        ref = np.asarray(t).copy()
+        # DLPack >= 1.0 carries the flag: NumPy imports it read-only.
+        b = np.from_dlpack(t)
+        assert not b.flags.writeable
+        np.testing.assert_array_equal(b, ref)
+        assert fg.from_dlpack(t.__dlpack__(max_version=(1, 0))).tolist() == t.tolist()
+        # copy=True exports a writable copy: writing to it leaves the source alone.
+        # (torch ignores DLPack's read-only flag, so it is the consumer that writes here)
+        for mv in (None, (1, 0)):
+            c = torch.from_dlpack(t.__dlpack__(copy=True, max_version=mv))
+            c.fill_(-1.0)
+            np.testing.assert_array_equal(np.asarray(t), ref)
+    # writable tensors keep the zero-copy legacy export
+    w = fg.tensor(np.zeros(3))
+    torch.from_dlpack(w.__dlpack__()).fill_(2.0)
+    assert w.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("kw, exc, needle", [
+    ({"max_version": 1}, TypeError, "max_version"),
+    ({"max_version": (1,)}, TypeError, "max_version"),
+    ({"max_version": ("a", 0)}, TypeError, "max_version"),
+    ({"max_version": (1.0, 0)}, TypeError, "max_version"),
+    ({"dl_device": 1}, TypeError, "dl_device"),
+    ({"dl_device": (2, 0)}, BufferError, "device"),
+    ({"dl_device": (1, 1)}, BufferError, "device"),
+    ({"copy": "yes"}, TypeError, "copy"),
+    ({"stream": 1}, ValueError, "stream"),
+    ({"stream": "x"}, TypeError, "stream"),
+])
+def test_dlpack_argument_validation(kw, exc, needle):
+    with pytest.raises(exc, match=needle):
+        fg.zeros(3).__dlpack__(**kw)
+
+
+def test_dlpack_accepted_arguments():
+    t = fg.tensor(np.arange(3.0))
+    for kw in ({"stream": None}, {"stream": -1}, {"max_version": [1, 0]}, {"max_version": (2, 5)},
+               {"dl_device": (1, 0)}, {"copy": None}, {"copy": False}):
+        assert fg.from_dlpack(t.__dlpack__(**kw)).tolist() == [0.0, 1.0, 2.0]
+    shared = fg.from_dlpack(t.__dlpack__(copy=False))
+    assert shared._data_ptr == t._data_ptr
+    copied = fg.from_dlpack(t.__dlpack__(copy=True, max_version=(1, 0)))
+    assert copied._data_ptr != t._data_ptr and copied.tolist() == t.tolist()

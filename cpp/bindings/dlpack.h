@@ -32,4 +32,5 @@ typedef struct DLManagedTensorVersioned {
   DLTensor dl_tensor;
 } DLManagedTensorVersioned;
 #define FG_DLPACK_FLAG_READ_ONLY (1ULL << 0)
+#define FG_DLPACK_FLAG_IS_COPIED (1ULL << 1)
 }

@@ -141,15 +141,28 @@ Tensor to_tensor(py::handle h, const Tensor& like) {
 bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
 double number(py::handle h) { return PyFloat_Check(h.ptr()) ? PyFloat_AsDouble(h.ptr()) : static_cast<double>(PyLong_AsLongLong(h.ptr())); }
 
+// An axis entry as int64; an int outside int64 is OverflowError (py::cast would throw
+// pybind11's cast_error: "Unable to cast ... to C++ type '?'").
+int64_t axis_value(py::handle a) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(a.ptr(), &overflow);
+  if (overflow) {
+    PyErr_SetString(PyExc_OverflowError, ("axis " + std::string(py::str(a)) + " is outside the int64 range").c_str());
+    throw py::error_already_set();
+  }
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<int64_t>(v);
+}
+
 Axes to_axes(const py::object& axis) {
   Axes r;
   if (axis.is_none()) return r;
-  if (py::isinstance<py::int_>(axis)) return {axis.cast<int64_t>()};
+  if (py::isinstance<py::int_>(axis)) return {axis_value(axis)};
   if (!py::isinstance<py::tuple>(axis) && !py::isinstance<py::list>(axis))
     throw TypeError("axis must be None, an int or a tuple of ints, got " + std::string(py::str(py::type::handle_of(axis))));
   for (auto a : axis)
     if (!py::isinstance<py::int_>(a)) throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
-  for (auto a : axis) r.push_back(a.cast<int64_t>());
+  for (auto a : axis) r.push_back(axis_value(a));
   if (r.empty()) throw ValueError("empty axis tuple");
   return r;
 }
@@ -201,7 +214,7 @@ void fill_dl(DLTensor& dl, DLContext* ctx) {
 
 // Exports a capsule; versioned (DLPack 1.0, writable unless the storage is read-only)
 // when the consumer asks for it via max_version, else the legacy form.
-py::capsule to_dlpack(const TP& t, bool versioned) {
+py::capsule to_dlpack(const TP& t, bool versioned, bool copied = false) {
   auto* ctx = new DLContext{t, {}};
   if (versioned) {
     auto* m = new DLManagedTensorVersioned();
@@ -211,7 +224,7 @@ py::capsule to_dlpack(const TP& t, bool versioned) {
       delete static_cast<DLContext*>(self->manager_ctx);
       delete self;
     };
-    m->flags = t->storage->readonly ? FG_DLPACK_FLAG_READ_ONLY : 0;
+    m->flags = (t->storage->readonly ? FG_DLPACK_FLAG_READ_ONLY : 0) | (copied ? FG_DLPACK_FLAG_IS_COPIED : 0);
     fill_dl(m->dl_tensor, ctx);
     return py::capsule(m, "dltensor_versioned", [](PyObject* cap) {
       if (PyCapsule_IsValid(cap, "dltensor_versioned")) {  // never consumed: still ours
@@ -233,6 +246,50 @@ py::capsule to_dlpack(const TP& t, bool versioned) {
       if (mt && mt->deleter) mt->deleter(mt);
     }
   });
+}
+
+// Tensor.__dlpack__(stream, max_version, dl_device, copy), argument checks as NumPy's:
+// a legacy (unversioned) capsule has no read-only flag, so a consumer would write into
+// read-only memory (a read-only np.memmap segfaults); such exports raise BufferError
+// unless copy=True asks for a writable copy.
+py::capsule dlpack_export(const TP& t, const py::object& stream, const py::object& max_version,
+                          const py::object& dl_device, const py::object& copy) {
+  auto int_arg = [](py::handle h) { return py::isinstance<py::int_>(h) && !py::isinstance<py::bool_>(h); };
+  if (!stream.is_none()) {
+    if (!int_arg(stream)) throw TypeError("__dlpack__: stream must be None or an int, got " + std::string(py::str(py::type::handle_of(stream))));
+    if (stream.cast<py::int_>().cast<long long>() != -1)  // -1: "no synchronisation", as PyTorch accepts
+      throw ValueError("__dlpack__: stream must be None for CPU tensors, got " + std::string(py::str(stream)));
+  }
+  bool versioned = false;
+  if (!max_version.is_none()) {
+    const bool seq = py::isinstance<py::tuple>(max_version) || py::isinstance<py::list>(max_version);
+    py::sequence mv = seq ? max_version.cast<py::sequence>() : py::sequence();
+    if (!seq || mv.size() != 2 || !int_arg(mv[0]) || !int_arg(mv[1]))
+      throw TypeError("__dlpack__: max_version must be None or a (major, minor) tuple of two ints, got " +
+                      std::string(py::repr(max_version)));
+    versioned = py::int_(mv[0]) >= py::int_(1);
+  }
+  if (!dl_device.is_none()) {
+    if (!py::isinstance<py::tuple>(dl_device) || py::len(dl_device) != 2 || !int_arg(dl_device.cast<py::tuple>()[0]) ||
+        !int_arg(dl_device.cast<py::tuple>()[1]))
+      throw TypeError("__dlpack__: dl_device must be None or a (device_type, device_id) tuple of two ints, got " +
+                      std::string(py::repr(dl_device)));
+    py::tuple dv = dl_device.cast<py::tuple>();
+    if (!(py::int_(dv[0]).equal(py::int_(static_cast<int>(kDLCPU))) && py::int_(dv[1]).equal(py::int_(0))))
+      throw py::buffer_error("__dlpack__: unsupported device requested " + std::string(py::repr(dl_device)) +
+                             " (fastgrad tensors live on the CPU, (1, 0))");
+  }
+  if (!copy.is_none() && !py::isinstance<py::bool_>(copy))
+    throw TypeError("__dlpack__: copy must be None, True or False, got " + std::string(py::repr(copy)));
+  if (!copy.is_none() && copy.cast<bool>()) {
+    GradModeGuard g(false);
+    return to_dlpack(clone(Tensor(t)).impl(), versioned, true);
+  }
+  if (!versioned && t->storage->readonly)
+    throw py::buffer_error(
+        "__dlpack__: cannot export a read-only tensor as a legacy DLPack capsule, which has no read-only flag; "
+        "pass max_version=(1, 0) (DLPack >= 1.0) or copy=True");
+  return to_dlpack(t, versioned);
 }
 
 TP from_dlpack(py::object obj) {
@@ -276,6 +333,9 @@ TP from_dlpack(py::object obj) {
   else fail(TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " + std::to_string(dl.dtype.bits)));
   const size_t isz = itemsize(d);
   if (dl.byte_offset % isz) fail(ValueError("from_dlpack: misaligned byte offset"));
+  if (dl.ndim < 0 || (dl.ndim > 0 && !dl.shape)) fail(ValueError("from_dlpack: invalid ndim/shape"));
+  for (int i = 0; i < dl.ndim; ++i)
+    if (dl.shape[i] < 0) fail(ValueError("from_dlpack: negative dimension " + std::to_string(dl.shape[i])));
   Shape shape(dl.shape, dl.shape + dl.ndim), strides;
   if (dl.strides) strides.assign(dl.strides, dl.strides + dl.ndim);
   else strides = contiguous_strides(shape);
@@ -390,6 +450,10 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::bad_alloc&) {
       PyErr_SetString(PyExc_MemoryError, "fastgrad: out of memory");
+    } catch (const py::cast_error& e) {
+      // A Python value that does not convert to the C++ argument is a type error (pybind11
+      // maps cast_error to RuntimeError, the class of autograd misuse).
+      PyErr_SetString(PyExc_TypeError, (std::string("fastgrad: argument conversion failed: ") + e.what()).c_str());
     }
   });
 
@@ -480,11 +544,8 @@ PYBIND11_MODULE(_C, m) {
         auto& v = t->tangents;
         v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }), v.end());
       })
-      .def("__dlpack__", [](const TP& t, py::object, py::object max_version, py::object, py::object) {
-             bool v1 = false;
-             if (!max_version.is_none()) v1 = max_version.cast<py::tuple>()[0].cast<int>() >= 1;
-             return to_dlpack(t, v1);
-           },
+      .def("__dlpack__", [](const TP& t, py::object stream, py::object max_version, py::object dl_device,
+                            py::object copy) { return dlpack_export(t, stream, max_version, dl_device, copy); },
            py::arg("stream") = py::none(), py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
            py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const TP&) { return py::make_tuple(int(kDLCPU), 0); });

@@ -35,10 +35,31 @@ def as_dtype(dtype: Any) -> "_C.dtype | None":
     return table[name]
 
 
-def _shape(shape: tuple) -> tuple:
+def _shape(shape: tuple, op: str = "shape") -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    return shape_arg(shape, op)
+
+
+def shape_arg(shape: Any, op: str, arg: str = "shape") -> tuple:
+    """A shape argument as a tuple of ints: TypeError naming the op for non-integers,
+    OverflowError for sizes outside int64 (C++ sizes)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{op}: {arg} must be a sequence of ints, got {type(shape).__name__}") from None
+    out = []
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not hasattr(d, "__index__"):
+            raise TypeError(f"{op}: {arg} entries must be ints, got {type(d).__name__} in {arg} {dims!r:.80}")
+        try:
+            v = d.__index__()
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{op}: {arg} entries must be ints ({e})") from None
+        if not -2 ** 63 <= v < 2 ** 63:
+            raise OverflowError(f"{op}: {arg} entry {v} is outside the int64 range")
+        out.append(v)
+    return tuple(out)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -79,16 +100,16 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def zeros(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.full(_shape(shape), 0.0, as_dtype(dtype)), requires_grad)
+    return _finish(_C.full(_shape(shape, "zeros"), 0.0, as_dtype(dtype) or float32), requires_grad)
 
 
 def ones(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.full(_shape(shape), 1.0, as_dtype(dtype)), requires_grad)
+    return _finish(_C.full(_shape(shape, "ones"), 1.0, as_dtype(dtype) or float32), requires_grad)
 
 
 def full(shape, fill_value: float, dtype=float32, requires_grad: bool = False) -> Tensor:
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _finish(_C.full(shape, float(fill_value), as_dtype(dtype)), requires_grad)
+    shape = shape_arg((shape,) if isinstance(shape, int) else shape, "full")
+    return _finish(_C.full(shape, float(fill_value), as_dtype(dtype) or float32), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -96,27 +117,27 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
         start, stop = 0, start
     if dtype is None:
         dtype = int64 if all(isinstance(v, int) for v in (start, stop, step)) else float32
-    return _finish(_C.arange(float(start), float(stop), float(step), as_dtype(dtype)), requires_grad)
+    return _finish(_C.arange(float(start), float(stop), float(step), as_dtype(dtype) or float32), requires_grad)
 
 
 def linspace(start: float, stop: float, num: int = 50, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.linspace(float(start), float(stop), int(num), as_dtype(dtype)), requires_grad)
+    return _finish(_C.linspace(float(start), float(stop), int(num), as_dtype(dtype) or float32), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.eye(n, n if m is None else m, as_dtype(dtype)), requires_grad)
+    return _finish(_C.eye(n, n if m is None else m, as_dtype(dtype) or float32), requires_grad)
 
 
 def rand(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.rand(_shape(shape), as_dtype(dtype)), requires_grad)
+    return _finish(_C.rand(_shape(shape, "rand"), as_dtype(dtype) or float32), requires_grad)
 
 
 def randn(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.randn(_shape(shape), as_dtype(dtype)), requires_grad)
+    return _finish(_C.randn(_shape(shape, "randn"), as_dtype(dtype) or float32), requires_grad)
 
 
 def randint(low: int, high: int, shape: Sequence[int]) -> Tensor:
-    return _C.randint(int(low), int(high), tuple(shape))
+    return _C.randint(int(low), int(high), shape_arg(shape, "randint"))
 
 
 def randperm(n: int) -> Tensor:
@@ -125,23 +146,41 @@ def randperm(n: int) -> Tensor:
     return _C.randperm(int(n))
 
 
+def tensor_arg(x: Any, op: str, arg: str, like: Tensor | None = None) -> Tensor:
+    """The one conversion of a public function's tensor argument: Tensors pass through,
+    array-likes are converted, anything else is a TypeError naming the op and the
+    argument (never an AttributeError from deep inside)."""
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return as_tensor(x, like)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}: argument '{arg}' must be a Tensor or an array-like of numbers, got "
+                        f"{type(x).__name__} ({e})") from None
+
+
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    t = tensor_arg(t, "zeros_like", "input")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    t = tensor_arg(t, "ones_like", "input")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def full_like(t: Tensor, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+    t = tensor_arg(t, "full_like", "input")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    t = tensor_arg(t, "randn_like", "input")
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    t = tensor_arg(t, "rand_like", "input")
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 

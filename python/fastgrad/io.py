@@ -9,26 +9,48 @@ states, hyper-parameters, strings — is stored as JSON text in
 readers (which see the flat tensors).
 
 Writes are atomic: a temp file in the same directory, flushed and fsynced, then
-``os.replace`` and an fsync of the directory. Loading validates the header length,
+``os.replace`` and an fsync of the directory. A symlink is written through (its target
+is replaced), the file's mode is kept (umask for new files), and temp files left by
+killed saves of the same target are removed by the next save. Loading validates the header length,
 JSON, dtypes, shapes, offsets (inside the file, sizes = ∏shape·itemsize, no overlaps
 or holes) and raises ValueError naming the file and the problem.
+
+Resource bound: every entry is validated (offsets, overlaps, count) before any tensor
+is allocated; tensor bytes are copied once, and every tree reference to one entry
+loads as the same Tensor object (an alias), so a load allocates about the file's size
+plus the parsed header (at most ``_MAX_HEADER`` = 100 MB, safetensors' own limit, and
+``_MAX_ENTRIES`` tensors; ndim at most ``_MAX_NDIM``): at worst about 60 bytes of Python
+objects per header byte (a tree of empty lists). Time is linear in the file size.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
+import socket
+import stat
 import struct
 import tempfile
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the pid check alone guards live saves
+    fcntl = None  # type: ignore[assignment]
+
 from . import _C
 from ._C import Tensor
 
 FORMAT = "fastgrad"
 _MAX_HEADER = 100 * 1024 * 1024
+# Each entry costs a few Python objects (~1-2 KB) whatever its size, so a header of
+# empty tensors would amplify ~30x; 2**18 tensors is far above any real checkpoint
+# (sharded LLM files hold a few thousand) and fg.save refuses to write more.
+_MAX_ENTRIES = 1 << 18
+_MAX_NDIM = 64  # NumPy's limit
 
 _DT_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64",
              np.dtype(np.bool_): "BOOL", np.dtype(np.float16): "F16", np.dtype(np.int32): "I32",
@@ -94,22 +116,28 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def _decode(obj: Any, tensors: Dict[str, np.ndarray], fname: str) -> Any:
+def _decode(obj: Any, tensors: Dict[str, np.ndarray], fname: str, made: Dict[str, Tensor] | None = None) -> Any:
+    # `made`: one Tensor per entry, shared by every reference to it (aliases), so a tree
+    # naming one entry n times costs one copy, not n.
+    made = {} if made is None else made
     if isinstance(obj, list):
-        return [_decode(v, tensors, fname) for v in obj]
+        return [_decode(v, tensors, fname, made) for v in obj]
     if isinstance(obj, dict):
         if "__tensor__" in obj or "__ndarray__" in obj:
             key = obj.get("__tensor__", obj.get("__ndarray__"))
-            if key not in tensors:
-                raise ValueError(f"fg.load: {fname}: metadata refers to a missing tensor {key!r}")
-            a = tensors[key]
-            return _tensor_from(a) if "__tensor__" in obj else a
+            if not isinstance(key, str) or key not in tensors:
+                raise ValueError(f"fg.load: {fname}: metadata refers to a missing tensor {str(key)[:80]!r}")
+            if "__tensor__" not in obj:
+                return tensors[key]
+            if key not in made:
+                made[key] = _tensor_from(tensors[key])
+            return made[key]
         if "__float__" in obj:
             return float(obj["__float__"])
         if "__tuple__" in obj:
-            return tuple(_decode(v, tensors, fname) for v in obj["__tuple__"])
+            return tuple(_decode(v, tensors, fname, made) for v in obj["__tuple__"])
         if "__dict__" in obj:
-            return {k: _decode(v, tensors, fname) for k, v in obj["__dict__"]}
+            return {k: _decode(v, tensors, fname, made) for k, v in obj["__dict__"]}
         raise ValueError(f"fg.load: {fname}: malformed metadata entry {str(obj)[:80]}")
     return obj
 
@@ -148,7 +176,7 @@ def save(obj: Any, path: Any) -> None:
     A flat ``{str: Tensor}`` dict is stored under its own keys, so other safetensors
     readers see a normal state dict.
     """
-    path = os.fspath(path)
+    path = _fspath(path, "fg.save")
     enc = _Encoder()
     flat = isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj) and \
         all(isinstance(v, Tensor) for v in obj.values())
@@ -158,20 +186,44 @@ def save(obj: Any, path: Any) -> None:
         tree = {"__dict__": [[k, {"__tensor__": k}] for k in obj]}
     else:
         tree = enc.encode(obj, [])
+    if len(enc.tensors) > _MAX_ENTRIES:
+        raise ValueError(f"fg.save: {len(enc.tensors)} tensors exceed the {_MAX_ENTRIES} that fg.load accepts per file")
     meta = {"format": FORMAT, "fastgrad.tree": json.dumps(tree, separators=(",", ":"), allow_nan=False)}
     head, blobs = _serialize(enc.tensors, meta)
-    d = os.path.dirname(os.path.abspath(path))
+    if len(head) - 8 > _MAX_HEADER:
+        raise ValueError(f"fg.save: the header ({len(head) - 8} bytes) exceeds the {_MAX_HEADER} bytes fg.load accepts")
+    # Through a symlink, the link's target is replaced (the link stays a link). A file
+    # with several hard links is detached from them, as with every atomic writer
+    # (rename() installs a new inode; the other names keep the previous, complete
+    # checkpoint): writing in place, as torch.save does, would let a killed save leave
+    # a half-written file, and atomicity is the promise here.
+    target = os.path.realpath(path)
+    d, base = os.path.split(target)
     os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        st = os.stat(target)
+        mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
+    except FileNotFoundError:
+        mode, owner = 0o666 & ~_umask(), None  # what open(path, "w") would create
+    _remove_stale_temps(d, base)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}@{_HOST}.", suffix=".tmp", dir=d)
     try:
         with os.fdopen(fd, "wb") as f:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # held until the rename: "a save is running"
+            os.fchmod(f.fileno(), mode)  # mkstemp creates 0600; keep the file's mode
+            if owner is not None and owner != (os.geteuid(), os.getegid()):
+                try:
+                    os.fchown(f.fileno(), *owner)
+                except OSError:
+                    pass
             f.write(head)
             for b in blobs:
                 if b.nbytes:
                     f.write(b.reshape(-1).view(np.uint8))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -186,6 +238,62 @@ def save(obj: Any, path: Any) -> None:
             os.close(dfd)
     except OSError:  # pragma: no cover - some filesystems refuse directory fsync
         pass
+
+
+_HOST = socket.gethostname().replace("/", "_")[:32]  # temp names stay far below NAME_MAX
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would race with other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    m = os.umask(0o022)
+    os.umask(m)
+    return m
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # exists (another user's) or unknowable: keep its file
+    return True
+
+
+def _remove_stale_temps(d: str, base: str) -> None:
+    """Deletes temp files of earlier saves of the same target that were killed. A temp
+    file is named .<base>.<pid>@<host>.<random>.tmp and flock()ed by its writer until
+    its rename, so one is removed only if it is from this host, its pid is dead and its
+    lock is free: a save still running in another process (or thread) is never hit, a
+    reused pid only leaves a file behind."""
+    pat = re.compile(r"\." + re.escape(base) + r"\.(\d+)@(.*)\.[A-Za-z0-9_]+\.tmp\Z")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for name in names:
+        m = pat.match(name)
+        if not m or m.group(2) != _HOST or _pid_alive(int(m.group(1))):
+            continue
+        p = os.path.join(d, name)
+        try:
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(p)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
@@ -204,6 +312,10 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         raise bad(f"header length {n} is implausibly large (damaged file?)")
     if 8 + n > size:
         raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
+    # Each entry spells "data_offsets" once (quotes inside metadata strings are escaped),
+    # so this counts an upper bound of the entries without building the JSON objects.
+    if data.count(b'"data_offsets"', 8, 8 + n) > _MAX_ENTRIES + 1:
+        raise bad(f"more than {_MAX_ENTRIES} tensor entries (the limit)")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
@@ -215,6 +327,7 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         raise bad("__metadata__ is not a JSON object")
     buf = memoryview(data)[8 + n:]
     dlen = len(buf)
+    _check_layout(header, dlen, bad)
     ranges = []
     out: Dict[str, np.ndarray] = {}
     for k, info in header.items():
@@ -258,10 +371,41 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     return out, {str(k): v for k, v in meta.items()}
 
 
+def _check_layout(header: Dict[str, Any], dlen: int, bad: Any) -> None:
+    """Entry count, ndim and data_offsets (inside the data, no overlaps, no holes), all
+    before any tensor is allocated: a header whose 2,000 entries share one megabyte
+    must fail here, not after 2,000 copies."""
+    if len(header) > _MAX_ENTRIES:
+        raise bad(f"{len(header)} tensor entries exceed the limit of {_MAX_ENTRIES}")
+    ranges = []
+    for k, info in header.items():
+        if not isinstance(info, dict):
+            raise bad(f"entry {k!r} lacks dtype/shape/data_offsets")
+        offs, shape = info.get("data_offsets"), info.get("shape")
+        if isinstance(shape, list) and len(shape) > _MAX_NDIM:
+            raise bad(f"entry {k!r} has {len(shape)} dimensions (at most {_MAX_NDIM})")
+        if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) and not isinstance(o, bool)
+                                                                 for o in offs)) or not 0 <= offs[0] <= offs[1]:
+            raise bad(f"entry {k!r} has invalid data_offsets {str(offs)[:80]}")
+        if offs[1] > dlen:
+            raise bad(f"truncated: entry {k!r} ends at byte {offs[1]} of the data section but only {dlen} bytes remain")
+        ranges.append((offs[0], offs[1], k))
+    ranges.sort()
+    pos = 0
+    for b, e, k in ranges:
+        if b < pos:
+            raise bad(f"entry {k!r} overlaps the previous tensor (offset {b} < {pos})")
+        if b > pos:
+            raise bad(f"hole in the data section before entry {k!r} (bytes {pos}..{b})")
+        pos = e
+    if pos != dlen:
+        raise bad(f"{dlen - pos} trailing bytes after the last tensor (damaged file?)")
+
+
 def load(path: Any) -> Any:
     """Reads a file written by ``fg.save`` (returns the saved structure) or any
     safetensors file (returns ``{name: fg.Tensor}``). A damaged file raises ValueError."""
-    path = os.fspath(path)
+    path = _fspath(path, "fg.load")
     try:
         tensors, meta = _read(path)
         tree = meta.get("fastgrad.tree")
@@ -272,15 +416,25 @@ def load(path: Any) -> Any:
         except json.JSONDecodeError as e:
             raise ValueError(f"fg.load: {path!r}: fastgrad metadata is not valid JSON ({e})") from None
         return _decode(t, tensors, repr(path))
-    except (RecursionError, OverflowError, TypeError, KeyError, AttributeError, MemoryError) as e:
-        # Hostile headers (absurd nesting, sizes, types) are damage too, never a crash.
+    except (ValueError, RecursionError, OverflowError, TypeError, KeyError, AttributeError, MemoryError) as e:
+        # Hostile headers (absurd nesting, sizes, types) are damage too, never a crash;
+        # every message names the file (ours already do; float("x") etc. do not).
+        if isinstance(e, ValueError) and str(e).startswith("fg.load: "):
+            raise
         raise ValueError(f"fg.load: {path!r} is not a valid fastgrad/safetensors file: "
                          f"{type(e).__name__}: {str(e)[:200]}") from None
 
 
+def _fspath(path: Any, op: str) -> str:
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"{op}: path must be a str, bytes or os.PathLike, got {type(path).__name__}") from None
+
+
 def load_arrays(path: Any) -> Dict[str, np.ndarray]:
     """The flat ``{name: np.ndarray}`` content of a safetensors file (validated)."""
-    return _read(os.fspath(path))[0]
+    return _read(_fspath(path, "fg.load_arrays"))[0]
 
 
 # ------------------------------------------------------------------ PyTorch / JAX layouts

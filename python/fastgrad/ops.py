@@ -5,17 +5,21 @@ op is a primitive with its forward, VJP and JVP rules.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 from . import _C
 from ._C import Tensor
-from ._tensor import _approx, as_tensor
+from ._tensor import _approx, as_tensor, tensor_arg
 
 Axis = "int | tuple[int, ...] | None"
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(x)
+    if isinstance(x, Tensor):
+        return x
+    # Only on the conversion path: the calling function (exp, sum, ...) is the op name.
+    return tensor_arg(x, sys._getframe(1).f_code.co_name, "x")
 
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -178,4 +182,4 @@ def pad(x, pad_width, value: float = 0.0) -> Tensor:
 
 
 def detach(x: Tensor) -> Tensor:
-    return x.detach()
+    return tensor_arg(x, "detach", "x").detach()

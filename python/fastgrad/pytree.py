@@ -136,6 +136,8 @@ def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:
     """Inverse of :func:`tree_flatten`."""
+    if not isinstance(treedef, PyTreeDef):
+        raise TypeError(f"tree_unflatten: treedef must be a PyTreeDef (from tree_flatten), got {type(treedef).__name__}")
     return treedef.unflatten(leaves)
 
 

@@ -43,7 +43,7 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
         self.batch_first = batch_first
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         self.in_proj_weight = Parameter(_C.full([3 * embed_dim, embed_dim], 0.0, dt))
         self.in_proj_bias = Parameter(_C.full([3 * embed_dim], 0.0, dt)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dt)

@@ -52,7 +52,7 @@ class _ConvNd(Module):
             shape = [out_channels, *self.kernel_size, cin_g]
         else:
             shape = [out_channels, cin_g, *self.kernel_size]
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         self.weight = Parameter(_C.full(shape, 0.0, dt))
         self.bias = Parameter(_C.full([out_channels], 0.0, dt)) if bias else None
         self.reset_parameters()

@@ -23,7 +23,7 @@ class Embedding(Module):
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} out of range for {num_embeddings} embeddings")
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(_C.full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype)))
+        self.weight = Parameter(_C.full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import as_tensor, float32, int64
+from .._tensor import as_tensor, float32, int64, tensor_arg
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
                      mse_loss, nll_loss, smooth_l1_loss)
 
@@ -30,7 +30,10 @@ __all__ = [
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else as_tensor(x)
+    if isinstance(x, Tensor):
+        return x
+    import sys  # the calling function (relu, conv2d, ...) names the op in the error
+    return tensor_arg(x, sys._getframe(1).f_code.co_name, "input")
 
 
 # ------------------------------------------------------------------ activations
@@ -76,6 +79,8 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
+    if dtype not in (float32, _C.dtype.float64):
+        raise TypeError(f"one_hot: dtype must be fastgrad.float32 or fastgrad.float64, got {dtype!r}")
     idx = np.asarray(target).astype(np.int64)
     if num_classes < 0:
         num_classes = int(idx.max()) + 1 if idx.size else 0
@@ -190,7 +195,9 @@ def _conv_pads(padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequen
 def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any,
           groups: int, data_format: str, nd: int, activation: str = "none") -> Tensor:
     layer = f"conv{nd}d"
-    x = _t(x)
+    x = tensor_arg(x, layer, "input")
+    weight = tensor_arg(weight, layer, "weight")
+    bias = None if bias is None else tensor_arg(bias, layer, "bias")
     cl = _channels_last(data_format, nd, layer)
     if weight.ndim != nd + 2:
         raise ValueError(f"{layer}: weight must have {nd + 2} dims, got shape {weight.shape}")
@@ -349,6 +356,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def _bn_axes(x: Tensor, channel_axis: int) -> Tuple[tuple, list]:
+    if not isinstance(channel_axis, int) or not -x.ndim <= channel_axis < x.ndim:
+        raise IndexError(f"batch_norm: channel_axis {channel_axis!r} is out of range for an input of shape {x.shape}")
     ca = channel_axis % x.ndim
     axes = tuple(i for i in range(x.ndim) if i != ca)
     shape = [1] * x.ndim
@@ -364,6 +373,8 @@ def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[
     biased variance to normalise, unbiased variance in the running estimate;
     ``momentum=None`` keeps a cumulative average)."""
     x = _t(x)
+    running_mean, running_var, weight, bias = (None if a is None else tensor_arg(a, "batch_norm", n) for a, n in (
+        (running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")))
     axes, shape = _bn_axes(x, channel_axis)
     if training or running_mean is None:
         n = x.size // x.shape[channel_axis]
@@ -417,6 +428,9 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
 
 def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
     """Rows of ``weight`` picked by integer ``idx`` (any shape) -> idx.shape + (dim,)."""
+    weight = tensor_arg(weight, "embedding", "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape {weight.shape}")
     if not isinstance(idx, Tensor) or idx.dtype != int64:
         a = np.asarray(idx)
         if not np.issubdtype(a.dtype, np.integer):
@@ -443,6 +457,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Opt
                                  training: bool = True, return_weights: bool = False):
     """softmax(q kᵀ · scale + mask) v over the last two dims (PyTorch semantics: a bool
     mask is True where attention is allowed; a float mask is added to the scores)."""
+    op = "scaled_dot_product_attention"
+    q, k, v = tensor_arg(q, op, "query"), tensor_arg(k, op, "key"), tensor_arg(v, op, "value")
+    if min(q.ndim, k.ndim, v.ndim) < 2:
+        raise ValueError(f"{op}: query, key and value need (..., L, E) shapes, got {q.shape}, {k.shape}, {v.shape}")
     L, S = q.shape[-2], k.shape[-2]
     sc = (1.0 / math.sqrt(q.shape[-1])) if scale is None else float(scale)
     scores = _C.matmul(q, _C.transpose(k, -2, -1)) * sc

@@ -31,7 +31,7 @@ class Linear(Module):
         self.out_features = int(out_features)
         self.layout = layout
         shape = [out_features, in_features] if layout == "torch" else [in_features, out_features]
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         self.weight = Parameter(_C.full(shape, 0.0, dt))
         self.bias = Parameter(_C.full([out_features], 0.0, dt)) if bias else None
         self.reset_parameters()

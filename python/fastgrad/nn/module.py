@@ -68,6 +68,10 @@ class Parameter(metaclass=_ParameterMeta):
         return _mark(t)
 
 
+class _LayerArgumentError(TypeError):
+    """A layer constructor's TypeError that already names the layer."""
+
+
 class Module:
     """Base class of layers and models (PyTorch semantics).
 
@@ -76,6 +80,31 @@ class Module:
     """
 
     training: bool
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
+        # fails deep inside (pybind11's "full(): incompatible function arguments", "'a' %
+        # 1"): every TypeError of a constructor names the layer and its arguments.
+        # Wrapped once per class: no cost per forward.
+        super().__init_subclass__(**kw)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_fg_named", False):
+            return
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                init(self, *args, **kwargs)
+            except TypeError as e:
+                name = type(self).__name__
+                if isinstance(e, _LayerArgumentError) or str(e).startswith(name):
+                    raise
+                given = ", ".join([repr(a)[:40] for a in args] + [f"{k}={v!r:.40}" for k, v in kwargs.items()])
+                raise _LayerArgumentError(f"{name}({given}): an argument has the wrong type (sizes must be ints, "
+                                          f"dtype a fastgrad/NumPy dtype): {str(e).splitlines()[0]}") from None
+
+        __init__._fg_named = True  # type: ignore[attr-defined]
+        cls.__init__ = __init__  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         d = self.__dict__

@@ -23,7 +23,7 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         self.data_format = data_format
         self.channels_last = F._channels_last(data_format, 2, type(self).__name__)
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if affine:
             self.weight = Parameter(_C.full([num_features], 1.0, dt))
             self.bias = Parameter(_C.full([num_features], 0.0, dt))
@@ -90,7 +90,7 @@ class LayerNorm(Module):
         self.normalized_shape = ns
         self.eps = float(eps)
         self.elementwise_affine = elementwise_affine
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if elementwise_affine:
             self.weight = Parameter(_C.full(list(ns), 1.0, dt))
             self.bias = Parameter(_C.full(list(ns), 0.0, dt)) if bias else None

@@ -31,7 +31,7 @@ class _RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        dt = as_dtype(dtype)
+        dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         G, H = self.gates, hidden_size
         dirs = 2 if bidirectional else 1
         for layer in range(num_layers):
