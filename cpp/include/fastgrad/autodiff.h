@@ -14,6 +14,7 @@ struct Node {
   Tensors inputs;                       // strong: saved values and graph edges
   std::vector<int64_t> input_versions;  // storage versions at record time
   std::vector<TensorPtr> saved_outputs; // data-only aliases (no grad_fn), when needed
+  std::vector<int64_t> output_versions; // their storage versions at record time
   std::vector<bool> needs_grad;         // per input
   uint64_t seq = 0;                     // creation order: a valid topological order
   bool released = false;

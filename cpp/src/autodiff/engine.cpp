@@ -160,8 +160,13 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   }
 
   // Saved outputs are taken after the JVPs so they carry the tangents (jvp of grad).
+  // Their versions are checked like saved inputs': exp's VJP multiplies by the saved
+  // exp(x), so an in-place change to the output would silently change the gradient.
   if (node && prim->vjp_uses_outputs())
-    for (auto& o : out) node->saved_outputs.push_back(data_alias(o));
+    for (auto& o : out) {
+      node->saved_outputs.push_back(data_alias(o));
+      node->output_versions.push_back(o.impl()->storage->version.load());
+    }
   return out;
 }
 
@@ -327,6 +332,13 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
                                " (shape " + shape_str(x.shape()) +
                                ") was modified by an in-place operation after it was saved");
         }
+      for (size_t j = 0; j < node->saved_outputs.size(); ++j) {
+        const TensorImpl& y = *node->saved_outputs[j];
+        if (y.storage->version.load() != node->output_versions[j])
+          throw RuntimeError(std::string("backward: output ") + std::to_string(j) + " of " + p.name() +
+                             " (shape " + shape_str(y.shape) +
+                             ") was modified by an in-place operation after it was saved");
+      }
       cot.resize(p.num_outputs());
       Tensors outs;
       for (size_t j = 0; j < node->saved_outputs.size(); ++j) {
@@ -351,6 +363,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       node->inputs.clear();
       node->saved_outputs.clear();
       node->input_versions.clear();
+      node->output_versions.clear();
       node->released = true;
     }
   }
