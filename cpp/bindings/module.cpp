@@ -443,11 +443,20 @@ PYBIND11_MODULE(_C, m) {
                                         dtype_name(t->dtype));
                       t->requires_grad = v;
                     })
-      .def_property("grad", [](const TP& t) { return t->grad; },
+      // .grad is shared with backward calls running without the GIL: same lock as theirs.
+      .def_property("grad", [](const TP& t) {
+                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                      return t->grad;
+                    },
                     [](const TP& t, py::handle h) {
                       // None is the common case (zero_grad): skip the holder conversion.
                       if (h.is_none()) {
-                        t->grad.reset();
+                        TP old;
+                        {
+                          std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                          old = std::move(t->grad);
+                          t->grad.reset();
+                        }
                         return;
                       }
                       if (!py::isinstance<TensorImpl>(h))
@@ -459,7 +468,8 @@ PYBIND11_MODULE(_C, m) {
                       if (g->shape != t->shape)
                         throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
                                          " to a tensor of shape " + shape_str(t->shape));
-                      t->grad = g;
+                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                      std::swap(t->grad, g);  // the old one dies after the lock
                     })
       .def_property_readonly("is_leaf", [](const TP& t) { return !t->grad_fn; })
       .def_property_readonly("grad_fn", [](const TP& t) -> py::object {
