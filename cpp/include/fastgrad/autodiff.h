@@ -53,6 +53,10 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
 // and by the Python .grad property): a mutex picked by the TensorImpl's address.
 std::mutex& leaf_grad_mutex(const TensorImpl* t);
 
+// Whether `from` is one of `targets` or is computed from one of them on the tape
+// (the transforms' "does this value carry my derivative" check; walks the graph).
+bool reaches(const Tensor& from, const Tensors& targets);
+
 // Sum `g` down to `shape` (undoing broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);
 

@@ -183,6 +183,35 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return reshape(r, shape);
 }
 
+bool reaches(const Tensor& from, const Tensors& targets) {
+  if (!from.defined()) return false;
+  std::unordered_set<const TensorImpl*> tg;
+  for (auto& t : targets)
+    if (t.defined()) tg.insert(t.get());
+  if (tg.count(from.get())) return true;
+  std::vector<std::shared_ptr<Node>> stack;
+  std::unordered_set<const Node*> seen;
+  if (from.impl()->grad_fn) {
+    stack.push_back(from.impl()->grad_fn);
+    seen.insert(stack.back().get());
+  }
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    Tensors ins;
+    {
+      std::lock_guard<std::mutex> lock(n->mu);  // a concurrent backward may free them
+      ins = n->inputs;
+    }
+    for (auto& t : ins) {
+      if (!t.defined()) continue;
+      if (tg.count(t.get())) return true;
+      if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second) stack.push_back(t.impl()->grad_fn);
+    }
+  }
+  return false;
+}
+
 std::mutex& leaf_grad_mutex(const TensorImpl* t) {
   // Striped: one lock per leaf would need storage in every TensorImpl; collisions only
   // serialise two unrelated accumulations briefly.
