@@ -201,3 +201,22 @@ def test_threads_share_a_graph_segment_without_retain_graph():
         W2 = fg.tensor(Wn, requires_grad=True)
         fg.sum(fg.exp(fg.tanh(fg.tensor(Xs[0]) @ W2) * cs[ok[0]])).backward()
         np.testing.assert_array_equal(np.array(W.grad), np.array(W2.grad), err_msg=f"run {run}")
+
+
+def test_retained_and_freeing_passes_race_on_one_graph():
+    """Some threads retain the graph, others free it: a retaining pass either completes
+    with the exact gradient or meets the freed graph and raises; never a crash."""
+    Wn, Xs = _data(5)
+    Wser = fg.tensor(Wn, requires_grad=True)
+    want = np.array(fg.autograd.grad(_loss(Xs[0], Wser), [Wser])[0])
+    for run in range(RUNS):
+        W = fg.tensor(Wn, requires_grad=True)
+        L = _loss(Xs[0], W)
+        res, err = _threads(lambda i: np.array(fg.autograd.grad(L, [W], retain_graph=(i % 2 == 0))[0]))
+        for i in range(NTHREADS):
+            if err[i] is None:
+                np.testing.assert_array_equal(res[i], want, err_msg=f"run {run}, thread {i}")
+            else:
+                assert isinstance(err[i], RuntimeError) and re.search("second time|freed graph", str(err[i])), err[i]
+        # at most one freeing pass can have succeeded
+        assert sum(1 for i in range(1, NTHREADS, 2) if err[i] is None) <= 1, (run, err)

@@ -29,6 +29,13 @@ contributes to the value, but the returned gradients are recorded on that tensor
 only when a differentiated input is itself on a tape or the call is nested in another
 reverse transform; use the transforms all the way out for higher derivatives.
 
+Leaving the graph is an error, not a zero derivative: while a transform evaluates ``f``,
+converting a tensor that carries its derivative to a Python or NumPy value (``.item()``,
+``float()``, ``.numpy()``, ``np.asarray``, ``fg.tensor(t)``, ...) raises a RuntimeError
+naming the transform (see ``_trace.py``; ``.detach()`` first to use the value as a
+constant), and an output that is not a tensor (None, a float, an array) a TypeError. A
+function that truly ignores its input still gets zeros (JAX/torch.func semantics).
+
 Reverse-over-forward (``grad`` of ``jvp``/``hvp``) through primitives whose JVP rule
 reads the primitive's output (exp, tanh, sigmoid, softmax, sqrt, ...) relies on the
 engine recording outputs on the tape before running JVP rules (tests marked
