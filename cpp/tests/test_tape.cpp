@@ -300,3 +300,15 @@ TEST(Tape, ConcurrentBackwardThroughOneFreedGraphFailsCleanly) {
     for (int64_t k = 0; k < kN * kN; ++k) ASSERT_EQ(val(grad_of(W), k), val(grad_of(Wref), k)) << "run " << run;
   }
 }
+
+TEST(Tape, ReachesFollowsTheTape) {
+  // the transforms' "carries my derivative" check: a tensor reaches the inputs it was computed from
+  fg::Tensor x = vec({1.0, 2.0}, true), y = vec({3.0, 4.0}, true), c = vec({5.0, 6.0});
+  fg::Tensor a = fg::exp(x) * c, b = fg::sum(y * c, {}, false);
+  EXPECT_TRUE(fg::reaches(a, {x}));
+  EXPECT_TRUE(fg::reaches(x, {x}));
+  EXPECT_FALSE(fg::reaches(a, {y}));
+  EXPECT_TRUE(fg::reaches(b, {x, y}));
+  EXPECT_FALSE(fg::reaches(c, {x}));
+  EXPECT_FALSE(fg::reaches(a, {c * 2.0}));
+}
