@@ -62,6 +62,10 @@ namespace {
 
 using TP = TensorPtr;
 
+// How many transforms are tracing a function in this thread (set by fastgrad._trace):
+// the buffer protocol checks conversions only then, so it costs nothing otherwise.
+thread_local int tl_trace_depth = 0;
+
 // Releases the GIL when the work is large enough that other threads may use it.
 template <typename F>
 auto maybe_nogil(int64_t work, F&& f) {
@@ -469,6 +473,12 @@ PYBIND11_MODULE(_C, m) {
 
   py::class_<TensorImpl, TP> T(m, "Tensor", py::buffer_protocol());
   T.def_buffer([](TensorImpl& t) -> py::buffer_info {
+    // np.asarray/np.array/memoryview (and .numpy(), .item(), float(), ... built on them)
+    // while a transform traces f: a value that carries the transform's derivative must
+    // not leave the graph silently (fastgrad/_trace.py raises, naming the transform).
+    if (tl_trace_depth > 0)
+      py::module_::import("fastgrad._trace").attr("check_conversion")(
+          py::cast(&t, py::return_value_policy::reference), "np.asarray (the buffer protocol)");
     const size_t isz = itemsize(t.dtype);
     std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
     for (auto s : t.strides) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
@@ -507,11 +517,20 @@ PYBIND11_MODULE(_C, m) {
                                         dtype_name(t->dtype));
                       t->requires_grad = v;
                     })
-      .def_property("grad", [](const TP& t) { return t->grad; },
+      // .grad is shared with backward calls running without the GIL: same lock as theirs.
+      .def_property("grad", [](const TP& t) {
+                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                      return t->grad;
+                    },
                     [](const TP& t, py::handle h) {
                       // None is the common case (zero_grad): skip the holder conversion.
                       if (h.is_none()) {
-                        t->grad.reset();
+                        TP old;
+                        {
+                          std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                          old = std::move(t->grad);
+                          t->grad.reset();
+                        }
                         return;
                       }
                       if (!py::isinstance<TensorImpl>(h))
@@ -523,7 +542,8 @@ PYBIND11_MODULE(_C, m) {
                       if (g->shape != t->shape)
                         throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
                                          " to a tensor of shape " + shape_str(t->shape));
-                      t->grad = g;
+                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                      std::swap(t->grad, g);  // the old one dies after the lock
                     })
       .def_property_readonly("is_leaf", [](const TP& t) { return !t->grad_fn; })
       .def_property_readonly("grad_fn", [](const TP& t) -> py::object {
@@ -794,6 +814,12 @@ PYBIND11_MODULE(_C, m) {
     return out;
   }, py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
      py::arg("create_graph") = false, py::arg("allow_unused") = false);
+  m.def("_set_trace_depth", [](int d) { tl_trace_depth = d; });
+  m.def("_reaches", [](const TP& from, const std::vector<TP>& targets) {
+    Tensors tg = to_tensors(targets);
+    py::gil_scoped_release r;
+    return reaches(Tensor(from), tg);
+  });
   m.def("push_jvp_level", &push_jvp_level);
   m.def("pop_jvp_level", &pop_jvp_level);
   m.def("primitives", [] { return primitive_registry(); });

@@ -1,10 +1,14 @@
 // The tape: backward of small graphs against hand-derived gradients, accumulation,
-// retain_graph, released-graph and version-counter errors, create_graph, grad(),
-// forward-mode levels, and that graphs are freed.
+// retain_graph, released-graph and version-counter errors (saved inputs and saved
+// outputs), create_graph, grad(), forward-mode levels, that graphs are freed, and
+// concurrent backward calls through shared leaves and shared graphs.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
@@ -170,3 +174,141 @@ TEST(Tape, DefaultRulesThrow) {
 }
 
 }  // namespace
+
+TEST(Tape, InPlaceChangeOfSavedOutputIsAnError) {
+  // exp's VJP multiplies by the saved exp(x): doubling it used to double the gradient.
+  fg::Tensor x = vec({0.5, 1.0}, true);
+  fg::Tensor y = fg::exp(x);
+  fg::Tensor L = fg::sum(y, {}, false);
+  {
+    fg::GradModeGuard g(false);
+    fg::copy_(y, y * 2.0);
+  }
+  try {
+    fg::backward({L}, {fg::Tensor()}, false, false);
+    FAIL() << "no error";
+  } catch (const fg::RuntimeError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("output 0 of exp"), std::string::npos) << m;
+    EXPECT_NE(m.find("in-place"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(x.impl()->grad);
+}
+
+namespace {
+
+fg::Tensor square_matrix(int64_t n, double seed) {
+  fg::Tensor t = fg::empty({n, n}, fg::DType::Float64);
+  for (int64_t i = 0; i < n * n; ++i) t.data<double>()[i] = std::sin(seed + 0.37 * static_cast<double>(i));
+  return t;
+}
+
+// sum(exp(tanh(X W) * c)): a few nodes between the loss and the shared leaf W.
+fg::Tensor loss_of(const fg::Tensor& X, const fg::Tensor& W, double c) {
+  return fg::sum(fg::exp(fg::tanh(fg::matmul(X, W)) * c), {}, false);
+}
+
+template <typename F>
+void in_threads(int n, F&& f) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < n; ++i)
+    ts.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < n) std::this_thread::yield();  // start together
+      f(i);
+    });
+  for (auto& t : ts) t.join();
+}
+
+constexpr int kThreads = 6, kRuns = 20, kN = 24;
+
+}  // namespace
+
+TEST(Tape, ConcurrentBackwardIntoASharedLeafLosesNothing) {
+  std::vector<fg::Tensor> Xs;
+  for (int i = 0; i < kThreads; ++i) Xs.push_back(square_matrix(kN, i));
+  fg::Tensor W0 = square_matrix(kN, 100.0) * 0.1;
+  std::vector<double> want(kN * kN, 0.0);
+  for (int i = 0; i < kThreads; ++i) {
+    fg::Tensor W = fg::clone(W0);
+    W.impl()->requires_grad = true;
+    fg::backward({loss_of(Xs[i], W, 0.5 + i)}, {fg::Tensor()}, false, false);
+    for (int64_t k = 0; k < kN * kN; ++k) want[k] += val(grad_of(W), k);
+  }
+  for (int run = 0; run < kRuns; ++run) {
+    fg::Tensor W = fg::clone(W0);
+    W.impl()->requires_grad = true;
+    std::atomic<int> failures{0};
+    in_threads(kThreads, [&](int i) {
+      try {
+        fg::backward({loss_of(Xs[i], W, 0.5 + i)}, {fg::Tensor()}, false, false);
+      } catch (...) {
+        ++failures;
+      }
+    });
+    ASSERT_EQ(failures.load(), 0);
+    for (int64_t k = 0; k < kN * kN; ++k)
+      ASSERT_NEAR(val(grad_of(W), k), want[k], 1e-12 * (1 + std::fabs(want[k]))) << "run " << run << ", entry " << k;
+  }
+}
+
+TEST(Tape, ConcurrentGradThroughOneRetainedGraphIsExact) {
+  fg::Tensor X = square_matrix(kN, 1.0), W = square_matrix(kN, 2.0) * 0.1;
+  W.impl()->requires_grad = true;
+  for (int run = 0; run < kRuns; ++run) {
+    fg::Tensor L = loss_of(X, W, 0.7);
+    const fg::Tensor want = fg::grad({L}, {fg::Tensor()}, {W}, true, false, false)[0];
+    std::vector<fg::Tensor> got(kThreads);
+    std::atomic<int> failures{0};
+    in_threads(kThreads, [&](int i) {
+      try {
+        got[i] = fg::grad({L}, {fg::Tensor()}, {W}, true, false, false)[0];
+      } catch (...) {
+        ++failures;
+      }
+    });
+    ASSERT_EQ(failures.load(), 0);
+    for (int i = 0; i < kThreads; ++i)
+      for (int64_t k = 0; k < kN * kN; ++k) ASSERT_EQ(val(got[i], k), val(want, k)) << "run " << run;
+  }
+}
+
+TEST(Tape, ConcurrentBackwardThroughOneFreedGraphFailsCleanly) {
+  fg::Tensor X = square_matrix(kN, 3.0), W0 = square_matrix(kN, 4.0) * 0.1;
+  fg::Tensor Wref = fg::clone(W0);
+  Wref.impl()->requires_grad = true;
+  fg::backward({loss_of(X, Wref, 0.3)}, {fg::Tensor()}, false, false);
+  for (int run = 0; run < kRuns; ++run) {
+    fg::Tensor W = fg::clone(W0);
+    W.impl()->requires_grad = true;
+    fg::Tensor L = loss_of(X, W, 0.3);
+    std::atomic<int> ok{0}, second_time{0}, other{0};
+    in_threads(kThreads, [&](int) {
+      try {
+        fg::backward({L}, {fg::Tensor()}, false, false);
+        ++ok;
+      } catch (const fg::RuntimeError& e) {
+        if (std::string(e.what()).find("second time") != std::string::npos) ++second_time; else ++other;
+      } catch (...) {
+        ++other;
+      }
+    });
+    ASSERT_EQ(ok.load(), 1) << "run " << run;
+    ASSERT_EQ(second_time.load(), kThreads - 1) << "run " << run;
+    ASSERT_EQ(other.load(), 0);
+    for (int64_t k = 0; k < kN * kN; ++k) ASSERT_EQ(val(grad_of(W), k), val(grad_of(Wref), k)) << "run " << run;
+  }
+}
+
+TEST(Tape, ReachesFollowsTheTape) {
+  // the transforms' "carries my derivative" check: a tensor reaches the inputs it was computed from
+  fg::Tensor x = vec({1.0, 2.0}, true), y = vec({3.0, 4.0}, true), c = vec({5.0, 6.0});
+  fg::Tensor a = fg::exp(x) * c, b = fg::sum(y * c, {}, false);
+  EXPECT_TRUE(fg::reaches(a, {x}));
+  EXPECT_TRUE(fg::reaches(x, {x}));
+  EXPECT_FALSE(fg::reaches(a, {y}));
+  EXPECT_TRUE(fg::reaches(b, {x, y}));
+  EXPECT_FALSE(fg::reaches(c, {x}));
+  EXPECT_FALSE(fg::reaches(a, {c * 2.0}));
+}

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import _C
+from . import _C, _trace
 from ._C import Tensor
 
 float32 = _C.dtype.float32
@@ -76,6 +76,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """
     dtype = as_dtype(dtype)
     if isinstance(data, Tensor):
+        if _trace._tl.traces:
+            _trace.check_conversion(data, "fg.tensor(t) (a copy off the tape)")
         arr = np.asarray(data)
     else:
         try:
@@ -312,7 +314,8 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
 
 # ---------------------------------------------------------------- methods
 def _repr(self: Tensor) -> str:
-    body = np.array2string(np.asarray(self), separator=", ", prefix="tensor(")
+    # detached: printing a value inside a transform is not a conversion off the graph
+    body = np.array2string(np.asarray(self.detach()), separator=", ", prefix="tensor(")
     extra = "" if self.dtype == float32 else f", dtype=fastgrad.{self.dtype.name}"
     if self.grad_fn is not None:
         extra += f", grad_fn={self.grad_fn}"
@@ -327,7 +330,30 @@ def _dims(args: tuple) -> list:
     return list(args)
 
 
-def _item(self: Tensor):
+def _converted(what: str):
+    """Python/NumPy conversions check, while a transform traces f, that the tensor does
+    not carry its derivative (see _trace.py); the buffer protocol checks np.asarray."""
+    def check(self: Tensor) -> None:
+        if _trace._tl.traces:
+            _trace.check_conversion(self, what)
+    return check
+
+
+_check_item, _check_float, _check_int, _check_bool = (_converted(w) for w in (".item()", "float()", "int()", "bool()"))
+_check_numpy, _check_tolist = _converted(".numpy()"), _converted(".tolist()")
+
+
+def _array(self: Tensor, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    """NumPy calls this only when the buffer protocol refused the tensor, which it does
+    (and NumPy swallows) for a value carrying a tracing transform's derivative: raise
+    here, where the error reaches the caller."""
+    _trace.check_conversion(self, "np.asarray/np.array")
+    a = np.asarray(self.detach())
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _item(self: Tensor, _check=_check_item):
+    _check(self)
     if self.size != 1:
         raise ValueError(f"item: only one-element tensors can be converted to Python scalars, got shape {self.shape}")
     return np.asarray(self).reshape(()).item()
@@ -372,12 +398,13 @@ def _install() -> None:
     T.__str__ = _repr
     T.__iter__ = _iter
     T.__array_ufunc__ = None  # NumPy defers to Tensor's reflected operators
-    T.__bool__ = lambda self: bool(_item(self))
-    T.__float__ = lambda self: float(_item(self))
-    T.__int__ = lambda self: int(_item(self))
+    T.__bool__ = lambda self: bool(_item(self, _check_bool))
+    T.__float__ = lambda self: float(_item(self, _check_float))
+    T.__int__ = lambda self: int(_item(self, _check_int))
     T.__index__ = lambda self: int(_item(self)) if self.dtype == int64 else (_ for _ in ()).throw(TypeError("only int64 scalars can be indices"))
-    T.numpy = lambda self: np.asarray(self)
-    T.tolist = lambda self: np.asarray(self).tolist()
+    T.__array__ = _array
+    T.numpy = lambda self: (_check_numpy(self), np.asarray(self))[1]
+    T.tolist = lambda self: (_check_tolist(self), np.asarray(self).tolist())[1]
     T.item = _item
     T.T = property(_T)
     T.mT = property(lambda self: _C.transpose(self, -2, -1))

@@ -29,6 +29,13 @@ contributes to the value, but the returned gradients are recorded on that tensor
 only when a differentiated input is itself on a tape or the call is nested in another
 reverse transform; use the transforms all the way out for higher derivatives.
 
+Leaving the graph is an error, not a zero derivative: while a transform evaluates ``f``,
+converting a tensor that carries its derivative to a Python or NumPy value (``.item()``,
+``float()``, ``.numpy()``, ``np.asarray``, ``fg.tensor(t)``, ...) raises a RuntimeError
+naming the transform (see ``_trace.py``; ``.detach()`` first to use the value as a
+constant), and an output that is not a tensor (None, a float, an array) a TypeError. A
+function that truly ignores its input still gets zeros (JAX/torch.func semantics).
+
 Reverse-over-forward (``grad`` of ``jvp``/``hvp``) through primitives whose JVP rule
 reads the primitive's output (exp, tanh, sigmoid, softmax, sqrt, ...) relies on the
 engine recording outputs on the tape before running JVP rules (tests marked
@@ -43,7 +50,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _C
+from . import _C, _trace
 from ._C import Tensor
 from .pytree import PyTreeDef, tree_flatten
 
@@ -167,19 +174,20 @@ def _split_aux(res: Any, who: str) -> tuple[Any, Any]:
     return res[0], res[1]
 
 
+_CUT = ("a Python/NumPy value is not on the graph, so its derivative would silently be zero; return "
+        "fastgrad ops of the inputs (or fg.tensor(...) for a genuine constant)")
+
+
 def _output_leaves(out: Any, who: str) -> tuple[list[Tensor], PyTreeDef]:
+    if out is None:
+        raise TypeError(f"{who}: f returned None; it must return a tensor (or a pytree of tensors)")
     leaves, td = tree_flatten(out)
-    conv = []
     for i, o in enumerate(leaves):
-        if isinstance(o, Tensor):
-            conv.append(o)
-        elif isinstance(o, (int, float, np.ndarray, np.number)):
-            from ._tensor import tensor
-            conv.append(tensor(o))
-        else:
+        if not isinstance(o, Tensor):
+            extra = f" ({_CUT})" if isinstance(o, (bool, int, float, np.ndarray, np.number)) else ""
             raise TypeError(f"{who}: f must return tensors (or a pytree of them); output leaf {i} is a "
-                            f"{type(o).__name__}")
-    return conv, td
+                            f"{type(o).__name__}{extra}")
+    return list(leaves), td
 
 
 def _strip(tree: Any, keep_graph: bool) -> Any:
@@ -247,11 +255,9 @@ def _check_scalar(out: Any, who: str) -> Tensor:
         raise TypeError(f"{who}: f must return a scalar tensor, got a {type(out).__name__}"
                         f"{' (did you mean has_aux=True?)' if isinstance(out, tuple) and len(out) == 2 else ''}; "
                         "use fg.vjp or fg.jacrev for vector outputs")
-    if isinstance(out, (int, float, np.number)):
-        from ._tensor import tensor
-        out = tensor(out)
     if not isinstance(out, Tensor):
-        raise TypeError(f"{who}: f must return a scalar tensor, got {type(out).__name__}")
+        extra = f" ({_CUT})" if isinstance(out, (bool, int, float, np.ndarray, np.number)) else ""
+        raise TypeError(f"{who}: f must return a scalar tensor, got {type(out).__name__}{extra}")
     if out.numel() != 1:
         raise ValueError(f"{who}: f must return a scalar (a tensor with one element), got shape "
                          f"{tuple(out.shape)}; use fg.vjp, fg.jacrev or fg.jacfwd for non-scalar outputs")
@@ -270,24 +276,29 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     :func:`sharp`; the metric is over all differentiated leaves, flattened in pytree
     order and concatenated).
     """
+    return _value_and_grad(f, argnums, has_aux, metric, "value_and_grad")
+
+
+def _value_and_grad(f: Callable, argnums: Any, has_aux: bool, metric: Any, who: str) -> Callable:
     _check_callable(f, "grad")
     prepared = _prepare_metric(metric) if metric is not None else None
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        return _value_and_grad_call(f, args, kwargs, argnums, has_aux, prepared)
+        return _value_and_grad_call(f, args, kwargs, argnums, has_aux, prepared, who)
 
     return wrapper
 
 
 def _value_and_grad_call(f: Callable, args: Sequence[Any], kwargs: dict, argnums: Any, has_aux: bool,
-                         prepared: Any = None):
+                         prepared: Any = None, who: str = "grad"):
     nums, single = _norm_argnums(argnums, len(args), "grad")
     with _RunningReverse():
         pr = _Primals(args, nums, "grad", _reverse_alias)
-        res = f(*pr.new_args, **kwargs)
+        with _trace.tracing(who, aliases=pr.aliases):
+            res = f(*pr.new_args, **kwargs)
     out, aux = _split_aux(res, "grad") if has_aux else (res, None)
-    out = _check_scalar(out, "grad")
+    out = _check_scalar(out, who)
     create = _needs_create(pr.aliases)
     root = out if out.shape == () else _C.reshape(out, [])
     gs = _pull([root], [_C.full([], 1.0, out.dtype)], pr.aliases, create)
@@ -307,7 +318,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, m
     ``argnums`` may be a tuple (a tuple of gradients); ``has_aux=True`` returns
     ``(grads, aux)``; ``metric`` returns metric gradients (:func:`sharp`).
     """
-    vg = value_and_grad(f, argnums, has_aux, metric)
+    vg = _value_and_grad(f, argnums, has_aux, metric, "grad")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -321,7 +332,8 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, m
 def _vjp(f: Callable, args: Sequence[Any], nums: tuple[int, ...], has_aux: bool, who: str, kwargs=None):
     with _RunningReverse():
         pr = _Primals(args, nums, who, _reverse_alias)
-        res = f(*pr.new_args, **(kwargs or {}))
+        with _trace.tracing(who, aliases=pr.aliases):
+            res = f(*pr.new_args, **(kwargs or {}))
     out, aux = _split_aux(res, who) if has_aux else (res, None)
     out_leaves, out_td = _output_leaves(out, who)
     return pr, out, out_leaves, out_td, aux
@@ -424,7 +436,8 @@ def _forward_run(f: Callable, pr: _Primals, tangents: Sequence[Tensor | None], l
     for k, pos in enumerate(pr.argnums):
         a, b = pr.bounds[k]
         args[pos] = pr.treedefs[k].unflatten(aliases[a:b])
-    res = f(*args, **(kwargs or {}))
+    with _trace.tracing(who, level=level):
+        res = f(*args, **(kwargs or {}))
     out, aux = _split_aux(res, who) if has_aux else (res, None)
     out_leaves, out_td = _output_leaves(out, who)
     tans = _read_tangents(level, out_leaves)
@@ -444,6 +457,10 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     JVP rule in a single evaluation of ``f``. ``tangents`` mirrors ``primals`` (same
     structure and shapes). With ``has_aux``: ``(out, out_tangent, aux)``.
     """
+    return _jvp(f, primals, tangents, has_aux, "jvp")
+
+
+def _jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool, who: str):
     _check_callable(f, "jvp")
     primals = _as_args(primals, "jvp", "primals")
     tangents = _as_args(tangents, "jvp", "tangents")
@@ -452,7 +469,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     pr = _Primals(primals, tuple(range(len(primals))), "jvp", lambda x: x)
     tl = _tangent_leaves(pr, tangents, "jvp")
     with _Level() as level:
-        out_leaves, out_td, tans, aux = _forward_run(f, pr, tl, level, has_aux, "jvp")
+        out_leaves, out_td, tans, aux = _forward_run(f, pr, tl, level, has_aux, who)
     out = out_td.unflatten(out_leaves)
     out_t = out_td.unflatten(tans)
     if has_aux:
@@ -509,13 +526,17 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     ``argnums`` gives a tuple of blocks (§2.3); pytree outputs give the same structure
     with the per-argument blocks as leaves.
     """
+    return _jacrev(f, argnums, has_aux, "jacrev")
+
+
+def _jacrev(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     from ._tensor import from_numpy
     _check_callable(f, "jacrev")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         nums, single = _norm_argnums(argnums, len(args), "jacrev")
-        pr, out, out_leaves, out_td, aux = _vjp(f, args, nums, has_aux, "jacrev", kwargs)
+        pr, out, out_leaves, out_td, aux = _vjp(f, args, nums, has_aux, who, kwargs)
         create = _needs_create(pr.aliases)
         inputs = pr.aliases
         rows: list[list[list[Tensor]]] = []  # rows[k][j] -> one cotangent per output element
@@ -551,6 +572,10 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     Same shapes and structure as :func:`jacrev`. All directions share one forward-mode
     level and one set of input aliases; only the tangent of the active leaf changes.
     """
+    return _jacfwd(f, argnums, has_aux, "jacfwd")
+
+
+def _jacfwd(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     from ._tensor import from_numpy
     _check_callable(f, "jacfwd")
 
@@ -567,9 +592,10 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
         out_leaves = out_td = aux = None
 
         def run(level: int):
-            res = f(*call, **kwargs)
+            with _trace.tracing(who, level=level):
+                res = f(*call, **kwargs)
             out, ax = _split_aux(res, "jacfwd") if has_aux else (res, None)
-            ol, otd = _output_leaves(out, "jacfwd")
+            ol, otd = _output_leaves(out, who)
             ts = _read_tangents(level, ol)
             for o in ol:
                 o._clear_tangent(level)
@@ -618,7 +644,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, flatten: bool = Fals
     """
     if mode not in ("rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
-    inner = (jacrev if mode == "rev" else jacfwd)(f, argnums, has_aux)
+    inner = (_jacrev if mode == "rev" else _jacfwd)(f, argnums, has_aux, "jacobian")
     if not flatten:
         return inner
 
@@ -652,8 +678,8 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False
     A tuple ``argnums`` gives the nested tuple of blocks ``H[i][j]`` of shape
     ``args[i].shape + args[j].shape``.
     """
-    inner = jacrev(f, argnums, has_aux=has_aux)
-    return jacfwd(inner, argnums, has_aux=has_aux)
+    inner = _jacrev(f, argnums, has_aux, "hessian")
+    return _jacfwd(inner, argnums, has_aux, "hessian")
 
 
 def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
@@ -670,7 +696,8 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: got {len(primals)} primals but {len(tangents)} tangents")
     nums = 0 if len(primals) == 1 else tuple(range(len(primals)))
-    return jvp(lambda *a: _value_and_grad_call(f, a, {}, nums, False)[1], primals, tangents)[1]
+    return _jvp(lambda *a: _value_and_grad_call(f, a, {}, nums, False, None, "hvp")[1], primals, tangents,
+                False, "hvp")[1]
 
 
 # ----------------------------------------------------------------------------- metrics

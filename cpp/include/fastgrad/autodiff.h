@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "fastgrad/primitive.h"
@@ -9,15 +10,20 @@
 namespace fastgrad {
 
 // One recorded application of a primitive (cheat sheet "reverse-mode" steps 1-4).
+// Backward runs without the GIL, so several threads may walk one node at once: the
+// cotangent buffers are per backward call (not here), and `mu` guards what a
+// backward without retain_graph frees (inputs, saved_outputs, versions, the flags).
 struct Node {
   std::shared_ptr<const Primitive> prim;
   Tensors inputs;                       // strong: saved values and graph edges
   std::vector<int64_t> input_versions;  // storage versions at record time
   std::vector<TensorPtr> saved_outputs; // data-only aliases (no grad_fn), when needed
+  std::vector<int64_t> output_versions; // their storage versions at record time
   std::vector<bool> needs_grad;         // per input
   uint64_t seq = 0;                     // creation order: a valid topological order
-  bool released = false;
-  Tensors grad_buf;                     // cotangent accumulators during backward
+  bool released = false;                // claimed by (or freed after) a backward without retain_graph
+  bool freed = false;                   // its saved tensors are gone
+  std::mutex mu;
 
   static std::atomic<int64_t> live_count;
   Node() { ++live_count; }
@@ -42,6 +48,14 @@ void backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph
 // Returns d(roots)/d(inputs) contracted with root_grads, without touching .grad.
 Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inputs,
              bool retain_graph, bool create_graph, bool allow_unused);
+
+// Guards a leaf's .grad (read, assigned and accumulated by concurrent backward calls
+// and by the Python .grad property): a mutex picked by the TensorImpl's address.
+std::mutex& leaf_grad_mutex(const TensorImpl* t);
+
+// Whether `from` is one of `targets` or is computed from one of them on the tape
+// (the transforms' "does this value carry my derivative" check; walks the graph).
+bool reaches(const Tensor& from, const Tensors& targets);
 
 // Sum `g` down to `shape` (undoing broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);

@@ -2,6 +2,8 @@
 // mode need; backward() walks the tape in reverse (cheat sheet "reverse-mode" steps).
 #include <algorithm>
 #include <climits>
+#include <cstdint>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -160,8 +162,13 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   }
 
   // Saved outputs are taken after the JVPs so they carry the tangents (jvp of grad).
+  // Their versions are checked like saved inputs': exp's VJP multiplies by the saved
+  // exp(x), so an in-place change to the output would silently change the gradient.
   if (node && prim->vjp_uses_outputs())
-    for (auto& o : out) node->saved_outputs.push_back(data_alias(o));
+    for (auto& o : out) {
+      node->saved_outputs.push_back(data_alias(o));
+      node->output_versions.push_back(o.impl()->storage->version.load());
+    }
   return out;
 }
 
@@ -176,6 +183,43 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return reshape(r, shape);
 }
 
+bool reaches(const Tensor& from, const Tensors& targets) {
+  if (!from.defined()) return false;
+  std::unordered_set<const TensorImpl*> tg;
+  for (auto& t : targets)
+    if (t.defined()) tg.insert(t.get());
+  if (tg.count(from.get())) return true;
+  std::vector<std::shared_ptr<Node>> stack;
+  std::unordered_set<const Node*> seen;
+  if (from.impl()->grad_fn) {
+    stack.push_back(from.impl()->grad_fn);
+    seen.insert(stack.back().get());
+  }
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    Tensors ins;
+    {
+      std::lock_guard<std::mutex> lock(n->mu);  // a concurrent backward may free them
+      ins = n->inputs;
+    }
+    for (auto& t : ins) {
+      if (!t.defined()) continue;
+      if (tg.count(t.get())) return true;
+      if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second) stack.push_back(t.impl()->grad_fn);
+    }
+  }
+  return false;
+}
+
+std::mutex& leaf_grad_mutex(const TensorImpl* t) {
+  // Striped: one lock per leaf would need storage in every TensorImpl; collisions only
+  // serialise two unrelated accumulations briefly.
+  static std::mutex stripes[64];
+  const auto a = reinterpret_cast<std::uintptr_t>(t);
+  return stripes[((a >> 4) ^ (a >> 10)) % 64];
+}
+
 namespace {
 
 struct Capture {
@@ -186,6 +230,9 @@ struct Capture {
 
 void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
   TensorImpl* L = leaf.get();
+  // Concurrent backward calls into one shared parameter: the read-modify-write of
+  // .grad must not lose an update (the Python .grad property takes the same lock).
+  std::lock_guard<std::mutex> lock(leaf_grad_mutex(L));
   if (!L->grad) {
     if (create_graph) {
       // A graph tensor is a fresh op output; a constant may be the caller's own
@@ -207,14 +254,35 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
   }
 }
 
+RuntimeError released_error(const Node* n) {
+  return RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
+                      n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
+                      "to the first backward if you need to call it twice");
+}
+
+// One node reached by one backward call. Everything a call writes lives here, not in
+// the Node, so concurrent calls through a shared graph never share a buffer.
+struct Item {
+  std::shared_ptr<Node> node;
+  Tensors inputs;    // the node's inputs, read under its lock (another call may free them)
+  Tensors cot;       // this call's cotangent accumulators, one per output
+  bool dead = false; // already freed when reached (tolerated by grad() if not needed)
+};
+
 void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph,
                   bool create_graph, Capture* cap) {
   if (roots.size() != root_grads.size())
     throw ValueError("backward: got " + std::to_string(roots.size()) + " outputs but " +
                      std::to_string(root_grads.size()) + " gradients");
-  std::vector<std::shared_ptr<Node>> nodes;
-  std::unordered_set<Node*> seen;
-  std::vector<Node*> stack;
+  std::vector<Item> items;
+  std::unordered_map<const Node*, size_t> where;
+  std::vector<size_t> stack;
+  auto visit = [&](const std::shared_ptr<Node>& fn) {
+    if (where.emplace(fn.get(), items.size()).second) {
+      items.push_back(Item{fn, {}, {}, false});
+      stack.push_back(items.size() - 1);
+    }
+  };
   Tensors seeds(roots.size());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
@@ -234,46 +302,41 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
                        shape_str(r.shape()));
     }
     seeds[i] = g;
-    if (r.impl()->grad_fn && seen.insert(r.impl()->grad_fn.get()).second) {
-      nodes.push_back(r.impl()->grad_fn);
-      stack.push_back(r.impl()->grad_fn.get());
-    }
+    if (r.impl()->grad_fn) visit(r.impl()->grad_fn);
   }
-  auto released_error = [](const Node* n) {
-    return RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
-                        n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
-                        "to the first backward if you need to call it twice");
-  };
   while (!stack.empty()) {
-    Node* n = stack.back();
+    const size_t k = stack.back();
     stack.pop_back();
-    if (n->released) {
-      // fg.autograd.grad only needs the nodes between its outputs and its inputs; a
-      // freed graph behind an input (e.g. an earlier backward) is not an error there.
-      if (!cap) throw released_error(n);
-      cap->released = n;
-      continue;
-    }
-    for (auto& t : n->inputs) {
-      if (!t.defined() || !t.impl()->grad_fn) continue;
-      Node* c = t.impl()->grad_fn.get();
-      if (seen.insert(c).second) {
-        nodes.push_back(t.impl()->grad_fn);
-        stack.push_back(c);
+    Node* n = items[k].node.get();
+    {
+      std::lock_guard<std::mutex> lock(n->mu);
+      if (n->released) {
+        // fg.autograd.grad only needs the nodes between its outputs and its inputs; a
+        // freed graph behind an input (e.g. an earlier backward) is not an error there.
+        if (!cap) throw released_error(n);
+        cap->released = n;
+        items[k].dead = true;
+        continue;
       }
+      items[k].inputs = n->inputs;
+    }
+    for (size_t i = 0; i < items[k].inputs.size(); ++i) {
+      const Tensor t = items[k].inputs[i];  // a copy: visit() may reallocate `items`
+      if (t.defined() && t.impl()->grad_fn) visit(t.impl()->grad_fn);
     }
   }
-  std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a->seq > b->seq; });
+  // Creation order is a valid topological order (inputs of a node have smaller seq).
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.node->seq > b.node->seq; });
+  for (size_t k = 0; k < items.size(); ++k) where[items[k].node.get()] = k;
 
-  // With requested inputs, run only the nodes on a path to one of them (inputs of a node
-  // always have a smaller seq, so one ascending pass decides it).
+  // With requested inputs, run only the nodes on a path to one of them (one ascending pass).
   std::unordered_set<const Node*> needed;
   if (cap) {
-    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-      const Node* n = it->get();
-      if (n->released) continue;
-      for (size_t i = 0; i < n->inputs.size(); ++i) {
-        const Tensor& t = n->inputs[i];
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      if (it->dead) continue;
+      const Node* n = it->node.get();
+      for (size_t i = 0; i < it->inputs.size(); ++i) {
+        const Tensor& t = it->inputs[i];
         if (!n->needs_grad[i] || !t.defined()) continue;
         if (cap->index.count(t.get()) || (t.impl()->grad_fn && needed.count(t.impl()->grad_fn.get()))) {
           needed.insert(n);
@@ -282,6 +345,31 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       }
     }
   }
+  auto runs = [&](const Item& it) { return !it.dead && (!cap || needed.count(it.node.get())); };
+
+  // Without retain_graph this call will free every node it runs: claim them all before
+  // computing anything, in one global order (descending seq), so that of several calls
+  // through one graph exactly one proceeds and the others fail here, before touching
+  // any .grad (the order makes the first shared node decide). A failed call, or one
+  // that throws later, gives back the claims of the nodes it has not freed.
+  struct Claims {
+    std::vector<Node*> nodes;
+    ~Claims() {
+      for (Node* n : nodes) {
+        std::lock_guard<std::mutex> lock(n->mu);
+        if (!n->freed) n->released = false;
+      }
+    }
+  } claims;
+  if (!retain_graph)
+    for (const Item& it : items) {
+      if (!runs(it)) continue;
+      Node* n = it.node.get();
+      std::lock_guard<std::mutex> lock(n->mu);
+      if (n->released) throw released_error(n);
+      n->released = true;
+      claims.nodes.push_back(n);
+    }
 
   GradModeGuard gm(create_graph);
   auto route = [&](const Tensor& x, const Tensor& g) {
@@ -290,47 +378,57 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       if (it != cap->index.end()) cap->grads[it->second] = add_maybe(cap->grads[it->second], g);
     }
     if (x.impl()->grad_fn) {
-      Node* n = x.impl()->grad_fn.get();
-      if (n->grad_buf.empty()) n->grad_buf.resize(n->prim->num_outputs());
-      Tensor& slot = n->grad_buf[x.impl()->output_nr];
+      auto w = where.find(x.impl()->grad_fn.get());
+      if (w == where.end())  // only if another thread rewired the graph mid-backward
+        throw RuntimeError("backward: the graph changed during the backward pass (a tensor's grad_fn was replaced)");
+      Item& dst = items[w->second];
+      if (dst.cot.empty()) dst.cot.resize(dst.node->prim->num_outputs());
+      Tensor& slot = dst.cot[x.impl()->output_nr];
       slot = add_maybe(slot, g);
     } else if (!cap && x.requires_grad()) {
       accumulate_leaf(x, g, create_graph);
     }
   };
-  // On an error, cotangents already routed to nodes not yet processed must not leak
-  // into a later backward through those nodes.
-  struct ClearBuffers {
-    std::vector<std::shared_ptr<Node>>& nodes;
-    ~ClearBuffers() {
-      for (auto& n : nodes) n->grad_buf.clear();
-    }
-  } clear_on_exit{nodes};
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
 
-  for (auto& node : nodes) {
-    if (cap && !needed.count(node.get())) {
-      node->grad_buf.clear();
-      continue;
-    }
-    Tensors cot = std::move(node->grad_buf);
-    node->grad_buf.clear();
+  for (Item& item : items) {
+    if (!runs(item)) continue;
+    const std::shared_ptr<Node>& node = item.node;
+    Tensors cot = std::move(item.cot);
     bool any = false;
     for (auto& c : cot) any = any || c.defined();
     if (any) {
       const Primitive& p = *node->prim;
-      if (!node->input_versions.empty())
-        for (size_t i = 0; i < node->inputs.size(); ++i) {
-          const Tensor& x = node->inputs[i];
-          if (x.defined() && x.impl()->storage->version.load() != node->input_versions[i])
+      std::vector<int64_t> in_versions, out_versions;
+      std::vector<TensorPtr> saved;
+      {
+        std::lock_guard<std::mutex> lock(node->mu);
+        // Only a call with retain_graph=True can get here after another call freed it.
+        if (node->freed) throw released_error(node.get());
+        in_versions = node->input_versions;
+        out_versions = node->output_versions;
+        saved = node->saved_outputs;
+      }
+      const Tensors& ins = item.inputs;
+      if (!in_versions.empty())
+        for (size_t i = 0; i < ins.size(); ++i) {
+          const Tensor& x = ins[i];
+          if (x.defined() && x.impl()->storage->version.load() != in_versions[i])
             throw RuntimeError(std::string("backward: input ") + std::to_string(i) + " of " + p.name() +
                                " (shape " + shape_str(x.shape()) +
                                ") was modified by an in-place operation after it was saved");
         }
+      for (size_t j = 0; j < saved.size(); ++j) {
+        const TensorImpl& y = *saved[j];
+        if (y.storage->version.load() != out_versions[j])
+          throw RuntimeError(std::string("backward: output ") + std::to_string(j) + " of " + p.name() +
+                             " (shape " + shape_str(y.shape) +
+                             ") was modified by an in-place operation after it was saved");
+      }
       cot.resize(p.num_outputs());
       Tensors outs;
-      for (size_t j = 0; j < node->saved_outputs.size(); ++j) {
-        auto a = node->saved_outputs[j];
+      for (size_t j = 0; j < saved.size(); ++j) {
+        auto a = saved[j];
         if (create_graph) {
           auto b = std::make_shared<TensorImpl>();
           b->storage = a->storage; b->shape = a->shape; b->strides = a->strides;
@@ -341,18 +439,28 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         }
         outs.emplace_back(a);
       }
-      Tensors gin = p.vjp(node->inputs, outs, cot, node->needs_grad);
-      for (size_t i = 0; i < node->inputs.size() && i < gin.size(); ++i) {
+      Tensors gin = p.vjp(ins, outs, cot, node->needs_grad);
+      for (size_t i = 0; i < ins.size() && i < gin.size(); ++i) {
         if (!node->needs_grad[i] || !gin[i].defined()) continue;
-        route(node->inputs[i], fit_to(gin[i], node->inputs[i]));
+        route(ins[i], fit_to(gin[i], ins[i]));
       }
     }
     if (!retain_graph) {
-      node->inputs.clear();
-      node->saved_outputs.clear();
-      node->input_versions.clear();
-      node->released = true;
+      // Moved out under the lock, destroyed outside it (dropping them may free a chain).
+      Tensors drop_in;
+      std::vector<TensorPtr> drop_out;
+      {
+        std::lock_guard<std::mutex> lock(node->mu);
+        drop_in = std::move(node->inputs);
+        drop_out = std::move(node->saved_outputs);
+        node->inputs.clear();
+        node->saved_outputs.clear();
+        node->input_versions.clear();
+        node->output_versions.clear();
+        node->freed = true;
+      }
     }
+    item.inputs.clear();  // as the node's own inputs: saved tensors die as the pass goes
   }
 }
 
