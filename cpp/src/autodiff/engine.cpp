@@ -87,6 +87,8 @@ Tensor fit_to(const Tensor& g, const Tensor& like) {
 }
 }  // namespace
 
+uint64_t peek_node_seq() { return g_next_seq.load(); }  // inplace.cpp
+
 bool grad_enabled() { return tl_grad_enabled; }
 void set_grad_enabled(bool on) { tl_grad_enabled = on; }
 
@@ -254,8 +256,10 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       cap->released = n;
       continue;
     }
-    for (auto& t : n->inputs) {
-      if (!t.defined() || !t.impl()->grad_fn) continue;
+    for (auto& t0 : n->inputs) {
+      if (!t0.defined()) continue;
+      const Tensor& t = edge_input(*n, t0);
+      if (!t.impl()->grad_fn) continue;
       Node* c = t.impl()->grad_fn.get();
       if (seen.insert(c).second) {
         nodes.push_back(t.impl()->grad_fn);
@@ -273,8 +277,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       const Node* n = it->get();
       if (n->released) continue;
       for (size_t i = 0; i < n->inputs.size(); ++i) {
-        const Tensor& t = n->inputs[i];
-        if (!n->needs_grad[i] || !t.defined()) continue;
+        if (!n->needs_grad[i] || !n->inputs[i].defined()) continue;
+        const Tensor& t = edge_input(*n, n->inputs[i]);
         if (cap->index.count(t.get()) || (t.impl()->grad_fn && needed.count(t.impl()->grad_fn.get()))) {
           needed.insert(n);
           break;
@@ -344,7 +348,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       Tensors gin = p.vjp(node->inputs, outs, cot, node->needs_grad);
       for (size_t i = 0; i < node->inputs.size() && i < gin.size(); ++i) {
         if (!node->needs_grad[i] || !gin[i].defined()) continue;
-        route(node->inputs[i], fit_to(gin[i], node->inputs[i]));
+        route(edge_input(*node, node->inputs[i]), fit_to(gin[i], node->inputs[i]));
       }
     }
     if (!retain_graph) {
