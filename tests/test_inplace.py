@@ -500,3 +500,20 @@ def test_int_dtype_messages():
         t.pow_(-1)
     with pytest.raises(RuntimeError, match="bool"):
         fg.tensor([True]).sub_(True)
+
+
+def test_forward_mode_sees_inplace_ops():
+    from fastgrad.transforms import jvp
+
+    def f(x):
+        y = x * 2
+        y.add_(x * x)
+        y[0] = 5.0     # a constant: its tangent is zero
+        y *= 3.0
+        y[2] = x[1]    # tangent of x[1]
+        return y
+
+    x = np.array([1.0, 2.0, 3.0])
+    p, t = jvp(f, (fg.tensor(x),), (fg.tensor(np.array([1.0, 10.0, 100.0])),))
+    np.testing.assert_allclose(A(p), [15.0, 24.0, 2.0])
+    np.testing.assert_allclose(A(t), [0.0, 3 * (2 + 2 * 2.0) * 10.0, 10.0])

@@ -562,6 +562,7 @@ PYBIND11_MODULE(_C, m) {
         maybe_nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
         return a;
       })
+      .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
       .def("_inplace_apply", [](const TP& a, const std::string& op, py::function fn) {
         // For __setitem__: fn (Python, differentiable ops) builds the new value.
         inplace_(Tensor(a), op.c_str(), a->dtype, false, [&](const Tensor& old) {
@@ -580,6 +581,8 @@ PYBIND11_MODULE(_C, m) {
       };
       // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
       // written back into it.
+      if (lo.is_none() && hi.is_none())
+        throw RuntimeError(std::string(name) + ": at least one of 'min' or 'max' must not be None");
       DType r = a->dtype;
       if (!is_floating(r) && (PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr()))) r = DType::Float32;
       clamp_(Tensor(a), bound(lo), bound(hi), r);

@@ -264,8 +264,11 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
         key = np.asarray(key)
     elif isinstance(key, tuple):
         key = tuple(np.asarray(k) if isinstance(k, Tensor) else k for k in key)
-    if _C.grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
-        # Recorded on the tape like every in-place op (C++ inplace_ checks the rules).
+    vt = isinstance(value, Tensor)
+    if ((_C.grad_enabled() and (self.requires_grad or (vt and value.requires_grad)))
+            or self._has_tangents or (vt and value._has_tangents)):
+        # Recorded on the tape (and pushed forward) like every in-place op; C++ inplace_
+        # checks the rules.
         self._inplace_apply("__setitem__", lambda old: _scatter(old, key, value))
         return
     v = np.asarray(value) if isinstance(value, Tensor) else value
