@@ -79,4 +79,24 @@ TEST(Inplace, ZeroCutsTheGradient) {
   EXPECT_DOUBLE_EQ(val(fg::Tensor(x.impl()->grad), 1), 0);
 }
 
+TEST(Inplace, ViewsRaiseInsteadOfWrongGradients) {
+  fg::Tensor x = vec({1, 2, 3, 4}, fg::DType::Float64, true);
+  fg::Tensor b = x * 3.0;
+  fg::Tensor v = fg::slice(b, {{0, 2, 1}});
+  EXPECT_THROW(fg::mul_(v, fg::scalar(2, fg::DType::Float64)), fg::RuntimeError);  // in place on a tracked view
+  fg::mul_(b, fg::scalar(2, fg::DType::Float64));                                   // base changed under the view
+  EXPECT_THROW(fg::backward({fg::sum(v, {}, false)}, {fg::Tensor()}, false, false), fg::RuntimeError);
+}
+
+TEST(Inplace, LongChainIsReleasedWithoutDeepRecursion) {
+  const int64_t before = fg::Node::live_count.load();
+  {
+    fg::Tensor x = vec({1, 2}, fg::DType::Float64, true);
+    fg::Tensor b = x * 1.0;
+    for (int i = 0; i < 50000; ++i) fg::add_(b, fg::scalar(1, fg::DType::Float64));
+    EXPECT_DOUBLE_EQ(val(b, 0), 50001);
+  }
+  EXPECT_EQ(fg::Node::live_count.load(), before);
+}
+
 }  // namespace
