@@ -608,26 +608,67 @@ PYBIND11_MODULE(_C, m) {
       .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ge).impl(); })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 
-  // In-place updates (no autograd through them; they bump the version counter).
+  // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
+  // applies PyTorch's rules and records the op on the tape like any other.
+  auto operand = [](const TP& a, py::handle b) -> Tensor {
+    Tensor A(a);
+    // Python bools are Bool and Python ints Long numbers (PyTorch): int64.sub_(True) and
+    // bool.add_(2) are errors, not a silent cast of the number to the tensor's dtype.
+    if (PyBool_Check(b.ptr())) return scalar(b.ptr() == Py_True ? 1.0 : 0.0, DType::Bool);
+    if (A.dtype() == DType::Bool && PyLong_Check(b.ptr())) return to_tensor(b, scalar(0.0, DType::Int64));
+    return to_tensor(b, A);
+  };
+#define INPLACE(NAME, FN)                                                                        \
+  T.def(NAME, [operand](const TP& a, py::handle b) {                                             \
+    Tensor B = operand(a, b);                                                                    \
+    maybe_nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); });                   \
+    return a;                                                                                    \
+  })
+  INPLACE("add_", add_); INPLACE("sub_", sub_); INPLACE("mul_", mul_); INPLACE("div_", div_); INPLACE("pow_", pow_);
+  // Augmented assignment updates the tensor itself (p -= lr * p.grad), as in PyTorch.
+  INPLACE("__iadd__", add_); INPLACE("__isub__", sub_); INPLACE("__imul__", mul_); INPLACE("__itruediv__", div_);
+  INPLACE("__ipow__", pow_);
+#undef INPLACE
   T.def("copy_", [](const TP& a, py::handle b) {
-        Tensor A(a);
-        if (A.requires_grad() && grad_enabled() && !a->grad_fn)
-          throw RuntimeError("copy_: a leaf tensor that requires grad is used in an in-place operation; use fg.no_grad()");
-        copy_(A, to_tensor(b, A));
+        Tensor A(a), B = to_tensor(b, A);
+        maybe_nogil(shape_numel(a->shape), [&] { assign_(A, B); });
         return a;
       })
-      .def("_inplace", [](const TP& a, const std::string& op, py::handle b) {
+      .def("fill_", [](const TP& a, py::handle v) {
         Tensor A(a);
-        if (A.requires_grad() && grad_enabled())
-          throw RuntimeError(op + ": a tensor that requires grad is used in an in-place operation; use fg.no_grad()");
-        Tensor B = to_tensor(b, A);
-        GradModeGuard g(false);
-        Tensor r = op == "add" ? add(A, B) : op == "sub" ? sub(A, B) : op == "mul" ? mul(A, B) : div(A, B);
-        if (r.shape() != A.shape())
-          throw ValueError(op + "_: result shape " + shape_str(r.shape()) + " does not match " + shape_str(A.shape()));
-        copy_(A, cast(r, A.dtype()));
+        fill_(A, to_tensor(v, A));
+        return a;
+      })
+      .def("zero_", [](const TP& a) {
+        maybe_nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
+        return a;
+      })
+      .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
+      .def("_inplace_apply", [](const TP& a, const std::string& op, py::function fn) {
+        // For __setitem__: fn (Python, differentiable ops) builds the new value.
+        inplace_(Tensor(a), op.c_str(), a->dtype, false, [&](const Tensor& old) {
+          py::object r = fn(old.impl());
+          if (!py::isinstance<TensorImpl>(r)) throw TypeError(op + ": the new value must be a Tensor");
+          return Tensor(r.cast<TP>());
+        });
         return a;
       });
+  for (const char* name : {"clamp_", "clip_"})
+    T.def(name, [name](const TP& a, py::object lo, py::object hi) {
+      auto bound = [&](py::handle h) -> std::optional<double> {
+        if (h.is_none()) return std::nullopt;
+        if (!is_number(h)) throw TypeError(std::string(name) + ": min and max must be numbers or None");
+        return number(h);
+      };
+      // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
+      // written back into it.
+      if (lo.is_none() && hi.is_none())
+        throw RuntimeError(std::string(name) + ": at least one of 'min' or 'max' must not be None");
+      DType r = a->dtype;
+      if (!is_floating(r) && (PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr()))) r = DType::Float32;
+      clamp_(Tensor(a), bound(lo), bound(hi), r);
+      return a;
+    }, py::arg("min") = py::none(), py::arg("max") = py::none());
 
   // ---- module functions
   m.def("from_numpy", &from_numpy);

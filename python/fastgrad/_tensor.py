@@ -301,15 +301,39 @@ def _merge(x: Tensor, d: int, n: int) -> Tensor:
 
 
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
-    if self.requires_grad and _C.grad_enabled():
-        raise RuntimeError("__setitem__: in-place assignment to a tensor that requires grad; use fg.no_grad()")
     if isinstance(key, Tensor):
         key = np.asarray(key)
     elif isinstance(key, tuple):
         key = tuple(np.asarray(k) if isinstance(k, Tensor) else k for k in key)
+    vt = isinstance(value, Tensor)
+    if ((_C.grad_enabled() and (self.requires_grad or (vt and value.requires_grad)))
+            or self._has_tangents or (vt and value._has_tangents)):
+        # Recorded on the tape (and pushed forward) like every in-place op; C++ inplace_
+        # checks the rules.
+        self._inplace_apply("__setitem__", lambda old: _scatter(old, key, value))
+        return
     v = np.asarray(value) if isinstance(value, Tensor) else value
     np.asarray(self)[key] = v
     self._bump_version()
+
+
+def _scatter(old: Tensor, key: Any, value: Any) -> Tensor:
+    """``old`` with ``value`` written at ``key``, out of place and differentiable in both."""
+    n, shape = old.size, list(old.shape)
+    pos = np.arange(n, dtype=np.int64).reshape(shape)[key]
+    val = value if isinstance(value, Tensor) else _C.to_tensor(value, old)
+    if val.dtype != old.dtype:
+        val = _C.cast(val, old.dtype)
+    flat = np.asarray(pos, dtype=np.int64).reshape(-1)
+    vflat = _C.reshape(_C.expand(val, list(np.shape(pos))), [-1])
+    # Repeated positions: the last write wins (NumPy's order).
+    uniq, first_rev = np.unique(flat[::-1], return_index=True)
+    keep = (flat.size - 1 - first_rev).astype(np.int64)
+    placed = _C.index_add(_C.index_select(vflat, 0, _C._from_array_copy(keep, int64)), [n], 0,
+                          _C._from_array_copy(uniq.astype(np.int64), int64))
+    mask = np.zeros(n, dtype=np.bool_)
+    mask[uniq] = True
+    return _C.where(_C._from_array_copy(mask.reshape(shape), bool_), _C.reshape(placed, shape), old)
 
 
 # ---------------------------------------------------------------- methods
@@ -372,18 +396,6 @@ def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
     return self
 
 
-def _zero_(self: Tensor) -> Tensor:
-    from .autograd import no_grad
-    with no_grad():
-        return self.copy_(0.0)
-
-
-def _fill_(self: Tensor, value: float) -> Tensor:
-    from .autograd import no_grad
-    with no_grad():
-        return self.copy_(float(value))
-
-
 def _iter(self: Tensor) -> Iterable[Tensor]:
     if self.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
@@ -419,12 +431,6 @@ def _install() -> None:
                                                     for i, s in enumerate(_dims(shape))])
     T.broadcast_to = lambda self, shape: _C.expand(self, list(shape))
     T.requires_grad_ = _requires_grad_
-    T.zero_ = _zero_
-    T.fill_ = _fill_
-    T.add_ = lambda self, other: self._inplace("add", other)
-    T.sub_ = lambda self, other: self._inplace("sub", other)
-    T.mul_ = lambda self, other: self._inplace("mul", other)
-    T.div_ = lambda self, other: self._inplace("div", other)
     T.float = lambda self: _C.cast(self, float32)
     T.double = lambda self: _C.cast(self, float64)
     T.long = lambda self: _C.cast(self, int64)

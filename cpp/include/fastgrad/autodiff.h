@@ -1,6 +1,7 @@
 // Reverse mode (the tape) and forward mode (tangent levels).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -56,6 +57,22 @@ std::mutex& leaf_grad_mutex(const TensorImpl* t);
 // Whether `from` is one of `targets` or is computed from one of them on the tape
 // (the transforms' "does this value carry my derivative" check; walks the graph).
 bool reaches(const Tensor& from, const Tensors& targets);
+
+// In-place ops (inplace.cpp). `fn(self)` computes the new value out of place from the
+// target's old value; inplace_ checks PyTorch's rules (the `result` dtype must cast to the
+// target's; no in-place on a leaf that requires grad in grad mode, on a tracked view, or
+// into overlapping memory), writes the value (bumping the version) and, when gradients
+// are recorded, rebases the target's history onto a node named `op`. `overwrites`: the
+// new value does not depend on the old one (copy_, fill_, zero_).
+using InplaceFn = std::function<Tensor(const Tensor&)>;
+void inplace_(const Tensor& self, const char* op, DType result, bool overwrites, const InplaceFn& fn);
+// PyTorch's result type of `self op other` for an in-place op (0-d operands count as
+// numbers); true_div: division always gives a float.
+DType inplace_result_type(const Tensor& self, const Tensor& other, bool true_div);
+bool can_cast_inplace(DType from, DType to);
+// The tensor an edge from `consumer` to its input `x` leads to: x, or x's identity from
+// before in-place ops that rebased x after `consumer` was recorded.
+const Tensor& edge_input(const Node& consumer, const Tensor& x);
 
 // Sum `g` down to `shape` (undoing broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);

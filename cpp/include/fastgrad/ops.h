@@ -36,6 +36,17 @@ Tensor cast(const Tensor& x, DType dtype);    // differentiable between float ty
 Tensor detach(const Tensor& x);               // same storage, no graph
 void copy_(const Tensor& dst, const Tensor& src);  // in place, broadcasting src; bumps version
 
+// ---- in-place ops with autograd (inplace.cpp; PyTorch's rules, see inplace_ in autodiff.h) ----
+void add_(const Tensor& self, const Tensor& other);
+void sub_(const Tensor& self, const Tensor& other);
+void mul_(const Tensor& self, const Tensor& other);
+void div_(const Tensor& self, const Tensor& other);
+void pow_(const Tensor& self, const Tensor& other);
+void assign_(const Tensor& self, const Tensor& src);   // Tensor.copy_: differentiable in src
+void fill_(const Tensor& self, const Tensor& value);   // 0-d value
+void zero_(const Tensor& self);
+void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, DType result);
+
 // ---- elementwise ----
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);

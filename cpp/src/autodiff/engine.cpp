@@ -89,6 +89,8 @@ Tensor fit_to(const Tensor& g, const Tensor& like) {
 }
 }  // namespace
 
+uint64_t peek_node_seq() { return g_next_seq.load(); }  // inplace.cpp
+
 bool grad_enabled() { return tl_grad_enabled; }
 void set_grad_enabled(bool on) { tl_grad_enabled = on; }
 
@@ -321,8 +323,11 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       items[k].inputs = n->inputs;
     }
     for (size_t i = 0; i < items[k].inputs.size(); ++i) {
-      const Tensor t = items[k].inputs[i];  // a copy: visit() may reallocate `items`
-      if (t.defined() && t.impl()->grad_fn) visit(t.impl()->grad_fn);
+      if (!items[k].inputs[i].defined()) continue;
+      // A copy: visit() may reallocate `items`. edge_input: an input rebased by a later
+      // in-place op still means its old identity here (inplace.cpp).
+      const Tensor t = edge_input(*items[k].node, items[k].inputs[i]);
+      if (t.impl()->grad_fn) visit(t.impl()->grad_fn);
     }
   }
   // Creation order is a valid topological order (inputs of a node have smaller seq).
@@ -336,8 +341,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       if (it->dead) continue;
       const Node* n = it->node.get();
       for (size_t i = 0; i < it->inputs.size(); ++i) {
-        const Tensor& t = it->inputs[i];
-        if (!n->needs_grad[i] || !t.defined()) continue;
+        if (!n->needs_grad[i] || !it->inputs[i].defined()) continue;
+        const Tensor& t = edge_input(*n, it->inputs[i]);
         if (cap->index.count(t.get()) || (t.impl()->grad_fn && needed.count(t.impl()->grad_fn.get()))) {
           needed.insert(n);
           break;
@@ -442,7 +447,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       Tensors gin = p.vjp(ins, outs, cot, node->needs_grad);
       for (size_t i = 0; i < ins.size() && i < gin.size(); ++i) {
         if (!node->needs_grad[i] || !gin[i].defined()) continue;
-        route(ins[i], fit_to(gin[i], ins[i]));
+        route(edge_input(*node, ins[i]), fit_to(gin[i], ins[i]));
       }
     }
     if (!retain_graph) {

@@ -47,6 +47,7 @@ struct Reshape : Primitive {
   Shape target;
   explicit Reshape(Shape s) : target(std::move(s)) {}
   const char* name() const override { return "reshape"; }
+  bool is_view() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors&) const override { return {target}; }
   Tensors forward(const Tensors& in) const override {
@@ -64,6 +65,7 @@ struct Permute : Primitive {
   Axes perm;
   explicit Permute(Axes p) : perm(std::move(p)) {}
   const char* name() const override { return "permute"; }
+  bool is_view() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape s;
@@ -94,6 +96,7 @@ struct Expand : Primitive {
   Shape target;
   explicit Expand(Shape s) : target(std::move(s)) {}
   const char* name() const override { return "expand"; }
+  bool is_view() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Shape& s = in[0].shape();
@@ -148,6 +151,7 @@ struct Slice : Primitive {
   std::vector<SliceSpec> spec;
   explicit Slice(std::vector<SliceSpec> s) : spec(std::move(s)) {}
   const char* name() const override { return "slice"; }
+  bool is_view() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(in[0].shape(), spec, name());
