@@ -576,7 +576,8 @@ PYBIND11_MODULE(_C, m) {
 #undef UNARY
   m.def("gelu", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu(Tensor(x), approx).impl(); }); });
   m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
-  m.def("softplus", [](const TP& x, double beta) { return softplus(Tensor(x), beta).impl(); });
+  m.def("softplus", [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
+        py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
   m.def("clip", [](const TP& x, std::optional<double> lo, std::optional<double> hi) { return clip(Tensor(x), lo, hi).impl(); });
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });

@@ -57,9 +57,8 @@ def silu(x: Tensor) -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    # fastgrad's softplus is evaluated stably for all inputs; `threshold` (PyTorch's
-    # switch to the identity) is accepted for compatibility and changes nothing visible.
-    return _C.softplus(_t(x), float(beta))
+    """log(1 + exp(βx)) / β, and x itself where βx > ``threshold`` (as PyTorch)."""
+    return _C.softplus(_t(x), float(beta), float(threshold))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
