@@ -205,6 +205,9 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
         cin = x.shape[1]
         spatial = tuple(x.shape[2:])
     cout = weight.shape[0]
+    if min(k) < 1 or cin_g < 1 or cout < 1 or min(spatial) < 1:
+        raise ValueError(f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
+                         f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)")
     groups = int(groups)
     if groups < 1 or cin != cin_g * groups or cout % groups:
         raise ValueError(f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
@@ -252,12 +255,22 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_form
         padding = 0
     p = _tuple(padding, nd, "padding", layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
+    _check_pool_input(x, cl, layer)
+    if min(k) < 1 or min(s) < 1:
+        raise ValueError(f"{layer}: kernel_size and stride must be >= 1, got kernel_size={k}, stride={s}")
     for i in range(nd):
         if p[i] * 2 > k[i]:
             raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
         if spatial[i] + 2 * p[i] < k[i]:
             raise ValueError(f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})")
     return x, cl, unbatched, list(k), list(s), list(p)
+
+
+def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
+    spatial = x.shape[1:-1] if cl else x.shape[2:]
+    if min(spatial) < 1:
+        raise ValueError(f"{layer}: input of shape {x.shape} has a zero-sized spatial axis "
+                         "(only the batch and channel axes may be empty)")
 
 
 def _max_pool(x, kernel_size, stride, padding, data_format, nd):
@@ -302,6 +315,7 @@ def _adaptive(x, output_size, data_format, nd):
     cl = _channels_last(data_format, nd, layer)
     x, ub = _batched(x, nd, layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
+    _check_pool_input(x, cl, layer)
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     out = [spatial[i] if o is None else int(o) for i, o in enumerate(output_size)]
@@ -437,6 +451,21 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
 
 
 # ------------------------------------------------------------------ attention
+def _additive_mask(mask: Any, like: Tensor, true_means_masked: bool) -> Tensor:
+    """A mask as the tensor added to the attention scores `like`: a bool mask becomes
+    0 / -inf (a constant); a float mask is added as it is and, when it is a Tensor, stays
+    on the tape (cast to the scores' dtype), so learned additive biases get gradients and
+    tangents, as in PyTorch."""
+    if isinstance(mask, Tensor) and mask.dtype != _C.dtype.bool:
+        if not mask.dtype.is_floating_point:
+            raise TypeError(f"attention mask must be bool or floating point, got {mask.dtype}")
+        return mask if mask.dtype == like.dtype else _C.cast(mask, like.dtype)
+    m = np.asarray(mask)
+    if m.dtype == np.bool_:
+        m = np.where(m, -np.inf, 0.0) if true_means_masked else np.where(m, 0.0, -np.inf)
+    return _C._from_array_copy(np.asarray(m, dtype=np.float64), like.dtype)
+
+
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
                                  training: bool = True, return_weights: bool = False):
@@ -449,10 +478,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Opt
         causal = np.triu(np.full((L, S), -np.inf), 1)
         scores = scores + _C._from_array_copy(causal, scores.dtype)
     if attn_mask is not None:
-        m = np.asarray(attn_mask)
-        if m.dtype == np.bool_:
-            m = np.where(m, 0.0, -np.inf)
-        scores = scores + _C._from_array_copy(np.asarray(m, dtype=np.float64), scores.dtype)
+        scores = scores + _additive_mask(attn_mask, scores, False)
     w = _C.softmax(scores, -1)
     if dropout_p > 0.0 and training:
         w = dropout(w, dropout_p, True)

@@ -218,6 +218,10 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
         return _C.reshape(-picked, list(target.shape))
     np_dt = np.float64 if lp.dtype == _C.dtype.float64 else np.float32
     if class_weight is not None:
+        if isinstance(class_weight, Tensor) and class_weight.requires_grad and _C.grad_enabled():
+            # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
+            raise RuntimeError(f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
+                               "(pass class_weight.detach())")
         cw = np.asarray(class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64)
         if cw.shape != (K,):
             raise ValueError(f"{name}: class_weight must have shape ({K},), got {cw.shape}")
