@@ -148,6 +148,11 @@ def test_pool_zero_geometry_torch_or_value_error(case, cl, dtype, seed):
         tfn = lambda: getattr(tF, f"adaptive_avg_pool{nd}d")(tx, case["out"])  # noqa: E731
         ffn = lambda t, fmt: getattr(F, f"adaptive_avg_pool{nd}d")(t, case["out"], data_format=fmt)  # noqa: E731
     ty, terr = _torch_outcome(tfn)
+    if kind == "avg" and terr is not None and "smaller than kernel size" in str(terr):
+        # avg_pool3d alone refuses an unpadded input smaller than the window even when the
+        # padded one fits; with count_include_pad its result is the pool of the zero-padded input
+        p2 = [pad] * (2 * nd)
+        ty, terr = _torch_outcome(lambda: getattr(tF, f"avg_pool{nd}d")(tF.pad(tx, p2), k, stride, 0))
     npdt = NP_DT[dtype]
     fx = fg.tensor((_to_cl(x) if cl else x).astype(npdt), dtype=FG_DT[dtype], requires_grad=True)
     try:

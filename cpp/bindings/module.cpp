@@ -614,7 +614,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("permute", [](const TP& x, const Axes& p) { return permute(Tensor(x), p).impl(); });
   m.def("transpose", [](const TP& x, int64_t a, int64_t b) { return transpose(Tensor(x), a, b).impl(); });
   m.def("expand", [](const TP& x, const Shape& s) { return expand(Tensor(x), s).impl(); });
-  m.def("squeeze", [](const TP& x, py::object axis) { return squeeze(Tensor(x), to_axes(axis)).impl(); });
+  m.def("squeeze", [](const TP& x, py::object axis) {
+    // axis=() squeezes nothing (NumPy, PyTorch); to_axes maps "no axes" to "all axes".
+    if ((py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) && py::len(axis) == 0)
+      return reshape(Tensor(x), x->shape).impl();
+    return squeeze(Tensor(x), to_axes(axis)).impl();
+  });
   m.def("unsqueeze", [](const TP& x, int64_t a) { return unsqueeze(Tensor(x), a).impl(); });
   m.def("flatten", [](const TP& x, int64_t s, int64_t e) { return flatten(Tensor(x), s, e).impl(); });
   m.def("slice", [](const TP& x, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {

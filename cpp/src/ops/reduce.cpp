@@ -417,9 +417,17 @@ Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   require_float(x, "logsumexp");
   Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
-  Tensor m = detach(amax(detach(x), ax, true));
-  m = where(isfinite(m), m, zeros({}, x.dtype()));
-  Tensor r = log(sum(exp(x - m), ax, true)) + m;
+  Tensor r;
+  if (count_of(x, ax) == 0) {
+    // Over an empty axis the sum of exps is 0: the result is the constant -inf (as
+    // PyTorch/JAX), written as sum(x) - inf so that it stays on the tape with derivative
+    // 0 (log(sum(exp(x))) would give the tangent 0 * (1/0) = NaN).
+    r = add_scalar(sum(x, ax, true), -std::numeric_limits<double>::infinity());
+  } else {
+    Tensor m = detach(amax(detach(x), ax, true));
+    m = where(isfinite(m), m, zeros({}, x.dtype()));
+    r = log(sum(exp(x - m), ax, true)) + m;
+  }
   return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
 }
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<true>(x, axis, keepdims); }

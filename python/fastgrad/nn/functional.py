@@ -377,7 +377,25 @@ def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[
     biased variance to normalise, unbiased variance in the running estimate;
     ``momentum=None`` keeps a cumulative average)."""
     x = _t(x)
+    if x.ndim < 2 or not -x.ndim <= channel_axis < x.ndim:
+        if x.numel() == 0 and x.ndim < 2:  # PyTorch: an empty 1-D input gives an empty result
+            return x * 0.0
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...) with channel axis {channel_axis}, "
+                         f"got shape {x.shape}")
     axes, shape = _bn_axes(x, channel_axis)
+    if x.numel() == 0:
+        # PyTorch: an empty batch normalises to an empty result; the running statistics
+        # stay as they are (only the batch counter moves). No 0/0 statistics are formed.
+        if training and num_batches_tracked is not None and running_mean is not None:
+            from ..autograd import no_grad
+            with no_grad():
+                num_batches_tracked.add_(1)
+        y = x * 0.0
+        if weight is not None:
+            y = y * _C.reshape(weight, shape)
+        if bias is not None:
+            y = y + _C.reshape(bias, shape)
+        return y
     if training or running_mean is None:
         n = x.size // x.shape[channel_axis]
         if n <= 1 and training:
@@ -435,18 +453,23 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         if not np.issubdtype(a.dtype, np.integer):
             raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
         idx = _C._from_array_copy(a.astype(np.int64), int64)
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got "
+                         f"{'shape ' + str(tuple(weight.shape)) if isinstance(weight, Tensor) else type(weight).__name__}")
     n = weight.shape[0]
     a = np.asarray(idx)
-    if a.size and (a.min() < -n or a.max() >= n):
+    # Indices are 0 <= i < n (as PyTorch: -1 is out of range, not the last row).
+    if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])")
-    if a.size and a.min() < 0:
-        idx = _C._from_array_copy(np.where(a < 0, a + n, a), int64)
     flat = _C.reshape(idx, [-1])
     out = _C.reshape(_C.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
     if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
         pi = padding_idx % n
-        keep = _C._from_array_copy((np.asarray(idx) != pi).astype(np.float64)[..., None], weight.dtype)
-        out = out * keep
+        # PyTorch: the padding row's value is returned as it is, but gets no gradient.
+        keep = _C._from_array_copy((a != pi).astype(np.float64)[..., None], weight.dtype)
+        out = out * keep + out.detach() * (1.0 - keep)
     return out
 
 

@@ -138,8 +138,17 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
 
 def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0, weight: Any = None,
                    dim_weight: Any = None) -> Tensor:
-    """PyTorch's smooth L1: huber_loss(δ=β) / β."""
-    return huber_loss(input, target, reduction, beta, weight, dim_weight) * (1.0 / beta)
+    """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    input, target = _pair(input, target, "smooth_l1_loss")
+    a = _C.abs(input - target)
+    if beta == 0:
+        return _reduce(a, reduction, weight, dim_weight, "smooth_l1_loss")
+    q = _C.clip(a, None, float(beta))
+    el = (q * q * 0.5 + (a - q) * float(beta)) * (1.0 / beta)
+    return _reduce(el, reduction, weight, dim_weight, "smooth_l1_loss")
 
 
 # ------------------------------------------------------------------ binary classification
