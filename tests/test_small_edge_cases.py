@@ -157,3 +157,19 @@ def test_cross_entropy_class_weight_requiring_grad_is_refused_like_torch():
     F.cross_entropy(x, y, class_weight=cw.detach()).backward()  # a constant class weight is fine
     with fg.no_grad():
         F.cross_entropy(x, y, class_weight=cw)
+
+
+def test_no_zero_division_in_layer_geometry():
+    """Integer divisions by a user-given size raise a clear ValueError (or give PyTorch's
+    empty result), never ZeroDivisionError."""
+    with pytest.raises(ValueError, match="MultiheadAttention.*num_heads=0"):
+        nn.MultiheadAttention(8, 0)
+    with pytest.raises(ValueError, match="pad_same: stride"):
+        F.pad_same(5, 3, 0)
+    # per-example weight over an empty batch: PyTorch's sum over nothing is 0
+    x = fg.zeros(0, 3, requires_grad=True)
+    loss = F.cross_entropy(x, np.zeros(0, np.int64), weight=fg.zeros(0), reduction="sum")
+    tl = torch.nn.functional.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), reduction="sum")
+    assert float(loss) == float(tl) == 0.0
+    loss.backward()
+    assert tuple(x.grad.shape) == (0, 3)

@@ -30,6 +30,8 @@ class MultiheadAttention(Module):
                  batch_first: bool = False, kdim: Optional[int] = None, vdim: Optional[int] = None,
                  dtype: Any = float32) -> None:
         super().__init__()
+        if int(num_heads) < 1 or int(embed_dim) < 1:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} and num_heads={num_heads} must be >= 1")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
         if (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):

@@ -152,6 +152,8 @@ def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
 
 def pad_same(n: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
     """TensorFlow's "same" padding at any stride: out = ceil(n/s), odd pixel at the end."""
+    if s < 1 or d < 1:
+        raise ValueError(f"pad_same: stride and dilation must be >= 1, got stride={s}, dilation={d}")
     out = -(-n // s)
     total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
     return total // 2, total - total // 2

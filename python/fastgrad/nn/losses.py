@@ -258,7 +258,7 @@ def _finish_weighted(num: Tensor, den: np.ndarray, weight: Any, reduction: str, 
         w = _as(weight, lp)
         if w.size != B:
             raise ValueError(f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}")
-        rep = M // B
+        rep = M // B if B else 1  # an empty batch has M = 0 positions
         wm = _C.reshape(_C.expand(_C.reshape(w, [B, 1]), [B, rep]), [M]) if rep > 1 else _C.reshape(w, [M])
         num = num * wm
     if reduction == "none":
