@@ -118,11 +118,11 @@ def _sigmoid(x):
 
 
 def _lse(x, axis=None, keepdims=False):
-    # fastgrad refuses an empty reduction axis like max does (torch/JAX give -inf;
-    # see the issue 7 report), so the reference does too.
+    # over an empty axis: log(0) = -inf, as torch/JAX (issue 10)
     axes = range(x.ndim) if axis is None else np.atleast_1d(axis)
-    if any(x.shape[a] == 0 for a in axes) or (x.ndim == 0 and False):
-        raise ValueError("logsumexp over an empty axis")
+    if any(x.shape[a] == 0 for a in axes):
+        with np.errstate(divide="ignore"):
+            return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     m = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros([1] * x.ndim)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):

@@ -255,7 +255,11 @@ TABLE: dict[str, list[Case]] = {
     "sub": binary(lambda a, b: a - b),
     "mul": binary(lambda a, b: a * b),
     "div": binary(lambda a, b: a / b, sb=away0),
-    "pow": binary(lambda a, b: fg.pow(a, b), sa=positive),
+    "pow": binary(lambda a, b: fg.pow(a, b), sa=positive)
+           # exponent 0 at base 0: d a^b / da = 0 (as PyTorch and pow_scalar), not 0 * inf
+           # (the exponent is a constant: finite differences in it are undefined at base 0)
+           + [Case(lambda a: fg.pow(a, fg.tensor([0.0, 2.5, 0.0, 0.0], dtype=F64)),
+                   [In((4,), "c", lambda r, s: np.array([0.0, 0.9, 1.3, 0.0]))], id="zero-base-zero-exp", second=False)],
     "maximum": binary(fg.maximum, sa=tenths, sb=off_tenths, precond=no_ties) + [Case(lambda a: fg.maximum(a, a), [In((5,))], id="tie")],
     "minimum": binary(fg.minimum, sa=off_tenths, sb=tenths, precond=no_ties) + [Case(lambda a: fg.minimum(a, a), [In((5,))], id="tie")],
     # Python-scalar forms
@@ -288,7 +292,9 @@ TABLE: dict[str, list[Case]] = {
                          for lx, lg in (("c", "c"), ("s", "t"))],
     "gelu_backward": [Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
                       for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]],
-    "softplus": unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t"),
+    "softplus": (unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t")
+                 # both sides of PyTorch's threshold: x itself where beta*x > threshold
+                 + unary(lambda x: fg.softplus(x, beta=3.0, threshold=0.6), sample=avoid(0.2), layouts="cs")),
     "clip": (unary(lambda x: fg.clip(x, -0.5, 0.7), sample=avoid(-0.5, 0.7))
              + unary(lambda x: fg.clip(x, min=0.3), sample=avoid(0.3), layouts="c")
              + unary(lambda x: fg.clip(x, max=-0.2), sample=avoid(-0.2), layouts="t")),

@@ -698,7 +698,8 @@ PYBIND11_MODULE(_C, m) {
 #undef UNARY
   m.def("gelu", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu(Tensor(x), approx).impl(); }); });
   m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
-  m.def("softplus", [](const TP& x, double beta) { return softplus(Tensor(x), beta).impl(); });
+  m.def("softplus", [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
+        py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
   m.def("clip", [](const TP& x, std::optional<double> lo, std::optional<double> hi) { return clip(Tensor(x), lo, hi).impl(); });
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
@@ -735,7 +736,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("permute", [](const TP& x, const Axes& p) { return permute(Tensor(x), p).impl(); });
   m.def("transpose", [](const TP& x, int64_t a, int64_t b) { return transpose(Tensor(x), a, b).impl(); });
   m.def("expand", [](const TP& x, const Shape& s) { return expand(Tensor(x), s).impl(); });
-  m.def("squeeze", [](const TP& x, py::object axis) { return squeeze(Tensor(x), to_axes(axis)).impl(); });
+  m.def("squeeze", [](const TP& x, py::object axis) {
+    // axis=() squeezes nothing (NumPy, PyTorch); to_axes maps "no axes" to "all axes".
+    if ((py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) && py::len(axis) == 0)
+      return reshape(Tensor(x), x->shape).impl();
+    return squeeze(Tensor(x), to_axes(axis)).impl();
+  });
   m.def("unsqueeze", [](const TP& x, int64_t a) { return unsqueeze(Tensor(x), a).impl(); });
   m.def("flatten", [](const TP& x, int64_t s, int64_t e) { return flatten(Tensor(x), s, e).impl(); });
   m.def("slice", [](const TP& x, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {

@@ -23,6 +23,7 @@ from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, conc
                   exp, expand, flatten, gelu, isfinite, isnan, log, log1p, log_softmax, logsumexp, matmul, max,
                   maximum, mean, min, minimum, mul, pad, permute, pow, prod, relu, reshape, sigmoid, sign, silu, sin,
                   softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .ops import amax, amin
 from .transforms import (GradcheckError, gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp,
                          value_and_grad, vjp)
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten

@@ -6,6 +6,7 @@ shape methods taking ``*dims``, and factories.
 """
 from __future__ import annotations
 
+import collections
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -436,14 +437,14 @@ def _install() -> None:
     T.long = lambda self: _C.cast(self, int64)
     T.var = lambda self, axis=None, correction=1, keepdims=False: _C.var(self, axis, float(correction), keepdims)
     T.std = lambda self, axis=None, correction=1, keepdims=False: _C.std(self, axis, float(correction), keepdims)
-    T.max = lambda self, axis=None, keepdims=False: _C.amax(self, axis, keepdims)
-    T.min = lambda self, axis=None, keepdims=False: _C.amin(self, axis, keepdims)
+    T.max = lambda self, axis=None, keepdims=False, **kw: _max_min(self, True, axis, keepdims, **kw)
+    T.min = lambda self, axis=None, keepdims=False, **kw: _max_min(self, False, axis, keepdims, **kw)
     T.argmax = lambda self, axis=None, keepdims=False: _C.argmax(self, axis, keepdims)
     T.argmin = lambda self, axis=None, keepdims=False: _C.argmin(self, axis, keepdims)
     T.softmax = lambda self, axis=-1: _C.softmax(self, axis)
     T.log_softmax = lambda self, axis=-1: _C.log_softmax(self, axis)
     T.gelu = lambda self, approximate="none": _C.gelu(self, _approx(approximate))
-    T.softplus = lambda self, beta=1.0: _C.softplus(self, float(beta))
+    T.softplus = lambda self, beta=1.0, threshold=20.0: _C.softplus(self, float(beta), float(threshold))
     T.clip = lambda self, min=None, max=None: _C.clip(self, min, max)
     T.clamp = T.clip
     T.pow = lambda self, e: self ** e
@@ -451,6 +452,48 @@ def _install() -> None:
     T.maximum = lambda self, other: _C.maximum(self, as_tensor(other, self))
     T.minimum = lambda self, other: _C.minimum(self, as_tensor(other, self))
     T.__array_priority__ = 1000
+
+
+#: ``(values, indices)`` of ``x.max(dim)`` / ``x.min(dim)``, as PyTorch's return type.
+MaxMinResult = collections.namedtuple("MaxMinResult", ["values", "indices"])
+
+
+def _max_min(x: Tensor, is_max: bool, axis: Any = None, keepdims: bool = False, *,
+             dim: Any = None, keepdim: Any = None) -> Any:
+    """PyTorch's method form: ``x.max()`` is the value, ``x.max(dim)`` the named tuple
+    ``(values, indices)`` (first occurrence of ties and NaN, and the gradient flows to that
+    entry only, as in PyTorch), ``x.max(other)`` the elementwise maximum."""
+    op = "max" if is_max else "min"
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: got both axis and dim")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if isinstance(axis, Tensor):
+        return (_C.maximum if is_max else _C.minimum)(x, axis)
+    if axis is None:
+        return (_C.amax if is_max else _C.amin)(x, None, bool(keepdims))
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int (got {axis!r}); for several axes use fg.amax/fg.amin")
+    nd = x.ndim
+    a = int(axis)
+    if not -max(nd, 1) <= a < max(nd, 1):
+        raise IndexError(f"{op}: axis {a} is out of bounds for a tensor of shape {tuple(x.shape)}")
+    if nd == 0:
+        return MaxMinResult(_C.reshape(x, []), _C._from_array_copy(np.zeros((), np.int64), int64))
+    a %= nd
+    if x.shape[a] == 0:
+        raise ValueError(f"{op}: cannot reduce over the empty axis {a} of shape {tuple(x.shape)} (no identity)")
+    idx = (_C.argmax if is_max else _C.argmin)(x, a, True)
+    coords = list(np.indices(tuple(idx.shape), sparse=True))
+    coords[a] = np.asarray(idx)
+    lin = np.ravel_multi_index(tuple(coords), tuple(x.shape)).astype(np.int64).reshape(-1)
+    values = _C.reshape(_C.index_select(_C.reshape(x, [-1]), 0, _C._from_array_copy(lin, int64)), list(idx.shape))
+    if not keepdims:
+        out = [n for d, n in enumerate(x.shape) if d != a]
+        values, idx = _C.reshape(values, out), _C.reshape(idx, out)
+    return MaxMinResult(values, idx)
 
 
 def _approx(approximate: str) -> bool:

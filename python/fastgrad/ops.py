@@ -53,9 +53,9 @@ def gelu(x, approximate: str = "none") -> Tensor:
     return _C.gelu(_t(x), _approx(approximate))
 
 
-def softplus(x, beta: float = 1.0) -> Tensor:
-    """log(1 + exp(βx)) / β, computed stably."""
-    return _C.softplus(_t(x), float(beta))
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(βx)) / β, computed stably; x itself where βx > ``threshold`` (as PyTorch)."""
+    return _C.softplus(_t(x), float(beta), float(threshold))
 
 
 def clip(x, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
@@ -91,6 +91,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor: return _C.sum(_t(x), ax
 def mean(x, axis=None, keepdims: bool = False) -> Tensor: return _C.mean(_t(x), axis, keepdims)
 def max(x, axis=None, keepdims: bool = False) -> Tensor: return _C.amax(_t(x), axis, keepdims)  # noqa: A001
 def min(x, axis=None, keepdims: bool = False) -> Tensor: return _C.amin(_t(x), axis, keepdims)  # noqa: A001
+amax, amin = max, min  # values only (the method form x.max(dim) also gives the indices)
 def prod(x, axis=None, keepdims: bool = False) -> Tensor: return _C.prod(_t(x), axis, keepdims)
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor: return _C.logsumexp(_t(x), axis, keepdims)
 def argmax(x, axis=None, keepdims: bool = False) -> Tensor: return _C.argmax(_t(x), axis, keepdims)

@@ -78,7 +78,7 @@ Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx);  // g 
 Tensor tanh_backward(const Tensor& y, const Tensor& g);     // g (1 - y²), y = tanh(x)
 Tensor sigmoid_backward(const Tensor& y, const Tensor& g);  // g y (1 - y), y = sigmoid(x)
 Tensor silu(const Tensor& x);
-Tensor softplus(const Tensor& x, double beta);
+Tensor softplus(const Tensor& x, double beta, double threshold = 20.0);
 Tensor erf(const Tensor& x);
 Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);

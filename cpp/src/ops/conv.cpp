@@ -32,7 +32,10 @@ Shape act_shape(int64_t N, int64_t C, const int64_t* S, const ConvParams& p) {
   return s;
 }
 int64_t out_size(int64_t in, int64_t k, const ConvParams& p, int d) {
-  return (in + p.pad_lo[d] + p.pad_hi[d] - p.dil[d] * (k - 1) - 1) / p.stride[d] + 1;
+  const int64_t span = in + p.pad_lo[d] + p.pad_hi[d] - p.dil[d] * (k - 1) - 1;
+  // A window larger than the padded input fits 0 times (C++ division truncates toward
+  // zero, so -1 / 2 + 1 would claim one output).
+  return span < 0 ? 0 : span / p.stride[d] + 1;
 }
 
 kernels::ConvGeom geom(const ConvParams& p, const Act& x, int64_t C_out, const int64_t* out) {
@@ -65,6 +68,19 @@ Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, cons
     throw ValueError(std::string(op) + ": weight must be " + std::to_string(nd + 2) + "-D, got shape " + shape_str(ws));
   Act a = act_dims(xs, p);
   const int64_t C_out = ws[0], cin_g = p.channels_last ? ws.back() : ws[1];
+  // Zero-sized channel/kernel/spatial axes are refused here, before any kernel runs: the
+  // kernels divide by them (SIGFPE), and PyTorch refuses them too. Only the batch may be 0.
+  for (int d = 0; d < nd; ++d)
+    if (ws[static_cast<size_t>((p.channels_last ? 1 : 2) + d)] < 1)
+      throw ValueError(std::string(op) + ": weight " + shape_str(ws) + " has a zero-sized kernel axis (input " +
+                       shape_str(xs) + "); kernel sizes must be >= 1");
+  if (C_out < 1 || cin_g < 1 || a.C < 1)
+    throw ValueError(std::string(op) + ": input " + shape_str(xs) + " and weight " + shape_str(ws) +
+                     " must have at least one input and one output channel");
+  for (int d = 0; d < nd; ++d)
+    if (a.S[d] < 1)
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has a zero-sized spatial axis (weight " +
+                       shape_str(ws) + ")");
   if (p.groups < 1 || C_out % p.groups != 0 || cin_g * p.groups != a.C)
     throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has " + std::to_string(a.C) +
                      " channels but weight " + shape_str(ws) + " expects " + std::to_string(cin_g) + " x groups=" +
@@ -227,10 +243,19 @@ Tensor conv_grad_weight(const Tensor& x, const Tensor& gy, const Shape& ws, cons
 }
 
 // ---------------------------------------------------------------- pooling
+// Spatial axes must be non-empty (as PyTorch): an empty window would average to 0/0 or
+// pick no winner. Empty batch or channel axes just give an empty result.
+void check_pool_input(const Shape& xs, const Act& a, const ConvParams& p, const char* op) {
+  for (int d = 0; d < p.nd; ++d)
+    if (a.S[d] < 1)
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) +
+                       " has a zero-sized spatial axis (only the batch and channel axes may be empty)");
+}
 Shape pool_out_shape(const Shape& xs, const ConvParams& p, const char* op) {
   if (static_cast<int>(xs.size()) != p.nd + 2)
     throw ValueError(std::string(op) + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " + shape_str(xs));
   Act a = act_dims(xs, p);
+  check_pool_input(xs, a, p, op);
   int64_t out[3];
   for (int d = 0; d < p.nd; ++d) {
     if (p.pad_lo[d] * 2 > p.k[d])
@@ -435,6 +460,7 @@ Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, 
   for (auto o : out_size)
     if (o < 1) throw ValueError("adaptive_avg_pool: output sizes must be >= 1");
   Act a = act_dims(x.shape(), s.p);
+  check_pool_input(x.shape(), a, s.p, "adaptive_avg_pool");
   return avg_pool_apply(x, s, act_shape(a.N, a.C, out_size.data(), s.p));
 }
 

@@ -93,7 +93,12 @@ struct Pow : BinaryBase {
     return {out};
   }
   // d(a^b) = b a^(b-1) da + a^b log(a) db; the log term is 0 where a == 0 (as PyTorch).
-  static Tensor dbase(const Tensor& a, const Tensor& b) { return b * pow(a, b - 1.0); }
+  // 0 where b == 0 (d a^0 / da = 0, also at a = 0 where b a^(b-1) would be 0 * inf), as
+  // PyTorch and as pow_scalar's rule for the exponent 0.
+  static Tensor dbase(const Tensor& a, const Tensor& b) {
+    Tensor zero = zeros_like(b);
+    return where(compare(b, zero, CmpOp::Eq), zero, b * pow(a, b - 1.0));
+  }
   static Tensor dexp(const Tensor& a, const Tensor& y) {
     Tensor zero = zeros_like(y);
     Tensor safe = where(compare(a, zero, CmpOp::Eq), ones_like(a), a);
@@ -460,26 +465,37 @@ struct GeluBackward : Primitive {
 };
 FG_REGISTER_PRIMITIVE(gelu_backward);
 
-// softplus_beta(x) = log(1 + exp(beta x)) / beta; derivative sigmoid(beta x).
+// softplus(x) = log(1 + exp(beta x)) / beta where beta x <= threshold, else x (PyTorch's
+// switch to the identity, which also avoids overflowing beta x for huge x); derivative
+// sigmoid(beta x) below the threshold and 1 above it.
 struct Softplus : UnaryBase {
-  double beta;
-  explicit Softplus(double b) : beta(b) {}
+  double beta, threshold;
+  Softplus(double b, double t) : beta(b), threshold(t) {}
   const char* name() const override { return "softplus"; }
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
-      const scalar_t b = static_cast<scalar_t>(beta);
-      if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) return;
-      // Past beta*x = 20 softplus equals x to working precision (PyTorch's threshold);
-      // returning x there also avoids overflowing beta*x for huge x.
-      map_unary<scalar_t, scalar_t>(out, in[0], [b](scalar_t x) { return x * b > scalar_t(20) ? x : softplus_s(b * x) / b; });
+      const scalar_t b = static_cast<scalar_t>(beta), th = static_cast<scalar_t>(threshold);
+      if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) {
+        // The vector kernel is the plain stable softplus: apply the threshold after it.
+        const scalar_t* px = in[0].data<scalar_t>();
+        scalar_t* po = out.data<scalar_t>();
+        for (int64_t i = 0, n = out.numel(); i < n; ++i)
+          if (px[i] > th) po[i] = px[i];
+        return;
+      }
+      map_unary<scalar_t, scalar_t>(out, in[0], [b, th](scalar_t x) { return x * b > th ? x : softplus_s(b * x) / b; });
     });
     return {out};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
-    return {g[0] * sigmoid(x[0] * beta)};
+  Tensor deriv(const Tensor& x) const {
+    Tensor bx = x * beta;
+    return where(compare(bx, scalar(threshold, x.dtype()), CmpOp::Gt), ones_like(x), sigmoid(bx));
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * sigmoid(x[0] * beta)}; }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * deriv(x[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * deriv(x[0])}; }
 };
 FG_REGISTER_PRIMITIVE(softplus);
 
@@ -620,9 +636,10 @@ Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx) {
   return apply1(make_prim<GeluBackward>(tanh_approx), {a, b});
 }
 Tensor gelu_deriv(const Tensor& x, bool tanh_approx) { return gelu_backward(x, ones_like(as_float(x)), tanh_approx); }
-Tensor softplus(const Tensor& x, double beta) {
+Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (!(beta > 0)) throw ValueError("softplus: beta must be > 0, got " + std::to_string(beta));
-  return apply1(make_prim<Softplus>(beta), {as_float(x)});
+  if (std::isnan(threshold)) throw ValueError("softplus: threshold must not be NaN");
+  return apply1(make_prim<Softplus>(beta, threshold), {as_float(x)});
 }
 Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   return apply1(make_prim<Clip>(lo, hi), {as_float(x)});

@@ -34,6 +34,12 @@ Shape reduced_shape(const Shape& s, const Axes& axes, bool keepdims) {
   return out;
 }
 
+int64_t count_of(const Tensor& x, const Axes& axes) {
+  int64_t n = 1;
+  for (auto a : axes) n *= x.shape()[a];
+  return n;
+}
+
 enum class RK { Sum, Max, Min, Prod };
 
 // out[k] = reduce over the reduced axes of x; deterministic (fixed order per output).
@@ -170,6 +176,41 @@ struct Extremum : ReduceBase {
 FG_REGISTER_PRIMITIVE(amax);
 FG_REGISTER_PRIMITIVE(amin);
 
+// out[i] = product of the entries of x's reduced slice through i other than x[i] itself,
+// from prefix and suffix products (exact up to rounding; no division). Not differentiable.
+Tensor exclusive_products(const Tensor& x0, const Axes& axes) {
+  const int64_t nd = x0.ndim();
+  Axes perm, inv(static_cast<size_t>(nd));
+  for (int64_t d = 0; d < nd; ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) perm.push_back(d);
+  for (auto a : axes) perm.push_back(a);
+  for (int64_t d = 0; d < nd; ++d) inv[static_cast<size_t>(perm[static_cast<size_t>(d)])] = d;
+  Tensor x = contiguous(permute(detach(x0), perm));
+  const int64_t nr = count_of(x0, axes), rows = nr ? x.numel() / nr : 0;
+  Tensor y = empty(x.shape(), x.dtype());
+  FG_DISPATCH_FLOAT(x.dtype(), "prod", [&] {
+    using Acc = std::conditional_t<std::is_same_v<scalar_t, float>, double, scalar_t>;
+    const scalar_t* px = x.data<scalar_t>();
+    scalar_t* py = y.data<scalar_t>();
+    std::vector<Acc> pre(static_cast<size_t>(nr));
+    for (int64_t r = 0; r < rows; ++r) {
+      const scalar_t* a = px + r * nr;
+      scalar_t* b = py + r * nr;
+      Acc run = 1;
+      for (int64_t i = 0; i < nr; ++i) {
+        pre[static_cast<size_t>(i)] = run;
+        run *= a[i];
+      }
+      run = 1;
+      for (int64_t i = nr - 1; i >= 0; --i) {
+        b[i] = static_cast<scalar_t>(pre[static_cast<size_t>(i)] * run);
+        run *= a[i];
+      }
+    }
+  });
+  return contiguous(permute(y, inv));
+}
+
 struct Prod : ReduceBase {
   using ReduceBase::ReduceBase;
   const char* name() const override { return "prod"; }
@@ -180,7 +221,20 @@ struct Prod : ReduceBase {
   //   x_i != 0:  P / x_i * Z
   //   x_i == 0:  P * (product of the other zeros) = P * (1 if one zero; the other zero
   //              if two; 0 if more, whose derivative vanishes to second order).
+  //
+  // Its value is taken from exclusive_products (prefix * suffix, no division): P / x_i
+  // loses the answer when P under- or overflows although the product of the others
+  // does not (x = [5e-324, 1.5] has P = 5e-324 rounded, so P / x_0 = 1, not 1.5). The
+  // composite below then only carries the derivative (straight-through), and is built
+  // only when that derivative can be asked for.
   Tensor others(const Tensor& x) const {
+    Tensor exact = exclusive_products(x, axes);
+    if (!grad_enabled() && !any_jvp_level()) return exact;
+    Tensor c = others_composite(x);
+    Tensor cd = detach(c);
+    return exact + where(isfinite(cd), c - cd, zeros({}, x.dtype()));
+  }
+  Tensor others_composite(const Tensor& x) const {
     const DType dt = x.dtype();
     Tensor zero = zeros({}, dt), one = ones({}, dt);
     Tensor is0 = compare(x, zero, CmpOp::Eq);
@@ -282,12 +336,6 @@ struct LogSoftmax : Primitive {
 };
 FG_REGISTER_PRIMITIVE(log_softmax);
 
-int64_t count_of(const Tensor& x, const Axes& axes) {
-  int64_t n = 1;
-  for (auto a : axes) n *= x.shape()[a];
-  return n;
-}
-
 template <bool Max>
 Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims) {
   const char* op = Max ? "argmax" : "argmin";
@@ -305,7 +353,15 @@ Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims
   }
   if (x.shape()[ax] == 0) throw ValueError(std::string(op) + ": empty axis");
   const int64_t last = x.ndim() - 1;
-  if (ax != last) x = transpose(x, ax, last);
+  // Move the axis to the end keeping the other axes in order (a transpose would swap
+  // `ax` with `last` and scramble the rows relative to out_shape).
+  if (ax != last) {
+    Axes perm;
+    for (int64_t d = 0; d <= last; ++d)
+      if (d != ax) perm.push_back(d);
+    perm.push_back(ax);
+    x = permute(x, perm);
+  }
   x = contiguous(x);
   const int64_t n = x.shape()[last], rows = x.numel() / n;
   Tensor out = empty(out_shape, DType::Int64);
@@ -361,9 +417,17 @@ Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   require_float(x, "logsumexp");
   Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
-  Tensor m = detach(amax(detach(x), ax, true));
-  m = where(isfinite(m), m, zeros({}, x.dtype()));
-  Tensor r = log(sum(exp(x - m), ax, true)) + m;
+  Tensor r;
+  if (count_of(x, ax) == 0) {
+    // Over an empty axis the sum of exps is 0: the result is the constant -inf (as
+    // PyTorch/JAX), written as sum(x) - inf so that it stays on the tape with derivative
+    // 0 (log(sum(exp(x))) would give the tangent 0 * (1/0) = NaN).
+    r = add_scalar(sum(x, ax, true), -std::numeric_limits<double>::infinity());
+  } else {
+    Tensor m = detach(amax(detach(x), ax, true));
+    m = where(isfinite(m), m, zeros({}, x.dtype()));
+    r = log(sum(exp(x - m), ax, true)) + m;
+  }
   return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
 }
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<true>(x, axis, keepdims); }

@@ -50,13 +50,13 @@ class Softplus(Module):
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = float(beta)
-        self.threshold = threshold
+        self.threshold = float(threshold)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _C.softplus(x, self.beta)
+        return _C.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
-        return f"beta={self.beta}"
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class LeakyReLU(Module):

@@ -16,10 +16,6 @@ from .linear import Linear
 from .module import Module, Parameter
 
 
-def _np(x: Any) -> np.ndarray:
-    return np.asarray(x.detach() if isinstance(x, Tensor) else x)
-
-
 class MultiheadAttention(Module):
     """``attn(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
     average_attn_weights=True, is_causal=False) -> (output, weights)``.
@@ -34,6 +30,8 @@ class MultiheadAttention(Module):
                  batch_first: bool = False, kdim: Optional[int] = None, vdim: Optional[int] = None,
                  dtype: Any = float32) -> None:
         super().__init__()
+        if int(num_heads) < 1 or int(embed_dim) < 1:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} and num_heads={num_heads} must be >= 1")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
         if (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):
@@ -91,25 +89,22 @@ class MultiheadAttention(Module):
             return _C.permute(_C.reshape(t, [n, N, H, hd]), [1, 2, 0, 3])
 
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
-        mask = None
-        if attn_mask is not None:
-            m = _np(attn_mask)
-            m = np.where(m, -np.inf, 0.0) if m.dtype == np.bool_ else m.astype(np.float64)
-            if m.ndim == 3:
-                m = m.reshape(N, H, L, S)
-            mask = m
-        if is_causal and attn_mask is None:
-            mask = np.triu(np.full((L, S), -np.inf), 1)
-        if key_padding_mask is not None:
-            kp = _np(key_padding_mask)
-            if kp.shape != (N, S):
-                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape ({N}, {S}), got {kp.shape}")
-            kp = np.where(kp, -np.inf, 0.0) if kp.dtype == np.bool_ else kp.astype(np.float64)
-            kp = kp[:, None, None, :]
-            mask = kp if mask is None else mask + kp
         scores = _C.matmul(q, _C.transpose(k, -2, -1)) * (1.0 / math.sqrt(hd))
-        if mask is not None:
-            scores = scores + _C._from_array_copy(np.asarray(mask, dtype=np.float64), scores.dtype)
+        # Masks are added as tensors (F._additive_mask): a float mask that is a Tensor
+        # stays on the tape, as in PyTorch.
+        if attn_mask is not None:
+            m = F._additive_mask(attn_mask, scores, True)
+            if m.ndim == 3:
+                m = _C.reshape(m, [N, H, L, S])
+            scores = scores + m
+        if is_causal and attn_mask is None:
+            scores = scores + _C._from_array_copy(np.triu(np.full((L, S), -np.inf), 1), scores.dtype)
+        if key_padding_mask is not None:
+            if tuple(np.shape(key_padding_mask)) != (N, S):
+                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape ({N}, {S}), "
+                                 f"got {tuple(np.shape(key_padding_mask))}")
+            kp = F._additive_mask(key_padding_mask, scores, True)
+            scores = scores + _C.reshape(kp, [N, 1, 1, S])
         w = _C.softmax(scores, -1)
         wd = F.dropout(w, self.dropout, self.training) if self.dropout > 0 else w
         o = _C.matmul(wd, v)                                              # (N, H, L, hd)

@@ -38,6 +38,12 @@ class _ConvNd(Module):
         self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", name)
         self.stride = F._tuple(stride, nd, "stride", name)
         self.dilation = F._tuple(dilation, nd, "dilation", name)
+        if min(self.kernel_size) < 1 or int(in_channels) < 1 or int(out_channels) < 1:
+            raise ValueError(f"{name}({in_channels}, {out_channels}, kernel_size={self.kernel_size}): channels and "
+                             "kernel sizes must be >= 1")
+        if min(self.stride) < 1 or min(self.dilation) < 1:
+            raise ValueError(f"{name}: stride and dilation must be >= 1, got stride={self.stride}, "
+                             f"dilation={self.dilation}")
         if isinstance(padding, str):
             if padding.lower() not in ("same", "valid"):
                 raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")

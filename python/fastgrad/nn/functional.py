@@ -60,9 +60,8 @@ def silu(x: Tensor) -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    # fastgrad's softplus is evaluated stably for all inputs; `threshold` (PyTorch's
-    # switch to the identity) is accepted for compatibility and changes nothing visible.
-    return _C.softplus(_t(x), float(beta))
+    """log(1 + exp(βx)) / β, and x itself where βx > ``threshold`` (as PyTorch)."""
+    return _C.softplus(_t(x), float(beta), float(threshold))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -158,6 +157,8 @@ def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
 
 def pad_same(n: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
     """TensorFlow's "same" padding at any stride: out = ceil(n/s), odd pixel at the end."""
+    if s < 1 or d < 1:
+        raise ValueError(f"pad_same: stride and dilation must be >= 1, got stride={s}, dilation={d}")
     out = -(-n // s)
     total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
     return total // 2, total - total // 2
@@ -213,6 +214,9 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
         cin = x.shape[1]
         spatial = tuple(x.shape[2:])
     cout = weight.shape[0]
+    if min(k) < 1 or cin_g < 1 or cout < 1 or min(spatial) < 1:
+        raise ValueError(f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
+                         f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)")
     groups = int(groups)
     if groups < 1 or cin != cin_g * groups or cout % groups:
         raise ValueError(f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
@@ -260,12 +264,22 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_form
         padding = 0
     p = _tuple(padding, nd, "padding", layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
+    _check_pool_input(x, cl, layer)
+    if min(k) < 1 or min(s) < 1:
+        raise ValueError(f"{layer}: kernel_size and stride must be >= 1, got kernel_size={k}, stride={s}")
     for i in range(nd):
         if p[i] * 2 > k[i]:
             raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
         if spatial[i] + 2 * p[i] < k[i]:
             raise ValueError(f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})")
     return x, cl, unbatched, list(k), list(s), list(p)
+
+
+def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
+    spatial = x.shape[1:-1] if cl else x.shape[2:]
+    if min(spatial) < 1:
+        raise ValueError(f"{layer}: input of shape {x.shape} has a zero-sized spatial axis "
+                         "(only the batch and channel axes may be empty)")
 
 
 def _max_pool(x, kernel_size, stride, padding, data_format, nd):
@@ -310,6 +324,7 @@ def _adaptive(x, output_size, data_format, nd):
     cl = _channels_last(data_format, nd, layer)
     x, ub = _batched(x, nd, layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
+    _check_pool_input(x, cl, layer)
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     out = [spatial[i] if o is None else int(o) for i, o in enumerate(output_size)]
@@ -375,7 +390,25 @@ def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[
     x = _t(x)
     running_mean, running_var, weight, bias = (None if a is None else tensor_arg(a, "batch_norm", n) for a, n in (
         (running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")))
+    if x.ndim < 2 or not -x.ndim <= channel_axis < x.ndim:
+        if x.numel() == 0 and x.ndim < 2:  # PyTorch: an empty 1-D input gives an empty result
+            return x * 0.0
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...) with channel axis {channel_axis}, "
+                         f"got shape {x.shape}")
     axes, shape = _bn_axes(x, channel_axis)
+    if x.numel() == 0:
+        # PyTorch: an empty batch normalises to an empty result; the running statistics
+        # stay as they are (only the batch counter moves). No 0/0 statistics are formed.
+        if training and num_batches_tracked is not None and running_mean is not None:
+            from ..autograd import no_grad
+            with no_grad():
+                num_batches_tracked.add_(1)
+        y = x * 0.0
+        if weight is not None:
+            y = y * _C.reshape(weight, shape)
+        if bias is not None:
+            y = y + _C.reshape(bias, shape)
+        return y
     if training or running_mean is None:
         n = x.size // x.shape[channel_axis]
         if n <= 1 and training:
@@ -436,22 +469,42 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         if not np.issubdtype(a.dtype, np.integer):
             raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
         idx = _C._from_array_copy(a.astype(np.int64), int64)
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got "
+                         f"{'shape ' + str(tuple(weight.shape)) if isinstance(weight, Tensor) else type(weight).__name__}")
     n = weight.shape[0]
     a = np.asarray(idx)
-    if a.size and (a.min() < -n or a.max() >= n):
+    # Indices are 0 <= i < n (as PyTorch: -1 is out of range, not the last row).
+    if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])")
-    if a.size and a.min() < 0:
-        idx = _C._from_array_copy(np.where(a < 0, a + n, a), int64)
     flat = _C.reshape(idx, [-1])
     out = _C.reshape(_C.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
     if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
         pi = padding_idx % n
-        keep = _C._from_array_copy((np.asarray(idx) != pi).astype(np.float64)[..., None], weight.dtype)
-        out = out * keep
+        # PyTorch: the padding row's value is returned as it is, but gets no gradient.
+        keep = _C._from_array_copy((a != pi).astype(np.float64)[..., None], weight.dtype)
+        out = out * keep + out.detach() * (1.0 - keep)
     return out
 
 
 # ------------------------------------------------------------------ attention
+def _additive_mask(mask: Any, like: Tensor, true_means_masked: bool) -> Tensor:
+    """A mask as the tensor added to the attention scores `like`: a bool mask becomes
+    0 / -inf (a constant); a float mask is added as it is and, when it is a Tensor, stays
+    on the tape (cast to the scores' dtype), so learned additive biases get gradients and
+    tangents, as in PyTorch."""
+    if isinstance(mask, Tensor) and mask.dtype != _C.dtype.bool:
+        if not mask.dtype.is_floating_point:
+            raise TypeError(f"attention mask must be bool or floating point, got {mask.dtype}")
+        return mask if mask.dtype == like.dtype else _C.cast(mask, like.dtype)
+    m = np.asarray(mask)
+    if m.dtype == np.bool_:
+        m = np.where(m, -np.inf, 0.0) if true_means_masked else np.where(m, 0.0, -np.inf)
+    return _C._from_array_copy(np.asarray(m, dtype=np.float64), like.dtype)
+
+
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
                                  training: bool = True, return_weights: bool = False):
@@ -468,10 +521,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Opt
         causal = np.triu(np.full((L, S), -np.inf), 1)
         scores = scores + _C._from_array_copy(causal, scores.dtype)
     if attn_mask is not None:
-        m = np.asarray(attn_mask)
-        if m.dtype == np.bool_:
-            m = np.where(m, 0.0, -np.inf)
-        scores = scores + _C._from_array_copy(np.asarray(m, dtype=np.float64), scores.dtype)
+        scores = scores + _additive_mask(attn_mask, scores, False)
     w = _C.softmax(scores, -1)
     if dropout_p > 0.0 and training:
         w = dropout(w, dropout_p, True)

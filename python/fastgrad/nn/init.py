@@ -86,10 +86,18 @@ def eye_(t: Tensor) -> Tensor:
     return _write(t, _C.eye(t.shape[0], t.shape[1], t.dtype))
 
 
+def _fan(t: Tensor, fan: int, name: str) -> int:
+    if fan <= 0:
+        raise ValueError(f"{name}: the fan of a tensor of shape {t.shape} is {fan}; it must be positive")
+    return fan
+
+
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                      fan_in: Optional[int] = None, fan_out: Optional[int] = None) -> Tensor:
+    if t.numel() == 0:  # nothing to fill (PyTorch: "Initializing zero-element tensors is a no-op")
+        return t
     fi, fo = _fans(t, fan_in, fan_out)
-    fan = fi if mode == "fan_in" else fo
+    fan = _fan(t, fi if mode == "fan_in" else fo, "kaiming_uniform_")
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(fan)
     return uniform_(t, -bound, bound)
@@ -97,22 +105,30 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlineari
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     fan_in: Optional[int] = None, fan_out: Optional[int] = None) -> Tensor:
+    if t.numel() == 0:
+        return t
     fi, fo = _fans(t, fan_in, fan_out)
-    fan = fi if mode == "fan_in" else fo
+    fan = _fan(t, fi if mode == "fan_in" else fo, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(t, 0.0, std)
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None,
                     fan_out: Optional[int] = None) -> Tensor:
+    if t.numel() == 0:
+        return t
     fi, fo = _fans(t, fan_in, fan_out)
+    _fan(t, fi + fo, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fi + fo))
     return uniform_(t, -bound, bound)
 
 
 def xavier_normal_(t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None,
                    fan_out: Optional[int] = None) -> Tensor:
+    if t.numel() == 0:
+        return t
     fi, fo = _fans(t, fan_in, fan_out)
+    _fan(t, fi + fo, "xavier_normal_")
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fi + fo)))
 
 

@@ -138,8 +138,17 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
 
 def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0, weight: Any = None,
                    dim_weight: Any = None) -> Tensor:
-    """PyTorch's smooth L1: huber_loss(δ=β) / β."""
-    return huber_loss(input, target, reduction, beta, weight, dim_weight) * (1.0 / beta)
+    """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    input, target = _pair(input, target, "smooth_l1_loss")
+    a = _C.abs(input - target)
+    if beta == 0:
+        return _reduce(a, reduction, weight, dim_weight, "smooth_l1_loss")
+    q = _C.clip(a, None, float(beta))
+    el = (q * q * 0.5 + (a - q) * float(beta)) * (1.0 / beta)
+    return _reduce(el, reduction, weight, dim_weight, "smooth_l1_loss")
 
 
 # ------------------------------------------------------------------ binary classification
@@ -218,6 +227,10 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
         return _C.reshape(-picked, list(target.shape))
     np_dt = np.float64 if lp.dtype == _C.dtype.float64 else np.float32
     if class_weight is not None:
+        if isinstance(class_weight, Tensor) and class_weight.requires_grad and _C.grad_enabled():
+            # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
+            raise RuntimeError(f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
+                               "(pass class_weight.detach())")
         cw = np.asarray(class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64)
         if cw.shape != (K,):
             raise ValueError(f"{name}: class_weight must have shape ({K},), got {cw.shape}")
@@ -245,7 +258,7 @@ def _finish_weighted(num: Tensor, den: np.ndarray, weight: Any, reduction: str, 
         w = _as(weight, lp)
         if w.size != B:
             raise ValueError(f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}")
-        rep = M // B
+        rep = M // B if B else 1  # an empty batch has M = 0 positions
         wm = _C.reshape(_C.expand(_C.reshape(w, [B, 1]), [B, rep]), [M]) if rep > 1 else _C.reshape(w, [M])
         num = num * wm
     if reduction == "none":

@@ -190,6 +190,7 @@ void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t*
     return;
   }
   // Channels-last: a unit owns one image and one block of channels of gx.
+  if (g.N == 0 || C == 0) return;  // gx is empty (and the block split below divides by N and C)
   const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   int64_t nblk = 1;
   if (g.N < nt) nblk = std::max<int64_t>(1, std::min<int64_t>(C / 16, (4 * nt + g.N - 1) / g.N));
