@@ -291,7 +291,7 @@ def _layer_rows():
          ["scaled_dot_product_attention", "()"]),
         ("embedding-weight-list", lambda: F.embedding(fg.tensor([0]), [1.0, 2.0]), V, ["embedding", "(2,)"]),
         ("embedding-weight-str", lambda: F.embedding(fg.tensor([0]), "w"), T_, ["embedding", "weight"]),
-        ("batch_norm-0d", lambda: F.batch_norm(fg.tensor(1.0), None, None), I, ["batch_norm", "channel_axis", "()"]),
+        ("batch_norm-0d", lambda: F.batch_norm(fg.tensor(1.0), None, None), V, ["batch_norm", "(N, C, ...)", "()"]),
         ("batch_norm-running-str", lambda: F.batch_norm(Z(2, 3), "m", None), T_, ["batch_norm", "running_mean"]),
         ("relu-str", lambda: F.relu("x"), T_, ["relu", "str"]),
         ("one_hot-dtype", lambda: F.one_hot(fg.tensor([1]), 3, dtype=1), T_, ["one_hot", "dtype"]),

@@ -462,16 +462,14 @@ def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None
 def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
     """Rows of ``weight`` picked by integer ``idx`` (any shape) -> idx.shape + (dim,)."""
     weight = tensor_arg(weight, "embedding", "weight")
-    if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape {weight.shape}")
     if not isinstance(idx, Tensor) or idx.dtype != int64:
         a = np.asarray(idx)
         if not np.issubdtype(a.dtype, np.integer):
             raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
         idx = _C._from_array_copy(a.astype(np.int64), int64)
-    if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got "
-                         f"{'shape ' + str(tuple(weight.shape)) if isinstance(weight, Tensor) else type(weight).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got shape "
+                         f"{tuple(weight.shape)}")
     n = weight.shape[0]
     a = np.asarray(idx)
     # Indices are 0 <= i < n (as PyTorch: -1 is out of range, not the last row).
