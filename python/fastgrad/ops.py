@@ -55,7 +55,8 @@ def softplus(x, beta: float = 1.0) -> Tensor:
 
 
 def clip(x, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    return _C.clip(_t(x), None if min is None else float(min), None if max is None else float(max))
+    """Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float."""
+    return _C.clip(_t(x), min, max)
 
 
 clamp = clip

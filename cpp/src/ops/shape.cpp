@@ -532,13 +532,16 @@ Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor
 
 Tensor nonzero_flat(const Tensor& mask) {
   Tensor m = contiguous(mask.dtype() == DType::Bool ? mask : compare(mask, zeros({}, mask.dtype()), CmpOp::Ne));
-  const bool* p = m.data<bool>();
+  // Bytes are read as bytes and both passes use the same test, so the count and the
+  // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
+  // byte 2 must never size the output differently from the fill).
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
   int64_t n = 0;
-  for (int64_t i = 0; i < m.numel(); ++i) n += p[i];
+  for (int64_t i = 0; i < m.numel(); ++i) n += p[i] != 0;
   Tensor out = empty({n}, DType::Int64);
   int64_t* o = out.data<int64_t>();
-  for (int64_t i = 0, j = 0; i < m.numel(); ++i)
-    if (p[i]) o[j++] = i;
+  for (int64_t i = 0, j = 0; i < m.numel() && j < n; ++i)
+    if (p[i] != 0) o[j++] = i;
   return out;
 }
 
