@@ -63,6 +63,10 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             raise ValueError(f"tensor: cannot convert {type(data).__name__}: {e}") from None
         if arr.dtype == object:
             arr = _object_array(data, dtype)
+        elif (arr.dtype == np.float64 and dtype not in (float32, float64) and not isinstance(data, np.ndarray) and arr.size
+              and float(np.max(np.abs(arr))) >= 2.0**63 and _all_ints(data)):
+            # NumPy makes [1, 2**63] float64; ints never silently become floats.
+            raise OverflowError("tensor: a Python int in the data is outside the int64 range [-2**63, 2**63 - 1]")
         if arr.dtype == object or arr.dtype.kind in "USV":
             raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
                             f"(NumPy dtype {arr.dtype})")
@@ -73,6 +77,12 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         elif dtype is None:
             dtype = as_dtype(arr.dtype)  # float16 -> float32, int32 -> int64, ...; TypeError otherwise
     return _finish(_C._from_array_copy(arr, dtype), requires_grad)
+
+
+def _all_ints(data: Any) -> bool:
+    if isinstance(data, (list, tuple)):
+        return all(_all_ints(v) for v in data)
+    return isinstance(data, (int, np.integer))
 
 
 def _object_array(data: Any, dtype: Any) -> np.ndarray:
