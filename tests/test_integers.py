@@ -166,6 +166,8 @@ def test_shape_ops_keep_values():
     same(x[:, [0, 3]], M[:, [0, 3]])
     same(x[x > 2**53], M[M > 2**53])
     same(fg.pad(x, ((1, 0), (0, 1))), np.pad(M, ((1, 0), (0, 1))))
+    same(fg.pad(x, 1, value=2**62 + 1), np.pad(M, 1, constant_values=2**62 + 1))
+    same(fg.pad(x, 1, value=np.int64(-(2**53) - 1)), np.pad(M, 1, constant_values=-(2**53) - 1))
     same(fg.split(x, 3, axis=1)[1], M[:, 3:6])
     r = np.array([2**53, -(2**53), 2**62, -2**63, 3], np.int64)  # exactly representable in float64
     same(ft(r).astype(fg.float64).astype(fg.int64), r)
@@ -232,7 +234,7 @@ OVERFLOW_CASES = {
     "sum-axes": lambda k: _X().sum(axis=(0, k)), "transpose": lambda k: fg.transpose(_X(), 0, k),
     "unsqueeze": lambda k: _X().unsqueeze(k), "eye": lambda k: fg.eye(k),
     "randint": lambda k: fg.randint(0, k, (2,)), "randperm": lambda k: fg.randperm(abs(k)),
-    "concat": lambda k: fg.concat([_X(), _X()], axis=k),
+    "concat": lambda k: fg.concat([_X(), _X()], axis=k), "pad": lambda k: fg.pad(_X(), 1, value=k),
 }
 
 

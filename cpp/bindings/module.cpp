@@ -794,7 +794,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("concat", [](const std::vector<TP>& xs, int64_t axis) { return concat(to_tensors(xs), axis).impl(); });
   m.def("stack", [](const std::vector<TP>& xs, int64_t axis) { return stack(to_tensors(xs), axis).impl(); });
   m.def("split", [](const TP& x, const std::vector<int64_t>& sizes, int64_t axis) { return to_ptrs(split(Tensor(x), sizes, axis)); });
-  m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, double v) { return pad(Tensor(x), p, v).impl(); });
+  m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, py::handle v) {
+    if (is_int_like(v.ptr())) return pad_int(Tensor(x), p, py_int64(v.ptr(), "pad")).impl();  // exact for int64
+    return pad(Tensor(x), p, py_double(v.ptr(), "pad")).impl();
+  });
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });

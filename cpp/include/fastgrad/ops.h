@@ -131,6 +131,7 @@ Tensor stack(const Tensors& xs, int64_t axis);
 Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
 // Constant padding: pads[i] = (before, after) for axis i (all axes).
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value);
+Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, int64_t value);  // exact int fill
 // Gather along `axis` by an int64 index tensor: out.shape = x.shape[:axis] + idx.shape + x.shape[axis+1:]
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx);
 // The adjoint: zeros of `shape` with g's slices added at `idx` along `axis` (duplicates sum).

@@ -250,7 +250,9 @@ FG_REGISTER_PRIMITIVE(concat);
 struct Pad : Primitive {
   std::vector<std::pair<int64_t, int64_t>> pads;
   double value;
-  Pad(std::vector<std::pair<int64_t, int64_t>> p, double v) : pads(std::move(p)), value(v) {}
+  std::optional<int64_t> ivalue;  // an exact integer fill (int64 tensors: no rounding through double)
+  Pad(std::vector<std::pair<int64_t, int64_t>> p, double v, std::optional<int64_t> iv = std::nullopt)
+      : pads(std::move(p)), value(v), ivalue(iv) {}
   const char* name() const override { return "pad"; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -269,7 +271,7 @@ struct Pad : Primitive {
     return sp;
   }
   Tensors forward(const Tensors& in) const override {
-    Tensor out = full(shapes(in)[0], value, in[0].dtype());
+    Tensor out = ivalue ? full_int(shapes(in)[0], *ivalue, in[0].dtype()) : full(shapes(in)[0], value, in[0].dtype());
     copy_(slice_view(out, interior(in[0].shape())), in[0]);
     return {out};
   }
@@ -519,6 +521,10 @@ Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) 
 
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value) {
   return apply1(make_prim<Pad>(pads, value), {x});
+}
+
+Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, int64_t value) {
+  return apply1(make_prim<Pad>(pads, static_cast<double>(value), value), {x});
 }
 
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
