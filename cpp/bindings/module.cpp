@@ -23,11 +23,71 @@ namespace fastgrad {
 struct OptTensor {
   TensorPtr p;
 };
+// A Python int outside int64 where fastgrad needs one; raised as Python's OverflowError.
+struct OverflowError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+// The int64 value of a Python int (or an object with __index__: NumPy integers, 0-d
+// int64 Tensors); OverflowError naming `op` when it does not fit. Never returns with a
+// Python error set (PyLong_AsLongLong's -1 + exception was the SystemError of old).
+inline int64_t py_int64(PyObject* o, const std::string& op) {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) {
+    PyErr_Clear();
+    throw TypeError(op + ": expected an integer, got " + Py_TYPE(o)->tp_name);
+  }
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  if (overflow) {
+    PyObject* r = PyObject_Str(idx);
+    std::string txt = r ? PyUnicode_AsUTF8(r) : "?";
+    Py_XDECREF(r);
+    Py_DECREF(idx);
+    PyErr_Clear();
+    throw OverflowError(op + ": Python int " + txt + " is outside the int64 range [-2**63, 2**63 - 1]");
+  }
+  Py_DECREF(idx);
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw TypeError(op + ": expected an integer, got " + Py_TYPE(o)->tp_name);
+  }
+  return static_cast<int64_t>(v);
+}
 }  // namespace fastgrad
 
 namespace pybind11::detail {
+// Every int64 argument of every binding (sizes, axes, counts, seeds): a Python int that
+// does not fit raises OverflowError instead of pybind11's "incompatible arguments"
+// TypeError. Floats are still rejected (no silent truncation); other objects keep
+// pybind11's rules.
+template <> class type_caster<int64_t> {
+  using Other = std::conditional_t<std::is_same_v<int64_t, long>, long long, long>;
+
+ public:
+  PYBIND11_TYPE_CASTER(int64_t, io_name("typing.SupportsInt | typing.SupportsIndex", "int"));
+  bool load(handle src, bool convert) {
+    if (!src || PyFloat_Check(src.ptr())) return false;
+    if (PyLong_Check(src.ptr()) || PyIndex_Check(src.ptr())) {
+      value = fastgrad::py_int64(src.ptr(), "integer argument");
+      return true;
+    }
+    type_caster<Other> inner;
+    if (!inner.load(src, convert)) return false;
+    value = static_cast<int64_t>(static_cast<Other>(inner));
+    return true;
+  }
+  static handle cast(int64_t v, return_value_policy, handle) { return PyLong_FromLongLong(v); }
+};
+
 // fastgrad::Shape converts like a list of ints.
-template <> struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {};
+template <> struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {
+  bool load(handle src, bool convert) {
+    // An entry outside int64 is an OverflowError that names the shape.
+    if (PyList_Check(src.ptr()) || PyTuple_Check(src.ptr()))
+      for (auto it : reinterpret_borrow<sequence>(src))
+        if (PyLong_Check(it.ptr())) fastgrad::py_int64(it.ptr(), "shape");
+    return list_caster<fastgrad::Shape, int64_t>::load(src, convert);
+  }
+};
 
 template <>
 class type_caster<std::shared_ptr<fastgrad::TensorImpl>>
@@ -95,6 +155,21 @@ py::dtype dtype_to_np(DType d) {
   return py::dtype::of<float>();
 }
 
+// A bool element is one byte that fastgrad's kernels read as 0 or 1. Foreign bytes that
+// are neither (a uint8 array viewed as bool, np.frombuffer, a damaged checkpoint) would
+// make sum() count 258 and masks select garbage, so every entry path normalises them:
+// copies are fixed in the copy, shared writable memory is rewritten in place (nonzero ->
+// 1, which changes no bool value), and shared read-only memory that needs it is refused.
+void canonical_bools(uint8_t* p, int64_t n, int64_t stride, bool readonly, const char* op) {
+  bool bad = false;
+  for (int64_t i = 0; i < n && !bad; ++i) bad = p[i * stride] > 1;
+  if (!bad) return;
+  if (readonly)
+    throw ValueError(std::string(op) + ": read-only bool memory holds bytes other than 0/1 and cannot be shared; "
+                     "copy it with fg.tensor(...) (which normalises them)");
+  for (int64_t i = 0; i < n; ++i) p[i * stride] = p[i * stride] != 0;
+}
+
 // Shares the array's memory (C-contiguous float32/float64/int64/bool only).
 TP from_numpy(py::array arr) {
   DType d = np_to_dtype(arr.dtype(), "from_numpy");
@@ -106,6 +181,8 @@ TP from_numpy(py::array arr) {
                      "); use fg.tensor(a) to copy");
   if (arr.dtype().byteorder() == '>')
     throw TypeError("from_numpy: non-native byte order");
+  if (d == DType::Bool)
+    canonical_bools(static_cast<uint8_t*>(const_cast<void*>(arr.data())), arr.size(), 1, !arr.writeable(), "from_numpy");
   auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
     py::gil_scoped_acquire g;
     delete static_cast<py::object*>(p);
@@ -122,19 +199,52 @@ TP from_numpy(py::array arr) {
 // Copies any array-like (casting to `dtype` when given).
 TP from_array_copy(py::array arr, std::optional<DType> dtype) {
   DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
+  const char kind = arr.dtype().kind();
+  // Floats become int64 through fastgrad's own cast, so NaN/inf/out-of-range values
+  // saturate as documented instead of NumPy's platform-dependent INT64_MIN.
+  if (d == DType::Int64 && kind == 'f') {
+    Tensor f(from_array_copy(py::array::ensure(arr.attr("astype")(py::dtype::of<double>())), DType::Float64));
+    GradModeGuard g(false);
+    return cast(f, DType::Int64).impl();
+  }
   py::array c = py::array::ensure(arr.attr("astype")(dtype_to_np(d)), py::array::c_style);
   if (!c) throw TypeError("tensor: could not convert data");
   Tensor t = empty(Shape(c.shape(), c.shape() + c.ndim()), d);
   std::memcpy(t.raw(), c.data(), static_cast<size_t>(c.nbytes()));
+  if (d == DType::Bool) canonical_bools(static_cast<uint8_t*>(t.raw()), t.numel(), 1, false, "tensor");
+  if (d == DType::Int64 && kind == 'u' && arr.itemsize() == 8) {
+    // uint64 values >= 2**63 wrapped to negatives in astype: refuse them.
+    const int64_t* p = t.data<int64_t>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (p[i] < 0)
+        throw OverflowError("tensor: uint64 value " + std::to_string(static_cast<uint64_t>(p[i])) +
+                            " is outside the int64 range [-2**63, 2**63 - 1]");
+  }
   return t.impl();
 }
 
-Tensor to_tensor(py::handle h, const Tensor& like) {
+// A Python int with a float tensor is that float (correctly rounded, as NumPy); with an
+// int64/bool tensor it is an exact int64 (OverflowError outside int64), never a double.
+double py_double(PyObject* o, const std::string& op) {
+  const double v = PyLong_Check(o) ? PyLong_AsDouble(o) : PyFloat_AsDouble(o);
+  if (v == -1.0 && PyErr_Occurred()) {
+    const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
+    PyErr_Clear();
+    if (overflow) throw OverflowError(op + ": Python int is too large to convert to a float");
+    throw TypeError(op + ": expected a number, got " + Py_TYPE(o)->tp_name);
+  }
+  return v;
+}
+
+Tensor to_tensor(py::handle h, const Tensor& like, const char* op = "operand") {
   if (py::isinstance<TensorImpl>(h)) return Tensor(h.cast<TP>());
   if (PyFloat_Check(h.ptr()))  // a Python float makes integer tensors float (NumPy, PyTorch)
     return scalar(PyFloat_AsDouble(h.ptr()), is_floating(like.dtype()) ? like.dtype() : DType::Float32);
-  if (PyBool_Check(h.ptr())) return scalar(h.ptr() == Py_True ? 1.0 : 0.0, like.dtype());
-  if (PyLong_Check(h.ptr())) return scalar(static_cast<double>(PyLong_AsLongLong(h.ptr())), like.dtype());
+  if (PyBool_Check(h.ptr())) return scalar_int(h.ptr() == Py_True ? 1 : 0, like.dtype());
+  if (PyLong_Check(h.ptr())) {
+    if (is_floating(like.dtype())) return scalar(py_double(h.ptr(), op), like.dtype());
+    return scalar_int(py_int64(h.ptr(), op), DType::Int64);  // bool + 2 is 3 (int64), as PyTorch
+  }
   py::array a = py::array::ensure(h);
   if (!a) throw TypeError("expected a Tensor, a number or an array, got " + std::string(py::str(py::type::handle_of(h))));
   DType d = np_to_dtype(a.dtype(), "operand");
@@ -142,31 +252,34 @@ Tensor to_tensor(py::handle h, const Tensor& like) {
   return Tensor(from_array_copy(a, d));
 }
 
-bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
-double number(py::handle h) { return PyFloat_Check(h.ptr()) ? PyFloat_AsDouble(h.ptr()) : static_cast<double>(PyLong_AsLongLong(h.ptr())); }
-
-// An axis entry as int64; an int outside int64 is OverflowError (py::cast would throw
-// pybind11's cast_error: "Unable to cast ... to C++ type '?'").
-int64_t axis_value(py::handle a) {
-  int overflow = 0;
-  const long long v = PyLong_AsLongLongAndOverflow(a.ptr(), &overflow);
-  if (overflow) {
-    PyErr_SetString(PyExc_OverflowError, ("axis " + std::string(py::str(a)) + " is outside the int64 range").c_str());
-    throw py::error_already_set();
-  }
-  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-  return static_cast<int64_t>(v);
+// A Python int/bool or an integer-like object (NumPy integer, 0-d int64 Tensor), not a float.
+bool is_int_like(PyObject* o) {
+  if (PyLong_Check(o)) return true;
+  if (PyFloat_Check(o)) return false;
+  if (PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr())))
+    return py::handle(o).cast<TP>()->dtype == DType::Int64 || py::handle(o).cast<TP>()->dtype == DType::Bool;
+  return PyIndex_Check(o);
 }
+
+// A tensor of `shape` filled with the Python number `v`: ints exactly for integer dtypes,
+// floats through full's range check.
+Tensor filled(const Shape& shape, py::handle v, DType d, const char* op) {
+  if (is_int_like(v.ptr()) && !is_floating(d)) return full_int(shape, py_int64(v.ptr(), op), d);
+  return full(shape, py_double(v.ptr(), op), d);
+}
+
+bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
+double number(py::handle h, const char* op) { return py_double(h.ptr(), op); }
 
 Axes to_axes(const py::object& axis) {
   Axes r;
   if (axis.is_none()) return r;
-  if (py::isinstance<py::int_>(axis)) return {axis_value(axis)};
+  if (py::isinstance<py::int_>(axis)) return {py_int64(axis.ptr(), "axis")};
   if (!py::isinstance<py::tuple>(axis) && !py::isinstance<py::list>(axis))
     throw TypeError("axis must be None, an int or a tuple of ints, got " + std::string(py::str(py::type::handle_of(axis))));
   for (auto a : axis)
     if (!py::isinstance<py::int_>(a)) throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
-  for (auto a : axis) r.push_back(axis_value(a));
+  for (auto a : axis) r.push_back(py_int64(a.ptr(), "axis"));
   if (r.empty()) throw ValueError("empty axis tuple");
   return r;
 }
@@ -179,10 +292,10 @@ py::tuple shape_tuple(const Shape& s) {
 
 // Python-number-aware binary op: t op other / other op t.
 template <typename FT, typename FS>
-TP binop(const TP& a, py::handle b, FT ft, FS fs) {
+TP binop(const TP& a, py::handle b, const char* op, FT ft, FS fs) {
   Tensor A(a);
-  if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b)).impl();
-  Tensor B = to_tensor(b, A);
+  if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b, op)).impl();
+  Tensor B = to_tensor(b, A, op);
   return maybe_nogil(A.numel() + B.numel(), [&] { return ft(A, B).impl(); });
 }
 
@@ -350,6 +463,30 @@ TP from_dlpack(py::object obj) {
     if (strides[i] < 0) fail(ValueError("from_dlpack: negative strides are not supported"));
     hi += strides[i] * (shape[i] - 1);
   }
+  if (d == DType::Bool && !empty_t) {  // normalise (or refuse) non-0/1 bytes before taking ownership
+    uint8_t* base = static_cast<uint8_t*>(dl.data) + dl.byte_offset;
+    const int64_t n = shape_numel(shape);
+    auto walk = [&](auto&& f) {  // every element once (odometer over the strided index)
+      Shape idx(shape.size(), 0);
+      for (int64_t k = 0; k < n; ++k) {
+        int64_t off = 0;
+        for (size_t i = 0; i < shape.size(); ++i) off += idx[i] * strides[i];
+        f(base[off]);
+        for (size_t i = shape.size(); i-- > 0;) {
+          if (++idx[i] < shape[i]) break;
+          idx[i] = 0;
+        }
+      }
+    };
+    bool bad = false;
+    walk([&](uint8_t& b) { bad = bad || b > 1; });
+    if (bad) {
+      if (readonly)
+        fail(ValueError("from_dlpack: read-only bool memory holds bytes other than 0/1 and cannot be shared; "
+                        "copy it with fg.tensor(...) (which normalises them)"));
+      walk([](uint8_t& b) { b = b != 0; });
+    }
+  }
   PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
   std::shared_ptr<void> owner;
   if (mv)
@@ -452,6 +589,8 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_IndexError, e.what());
     } catch (const RuntimeError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const OverflowError& e) {
+      PyErr_SetString(PyExc_OverflowError, e.what());
     } catch (const std::bad_alloc&) {
       PyErr_SetString(PyExc_MemoryError, "fastgrad: out of memory");
     } catch (const py::cast_error& e) {
@@ -572,40 +711,40 @@ PYBIND11_MODULE(_C, m) {
 
   // Arithmetic: one overload each, dispatching on the Python type by hand (faster than
   // pybind11's overload resolution, which matters for the per-op overhead).
-  T.def("__add__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::add, add_scalar); })
-      .def("__radd__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return add(y, x); }, add_scalar); })
-      .def("__sub__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::sub, [](const Tensor& x, double s) { return add_scalar(x, -s); }); })
-      .def("__rsub__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return sub(y, x); }, rsub_scalar); })
-      .def("__mul__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::mul, mul_scalar); })
-      .def("__rmul__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return mul(y, x); }, mul_scalar); })
-      .def("__truediv__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::div, [](const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); }); })
-      .def("__rtruediv__", [](const TP& a, py::handle b) { return binop(a, b, [](const Tensor& x, const Tensor& y) { return div(y, x); }, rdiv_scalar); })
-      .def("__pow__", [](const TP& a, py::handle b) { return binop(a, b, fastgrad::pow, pow_scalar); })
+  T.def("__add__", [](const TP& a, py::handle b) { return binop(a, b, "__add__", fastgrad::add, add_scalar); })
+      .def("__radd__", [](const TP& a, py::handle b) { return binop(a, b, "__radd__", [](const Tensor& x, const Tensor& y) { return add(y, x); }, add_scalar); })
+      .def("__sub__", [](const TP& a, py::handle b) { return binop(a, b, "__sub__", fastgrad::sub, [](const Tensor& x, double s) { return add_scalar(x, -s); }); })
+      .def("__rsub__", [](const TP& a, py::handle b) { return binop(a, b, "__rsub__", [](const Tensor& x, const Tensor& y) { return sub(y, x); }, rsub_scalar); })
+      .def("__mul__", [](const TP& a, py::handle b) { return binop(a, b, "__mul__", fastgrad::mul, mul_scalar); })
+      .def("__rmul__", [](const TP& a, py::handle b) { return binop(a, b, "__rmul__", [](const Tensor& x, const Tensor& y) { return mul(y, x); }, mul_scalar); })
+      .def("__truediv__", [](const TP& a, py::handle b) { return binop(a, b, "__truediv__", fastgrad::div, [](const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); }); })
+      .def("__rtruediv__", [](const TP& a, py::handle b) { return binop(a, b, "__rtruediv__", [](const Tensor& x, const Tensor& y) { return div(y, x); }, rdiv_scalar); })
+      .def("__pow__", [](const TP& a, py::handle b) { return binop(a, b, "__pow__", fastgrad::pow, pow_scalar); })
       .def("__rpow__", [](const TP& a, py::handle b) {
         Tensor A(a);
         Tensor B = to_tensor(b, A);
         return fastgrad::pow(B, A).impl();
       })
       .def("__matmul__", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A);
+        Tensor A(a), B = to_tensor(b, A, "__matmul__");
         return maybe_nogil(1 << 20, [&] { return matmul(A, B).impl(); });
       })
       .def("__rmatmul__", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A);
+        Tensor A(a), B = to_tensor(b, A, "__rmatmul__");
         return maybe_nogil(1 << 20, [&] { return matmul(B, A).impl(); });
       })
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
       .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
       .def("__invert__", [](const TP& a) { return logical_not(Tensor(a)).impl(); })
-      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a); return logical_and(A, to_tensor(b, A)).impl(); })
-      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a); return logical_or(A, to_tensor(b, A)).impl(); })
-      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Eq).impl(); })
-      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ne).impl(); })
-      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Lt).impl(); })
-      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Le).impl(); })
-      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Gt).impl(); })
-      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ge).impl(); })
+      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a); return logical_and(A, to_tensor(b, A, "__and__")).impl(); })
+      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a); return logical_or(A, to_tensor(b, A, "__or__")).impl(); })
+      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__eq__"), CmpOp::Eq).impl(); })
+      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__ne__"), CmpOp::Ne).impl(); })
+      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__lt__"), CmpOp::Lt).impl(); })
+      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__le__"), CmpOp::Le).impl(); })
+      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__gt__"), CmpOp::Gt).impl(); })
+      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__ge__"), CmpOp::Ge).impl(); })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
@@ -630,13 +769,14 @@ PYBIND11_MODULE(_C, m) {
   INPLACE("__ipow__", pow_);
 #undef INPLACE
   T.def("copy_", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A);
+        Tensor A(a), B = to_tensor(b, A, "copy_");
         maybe_nogil(shape_numel(a->shape), [&] { assign_(A, B); });
         return a;
       })
       .def("fill_", [](const TP& a, py::handle v) {
         Tensor A(a);
-        fill_(A, to_tensor(v, A));
+        // A number goes through full's checks (exact ints; NaN into int64 raises, PyTorch).
+        fill_(A, is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_"));
         return a;
       })
       .def("zero_", [](const TP& a) {
@@ -658,7 +798,7 @@ PYBIND11_MODULE(_C, m) {
       auto bound = [&](py::handle h) -> std::optional<double> {
         if (h.is_none()) return std::nullopt;
         if (!is_number(h)) throw TypeError(std::string(name) + ": min and max must be numbers or None");
-        return number(h);
+        return number(h, name);
       };
       // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
       // written back into it.
@@ -676,8 +816,15 @@ PYBIND11_MODULE(_C, m) {
   m.def("from_dlpack", &from_dlpack);
   m.def("to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); });
 
-  m.def("full", [](const Shape& s, double v, DType d) { return full(s, v, d).impl(); });
-  m.def("arange", [](double a, double b, double s, DType d) { return arange(a, b, s, d).impl(); });
+  // Python ints fill integer tensors exactly (never through double); a float fill of an
+  // int64 tensor must be finite and in range (RuntimeError otherwise, as PyTorch).
+  m.def("full", [](const Shape& s, py::handle v, DType d) { return filled(s, v, d, "full").impl(); });
+  // All-int arguments take the exact integer path (values near 2**63 stay exact).
+  m.def("arange", [](py::handle a, py::handle b, py::handle st, DType d) {
+    if (is_int_like(a.ptr()) && is_int_like(b.ptr()) && is_int_like(st.ptr()))
+      return arange_int(py_int64(a.ptr(), "arange"), py_int64(b.ptr(), "arange"), py_int64(st.ptr(), "arange"), d).impl();
+    return arange(py_double(a.ptr(), "arange"), py_double(b.ptr(), "arange"), py_double(st.ptr(), "arange"), d).impl();
+  });
   m.def("linspace", [](double a, double b, int64_t n, DType d) { return linspace(a, b, n, d).impl(); });
   m.def("eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); });
   m.def("rand", [](const Shape& s, DType d) { return rand(s, d).impl(); });
@@ -700,7 +847,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
   m.def("softplus", [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
         py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
-  m.def("clip", [](const TP& x, std::optional<double> lo, std::optional<double> hi) { return clip(Tensor(x), lo, hi).impl(); });
+  // Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float (PyTorch).
+  m.def("clip", [](const TP& x, py::handle lo, py::handle hi) {
+    auto is_int_bound = [](py::handle h) { return h.is_none() || is_int_like(h.ptr()); };
+    if (!is_floating(x->dtype) && is_int_bound(lo) && is_int_bound(hi)) {
+      auto b = [](py::handle h) { return h.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(h.ptr(), "clip")); };
+      return clip_int(Tensor(x), b(lo), b(hi)).impl();
+    }
+    auto b = [](py::handle h) { return h.is_none() ? std::nullopt : std::optional<double>(py_double(h.ptr(), "clip")); };
+    return clip(Tensor(x), b(lo), b(hi)).impl();
+  }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
 
@@ -757,7 +913,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("concat", [](const std::vector<TP>& xs, int64_t axis) { return concat(to_tensors(xs), axis).impl(); });
   m.def("stack", [](const std::vector<TP>& xs, int64_t axis) { return stack(to_tensors(xs), axis).impl(); });
   m.def("split", [](const TP& x, const std::vector<int64_t>& sizes, int64_t axis) { return to_ptrs(split(Tensor(x), sizes, axis)); });
-  m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, double v) { return pad(Tensor(x), p, v).impl(); });
+  m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, py::handle v) {
+    if (is_int_like(v.ptr())) return pad_int(Tensor(x), p, py_int64(v.ptr(), "pad")).impl();  // exact for int64
+    return pad(Tensor(x), p, py_double(v.ptr(), "pad")).impl();
+  });
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
   m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });

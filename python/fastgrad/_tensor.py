@@ -85,18 +85,49 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             arr = np.asarray(data)
         except ValueError as e:  # ragged nested lists
             raise ValueError(f"tensor: cannot convert {type(data).__name__}: {e}") from None
+        if arr.dtype == object:
+            arr = _object_array(data, dtype)
+        elif (arr.dtype == np.float64 and dtype not in (float32, float64) and not isinstance(data, np.ndarray) and arr.size
+              and float(np.max(np.abs(arr))) >= 2.0**63 and _all_ints(data)):
+            # NumPy makes [1, 2**63] float64; ints never silently become floats.
+            raise OverflowError("tensor: a Python int in the data is outside the int64 range [-2**63, 2**63 - 1]")
         if arr.dtype == object or arr.dtype.kind in "USV":
             raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
                             f"(NumPy dtype {arr.dtype})")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
             dtype = float32
+        elif dtype is None and arr.dtype.kind == "u":
+            dtype = int64  # unsigned ints (Python ints >= 2**63 give uint64): range-checked in C++
         elif dtype is None:
             dtype = as_dtype(arr.dtype)  # float16 -> float32, int32 -> int64, ...; TypeError otherwise
     return _finish(_C._from_array_copy(arr, dtype), requires_grad)
 
 
+def _all_ints(data: Any) -> bool:
+    if isinstance(data, (list, tuple)):
+        return all(_all_ints(v) for v in data)
+    return isinstance(data, (int, np.integer))
+
+
+def _object_array(data: Any, dtype: Any) -> np.ndarray:
+    """NumPy gives dtype=object for Python ints outside int64/uint64 (alone or mixed with
+    negatives): those are converted exactly to int64, or raise OverflowError."""
+    target = np.float64 if dtype in (float32, float64) else np.int64
+    try:
+        return np.asarray(data, dtype=target)
+    except OverflowError:
+        raise OverflowError(f"tensor: a Python int in the data is outside the int64 range "
+                            f"[-2**63, 2**63 - 1]") from None
+    except (TypeError, ValueError):
+        return np.asarray(data, dtype=object)
+
+
 def from_numpy(a: np.ndarray) -> Tensor:
-    """Shares memory with a C-contiguous float32/float64/int64/bool array."""
+    """Shares memory with a C-contiguous float32/float64/int64/bool array.
+
+    A bool array whose bytes are not all 0/1 (e.g. a uint8 array viewed as bool) has the
+    nonzero bytes rewritten to 1 in place, which changes no bool value; a read-only one
+    raises ValueError (``fg.tensor`` copies and normalises instead)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
     return _C.from_numpy(a)
@@ -110,17 +141,29 @@ def ones(*shape, dtype=float32, requires_grad: bool = False) -> Tensor:
     return _finish(_C.full(_shape(shape, "ones"), 1.0, as_dtype(dtype) or float32), requires_grad)
 
 
+def _number(v: Any) -> Any:
+    """Python ints stay ints (exact for int64 up to 2**63 - 1); anything else is a float."""
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, Tensor) and v.dtype in (int64, bool_):
+        return int(_item(v))
+    return float(v)
+
+
 def full(shape, fill_value: float, dtype=float32, requires_grad: bool = False) -> Tensor:
+    """An int ``fill_value`` fills int64 tensors exactly; a float one must be finite and in
+    range for int64 (RuntimeError otherwise, as PyTorch)."""
     shape = shape_arg((shape,) if isinstance(shape, int) else shape, "full")
-    return _finish(_C.full(shape, float(fill_value), as_dtype(dtype) or float32), requires_grad)
+    return _finish(_C.full(shape, _number(fill_value), as_dtype(dtype) or float32), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """All-int arguments are computed exactly in integers (int64 by default)."""
     if stop is None:
         start, stop = 0, start
     if dtype is None:
         dtype = int64 if all(isinstance(v, int) for v in (start, stop, step)) else float32
-    return _finish(_C.arange(float(start), float(stop), float(step), as_dtype(dtype) or float32), requires_grad)
+    return _finish(_C.arange(_number(start), _number(stop), _number(step), as_dtype(dtype) or float32), requires_grad)
 
 
 def linspace(start: float, stop: float, num: int = 50, dtype=float32, requires_grad: bool = False) -> Tensor:

@@ -354,8 +354,11 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
             raise bad(f"entry {k!r}: {e - b} bytes for shape {shape} of {st} (expected {nbytes})")
         ranges.append((b, e, k))
         try:
-            out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
-                if nbytes else np.zeros(shape, dtype=dt)
+            if st == "BOOL":  # a BOOL byte other than 0/1 is True: normalised, never copied raw
+                out[k] = np.frombuffer(buf[b:e], dtype=np.uint8).reshape(shape) != 0
+            else:
+                out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
+                    if nbytes else np.zeros(shape, dtype=dt)
         except (ValueError, OverflowError, MemoryError) as err:
             raise bad(f"entry {k!r} with shape {shape} cannot be built ({err})") from None
     ranges.sort()

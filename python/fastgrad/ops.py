@@ -6,6 +6,7 @@ op is a primitive with its forward, VJP and JVP rules.
 from __future__ import annotations
 
 import sys
+import operator
 from typing import Any, Sequence
 
 from . import _C
@@ -59,7 +60,8 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def clip(x, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    return _C.clip(_t(x), None if min is None else float(min), None if max is None else float(max))
+    """Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float."""
+    return _C.clip(_t(x), min, max)
 
 
 clamp = clip
@@ -165,6 +167,16 @@ def split(x, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     return _C.split(x, sizes, axis)
 
 
+def _exact_number(v: Any) -> Any:
+    """Integers (Python, NumPy, int64 0-d tensors) as int, anything else as float."""
+    if not isinstance(v, float):
+        try:
+            return operator.index(v)
+        except TypeError:
+            pass
+    return float(v)
+
+
 def pad(x, pad_width, value: float = 0.0) -> Tensor:
     """Constant padding, NumPy style: ``pad_width`` is ((before, after), ...) per axis,
     or a single int / (before, after) pair applied to every axis."""
@@ -179,7 +191,7 @@ def pad(x, pad_width, value: float = 0.0) -> Tensor:
             widths = [tuple(p) for p in pw]
     if len(widths) != x.ndim:
         raise ValueError(f"pad: got {len(widths)} (before, after) pairs for a tensor of shape {x.shape}")
-    return _C.pad(x, widths, float(value))
+    return _C.pad(x, widths, _exact_number(value))  # ints stay exact for int64 tensors
 
 
 def detach(x: Tensor) -> Tensor:

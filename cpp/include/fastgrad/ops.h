@@ -20,6 +20,11 @@ Tensor scalar(double value, DType dtype);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor arange(double start, double stop, double step, DType dtype);
+// Exact integer forms: values above 2^53 are not rounded through double on the way to
+// int64 (for a float dtype each value is rounded once, from the exact integer).
+Tensor full_int(const Shape& shape, int64_t value, DType dtype);
+Tensor scalar_int(int64_t value, DType dtype);
+Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype);
 Tensor linspace(double start, double stop, int64_t num, DType dtype);
 Tensor eye(int64_t n, int64_t m, DType dtype);
 Tensor rand(const Shape& shape, DType dtype);
@@ -81,6 +86,8 @@ Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta, double threshold = 20.0);
 Tensor erf(const Tensor& x);
 Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
+// Integer bounds: an int64/bool tensor stays int64 (exact); a float tensor clips as clip().
+Tensor clip_int(const Tensor& x, std::optional<int64_t> lo, std::optional<int64_t> hi);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
 // no gradient: results are constants
@@ -135,6 +142,7 @@ Tensor stack(const Tensors& xs, int64_t axis);
 Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
 // Constant padding: pads[i] = (before, after) for axis i (all axes).
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value);
+Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, int64_t value);  // exact int fill
 // Gather along `axis` by an int64 index tensor: out.shape = x.shape[:axis] + idx.shape + x.shape[axis+1:]
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx);
 // The adjoint: zeros of `shape` with g's slices added at `idx` along `axis` (duplicates sum).

@@ -1,7 +1,10 @@
 // Helpers shared by the op families (internal).
 #pragma once
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
@@ -25,6 +28,43 @@ inline void require_float(const Tensor& t, const char* op) {
   if (!is_floating(t.dtype()))
     throw TypeError(std::string(op) + ": expected a float32 or float64 tensor, got " + dtype_name(t.dtype()) +
                     " of shape " + shape_str(t.shape()));
+}
+
+// Element conversion with every case defined. A C++ float -> int64 cast of NaN, +-inf or
+// an out-of-range value is undefined behaviour, so it saturates here as XLA/JAX do:
+// NaN -> 0, +inf and values >= 2^63 -> INT64_MAX, -inf and values < -2^63 -> INT64_MIN.
+// To bool is `v != 0` (NaN -> true, as NumPy and PyTorch).
+template <typename To, typename Ti>
+inline To convert(Ti v) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return v != Ti(0);
+  } else if constexpr (std::is_same_v<To, int64_t> && std::is_floating_point_v<Ti>) {
+    if (v != v) return 0;
+    if (v >= Ti(9223372036854775808.0)) return std::numeric_limits<int64_t>::max();
+    if (v < Ti(-9223372036854775808.0)) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(v);
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+// Integer arithmetic wraps modulo 2^64 as in NumPy and PyTorch (signed overflow is UB in
+// C++, so int64 goes through uint64); floats are plain IEEE arithmetic.
+template <typename T> inline T wrap_add(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  else return a + b;
+}
+template <typename T> inline T wrap_sub(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  else return a - b;
+}
+template <typename T> inline T wrap_mul(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  else return a * b;
+}
+template <typename T> inline T wrap_neg(T a) {
+  if constexpr (std::is_same_v<T, int64_t>) return wrap_sub(T(0), a);
+  else return -a;  // keeps -0.0 for +0.0
 }
 
 // Zeros when undefined: for rules that combine optional tangents.

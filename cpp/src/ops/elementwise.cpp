@@ -32,7 +32,7 @@ struct BinaryBase : Primitive {
 struct Add : BinaryBase {
   const char* name() const override { return "add"; }
   bool vjp_uses_inputs() const override { return false; }
-  FG_BINARY_FORWARD(a + b)
+  FG_BINARY_FORWARD(wrap_add(a, b))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0], g[0]};
   }
@@ -43,7 +43,7 @@ FG_REGISTER_PRIMITIVE(add);
 struct Sub : BinaryBase {
   const char* name() const override { return "sub"; }
   bool vjp_uses_inputs() const override { return false; }
-  FG_BINARY_FORWARD(a - b)
+  FG_BINARY_FORWARD(wrap_sub(a, b))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
     return {g[0], need[1] ? neg(g[0]) : Tensor()};
   }
@@ -55,7 +55,7 @@ FG_REGISTER_PRIMITIVE(sub);
 
 struct Mul : BinaryBase {
   const char* name() const override { return "mul"; }
-  FG_BINARY_FORWARD(a * b)
+  FG_BINARY_FORWARD(wrap_mul(a, b))
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
     return {need[0] ? g[0] * x[1] : Tensor(), need[1] ? g[0] * x[0] : Tensor()};
   }
@@ -158,7 +158,7 @@ struct ScalarBase : Primitive {
   Tensors forward(const Tensors& in) const override {                                   \
     Tensor out = empty(in[0].shape(), in[0].dtype());                                   \
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                         \
-      const scalar_t c = static_cast<scalar_t>(s);                                      \
+      const scalar_t c = convert<scalar_t>(s); /* integral and in range for int64 */     \
       map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return EXPR; });       \
     });                                                                                 \
     return {out};                                                                       \
@@ -168,7 +168,7 @@ struct AddScalar : ScalarBase {
   using ScalarBase::ScalarBase;
   const char* name() const override { return "add_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
-  FG_SCALAR_FORWARD(a + c)
+  FG_SCALAR_FORWARD(wrap_add(a, c))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0]}; }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
 };
@@ -178,7 +178,7 @@ struct MulScalar : ScalarBase {
   using ScalarBase::ScalarBase;
   const char* name() const override { return "mul_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
-  FG_SCALAR_FORWARD(a * c)
+  FG_SCALAR_FORWARD(wrap_mul(a, c))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0] * s}; }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0] * s}; }
 };
@@ -188,7 +188,7 @@ struct RsubScalar : ScalarBase {
   using ScalarBase::ScalarBase;
   const char* name() const override { return "rsub_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
-  FG_SCALAR_FORWARD(c - a)
+  FG_SCALAR_FORWARD(wrap_sub(c, a))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {neg(g[0])}; }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
 };
@@ -280,7 +280,7 @@ struct Neg : UnaryBase {
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(in[0].shape(), in[0].dtype());
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {
-      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return -x; });
+      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return wrap_neg(x); });  // -INT64_MIN wraps
     });
     return {out};
   }
@@ -577,7 +577,7 @@ struct Cast : Primitive {
     FG_DISPATCH_ALL(in[0].dtype(), name(), [&] {
       using Ti = scalar_t;
       FG_DISPATCH_ALL(to, "cast", [&] {
-        map_unary<scalar_t, Ti>(out, in[0], [](Ti v) { return static_cast<scalar_t>(v); });
+        map_unary<scalar_t, Ti>(out, in[0], [](Ti v) { return convert<scalar_t>(v); });
       });
     });
     return {out};
@@ -609,9 +609,16 @@ Tensor pow(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true
 Tensor maximum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<true>>(), {x, y}); }
 Tensor minimum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<false>>(), {x, y}); }
 
-Tensor add_scalar(const Tensor& a, double s) { return apply1(make_prim<AddScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
-Tensor mul_scalar(const Tensor& a, double s) { return apply1(make_prim<MulScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
-Tensor rsub_scalar(const Tensor& a, double s) { return apply1(make_prim<RsubScalar>(s), {a.dtype() == DType::Bool ? cast(a, DType::Int64) : a}); }
+// An integer tensor with a double scalar stays int64 only when the scalar is an int64
+// value; otherwise the result is float32 (PyTorch's int tensor + Python float).
+static Tensor scalar_operand(const Tensor& a, double s) {
+  if (is_floating(a.dtype())) return a;
+  if (s == std::trunc(s) && s >= -9223372036854775808.0 && s < 9223372036854775808.0) return cast(a, DType::Int64);
+  return cast(a, DType::Float32);
+}
+Tensor add_scalar(const Tensor& a, double s) { return apply1(make_prim<AddScalar>(s), {scalar_operand(a, s)}); }
+Tensor mul_scalar(const Tensor& a, double s) { return apply1(make_prim<MulScalar>(s), {scalar_operand(a, s)}); }
+Tensor rsub_scalar(const Tensor& a, double s) { return apply1(make_prim<RsubScalar>(s), {scalar_operand(a, s)}); }
 Tensor rdiv_scalar(const Tensor& a, double s) { return apply1(make_prim<RdivScalar>(s), {as_float(a)}); }
 Tensor pow_scalar(const Tensor& a, double s) { return apply1(make_prim<PowScalar>(s), {as_float(a)}); }
 
@@ -620,7 +627,14 @@ Tensor exp(const Tensor& x) { return apply1(singleton<Exp>(), {as_float(x)}); }
 Tensor log(const Tensor& x) { return apply1(singleton<Log>(), {as_float(x)}); }
 Tensor log1p(const Tensor& x) { return apply1(singleton<Log1p>(), {as_float(x)}); }
 Tensor sqrt(const Tensor& x) { return apply1(singleton<Sqrt>(), {as_float(x)}); }
-Tensor abs(const Tensor& x) { return apply1(singleton<Abs>(), {as_float(x)}); }
+Tensor abs(const Tensor& x) {
+  if (x.dtype() == DType::Int64) {  // stays int64 (NumPy, PyTorch); |INT64_MIN| wraps to itself as there
+    Tensor out = empty(x.shape(), DType::Int64);
+    map_unary<int64_t, int64_t>(out, x, [](int64_t v) { return v < 0 ? wrap_neg(v) : v; });
+    return out;
+  }
+  return apply1(singleton<Abs>(), {as_float(x)});
+}
 Tensor sin(const Tensor& x) { return apply1(singleton<Sin>(), {as_float(x)}); }
 Tensor cos(const Tensor& x) { return apply1(singleton<Cos>(), {as_float(x)}); }
 Tensor tanh(const Tensor& x) { return apply1(singleton<Tanh>(), {as_float(x)}); }
@@ -643,6 +657,18 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 Tensor clip(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   return apply1(make_prim<Clip>(lo, hi), {as_float(x)});
+}
+Tensor clip_int(const Tensor& x, std::optional<int64_t> lo, std::optional<int64_t> hi) {
+  if (is_floating(x.dtype())) {  // float tensors clip in their own dtype (bounds rounded to it)
+    return clip(x, lo ? std::optional<double>(static_cast<double>(*lo)) : std::nullopt,
+                hi ? std::optional<double>(static_cast<double>(*hi)) : std::nullopt);
+  }
+  // Integer tensors with integer bounds stay exact int64 (no gradient: integers are constants).
+  Tensor xi = cast(x, DType::Int64), out = empty(x.shape(), DType::Int64);
+  const int64_t l = lo ? *lo : std::numeric_limits<int64_t>::min();
+  const int64_t h = hi ? *hi : std::numeric_limits<int64_t>::max();
+  map_unary<int64_t, int64_t>(out, xi, [l, h](int64_t v) { return std::min(std::max(v, l), h); });
+  return out;
 }
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor c = cond.dtype() == DType::Bool ? cond : compare(cond, zeros({}, cond.dtype()), CmpOp::Ne);

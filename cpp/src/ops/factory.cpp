@@ -1,5 +1,7 @@
 // Factories, random numbers, copies: no gradients flow through these (clone excepted).
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -26,16 +28,41 @@ uint64_t next_seed() {
   return rng()();
 }
 
+namespace {
+// A double that is to become an int64 value must be finite and inside [-2^63, 2^63)
+// (PyTorch's check; the C++ cast would be undefined behaviour otherwise).
+int64_t checked_int64(double v, const char* op) {
+  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    throw RuntimeError(std::string(op) + ": value " + buf + " cannot be converted to type int64 without overflow");
+  }
+  return static_cast<int64_t>(v);
+}
+}  // namespace
+
 Tensor full(const Shape& shape, double value, DType dtype) {
+  if (dtype == DType::Int64) return full_int(shape, checked_int64(value, "full"), dtype);
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
   FG_DISPATCH_ALL(dtype, "full", [&] {
-    scalar_t v = static_cast<scalar_t>(value);
+    scalar_t v = convert<scalar_t>(value);
     scalar_t* p = t.data<scalar_t>();
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   });
   return t;
 }
+Tensor full_int(const Shape& shape, int64_t value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  const int64_t n = t.numel();
+  FG_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t v = convert<scalar_t>(value);
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+  return t;
+}
+Tensor scalar_int(int64_t value, DType dtype) { return full_int({}, value, dtype); }
 Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
 Tensor scalar(double value, DType dtype) { return full({}, value, dtype); }
@@ -44,11 +71,39 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 
 Tensor arange(double start, double stop, double step, DType dtype) {
   if (step == 0) throw ValueError("arange: step must be nonzero");
-  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+  if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
+    throw ValueError("arange: start, stop and step must be finite, got " + std::to_string(start) + ", " +
+                     std::to_string(stop) + ", " + std::to_string(step));
+  const double len = std::ceil((stop - start) / step);
+  if (!(len < 9223372036854775808.0)) throw ValueError("arange: too many elements (" + std::to_string(len) + ")");
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(len));
   Tensor t = empty({n}, dtype);
   FG_DISPATCH_NUM(dtype, "arange", [&] {
     scalar_t* p = t.data<scalar_t>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(start + i * step);
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = start + static_cast<double>(i) * step;
+      if constexpr (std::is_same_v<scalar_t, int64_t>) p[i] = checked_int64(v, "arange");
+      else p[i] = static_cast<scalar_t>(v);
+    }
+  });
+  return t;
+}
+
+Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype) {
+  if (step == 0) throw ValueError("arange: step must be nonzero");
+  // Length and values in 128-bit arithmetic: stop - start may exceed int64, each value
+  // start + i*step lies in [start, stop) and so fits.
+  const __int128 d = static_cast<__int128>(stop) - start;
+  __int128 len = 0;
+  if (step > 0 && d > 0) len = (d + step - 1) / step;
+  if (step < 0 && d < 0) len = (-d + (-static_cast<__int128>(step)) - 1) / -static_cast<__int128>(step);
+  if (len > std::numeric_limits<int64_t>::max()) throw ValueError("arange: too many elements");
+  Tensor t = empty({static_cast<int64_t>(len)}, dtype);
+  const int64_t n = t.numel();
+  FG_DISPATCH_NUM(dtype, "arange", [&] {
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<scalar_t>(static_cast<int64_t>(start + static_cast<__int128>(i) * step));
   });
   return t;
 }
@@ -107,7 +162,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape) {
 }
 
 Tensor randperm(int64_t n) {
-  Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
+  Tensor t = arange_int(0, n, 1, DType::Int64);
   std::lock_guard<std::mutex> l(g_rng_mu);
   int64_t* p = t.data<int64_t>();
   for (int64_t i = n - 1; i > 0; --i) {
@@ -122,7 +177,7 @@ static void strided_copy(const Tensor& dst, const Tensor& src) {
   FG_DISPATCH_ALL(dst.dtype(), "copy", [&] {
     using To = scalar_t;
     FG_DISPATCH_ALL(src.dtype(), "copy", [&] {
-      map_unary<To, scalar_t>(dst, src, [](scalar_t v) { return static_cast<To>(v); });
+      map_unary<To, scalar_t>(dst, src, [](scalar_t v) { return convert<To>(v); });
     });
   });
 }

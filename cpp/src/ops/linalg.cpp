@@ -32,6 +32,38 @@ void batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t 
   }
 }
 
+// int64 matmul: a plain loop (no integer GEMM kernel), wrapping modulo 2^64 as NumPy
+// and PyTorch do. Integers carry no gradient, so no rule ever calls this backwards.
+void int_batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t M, int64_t N, int64_t K,
+                      const int64_t* pa, int64_t rsA, int64_t csA, const int64_t* pb, int64_t rsB, int64_t csB,
+                      int64_t* po) {
+  const int64_t nb = shape_numel(batch);
+  auto row = [&](int64_t r) {  // one output row of one batch entry
+    const int64_t i = r / std::max<int64_t>(M, 1), m = r % std::max<int64_t>(M, 1);
+    int64_t oa = 0, ob = 0, q = i;
+    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
+      int64_t j = q % batch[d];
+      q /= batch[d];
+      oa += j * sa[d];
+      ob += j * sb[d];
+    }
+    uint64_t* o = reinterpret_cast<uint64_t*>(po + (i * M + m) * N);
+    for (int64_t n = 0; n < N; ++n) o[n] = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const uint64_t av = static_cast<uint64_t>(pa[oa + m * rsA + k * csA]);
+      const int64_t* brow = pb + ob + k * rsB;
+      for (int64_t n = 0; n < N; ++n) o[n] += av * static_cast<uint64_t>(brow[n * csB]);
+    }
+  };
+  const int64_t rows = nb * M;
+  if (rows > 1 && rows * N * K >= (1 << 16) && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) row(r);
+  }
+}
+
 struct Matmul : Primitive {
   const char* name() const override { return "matmul"; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -39,7 +71,7 @@ struct Matmul : Primitive {
     if (a.ndim() < 2 || b.ndim() < 2) throw ValueError("matmul: primitive expects operands with ndim >= 2");
     if (a.dtype() != b.dtype())
       throw TypeError(std::string("matmul: dtypes differ (") + dtype_name(a.dtype()) + " vs " + dtype_name(b.dtype()) + ")");
-    require_float(a, "matmul");
+    if (a.dtype() != DType::Int64) require_float(a, "matmul");
     const int64_t K = a.shape().back();
     if (b.shape()[b.ndim() - 2] != K)
       throw ValueError("matmul: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
@@ -72,9 +104,13 @@ struct Matmul : Primitive {
     Shape sa = bstr(a), sb = bstr(b);
     const int64_t rsA = a.strides()[a.ndim() - 2], csA = a.strides().back();
     const int64_t rsB = b.strides()[b.ndim() - 2], csB = b.strides().back();
-    FG_DISPATCH_FLOAT(a.dtype(), name(), [&] {
-      batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB, csB,
-                             out.data<scalar_t>());
+    FG_DISPATCH_NUM(a.dtype(), name(), [&] {
+      if constexpr (std::is_same_v<scalar_t, int64_t>)
+        int_batched_gemm(batch, sa, sb, M, N, K, a.data<int64_t>(), rsA, csA, b.data<int64_t>(), rsB, csB,
+                         out.data<int64_t>());
+      else
+        batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB, csB,
+                               out.data<scalar_t>());
     });
     return {out};
   }
@@ -100,7 +136,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
     throw ValueError("matmul: shapes " + shape_str(a0.shape()) + " and " + shape_str(b0.shape()) +
                      " are not aligned (" + std::to_string(ka) + " != " + std::to_string(kb) + ")");
   DType d = promote(a0.dtype(), b0.dtype());
-  if (!is_floating(d)) d = DType::Float32;
+  if (!is_floating(d)) d = DType::Int64;  // integers stay exact (NumPy, PyTorch); bool counts as int64
   Tensor a = cast(a0, d), b = cast(b0, d);
   const bool va = a.ndim() == 1, vb = b.ndim() == 1;
   if (va) a = unsqueeze(a, 0);

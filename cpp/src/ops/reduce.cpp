@@ -66,8 +66,8 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
     return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::max();
   };
   auto combine = [](Acc a, T v) -> Acc {
-    if (K == RK::Sum) return a + v;
-    if (K == RK::Prod) return a * v;
+    if (K == RK::Sum) return wrap_add(a, Acc(v));  // int64 wraps (NumPy, PyTorch): no signed-overflow UB
+    if (K == RK::Prod) return wrap_mul(a, Acc(v));
     if constexpr (std::is_floating_point_v<T>) {
       if (v != v || a != a) return std::numeric_limits<Acc>::quiet_NaN();
     }
@@ -84,7 +84,7 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
     std::vector<Acc> acc(nk, Acc(0));
     for (int64_t r = 0; r < nr; ++r) {
       const T* row = px + r * nk;
-      for (int64_t k = 0; k < nk; ++k) acc[k] += row[k];
+      for (int64_t k = 0; k < nk; ++k) acc[k] = wrap_add(acc[k], Acc(row[k]));
     }
     for (int64_t k = 0; k < nk; ++k) po[k] = static_cast<T>(acc[k]);
     return;

@@ -254,7 +254,9 @@ FG_REGISTER_PRIMITIVE(concat);
 struct Pad : Primitive {
   std::vector<std::pair<int64_t, int64_t>> pads;
   double value;
-  Pad(std::vector<std::pair<int64_t, int64_t>> p, double v) : pads(std::move(p)), value(v) {}
+  std::optional<int64_t> ivalue;  // an exact integer fill (int64 tensors: no rounding through double)
+  Pad(std::vector<std::pair<int64_t, int64_t>> p, double v, std::optional<int64_t> iv = std::nullopt)
+      : pads(std::move(p)), value(v), ivalue(iv) {}
   const char* name() const override { return "pad"; }
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -273,7 +275,7 @@ struct Pad : Primitive {
     return sp;
   }
   Tensors forward(const Tensors& in) const override {
-    Tensor out = full(shapes(in)[0], value, in[0].dtype());
+    Tensor out = ivalue ? full_int(shapes(in)[0], *ivalue, in[0].dtype()) : full(shapes(in)[0], value, in[0].dtype());
     copy_(slice_view(out, interior(in[0].shape())), in[0]);
     return {out};
   }
@@ -525,6 +527,10 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
   return apply1(make_prim<Pad>(pads, value), {x});
 }
 
+Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, int64_t value) {
+  return apply1(make_prim<Pad>(pads, static_cast<double>(value), value), {x});
+}
+
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
   if (x.ndim() == 0) throw IndexError("index_select: cannot index a 0-d tensor");
   return apply1(make_prim<IndexSelect>(normalize_axis(axis, x.ndim(), "index_select")), {x, idx});
@@ -536,13 +542,16 @@ Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor
 
 Tensor nonzero_flat(const Tensor& mask) {
   Tensor m = contiguous(mask.dtype() == DType::Bool ? mask : compare(mask, zeros({}, mask.dtype()), CmpOp::Ne));
-  const bool* p = m.data<bool>();
+  // Bytes are read as bytes and both passes use the same test, so the count and the
+  // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
+  // byte 2 must never size the output differently from the fill).
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
   int64_t n = 0;
-  for (int64_t i = 0; i < m.numel(); ++i) n += p[i];
+  for (int64_t i = 0; i < m.numel(); ++i) n += p[i] != 0;
   Tensor out = empty({n}, DType::Int64);
   int64_t* o = out.data<int64_t>();
-  for (int64_t i = 0, j = 0; i < m.numel(); ++i)
-    if (p[i]) o[j++] = i;
+  for (int64_t i = 0, j = 0; i < m.numel() && j < n; ++i)
+    if (p[i] != 0) o[j++] = i;
   return out;
 }
 
