@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dlpack.h"
+#include "gil.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/parallel.h"
@@ -62,16 +63,6 @@ namespace {
 
 using TP = TensorPtr;
 
-// Releases the GIL when the work is large enough that other threads may use it.
-template <typename F>
-auto maybe_nogil(int64_t work, F&& f) {
-  if (work >= (1 << 14)) {
-    py::gil_scoped_release r;
-    return f();
-  }
-  return f();
-}
-
 DType np_to_dtype(const py::dtype& dt, const char* op) {
   char k = dt.kind();
   size_t s = dt.itemsize();
@@ -103,8 +94,7 @@ TP from_numpy(py::array arr) {
   if (arr.dtype().byteorder() == '>')
     throw TypeError("from_numpy: non-native byte order");
   auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
-    py::gil_scoped_acquire g;
-    delete static_cast<py::object*>(p);
+    gil::with_gil_or_leak([p] { delete static_cast<py::object*>(p); });
   });
   auto t = std::make_shared<TensorImpl>();
   t->storage = Storage::wrap(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), holder);
@@ -166,7 +156,7 @@ TP binop(const TP& a, py::handle b, FT ft, FS fs) {
   Tensor A(a);
   if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b)).impl();
   Tensor B = to_tensor(b, A);
-  return maybe_nogil(A.numel() + B.numel(), [&] { return ft(A, B).impl(); });
+  return ft(A, B).impl();
 }
 
 Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
@@ -291,18 +281,12 @@ TP from_dlpack(py::object obj) {
   if (mv)
     owner = std::shared_ptr<void>(mv, [](void* p) {
       auto* mt = static_cast<DLManagedTensorVersioned*>(p);
-      if (mt->deleter) {
-        py::gil_scoped_acquire g;
-        mt->deleter(mt);
-      }
+      if (mt->deleter) gil::with_gil_or_leak([mt] { mt->deleter(mt); });
     });
   else
     owner = std::shared_ptr<void>(ml, [](void* p) {
       auto* mt = static_cast<DLManagedTensor*>(p);
-      if (mt->deleter) {
-        py::gil_scoped_acquire g;
-        mt->deleter(mt);
-      }
+      if (mt->deleter) gil::with_gil_or_leak([mt] { mt->deleter(mt); });
     });
   auto t = std::make_shared<TensorImpl>();
   char* base = static_cast<char*>(dl.data) + dl.byte_offset;
@@ -390,8 +374,19 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::bad_alloc&) {
       PyErr_SetString(PyExc_MemoryError, "fastgrad: out of memory");
+    } catch (const Interrupted&) {
+      // A kernel stopped for SIGINT outside the apply hook: Python's handler decides.
+      if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
     }
   });
+
+  // Every primitive's forward runs through this hook (GIL released for large work,
+  // Ctrl-C on the main thread); the main thread is Python's (re-taken after fork).
+  set_blocking_hook(&gil::blocking_hook);
+  m.def("_set_main_thread", [](unsigned long ident) { gil::main_thread_ident().store(ident); },
+        "The thread (threading ident) whose kernels Ctrl-C interrupts: Python's main thread.");
+  m.def("_gil_releases", [] { return gil::releases().load(); }, "Kernels run without the GIL so far (tests).");
+  m.def("_fork_pinned_serial", &fork_pinned_serial);
 
   py::enum_<DType>(m, "dtype")
       .value("float32", DType::Float32)
@@ -469,10 +464,9 @@ PYBIND11_MODULE(_C, m) {
       .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
-      .def("clone", [](const TP& t) { return maybe_nogil(shape_numel(t->shape), [&] { return clone(Tensor(t)).impl(); }); })
+      .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); })
       .def("backward", [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
-        py::gil_scoped_release r;
-        backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph);
+        gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
       }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
       .def("_set_tangent", [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
@@ -507,11 +501,11 @@ PYBIND11_MODULE(_C, m) {
       })
       .def("__matmul__", [](const TP& a, py::handle b) {
         Tensor A(a), B = to_tensor(b, A);
-        return maybe_nogil(1 << 20, [&] { return matmul(A, B).impl(); });
+        return matmul(A, B).impl();
       })
       .def("__rmatmul__", [](const TP& a, py::handle b) {
         Tensor A(a), B = to_tensor(b, A);
-        return maybe_nogil(1 << 20, [&] { return matmul(B, A).impl(); });
+        return matmul(B, A).impl();
       })
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
@@ -532,7 +526,8 @@ PYBIND11_MODULE(_C, m) {
         Tensor A(a);
         if (A.requires_grad() && grad_enabled() && !a->grad_fn)
           throw RuntimeError("copy_: a leaf tensor that requires grad is used in an in-place operation; use fg.no_grad()");
-        copy_(A, to_tensor(b, A));
+        Tensor B = to_tensor(b, A);
+        gil::nogil(A.numel(), [&] { copy_(A, B); });
         return a;
       })
       .def("_inplace", [](const TP& a, const std::string& op, py::handle b) {
@@ -544,7 +539,7 @@ PYBIND11_MODULE(_C, m) {
         Tensor r = op == "add" ? add(A, B) : op == "sub" ? sub(A, B) : op == "mul" ? mul(A, B) : div(A, B);
         if (r.shape() != A.shape())
           throw ValueError(op + "_: result shape " + shape_str(r.shape()) + " does not match " + shape_str(A.shape()));
-        copy_(A, cast(r, A.dtype()));
+        gil::nogil(A.numel(), [&] { copy_(A, cast(r, A.dtype())); });
         return a;
       });
 
@@ -554,7 +549,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("from_dlpack", &from_dlpack);
   m.def("to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); });
 
-  m.def("full", [](const Shape& s, double v, DType d) { return full(s, v, d).impl(); });
+  m.def("full", [](const Shape& s, double v, DType d) { return gil::nogil(shape_numel(s), [&] { return full(s, v, d).impl(); }); });
   m.def("arange", [](double a, double b, double s, DType d) { return arange(a, b, s, d).impl(); });
   m.def("linspace", [](double a, double b, int64_t n, DType d) { return linspace(a, b, n, d).impl(); });
   m.def("eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); });
@@ -566,22 +561,22 @@ PYBIND11_MODULE(_C, m) {
   m.def("next_seed", &next_seed);
 
 #define UNARY(NAME, FN)                                                                                     \
-  m.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
-  T.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
+  m.def(NAME, [](const TP& x) { return FN(Tensor(x)).impl(); }); \
+  T.def(NAME, [](const TP& x) { return FN(Tensor(x)).impl(); })
   UNARY("neg", neg); UNARY("exp", fastgrad::exp); UNARY("log", fastgrad::log); UNARY("log1p", fastgrad::log1p);
   UNARY("sqrt", fastgrad::sqrt); UNARY("abs", fastgrad::abs); UNARY("sin", fastgrad::sin); UNARY("cos", fastgrad::cos);
   UNARY("tanh", fastgrad::tanh); UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("silu", silu);
   UNARY("erf", fastgrad::erf); UNARY("sign", sign); UNARY("isnan", fastgrad::isnan); UNARY("isfinite", fastgrad::isfinite);
   UNARY("logical_not", logical_not); UNARY("clone", clone);
 #undef UNARY
-  m.def("gelu", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu(Tensor(x), approx).impl(); }); });
-  m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
+  m.def("gelu", [](const TP& x, bool approx) { return gelu(Tensor(x), approx).impl(); });
+  m.def("gelu_deriv", [](const TP& x, bool approx) { return gelu_deriv(Tensor(x), approx).impl(); });
   m.def("softplus", [](const TP& x, double beta) { return softplus(Tensor(x), beta).impl(); });
   m.def("clip", [](const TP& x, std::optional<double> lo, std::optional<double> hi) { return clip(Tensor(x), lo, hi).impl(); });
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
 
-#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return maybe_nogil(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
+#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return FN(Tensor(a), Tensor(b)).impl(); })
   BINARY("add", add); BINARY("sub", sub); BINARY("mul", mul); BINARY("div", div); BINARY("pow", fastgrad::pow);
   BINARY("maximum", maximum); BINARY("minimum", minimum); BINARY("matmul", matmul);
   BINARY("logical_and", logical_and); BINARY("logical_or", logical_or);
@@ -590,10 +585,10 @@ PYBIND11_MODULE(_C, m) {
 
 #define REDUCE(NAME, FN)                                                                                    \
   m.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
     py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);                               \
   T.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
     py::arg("axis") = py::none(), py::arg("keepdims") = false)
   REDUCE("sum", sum); REDUCE("mean", mean); REDUCE("amax", amax); REDUCE("amin", amin); REDUCE("prod", prod);
   REDUCE("logsumexp", logsumexp);
@@ -602,12 +597,12 @@ PYBIND11_MODULE(_C, m) {
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
   m.def("std", [](const TP& x, py::object axis, double correction, bool keepdims) { return std_(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmax(Tensor(x), axis, keepdims).impl(); },
+  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::nogil(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmin(Tensor(x), axis, keepdims).impl(); },
+  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::nogil(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return softmax(Tensor(x), axis).impl(); }); });
-  m.def("log_softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return log_softmax(Tensor(x), axis).impl(); }); });
+  m.def("softmax", [](const TP& x, int64_t axis) { return softmax(Tensor(x), axis).impl(); });
+  m.def("log_softmax", [](const TP& x, int64_t axis) { return log_softmax(Tensor(x), axis).impl(); });
 
   m.def("reshape", [](const TP& x, const Shape& s) { return reshape(Tensor(x), s).impl(); });
   m.def("permute", [](const TP& x, const Axes& p) { return permute(Tensor(x), p).impl(); });
@@ -632,12 +627,11 @@ PYBIND11_MODULE(_C, m) {
   m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, double v) { return pad(Tensor(x), p, v).impl(); });
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
-  m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
+  m.def("nonzero_flat", [](const TP& x) { return gil::nogil(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); }); });
 
   m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
     Activation act = to_activation(activation, "linear");
-    return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
-                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl(); });
+    return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
      py::arg("activation") = "none");
 
@@ -646,21 +640,17 @@ PYBIND11_MODULE(_C, m) {
                    const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
                    const std::string& activation) {
     Activation act = to_activation(activation, "conv");
-    py::gil_scoped_release r;
     return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl, act).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"), py::arg("pad_hi"),
      py::arg("dilation"), py::arg("groups"), py::arg("channels_last"), py::arg("activation") = "none");
   m.def("max_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p, bool cl) {
-    py::gil_scoped_release r;
     return max_pool(Tensor(x), k, s, p, cl).impl();
   });
   m.def("avg_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p,
                        bool cip, bool cl) {
-    py::gil_scoped_release r;
     return avg_pool(Tensor(x), k, s, p, cip, cl).impl();
   });
   m.def("adaptive_avg_pool", [](const TP& x, const std::vector<int64_t>& o, bool cl) {
-    py::gil_scoped_release r;
     return adaptive_avg_pool(Tensor(x), o, cl).impl();
   });
 
@@ -670,8 +660,7 @@ PYBIND11_MODULE(_C, m) {
     run_step(params, [&](auto tag) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, bufs, {}, {}, "sgd_step");
-      py::gil_scoped_release r;
-      kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd, nesterov, maximize, first_step);
+      gil::without_gil([&] { kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd, nesterov, maximize, first_step); });
     });
     bump(params);
     bump(bufs);
@@ -685,8 +674,7 @@ PYBIND11_MODULE(_C, m) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, m1, m2, vmax, "adam_step");
       if (m1.empty() || m2.empty()) throw ValueError("adam_step: exp_avgs and exp_avg_sqs are required");
-      py::gil_scoped_release r;
-      kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd, amsgrad, decoupled, maximize, step);
+      gil::without_gil([&] { kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd, amsgrad, decoupled, maximize, step); });
     });
     bump(params);
     bump(m1);
@@ -702,8 +690,7 @@ PYBIND11_MODULE(_C, m) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, sq, mom, gavg, "rmsprop_step");
       if (sq.empty()) throw ValueError("rmsprop_step: square averages are required");
-      py::gil_scoped_release r;
-      kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd, momentum, centered, maximize);
+      gil::without_gil([&] { kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd, momentum, centered, maximize); });
     });
     bump(params);
     bump(sq);
@@ -717,17 +704,13 @@ PYBIND11_MODULE(_C, m) {
   m.def("backward", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
     Tensors g;
     for (auto& o : grads) g.emplace_back(o.p);
-    py::gil_scoped_release r;
-    backward(to_tensors(roots), g, retain, create);
+    gil::without_gil([&] { backward(to_tensors(roots), g, retain, create); });
   });
   m.def("grad", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs, bool retain,
                    bool create, bool allow_unused) {
     Tensors r, g;
     for (auto& o : grads) g.emplace_back(o.p);
-    {
-      py::gil_scoped_release rel;
-      r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused);
-    }
+    gil::without_gil([&] { r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused); });
     std::vector<OptTensor> out;
     for (auto& t : r) out.push_back({t.impl()});
     return out;
@@ -741,7 +724,13 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
     fastgrad::set_num_threads(n);
-  }, "Threads for fastgrad's kernels, in every Python thread.");
+    if (n > 1 && fork_pinned_serial())
+      PyErr_WarnEx(PyExc_RuntimeWarning,
+                   "set_num_threads: this thread called fork() after running parallel kernels; OpenMP's "
+                   "thread pool does not survive fork, so its kernels stay on one thread (threads started "
+                   "in this process, and processes started with 'spawn', use the new count)", 1);
+  }, "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
+     "thread; see the README.");
   m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
   m.def("isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
         "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");

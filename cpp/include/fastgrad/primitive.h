@@ -35,6 +35,9 @@ struct Primitive {
   virtual bool vjp_uses_outputs() const { return false; }
   // Whether the VJP reads the inputs' values (then in-place changes to them are errors).
   virtual bool vjp_uses_inputs() const { return true; }
+  // Whether forward only makes a view of its input (O(1) work; apply() then runs it
+  // directly instead of through the blocking hook, which may release the GIL).
+  virtual bool is_view() const { return false; }
 };
 
 // The registry lists every primitive's name; tests walk it so that a primitive

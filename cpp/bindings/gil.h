@@ -1,0 +1,142 @@
+// The one way the bindings let go of the GIL, and the hook apply() runs kernels through.
+//
+// Interpreter exit: CPython ends a daemon thread that asks for the GIL after finalization
+// began by calling pthread_exit(), whose forced unwind aborts the process ("terminate
+// called without an active exception") as soon as it meets a noexcept frame -- and
+// pybind11's gil_scoped_release reacquires in its destructor, which is noexcept. So the
+// GIL is never reacquired from a destructor here, and a thread that comes back from a
+// kernel once finalization has begun parks forever instead (what CPython 3.14 itself
+// does); the process exit ends it. Deleters that need the GIL to drop a Python object
+// leak it instead when the interpreter is going away.
+#pragma once
+#include <Python.h>
+#include <pybind11/pybind11.h>
+#include <unistd.h>
+
+#include <exception>
+#include <optional>
+#include <type_traits>
+
+#include "fastgrad/parallel.h"
+
+namespace fastgrad::gil {
+
+inline bool finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+[[noreturn]] inline void park() {
+  for (;;) pause();
+}
+
+inline void restore(PyThreadState* ts) {
+  if (finalizing()) park();
+  PyEval_RestoreThread(ts);  // not in a destructor: a forced unwind may pass through
+}
+
+// Runs f() without the GIL (the caller must hold it); exceptions from f are rethrown
+// after the GIL is back.
+template <class F>
+auto without_gil(F&& f) -> decltype(f()) {
+  using R = decltype(f());
+  PyThreadState* ts = PyEval_SaveThread();
+  std::exception_ptr err;
+  if constexpr (std::is_void_v<R>) {
+    try {
+      f();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    restore(ts);
+    if (err) std::rethrow_exception(err);
+  } else {
+    std::optional<R> r;
+    try {
+      r.emplace(f());
+    } catch (...) {
+      err = std::current_exception();
+    }
+    restore(ts);
+    if (err) std::rethrow_exception(err);
+    return std::move(*r);
+  }
+}
+
+// Runs f() holding the GIL, or not at all when the interpreter is finalizing and this
+// thread does not hold it (then whatever f would release is leaked).
+template <class F>
+void with_gil_or_leak(F&& f) {
+  if (PyGILState_Check()) {
+    f();
+    return;
+  }
+  if (finalizing()) return;
+  PyGILState_STATE s = PyGILState_Ensure();
+  f();
+  PyGILState_Release(s);
+}
+
+// Work (elements) from which a kernel runs without the GIL: below it the release costs
+// more than another thread gains.
+constexpr int64_t kNoGilWork = int64_t(1) << 14;
+// Work from which a main-thread kernel is made interruptible by Ctrl-C (installing the
+// handler costs two system calls; smaller kernels end within milliseconds anyway).
+constexpr int64_t kInterruptWork = int64_t(1) << 18;
+
+// Test counter: kernels that ran with the GIL released.
+inline std::atomic<int64_t>& releases() {
+  static std::atomic<int64_t> n{0};
+  return n;
+}
+
+inline std::atomic<unsigned long>& main_thread_ident() {
+  static std::atomic<unsigned long> id{0};
+  return id;
+}
+inline bool on_main_thread() { return PyThread_get_thread_ident() == main_thread_ident().load(); }
+
+// Turns a kernel's Interrupted into what Python's own SIGINT handler says: it runs now
+// (PyErr_CheckSignals), normally raising KeyboardInterrupt. Returns false when the
+// handler returned without raising (then the caller may simply run the work again).
+inline bool interrupted_raises() {
+  if (PyErr_CheckSignals() < 0) return true;
+  return false;
+}
+
+// Runs body without the GIL when the work is large and this thread holds it; on the
+// main thread, large kernels stop within ~a chunk when SIGINT arrives. The forward of a
+// primitive is pure, so when a Python handler returns without raising the kernel is run
+// again from the start.
+inline void blocking_hook(int64_t work, void (*body)(void*), void* ctx) {
+  if (work < kNoGilWork || !PyGILState_Check()) {
+    body(ctx);
+    return;
+  }
+  const bool interruptible = work >= kInterruptWork && on_main_thread();
+  for (;;) {
+    try {
+      std::optional<InterruptScope> scope;
+      if (interruptible) scope.emplace();
+      releases()++;
+      without_gil([&] { body(ctx); });
+      return;
+    } catch (const Interrupted&) {
+      if (interrupted_raises()) throw pybind11::error_already_set();
+    }
+  }
+}
+
+// Same for work outside apply() (backward, optimizer steps, copies): GIL released, not
+// interruptible (such work changes state in place and must not stop half-way).
+template <class F>
+auto nogil(int64_t work, F&& f) -> decltype(f()) {
+  if (work < kNoGilWork || !PyGILState_Check()) return f();
+  releases()++;
+  return without_gil(std::forward<F>(f));
+}
+
+}  // namespace fastgrad::gil
