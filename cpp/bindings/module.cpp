@@ -510,15 +510,15 @@ PYBIND11_MODULE(_C, m) {
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
       .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
-      .def("__invert__", [](const TP& a) { return logical_not(Tensor(a)).impl(); })
-      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a); return logical_and(A, to_tensor(b, A)).impl(); })
-      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a); return logical_or(A, to_tensor(b, A)).impl(); })
-      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Eq).impl(); })
-      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ne).impl(); })
-      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Lt).impl(); })
-      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Le).impl(); })
-      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Gt).impl(); })
-      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A), CmpOp::Ge).impl(); })
+      .def("__invert__", [](const TP& a) { return gil::kernel(shape_numel(a->shape), [&] { return logical_not(Tensor(a)).impl(); }); })
+      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return logical_and(A, B).impl(); }); })
+      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return logical_or(A, B).impl(); }); })
+      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Eq).impl(); }); })
+      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ne).impl(); }); })
+      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Lt).impl(); }); })
+      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Le).impl(); }); })
+      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Gt).impl(); }); })
+      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ge).impl(); }); })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 
   // In-place updates (no autograd through them; they bump the version counter).
@@ -549,7 +549,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("from_dlpack", &from_dlpack);
   m.def("to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); });
 
-  m.def("full", [](const Shape& s, double v, DType d) { return gil::nogil(shape_numel(s), [&] { return full(s, v, d).impl(); }); });
+  m.def("full", [](const Shape& s, double v, DType d) { return gil::kernel(shape_numel(s), [&] { return full(s, v, d).impl(); }); });
   m.def("arange", [](double a, double b, double s, DType d) { return arange(a, b, s, d).impl(); });
   m.def("linspace", [](double a, double b, int64_t n, DType d) { return linspace(a, b, n, d).impl(); });
   m.def("eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); });
@@ -561,8 +561,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("next_seed", &next_seed);
 
 #define UNARY(NAME, FN)                                                                                     \
-  m.def(NAME, [](const TP& x) { return FN(Tensor(x)).impl(); }); \
-  T.def(NAME, [](const TP& x) { return FN(Tensor(x)).impl(); })
+  m.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
+  T.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
   UNARY("neg", neg); UNARY("exp", fastgrad::exp); UNARY("log", fastgrad::log); UNARY("log1p", fastgrad::log1p);
   UNARY("sqrt", fastgrad::sqrt); UNARY("abs", fastgrad::abs); UNARY("sin", fastgrad::sin); UNARY("cos", fastgrad::cos);
   UNARY("tanh", fastgrad::tanh); UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("silu", silu);
@@ -576,12 +576,15 @@ PYBIND11_MODULE(_C, m) {
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
 
-#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return FN(Tensor(a), Tensor(b)).impl(); })
+#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
   BINARY("add", add); BINARY("sub", sub); BINARY("mul", mul); BINARY("div", div); BINARY("pow", fastgrad::pow);
   BINARY("maximum", maximum); BINARY("minimum", minimum); BINARY("matmul", matmul);
   BINARY("logical_and", logical_and); BINARY("logical_or", logical_or);
 #undef BINARY
-  m.def("compare", [](const TP& a, const TP& b, int op) { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+  m.def("compare", [](const TP& a, const TP& b, int op) {
+    return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
+                       [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+  });
 
 #define REDUCE(NAME, FN)                                                                                    \
   m.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
@@ -597,9 +600,9 @@ PYBIND11_MODULE(_C, m) {
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
   m.def("std", [](const TP& x, py::object axis, double correction, bool keepdims) { return std_(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::nogil(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); }); },
+  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::nogil(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); }); },
+  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
   m.def("softmax", [](const TP& x, int64_t axis) { return softmax(Tensor(x), axis).impl(); });
   m.def("log_softmax", [](const TP& x, int64_t axis) { return log_softmax(Tensor(x), axis).impl(); });
@@ -627,7 +630,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, double v) { return pad(Tensor(x), p, v).impl(); });
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
-  m.def("nonzero_flat", [](const TP& x) { return gil::nogil(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); }); });
+  m.def("nonzero_flat", [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); }); });
 
   m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
     Activation act = to_activation(activation, "linear");
