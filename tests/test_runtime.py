@@ -177,7 +177,7 @@ import fastgrad as fg
 fg.set_num_threads({threads})
 kind = {kind!r}
 if kind == "matmul":
-    a = fg.randn([4096, 4096]); f = lambda: fg.matmul(a, a)
+    a = fg.randn([4096, 4096]); f = lambda: [fg.matmul(a, a) for _ in range(4)]
 elif kind == "matmul64":
     a = fg.randn([3072, 3072], dtype=fg.float64); f = lambda: a @ a
 elif kind == "sum":
@@ -185,17 +185,17 @@ elif kind == "sum":
 elif kind == "amax":
     a = fg.ones([3, 1]).expand([3, 1 << 42]); f = lambda: fg.max(a, axis=1)
 elif kind == "sin":
-    a = fg.ones([1]).expand([1 << 26]); f = lambda: fg.sin(a)
+    a = fg.ones([1]).expand([1 << 26]); f = lambda: [fg.sin(a) for _ in range(10)]
 elif kind == "mul":
-    a = fg.randn([1 << 13, 1]); b = fg.randn([1, 1 << 13]); f = lambda: fg.sin(a * b)
+    a = fg.randn([1 << 13, 1]); b = fg.randn([1, 1 << 13]); f = lambda: [fg.sin(a * b) for _ in range(10)]
 elif kind == "where":
     c = fg.ones([1], dtype=fg.bool).expand([1 << 26]); a = fg.ones([1]).expand([1 << 26])
-    f = lambda: [fg.where(c, a, a) for _ in range(8)]
+    f = lambda: [fg.where(c, a, a) for _ in range(30)]
 elif kind == "conv":
     x = fg.randn([16, 64, 64, 64]); w = fg.randn([128, 64, 3, 3])
-    f = lambda: [fg.nn.functional.conv2d(x, w) for _ in range(3)]
+    f = lambda: [fg.nn.functional.conv2d(x, w) for _ in range(10)]
 elif kind == "softmax":
-    a = fg.ones([1]).expand([1 << 27]); f = lambda: [fg.softmax(a, axis=0) for _ in range(4)]
+    a = fg.ones([1, 1]).expand([1 << 10, 1 << 14]); f = lambda: [fg.softmax(a, axis=1) for _ in range(40)]
 state = {{}}
 def fire():
     time.sleep(0.6)

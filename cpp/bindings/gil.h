@@ -1,13 +1,15 @@
 // The one way the bindings let go of the GIL, and the hook apply() runs kernels through.
 //
-// Interpreter exit: CPython ends a daemon thread that asks for the GIL after finalization
-// began by calling pthread_exit(), whose forced unwind aborts the process ("terminate
-// called without an active exception") as soon as it meets a noexcept frame -- and
-// pybind11's gil_scoped_release reacquires in its destructor, which is noexcept. So the
-// GIL is never reacquired from a destructor here, and a thread that comes back from a
-// kernel once finalization has begun parks forever instead (what CPython 3.14 itself
-// does); the process exit ends it. Deleters that need the GIL to drop a Python object
-// leak it instead when the interpreter is going away.
+// Interpreter exit: CPython ends a daemon thread that waits for the GIL once finalization
+// has begun by calling pthread_exit(). Its forced unwind aborts the process ("terminate
+// called without an active exception") as soon as it meets a noexcept frame -- pybind11's
+// gil_scoped_release reacquires in its destructor -- and, where it can pass, it runs C++
+// destructors that drop Python objects without the GIL while the main thread tears the
+// interpreter down (a segfault). So no thread of ours may wait for the GIL during
+// finalization: an atexit hook (it runs before finalization) raises `exiting`, lets the
+// threads already waiting for the GIL (or inside NumPy calls, which release it) through,
+// and from then on a non-main thread coming back from a kernel parks forever instead (what CPython 3.14 itself does); the process
+// exit ends it. Deleters that need the GIL to drop a Python object leak it instead.
 #pragma once
 #include <Python.h>
 #include <pybind11/pybind11.h>
@@ -33,9 +35,68 @@ inline bool finalizing() {
   for (;;) pause();
 }
 
+inline std::atomic<bool>& exiting() {
+  static std::atomic<bool> e{false};
+  return e;
+}
+inline std::atomic<int>& waiting_for_gil() {
+  static std::atomic<int> n{0};
+  return n;
+}
+
+inline std::atomic<unsigned long>& main_thread_ident() {
+  static std::atomic<unsigned long> id{0};
+  return id;
+}
+inline bool on_main_thread() { return PyThread_get_thread_ident() == main_thread_ident().load(); }
+
+// Takes the GIL (via `take`) unless the interpreter is exiting; then parks, or returns
+// false when `park_on_exit` is false. The counter is raised before `exiting` is read, and
+// at_exit() raises `exiting` before it waits for the counter to drop (both seq_cst), so
+// no thread is still waiting for the GIL when finalization begins.
+template <class Take>
+bool take_gil_unless_exiting(Take&& take, bool park_on_exit) {
+  waiting_for_gil()++;
+  if ((exiting().load() && !on_main_thread()) || finalizing()) {
+    waiting_for_gil()--;
+    if (park_on_exit) park();
+    return false;
+  }
+  take();
+  waiting_for_gil()--;
+  return true;
+}
+
+// Wraps binding code that calls into NumPy or other Python code which may release and
+// retake the GIL itself (array conversion): counted like a wait for the GIL, so at_exit()
+// lets it finish first; once the interpreter is exiting a non-main thread parks before.
+template <class F>
+auto calling_python(F&& f) -> decltype(f()) {
+  waiting_for_gil()++;
+  if (exiting().load() && !on_main_thread()) {
+    waiting_for_gil()--;
+    Py_BEGIN_ALLOW_THREADS
+    park();
+    Py_END_ALLOW_THREADS
+  }
+  struct Done {
+    ~Done() { waiting_for_gil()--; }
+  } done;
+  return f();
+}
+
 inline void restore(PyThreadState* ts) {
-  if (finalizing()) park();
-  PyEval_RestoreThread(ts);  // not in a destructor: a forced unwind may pass through
+  // Not in a destructor: nothing noexcept between here and the interpreter.
+  take_gil_unless_exiting([ts] { PyEval_RestoreThread(ts); }, true);
+}
+
+// Registered with Python's atexit (runs on the main thread, holding the GIL, before
+// finalization starts).
+inline void at_exit() {
+  exiting().store(true);
+  Py_BEGIN_ALLOW_THREADS
+  for (int i = 0; i < 5000 && waiting_for_gil().load() > 0; ++i) usleep(1000);
+  Py_END_ALLOW_THREADS
 }
 
 // Runs f() without the GIL (the caller must hold it); exceptions from f are rethrown
@@ -66,7 +127,7 @@ auto without_gil(F&& f) -> decltype(f()) {
   }
 }
 
-// Runs f() holding the GIL, or not at all when the interpreter is finalizing and this
+// Runs f() holding the GIL, or not at all when the interpreter is exiting and this
 // thread does not hold it (then whatever f would release is leaked).
 template <class F>
 void with_gil_or_leak(F&& f) {
@@ -74,10 +135,10 @@ void with_gil_or_leak(F&& f) {
     f();
     return;
   }
-  if (finalizing()) return;
-  PyGILState_STATE s = PyGILState_Ensure();
+  PyGILState_STATE st{};
+  if (!take_gil_unless_exiting([&st] { st = PyGILState_Ensure(); }, false)) return;
   f();
-  PyGILState_Release(s);
+  PyGILState_Release(st);
 }
 
 // Work (elements) from which a kernel runs without the GIL: below it the release costs
@@ -92,12 +153,6 @@ inline std::atomic<int64_t>& releases() {
   static std::atomic<int64_t> n{0};
   return n;
 }
-
-inline std::atomic<unsigned long>& main_thread_ident() {
-  static std::atomic<unsigned long> id{0};
-  return id;
-}
-inline bool on_main_thread() { return PyThread_get_thread_ident() == main_thread_ident().load(); }
 
 // Turns a kernel's Interrupted into what Python's own SIGINT handler says: it runs now
 // (PyErr_CheckSignals), normally raising KeyboardInterrupt. Returns false when the

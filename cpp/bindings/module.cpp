@@ -107,12 +107,14 @@ TP from_numpy(py::array arr) {
 
 // Copies any array-like (casting to `dtype` when given).
 TP from_array_copy(py::array arr, std::optional<DType> dtype) {
+  return gil::calling_python([&] {  // astype may release the GIL (see gil.h)
   DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
   py::array c = py::array::ensure(arr.attr("astype")(dtype_to_np(d)), py::array::c_style);
   if (!c) throw TypeError("tensor: could not convert data");
   Tensor t = empty(Shape(c.shape(), c.shape() + c.ndim()), d);
   std::memcpy(t.raw(), c.data(), static_cast<size_t>(c.nbytes()));
   return t.impl();
+  });
 }
 
 Tensor to_tensor(py::handle h, const Tensor& like) {
@@ -121,7 +123,7 @@ Tensor to_tensor(py::handle h, const Tensor& like) {
     return scalar(PyFloat_AsDouble(h.ptr()), is_floating(like.dtype()) ? like.dtype() : DType::Float32);
   if (PyBool_Check(h.ptr())) return scalar(h.ptr() == Py_True ? 1.0 : 0.0, like.dtype());
   if (PyLong_Check(h.ptr())) return scalar(static_cast<double>(PyLong_AsLongLong(h.ptr())), like.dtype());
-  py::array a = py::array::ensure(h);
+  py::array a = gil::calling_python([&] { return py::array::ensure(h); });
   if (!a) throw TypeError("expected a Tensor, a number or an array, got " + std::string(py::str(py::type::handle_of(h))));
   DType d = np_to_dtype(a.dtype(), "operand");
   if (is_floating(like.dtype()) && !is_floating(d)) d = like.dtype();
@@ -383,6 +385,7 @@ PYBIND11_MODULE(_C, m) {
   // Every primitive's forward runs through this hook (GIL released for large work,
   // Ctrl-C on the main thread); the main thread is Python's (re-taken after fork).
   set_blocking_hook(&gil::blocking_hook);
+  py::module_::import("atexit").attr("register")(py::cpp_function(&gil::at_exit));
   m.def("_set_main_thread", [](unsigned long ident) { gil::main_thread_ident().store(ident); },
         "The thread (threading ident) whose kernels Ctrl-C interrupts: Python's main thread.");
   m.def("_gil_releases", [] { return gil::releases().load(); }, "Kernels run without the GIL so far (tests).");
