@@ -730,11 +730,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
     fastgrad::set_num_threads(n);
-    if (n > 1 && fork_pinned_serial())
-      PyErr_WarnEx(PyExc_RuntimeWarning,
+    if (n > 1 && fork_pinned_serial() &&
+        PyErr_WarnEx(PyExc_RuntimeWarning,
                    "set_num_threads: this thread called fork() after running parallel kernels; OpenMP's "
                    "thread pool does not survive fork, so its kernels stay on one thread (threads started "
-                   "in this process, and processes started with 'spawn', use the new count)", 1);
+                   "in this process, and processes started with 'spawn', use the new count)", 1) < 0)
+      throw py::error_already_set();  // warnings turned into errors
   }, "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
      "thread; see the README.");
   m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
