@@ -80,6 +80,7 @@ InterruptScope::InterruptScope() {
     ours.sa_flags = SA_SIGINFO | SA_ONSTACK | (cur.sa_flags & SA_RESTART);
     sigemptyset(&ours.sa_mask);
     if (sigaction(SIGINT, &ours, nullptr) != 0) return;
+    detail::g_interrupt_requested.store(false);  // a stale request is not this scope's
   }
   ++g_scopes;
   ++tl_armed;
