@@ -79,8 +79,8 @@ InterruptScope::InterruptScope() {
     ours.sa_sigaction = on_sigint;
     ours.sa_flags = SA_SIGINFO | SA_ONSTACK | (cur.sa_flags & SA_RESTART);
     sigemptyset(&ours.sa_mask);
-    if (sigaction(SIGINT, &ours, nullptr) != 0) return;
     detail::g_interrupt_requested.store(false);  // a stale request is not this scope's
+    if (sigaction(SIGINT, &ours, nullptr) != 0) return;
   }
   ++g_scopes;
   ++tl_armed;
