@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dlpack.h"
+#include "gil.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/parallel.h"
@@ -126,16 +127,6 @@ using TP = TensorPtr;
 // the buffer protocol checks conversions only then, so it costs nothing otherwise.
 thread_local int tl_trace_depth = 0;
 
-// Releases the GIL when the work is large enough that other threads may use it.
-template <typename F>
-auto maybe_nogil(int64_t work, F&& f) {
-  if (work >= (1 << 14)) {
-    py::gil_scoped_release r;
-    return f();
-  }
-  return f();
-}
-
 DType np_to_dtype(const py::dtype& dt, const char* op) {
   char k = dt.kind();
   size_t s = dt.itemsize();
@@ -184,8 +175,7 @@ TP from_numpy(py::array arr) {
   if (d == DType::Bool)
     canonical_bools(static_cast<uint8_t*>(const_cast<void*>(arr.data())), arr.size(), 1, !arr.writeable(), "from_numpy");
   auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
-    py::gil_scoped_acquire g;
-    delete static_cast<py::object*>(p);
+    gil::with_gil_or_leak([p] { delete static_cast<py::object*>(p); });
   });
   auto t = std::make_shared<TensorImpl>();
   t->storage = Storage::wrap(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), holder);
@@ -198,6 +188,7 @@ TP from_numpy(py::array arr) {
 
 // Copies any array-like (casting to `dtype` when given).
 TP from_array_copy(py::array arr, std::optional<DType> dtype) {
+  return gil::calling_python([&] {  // astype may release the GIL (see gil.h)
   DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
   const char kind = arr.dtype().kind();
   // Floats become int64 through fastgrad's own cast, so NaN/inf/out-of-range values
@@ -221,6 +212,7 @@ TP from_array_copy(py::array arr, std::optional<DType> dtype) {
                             " is outside the int64 range [-2**63, 2**63 - 1]");
   }
   return t.impl();
+  });
 }
 
 // A Python int with a float tensor is that float (correctly rounded, as NumPy); with an
@@ -245,7 +237,7 @@ Tensor to_tensor(py::handle h, const Tensor& like, const char* op = "operand") {
     if (is_floating(like.dtype())) return scalar(py_double(h.ptr(), op), like.dtype());
     return scalar_int(py_int64(h.ptr(), op), DType::Int64);  // bool + 2 is 3 (int64), as PyTorch
   }
-  py::array a = py::array::ensure(h);
+  py::array a = gil::calling_python([&] { return py::array::ensure(h); });
   if (!a) throw TypeError("expected a Tensor, a number or an array, got " + std::string(py::str(py::type::handle_of(h))));
   DType d = np_to_dtype(a.dtype(), "operand");
   if (is_floating(like.dtype()) && !is_floating(d)) d = like.dtype();
@@ -264,8 +256,12 @@ bool is_int_like(PyObject* o) {
 // A tensor of `shape` filled with the Python number `v`: ints exactly for integer dtypes,
 // floats through full's range check.
 Tensor filled(const Shape& shape, py::handle v, DType d, const char* op) {
-  if (is_int_like(v.ptr()) && !is_floating(d)) return full_int(shape, py_int64(v.ptr(), op), d);
-  return full(shape, py_double(v.ptr(), op), d);
+  if (is_int_like(v.ptr()) && !is_floating(d)) {
+    const int64_t iv = py_int64(v.ptr(), op);
+    return gil::kernel(shape_numel(shape), [&] { return full_int(shape, iv, d); });
+  }
+  const double dv = py_double(v.ptr(), op);
+  return gil::kernel(shape_numel(shape), [&] { return full(shape, dv, d); });
 }
 
 bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
@@ -296,7 +292,7 @@ TP binop(const TP& a, py::handle b, const char* op, FT ft, FS fs) {
   Tensor A(a);
   if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b, op)).impl();
   Tensor B = to_tensor(b, A, op);
-  return maybe_nogil(A.numel() + B.numel(), [&] { return ft(A, B).impl(); });
+  return ft(A, B).impl();
 }
 
 Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
@@ -492,18 +488,12 @@ TP from_dlpack(py::object obj) {
   if (mv)
     owner = std::shared_ptr<void>(mv, [](void* p) {
       auto* mt = static_cast<DLManagedTensorVersioned*>(p);
-      if (mt->deleter) {
-        py::gil_scoped_acquire g;
-        mt->deleter(mt);
-      }
+      if (mt->deleter) gil::with_gil_or_leak([mt] { mt->deleter(mt); });
     });
   else
     owner = std::shared_ptr<void>(ml, [](void* p) {
       auto* mt = static_cast<DLManagedTensor*>(p);
-      if (mt->deleter) {
-        py::gil_scoped_acquire g;
-        mt->deleter(mt);
-      }
+      if (mt->deleter) gil::with_gil_or_leak([mt] { mt->deleter(mt); });
     });
   auto t = std::make_shared<TensorImpl>();
   char* base = static_cast<char*>(dl.data) + dl.byte_offset;
@@ -597,8 +587,20 @@ PYBIND11_MODULE(_C, m) {
       // A Python value that does not convert to the C++ argument is a type error (pybind11
       // maps cast_error to RuntimeError, the class of autograd misuse).
       PyErr_SetString(PyExc_TypeError, (std::string("fastgrad: argument conversion failed: ") + e.what()).c_str());
+    } catch (const Interrupted&) {
+      // A kernel stopped for SIGINT outside the apply hook: Python's handler decides.
+      if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
     }
   });
+
+  // Every primitive's forward runs through this hook (GIL released for large work,
+  // Ctrl-C on the main thread); the main thread is Python's (re-taken after fork).
+  set_blocking_hook(&gil::blocking_hook);
+  py::module_::import("atexit").attr("register")(py::cpp_function(&gil::at_exit));
+  m.def("_set_main_thread", [](unsigned long ident) { gil::main_thread_ident().store(ident); },
+        "The thread (threading ident) whose kernels Ctrl-C interrupts: Python's main thread.");
+  m.def("_gil_releases", [] { return gil::releases().load(); }, "Kernels run without the GIL so far (tests).");
+  m.def("_fork_pinned_serial", &fork_pinned_serial);
 
   py::enum_<DType>(m, "dtype")
       .value("float32", DType::Float32)
@@ -692,10 +694,9 @@ PYBIND11_MODULE(_C, m) {
       .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
-      .def("clone", [](const TP& t) { return maybe_nogil(shape_numel(t->shape), [&] { return clone(Tensor(t)).impl(); }); })
+      .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); })
       .def("backward", [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
-        py::gil_scoped_release r;
-        backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph);
+        gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
       }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
       .def("_set_tangent", [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
@@ -727,24 +728,24 @@ PYBIND11_MODULE(_C, m) {
       })
       .def("__matmul__", [](const TP& a, py::handle b) {
         Tensor A(a), B = to_tensor(b, A, "__matmul__");
-        return maybe_nogil(1 << 20, [&] { return matmul(A, B).impl(); });
+        return matmul(A, B).impl();
       })
       .def("__rmatmul__", [](const TP& a, py::handle b) {
         Tensor A(a), B = to_tensor(b, A, "__rmatmul__");
-        return maybe_nogil(1 << 20, [&] { return matmul(B, A).impl(); });
+        return matmul(B, A).impl();
       })
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
       .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
-      .def("__invert__", [](const TP& a) { return logical_not(Tensor(a)).impl(); })
-      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a); return logical_and(A, to_tensor(b, A, "__and__")).impl(); })
-      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a); return logical_or(A, to_tensor(b, A, "__or__")).impl(); })
-      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__eq__"), CmpOp::Eq).impl(); })
-      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__ne__"), CmpOp::Ne).impl(); })
-      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__lt__"), CmpOp::Lt).impl(); })
-      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__le__"), CmpOp::Le).impl(); })
-      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__gt__"), CmpOp::Gt).impl(); })
-      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a); return compare(A, to_tensor(b, A, "__ge__"), CmpOp::Ge).impl(); })
+      .def("__invert__", [](const TP& a) { return gil::kernel(shape_numel(a->shape), [&] { return logical_not(Tensor(a)).impl(); }); })
+      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__and__"); return gil::kernel(A.numel() + B.numel(), [&] { return logical_and(A, B).impl(); }); })
+      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__or__"); return gil::kernel(A.numel() + B.numel(), [&] { return logical_or(A, B).impl(); }); })
+      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__eq__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Eq).impl(); }); })
+      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__ne__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ne).impl(); }); })
+      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__lt__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Lt).impl(); }); })
+      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__le__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Le).impl(); }); })
+      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__gt__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Gt).impl(); }); })
+      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__ge__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ge).impl(); }); })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
@@ -760,7 +761,7 @@ PYBIND11_MODULE(_C, m) {
 #define INPLACE(NAME, FN)                                                                        \
   T.def(NAME, [operand](const TP& a, py::handle b) {                                             \
     Tensor B = operand(a, b);                                                                    \
-    maybe_nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); });                   \
+    gil::nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); });                    \
     return a;                                                                                    \
   })
   INPLACE("add_", add_); INPLACE("sub_", sub_); INPLACE("mul_", mul_); INPLACE("div_", div_); INPLACE("pow_", pow_);
@@ -770,7 +771,7 @@ PYBIND11_MODULE(_C, m) {
 #undef INPLACE
   T.def("copy_", [](const TP& a, py::handle b) {
         Tensor A(a), B = to_tensor(b, A, "copy_");
-        maybe_nogil(shape_numel(a->shape), [&] { assign_(A, B); });
+        gil::nogil(A.numel(), [&] { assign_(A, B); });
         return a;
       })
       .def("fill_", [](const TP& a, py::handle v) {
@@ -780,7 +781,7 @@ PYBIND11_MODULE(_C, m) {
         return a;
       })
       .def("zero_", [](const TP& a) {
-        maybe_nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
+        gil::nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
         return a;
       })
       .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
@@ -835,16 +836,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("next_seed", &next_seed);
 
 #define UNARY(NAME, FN)                                                                                     \
-  m.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
-  T.def(NAME, [](const TP& x) { return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
+  m.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
+  T.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
   UNARY("neg", neg); UNARY("exp", fastgrad::exp); UNARY("log", fastgrad::log); UNARY("log1p", fastgrad::log1p);
   UNARY("sqrt", fastgrad::sqrt); UNARY("abs", fastgrad::abs); UNARY("sin", fastgrad::sin); UNARY("cos", fastgrad::cos);
   UNARY("tanh", fastgrad::tanh); UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("silu", silu);
   UNARY("erf", fastgrad::erf); UNARY("sign", sign); UNARY("isnan", fastgrad::isnan); UNARY("isfinite", fastgrad::isfinite);
   UNARY("logical_not", logical_not); UNARY("clone", clone);
 #undef UNARY
-  m.def("gelu", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu(Tensor(x), approx).impl(); }); });
-  m.def("gelu_deriv", [](const TP& x, bool approx) { return maybe_nogil(shape_numel(x->shape), [&] { return gelu_deriv(Tensor(x), approx).impl(); }); });
+  m.def("gelu", [](const TP& x, bool approx) { return gelu(Tensor(x), approx).impl(); });
+  m.def("gelu_deriv", [](const TP& x, bool approx) { return gelu_deriv(Tensor(x), approx).impl(); });
   m.def("softplus", [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
         py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
   // Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float (PyTorch).
@@ -860,19 +861,22 @@ PYBIND11_MODULE(_C, m) {
   m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
 
-#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return maybe_nogil(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
+#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
   BINARY("add", add); BINARY("sub", sub); BINARY("mul", mul); BINARY("div", div); BINARY("pow", fastgrad::pow);
   BINARY("maximum", maximum); BINARY("minimum", minimum); BINARY("matmul", matmul);
   BINARY("logical_and", logical_and); BINARY("logical_or", logical_or);
 #undef BINARY
-  m.def("compare", [](const TP& a, const TP& b, int op) { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+  m.def("compare", [](const TP& a, const TP& b, int op) {
+    return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
+                       [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+  });
 
 #define REDUCE(NAME, FN)                                                                                    \
   m.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
     py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);                               \
   T.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return maybe_nogil(shape_numel(x->shape), [&] { return FN(Tensor(x), ax, keepdims).impl(); }); }, \
+    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
     py::arg("axis") = py::none(), py::arg("keepdims") = false)
   REDUCE("sum", sum); REDUCE("mean", mean); REDUCE("amax", amax); REDUCE("amin", amin); REDUCE("prod", prod);
   REDUCE("logsumexp", logsumexp);
@@ -881,12 +885,12 @@ PYBIND11_MODULE(_C, m) {
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
   m.def("std", [](const TP& x, py::object axis, double correction, bool keepdims) { return std_(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmax(Tensor(x), axis, keepdims).impl(); },
+  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return argmin(Tensor(x), axis, keepdims).impl(); },
+  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); }); },
         py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return softmax(Tensor(x), axis).impl(); }); });
-  m.def("log_softmax", [](const TP& x, int64_t axis) { return maybe_nogil(shape_numel(x->shape), [&] { return log_softmax(Tensor(x), axis).impl(); }); });
+  m.def("softmax", [](const TP& x, int64_t axis) { return softmax(Tensor(x), axis).impl(); });
+  m.def("log_softmax", [](const TP& x, int64_t axis) { return log_softmax(Tensor(x), axis).impl(); });
 
   m.def("reshape", [](const TP& x, const Shape& s) { return reshape(Tensor(x), s).impl(); });
   m.def("permute", [](const TP& x, const Axes& p) { return permute(Tensor(x), p).impl(); });
@@ -919,12 +923,11 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
   m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
-  m.def("nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); });
+  m.def("nonzero_flat", [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); }); });
 
   m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
     Activation act = to_activation(activation, "linear");
-    return maybe_nogil(shape_numel(x->shape) * (w->shape.empty() ? 1 : w->shape[0]),
-                       [&] { return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl(); });
+    return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
      py::arg("activation") = "none");
 
@@ -933,21 +936,17 @@ PYBIND11_MODULE(_C, m) {
                    const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
                    const std::string& activation) {
     Activation act = to_activation(activation, "conv");
-    py::gil_scoped_release r;
     return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl, act).impl();
   }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"), py::arg("pad_hi"),
      py::arg("dilation"), py::arg("groups"), py::arg("channels_last"), py::arg("activation") = "none");
   m.def("max_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p, bool cl) {
-    py::gil_scoped_release r;
     return max_pool(Tensor(x), k, s, p, cl).impl();
   });
   m.def("avg_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p,
                        bool cip, bool cl) {
-    py::gil_scoped_release r;
     return avg_pool(Tensor(x), k, s, p, cip, cl).impl();
   });
   m.def("adaptive_avg_pool", [](const TP& x, const std::vector<int64_t>& o, bool cl) {
-    py::gil_scoped_release r;
     return adaptive_avg_pool(Tensor(x), o, cl).impl();
   });
 
@@ -957,8 +956,7 @@ PYBIND11_MODULE(_C, m) {
     run_step(params, [&](auto tag) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, bufs, {}, {}, "sgd_step");
-      py::gil_scoped_release r;
-      kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd, nesterov, maximize, first_step);
+      gil::without_gil([&] { kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd, nesterov, maximize, first_step); });
     });
     bump(params);
     bump(bufs);
@@ -972,8 +970,7 @@ PYBIND11_MODULE(_C, m) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, m1, m2, vmax, "adam_step");
       if (m1.empty() || m2.empty()) throw ValueError("adam_step: exp_avgs and exp_avg_sqs are required");
-      py::gil_scoped_release r;
-      kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd, amsgrad, decoupled, maximize, step);
+      gil::without_gil([&] { kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd, amsgrad, decoupled, maximize, step); });
     });
     bump(params);
     bump(m1);
@@ -989,8 +986,7 @@ PYBIND11_MODULE(_C, m) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, sq, mom, gavg, "rmsprop_step");
       if (sq.empty()) throw ValueError("rmsprop_step: square averages are required");
-      py::gil_scoped_release r;
-      kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd, momentum, centered, maximize);
+      gil::without_gil([&] { kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd, momentum, centered, maximize); });
     });
     bump(params);
     bump(sq);
@@ -1004,17 +1000,13 @@ PYBIND11_MODULE(_C, m) {
   m.def("backward", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
     Tensors g;
     for (auto& o : grads) g.emplace_back(o.p);
-    py::gil_scoped_release r;
-    backward(to_tensors(roots), g, retain, create);
+    gil::without_gil([&] { backward(to_tensors(roots), g, retain, create); });
   });
   m.def("grad", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs, bool retain,
                    bool create, bool allow_unused) {
     Tensors r, g;
     for (auto& o : grads) g.emplace_back(o.p);
-    {
-      py::gil_scoped_release rel;
-      r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused);
-    }
+    gil::without_gil([&] { r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused); });
     std::vector<OptTensor> out;
     for (auto& t : r) out.push_back({t.impl()});
     return out;
@@ -1034,7 +1026,14 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
     fastgrad::set_num_threads(n);
-  }, "Threads for fastgrad's kernels, in every Python thread.");
+    if (n > 1 && fork_pinned_serial() &&
+        PyErr_WarnEx(PyExc_RuntimeWarning,
+                   "set_num_threads: this thread called fork() after running parallel kernels; OpenMP's "
+                   "thread pool does not survive fork, so its kernels stay on one thread (threads started "
+                   "in this process, and processes started with 'spawn', use the new count)", 1) < 0)
+      throw py::error_already_set();  // warnings turned into errors
+  }, "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
+     "thread; see the README.");
   m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
   m.def("isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
         "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");

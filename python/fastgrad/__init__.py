@@ -7,6 +7,7 @@ primals, Jacobians ``out.shape + in.shape``).
 from __future__ import annotations
 
 import os as _os
+import threading as _threading
 
 # Idle OpenMP workers sleep instead of spinning: on a shared 2-core machine a spinning
 # worker steals the core the Python thread needs (the digits CNN took 50 s instead of
@@ -35,6 +36,14 @@ from ._threads import default_num_threads as _default_num_threads
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)
 
 set_num_threads(_default_num_threads())
+
+
+# Only the main thread's kernels stop for Ctrl-C (Python runs signal handlers there).
+# After fork the forking thread is the child's main thread, and the C++ at-fork handler
+# has put the child on one thread (see set_num_threads).
+_C._set_main_thread(_threading.main_thread().ident)
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=lambda: _C._set_main_thread(_threading.get_ident()))
 
 
 def empty_cache() -> None:

@@ -1,5 +1,8 @@
 """Datasets and the batch loader (cheat sheet "TRAINING LOOP": shuffle each epoch, then
-M = ceil(N/B) batches; the last one is short unless ``drop_last``)."""
+M = ceil(N/B) batches; the last one is short unless ``drop_last``).
+
+``DataLoader(num_workers=k)`` builds batches in k worker processes (multiprocessing,
+"fork" or "spawn"); see ``_workers.py``."""
 from __future__ import annotations
 
 import math
@@ -47,6 +50,14 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+    # Spawned DataLoader workers receive the dataset pickled: as arrays (Tensors are not
+    # picklable).
+    def __getstate__(self) -> dict:
+        return {"arrays": [np.array(a) for a in self._arrays]}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(*state["arrays"])
 
     def __getitem__(self, i: Any) -> tuple:
         return tuple(t[i] for t in self.tensors)
@@ -114,12 +125,35 @@ class DataLoader:
     seed + e, so runs are reproducible) or, without a seed, from fastgrad's RNG (so
     ``fg.manual_seed`` makes it reproducible). TensorDataset batches are gathered
     with one vectorised index per tensor (views when not shuffling).
+
+    ``num_workers=k > 0`` builds the batches in k worker processes
+    (``multiprocessing_context``: "fork", "spawn", "forkserver" or a context; default
+    the platform's) and yields them in order: the same batches as ``num_workers=0``.
+    Each worker runs fastgrad on one thread, is seeded with ``base_seed + worker_id``
+    (fastgrad's and Python's RNGs; ``get_worker_info()`` tells the seed), then calls
+    ``worker_init_fn(worker_id)``. An exception in a worker is raised in the parent
+    with the worker's traceback; a worker that dies raises RuntimeError. Workers stop
+    when the iterator is exhausted or dropped, unless ``persistent_workers`` (then they
+    serve every epoch until the loader is garbage collected or ``close()`` is called).
+    Batches cross the process boundary as arrays: Tensors in a batch arrive as Tensors,
+    anything else as pickled.
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: Optional[int] = None, collate_fn: Optional[Callable[[list], Any]] = None) -> None:
+                 seed: Optional[int] = None, collate_fn: Optional[Callable[[list], Any]] = None,
+                 num_workers: int = 0, worker_init_fn: Optional[Callable[[int], None]] = None,
+                 multiprocessing_context: Any = None, persistent_workers: bool = False,
+                 prefetch_factor: int = 2, timeout: float = 0) -> None:
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+        if prefetch_factor < 1:
+            raise ValueError(f"DataLoader: prefetch_factor must be >= 1, got {prefetch_factor}")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers needs num_workers > 0")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -127,6 +161,13 @@ class DataLoader:
         self.seed = seed
         self.collate_fn = collate_fn or _collate
         self.epoch = 0
+        self.num_workers = num_workers
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.persistent_workers = persistent_workers
+        self.prefetch_factor = int(prefetch_factor)
+        self.timeout = float(timeout)
+        self._pool = None
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -141,20 +182,56 @@ class DataLoader:
         s = (self.seed + self.epoch) if self.seed is not None else _C.next_seed()
         return np.random.default_rng(s).permutation(len(self.dataset))
 
-    def __iter__(self) -> Iterator[Any]:
+    def _batch_indices(self) -> Iterator[Any]:
+        """Per batch: None-order (a, b) ranges or index arrays, in order."""
         n = len(self.dataset)
         B = self.batch_size
         order = self._order()
         self.epoch += 1
         stop = (n // B) * B if self.drop_last else n
-        ds = self.dataset
-        fast = hasattr(ds, "take") and self.collate_fn is _collate
         for a in range(0, stop, B):
             b = min(a + B, n)
-            if order is None and isinstance(ds, TensorDataset):
-                yield ds.slice(a, b)
-            elif fast:
-                yield ds.take(order[a:b] if order is not None else np.arange(a, b))
-            else:
-                idx = order[a:b] if order is not None else range(a, b)
-                yield self.collate_fn([ds[int(i)] for i in idx])
+            yield (a, b) if order is None else order[a:b]
+
+    def _make_batch(self, spec: Any) -> Any:
+        ds = self.dataset
+        if isinstance(spec, tuple):  # a contiguous range, no shuffle
+            a, b = spec
+            if isinstance(ds, TensorDataset):
+                return ds.slice(a, b)
+            idx = np.arange(a, b)
+        else:
+            idx = spec
+        if hasattr(ds, "take") and self.collate_fn is _collate:
+            return ds.take(idx)
+        return self.collate_fn([ds[int(i)] for i in idx])
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.num_workers == 0:
+            return (self._make_batch(spec) for spec in self._batch_indices())
+        from ._workers import iterate
+        return iterate(self)
+
+    def close(self) -> None:
+        """Stops persistent workers (also done when the loader is garbage collected)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    def __getstate__(self) -> dict:
+        d = dict(self.__dict__)
+        d["_pool"] = None
+        return d
+
+
+def get_worker_info() -> Any:
+    """In a DataLoader worker: an object with ``id``, ``num_workers``, ``seed`` and
+    ``dataset``; None in the main process."""
+    from . import _workers
+    return _workers.WORKER_INFO

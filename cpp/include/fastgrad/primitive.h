@@ -35,8 +35,9 @@ struct Primitive {
   virtual bool vjp_uses_outputs() const { return false; }
   // Whether the VJP reads the inputs' values (then in-place changes to them are errors).
   virtual bool vjp_uses_inputs() const { return true; }
-  // Whether the output aliases input 0's memory (reshape, permute, expand, slice): an
-  // in-place change through or under a view must not go unnoticed by autograd.
+  // Whether the output aliases input 0's memory (reshape, permute, expand, slice): O(1)
+  // work, so apply() runs it without the GIL-releasing hook; and an in-place change
+  // through or under a view must not go unnoticed by autograd.
   virtual bool is_view() const { return false; }
 };
 

@@ -108,7 +108,15 @@ bool any_jvp_level() { return !tl_levels.empty(); }
 
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   sync_num_threads();
-  Tensors out = prim->forward(in);
+  Tensors out;
+  if (prim->is_view()) {
+    out = prim->forward(in);
+  } else {  // kernels run through the host's hook (the bindings release the GIL there)
+    int64_t work = 0;
+    for (const auto& t : in)
+      if (t.defined() && __builtin_add_overflow(work, t.numel(), &work)) work = INT64_MAX;
+    run_blocking(work, [&] { out = prim->forward(in); });
+  }
 
   // Record on the tape first: JVP rules that read the outputs must see them as tape
   // tensors, or grad-of-jvp misses the path through the output.

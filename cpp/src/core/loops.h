@@ -6,6 +6,7 @@
 #include <array>
 #include <algorithm>
 
+#include "../kernels/parallel_for.h"
 #include "fastgrad/tensor.h"
 
 namespace fastgrad::detail {
@@ -79,12 +80,7 @@ void for_each_run(const Shape& shape, const std::array<Shape, K>& strides, F&& i
     inner(off, n, istr);
   };
   const int64_t items = rows * blocks;
-  if (total >= kParallelGrain && items > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t it = 0; it < items; ++it) run_item(it);
-  } else {
-    for (int64_t it = 0; it < items; ++it) run_item(it);
-  }
+  kernels::parallel_for(items, total >= kParallelGrain, run_item);
 }
 
 }  // namespace fastgrad::detail

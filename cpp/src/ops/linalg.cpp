@@ -24,12 +24,7 @@ void batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t 
     }
     kernels::gemm<T>(M, N, K, T(1), pa + oa, rsA, csA, pb + ob, rsB, csB, T(0), po + i * M * N, N, 1);
   };
-  if (nb > 1 && M * N * K < (1 << 18) && nb * M * N * K >= (1 << 16) && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < nb; ++i) one(i);
-  } else {
-    for (int64_t i = 0; i < nb; ++i) one(i);
-  }
+  kernels::parallel_for(nb, M * N * K < (1 << 18) && nb * M * N * K >= (1 << 16), one);
 }
 
 // int64 matmul: a plain loop (no integer GEMM kernel), wrapping modulo 2^64 as NumPy

@@ -59,6 +59,7 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   const int64_t nk = shape_numel(kshape), nr = shape_numel(rshape);
+  const InterruptPoll ip;  // a broadcast view can make nr astronomically large
   auto init = [] {
     if (K == RK::Sum) return Acc(0);
     if (K == RK::Prod) return Acc(1);
@@ -83,6 +84,7 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
   if (contig && leading && K == RK::Sum && nk > 1) {
     std::vector<Acc> acc(nk, Acc(0));
     for (int64_t r = 0; r < nr; ++r) {
+      if ((r & 63) == 0) ip.check();  // serial: throwing here is outside any region
       const T* row = px + r * nk;
       for (int64_t k = 0; k < nk; ++k) acc[k] = wrap_add(acc[k], Acc(row[k]));
     }
@@ -108,19 +110,20 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
     Acc a = init();
     for (int64_t o = 0; o < nrout; ++o) {
       const T* p = base + offset_of(o, router, router_st);
-      if (rin_st == 1)
-        for (int64_t i = 0; i < rin; ++i) a = combine(a, p[i]);
-      else
-        for (int64_t i = 0; i < rin; ++i) a = combine(a, p[i * rin_st]);
+      // Runs are walked in pieces so a poll comes between them (same summation order).
+      for (int64_t i0 = 0; i0 < rin; i0 += kernels::kInterruptPiece) {
+        if (ip.requested()) return;
+        const int64_t i1 = std::min(rin, i0 + kernels::kInterruptPiece);
+        if (rin_st == 1)
+          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i]);
+        else
+          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i * rin_st]);
+      }
     }
     po[k] = static_cast<T>(a);
   };
-  if (nk * nr >= kParallelGrain && nk > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t k = 0; k < nk; ++k) one(k);
-  } else {
-    for (int64_t k = 0; k < nk; ++k) one(k);
-  }
+  kernels::parallel_for(nk, nk * nr >= kParallelGrain, one);
+  ip.check();
 }
 
 template <RK K>
@@ -278,12 +281,7 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       for (int64_t i = 0; i < n; ++i) b[i] *= inv;
     }
   };
-  if (rows * n >= kParallelGrain && rows > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) row(r);
-  } else {
-    for (int64_t r = 0; r < rows; ++r) row(r);
-  }
+  kernels::parallel_for(rows, rows * n >= kParallelGrain, row);
 }
 
 template <bool Log>

@@ -11,6 +11,9 @@ using namespace detail;
 
 namespace {
 
+// No tensor or view may have more elements (256 TiB of bool; see Expand).
+constexpr int64_t kMaxNumel = int64_t(1) << 48;
+
 Shape resolve_shape(const Shape& in, Shape s, const char* op) {
   int64_t known = 1, neg = -1;
   bool overflow = false;
@@ -107,6 +110,12 @@ struct Expand : Primitive {
       if (d < 0) throw ValueError("expand: negative dimension in target shape " + shape_str(target));
       if (__builtin_mul_overflow(n, d, &n)) throw ValueError("expand: shape " + shape_str(target) + " has too many elements");
     }
+    // Expanding is the one way to make a view with more elements than its storage; ops
+    // that loop over such a view (sum) would run for centuries, so views are held to the
+    // size a materialised tensor could ever have.
+    if (n > kMaxNumel)
+      throw ValueError("expand: shape " + shape_str(target) + " has " + std::to_string(n) +
+                       " elements, more than the limit of 2^48 elements per tensor");
     size_t off = target.size() - s.size();
     for (size_t i = 0; i < s.size(); ++i)
       if (s[i] != 1 && s[i] != target[off + i])

@@ -14,6 +14,7 @@
 #include "conv_common.h"
 #include "fastgrad/kernels/conv.h"
 #include "fastgrad/kernels/gemm.h"
+#include "fastgrad/parallel.h"
 
 namespace fastgrad::kernels {
 namespace {
@@ -58,14 +59,18 @@ bool spread_units(int nt, int64_t units, int64_t N) {
   return nt > 1 && (N >= nt || units >= 4 * static_cast<int64_t>(nt));
 }
 
+// Units are polled for an interrupt; in the serial case each unit's GEMM polls too.
 template <typename F>
 void run_units(int64_t units, bool spread, int nt, F&& f) {
+  const InterruptPoll ip;
   if (spread) {
 #pragma omp parallel for schedule(static) num_threads(nt)
-    for (int64_t u = 0; u < units; ++u) f(u);
+    for (int64_t u = 0; u < units; ++u)
+      if (!ip.requested()) f(u);
   } else {
-    for (int64_t u = 0; u < units; ++u) f(u);
+    for (int64_t u = 0; u < units && !ip.requested(); ++u) f(u);
   }
+  ip.check();
 }
 
 // Decomposition of a flat output pixel index, advanced along the innermost dim.
@@ -331,15 +336,18 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
     }
   };
 
+  const InterruptPoll ip;
   if (!spread) {
-    for (int64_t u = 0; u < units; ++u) unit(u, gw);
+    for (int64_t u = 0; u < units && !ip.requested(); ++u) unit(u, gw);
+    ip.check();
     return;
   }
 #pragma omp parallel num_threads(nt)
   {
     T* acc = partial + wsize * omp_get_thread_num();
 #pragma omp for schedule(static)
-    for (int64_t u = 0; u < units; ++u) unit(u, acc);
+    for (int64_t u = 0; u < units; ++u)
+      if (!ip.requested()) unit(u, acc);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < wsize; ++i) {
       T s = partial[i];
@@ -347,6 +355,7 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
       gw[i] = s;
     }
   }
+  ip.check();
 }
 
 #define FASTGRAD_CONV_INSTANTIATE(T)                                                       \

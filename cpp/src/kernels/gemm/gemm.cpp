@@ -10,6 +10,7 @@
 #include <new>
 
 #include "fastgrad/kernels/dispatch.h"
+#include "fastgrad/parallel.h"
 #include "gemm_internal.h"
 
 namespace fastgrad::kernels {
@@ -170,7 +171,7 @@ inline int64_t balanced_block(int64_t n, int64_t block, int64_t unit) {
 template <typename T>
 void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha,
                    const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
-                   int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+                   int64_t csB, T beta, T* C, int64_t rsC, int64_t csC, const InterruptPoll& ip) {
   const int64_t MR = ks.MR, NR = ks.NR;
   const int64_t KC = balanced_block(K, ks.KC, 8);
   const int64_t MC = balanced_block(M, ks.MC, MR);
@@ -184,6 +185,9 @@ void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T al
       const T beta_eff = pc == 0 ? beta : T(1);
       pack_b(kc, nc, B + pc * rsB + jc * csB, rsB, csB, NR, Bp);
       for (int64_t ic = 0; ic < M; ic += MC) {
+        // Between blocks of a few ms: an interrupted GEMM stops here (C is then partial;
+        // the caller throws and discards it).
+        if (ip.requested()) return;
         const int64_t mc = std::min(MC, M - ic);
         const int64_t a_rs = pack_a(mc, kc, A + ic * rsA + pc * csA, rsA, csA, MR, Ap);
         const int64_t a_cs = a_rs == 1 ? MR : 1;
@@ -269,6 +273,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
                int64_t rsC, int64_t csC, bool allow_threads) {
   if (!normalize(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC)) return;
   const KernelSet<T>& ks = kernel_set<T>(active_isa());
+  const InterruptPoll ip;
   const int64_t work = M * N * K;
   int nt = 1;
   if (allow_threads && work >= 2 * kMinWorkPerThread && !omp_in_parallel()) {
@@ -310,7 +315,8 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     return;
   }
   if (nt <= 1) {
-    packed_serial(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+    packed_serial(ks, M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, ip);
+    ip.check();
     return;
   }
   int tm, tn;
@@ -324,9 +330,10 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     if (i0 < M && j0 < N) {
       const int64_t m = std::min(mt, M - i0), n = std::min(ntile, N - j0);
       packed_serial(ks, m, n, K, alpha, A + i0 * rsA, rsA, csA, B + j0 * csB, rsB, csB, beta,
-                    C + i0 * rsC + j0 * csC, rsC, csC);
+                    C + i0 * rsC + j0 * csC, rsC, csC, ip);
     }
   }
+  ip.check();
 }
 
 }  // namespace
@@ -369,10 +376,13 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const
   }
   // Static schedule: each batch entry always lands on the same thread for a given
   // thread count (deterministic, and every entry is computed the same way anyway).
+  const InterruptPoll ip;
 #pragma omp parallel for num_threads(static_cast<int>(nt)) schedule(static)
   for (int64_t b = 0; b < batch; ++b)
-    gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
-              C + b * bsC, rsC, csC, false);
+    if (!ip.requested())
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
+                C + b * bsC, rsC, csC, false);
+  ip.check();
 }
 
 #define FG_GEMM_INSTANTIATE(T)                                                              \
