@@ -39,29 +39,26 @@ int64_t checked_int64(double v, const char* op) {
   }
   return static_cast<int64_t>(v);
 }
+
+// One fill loop for double and exact int64 values (converted once to the dtype).
+template <typename V>
+Tensor filled(const Shape& shape, V value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  const int64_t n = t.numel();
+  FG_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t v = convert<scalar_t>(value);
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+  return t;
+}
 }  // namespace
 
 Tensor full(const Shape& shape, double value, DType dtype) {
-  if (dtype == DType::Int64) return full_int(shape, checked_int64(value, "full"), dtype);
-  Tensor t = empty(shape, dtype);
-  const int64_t n = t.numel();
-  FG_DISPATCH_ALL(dtype, "full", [&] {
-    scalar_t v = convert<scalar_t>(value);
-    scalar_t* p = t.data<scalar_t>();
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
-  });
-  return t;
+  if (dtype == DType::Int64) return filled(shape, checked_int64(value, "full"), dtype);
+  return filled(shape, value, dtype);
 }
-Tensor full_int(const Shape& shape, int64_t value, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  const int64_t n = t.numel();
-  FG_DISPATCH_ALL(dtype, "full", [&] {
-    scalar_t v = convert<scalar_t>(value);
-    scalar_t* p = t.data<scalar_t>();
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
-  });
-  return t;
-}
+Tensor full_int(const Shape& shape, int64_t value, DType dtype) { return filled(shape, value, dtype); }
 Tensor scalar_int(int64_t value, DType dtype) { return full_int({}, value, dtype); }
 Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
