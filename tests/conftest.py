@@ -27,6 +27,6 @@ def pytest_sessionstart(session):
     import importlib.util
     import os
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        missing = [m for m in ("torch", "jax") if importlib.util.find_spec(m) is None]
+        missing = [m for m in ("torch", "jax", "safetensors") if importlib.util.find_spec(m) is None]
         if missing:
             pytest.exit(f"CI: oracle package(s) {missing} not installed; .ci/run installs them", returncode=1)
