@@ -274,7 +274,8 @@ RuntimeError released_error(const Node* n) {
 // the Node, so concurrent calls through a shared graph never share a buffer.
 struct Item {
   std::shared_ptr<Node> node;
-  Tensors inputs;    // the node's inputs, read under its lock (another call may free them)
+  Tensors inputs;    // with retain_graph: the node's inputs, copied under its lock (a
+                     // freeing call may run concurrently); without, the claim protects them
   Tensors cot;       // this call's cotangent accumulators, one per output
   bool dead = false; // already freed when reached (tolerated by grad() if not needed)
 };
@@ -328,14 +329,14 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         items[k].dead = true;
         continue;
       }
-      items[k].inputs = n->inputs;
-    }
-    for (size_t i = 0; i < items[k].inputs.size(); ++i) {
-      if (!items[k].inputs[i].defined()) continue;
-      // A copy: visit() may reallocate `items`. edge_input: an input rebased by a later
-      // in-place op still means its old identity here (inplace.cpp).
-      const Tensor t = edge_input(*items[k].node, items[k].inputs[i]);
-      if (t.impl()->grad_fn) visit(t.impl()->grad_fn);
+      // Under the lock another call cannot free the inputs, so they are walked in place
+      // (visit() may reallocate `items`, never `n`). edge_input: an input rebased by a
+      // later in-place op still means its old identity here (inplace.cpp).
+      for (const Tensor& x : n->inputs) {
+        if (!x.defined()) continue;
+        const Tensor& t = edge_input(*n, x);
+        if (t.impl()->grad_fn) visit(t.impl()->grad_fn);
+      }
     }
   }
   // Creation order is a valid topological order (inputs of a node have smaller seq).
@@ -347,10 +348,11 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   if (cap) {
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
       if (it->dead) continue;
-      const Node* n = it->node.get();
-      for (size_t i = 0; i < it->inputs.size(); ++i) {
-        if (!n->needs_grad[i] || !it->inputs[i].defined()) continue;
-        const Tensor& t = edge_input(*n, it->inputs[i]);
+      Node* n = it->node.get();
+      std::lock_guard<std::mutex> lock(n->mu);
+      for (size_t i = 0; i < n->inputs.size(); ++i) {
+        if (!n->needs_grad[i] || !n->inputs[i].defined()) continue;
+        const Tensor& t = edge_input(*n, n->inputs[i]);
         if (cap->index.count(t.get()) || (t.impl()->grad_fn && needed.count(t.impl()->grad_fn.get()))) {
           needed.insert(n);
           break;
@@ -367,8 +369,10 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   // that throws later, gives back the claims of the nodes it has not freed.
   struct Claims {
     std::vector<Node*> nodes;
+    size_t freed = 0;  // nodes are run and freed in claim order: a prefix is done
     ~Claims() {
-      for (Node* n : nodes) {
+      for (size_t i = freed; i < nodes.size(); ++i) {
+        Node* n = nodes[i];
         std::lock_guard<std::mutex> lock(n->mu);
         if (!n->freed) n->released = false;
       }
@@ -412,17 +416,32 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     for (auto& c : cot) any = any || c.defined();
     if (any) {
       const Primitive& p = *node->prim;
-      std::vector<int64_t> in_versions, out_versions;
-      std::vector<TensorPtr> saved;
+      // Without retain_graph this call holds the node's claim: no other call frees its
+      // saved state meanwhile (others only read it), so it is read in place. A retaining
+      // call may meet a concurrent free: it copies under the lock.
+      std::vector<int64_t> in_copy, out_copy;
+      std::vector<TensorPtr> saved_copy;
+      const std::vector<int64_t>* in_vp = &node->input_versions;
+      const std::vector<int64_t>* out_vp = &node->output_versions;
+      const std::vector<TensorPtr>* saved_p = &node->saved_outputs;
       {
         std::lock_guard<std::mutex> lock(node->mu);
         // Only a call with retain_graph=True can get here after another call freed it.
         if (node->freed) throw released_error(node.get());
-        in_versions = node->input_versions;
-        out_versions = node->output_versions;
-        saved = node->saved_outputs;
+        if (retain_graph) {
+          item.inputs = node->inputs;
+          in_copy = node->input_versions;
+          out_copy = node->output_versions;
+          saved_copy = node->saved_outputs;
+          in_vp = &in_copy;
+          out_vp = &out_copy;
+          saved_p = &saved_copy;
+        }
       }
-      const Tensors& ins = item.inputs;
+      const std::vector<int64_t>& in_versions = *in_vp;
+      const std::vector<int64_t>& out_versions = *out_vp;
+      const std::vector<TensorPtr>& saved = *saved_p;
+      const Tensors& ins = retain_graph ? item.inputs : node->inputs;
       if (!in_versions.empty())
         for (size_t i = 0; i < ins.size(); ++i) {
           const Tensor& x = ins[i];
@@ -472,6 +491,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         node->output_versions.clear();
         node->freed = true;
       }
+      ++claims.freed;
     }
     item.inputs.clear();  // as the node's own inputs: saved tensors die as the pass goes
   }
