@@ -340,13 +340,18 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
   }
   // Creation order is a valid topological order (inputs of a node have smaller seq).
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.node->seq > b.node->seq; });
-  for (size_t k = 0; k < items.size(); ++k) where[items[k].node.get()] = k;
+  // Items stay where visit() put them (`where` keeps pointing at them); `order` is the
+  // run order.
+  std::vector<size_t> order(items.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return items[a].node->seq > items[b].node->seq; });
 
   // With requested inputs, run only the nodes on a path to one of them (one ascending pass).
   std::unordered_set<const Node*> needed;
   if (cap) {
-    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    for (auto k = order.rbegin(); k != order.rend(); ++k) {
+      const Item* it = &items[*k];
       if (it->dead) continue;
       Node* n = it->node.get();
       std::lock_guard<std::mutex> lock(n->mu);
@@ -379,7 +384,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
   } claims;
   if (!retain_graph)
-    for (const Item& it : items) {
+    for (size_t k : order) {
+      const Item& it = items[k];
       if (!runs(it)) continue;
       Node* n = it.node.get();
       std::lock_guard<std::mutex> lock(n->mu);
@@ -408,7 +414,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   };
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
 
-  for (Item& item : items) {
+  for (size_t k : order) {
+    Item& item = items[k];
     if (!runs(item)) continue;
     const std::shared_ptr<Node>& node = item.node;
     Tensors cot = std::move(item.cot);
