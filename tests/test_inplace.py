@@ -517,3 +517,36 @@ def test_forward_mode_sees_inplace_ops():
     p, t = jvp(f, (fg.tensor(x),), (fg.tensor(np.array([1.0, 10.0, 100.0])),))
     np.testing.assert_allclose(A(p), [15.0, 24.0, 2.0])
     np.testing.assert_allclose(A(t), [0.0, 3 * (2 + 2 * 2.0) * 10.0, 10.0])
+
+
+@pytest.mark.parametrize("case", ["copy_", "fill_", "setitem-all", "copy_-cast"])
+def test_operand_is_the_target_itself(case):
+    """b.copy_(b) / s.fill_(s): the mark's new value is the target's old identity; recording
+    the target itself made the node its own input and dropped the gradient (zeros)."""
+    x = RNG.standard_normal(3)
+    grads, tangents = [], []
+    for lib in (fg, torch):
+        X = lib.tensor(x, requires_grad=True)
+
+        def f(X, lib=lib):
+            b = X * 2
+            if case == "copy_":
+                b.copy_(b)
+            elif case == "fill_":
+                b = b.sum()
+                b.fill_(b)
+            elif case == "copy_-cast":
+                b.copy_(b.double())
+            else:
+                b[...] = b
+            return (b * b * X).sum()
+
+        f(X).backward()
+        grads.append(A(X.grad) if lib is fg else X.grad.numpy())
+        if lib is fg:
+            from fastgrad.transforms import jvp
+            tangents.append(A(jvp(f, (fg.tensor(x),), (fg.tensor(np.ones(3)),))[1]))
+        else:
+            tangents.append(torch.func.jvp(f, (torch.tensor(x),), (torch.ones(3, dtype=torch.float64),))[1].numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-12)

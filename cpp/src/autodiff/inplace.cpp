@@ -167,6 +167,10 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
     since = peek_node_seq();
   }
   Tensor r = fn(self_in);
+  // copy_/fill_ hand back their operand, which may be the target itself (b.copy_(b)):
+  // the new value is then the old identity. Recording the target as the mark's own input
+  // would make the mark an input of itself, a cycle whose gradient is silently dropped.
+  if (r.get() == self.get()) r = self_in;
   if (r.dtype() != t.dtype) r = cast(r, t.dtype);
   if (r.shape() != t.shape) {
     if (broadcast_shapes(t.shape, r.shape(), op) != t.shape)
