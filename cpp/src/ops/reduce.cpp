@@ -263,7 +263,9 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
     T* b = y + r * n;
     T m = -std::numeric_limits<T>::infinity();
     for (int64_t i = 0; i < n; ++i) m = std::max(m, a[i]);
-    if (!std::isfinite(m)) m = (m != m) ? m : T(0);
+    // A row of -inf: shift by 0 (the result is NaN, as PyTorch). A +inf or NaN max stays,
+    // so the whole row is NaN as in PyTorch (inf - inf), not a one-hot.
+    if (m == -std::numeric_limits<T>::infinity()) m = T(0);
     double s = 0;
     for (int64_t i = 0; i < n; ++i) {
       T e = std::exp(a[i] - m);
@@ -271,8 +273,10 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       s += e;
     }
     if (Log) {
-      T ls = static_cast<T>(std::log(s)) + m;
-      for (int64_t i = 0; i < n; ++i) b[i] = a[i] - ls;
+      // (x - m) - log(s), not x - (m + log(s)): m + log(s) rounds to m's ulp, which for
+      // large logits (float32 ~3e4) loses the whole log(s) term.
+      T ls = static_cast<T>(std::log(s));
+      for (int64_t i = 0; i < n; ++i) b[i] = (a[i] - m) - ls;
     } else {
       T inv = static_cast<T>(1.0 / s);
       for (int64_t i = 0; i < n; ++i) b[i] *= inv;
