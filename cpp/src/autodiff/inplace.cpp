@@ -250,11 +250,10 @@ void pow_(const Tensor& self, const Tensor& other) {
   DType r = inplace_result_type(self, other, false);
   inplace_(self, "pow_", r, false, [&](const Tensor& a) {
     if (is_floating(r)) return fastgrad::pow(a, other);
-    // Integer powers stay exact: float64 holds every integer result below 2^53.
     if (category(other.dtype()) == 1 && other.numel() > 0 &&
         amin(other, {}, false).data<int64_t>()[0] < 0)
       throw RuntimeError("pow_: integers to negative integer powers are not allowed");
-    return fastgrad::pow(cast(a, DType::Float64), cast(other, DType::Float64));
+    return fastgrad::pow(a, other);  // exact int64 (pow_int), cast back to the target's dtype
   });
 }
 void assign_(const Tensor& self, const Tensor& src) {
