@@ -550,3 +550,32 @@ def test_operand_is_the_target_itself(case):
             tangents.append(torch.func.jvp(f, (torch.tensor(x),), (torch.ones(3, dtype=torch.float64),))[1].numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
     np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["copy_", "fill_", "setitem", "setitem-adv", "copy_-into-leaf", "fill_-into-leaf"])
+def test_no_grad_inplace_with_a_tracked_operand_only_writes_data(case):
+    """Under no_grad, z.copy_(t) with a tracked t took t's history: z became a non-leaf that
+    required grad and backward flowed into t's graph (as torch: z only gets the values)."""
+    x = RNG.standard_normal(3)
+    res = []
+    for lib in (fg, torch):
+        X = lib.tensor(x, requires_grad=True)
+        t = X * 2.0
+        z = lib.zeros(3, dtype=lib.float64)
+        leaf = lib.zeros(3, dtype=lib.float64, requires_grad=True)
+        with (no_grad() if lib is fg else torch.no_grad()):
+            {"copy_": lambda: z.copy_(t), "fill_": lambda: z.fill_(t.sum()), "setitem": lambda: z.__setitem__(slice(None), t),
+             "setitem-adv": lambda: z.__setitem__([0, 1, 2], t), "copy_-into-leaf": lambda: leaf.copy_(t),
+             "fill_-into-leaf": lambda: leaf.fill_(t[0])}[case]()
+        target = leaf if case.endswith("leaf") else z
+        assert target.is_leaf and target.grad_fn is None
+        assert target.requires_grad == case.endswith("leaf")
+        L = (target * X).sum() + t.sum()
+        L.backward()
+        res.append((A(target) if lib is fg else target.detach().numpy(), A(X.grad) if lib is fg else X.grad.numpy(),
+                    None if target.grad is None else (A(target.grad) if lib is fg else target.grad.numpy())))
+    for a, b in zip(*res):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12)

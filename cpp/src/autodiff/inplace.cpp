@@ -196,7 +196,9 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
     r = apply1(std::make_shared<InplaceMark>(name, overwrites, prev), {r, prev});
   }
   copy_(self, detach(r));  // bumps the version; copies via a temporary if r aliases self
-  if (r.impl()->grad_fn) {
+  // Under no_grad only the data changes: copy_/fill_ hand back their operand itself, whose
+  // history (a tracked source) must not become the target's.
+  if (grad && r.impl()->grad_fn) {
     t.grad_fn = r.impl()->grad_fn;
     t.output_nr = r.impl()->output_nr;
     t.requires_grad = true;
