@@ -240,3 +240,36 @@ def test_softmax_log_softmax_special_values_like_torch(row):
                                            rtol=tol, atol=tol)  # NaN where torch has NaN, only there
             np.testing.assert_allclose(np.asarray(f(fg.tensor(a.T.copy(), dtype=fdt), 0)),
                                        tf(torch.tensor(a.T.copy()), 0).numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_std_gradient_where_the_variance_is_zero_like_torch(layout, rng):
+    """std's derivative is 0 where std == 0 (PyTorch masks it; it was inf * 0 = NaN), on
+    every axis; NaN inputs still give NaN; other rows keep their exact gradient."""
+    for nd, (fdt, npdt, tol) in itertools.product(sorted(SHAPES), DT):
+        for ax in [None] + list(range(nd)):
+            a = rng.uniform(0.5, 1.5, SHAPES[nd]).astype(npdt)
+            if ax is None:
+                a[...] = 0.75
+            else:
+                sl = [slice(None)] * nd
+                sl[ax] = slice(None)
+                idx = tuple(0 if i != ax else slice(None) for i in range(nd))
+                a[idx] = 0.75  # one constant lane along the axis
+            if (a.size if ax is None else a.shape[ax]) < 2:
+                continue
+            x = leaf(a, layout, fdt, requires_grad=True)
+            y = fg.std(x, axis=ax)
+            w = rng.standard_normal(tuple(y.shape)).astype(npdt)
+            (y * fg.tensor(w, dtype=fdt)).sum().backward()
+            t = torch.tensor(a, requires_grad=True)
+            ty = t.std() if ax is None else t.std(ax)
+            (ty * torch.as_tensor(w)).sum().backward()
+            np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=10 * tol, atol=10 * tol)
+            np.testing.assert_allclose(np.asarray(x.grad), t.grad.numpy(), rtol=20 * tol, atol=20 * tol,
+                                       err_msg=f"std axis={ax}")
+    a = np.array([1.0, np.nan, 2.0])
+    x = fg.tensor(a, dtype=fg.float64, requires_grad=True)
+    y = fg.std(x)
+    y.backward()
+    assert np.isnan(float(y.detach())) and np.isnan(np.asarray(x.grad)).all()

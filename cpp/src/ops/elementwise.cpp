@@ -99,17 +99,19 @@ struct Pow : BinaryBase {
     Tensor zero = zeros_like(b);
     return where(compare(b, zero, CmpOp::Eq), zero, b * pow(a, b - 1.0));
   }
-  static Tensor dexp(const Tensor& a, const Tensor& y) {
+  // PyTorch's rule: 0 only where a == 0 and b >= 0; for b < 0 it is inf * log(0) = -inf.
+  static Tensor dexp(const Tensor& a, const Tensor& b, const Tensor& y) {
     Tensor zero = zeros_like(y);
-    Tensor safe = where(compare(a, zero, CmpOp::Eq), ones_like(a), a);
-    return where(compare(a, zero, CmpOp::Eq), zero, y * log(safe));
+    Tensor at0 = logical_and(compare(a, zeros_like(a), CmpOp::Eq), compare(b, zeros_like(b), CmpOp::Ge));
+    Tensor safe = where(at0, ones_like(y), a);
+    return where(at0, zero, y * log(safe));
   }
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
-    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], y[0]) : Tensor()};
+    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], x[1], y[0]) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
     return {add_maybe(t[0].defined() ? t[0] * dbase(x[0], x[1]) : Tensor(),
-                      t[1].defined() ? t[1] * dexp(x[0], y[0]) : Tensor())};
+                      t[1].defined() ? t[1] * dexp(x[0], x[1], y[0]) : Tensor())};
   }
 };
 FG_REGISTER_PRIMITIVE(pow);

@@ -405,7 +405,11 @@ Tensor var(const Tensor& x, const Axes& axes, double correction, bool keepdims) 
 }
 Tensor std_(const Tensor& x, const Axes& axes, double correction, bool keepdims) {
   norm_axes(axes, x.ndim(), "std");  // errors name std, not the var it is built on
-  return sqrt(var(x, axes, correction, keepdims));
+  Tensor v = var(x, axes, correction, keepdims);
+  // Where the variance is 0 the derivative is 0, as PyTorch (its std backward masks
+  // std == 0): sqrt's 1/(2 sqrt v) = inf times the zero deviations gave NaN. NaN stays NaN.
+  Tensor zero = zeros_like(v), is0 = compare(v, zero, CmpOp::Eq);
+  return where(is0, zero, sqrt(where(is0, ones_like(v), v)));
 }
 Tensor amax(const Tensor& x, const Axes& axes, bool keepdims) {
   return apply1(make_prim<Extremum<true>>(norm_axes(axes, x.ndim(), "amax"), keepdims), {x});
