@@ -463,3 +463,34 @@ def test_bools_via_load(tmp_path):
     raw[data:data + 6] = U8.tobytes()
     q.write_bytes(bytes(raw))
     check_bool_tensor(fg.load(q)["m"])
+
+
+@pytest.mark.parametrize("src_dt", [fg.float32, fg.float64])
+def test_every_write_path_casts_like_astype(src_dt):
+    """t[key] = float_tensor into an int64 (or bool) tensor went through NumPy's cast (NaN
+    -> INT64_MIN); it is fastgrad's cast, as copy_ and astype: NaN -> 0, saturating."""
+    vals = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 2.7, -2.7, 0.5, 0.0], np.float64)
+    src = fg.tensor(vals, dtype=src_dt)
+    for dst in (fg.int64, fg.bool_):
+        want = np.asarray(src.astype(dst))
+        n = len(vals)
+        writes = {
+            "copy_": lambda t: t.copy_(src),
+            "[:]": lambda t: t.__setitem__(slice(None), src),
+            "[idx]": lambda t: t.__setitem__(fg.tensor(np.arange(n)), src),
+            "[mask]": lambda t: t.__setitem__(fg.tensor(np.ones(n, bool)), src),
+            "[list]": lambda t: t.__setitem__(list(range(n)), src),
+        }
+        for name, w in writes.items():
+            t = fg.zeros(n, dtype=dst)
+            w(t)
+            got = np.asarray(t)
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} into {dst}")
+        # a row of a 2-D target, and a strided view of it
+        t = fg.zeros((2, n), dtype=dst)
+        t[1] = src
+        np.testing.assert_array_equal(np.asarray(t)[1], want)
+        t = fg.zeros(2 * n, dtype=dst)
+        t[::2] = src
+        np.testing.assert_array_equal(np.asarray(t)[::2], want)
