@@ -579,3 +579,45 @@ def test_no_grad_inplace_with_a_tracked_operand_only_writes_data(case):
             assert a is None and b is None
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["on-view-return-base", "on-base-return-view", "into-view-of-constant"])
+@pytest.mark.parametrize("name", list(ALL))
+def test_forward_mode_view_cases_raise_or_match_torch(name, where):
+    """jvp through an in-place op on a view (or on a base with a live view) gave the alias a
+    stale tangent: the values changed, the tangent did not (silently wrong jvp/jacfwd).
+    It raises now, as reverse mode does for views; torch.func.jvp is the oracle otherwise."""
+    from fastgrad.transforms import jvp
+    op, shape = ALL[name]
+    x = RNG.uniform(0.5, 1.5, size=SHAPE)
+    tx = RNG.standard_normal(SHAPE)
+
+    def f(X, lib):
+        row = X[1] * 0.5 + 0.2  # an operand that carries the tangent
+        operand = None if shape is None else (row.sum() if shape == () else row[:2] if shape == (2,) else row)
+        if where == "into-view-of-constant":
+            b = lib.zeros(SHAPE, dtype=lib.float64)
+        else:
+            b = X * 3.0
+        v = b[0]
+        if name.startswith("setitem"):
+            target, operand = (v, operand) if where != "on-base-return-view" else (b, None)
+            if target is b:
+                b[0, 1:] = X[1, :2] * 2.0
+            elif name == "setitem":
+                v[1:] = row[:2]
+            else:
+                v[[2, 0]] = row[:2]
+        elif where == "on-base-return-view":
+            op(b, None if operand is None else (X.sum() * 0.25 if shape == () else X * 0.25 + 1.0))
+        else:
+            op(v, operand)
+        return v * 1.0 if where == "on-base-return-view" else b * 1.0
+
+    try:
+        _, got = jvp(lambda X: f(X, fg), (fg.tensor(x),), (fg.tensor(tx),))
+    except RuntimeError as e:
+        assert "forward mode" in str(e) or "view" in str(e), str(e)
+        return
+    _, want = torch.func.jvp(lambda X: f(X, torch), (torch.tensor(x),), (torch.tensor(tx),))
+    np.testing.assert_allclose(A(got), want.numpy(), rtol=1e-12, atol=1e-12)

@@ -120,6 +120,21 @@ bool is_view_of_tracked(const TensorImpl& t) {
   return n.inputs[0].defined() && n.inputs[0].impl()->storage == t.storage;
 }
 
+// Whether a tensor other than `t` and its own in-place history (the identity aliases the
+// marks keep, and `prev`) shares t's memory: a view of t, or the base t is a view of.
+bool has_other_aliases(const TensorImpl& t, const Tensor& prev) {
+  long internal = 1;  // t itself
+  if (prev.defined() && prev.impl()->storage == t.storage) ++internal;
+  const Node* n = t.grad_fn.get();
+  while (n) {
+    const auto* mark = dynamic_cast<const InplaceMark*>(n->prim.get());
+    if (!mark || !mark->prev.defined()) break;
+    if (mark->prev.impl()->storage == t.storage) ++internal;
+    n = mark->prev.impl()->grad_fn.get();
+  }
+  return t.storage.use_count() > internal;
+}
+
 }  // namespace
 
 bool can_cast_inplace(DType from, DType to) { return category(from) <= category(to); }
@@ -178,6 +193,14 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
                        shape_str(broadcast_shapes(t.shape, r.shape(), op)));
     r = expand(r, t.shape);
   }
+  // Forward mode: the new tangent goes to the target only, so an alias (a view of it, or
+  // its base) would keep a stale tangent for the values this write changes: refuse, as
+  // reverse mode refuses views (a silently wrong jvp/jacfwd/hvp otherwise).
+  if ((!t.tangents.empty() || !r.impl()->tangents.empty()) && has_other_aliases(t, prev))
+    throw RuntimeError(name + ": in-place operation in forward mode (jvp/jacfwd/hvp) on a tensor (shape " +
+                       shape_str(t.shape) + ") that shares its memory with another tensor (a view or its base) "
+                       "is not supported: the other's tangent would not see it; apply the op out of place, or "
+                       "clone() the view first");
   if (grad && (r.requires_grad() || t.requires_grad)) {
     // An untracked tensor sharing storage with others (a view, or the base of views)
     // would need its aliases rebased too, which this engine cannot do.
