@@ -82,3 +82,34 @@ def test_multihead_attention_float_mask_gradient_vs_torch(dt, mask_kind):
     fo.sum().backward()
     np.testing.assert_allclose(np.asarray(fo.detach()), to.detach().numpy(), rtol=10 * tol, atol=10 * tol)
     np.testing.assert_allclose(np.asarray(fm.grad), tm.grad.numpy(), rtol=10 * tol, atol=10 * tol)
+
+
+@pytest.mark.parametrize("how", ["float-mask", "bool-mask", "float-mask-3d"])
+@pytest.mark.parametrize("dt", DT, ids=["f32", "f64"])
+def test_sdpa_fully_masked_query_rows_are_zero_like_torch(dt, how):
+    """A query whose every key is masked gets zero weights (PyTorch's safe softmax), and no
+    NaN reaches the output or any gradient (q, k, v, the float mask); it was NaN everywhere."""
+    fdt, npdt, tdt, tol = dt
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s).astype(npdt) for s in [(2, 3, 5, 6), (2, 3, 4, 6), (2, 3, 4, 6)])
+    m = rng.standard_normal((2, 3, 5, 4) if how == "float-mask-3d" else (5, 4)).astype(npdt)
+    dead = (Ellipsis, 1, slice(None)) if how != "float-mask-3d" else (0, 2, 3, slice(None))
+    m[dead] = -np.inf
+    w = rng.standard_normal((2, 3, 5, 6)).astype(npdt)
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    fq, fk, fv = (fg.tensor(a, dtype=fdt, requires_grad=True) for a in (q, k, v))
+    if how == "bool-mask":
+        tm, fm = torch.tensor(np.isfinite(m)), fg.tensor(np.isfinite(m))
+    else:
+        tm, fm = torch.tensor(m, requires_grad=True), fg.tensor(m, dtype=fdt, requires_grad=True)
+    to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm)
+    (to * torch.as_tensor(w)).sum().backward()
+    fo = F.scaled_dot_product_attention(fq, fk, fv, attn_mask=fm)
+    (fo * fg.tensor(w, dtype=fdt)).sum().backward()
+    pairs = [(fo.detach(), to.detach()), (fq.grad, tq.grad), (fk.grad, tk.grad), (fv.grad, tv.grad)]
+    if how != "bool-mask":
+        pairs.append((fm.grad, tm.grad))
+    for f, t in pairs:
+        got = np.asarray(f)
+        assert not np.isnan(got).any()
+        np.testing.assert_allclose(got, t.numpy(), rtol=20 * tol, atol=20 * tol)

@@ -517,3 +517,107 @@ def test_forward_mode_sees_inplace_ops():
     p, t = jvp(f, (fg.tensor(x),), (fg.tensor(np.array([1.0, 10.0, 100.0])),))
     np.testing.assert_allclose(A(p), [15.0, 24.0, 2.0])
     np.testing.assert_allclose(A(t), [0.0, 3 * (2 + 2 * 2.0) * 10.0, 10.0])
+
+
+@pytest.mark.parametrize("case", ["copy_", "fill_", "setitem-all", "copy_-cast"])
+def test_operand_is_the_target_itself(case):
+    """b.copy_(b) / s.fill_(s): the mark's new value is the target's old identity; recording
+    the target itself made the node its own input and dropped the gradient (zeros)."""
+    x = RNG.standard_normal(3)
+    grads, tangents = [], []
+    for lib in (fg, torch):
+        X = lib.tensor(x, requires_grad=True)
+
+        def f(X, lib=lib):
+            b = X * 2
+            if case == "copy_":
+                b.copy_(b)
+            elif case == "fill_":
+                b = b.sum()
+                b.fill_(b)
+            elif case == "copy_-cast":
+                b.copy_(b.double())
+            else:
+                b[...] = b
+            return (b * b * X).sum()
+
+        f(X).backward()
+        grads.append(A(X.grad) if lib is fg else X.grad.numpy())
+        if lib is fg:
+            from fastgrad.transforms import jvp
+            tangents.append(A(jvp(f, (fg.tensor(x),), (fg.tensor(np.ones(3)),))[1]))
+        else:
+            tangents.append(torch.func.jvp(f, (torch.tensor(x),), (torch.ones(3, dtype=torch.float64),))[1].numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["copy_", "fill_", "setitem", "setitem-adv", "copy_-into-leaf", "fill_-into-leaf"])
+def test_no_grad_inplace_with_a_tracked_operand_only_writes_data(case):
+    """Under no_grad, z.copy_(t) with a tracked t took t's history: z became a non-leaf that
+    required grad and backward flowed into t's graph (as torch: z only gets the values)."""
+    x = RNG.standard_normal(3)
+    res = []
+    for lib in (fg, torch):
+        X = lib.tensor(x, requires_grad=True)
+        t = X * 2.0
+        z = lib.zeros(3, dtype=lib.float64)
+        leaf = lib.zeros(3, dtype=lib.float64, requires_grad=True)
+        with (no_grad() if lib is fg else torch.no_grad()):
+            {"copy_": lambda: z.copy_(t), "fill_": lambda: z.fill_(t.sum()), "setitem": lambda: z.__setitem__(slice(None), t),
+             "setitem-adv": lambda: z.__setitem__([0, 1, 2], t), "copy_-into-leaf": lambda: leaf.copy_(t),
+             "fill_-into-leaf": lambda: leaf.fill_(t[0])}[case]()
+        target = leaf if case.endswith("leaf") else z
+        assert target.is_leaf and target.grad_fn is None
+        assert target.requires_grad == case.endswith("leaf")
+        L = (target * X).sum() + t.sum()
+        L.backward()
+        res.append((A(target) if lib is fg else target.detach().numpy(), A(X.grad) if lib is fg else X.grad.numpy(),
+                    None if target.grad is None else (A(target.grad) if lib is fg else target.grad.numpy())))
+    for a, b in zip(*res):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["on-view-return-base", "on-base-return-view", "into-view-of-constant"])
+@pytest.mark.parametrize("name", list(ALL))
+def test_forward_mode_view_cases_raise_or_match_torch(name, where):
+    """jvp through an in-place op on a view (or on a base with a live view) gave the alias a
+    stale tangent: the values changed, the tangent did not (silently wrong jvp/jacfwd).
+    It raises now, as reverse mode does for views; torch.func.jvp is the oracle otherwise."""
+    from fastgrad.transforms import jvp
+    op, shape = ALL[name]
+    x = RNG.uniform(0.5, 1.5, size=SHAPE)
+    tx = RNG.standard_normal(SHAPE)
+
+    def f(X, lib):
+        row = X[1] * 0.5 + 0.2  # an operand that carries the tangent
+        operand = None if shape is None else (row.sum() if shape == () else row[:2] if shape == (2,) else row)
+        if where == "into-view-of-constant":
+            b = lib.zeros(SHAPE, dtype=lib.float64)
+        else:
+            b = X * 3.0
+        v = b[0]
+        if name.startswith("setitem"):
+            target, operand = (v, operand) if where != "on-base-return-view" else (b, None)
+            if target is b:
+                b[0, 1:] = X[1, :2] * 2.0
+            elif name == "setitem":
+                v[1:] = row[:2]
+            else:
+                v[[2, 0]] = row[:2]
+        elif where == "on-base-return-view":
+            op(b, None if operand is None else (X.sum() * 0.25 if shape == () else X * 0.25 + 1.0))
+        else:
+            op(v, operand)
+        return v * 1.0 if where == "on-base-return-view" else b * 1.0
+
+    try:
+        _, got = jvp(lambda X: f(X, fg), (fg.tensor(x),), (fg.tensor(tx),))
+    except RuntimeError as e:
+        assert "forward mode" in str(e) or "view" in str(e), str(e)
+        return
+    _, want = torch.func.jvp(lambda X: f(X, torch), (torch.tensor(x),), (torch.tensor(tx),))
+    np.testing.assert_allclose(A(got), want.numpy(), rtol=1e-12, atol=1e-12)

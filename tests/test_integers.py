@@ -63,6 +63,54 @@ def test_python_int_operands_both_sides(op, k):
     same(eval(f"k {op} x"), ref_r)
 
 
+def _wrapping_pow(b, e):
+    """PyTorch's int64 pow: exponentiation by squaring, wrapping modulo 2**64."""
+    r, p = 1, int(b) % 2**64
+    e = int(e)
+    while e:
+        if e & 1:
+            r = r * p % 2**64
+        p = p * p % 2**64
+        e >>= 1
+    return r - 2**64 if r >= 2**63 else r
+
+
+EXPONENTS = [0, 1, 2, 3, 5, 62, 63, 64, 2**62 + 1]
+
+
+def test_integer_powers_stay_exact_int64():
+    """int ** int was computed in float32 (2**53 + 1 ** 1 == 2**53, 3 ** 2 a float); it is
+    int64, bit-exact and wrapping, in every form: t ** k, k ** t, t ** t, fg.pow, pow_, **=."""
+    base = np.array(EDGE, dtype=np.int64)
+    for k in EXPONENTS:
+        ref = np.array([_wrapping_pow(b, k) for b in EDGE], dtype=np.int64)
+        same(ft(base) ** k, ref)
+        same(ft(base) ** ft(k), ref)
+        same(ft(base) ** ft(np.full(len(EDGE), k)), ref)
+        same(fg.pow(ft(base), k), ref)
+        t = ft(base)
+        t **= k
+        same(t, ref)
+        t = ft(base)
+        assert t.pow_(ft(k)) is t
+        same(t, ref)
+        assert (torch.tensor(base) ** k).tolist() == ref.tolist()  # the oracle agrees
+    for b in (2, -3, 0, 1):
+        ref = np.array([_wrapping_pow(b, e) for e in EXPONENTS], dtype=np.int64)
+        same(b ** ft(EXPONENTS), ref)
+    same(fg.tensor([True, False, True]) ** 2, np.array([1, 0, 1], np.int64))  # bool ** int: int64 (torch)
+    same(ft([3, 4]) ** True, np.array([3, 4], np.int64))
+    # float exponents and float bases still give floats
+    assert (ft([3]) ** 2.0).dtype == fg.float32 and (fg.tensor([3.0]) ** ft(2)).dtype == fg.float32
+
+
+def test_integer_negative_powers_raise_like_torch():
+    for f in (lambda: ft([1, 2]) ** -1, lambda: ft([2]) ** ft([1, -2]), lambda: 2 ** ft([-1]),
+              lambda: fg.pow(ft([4]), -3), lambda: ft([1]).pow_(-1)):
+        with pytest.raises(RuntimeError, match="egative integer powers"):
+            f()
+
+
 def test_issue_examples():
     same(fg.tensor([2**62]) - (2**62 - 1), np.array([1], np.int64))
     t = fg.tensor([2**63 - 1])
@@ -415,3 +463,34 @@ def test_bools_via_load(tmp_path):
     raw[data:data + 6] = U8.tobytes()
     q.write_bytes(bytes(raw))
     check_bool_tensor(fg.load(q)["m"])
+
+
+@pytest.mark.parametrize("src_dt", [fg.float32, fg.float64])
+def test_every_write_path_casts_like_astype(src_dt):
+    """t[key] = float_tensor into an int64 (or bool) tensor went through NumPy's cast (NaN
+    -> INT64_MIN); it is fastgrad's cast, as copy_ and astype: NaN -> 0, saturating."""
+    vals = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 2.7, -2.7, 0.5, 0.0], np.float64)
+    src = fg.tensor(vals, dtype=src_dt)
+    for dst in (fg.int64, fg.bool_):
+        want = np.asarray(src.astype(dst))
+        n = len(vals)
+        writes = {
+            "copy_": lambda t: t.copy_(src),
+            "[:]": lambda t: t.__setitem__(slice(None), src),
+            "[idx]": lambda t: t.__setitem__(fg.tensor(np.arange(n)), src),
+            "[mask]": lambda t: t.__setitem__(fg.tensor(np.ones(n, bool)), src),
+            "[list]": lambda t: t.__setitem__(list(range(n)), src),
+        }
+        for name, w in writes.items():
+            t = fg.zeros(n, dtype=dst)
+            w(t)
+            got = np.asarray(t)
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} into {dst}")
+        # a row of a 2-D target, and a strided view of it
+        t = fg.zeros((2, n), dtype=dst)
+        t[1] = src
+        np.testing.assert_array_equal(np.asarray(t)[1], want)
+        t = fg.zeros(2 * n, dtype=dst)
+        t[::2] = src
+        np.testing.assert_array_equal(np.asarray(t)[::2], want)

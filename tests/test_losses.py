@@ -136,3 +136,27 @@ def test_loss_modules_and_errors():
         F.mse_loss(yh, y, reduction="avg")
     with pytest.raises(ValueError, match="per-example"):
         F.mse_loss(yh, y, weight=np.ones(3))
+
+
+@pytest.mark.parametrize("dt", [(fg.float32, torch.float32), (fg.float64, torch.float64)], ids=["f32", "f64"])
+@pytest.mark.parametrize("fn", ["cross_entropy", "cross_entropy-smoothing", "nll_loss", "cross_entropy-3d"])
+def test_every_target_ignored_is_nan_with_zero_gradient_like_torch(fn, dt):
+    """mean over no counted target: NaN value (0/0) but zero gradients, as PyTorch; the
+    gradient was inf * 0 = NaN everywhere. Some ignored targets keep torch's exact gradient."""
+    fdt, tdt = dt
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 4) if fn.endswith("3d") else (3, 4)
+    x = rng.standard_normal(shape)
+    tshape = (shape[0],) + shape[2:]
+    for tgt in (np.full(tshape, -100), np.where(rng.random(tshape) < 0.5, -100, 1)):
+        tgt = tgt.astype(np.int64)
+        kw = {"label_smoothing": 0.1} if fn.endswith("smoothing") else {}
+        name = fn.split("-")[0]
+        X = fg.tensor(x, dtype=fdt, requires_grad=True)
+        T = torch.tensor(x, dtype=tdt, requires_grad=True)
+        L = getattr(F, name)(X, fg.tensor(tgt), ignore_index=-100, **kw)
+        tL = getattr(torch.nn.functional, name)(T, torch.tensor(tgt), ignore_index=-100, **kw)
+        L.backward()
+        tL.backward()
+        np.testing.assert_allclose(float(L.detach()), tL.item(), rtol=1e-5)  # NaN == NaN here
+        np.testing.assert_allclose(np.asarray(X.grad), T.grad.numpy(), rtol=1e-5, atol=1e-7)

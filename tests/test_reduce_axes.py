@@ -204,3 +204,72 @@ def test_method_max_min_other_forms():
         x.min((0, 1))
     with pytest.raises(ValueError, match=r"max.*empty.*\(2, 0\)"):
         fg.zeros(2, 0).max(1)
+
+
+@pytest.mark.parametrize("shift", [0.0, 3e4, -1e5, 1e16])
+@pytest.mark.parametrize("nd,axis", [(1, 0), (3, 0), (3, 1), (3, -1)])
+def test_softmax_log_softmax_large_logits_vs_torch(shift, nd, axis, rng):
+    """log_softmax was x - (max + log(sum)): the sum rounded to max's ulp and lost log(sum)
+    (float32 logits ~3e4 were off by 6e-4, and so was the gradient built on the output)."""
+    for fdt, npdt, tol in DT:
+        if shift == 1e16 and npdt == np.float32:
+            continue
+        a = (rng.standard_normal(SHAPES[nd]) * 2 + shift).astype(npdt)
+        # the reference: float64 on the exactly representable shifted logits
+        ref = torch.tensor(a.astype(np.float64) - np.float64(a.max()))
+        w = rng.standard_normal(a.shape)
+        for f, tf in ((fg.log_softmax, torch.log_softmax), (fg.softmax, torch.softmax)):
+            x = fg.tensor(a, dtype=fdt, requires_grad=True)
+            y = f(x, axis)
+            r = ref.clone().requires_grad_(True)
+            ty = tf(r, axis)
+            np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=4 * tol, atol=4 * tol)
+            (y * fg.tensor(w, dtype=fdt)).sum().backward()
+            (ty * torch.tensor(w)).sum().backward()
+            np.testing.assert_allclose(np.asarray(x.grad), r.grad.numpy(), rtol=40 * tol, atol=40 * tol)
+
+
+@pytest.mark.parametrize("row", [[np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.nan, 1.0, 2.0],
+                                 [np.inf, np.inf, 0.0], [-np.inf, 0.0, 1.0]])
+def test_softmax_log_softmax_special_values_like_torch(row):
+    for fdt, npdt, tol in DT:
+        a = np.array([row, [0.0, 1.0, 2.0]], npdt)
+        for f, tf in ((fg.log_softmax, torch.log_softmax), (fg.softmax, torch.softmax)):
+            for ax in (1, -1):
+                np.testing.assert_allclose(np.asarray(f(fg.tensor(a, dtype=fdt), ax)), tf(torch.tensor(a), ax).numpy(),
+                                           rtol=tol, atol=tol)  # NaN where torch has NaN, only there
+            np.testing.assert_allclose(np.asarray(f(fg.tensor(a.T.copy(), dtype=fdt), 0)),
+                                       tf(torch.tensor(a.T.copy()), 0).numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_std_gradient_where_the_variance_is_zero_like_torch(layout, rng):
+    """std's derivative is 0 where std == 0 (PyTorch masks it; it was inf * 0 = NaN), on
+    every axis; NaN inputs still give NaN; other rows keep their exact gradient."""
+    for nd, (fdt, npdt, tol) in itertools.product(sorted(SHAPES), DT):
+        for ax in [None] + list(range(nd)):
+            a = rng.uniform(0.5, 1.5, SHAPES[nd]).astype(npdt)
+            if ax is None:
+                a[...] = 0.75
+            else:
+                sl = [slice(None)] * nd
+                sl[ax] = slice(None)
+                idx = tuple(0 if i != ax else slice(None) for i in range(nd))
+                a[idx] = 0.75  # one constant lane along the axis
+            if (a.size if ax is None else a.shape[ax]) < 2:
+                continue
+            x = leaf(a, layout, fdt, requires_grad=True)
+            y = fg.std(x, axis=ax)
+            w = rng.standard_normal(tuple(y.shape)).astype(npdt)
+            (y * fg.tensor(w, dtype=fdt)).sum().backward()
+            t = torch.tensor(a, requires_grad=True)
+            ty = t.std() if ax is None else t.std(ax)
+            (ty * torch.as_tensor(w)).sum().backward()
+            np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=10 * tol, atol=10 * tol)
+            np.testing.assert_allclose(np.asarray(x.grad), t.grad.numpy(), rtol=20 * tol, atol=20 * tol,
+                                       err_msg=f"std axis={ax}")
+    a = np.array([1.0, np.nan, 2.0])
+    x = fg.tensor(a, dtype=fg.float64, requires_grad=True)
+    y = fg.std(x)
+    y.backward()
+    assert np.isnan(float(y.detach())) and np.isnan(np.asarray(x.grad)).all()

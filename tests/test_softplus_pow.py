@@ -83,3 +83,27 @@ def test_pow_base_derivative_at_zero_exponent(dt):
         fg.pow(x2, fg.full(a.shape, float(s), dtype=fdt)).sum().backward()
         np.testing.assert_array_equal(np.asarray(x1.grad), np.asarray(x2.grad))
         np.testing.assert_array_equal(np.asarray(x1.grad), np.zeros_like(a))
+
+
+@pytest.mark.parametrize("dt", DT, ids=["f32", "f64"])
+def test_pow_exponent_derivative_at_zero_base_like_torch(dt):
+    """d a^b / db at a == 0 is 0 only for b >= 0 (PyTorch); for b < 0 it is inf * log 0 =
+    -inf (it was 0), in the gradient and the tangent, with broadcasting exponents too."""
+    fdt, npdt, tdt, _ = dt
+    a = np.array([0.0, 0.0, 0.0, -0.0, 0.0, 2.0], npdt)
+    b = np.array([-1.0, -0.5, 0.0, -2.0, 3.0, -1.0], npdt)
+    t, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (t ** tb).sum().backward()
+    x, e = fg.tensor(a, dtype=fdt, requires_grad=True), fg.tensor(b, dtype=fdt, requires_grad=True)
+    fg.pow(x, e).sum().backward()
+    np.testing.assert_allclose(np.asarray(e.grad), tb.grad.numpy(), rtol=1e-6)
+    _, tan = fg.jvp(lambda u: fg.pow(fg.tensor(a, dtype=fdt), u), (fg.tensor(b, dtype=fdt),),
+                    (fg.tensor(np.ones_like(b), dtype=fdt),))
+    np.testing.assert_allclose(np.asarray(tan), tb.grad.numpy(), rtol=1e-6)
+    # a 0-d exponent broadcast against the bases
+    for s in (-1.0, 0.0, 2.0):
+        tb0 = torch.tensor(s, dtype=tdt, requires_grad=True)
+        (torch.tensor(a) ** tb0).sum().backward()
+        e0 = fg.tensor(s, dtype=fdt, requires_grad=True)
+        fg.pow(fg.tensor(a, dtype=fdt), e0).sum().backward()
+        np.testing.assert_allclose(float(e0.grad), tb0.grad.item(), rtol=1e-6)

@@ -19,6 +19,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 import fastgrad as fg
 
@@ -42,7 +43,14 @@ CONVERSIONS = {
     "np.array": lambda t: fg.tensor(np.array(t, dtype=np.float64)),
     "fg.tensor(t)": lambda t: fg.tensor(t),
     "memoryview": lambda t: fg.tensor(np.frombuffer(memoryview(t.contiguous()), dtype=np.float64).copy()),
+    # DLPack shares the memory off the tape like the buffer protocol (these returned zeros)
+    "np.from_dlpack": lambda t: fg.tensor(np.from_dlpack(t) * 1.0),
+    "torch.from_dlpack": lambda t: fg.tensor(torch.from_dlpack(t).numpy() * 1.0),
+    "fg.from_dlpack": lambda t: fg.from_dlpack(t) * 1.0,
+    "fg.from_dlpack(capsule)": lambda t: fg.from_dlpack(t.__dlpack__()) * 1.0,
+    "torch.tensor": lambda t: fg.tensor(torch.tensor(t).numpy()),
 }
+DLPACK = {"np.from_dlpack", "torch.from_dlpack", "fg.from_dlpack", "fg.from_dlpack(capsule)"}
 
 
 def _scalar_leak(conv):
@@ -82,7 +90,11 @@ def test_conversion_inside_a_transform_raises(tr, conv):
         assert isinstance(e, RuntimeError)
     msg = str(e)
     assert msg.startswith(f"{who}: ") and "depends on the differentiated inputs" in msg, msg
-    if conv not in ("memoryview", "np.array"):
+    if conv in DLPACK:
+        assert "__dlpack__" in msg, msg
+    elif conv == "torch.tensor":
+        assert "__dlpack__" in msg or "np.asarray" in msg, msg
+    elif conv not in ("memoryview", "np.array"):
         assert conv in msg, msg
     else:
         assert "np.asarray" in msg, msg
@@ -200,3 +212,14 @@ def test_the_issue_examples():
         fg.grad(lambda x: fg.sum(fg.tensor(np.exp(x.numpy()))))(x)
     with pytest.raises(TypeError, match=r"^jacrev: f returned None"):
         fg.jacrev(lambda x: None)(x)
+
+
+def test_dlpack_of_constants_and_detached_values_inside_a_transform_works():
+    c = fg.tensor(np.arange(3.0), dtype=F64)
+
+    def f(x):
+        a = np.from_dlpack(c) + np.from_dlpack(x.detach())  # neither carries the derivative
+        b = torch.from_dlpack(fg.ones(3, dtype=F64)).numpy()
+        return fg.sum(x * fg.tensor(a + b))
+
+    np.testing.assert_allclose(np.asarray(fg.grad(f)(_x())), np.arange(3.0) + X0 + 1.0)

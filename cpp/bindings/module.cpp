@@ -367,6 +367,10 @@ py::capsule to_dlpack(const TP& t, bool versioned, bool copied = false) {
 // unless copy=True asks for a writable copy.
 py::capsule dlpack_export(const TP& t, const py::object& stream, const py::object& max_version,
                           const py::object& dl_device, const py::object& copy) {
+  // np/torch/fg.from_dlpack share the memory off the tape, exactly like the buffer
+  // protocol: a value carrying a tracing transform's derivative must not leave that way.
+  if (tl_trace_depth > 0)
+    py::module_::import("fastgrad._trace").attr("check_conversion")(py::cast(t), "__dlpack__ (DLPack export)");
   auto int_arg = [](py::handle h) { return py::isinstance<py::int_>(h) && !py::isinstance<py::bool_>(h); };
   if (!stream.is_none()) {
     if (!int_arg(stream)) throw TypeError("__dlpack__: stream must be None or an int, got " + std::string(py::str(py::type::handle_of(stream))));

@@ -356,7 +356,11 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
         # checks the rules.
         self._inplace_apply("__setitem__", lambda old: _scatter(old, key, value))
         return
-    v = np.asarray(value) if isinstance(value, Tensor) else value
+    if vt and value.dtype != self.dtype:
+        # fastgrad's cast (NaN -> 0, saturating at the int64 bounds, canonical bools), the
+        # same as copy_ and astype; NumPy's assignment cast made NaN INT64_MIN here.
+        value = _C.cast(value, self.dtype)
+    v = np.asarray(value) if vt else value
     np.asarray(self)[key] = v
     self._bump_version()
 

@@ -120,6 +120,21 @@ bool is_view_of_tracked(const TensorImpl& t) {
   return n.inputs[0].defined() && n.inputs[0].impl()->storage == t.storage;
 }
 
+// Whether a tensor other than `t` and its own in-place history (the identity aliases the
+// marks keep, and `prev`) shares t's memory: a view of t, or the base t is a view of.
+bool has_other_aliases(const TensorImpl& t, const Tensor& prev) {
+  long internal = 1;  // t itself
+  if (prev.defined() && prev.impl()->storage == t.storage) ++internal;
+  const Node* n = t.grad_fn.get();
+  while (n) {
+    const auto* mark = dynamic_cast<const InplaceMark*>(n->prim.get());
+    if (!mark || !mark->prev.defined()) break;
+    if (mark->prev.impl()->storage == t.storage) ++internal;
+    n = mark->prev.impl()->grad_fn.get();
+  }
+  return t.storage.use_count() > internal;
+}
+
 }  // namespace
 
 bool can_cast_inplace(DType from, DType to) { return category(from) <= category(to); }
@@ -167,6 +182,10 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
     since = peek_node_seq();
   }
   Tensor r = fn(self_in);
+  // copy_/fill_ hand back their operand, which may be the target itself (b.copy_(b)):
+  // the new value is then the old identity. Recording the target as the mark's own input
+  // would make the mark an input of itself, a cycle whose gradient is silently dropped.
+  if (r.get() == self.get()) r = self_in;
   if (r.dtype() != t.dtype) r = cast(r, t.dtype);
   if (r.shape() != t.shape) {
     if (broadcast_shapes(t.shape, r.shape(), op) != t.shape)
@@ -174,6 +193,14 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
                        shape_str(broadcast_shapes(t.shape, r.shape(), op)));
     r = expand(r, t.shape);
   }
+  // Forward mode: the new tangent goes to the target only, so an alias (a view of it, or
+  // its base) would keep a stale tangent for the values this write changes: refuse, as
+  // reverse mode refuses views (a silently wrong jvp/jacfwd/hvp otherwise).
+  if ((!t.tangents.empty() || !r.impl()->tangents.empty()) && has_other_aliases(t, prev))
+    throw RuntimeError(name + ": in-place operation in forward mode (jvp/jacfwd/hvp) on a tensor (shape " +
+                       shape_str(t.shape) + ") that shares its memory with another tensor (a view or its base) "
+                       "is not supported: the other's tangent would not see it; apply the op out of place, or "
+                       "clone() the view first");
   if (grad && (r.requires_grad() || t.requires_grad)) {
     // An untracked tensor sharing storage with others (a view, or the base of views)
     // would need its aliases rebased too, which this engine cannot do.
@@ -192,7 +219,9 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
     r = apply1(std::make_shared<InplaceMark>(name, overwrites, prev), {r, prev});
   }
   copy_(self, detach(r));  // bumps the version; copies via a temporary if r aliases self
-  if (r.impl()->grad_fn) {
+  // Under no_grad only the data changes: copy_/fill_ hand back their operand itself, whose
+  // history (a tracked source) must not become the target's.
+  if (grad && r.impl()->grad_fn) {
     t.grad_fn = r.impl()->grad_fn;
     t.output_nr = r.impl()->output_nr;
     t.requires_grad = true;
@@ -246,11 +275,10 @@ void pow_(const Tensor& self, const Tensor& other) {
   DType r = inplace_result_type(self, other, false);
   inplace_(self, "pow_", r, false, [&](const Tensor& a) {
     if (is_floating(r)) return fastgrad::pow(a, other);
-    // Integer powers stay exact: float64 holds every integer result below 2^53.
     if (category(other.dtype()) == 1 && other.numel() > 0 &&
         amin(other, {}, false).data<int64_t>()[0] < 0)
       throw RuntimeError("pow_: integers to negative integer powers are not allowed");
-    return fastgrad::pow(cast(a, DType::Float64), cast(other, DType::Float64));
+    return fastgrad::pow(a, other);  // exact int64 (pow_int), cast back to the target's dtype
   });
 }
 void assign_(const Tensor& self, const Tensor& src) {

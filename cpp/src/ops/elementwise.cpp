@@ -99,17 +99,19 @@ struct Pow : BinaryBase {
     Tensor zero = zeros_like(b);
     return where(compare(b, zero, CmpOp::Eq), zero, b * pow(a, b - 1.0));
   }
-  static Tensor dexp(const Tensor& a, const Tensor& y) {
+  // PyTorch's rule: 0 only where a == 0 and b >= 0; for b < 0 it is inf * log(0) = -inf.
+  static Tensor dexp(const Tensor& a, const Tensor& b, const Tensor& y) {
     Tensor zero = zeros_like(y);
-    Tensor safe = where(compare(a, zero, CmpOp::Eq), ones_like(a), a);
-    return where(compare(a, zero, CmpOp::Eq), zero, y * log(safe));
+    Tensor at0 = logical_and(compare(a, zeros_like(a), CmpOp::Eq), compare(b, zeros_like(b), CmpOp::Ge));
+    Tensor safe = where(at0, ones_like(y), a);
+    return where(at0, zero, y * log(safe));
   }
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
-    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], y[0]) : Tensor()};
+    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], x[1], y[0]) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
     return {add_maybe(t[0].defined() ? t[0] * dbase(x[0], x[1]) : Tensor(),
-                      t[1].defined() ? t[1] * dexp(x[0], y[0]) : Tensor())};
+                      t[1].defined() ? t[1] * dexp(x[0], x[1], y[0]) : Tensor())};
   }
 };
 FG_REGISTER_PRIMITIVE(pow);
@@ -605,9 +607,32 @@ Tensor add(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, fals
 Tensor sub(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Sub>(), {x, y}); }
 Tensor mul(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Mul>(), {x, y}); }
 Tensor div(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true); return apply1(singleton<Div>(), {x, y}); }
-Tensor pow(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true); return apply1(singleton<Pow>(), {x, y}); }
+static Tensor pow_int(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b) {
+  if (!is_floating(promote(a.dtype(), b.dtype()))) return pow_int(a, b);
+  auto [x, y] = promoted(a, b, true);
+  return apply1(singleton<Pow>(), {x, y});
+}
 Tensor maximum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<true>>(), {x, y}); }
 Tensor minimum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<false>>(), {x, y}); }
+
+// Integer (and bool) bases to integer powers stay exact int64, as in PyTorch (through
+// float32 they lost every digit past 2**24): exponentiation by squaring in unsigned
+// arithmetic, so an overflow wraps as PyTorch's kernel does instead of being UB. No
+// gradient: integers are constants.
+static Tensor pow_int(const Tensor& a, const Tensor& b) {
+  Tensor x = cast(a, DType::Int64), y = cast(b, DType::Int64);
+  Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "pow"), DType::Int64);
+  if (y.numel() > 0 && amin(y, {}, false).data<int64_t>()[0] < 0)
+    throw RuntimeError("pow: Integers to negative integer powers are not allowed");
+  map_binary<int64_t, int64_t>(out, x, y, [](int64_t base, int64_t e) {
+    uint64_t r = 1, p = static_cast<uint64_t>(base), n = static_cast<uint64_t>(e);
+    for (; n; n >>= 1, p *= p)
+      if (n & 1) r *= p;
+    return static_cast<int64_t>(r);
+  });
+  return out;
+}
 
 // An integer tensor with a double scalar stays int64 only when the scalar is an int64
 // value; otherwise the result is float32 (PyTorch's int tensor + Python float).

@@ -266,7 +266,9 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
     T* b = y + r * n;
     T m = -std::numeric_limits<T>::infinity();
     for (int64_t i = 0; i < n; ++i) m = std::max(m, a[i]);
-    if (!std::isfinite(m)) m = (m != m) ? m : T(0);
+    // A row of -inf: shift by 0 (the result is NaN, as PyTorch). A +inf or NaN max stays,
+    // so the whole row is NaN as in PyTorch (inf - inf), not a one-hot.
+    if (m == -std::numeric_limits<T>::infinity()) m = T(0);
     double s = 0;
     for (int64_t i = 0; i < n; ++i) {
       T e = std::exp(a[i] - m);
@@ -274,8 +276,10 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       s += e;
     }
     if (Log) {
-      T ls = static_cast<T>(std::log(s)) + m;
-      for (int64_t i = 0; i < n; ++i) b[i] = a[i] - ls;
+      // (x - m) - log(s), not x - (m + log(s)): m + log(s) rounds to m's ulp, which for
+      // large logits (float32 ~3e4) loses the whole log(s) term.
+      T ls = static_cast<T>(std::log(s));
+      for (int64_t i = 0; i < n; ++i) b[i] = (a[i] - m) - ls;
     } else {
       T inv = static_cast<T>(1.0 / s);
       for (int64_t i = 0; i < n; ++i) b[i] *= inv;
@@ -399,7 +403,11 @@ Tensor var(const Tensor& x, const Axes& axes, double correction, bool keepdims) 
 }
 Tensor std_(const Tensor& x, const Axes& axes, double correction, bool keepdims) {
   norm_axes(axes, x.ndim(), "std");  // errors name std, not the var it is built on
-  return sqrt(var(x, axes, correction, keepdims));
+  Tensor v = var(x, axes, correction, keepdims);
+  // Where the variance is 0 the derivative is 0, as PyTorch (its std backward masks
+  // std == 0): sqrt's 1/(2 sqrt v) = inf times the zero deviations gave NaN. NaN stays NaN.
+  Tensor zero = zeros_like(v), is0 = compare(v, zero, CmpOp::Eq);
+  return where(is0, zero, sqrt(where(is0, ones_like(v), v)));
 }
 Tensor amax(const Tensor& x, const Axes& axes, bool keepdims) {
   return apply1(make_prim<Extremum<true>>(norm_axes(axes, x.ndim(), "amax"), keepdims), {x});

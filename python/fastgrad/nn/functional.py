@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import as_tensor, float32, int64, tensor_arg
+from .._tensor import as_tensor, float32, int64, tensor_arg, zeros_like
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
                      mse_loss, nll_loss, smooth_l1_loss)
 
@@ -520,7 +520,16 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Opt
         scores = scores + _C._from_array_copy(causal, scores.dtype)
     if attn_mask is not None:
         scores = scores + _additive_mask(attn_mask, scores, False)
-    w = _C.softmax(scores, -1)
+    if S > 0 and (is_causal or attn_mask is not None):
+        # A query whose every key is masked (-inf) attends to nothing: its weights are 0,
+        # as PyTorch's safe softmax. Plain softmax gives NaN there, and the NaN spread into
+        # every gradient of q, k, v and the mask through the matmuls; those rows are taken
+        # out of the softmax (scores 0) so its backward sees no NaN, and get no gradient.
+        dead = _C.amax(scores.detach(), -1, True) == -math.inf
+        zero = zeros_like(scores)
+        w = _C.where(dead, zero, _C.softmax(_C.where(dead, zero, scores), -1))
+    else:
+        w = _C.softmax(scores, -1)
     if dropout_p > 0.0 and training:
         w = dropout(w, dropout_p, True)
     out = _C.matmul(w, v)

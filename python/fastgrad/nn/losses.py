@@ -246,6 +246,10 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
         else:
             sm = _C.neg(_C.sum(lp * _C._from_array_copy(cw.astype(np_dt), lp.dtype), [1], False))
         num = num * (1.0 - eps) + sm * _C._from_array_copy((valid * (eps / K)).astype(np_dt), lp.dtype)
+    if reduction == "mean" and weight is None and M and not valid.any():
+        # Every target is ignore_index: the mean is 0/0 = NaN with zero gradients, as PyTorch
+        # (its backward skips ignored targets); total / 0 sent inf * 0 = NaN into every gradient.
+        return _C.sum(num, None, False) * 0.0 + float("nan")
     return _finish_weighted(num, den, weight, reduction, tuple(target.shape), lp, name)
 
 
