@@ -207,6 +207,12 @@ elif kind == "full":
     f = lambda: fg.full([1 << 28], 2.0)
 elif kind == "arange":
     f = lambda: fg.arange(0, 1 << 28)
+elif kind == "max_pool":  # one huge window per output: polled per output element
+    a = fg.ones([1, 1, 2048, 2048]); f = lambda: fg.nn.functional.max_pool2d(a, 512, stride=1)
+elif kind == "avg_pool":
+    a = fg.ones([1, 1, 2048, 2048]); f = lambda: fg.nn.functional.avg_pool2d(a, 512, stride=1)
+elif kind == "max_pool_cl":  # channels-last walks output positions
+    a = fg.ones([1, 1024, 1024, 1]); f = lambda: fg.nn.functional.max_pool2d(a, 256, stride=1, data_format="NHWC")
 elif kind == "mask_index":  # nonzero: a counting pass and a cursor pass
     a = fg.ones([1 << 27]); m = a > 0; f = lambda: a[m]
 fg.matmul(fg.ones([64, 64]), fg.ones([64, 64]))
@@ -241,7 +247,8 @@ print(json.dumps(out))
                                                 ("sin", 1, 0.15), ("where", 1, 0.1), ("conv", 2, 0.1),
                                                 ("conv", 1, 0.1), ("softmax", 1, 0.15), ("randn", 1, 0.15),
                                                 ("dropout", 1, 0.15), ("full", 1, 0.1), ("arange", 1, 0.1),
-                                                ("mask_index", 1, 0.15)])
+                                                ("mask_index", 1, 0.15), ("max_pool", 2, 0.3), ("max_pool", 1, 0.3),
+                                                ("avg_pool", 1, 0.3), ("max_pool_cl", 1, 0.3)])
 def test_ctrl_c_interrupts_long_kernels_quickly(kind, threads, delay):
     r = run_child(INTERRUPT.format(kind=kind, threads=threads, delay=delay, fire=FIRE), timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
