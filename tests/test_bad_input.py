@@ -424,3 +424,51 @@ def test_none_for_a_tensor_never_crashes(name):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, f"{NONE_CALLS[name]} killed the interpreter (return code {p.returncode})"
     assert "RESULT" in p.stdout, p.stdout + p.stderr
+
+
+# Optimizer hyperparameters of the wrong type, in the constructor or in a parameter group,
+# and optimizer/EMA arguments that are no parameters or model: a TypeError naming the
+# optimizer and the argument (before: "'<' not supported between instances of 'str' and
+# 'int'", "'int' object is not iterable", an AttributeError from EMA, or a failure inside step()).
+def _optim_hyper_cases():
+    optim = _optim()
+    numeric = {"SGD": ["lr", "momentum", "dampening", "weight_decay"],
+               "Adam": ["lr", "eps", "weight_decay"], "AdamW": ["lr", "eps", "weight_decay"],
+               "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"]}
+    for cls, names in numeric.items():
+        for name in names:
+            for junk in ("x", None, [0.1], True, 1j):
+                yield cls, name, junk, "ctor"
+                yield cls, name, junk, "group"
+    for cls in ("Adam", "AdamW"):
+        for junk in (0.9, "ab", (0.9, "x"), None, ()):
+            yield cls, "betas", junk, "ctor"
+            yield cls, "betas", junk, "group"
+
+
+@pytest.mark.parametrize("cls,name,junk,where", list(_optim_hyper_cases()))
+def test_optimizer_hyperparameter_types(cls, name, junk, where):
+    optim = _optim()
+    p = fg.ones(2, requires_grad=True)
+    C = getattr(optim, cls)
+    if where == "ctor":
+        thunk = lambda: C([p], **{name: junk})
+    else:
+        thunk = lambda: C([{"params": [p], name: junk}])
+    _check(thunk, TypeError, [cls, name])
+
+
+def test_optimizer_and_ema_argument_types():
+    optim, nn = _optim(), _nn()
+    p = fg.ones(2, requires_grad=True)
+    _check(lambda: optim.SGD(5), TypeError, ["SGD", "params", "int"])
+    _check(lambda: optim.Adam([{"lr": 0.1}]), TypeError, ["Adam", "params"])
+    _check(lambda: optim.SGD([{"params": 3}]), TypeError, ["SGD", "params", "int"])
+    _check(lambda: optim.EMA(3), TypeError, ["EMA", "model", "int"])
+    _check(lambda: optim.EMA(fg.ones(2)), TypeError, ["EMA", "model"])
+    _check(lambda: optim.EMA(nn.Linear(2, 2), decay="x"), TypeError, ["EMA", "decay", "str"])
+    _check(lambda: optim.EMA(nn.Linear(2, 2)).update(5), TypeError, ["EMA", "model", "int"])
+    # the checks accept what they should: NumPy scalars, ints, lists of floats for betas
+    import numpy as np
+    optim.Adam([p], lr=np.float32(0.01), betas=[0.8, 0.9], eps=0).step()
+    optim.SGD([{"params": [p], "lr": 1}], lr=0.1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import struct
 import subprocess
@@ -524,3 +525,43 @@ def test_temp_of_a_running_save_is_never_removed(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+# ------------------------------------------------------------------ non-regular and huge files
+LOAD_BOUNDED = r"""
+import json, os, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+import fastgrad as fg
+out = {}
+for p in sys.argv[1:]:
+    try:
+        fg.load(p)
+        out[p] = "loaded"
+    except ValueError as e:
+        out[p] = "ValueError" if repr(p) in str(e) else "unnamed: " + str(e)
+    except Exception as e:
+        out[p] = type(e).__name__ + ": " + str(e)
+out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def test_load_of_non_regular_or_huge_files_is_bounded(tmp_path):
+    # A FIFO used to block in open() forever, /dev/zero was read until memory ran out, and a
+    # sparse file with a valid small header and gigabytes of "trailing data" was read whole
+    # before the layout check refused it.
+    fifo = tmp_path / "pipe.fg"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "sparse.fg"
+    save({"w": fg.ones(4)}, sparse)
+    with open(sparse, "r+b") as f:
+        f.truncate(8 << 30)
+    paths = [str(fifo), "/dev/zero", "/dev/null", str(sparse)]
+    r = subprocess.run([sys.executable, "-c", LOAD_BOUNDED, *paths], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert all(out[p] == "ValueError" for p in paths), out
+    assert out["maxrss_mb"] < 1024, out
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        load(tmp_path)

@@ -199,6 +199,22 @@ elif kind == "conv":
     f = lambda: fg.nn.functional.conv2d(x, w)
 elif kind == "softmax":
     a = fg.ones([1, 1]).expand([1 << 12, 1 << 14]); f = lambda: fg.softmax(a, axis=1)
+elif kind == "randn":  # factories: sequential loops outside apply()
+    f = lambda: fg.randn([1 << 26])
+elif kind == "dropout":
+    a = fg.ones([1 << 26]); f = lambda: fg.nn.functional.dropout(a, 0.5, training=True)
+elif kind == "full":
+    f = lambda: fg.full([1 << 28], 2.0)
+elif kind == "arange":
+    f = lambda: fg.arange(0, 1 << 28)
+elif kind == "max_pool":  # one huge window per output: polled per output element
+    a = fg.ones([1, 1, 2048, 2048]); f = lambda: fg.nn.functional.max_pool2d(a, 512, stride=1)
+elif kind == "avg_pool":
+    a = fg.ones([1, 1, 2048, 2048]); f = lambda: fg.nn.functional.avg_pool2d(a, 512, stride=1)
+elif kind == "max_pool_cl":  # channels-last walks output positions
+    a = fg.ones([1, 1024, 1024, 1]); f = lambda: fg.nn.functional.max_pool2d(a, 256, stride=1, data_format="NHWC")
+elif kind == "mask_index":  # nonzero: a counting pass and a cursor pass
+    a = fg.ones([1 << 27]); m = a > 0; f = lambda: a[m]
 fg.matmul(fg.ones([64, 64]), fg.ones([64, 64]))
 t0 = time.time() + {delay}
 subprocess.Popen([sys.executable, "-c", {fire!r}, str(os.getpid()), repr(t0)])
@@ -229,7 +245,10 @@ print(json.dumps(out))
 @pytest.mark.parametrize("kind,threads,delay", [("matmul", 2, 0.5), ("matmul", 1, 0.5), ("matmul64", 2, 0.5),
                                                 ("sum", 2, 0.5), ("sum", 1, 0.5), ("amax", 2, 0.5),
                                                 ("sin", 1, 0.15), ("where", 1, 0.1), ("conv", 2, 0.1),
-                                                ("conv", 1, 0.1), ("softmax", 1, 0.15)])
+                                                ("conv", 1, 0.1), ("softmax", 1, 0.15), ("randn", 1, 0.15),
+                                                ("dropout", 1, 0.15), ("full", 1, 0.1), ("arange", 1, 0.1),
+                                                ("mask_index", 1, 0.15), ("max_pool", 2, 0.3), ("max_pool", 1, 0.3),
+                                                ("avg_pool", 1, 0.3), ("max_pool_cl", 1, 0.3)])
 def test_ctrl_c_interrupts_long_kernels_quickly(kind, threads, delay):
     r = run_child(INTERRUPT.format(kind=kind, threads=threads, delay=delay, fire=FIRE), timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -344,6 +363,13 @@ def _families(n=1 << 21):
         "argmax": lambda: fg.argmax(m, axis=1),
         "copy_": lambda: fg._C.Tensor.copy_(fg.zeros([1 << 10, 1 << 11]), mt),
         "cast": lambda: x.astype(fg.float64),
+        "randn": lambda: fg.randn([n]),
+        "rand": lambda: fg.rand([n]),
+        "randint": lambda: fg.randint(0, 7, [n]),
+        "randperm": lambda: fg.randperm(n),
+        "arange": lambda: fg.arange(0, n),
+        "linspace": lambda: fg.linspace(0.0, 1.0, n),
+        "full": lambda: fg.full([n], 3.0),
     }
 
 

@@ -255,13 +255,26 @@ bool is_int_like(PyObject* o) {
 
 // A tensor of `shape` filled with the Python number `v`: ints exactly for integer dtypes,
 // floats through full's range check.
+// A work estimate (element count) for gil::kernel from a length computed in double:
+// NaN and negatives are no work, anything huge saturates (the factory itself rejects it).
+int64_t factory_work(double len) {
+  if (!(len > 0)) return 0;
+  return len < 4.0e18 ? static_cast<int64_t>(len) : int64_t(4) << 60;
+}
+// Same for a shape not yet validated (its int64 product may overflow).
+int64_t factory_work(const Shape& s) {
+  double n = 1;
+  for (auto d : s) n *= static_cast<double>(d);
+  return factory_work(n);
+}
+
 Tensor filled(const Shape& shape, py::handle v, DType d, const char* op) {
   if (is_int_like(v.ptr()) && !is_floating(d)) {
     const int64_t iv = py_int64(v.ptr(), op);
-    return gil::kernel(shape_numel(shape), [&] { return full_int(shape, iv, d); });
+    return gil::kernel(factory_work(shape), [&] { return full_int(shape, iv, d); });
   }
   const double dv = py_double(v.ptr(), op);
-  return gil::kernel(shape_numel(shape), [&] { return full(shape, dv, d); });
+  return gil::kernel(factory_work(shape), [&] { return full(shape, dv, d); });
 }
 
 bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
@@ -826,16 +839,20 @@ PYBIND11_MODULE(_C, m) {
   m.def("full", [](const Shape& s, py::handle v, DType d) { return filled(s, v, d, "full").impl(); });
   // All-int arguments take the exact integer path (values near 2**63 stay exact).
   m.def("arange", [](py::handle a, py::handle b, py::handle st, DType d) {
-    if (is_int_like(a.ptr()) && is_int_like(b.ptr()) && is_int_like(st.ptr()))
-      return arange_int(py_int64(a.ptr(), "arange"), py_int64(b.ptr(), "arange"), py_int64(st.ptr(), "arange"), d).impl();
-    return arange(py_double(a.ptr(), "arange"), py_double(b.ptr(), "arange"), py_double(st.ptr(), "arange"), d).impl();
+    if (is_int_like(a.ptr()) && is_int_like(b.ptr()) && is_int_like(st.ptr())) {
+      const int64_t ia = py_int64(a.ptr(), "arange"), ib = py_int64(b.ptr(), "arange"), is = py_int64(st.ptr(), "arange");
+      return gil::kernel(factory_work((double(ib) - double(ia)) / double(is)), [&] { return arange_int(ia, ib, is, d).impl(); });
+    }
+    const double da = py_double(a.ptr(), "arange"), db = py_double(b.ptr(), "arange"), ds = py_double(st.ptr(), "arange");
+    return gil::kernel(factory_work((db - da) / ds), [&] { return arange(da, db, ds, d).impl(); });
   });
-  m.def("linspace", [](double a, double b, int64_t n, DType d) { return linspace(a, b, n, d).impl(); });
-  m.def("eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); });
-  m.def("rand", [](const Shape& s, DType d) { return rand(s, d).impl(); });
-  m.def("randn", [](const Shape& s, DType d) { return randn(s, d).impl(); });
-  m.def("randint", [](int64_t lo, int64_t hi, const Shape& s) { return randint(lo, hi, s).impl(); });
-  m.def("randperm", [](int64_t n) { return randperm(n).impl(); });
+  // Factories run through the kernel hook like every op: GIL released, Ctrl-C honoured.
+  m.def("linspace", [](double a, double b, int64_t n, DType d) { return gil::kernel(n, [&] { return linspace(a, b, n, d).impl(); }); });
+  m.def("eye", [](int64_t n, int64_t k, DType d) { return gil::kernel(factory_work(double(n) * double(k)), [&] { return eye(n, k, d).impl(); }); });
+  m.def("rand", [](const Shape& s, DType d) { return gil::kernel(factory_work(s), [&] { return rand(s, d).impl(); }); });
+  m.def("randn", [](const Shape& s, DType d) { return gil::kernel(factory_work(s), [&] { return randn(s, d).impl(); }); });
+  m.def("randint", [](int64_t lo, int64_t hi, const Shape& s) { return gil::kernel(factory_work(s), [&] { return randint(lo, hi, s).impl(); }); });
+  m.def("randperm", [](int64_t n) { return gil::kernel(n, [&] { return randperm(n).impl(); }); });
   m.def("manual_seed", &manual_seed);
   m.def("next_seed", &next_seed);
 

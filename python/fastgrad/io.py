@@ -24,6 +24,7 @@ objects per header byte (a tree of empty lists). Time is linear in the file size
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -302,32 +303,47 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     def bad(msg: str) -> ValueError:
         return ValueError(f"fg.load: {fname} is not a valid fastgrad/safetensors file: {msg}")
 
-    with open(path, "rb") as f:
-        data = f.read()
-    size = len(data)
-    if size < 8:
-        raise bad(f"truncated: {size} bytes, shorter than the 8-byte header length")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER:
-        raise bad(f"header length {n} is implausibly large (damaged file?)")
-    if 8 + n > size:
-        raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
-    # Each entry spells "data_offsets" once (quotes inside metadata strings are escaped),
-    # so this counts an upper bound of the entries without building the JSON objects.
-    if data.count(b'"data_offsets"', 8, 8 + n) > _MAX_ENTRIES + 1:
-        raise bad(f"more than {_MAX_ENTRIES} tensor entries (the limit)")
+    # Opened without blocking (a FIFO would wait forever for a writer) and read only as far
+    # as the regular file's size and the validated header allow: a device such as
+    # /dev/zero or a huge sparse file never makes load read without bound.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise bad(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
-    if not isinstance(header, dict):
-        raise bad("header is not a JSON object")
-    meta = header.pop("__metadata__", None) or {}
-    if not isinstance(meta, dict):
-        raise bad("__metadata__ is not a JSON object")
-    buf = memoryview(data)[8 + n:]
-    dlen = len(buf)
-    _check_layout(header, dlen, bad)  # offsets, overlaps, holes: before anything is built
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(st.st_mode):
+            raise bad("not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb", closefd=True) as f:
+        size = st.st_size
+        if size < 8:
+            raise bad(f"truncated: {size} bytes, shorter than the 8-byte header length")
+        (n,) = struct.unpack("<Q", _read_exactly(f, 8, bad))
+        if n > _MAX_HEADER:
+            raise bad(f"header length {n} is implausibly large (damaged file?)")
+        if 8 + n > size:
+            raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
+        head = _read_exactly(f, n, bad)
+        # Each entry spells "data_offsets" once (quotes inside metadata strings are escaped),
+        # so this counts an upper bound of the entries without building the JSON objects.
+        if head.count(b'"data_offsets"') > _MAX_ENTRIES + 1:
+            raise bad(f"more than {_MAX_ENTRIES} tensor entries (the limit)")
+        try:
+            header = json.loads(head.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise bad(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
+        if not isinstance(header, dict):
+            raise bad("header is not a JSON object")
+        meta = header.pop("__metadata__", None) or {}
+        if not isinstance(meta, dict):
+            raise bad("__metadata__ is not a JSON object")
+        dlen = size - 8 - n
+        _check_layout(header, dlen, bad)  # before the data section is read
+        buf = memoryview(_read_exactly(f, dlen, bad))
+        if f.read(1):
+            raise bad("the file grew while it was read")
     out: Dict[str, np.ndarray] = {}
     for k, info in header.items():
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
@@ -354,6 +370,13 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         except (ValueError, OverflowError, MemoryError) as err:
             raise bad(f"entry {k!r} with shape {shape} cannot be built ({err})") from None
     return out, {str(k): v for k, v in meta.items()}
+
+
+def _read_exactly(f: Any, n: int, bad: Any) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise bad(f"truncated: {len(data)} of {n} bytes could be read (file changed while loading?)")
+    return data
 
 
 def _check_layout(header: Dict[str, Any], dlen: int, bad: Any) -> None:

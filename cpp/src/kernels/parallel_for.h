@@ -62,4 +62,17 @@ void parallel_for(int64_t n, bool parallel, F&& f) {
   ip.check();
 }
 
+// serial_loop: f(i) for i in [0, n) in order on the calling thread (sequential state such
+// as a random stream or an output cursor), polling the interrupt flag every piece and
+// throwing Interrupted between pieces.
+template <class F>
+void serial_loop(int64_t n, F&& f) {
+  const InterruptPoll ip;
+  for (int64_t b = 0; b < n; b += kInterruptPiece) {
+    ip.check();
+    const int64_t e = std::min(n, b + kInterruptPiece);
+    for (int64_t i = b; i < e; ++i) f(i);
+  }
+}
+
 }  // namespace fastgrad::kernels

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common.h"
+#include "../kernels/parallel_for.h"
 
 namespace fastgrad {
 using namespace detail;
@@ -556,11 +557,14 @@ Tensor nonzero_flat(const Tensor& mask) {
   // byte 2 must never size the output differently from the fill).
   const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
   int64_t n = 0;
-  for (int64_t i = 0; i < m.numel(); ++i) n += p[i] != 0;
+  // Both passes poll for Ctrl-C (serial_loop: the output cursor is sequential).
+  kernels::serial_loop(m.numel(), [&](int64_t i) { n += p[i] != 0; });
   Tensor out = empty({n}, DType::Int64);
   int64_t* o = out.data<int64_t>();
-  for (int64_t i = 0, j = 0; i < m.numel() && j < n; ++i)
-    if (p[i] != 0) o[j++] = i;
+  int64_t j = 0;
+  kernels::serial_loop(m.numel(), [&](int64_t i) {
+    if (p[i] != 0 && j < n) o[j++] = i;
+  });
   return out;
 }
 

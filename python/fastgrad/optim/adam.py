@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from .. import _C
-from .optimizer import Optimizer, _zeros_like
+from .optimizer import Optimizer, _check_hyper, _zeros_like
 
 
 class Adam(Optimizer):
@@ -13,6 +13,9 @@ class Adam(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
+        _check_hyper(type(self).__name__, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        if len(betas) != 2:
+            raise ValueError(f"{type(self).__name__}: betas must be a pair, got {betas!r}")
         if lr < 0 or eps < 0 or weight_decay < 0:
             raise ValueError(f"{type(self).__name__}: invalid lr={lr}, eps={eps} or weight_decay={weight_decay}")
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):

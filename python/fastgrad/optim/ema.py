@@ -4,9 +4,17 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Dict, Iterator
 
+import numbers
+
 import numpy as np
 
 from .._C import Tensor
+
+
+def _require_module(model: Any, op: str) -> None:
+    # A TypeError naming EMA, not an AttributeError from deep inside.
+    if not callable(getattr(model, "state_dict", None)):
+        raise TypeError(f"{op}: model must be a fg.nn.Module (an object with state_dict()), got {type(model).__name__}")
 
 
 class EMA:
@@ -21,6 +29,9 @@ class EMA:
     """
 
     def __init__(self, model: Any, decay: float = 0.999, warmup: bool = False) -> None:
+        _require_module(model, "EMA")
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
+            raise TypeError(f"EMA: decay must be a real number, got {type(decay).__name__}")
         if not 0.0 <= decay <= 1.0:
             raise ValueError(f"EMA: decay must be in [0, 1], got {decay}")
         self.decay = float(decay)
@@ -31,7 +42,9 @@ class EMA:
                                               for k, v in model.state_dict().items()}
 
     def _live(self, model: Any = None) -> Dict[str, Tensor]:
-        return (model or self.model).state_dict()
+        m = self.model if model is None else model
+        _require_module(m, "EMA")
+        return m.state_dict()
 
     def current_decay(self) -> float:
         if self.warmup:

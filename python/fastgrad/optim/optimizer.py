@@ -2,6 +2,7 @@
 format), and bucketing so that one group's update is one fused C++ call."""
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import numpy as np
@@ -41,6 +42,21 @@ class _StateView:
         self._d.clear()
 
 
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_hyper(op: str, tuples: Iterable[str] = ("betas",), **values: Any) -> None:
+    """Numeric hyperparameters must be real numbers (those named in `tuples` a tuple of
+    them): a TypeError naming the optimizer, not a comparison error from inside its checks."""
+    for k, v in values.items():
+        if k in tuples:
+            if not isinstance(v, (tuple, list)) or not v or not all(_is_real(x) for x in v):
+                raise TypeError(f"{op}: {k} must be a tuple of real numbers, got {v!r}"[:200])
+        elif not _is_real(v):
+            raise TypeError(f"{op}: {k} must be a real number, got {type(v).__name__}")
+
+
 class Optimizer:
     def __init__(self, params: Any, defaults: Dict[str, Any]) -> None:
         self.defaults = defaults
@@ -48,7 +64,11 @@ class Optimizer:
         self.param_groups: List[Dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor")
-        groups = list(params)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                            f"got {type(params).__name__}") from None
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -57,9 +77,16 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: Dict[str, Any]) -> None:
+        op = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{op}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
         group = dict(group)
         ps = group["params"]
-        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        try:
+            ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        except TypeError:
+            raise TypeError(f"{op}: a group's params must be a Tensor or an iterable of Tensors, "
+                            f"got {type(ps).__name__}") from None
         if ps and isinstance(ps[0], tuple):  # named parameters
             ps = [p for _, p in ps]
         for p in ps:
@@ -70,6 +97,11 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         group["params"] = ps
+        # A group's own hyperparameters are checked like the constructor's (a string lr
+        # would otherwise fail inside step()).
+        _check_hyper(op, [k for k, v in self.defaults.items() if isinstance(v, tuple)],
+                     **{k: v for k, v in group.items()
+                            if k in self.defaults and (_is_real(self.defaults[k]) or isinstance(self.defaults[k], tuple))})
         for k, v in self.defaults.items():
             if v is required and k not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {k}")

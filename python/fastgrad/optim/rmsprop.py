@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _C
-from .optimizer import Optimizer, _zeros_like
+from .optimizer import Optimizer, _check_hyper, _zeros_like
 
 
 class RMSprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  maximize: bool = False) -> None:
+        _check_hyper("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or alpha < 0:
             raise ValueError("RMSprop: lr, alpha, eps, weight_decay and momentum must be non-negative")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,

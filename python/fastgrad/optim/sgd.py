@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _C
-from .optimizer import Optimizer, _zeros_like
+from .optimizer import Optimizer, _check_hyper, _zeros_like
 
 
 class SGD(Optimizer):
@@ -13,6 +13,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
+        _check_hyper("SGD", lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if lr < 0 or momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD: invalid lr={lr}, momentum={momentum} or weight_decay={weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conv_common.h"
+#include "fastgrad/parallel.h"
 #include "fastgrad/kernels/conv.h"
 
 namespace fastgrad::kernels {
@@ -66,6 +67,9 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
   const int64_t OH = g.out[1], OW = g.out[2];
   const bool par = g.N * C * g.Pout * g.K > kParallelWork;
   const T lowest = -std::numeric_limits<T>::infinity();
+  // Ctrl-C: polled per output element (one relaxed load next to a whole window's reads),
+  // so even a huge window stops within ~a window; thrown after the region.
+  const InterruptPoll ip;
   if (!g.cl) {
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t pl = 0; pl < g.N * C; ++pl) {
@@ -73,8 +77,9 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
       T* yp = y + pl * g.Pout;
       int64_t* ap = kMax ? argmax + pl * g.Pout : nullptr;
       for (int64_t od = 0; od < g.out[0]; ++od)
-        for (int64_t oh = 0; oh < OH; ++oh)
-          for (int64_t ow = 0; ow < OW; ++ow) {
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          if (ip.requested()) break;
+          for (int64_t ow = 0; ow < OW && !ip.requested(); ++ow) {
             const int64_t o = (od * OH + oh) * OW + ow;
             const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
             const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
@@ -105,11 +110,14 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
               yp[o] = cnt > 0 ? s / static_cast<T>(cnt) : T(0);
             }
           }
+        }
     }
+    ip.check();
     return;
   }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t u = 0; u < g.N * g.Pout; ++u) {
+    if (ip.requested()) continue;
     const int64_t n = u / g.Pout, o = u % g.Pout;
     const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
     const T* xn = x + n * g.Pin * C;
@@ -154,6 +162,7 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
       for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
     }
   }
+  ip.check();
 }
 
 template <typename T, bool kMax>
