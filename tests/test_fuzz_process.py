@@ -25,8 +25,10 @@ from hypothesis import given, settings, strategies as st
 import fastgrad as fg
 from fuzz_profiles import BASE, COUNTER
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+# Children import the same fastgrad as this process (the installed wheel in CI, a
+# source tree with a built extension in development), never the bare source tree.
+_FG_HOME = os.path.dirname(os.path.dirname(os.path.abspath(fg.__file__)))
+ENV = dict(os.environ, PYTHONPATH=_FG_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def _ops(n):

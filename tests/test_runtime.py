@@ -19,8 +19,10 @@ import pytest
 
 import fastgrad as fg
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+# Children import the same fastgrad as this process (the installed wheel in CI, a
+# source tree with a built extension in development), never the bare source tree.
+_FG_HOME = os.path.dirname(os.path.dirname(os.path.abspath(fg.__file__)))
+ENV = dict(os.environ, PYTHONPATH=_FG_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def run_child(code: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
