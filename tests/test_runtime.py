@@ -270,9 +270,12 @@ def test_ctrl_c_with_a_python_handler_that_returns_reruns_the_kernel():
     fg.set_num_threads(2)
     calls = []
     signal.signal(signal.SIGINT, lambda s, f: calls.append(time.perf_counter()))
-    a = fg.randn([3072, 3072])
-    threading.Timer(0.4, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    a = fg.randn([4096, 4096])
+    fg.matmul(a[:64], a)  # warm up: the signal below lands inside the big product
+    threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     y = fg.matmul(a, a)
+    while not calls:  # a very fast machine could finish first: the handler still runs once
+        time.sleep(0.01)
     A = np.asarray(a).astype(np.float64)
     err = float(np.max(np.abs(np.asarray(y)[:64] - A[:64] @ A)))
     print(json.dumps({"calls": len(calls), "err": err}))
