@@ -17,8 +17,6 @@ so the ci profile runs over 100 concurrent rounds per mode.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -26,6 +24,7 @@ from hypothesis import strategies as st
 
 import fastgrad as fg
 from fuzz_profiles import BASE, COUNTER
+from test_concurrency import _threads
 
 OPS = {
     "tanh": fg.tanh,
@@ -44,25 +43,6 @@ def _loss(ops, X, W, k):
     for name in ops:
         h = OPS[name](h)
     return fg.sum(h) * (k + 1.0)
-
-
-def _threads(fn, n):
-    barrier = threading.Barrier(n)
-    res, err = [None] * n, [None] * n
-
-    def body(i):
-        barrier.wait()
-        try:
-            res[i] = fn(i)
-        except BaseException as e:  # noqa: BLE001 - reported per thread
-            err[i] = e
-
-    ts = [threading.Thread(target=body, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return res, err
 
 
 @pytest.mark.parametrize("mode", ["leaf", "retain", "free"])
