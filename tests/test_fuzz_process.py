@@ -149,14 +149,20 @@ import fastgrad as fg
 fg.set_num_threads({threads})
 kind = {kind!r}
 if kind == "matmul":
-    a = fg.randn([2048, 2048]); f = lambda: [fg.matmul(a, a) for _ in range(20)]
+    a = fg.randn([2048, 2048]); step = lambda: fg.matmul(a, a)
 elif kind == "sum":
-    a = fg.ones([{rows}, 1]).expand([{rows}, 1 << 36]); f = lambda: fg.sum(a, axis=1)
+    a = fg.ones([{rows}, 1]).expand([{rows}, 1 << 36]); step = lambda: fg.sum(a, axis=1)
 elif kind == "exp":
-    a = fg.ones([1]).expand([1 << 24]); f = lambda: [fg.exp(a) for _ in range(200)]
+    a = fg.ones([1]).expand([1 << 24]); step = lambda: fg.exp(a)
 elif kind == "conv":
     x = fg.randn([8, 32, 64, 64]); w = fg.randn([64, 32, 3, 3])
-    f = lambda: [fg.nn.functional.conv2d(x, w) for _ in range(50)]
+    step = lambda: fg.nn.functional.conv2d(x, w)
+def f():
+    # Work until interrupted (however fast the machine), so the signal always lands
+    # inside a kernel or between two; 60 s without an interrupt is a failure.
+    end = time.perf_counter() + 60
+    while time.perf_counter() < end:
+        step()
 t = {{}}
 def fire():
     time.sleep({delay})
