@@ -325,7 +325,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         // fg.autograd.grad only needs the nodes between its outputs and its inputs; a
         // freed graph behind an input (e.g. an earlier backward) is not an error there.
         if (!cap) throw released_error(n);
-        cap->released = n;
+        // The newest freed node met: an input older than it may sit behind it.
+        if (!cap->released || n->seq > cap->released->seq) cap->released = n;
         items[k].dead = true;
         continue;
       }
@@ -521,11 +522,18 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
     cap.index.emplace(inputs[i].get(), i);
   }
   run_backward(roots, root_grads, retain_graph || create_graph, create_graph, &cap);
+  // A freed node's edges are gone, so the paths behind it were not followed. An input
+  // behind it (a leaf, or computed before it) may have lost part of its gradient, even
+  // when another path gave it one: an error, never a partial sum. An input computed by
+  // the freed node or later cannot be behind it.
   if (cap.released)
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (!cap.grads[i].defined())
-        throw RuntimeError(std::string("grad: input ") + std::to_string(i) + " is reached only through a freed graph (" +
-                           cap.released->prim->name() + "); pass retain_graph=True to the earlier backward");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const auto& fn = inputs[i].impl()->grad_fn;
+      if (!cap.grads[i].defined() || !fn || fn->seq < cap.released->seq)
+        throw RuntimeError(std::string("grad: input ") + std::to_string(i) + " may be reached through a freed graph (" +
+                           cap.released->prim->name() + "): trying to backward through the graph a second time; "
+                           "pass retain_graph=True to the earlier backward");
+    }
   if (!allow_unused)
     for (size_t i = 0; i < inputs.size(); ++i)
       if (!cap.grads[i].defined())
