@@ -1,14 +1,21 @@
 """Small shared helpers for fastgrad's Python benchmarks: interleaved timing rounds
 with medians, and a plain-text table with ratios against a baseline column."""
+
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 
-def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, inner: int = 1,
-                     warmup: int = 2, stat: Callable[[list[float]], float] = statistics.median) -> dict[str, float]:
+def time_interleaved(
+    fns: dict[str, Callable[[], object]],
+    rounds: int = 15,
+    inner: int = 1,
+    warmup: int = 2,
+    stat: Callable[[list[float]], float] = statistics.median,
+) -> dict[str, float]:
     """Seconds per call of each function (median of the rounds by default; `stat=min`
     gives the least-disturbed round on a busy machine). Rounds alternate between the
     functions (A B C A B C ...) so slow drifts of the machine hit all of them alike."""
@@ -25,8 +32,12 @@ def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, inn
     return {k: stat(v) for k, v in samples.items()}
 
 
-def print_table(rows: Sequence[tuple[str, dict[str, float]]], unit: str = "us", scale: float = 1e6,
-                baseline: str | None = None) -> None:
+def print_table(
+    rows: Sequence[tuple[str, dict[str, float]]],
+    unit: str = "us",
+    scale: float = 1e6,
+    baseline: str | None = None,
+) -> None:
     """rows: (label, {column: seconds}). With `baseline`, adds `col/baseline` ratios."""
     cols = list(rows[0][1]) if rows else []
     head = ["case"] + [f"{c} [{unit}]" for c in cols]

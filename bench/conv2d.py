@@ -5,16 +5,16 @@ NCHW and NHWC, fastgrad beside PyTorch and JAX jit in one run (interleaved, medi
 
 Ratios are peer time / fastgrad time (>1: fastgrad faster). Target: >= 1.0x the faster peer.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+import fastgrad as fg
 from common import time_interleaved
 from peers import block, jax, jnp, torch
-
-import fastgrad as fg
 
 SHAPES = [(64, 3, 32, 32), (32, 32, 32, 64), (32, 64, 16, 128)]  # (B, C_in, H=W, C_out)
 
@@ -24,6 +24,7 @@ def fastgrad_step(x, w, b, g, nhwc: bool):
         y = fg._C.conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1, nhwc)
         x.grad = w.grad = b.grad = None
         y.backward(g)
+
     return run
 
 
@@ -33,14 +34,25 @@ def torch_step(x, w, b, g, nhwc: bool):
     bt = torch.from_numpy(b).requires_grad_()
     gt = torch.from_numpy(g)
     if nhwc:  # same NCHW logical tensors in channels_last memory
-        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(memory_format=torch.channels_last).requires_grad_()
-        gt = torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))).to(memory_format=torch.channels_last)
-        wt = torch.from_numpy(np.ascontiguousarray(w.transpose(0, 3, 1, 2))).to(memory_format=torch.channels_last).requires_grad_()
+        xt = (
+            torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+            .to(memory_format=torch.channels_last)
+            .requires_grad_()
+        )
+        gt = torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))).to(
+            memory_format=torch.channels_last
+        )
+        wt = (
+            torch.from_numpy(np.ascontiguousarray(w.transpose(0, 3, 1, 2)))
+            .to(memory_format=torch.channels_last)
+            .requires_grad_()
+        )
 
     def run():
         y = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
         xt.grad = wt.grad = bt.grad = None
         y.backward(gt)
+
     return run
 
 
@@ -55,6 +67,7 @@ def jax_step(x, w, b, g, nhwc: bool):
     def step(x, w, b, g):
         _, pull = jax.vjp(f, x, w, b)
         return pull(g)
+
     args = [jnp.asarray(v) for v in (x, w, b, g)]
     return lambda: block(step(*args))
 
@@ -66,7 +79,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"threads={fg.get_num_threads()}; ms per forward+backward")
     print(f"{'(B,C,HW,K) layout':>26} {'fastgrad':>9} {'torch':>9} {'jax':>9}  fg vs best peer")
-    for (bsz, c, hw, k) in SHAPES:
+    for bsz, c, hw, k in SHAPES:
         for nhwc in (False, True):
             xs = (bsz, hw, hw, c) if nhwc else (bsz, c, hw, hw)
             ws = (k, 3, 3, c) if nhwc else (k, c, 3, 3)
@@ -83,7 +96,9 @@ def main() -> None:
                 fns["jax"] = jax_step(x, w, b, g, nhwc)
             t = time_interleaved(fns, rounds=args.rounds)
             best = min(v for key, v in t.items() if key != "fastgrad") if len(t) > 1 else float("nan")
-            cells = " ".join(f"{t[c] * 1e3:9.2f}" if c in t else f"{'-':>9}" for c in ("fastgrad", "torch", "jax"))
+            cells = " ".join(
+                f"{t[c] * 1e3:9.2f}" if c in t else f"{'-':>9}" for c in ("fastgrad", "torch", "jax")
+            )
             label = f"({bsz},{c},{hw},{k}) {'NHWC' if nhwc else 'NCHW'}"
             print(f"{label:>26} {cells}  {best / t['fastgrad']:6.2f}x")
 

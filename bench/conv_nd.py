@@ -3,20 +3,22 @@ JAX jit in one run (interleaved, median).
 
     python bench/conv_nd.py [--rounds 7]
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+import fastgrad as fg
 from common import time_interleaved
 from peers import block, jax, jnp, torch
 
-import fastgrad as fg
-
 # (name, x shape (N, C, *S), weight shape (K, C, *k), padding)
-CASES = [("conv1d (32,64,1024) k5 ->128", (32, 64, 1024), (128, 64, 5), 2),
-         ("conv3d (8,16,16^3) k3 ->32", (8, 16, 16, 16, 16), (32, 16, 3, 3, 3), 1)]
+CASES = [
+    ("conv1d (32,64,1024) k5 ->128", (32, 64, 1024), (128, 64, 5), 2),
+    ("conv3d (8,16,16^3) k3 ->32", (8, 16, 16, 16, 16), (32, 16, 3, 3, 3), 1),
+]
 
 
 def main() -> None:
@@ -37,18 +39,26 @@ def main() -> None:
         def fastgrad_step():
             fx.grad = fw.grad = None
             fg._C.conv(fx, fw, None, [1] * nd, [pad] * nd, [pad] * nd, [1] * nd, 1, False).backward(fgr)
+
         fns = {"fastgrad": fastgrad_step}
         if torch is not None:
-            tx, tw, tg = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_(), torch.from_numpy(g)
+            tx, tw, tg = (
+                torch.from_numpy(x).requires_grad_(),
+                torch.from_numpy(w).requires_grad_(),
+                torch.from_numpy(g),
+            )
             tconv = torch.nn.functional.conv1d if nd == 1 else torch.nn.functional.conv3d
 
             def torch_step():
                 tx.grad = tw.grad = None
                 tconv(tx, tw, padding=pad).backward(tg)
+
             fns["torch"] = torch_step
         if jax is not None:
             dn = ("NCH", "OIH", "NCH") if nd == 1 else ("NCDHW", "OIDHW", "NCDHW")
-            f = lambda a, b: jax.lax.conv_general_dilated(a, b, (1,) * nd, ((pad, pad),) * nd, dimension_numbers=dn)  # noqa: E731
+            f = lambda a, b: jax.lax.conv_general_dilated(
+                a, b, (1,) * nd, ((pad, pad),) * nd, dimension_numbers=dn
+            )  # noqa: E731
             step = jax.jit(lambda a, b, gg: jax.vjp(f, a, b)[1](gg))
             ja, jb, jg = jnp.asarray(x), jnp.asarray(w), jnp.asarray(g)
             fns["jax"] = lambda: block(step(ja, jb, jg))

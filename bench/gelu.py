@@ -3,16 +3,16 @@ JAX jit in one run (interleaved, median). Target: >= 1.0x the faster peer.
 
     python bench/gelu.py [--n 4194304] [--rounds 15] [--approximate none|tanh]
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+import fastgrad as fg
 from common import time_interleaved
 from peers import block, jax, jnp, torch
-
-import fastgrad as fg
 
 
 def main() -> None:
@@ -37,6 +37,7 @@ def main() -> None:
         def torch_step():
             tx.grad = None
             torch.nn.functional.gelu(tx, approximate=args.approximate).backward(tg)
+
         fns["torch"] = torch_step
     if jax is not None:
         jx, jg = jnp.asarray(x), jnp.asarray(g)

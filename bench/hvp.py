@@ -7,6 +7,7 @@ grad) and JAX (``jax.jit(jvp of grad)``), interleaved rounds, median per call.
 
 Also checks that the three agree. Target: fastgrad >= 1x JAX jit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import print_table, time_interleaved  # noqa: E402
-
 import fastgrad as fg  # noqa: E402
+from common import print_table, time_interleaved  # noqa: E402
 from fastgrad.transforms import hvp  # noqa: E402
-
 from peers import jax, jnp, set_threads, torch  # noqa: E402  (optional peers, thread-matched)
 
 
@@ -54,6 +53,7 @@ def main() -> None:
 
         def hvp_t():
             return torch.func.jvp(torch.func.grad(f_t), (Wt,), (Vt,))[1]
+
         fns["torch.func"] = hvp_t
         results["torch.func"] = hvp_t().numpy()
 
@@ -67,6 +67,7 @@ def main() -> None:
 
         def run_j():
             return hvp_j(Wj, Vj).block_until_ready()
+
         fns["jax.jit"] = run_j
         results["jax.jit"] = np.asarray(run_j())
 

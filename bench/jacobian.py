@@ -7,6 +7,7 @@ median per call.
 
     python bench/jacobian.py [--rounds 30] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import print_table, time_interleaved  # noqa: E402
-
 import fastgrad as fg  # noqa: E402
+from common import print_table, time_interleaved  # noqa: E402
 from fastgrad.transforms import jacfwd, jacrev  # noqa: E402
-
 from peers import jax, jnp, set_threads, torch  # noqa: E402  (optional peers, thread-matched)
 
 
@@ -35,10 +34,12 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     d_in, d_h, d_out = 32, 64, 16
-    P = {"W1": (rng.standard_normal((d_h, d_in)) / np.sqrt(d_in)).astype(np.float32),
-         "b1": (0.1 * rng.standard_normal(d_h)).astype(np.float32),
-         "W2": (rng.standard_normal((d_out, d_h)) / np.sqrt(d_h)).astype(np.float32),
-         "b2": (0.1 * rng.standard_normal(d_out)).astype(np.float32)}
+    P = {
+        "W1": (rng.standard_normal((d_h, d_in)) / np.sqrt(d_in)).astype(np.float32),
+        "b1": (0.1 * rng.standard_normal(d_h)).astype(np.float32),
+        "W2": (rng.standard_normal((d_out, d_h)) / np.sqrt(d_h)).astype(np.float32),
+        "b2": (0.1 * rng.standard_normal(d_out)).astype(np.float32),
+    }
     xn = rng.standard_normal(d_in).astype(np.float32)
 
     pf = {k: fg.tensor(v) for k, v in P.items()}
@@ -58,6 +59,7 @@ def main() -> None:
 
         def mlp_t(x):
             return pt["W2"] @ torch.tanh(pt["W1"] @ x + pt["b1"]) + pt["b2"]
+
         jr_t, jf_t = torch.func.jacrev(mlp_t), torch.func.jacfwd(mlp_t)
         cases["jacrev"]["torch.func"] = lambda: jr_t(xt)
         cases["jacfwd"]["torch.func"] = lambda: jf_t(xt)
@@ -70,6 +72,7 @@ def main() -> None:
 
         def mlp_j(x):
             return pj["W2"] @ jnp.tanh(pj["W1"] @ x + pj["b1"]) + pj["b2"]
+
         jr_j, jf_j = jax.jit(jax.jacrev(mlp_j)), jax.jit(jax.jacfwd(mlp_j))
         cases["jacrev"]["jax.jit"] = lambda: jr_j(xj).block_until_ready()
         cases["jacfwd"]["jax.jit"] = lambda: jf_j(xj).block_until_ready()

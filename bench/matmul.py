@@ -5,16 +5,16 @@
 Prints ms per product, GFLOP/s, the ratio to NumPy (>1 means fastgrad is faster) and
 the fraction of the AVX-512 FP32 peak. Targets: >= 1.1x NumPy at N >= 512, >= 80% peak.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+import fastgrad as fg
 from common import time_interleaved
 from peers import block, cpu_peak_gflops_fp32, jax, jnp, torch
-
-import fastgrad as fg
 
 CASES = [(128, 128, 128), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048), (128, 784, 512)]
 
@@ -25,8 +25,11 @@ def main() -> None:
     args = ap.parse_args()
     peak = cpu_peak_gflops_fp32()
     print(f"threads={fg.get_num_threads()}  fp32 peak ~ {peak:.0f} GFLOP/s" if peak else "peak unknown")
-    print(f"{'M x K x N':>18} " + " ".join(f"{c:>14}" for c in ["fastgrad", "numpy", "torch", "jax"]) +
-          "   fg/numpy  fg/best  fg %peak")
+    print(
+        f"{'M x K x N':>18} "
+        + " ".join(f"{c:>14}" for c in ["fastgrad", "numpy", "torch", "jax"])
+        + "   fg/numpy  fg/best  fg %peak"
+    )
     rng = np.random.default_rng(0)
     for m, k, n in CASES:
         a = rng.standard_normal((m, k), dtype=np.float32)
@@ -43,10 +46,14 @@ def main() -> None:
         inner = max(1, int(2e8 / (2 * m * k * n)))
         t = time_interleaved(fns, rounds=args.rounds, inner=inner)
         gf = {name: 2 * m * k * n / s * 1e-9 for name, s in t.items()}
-        cells = " ".join(f"{gf[c]:>8.0f} GF/s" if c in gf else f"{'-':>14}" for c in ["fastgrad", "numpy", "torch", "jax"])
+        cells = " ".join(
+            f"{gf[c]:>8.0f} GF/s" if c in gf else f"{'-':>14}" for c in ["fastgrad", "numpy", "torch", "jax"]
+        )
         best = min(v for key, v in t.items() if key != "fastgrad")
         pk = f"{100 * gf['fastgrad'] / peak:7.0f}%" if peak else "      -"
-        print(f"{f'{m}x{k}x{n}':>18} {cells}   {t['numpy'] / t['fastgrad']:7.2f}x {best / t['fastgrad']:7.2f}x {pk}")
+        print(
+            f"{f'{m}x{k}x{n}':>18} {cells}   {t['numpy'] / t['fastgrad']:7.2f}x {best / t['fastgrad']:7.2f}x {pk}"
+        )
 
 
 if __name__ == "__main__":

@@ -3,16 +3,16 @@ NHWC, fastgrad beside PyTorch and JAX jit in one run (interleaved, median).
 
     python bench/maxpool.py [--rounds 15]
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 
+import fastgrad as fg
 from common import time_interleaved
 from peers import block, jax, jnp, torch
-
-import fastgrad as fg
 
 
 def main() -> None:
@@ -31,11 +31,16 @@ def main() -> None:
         def fastgrad_step():
             fx.grad = None
             fg._C.max_pool(fx, [2, 2], [2, 2], [0, 0], nhwc).backward(fgr)
+
         fns = {"fastgrad": fastgrad_step}
         if torch is not None:
             if nhwc:
-                tx = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(memory_format=torch.channels_last)
-                tg = torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))).to(memory_format=torch.channels_last)
+                tx = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(
+                    memory_format=torch.channels_last
+                )
+                tg = torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))).to(
+                    memory_format=torch.channels_last
+                )
             else:
                 tx, tg = torch.from_numpy(x), torch.from_numpy(g)
             tx.requires_grad_()
@@ -43,6 +48,7 @@ def main() -> None:
             def torch_step():
                 tx.grad = None
                 torch.nn.functional.max_pool2d(tx, 2, 2).backward(tg)
+
             fns["torch"] = torch_step
         if jax is not None:
             win = (1, 2, 2, 1) if nhwc else (1, 1, 2, 2)
@@ -53,7 +59,9 @@ def main() -> None:
         t = time_interleaved(fns, rounds=args.rounds)
         best = min(v for k, v in t.items() if k != "fastgrad") if len(t) > 1 else float("nan")
         cells = "  ".join(f"{k} {v * 1e3:.3f}" for k, v in t.items())
-        print(f"  {'NHWC' if nhwc else 'NCHW'}: {cells}   fastgrad vs faster peer {best / t['fastgrad']:.2f}x")
+        print(
+            f"  {'NHWC' if nhwc else 'NCHW'}: {cells}   fastgrad vs faster peer {best / t['fastgrad']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ fastgrad beside PyTorch (when installed) in the same run, interleaved rounds, me
 Prints microseconds per op (forward+backward, divided by the number of ops in the
 chain) and the ratio. Target: <= 1 us/op for fastgrad.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import print_table, time_interleaved  # noqa: E402
-
 import fastgrad as fg  # noqa: E402
+from common import print_table, time_interleaved  # noqa: E402
 
 try:
     import torch
@@ -48,6 +48,7 @@ def make_fastgrad(n_ops: int):
         out.backward()
         x.grad = None
         y.grad = None
+
     return step
 
 
@@ -68,6 +69,7 @@ def make_torch(n_ops: int):
         out.backward()
         x.grad = None
         y.grad = None
+
     return step
 
 
@@ -97,8 +99,14 @@ def main() -> None:
     best = {k: min(v) / n for k, v in both.items()}
     fmed = {k: statistics.median(v) / n for k, v in f_only.items()}
     print(f"chain of {n} ops on shape (4,), {args.rounds} interleaved rounds; threads={args.threads}")
-    print_table([("fwd+bwd per op (median)", med), ("fwd+bwd per op (best round)", best),
-                 ("fwd only, no_grad (median)", fmed)], baseline="fastgrad" if "torch" in med else None)
+    print_table(
+        [
+            ("fwd+bwd per op (median)", med),
+            ("fwd+bwd per op (best round)", best),
+            ("fwd only, no_grad (median)", fmed),
+        ],
+        baseline="fastgrad" if "torch" in med else None,
+    )
     us = med["fastgrad"] * 1e6
     print(f"fastgrad: {us:.3f} us/op median (target <= 1 us/op){'' if us <= 1.0 else '  -- ABOVE TARGET'}")
 

@@ -1,5 +1,6 @@
 """Optional benchmark peers (NumPy is always there; PyTorch and JAX when installed),
 each limited to the same thread count as fastgrad so ratios compare like with like."""
+
 from __future__ import annotations
 
 import os
@@ -7,10 +8,13 @@ import os
 import fastgrad as fg
 
 THREADS = fg.get_num_threads()
-os.environ.setdefault("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={THREADS}")
+os.environ.setdefault(
+    "XLA_FLAGS", f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={THREADS}"
+)
 
 try:
     import torch
+
     torch.set_num_threads(THREADS)
 except ImportError:  # optional peer
     torch = None
@@ -18,6 +22,7 @@ except ImportError:  # optional peer
 try:
     import jax
     import jax.numpy as jnp
+
     jax.config.update("jax_platforms", "cpu")
 except ImportError:  # optional peer
     jax = jnp = None

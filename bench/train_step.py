@@ -5,6 +5,7 @@ vs PyTorch eager vs JAX jit (Adam written by hand in JAX), interleaved rounds, m
 
 Models: 3-64-1 ReLU B=32, 8-128-64-16 GELU B=64, 784-512-512-10 ReLU B=128.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,11 +15,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import print_table, time_interleaved  # noqa: E402
-
 import fastgrad as fg  # noqa: E402
 import fastgrad.nn as fnn  # noqa: E402
 import fastgrad.optim as foptim  # noqa: E402
+from common import print_table, time_interleaved  # noqa: E402
 
 CASES = [
     ("3-64-1 relu B=32", [3, 64, 1], "relu", 32, 400),
@@ -45,11 +45,13 @@ def fg_step(sizes, act, B, rng):
         loss.backward()
         opt.step()
         return loss
+
     return step
 
 
 def torch_step(sizes, act, B, rng):
     import torch
+
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
@@ -66,17 +68,23 @@ def torch_step(sizes, act, B, rng):
         loss.backward()
         opt.step()
         return loss
+
     return step
 
 
 def jax_step(sizes, act, B, rng):
     import jax
     import jax.numpy as jnp
+
     params = []
     for i in range(len(sizes) - 1):
         b = 1 / np.sqrt(sizes[i])
-        params.append((jnp.asarray(rng.uniform(-b, b, (sizes[i], sizes[i + 1])).astype(np.float32)),
-                       jnp.asarray(rng.uniform(-b, b, sizes[i + 1]).astype(np.float32))))
+        params.append(
+            (
+                jnp.asarray(rng.uniform(-b, b, (sizes[i], sizes[i + 1])).astype(np.float32)),
+                jnp.asarray(rng.uniform(-b, b, sizes[i + 1]).astype(np.float32)),
+            )
+        )
     x = jnp.asarray(rng.standard_normal((B, sizes[0])).astype(np.float32))
     y = jnp.asarray(rng.standard_normal((B, sizes[-1])).astype(np.float32))
     f = jax.nn.relu if act == "relu" else (lambda v: jax.nn.gelu(v, approximate=False))
@@ -97,7 +105,7 @@ def jax_step(sizes, act, B, rng):
         t = t + 1
         m = jax.tree_util.tree_map(lambda a, b: b1 * a + (1 - b1) * b, m, g)
         v = jax.tree_util.tree_map(lambda a, b: b2 * a + (1 - b2) * b * b, v, g)
-        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        c1, c2 = 1 - b1**t, 1 - b2**t
         ps = jax.tree_util.tree_map(lambda p, a, b: p - lr * (a / c1) / (jnp.sqrt(b / c2) + eps), ps, m, v)
         return ps, m, v, t, loss
 
@@ -109,6 +117,7 @@ def jax_step(sizes, act, B, rng):
         state[:] = [ps, m, v, t]
         loss.block_until_ready()
         return loss
+
     return run
 
 
@@ -123,6 +132,7 @@ def main() -> None:
     peers = {}
     try:
         import torch
+
         if a.threads:
             torch.set_num_threads(a.threads)
         peers["torch"] = torch_step
@@ -130,6 +140,7 @@ def main() -> None:
         print("torch not importable: skipped")
     try:
         import jax  # noqa: F401
+
         peers["jax_jit"] = jax_step
     except ImportError:
         print("jax not importable: skipped")
@@ -147,7 +158,10 @@ def main() -> None:
     print_table(rows, baseline="fastgrad")
     print("\nspeed-up of fastgrad (peer time / fastgrad time):")
     for label, t in rows:
-        print(f"  {label:<28} " + "  ".join(f"{c}: {t[c] / t['fastgrad']:.2f}x" for c in cols if c != "fastgrad"))
+        print(
+            f"  {label:<28} "
+            + "  ".join(f"{c}: {t[c] / t['fastgrad']:.2f}x" for c in cols if c != "fastgrad")
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared pytest setup: every test starts from a known RNG state and grad mode on."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,6 +27,7 @@ def pytest_sessionstart(session):
     must not skip there (they could never fail). Locally they stay optional."""
     import importlib.util
     import os
+
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         missing = [m for m in ("torch", "jax", "safetensors") if importlib.util.find_spec(m) is None]
         if missing:

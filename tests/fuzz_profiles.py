@@ -12,6 +12,7 @@ The profiles are registered under private names (``fastgrad-ci``/``fastgrad-long
 and applied with ``@settings(parent=...)`` per test, so they never change the
 hypothesis settings of other test modules.
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,9 +24,17 @@ PROFILE = os.environ.get("FASTGRAD_FUZZ_PROFILE", "ci").strip().lower() or "ci"
 if PROFILE not in ("ci", "long"):
     raise ValueError(f"FASTGRAD_FUZZ_PROFILE must be 'ci' or 'long', got {PROFILE!r}")
 
-_COMMON = dict(deadline=None, derandomize=False, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                      HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+_COMMON = dict(
+    deadline=None,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 settings.register_profile("fastgrad-ci", max_examples=30, **_COMMON)
 settings.register_profile("fastgrad-long", max_examples=300, **_COMMON)
 

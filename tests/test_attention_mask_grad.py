@@ -2,6 +2,7 @@
 gradient and tangent against PyTorch, for F.scaled_dot_product_attention and
 nn.MultiheadAttention (attn_mask 2-D/3-D, key_padding_mask), float32 and float64.
 It used to go through NumPy: gradient silently 0, tangent dropped."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +36,14 @@ def test_sdpa_float_mask_gradient_and_tangent_vs_torch(dt, mask_shape):
         np.testing.assert_allclose(np.asarray(f.grad), t.grad.numpy(), rtol=tol, atol=tol)
     # forward mode: the tangent of the mask is not dropped
     dm = rng.standard_normal(mask_shape).astype(npdt)
-    _, tan = fg.jvp(lambda mm: F.scaled_dot_product_attention(fg.tensor(q, dtype=fdt), fg.tensor(k, dtype=fdt),
-                                                             fg.tensor(v, dtype=fdt), attn_mask=mm),
-                    (fg.tensor(m, dtype=fdt),), (fg.tensor(dm, dtype=fdt),))
+    _, tan = fg.jvp(
+        lambda mm: F.scaled_dot_product_attention(
+            fg.tensor(q, dtype=fdt), fg.tensor(k, dtype=fdt), fg.tensor(v, dtype=fdt), attn_mask=mm
+        ),
+        (fg.tensor(m, dtype=fdt),),
+        (fg.tensor(dm, dtype=fdt),),
+    )
+
     def ref(mm):  # PyTorch's sdpa math, spelled out (its fused CPU kernel has no forward AD)
         tq_, tk_, tv_ = (torch.as_tensor(a) for a in (q, k, v))
         return torch.softmax(tq_ @ tk_.transpose(-2, -1) / np.sqrt(q.shape[-1]) + mm, -1) @ tv_
@@ -54,8 +60,9 @@ def test_sdpa_mask_other_dtype_is_cast_on_the_tape_and_bool_mask_constant():
     assert m.grad is not None and m.grad.dtype == fg.float32 and np.abs(np.asarray(m.grad)).max() > 0
     bm = np.tril(np.ones((3, 3), bool))
     o = F.scaled_dot_product_attention(q, q, q, attn_mask=fg.tensor(bm))
-    to = torch.nn.functional.scaled_dot_product_attention(*(torch.as_tensor(np.asarray(q)),) * 3,
-                                                          attn_mask=torch.as_tensor(bm))
+    to = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.as_tensor(np.asarray(q)),) * 3, attn_mask=torch.as_tensor(bm)
+    )
     np.testing.assert_allclose(np.asarray(o), to.numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match="mask"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=fg.tensor(np.ones((3, 3), np.int64)))

@@ -1,5 +1,6 @@
 """Reverse mode on the tape: accumulation, retain/create_graph, grad modes, errors,
 memory, and the cheat sheet's worked examples."""
+
 from __future__ import annotations
 
 import gc
@@ -93,13 +94,13 @@ def test_logistic_regression_gradient(rng):
 def test_grad_accumulates_with_primal_shape(rng):
     b = t64(rng.standard_normal(4), True)
     x = t64(rng.standard_normal((3, 4)))
-    fg.sum(x + b).backward()           # b broadcast over 3 rows: gradient 3 per entry
+    fg.sum(x + b).backward()  # b broadcast over 3 rows: gradient 3 per entry
     assert b.grad.shape == (4,)
     np.testing.assert_array_equal(np.asarray(b.grad), np.full(4, 3.0))
     fg.sum(2.0 * b).backward()
     np.testing.assert_array_equal(np.asarray(b.grad), np.full(4, 5.0))
     s = t64(2.0, True)
-    fg.sum(x * s).backward()           # 0-d parameter broadcast against (3, 4)
+    fg.sum(x * s).backward()  # 0-d parameter broadcast against (3, 4)
     assert s.grad.shape == ()
     np.testing.assert_allclose(float(s.grad), x.numpy().sum(), rtol=1e-14)
 
@@ -180,11 +181,11 @@ def test_second_backward_through_freed_graph_raises():
 
 def test_higher_order_x_cubed():
     x = t64(1.5, True)
-    y = x ** 3
+    y = x**3
     (d1,) = fg.autograd.grad(y, x, create_graph=True)
     (d2,) = fg.autograd.grad(d1, x, create_graph=True)
     (d3,) = fg.autograd.grad(d2, x, create_graph=True)
-    assert float(d1) == pytest.approx(3 * 1.5 ** 2, rel=1e-15)
+    assert float(d1) == pytest.approx(3 * 1.5**2, rel=1e-15)
     assert float(d2) == pytest.approx(6 * 1.5, rel=1e-15)
     assert float(d3) == pytest.approx(6.0, rel=1e-15)
     # d3 no longer depends on x: either a constant, or a graph whose gradient is 0
@@ -198,8 +199,8 @@ def test_higher_order_sin_and_mixed_partials():
     f = fg.sin(x) * fg.exp(y)
     fx, fy = fg.autograd.grad(f, [x, y], create_graph=True)
     (fxx,) = fg.autograd.grad(fx, x, retain_graph=True)
-    fxy, = fg.autograd.grad(fx, y, retain_graph=True)
-    fyx, = fg.autograd.grad(fy, x)
+    (fxy,) = fg.autograd.grad(fx, y, retain_graph=True)
+    (fyx,) = fg.autograd.grad(fy, x)
     assert float(fxx) == pytest.approx(-np.sin(0.7) * np.exp(-0.3), rel=1e-14)
     assert float(fxy) == pytest.approx(np.cos(0.7) * np.exp(-0.3), rel=1e-14)
     assert float(fyx) == pytest.approx(float(fxy), rel=1e-15)
@@ -209,12 +210,12 @@ def test_backward_create_graph_then_grad_of_grad(rng):
     """x.grad from backward(create_graph=True) is differentiable: ∇(‖∇f‖²)."""
     X = rng.standard_normal(3)
     x = t64(X, True)
-    fg.sum(x ** 3).backward(create_graph=True)  # grad = 3x²
+    fg.sum(x**3).backward(create_graph=True)  # grad = 3x²
     g = x.grad
     assert g.requires_grad
     x.grad = None
     fg.sum(g * g).backward()  # d/dx Σ 9x⁴ = 36x³
-    np.testing.assert_allclose(np.asarray(x.grad), 36 * X ** 3, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(x.grad), 36 * X**3, rtol=1e-13)
 
 
 # ------------------------------------------------------------------ grad modes
@@ -322,8 +323,8 @@ def test_failed_backward_leaves_no_stale_cotangents():
     x = t64([1.0, 2.0], True)
     z = t64([1.0], True)
     w = t64([5.0])
-    u = (x * 3.0) * (x * 3.0)   # 9x², gradient 18x
-    q = z * w                   # saves w
+    u = (x * 3.0) * (x * 3.0)  # 9x², gradient 18x
+    q = z * w  # saves w
     L = fg.sum(u) + fg.sum(q)
     w.mul_(2.0)
     with pytest.raises(RuntimeError, match="in-place"):

@@ -7,6 +7,7 @@ RuntimeError for autograd misuse) and the text the message must contain: the op 
 layer name and, where shapes are at fault, the offending shapes. Rows whose current
 behaviour is a known, reported defect are marked xfail with the reason.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -98,7 +99,7 @@ ROWS = [
     ("reshape-size", lambda: Z(3, 4).reshape(5, 3), V, ["reshape", "(3, 4)", "(5, 3)"]),
     ("reshape-two-minus1", lambda: fg.reshape(Z(3, 4), (-1, -1)), V, ["reshape", "-1"]),
     ("reshape-negative", lambda: fg.reshape(Z(3, 4), (-2, 6)), V, ["reshape", "(-2, 6)"]),
-    ("reshape-overflow", lambda: fg.reshape(Z(4), (2 ** 62 + 1, 4)), V, ["reshape"]),
+    ("reshape-overflow", lambda: fg.reshape(Z(4), (2**62 + 1, 4)), V, ["reshape"]),
     ("permute-repeat", lambda: fg.permute(Z(2, 3), [0, 0]), V, ["permute"]),
     ("permute-length", lambda: fg.permute(Z(2, 3), [0]), V, ["permute", "(2, 3)"]),
     ("transpose-axis", lambda: fg.transpose(Z(2, 3), 0, 2), I, ["transpose", "2"]),
@@ -135,14 +136,19 @@ ROWS = [
     ("index-mask-shape", lambda: Z(3, 2)[np.array([True, False])], I, ["(2,)", "(3,"]),
     ("index-two-ellipsis", lambda: Z(3)[..., ...], I, ["ellipsis"]),
     ("index_select-oob", lambda: C.index_select(Z(3), 0, fg.tensor([5])), I, ["index_select", "5"]),
-    ("index_select-dtype", lambda: C.index_select(Z(3), 0, fg.tensor([1.0])), T_, ["index_select", "float32"]),
+    (
+        "index_select-dtype",
+        lambda: C.index_select(Z(3), 0, fg.tensor([1.0])),
+        T_,
+        ["index_select", "float32"],
+    ),
     ("setitem-oob", lambda: Z(3).__setitem__(5, 1.0), I, ["5"]),
     ("setitem-requires-grad", lambda: G(3).__setitem__(0, 1.0), R, ["requires grad"]),
     ("slice-step0", lambda: C.slice(Z(3), [(0, 3, 0)]), I, ["slice", "(3,)"]),
     # ---- factories and conversion
     ("zeros-negative", lambda: fg.zeros(-1), V, ["negative", "(-1,)"]),
-    ("zeros-overflow", lambda: fg.zeros(2 ** 31, 2 ** 31, 4), V, ["(2147483648, 2147483648, 4)"]),
-    ("zeros-huge", lambda: fg.zeros(2 ** 40), (MemoryError, V), []),
+    ("zeros-overflow", lambda: fg.zeros(2**31, 2**31, 4), V, ["(2147483648, 2147483648, 4)"]),
+    ("zeros-huge", lambda: fg.zeros(2**40), (MemoryError, V), []),
     ("ones-type", lambda: fg.ones("a"), (T_, V), []),
     ("full-type", lambda: fg.full((2,), "x"), (T_, V), []),
     ("zeros-dtype", lambda: fg.zeros(3, dtype="complex64"), T_, ["complex64"]),
@@ -157,7 +163,12 @@ ROWS = [
     ("tensor-str", lambda: fg.tensor("abc"), T_, ["tensor"]),
     ("tensor-complex", lambda: fg.tensor(np.zeros(3, np.complex64)), T_, ["complex64"]),
     ("tensor-object", lambda: fg.tensor(object()), T_, ["tensor"]),
-    ("from_numpy-noncontig", lambda: fg.from_numpy(np.zeros((3, 4))[:, ::2]), V, ["from_numpy", "contiguous"]),
+    (
+        "from_numpy-noncontig",
+        lambda: fg.from_numpy(np.zeros((3, 4))[:, ::2]),
+        V,
+        ["from_numpy", "contiguous"],
+    ),
     ("from_numpy-dtype", lambda: fg.from_numpy(np.zeros(3, np.complex64)), T_, ["from_numpy", "complex64"]),
     ("from_numpy-list", lambda: fg.from_numpy([1, 2]), T_, ["from_numpy", "list"]),
     ("item-many", lambda: Z(3).item(), V, ["item", "(3,)"]),
@@ -198,9 +209,9 @@ ROWS = [
     ("sum-str", lambda: fg.sum("abc"), T_, ["sum", "str"]),
     ("tree_unflatten-type", lambda: fg.tree_unflatten(5, []), T_, ["tree_unflatten", "int"]),
     # ints outside int64 were pybind11 cast errors ("Unable to cast ... to C++ type '?'", RuntimeError)
-    ("sum-axis-overflow", lambda: fg.sum(Z(3), axis=2 ** 70), OverflowError, ["axis", "int64"]),
-    ("mean-axis-overflow", lambda: fg.mean(Z(3), axis=(0, -2 ** 64)), OverflowError, ["axis", "int64"]),
-    ("zeros-shape-overflow", lambda: fg.zeros(2 ** 64), OverflowError, ["zeros", "int64"]),
+    ("sum-axis-overflow", lambda: fg.sum(Z(3), axis=2**70), OverflowError, ["axis", "int64"]),
+    ("mean-axis-overflow", lambda: fg.mean(Z(3), axis=(0, -(2**64))), OverflowError, ["axis", "int64"]),
+    ("zeros-shape-overflow", lambda: fg.zeros(2**64), OverflowError, ["zeros", "int64"]),
     # wrong scalar types reached pybind11 under another op's name ("full(): incompatible ...")
     ("zeros-shape-str", lambda: fg.zeros("a"), T_, ["zeros", "shape", "str"]),
     ("ones-shape-float", lambda: fg.ones(2.5), T_, ["ones", "shape", "float"]),
@@ -235,14 +246,27 @@ def _layer_rows():
         ("Embedding-float", lambda: nn.Embedding(10, 3)(Z(2)), (T_, I), ["Embedding", "float32"]),
         ("Dropout-p", lambda: nn.Dropout(1.5), V, ["Dropout", "1.5"]),
         ("MHA-heads", lambda: nn.MultiheadAttention(10, 3), V, ["MultiheadAttention", "3"]),
-        ("MHA-shape", lambda: nn.MultiheadAttention(8, 2)(Z(2, 5, 7), Z(2, 5, 7), Z(2, 5, 7)), V,
-         ["MultiheadAttention", "7"]),
+        (
+            "MHA-shape",
+            lambda: nn.MultiheadAttention(8, 2)(Z(2, 5, 7), Z(2, 5, 7), Z(2, 5, 7)),
+            V,
+            ["MultiheadAttention", "7"],
+        ),
         ("LSTM-features", lambda: nn.LSTM(4, 8)(Z(5, 2, 3)), V, ["LSTM", "(5, 2, 3)"]),
         ("GRU-features", lambda: nn.GRU(4, 8)(Z(5, 2, 3)), V, ["GRU", "(5, 2, 3)"]),
         ("Sequential-type", lambda: nn.Sequential(5), T_, ["Sequential"]),
-        ("load_state_dict-missing", lambda: nn.Linear(2, 2).load_state_dict({}), (V, KeyError, R), ["weight"]),
-        ("load_state_dict-shape", lambda: nn.Linear(2, 2).load_state_dict(
-            {"weight": Z(3, 3), "bias": Z(2)}), (V, R), ["weight", "(3, 3)", "(2, 2)"]),
+        (
+            "load_state_dict-missing",
+            lambda: nn.Linear(2, 2).load_state_dict({}),
+            (V, KeyError, R),
+            ["weight"],
+        ),
+        (
+            "load_state_dict-shape",
+            lambda: nn.Linear(2, 2).load_state_dict({"weight": Z(3, 3), "bias": Z(2)}),
+            (V, R),
+            ["weight", "(3, 3)", "(2, 2)"],
+        ),
         # losses
         ("mse-shapes", lambda: F.mse_loss(Z(3, 2), Z(4, 2)), V, ["mse_loss", "(3, 2)", "(4, 2)"]),
         ("l1-shapes", lambda: F.l1_loss(Z(3), Z(4)), V, ["l1_loss", "(3,)", "(4,)"]),
@@ -250,49 +274,118 @@ def _layer_rows():
         ("mse-reduction", lambda: F.mse_loss(Z(3), Z(3), reduction="avg"), V, ["mse_loss", "avg"]),
         ("mse-weight", lambda: F.mse_loss(Z(3, 2), Z(3, 2), weight=Z(4)), V, ["mse_loss", "(4,)"]),
         ("mse-dim_weight", lambda: F.mse_loss(Z(3, 2), Z(3, 2), dim_weight=Z(3)), V, ["mse_loss", "(3,)"]),
-        ("bce-logits-shapes", lambda: F.binary_cross_entropy_with_logits(Z(3), Z(4)), V,
-         ["binary_cross_entropy_with_logits", "(3,)", "(4,)"]),
-        ("bce-shapes", lambda: F.binary_cross_entropy(Z(3), Z(4)), V, ["binary_cross_entropy", "(3,)", "(4,)"]),
-        ("ce-target-shape", lambda: F.cross_entropy(Z(4, 5), fg.tensor([0, 1, 2])), V,
-         ["cross_entropy", "(4, 5)", "(3,)"]),
+        (
+            "bce-logits-shapes",
+            lambda: F.binary_cross_entropy_with_logits(Z(3), Z(4)),
+            V,
+            ["binary_cross_entropy_with_logits", "(3,)", "(4,)"],
+        ),
+        (
+            "bce-shapes",
+            lambda: F.binary_cross_entropy(Z(3), Z(4)),
+            V,
+            ["binary_cross_entropy", "(3,)", "(4,)"],
+        ),
+        (
+            "ce-target-shape",
+            lambda: F.cross_entropy(Z(4, 5), fg.tensor([0, 1, 2])),
+            V,
+            ["cross_entropy", "(4, 5)", "(3,)"],
+        ),
         ("ce-target-oob", lambda: F.cross_entropy(Z(2, 5), fg.tensor([0, 7])), I, ["cross_entropy", "7"]),
-        ("ce-smoothing", lambda: F.cross_entropy(Z(2, 5), fg.tensor([0, 1]), label_smoothing=1.5), V,
-         ["cross_entropy", "label_smoothing"]),
+        (
+            "ce-smoothing",
+            lambda: F.cross_entropy(Z(2, 5), fg.tensor([0, 1]), label_smoothing=1.5),
+            V,
+            ["cross_entropy", "label_smoothing"],
+        ),
         ("nll-target-dtype", lambda: F.nll_loss(Z(2, 5), Z(2)), (T_, V), ["nll_loss"]),
         ("MSELoss-module", lambda: nn.MSELoss()(Z(3), Z(4)), V, ["(3,)", "(4,)"]),
         ("CrossEntropyLoss-module", lambda: nn.CrossEntropyLoss()(Z(2, 3), fg.tensor([5, 0])), I, ["5"]),
         # optimizers
         ("SGD-lr", lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1.0), V, ["SGD", "lr"]),
-        ("SGD-momentum", lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentum=-0.5), V,
-         ["SGD", "momentum"]),
-        ("SGD-nesterov", lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, nesterov=True), V,
-         ["SGD", "nesterov"]),
+        (
+            "SGD-momentum",
+            lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentum=-0.5),
+            V,
+            ["SGD", "momentum"],
+        ),
+        (
+            "SGD-nesterov",
+            lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, nesterov=True),
+            V,
+            ["SGD", "nesterov"],
+        ),
         ("SGD-empty", lambda: optim.SGD([], lr=0.1), V, ["SGD"]),
         ("SGD-not-tensor", lambda: optim.SGD([1.0], lr=0.1), T_, ["SGD"]),
-        ("Adam-betas", lambda: optim.Adam(nn.Linear(2, 2).parameters(), lr=1e-3, betas=(1.5, 0.9)), V,
-         ["Adam", "beta"]),
+        (
+            "Adam-betas",
+            lambda: optim.Adam(nn.Linear(2, 2).parameters(), lr=1e-3, betas=(1.5, 0.9)),
+            V,
+            ["Adam", "beta"],
+        ),
         ("Adam-eps", lambda: optim.Adam(nn.Linear(2, 2).parameters(), lr=1e-3, eps=-1.0), V, ["Adam", "eps"]),
-        ("AdamW-decay", lambda: optim.AdamW(nn.Linear(2, 2).parameters(), lr=1e-3, weight_decay=-1.0), V,
-         ["AdamW", "weight_decay"]),
-        ("RMSprop-alpha", lambda: optim.RMSprop(nn.Linear(2, 2).parameters(), lr=1e-2, alpha=-0.1), V,
-         ["RMSprop", "alpha"]),
-        ("clip_grad_norm-type", lambda: optim.clip_grad_norm_(nn.Linear(2, 2).parameters(), max_norm="x"),
-         (T_, V), []),
-        ("load_state_dict-optim", lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1).load_state_dict(
-            {"param_groups": [], "state": {}}), V, ["param"]),
+        (
+            "AdamW-decay",
+            lambda: optim.AdamW(nn.Linear(2, 2).parameters(), lr=1e-3, weight_decay=-1.0),
+            V,
+            ["AdamW", "weight_decay"],
+        ),
+        (
+            "RMSprop-alpha",
+            lambda: optim.RMSprop(nn.Linear(2, 2).parameters(), lr=1e-2, alpha=-0.1),
+            V,
+            ["RMSprop", "alpha"],
+        ),
+        (
+            "clip_grad_norm-type",
+            lambda: optim.clip_grad_norm_(nn.Linear(2, 2).parameters(), max_norm="x"),
+            (T_, V),
+            [],
+        ),
+        (
+            "load_state_dict-optim",
+            lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1).load_state_dict(
+                {"param_groups": [], "state": {}}
+            ),
+            V,
+            ["param"],
+        ),
         # issue 10, item 19: functional forms given non-tensors (AttributeError before)
         ("conv1d-weight-int", lambda: F.conv1d(Z(1, 2, 5), 3), V, ["conv1d", "weight", "()"]),
         ("conv2d-input-str", lambda: F.conv2d("abc", Z(1, 1, 3, 3)), T_, ["conv2d", "input", "str"]),
-        ("conv3d-bias-object", lambda: F.conv3d(Z(1, 1, 3, 3, 3), Z(1, 1, 1, 1, 1), object()), T_,
-         ["conv3d", "bias", "object"]),
-        ("sdpa-query-str", lambda: F.scaled_dot_product_attention("q", Z(2, 3), Z(2, 3)), T_,
-         ["scaled_dot_product_attention", "query", "str"]),
-        ("sdpa-key-0d", lambda: F.scaled_dot_product_attention(Z(2, 3), 1.0, Z(2, 3)), V,
-         ["scaled_dot_product_attention", "()"]),
+        (
+            "conv3d-bias-object",
+            lambda: F.conv3d(Z(1, 1, 3, 3, 3), Z(1, 1, 1, 1, 1), object()),
+            T_,
+            ["conv3d", "bias", "object"],
+        ),
+        (
+            "sdpa-query-str",
+            lambda: F.scaled_dot_product_attention("q", Z(2, 3), Z(2, 3)),
+            T_,
+            ["scaled_dot_product_attention", "query", "str"],
+        ),
+        (
+            "sdpa-key-0d",
+            lambda: F.scaled_dot_product_attention(Z(2, 3), 1.0, Z(2, 3)),
+            V,
+            ["scaled_dot_product_attention", "()"],
+        ),
         ("embedding-weight-list", lambda: F.embedding(fg.tensor([0]), [1.0, 2.0]), V, ["embedding", "(2,)"]),
         ("embedding-weight-str", lambda: F.embedding(fg.tensor([0]), "w"), T_, ["embedding", "weight"]),
-        ("batch_norm-0d", lambda: F.batch_norm(fg.tensor(1.0), None, None), V, ["batch_norm", "(N, C, ...)", "()"]),
-        ("batch_norm-running-str", lambda: F.batch_norm(Z(2, 3), "m", None), T_, ["batch_norm", "running_mean"]),
+        (
+            "batch_norm-0d",
+            lambda: F.batch_norm(fg.tensor(1.0), None, None),
+            V,
+            ["batch_norm", "(N, C, ...)", "()"],
+        ),
+        (
+            "batch_norm-running-str",
+            lambda: F.batch_norm(Z(2, 3), "m", None),
+            T_,
+            ["batch_norm", "running_mean"],
+        ),
         ("relu-str", lambda: F.relu("x"), T_, ["relu", "str"]),
         ("one_hot-dtype", lambda: F.one_hot(fg.tensor([1]), 3, dtype=1), T_, ["one_hot", "dtype"]),
         # layer constructors with wrong argument types ("full(): incompatible function arguments")
@@ -318,31 +411,101 @@ def _check(thunk, exc, needles):
 KNOWN: dict = {}  # exp-str: fixed in issue 10 (ops._t names the op)
 
 
-@pytest.mark.parametrize("row", [pytest.param(r, id=r[0], marks=[pytest.mark.xfail(reason=KNOWN[r[0]], strict=False)]
-                                              if r[0] in KNOWN else []) for r in ROWS])
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            r, id=r[0], marks=[pytest.mark.xfail(reason=KNOWN[r[0]], strict=False)] if r[0] in KNOWN else []
+        )
+        for r in ROWS
+    ],
+)
 def test_core_bad_input(row):
     _, thunk, exc, needles = row
     _check(thunk, exc, needles)
 
 
-LAYER_IDS = ["Linear-in", "Linear-args", "Linear-layout", "Conv2d-channels", "Conv2d-ndim",
-             "Conv2d-small", "Conv2d-groups", "Conv2d-format", "Conv1d-ndim", "Conv3d-ndim", "MaxPool2d-ndim",
-             "MaxPool2d-window", "AvgPool2d-stride0", "BatchNorm1d-features", "BatchNorm2d-ndim", "LayerNorm-shape",
-             "Embedding-oob", "Embedding-float", "Dropout-p", "MHA-heads", "MHA-shape", "LSTM-features",
-             "GRU-features", "Sequential-type", "load_state_dict-missing", "load_state_dict-shape", "mse-shapes",
-             "l1-shapes", "huber-shapes", "mse-reduction", "mse-weight", "mse-dim_weight", "bce-logits-shapes",
-             "bce-shapes", "ce-target-shape", "ce-target-oob", "ce-smoothing", "nll-target-dtype", "MSELoss-module",
-             "CrossEntropyLoss-module", "SGD-lr", "SGD-momentum", "SGD-nesterov", "SGD-empty", "SGD-not-tensor",
-             "Adam-betas", "Adam-eps", "AdamW-decay", "RMSprop-alpha", "clip_grad_norm-type", "load_state_dict-optim",
-             "conv1d-weight-int", "conv2d-input-str", "conv3d-bias-object", "sdpa-query-str", "sdpa-key-0d",
-             "embedding-weight-list", "embedding-weight-str", "batch_norm-0d", "batch_norm-running-str", "relu-str",
-             "one_hot-dtype", "Linear-float", "BatchNorm2d-float", "Conv2d-str", "GRU-float", "Embedding-ctor-float"]
-LAYER_KNOWN = {
-}
+LAYER_IDS = [
+    "Linear-in",
+    "Linear-args",
+    "Linear-layout",
+    "Conv2d-channels",
+    "Conv2d-ndim",
+    "Conv2d-small",
+    "Conv2d-groups",
+    "Conv2d-format",
+    "Conv1d-ndim",
+    "Conv3d-ndim",
+    "MaxPool2d-ndim",
+    "MaxPool2d-window",
+    "AvgPool2d-stride0",
+    "BatchNorm1d-features",
+    "BatchNorm2d-ndim",
+    "LayerNorm-shape",
+    "Embedding-oob",
+    "Embedding-float",
+    "Dropout-p",
+    "MHA-heads",
+    "MHA-shape",
+    "LSTM-features",
+    "GRU-features",
+    "Sequential-type",
+    "load_state_dict-missing",
+    "load_state_dict-shape",
+    "mse-shapes",
+    "l1-shapes",
+    "huber-shapes",
+    "mse-reduction",
+    "mse-weight",
+    "mse-dim_weight",
+    "bce-logits-shapes",
+    "bce-shapes",
+    "ce-target-shape",
+    "ce-target-oob",
+    "ce-smoothing",
+    "nll-target-dtype",
+    "MSELoss-module",
+    "CrossEntropyLoss-module",
+    "SGD-lr",
+    "SGD-momentum",
+    "SGD-nesterov",
+    "SGD-empty",
+    "SGD-not-tensor",
+    "Adam-betas",
+    "Adam-eps",
+    "AdamW-decay",
+    "RMSprop-alpha",
+    "clip_grad_norm-type",
+    "load_state_dict-optim",
+    "conv1d-weight-int",
+    "conv2d-input-str",
+    "conv3d-bias-object",
+    "sdpa-query-str",
+    "sdpa-key-0d",
+    "embedding-weight-list",
+    "embedding-weight-str",
+    "batch_norm-0d",
+    "batch_norm-running-str",
+    "relu-str",
+    "one_hot-dtype",
+    "Linear-float",
+    "BatchNorm2d-float",
+    "Conv2d-str",
+    "GRU-float",
+    "Embedding-ctor-float",
+]
+LAYER_KNOWN = {}
 
 
-@pytest.mark.parametrize("rid", [pytest.param(i, marks=[pytest.mark.xfail(reason=LAYER_KNOWN[i], strict=False)]
-                                              if i in LAYER_KNOWN else []) for i in LAYER_IDS])
+@pytest.mark.parametrize(
+    "rid",
+    [
+        pytest.param(
+            i, marks=[pytest.mark.xfail(reason=LAYER_KNOWN[i], strict=False)] if i in LAYER_KNOWN else []
+        )
+        for i in LAYER_IDS
+    ],
+)
 def test_layer_bad_input(rid):
     rows = {r[0]: r for r in _layer_rows()}
     _, thunk, exc, needles = rows[rid]
@@ -357,9 +520,15 @@ def test_layer_table_is_complete():
 def test_dtype_none_means_the_default_dtype():
     """dtype=None (PyTorch's spelling of "the default") reached pybind11 as full(..., None)."""
     nn = _nn()
-    layers = [nn.Linear(2, 3, dtype=None), nn.Conv2d(1, 2, 3, dtype=None), nn.Embedding(4, 2, dtype=None),
-              nn.LayerNorm(3, dtype=None), nn.BatchNorm1d(3, dtype=None), nn.GRU(2, 3, dtype=None),
-              nn.MultiheadAttention(4, 2, dtype=None)]
+    layers = [
+        nn.Linear(2, 3, dtype=None),
+        nn.Conv2d(1, 2, 3, dtype=None),
+        nn.Embedding(4, 2, dtype=None),
+        nn.LayerNorm(3, dtype=None),
+        nn.BatchNorm1d(3, dtype=None),
+        nn.GRU(2, 3, dtype=None),
+        nn.MultiheadAttention(4, 2, dtype=None),
+    ]
     for m in layers:
         assert {p.dtype for p in m.parameters()} == {fg.float32}, type(m).__name__
     for f in (fg.zeros, fg.ones, fg.rand, fg.randn):
@@ -372,16 +541,19 @@ def test_never_a_crash_for_any_row():
     interpreter survives (a segfault would show as a negative return code)."""
     import subprocess
     import sys
-    code = ("import sys; sys.path.insert(0, %r)\n" % __import__("os").path.dirname(__file__) +
-            "import test_bad_input as t\n"
-            "rows = t.ROWS + t._layer_rows()\n"
-            "n = 0\n"
-            "for r in rows:\n"
-            "    try:\n"
-            "        r[1]()\n"
-            "    except BaseException:\n"
-            "        n += 1\n"
-            "print('ROWS', len(rows), n)\n")
+
+    code = (
+        "import sys; sys.path.insert(0, {!r})\n".format(__import__("os").path.dirname(__file__))
+        + "import test_bad_input as t\n"
+        "rows = t.ROWS + t._layer_rows()\n"
+        "n = 0\n"
+        "for r in rows:\n"
+        "    try:\n"
+        "        r[1]()\n"
+        "    except BaseException:\n"
+        "        n += 1\n"
+        "print('ROWS', len(rows), n)\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "ROWS" in p.stdout
@@ -409,18 +581,28 @@ NONE_CALLS = {
 NONE_KNOWN: dict = {}  # autograd.grad/backward with None segfaulted; fixed in the engine (issue 7)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(reason=NONE_KNOWN[n], strict=False)]
-                                               if n in NONE_KNOWN else []) for n in NONE_CALLS])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            n, marks=[pytest.mark.xfail(reason=NONE_KNOWN[n], strict=False)] if n in NONE_KNOWN else []
+        )
+        for n in NONE_CALLS
+    ],
+)
 def test_none_for_a_tensor_never_crashes(name):
     import subprocess
     import sys
-    code = ("import fastgrad as fg\n"
-            "x = fg.ones(3, requires_grad=True)\n"
-            "try:\n"
-            f"    {NONE_CALLS[name]}\n"
-            "    print('RESULT ok')\n"
-            "except (ValueError, TypeError, IndexError, RuntimeError) as e:\n"
-            "    print('RESULT', type(e).__name__, e)\n")
+
+    code = (
+        "import fastgrad as fg\n"
+        "x = fg.ones(3, requires_grad=True)\n"
+        "try:\n"
+        f"    {NONE_CALLS[name]}\n"
+        "    print('RESULT ok')\n"
+        "except (ValueError, TypeError, IndexError, RuntimeError) as e:\n"
+        "    print('RESULT', type(e).__name__, e)\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, f"{NONE_CALLS[name]} killed the interpreter (return code {p.returncode})"
     assert "RESULT" in p.stdout, p.stdout + p.stderr
@@ -431,10 +613,12 @@ def test_none_for_a_tensor_never_crashes(name):
 # optimizer and the argument (before: "'<' not supported between instances of 'str' and
 # 'int'", "'int' object is not iterable", an AttributeError from EMA, or a failure inside step()).
 def _optim_hyper_cases():
-    optim = _optim()
-    numeric = {"SGD": ["lr", "momentum", "dampening", "weight_decay"],
-               "Adam": ["lr", "eps", "weight_decay"], "AdamW": ["lr", "eps", "weight_decay"],
-               "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"]}
+    numeric = {
+        "SGD": ["lr", "momentum", "dampening", "weight_decay"],
+        "Adam": ["lr", "eps", "weight_decay"],
+        "AdamW": ["lr", "eps", "weight_decay"],
+        "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum"],
+    }
     for cls, names in numeric.items():
         for name in names:
             for junk in ("x", None, [0.1], True, 1j):
@@ -470,5 +654,6 @@ def test_optimizer_and_ema_argument_types():
     _check(lambda: optim.EMA(nn.Linear(2, 2)).update(5), TypeError, ["EMA", "model", "int"])
     # the checks accept what they should: NumPy scalars, ints, lists of floats for betas
     import numpy as np
+
     optim.Adam([p], lr=np.float32(0.01), betas=[0.8, 0.9], eps=0).step()
     optim.SGD([{"params": [p], "lr": 1}], lr=0.1)

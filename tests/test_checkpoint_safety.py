@@ -8,6 +8,7 @@
   ValueError (or load as valid data when the damage only changed tensor bytes) —
   never a crash, a hang, or another exception type.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,13 +41,22 @@ except ImportError:  # pragma: no cover
 
 def _state(seed=0, n=4, size=64):
     rng = np.random.default_rng(seed)
-    return {f"layer{i}.weight": fg.tensor(rng.standard_normal((size, size)), dtype=fg.float32) for i in range(n)}
+    return {
+        f"layer{i}.weight": fg.tensor(rng.standard_normal((size, size)), dtype=fg.float32) for i in range(n)
+    }
 
 
 def _reference_file(tmp_path):
     path = tmp_path / "ref.fg"
-    obj = {"model": _state(), "step": 7, "lr": 1e-3, "betas": (0.9, 0.999), "name": "adam",
-           "state": {0: {"m": fg.zeros(3, dtype=fg.float64), "v": fg.ones(2, 2)}}, "none": None}
+    obj = {
+        "model": _state(),
+        "step": 7,
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "name": "adam",
+        "state": {0: {"m": fg.zeros(3, dtype=fg.float64), "v": fg.ones(2, 2)}},
+        "none": None,
+    }
     save(obj, path)
     return path, path.read_bytes()
 
@@ -143,6 +153,7 @@ def test_code_is_never_executed(tmp_path, kind, monkeypatch):
         data = struct.pack("<Q", len(header)) + header + payload
     elif kind == "torch_zip":
         import zipfile
+
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("archive/data.pkl", payload)
         data = path.read_bytes()
@@ -159,8 +170,13 @@ def test_code_is_never_executed(tmp_path, kind, monkeypatch):
 def test_metadata_cannot_name_python_objects(tmp_path):
     """The fastgrad tree is JSON decoded by a closed set of tags; unknown tags are
     rejected rather than looked up (no class/function names are ever resolved)."""
-    for tree in ({"__class__": "os.system"}, {"__reduce__": ["os.system", ["true"]]},
-                 {"__tensor__": "missing"}, {"__dict__": [[1]]}, {"__float__": "__import__('os')"}):
+    for tree in (
+        {"__class__": "os.system"},
+        {"__reduce__": ["os.system", ["true"]]},
+        {"__tensor__": "missing"},
+        {"__dict__": [[1]]},
+        {"__float__": "__import__('os')"},
+    ):
         header = {"__metadata__": {"format": "fastgrad", "fastgrad.tree": json.dumps(tree)}}
         h = json.dumps(header).encode()
         h += b" " * ((-len(h)) % 8)
@@ -206,7 +222,7 @@ def test_fuzzed_bytes_give_value_error_or_valid_data(tmp_path_factory, data):
         elif how == "insert":
             buf[i:i] = data.draw(st.binary(min_size=1, max_size=8))
         else:
-            del buf[i:i + data.draw(st.integers(1, 8))]
+            del buf[i : i + data.draw(st.integers(1, 8))]
     bad = tmp / "bad.fg"
     bad.write_bytes(bytes(buf))
     t = time.perf_counter()
@@ -222,19 +238,24 @@ def _crafted(header: dict, data: bytes = b"", raw_len: int | None = None) -> byt
 
 
 CRAFTED = {
-    "huge_header_len": _crafted({}, raw_len=2 ** 63),
-    "header_len_past_eof": _crafted({}, raw_len=10 ** 6),
+    "huge_header_len": _crafted({}, raw_len=2**63),
+    "header_len_past_eof": _crafted({}, raw_len=10**6),
     "header_not_object": _crafted([1, 2, 3]),
     "bad_utf8": struct.pack("<Q", 4) + b"\xff\xfe\xfd\xfc",
     "unknown_dtype": _crafted({"w": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, b"\0" * 16),
     "negative_shape": _crafted({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4),
     "float_shape": _crafted({"w": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}, b"\0" * 4),
-    "huge_shape_int": _crafted({"w": {"dtype": "F32", "shape": [10 ** 30], "data_offsets": [0, 4]}}, b"\0" * 4),
-    "overflowing_shape": _crafted({"w": {"dtype": "F32", "shape": [2 ** 62, 4], "data_offsets": [0, 0]}}),
-    "huge_offsets": _crafted({"w": {"dtype": "F32", "shape": [1], "data_offsets": [2 ** 70, 2 ** 70 + 4]}}),
+    "huge_shape_int": _crafted({"w": {"dtype": "F32", "shape": [10**30], "data_offsets": [0, 4]}}, b"\0" * 4),
+    "overflowing_shape": _crafted({"w": {"dtype": "F32", "shape": [2**62, 4], "data_offsets": [0, 0]}}),
+    "huge_offsets": _crafted({"w": {"dtype": "F32", "shape": [1], "data_offsets": [2**70, 2**70 + 4]}}),
     "reversed_offsets": _crafted({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}, b"\0" * 4),
-    "overlap": _crafted({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                         "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 12),
+    "overlap": _crafted(
+        {
+            "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+            "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+        },
+        b"\0" * 12,
+    ),
     "offsets_not_list": _crafted({"w": {"dtype": "F32", "shape": [1], "data_offsets": "0-4"}}, b"\0" * 4),
     "entry_not_dict": _crafted({"w": 5}),
     "metadata_not_dict": _crafted({"__metadata__": [1]}),
@@ -248,12 +269,16 @@ CRAFTED = {
 
 
 # io.py bugs reported in the issue 7 report (io.py belongs to another engineer)
-KNOWN_IO: dict = {
-}
+KNOWN_IO: dict = {}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(reason=KNOWN_IO[n], strict=False)]
-                                               if n in KNOWN_IO else []) for n in sorted(CRAFTED)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.xfail(reason=KNOWN_IO[n], strict=False)] if n in KNOWN_IO else [])
+        for n in sorted(CRAFTED)
+    ],
+)
 def test_crafted_malicious_headers(tmp_path, name):
     path = tmp_path / f"{name}.fg"
     path.write_bytes(CRAFTED[name])
@@ -261,7 +286,9 @@ def test_crafted_malicious_headers(tmp_path, name):
     with pytest.raises(ValueError) as ei:
         load(path)
     assert time.perf_counter() - t < 5.0
-    assert "fg.load" in str(ei.value) or str(path) in str(ei.value) or path.name in str(ei.value), str(ei.value)
+    assert "fg.load" in str(ei.value) or str(path) in str(ei.value) or path.name in str(ei.value), str(
+        ei.value
+    )
 
 
 def test_missing_file_and_directory(tmp_path):
@@ -273,8 +300,16 @@ def test_missing_file_and_directory(tmp_path):
 
 def test_round_trip_of_every_dtype_and_layout(tmp_path):
     x = fg.tensor(np.arange(24.0).reshape(4, 6))
-    obj = {"f32": x, "f64": x.astype(fg.float64), "i64": x.astype(fg.int64), "b": x > 5, "t": x.T, "s": x[1:, ::2],
-           "empty": fg.zeros(0, 3), "scalar": fg.tensor(3.5)}
+    obj = {
+        "f32": x,
+        "f64": x.astype(fg.float64),
+        "i64": x.astype(fg.int64),
+        "b": x > 5,
+        "t": x.T,
+        "s": x[1:, ::2],
+        "empty": fg.zeros(0, 3),
+        "scalar": fg.tensor(3.5),
+    }
     path = tmp_path / "rt.fg"
     save(obj, path)
     back = load(path)
@@ -311,7 +346,9 @@ MEASURE = textwrap.dedent(r"""
 
 def _measure(path):
     """fg.load in a fresh child: outcome, wall time and peak-RSS growth (MB)."""
-    p = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=300
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     return json.loads(p.stdout.split("RESULT ", 1)[1])
 
@@ -321,9 +358,14 @@ def test_load_aliases_load_once(tmp_path):
     every reference now gets the same Tensor, and the load costs about the file size."""
     n, nbytes = 2000, 1 << 20
     tree = {"__dict__": [[f"k{i}", {"__tensor__": "w"}] for i in range(n)]}
-    path = _craft_file(tmp_path / "alias.fg", {"__metadata__": {"format": "fastgrad", "fastgrad.tree": json.dumps(tree)},
-                                               "w": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]}},
-                       b"\1" * nbytes)
+    path = _craft_file(
+        tmp_path / "alias.fg",
+        {
+            "__metadata__": {"format": "fastgrad", "fastgrad.tree": json.dumps(tree)},
+            "w": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]},
+        },
+        b"\1" * nbytes,
+    )
     r = _measure(path)
     assert r["ok"] and r["n"] == n and r["distinct"] == 1, r
     assert r["rss_mb"] < 40, r  # file: 1.1 MB (was > 2000 MB)
@@ -342,9 +384,11 @@ def _save_to(path, obj):
 
 def test_load_rejects_overlapping_entries_before_allocating(tmp_path):
     n, nbytes = 2000, 1 << 20
-    path = _craft_file(tmp_path / "overlap.fg",
-                       {f"t{i}": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]} for i in range(n)},
-                       b"\0" * nbytes)
+    path = _craft_file(
+        tmp_path / "overlap.fg",
+        {f"t{i}": {"dtype": "U8", "shape": [nbytes], "data_offsets": [0, nbytes]} for i in range(n)},
+        b"\0" * nbytes,
+    )
     r = _measure(path)
     assert not r["ok"] and "overlaps" in r["msg"] and str(path) in r["msg"], r
     assert r["rss_mb"] < 40 and r["seconds"] < 5, r  # was 2 GB of copies before the check
@@ -352,8 +396,10 @@ def test_load_rejects_overlapping_entries_before_allocating(tmp_path):
 
 def test_load_bounds_the_number_of_entries(tmp_path):
     n = io._MAX_ENTRIES + 10  # empty tensors: header bytes only (was 25 s / 1.7 GB for 10**6)
-    path = _craft_file(tmp_path / "empties.fg",
-                       {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)})
+    path = _craft_file(
+        tmp_path / "empties.fg",
+        {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)},
+    )
     r = _measure(path)
     assert not r["ok"] and str(io._MAX_ENTRIES) in r["msg"] and str(path) in r["msg"], r
     assert r["rss_mb"] < 100 and r["seconds"] < 5, r
@@ -363,17 +409,21 @@ def test_load_is_linear_below_the_bounds(tmp_path):
     """20,000 empty tensors (1 MB header): time and memory within the documented
     constant (at most about 60 bytes of memory per header byte)."""
     n = 20000
-    path = _craft_file(tmp_path / "many.fg",
-                       {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)})
-    size_mb = path.stat().st_size / 2 ** 20
+    path = _craft_file(
+        tmp_path / "many.fg",
+        {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(n)},
+    )
+    size_mb = path.stat().st_size / 2**20
     r = _measure(path)
     assert r["ok"] and r["n"] == n, r
     assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
     # the costliest header per byte: a tree of 300,000 empty lists ("[]," is 3 bytes)
     n = 300000
-    path = _craft_file(tmp_path / "lists.fg", {"__metadata__": {"format": "fastgrad",
-                                                                 "fastgrad.tree": "[" + ",".join(["[]"] * n) + "]"}})
-    size_mb = path.stat().st_size / 2 ** 20
+    path = _craft_file(
+        tmp_path / "lists.fg",
+        {"__metadata__": {"format": "fastgrad", "fastgrad.tree": "[" + ",".join(["[]"] * n) + "]"}},
+    )
+    size_mb = path.stat().st_size / 2**20
     r = _measure(path)
     assert r["ok"] and r["n"] == n, r
     assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
@@ -386,8 +436,16 @@ def test_save_refuses_what_load_would_reject(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("tree", [{"__float__": "nan-ish"}, {"__dict__": [[1, 2, 3]]}, {"__tensor__": ["w"]},
-                                  {"__tuple__": 5}, {"__dict__": [[[1], 2]]}])
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"__float__": "nan-ish"},
+        {"__dict__": [[1, 2, 3]]},
+        {"__tensor__": ["w"]},
+        {"__tuple__": 5},
+        {"__dict__": [[[1], 2]]},
+    ],
+)
 def test_every_load_error_names_the_file(tmp_path, tree):
     path = _craft_file(tmp_path / "tree.fg", {"__metadata__": {"fastgrad.tree": json.dumps(tree)}})
     with pytest.raises(ValueError) as ei:
@@ -452,6 +510,7 @@ def test_save_keeps_the_file_mode(tmp_path, mode):
 
 def stat_mode(p):
     import stat
+
     return stat.S_IMODE(os.stat(p).st_mode)
 
 
@@ -500,18 +559,21 @@ def test_stale_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
 def test_temp_of_a_running_save_is_never_removed(tmp_path):
     import fcntl
     import socket
+
     host = socket.gethostname()
     path = tmp_path / "c.fg"
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     try:
-        names = {"live": f".c.fg.{live.pid}@{host}.abc123_x.tmp",       # its writer is running
-                 "mine": f".c.fg.{os.getpid()}@{host}.abc123_y.tmp",    # a save in another thread
-                 "other-host": f".c.fg.{dead.pid}@not-{host}.abc123_z.tmp",
-                 "locked": f".c.fg.{dead.pid}@{host}.abc123_l.tmp",     # pid reused/unknown but lock held
-                 "other-file": f".d.fg.{dead.pid}@{host}.abc123_o.tmp",
-                 "dead": f".c.fg.{dead.pid}@{host}.abc123_d.tmp"}
+        names = {
+            "live": f".c.fg.{live.pid}@{host}.abc123_x.tmp",  # its writer is running
+            "mine": f".c.fg.{os.getpid()}@{host}.abc123_y.tmp",  # a save in another thread
+            "other-host": f".c.fg.{dead.pid}@not-{host}.abc123_z.tmp",
+            "locked": f".c.fg.{dead.pid}@{host}.abc123_l.tmp",  # pid reused/unknown but lock held
+            "other-file": f".d.fg.{dead.pid}@{host}.abc123_o.tmp",
+            "dead": f".c.fg.{dead.pid}@{host}.abc123_d.tmp",
+        }
         for n in names.values():
             (tmp_path / n).write_bytes(b"x" * 100)
         fd = os.open(tmp_path / names["locked"], os.O_RDONLY)
@@ -557,8 +619,13 @@ def test_load_of_non_regular_or_huge_files_is_bounded(tmp_path):
     with open(sparse, "r+b") as f:
         f.truncate(8 << 30)
     paths = [str(fifo), "/dev/zero", "/dev/null", str(sparse)]
-    r = subprocess.run([sys.executable, "-c", LOAD_BOUNDED, *paths], capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    r = subprocess.run(
+        [sys.executable, "-c", LOAD_BOUNDED, *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert all(out[p] == "ValueError" for p in paths), out

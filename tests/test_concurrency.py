@@ -14,6 +14,7 @@ PyTorch:
 
 Each scenario is repeated (RUNS times) because a lost update shows only in some runs.
 """
+
 from __future__ import annotations
 
 import re
@@ -78,8 +79,13 @@ def test_threads_backward_into_a_shared_leaf():
         W = fg.tensor(Wn, requires_grad=True)
         _, err = _threads(lambda i: _loss(Xs[i], W, i).backward())
         assert err == [None] * NTHREADS, err
-        np.testing.assert_allclose(np.array(W.grad), want, rtol=1e-12, atol=1e-12,
-                                   err_msg=f"run {run}: concurrent accumulation into W.grad lost an update")
+        np.testing.assert_allclose(
+            np.array(W.grad),
+            want,
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=f"run {run}: concurrent accumulation into W.grad lost an update",
+        )
 
 
 def test_threads_backward_into_a_shared_leaf_many_small():
@@ -140,8 +146,9 @@ def test_threads_share_one_graph_with_retain_graph(how):
         else:
             _, err = _threads(lambda i: L.backward(retain_graph=True))
             assert err == [None] * NTHREADS, err
-            np.testing.assert_allclose(np.array(W.grad), NTHREADS * want, rtol=1e-12, atol=1e-12,
-                                       err_msg=f"run {run}")
+            np.testing.assert_allclose(
+                np.array(W.grad), NTHREADS * want, rtol=1e-12, atol=1e-12, err_msg=f"run {run}"
+            )
 
 
 def test_threads_share_a_graph_segment_with_retain_graph():
@@ -152,8 +159,9 @@ def test_threads_share_a_graph_segment_with_retain_graph():
     cs = [fg.tensor(X) for X in Xs]
     want = [np.array(fg.autograd.grad(fg.sum(fg.exp(h * c)), [W], retain_graph=True)[0]) for c in cs]
     for run in range(RUNS):
-        res, err = _threads(lambda i: np.array(fg.autograd.grad(fg.sum(fg.exp(h * cs[i])), [W],
-                                                                retain_graph=True)[0]))
+        res, err = _threads(
+            lambda i: np.array(fg.autograd.grad(fg.sum(fg.exp(h * cs[i])), [W], retain_graph=True)[0])
+        )
         assert err == [None] * NTHREADS, err
         for i in range(NTHREADS):
             np.testing.assert_array_equal(res[i], want[i], err_msg=f"run {run}, thread {i}")
@@ -177,7 +185,9 @@ def test_threads_share_one_graph_without_retain_graph(how):
         for i in range(NTHREADS):
             if i not in ok:
                 # backward: "a second time"; grad: "reached only through a freed graph"
-                assert isinstance(err[i], RuntimeError) and re.search("second time|freed graph", str(err[i])), err[i]
+                assert isinstance(err[i], RuntimeError) and re.search(
+                    "second time|freed graph", str(err[i])
+                ), err[i]
         if how == "backward":
             np.testing.assert_array_equal(np.array(W.grad), want, err_msg=f"run {run}")
         else:
@@ -217,6 +227,8 @@ def test_retained_and_freeing_passes_race_on_one_graph():
             if err[i] is None:
                 np.testing.assert_array_equal(res[i], want, err_msg=f"run {run}, thread {i}")
             else:
-                assert isinstance(err[i], RuntimeError) and re.search("second time|freed graph", str(err[i])), err[i]
+                assert isinstance(err[i], RuntimeError) and re.search(
+                    "second time|freed graph", str(err[i])
+                ), err[i]
         # at most one freeing pass can have succeeded
         assert sum(1 for i in range(1, NTHREADS, 2) if err[i] is None) <= 1, (run, err)

@@ -1,4 +1,5 @@
 """fg.data: batching, shuffling reproducibility, drop_last."""
+
 import numpy as np
 import pytest
 

@@ -1,6 +1,7 @@
 """fg.data.DataLoader(num_workers=k) (issue 10, item 16): worker processes with fork and
 spawn give the batches of num_workers=0, in order; seeding, worker_init_fn, errors and
 shutdown behave (no hang, no orphaned worker)."""
+
 from __future__ import annotations
 
 import gc
@@ -65,8 +66,9 @@ class Info:
 
     def __getitem__(self, i):
         w = get_worker_info()
-        return np.array([w.id, w.num_workers, os.getpid(), fg.get_num_threads()], dtype=np.int64), \
-            A(fg.rand([3], dtype=fg.float64))
+        return np.array([w.id, w.num_workers, os.getpid(), fg.get_num_threads()], dtype=np.int64), A(
+            fg.rand([3], dtype=fg.float64)
+        )
 
 
 class Slow:
@@ -92,8 +94,12 @@ def _data(n=103):
 def test_tensor_dataset_same_batches_as_in_process(ctx, shuffle, drop_last):
     ds = _data()
     ref = [as_np(b) for b in DataLoader(ds, 16, shuffle=shuffle, drop_last=drop_last, seed=7)]
-    got = [as_np(b) for b in DataLoader(ds, 16, shuffle=shuffle, drop_last=drop_last, seed=7, num_workers=2,
-                                         multiprocessing_context=ctx)]
+    got = [
+        as_np(b)
+        for b in DataLoader(
+            ds, 16, shuffle=shuffle, drop_last=drop_last, seed=7, num_workers=2, multiprocessing_context=ctx
+        )
+    ]
     assert_same(ref, got)
 
 
@@ -103,7 +109,9 @@ def test_generic_dataset_dicts_and_unseeded_shuffle(ctx):
     ref = [as_np(b) for b in DataLoader(Squares(), 5, shuffle=True)]
     after_ref = float(fg.rand([1]))
     fg.manual_seed(11)
-    got = [as_np(b) for b in DataLoader(Squares(), 5, shuffle=True, num_workers=3, multiprocessing_context=ctx)]
+    got = [
+        as_np(b) for b in DataLoader(Squares(), 5, shuffle=True, num_workers=3, multiprocessing_context=ctx)
+    ]
     assert_same(ref, got)
     assert ref[0]["m"].dtype == np.bool_ and ref[0]["y"].dtype == np.int64
     assert isinstance(after_ref, float)
@@ -118,7 +126,9 @@ def test_worker_exception_reraised_with_traceback(ctx):
             got.append(b)
     assert len(got) == 3  # batches before the failing one (13 is in batch 3) arrived in order
     msg = str(e.value)
-    assert "DataLoader worker" in msg and "bad sample 13" in msg and "Traceback" in msg and "__getitem__" in msg
+    assert (
+        "DataLoader worker" in msg and "bad sample 13" in msg and "Traceback" in msg and "__getitem__" in msg
+    )
     _no_workers_left()
 
 
@@ -137,8 +147,10 @@ def test_worker_init_fn_error_and_info():
 @pytest.mark.parametrize("ctx", ["fork"])  # spawn seeds through the same code (see the tests above)
 def test_per_worker_seeding_reproducible(ctx):
     def draws(seed):
-        return np.concatenate([A(b[1]) for b in DataLoader(Info(), 2, seed=seed, num_workers=2,
-                                                            multiprocessing_context=ctx)])
+        return np.concatenate(
+            [A(b[1]) for b in DataLoader(Info(), 2, seed=seed, num_workers=2, multiprocessing_context=ctx)]
+        )
+
     a, b, c = draws(1), draws(1), draws(2)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)

@@ -1,4 +1,5 @@
 """End-to-end: the digits CNN trains to >= 90% quickly; the CLI runs and writes its outputs."""
+
 import json
 import os
 import time
@@ -20,6 +21,7 @@ def one_thread():
 def test_digits_cnn_reaches_90_percent(tmp_path, one_thread):
     pytest.importorskip("sklearn")
     from fastgrad.examples import digits_cnn
+
     t0 = time.perf_counter()
     r = digits_cnn(epochs=6, out=str(tmp_path), seed=0, progress=False)
     assert r.value >= 0.90, r
@@ -31,6 +33,7 @@ def test_digits_cnn_reaches_90_percent(tmp_path, one_thread):
 def test_cli_list_and_train(tmp_path, capsys, one_thread):
     pytest.importorskip("matplotlib")
     from fastgrad.cli import main
+
     assert main(["list"]) == 0
     assert "digits_cnn" in capsys.readouterr().out
     assert main(["train", "housing", "binary", "--epochs", "3", "--out", str(tmp_path), "--no-progress"]) == 0
@@ -47,6 +50,7 @@ def test_cli_list_and_train(tmp_path, capsys, one_thread):
 
 def test_regression_examples_learn(tmp_path, one_thread):
     from fastgrad.examples import experiment, housing
+
     assert housing(epochs=15, out=str(tmp_path), progress=False).value > 0.95
     r = experiment(epochs=8, out=str(tmp_path), progress=False)
     assert r.value > 0.8, r

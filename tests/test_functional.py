@@ -1,4 +1,5 @@
 """fg.nn.functional: layer functions, padding rules, shape validation."""
+
 import numpy as np
 import pytest
 
@@ -23,8 +24,9 @@ def test_linear_functional_layouts():
     w = np.random.default_rng(1).standard_normal((5, 4))
     b = np.arange(5.0)
     np.testing.assert_allclose(A(F.linear(fg.tensor(x), fg.tensor(w), fg.tensor(b))), x @ w.T + b, rtol=1e-12)
-    np.testing.assert_allclose(A(F.linear(fg.tensor(x), fg.tensor(w.T.copy()), fg.tensor(b), layout="jax")),
-                               x @ w.T + b, rtol=1e-12)
+    np.testing.assert_allclose(
+        A(F.linear(fg.tensor(x), fg.tensor(w.T.copy()), fg.tensor(b), layout="jax")), x @ w.T + b, rtol=1e-12
+    )
     with pytest.raises(ValueError, match="linear"):
         F.linear(fg.tensor(x), fg.tensor(w.T.copy()))
 
@@ -53,7 +55,13 @@ def test_conv_validation_messages():
         F.conv2d(x, fg.randn(2, 3, 3, 3), fg.randn(3))
     assert F.conv2d(fg.randn(3, 5, 5), fg.randn(2, 3, 3, 3)).shape == (2, 3, 3)  # unbatched
     assert F.conv1d(fg.randn(2, 5, 3), fg.randn(4, 3, 3), data_format="NLC").shape == (2, 3, 4)
-    assert F.conv3d(fg.randn(1, 4, 4, 4, 2), fg.randn(3, 2, 2, 2, 2), data_format="NDHWC").shape == (1, 3, 3, 3, 3)
+    assert F.conv3d(fg.randn(1, 4, 4, 4, 2), fg.randn(3, 2, 2, 2, 2), data_format="NDHWC").shape == (
+        1,
+        3,
+        3,
+        3,
+        3,
+    )
 
 
 def test_scaled_dot_product_attention_and_misc():

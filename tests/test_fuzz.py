@@ -27,6 +27,7 @@ The number of cases tried is printed in the pytest terminal summary
 ("fastgrad fuzz [ci]: N cases ...") and ``test_zz_case_count`` asserts the floor
 for the profile when the whole module ran.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,21 +74,24 @@ def _register_summary(request):
 @dataclasses.dataclass
 class Op:
     name: str
-    fg_fn: Callable[..., Any]          # (*tensors, **params) -> Tensor | list
-    ref: Callable[..., Any]            # (*float64 arrays, **params) -> array | list
-    kind: str                          # unary | binary | reduce | softmax | matmul | custom
-    domain: tuple = (-3.0, 3.0)        # value range for finite draws (per input if list)
-    prims: tuple = ()                  # registry primitives this op exercises
-    kinks: Optional[Callable[..., bool]] = None   # True when FD is not meaningful at the point
-    grad: bool = True                  # differentiable
-    tol: float = 1.0                   # tolerance multiplier
-    exact_specials: bool = True        # NaN/inf classes must match NumPy's
+    fg_fn: Callable[..., Any]  # (*tensors, **params) -> Tensor | list
+    ref: Callable[..., Any]  # (*float64 arrays, **params) -> array | list
+    kind: str  # unary | binary | reduce | softmax | matmul | custom
+    domain: tuple = (-3.0, 3.0)  # value range for finite draws (per input if list)
+    prims: tuple = ()  # registry primitives this op exercises
+    kinks: Optional[Callable[..., bool]] = None  # True when FD is not meaningful at the point
+    grad: bool = True  # differentiable
+    tol: float = 1.0  # tolerance multiplier
+    exact_specials: bool = True  # NaN/inf classes must match NumPy's
     params: Optional[Callable[[Any], dict]] = None  # hypothesis data -> extra kwargs
 
 
 def near(vals, points, gap=1e-3):
-    return any(np.any(np.abs(v[..., None] - np.asarray(points)) < gap * (1 + np.abs(v[..., None])))
-               for v in vals if v.size)
+    return any(
+        np.any(np.abs(v[..., None] - np.asarray(points)) < gap * (1 + np.abs(v[..., None])))
+        for v in vals
+        if v.size
+    )
 
 
 def ties(vals, gap=1e-3):
@@ -104,7 +108,7 @@ def _erf(x):
 
 def _gelu(x, approx=False):
     if approx:
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
 
 
@@ -186,23 +190,52 @@ OPS: list[Op] = [
     _unary("relu", fg.relu, lambda x: np.maximum(x, 0.0), kinks=lambda x: near([x], [0.0])),
     _unary("erf", fg.erf, _erf),
     _unary("silu", fg.silu, lambda x: np.where(x == -np.inf, 0.0, x * _sigmoid(x)), (-6.0, 6.0)),
-    _unary("gelu", fg.gelu, _gelu, (-5.0, 5.0), prims=("gelu", "gelu_deriv", "gelu_backward"), exact_specials=False),
-    _unary("gelu_tanh", lambda x: fg.gelu(x, approximate="tanh"), lambda x: _gelu(x, True), (-5.0, 5.0),
-           prims=("gelu", "gelu_deriv", "gelu_backward"), exact_specials=False),
-    _unary("softplus", lambda x, beta: fg.softplus(x, beta=beta), _softplus, (-8.0, 8.0),
-           params=lambda d: {"beta": d.draw(st.sampled_from([0.5, 1.0, 3.0]), label="beta")}),
-    _unary("clip", lambda x, lo, hi: fg.clip(x, lo, hi), lambda x, lo, hi: np.clip(x, lo, hi),
-           kinks=lambda x, lo, hi: near([x], [v for v in (lo, hi) if v is not None]),
-           params=lambda d: {"lo": d.draw(st.sampled_from([None, -1.0, 0.5]), label="lo"),
-                             "hi": d.draw(st.sampled_from([None, 1.0, 2.0]), label="hi")}),
+    _unary(
+        "gelu",
+        fg.gelu,
+        _gelu,
+        (-5.0, 5.0),
+        prims=("gelu", "gelu_deriv", "gelu_backward"),
+        exact_specials=False,
+    ),
+    _unary(
+        "gelu_tanh",
+        lambda x: fg.gelu(x, approximate="tanh"),
+        lambda x: _gelu(x, True),
+        (-5.0, 5.0),
+        prims=("gelu", "gelu_deriv", "gelu_backward"),
+        exact_specials=False,
+    ),
+    _unary(
+        "softplus",
+        lambda x, beta: fg.softplus(x, beta=beta),
+        _softplus,
+        (-8.0, 8.0),
+        params=lambda d: {"beta": d.draw(st.sampled_from([0.5, 1.0, 3.0]), label="beta")},
+    ),
+    _unary(
+        "clip",
+        lambda x, lo, hi: fg.clip(x, lo, hi),
+        lambda x, lo, hi: np.clip(x, lo, hi),
+        kinks=lambda x, lo, hi: near([x], [v for v in (lo, hi) if v is not None]),
+        params=lambda d: {
+            "lo": d.draw(st.sampled_from([None, -1.0, 0.5]), label="lo"),
+            "hi": d.draw(st.sampled_from([None, 1.0, 2.0]), label="hi"),
+        },
+    ),
     _unary("add_scalar", lambda x: x + 1.5, lambda x: x + 1.5),
     _unary("mul_scalar", lambda x: x * -2.5, lambda x: x * -2.5),
     _unary("rsub_scalar", lambda x: 2.0 - x, lambda x: 2.0 - x),
     _unary("rdiv_scalar", lambda x: 2.0 / x, lambda x: 2.0 / x, POS),
-    _unary("pow_scalar", lambda x, e: x ** e, lambda x, e: x ** e, POS, exact_specials=False,  # C99 pow(-inf, .5)
-           params=lambda d: {"e": d.draw(st.sampled_from([2.0, 0.5, -1.5, 3.0]), label="e")}),
-    _unary("cast", lambda x: x.astype(fg.float64).astype(x.dtype),
-           lambda x: x, prims=("cast",)),
+    _unary(
+        "pow_scalar",
+        lambda x, e: x**e,
+        lambda x, e: x**e,
+        POS,
+        exact_specials=False,  # C99 pow(-inf, .5)
+        params=lambda d: {"e": d.draw(st.sampled_from([2.0, 0.5, -1.5, 3.0]), label="e")},
+    ),
+    _unary("cast", lambda x: x.astype(fg.float64).astype(x.dtype), lambda x: x, prims=("cast",)),
     _unary("clone", lambda x: x.clone(), lambda x: x),
     _unary("sign", fg.sign, np.sign, grad=False, prims=()),
     _binary("add", fg.add, np.add),
@@ -210,8 +243,12 @@ OPS: list[Op] = [
     _binary("mul", fg.mul, np.multiply),
     _binary("div", fg.div, np.divide, [(-3.0, 3.0), POS]),
     _binary("pow", fg.pow, np.power, [POS, (-2.0, 2.0)], exact_specials=False),
-    _binary("maximum", fg.maximum, np.maximum, kinks=lambda a, b: ties([np.concatenate([a.ravel(), b.ravel()])])),
-    _binary("minimum", fg.minimum, np.minimum, kinks=lambda a, b: ties([np.concatenate([a.ravel(), b.ravel()])])),
+    _binary(
+        "maximum", fg.maximum, np.maximum, kinks=lambda a, b: ties([np.concatenate([a.ravel(), b.ravel()])])
+    ),
+    _binary(
+        "minimum", fg.minimum, np.minimum, kinks=lambda a, b: ties([np.concatenate([a.ravel(), b.ravel()])])
+    ),
     _red("sum", fg.sum, np.sum, ("sum",)),
     _red("mean", fg.mean, np.mean, ("sum", "mul_scalar")),
     _red("prod", fg.prod, np.prod, ("prod",)),
@@ -219,17 +256,35 @@ OPS: list[Op] = [
     _red("amin", fg.min, np.min, ("amin",), kinks=lambda x: ties([x])),
     _red("logsumexp", fg.logsumexp, _lse, ("amax", "sum", "exp", "log")),
     _red("var", fg.var, _np_var, ("sum",), params=_corr),
-    _red("std", fg.std, lambda x, **k: np.sqrt(_np_var(x, **k)), ("sum", "sqrt"), params=_corr,
-         kinks=lambda x: x.size < 2 or ties([x], 1e-2)),
+    _red(
+        "std",
+        fg.std,
+        lambda x, **k: np.sqrt(_np_var(x, **k)),
+        ("sum", "sqrt"),
+        params=_corr,
+        kinks=lambda x: x.size < 2 or ties([x], 1e-2),
+    ),
     _red("argmax", fg.argmax, np.argmax, (), grad=False, kinks=lambda x: ties([x])),
     _red("argmin", fg.argmin, np.argmin, (), grad=False, kinks=lambda x: ties([x])),
     Op("softmax", fg.softmax, _softmax, "softmax", (-5.0, 5.0), ("softmax",)),
-    Op("log_softmax", fg.log_softmax, lambda x, axis: np.log(_softmax(x, axis)), "softmax", (-5.0, 5.0),
-       ("log_softmax",)),
+    Op(
+        "log_softmax",
+        fg.log_softmax,
+        lambda x, axis: np.log(_softmax(x, axis)),
+        "softmax",
+        (-5.0, 5.0),
+        ("log_softmax",),
+    ),
     Op("matmul", fg.matmul, np.matmul, "matmul", (-2.0, 2.0), ("matmul",)),
-    Op("linear", lambda x, w, b, torch_layout: C.linear(x, w, b, torch_layout),
-       lambda x, w, b, torch_layout: (x @ (w.T if torch_layout else w)) + b, "linear", (-2.0, 2.0), ("linear",),
-       params=lambda d: {"torch_layout": d.draw(st.booleans(), label="torch_layout")}),
+    Op(
+        "linear",
+        lambda x, w, b, torch_layout: C.linear(x, w, b, torch_layout),
+        lambda x, w, b, torch_layout: (x @ (w.T if torch_layout else w)) + b,
+        "linear",
+        (-2.0, 2.0),
+        ("linear",),
+        params=lambda d: {"torch_layout": d.draw(st.booleans(), label="torch_layout")},
+    ),
 ]
 OPS_BY_NAME = {o.name: o for o in OPS}
 
@@ -237,14 +292,36 @@ OPS_BY_NAME = {o.name: o for o in OPS}
 # ------------------------------------------------------------------ inputs
 def finite_values(shape, dtype, lo, hi):
     if dtype == "float32":
-        lo, hi = float(np.nextafter(np.float32(lo), np.float32(np.inf))), float(np.float32(hi) if np.float32(hi) <= hi
-                                                                               else np.nextafter(np.float32(hi), np.float32(-np.inf)))
+        lo, hi = (
+            float(np.nextafter(np.float32(lo), np.float32(np.inf))),
+            float(
+                np.float32(hi) if np.float32(hi) <= hi else np.nextafter(np.float32(hi), np.float32(-np.inf))
+            ),
+        )
         return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi, width=32))
     return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi))
 
 
-SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 3e38, -3e38, 1e-40, -1e-40, 1e-30, 80.0, -80.0,
-            700.0, -700.0, 1e300, 1e-310]
+SPECIALS = [
+    np.nan,
+    np.inf,
+    -np.inf,
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    3e38,
+    -3e38,
+    1e-40,
+    -1e-40,
+    1e-30,
+    80.0,
+    -80.0,
+    700.0,
+    -700.0,
+    1e300,
+    1e-310,
+]
 
 
 def special_values(shape, dtype):
@@ -321,8 +398,10 @@ def draw_inputs(data, op: Op, dtype: str, special: bool = False):
     dom = op.domain if isinstance(op.domain, list) else [op.domain, op.domain]
     params = op.params(data) if op.params else {}
     if op.kind == "binary":
-        bs = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
-                       label="shapes")
+        bs = data.draw(
+            hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
+            label="shapes",
+        )
         shapes = list(bs.input_shapes)
     elif op.kind == "matmul":
         shapes = list(data.draw(matmul_shapes(), label="shapes"))
@@ -336,8 +415,10 @@ def draw_inputs(data, op: Op, dtype: str, special: bool = False):
     if special:
         arrs = [data.draw(special_values(s, dtype), label=f"x{i}") for i, s in enumerate(shapes)]
     else:
-        arrs = [data.draw(finite_values(s, dtype, *dom[min(i, len(dom) - 1)]), label=f"x{i}")
-                for i, s in enumerate(shapes)]
+        arrs = [
+            data.draw(finite_values(s, dtype, *dom[min(i, len(dom) - 1)]), label=f"x{i}")
+            for i, s in enumerate(shapes)
+        ]
     if op.kind == "reduce":
         params["axis"] = _axis_param(data, arrs[0].ndim)
         params["keepdims"] = data.draw(st.booleans(), label="keepdims")
@@ -345,8 +426,11 @@ def draw_inputs(data, op: Op, dtype: str, special: bool = False):
             if isinstance(params["axis"], tuple):
                 params["axis"] = params["axis"][0]
     elif op.kind == "softmax":
-        params["axis"] = data.draw(st.integers(-max(arrs[0].ndim, 1), max(arrs[0].ndim, 1) - 1), label="axis") \
-            if arrs[0].ndim else 0
+        params["axis"] = (
+            data.draw(st.integers(-max(arrs[0].ndim, 1), max(arrs[0].ndim, 1) - 1), label="axis")
+            if arrs[0].ndim
+            else 0
+        )
     layouts = [data.draw(LAYOUTS, label=f"layout{i}") for i in range(len(arrs))]
     return arrs, params, layouts
 
@@ -449,9 +533,15 @@ def test_forward_backward_vs_numpy(op: Op, data, dtype):
     COUNTER.hit("backward", op.name)
     for g, t in zip(grads, ts):
         if g is not None:
-            assert tuple(g.shape) == tuple(t.shape), f"{op.name}: grad shape {g.shape} != leaf shape {t.shape}"
-    if not np.all(finite) or (op.kinks and op.kinks(*arrs, **{k: v for k, v in params.items()
-                                                               if k not in ("axis", "keepdims", "correction")})):
+            assert tuple(g.shape) == tuple(t.shape), (
+                f"{op.name}: grad shape {g.shape} != leaf shape {t.shape}"
+            )
+    if not np.all(finite) or (
+        op.kinks
+        and op.kinks(
+            *arrs, **{k: v for k, v in params.items() if k not in ("axis", "keepdims", "correction")}
+        )
+    ):
         return
     if op.name in ("std",) and ref.size and np.min(ref) < 1e-3:
         return
@@ -475,8 +565,17 @@ ELEMENTWISE = [o for o in OPS if o.kind in ("unary", "binary")]
 # Known wrong IEEE results, reported to the owners (issue 7 report); remove when fixed.
 # (relu(-inf) = NaN and softplus(3e38, beta=3) = inf in float32 were found here and fixed by their owners)
 KNOWN_SPECIALS: dict = {}
-SPECIAL_OPS = [pytest.param(o, id=o.name, marks=[pytest.mark.xfail(reason=KNOWN_SPECIALS[o.name], strict=False)]
-                            if o.name in KNOWN_SPECIALS else []) for o in OPS if o.kind not in ("matmul", "linear")]
+SPECIAL_OPS = [
+    pytest.param(
+        o,
+        id=o.name,
+        marks=[pytest.mark.xfail(reason=KNOWN_SPECIALS[o.name], strict=False)]
+        if o.name in KNOWN_SPECIALS
+        else [],
+    )
+    for o in OPS
+    if o.kind not in ("matmul", "linear")
+]
 
 
 @pytest.mark.parametrize("op", SPECIAL_OPS)
@@ -525,9 +624,28 @@ def test_shape_ops_vs_numpy(data, dtype):
     x = data.draw(finite_values(shape, dtype, -3, 3), label="x")
     x = x.astype(NP_DT[dtype]).astype(np.float64)
     lay = data.draw(LAYOUTS, label="layout")
-    op = data.draw(st.sampled_from(["reshape", "permute", "transpose", "expand", "slice", "int_index",
-                                    "bool_index", "concat", "stack", "split", "pad", "squeeze", "unsqueeze",
-                                    "flatten", "where"]), label="op")
+    op = data.draw(
+        st.sampled_from(
+            [
+                "reshape",
+                "permute",
+                "transpose",
+                "expand",
+                "slice",
+                "int_index",
+                "bool_index",
+                "concat",
+                "stack",
+                "split",
+                "pad",
+                "squeeze",
+                "unsqueeze",
+                "flatten",
+                "where",
+            ]
+        ),
+        label="op",
+    )
     COUNTER.hit("forward", "shape:" + op)
     nd = x.ndim
     extra: list[np.ndarray] = []
@@ -551,14 +669,22 @@ def test_shape_ops_vs_numpy(data, dtype):
         tgt = (data.draw(st.integers(0, 2)),) + tgt
         f, r = (lambda t: fg.broadcast_to(t, tgt)), (lambda v: np.broadcast_to(v, tgt))
     elif op == "slice":
-        key = tuple(slice(data.draw(st.integers(-5, 5)), data.draw(st.integers(-5, 5)), data.draw(st.integers(1, 3)))
-                    for _ in range(data.draw(st.integers(1, nd))))
+        key = tuple(
+            slice(data.draw(st.integers(-5, 5)), data.draw(st.integers(-5, 5)), data.draw(st.integers(1, 3)))
+            for _ in range(data.draw(st.integers(1, nd)))
+        )
         f, r = (lambda t: t[key]), (lambda v: v[key])
     elif op == "int_index":
         n0 = shape[0]
         assume(n0 > 0)
-        idx = data.draw(hnp.arrays(np.int64, data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)),
-                                   elements=st.integers(-n0, n0 - 1)), label="idx")
+        idx = data.draw(
+            hnp.arrays(
+                np.int64,
+                data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)),
+                elements=st.integers(-n0, n0 - 1),
+            ),
+            label="idx",
+        )
         f, r = (lambda t: t[idx]), (lambda v: v[idx])
     elif op == "bool_index":
         mask = data.draw(hnp.arrays(np.bool_, shape[:1]), label="mask")
@@ -570,8 +696,16 @@ def test_shape_ops_vs_numpy(data, dtype):
             oshape[ax] = data.draw(st.integers(0, 3))
         y2 = data.draw(finite_values(tuple(oshape), dtype, -3, 3)).astype(NP_DT[dtype]).astype(np.float64)
         extra = [y2]
-        f = (lambda t, u: fg.concat([t, u], axis=ax)) if op == "concat" else (lambda t, u: fg.stack([t, u], axis=ax))
-        r = (lambda v, u: np.concatenate([v, u], axis=ax)) if op == "concat" else (lambda v, u: np.stack([v, u], axis=ax))
+        f = (
+            (lambda t, u: fg.concat([t, u], axis=ax))
+            if op == "concat"
+            else (lambda t, u: fg.stack([t, u], axis=ax))
+        )
+        r = (
+            (lambda v, u: np.concatenate([v, u], axis=ax))
+            if op == "concat"
+            else (lambda v, u: np.stack([v, u], axis=ax))
+        )
     elif op == "split":
         ax = data.draw(st.integers(-nd, nd - 1))
         n = shape[ax]
@@ -580,7 +714,7 @@ def test_shape_ops_vs_numpy(data, dtype):
         f = lambda t: fg.concat(fg.split(t, k, axis=ax), axis=ax) * 1.0 if n else t * 1.0  # noqa: E731
         r = lambda v: np.concatenate(np.split(v, cuts, axis=ax), axis=ax) if n else v  # noqa: E731
         parts = fg.split(make_leaf(x, dtype, "c", False), k, axis=ax) if n else []
-        assert [p.shape[ax] for p in parts] == [s.shape[ax] for s in np.split(x, cuts, axis=ax)][:len(parts)]
+        assert [p.shape[ax] for p in parts] == [s.shape[ax] for s in np.split(x, cuts, axis=ax)][: len(parts)]
     elif op == "pad":
         pw = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(nd))
         val = data.draw(st.sampled_from([0.0, -1.5]))
@@ -593,7 +727,7 @@ def test_shape_ops_vs_numpy(data, dtype):
     elif op == "flatten":
         s0 = data.draw(st.integers(0, nd - 1))
         e0 = data.draw(st.integers(s0, nd - 1))
-        new = shape[:s0] + (int(np.prod(shape[s0:e0 + 1])),) + shape[e0 + 1:]
+        new = shape[:s0] + (int(np.prod(shape[s0 : e0 + 1])),) + shape[e0 + 1 :]
         f, r = (lambda t: fg.flatten(t, s0, e0)), (lambda v: v.reshape(new))
     else:  # where
         cond = data.draw(hnp.arrays(np.bool_, shape), label="cond")
@@ -640,7 +774,7 @@ def np_conv(x, w, b, stride, lo, hi, dil, groups):
             patch = xp[(slice(None), slice(None)) + pos]  # n, cin
             for g in range(groups):
                 pw = w[(slice(g * og, (g + 1) * og), slice(None)) + kk]  # og, cg
-                out[(slice(None), slice(g * og, (g + 1) * og)) + o] += patch[:, g * cg:(g + 1) * cg] @ pw.T
+                out[(slice(None), slice(g * og, (g + 1) * og)) + o] += patch[:, g * cg : (g + 1) * cg] @ pw.T
     if b is not None:
         out += b.reshape((1, cout) + (1,) * nd)
     return out
@@ -690,9 +824,17 @@ def test_conv_pool_vs_numpy(data, dtype):
         hi = [data.draw(st.integers(0, 2)) for _ in range(nd)]
         assume(all(sp[i] + lo[i] + hi[i] >= dil[i] * (ks[i] - 1) + 1 for i in range(nd)))
         x = data.draw(finite_values((n, cin, *sp), dtype, -2, 2)).astype(NP_DT[dtype]).astype(np.float64)
-        w = data.draw(finite_values((cout, cin // groups, *ks), dtype, -2, 2)).astype(NP_DT[dtype]).astype(np.float64)
+        w = (
+            data.draw(finite_values((cout, cin // groups, *ks), dtype, -2, 2))
+            .astype(NP_DT[dtype])
+            .astype(np.float64)
+        )
         use_b = data.draw(st.booleans())
-        b = data.draw(finite_values((cout,), dtype, -2, 2)).astype(NP_DT[dtype]).astype(np.float64) if use_b else None
+        b = (
+            data.draw(finite_values((cout,), dtype, -2, 2)).astype(NP_DT[dtype]).astype(np.float64)
+            if use_b
+            else None
+        )
         arrs = [x, w] + ([b] if use_b else [])
 
         def ref(x, w, b=None):
@@ -733,6 +875,7 @@ def test_conv_pool_vs_numpy(data, dtype):
                 if kind == "max_pool":
                     return C.max_pool(x, k, s, p, cl)
                 return C.avg_pool(x, k, s, p, cip, cl)
+
         ts = [make_leaf(to_cl(x) if cl else x, dtype, lay, True)]
         y = run(*ts)
         want = ref(x)
@@ -753,8 +896,13 @@ def test_conv_pool_vs_numpy(data, dtype):
             got_g = from_cl(got_g)
         if cl and kind == "conv" and i == 1:
             got_g = np.moveaxis(got_g, -1, 1)
-        assert_close(got_g, want_g, grad_tol(dtype, Op("", None, None, "")) * 10,
-                     float(np.max(np.abs(want_g))) if want_g.size else None, f"{kind} grad[{i}]")
+        assert_close(
+            got_g,
+            want_g,
+            grad_tol(dtype, Op("", None, None, "")) * 10,
+            float(np.max(np.abs(want_g))) if want_g.size else None,
+            f"{kind} grad[{i}]",
+        )
     # second order: exercises conv_grad_input/conv_grad_weight and the pool adjoints'
     # own rules; checked for no crash and shape
     live = [g for g in grads if g is not None and g.requires_grad]
@@ -778,13 +926,39 @@ def test_invalid_input_raises_like_numpy(data):
     a = np.ones(shape_a, np.float32)
     b = np.ones(shape_b, np.float32)
     ta, tb = fg.tensor(a), fg.tensor(b)
-    which = data.draw(st.sampled_from(["add", "mul", "maximum", "where", "matmul", "sum", "amax", "softmax",
-                                       "reshape", "permute", "transpose", "concat", "stack", "expand", "squeeze",
-                                       "unsqueeze", "index", "argmax", "pad", "split"]), label="op")
+    which = data.draw(
+        st.sampled_from(
+            [
+                "add",
+                "mul",
+                "maximum",
+                "where",
+                "matmul",
+                "sum",
+                "amax",
+                "softmax",
+                "reshape",
+                "permute",
+                "transpose",
+                "concat",
+                "stack",
+                "expand",
+                "squeeze",
+                "unsqueeze",
+                "index",
+                "argmax",
+                "pad",
+                "split",
+            ]
+        ),
+        label="op",
+    )
     nd = len(shape_a)
     ax = data.draw(st.integers(-nd - 2, nd + 2), label="axis")
     if which in ("add", "mul", "maximum"):
-        f = {"add": (fg.add, np.add), "mul": (fg.mul, np.multiply), "maximum": (fg.maximum, np.maximum)}[which]
+        f = {"add": (fg.add, np.add), "mul": (fg.mul, np.multiply), "maximum": (fg.maximum, np.maximum)}[
+            which
+        ]
         pair = (lambda: f[0](ta, tb), lambda: f[1](a, b))
     elif which == "where":
         pair = (lambda: fg.where(fg.tensor(a > 0), ta, tb), lambda: np.where(a > 0, a, b))
@@ -800,8 +974,10 @@ def test_invalid_input_raises_like_numpy(data):
         pair = (lambda: fg.softmax(ta, axis=ax), lambda: (np.sum(a, axis=ax), a)[1])
     elif which == "reshape":
         new = tuple(data.draw(st.lists(st.integers(-2, 5), max_size=4)))
-        pair = (lambda: ta.reshape(*new) if new else ta.reshape(()),
-                lambda: a.reshape(new) if all(v >= -1 for v in new) else (_ for _ in ()).throw(ValueError("neg")))
+        pair = (
+            lambda: ta.reshape(*new) if new else ta.reshape(()),
+            lambda: a.reshape(new) if all(v >= -1 for v in new) else (_ for _ in ()).throw(ValueError("neg")),
+        )
     elif which == "permute":
         perm = data.draw(st.lists(st.integers(-nd - 1, nd), max_size=nd + 1))
         pair = (lambda: fg.permute(ta, perm), lambda: np.transpose(a, perm))
@@ -823,13 +999,24 @@ def test_invalid_input_raises_like_numpy(data):
         pair = (lambda: ta[i], lambda: a[i])
     elif which == "pad":
         pw = data.draw(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), max_size=5))
-        pair = (lambda: fg.pad(ta, pw), lambda: (np.pad(a, pw) if nd else a) if len(pw) == nd else
-                (_ for _ in ()).throw(ValueError("pad width")))
+        pair = (
+            lambda: fg.pad(ta, pw),
+            lambda: (
+                (np.pad(a, pw) if nd else a)
+                if len(pw) == nd
+                else (_ for _ in ()).throw(ValueError("pad width"))
+            ),
+        )
     else:  # split
         secs = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=3))
-        pair = (lambda: fg.split(ta, secs, axis=ax),
-                lambda: np.split(a, np.cumsum(secs)[:-1], axis=ax) if nd and sum(secs) == a.shape[ax]
-                else (_ for _ in ()).throw(ValueError("sections")))
+        pair = (
+            lambda: fg.split(ta, secs, axis=ax),
+            lambda: (
+                np.split(a, np.cumsum(secs)[:-1], axis=ax)
+                if nd and sum(secs) == a.shape[ax]
+                else (_ for _ in ()).throw(ValueError("sections"))
+            ),
+        )
     COUNTER.hit("error", "invalid:" + which)
     try:
         with np.errstate(all="ignore"):
@@ -839,8 +1026,13 @@ def test_invalid_input_raises_like_numpy(data):
         ok = False
     if nd == 0 and which in ("sum", "amax", "argmax", "softmax", "transpose", "squeeze"):
         # PyTorch's rule, which fastgrad follows: a 0-d tensor has the one axis 0 == -1
-        axes = [ax] + ([ax2] if which == "transpose" else []) if which != "sum" and which != "amax" else \
-            list(axis) if isinstance(axis, tuple) else [axis]
+        axes = (
+            [ax] + ([ax2] if which == "transpose" else [])
+            if which != "sum" and which != "amax"
+            else list(axis)
+            if isinstance(axis, tuple)
+            else [axis]
+        )
         ok = all(v in (0, -1) for v in axes) and (len(axes) == 1 or which == "transpose")
         want = a
     if which == "expand" and ok and len(shape_b) < nd:
@@ -979,8 +1171,13 @@ def test_monkey_child_never_crashes(seed, tmp_path):
     script = tmp_path / "monkey.py"
     script.write_text(MONKEY)
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    p = subprocess.run([sys.executable, str(script), str(seed), str(MONKEY_CALLS // 2)], capture_output=True,
-                       text=True, timeout=600, env=env)
+    p = subprocess.run(
+        [sys.executable, str(script), str(seed), str(MONKEY_CALLS // 2)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     tail = (p.stdout + p.stderr)[-3000:]
     assert p.returncode == 0, f"child died with return code {p.returncode} (signal if negative):\n{tail}"
     assert "MONKEY ok=" in p.stdout
@@ -991,13 +1188,26 @@ def test_monkey_child_never_crashes(seed, tmp_path):
 
 # ------------------------------------------------------------------ coverage & count
 # Primitives reached only through other ops' VJP rules, or as helpers of these.
-VIA = {"conv": "conv", "conv_grad_input": "conv backward", "conv_grad_weight": "conv backward",
-       "max_pool": "max_pool", "avg_pool": "avg_pool", "adaptive_avg_pool": "adaptive",
-       "avg_pool_adjoint": "avg_pool backward", "adaptive_avg_pool_adjoint": "adaptive backward",
-       "where": "where / maximum / relu backward", "reshape": "shape ops", "permute": "shape ops",
-       "expand": "shape ops / broadcasting", "slice": "indexing", "slice_scatter": "slice backward",
-       "concat": "concat/stack", "pad": "pad", "index_select": "int/bool indexing",
-       "index_add": "index_select backward"}
+VIA = {
+    "conv": "conv",
+    "conv_grad_input": "conv backward",
+    "conv_grad_weight": "conv backward",
+    "max_pool": "max_pool",
+    "avg_pool": "avg_pool",
+    "adaptive_avg_pool": "adaptive",
+    "avg_pool_adjoint": "avg_pool backward",
+    "adaptive_avg_pool_adjoint": "adaptive backward",
+    "where": "where / maximum / relu backward",
+    "reshape": "shape ops",
+    "permute": "shape ops",
+    "expand": "shape ops / broadcasting",
+    "slice": "indexing",
+    "slice_scatter": "slice backward",
+    "concat": "concat/stack",
+    "pad": "pad",
+    "index_select": "int/bool indexing",
+    "index_add": "index_select backward",
+}
 
 
 def test_every_primitive_is_fuzzed():
@@ -1008,8 +1218,11 @@ def test_every_primitive_is_fuzzed():
 
 def test_zz_case_count(request):
     """Runs last in the module: the profile's floor on the number of cases tried."""
-    ran_all = not request.config.getoption("keyword") and not request.config.getoption("markexpr") \
+    ran_all = (
+        not request.config.getoption("keyword")
+        and not request.config.getoption("markexpr")
         and request.session.testscollected >= len(OPS) * 2
+    )
     print(COUNTER.summary())
     if ran_all and request.session.testsfailed == 0:
         assert COUNTER.total >= MIN_TOTAL, COUNTER.summary()

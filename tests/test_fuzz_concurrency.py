@@ -15,6 +15,7 @@ releases the GIL) must give exactly what the same passes give one after another:
 Every example repeats its scenario several times (a lost update shows only in some runs),
 so the ci profile runs over 100 concurrent rounds per mode.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,12 @@ def _loss(ops, X, W, k):
 
 @pytest.mark.parametrize("mode", ["leaf", "retain", "free"])
 @settings(parent=BASE)
-@given(ops=st.lists(st.sampled_from(sorted(OPS)), min_size=1, max_size=5),
-       nthreads=st.integers(2, 6), n=st.integers(2, 24), seed=st.integers(0, 2**31 - 1))
+@given(
+    ops=st.lists(st.sampled_from(sorted(OPS)), min_size=1, max_size=5),
+    nthreads=st.integers(2, 6),
+    n=st.integers(2, 24),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_concurrent_backward_is_exact(mode, ops, nthreads, n, seed):
     rng = np.random.default_rng(seed)
     Wn = rng.standard_normal((n, n)) / np.sqrt(n)

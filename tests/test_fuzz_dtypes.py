@@ -10,6 +10,7 @@
 * Bool memory with arbitrary bytes (0..255) entering through fg.tensor, from_numpy,
   from_dlpack or fg.load behaves as ``bytes != 0`` in sum, masks, logical ops, where, casts.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,21 @@ from hypothesis import strategies as st
 import fastgrad as fg
 from fuzz_profiles import BASE, COUNTER
 
-I64_MIN, I64_MAX = -2**63, 2**63 - 1
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 # int64 values biased to where double rounding and overflow bite
 EDGE_INTS = st.one_of(
-    st.integers(2**53 - 4, 2**53 + 4), st.integers(-(2**53) - 4, -(2**53) + 4),
-    st.integers(2**62 - 4, 2**62 + 4), st.integers(I64_MAX - 8, I64_MAX), st.integers(I64_MIN, I64_MIN + 8),
-    st.integers(I64_MIN, I64_MAX), st.integers(-3, 3))
-OUTSIDE_INTS = st.one_of(st.integers(2**63, 2**70), st.integers(-(2**70), -(2**63) - 1), st.just(2**63),
-                         st.just(-(2**63) - 1))
+    st.integers(2**53 - 4, 2**53 + 4),
+    st.integers(-(2**53) - 4, -(2**53) + 4),
+    st.integers(2**62 - 4, 2**62 + 4),
+    st.integers(I64_MAX - 8, I64_MAX),
+    st.integers(I64_MIN, I64_MIN + 8),
+    st.integers(I64_MIN, I64_MAX),
+    st.integers(-3, 3),
+)
+OUTSIDE_INTS = st.one_of(
+    st.integers(2**63, 2**70), st.integers(-(2**70), -(2**63) - 1), st.just(2**63), st.just(-(2**63) - 1)
+)
 SHAPES = st.sampled_from([(), (1,), (5,), (2, 3), (3, 1), (1, 4), (2, 2, 2)])
 
 
@@ -57,11 +64,17 @@ def same(t, ref):
 
 
 BINARY = {
-    "add": (lambda x, y: x + y, np.add), "sub": (lambda x, y: x - y, np.subtract),
-    "mul": (lambda x, y: x * y, np.multiply), "maximum": (fg.maximum, np.maximum), "minimum": (fg.minimum, np.minimum),
-    "eq": (lambda x, y: x == y, np.equal), "ne": (lambda x, y: x != y, np.not_equal),
-    "lt": (lambda x, y: x < y, np.less), "le": (lambda x, y: x <= y, np.less_equal),
-    "gt": (lambda x, y: x > y, np.greater), "ge": (lambda x, y: x >= y, np.greater_equal),
+    "add": (lambda x, y: x + y, np.add),
+    "sub": (lambda x, y: x - y, np.subtract),
+    "mul": (lambda x, y: x * y, np.multiply),
+    "maximum": (fg.maximum, np.maximum),
+    "minimum": (fg.minimum, np.minimum),
+    "eq": (lambda x, y: x == y, np.equal),
+    "ne": (lambda x, y: x != y, np.not_equal),
+    "lt": (lambda x, y: x < y, np.less),
+    "le": (lambda x, y: x <= y, np.less_equal),
+    "gt": (lambda x, y: x > y, np.greater),
+    "ge": (lambda x, y: x >= y, np.greater_equal),
 }
 
 
@@ -85,9 +98,15 @@ def test_int64_binary_exact(op, data, shape):
 
 
 UNARY = {
-    "neg": (lambda x: -x, np.negative), "abs": (fg.abs, np.abs), "sign": (fg.sign, np.sign),
-    "sum": (fg.sum, np.sum), "prod": (fg.prod, np.prod), "max": (fg.max, np.max), "min": (fg.min, np.min),
-    "argmax": (fg.argmax, np.argmax), "cast-bool": (lambda x: x.astype(fg.bool_), lambda a: a.astype(bool)),
+    "neg": (lambda x: -x, np.negative),
+    "abs": (fg.abs, np.abs),
+    "sign": (fg.sign, np.sign),
+    "sum": (fg.sum, np.sum),
+    "prod": (fg.prod, np.prod),
+    "max": (fg.max, np.max),
+    "min": (fg.min, np.min),
+    "argmax": (fg.argmax, np.argmax),
+    "cast-bool": (lambda x: x.astype(fg.bool_), lambda a: a.astype(bool)),
     "flatten": (lambda x: x.reshape(-1), lambda a: a.reshape(-1)),
 }
 
@@ -137,11 +156,20 @@ def test_int_factories_exact(start, step, n, v):
 
 
 OVERFLOW_OPS = {
-    "add": lambda x, k: x + k, "rsub": lambda x, k: k - x, "mul": lambda x, k: x * k, "eq": lambda x, k: x == k,
-    "maximum": lambda x, k: fg.maximum(x, k), "where": lambda x, k: fg.where(x > 0, x, k),
-    "clip": lambda x, k: fg.clip(x, None, k), "fill_": lambda x, k: x.fill_(k), "full": lambda x, k: fg.full((1,), k, fg.int64),
-    "tensor": lambda x, k: fg.tensor([1, k]), "arange": lambda x, k: fg.arange(k, k + 1),
-    "reshape": lambda x, k: x.reshape(k), "sum-axis": lambda x, k: fg.sum(x, axis=k), "zeros": lambda x, k: fg.zeros((1, k)),
+    "add": lambda x, k: x + k,
+    "rsub": lambda x, k: k - x,
+    "mul": lambda x, k: x * k,
+    "eq": lambda x, k: x == k,
+    "maximum": lambda x, k: fg.maximum(x, k),
+    "where": lambda x, k: fg.where(x > 0, x, k),
+    "clip": lambda x, k: fg.clip(x, None, k),
+    "fill_": lambda x, k: x.fill_(k),
+    "full": lambda x, k: fg.full((1,), k, fg.int64),
+    "tensor": lambda x, k: fg.tensor([1, k]),
+    "arange": lambda x, k: fg.arange(k, k + 1),
+    "reshape": lambda x, k: x.reshape(k),
+    "sum-axis": lambda x, k: fg.sum(x, axis=k),
+    "zeros": lambda x, k: fg.zeros((1, k)),
 }
 
 
@@ -157,18 +185,26 @@ def test_python_int_outside_int64_overflows(op, k):
 def saturate(v):
     v = np.asarray(v, np.float64)
     out = np.zeros(v.shape, np.int64)
-    inside = (v >= -2.0**63) & (v < 2.0**63)
+    inside = (v >= -(2.0**63)) & (v < 2.0**63)
     out[inside] = np.trunc(v[inside]).astype(np.int64)
     out[~np.isnan(v) & (v >= 2.0**63)] = I64_MAX
-    out[~np.isnan(v) & (v < -2.0**63)] = I64_MIN
+    out[~np.isnan(v) & (v < -(2.0**63))] = I64_MIN
     return out
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])
 @settings(parent=BASE)
-@given(vals=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                               st.floats(-2.0**64, 2.0**64), st.sampled_from([2.0**63, -2.0**63, 2.0**53 + 2])),
-                     min_size=1, max_size=12))
+@given(
+    vals=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(-(2.0**64), 2.0**64),
+            st.sampled_from([2.0**63, -(2.0**63), 2.0**53 + 2]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_float_to_int64_cast_saturates(dt, vals):
     npdt = np.float32 if dt == "float32" else np.float64
     with np.errstate(over="ignore", invalid="ignore"):
@@ -182,7 +218,9 @@ def test_float_to_int64_cast_saturates(dt, vals):
 # ------------------------------------------------------------------ non-canonical bools
 def _load_path(u8, tmp):
     p = os.path.join(tmp, "b.safetensors")
-    header = json.dumps({"m": {"dtype": "BOOL", "shape": list(u8.shape), "data_offsets": [0, u8.size]}}).encode()
+    header = json.dumps(
+        {"m": {"dtype": "BOOL", "shape": list(u8.shape), "data_offsets": [0, u8.size]}}
+    ).encode()
     with open(p, "wb") as f:
         f.write(struct.pack("<Q", len(header)) + header + u8.tobytes())
     return fg.load(p)["m"]
@@ -193,8 +231,11 @@ ENTRY = {
     "tensor-readonly": lambda u8, tmp: fg.tensor(np.frombuffer(u8.tobytes(), np.bool_).reshape(u8.shape)),
     "from_numpy": lambda u8, tmp: fg.from_numpy(u8.view(np.bool_)),
     "from_dlpack": lambda u8, tmp: fg.from_dlpack(u8.view(np.bool_)),
-    "from_dlpack-strided": lambda u8, tmp: fg.from_dlpack(np.repeat(u8, 2, axis=-1).view(np.bool_)[..., ::2])
-    if u8.ndim else fg.from_dlpack(u8.view(np.bool_)),
+    "from_dlpack-strided": lambda u8, tmp: (
+        fg.from_dlpack(np.repeat(u8, 2, axis=-1).view(np.bool_)[..., ::2])
+        if u8.ndim
+        else fg.from_dlpack(u8.view(np.bool_))
+    ),
     "load": _load_path,
 }
 BYTES = st.one_of(st.sampled_from([0, 1, 2, 255, 128]), st.integers(0, 255))

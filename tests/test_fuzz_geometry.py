@@ -9,6 +9,7 @@ Python functions and the raw ``_C`` entry points in-process; one test additional
 drives the raw entry points over the whole zero-size matrix in a child process, so a
 crash is reported as a failure instead of killing pytest.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,13 @@ def _from_cl(a: np.ndarray) -> np.ndarray:
 
 
 def _close(got, want, dtype, what):
-    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64), rtol=TOL[dtype],
-                               atol=TOL[dtype] * max(1.0, float(np.max(np.abs(want), initial=0.0))), err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(got, np.float64),
+        np.asarray(want, np.float64),
+        rtol=TOL[dtype],
+        atol=TOL[dtype] * max(1.0, float(np.max(np.abs(want), initial=0.0))),
+        err_msg=what,
+    )
 
 
 def _torch_outcome(fn):
@@ -64,13 +70,30 @@ def conv_case(draw):
     stride = draw(st.sampled_from([1, 2]), label="stride")
     pad = draw(st.sampled_from([0, 1]), label="pad")
     dil = draw(st.sampled_from([1, 2]), label="dil")
-    return dict(nd=nd, groups=groups, cin=cin_g * groups, cin_g=cin_g, cout=cout, N=N, k=k, S=S,
-                stride=stride, pad=pad, dil=dil)
+    return dict(
+        nd=nd,
+        groups=groups,
+        cin=cin_g * groups,
+        cin_g=cin_g,
+        cout=cout,
+        N=N,
+        k=k,
+        S=S,
+        stride=stride,
+        pad=pad,
+        dil=dil,
+    )
 
 
 @settings(parent=BASE, max_examples=BASE.max_examples * 4)
-@given(case=conv_case(), cl=st.booleans(), raw=st.booleans(), bias=st.booleans(),
-       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+@given(
+    case=conv_case(),
+    cl=st.booleans(),
+    raw=st.booleans(),
+    bias=st.booleans(),
+    dtype=st.sampled_from(["float32", "float64"]),
+    seed=st.integers(0, 2**16),
+)
 def test_conv_zero_geometry_torch_or_value_error(case, cl, raw, bias, dtype, seed):
     nd, N, cin, cout, k, S = case["nd"], case["N"], case["cin"], case["cout"], case["k"], case["S"]
     rng = np.random.default_rng(seed)
@@ -90,12 +113,16 @@ def test_conv_zero_geometry_torch_or_value_error(case, cl, raw, bias, dtype, see
         if raw:
             fy = C.conv(fx, fw, fb, [s] * nd, [p] * nd, [p] * nd, [d] * nd, g, cl, "none")
         else:
-            fy = getattr(F, f"conv{nd}d")(fx, fw, fb, s, p, d, g, data_format="channels_last" if cl else "NCHW")
+            fy = getattr(F, f"conv{nd}d")(
+                fx, fw, fb, s, p, d, g, data_format="channels_last" if cl else "NCHW"
+            )
     except ValueError as e:
         msg = str(e)
         assert "conv" in msg and "(" in msg, msg  # names the op and a shape
         # refusing is right only where PyTorch refuses too or an axis other than the batch is empty
-        assert terr is not None or min((cin, cout) + k + S) == 0, f"fastgrad refused a case PyTorch computes: {msg}"
+        assert terr is not None or min((cin, cout) + k + S) == 0, (
+            f"fastgrad refused a case PyTorch computes: {msg}"
+        )
         COUNTER.hit("error", f"conv{nd}d")
         return
     assert terr is None, f"fastgrad computed a case PyTorch refuses ({terr})"
@@ -130,7 +157,12 @@ def pool_case(draw):
 
 
 @settings(parent=BASE, max_examples=BASE.max_examples * 4)
-@given(case=pool_case(), cl=st.booleans(), dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+@given(
+    case=pool_case(),
+    cl=st.booleans(),
+    dtype=st.sampled_from(["float32", "float64"]),
+    seed=st.integers(0, 2**16),
+)
 def test_pool_zero_geometry_torch_or_value_error(case, cl, dtype, seed):
     nd, kind, N, Cc, S, k = case["nd"], case["kind"], case["N"], case["C"], case["S"], case["k"]
     stride, pad = case["stride"], case["pad"]
@@ -185,7 +217,7 @@ def test_pool_zero_geometry_torch_or_value_error(case, cl, dtype, seed):
     COUNTER.hit("backward", f"{kind}_pool{nd}d")
 
 
-CHILD = r'''
+CHILD = r"""
 import itertools, sys
 import numpy as np
 import fastgrad as fg
@@ -214,7 +246,7 @@ for nd, cl in itertools.product((1, 2, 3), (False, True)):
                     pass
                 n += 1
 print("GEOMETRY ok", n)
-'''
+"""
 
 
 def test_zero_geometry_raw_entry_points_never_crash(tmp_path):
@@ -230,8 +262,16 @@ def test_zero_geometry_raw_entry_points_never_crash(tmp_path):
     COUNTER.hit("crash-matrix", "geometry", int(p.stdout.split()[-1]))
 
 
-@pytest.mark.parametrize("layer,args", [("Conv1d", (2, 3, 0)), ("Conv2d", (2, 3, (0, 3))), ("Conv3d", (2, 3, (1, 0, 1))),
-                                        ("Conv2d", (0, 3, 3)), ("Conv2d", (2, 0, 3))])
+@pytest.mark.parametrize(
+    "layer,args",
+    [
+        ("Conv1d", (2, 3, 0)),
+        ("Conv2d", (2, 3, (0, 3))),
+        ("Conv3d", (2, 3, (1, 0, 1))),
+        ("Conv2d", (0, 3, 3)),
+        ("Conv2d", (2, 0, 3)),
+    ],
+)
 def test_conv_layer_zero_geometry_value_error(layer, args):
     with pytest.raises(ValueError, match=layer):
         getattr(fg.nn, layer)(*args)

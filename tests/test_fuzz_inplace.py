@@ -15,6 +15,7 @@ public ops built on them); test_every_primitive_has_cases there keeps it complet
   the kind of mutation (add_, mul_, copy_, fill_, __setitem__, a write through a view)
   and its value.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -100,8 +101,11 @@ def _check(name, case, arrs, w, target, mutation, value):
             assert g is None
             continue
         np.testing.assert_array_equal(
-            g, r, err_msg=f"{name} ({case.id}): gradient {i} changed after an in-place {mutation} of "
-                          f"{'the output' if target < 0 else f'input {target}'} (no error raised)")
+            g,
+            r,
+            err_msg=f"{name} ({case.id}): gradient {i} changed after an in-place {mutation} of "
+            f"{'the output' if target < 0 else f'input {target}'} (no error raised)",
+        )
     COUNTER.hit("inplace-refused" if refused else "inplace-exact", name)
     return "exact"
 
@@ -118,8 +122,13 @@ def test_mutation_every_case(name, i, case):
 
 
 @settings(parent=BASE, max_examples=max(BASE.max_examples, 60))
-@given(k=st.integers(0, len(FLAT) - 1), target=st.integers(-1, 3), mutation=st.sampled_from(MUTATIONS),
-       value=st.floats(-2.0, 2.0, allow_nan=False).filter(lambda v: abs(v) > 1e-3), seed=st.integers(0, 2**16))
+@given(
+    k=st.integers(0, len(FLAT) - 1),
+    target=st.integers(-1, 3),
+    mutation=st.sampled_from(MUTATIONS),
+    value=st.floats(-2.0, 2.0, allow_nan=False).filter(lambda v: abs(v) > 1e-3),
+    seed=st.integers(0, 2**16),
+)
 def test_fuzz_inplace_mutation(k, target, mutation, value, seed):
     name, _, case = FLAT[k]
     rng = _seed(name, case, seed)
@@ -142,9 +151,18 @@ def test_exp_output_mutation_is_an_error():
     assert x.grad is None
 
 
-@pytest.mark.parametrize("fn", [fg.exp, fg.tanh, fg.sigmoid, fg.sqrt, lambda x: fg.softmax(x, -1),
-                                lambda x: C.linear(x, fg.ones(3, 3, dtype=fg.float64), None, True, "tanh")],
-                         ids=["exp", "tanh", "sigmoid", "sqrt", "softmax", "linear-tanh"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        fg.exp,
+        fg.tanh,
+        fg.sigmoid,
+        fg.sqrt,
+        lambda x: fg.softmax(x, -1),
+        lambda x: C.linear(x, fg.ones(3, 3, dtype=fg.float64), None, True, "tanh"),
+    ],
+    ids=["exp", "tanh", "sigmoid", "sqrt", "softmax", "linear-tanh"],
+)
 def test_saved_output_mutation_through_a_view(fn):
     """A write into a view of the output changes the saved output's storage too."""
     x = fg.tensor(np.linspace(0.1, 1.2, 6).reshape(2, 3), requires_grad=True)
@@ -165,7 +183,7 @@ def test_unrelated_inplace_after_backward_is_fine():
     y = fg.exp(x)
     y.sum().backward(retain_graph=True)
     g = np.array(x.grad)
-    z = x * 3.0   # mul by a constant: saves x, not z
+    z = x * 3.0  # mul by a constant: saves x, not z
     with fg.no_grad():
         z.mul_(2.0)
     x.grad = None

@@ -1,6 +1,7 @@
 """Property fuzz: random chains of in-place ops (methods, augmented operators, copy_,
 fill_, zero_, clamp_, __setitem__) on a tracked float64 tensor, with consumers recorded
 between them, give torch's values and gradients -- or both libraries raise."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,9 +44,14 @@ def _apply(lib, b, op, operand, num):
 
 
 @settings(parent=BASE)
-@given(steps=st.lists(st.tuples(st.sampled_from(OPS), st.booleans(), st.booleans(),
-                                st.floats(0.5, 2.0), st.booleans()), min_size=1, max_size=6),
-       seed=st.integers(0, 2**16))
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(OPS), st.booleans(), st.booleans(), st.floats(0.5, 2.0), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    seed=st.integers(0, 2**16),
+)
 def test_random_inplace_chains_match_torch(steps, seed):
     rng = np.random.default_rng(seed)
     x = rng.uniform(0.5, 1.5, size=(2, 3))
@@ -56,7 +62,7 @@ def test_random_inplace_chains_match_torch(steps, seed):
         W = [lib.tensor(w, requires_grad=True) for w in ws]
         b = X * 1.5
         consumers = []
-        for (op, tensor_operand, bcast, num, consume), w in zip(steps, W):
+        for (op, tensor_operand, _bcast, num, consume), w in zip(steps, W):
             if consume:
                 consumers.append(b * 0.5 + 1.0)  # recorded before the next in-place op
             operand = w if tensor_operand else None
@@ -66,8 +72,10 @@ def test_random_inplace_chains_match_torch(steps, seed):
             COUNTER.hit("inplace", op)
         L = (b * b).sum() + sum((c * c).sum() for c in consumers) if consumers else (b * b).sum()
         L.backward()
-        grads = [None if t.grad is None else np.asarray(t.grad.detach() if lib is torch else t.grad)
-                 for t in [X] + W]
+        grads = [
+            None if t.grad is None else np.asarray(t.grad.detach() if lib is torch else t.grad)
+            for t in [X] + W
+        ]
         results.append((float(L.detach()), grads))
     (fl, fgr), (tl, tgr) = results
     np.testing.assert_allclose(fl, tl, rtol=1e-10)

@@ -9,6 +9,7 @@
 Forks happen from the pytest process (cheap); the daemon and Ctrl-C cases run in fresh
 interpreters, so a crash or hang fails the case instead of pytest.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ import textwrap
 import time
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastgrad as fg
 from fuzz_profiles import BASE, COUNTER
@@ -33,9 +35,11 @@ ENV = dict(os.environ, PYTHONPATH=_FG_HOME + os.pathsep + os.environ.get("PYTHON
 
 def _ops(n):
     """Kernels that go parallel at size ~n (name -> f(rng) returning a NumPy result)."""
+
     def mk(rng, *shape):
         return fg.tensor(rng.standard_normal(shape), dtype=fg.float32)
-    k = max(8, int(round(n ** 0.5)))
+
+    k = max(8, int(round(n**0.5)))
     return {
         "matmul": lambda r: fg.matmul(mk(r, k, k), mk(r, k, k)),
         "bmm": lambda r: fg.matmul(mk(r, 8, k // 2, 32), mk(r, 8, 32, k // 2)),
@@ -72,9 +76,14 @@ def _wait(pid, timeout):
 
 
 @settings(parent=BASE, max_examples=min(BASE.max_examples, 25))
-@given(first=st.sampled_from(OPS), then=st.lists(st.sampled_from(OPS), min_size=1, max_size=3),
-       size=st.sampled_from([1 << 15, 1 << 16, 1 << 18]), threads=st.sampled_from([2, 3]),
-       child_threads=st.sampled_from([0, 1, 2]), seed=st.integers(0, 2 ** 31 - 1))
+@given(
+    first=st.sampled_from(OPS),
+    then=st.lists(st.sampled_from(OPS), min_size=1, max_size=3),
+    size=st.sampled_from([1 << 15, 1 << 16, 1 << 18]),
+    threads=st.sampled_from([2, 3]),
+    child_threads=st.sampled_from([0, 1, 2]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_fork_after_a_parallel_kernel(first, then, size, threads, child_threads, seed):
     COUNTER.hit("fork", first)
     n0 = fg.get_num_threads()
@@ -91,11 +100,16 @@ def test_fork_after_a_parallel_kernel(first, then, size, threads, child_threads,
                 os.close(r)
                 if child_threads:
                     import warnings
+
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         fg.set_num_threads(child_threads)
-                ok = all(np.allclose(np.asarray(ops[o](np.random.default_rng(seed + i))), refs[i], rtol=1e-4,
-                                     atol=1e-4) for i, o in enumerate(then))
+                ok = all(
+                    np.allclose(
+                        np.asarray(ops[o](np.random.default_rng(seed + i))), refs[i], rtol=1e-4, atol=1e-4
+                    )
+                    for i, o in enumerate(then)
+                )
                 os.write(w, b"1" if ok else b"0")
                 code = 0
             finally:
@@ -131,9 +145,14 @@ time.sleep({sleep})
 
 
 @settings(parent=BASE, max_examples=min(BASE.max_examples, 8))
-@given(names=st.lists(st.sampled_from(OPS), min_size=1, max_size=4), size=st.sampled_from([1 << 14, 1 << 16]),
-       threads=st.sampled_from([1, 2]), nthreads=st.sampled_from([1, 2]), sleep=st.floats(0.05, 0.5),
-       seed=st.integers(0, 2 ** 31 - 1))
+@given(
+    names=st.lists(st.sampled_from(OPS), min_size=1, max_size=4),
+    size=st.sampled_from([1 << 14, 1 << 16]),
+    threads=st.sampled_from([1, 2]),
+    nthreads=st.sampled_from([1, 2]),
+    sleep=st.floats(0.05, 0.5),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_exit_with_daemon_threads_in_kernels(names, size, threads, nthreads, sleep, seed):
     COUNTER.hit("daemon_exit", names[0])
     env = dict(ENV, PYTHONPATH=ENV["PYTHONPATH"] + os.pathsep + os.path.dirname(os.path.abspath(__file__)))
@@ -180,13 +199,18 @@ print(json.dumps(out))
 
 
 @settings(parent=BASE, max_examples=min(BASE.max_examples, 6))
-@given(kind=st.sampled_from(["matmul", "sum", "exp", "conv"]), threads=st.sampled_from([1, 2]),
-       delay=st.floats(0.2, 0.8), rows=st.sampled_from([1, 3, 64]))
+@given(
+    kind=st.sampled_from(["matmul", "sum", "exp", "conv"]),
+    threads=st.sampled_from([1, 2]),
+    delay=st.floats(0.2, 0.8),
+    rows=st.sampled_from([1, 3, 64]),
+)
 def test_ctrl_c_at_a_random_moment(kind, threads, delay, rows):
     COUNTER.hit("interrupt", kind)
     code = INTR.format(kind=kind, threads=threads, delay=delay, rows=rows)
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120,
-                       env=ENV)
+    p = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, env=ENV
+    )
     assert p.returncode == 0, p.stderr[-1500:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert "latency" in out and out["latency"] < 0.25 and out["ok"], out

@@ -2,6 +2,7 @@
 central differences), augmented assignment updates the tensor itself, a leaf that requires
 grad cannot be changed in grad mode, versions bump, PyTorch's dtype-cast rule holds, and
 views either work or raise -- never a silently wrong gradient."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,6 +21,7 @@ def A(t):
 
 def aug(op):
     """`t op= o` as a function; checks that the name still refers to the same tensor."""
+
     def run(t, o):
         before = t
         if op == "+":
@@ -34,6 +36,7 @@ def aug(op):
             t **= o
         assert t is before, f"{op}= rebound the name to a new tensor"
         return t
+
     return run
 
 
@@ -43,9 +46,16 @@ def method(name):
 
 # name -> (apply(target, operand) for fastgrad and torch alike, operand kind)
 BINARY = {
-    "add_": method("add_"), "sub_": method("sub_"), "mul_": method("mul_"), "div_": method("div_"),
+    "add_": method("add_"),
+    "sub_": method("sub_"),
+    "mul_": method("mul_"),
+    "div_": method("div_"),
     "pow_": method("pow_"),
-    "+=": aug("+"), "-=": aug("-"), "*=": aug("*"), "/=": aug("/"), "**=": aug("**"),
+    "+=": aug("+"),
+    "-=": aug("-"),
+    "*=": aug("*"),
+    "/=": aug("/"),
+    "**=": aug("**"),
 }
 
 
@@ -86,7 +96,7 @@ def _x_np():
 def _program(lib, op, x, w):
     """An older consumer of b, the in-place op on b, a later consumer; returns the loss."""
     b = x * 1.5
-    c = b + 0.25          # recorded before the in-place op: must see b's old value
+    c = b + 0.25  # recorded before the in-place op: must see b's old value
     r = op(b, w if w is not None else None)
     assert r is b
     d = b * 2.0
@@ -121,6 +131,7 @@ def test_nonleaf_gradient_matches_torch_and_finite_differences(name):
     def f(xv, wv):
         with no_grad():
             return float(_program(fg, op, fg.tensor(xv), fg.tensor(wv) if wv is not None else None))
+
     eps = 1e-6
     for arr, g in [(x, X.grad)] + ([(w, W.grad)] if w is not None else []):
         num = np.zeros_like(arr)
@@ -358,7 +369,7 @@ def test_chain_of_inplace_ops_and_older_consumers():
     X = fg.tensor(x, requires_grad=True)
     tX = torch.tensor(x, requires_grad=True)
     outs = []
-    for lib, x_ in ((fg, X), (torch, tX)):
+    for _lib, x_ in ((fg, X), (torch, tX)):
         b = x_ * 2
         c1 = b + 0
         b.add_(1)
@@ -423,12 +434,24 @@ def test_sgd_loop_with_augmented_assignment_trains_like_torch():
 
 
 # ---- dtype rules against torch: every in-place op x every target dtype x operand kinds
-DTYPES = {"float32": (fg.float32, torch.float32, np.float32), "float64": (fg.float64, torch.float64, np.float64),
-          "int64": (fg.int64, torch.int64, np.int64), "bool": (fg.bool_, torch.bool, np.bool_)}
-TARGET_VALUES = {"float32": [1.5, 2.0, 3.0], "float64": [1.5, 2.0, 3.0], "int64": [1, 2, 3],
-                 "bool": [True, False, True]}
-OPERAND_VALUES = {"float32": [0.5, 2.0, 1.5], "float64": [0.5, 2.0, 1.5], "int64": [2, 1, 3],
-                  "bool": [True, False, True]}
+DTYPES = {
+    "float32": (fg.float32, torch.float32, np.float32),
+    "float64": (fg.float64, torch.float64, np.float64),
+    "int64": (fg.int64, torch.int64, np.int64),
+    "bool": (fg.bool_, torch.bool, np.bool_),
+}
+TARGET_VALUES = {
+    "float32": [1.5, 2.0, 3.0],
+    "float64": [1.5, 2.0, 3.0],
+    "int64": [1, 2, 3],
+    "bool": [True, False, True],
+}
+OPERAND_VALUES = {
+    "float32": [0.5, 2.0, 1.5],
+    "float64": [0.5, 2.0, 1.5],
+    "int64": [2, 1, 3],
+    "bool": [True, False, True],
+}
 
 
 def _operands():
@@ -437,8 +460,22 @@ def _operands():
     yield "py-float", lambda lib: 2.5
     for dn, (fd, td, nd) in DTYPES.items():
         vals = np.array(OPERAND_VALUES[dn], dtype=nd)
-        yield f"tensor-{dn}", (lambda v, fd=fd, td=td: lambda lib: fg.tensor(v, dtype=fd) if lib is fg else torch.tensor(v, dtype=td))(vals)
-        yield f"0d-{dn}", (lambda v, fd=fd, td=td: lambda lib: fg.tensor(v, dtype=fd) if lib is fg else torch.tensor(v, dtype=td))(vals[1])
+        yield (
+            f"tensor-{dn}",
+            (
+                lambda v, fd=fd, td=td: (
+                    lambda lib: fg.tensor(v, dtype=fd) if lib is fg else torch.tensor(v, dtype=td)
+                )
+            )(vals),
+        )
+        yield (
+            f"0d-{dn}",
+            (
+                lambda v, fd=fd, td=td: (
+                    lambda lib: fg.tensor(v, dtype=fd) if lib is fg else torch.tensor(v, dtype=td)
+                )
+            )(vals[1]),
+        )
 
 
 def _outcome(lib, op, tdn, operand):
@@ -456,9 +493,14 @@ def _outcome(lib, op, tdn, operand):
 @pytest.mark.parametrize("name", list(BINARY) + ["copy_", "fill_", "zero_", "clamp-int", "clamp-float"])
 @pytest.mark.parametrize("tdn", list(DTYPES))
 def test_dtype_rules_match_torch(name, tdn):
-    ops = {**BINARY, "copy_": lambda t, o: t.copy_(o), "fill_": lambda t, o: t.fill_(o),
-           "zero_": lambda t, o: t.zero_(), "clamp-int": lambda t, o: t.clamp_(0, 2),
-           "clamp-float": lambda t, o: t.clamp_(0.5, 2.5)}
+    ops = {
+        **BINARY,
+        "copy_": lambda t, o: t.copy_(o),
+        "fill_": lambda t, o: t.fill_(o),
+        "zero_": lambda t, o: t.zero_(),
+        "clamp-int": lambda t, o: t.clamp_(0, 2),
+        "clamp-float": lambda t, o: t.clamp_(0.5, 2.5),
+    }
     op = ops[name]
     for oname, operand in _operands():
         if name == "fill_" and oname.startswith("tensor-"):
@@ -475,7 +517,9 @@ def test_dtype_rules_match_torch(name, tdn):
             np.testing.assert_array_equal(got, np.array(TARGET_VALUES["bool"]) | ~y)
             continue
         if isinstance(want, str) or isinstance(got, str):
-            assert isinstance(got, str) and isinstance(want, str), f"{where}: fastgrad {got!r}, torch {want!r}"
+            assert isinstance(got, str) and isinstance(want, str), (
+                f"{where}: fastgrad {got!r}, torch {want!r}"
+            )
             continue
         assert got.dtype == want.dtype, where
         if got.dtype.kind == "f":
@@ -508,9 +552,9 @@ def test_forward_mode_sees_inplace_ops():
     def f(x):
         y = x * 2
         y.add_(x * x)
-        y[0] = 5.0     # a constant: its tangent is zero
+        y[0] = 5.0  # a constant: its tangent is zero
         y *= 3.0
-        y[2] = x[1]    # tangent of x[1]
+        y[2] = x[1]  # tangent of x[1]
         return y
 
     x = np.array([1.0, 2.0, 3.0])
@@ -545,14 +589,19 @@ def test_operand_is_the_target_itself(case):
         grads.append(A(X.grad) if lib is fg else X.grad.numpy())
         if lib is fg:
             from fastgrad.transforms import jvp
+
             tangents.append(A(jvp(f, (fg.tensor(x),), (fg.tensor(np.ones(3)),))[1]))
         else:
-            tangents.append(torch.func.jvp(f, (torch.tensor(x),), (torch.ones(3, dtype=torch.float64),))[1].numpy())
+            tangents.append(
+                torch.func.jvp(f, (torch.tensor(x),), (torch.ones(3, dtype=torch.float64),))[1].numpy()
+            )
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
     np.testing.assert_allclose(tangents[0], tangents[1], rtol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["copy_", "fill_", "setitem", "setitem-adv", "copy_-into-leaf", "fill_-into-leaf"])
+@pytest.mark.parametrize(
+    "case", ["copy_", "fill_", "setitem", "setitem-adv", "copy_-into-leaf", "fill_-into-leaf"]
+)
 def test_no_grad_inplace_with_a_tracked_operand_only_writes_data(case):
     """Under no_grad, z.copy_(t) with a tracked t took t's history: z became a non-leaf that
     required grad and backward flowed into t's graph (as torch: z only gets the values)."""
@@ -563,17 +612,27 @@ def test_no_grad_inplace_with_a_tracked_operand_only_writes_data(case):
         t = X * 2.0
         z = lib.zeros(3, dtype=lib.float64)
         leaf = lib.zeros(3, dtype=lib.float64, requires_grad=True)
-        with (no_grad() if lib is fg else torch.no_grad()):
-            {"copy_": lambda: z.copy_(t), "fill_": lambda: z.fill_(t.sum()), "setitem": lambda: z.__setitem__(slice(None), t),
-             "setitem-adv": lambda: z.__setitem__([0, 1, 2], t), "copy_-into-leaf": lambda: leaf.copy_(t),
-             "fill_-into-leaf": lambda: leaf.fill_(t[0])}[case]()
+        with no_grad() if lib is fg else torch.no_grad():
+            {
+                "copy_": lambda: z.copy_(t),
+                "fill_": lambda: z.fill_(t.sum()),
+                "setitem": lambda: z.__setitem__(slice(None), t),
+                "setitem-adv": lambda: z.__setitem__([0, 1, 2], t),
+                "copy_-into-leaf": lambda: leaf.copy_(t),
+                "fill_-into-leaf": lambda: leaf.fill_(t[0]),
+            }[case]()
         target = leaf if case.endswith("leaf") else z
         assert target.is_leaf and target.grad_fn is None
         assert target.requires_grad == case.endswith("leaf")
         L = (target * X).sum() + t.sum()
         L.backward()
-        res.append((A(target) if lib is fg else target.detach().numpy(), A(X.grad) if lib is fg else X.grad.numpy(),
-                    None if target.grad is None else (A(target.grad) if lib is fg else target.grad.numpy())))
+        res.append(
+            (
+                A(target) if lib is fg else target.detach().numpy(),
+                A(X.grad) if lib is fg else X.grad.numpy(),
+                None if target.grad is None else (A(target.grad) if lib is fg else target.grad.numpy()),
+            )
+        )
     for a, b in zip(*res):
         if a is None or b is None:
             assert a is None and b is None
@@ -588,6 +647,7 @@ def test_forward_mode_view_cases_raise_or_match_torch(name, where):
     stale tangent: the values changed, the tangent did not (silently wrong jvp/jacfwd).
     It raises now, as reverse mode does for views; torch.func.jvp is the oracle otherwise."""
     from fastgrad.transforms import jvp
+
     op, shape = ALL[name]
     x = RNG.uniform(0.5, 1.5, size=SHAPE)
     tx = RNG.standard_normal(SHAPE)

@@ -10,6 +10,7 @@
 * Bool bytes that are not 0/1 are normalised on every entry path (fg.tensor, from_numpy,
   from_dlpack, fg.load, index masks), checked through sum, masks, logical ops, where, casts.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,22 @@ import torch
 import fastgrad as fg
 
 I64 = np.iinfo(np.int64)
-EDGE = [0, 1, -1, 3, 2**53 - 1, 2**53, 2**53 + 1, 2**62 + 1, 2**63 - 1, 2**63 - 2, -2**63, -2**63 + 1,
-        -(2**53 + 1), 6917529027641081859]
+EDGE = [
+    0,
+    1,
+    -1,
+    3,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    2**62 + 1,
+    2**63 - 1,
+    2**63 - 2,
+    -(2**63),
+    -(2**63) + 1,
+    -(2**53 + 1),
+    6917529027641081859,
+]
 A = np.array(EDGE, dtype=np.int64)
 B = np.array(EDGE[::-1], dtype=np.int64)
 
@@ -52,10 +67,10 @@ def test_binary_ops_exact_and_wrapping(op):
     same(py(ft(A), ft(B)), ref)
 
 
-@pytest.mark.parametrize("k", [2**62 - 1, 2**53 + 1, 2**63 - 1, -2**63, -(2**62) - 3, 7])
+@pytest.mark.parametrize("k", [2**62 - 1, 2**53 + 1, 2**63 - 1, -(2**63), -(2**62) - 3, 7])
 @pytest.mark.parametrize("op", ["+", "-", "*"])
 def test_python_int_operands_both_sides(op, k):
-    x = ft(A)
+    x = ft(A)  # noqa: F841 (read by eval)
     with np.errstate(over="ignore"):
         ref_l = eval(f"A {op} np.int64(k)")
         ref_r = eval(f"np.int64(k) {op} A")
@@ -105,8 +120,13 @@ def test_integer_powers_stay_exact_int64():
 
 
 def test_integer_negative_powers_raise_like_torch():
-    for f in (lambda: ft([1, 2]) ** -1, lambda: ft([2]) ** ft([1, -2]), lambda: 2 ** ft([-1]),
-              lambda: fg.pow(ft([4]), -3), lambda: ft([1]).pow_(-1)):
+    for f in (
+        lambda: ft([1, 2]) ** -1,
+        lambda: ft([2]) ** ft([1, -2]),
+        lambda: 2 ** ft([-1]),
+        lambda: fg.pow(ft([4]), -3),
+        lambda: ft([1]).pow_(-1),
+    ):
         with pytest.raises(RuntimeError, match="egative integer powers"):
             f()
 
@@ -121,13 +141,13 @@ def test_issue_examples():
         assert f(fg.tensor([2**53 + 1, 3])).dtype == fg.int64
 
 
-@pytest.mark.parametrize("k", [2**63 - 1, 2**53 + 1, -2**63, 2**62, 0])
+@pytest.mark.parametrize("k", [2**63 - 1, 2**53 + 1, -(2**63), 2**62, 0])
 def test_comparisons_with_python_ints_exact(k):
-    x = ft(A)
+    x = ft(A)  # noqa: F841 (read by eval)
     for op in ("==", "!=", "<", "<=", ">", ">="):
         same(eval(f"x {op} k"), eval(f"A {op} np.int64(k)"))
         same(eval(f"k {op} x"), eval(f"np.int64(k) {op} A"))
-    y = ft(B)
+    y = ft(B)  # noqa: F841 (read by eval)
     for op in ("==", "!=", "<", "<=", ">", ">="):
         same(eval(f"x {op} y"), eval(f"A {op} B"))
 
@@ -164,8 +184,10 @@ def test_clip_int64():
     x = ft(A)
     same(fg.clip(x, -(2**53 + 1), 2**62 + 1), np.clip(A, -(2**53 + 1), 2**62 + 1))
     same(x.clip(min=2**63 - 2), np.maximum(A, np.int64(2**63 - 2)))
-    same(x.clamp(max=-2**63 + 1), np.minimum(A, np.int64(-2**63 + 1)))
-    same(fg.clip(fg.tensor([True, False]), 0, 5), np.array([1, 0], np.int64))  # bool clamps as int64 (PyTorch)
+    same(x.clamp(max=-(2**63) + 1), np.minimum(A, np.int64(-(2**63) + 1)))
+    same(
+        fg.clip(fg.tensor([True, False]), 0, 5), np.array([1, 0], np.int64)
+    )  # bool clamps as int64 (PyTorch)
     r = fg.clip(fg.tensor([3, -3]), 0.5, 2)  # a float bound makes the result float (PyTorch)
     assert r.dtype == fg.float32
     np.testing.assert_array_equal(np.asarray(r), torch.clamp(torch.tensor([3, -3]), 0.5, 2).numpy())
@@ -174,8 +196,8 @@ def test_clip_int64():
 
 def test_matmul_int64_exact():
     rng = np.random.default_rng(0)
-    a = rng.integers(-2**20, 2**20, size=(3, 4, 5))
-    b = rng.integers(-2**20, 2**20, size=(5, 2))
+    a = rng.integers(-(2**20), 2**20, size=(3, 4, 5))
+    b = rng.integers(-(2**20), 2**20, size=(5, 2))
     a[0, 0, 0] = 2**53 + 1
     same(ft(a) @ ft(b), a @ b)
     same(fg.matmul(ft(a), ft(b[:, 0])), a @ b[:, 0])
@@ -217,18 +239,30 @@ def test_shape_ops_keep_values():
     same(fg.pad(x, 1, value=2**62 + 1), np.pad(M, 1, constant_values=2**62 + 1))
     same(fg.pad(x, 1, value=np.int64(-(2**53) - 1)), np.pad(M, 1, constant_values=-(2**53) - 1))
     same(fg.split(x, 3, axis=1)[1], M[:, 3:6])
-    r = np.array([2**53, -(2**53), 2**62, -2**63, 3], np.int64)  # exactly representable in float64
+    r = np.array([2**53, -(2**53), 2**62, -(2**63), 3], np.int64)  # exactly representable in float64
     same(ft(r).astype(fg.float64).astype(fg.int64), r)
 
 
 # ------------------------------------------------------------------ factories
-@pytest.mark.parametrize("start,stop,step", [
-    (2**53, 2**53 + 5, 1), (2**63 - 10, 2**63 - 1, 3), (-2**63, -2**63 + 7, 2), (2**63 - 1, -2**63, -(2**62)),
-    (5, 1, 1), (0, 10, -1), (2**62 + 1, 2**62 + 1, 5), (-(2**53) - 3, -(2**53) + 3, 1)])
+@pytest.mark.parametrize(
+    "start,stop,step",
+    [
+        (2**53, 2**53 + 5, 1),
+        (2**63 - 10, 2**63 - 1, 3),
+        (-(2**63), -(2**63) + 7, 2),
+        (2**63 - 1, -(2**63), -(2**62)),
+        (5, 1, 1),
+        (0, 10, -1),
+        (2**62 + 1, 2**62 + 1, 5),
+        (-(2**53) - 3, -(2**53) + 3, 1),
+    ],
+)
 def test_arange_exact(start, stop, step):
     same(fg.arange(start, stop, step), np.arange(start, stop, step, dtype=np.int64))
     got = fg.arange(start, stop, step, dtype=fg.float64)  # each exact int rounded once
-    np.testing.assert_array_equal(np.asarray(got), np.arange(start, stop, step, dtype=np.int64).astype(np.float64))
+    np.testing.assert_array_equal(
+        np.asarray(got), np.arange(start, stop, step, dtype=np.int64).astype(np.float64)
+    )
 
 
 def test_arange_float_args_and_bad_ranges():
@@ -240,7 +274,7 @@ def test_arange_float_args_and_bad_ranges():
         fg.arange(0, 1, 0)
 
 
-@pytest.mark.parametrize("v", [2**62 + 1, 2**63 - 1, -2**63, 2**53 + 1, np.int64(2**62 + 3), True])
+@pytest.mark.parametrize("v", [2**62 + 1, 2**63 - 1, -(2**63), 2**53 + 1, np.int64(2**62 + 3), True])
 def test_full_int_exact(v):
     same(fg.full((2, 2), v, fg.int64), np.full((2, 2), v, np.int64))
     x = fg.zeros(3, dtype=fg.int64)
@@ -252,14 +286,14 @@ def test_full_int_exact(v):
 def test_tensor_factory_exact():
     same(fg.tensor(EDGE), A)
     same(fg.tensor(2**63 - 1), np.array(2**63 - 1, np.int64))
-    same(fg.tensor([[2**62 + 1], [-2**63]]), np.array([[2**62 + 1], [-2**63]], np.int64))
+    same(fg.tensor([[2**62 + 1], [-(2**63)]]), np.array([[2**62 + 1], [-(2**63)]], np.int64))
     same(fg.tensor(np.array([2**63 - 1], np.uint64)), np.array([2**63 - 1], np.int64))
     same(fg.tensor([2**62 + 1], dtype=fg.int64), np.array([2**62 + 1], np.int64))
     same(fg.as_tensor(np.int64(2**62 + 1)), np.array(2**62 + 1, np.int64))
 
 
 # ------------------------------------------------------------------ OverflowError everywhere
-BIG = [2**63, 2**64, -2**63 - 1, 10**30]
+BIG = [2**63, 2**64, -(2**63) - 1, 10**30]
 
 
 _X = lambda: fg.tensor([1, 2])  # noqa: E731
@@ -268,21 +302,41 @@ OVERFLOW_CASES = {
     "tensor": lambda k: fg.tensor([k]),
     "tensor-scalar": lambda k: fg.tensor(k),
     "tensor-nested": lambda k: fg.tensor([[1], [k]]),
-    "add": lambda k: _X() + k, "radd": lambda k: k + _X(), "sub": lambda k: _X() - k, "rsub": lambda k: k - _X(),
-    "mul": lambda k: _X() * k, "rmul": lambda k: k * _X(), "bool-add": lambda k: _B() + k,
-    "eq": lambda k: _X() == k, "lt": lambda k: _X() < k, "ge": lambda k: k >= _X(),
-    "fg.add": lambda k: fg.add(_X(), k), "maximum": lambda k: fg.maximum(_X(), k),
+    "add": lambda k: _X() + k,
+    "radd": lambda k: k + _X(),
+    "sub": lambda k: _X() - k,
+    "rsub": lambda k: k - _X(),
+    "mul": lambda k: _X() * k,
+    "rmul": lambda k: k * _X(),
+    "bool-add": lambda k: _B() + k,
+    "eq": lambda k: _X() == k,
+    "lt": lambda k: _X() < k,
+    "ge": lambda k: k >= _X(),
+    "fg.add": lambda k: fg.add(_X(), k),
+    "maximum": lambda k: fg.maximum(_X(), k),
     "where": lambda k: fg.where(_B(), _X(), k),
-    "add_": lambda k: _X().add_(k), "copy_": lambda k: _X().copy_(k), "fill_": lambda k: _X().fill_(k),
-    "full": lambda k: fg.full((2,), k, fg.int64), "full_like": lambda k: fg.full_like(_X(), k),
-    "arange": lambda k: fg.arange(k), "arange2": lambda k: fg.arange(0, k, 2**62),
-    "clip": lambda k: fg.clip(_X(), 0, k), "clip-lo": lambda k: _X().clip(min=k),
-    "zeros": lambda k: fg.zeros(k), "ones-tuple": lambda k: fg.ones((2, k)), "reshape": lambda k: _X().reshape(k),
-    "expand": lambda k: _X().expand(k, 2), "sum-axis": lambda k: fg.sum(_X(), axis=k),
-    "sum-axes": lambda k: _X().sum(axis=(0, k)), "transpose": lambda k: fg.transpose(_X(), 0, k),
-    "unsqueeze": lambda k: _X().unsqueeze(k), "eye": lambda k: fg.eye(k),
-    "randint": lambda k: fg.randint(0, k, (2,)), "randperm": lambda k: fg.randperm(abs(k)),
-    "concat": lambda k: fg.concat([_X(), _X()], axis=k), "pad": lambda k: fg.pad(_X(), 1, value=k),
+    "add_": lambda k: _X().add_(k),
+    "copy_": lambda k: _X().copy_(k),
+    "fill_": lambda k: _X().fill_(k),
+    "full": lambda k: fg.full((2,), k, fg.int64),
+    "full_like": lambda k: fg.full_like(_X(), k),
+    "arange": lambda k: fg.arange(k),
+    "arange2": lambda k: fg.arange(0, k, 2**62),
+    "clip": lambda k: fg.clip(_X(), 0, k),
+    "clip-lo": lambda k: _X().clip(min=k),
+    "zeros": lambda k: fg.zeros(k),
+    "ones-tuple": lambda k: fg.ones((2, k)),
+    "reshape": lambda k: _X().reshape(k),
+    "expand": lambda k: _X().expand(k, 2),
+    "sum-axis": lambda k: fg.sum(_X(), axis=k),
+    "sum-axes": lambda k: _X().sum(axis=(0, k)),
+    "transpose": lambda k: fg.transpose(_X(), 0, k),
+    "unsqueeze": lambda k: _X().unsqueeze(k),
+    "eye": lambda k: fg.eye(k),
+    "randint": lambda k: fg.randint(0, k, (2,)),
+    "randperm": lambda k: fg.randperm(abs(k)),
+    "concat": lambda k: fg.concat([_X(), _X()], axis=k),
+    "pad": lambda k: fg.pad(_X(), 1, value=k),
 }
 
 
@@ -302,10 +356,12 @@ def test_overflow_error_for_uint64_beyond_int64():
 
 def test_overflow_messages_name_the_op():
     x = fg.tensor([1])
-    with pytest.raises(OverflowError, match=r"__add__: Python int 18446744073709551616 is outside the int64 range"):
+    with pytest.raises(
+        OverflowError, match=r"__add__: Python int 18446744073709551616 is outside the int64 range"
+    ):
         x + 2**64
     with pytest.raises(OverflowError, match="__eq__"):
-        x == 2**64
+        x == 2**64  # noqa: B015  (the comparison itself must raise)
     with pytest.raises(OverflowError, match="full"):
         fg.full((1,), 2**63, fg.int64)
     with pytest.raises(OverflowError, match="shape"):
@@ -334,7 +390,7 @@ def test_python_ints_with_float_tensors_round_like_numpy():
 
 
 # ------------------------------------------------------------------ non-finite casts
-NONFINITE = [np.nan, np.inf, -np.inf, 1e30, -1e30, 2.0**63, -2.0**63, 1.75, -1.75, 0.0]
+NONFINITE = [np.nan, np.inf, -np.inf, 1e30, -1e30, 2.0**63, -(2.0**63), 1.75, -1.75, 0.0]
 SATURATED = [0, I64.max, I64.min, I64.max, I64.min, I64.max, I64.min, 1, -1, 0]
 
 
@@ -394,7 +450,9 @@ def check_bool_tensor(t):
 
 def test_bools_via_tensor_copy():
     check_bool_tensor(fg.tensor(raw_bools()))
-    check_bool_tensor(fg.tensor(np.frombuffer(U8.tobytes(), dtype=np.bool_).reshape(2, 3)))  # read-only source
+    check_bool_tensor(
+        fg.tensor(np.frombuffer(U8.tobytes(), dtype=np.bool_).reshape(2, 3))
+    )  # read-only source
     check_bool_tensor(fg.as_tensor(raw_bools()))
 
 
@@ -460,7 +518,7 @@ def test_bools_via_load(tmp_path):
     raw = bytearray(q.read_bytes())
     (n,) = struct.unpack("<Q", raw[:8])
     data = 8 + n
-    raw[data:data + 6] = U8.tobytes()
+    raw[data : data + 6] = U8.tobytes()
     q.write_bytes(bytes(raw))
     check_bool_tensor(fg.load(q)["m"])
 

@@ -1,5 +1,6 @@
 """NumPy and DLPack interop: shared memory both ways, rejection of what cannot be
 shared, lifetimes."""
+
 from __future__ import annotations
 
 import gc
@@ -10,8 +11,10 @@ import pytest
 import fastgrad as fg
 
 
-@pytest.mark.parametrize("npdt,fdt", [(np.float32, fg.float32), (np.float64, fg.float64), (np.int64, fg.int64),
-                                      (np.bool_, fg.bool)])
+@pytest.mark.parametrize(
+    "npdt,fdt",
+    [(np.float32, fg.float32), (np.float64, fg.float64), (np.int64, fg.int64), (np.bool_, fg.bool)],
+)
 def test_from_numpy_shares_memory_both_ways(npdt, fdt):
     a = np.zeros((2, 3), npdt)
     t = fg.from_numpy(a)
@@ -44,15 +47,18 @@ def test_ops_see_writes_through_from_numpy():
     np.testing.assert_array_equal(np.asarray(t * 2.0), np.full(4, 6.0))
 
 
-@pytest.mark.parametrize("bad,err", [
-    (np.zeros((3, 4))[:, ::2], ValueError),           # non-contiguous
-    (np.asfortranarray(np.zeros((3, 4))), ValueError),
-    (np.zeros(3, np.complex128), TypeError),
-    (np.zeros(3, np.float16), TypeError),
-    (np.zeros(3, np.int32), TypeError),
-    (np.zeros(3, np.uint8), TypeError),
-    (np.zeros(3, ">f8"), TypeError),
-])
+@pytest.mark.parametrize(
+    "bad,err",
+    [
+        (np.zeros((3, 4))[:, ::2], ValueError),  # non-contiguous
+        (np.asfortranarray(np.zeros((3, 4))), ValueError),
+        (np.zeros(3, np.complex128), TypeError),
+        (np.zeros(3, np.float16), TypeError),
+        (np.zeros(3, np.int32), TypeError),
+        (np.zeros(3, np.uint8), TypeError),
+        (np.zeros(3, ">f8"), TypeError),
+    ],
+)
 def test_from_numpy_rejects_what_it_cannot_share(bad, err):
     with pytest.raises(err, match="from_numpy"):
         fg.from_numpy(bad)
@@ -63,8 +69,15 @@ def test_from_numpy_rejects_non_arrays():
         fg.from_numpy([1.0, 2.0])
 
 
-@pytest.mark.parametrize("src", [np.zeros((3, 4))[:, ::2] + 1, np.asfortranarray(np.ones((3, 4))),
-                                 np.arange(3, dtype=np.int32), np.ones(3, np.float16)])
+@pytest.mark.parametrize(
+    "src",
+    [
+        np.zeros((3, 4))[:, ::2] + 1,
+        np.asfortranarray(np.ones((3, 4))),
+        np.arange(3, dtype=np.int32),
+        np.ones(3, np.float16),
+    ],
+)
 def test_tensor_copies_what_from_numpy_rejects(src):
     t = fg.tensor(src)
     np.testing.assert_array_equal(np.asarray(t), src)
@@ -161,6 +174,7 @@ def test_dlpack_export_is_writable():
 def _readonly_tensors(tmp_path):
     global torch
     import torch
+
     a = np.arange(6.0)
     a.flags.writeable = False
     f = tmp_path / "mm.bin"
@@ -174,7 +188,13 @@ def test_dlpack_legacy_export_of_readonly_is_refused(tmp_path):
     memory (a read-only np.memmap segfaults). NumPy refuses that export with BufferError;
     so does fastgrad, for every kind of read-only tensor and every spelling of "legacy"."""
     for t in _readonly_tensors(tmp_path):
-        for kw in ({}, {"max_version": None}, {"max_version": (0, 8)}, {"copy": False}, {"dl_device": (1, 0)}):
+        for kw in (
+            {},
+            {"max_version": None},
+            {"max_version": (0, 8)},
+            {"copy": False},
+            {"dl_device": (1, 0)},
+        ):
             with pytest.raises(BufferError, match="read-only"):
                 t.__dlpack__(**kw)
         ref = np.asarray(t).copy()
@@ -195,18 +215,21 @@ def test_dlpack_legacy_export_of_readonly_is_refused(tmp_path):
     assert w.tolist() == [2.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("kw, exc, needle", [
-    ({"max_version": 1}, TypeError, "max_version"),
-    ({"max_version": (1,)}, TypeError, "max_version"),
-    ({"max_version": ("a", 0)}, TypeError, "max_version"),
-    ({"max_version": (1.0, 0)}, TypeError, "max_version"),
-    ({"dl_device": 1}, TypeError, "dl_device"),
-    ({"dl_device": (2, 0)}, BufferError, "device"),
-    ({"dl_device": (1, 1)}, BufferError, "device"),
-    ({"copy": "yes"}, TypeError, "copy"),
-    ({"stream": 1}, ValueError, "stream"),
-    ({"stream": "x"}, TypeError, "stream"),
-])
+@pytest.mark.parametrize(
+    "kw, exc, needle",
+    [
+        ({"max_version": 1}, TypeError, "max_version"),
+        ({"max_version": (1,)}, TypeError, "max_version"),
+        ({"max_version": ("a", 0)}, TypeError, "max_version"),
+        ({"max_version": (1.0, 0)}, TypeError, "max_version"),
+        ({"dl_device": 1}, TypeError, "dl_device"),
+        ({"dl_device": (2, 0)}, BufferError, "device"),
+        ({"dl_device": (1, 1)}, BufferError, "device"),
+        ({"copy": "yes"}, TypeError, "copy"),
+        ({"stream": 1}, ValueError, "stream"),
+        ({"stream": "x"}, TypeError, "stream"),
+    ],
+)
 def test_dlpack_argument_validation(kw, exc, needle):
     with pytest.raises(exc, match=needle):
         fg.zeros(3).__dlpack__(**kw)
@@ -214,8 +237,15 @@ def test_dlpack_argument_validation(kw, exc, needle):
 
 def test_dlpack_accepted_arguments():
     t = fg.tensor(np.arange(3.0))
-    for kw in ({"stream": None}, {"stream": -1}, {"max_version": [1, 0]}, {"max_version": (2, 5)},
-               {"dl_device": (1, 0)}, {"copy": None}, {"copy": False}):
+    for kw in (
+        {"stream": None},
+        {"stream": -1},
+        {"max_version": [1, 0]},
+        {"max_version": (2, 5)},
+        {"dl_device": (1, 0)},
+        {"copy": None},
+        {"copy": False},
+    ):
         assert fg.from_dlpack(t.__dlpack__(**kw)).tolist() == [0.0, 1.0, 2.0]
     shared = fg.from_dlpack(t.__dlpack__(copy=False))
     assert shared._data_ptr == t._data_ptr

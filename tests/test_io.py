@@ -1,4 +1,5 @@
 """fg.save / fg.load: round trips, safetensors compatibility, atomic writes, damaged files."""
+
 import json
 import os
 import struct
@@ -26,8 +27,14 @@ def test_round_trip_nested_checkpoint(tmp_path):
     opt = optim.Adam(optim.param_groups(m, 1e-4), lr=1e-3, amsgrad=True)
     fg.sum(m(fg.randn(5, 3))).backward()
     opt.step()
-    ckpt = {"model": m.state_dict(), "optimizer": opt.state_dict(), "epoch": 3, "hp": {"lr": 1e-3, "best": float("inf"),
-            "name": "x", "dims": (3, 4), "none": None}, "arr": np.arange(4, dtype=np.int64), "f64": fg.ones(2, dtype=fg.float64)}
+    ckpt = {
+        "model": m.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "hp": {"lr": 1e-3, "best": float("inf"), "name": "x", "dims": (3, 4), "none": None},
+        "arr": np.arange(4, dtype=np.int64),
+        "f64": fg.ones(2, dtype=fg.float64),
+    }
     p = tmp_path / "ck.fg"
     save(ckpt, p)
     back = load(p)
@@ -43,7 +50,9 @@ def test_round_trip_nested_checkpoint(tmp_path):
     opt2 = optim.Adam(optim.param_groups(m2, 1e-4), lr=1e-3, amsgrad=True)
     opt2.load_state_dict(back["optimizer"])
     assert opt2.state[m2[0].weight]["step"] == 1
-    np.testing.assert_array_equal(A(opt2.state[m2[0].weight]["exp_avg"]), A(opt.state[m[0].weight]["exp_avg"]))
+    np.testing.assert_array_equal(
+        A(opt2.state[m2[0].weight]["exp_avg"]), A(opt.state[m[0].weight]["exp_avg"])
+    )
 
 
 def test_flat_state_dict_is_plain_safetensors(tmp_path):
@@ -52,7 +61,7 @@ def test_flat_state_dict_is_plain_safetensors(tmp_path):
     save(m.state_dict(), p)
     raw = p.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     assert header["weight"]["dtype"] == "F32" and header["weight"]["shape"] == [2, 3]
     assert (8 + n) % 8 == 0
     st = pytest.importorskip("safetensors.numpy")
@@ -88,24 +97,28 @@ def test_damaged_files_raise_clear_errors(tmp_path):
     cases = {
         "short": raw[:5],
         "truncated data": raw[:-10],
-        "truncated header": raw[:8 + n // 2],
+        "truncated header": raw[: 8 + n // 2],
         "huge header": struct.pack("<Q", 1 << 40) + raw[8:],
         "garbage": os.urandom(200),
-        "bad json": raw[:8] + b"{" * n + raw[8 + n:],
+        "bad json": raw[:8] + b"{" * n + raw[8 + n :],
         "trailing": raw + b"\0" * 8,
     }
-    for what, data in cases.items():
+    for _what, data in cases.items():
         bad = _corrupt(tmp_path, data)
         with pytest.raises(ValueError, match="bad.fg"):
             load(bad)
-    header = json.loads(raw[8:8 + n])
-    for mutate in (lambda h: h["w"].update(shape=[4, 5]), lambda h: h["w"].update(data_offsets=[0, 80]),
-                   lambda h: h["w"].update(dtype="Q99"), lambda h: h["b"].update(data_offsets=[-1, 15])):
+    header = json.loads(raw[8 : 8 + n])
+    for mutate in (
+        lambda h: h["w"].update(shape=[4, 5]),
+        lambda h: h["w"].update(data_offsets=[0, 80]),
+        lambda h: h["w"].update(dtype="Q99"),
+        lambda h: h["b"].update(data_offsets=[-1, 15]),
+    ):
         h = json.loads(json.dumps(header))
         mutate(h)
         hb = json.dumps(h).encode()
         hb += b" " * ((-len(hb)) % 8)
-        bad = _corrupt(tmp_path, struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+        bad = _corrupt(tmp_path, struct.pack("<Q", len(hb)) + hb + raw[8 + n :])
         with pytest.raises(ValueError, match="bad.fg"):
             load(bad)
     # overlapping ranges
@@ -113,15 +126,19 @@ def test_damaged_files_raise_clear_errors(tmp_path):
     wb = h["w"]["data_offsets"]
     h["b"]["data_offsets"] = [wb[0], wb[0] + 16]
     hb = json.dumps(h).encode()
-    bad = _corrupt(tmp_path, struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+    bad = _corrupt(tmp_path, struct.pack("<Q", len(hb)) + hb + raw[8 + n :])
     with pytest.raises(ValueError, match="overlap|hole|trailing"):
         load(bad)
 
 
 def test_pytorch_and_jax_layouts():
     m = nn.Sequential(nn.Linear(3, 4, layout="jax"), nn.ReLU(), nn.Conv1d(1, 2, 3, data_format="NLC"))
-    sd = {"0.weight": np.arange(12, dtype=np.float32).reshape(4, 3), "0.bias": np.zeros(4, np.float32),
-          "2.weight": np.arange(6, dtype=np.float32).reshape(2, 1, 3), "2.bias": np.ones(2, np.float32)}
+    sd = {
+        "0.weight": np.arange(12, dtype=np.float32).reshape(4, 3),
+        "0.bias": np.zeros(4, np.float32),
+        "2.weight": np.arange(6, dtype=np.float32).reshape(2, 1, 3),
+        "2.bias": np.ones(2, np.float32),
+    }
     load_pytorch_state_dict(m, sd)
     np.testing.assert_array_equal(A(m[0].weight), sd["0.weight"].T)
     np.testing.assert_array_equal(A(m[2].weight), sd["2.weight"].transpose(0, 2, 1))
@@ -135,4 +152,6 @@ def test_pytorch_and_jax_layouts():
         fm = nn.Linear(3, 4, layout="jax")
         load_pytorch_state_dict(fm, tm.state_dict())
         x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
-        np.testing.assert_allclose(A(fm(fg.tensor(x))), tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            A(fm(fg.tensor(x))), tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+        )

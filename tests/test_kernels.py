@@ -2,6 +2,7 @@
 load time, so each runs in its own process) against NumPy, and PyTorch when installed:
 GEMM with odd, transposed and strided operands; conv forward/backward in both layouts;
 the vectorised unary functions and the fused GELU backward."""
+
 from __future__ import annotations
 
 import os
@@ -78,7 +79,9 @@ def test_kernel_path(isa):
     if isa not in fg._C.supported_isas():
         pytest.skip(f"{isa} not supported on this CPU")
     env = dict(os.environ, FASTGRAD_ISA=isa, OMP_NUM_THREADS="2")
-    p = subprocess.run([sys.executable, "-c", CHECK, isa], capture_output=True, text=True, env=env, timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-c", CHECK, isa], capture_output=True, text=True, env=env, timeout=600
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert f"ok {isa}" in p.stdout
 
@@ -101,6 +104,7 @@ def test_threads_follow_set_num_threads():
         assert fg.get_num_threads() == 2
         np_two = (a @ b).numpy()
         import numpy as np
+
         np.testing.assert_allclose(one, np_two, rtol=1e-5, atol=1e-5)
     finally:
         fg.set_num_threads(n)

@@ -1,4 +1,5 @@
 """Losses against the cheat sheet's formulas and against torch.nn.functional."""
+
 import numpy as np
 import pytest
 
@@ -28,15 +29,20 @@ def arr(*shape):
 def test_regression_losses_formulas_with_weights(name):
     yh, y = arr(6, 4), arr(6, 4)
     d = yh - y
-    el = {"mse": d ** 2, "l1": np.abs(d),
-          "huber": np.where(np.abs(d) < 0.7, 0.5 * d ** 2, 0.7 * (np.abs(d) - 0.35))}[name]
-    fn = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": lambda a, b, **k: F.huber_loss(a, b, delta=0.7, **k)}[name]
+    el = {
+        "mse": d**2,
+        "l1": np.abs(d),
+        "huber": np.where(np.abs(d) < 0.7, 0.5 * d**2, 0.7 * (np.abs(d) - 0.35)),
+    }[name]
+    fn = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": lambda a, b, **k: F.huber_loss(a, b, delta=0.7, **k)}[
+        name
+    ]
     t, tt = fg.tensor(yh), fg.tensor(y)
     np.testing.assert_allclose(A(fn(t, tt)), el.mean(), rtol=1e-12)
     np.testing.assert_allclose(A(fn(t, tt, reduction="sum")), el.sum(), rtol=1e-12)
     np.testing.assert_allclose(A(fn(t, tt, reduction="none")), el, rtol=1e-12)
     w = np.array([1.0, 0.0, 2.0, 0.5, 0.0, 3.0])  # zeros mask examples
-    a = np.array([1.0, 2.0, 0.0, 0.5])            # a zero masks an output dimension
+    a = np.array([1.0, 2.0, 0.0, 0.5])  # a zero masks an output dimension
     per = (el * a).sum(1) / a.sum()
     np.testing.assert_allclose(A(fn(t, tt, weight=w, dim_weight=a)), (w * per).sum() / w.sum(), rtol=1e-12)
     np.testing.assert_allclose(A(fn(t, tt, weight=w)), (w * el.mean(1)).sum() / w.sum(), rtol=1e-12)
@@ -63,8 +69,11 @@ def test_bce_with_logits_stable_and_formula():
     np.testing.assert_allclose(out, ref, rtol=1e-12)
     assert np.all(np.isfinite(out))
     p = 1 / (1 + np.exp(-np.array([-3.0, 0.0, 2.0])))
-    np.testing.assert_allclose(A(F.binary_cross_entropy(fg.tensor(p), y[1:4], reduction="none")),
-                               -(y[1:4] * np.log(p) + (1 - y[1:4]) * np.log(1 - p)), rtol=1e-12)
+    np.testing.assert_allclose(
+        A(F.binary_cross_entropy(fg.tensor(p), y[1:4], reduction="none")),
+        -(y[1:4] * np.log(p) + (1 - y[1:4]) * np.log(1 - p)),
+        rtol=1e-12,
+    )
     with pytest.raises(ValueError, match="probabilities"):
         F.binary_cross_entropy(fg.tensor(np.array([1.5])), np.array([1.0]))
 
@@ -75,11 +84,17 @@ def test_bce_vs_torch():
     pw = np.array([1.0, 2.0, 0.5])
     np.testing.assert_allclose(
         A(F.binary_cross_entropy_with_logits(fg.tensor(z), y, pos_weight=pw)),
-        TF.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(y), pos_weight=torch.tensor(pw)).item(),
-        rtol=1e-10)
+        TF.binary_cross_entropy_with_logits(
+            torch.tensor(z), torch.tensor(y), pos_weight=torch.tensor(pw)
+        ).item(),
+        rtol=1e-10,
+    )
     p = 1 / (1 + np.exp(-z))
-    np.testing.assert_allclose(A(F.binary_cross_entropy(fg.tensor(p), y)),
-                               TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y)).item(), rtol=1e-10)
+    np.testing.assert_allclose(
+        A(F.binary_cross_entropy(fg.tensor(p), y)),
+        TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y)).item(),
+        rtol=1e-10,
+    )
 
 
 @needs_torch
@@ -103,16 +118,23 @@ def test_cross_entropy_vs_torch(ls):
     # probability targets
     q = rng.random((7, 5))
     q /= q.sum(1, keepdims=True)
-    np.testing.assert_allclose(A(F.cross_entropy(fg.tensor(z), q, label_smoothing=ls)),
-                               TF.cross_entropy(torch.tensor(z), torch.tensor(q), label_smoothing=ls).item(), rtol=1e-10)
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z), q, label_smoothing=ls)),
+        TF.cross_entropy(torch.tensor(z), torch.tensor(q), label_smoothing=ls).item(),
+        rtol=1e-10,
+    )
     # spatial targets (B, K, d)
     z3 = arr(2, 4, 3)
     t3 = rng.integers(0, 4, (2, 3))
-    np.testing.assert_allclose(A(F.cross_entropy(fg.tensor(z3), t3, label_smoothing=ls)),
-                               TF.cross_entropy(torch.tensor(z3), torch.tensor(t3), label_smoothing=ls).item(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z3), t3, label_smoothing=ls)),
+        TF.cross_entropy(torch.tensor(z3), torch.tensor(t3), label_smoothing=ls).item(),
+        rtol=1e-10,
+    )
     lp = np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))
-    np.testing.assert_allclose(A(F.nll_loss(fg.tensor(lp), t)), TF.nll_loss(torch.tensor(lp), tt).item(), rtol=1e-10)
+    np.testing.assert_allclose(
+        A(F.nll_loss(fg.tensor(lp), t)), TF.nll_loss(torch.tensor(lp), tt).item(), rtol=1e-10
+    )
 
 
 def test_cross_entropy_formula_and_example_weights():
@@ -121,7 +143,9 @@ def test_cross_entropy_formula_and_example_weights():
     per = np.log(np.exp(z).sum(1)) - z[np.arange(6), t]  # logsumexp(Z_i) − Z_{i,y_i}
     np.testing.assert_allclose(A(F.cross_entropy(fg.tensor(z), t)), per.mean(), rtol=1e-12)
     w = np.array([1.0, 0.0, 0.5, 2.0, 0.0, 1.0])
-    np.testing.assert_allclose(A(F.cross_entropy(fg.tensor(z), t, weight=w)), (w * per).sum() / w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z), t, weight=w)), (w * per).sum() / w.sum(), rtol=1e-12
+    )
     with pytest.raises(ValueError, match="target shape"):
         F.cross_entropy(fg.tensor(z), t[:5])
 

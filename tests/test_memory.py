@@ -8,6 +8,7 @@
 
 The long loop runs in CI (about 20-40 s on two cores); it is an ordinary test.
 """
+
 from __future__ import annotations
 
 import gc
@@ -31,10 +32,12 @@ def rss_bytes() -> int:
 
 def make_mlp(seed=0):
     rng = np.random.default_rng(seed)
-    params = [fg.tensor(rng.standard_normal((4, 16)) * 0.5, dtype=fg.float32),
-              fg.zeros(16),
-              fg.tensor(rng.standard_normal((16, 1)) * 0.25, dtype=fg.float32),
-              fg.zeros(1)]
+    params = [
+        fg.tensor(rng.standard_normal((4, 16)) * 0.5, dtype=fg.float32),
+        fg.zeros(16),
+        fg.tensor(rng.standard_normal((16, 1)) * 0.25, dtype=fg.float32),
+        fg.zeros(1),
+    ]
     for p in params:
         p.requires_grad = True
     x = fg.tensor(rng.standard_normal((8, 4)), dtype=fg.float32)
@@ -75,9 +78,11 @@ def test_training_loop_rss_flat_and_tape_freed():
     del loss
     gc.collect()
     samples.append(rss_bytes())
-    drift = (max(samples) - rss0) / 2 ** 20
-    print(f"RSS after warm-up {rss0 / 2**20:.1f} MB, max drift over {STEPS} steps {drift:.2f} MB, "
-          f"live tensors {C.live_tensors()} (warm {tensors_warm}), loss {first:.3g} -> {last:.3g}")
+    drift = (max(samples) - rss0) / 2**20
+    print(
+        f"RSS after warm-up {rss0 / 2**20:.1f} MB, max drift over {STEPS} steps {drift:.2f} MB, "
+        f"live tensors {C.live_tensors()} (warm {tensors_warm}), loss {first:.3g} -> {last:.3g}"
+    )
     assert drift < 4.0, f"RSS grew by {drift:.2f} MB over {STEPS} steps: {[s // 2**20 for s in samples]}"
     assert C.live_nodes() == nodes0
     assert C.live_tensors() <= tensors_warm + 2
@@ -169,7 +174,7 @@ def test_cache_does_not_grow_without_bound():
         fg.empty_cache()
 
 
-@pytest.mark.parametrize("bad", [-1, 2 ** 70])
+@pytest.mark.parametrize("bad", [-1, 2**70])
 def test_cache_limit_rejects_nonsense(bad):
     with pytest.raises((ValueError, TypeError, OverflowError)):
         C.set_cache_limit(bad)

@@ -1,4 +1,5 @@
 """fg.nn modules: containers, state dicts, shapes, PyTorch parity, float64 gradient checks."""
+
 import math
 
 import numpy as np
@@ -8,7 +9,6 @@ import fastgrad as fg
 import fastgrad.nn as nn
 import fastgrad.nn.functional as F
 from fastgrad.autograd import grad as ag_grad
-
 from fastgrad.io import load_pytorch_state_dict
 
 try:
@@ -160,20 +160,33 @@ def test_linear_matches_torch_state_dict():
     fl = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 2))
     fl.load_state_dict(tl.state_dict())
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(A(fl(fg.tensor(x))), tl(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        A(fl(fg.tensor(x))), tl(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 # ------------------------------------------------------------------ Conv / pooling
 @needs_torch
-@pytest.mark.parametrize("nd,padding,stride,dilation,groups", [
-    (1, 1, 1, 1, 1), (2, 0, 2, 1, 1), (2, "same", 1, 2, 1), (2, 1, 1, 1, 2), (3, 1, 1, 1, 1), (2, "valid", 1, 1, 1)])
+@pytest.mark.parametrize(
+    "nd,padding,stride,dilation,groups",
+    [
+        (1, 1, 1, 1, 1),
+        (2, 0, 2, 1, 1),
+        (2, "same", 1, 2, 1),
+        (2, 1, 1, 1, 2),
+        (3, 1, 1, 1, 1),
+        (2, "valid", 1, 1, 1),
+    ],
+)
 def test_conv_matches_torch(nd, padding, stride, dilation, groups):
     rng = np.random.default_rng(nd)
     cin, cout = 4, 6
     tconv = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[nd](
-        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
     fconv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[nd](
-        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
     fconv.load_state_dict(tconv.state_dict())
     x = rng.standard_normal((2, cin) + (7,) * nd).astype(np.float32)
     ref = tconv(torch.tensor(x)).detach().numpy()
@@ -182,7 +195,8 @@ def test_conv_matches_torch(nd, padding, stride, dilation, groups):
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
     # channels-last layer with the permuted weight gives the permuted output
     fcl = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[nd](
-        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format="NHWC")
+        cin, cout, 3, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format="NHWC"
+    )
     load_pytorch_state_dict(fcl, tconv.state_dict())
     perm = (0,) + tuple(range(2, nd + 2)) + (1,)
     out_cl = A(fcl(fg.tensor(np.ascontiguousarray(x.transpose(perm)))))
@@ -191,7 +205,7 @@ def test_conv_matches_torch(nd, padding, stride, dilation, groups):
 
 def test_same_padding_tensorflow_rule():
     assert F.pad_same(7, 3, 2) == (1, 1)
-    assert F.pad_same(8, 3, 2) == (0, 1)   # odd pixel at the end
+    assert F.pad_same(8, 3, 2) == (0, 1)  # odd pixel at the end
     assert F.pad_same(5, 1, 1) == (0, 0)
     conv = nn.Conv2d(1, 2, 3, stride=2, padding="same")
     assert conv(fg.randn(1, 1, 8, 9)).shape == (1, 2, 4, 5)
@@ -207,19 +221,36 @@ def test_pooling_matches_torch():
     x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
     tx = torch.tensor(x)
     np.testing.assert_allclose(A(nn.MaxPool2d(2)(fg.tensor(x))), torch.nn.MaxPool2d(2)(tx).numpy())
-    np.testing.assert_allclose(A(nn.MaxPool2d(3, 2, 1)(fg.tensor(x))), torch.nn.MaxPool2d(3, 2, 1)(tx).numpy())
-    np.testing.assert_allclose(A(nn.AvgPool2d(3, 2, 1)(fg.tensor(x))), torch.nn.AvgPool2d(3, 2, 1)(tx).numpy(),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(A(nn.AvgPool2d(3, 2, 1, count_include_pad=False)(fg.tensor(x))),
-                               torch.nn.AvgPool2d(3, 2, 1, count_include_pad=False)(tx).numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(A(nn.AdaptiveAvgPool2d((2, 3))(fg.tensor(x))),
-                               torch.nn.AdaptiveAvgPool2d((2, 3))(tx).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        A(nn.MaxPool2d(3, 2, 1)(fg.tensor(x))), torch.nn.MaxPool2d(3, 2, 1)(tx).numpy()
+    )
+    np.testing.assert_allclose(
+        A(nn.AvgPool2d(3, 2, 1)(fg.tensor(x))), torch.nn.AvgPool2d(3, 2, 1)(tx).numpy(), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        A(nn.AvgPool2d(3, 2, 1, count_include_pad=False)(fg.tensor(x))),
+        torch.nn.AvgPool2d(3, 2, 1, count_include_pad=False)(tx).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        A(nn.AdaptiveAvgPool2d((2, 3))(fg.tensor(x))),
+        torch.nn.AdaptiveAvgPool2d((2, 3))(tx).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     np.testing.assert_allclose(A(nn.GlobalAvgPool()(fg.tensor(x))), x.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
     x1 = rng.standard_normal((2, 3, 10)).astype(np.float32)
-    np.testing.assert_allclose(A(nn.MaxPool1d(2)(fg.tensor(x1))), torch.nn.MaxPool1d(2)(torch.tensor(x1)).numpy())
+    np.testing.assert_allclose(
+        A(nn.MaxPool1d(2)(fg.tensor(x1))), torch.nn.MaxPool1d(2)(torch.tensor(x1)).numpy()
+    )
     x3 = rng.standard_normal((1, 2, 4, 4, 4)).astype(np.float32)
-    np.testing.assert_allclose(A(nn.AvgPool3d(2)(fg.tensor(x3))), torch.nn.AvgPool3d(2)(torch.tensor(x3)).numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        A(nn.AvgPool3d(2)(fg.tensor(x3))),
+        torch.nn.AvgPool3d(2)(torch.tensor(x3)).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     assert nn.Flatten()(fg.randn(2, 3, 4)).shape == (2, 12)
 
 
@@ -232,17 +263,23 @@ def test_batchnorm_train_eval_running_stats_match_torch():
     fb.load_state_dict(tb.state_dict())
     for _ in range(3):
         x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
-        np.testing.assert_allclose(A(fb(fg.tensor(x))), tb(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            A(fb(fg.tensor(x))), tb(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+        )
     for k, v in tb.state_dict().items():
         np.testing.assert_allclose(A(fb.state_dict()[k]), v.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
     fb.eval()
     tb.eval()
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
-    np.testing.assert_allclose(A(fb(fg.tensor(x))), tb(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        A(fb(fg.tensor(x))), tb(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
     t1 = torch.nn.BatchNorm1d(4)
     f1 = nn.BatchNorm1d(4)
     x = rng.standard_normal((6, 4)).astype(np.float32)
-    np.testing.assert_allclose(A(f1(fg.tensor(x))), t1(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        A(f1(fg.tensor(x))), t1(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 @needs_torch
@@ -255,7 +292,9 @@ def test_layernorm_embedding_match_torch():
     fl = nn.LayerNorm(6)
     fl.load_state_dict(tl.state_dict())
     x = rng.standard_normal((3, 4, 6)).astype(np.float32)
-    np.testing.assert_allclose(A(fl(fg.tensor(x))), tl(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        A(fl(fg.tensor(x))), tl(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )
     te = torch.nn.Embedding(10, 4, padding_idx=0)
     fe = nn.Embedding(10, 4, padding_idx=0)
     fe.load_state_dict(te.state_dict())
@@ -338,8 +377,10 @@ def test_gradcheck_conv_pool():
     w = rng.standard_normal((3, 2, 3, 3))
     b = rng.standard_normal(3)
     fd_check(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding="same"), [x, w, b])
-    fd_check(lambda x, w, b: F.conv2d(x, w, b, padding=1, data_format="NHWC"),
-             [x.transpose(0, 2, 3, 1).copy(), w.transpose(0, 2, 3, 1).copy(), b])
+    fd_check(
+        lambda x, w, b: F.conv2d(x, w, b, padding=1, data_format="NHWC"),
+        [x.transpose(0, 2, 3, 1).copy(), w.transpose(0, 2, 3, 1).copy(), b],
+    )
     xp = rng.permutation(50).reshape(1, 2, 5, 5).astype(np.float64)  # distinct values: max is differentiable
     fd_check(lambda x: F.max_pool2d(x, 2, 2), [xp])
     fd_check(lambda x: F.avg_pool2d(x, 3, 2, 1), [x])
@@ -364,8 +405,10 @@ def test_gradcheck_attention_and_lstm():
     mha = nn.MultiheadAttention(4, 2).double()
     q = rng.standard_normal((3, 2, 4))
     fd_check(lambda q: mha(q, q, q)[0], [q])
-    fd_check(lambda w: _with_param(mha, "in_proj_weight", w, lambda: mha(T64(q), T64(q), T64(q))[0]),
-             [A(mha.in_proj_weight).copy()])
+    fd_check(
+        lambda w: _with_param(mha, "in_proj_weight", w, lambda: mha(T64(q), T64(q), T64(q))[0]),
+        [A(mha.in_proj_weight).copy()],
+    )
     lstm = nn.LSTM(2, 3).double()
     x = rng.standard_normal((4, 1, 2))
     fd_check(lambda x: lstm(x)[0], [x])
@@ -390,9 +433,12 @@ def test_activations():
     np.testing.assert_allclose(A(nn.Sigmoid()(x)), 1 / (1 + np.exp(-xa)), rtol=1e-6)
     np.testing.assert_allclose(A(nn.SiLU()(x)), xa / (1 + np.exp(-xa)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(A(nn.Softplus()(x)), np.log1p(np.exp(xa)), rtol=1e-5)
-    np.testing.assert_allclose(A(nn.GELU("tanh")(x)),
-                               0.5 * xa * (1 + np.tanh(np.sqrt(2 / np.pi) * (xa + 0.044715 * xa ** 3))),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        A(nn.GELU("tanh")(x)),
+        0.5 * xa * (1 + np.tanh(np.sqrt(2 / np.pi) * (xa + 0.044715 * xa**3))),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     s = A(nn.Softmax()(fg.reshape(x, [1, 13])))
     np.testing.assert_allclose(s.sum(), 1.0, rtol=1e-6)
     assert nn.Identity()(x) is x
@@ -402,7 +448,14 @@ def test_sequential_fuses_linear_activation_without_changing_results():
     """Sequential runs Linear+ReLU/Tanh/Sigmoid as one primitive (activation in the GEMM
     epilogue); values and gradients equal the layer-by-layer computation."""
     fg.manual_seed(3)
-    layers = [nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 6, layout="jax"), nn.Tanh(), nn.Linear(6, 2), nn.Sigmoid()]
+    layers = [
+        nn.Linear(5, 7),
+        nn.ReLU(),
+        nn.Linear(7, 6, layout="jax"),
+        nn.Tanh(),
+        nn.Linear(6, 2),
+        nn.Sigmoid(),
+    ]
     seq = nn.Sequential(*layers)
     x = fg.randn(4, 5)
     y = seq(x)

@@ -1,6 +1,7 @@
 """Forward values of every op against NumPy (float32 and float64), broadcasting with
 Python scalars and NumPy arrays in both orders, reductions, softmax stability,
 matmul shapes, shape ops, and error messages naming the op and the shapes."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,10 @@ import pytest
 
 import fastgrad as fg
 
-DTYPES = [(fg.float32, np.float32, dict(rtol=2e-6, atol=1e-6)), (fg.float64, np.float64, dict(rtol=1e-13, atol=1e-14))]
+DTYPES = [
+    (fg.float32, np.float32, dict(rtol=2e-6, atol=1e-6)),
+    (fg.float64, np.float64, dict(rtol=1e-13, atol=1e-14)),
+]
 erf_np = np.vectorize(math.erf)
 
 
@@ -33,10 +37,18 @@ def arr(rng, shape, npdt, lo=None, hi=None):
 
 # ------------------------------------------------------------------ elementwise
 UNARY = [
-    ("exp", np.exp, None), ("log", np.log, (0.1, 3)), ("log1p", np.log1p, (-0.9, 3)), ("sqrt", np.sqrt, (0, 4)),
-    ("abs", np.abs, None), ("sin", np.sin, None), ("cos", np.cos, None), ("tanh", np.tanh, None),
-    ("sigmoid", lambda x: 1 / (1 + np.exp(-x)), None), ("relu", lambda x: np.maximum(x, 0), None),
-    ("erf", erf_np, None), ("silu", lambda x: x / (1 + np.exp(-x)), None),
+    ("exp", np.exp, None),
+    ("log", np.log, (0.1, 3)),
+    ("log1p", np.log1p, (-0.9, 3)),
+    ("sqrt", np.sqrt, (0, 4)),
+    ("abs", np.abs, None),
+    ("sin", np.sin, None),
+    ("cos", np.cos, None),
+    ("tanh", np.tanh, None),
+    ("sigmoid", lambda x: 1 / (1 + np.exp(-x)), None),
+    ("relu", lambda x: np.maximum(x, 0), None),
+    ("erf", erf_np, None),
+    ("silu", lambda x: x / (1 + np.exp(-x)), None),
     ("softplus", lambda x: np.log1p(np.exp(x)), None),
     ("gelu", lambda x: 0.5 * x * (1 + erf_np(x / np.sqrt(2))), None),
 ]
@@ -58,8 +70,11 @@ def test_gelu_tanh_softplus_beta_values(rng, dt):
     fdt, npdt, tol = dt
     a = arr(rng, (40,), npdt) * 3
     x = a.astype(np.float64)
-    close(fg.gelu(fg.tensor(a), approximate="tanh"),
-          0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))), tol)
+    close(
+        fg.gelu(fg.tensor(a), approximate="tanh"),
+        0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+        tol,
+    )
     close(fg.softplus(fg.tensor(a), beta=2.0), np.log1p(np.exp(2 * x)) / 2, tol)
     with pytest.raises(ValueError, match="approximate"):
         fg.gelu(fg.tensor(a), approximate="fast")
@@ -67,19 +82,27 @@ def test_gelu_tanh_softplus_beta_values(rng, dt):
 
 def test_extreme_inputs_are_stable():
     x = fg.tensor(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0]))
-    np.testing.assert_allclose(np.asarray(fg.sigmoid(x)), [0, 1 / (1 + np.exp(50)), 0.5, 1 / (1 + np.exp(-50)), 1])
-    np.testing.assert_allclose(np.asarray(fg.softplus(x)), [0, np.log1p(np.exp(-50)), np.log(2), 50 + np.log1p(np.exp(-50)), 1000])
+    np.testing.assert_allclose(
+        np.asarray(fg.sigmoid(x)), [0, 1 / (1 + np.exp(50)), 0.5, 1 / (1 + np.exp(-50)), 1]
+    )
+    np.testing.assert_allclose(
+        np.asarray(fg.softplus(x)), [0, np.log1p(np.exp(-50)), np.log(2), 50 + np.log1p(np.exp(-50)), 1000]
+    )
     assert np.all(np.isfinite(np.asarray(fg.silu(x))))
     special = fg.tensor(np.array([-np.inf, np.nan, -0.0, 2.0, np.inf]))
     np.testing.assert_array_equal(np.asarray(fg.relu(special)), [0.0, np.nan, 0.0, 2.0, np.inf])
-    np.testing.assert_array_equal(np.asarray(fg.relu(special.astype(fg.float32))), [0.0, np.nan, 0.0, 2.0, np.inf])
+    np.testing.assert_array_equal(
+        np.asarray(fg.relu(special.astype(fg.float32))), [0.0, np.nan, 0.0, 2.0, np.inf]
+    )
 
 
 BINARY = [("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("div", np.divide)]
 
 
 @pytest.mark.parametrize("name,ref", BINARY, ids=[b[0] for b in BINARY])
-@pytest.mark.parametrize("sa,sb", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4)), ((), (3,))])
+@pytest.mark.parametrize(
+    "sa,sb", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4)), ((), (3,))]
+)
 def test_binary_broadcast_values(rng, dt, name, ref, sa, sb):
     fdt, npdt, tol = dt
     a, b = arr(rng, sa, npdt), arr(rng, sb, npdt, 0.5, 2)
@@ -94,15 +117,34 @@ def test_python_scalars_and_numpy_both_orders(rng, dt):
     a = arr(rng, (3, 4), npdt, 0.5, 2)
     x = fg.tensor(a)
     A = a.astype(np.float64)
-    cases = [(x + 2, A + 2), (2 + x, 2 + A), (x - 1.5, A - 1.5), (1.5 - x, 1.5 - A), (x * 3, A * 3),
-             (3 * x, 3 * A), (x / 4, A / 4), (4 / x, 4 / A), (x ** 2, A ** 2), (2 ** x, 2 ** A), (-x, -A),
-             (x ** 0.5, A ** 0.5), (x ** -1, 1 / A)]
+    cases = [
+        (x + 2, A + 2),
+        (2 + x, 2 + A),
+        (x - 1.5, A - 1.5),
+        (1.5 - x, 1.5 - A),
+        (x * 3, A * 3),
+        (3 * x, 3 * A),
+        (x / 4, A / 4),
+        (4 / x, 4 / A),
+        (x**2, A**2),
+        (2**x, 2**A),
+        (-x, -A),
+        (x**0.5, A**0.5),
+        (x**-1, 1 / A),
+    ]
     for got, want in cases:
         assert got.dtype == fdt
         close(got, want, tol)
     row = rng.standard_normal(4).astype(npdt)
-    for got, want in [(x + row, A + row), (row + x, row + A), (x * row, A * row), (row - x, row - A),
-                      (row / x, row / A), (x @ row, A @ row), (row @ x.T, row @ A.T)]:
+    for got, want in [
+        (x + row, A + row),
+        (row + x, row + A),
+        (x * row, A * row),
+        (row - x, row - A),
+        (row / x, row / A),
+        (x @ row, A @ row),
+        (row @ x.T, row @ A.T),
+    ]:
         assert isinstance(got, fg.Tensor) and got.dtype == fdt
         close(got, want, tol)
 
@@ -164,10 +206,17 @@ def test_clip_gradient_passes_at_bounds():
 
 def test_comparisons_and_logic():
     a = fg.tensor([1.0, 2.0, 3.0])
-    for got, want in [(a < 2, [True, False, False]), (a <= 2, [True, True, False]), (a > 2, [False, False, True]),
-                      (a >= 2, [False, True, True]), (a == 2, [False, True, False]), (a != 2, [True, False, True]),
-                      (~(a < 2), [False, True, True]), ((a > 1) & (a < 3), [False, True, False]),
-                      ((a < 2) | (a > 2), [True, False, True])]:
+    for got, want in [
+        (a < 2, [True, False, False]),
+        (a <= 2, [True, True, False]),
+        (a > 2, [False, False, True]),
+        (a >= 2, [False, True, True]),
+        (a == 2, [False, True, False]),
+        (a != 2, [True, False, True]),
+        (~(a < 2), [False, True, True]),
+        ((a > 1) & (a < 3), [False, True, False]),
+        ((a < 2) | (a > 2), [True, False, True]),
+    ]:
         assert got.dtype == fg.bool
         np.testing.assert_array_equal(np.asarray(got), want)
     nan = fg.tensor([1.0, float("nan"), float("inf")])
@@ -182,8 +231,17 @@ AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
 
 @pytest.mark.parametrize("axis", AXES, ids=str)
 @pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("name,ref", [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min),
-                                      ("prod", np.prod), ("logsumexp", None)])
+@pytest.mark.parametrize(
+    "name,ref",
+    [
+        ("sum", np.sum),
+        ("mean", np.mean),
+        ("max", np.max),
+        ("min", np.min),
+        ("prod", np.prod),
+        ("logsumexp", None),
+    ],
+)
 def test_reductions(rng, dt, name, ref, axis, keepdims):
     fdt, npdt, tol = dt
     a = arr(rng, (3, 4, 5), npdt, 0.5, 1.5)
@@ -197,8 +255,15 @@ def test_reductions(rng, dt, name, ref, axis, keepdims):
         want = ref(A, axis=axis, keepdims=keepdims)
     x = fg.tensor(a)
     close(getattr(fg, name)(x, axis=axis, keepdims=keepdims), want, tol)
-    close(getattr(fg, name)(fg.tensor(np.ascontiguousarray(a.transpose(2, 0, 1))).permute(1, 2, 0),
-                            axis=axis, keepdims=keepdims), want, tol)  # strided input
+    close(
+        getattr(fg, name)(
+            fg.tensor(np.ascontiguousarray(a.transpose(2, 0, 1))).permute(1, 2, 0),
+            axis=axis,
+            keepdims=keepdims,
+        ),
+        want,
+        tol,
+    )  # strided input
 
 
 @pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)], ids=str)
@@ -208,8 +273,11 @@ def test_var_std(rng, dt, axis, correction):
     a = arr(rng, (4, 6), npdt)
     A = a.astype(np.float64)
     close(fg.var(fg.tensor(a), axis=axis, correction=correction), np.var(A, axis=axis, ddof=correction), tol)
-    close(fg.std(fg.tensor(a), axis=axis, correction=correction, keepdims=True),
-          np.std(A, axis=axis, ddof=correction, keepdims=True), tol)
+    close(
+        fg.std(fg.tensor(a), axis=axis, correction=correction, keepdims=True),
+        np.std(A, axis=axis, ddof=correction, keepdims=True),
+        tol,
+    )
     close(fg.tensor(a).var(axis=axis), np.var(A, axis=axis, ddof=1), tol)  # default correction=1 (as PyTorch)
 
 
@@ -250,7 +318,9 @@ def test_softmax_log_softmax_values_and_stability(rng, dt):
         x = fg.tensor(xs)
         close(fg.softmax(x), p, tol)
         lp = fg.log_softmax(x)
-        np.testing.assert_allclose(np.asarray(lp), np.log(p), rtol=tol["rtol"], atol=1e-4 if npdt == np.float32 else 1e-10)
+        np.testing.assert_allclose(
+            np.asarray(lp), np.log(p), rtol=tol["rtol"], atol=1e-4 if npdt == np.float32 else 1e-10
+        )
         assert np.isfinite(np.asarray(lp)).all()
     e0 = np.exp(a.astype(np.float64) - a.max(0))
     close(fg.softmax(fg.tensor(a), axis=0), e0 / e0.sum(0), tol)
@@ -260,8 +330,19 @@ def test_softmax_log_softmax_values_and_stability(rng, dt):
 
 
 # ------------------------------------------------------------------ matmul
-MM = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)), ((4, 5), (2, 5, 3)),
-      ((2, 1, 3, 4), (5, 4, 2)), ((1, 7), (7, 1)), ((17, 33), (33, 9)), ((65, 31), (31, 70)), ((3, 0), (0, 4))]
+MM = [
+    ((3, 4), (4, 5)),
+    ((4,), (4, 5)),
+    ((3, 4), (4,)),
+    ((4,), (4,)),
+    ((2, 3, 4), (4, 5)),
+    ((4, 5), (2, 5, 3)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((1, 7), (7, 1)),
+    ((17, 33), (33, 9)),
+    ((65, 31), (31, 70)),
+    ((3, 0), (0, 4)),
+]
 
 
 @pytest.mark.parametrize("sa,sb", MM, ids=str)
@@ -324,7 +405,11 @@ def test_concat_stack_split_pad(rng):
         close(p, q, {})
     parts = fg.split(fg.tensor(b), [1, 4], axis=1)
     assert [p.shape for p in parts] == [(2, 1), (2, 4)]
-    close(fg.pad(fg.tensor(a), ((1, 2), (0, 3)), value=-1.0), np.pad(a, ((1, 2), (0, 3)), constant_values=-1), {})
+    close(
+        fg.pad(fg.tensor(a), ((1, 2), (0, 3)), value=-1.0),
+        np.pad(a, ((1, 2), (0, 3)), constant_values=-1),
+        {},
+    )
     close(fg.pad(fg.tensor(a), 1), np.pad(a, 1), {})
     close(fg.pad(fg.tensor(a), (2, 0)), np.pad(a, (2, 0)), {})
 

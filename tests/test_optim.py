@@ -1,4 +1,5 @@
 """fg.optim: trajectories equal to torch.optim step for step, schedulers, clipping, EMA."""
+
 import math
 
 import numpy as np
@@ -135,18 +136,33 @@ def test_schedulers_match_torch():
 
     makers = [
         (lambda o: fls.StepLR(o, 3, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
-        (lambda o: fls.CosineAnnealingLR(o, 10, 1e-3), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10, 1e-3)),
-        (lambda o: fls.LinearLR(o, 0.25, 1.0, 4), lambda o: torch.optim.lr_scheduler.LinearLR(o, 0.25, 1.0, 4)),
-        (lambda o: fls.SequentialLR(o, [fls.LinearLR(o, 0.1, 1.0, 3), fls.CosineAnnealingLR(o, 8)], [3]),
-         lambda o: torch.optim.lr_scheduler.SequentialLR(
-             o, [torch.optim.lr_scheduler.LinearLR(o, 0.1, 1.0, 3), torch.optim.lr_scheduler.CosineAnnealingLR(o, 8)],
-             [3])),
+        (
+            lambda o: fls.CosineAnnealingLR(o, 10, 1e-3),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10, 1e-3),
+        ),
+        (
+            lambda o: fls.LinearLR(o, 0.25, 1.0, 4),
+            lambda o: torch.optim.lr_scheduler.LinearLR(o, 0.25, 1.0, 4),
+        ),
+        (
+            lambda o: fls.SequentialLR(o, [fls.LinearLR(o, 0.1, 1.0, 3), fls.CosineAnnealingLR(o, 8)], [3]),
+            lambda o: torch.optim.lr_scheduler.SequentialLR(
+                o,
+                [
+                    torch.optim.lr_scheduler.LinearLR(o, 0.1, 1.0, 3),
+                    torch.optim.lr_scheduler.CosineAnnealingLR(o, 8),
+                ],
+                [3],
+            ),
+        ),
     ]
     for fm, tm in makers:
         fo, to = pair()
         fs, ts = fm(fo), tm(to)
         for _ in range(12):
-            assert math.isclose(fo.param_groups[0]["lr"], to.param_groups[0]["lr"], rel_tol=1e-9, abs_tol=1e-12)
+            assert math.isclose(
+                fo.param_groups[0]["lr"], to.param_groups[0]["lr"], rel_tol=1e-9, abs_tol=1e-12
+            )
             fo.step()
             to.step()
             fs.step()

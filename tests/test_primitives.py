@@ -16,6 +16,7 @@ Inputs are leaves that may be non-contiguous ("t": a transposed view, "s": a str
 slice at a nonzero offset), so kernels and rules see strides and offsets. Points are
 chosen away from kinks (relu/abs at 0, clip bounds, ties of max/min).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,6 +57,7 @@ def avoid(*kinks, gap=0.05, lo=-2.0, hi=2.0):
                 return v
             v = np.where(bad, rng.uniform(lo, hi, v.shape), v)
         raise AssertionError("could not sample away from kinks")
+
     return sample
 
 
@@ -92,7 +94,7 @@ class Case:
     inputs: list
     id: str = ""
     node: str | None = "__name__"  # primitive expected as the output's grad_fn (None: don't check)
-    exact_grid: bool = False        # cotangents/tangents on the dyadic grid, eps 1/16
+    exact_grid: bool = False  # cotangents/tangents on the dyadic grid, eps 1/16
     precond: Callable | None = None  # validity check of the sampled point (e.g. no ties)
     second: bool = True
 
@@ -167,9 +169,9 @@ def unary(fn, shape=(3, 4), sample=normal, layouts="cts", **kw):
 def binary(fn, sa=normal, sb=normal, **kw):
     specs = [
         ((3, 4), "c", (3, 4), "c"),
-        ((3, 1), "c", (1, 4), "c"),          # both operands broadcast
-        ((2, 3, 4), "s", (4,), "c"),         # rank broadcast, strided a
-        ((4,), "c", (2, 3, 4), "t"),         # rank broadcast the other way, transposed b
+        ((3, 1), "c", (1, 4), "c"),  # both operands broadcast
+        ((2, 3, 4), "s", (4,), "c"),  # rank broadcast, strided a
+        ((4,), "c", (2, 3, 4), "t"),  # rank broadcast the other way, transposed b
         ((3, 4), "t", (3, 4), "s"),
     ]
     return [Case(fn, [In(a, la, sa), In(b, lb, sb)], id=f"{a}{la}-{b}{lb}", **kw) for a, la, b, lb in specs]
@@ -184,7 +186,9 @@ def idx(v):
     return fg.tensor(np.asarray(v, np.int64))
 
 
-MASK = fg.tensor(np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]]))
+MASK = fg.tensor(
+    np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+)
 X0_CONV = np.random.default_rng(7).standard_normal((2, 2, 4, 5))
 W0_CONV = np.random.default_rng(8).standard_normal((3, 2, 2, 3))
 X0_POOL = np.random.default_rng(9).standard_normal((2, 2, 5, 6))
@@ -234,12 +238,14 @@ def gelu_backward(x, g, approximate):
 def output_backward(fn):
     """g * f'(x) for f = tanh or sigmoid: the create_graph VJP of f, which is the fused
     tanh_backward / sigmoid_backward primitive applied to (f(x), g)."""
+
     def run(x, g):
         with fg.enable_grad():
             if not x.requires_grad:
                 x.requires_grad = True
             (d,) = fg.autograd.grad(fn(x), x, g, create_graph=True)
         return d
+
     return run
 
 
@@ -256,21 +262,33 @@ TABLE: dict[str, list[Case]] = {
     "mul": binary(lambda a, b: a * b),
     "div": binary(lambda a, b: a / b, sb=away0),
     "pow": binary(lambda a, b: fg.pow(a, b), sa=positive)
-           # exponent 0 at base 0: d a^b / da = 0 (as PyTorch and pow_scalar), not 0 * inf
-           # (the exponent is a constant: finite differences in it are undefined at base 0)
-           + [Case(lambda a: fg.pow(a, fg.tensor([0.0, 2.5, 0.0, 0.0], dtype=F64)),
-                   [In((4,), "c", lambda r, s: np.array([0.0, 0.9, 1.3, 0.0]))], id="zero-base-zero-exp", second=False)],
-    "maximum": binary(fg.maximum, sa=tenths, sb=off_tenths, precond=no_ties) + [Case(lambda a: fg.maximum(a, a), [In((5,))], id="tie")],
-    "minimum": binary(fg.minimum, sa=off_tenths, sb=tenths, precond=no_ties) + [Case(lambda a: fg.minimum(a, a), [In((5,))], id="tie")],
+    # exponent 0 at base 0: d a^b / da = 0 (as PyTorch and pow_scalar), not 0 * inf
+    # (the exponent is a constant: finite differences in it are undefined at base 0)
+    + [
+        Case(
+            lambda a: fg.pow(a, fg.tensor([0.0, 2.5, 0.0, 0.0], dtype=F64)),
+            [In((4,), "c", lambda r, s: np.array([0.0, 0.9, 1.3, 0.0]))],
+            id="zero-base-zero-exp",
+            second=False,
+        )
+    ],
+    "maximum": binary(fg.maximum, sa=tenths, sb=off_tenths, precond=no_ties)
+    + [Case(lambda a: fg.maximum(a, a), [In((5,))], id="tie")],
+    "minimum": binary(fg.minimum, sa=off_tenths, sb=tenths, precond=no_ties)
+    + [Case(lambda a: fg.minimum(a, a), [In((5,))], id="tie")],
     # Python-scalar forms
     "add_scalar": unary(lambda x: x + 2.5) + unary(lambda x: 1.5 + x, layouts="c"),
     "mul_scalar": unary(lambda x: x * -1.5) + unary(lambda x: x / 4.0, layouts="s"),
     "rsub_scalar": unary(lambda x: 2.0 - x),
     "rdiv_scalar": unary(lambda x: 3.0 / x, sample=away0),
-    "pow_scalar": (unary(lambda x: x ** 3) + unary(lambda x: x ** 2, layouts="t")
-                   + unary(lambda x: x ** 0.5, sample=positive, layouts="s")
-                   + unary(lambda x: x ** -1.5, sample=positive, layouts="c")
-                   + unary(lambda x: x ** 1.0, layouts="c") + unary(lambda x: x ** 0.0, layouts="c")),
+    "pow_scalar": (
+        unary(lambda x: x**3)
+        + unary(lambda x: x**2, layouts="t")
+        + unary(lambda x: x**0.5, sample=positive, layouts="s")
+        + unary(lambda x: x**-1.5, sample=positive, layouts="c")
+        + unary(lambda x: x**1.0, layouts="c")
+        + unary(lambda x: x**0.0, layouts="c")
+    ),
     # unary math
     "neg": unary(lambda x: -x),
     "exp": unary(fg.exp),
@@ -281,23 +299,35 @@ TABLE: dict[str, list[Case]] = {
     "sin": unary(fg.sin),
     "cos": unary(fg.cos),
     "tanh": unary(fg.tanh),
-    "sigmoid": unary(fg.sigmoid) + unary(fg.sigmoid, shape=(6,), sample=lambda r, s: 8 * r.standard_normal(s), layouts="c"),
+    "sigmoid": unary(fg.sigmoid)
+    + unary(fg.sigmoid, shape=(6,), sample=lambda r, s: 8 * r.standard_normal(s), layouts="c"),
     "relu": unary(fg.relu, sample=away0),
     "erf": unary(fg.erf),
     "silu": unary(fg.silu),
     "gelu": unary(fg.gelu) + unary(lambda x: fg.gelu(x, approximate="tanh")),
-    "tanh_backward": [Case(output_backward(fg.tanh), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
-                      for lx, lg in (("c", "c"), ("t", "s"))],
-    "sigmoid_backward": [Case(output_backward(fg.sigmoid), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
-                         for lx, lg in (("c", "c"), ("s", "t"))],
-    "gelu_backward": [Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
-                      for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]],
-    "softplus": (unary(fg.softplus) + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t")
-                 # both sides of PyTorch's threshold: x itself where beta*x > threshold
-                 + unary(lambda x: fg.softplus(x, beta=3.0, threshold=0.6), sample=avoid(0.2), layouts="cs")),
-    "clip": (unary(lambda x: fg.clip(x, -0.5, 0.7), sample=avoid(-0.5, 0.7))
-             + unary(lambda x: fg.clip(x, min=0.3), sample=avoid(0.3), layouts="c")
-             + unary(lambda x: fg.clip(x, max=-0.2), sample=avoid(-0.2), layouts="t")),
+    "tanh_backward": [
+        Case(output_backward(fg.tanh), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
+        for lx, lg in (("c", "c"), ("t", "s"))
+    ],
+    "sigmoid_backward": [
+        Case(output_backward(fg.sigmoid), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
+        for lx, lg in (("c", "c"), ("s", "t"))
+    ],
+    "gelu_backward": [
+        Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
+        for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]
+    ],
+    "softplus": (
+        unary(fg.softplus)
+        + unary(lambda x: fg.softplus(x, beta=2.5), layouts="t")
+        # both sides of PyTorch's threshold: x itself where beta*x > threshold
+        + unary(lambda x: fg.softplus(x, beta=3.0, threshold=0.6), sample=avoid(0.2), layouts="cs")
+    ),
+    "clip": (
+        unary(lambda x: fg.clip(x, -0.5, 0.7), sample=avoid(-0.5, 0.7))
+        + unary(lambda x: fg.clip(x, min=0.3), sample=avoid(0.3), layouts="c")
+        + unary(lambda x: fg.clip(x, max=-0.2), sample=avoid(-0.2), layouts="t")
+    ),
     "where": [
         Case(lambda a, b: fg.where(MASK, a, b), [In((3, 4), "t"), In((3, 4), "s")], id="same"),
         Case(lambda a, b: fg.where(MASK, a, b), [In((3, 1)), In((4,))], id="broadcast"),
@@ -305,7 +335,12 @@ TABLE: dict[str, list[Case]] = {
     ],
     "cast": [
         Case(cast_square, [In((3, 4), "c", grid)], exact_grid=True, id="f64->f32->f64"),
-        Case(lambda x: C.cast(C.cast(x, fg.float32), F64), [In((2, 3), "t", grid)], exact_grid=True, id="roundtrip"),
+        Case(
+            lambda x: C.cast(C.cast(x, fg.float32), F64),
+            [In((2, 3), "t", grid)],
+            exact_grid=True,
+            id="roundtrip",
+        ),
     ],
     "clone": unary(lambda x: x.clone()),
     # reductions
@@ -319,7 +354,9 @@ TABLE: dict[str, list[Case]] = {
     "amax": [
         Case(lambda x: fg.max(x), [In((3, 4), "t", distinct)], id="all"),
         Case(lambda x: fg.max(x, axis=1), [In((3, 4), "s", distinct)], id="axis1"),
-        Case(lambda x: fg.max(x, axis=(0, 2), keepdims=True), [In((2, 3, 4), "c", distinct)], id="tuple-keep"),
+        Case(
+            lambda x: fg.max(x, axis=(0, 2), keepdims=True), [In((2, 3, 4), "c", distinct)], id="tuple-keep"
+        ),
     ],
     "amin": [
         Case(lambda x: fg.min(x), [In((3, 4), "c", distinct)], id="all"),
@@ -329,8 +366,22 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda x: fg.prod(x, axis=1), [In((3, 4), "s", away0)], id="axis1"),
         Case(lambda x: fg.prod(x), [In((2, 3), "t", away0)], id="all"),
         # prod is a polynomial: exact zeros are fine points for finite differences
-        Case(lambda x: fg.prod(x, axis=1), [In((3, 4), "c", lambda r, s: away0(r, s) * np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]]))], id="one-zero"),
-        Case(lambda x: fg.prod(x, axis=0), [In((3, 2), "c", lambda r, s: away0(r, s) * np.array([[0, 1], [0, 0], [1, 0]]))], id="two-zeros"),
+        Case(
+            lambda x: fg.prod(x, axis=1),
+            [
+                In(
+                    (3, 4),
+                    "c",
+                    lambda r, s: away0(r, s) * np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]]),
+                )
+            ],
+            id="one-zero",
+        ),
+        Case(
+            lambda x: fg.prod(x, axis=0),
+            [In((3, 2), "c", lambda r, s: away0(r, s) * np.array([[0, 1], [0, 0], [1, 0]]))],
+            id="two-zeros",
+        ),
     ],
     "softmax": [
         Case(lambda x: fg.softmax(x), [In((3, 4), "t")], id="last"),
@@ -343,12 +394,21 @@ TABLE: dict[str, list[Case]] = {
     ],
     # linear algebra
     "linear": [
-        Case(lambda x, w, b: C.linear(x, w, b, True), [In((5, 3)), In((4, 3), "t"), In((4,))], id="torch-bias"),
+        Case(
+            lambda x, w, b: C.linear(x, w, b, True), [In((5, 3)), In((4, 3), "t"), In((4,))], id="torch-bias"
+        ),
         Case(lambda x, w: C.linear(x, w, None, False), [In((2, 3, 3), "s"), In((3, 4))], id="jax-batched"),
         Case(lambda x, w, b: C.linear(x, w, b, True), [In((3,)), In((4, 3)), In((4,))], id="vector"),
-        Case(lambda x, w, b: C.linear(x, w, b, True, "tanh"), [In((5, 3)), In((4, 3)), In((4,))], id="fused-tanh"),
-        Case(lambda x, w, b: C.linear(x, w, b, False, "sigmoid"), [In((5, 3), "t"), In((3, 4)), In((4,))],
-             id="fused-sigmoid"),
+        Case(
+            lambda x, w, b: C.linear(x, w, b, True, "tanh"),
+            [In((5, 3)), In((4, 3)), In((4,))],
+            id="fused-tanh",
+        ),
+        Case(
+            lambda x, w, b: C.linear(x, w, b, False, "sigmoid"),
+            [In((5, 3), "t"), In((3, 4)), In((4,))],
+            id="fused-sigmoid",
+        ),
     ],
     "matmul": [
         Case(lambda a, b: a @ b, [In((3, 4)), In((4, 5))], id="2d"),
@@ -382,7 +442,11 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda g: C.slice_scatter(g, [4, 5], [(1, 3, 1), (0, 5, 2)]), [In((2, 3), "t")]),
     ],
     "concat": [
-        Case(lambda a, b, c: fg.concat([a, b, c], axis=1), [In((2, 3), "t"), In((2, 1)), In((2, 2), "s")], id="axis1"),
+        Case(
+            lambda a, b, c: fg.concat([a, b, c], axis=1),
+            [In((2, 3), "t"), In((2, 1)), In((2, 2), "s")],
+            id="axis1",
+        ),
         Case(lambda a, b: fg.concat([a, b], axis=0), [In((1, 3)), In((2, 3), "t")], id="axis0"),
         Case(lambda a, b: fg.stack([a, b], axis=1), [In((2, 3), "s"), In((2, 3))], id="stack"),
     ],
@@ -404,15 +468,25 @@ TABLE: dict[str, list[Case]] = {
     "conv": [
         Case(conv2d, [In((2, 2, 4, 5), "t"), In((3, 2, 2, 3), "s")], id="2d-strided-pad"),
         Case(lambda x, w, b: conv2d(x, w, b), [In((2, 2, 4, 5)), In((3, 2, 2, 3), "t"), In((3,))], id="bias"),
-        Case(lambda x, w: C.conv(x, w, None, [1], [2], [1], [2], 2, True), [In((2, 6, 4), "s"), In((4, 3, 2))],
-             id="1d-nlc-groups-dilation"),
-        Case(lambda x, w, b: C.conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1, False, "tanh"),
-             [In((2, 2, 4, 5)), In((3, 2, 2, 3)), In((3,))], id="fused-tanh"),
+        Case(
+            lambda x, w: C.conv(x, w, None, [1], [2], [1], [2], 2, True),
+            [In((2, 6, 4), "s"), In((4, 3, 2))],
+            id="1d-nlc-groups-dilation",
+        ),
+        Case(
+            lambda x, w, b: C.conv(x, w, b, [1, 1], [1, 1], [1, 1], [1, 1], 1, False, "tanh"),
+            [In((2, 2, 4, 5)), In((3, 2, 2, 3)), In((3,))],
+            id="fused-tanh",
+        ),
     ],
     "conv_grad_input": [Case(conv_grad_input, [In((2, 3, 4, 2), "t"), In((3, 2, 2, 3))])],
     "conv_grad_weight": [Case(conv_grad_weight, [In((2, 2, 4, 5)), In((2, 3, 4, 2), "s")])],
     "max_pool": [
-        Case(lambda x: C.max_pool(x, [2, 3], [2, 2], [1, 1], False), [In((2, 2, 5, 6), "t", distinct)], id="nchw"),
+        Case(
+            lambda x: C.max_pool(x, [2, 3], [2, 2], [1, 1], False),
+            [In((2, 2, 5, 6), "t", distinct)],
+            id="nchw",
+        ),
         Case(lambda x: C.max_pool(x, [3], [2], [0], True), [In((2, 7, 3), "s", distinct)], id="1d-nlc"),
     ],
     "avg_pool": [
@@ -427,15 +501,19 @@ TABLE: dict[str, list[Case]] = {
     "adaptive_avg_pool_adjoint": [Case(lambda g: pool_adjoint(adaptive, g), [In((2, 2, 2, 4), "s")])],
 }
 
-CASES = [pytest.param(name, case, id=f"{name}-{case.id or i}") for name, cases in TABLE.items()
-         for i, case in enumerate(cases)]
+CASES = [
+    pytest.param(name, case, id=f"{name}-{case.id or i}")
+    for name, cases in TABLE.items()
+    for i, case in enumerate(cases)
+]
 
 
 def test_every_primitive_has_cases():
     registered = set(C.primitives())
     assert len(registered) == len(C.primitives()), "a primitive name is registered twice"
-    assert set(TABLE) == registered, (f"missing cases: {sorted(registered - set(TABLE))}; "
-                                      f"stale entries: {sorted(set(TABLE) - registered)}")
+    assert set(TABLE) == registered, (
+        f"missing cases: {sorted(registered - set(TABLE))}; stale entries: {sorted(set(TABLE) - registered)}"
+    )
     assert all(TABLE[n] for n in TABLE)
 
 
@@ -514,7 +592,9 @@ def test_second_order(name, case):
     fd = fd_gradient(lambda xs: float(sum(np.sum(u * g) for u, g in zip(us, grads_np(xs)))), arrs, eps)
     for i, (h, f) in enumerate(zip(hs, fd)):
         h = np.zeros_like(f) if h is None else np.asarray(h)
-        np.testing.assert_allclose(h, f, rtol=RTOL, atol=ATOL, err_msg=f"{name}: Hessian-vector product, input {i}")
+        np.testing.assert_allclose(
+            h, f, rtol=RTOL, atol=ATOL, err_msg=f"{name}: Hessian-vector product, input {i}"
+        )
 
     # forward over reverse: tangent of the gradient along v
     level = C.push_jvp_level()
@@ -530,6 +610,6 @@ def test_second_order(name, case):
     lo = grads_np([a - eps * v for a, v in zip(arrs, vs)])
     for i, (t, a, b) in enumerate(zip(tans, hi, lo)):
         t = np.zeros_like(a) if t is None else np.asarray(t)
-        np.testing.assert_allclose(t, (a - b) / (2 * eps), rtol=RTOL, atol=ATOL,
-                                   err_msg=f"{name}: forward-over-reverse, input {i}")
-
+        np.testing.assert_allclose(
+            t, (a - b) / (2 * eps), rtol=RTOL, atol=ATOL, err_msg=f"{name}: forward-over-reverse, input {i}"
+        )

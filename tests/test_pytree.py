@@ -1,4 +1,5 @@
 """Pytree flatten/unflatten/tree_map/tree_ravel (issue 5, item 1)."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -7,8 +8,17 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad.pytree import (PyTreeDef, flatten, tree_flatten, tree_leaves, tree_map, tree_ravel, tree_structure,
-                             tree_unflatten, unflatten)
+from fastgrad.pytree import (
+    PyTreeDef,
+    flatten,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_ravel,
+    tree_structure,
+    tree_unflatten,
+    unflatten,
+)
 
 
 def test_leaf_order_is_depth_first_with_sorted_dict_keys():

@@ -3,6 +3,7 @@ inputs, against NumPy (values) and PyTorch (gradients), in float32 and float64 (
 item 2: argmax/argmin scrambled the rows when reducing a non-last axis with >= 2
 trailing dims). Also the method form ``x.max(dim)`` / ``x.min(dim)`` (item 11) and
 prod's gradient at subnormal inputs."""
+
 from __future__ import annotations
 
 import itertools
@@ -53,8 +54,10 @@ def test_argmax_argmin_every_axis(nd, axis, layout, rng):
                     got = fn(x, axis=axis, keepdims=keep)
                     assert got.dtype == fg.int64
                     np.testing.assert_array_equal(np.asarray(got), ref(a, axis=axis, keepdims=keep))
-                    assert torch.equal(torch.as_tensor(np.asarray(fn(x, axis=axis))),
-                                       (torch.argmax if fn is fg.argmax else torch.argmin)(torch.as_tensor(a), axis))
+                    assert torch.equal(
+                        torch.as_tensor(np.asarray(fn(x, axis=axis))),
+                        (torch.argmax if fn is fg.argmax else torch.argmin)(torch.as_tensor(a), axis),
+                    )
 
 
 @pytest.mark.parametrize("nd,axis", CASES, ids=[f"r{n}-ax{a}" for n, a in CASES])
@@ -83,8 +86,13 @@ VALUE_OPS = [
     ("amin", fg.min, lambda a, ax, k: np.min(a, axis=ax, keepdims=k)),
     ("var", fg.var, lambda a, ax, k: np.var(a, axis=ax, keepdims=k, ddof=1)),
     ("std", fg.std, lambda a, ax, k: np.std(a, axis=ax, keepdims=k, ddof=1)),
-    ("logsumexp", fg.logsumexp,
-     lambda a, ax, k: torch.logsumexp(torch.as_tensor(a), list(range(a.ndim)) if ax is None else ax, k).numpy()),
+    (
+        "logsumexp",
+        fg.logsumexp,
+        lambda a, ax, k: torch.logsumexp(
+            torch.as_tensor(a), list(range(a.ndim)) if ax is None else ax, k
+        ).numpy(),
+    ),
 ]
 
 
@@ -97,13 +105,18 @@ def test_reduction_values_every_axis(name, fn, ref, nd, layout, rng):
         a = a.astype(npdt)
         x = leaf(a, layout, fdt)
         for ax in _axes_of(nd):
-            if name in ("var", "std") and np.prod([a.shape[i] for i in np.atleast_1d(ax if ax is not None else range(nd))]) < 2:
+            if (
+                name in ("var", "std")
+                and np.prod([a.shape[i] for i in np.atleast_1d(ax if ax is not None else range(nd))]) < 2
+            ):
                 continue
             for keep in (False, True):
                 want = ref(a.astype(np.float64), ax, keep)
                 got = np.asarray(fn(x, axis=ax, keepdims=keep))
                 assert got.shape == np.shape(want), (name, ax, keep)
-                np.testing.assert_allclose(got, want, rtol=10 * tol, atol=10 * tol, err_msg=f"{name} axis={ax}")
+                np.testing.assert_allclose(
+                    got, want, rtol=10 * tol, atol=10 * tol, err_msg=f"{name} axis={ax}"
+                )
 
 
 GRAD_OPS = [
@@ -121,8 +134,11 @@ def test_reduction_grads_every_axis_vs_torch(name, fn, tfn, layout, rng):
     """Gradients over every axis of ranks 1-5 (ties included for amax/amin: PyTorch
     splits evenly, as fastgrad)."""
     for nd, (fdt, npdt, tol) in itertools.product(sorted(SHAPES), DT):
-        a = (with_ties(rng, SHAPES[nd], npdt) if name in ("amax", "amin") else
-             rng.uniform(0.5, 1.5, SHAPES[nd]).astype(npdt))
+        a = (
+            with_ties(rng, SHAPES[nd], npdt)
+            if name in ("amax", "amin")
+            else rng.uniform(0.5, 1.5, SHAPES[nd]).astype(npdt)
+        )
         for ax in range(nd):
             if name == "var" and a.shape[ax] < 2:
                 continue
@@ -132,8 +148,13 @@ def test_reduction_grads_every_axis_vs_torch(name, fn, tfn, layout, rng):
             (y * fg.tensor(w, dtype=fdt)).sum().backward()
             t = torch.tensor(a, requires_grad=True)
             (tfn(t, ax) * torch.as_tensor(w)).sum().backward()
-            np.testing.assert_allclose(np.asarray(x.grad), t.grad.numpy(), rtol=20 * tol, atol=20 * tol,
-                                       err_msg=f"{name} rank {nd} axis {ax} {layout}")
+            np.testing.assert_allclose(
+                np.asarray(x.grad),
+                t.grad.numpy(),
+                rtol=20 * tol,
+                atol=20 * tol,
+                err_msg=f"{name} rank {nd} axis {ax} {layout}",
+            )
 
 
 @pytest.mark.parametrize("dtype", [fg.float32, fg.float64])
@@ -173,7 +194,11 @@ def test_method_max_min_returns_values_and_indices(nd, axis, layout, rng):
         for is_max in (True, False):
             for keep in (False, True):
                 x = leaf(a, layout, fdt, requires_grad=True)
-                r = (x.max if is_max else x.min)(axis, keep) if keep else (x.max if is_max else x.min)(dim=axis)
+                r = (
+                    (x.max if is_max else x.min)(axis, keep)
+                    if keep
+                    else (x.max if is_max else x.min)(dim=axis)
+                )
                 v, i = r  # the PyTorch idiom unpacks values and indices
                 assert r.values is v and r.indices is i
                 t = torch.tensor(a, requires_grad=True)
@@ -223,23 +248,41 @@ def test_softmax_log_softmax_large_logits_vs_torch(shift, nd, axis, rng):
             y = f(x, axis)
             r = ref.clone().requires_grad_(True)
             ty = tf(r, axis)
-            np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=4 * tol, atol=4 * tol)
+            np.testing.assert_allclose(
+                np.asarray(y.detach()), ty.detach().numpy(), rtol=4 * tol, atol=4 * tol
+            )
             (y * fg.tensor(w, dtype=fdt)).sum().backward()
             (ty * torch.tensor(w)).sum().backward()
             np.testing.assert_allclose(np.asarray(x.grad), r.grad.numpy(), rtol=40 * tol, atol=40 * tol)
 
 
-@pytest.mark.parametrize("row", [[np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.nan, 1.0, 2.0],
-                                 [np.inf, np.inf, 0.0], [-np.inf, 0.0, 1.0]])
+@pytest.mark.parametrize(
+    "row",
+    [
+        [np.inf, 1.0, 2.0],
+        [-np.inf, -np.inf, -np.inf],
+        [np.nan, 1.0, 2.0],
+        [np.inf, np.inf, 0.0],
+        [-np.inf, 0.0, 1.0],
+    ],
+)
 def test_softmax_log_softmax_special_values_like_torch(row):
     for fdt, npdt, tol in DT:
         a = np.array([row, [0.0, 1.0, 2.0]], npdt)
         for f, tf in ((fg.log_softmax, torch.log_softmax), (fg.softmax, torch.softmax)):
             for ax in (1, -1):
-                np.testing.assert_allclose(np.asarray(f(fg.tensor(a, dtype=fdt), ax)), tf(torch.tensor(a), ax).numpy(),
-                                           rtol=tol, atol=tol)  # NaN where torch has NaN, only there
-            np.testing.assert_allclose(np.asarray(f(fg.tensor(a.T.copy(), dtype=fdt), 0)),
-                                       tf(torch.tensor(a.T.copy()), 0).numpy(), rtol=tol, atol=tol)
+                np.testing.assert_allclose(
+                    np.asarray(f(fg.tensor(a, dtype=fdt), ax)),
+                    tf(torch.tensor(a), ax).numpy(),
+                    rtol=tol,
+                    atol=tol,
+                )  # NaN where torch has NaN, only there
+            np.testing.assert_allclose(
+                np.asarray(f(fg.tensor(a.T.copy(), dtype=fdt), 0)),
+                tf(torch.tensor(a.T.copy()), 0).numpy(),
+                rtol=tol,
+                atol=tol,
+            )
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -265,9 +308,12 @@ def test_std_gradient_where_the_variance_is_zero_like_torch(layout, rng):
             t = torch.tensor(a, requires_grad=True)
             ty = t.std() if ax is None else t.std(ax)
             (ty * torch.as_tensor(w)).sum().backward()
-            np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=10 * tol, atol=10 * tol)
-            np.testing.assert_allclose(np.asarray(x.grad), t.grad.numpy(), rtol=20 * tol, atol=20 * tol,
-                                       err_msg=f"std axis={ax}")
+            np.testing.assert_allclose(
+                np.asarray(y.detach()), ty.detach().numpy(), rtol=10 * tol, atol=10 * tol
+            )
+            np.testing.assert_allclose(
+                np.asarray(x.grad), t.grad.numpy(), rtol=20 * tol, atol=20 * tol, err_msg=f"std axis={ax}"
+            )
     a = np.array([1.0, np.nan, 2.0])
     x = fg.tensor(a, dtype=fg.float64, requires_grad=True)
     y = fg.std(x)

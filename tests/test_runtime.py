@@ -4,6 +4,7 @@ fork, Ctrl-C within ~100 ms, other Python threads keep running during long kerne
 Everything that could crash or hang runs in a child process with a timeout, so a
 regression fails the test instead of killing or freezing pytest.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,13 @@ ENV = dict(os.environ, PYTHONPATH=_FG_HOME + os.pathsep + os.environ.get("PYTHON
 
 def run_child(code: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              timeout=timeout, env=env or ENV)
+        return subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env or ENV,
+        )
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"child hung for {timeout} s; stdout: {e.stdout!r} stderr: {e.stderr!r}")
 
@@ -160,22 +166,25 @@ def test_multiprocessing_fork_pool_after_parallel_kernel():
 
 # ---------------------------------------------------------------- item 17: limits, Ctrl-C
 
+
 def test_expand_rejects_views_beyond_the_element_limit():
     x = fg.ones(1)
     with pytest.raises(ValueError, match=r"expand: .*more than the limit of 2\^48"):
-        x.expand(2 ** 62)
+        x.expand(2**62)
     with pytest.raises(ValueError, match="expand"):
-        fg.broadcast_to(x, (2 ** 31, 2 ** 31))
+        fg.broadcast_to(x, (2**31, 2**31))
     with pytest.raises(ValueError, match="expand"):  # int64 overflow of the product
-        x.expand(2 ** 40, 2 ** 40)
-    v = x.expand(2 ** 48)  # at the limit: still a view (no memory)
-    assert v.shape == (2 ** 48,) and v._strides == (0,)
+        x.expand(2**40, 2**40)
+    v = x.expand(2**48)  # at the limit: still a view (no memory)
+    assert v.shape == (2**48,) and v._strides == (0,)
 
 
 # SIGINT comes from a helper process at an absolute time (a thread of the child could
 # not send it while a kernel holds the GIL); latency = KeyboardInterrupt - that time.
-FIRE = "import os, signal, sys, time; t = float(sys.argv[2]); time.sleep(max(0.0, t - time.time())); " \
-       "os.kill(int(sys.argv[1]), signal.SIGINT)"
+FIRE = (
+    "import os, signal, sys, time; t = float(sys.argv[2]); time.sleep(max(0.0, t - time.time())); "
+    "os.kill(int(sys.argv[1]), signal.SIGINT)"
+)
 
 INTERRUPT = """
 import json, os, signal, subprocess, sys, time
@@ -245,13 +254,31 @@ print(json.dumps(out))
 # Each kernel runs well over a second alone, so the old behaviour (SIGINT honoured when
 # the kernel ends) misses the 200 ms bound; the delays stay well below the fastest
 # kernel's time on an idle AVX-512 machine (2 threads: 4096^3 f32 GEMM ~0.5 s).
-@pytest.mark.parametrize("kind,threads,delay", [("matmul", 2, 0.2), ("matmul", 1, 0.2), ("matmul64", 2, 0.2),
-                                                ("sum", 2, 0.5), ("sum", 1, 0.5), ("amax", 2, 0.5),
-                                                ("sin", 1, 0.15), ("where", 1, 0.1), ("conv", 2, 0.1),
-                                                ("conv", 1, 0.1), ("softmax", 1, 0.15), ("randn", 1, 0.15),
-                                                ("dropout", 1, 0.15), ("full", 1, 0.1), ("arange", 1, 0.1),
-                                                ("mask_index", 1, 0.15), ("max_pool", 2, 0.3), ("max_pool", 1, 0.3),
-                                                ("avg_pool", 1, 0.3), ("max_pool_cl", 1, 0.3)])
+@pytest.mark.parametrize(
+    "kind,threads,delay",
+    [
+        ("matmul", 2, 0.2),
+        ("matmul", 1, 0.2),
+        ("matmul64", 2, 0.2),
+        ("sum", 2, 0.5),
+        ("sum", 1, 0.5),
+        ("amax", 2, 0.5),
+        ("sin", 1, 0.15),
+        ("where", 1, 0.1),
+        ("conv", 2, 0.1),
+        ("conv", 1, 0.1),
+        ("softmax", 1, 0.15),
+        ("randn", 1, 0.15),
+        ("dropout", 1, 0.15),
+        ("full", 1, 0.1),
+        ("arange", 1, 0.1),
+        ("mask_index", 1, 0.15),
+        ("max_pool", 2, 0.3),
+        ("max_pool", 1, 0.3),
+        ("avg_pool", 1, 0.3),
+        ("max_pool_cl", 1, 0.3),
+    ],
+)
 def test_ctrl_c_interrupts_long_kernels_quickly(kind, threads, delay):
     r = run_child(INTERRUPT.format(kind=kind, threads=threads, delay=delay, fire=FIRE), timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -342,6 +369,7 @@ def test_interrupted_op_leaves_no_tape_node():
 
 # ---------------------------------------------------------------- item 21: the GIL
 
+
 def _families(n=1 << 21):
     rng = np.random.default_rng(0)
     x = fg.tensor(rng.standard_normal(n), dtype=fg.float32)
@@ -400,7 +428,9 @@ def one_thread():
     fg.set_num_threads(n)
 
 
-@pytest.mark.parametrize("family", ["where", "mask_index", "contiguous", "pad", "var", "cat", "softmax", "argmax"])
+@pytest.mark.parametrize(
+    "family", ["where", "mask_index", "contiguous", "pad", "var", "cat", "softmax", "argmax"]
+)
 def test_another_python_thread_keeps_running(family, one_thread):
     # The kernel thread on one OpenMP thread, a pure-Python counter in another thread:
     # with the GIL held for the whole kernel the counter got 2-16% of its solo rate.

@@ -2,6 +2,7 @@
 empty spatial axis, embedding index/weight checks and padding_idx, batch_norm of empty
 inputs, logsumexp over an empty axis (value, VJP, JVP), smooth_l1_loss(beta=0),
 squeeze(axis=()), and class_weight that requires grad."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ def test_adaptive_avg_pool_empty_spatial_axis_raises_like_torch(nd, fmt):
         fg._C.adaptive_avg_pool(x, [2] * nd, fmt == "channels_last")
     # an empty batch is fine (empty result, as PyTorch)
     y = getattr(F, f"adaptive_avg_pool{nd}d")(fg.zeros(*((0, 2) + (3,) * nd)), 2)
-    assert tuple(y.shape) == tuple(getattr(torch.nn.functional, f"adaptive_avg_pool{nd}d")(
-        torch.zeros((0, 2) + (3,) * nd), 2).shape)
+    assert tuple(y.shape) == tuple(
+        getattr(torch.nn.functional, f"adaptive_avg_pool{nd}d")(torch.zeros((0, 2) + (3,) * nd), 2).shape
+    )
 
 
 def test_embedding_indices_and_weight_rank_like_torch():
@@ -44,8 +46,10 @@ def test_embedding_indices_and_weight_rank_like_torch():
     for ws in [(), (4,), (4, 3, 2)]:
         with pytest.raises(RuntimeError):
             torch.nn.functional.embedding(torch.tensor([0]), torch.randn(ws))
-        with pytest.raises(ValueError, match=r"embedding: weight must be a 2-D.*" + str(ws).replace("(", r"\(")
-                           .replace(")", r"\)")):
+        with pytest.raises(
+            ValueError,
+            match=r"embedding: weight must be a 2-D.*" + str(ws).replace("(", r"\(").replace(")", r"\)"),
+        ):
             F.embedding([0], fg.randn(*ws))
 
 
@@ -94,7 +98,9 @@ def test_batch_norm_empty_inputs_like_torch(fdt, npdt):
 
 
 @pytest.mark.parametrize("fdt,npdt", DT)
-@pytest.mark.parametrize("shape,axis", [((2, 0), 1), ((0, 3), 0), ((0,), None), ((2, 0, 3), (1, 2)), ((2, 0), None)])
+@pytest.mark.parametrize(
+    "shape,axis", [((2, 0), 1), ((0, 3), 0), ((0,), None), ((2, 0, 3), (1, 2)), ((2, 0), None)]
+)
 def test_logsumexp_empty_axis_is_minus_inf_like_torch(fdt, npdt, shape, axis):
     dims = list(range(len(shape))) if axis is None else axis
     for keep in (False, True):
@@ -108,8 +114,11 @@ def test_logsumexp_empty_axis_is_minus_inf_like_torch(fdt, npdt, shape, axis):
         w = fg.ones(*y.shape, dtype=fdt)
         (g,) = fg.autograd.grad(y, [x], grad_outputs=w)
         assert tuple(g.shape) == shape
-        _, tan = fg.jvp(lambda u: fg.logsumexp(u, axis=axis, keepdims=keep), (fg.zeros(*shape, dtype=fdt),),
-                        (fg.zeros(*shape, dtype=fdt),))
+        _, tan = fg.jvp(
+            lambda u: fg.logsumexp(u, axis=axis, keepdims=keep),
+            (fg.zeros(*shape, dtype=fdt),),
+            (fg.zeros(*shape, dtype=fdt),),
+        )
         np.testing.assert_array_equal(np.asarray(tan), np.zeros(tuple(ty.shape)))
 
 
@@ -138,7 +147,11 @@ def test_squeeze_empty_axis_tuple_is_a_no_op_like_numpy_torch():
     for axis in ((), []):
         x = fg.tensor(a, requires_grad=True)
         for y in (x.squeeze(axis), fg.squeeze(x, axis)):
-            assert tuple(y.shape) == np.squeeze(a, axis=tuple(axis)).shape == tuple(torch.zeros(a.shape).squeeze(()).shape)
+            assert (
+                tuple(y.shape)
+                == np.squeeze(a, axis=tuple(axis)).shape
+                == tuple(torch.zeros(a.shape).squeeze(()).shape)
+            )
         y.sum().backward()
         assert tuple(x.grad.shape) == a.shape
     assert tuple(fg.tensor(1.0).squeeze(()).shape) == ()
@@ -150,8 +163,13 @@ def test_cross_entropy_class_weight_requiring_grad_is_refused_like_torch():
     y = [0, 1, 2, 1]
     cw = fg.tensor([0.2, 0.5, 0.3], requires_grad=True)
     with pytest.raises(RuntimeError):
-        torch.nn.functional.cross_entropy(torch.randn(4, 3), torch.tensor(y), weight=torch.rand(3, requires_grad=True))
-    for fn in (F.cross_entropy, lambda a, b, class_weight: F.nll_loss(fg.log_softmax(a, 1), b, class_weight=class_weight)):
+        torch.nn.functional.cross_entropy(
+            torch.randn(4, 3), torch.tensor(y), weight=torch.rand(3, requires_grad=True)
+        )
+    for fn in (
+        F.cross_entropy,
+        lambda a, b, class_weight: F.nll_loss(fg.log_softmax(a, 1), b, class_weight=class_weight),
+    ):
         with pytest.raises(RuntimeError, match="class_weight is not differentiable"):
             fn(x, y, class_weight=cw)
     F.cross_entropy(x, y, class_weight=cw.detach()).backward()  # a constant class weight is fine
@@ -169,7 +187,9 @@ def test_no_zero_division_in_layer_geometry():
     # per-example weight over an empty batch: PyTorch's sum over nothing is 0
     x = fg.zeros(0, 3, requires_grad=True)
     loss = F.cross_entropy(x, np.zeros(0, np.int64), weight=fg.zeros(0), reduction="sum")
-    tl = torch.nn.functional.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), reduction="sum")
+    tl = torch.nn.functional.cross_entropy(
+        torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), reduction="sum"
+    )
     assert float(loss) == float(tl) == 0.0
     loss.backward()
     assert tuple(x.grad.shape) == (0, 3)

@@ -1,6 +1,7 @@
 """softplus's `threshold` (issue 10, item 7) and pow's base derivative at 0**0 (item 12),
 against PyTorch in float32 and float64, for every entry point (F.softplus, fg.softplus,
 Tensor.softplus, nn.Softplus), forward, VJP and JVP."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,13 +20,19 @@ PARAMS = [(1.0, 20.0), (3.0, 0.2), (1.0, 0.5), (2.0, -1.0), (0.5, 5.0), (1.0, 1.
 @pytest.mark.parametrize("dt", DT, ids=["f32", "f64"])
 def test_softplus_threshold_vs_torch(dt, beta, threshold):
     fdt, npdt, tdt, tol = dt
-    a = np.concatenate([np.linspace(-30, 30, 241), [0.25, threshold / beta if np.isfinite(threshold) else 0.0]])
+    a = np.concatenate(
+        [np.linspace(-30, 30, 241), [0.25, threshold / beta if np.isfinite(threshold) else 0.0]]
+    )
     a = a.astype(npdt)
     t = torch.tensor(a, dtype=tdt, requires_grad=True)
     ty = torch.nn.functional.softplus(t, beta, threshold)
     ty.backward(torch.ones_like(ty))
-    for f in (lambda x: F.softplus(x, beta, threshold), lambda x: fg.softplus(x, beta=beta, threshold=threshold),
-              lambda x: x.softplus(beta, threshold), nn.Softplus(beta, threshold)):
+    for f in (
+        lambda x: F.softplus(x, beta, threshold),
+        lambda x: fg.softplus(x, beta=beta, threshold=threshold),
+        lambda x: x.softplus(beta, threshold),
+        nn.Softplus(beta, threshold),
+    ):
         x = fg.tensor(a, dtype=fdt, requires_grad=True)
         y = f(x)
         y.sum().backward()
@@ -67,19 +74,22 @@ def test_pow_base_derivative_at_zero_exponent(dt):
     a = np.array([0.0, 0.0, 2.0, -1.5, 0.0, 3.0], npdt)
     b = np.array([0.0, 1.0, 0.0, 0.0, 2.0, 0.5], npdt)
     t, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
-    (t ** tb).sum().backward()
+    (t**tb).sum().backward()
     x, e = fg.tensor(a, dtype=fdt, requires_grad=True), fg.tensor(b, dtype=fdt, requires_grad=True)
     fg.pow(x, e).sum().backward()
     np.testing.assert_array_equal(np.asarray(x.grad), t.grad.numpy())
     np.testing.assert_array_equal(np.asarray(e.grad)[[0, 1, 2, 4, 5]], tb.grad.numpy()[[0, 1, 2, 4, 5]])
-    _, tan = fg.jvp(lambda u: fg.pow(u, fg.tensor(b, dtype=fdt)), (fg.tensor(a, dtype=fdt),),
-                    (fg.tensor(np.ones_like(a), dtype=fdt),))
+    _, tan = fg.jvp(
+        lambda u: fg.pow(u, fg.tensor(b, dtype=fdt)),
+        (fg.tensor(a, dtype=fdt),),
+        (fg.tensor(np.ones_like(a), dtype=fdt),),
+    )
     np.testing.assert_array_equal(np.asarray(tan), t.grad.numpy())
     # tensor and scalar exponent 0 agree
     for s in (0.0, 0):
         x1 = fg.tensor(a, dtype=fdt, requires_grad=True)
         x2 = fg.tensor(a, dtype=fdt, requires_grad=True)
-        (x1 ** s).sum().backward()
+        (x1**s).sum().backward()
         fg.pow(x2, fg.full(a.shape, float(s), dtype=fdt)).sum().backward()
         np.testing.assert_array_equal(np.asarray(x1.grad), np.asarray(x2.grad))
         np.testing.assert_array_equal(np.asarray(x1.grad), np.zeros_like(a))
@@ -93,12 +103,15 @@ def test_pow_exponent_derivative_at_zero_base_like_torch(dt):
     a = np.array([0.0, 0.0, 0.0, -0.0, 0.0, 2.0], npdt)
     b = np.array([-1.0, -0.5, 0.0, -2.0, 3.0, -1.0], npdt)
     t, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
-    (t ** tb).sum().backward()
+    (t**tb).sum().backward()
     x, e = fg.tensor(a, dtype=fdt, requires_grad=True), fg.tensor(b, dtype=fdt, requires_grad=True)
     fg.pow(x, e).sum().backward()
     np.testing.assert_allclose(np.asarray(e.grad), tb.grad.numpy(), rtol=1e-6)
-    _, tan = fg.jvp(lambda u: fg.pow(fg.tensor(a, dtype=fdt), u), (fg.tensor(b, dtype=fdt),),
-                    (fg.tensor(np.ones_like(b), dtype=fdt),))
+    _, tan = fg.jvp(
+        lambda u: fg.pow(fg.tensor(a, dtype=fdt), u),
+        (fg.tensor(b, dtype=fdt),),
+        (fg.tensor(np.ones_like(b), dtype=fdt),),
+    )
     np.testing.assert_allclose(np.asarray(tan), tb.grad.numpy(), rtol=1e-6)
     # a 0-d exponent broadcast against the bases
     for s in (-1.0, 0.0, 2.0):

@@ -1,5 +1,6 @@
 """Tensors: construction, attributes, factories and seeding, views, indexing (values
 and scatter-add gradients), in-place updates."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -94,10 +95,26 @@ def test_views_and_strides():
 # ------------------------------------------------------------------ indexing
 A = np.arange(60.0).reshape(3, 4, 5)
 KEYS = [
-    1, -1, (1, 2), (slice(None), 1), (slice(1, None), slice(None, None, 2)), (Ellipsis, 2), (None, 1),
-    (slice(None), None, slice(1, 3)), (Ellipsis, None), (1, Ellipsis, slice(0, 5, 3)), slice(5, 10), (0, 0, 0),
-    np.array([2, 0, 2]), [0, -1], (slice(None), np.array([3, 3, 0])), (np.array([0, 2]), np.array([1, 3])),
-    (np.array([[0, 1], [2, 2]]), slice(None), 4), A[..., 0] > 20, A > 30, (1, A[1, :, 0] > 25),
+    1,
+    -1,
+    (1, 2),
+    (slice(None), 1),
+    (slice(1, None), slice(None, None, 2)),
+    (Ellipsis, 2),
+    (None, 1),
+    (slice(None), None, slice(1, 3)),
+    (Ellipsis, None),
+    (1, Ellipsis, slice(0, 5, 3)),
+    slice(5, 10),
+    (0, 0, 0),
+    np.array([2, 0, 2]),
+    [0, -1],
+    (slice(None), np.array([3, 3, 0])),
+    (np.array([0, 2]), np.array([1, 3])),
+    (np.array([[0, 1], [2, 2]]), slice(None), 4),
+    A[..., 0] > 20,
+    A > 30,
+    (1, A[1, :, 0] > 25),
     (slice(None), [True, False, True, False]),
 ]
 

@@ -8,6 +8,7 @@
 * ``fg.set_num_threads`` changes the OpenMP team at run time, results stay correct
   and ``fg.get_num_threads`` reflects it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,9 @@ def _restore_threads():
 
 def _big(n=1024, seed=0):
     rng = np.random.default_rng(seed)
-    return fg.tensor(rng.standard_normal((n, n)), dtype=fg.float32), fg.tensor(rng.standard_normal((n, n)),
-                                                                                  dtype=fg.float32)
+    return fg.tensor(rng.standard_normal((n, n)), dtype=fg.float32), fg.tensor(
+        rng.standard_normal((n, n)), dtype=fg.float32
+    )
 
 
 def test_matmul_releases_the_gil():
@@ -47,6 +49,7 @@ def test_matmul_releases_the_gil():
         while time.perf_counter() < end:
             n += 1
         return n
+
     solo = count_for(0.3) / 0.3
 
     done = threading.Event()
@@ -68,8 +71,10 @@ def test_matmul_releases_the_gil():
     elapsed = time.perf_counter() - t
     th.join()
     rate = n / elapsed
-    print(f"matmul {per * 1e3:.1f} ms x {reps}; counter {rate:.3g}/s while busy vs {solo:.3g}/s alone "
-          f"({100 * rate / solo:.0f}%)")
+    print(
+        f"matmul {per * 1e3:.1f} ms x {reps}; counter {rate:.3g}/s while busy vs {solo:.3g}/s alone "
+        f"({100 * rate / solo:.0f}%)"
+    )
     # With the GIL held for the whole matmul the counter would be starved (it only
     # runs between the worker's Python bytecodes: a few percent at most).
     assert rate > 0.25 * solo
@@ -184,7 +189,9 @@ def test_set_num_threads_at_runtime():
             np.testing.assert_array_equal(got, outs[n])
         outs[n] = got
         x = fg.randn(300, 300)
-        np.testing.assert_allclose(fg.sum(fg.tanh(x), axis=0).numpy(), np.tanh(x.numpy()).sum(0), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            fg.sum(fg.tanh(x), axis=0).numpy(), np.tanh(x.numpy()).sum(0), rtol=1e-4, atol=1e-4
+        )
     with pytest.raises(ValueError, match="set_num_threads"):
         fg.set_num_threads(0)
 

@@ -1,5 +1,6 @@
 """PyTorch as an oracle (optional: skipped when torch is not importable): values and
 gradients of ops and compositions, float64, same inputs and cotangents."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,20 +63,52 @@ def where(lib, c, a, b):
 N = np.random.default_rng(0)
 CASES = {
     "arith": (lambda L, a, b: (a * b - a / (b * b + 1.0)) ** 2 + 3.0 - a, [(3, 4), (4,)]),
-    "transcendental": (lambda L, x: L.exp(L.sin(x)) * L.tanh(x) + L.log1p(x * x) + L.sqrt(x * x + 1.0), [(5, 3)]),
-    "activations": (lambda L, x: L.sigmoid(x) + L.relu(x) * 2.0 + TF_or_fg(L, "silu", x) + TF_or_fg(L, "softplus", x), [(4, 6)]),
+    "transcendental": (
+        lambda L, x: L.exp(L.sin(x)) * L.tanh(x) + L.log1p(x * x) + L.sqrt(x * x + 1.0),
+        [(5, 3)],
+    ),
+    "activations": (
+        lambda L, x: L.sigmoid(x) + L.relu(x) * 2.0 + TF_or_fg(L, "silu", x) + TF_or_fg(L, "softplus", x),
+        [(4, 6)],
+    ),
     "gelu": (lambda L, x: gelu(L, x, "none") * gelu(L, x, "tanh"), [(4, 6)]),
     "erf_abs_pow": (lambda L, x, y: L.erf(x) * L.abs(x) + L.pow(L.abs(y) + 0.5, x), [(7,), (7,)]),
-    "clip_max_min": (lambda L, x, y: clip(L, x, -0.4, 0.6) + L.maximum(x, y) * L.minimum(x, y * 0.5), [(3, 5), (5,)]),
+    "clip_max_min": (
+        lambda L, x, y: clip(L, x, -0.4, 0.6) + L.maximum(x, y) * L.minimum(x, y * 0.5),
+        [(3, 5), (5,)],
+    ),
     "softmax": (lambda L, x: sm(L, x, 1) * lsm(L, x, 0), [(4, 5)]),
-    "reductions": (lambda L, x: red(L, "sum", x * x, 0) + red(L, "mean", x, 0) * red(L, "max", x, 0)
-                   + red(L, "min", x, 0) + red(L, "prod", x, 0) + red(L, "logsumexp", x, 0), [(3, 4)]),
-    "var_std": (lambda L, x: red(L, "var", x, 1) + (L.std(x, axis=1) if L is fg else torch.std(x, dim=1)), [(3, 6)]),
+    "reductions": (
+        lambda L, x: (
+            red(L, "sum", x * x, 0)
+            + red(L, "mean", x, 0) * red(L, "max", x, 0)
+            + red(L, "min", x, 0)
+            + red(L, "prod", x, 0)
+            + red(L, "logsumexp", x, 0)
+        ),
+        [(3, 4)],
+    ),
+    "var_std": (
+        lambda L, x: red(L, "var", x, 1) + (L.std(x, axis=1) if L is fg else torch.std(x, dim=1)),
+        [(3, 6)],
+    ),
     "matmul_chain": (lambda L, a, b, c: L.tanh(a @ b) @ c, [(2, 3, 4), (4, 5), (5, 2)]),
-    "matmul_vec": (lambda L, a, v: L.matmul(a, v) * L.matmul(v, L.matmul(a.transpose(-1, -2), a)).sum(), [(3, 4), (4,)]),
-    "mlp_ce": (lambda L, x, w1, w2: -lsm(L, L.tanh(x @ w1) @ w2, 1)[L_arange(L, 4), L_idx(L, [0, 2, 1, 2])], [(4, 3), (3, 5), (5, 3)]),
-    "indexing": (lambda L, x: x[:, ::2] * 2.0 + x[L_idx(L, [0, 0, 2])][:, 0:5:2] * x[None, 1, :3] + x[..., -1:], [(3, 5)]),
-    "shapes": (lambda L, x, y: cat(L, [x.reshape(2, 6), y.permute(1, 0)], 0).T.reshape(-1)[2:9], [(3, 4), (6, 2)]),
+    "matmul_vec": (
+        lambda L, a, v: L.matmul(a, v) * L.matmul(v, L.matmul(a.transpose(-1, -2), a)).sum(),
+        [(3, 4), (4,)],
+    ),
+    "mlp_ce": (
+        lambda L, x, w1, w2: -lsm(L, L.tanh(x @ w1) @ w2, 1)[L_arange(L, 4), L_idx(L, [0, 2, 1, 2])],
+        [(4, 3), (3, 5), (5, 3)],
+    ),
+    "indexing": (
+        lambda L, x: x[:, ::2] * 2.0 + x[L_idx(L, [0, 0, 2])][:, 0:5:2] * x[None, 1, :3] + x[..., -1:],
+        [(3, 5)],
+    ),
+    "shapes": (
+        lambda L, x, y: cat(L, [x.reshape(2, 6), y.permute(1, 0)], 0).T.reshape(-1)[2:9],
+        [(3, 4), (6, 2)],
+    ),
     "where": (lambda L, x, y: where(L, x > 0, x * y, y - x), [(4, 4), (4,)]),
     "broadcast": (lambda L, a, b, c: (a + b) * c - (a * c).sum(), [(3, 1, 4), (5, 1), (1,)]),
 }
@@ -118,10 +151,10 @@ def test_second_order_matches_torch():
         return L.tanh(a @ x).sum() * L.exp(x).sum()
 
     fa, fx = fg.tensor(A, requires_grad=True), fg.tensor(X, requires_grad=True)
-    gx, = fg.autograd.grad(f(fg, fa, fx), fx, create_graph=True)
+    (gx,) = fg.autograd.grad(f(fg, fa, fx), fx, create_graph=True)
     h_fg = np.stack([np.asarray(fg.autograd.grad(gx[i], [fa, fx], retain_graph=True)[1]) for i in range(3)])
     ta, tx = torch.tensor(A, requires_grad=True), torch.tensor(X, requires_grad=True)
-    tgx, = torch.autograd.grad(f(torch, ta, tx), tx, create_graph=True)
+    (tgx,) = torch.autograd.grad(f(torch, ta, tx), tx, create_graph=True)
     h_t = np.stack([torch.autograd.grad(tgx[i], tx, retain_graph=True)[0].numpy() for i in range(3)])
     np.testing.assert_allclose(h_fg, h_t, rtol=1e-11, atol=1e-12)
 

@@ -1,4 +1,5 @@
 """fg.train.fit: accumulation equals the big batch, validation does not update, early stopping."""
+
 import numpy as np
 import pytest
 
@@ -38,7 +39,7 @@ def test_accumulation_equals_big_batch(n, bs, acc):
     rows = bs * acc
     for a in range(0, n, rows):
         o2.zero_grad()
-        F.mse_loss(m2(fg.tensor(X[a:a + rows])), Y[a:a + rows]).backward()
+        F.mse_loss(m2(fg.tensor(X[a : a + rows])), Y[a : a + rows]).backward()
         o2.step()
     for (k, p), (_, q) in zip(m1.named_parameters(), m2.named_parameters()):
         np.testing.assert_allclose(A(p), A(q), rtol=1e-12, atol=1e-13, err_msg=k)
@@ -73,9 +74,17 @@ def test_validation_does_not_update_and_history():
     assert all(p.grad is None for p in m.parameters())
     r2 = evaluate(m, F.mse_loss, val)
     assert r1["loss"] == r2["loss"]
-    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 8, shuffle=True, seed=0), val, epochs=3,
-            progress=False, metrics={"mae": lambda p, y: float(np.abs(A(p) - np.asarray(y)).mean())},
-            scheduler=optim.lr_scheduler.StepLR(opt, 1, 0.5))
+    h = fit(
+        m,
+        F.mse_loss,
+        opt,
+        DataLoader(TensorDataset(X, Y), 8, shuffle=True, seed=0),
+        val,
+        epochs=3,
+        progress=False,
+        metrics={"mae": lambda p, y: float(np.abs(A(p) - np.asarray(y)).mean())},
+        scheduler=optim.lr_scheduler.StepLR(opt, 1, 0.5),
+    )
     assert h["epoch"] == [1, 2, 3] and len(h["val_loss"]) == 3 and len(h["val_mae"]) == 3
     assert h["lr"] == [1e-2, 5e-3, 2.5e-3]
     assert h["train_loss"][-1] < h["train_loss"][0]
@@ -94,8 +103,17 @@ def test_early_stopping_restores_best():
             for g in opt.param_groups:
                 g["lr"] = -0.5
 
-    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 10), val, epochs=20, progress=False,
-            early_stopping=EarlyStopping(patience=2), callback=cb)
+    h = fit(
+        m,
+        F.mse_loss,
+        opt,
+        DataLoader(TensorDataset(X, Y), 10),
+        val,
+        epochs=20,
+        progress=False,
+        early_stopping=EarlyStopping(patience=2),
+        callback=cb,
+    )
     assert h["stopped_early"] == [True] and len(h["epoch"]) < 20
     best = int(np.argmin([v for v, _ in seen]))
     assert h["best_epoch"] == [best + 1]
@@ -106,14 +124,24 @@ def test_early_stopping_restores_best():
 
 def test_clip_ema_and_plain_progress(capsys, monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     X, Y = _data(20)
     m = _model()
     opt = optim.SGD(m.parameters(), lr=0.1)
     ema = optim.EMA(m, 0.5)
-    h = fit(m, F.mse_loss, opt, DataLoader(TensorDataset(X, Y), 5), DataLoader(TensorDataset(X, Y), 20),
-            epochs=2, clip=0.1, ema=ema, progress=True)
+    h = fit(
+        m,
+        F.mse_loss,
+        opt,
+        DataLoader(TensorDataset(X, Y), 5),
+        DataLoader(TensorDataset(X, Y), 20),
+        epochs=2,
+        clip=0.1,
+        ema=ema,
+        progress=True,
+    )
     err = capsys.readouterr().err
     assert "epoch 1/2" in err and "val_loss" in err
     for k, v in m.state_dict().items():  # the model keeps the averaged weights

@@ -13,6 +13,7 @@ Before: ``fg.grad(lambda x: fg.tensor(fg.sum(x * x).item()))`` returned zeros,
   and constants, index arrays, closed-over tensors the transform does not
   differentiate, detached values and printing all keep working.
 """
+
 from __future__ import annotations
 
 import threading
@@ -100,8 +101,9 @@ def test_conversion_inside_a_transform_raises(tr, conv):
         assert "np.asarray" in msg, msg
 
 
-@pytest.mark.parametrize("out", [None, 1.5, 2, np.float64(0.5), np.ones(3)],
-                         ids=["None", "float", "int", "np.float64", "ndarray"])
+@pytest.mark.parametrize(
+    "out", [None, 1.5, 2, np.float64(0.5), np.ones(3)], ids=["None", "float", "int", "np.float64", "ndarray"]
+)
 @pytest.mark.parametrize("tr", ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "hvp"])
 def test_non_tensor_output_is_a_type_error(tr, out):
     f = lambda x: out  # noqa: E731
@@ -142,11 +144,11 @@ def test_conversions_that_do_not_carry_the_derivative_still_work():
     idx = fg.tensor(np.array([2, 0]))
 
     def f(x):
-        repr(x), str(x * 2.0)                           # printing is not a conversion off the graph
-        k = float(fg.sum(W))                            # closure the transform does not differentiate
-        c = float(fg.tensor(0.5, dtype=F64))            # a constant
-        d = float(fg.sum(x).detach())                   # detached on purpose: a constant
-        y = x[idx] * k + x[x > 0.0].sum() * c           # int64 and bool index tensors
+        repr(x), str(x * 2.0)  # printing is not a conversion off the graph
+        k = float(fg.sum(W))  # closure the transform does not differentiate
+        c = float(fg.tensor(0.5, dtype=F64))  # a constant
+        d = float(fg.sum(x).detach())  # detached on purpose: a constant
+        y = x[idx] * k + x[x > 0.0].sum() * c  # int64 and bool index tensors
         return fg.sum(y) + fg.sum(x) * d
 
     x = _x()
@@ -154,7 +156,9 @@ def test_conversions_that_do_not_carry_the_derivative_still_work():
     want = np.array([6.0, 0.0, 6.0]) + 2 * 0.5 * (X0 > 0) + d  # y has 2 entries
     np.testing.assert_allclose(np.asarray(fg.grad(f)(x)), want, rtol=1e-15)
     np.testing.assert_allclose(np.asarray(fg.jacfwd(f)(x)), want, rtol=1e-15)
-    np.testing.assert_allclose(np.asarray(fg.jvp(f, (x,), (fg.ones(3, dtype=F64),))[1]), want.sum(), rtol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(fg.jvp(f, (x,), (fg.ones(3, dtype=F64),))[1]), want.sum(), rtol=1e-15
+    )
     # outside any transform the same conversions of tensors that require grad are fine
     y = fg.sum(W * W)
     assert float(y) == 14.0 and y.item() == 14.0 and np.asarray(W).tolist() == [1.0, 2.0, 3.0]

@@ -3,14 +3,27 @@
 References are central finite differences in float64 (everywhere), closed forms from
 the cheat sheet's worked examples, and JAX (x64) as an oracle when importable.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import fastgrad as fg
-from fastgrad.transforms import (GradcheckError, grad, gradcheck, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp,
-                                 value_and_grad, vjp)
+from fastgrad.transforms import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    sharp,
+    value_and_grad,
+    vjp,
+)
 
 C = fg._C
 EPS = 1e-6
@@ -26,8 +39,12 @@ def npy(t):
 
 
 def close(a, b, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(npy(a) if isinstance(a, fg.Tensor) else a,
-                               npy(b) if isinstance(b, fg.Tensor) else b, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        npy(a) if isinstance(a, fg.Tensor) else a,
+        npy(b) if isinstance(b, fg.Tensor) else b,
+        rtol=rtol,
+        atol=atol,
+    )
 
 
 def fd_grad(f, x, eps=EPS):
@@ -58,9 +75,11 @@ def fd_jac(f, x, eps=EPS):
 
 def via_fg(f):
     """Wraps a function of fg tensors into a NumPy function (for finite differences)."""
+
     def g(*arrays):
         with fg.no_grad():
             return npy(f(*[t64(a) for a in arrays]))
+
     return g
 
 
@@ -136,7 +155,7 @@ def test_output_independent_of_input_gives_zero_gradient(X):
 
 
 def test_value_and_grad_and_has_aux(X):
-    f = lambda x: (fg.sum(x ** 3), {"sq": x * x})
+    f = lambda x: (fg.sum(x**3), {"sq": x * x})
     (v, aux), g = value_and_grad(f, has_aux=True)(X)
     close(v, np.sum(npy(X) ** 3))
     close(aux["sq"], npy(X) ** 2)
@@ -148,8 +167,11 @@ def test_value_and_grad_and_has_aux(X):
 
 
 def test_pytree_params_dict(rng):
-    params = {"W": t64(rng.standard_normal((4, 3))), "b": t64(rng.standard_normal(4)),
-              "extra": [t64(rng.standard_normal(2)), None]}
+    params = {
+        "W": t64(rng.standard_normal((4, 3))),
+        "b": t64(rng.standard_normal(4)),
+        "extra": [t64(rng.standard_normal(2)), None],
+    }
     x = t64(rng.standard_normal(3))
 
     def loss(p, x):
@@ -166,6 +188,7 @@ def test_pytree_params_dict(rng):
             p[key] = t64(a)
             with fg.no_grad():
                 return loss(p, x).item()
+
         close(g[key], fd_grad(f_np, npy(params[key])))
     close(g["extra"][0], 2 * npy(params["extra"][0]))
 
@@ -202,7 +225,7 @@ def test_dense_layer_delta_form_torch_and_jax_layouts(rng):
     d_in, d_out = 5, 3
     x = t64(rng.standard_normal(d_in))
     c = t64(rng.standard_normal(d_out))
-    phi = lambda y: fg.sum(fg.tanh(y) * c)             # any readout; δ = c ⊙ tanh'(y)
+    phi = lambda y: fg.sum(fg.tanh(y) * c)  # any readout; δ = c ⊙ tanh'(y)
     # PyTorch layout: W is (out, in), y = W x + b  ->  ∂L/∂W = δ xᵀ, ∂L/∂b = δ
     W = t64(rng.standard_normal((d_out, d_in)))
     b = t64(rng.standard_normal(d_out))
@@ -212,7 +235,7 @@ def test_dense_layer_delta_form_torch_and_jax_layouts(rng):
     close(gW, np.outer(delta, npy(x)))
     close(gb, delta)
     gx = grad(lambda x: phi(W @ x + b))(x)
-    close(gx, npy(W).T @ delta)                        # ∂Φ/∂x = Wᵀ δ
+    close(gx, npy(W).T @ delta)  # ∂Φ/∂x = Wᵀ δ
     # JAX layout: W is (in, out), y = x W + b  ->  ∂L/∂W = x δᵀ
     Wj = t64(npy(W).T.copy())
     gWj, gbj = grad(lambda W, b: phi(x @ W + b), argnums=(0, 1))(Wj, b)
@@ -250,7 +273,7 @@ def test_weighted_batch_gradient_is_weighted_sum_of_pullbacks(rng):
     B, d_in, d_out = 5, 3, 2
     Xb = rng.standard_normal((B, d_in))
     Yb = rng.standard_normal((B, d_out))
-    om = np.array([1.0, 0.0, 2.0, 0.5, 3.0])          # ω_i >= 0; 0 masks example 1
+    om = np.array([1.0, 0.0, 2.0, 0.5, 3.0])  # ω_i >= 0; 0 masks example 1
     theta = {"W": t64(rng.standard_normal((d_out, d_in))), "b": t64(rng.standard_normal(d_out))}
     F = lambda th, x: fg.tanh(th["W"] @ x + th["b"])
     psi = lambda yhat, y: 0.5 * fg.sum((yhat - y) ** 2)
@@ -259,8 +282,8 @@ def test_weighted_batch_gradient_is_weighted_sum_of_pullbacks(rng):
     acc = {"W": np.zeros((d_out, d_in)), "b": np.zeros(d_out)}
     for i in range(B):
         yhat, pull = vjp(lambda th: F(th, t64(Xb[i])), theta)
-        lam = yhat - t64(Yb[i])                          # λ_i = ∂ψ/∂ŷ_i
-        (tb,) = pull(lam)                                # J_θᵀ λ_i
+        lam = yhat - t64(Yb[i])  # λ_i = ∂ψ/∂ŷ_i
+        (tb,) = pull(lam)  # J_θᵀ λ_i
         for k in acc:
             acc[k] += om[i] / om.sum() * npy(tb[k])
     close(g["W"], acc["W"])
@@ -271,7 +294,7 @@ def test_weighted_batch_gradient_is_weighted_sum_of_pullbacks(rng):
 def test_vjp_shapes_and_values(rng):
     Xv = t64(rng.standard_normal((3, 4)))
     th = t64(rng.standard_normal(4))
-    F = lambda X, th: fg.sin(X) @ th                   # R^{3x4} x R^4 -> R^3
+    F = lambda X, th: fg.sin(X) @ th  # R^{3x4} x R^4 -> R^3
     out, pull = vjp(F, Xv, th)
     close(out, np.sin(npy(Xv)) @ npy(th))
     w = t64(rng.standard_normal(3))
@@ -334,6 +357,7 @@ def test_jvp_is_forward_mode_single_pass(rng):
         calls.append(1)
         assert not x.requires_grad
         return fg.exp(x)
+
     with fg.no_grad():
         _, t = jvp(f, (x,), (fg.ones_like(x),))
     assert len(calls) == 1
@@ -347,7 +371,7 @@ def test_jvp_pytrees_aux_and_zero_tangents(rng):
     out, tan, aux = jvp(lambda p: ((p["a"] * p["b"][0], c), 7), (p,), (v,), has_aux=True)
     assert aux == 7
     close(tan[0], npy(v["a"]) * npy(p["b"][0]) + npy(p["a"]) * npy(v["b"][0]))
-    close(tan[1], [0.0, 0.0])                           # output independent of the input
+    close(tan[1], [0.0, 0.0])  # output independent of the input
     assert isinstance(out, tuple) and isinstance(tan, tuple)
 
 
@@ -406,17 +430,17 @@ def test_jvp_of_grad_forward_over_reverse(rng):
     g, hv = jvp(grad(f), (x,), (v,))
     a = npy(x)
     close(g, np.exp(a) * (np.sin(a) + np.cos(a)))
-    close(hv, 2 * np.exp(a) * np.cos(a) * npy(v))      # f'' = 2 e^x cos x (diagonal)
+    close(hv, 2 * np.exp(a) * np.cos(a) * npy(v))  # f'' = 2 e^x cos x (diagonal)
 
 
 def test_grad_of_jvp(rng):
     x = t64(rng.standard_normal(3))
     v = t64(rng.standard_normal(3))
     # g(x) = <∇f(x), v> with f = Σ x^4;  ∇g = H v = 12 x^2 v
-    gj = grad(lambda x: jvp(lambda y: fg.sum(y ** 4), (x,), (v,))[1])(x)
+    gj = grad(lambda x: jvp(lambda y: fg.sum(y**4), (x,), (v,))[1])(x)
     close(gj, 12 * npy(x) ** 2 * npy(v))
     # gradient w.r.t. the tangent itself: ∂/∂v <∇f, v> = ∇f
-    gv = grad(lambda v: jvp(lambda y: fg.sum(y ** 4), (x,), (v,))[1])(v)
+    gv = grad(lambda v: jvp(lambda y: fg.sum(y**4), (x,), (v,))[1])(v)
     close(gv, 4 * npy(x) ** 3)
 
 
@@ -441,8 +465,8 @@ def test_grad_of_hvp_matches_finite_differences(rng):
 
 def test_torch_style_leaf_requiring_grad_keeps_graph(rng):
     x = t64(rng.standard_normal(3), requires_grad=True)
-    g = grad(lambda x: fg.sum(x ** 3))(x)
-    assert g.requires_grad                              # differentiable w.r.t. the outer tape
+    g = grad(lambda x: fg.sum(x**3))(x)
+    assert g.requires_grad  # differentiable w.r.t. the outer tape
     fg.sum(g).backward()
     close(x.grad, 6 * npy(x))
 
@@ -462,13 +486,13 @@ def test_linear_functional_jacobian_rows_are_A_p(rng):
         assert Jf.shape == (m, 12)
         close(Jf, npy(A).reshape(m, 12))
         for p in range(m):
-            close(Jf[p], npy(A[p]).reshape(-1))        # row-major vec(∇G_p)
+            close(Jf[p], npy(A[p]).reshape(-1))  # row-major vec(∇G_p)
 
 
 def test_multi_argument_blocks_and_flattened_concatenation(rng):
     Xv = t64(rng.standard_normal((2, 3)))
     th = t64(rng.standard_normal((3, 2)))
-    G = lambda X, th: fg.reshape(fg.tanh(X @ th), [-1])      # R^{2x3} x R^{3x2} -> R^4
+    G = lambda X, th: fg.reshape(fg.tanh(X @ th), [-1])  # R^{2x3} x R^{3x2} -> R^4
     JX_fd = fd_jac(lambda a: np.tanh(a @ npy(th)).reshape(-1), npy(Xv))
     Jt_fd = fd_jac(lambda a: np.tanh(npy(Xv) @ a).reshape(-1), npy(th))
     for jac in (jacrev, jacfwd):
@@ -560,15 +584,15 @@ def test_values_returned_by_grad_keep_forward_and_reverse_derivatives(rng):
     g = grad(lambda x: value_and_grad(f)(x)[0] * 2.0)(x)
     close(g, 2 * (np.sin(a) + a * np.cos(a)))
     # vjp inside grad: the primal output and the cotangents stay on the outer tape
-    g2 = grad(lambda x: fg.sum(vjp(fg.sin, x)[1](x)[0]))(x)      # d/dx Σ cos(x) x
+    g2 = grad(lambda x: fg.sum(vjp(fg.sin, x)[1](x)[0]))(x)  # d/dx Σ cos(x) x
     close(g2, np.cos(a) - a * np.sin(a))
 
 
 def test_jvp_inside_grad_with_user_leaf_requiring_grad(rng):
     x = t64(rng.standard_normal(3), requires_grad=True)
     v = t64(rng.standard_normal(3))
-    _, t = jvp(lambda y: y ** 3, (x,), (v,))
-    assert t.requires_grad                                 # recorded on the user's tape
+    _, t = jvp(lambda y: y**3, (x,), (v,))
+    assert t.requires_grad  # recorded on the user's tape
     fg.sum(t).backward()
     close(x.grad, 6 * npy(x) * npy(v))
 
@@ -598,14 +622,14 @@ def test_hessian_matrix_input_shape(rng):
 
 def test_hessian_tuple_argnums_blocks(rng):
     x, y = t64(rng.standard_normal(2)), t64(rng.standard_normal(3))
-    f = lambda x, y: fg.sum(fg.sin(x)) * fg.sum(y ** 2)
+    f = lambda x, y: fg.sum(fg.sin(x)) * fg.sum(y**2)
     H = hessian(f, argnums=(0, 1))(x, y)
     assert H[0][0].shape == (2, 2) and H[0][1].shape == (2, 3)
     assert H[1][0].shape == (3, 2) and H[1][1].shape == (3, 3)
     a, b = npy(x), npy(y)
     close(H[0][1], 2 * np.outer(np.cos(a), b))
     close(H[1][0], 2 * np.outer(b, np.cos(a)))
-    close(H[0][0], np.diag(-np.sin(a)) * np.sum(b ** 2))
+    close(H[0][0], np.diag(-np.sin(a)) * np.sum(b**2))
     close(H[1][1], 2 * np.eye(3) * np.sum(np.sin(a)))
 
 
@@ -636,6 +660,7 @@ def test_hvp_does_not_form_the_hessian(rng):
     def f(x):
         calls.append(1)
         return fg.sum(fg.sin(x) ** 2)
+
     hv = hvp(f, (x,), (fg.ones_like(x),))
     assert len(calls) == 1
     close(hv, 2 * np.cos(2 * npy(x)))
@@ -674,9 +699,9 @@ def test_sharp_matrix_errors(rng):
         sharp(c, bad)
     with pytest.raises(ValueError, match=r"\(4, 4\).*3 entries"):
         sharp(c, np.eye(4))
-    with pytest.raises(ValueError, match=r"\(2, 2\).*3 entries"):   # size is checked before factoring
+    with pytest.raises(ValueError, match=r"\(2, 2\).*3 entries"):  # size is checked before factoring
         sharp(c, np.zeros((2, 2)))
-    with pytest.raises(ValueError, match=r"\(4, 4\).*3 entries"):   # a prepared metric checks at use
+    with pytest.raises(ValueError, match=r"\(4, 4\).*3 entries"):  # a prepared metric checks at use
         grad(lambda x: fg.sum(x * x), metric=np.eye(4))(c)
     with pytest.raises(ValueError, match="square"):
         sharp(c, np.ones((3, 2)))
@@ -690,6 +715,7 @@ def test_sharp_callable_metric_by_cg(rng):
         flat = np.concatenate([npy(v[0]), npy(v[1]).reshape(-1)])
         r = G @ flat
         return (t64(r[:2]), t64(r[2:].reshape(2, 2)))
+
     s = sharp(c, Gv, tol=1e-12)
     want = np.linalg.solve(G, np.concatenate([npy(c[0]), npy(c[1]).reshape(-1)]))
     close(s[0], want[:2], rtol=1e-8, atol=1e-10)
@@ -721,9 +747,14 @@ def test_grad_with_metric_returns_sharps(rng):
     # callable metric and several argnums (metric over the concatenation)
     y = t64(rng.standard_normal(2))
     G6 = spd(rng, 6)
-    gx, gy = grad(lambda x, y: fg.sum(x ** 2) + fg.sum(y ** 3), argnums=(0, 1),
-                  metric=lambda v: (t64((G6 @ np.concatenate([npy(v[0]), npy(v[1])]))[:4]),
-                                    t64((G6 @ np.concatenate([npy(v[0]), npy(v[1])]))[4:])))(x, y)
+    gx, gy = grad(
+        lambda x, y: fg.sum(x**2) + fg.sum(y**3),
+        argnums=(0, 1),
+        metric=lambda v: (
+            t64((G6 @ np.concatenate([npy(v[0]), npy(v[1])]))[:4]),
+            t64((G6 @ np.concatenate([npy(v[0]), npy(v[1])]))[4:]),
+        ),
+    )(x, y)
     want = np.linalg.solve(G6, np.concatenate([2 * npy(x), 3 * npy(y) ** 2]))
     close(gx, want[:4], rtol=1e-8, atol=1e-10)
     close(gy, want[4:], rtol=1e-8, atol=1e-10)
@@ -733,17 +764,19 @@ def test_matrix_sharp_is_differentiable(rng):
     x = t64(rng.standard_normal(3))
     G = spd(rng, 3)
     # d/dx Σ (G⁻¹ ∇f)  with f = Σ x^3  ->  diag(6x) G⁻¹ 1
-    g = grad(lambda x: fg.sum(grad(lambda y: fg.sum(y ** 3), metric=G)(x)))(x)
+    g = grad(lambda x: fg.sum(grad(lambda y: fg.sum(y**3), metric=G)(x)))(x)
     close(g, 6 * npy(x) * np.linalg.solve(G, np.ones(3)), rtol=1e-9, atol=1e-11)
 
 
 # ============================================================================ gradcheck
 def test_gradcheck_passes_on_correct_derivatives(rng):
-    x = fg.tensor(rng.standard_normal((3, 2)).astype(np.float32))   # cast to float64 inside
+    x = fg.tensor(rng.standard_normal((3, 2)).astype(np.float32))  # cast to float64 inside
     W = rng.standard_normal((2, 4))
     assert gradcheck(lambda x, W: fg.tanh(x @ W), x, W)
-    assert gradcheck(lambda p: {"a": fg.sum(fg.exp(p["u"])), "b": p["u"] * p["v"]},
-                     {"u": rng.standard_normal(3), "v": rng.standard_normal(3)})
+    assert gradcheck(
+        lambda p: {"a": fg.sum(fg.exp(p["u"])), "b": p["u"] * p["v"]},
+        {"u": rng.standard_normal(3), "v": rng.standard_normal(3)},
+    )
 
 
 def test_gradcheck_reports_wrong_derivatives(rng):
@@ -768,8 +801,12 @@ def jax_x64():
 
 
 def _mlp_params(rng):
-    return {"W1": rng.standard_normal((5, 3)), "b1": rng.standard_normal(5),
-            "W2": rng.standard_normal((2, 5)), "b2": rng.standard_normal(2)}
+    return {
+        "W1": rng.standard_normal((5, 3)),
+        "b1": rng.standard_normal(5),
+        "W2": rng.standard_normal((2, 5)),
+        "b2": rng.standard_normal(2),
+    }
 
 
 def test_against_jax_grad_jacobians_hessian(rng, jax_x64):
@@ -854,9 +891,12 @@ def _engine_ok() -> bool:
 
 
 engine_fixed = _engine_ok()
-needs_engine_fix = pytest.mark.xfail(not engine_fixed, strict=True,
-                                     reason="engine: JVP rules that read outputs run before the outputs are "
-                                            "recorded on the tape (grad-of-jvp misses terms)")
+needs_engine_fix = pytest.mark.xfail(
+    not engine_fixed,
+    strict=True,
+    reason="engine: JVP rules that read outputs run before the outputs are "
+    "recorded on the tape (grad-of-jvp misses terms)",
+)
 
 
 @needs_engine_fix
@@ -866,7 +906,7 @@ def test_grad_of_jvp_through_rules_reading_outputs(rng, fn):
     v = t64(rng.standard_normal(4))
     op = getattr(fg, fn)
     w = t64(rng.standard_normal(4))
-    chi = lambda x: fg.sum(jvp(op, (x,), (v,))[1] * w)         # <w, J(x) v>
+    chi = lambda x: fg.sum(jvp(op, (x,), (v,))[1] * w)  # <w, J(x) v>
     close(grad(chi)(x), fd_grad(via_fg(chi), npy(x)), rtol=1e-6, atol=1e-8)
 
 
@@ -885,6 +925,7 @@ def test_grad_of_hvp_against_jax(rng, jax_x64):
 
 def _leaks(fn, n=10):
     import gc
+
     fn()
     gc.collect()
     t0, n0 = C.live_tensors(), C.live_nodes()
@@ -898,9 +939,16 @@ def test_transforms_free_everything(rng):
     x = t64(rng.standard_normal(3))
     v = t64(rng.standard_normal(3))
     f = lambda x: fg.sum(fg.exp(x) * fg.sin(x))
-    for fn in (lambda: grad(f)(x), lambda: jvp(f, (x,), (v,)), lambda: hvp(f, (x,), (v,)),
-               lambda: grad(lambda x: fg.sum(grad(f)(x)))(x), lambda: jacrev(fg.exp)(x),
-               lambda: jacfwd(fg.exp)(x), lambda: hessian(f)(x), lambda: vjp(fg.exp, x)[1](v)):
+    for fn in (
+        lambda: grad(f)(x),
+        lambda: jvp(f, (x,), (v,)),
+        lambda: hvp(f, (x,), (v,)),
+        lambda: grad(lambda x: fg.sum(grad(f)(x)))(x),
+        lambda: jacrev(fg.exp)(x),
+        lambda: jacfwd(fg.exp)(x),
+        lambda: hessian(f)(x),
+        lambda: vjp(fg.exp, x)[1](v),
+    ):
         assert _leaks(fn) == (0, 0)
 
 
@@ -926,8 +974,11 @@ def _engine_prunes() -> bool:
         return False
 
 
-@pytest.mark.xfail(not _engine_prunes(), strict=True,
-                   reason="engine: grad() walks (and releases) the graph that produced its inputs")
+@pytest.mark.xfail(
+    not _engine_prunes(),
+    strict=True,
+    reason="engine: grad() walks (and releases) the graph that produced its inputs",
+)
 def test_grad_at_a_point_whose_producing_graph_was_freed(rng):
     """A tensor on a tape whose graph was already consumed by backward(): the inner
     backward only needs the path to the input, not the graph behind it."""

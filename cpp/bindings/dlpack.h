@@ -1,13 +1,20 @@
-// The DLPack ABI (v0.8 "dltensor" and v1.0 "dltensor_versioned" capsules), declared here from the public spec so
-// no extra dependency is needed. Layouts must match the spec exactly.
+// The DLPack ABI (v0.8 "dltensor" and v1.0 "dltensor_versioned" capsules), declared here from the public spec
+// so no extra dependency is needed. Layouts must match the spec exactly.
 #pragma once
 #include <cstdint>
 
 extern "C" {
 typedef enum { kDLCPU = 1 } DLDeviceType;
-typedef struct { int32_t device_type; int32_t device_id; } DLDevice;
+typedef struct {
+  int32_t device_type;
+  int32_t device_id;
+} DLDevice;
 typedef enum { kDLInt = 0U, kDLUInt = 1U, kDLFloat = 2U, kDLBool = 6U } DLDataTypeCode;
-typedef struct { uint8_t code; uint8_t bits; uint16_t lanes; } DLDataType;
+typedef struct {
+  uint8_t code;
+  uint8_t bits;
+  uint16_t lanes;
+} DLDataType;
 typedef struct {
   void* data;
   DLDevice device;
@@ -23,7 +30,10 @@ typedef struct DLManagedTensor {
   void (*deleter)(struct DLManagedTensor* self);
 } DLManagedTensor;
 // DLPack 1.0: versioned capsules ("dltensor_versioned") carry flags such as read-only.
-typedef struct { uint32_t major; uint32_t minor; } DLPackVersion;
+typedef struct {
+  uint32_t major;
+  uint32_t minor;
+} DLPackVersion;
 typedef struct DLManagedTensorVersioned {
   DLPackVersion version;
   void* manager_ctx;

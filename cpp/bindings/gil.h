@@ -8,8 +8,8 @@
 // interpreter down (a segfault). So no thread of ours may wait for the GIL during
 // finalization: an atexit hook (it runs before finalization) raises `exiting`, lets the
 // threads already waiting for the GIL (or inside NumPy calls, which release it) through,
-// and from then on a non-main thread coming back from a kernel parks forever instead (what CPython 3.14 itself does); the process
-// exit ends it. Deleters that need the GIL to drop a Python object leak it instead.
+// and from then on a non-main thread coming back from a kernel parks forever instead (what CPython 3.14
+// itself does); the process exit ends it. Deleters that need the GIL to drop a Python object leak it instead.
 #pragma once
 #include <Python.h>
 #include <pybind11/pybind11.h>
@@ -75,8 +75,7 @@ auto calling_python(F&& f) -> decltype(f()) {
   waiting_for_gil()++;
   if (exiting().load() && !on_main_thread()) {
     waiting_for_gil()--;
-    Py_BEGIN_ALLOW_THREADS
-    park();
+    Py_BEGIN_ALLOW_THREADS park();
     Py_END_ALLOW_THREADS
   }
   struct Done {
@@ -94,8 +93,7 @@ inline void restore(PyThreadState* ts) {
 // finalization starts).
 inline void at_exit() {
   exiting().store(true);
-  Py_BEGIN_ALLOW_THREADS
-  for (int i = 0; i < 5000 && waiting_for_gil().load() > 0; ++i) usleep(1000);
+  Py_BEGIN_ALLOW_THREADS for (int i = 0; i < 5000 && waiting_for_gil().load() > 0; ++i) usleep(1000);
   Py_END_ALLOW_THREADS
 }
 

@@ -25,7 +25,9 @@ struct OptTensor {
   TensorPtr p;
 };
 // A Python int outside int64 where fastgrad needs one; raised as Python's OverflowError.
-struct OverflowError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct OverflowError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // The int64 value of a Python int (or an object with __index__: NumPy integers, 0-d
 // int64 Tensors); OverflowError naming `op` when it does not fit. Never returns with a
@@ -60,7 +62,8 @@ namespace pybind11::detail {
 // does not fit raises OverflowError instead of pybind11's "incompatible arguments"
 // TypeError. Floats are still rejected (no silent truncation); other objects keep
 // pybind11's rules.
-template <> class type_caster<int64_t> {
+template <>
+class type_caster<int64_t> {
   using Other = std::conditional_t<std::is_same_v<int64_t, long>, long long, long>;
 
  public:
@@ -80,7 +83,8 @@ template <> class type_caster<int64_t> {
 };
 
 // fastgrad::Shape converts like a list of ints.
-template <> struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {
+template <>
+struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {
   bool load(handle src, bool convert) {
     // An entry outside int64 is an OverflowError that names the shape.
     if (PyList_Check(src.ptr()) || PyTuple_Check(src.ptr()))
@@ -99,7 +103,8 @@ class type_caster<std::shared_ptr<fastgrad::TensorImpl>>
   bool load(handle src, bool convert) { return !src.is_none() && Base::load(src, convert); }
 };
 
-template <> struct type_caster<fastgrad::OptTensor> {
+template <>
+struct type_caster<fastgrad::OptTensor> {
   PYBIND11_TYPE_CASTER(fastgrad::OptTensor, const_name("Optional[Tensor]"));
   bool load(handle src, bool convert) {
     if (src.is_none()) {
@@ -112,7 +117,8 @@ template <> struct type_caster<fastgrad::OptTensor> {
     return true;
   }
   static handle cast(const fastgrad::OptTensor& v, return_value_policy, handle) {
-    return v.p ? make_caster<std::shared_ptr<fastgrad::TensorImpl>>::cast(v.p, return_value_policy::automatic, {})
+    return v.p ? make_caster<std::shared_ptr<fastgrad::TensorImpl>>::cast(v.p, return_value_policy::automatic,
+                                                                          {})
                : none().release();
   }
 };
@@ -138,10 +144,14 @@ DType np_to_dtype(const py::dtype& dt, const char* op) {
 }
 py::dtype dtype_to_np(DType d) {
   switch (d) {
-    case DType::Float32: return py::dtype::of<float>();
-    case DType::Float64: return py::dtype::of<double>();
-    case DType::Int64: return py::dtype::of<int64_t>();
-    case DType::Bool: return py::dtype::of<bool>();
+    case DType::Float32:
+      return py::dtype::of<float>();
+    case DType::Float64:
+      return py::dtype::of<double>();
+    case DType::Int64:
+      return py::dtype::of<int64_t>();
+    case DType::Bool:
+      return py::dtype::of<bool>();
   }
   return py::dtype::of<float>();
 }
@@ -156,7 +166,8 @@ void canonical_bools(uint8_t* p, int64_t n, int64_t stride, bool readonly, const
   for (int64_t i = 0; i < n && !bad; ++i) bad = p[i * stride] > 1;
   if (!bad) return;
   if (readonly)
-    throw ValueError(std::string(op) + ": read-only bool memory holds bytes other than 0/1 and cannot be shared; "
+    throw ValueError(std::string(op) +
+                     ": read-only bool memory holds bytes other than 0/1 and cannot be shared; "
                      "copy it with fg.tensor(...) (which normalises them)");
   for (int64_t i = 0; i < n; ++i) p[i * stride] = p[i * stride] != 0;
 }
@@ -165,15 +176,17 @@ void canonical_bools(uint8_t* p, int64_t n, int64_t stride, bool readonly, const
 TP from_numpy(py::array arr) {
   DType d = np_to_dtype(arr.dtype(), "from_numpy");
   if (arr.dtype().kind() == 'u' || (arr.dtype().kind() == 'i' && arr.itemsize() != 8))
-    throw TypeError("from_numpy: only int64 integers can share memory, got " + std::string(py::str(arr.dtype())));
+    throw TypeError("from_numpy: only int64 integers can share memory, got " +
+                    std::string(py::str(arr.dtype())));
   if (!(arr.flags() & py::array::c_style))
-    throw ValueError("from_numpy: array must be C-contiguous to share memory (got strides " +
-                     std::string(py::str(py::cast(std::vector<py::ssize_t>(arr.strides(), arr.strides() + arr.ndim())))) +
-                     "); use fg.tensor(a) to copy");
-  if (arr.dtype().byteorder() == '>')
-    throw TypeError("from_numpy: non-native byte order");
+    throw ValueError(
+        "from_numpy: array must be C-contiguous to share memory (got strides " +
+        std::string(py::str(py::cast(std::vector<py::ssize_t>(arr.strides(), arr.strides() + arr.ndim())))) +
+        "); use fg.tensor(a) to copy");
+  if (arr.dtype().byteorder() == '>') throw TypeError("from_numpy: non-native byte order");
   if (d == DType::Bool)
-    canonical_bools(static_cast<uint8_t*>(const_cast<void*>(arr.data())), arr.size(), 1, !arr.writeable(), "from_numpy");
+    canonical_bools(static_cast<uint8_t*>(const_cast<void*>(arr.data())), arr.size(), 1, !arr.writeable(),
+                    "from_numpy");
   auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
     gil::with_gil_or_leak([p] { delete static_cast<py::object*>(p); });
   });
@@ -189,29 +202,30 @@ TP from_numpy(py::array arr) {
 // Copies any array-like (casting to `dtype` when given).
 TP from_array_copy(py::array arr, std::optional<DType> dtype) {
   return gil::calling_python([&] {  // astype may release the GIL (see gil.h)
-  DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
-  const char kind = arr.dtype().kind();
-  // Floats become int64 through fastgrad's own cast, so NaN/inf/out-of-range values
-  // saturate as documented instead of NumPy's platform-dependent INT64_MIN.
-  if (d == DType::Int64 && kind == 'f') {
-    Tensor f(from_array_copy(py::array::ensure(arr.attr("astype")(py::dtype::of<double>())), DType::Float64));
-    GradModeGuard g(false);
-    return cast(f, DType::Int64).impl();
-  }
-  py::array c = py::array::ensure(arr.attr("astype")(dtype_to_np(d)), py::array::c_style);
-  if (!c) throw TypeError("tensor: could not convert data");
-  Tensor t = empty(Shape(c.shape(), c.shape() + c.ndim()), d);
-  std::memcpy(t.raw(), c.data(), static_cast<size_t>(c.nbytes()));
-  if (d == DType::Bool) canonical_bools(static_cast<uint8_t*>(t.raw()), t.numel(), 1, false, "tensor");
-  if (d == DType::Int64 && kind == 'u' && arr.itemsize() == 8) {
-    // uint64 values >= 2**63 wrapped to negatives in astype: refuse them.
-    const int64_t* p = t.data<int64_t>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      if (p[i] < 0)
-        throw OverflowError("tensor: uint64 value " + std::to_string(static_cast<uint64_t>(p[i])) +
-                            " is outside the int64 range [-2**63, 2**63 - 1]");
-  }
-  return t.impl();
+    DType d = dtype ? *dtype : np_to_dtype(arr.dtype(), "tensor");
+    const char kind = arr.dtype().kind();
+    // Floats become int64 through fastgrad's own cast, so NaN/inf/out-of-range values
+    // saturate as documented instead of NumPy's platform-dependent INT64_MIN.
+    if (d == DType::Int64 && kind == 'f') {
+      Tensor f(
+          from_array_copy(py::array::ensure(arr.attr("astype")(py::dtype::of<double>())), DType::Float64));
+      GradModeGuard g(false);
+      return cast(f, DType::Int64).impl();
+    }
+    py::array c = py::array::ensure(arr.attr("astype")(dtype_to_np(d)), py::array::c_style);
+    if (!c) throw TypeError("tensor: could not convert data");
+    Tensor t = empty(Shape(c.shape(), c.shape() + c.ndim()), d);
+    std::memcpy(t.raw(), c.data(), static_cast<size_t>(c.nbytes()));
+    if (d == DType::Bool) canonical_bools(static_cast<uint8_t*>(t.raw()), t.numel(), 1, false, "tensor");
+    if (d == DType::Int64 && kind == 'u' && arr.itemsize() == 8) {
+      // uint64 values >= 2**63 wrapped to negatives in astype: refuse them.
+      const int64_t* p = t.data<int64_t>();
+      for (int64_t i = 0; i < t.numel(); ++i)
+        if (p[i] < 0)
+          throw OverflowError("tensor: uint64 value " + std::to_string(static_cast<uint64_t>(p[i])) +
+                              " is outside the int64 range [-2**63, 2**63 - 1]");
+    }
+    return t.impl();
   });
 }
 
@@ -238,7 +252,9 @@ Tensor to_tensor(py::handle h, const Tensor& like, const char* op = "operand") {
     return scalar_int(py_int64(h.ptr(), op), DType::Int64);  // bool + 2 is 3 (int64), as PyTorch
   }
   py::array a = gil::calling_python([&] { return py::array::ensure(h); });
-  if (!a) throw TypeError("expected a Tensor, a number or an array, got " + std::string(py::str(py::type::handle_of(h))));
+  if (!a)
+    throw TypeError("expected a Tensor, a number or an array, got " +
+                    std::string(py::str(py::type::handle_of(h))));
   DType d = np_to_dtype(a.dtype(), "operand");
   if (is_floating(like.dtype()) && !is_floating(d)) d = like.dtype();
   return Tensor(from_array_copy(a, d));
@@ -277,7 +293,9 @@ Tensor filled(const Shape& shape, py::handle v, DType d, const char* op) {
   return gil::kernel(factory_work(shape), [&] { return full(shape, dv, d); });
 }
 
-bool is_number(py::handle h) { return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()); }
+bool is_number(py::handle h) {
+  return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr());
+}
 double number(py::handle h, const char* op) { return py_double(h.ptr(), op); }
 
 Axes to_axes(const py::object& axis) {
@@ -285,9 +303,11 @@ Axes to_axes(const py::object& axis) {
   if (axis.is_none()) return r;
   if (py::isinstance<py::int_>(axis)) return {py_int64(axis.ptr(), "axis")};
   if (!py::isinstance<py::tuple>(axis) && !py::isinstance<py::list>(axis))
-    throw TypeError("axis must be None, an int or a tuple of ints, got " + std::string(py::str(py::type::handle_of(axis))));
+    throw TypeError("axis must be None, an int or a tuple of ints, got " +
+                    std::string(py::str(py::type::handle_of(axis))));
   for (auto a : axis)
-    if (!py::isinstance<py::int_>(a)) throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
+    if (!py::isinstance<py::int_>(a))
+      throw TypeError("axis entries must be ints, got " + std::string(py::str(py::type::handle_of(a))));
   for (auto a : axis) r.push_back(py_int64(a.ptr(), "axis"));
   if (r.empty()) throw ValueError("empty axis tuple");
   return r;
@@ -350,7 +370,8 @@ py::capsule to_dlpack(const TP& t, bool versioned, bool copied = false) {
       delete static_cast<DLContext*>(self->manager_ctx);
       delete self;
     };
-    m->flags = (t->storage->readonly ? FG_DLPACK_FLAG_READ_ONLY : 0) | (copied ? FG_DLPACK_FLAG_IS_COPIED : 0);
+    m->flags =
+        (t->storage->readonly ? FG_DLPACK_FLAG_READ_ONLY : 0) | (copied ? FG_DLPACK_FLAG_IS_COPIED : 0);
     fill_dl(m->dl_tensor, ctx);
     return py::capsule(m, "dltensor_versioned", [](PyObject* cap) {
       if (PyCapsule_IsValid(cap, "dltensor_versioned")) {  // never consumed: still ours
@@ -383,12 +404,16 @@ py::capsule dlpack_export(const TP& t, const py::object& stream, const py::objec
   // np/torch/fg.from_dlpack share the memory off the tape, exactly like the buffer
   // protocol: a value carrying a tracing transform's derivative must not leave that way.
   if (tl_trace_depth > 0)
-    py::module_::import("fastgrad._trace").attr("check_conversion")(py::cast(t), "__dlpack__ (DLPack export)");
+    py::module_::import("fastgrad._trace")
+        .attr("check_conversion")(py::cast(t), "__dlpack__ (DLPack export)");
   auto int_arg = [](py::handle h) { return py::isinstance<py::int_>(h) && !py::isinstance<py::bool_>(h); };
   if (!stream.is_none()) {
-    if (!int_arg(stream)) throw TypeError("__dlpack__: stream must be None or an int, got " + std::string(py::str(py::type::handle_of(stream))));
+    if (!int_arg(stream))
+      throw TypeError("__dlpack__: stream must be None or an int, got " +
+                      std::string(py::str(py::type::handle_of(stream))));
     if (stream.cast<py::int_>().cast<long long>() != -1)  // -1: "no synchronisation", as PyTorch accepts
-      throw ValueError("__dlpack__: stream must be None for CPU tensors, got " + std::string(py::str(stream)));
+      throw ValueError("__dlpack__: stream must be None for CPU tensors, got " +
+                       std::string(py::str(stream)));
   }
   bool versioned = false;
   if (!max_version.is_none()) {
@@ -400,10 +425,11 @@ py::capsule dlpack_export(const TP& t, const py::object& stream, const py::objec
     versioned = py::int_(mv[0]) >= py::int_(1);
   }
   if (!dl_device.is_none()) {
-    if (!py::isinstance<py::tuple>(dl_device) || py::len(dl_device) != 2 || !int_arg(dl_device.cast<py::tuple>()[0]) ||
-        !int_arg(dl_device.cast<py::tuple>()[1]))
-      throw TypeError("__dlpack__: dl_device must be None or a (device_type, device_id) tuple of two ints, got " +
-                      std::string(py::repr(dl_device)));
+    if (!py::isinstance<py::tuple>(dl_device) || py::len(dl_device) != 2 ||
+        !int_arg(dl_device.cast<py::tuple>()[0]) || !int_arg(dl_device.cast<py::tuple>()[1]))
+      throw TypeError(
+          "__dlpack__: dl_device must be None or a (device_type, device_id) tuple of two ints, got " +
+          std::string(py::repr(dl_device)));
     py::tuple dv = dl_device.cast<py::tuple>();
     if (!(py::int_(dv[0]).equal(py::int_(static_cast<int>(kDLCPU))) && py::int_(dv[1]).equal(py::int_(0))))
       throw py::buffer_error("__dlpack__: unsupported device requested " + std::string(py::repr(dl_device)) +
@@ -417,7 +443,8 @@ py::capsule dlpack_export(const TP& t, const py::object& stream, const py::objec
   }
   if (!versioned && t->storage->readonly)
     throw py::buffer_error(
-        "__dlpack__: cannot export a read-only tensor as a legacy DLPack capsule, which has no read-only flag; "
+        "__dlpack__: cannot export a read-only tensor as a legacy DLPack capsule, which has no read-only "
+        "flag; "
         "pass max_version=(1, 0) (DLPack >= 1.0) or copy=True");
   return to_dlpack(t, versioned);
 }
@@ -444,7 +471,8 @@ TP from_dlpack(py::object obj) {
   DLManagedTensor* ml = nullptr;
   if (versioned) {
     mv = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
-    if (mv->version.major > 1) throw TypeError("from_dlpack: unsupported DLPack major version " + std::to_string(mv->version.major));
+    if (mv->version.major > 1)
+      throw TypeError("from_dlpack: unsupported DLPack major version " + std::to_string(mv->version.major));
     dlp = &mv->dl_tensor;
     readonly = (mv->flags & FG_DLPACK_FLAG_READ_ONLY) != 0;
   } else {
@@ -456,19 +484,27 @@ TP from_dlpack(py::object obj) {
   if (dl.device.device_type != kDLCPU) fail(ValueError("from_dlpack: only CPU tensors are supported"));
   if (dl.dtype.lanes != 1) fail(TypeError("from_dlpack: vector lanes are not supported"));
   DType d = DType::Float32;
-  if (dl.dtype.code == kDLFloat && dl.dtype.bits == 32) d = DType::Float32;
-  else if (dl.dtype.code == kDLFloat && dl.dtype.bits == 64) d = DType::Float64;
-  else if (dl.dtype.code == kDLInt && dl.dtype.bits == 64) d = DType::Int64;
-  else if (dl.dtype.code == kDLBool && dl.dtype.bits == 8) d = DType::Bool;
-  else fail(TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " + std::to_string(dl.dtype.bits)));
+  if (dl.dtype.code == kDLFloat && dl.dtype.bits == 32)
+    d = DType::Float32;
+  else if (dl.dtype.code == kDLFloat && dl.dtype.bits == 64)
+    d = DType::Float64;
+  else if (dl.dtype.code == kDLInt && dl.dtype.bits == 64)
+    d = DType::Int64;
+  else if (dl.dtype.code == kDLBool && dl.dtype.bits == 8)
+    d = DType::Bool;
+  else
+    fail(TypeError("from_dlpack: unsupported dtype code " + std::to_string(dl.dtype.code) + " bits " +
+                   std::to_string(dl.dtype.bits)));
   const size_t isz = itemsize(d);
   if (dl.byte_offset % isz) fail(ValueError("from_dlpack: misaligned byte offset"));
   if (dl.ndim < 0 || (dl.ndim > 0 && !dl.shape)) fail(ValueError("from_dlpack: invalid ndim/shape"));
   for (int i = 0; i < dl.ndim; ++i)
     if (dl.shape[i] < 0) fail(ValueError("from_dlpack: negative dimension " + std::to_string(dl.shape[i])));
   Shape shape(dl.shape, dl.shape + dl.ndim), strides;
-  if (dl.strides) strides.assign(dl.strides, dl.strides + dl.ndim);
-  else strides = contiguous_strides(shape);
+  if (dl.strides)
+    strides.assign(dl.strides, dl.strides + dl.ndim);
+  else
+    strides = contiguous_strides(shape);
   int64_t hi = 0;
   bool empty_t = false;
   for (int i = 0; i < dl.ndim; ++i) {
@@ -495,8 +531,9 @@ TP from_dlpack(py::object obj) {
     walk([&](uint8_t& b) { bad = bad || b > 1; });
     if (bad) {
       if (readonly)
-        fail(ValueError("from_dlpack: read-only bool memory holds bytes other than 0/1 and cannot be shared; "
-                        "copy it with fg.tensor(...) (which normalises them)"));
+        fail(
+            ValueError("from_dlpack: read-only bool memory holds bytes other than 0/1 and cannot be shared; "
+                       "copy it with fg.tensor(...) (which normalises them)"));
       walk([](uint8_t& b) { b = b != 0; });
     }
   }
@@ -527,14 +564,15 @@ Activation to_activation(const std::string& a, const char* op) {
   if (a == "relu") return Activation::Relu;
   if (a == "tanh") return Activation::Tanh;
   if (a == "sigmoid") return Activation::Sigmoid;
-  throw ValueError(std::string(op) + ": activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + a + "'");
+  throw ValueError(std::string(op) + ": activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + a +
+                   "'");
 }
 
 // Fused optimizer steps: every tensor of a group in one C++ call (no Python loop).
 template <typename T>
 std::vector<kernels::ParamSlot<T>> make_slots(const std::vector<TP>& params, const std::vector<TP>& grads,
-                                               const std::vector<TP>& b1, const std::vector<TP>& b2,
-                                               const std::vector<TP>& b3, const char* op) {
+                                              const std::vector<TP>& b1, const std::vector<TP>& b2,
+                                              const std::vector<TP>& b3, const char* op) {
   const size_t n = params.size();
   auto check_list = [&](const std::vector<TP>& v, const char* what) {
     if (!v.empty() && v.size() != n)
@@ -549,8 +587,9 @@ std::vector<kernels::ParamSlot<T>> make_slots(const std::vector<TP>& params, con
   auto ptr = [&](const TP& t, const TP& like, const char* what) -> T* {
     Tensor x(t);
     if (x.dtype() != dtype_of<T>::value || !x.is_contiguous() || t->shape != like->shape)
-      throw ValueError(std::string(op) + ": " + what + " of shape " + shape_str(t->shape) + " (" + dtype_name(x.dtype()) +
-                       ") does not match its parameter of shape " + shape_str(like->shape) + " or is not contiguous");
+      throw ValueError(std::string(op) + ": " + what + " of shape " + shape_str(t->shape) + " (" +
+                       dtype_name(x.dtype()) + ") does not match its parameter of shape " +
+                       shape_str(like->shape) + " or is not contiguous");
     if (t->storage->readonly) throw ValueError(std::string(op) + ": " + what + " is read-only");
     return x.data<T>();
   };
@@ -574,11 +613,13 @@ void run_step(const std::vector<TP>& params, F&& f) {
   if (params.empty()) return;
   sync_num_threads();
   DType d = params[0]->dtype;
-  if (d == DType::Float32) f(float{});
-  else if (d == DType::Float64) f(double{});
-  else throw TypeError(std::string("optimizer: parameters must be float32 or float64, got ") + dtype_name(d));
+  if (d == DType::Float32)
+    f(float{});
+  else if (d == DType::Float64)
+    f(double{});
+  else
+    throw TypeError(std::string("optimizer: parameters must be float32 or float64, got ") + dtype_name(d));
 }
-
 
 }  // namespace
 
@@ -603,7 +644,8 @@ PYBIND11_MODULE(_C, m) {
     } catch (const py::cast_error& e) {
       // A Python value that does not convert to the C++ argument is a type error (pybind11
       // maps cast_error to RuntimeError, the class of autograd misuse).
-      PyErr_SetString(PyExc_TypeError, (std::string("fastgrad: argument conversion failed: ") + e.what()).c_str());
+      PyErr_SetString(PyExc_TypeError,
+                      (std::string("fastgrad: argument conversion failed: ") + e.what()).c_str());
     } catch (const Interrupted&) {
       // A kernel stopped for SIGINT outside the apply hook: Python's handler decides.
       if (PyErr_CheckSignals() == 0) PyErr_SetNone(PyExc_KeyboardInterrupt);
@@ -614,9 +656,11 @@ PYBIND11_MODULE(_C, m) {
   // Ctrl-C on the main thread); the main thread is Python's (re-taken after fork).
   set_blocking_hook(&gil::blocking_hook);
   py::module_::import("atexit").attr("register")(py::cpp_function(&gil::at_exit));
-  m.def("_set_main_thread", [](unsigned long ident) { gil::main_thread_ident().store(ident); },
-        "The thread (threading ident) whose kernels Ctrl-C interrupts: Python's main thread.");
-  m.def("_gil_releases", [] { return gil::releases().load(); }, "Kernels run without the GIL so far (tests).");
+  m.def(
+      "_set_main_thread", [](unsigned long ident) { gil::main_thread_ident().store(ident); },
+      "The thread (threading ident) whose kernels Ctrl-C interrupts: Python's main thread.");
+  m.def(
+      "_gil_releases", [] { return gil::releases().load(); }, "Kernels run without the GIL so far (tests).");
   m.def("_fork_pinned_serial", &fork_pinned_serial);
 
   py::enum_<DType>(m, "dtype")
@@ -635,18 +679,19 @@ PYBIND11_MODULE(_C, m) {
     // while a transform traces f: a value that carries the transform's derivative must
     // not leave the graph silently (fastgrad/_trace.py raises, naming the transform).
     if (tl_trace_depth > 0)
-      py::module_::import("fastgrad._trace").attr("check_conversion")(
-          py::cast(&t, py::return_value_policy::reference), "np.asarray (the buffer protocol)");
+      py::module_::import("fastgrad._trace")
+          .attr("check_conversion")(py::cast(&t, py::return_value_policy::reference),
+                                    "np.asarray (the buffer protocol)");
     const size_t isz = itemsize(t.dtype);
     std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
     for (auto s : t.strides) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));
-    std::string fmt = t.dtype == DType::Float32 ? py::format_descriptor<float>::format()
+    std::string fmt = t.dtype == DType::Float32   ? py::format_descriptor<float>::format()
                       : t.dtype == DType::Float64 ? py::format_descriptor<double>::format()
                       : t.dtype == DType::Int64   ? py::format_descriptor<int64_t>::format()
                                                   : py::format_descriptor<bool>::format();
     void* ptr = static_cast<char*>(t.storage->data) + t.offset * static_cast<int64_t>(isz);
-    return py::buffer_info(ptr, static_cast<py::ssize_t>(isz), fmt, static_cast<py::ssize_t>(t.shape.size()), shape,
-                           strides, t.storage->readonly);
+    return py::buffer_info(ptr, static_cast<py::ssize_t>(isz), fmt, static_cast<py::ssize_t>(t.shape.size()),
+                           shape, strides, t.storage->readonly);
   });
 
   T.def_property_readonly("shape", [](const TP& t) { return shape_tuple(t->shape); })
@@ -654,115 +699,199 @@ PYBIND11_MODULE(_C, m) {
       .def_property_readonly("dtype", [](const TP& t) { return t->dtype; })
       .def_property_readonly("size", [](const TP& t) { return shape_numel(t->shape); })
       .def("numel", [](const TP& t) { return shape_numel(t->shape); })
-      .def("__len__", [](const TP& t) {
-        if (t->shape.empty()) throw TypeError("len() of a 0-d tensor");
-        return t->shape[0];
-      })
+      .def("__len__",
+           [](const TP& t) {
+             if (t->shape.empty()) throw TypeError("len() of a 0-d tensor");
+             return t->shape[0];
+           })
       .def_property_readonly("_strides", [](const TP& t) { return shape_tuple(t->strides); })
       .def_property_readonly("_offset", [](const TP& t) { return t->offset; })
       .def_property_readonly("_version", [](const TP& t) { return t->storage->version.load(); })
       .def("_bump_version", [](const TP& t) { t->storage->version++; })
-      .def_property_readonly("_data_ptr", [](const TP& t) {
-        return reinterpret_cast<uintptr_t>(t->storage->data) + t->offset * itemsize(t->dtype);
-      })
+      .def_property_readonly("_data_ptr",
+                             [](const TP& t) {
+                               return reinterpret_cast<uintptr_t>(t->storage->data) +
+                                      t->offset * itemsize(t->dtype);
+                             })
       .def("is_contiguous", [](const TP& t) { return Tensor(t).is_contiguous(); })
-      .def_property("requires_grad", [](const TP& t) { return t->requires_grad; },
-                    [](const TP& t, bool v) {
-                      if (t->grad_fn && !v)
-                        throw RuntimeError("requires_grad: cannot turn off gradients of a non-leaf tensor; use detach()");
-                      if (v && !is_floating(t->dtype))
-                        throw TypeError(std::string("requires_grad: only float tensors can require gradients, got ") +
-                                        dtype_name(t->dtype));
-                      t->requires_grad = v;
-                    })
+      .def_property(
+          "requires_grad", [](const TP& t) { return t->requires_grad; },
+          [](const TP& t, bool v) {
+            if (t->grad_fn && !v)
+              throw RuntimeError(
+                  "requires_grad: cannot turn off gradients of a non-leaf tensor; use detach()");
+            if (v && !is_floating(t->dtype))
+              throw TypeError(std::string("requires_grad: only float tensors can require gradients, got ") +
+                              dtype_name(t->dtype));
+            t->requires_grad = v;
+          })
       // .grad is shared with backward calls running without the GIL: same lock as theirs.
-      .def_property("grad", [](const TP& t) {
-                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-                      return t->grad;
-                    },
-                    [](const TP& t, py::handle h) {
-                      // None is the common case (zero_grad): skip the holder conversion.
-                      if (h.is_none()) {
-                        TP old;
-                        {
-                          std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-                          old = std::move(t->grad);
-                          t->grad.reset();
-                        }
-                        return;
-                      }
-                      if (!py::isinstance<TensorImpl>(h))
-                        throw TypeError("grad: expected a Tensor or None, got " + std::string(py::str(py::type::handle_of(h))));
-                      TP g = h.cast<TP>();
-                      if (g->dtype != t->dtype)
-                        throw TypeError(std::string("grad: assigned a ") + dtype_name(g->dtype) + " gradient to a " +
-                                        dtype_name(t->dtype) + " tensor");
-                      if (g->shape != t->shape)
-                        throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
-                                         " to a tensor of shape " + shape_str(t->shape));
-                      std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-                      std::swap(t->grad, g);  // the old one dies after the lock
-                    })
+      .def_property(
+          "grad",
+          [](const TP& t) {
+            std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+            return t->grad;
+          },
+          [](const TP& t, py::handle h) {
+            // None is the common case (zero_grad): skip the holder conversion.
+            if (h.is_none()) {
+              TP old;
+              {
+                std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+                old = std::move(t->grad);
+                t->grad.reset();
+              }
+              return;
+            }
+            if (!py::isinstance<TensorImpl>(h))
+              throw TypeError("grad: expected a Tensor or None, got " +
+                              std::string(py::str(py::type::handle_of(h))));
+            TP g = h.cast<TP>();
+            if (g->dtype != t->dtype)
+              throw TypeError(std::string("grad: assigned a ") + dtype_name(g->dtype) + " gradient to a " +
+                              dtype_name(t->dtype) + " tensor");
+            if (g->shape != t->shape)
+              throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
+                               " to a tensor of shape " + shape_str(t->shape));
+            std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
+            std::swap(t->grad, g);  // the old one dies after the lock
+          })
       .def_property_readonly("is_leaf", [](const TP& t) { return !t->grad_fn; })
-      .def_property_readonly("grad_fn", [](const TP& t) -> py::object {
-        if (!t->grad_fn) return py::none();
-        return py::str(t->grad_fn->prim->name());
-      })
+      .def_property_readonly("grad_fn",
+                             [](const TP& t) -> py::object {
+                               if (!t->grad_fn) return py::none();
+                               return py::str(t->grad_fn->prim->name());
+                             })
       .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
       .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); })
-      .def("backward", [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
-        gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
-      }, py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
+      .def(
+          "backward",
+          [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
+            gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
+          },
+          py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
-      .def("_set_tangent", [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
-      .def("_clear_tangent", [](const TP& t, int64_t level) {
-        auto& v = t->tangents;
-        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }), v.end());
-      })
-      .def("__dlpack__", [](const TP& t, py::object stream, py::object max_version, py::object dl_device,
-                            py::object copy) { return dlpack_export(t, stream, max_version, dl_device, copy); },
-           py::arg("stream") = py::none(), py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
-           py::arg("copy") = py::none())
+      .def("_set_tangent",
+           [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
+      .def("_clear_tangent",
+           [](const TP& t, int64_t level) {
+             auto& v = t->tangents;
+             v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }),
+                     v.end());
+           })
+      .def(
+          "__dlpack__",
+          [](const TP& t, py::object stream, py::object max_version, py::object dl_device, py::object copy) {
+            return dlpack_export(t, stream, max_version, dl_device, copy);
+          },
+          py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+          py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const TP&) { return py::make_tuple(int(kDLCPU), 0); });
 
   // Arithmetic: one overload each, dispatching on the Python type by hand (faster than
   // pybind11's overload resolution, which matters for the per-op overhead).
-  T.def("__add__", [](const TP& a, py::handle b) { return binop(a, b, "__add__", fastgrad::add, add_scalar); })
-      .def("__radd__", [](const TP& a, py::handle b) { return binop(a, b, "__radd__", [](const Tensor& x, const Tensor& y) { return add(y, x); }, add_scalar); })
-      .def("__sub__", [](const TP& a, py::handle b) { return binop(a, b, "__sub__", fastgrad::sub, [](const Tensor& x, double s) { return add_scalar(x, -s); }); })
-      .def("__rsub__", [](const TP& a, py::handle b) { return binop(a, b, "__rsub__", [](const Tensor& x, const Tensor& y) { return sub(y, x); }, rsub_scalar); })
-      .def("__mul__", [](const TP& a, py::handle b) { return binop(a, b, "__mul__", fastgrad::mul, mul_scalar); })
-      .def("__rmul__", [](const TP& a, py::handle b) { return binop(a, b, "__rmul__", [](const Tensor& x, const Tensor& y) { return mul(y, x); }, mul_scalar); })
-      .def("__truediv__", [](const TP& a, py::handle b) { return binop(a, b, "__truediv__", fastgrad::div, [](const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); }); })
-      .def("__rtruediv__", [](const TP& a, py::handle b) { return binop(a, b, "__rtruediv__", [](const Tensor& x, const Tensor& y) { return div(y, x); }, rdiv_scalar); })
-      .def("__pow__", [](const TP& a, py::handle b) { return binop(a, b, "__pow__", fastgrad::pow, pow_scalar); })
-      .def("__rpow__", [](const TP& a, py::handle b) {
-        Tensor A(a);
-        Tensor B = to_tensor(b, A);
-        return fastgrad::pow(B, A).impl();
-      })
-      .def("__matmul__", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A, "__matmul__");
-        return matmul(A, B).impl();
-      })
-      .def("__rmatmul__", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A, "__rmatmul__");
-        return matmul(B, A).impl();
-      })
+  T.def("__add__",
+        [](const TP& a, py::handle b) { return binop(a, b, "__add__", fastgrad::add, add_scalar); })
+      .def("__radd__",
+           [](const TP& a, py::handle b) {
+             return binop(
+                 a, b, "__radd__", [](const Tensor& x, const Tensor& y) { return add(y, x); }, add_scalar);
+           })
+      .def("__sub__",
+           [](const TP& a, py::handle b) {
+             return binop(a, b, "__sub__", fastgrad::sub,
+                          [](const Tensor& x, double s) { return add_scalar(x, -s); });
+           })
+      .def("__rsub__",
+           [](const TP& a, py::handle b) {
+             return binop(
+                 a, b, "__rsub__", [](const Tensor& x, const Tensor& y) { return sub(y, x); }, rsub_scalar);
+           })
+      .def("__mul__",
+           [](const TP& a, py::handle b) { return binop(a, b, "__mul__", fastgrad::mul, mul_scalar); })
+      .def("__rmul__",
+           [](const TP& a, py::handle b) {
+             return binop(
+                 a, b, "__rmul__", [](const Tensor& x, const Tensor& y) { return mul(y, x); }, mul_scalar);
+           })
+      .def("__truediv__",
+           [](const TP& a, py::handle b) {
+             return binop(a, b, "__truediv__", fastgrad::div,
+                          [](const Tensor& x, double s) { return mul_scalar(x, 1.0 / s); });
+           })
+      .def("__rtruediv__",
+           [](const TP& a, py::handle b) {
+             return binop(
+                 a, b, "__rtruediv__", [](const Tensor& x, const Tensor& y) { return div(y, x); },
+                 rdiv_scalar);
+           })
+      .def("__pow__",
+           [](const TP& a, py::handle b) { return binop(a, b, "__pow__", fastgrad::pow, pow_scalar); })
+      .def("__rpow__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a);
+             Tensor B = to_tensor(b, A);
+             return fastgrad::pow(B, A).impl();
+           })
+      .def("__matmul__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__matmul__");
+             return matmul(A, B).impl();
+           })
+      .def("__rmatmul__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__rmatmul__");
+             return matmul(B, A).impl();
+           })
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
       .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
-      .def("__invert__", [](const TP& a) { return gil::kernel(shape_numel(a->shape), [&] { return logical_not(Tensor(a)).impl(); }); })
-      .def("__and__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__and__"); return gil::kernel(A.numel() + B.numel(), [&] { return logical_and(A, B).impl(); }); })
-      .def("__or__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__or__"); return gil::kernel(A.numel() + B.numel(), [&] { return logical_or(A, B).impl(); }); })
-      .def("__eq__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__eq__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Eq).impl(); }); })
-      .def("__ne__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__ne__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ne).impl(); }); })
-      .def("__lt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__lt__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Lt).impl(); }); })
-      .def("__le__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__le__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Le).impl(); }); })
-      .def("__gt__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__gt__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Gt).impl(); }); })
-      .def("__ge__", [](const TP& a, py::handle b) { Tensor A(a), B = to_tensor(b, A, "__ge__"); return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ge).impl(); }); })
+      .def("__invert__",
+           [](const TP& a) {
+             return gil::kernel(shape_numel(a->shape), [&] { return logical_not(Tensor(a)).impl(); });
+           })
+      .def("__and__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__and__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return logical_and(A, B).impl(); });
+           })
+      .def("__or__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__or__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return logical_or(A, B).impl(); });
+           })
+      .def("__eq__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__eq__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Eq).impl(); });
+           })
+      .def("__ne__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__ne__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ne).impl(); });
+           })
+      .def("__lt__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__lt__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Lt).impl(); });
+           })
+      .def("__le__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__le__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Le).impl(); });
+           })
+      .def("__gt__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__gt__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Gt).impl(); });
+           })
+      .def("__ge__",
+           [](const TP& a, py::handle b) {
+             Tensor A(a), B = to_tensor(b, A, "__ge__");
+             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ge).impl(); });
+           })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
@@ -775,32 +904,42 @@ PYBIND11_MODULE(_C, m) {
     if (A.dtype() == DType::Bool && PyLong_Check(b.ptr())) return to_tensor(b, scalar(0.0, DType::Int64));
     return to_tensor(b, A);
   };
-#define INPLACE(NAME, FN)                                                                        \
-  T.def(NAME, [operand](const TP& a, py::handle b) {                                             \
-    Tensor B = operand(a, b);                                                                    \
-    gil::nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); });                    \
-    return a;                                                                                    \
+#define INPLACE(NAME, FN)                                                     \
+  T.def(NAME, [operand](const TP& a, py::handle b) {                          \
+    Tensor B = operand(a, b);                                                 \
+    gil::nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); }); \
+    return a;                                                                 \
   })
-  INPLACE("add_", add_); INPLACE("sub_", sub_); INPLACE("mul_", mul_); INPLACE("div_", div_); INPLACE("pow_", pow_);
+  INPLACE("add_", add_);
+  INPLACE("sub_", sub_);
+  INPLACE("mul_", mul_);
+  INPLACE("div_", div_);
+  INPLACE("pow_", pow_);
   // Augmented assignment updates the tensor itself (p -= lr * p.grad), as in PyTorch.
-  INPLACE("__iadd__", add_); INPLACE("__isub__", sub_); INPLACE("__imul__", mul_); INPLACE("__itruediv__", div_);
+  INPLACE("__iadd__", add_);
+  INPLACE("__isub__", sub_);
+  INPLACE("__imul__", mul_);
+  INPLACE("__itruediv__", div_);
   INPLACE("__ipow__", pow_);
 #undef INPLACE
-  T.def("copy_", [](const TP& a, py::handle b) {
-        Tensor A(a), B = to_tensor(b, A, "copy_");
-        gil::nogil(A.numel(), [&] { assign_(A, B); });
-        return a;
-      })
-      .def("fill_", [](const TP& a, py::handle v) {
-        Tensor A(a);
-        // A number goes through full's checks (exact ints; NaN into int64 raises, PyTorch).
-        fill_(A, is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_"));
-        return a;
-      })
-      .def("zero_", [](const TP& a) {
-        gil::nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
-        return a;
-      })
+  T.def("copy_",
+        [](const TP& a, py::handle b) {
+          Tensor A(a), B = to_tensor(b, A, "copy_");
+          gil::nogil(A.numel(), [&] { assign_(A, B); });
+          return a;
+        })
+      .def("fill_",
+           [](const TP& a, py::handle v) {
+             Tensor A(a);
+             // A number goes through full's checks (exact ints; NaN into int64 raises, PyTorch).
+             fill_(A, is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_"));
+             return a;
+           })
+      .def("zero_",
+           [](const TP& a) {
+             gil::nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
+             return a;
+           })
       .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
       .def("_inplace_apply", [](const TP& a, const std::string& op, py::function fn) {
         // For __setitem__: fn (Python, differentiable ops) builds the new value.
@@ -812,21 +951,24 @@ PYBIND11_MODULE(_C, m) {
         return a;
       });
   for (const char* name : {"clamp_", "clip_"})
-    T.def(name, [name](const TP& a, py::object lo, py::object hi) {
-      auto bound = [&](py::handle h) -> std::optional<double> {
-        if (h.is_none()) return std::nullopt;
-        if (!is_number(h)) throw TypeError(std::string(name) + ": min and max must be numbers or None");
-        return number(h, name);
-      };
-      // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
-      // written back into it.
-      if (lo.is_none() && hi.is_none())
-        throw RuntimeError(std::string(name) + ": at least one of 'min' or 'max' must not be None");
-      DType r = a->dtype;
-      if (!is_floating(r) && (PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr()))) r = DType::Float32;
-      clamp_(Tensor(a), bound(lo), bound(hi), r);
-      return a;
-    }, py::arg("min") = py::none(), py::arg("max") = py::none());
+    T.def(
+        name,
+        [name](const TP& a, py::object lo, py::object hi) {
+          auto bound = [&](py::handle h) -> std::optional<double> {
+            if (h.is_none()) return std::nullopt;
+            if (!is_number(h)) throw TypeError(std::string(name) + ": min and max must be numbers or None");
+            return number(h, name);
+          };
+          // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
+          // written back into it.
+          if (lo.is_none() && hi.is_none())
+            throw RuntimeError(std::string(name) + ": at least one of 'min' or 'max' must not be None");
+          DType r = a->dtype;
+          if (!is_floating(r) && (PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr()))) r = DType::Float32;
+          clamp_(Tensor(a), bound(lo), bound(hi), r);
+          return a;
+        },
+        py::arg("min") = py::none(), py::arg("max") = py::none());
 
   // ---- module functions
   m.def("from_numpy", &from_numpy);
@@ -840,76 +982,155 @@ PYBIND11_MODULE(_C, m) {
   // All-int arguments take the exact integer path (values near 2**63 stay exact).
   m.def("arange", [](py::handle a, py::handle b, py::handle st, DType d) {
     if (is_int_like(a.ptr()) && is_int_like(b.ptr()) && is_int_like(st.ptr())) {
-      const int64_t ia = py_int64(a.ptr(), "arange"), ib = py_int64(b.ptr(), "arange"), is = py_int64(st.ptr(), "arange");
-      return gil::kernel(factory_work((double(ib) - double(ia)) / double(is)), [&] { return arange_int(ia, ib, is, d).impl(); });
+      const int64_t ia = py_int64(a.ptr(), "arange"), ib = py_int64(b.ptr(), "arange"),
+                    is = py_int64(st.ptr(), "arange");
+      return gil::kernel(factory_work((double(ib) - double(ia)) / double(is)),
+                         [&] { return arange_int(ia, ib, is, d).impl(); });
     }
-    const double da = py_double(a.ptr(), "arange"), db = py_double(b.ptr(), "arange"), ds = py_double(st.ptr(), "arange");
+    const double da = py_double(a.ptr(), "arange"), db = py_double(b.ptr(), "arange"),
+                 ds = py_double(st.ptr(), "arange");
     return gil::kernel(factory_work((db - da) / ds), [&] { return arange(da, db, ds, d).impl(); });
   });
   // Factories run through the kernel hook like every op: GIL released, Ctrl-C honoured.
-  m.def("linspace", [](double a, double b, int64_t n, DType d) { return gil::kernel(n, [&] { return linspace(a, b, n, d).impl(); }); });
-  m.def("eye", [](int64_t n, int64_t k, DType d) { return gil::kernel(factory_work(double(n) * double(k)), [&] { return eye(n, k, d).impl(); }); });
-  m.def("rand", [](const Shape& s, DType d) { return gil::kernel(factory_work(s), [&] { return rand(s, d).impl(); }); });
-  m.def("randn", [](const Shape& s, DType d) { return gil::kernel(factory_work(s), [&] { return randn(s, d).impl(); }); });
-  m.def("randint", [](int64_t lo, int64_t hi, const Shape& s) { return gil::kernel(factory_work(s), [&] { return randint(lo, hi, s).impl(); }); });
+  m.def("linspace", [](double a, double b, int64_t n, DType d) {
+    return gil::kernel(n, [&] { return linspace(a, b, n, d).impl(); });
+  });
+  m.def("eye", [](int64_t n, int64_t k, DType d) {
+    return gil::kernel(factory_work(double(n) * double(k)), [&] { return eye(n, k, d).impl(); });
+  });
+  m.def("rand", [](const Shape& s, DType d) {
+    return gil::kernel(factory_work(s), [&] { return rand(s, d).impl(); });
+  });
+  m.def("randn", [](const Shape& s, DType d) {
+    return gil::kernel(factory_work(s), [&] { return randn(s, d).impl(); });
+  });
+  m.def("randint", [](int64_t lo, int64_t hi, const Shape& s) {
+    return gil::kernel(factory_work(s), [&] { return randint(lo, hi, s).impl(); });
+  });
   m.def("randperm", [](int64_t n) { return gil::kernel(n, [&] { return randperm(n).impl(); }); });
   m.def("manual_seed", &manual_seed);
   m.def("next_seed", &next_seed);
 
-#define UNARY(NAME, FN)                                                                                     \
-  m.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); }); \
-  T.def(NAME, [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); })
-  UNARY("neg", neg); UNARY("exp", fastgrad::exp); UNARY("log", fastgrad::log); UNARY("log1p", fastgrad::log1p);
-  UNARY("sqrt", fastgrad::sqrt); UNARY("abs", fastgrad::abs); UNARY("sin", fastgrad::sin); UNARY("cos", fastgrad::cos);
-  UNARY("tanh", fastgrad::tanh); UNARY("sigmoid", sigmoid); UNARY("relu", relu); UNARY("silu", silu);
-  UNARY("erf", fastgrad::erf); UNARY("sign", sign); UNARY("isnan", fastgrad::isnan); UNARY("isfinite", fastgrad::isfinite);
-  UNARY("logical_not", logical_not); UNARY("clone", clone);
+#define UNARY(NAME, FN)                                                              \
+  m.def(NAME, [](const TP& x) {                                                      \
+    return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); \
+  });                                                                                \
+  T.def(NAME, [](const TP& x) {                                                      \
+    return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); \
+  })
+  UNARY("neg", neg);
+  UNARY("exp", fastgrad::exp);
+  UNARY("log", fastgrad::log);
+  UNARY("log1p", fastgrad::log1p);
+  UNARY("sqrt", fastgrad::sqrt);
+  UNARY("abs", fastgrad::abs);
+  UNARY("sin", fastgrad::sin);
+  UNARY("cos", fastgrad::cos);
+  UNARY("tanh", fastgrad::tanh);
+  UNARY("sigmoid", sigmoid);
+  UNARY("relu", relu);
+  UNARY("silu", silu);
+  UNARY("erf", fastgrad::erf);
+  UNARY("sign", sign);
+  UNARY("isnan", fastgrad::isnan);
+  UNARY("isfinite", fastgrad::isfinite);
+  UNARY("logical_not", logical_not);
+  UNARY("clone", clone);
 #undef UNARY
   m.def("gelu", [](const TP& x, bool approx) { return gelu(Tensor(x), approx).impl(); });
   m.def("gelu_deriv", [](const TP& x, bool approx) { return gelu_deriv(Tensor(x), approx).impl(); });
-  m.def("softplus", [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
-        py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+  m.def(
+      "softplus",
+      [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
+      py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
   // Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float (PyTorch).
-  m.def("clip", [](const TP& x, py::handle lo, py::handle hi) {
-    auto is_int_bound = [](py::handle h) { return h.is_none() || is_int_like(h.ptr()); };
-    if (!is_floating(x->dtype) && is_int_bound(lo) && is_int_bound(hi)) {
-      auto b = [](py::handle h) { return h.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(h.ptr(), "clip")); };
-      return clip_int(Tensor(x), b(lo), b(hi)).impl();
-    }
-    auto b = [](py::handle h) { return h.is_none() ? std::nullopt : std::optional<double>(py_double(h.ptr(), "clip")); };
-    return clip(Tensor(x), b(lo), b(hi)).impl();
-  }, py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
-  m.def("where", [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
+  m.def(
+      "clip",
+      [](const TP& x, py::handle lo, py::handle hi) {
+        auto is_int_bound = [](py::handle h) { return h.is_none() || is_int_like(h.ptr()); };
+        if (!is_floating(x->dtype) && is_int_bound(lo) && is_int_bound(hi)) {
+          auto b = [](py::handle h) {
+            return h.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(h.ptr(), "clip"));
+          };
+          return clip_int(Tensor(x), b(lo), b(hi)).impl();
+        }
+        auto b = [](py::handle h) {
+          return h.is_none() ? std::nullopt : std::optional<double>(py_double(h.ptr(), "clip"));
+        };
+        return clip(Tensor(x), b(lo), b(hi)).impl();
+      },
+      py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.def("where",
+        [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
   m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
 
-#define BINARY(NAME, FN) m.def(NAME, [](const TP& a, const TP& b) { return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape), [&] { return FN(Tensor(a), Tensor(b)).impl(); }); })
-  BINARY("add", add); BINARY("sub", sub); BINARY("mul", mul); BINARY("div", div); BINARY("pow", fastgrad::pow);
-  BINARY("maximum", maximum); BINARY("minimum", minimum); BINARY("matmul", matmul);
-  BINARY("logical_and", logical_and); BINARY("logical_or", logical_or);
+#define BINARY(NAME, FN)                                                 \
+  m.def(NAME, [](const TP& a, const TP& b) {                             \
+    return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),    \
+                       [&] { return FN(Tensor(a), Tensor(b)).impl(); }); \
+  })
+  BINARY("add", add);
+  BINARY("sub", sub);
+  BINARY("mul", mul);
+  BINARY("div", div);
+  BINARY("pow", fastgrad::pow);
+  BINARY("maximum", maximum);
+  BINARY("minimum", minimum);
+  BINARY("matmul", matmul);
+  BINARY("logical_and", logical_and);
+  BINARY("logical_or", logical_or);
 #undef BINARY
   m.def("compare", [](const TP& a, const TP& b, int op) {
     return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
                        [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
   });
 
-#define REDUCE(NAME, FN)                                                                                    \
-  m.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
-    py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);                               \
-  T.def(NAME, [](const TP& x, py::object axis, bool keepdims) {                                            \
-    Axes ax = to_axes(axis); return FN(Tensor(x), ax, keepdims).impl(); }, \
-    py::arg("axis") = py::none(), py::arg("keepdims") = false)
-  REDUCE("sum", sum); REDUCE("mean", mean); REDUCE("amax", amax); REDUCE("amin", amin); REDUCE("prod", prod);
+#define REDUCE(NAME, FN)                                                        \
+  m.def(                                                                        \
+      NAME,                                                                     \
+      [](const TP& x, py::object axis, bool keepdims) {                         \
+        Axes ax = to_axes(axis);                                                \
+        return FN(Tensor(x), ax, keepdims).impl();                              \
+      },                                                                        \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false); \
+  T.def(                                                                        \
+      NAME,                                                                     \
+      [](const TP& x, py::object axis, bool keepdims) {                         \
+        Axes ax = to_axes(axis);                                                \
+        return FN(Tensor(x), ax, keepdims).impl();                              \
+      },                                                                        \
+      py::arg("axis") = py::none(), py::arg("keepdims") = false)
+  REDUCE("sum", sum);
+  REDUCE("mean", mean);
+  REDUCE("amax", amax);
+  REDUCE("amin", amin);
+  REDUCE("prod", prod);
   REDUCE("logsumexp", logsumexp);
 #undef REDUCE
-  m.def("var", [](const TP& x, py::object axis, double correction, bool keepdims) { return var(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
-        py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def("std", [](const TP& x, py::object axis, double correction, bool keepdims) { return std_(Tensor(x), to_axes(axis), correction, keepdims).impl(); },
-        py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def("argmax", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); }); },
-        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("argmin", [](const TP& x, std::optional<int64_t> axis, bool keepdims) { return gil::kernel(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); }); },
-        py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  m.def(
+      "var",
+      [](const TP& x, py::object axis, double correction, bool keepdims) {
+        return var(Tensor(x), to_axes(axis), correction, keepdims).impl();
+      },
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
+  m.def(
+      "std",
+      [](const TP& x, py::object axis, double correction, bool keepdims) {
+        return std_(Tensor(x), to_axes(axis), correction, keepdims).impl();
+      },
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
+  m.def(
+      "argmax",
+      [](const TP& x, std::optional<int64_t> axis, bool keepdims) {
+        return gil::kernel(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); });
+      },
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
+  m.def(
+      "argmin",
+      [](const TP& x, std::optional<int64_t> axis, bool keepdims) {
+        return gil::kernel(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); });
+      },
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
   m.def("softmax", [](const TP& x, int64_t axis) { return softmax(Tensor(x), axis).impl(); });
   m.def("log_softmax", [](const TP& x, int64_t axis) { return log_softmax(Tensor(x), axis).impl(); });
 
@@ -930,109 +1151,144 @@ PYBIND11_MODULE(_C, m) {
     for (auto& [a, b, c] : spec) s.push_back({a, b, c});
     return slice(Tensor(x), s).impl();
   });
-  m.def("slice_scatter", [](const TP& g, const Shape& shape, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {
-    std::vector<SliceSpec> s;
-    for (auto& [a, b, c] : spec) s.push_back({a, b, c});
-    return slice_scatter(Tensor(g), shape, s).impl();
-  });
-  m.def("concat", [](const std::vector<TP>& xs, int64_t axis) { return concat(to_tensors(xs), axis).impl(); });
+  m.def("slice_scatter",
+        [](const TP& g, const Shape& shape, const std::vector<std::tuple<int64_t, int64_t, int64_t>>& spec) {
+          std::vector<SliceSpec> s;
+          for (auto& [a, b, c] : spec) s.push_back({a, b, c});
+          return slice_scatter(Tensor(g), shape, s).impl();
+        });
+  m.def("concat",
+        [](const std::vector<TP>& xs, int64_t axis) { return concat(to_tensors(xs), axis).impl(); });
   m.def("stack", [](const std::vector<TP>& xs, int64_t axis) { return stack(to_tensors(xs), axis).impl(); });
-  m.def("split", [](const TP& x, const std::vector<int64_t>& sizes, int64_t axis) { return to_ptrs(split(Tensor(x), sizes, axis)); });
+  m.def("split", [](const TP& x, const std::vector<int64_t>& sizes, int64_t axis) {
+    return to_ptrs(split(Tensor(x), sizes, axis));
+  });
   m.def("pad", [](const TP& x, const std::vector<std::pair<int64_t, int64_t>>& p, py::handle v) {
-    if (is_int_like(v.ptr())) return pad_int(Tensor(x), p, py_int64(v.ptr(), "pad")).impl();  // exact for int64
+    if (is_int_like(v.ptr()))
+      return pad_int(Tensor(x), p, py_int64(v.ptr(), "pad")).impl();  // exact for int64
     return pad(Tensor(x), p, py_double(v.ptr(), "pad")).impl();
   });
-  m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) { return index_select(Tensor(x), axis, Tensor(idx)).impl(); });
-  m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) { return index_add(Tensor(g), s, axis, Tensor(idx)).impl(); });
-  m.def("nonzero_flat", [](const TP& x) { return gil::kernel(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); }); });
+  m.def("index_select", [](const TP& x, int64_t axis, const TP& idx) {
+    return index_select(Tensor(x), axis, Tensor(idx)).impl();
+  });
+  m.def("index_add", [](const TP& g, const Shape& s, int64_t axis, const TP& idx) {
+    return index_add(Tensor(g), s, axis, Tensor(idx)).impl();
+  });
+  m.def("nonzero_flat", [](const TP& x) {
+    return gil::kernel(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); });
+  });
 
-  m.def("linear", [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
-    Activation act = to_activation(activation, "linear");
-    return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl();
-  }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
-     py::arg("activation") = "none");
+  m.def(
+      "linear",
+      [](const TP& x, const TP& w, const OptTensor& b, bool torch_layout, const std::string& activation) {
+        Activation act = to_activation(activation, "linear");
+        return linear(Tensor(x), Tensor(w), Tensor(b.p), torch_layout, act).impl();
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("torch_layout") = true,
+      py::arg("activation") = "none");
 
   // ---- convolution and pooling
-  m.def("conv", [](const TP& x, const TP& w, const OptTensor& b, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
-                   const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
-                   const std::string& activation) {
-    Activation act = to_activation(activation, "conv");
-    return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl, act).impl();
-  }, py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"), py::arg("pad_hi"),
-     py::arg("dilation"), py::arg("groups"), py::arg("channels_last"), py::arg("activation") = "none");
-  m.def("max_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p, bool cl) {
-    return max_pool(Tensor(x), k, s, p, cl).impl();
-  });
-  m.def("avg_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s, const std::vector<int64_t>& p,
-                       bool cip, bool cl) {
-    return avg_pool(Tensor(x), k, s, p, cip, cl).impl();
-  });
+  m.def(
+      "conv",
+      [](const TP& x, const TP& w, const OptTensor& b, const std::vector<int64_t>& stride,
+         const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, const std::vector<int64_t>& dil,
+         int64_t groups, bool cl, const std::string& activation) {
+        Activation act = to_activation(activation, "conv");
+        return conv(Tensor(x), Tensor(w), Tensor(b.p), stride, lo, hi, dil, groups, cl, act).impl();
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias").none(true), py::arg("stride"), py::arg("pad_lo"),
+      py::arg("pad_hi"), py::arg("dilation"), py::arg("groups"), py::arg("channels_last"),
+      py::arg("activation") = "none");
+  m.def("max_pool",
+        [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
+           const std::vector<int64_t>& p, bool cl) { return max_pool(Tensor(x), k, s, p, cl).impl(); });
+  m.def("avg_pool", [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
+                       const std::vector<int64_t>& p, bool cip,
+                       bool cl) { return avg_pool(Tensor(x), k, s, p, cip, cl).impl(); });
   m.def("adaptive_avg_pool", [](const TP& x, const std::vector<int64_t>& o, bool cl) {
     return adaptive_avg_pool(Tensor(x), o, cl).impl();
   });
 
   // ---- fused optimizer steps (in place; bump versions)
-  m.def("sgd_step", [](const std::vector<TP>& params, const std::vector<TP>& grads, const std::vector<TP>& bufs, double lr,
-                       double momentum, double dampening, double wd, bool nesterov, bool maximize, bool first_step) {
+  m.def("sgd_step", [](const std::vector<TP>& params, const std::vector<TP>& grads,
+                       const std::vector<TP>& bufs, double lr, double momentum, double dampening, double wd,
+                       bool nesterov, bool maximize, bool first_step) {
     run_step(params, [&](auto tag) {
       using T = decltype(tag);
       auto slots = make_slots<T>(params, grads, bufs, {}, {}, "sgd_step");
-      gil::without_gil([&] { kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd, nesterov, maximize, first_step); });
+      gil::without_gil([&] {
+        kernels::sgd_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, momentum, dampening, wd,
+                             nesterov, maximize, first_step);
+      });
     });
     bump(params);
     bump(bufs);
   });
-  m.def("adam_step", [](const std::vector<TP>& params, const std::vector<TP>& grads, const std::vector<TP>& m1,
-                        const std::vector<TP>& m2, const std::vector<TP>& vmax, double lr, double b1, double b2, double eps,
-                        double wd, bool amsgrad, bool decoupled, bool maximize, int64_t step) {
-    if (step < 1) throw ValueError("adam_step: step must be >= 1");
-    if (amsgrad && vmax.empty()) throw ValueError("adam_step: amsgrad needs max_exp_avg_sqs");
-    run_step(params, [&](auto tag) {
-      using T = decltype(tag);
-      auto slots = make_slots<T>(params, grads, m1, m2, vmax, "adam_step");
-      if (m1.empty() || m2.empty()) throw ValueError("adam_step: exp_avgs and exp_avg_sqs are required");
-      gil::without_gil([&] { kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd, amsgrad, decoupled, maximize, step); });
-    });
-    bump(params);
-    bump(m1);
-    bump(m2);
-    bump(vmax);
-  });
-  m.def("rmsprop_step", [](const std::vector<TP>& params, const std::vector<TP>& grads, const std::vector<TP>& sq,
-                           const std::vector<TP>& mom, const std::vector<TP>& gavg, double lr, double alpha, double eps,
-                           double wd, double momentum, bool centered, bool maximize) {
-    if (momentum > 0 && mom.empty()) throw ValueError("rmsprop_step: momentum needs momentum buffers");
-    if (centered && gavg.empty()) throw ValueError("rmsprop_step: centered needs grad averages");
-    run_step(params, [&](auto tag) {
-      using T = decltype(tag);
-      auto slots = make_slots<T>(params, grads, sq, mom, gavg, "rmsprop_step");
-      if (sq.empty()) throw ValueError("rmsprop_step: square averages are required");
-      gil::without_gil([&] { kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd, momentum, centered, maximize); });
-    });
-    bump(params);
-    bump(sq);
-    bump(mom);
-    bump(gavg);
-  });
+  m.def("adam_step",
+        [](const std::vector<TP>& params, const std::vector<TP>& grads, const std::vector<TP>& m1,
+           const std::vector<TP>& m2, const std::vector<TP>& vmax, double lr, double b1, double b2,
+           double eps, double wd, bool amsgrad, bool decoupled, bool maximize, int64_t step) {
+          if (step < 1) throw ValueError("adam_step: step must be >= 1");
+          if (amsgrad && vmax.empty()) throw ValueError("adam_step: amsgrad needs max_exp_avg_sqs");
+          run_step(params, [&](auto tag) {
+            using T = decltype(tag);
+            auto slots = make_slots<T>(params, grads, m1, m2, vmax, "adam_step");
+            if (m1.empty() || m2.empty())
+              throw ValueError("adam_step: exp_avgs and exp_avg_sqs are required");
+            gil::without_gil([&] {
+              kernels::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, b1, b2, eps, wd,
+                                    amsgrad, decoupled, maximize, step);
+            });
+          });
+          bump(params);
+          bump(m1);
+          bump(m2);
+          bump(vmax);
+        });
+  m.def("rmsprop_step",
+        [](const std::vector<TP>& params, const std::vector<TP>& grads, const std::vector<TP>& sq,
+           const std::vector<TP>& mom, const std::vector<TP>& gavg, double lr, double alpha, double eps,
+           double wd, double momentum, bool centered, bool maximize) {
+          if (momentum > 0 && mom.empty()) throw ValueError("rmsprop_step: momentum needs momentum buffers");
+          if (centered && gavg.empty()) throw ValueError("rmsprop_step: centered needs grad averages");
+          run_step(params, [&](auto tag) {
+            using T = decltype(tag);
+            auto slots = make_slots<T>(params, grads, sq, mom, gavg, "rmsprop_step");
+            if (sq.empty()) throw ValueError("rmsprop_step: square averages are required");
+            gil::without_gil([&] {
+              kernels::rmsprop_step<T>(slots.data(), static_cast<int64_t>(slots.size()), lr, alpha, eps, wd,
+                                       momentum, centered, maximize);
+            });
+          });
+          bump(params);
+          bump(sq);
+          bump(mom);
+          bump(gavg);
+        });
 
   // ---- autodiff
   m.def("grad_enabled", &grad_enabled);
   m.def("set_grad_enabled", &set_grad_enabled);
-  m.def("backward", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
-    Tensors g;
-    for (auto& o : grads) g.emplace_back(o.p);
-    gil::without_gil([&] { backward(to_tensors(roots), g, retain, create); });
-  });
-  m.def("grad", [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs, bool retain,
-                   bool create, bool allow_unused) {
-    Tensors r, g;
-    for (auto& o : grads) g.emplace_back(o.p);
-    gil::without_gil([&] { r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused); });
-    std::vector<OptTensor> out;
-    for (auto& t : r) out.push_back({t.impl()});
-    return out;
-  }, py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
-     py::arg("create_graph") = false, py::arg("allow_unused") = false);
+  m.def("backward",
+        [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
+          Tensors g;
+          for (auto& o : grads) g.emplace_back(o.p);
+          gil::without_gil([&] { backward(to_tensors(roots), g, retain, create); });
+        });
+  m.def(
+      "grad",
+      [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs,
+         bool retain, bool create, bool allow_unused) {
+        Tensors r, g;
+        for (auto& o : grads) g.emplace_back(o.p);
+        gil::without_gil(
+            [&] { r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused); });
+        std::vector<OptTensor> out;
+        for (auto& t : r) out.push_back({t.impl()});
+        return out;
+      },
+      py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
+      py::arg("create_graph") = false, py::arg("allow_unused") = false);
   m.def("_set_trace_depth", [](int d) { tl_trace_depth = d; });
   m.def("_reaches", [](const TP& from, const std::vector<TP>& targets) {
     Tensors tg = to_tensors(targets);
@@ -1044,20 +1300,26 @@ PYBIND11_MODULE(_C, m) {
   m.def("primitives", [] { return primitive_registry(); });
 
   // ---- runtime
-  m.def("set_num_threads", [](int n) {
-    if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
-    fastgrad::set_num_threads(n);
-    if (n > 1 && fork_pinned_serial() &&
-        PyErr_WarnEx(PyExc_RuntimeWarning,
-                   "set_num_threads: this thread called fork() after running parallel kernels; OpenMP's "
-                   "thread pool does not survive fork, so its kernels stay on one thread (threads started "
-                   "in this process, and processes started with 'spawn', use the new count)", 1) < 0)
-      throw py::error_already_set();  // warnings turned into errors
-  }, "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
-     "thread; see the README.");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) throw ValueError("set_num_threads: n must be >= 1, got " + std::to_string(n));
+        fastgrad::set_num_threads(n);
+        if (n > 1 && fork_pinned_serial() &&
+            PyErr_WarnEx(
+                PyExc_RuntimeWarning,
+                "set_num_threads: this thread called fork() after running parallel kernels; OpenMP's "
+                "thread pool does not survive fork, so its kernels stay on one thread (threads started "
+                "in this process, and processes started with 'spawn', use the new count)",
+                1) < 0)
+          throw py::error_already_set();  // warnings turned into errors
+      },
+      "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
+      "thread; see the README.");
   m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
-  m.def("isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
-        "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");
+  m.def(
+      "isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
+      "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");
   m.def("supported_isas", [] {
     std::vector<std::string> r;
     for (auto i : {kernels::Isa::Scalar, kernels::Isa::Avx2, kernels::Isa::Avx512})

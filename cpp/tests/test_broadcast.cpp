@@ -81,8 +81,8 @@ TEST(Broadcast, ElementwiseMatchesNaiveReference) {
 
 TEST(Broadcast, StridedOperands) {
   fg::Tensor base = filled({4, 6}, 1, 0);
-  fg::Tensor t = fg::transpose(base, 0, 1);                  // (6, 4), strides (1, 6)
-  fg::Tensor s = fg::slice(base, {{1, 4, 2}, {0, 6, 3}});     // (2, 2), offset 6
+  fg::Tensor t = fg::transpose(base, 0, 1);                // (6, 4), strides (1, 6)
+  fg::Tensor s = fg::slice(base, {{1, 4, 2}, {0, 6, 3}});  // (2, 2), offset 6
   check_binary(t, filled({4}, 1, 0.5));
   check_binary(filled({6, 1}, -1, 0), t);
   check_binary(s, fg::transpose(filled({2, 2}, 1, 0), 0, 1));
@@ -112,7 +112,8 @@ TEST(Broadcast, DtypeMismatchInPrimitiveIsTypeError) {
   fg::Tensor a = fg::ones({2}, fg::DType::Float32), b = fg::ones({2}, fg::DType::Float64);
   fg::Tensor c = fg::add(a, b);  // the public op promotes
   EXPECT_EQ(c.dtype(), fg::DType::Float64);
-  EXPECT_THROW(fg::where(fg::ones({2}, fg::DType::Bool), a, fg::ones({3}, fg::DType::Float32)), fg::ValueError);
+  EXPECT_THROW(fg::where(fg::ones({2}, fg::DType::Bool), a, fg::ones({3}, fg::DType::Float32)),
+               fg::ValueError);
 }
 
 }  // namespace

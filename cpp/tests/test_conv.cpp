@@ -79,7 +79,8 @@ void for_each_term(const ConvGeom& g, F&& f) {
         for (int64_t oh = 0; oh < s.out[1]; ++oh)
           for (int64_t ow = 0; ow < s.out[2]; ++ow) {
             const int64_t po = (od * s.out[1] + oh) * s.out[2] + ow;
-            const int64_t yi = g.channels_last ? (n * s.Pout + po) * g.C_out + o : (n * g.C_out + o) * s.Pout + po;
+            const int64_t yi =
+                g.channels_last ? (n * s.Pout + po) * g.C_out + o : (n * g.C_out + o) * s.Pout + po;
             const int64_t grp = o / Cog;
             for (int64_t ci = 0; ci < Cig; ++ci)
               for (int64_t kd = 0; kd < s.k[0]; ++kd)
@@ -88,12 +89,15 @@ void for_each_term(const ConvGeom& g, F&& f) {
                     const int64_t id = od * s.s[0] - s.pl[0] + kd * s.d[0];
                     const int64_t ih = oh * s.s[1] - s.pl[1] + kh * s.d[1];
                     const int64_t iw = ow * s.s[2] - s.pl[2] + kw * s.d[2];
-                    if (id < 0 || id >= s.in[0] || ih < 0 || ih >= s.in[1] || iw < 0 || iw >= s.in[2]) continue;
+                    if (id < 0 || id >= s.in[0] || ih < 0 || ih >= s.in[1] || iw < 0 || iw >= s.in[2])
+                      continue;
                     const int64_t pi = (id * s.in[1] + ih) * s.in[2] + iw;
                     const int64_t c = grp * Cig + ci;
                     const int64_t kk = (kd * s.k[1] + kh) * s.k[2] + kw;
-                    const int64_t xi = g.channels_last ? (n * s.Pin + pi) * g.C_in + c : (n * g.C_in + c) * s.Pin + pi;
-                    const int64_t wi = g.channels_last ? (o * s.Kv + kk) * Cig + ci : (o * Cig + ci) * s.Kv + kk;
+                    const int64_t xi =
+                        g.channels_last ? (n * s.Pin + pi) * g.C_in + c : (n * g.C_in + c) * s.Pin + pi;
+                    const int64_t wi =
+                        g.channels_last ? (o * s.Kv + kk) * Cig + ci : (o * Cig + ci) * s.Kv + kk;
                     f(xi, wi, yi);
                   }
           }
@@ -126,13 +130,13 @@ void expect_close(const std::vector<T>& got, const std::vector<double>& ref, con
 }
 
 std::string describe(const ConvGeom& g) {
-  std::string s = "nd=" + std::to_string(g.nd) + " N=" + std::to_string(g.N) + " Cin=" + std::to_string(g.C_in) +
-                  " Cout=" + std::to_string(g.C_out) + " G=" + std::to_string(g.groups) +
-                  (g.channels_last ? " NHWC" : " NCHW");
+  std::string s = "nd=" + std::to_string(g.nd) + " N=" + std::to_string(g.N) +
+                  " Cin=" + std::to_string(g.C_in) + " Cout=" + std::to_string(g.C_out) +
+                  " G=" + std::to_string(g.groups) + (g.channels_last ? " NHWC" : " NCHW");
   for (int i = 0; i < g.nd; ++i)
-    s += " [in " + std::to_string(g.in[i]) + " k " + std::to_string(g.k[i]) + " s " + std::to_string(g.stride[i]) +
-         " d " + std::to_string(g.dil[i]) + " p " + std::to_string(g.pad_lo[i]) + "/" + std::to_string(g.pad_hi[i]) +
-         "]";
+    s += " [in " + std::to_string(g.in[i]) + " k " + std::to_string(g.k[i]) + " s " +
+         std::to_string(g.stride[i]) + " d " + std::to_string(g.dil[i]) + " p " +
+         std::to_string(g.pad_lo[i]) + "/" + std::to_string(g.pad_hi[i]) + "]";
   return s;
 }
 
@@ -143,7 +147,8 @@ void check_case(const Case& c, bool cl, bool with_bias, unsigned seed) {
   const std::string what = describe(g) + (sizeof(T) == 4 ? " float" : " double");
   SCOPED_TRACE(what);
   std::mt19937 rng(seed);
-  const size_t nx = g.N * g.C_in * s.Pin, ny = g.N * g.C_out * s.Pout, nw = g.C_out * (g.C_in / g.groups) * s.Kv;
+  const size_t nx = g.N * g.C_in * s.Pin, ny = g.N * g.C_out * s.Pout,
+               nw = g.C_out * (g.C_in / g.groups) * s.Kv;
   auto x = random_vec<T>(nx, rng), w = random_vec<T>(nw, rng), gy = random_vec<T>(ny, rng);
   auto b = random_vec<T>(g.C_out, rng);
 
@@ -177,11 +182,12 @@ void check_case(const Case& c, bool cl, bool with_bias, unsigned seed) {
   // Same thread count, same bits.
   std::vector<T> gw2(nw, nan);
   K::conv_grad_weight<T>(g, x.data(), gy.data(), gw2.data());
-  for (size_t i = 0; i < nw; ++i) ASSERT_EQ(std::memcmp(&gw[i], &gw2[i], sizeof(T)), 0) << "grad_weight not deterministic";
+  for (size_t i = 0; i < nw; ++i)
+    ASSERT_EQ(std::memcmp(&gw[i], &gw2[i], sizeof(T)), 0) << "grad_weight not deterministic";
 }
 
-Case C1(int64_t N, int64_t ci, int64_t co, int64_t G, int64_t in, int64_t k, int64_t s, int64_t d, int64_t plo,
-        int64_t phi) {
+Case C1(int64_t N, int64_t ci, int64_t co, int64_t G, int64_t in, int64_t k, int64_t s, int64_t d,
+        int64_t plo, int64_t phi) {
   return Case{1, N, ci, co, G, {in}, {k}, {s}, {d}, {plo}, {phi}};
 }
 
@@ -190,28 +196,30 @@ std::vector<Case> all_cases() {
   // 1-D
   v.push_back(C1(1, 3, 5, 1, 11, 3, 1, 1, 1, 1));
   v.push_back(C1(3, 4, 6, 2, 17, 4, 2, 2, 2, 3));
-  v.push_back(C1(3, 5, 7, 1, 9, 1, 1, 1, 0, 0));    // pointwise
-  v.push_back(C1(3, 6, 4, 2, 9, 1, 1, 1, 0, 0));    // grouped pointwise
-  v.push_back(C1(2, 5, 3, 1, 10, 1, 2, 1, 0, 0));   // 1x1 with stride
-  v.push_back(C1(2, 4, 4, 4, 13, 5, 3, 1, 2, 2));   // depthwise stride 3
-  v.push_back(C1(1, 2, 3, 1, 6, 3, 1, 1, 0, 5));    // pad_hi creates padding-only outputs
+  v.push_back(C1(3, 5, 7, 1, 9, 1, 1, 1, 0, 0));   // pointwise
+  v.push_back(C1(3, 6, 4, 2, 9, 1, 1, 1, 0, 0));   // grouped pointwise
+  v.push_back(C1(2, 5, 3, 1, 10, 1, 2, 1, 0, 0));  // 1x1 with stride
+  v.push_back(C1(2, 4, 4, 4, 13, 5, 3, 1, 2, 2));  // depthwise stride 3
+  v.push_back(C1(1, 2, 3, 1, 6, 3, 1, 1, 0, 5));   // pad_hi creates padding-only outputs
   // 2-D
   v.push_back(Case{2, 1, 3, 4, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});
   v.push_back(Case{2, 3, 4, 6, 2, {13, 10}, {3, 2}, {2, 3}, {2, 1}, {0, 2}, {1, 0}});
-  v.push_back(Case{2, 3, 5, 5, 5, {8, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});   // depthwise
-  v.push_back(Case{2, 2, 3, 6, 3, {9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}});   // depth multiplier
-  v.push_back(Case{2, 3, 4, 5, 1, {8, 8}, {4, 4}, {1, 1}, {1, 1}, {1, 1}, {2, 2}});   // TF "same", even k
-  v.push_back(Case{2, 2, 3, 4, 1, {17, 14}, {5, 3}, {3, 3}, {2, 2}, {3, 0}, {4, 2}}); // stride 3 dil 2
-  v.push_back(Case{2, 3, 6, 4, 2, {5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});   // grouped pointwise
-  v.push_back(Case{2, 1, 16, 8, 1, {40, 37}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}}); // several pixel tiles
-  v.push_back(Case{2, 1, 32, 8, 1, {50, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}}); // many tiles, N=1
+  v.push_back(Case{2, 3, 5, 5, 5, {8, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});     // depthwise
+  v.push_back(Case{2, 2, 3, 6, 3, {9, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}});     // depth multiplier
+  v.push_back(Case{2, 3, 4, 5, 1, {8, 8}, {4, 4}, {1, 1}, {1, 1}, {1, 1}, {2, 2}});     // TF "same", even k
+  v.push_back(Case{2, 2, 3, 4, 1, {17, 14}, {5, 3}, {3, 3}, {2, 2}, {3, 0}, {4, 2}});   // stride 3 dil 2
+  v.push_back(Case{2, 3, 6, 4, 2, {5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});     // grouped pointwise
+  v.push_back(Case{2, 1, 16, 8, 1, {40, 37}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});  // several pixel tiles
+  v.push_back(Case{2, 1, 32, 8, 1, {50, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});  // many tiles, N=1
   v.push_back(Case{2, 5, 8, 6, 2, {11, 13}, {3, 3}, {2, 1}, {1, 2}, {1, 2}, {2, 1}});
-  v.push_back(Case{2, 4, 24, 16, 1, {12, 12}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}}); // pointwise, batch
+  v.push_back(Case{2, 4, 24, 16, 1, {12, 12}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});  // pointwise, batch
   // 3-D
   v.push_back(Case{3, 3, 4, 4, 2, {5, 6, 7}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 0}});
   v.push_back(Case{3, 1, 3, 2, 1, {4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});
-  v.push_back(Case{3, 2, 4, 4, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});  // depthwise
-  v.push_back(Case{3, 2, 5, 3, 1, {3, 4, 5}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}});  // pointwise
+  v.push_back(
+      Case{3, 2, 4, 4, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});  // depthwise
+  v.push_back(
+      Case{3, 2, 5, 3, 1, {3, 4, 5}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}});  // pointwise
   v.push_back(Case{3, 3, 2, 3, 1, {7, 6, 5}, {2, 3, 2}, {3, 2, 2}, {2, 1, 2}, {2, 1, 0}, {0, 2, 1}});
   return v;
 }

@@ -63,8 +63,8 @@ struct Mat {
 // Checks C against alpha*A@B + beta*C0 with the rigorous floating-point bound
 // |err| <= c * eps * (K + 2) * (|alpha| sum|a||b| + |beta||c0|), c = 2.
 template <typename T>
-::testing::AssertionResult check(const Mat<T>& A, const Mat<T>& B, const Mat<T>& C0,
-                                 const Mat<T>& C, T alpha, T beta, const std::string& what) {
+::testing::AssertionResult check(const Mat<T>& A, const Mat<T>& B, const Mat<T>& C0, const Mat<T>& C, T alpha,
+                                 T beta, const std::string& what) {
   const int64_t M = C.rows, N = C.cols, K = A.cols;
   const long double eps = std::numeric_limits<T>::epsilon();
   for (int64_t i = 0; i < M; ++i)
@@ -85,15 +85,15 @@ template <typename T>
       const long double tol = 2 * eps * (K + 2) * mag + std::numeric_limits<T>::min();
       if (!(std::fabs(got - ref) <= tol))
         return ::testing::AssertionFailure()
-               << what << ": C(" << i << "," << j << ") = " << (double)got << ", expected "
-               << (double)ref << " (tol " << (double)tol << ")";
+               << what << ": C(" << i << "," << j << ") = " << (double)got << ", expected " << (double)ref
+               << " (tol " << (double)tol << ")";
     }
   return ::testing::AssertionSuccess();
 }
 
 template <typename T>
-::testing::AssertionResult run_case(int64_t M, int64_t N, int64_t K, bool tA, bool tB, bool tC,
-                                    int64_t pad, T alpha, T beta, std::mt19937& rng) {
+::testing::AssertionResult run_case(int64_t M, int64_t N, int64_t K, bool tA, bool tB, bool tC, int64_t pad,
+                                    T alpha, T beta, std::mt19937& rng) {
   Mat<T> A(M, K, tA, pad, rng, T(NAN)), B(K, N, tB, pad, rng, T(NAN));
   Mat<T> C(M, N, tC, pad, rng, T(-7));
   if (beta == T(0))  // beta == 0 must not read C
@@ -109,12 +109,11 @@ template <typename T>
     if (!inside && !(C.buf[idx] == T(-7)))
       return ::testing::AssertionFailure() << "padding of C overwritten at " << idx;
   }
-  const std::string what = std::string(fk::isa_name(fk::active_isa())) + " M=" +
-                           std::to_string(M) + " N=" + std::to_string(N) + " K=" +
-                           std::to_string(K) + " tA=" + std::to_string(tA) + " tB=" +
-                           std::to_string(tB) + " tC=" + std::to_string(tC) + " pad=" +
-                           std::to_string(pad) + " alpha=" + std::to_string(alpha) +
-                           " beta=" + std::to_string(beta);
+  const std::string what = std::string(fk::isa_name(fk::active_isa())) + " M=" + std::to_string(M) +
+                           " N=" + std::to_string(N) + " K=" + std::to_string(K) +
+                           " tA=" + std::to_string(tA) + " tB=" + std::to_string(tB) +
+                           " tC=" + std::to_string(tC) + " pad=" + std::to_string(pad) +
+                           " alpha=" + std::to_string(alpha) + " beta=" + std::to_string(beta);
   return check(A, B, C0, C, alpha, beta, what);
 }
 
@@ -133,8 +132,7 @@ TYPED_TEST(GemmTest, AllSizesRowMajor) {
     fk::set_isa(isa);
     for (int64_t M : kGrid)
       for (int64_t N : kGrid)
-        for (int64_t K : kGrid)
-          ASSERT_TRUE(run_case<T>(M, N, K, false, false, false, 0, T(1), T(0), rng));
+        for (int64_t K : kGrid) ASSERT_TRUE(run_case<T>(M, N, K, false, false, false, 0, T(1), T(0), rng));
   }
 }
 
@@ -164,7 +162,11 @@ TYPED_TEST(GemmTest, LargeAndThreaded) {
   using T = TypeParam;
   IsaGuard g;
   std::mt19937 rng(3);
-  struct S { int64_t M, N, K; bool tA, tB, tC; int64_t pad; };
+  struct S {
+    int64_t M, N, K;
+    bool tA, tB, tC;
+    int64_t pad;
+  };
   const S cases[] = {{300, 257, 513, false, false, false, 0}, {300, 257, 513, true, true, false, 5},
                      {129, 520, 300, false, true, true, 1},   {515, 33, 1030, true, false, false, 0},
                      {150, 131, 70, false, false, false, 2},  {1, 700, 900, false, false, false, 0},
@@ -280,8 +282,8 @@ TYPED_TEST(GemmTest, CalledInsideParallelRegion) {
   const std::vector<Mat<T>> C0 = Cs;
 #pragma omp parallel for num_threads(2)
   for (int t = 0; t < 4; ++t)
-    fk::gemm<T>(M, N, K, T(1), A.buf.data(), A.rs, A.cs, B.buf.data(), B.rs, B.cs, T(0.5),
-                Cs[size_t(t)].p(), N, 1);
+    fk::gemm<T>(M, N, K, T(1), A.buf.data(), A.rs, A.cs, B.buf.data(), B.rs, B.cs, T(0.5), Cs[size_t(t)].p(),
+                N, 1);
   for (int t = 0; t < 4; ++t)
     ASSERT_TRUE(check(A, B, C0[size_t(t)], Cs[size_t(t)], T(1), T(0.5), "in parallel"));
 }
@@ -290,8 +292,11 @@ TYPED_TEST(GemmTest, Batched) {
   using T = TypeParam;
   IsaGuard g;
   std::mt19937 rng(7);
-  struct S { int64_t batch, M, N, K; bool bcastB; };
-  const S cases[] = {{7, 5, 9, 3, false}, {16, 32, 64, 3, true}, {3, 70, 65, 33, false},
+  struct S {
+    int64_t batch, M, N, K;
+    bool bcastB;
+  };
+  const S cases[] = {{7, 5, 9, 3, false}, {16, 32, 64, 3, true},    {3, 70, 65, 33, false},
                      {5, 1, 1, 1, false}, {4, 260, 250, 200, true}, {6, 8, 8, 0, false}};
   for (fk::Isa isa : supported_isas()) {
     fk::set_isa(isa);
@@ -310,14 +315,13 @@ TYPED_TEST(GemmTest, Batched) {
       }
       const int64_t bsA = int64_t(As[0].buf.size()), bsC = int64_t(Cs[0].buf.size());
       const int64_t bsB = s.bcastB ? 0 : int64_t(Bs[0].buf.size());
-      fk::gemm_batched<T>(s.batch, s.M, s.N, s.K, T(1.5), A.data(), bsA, As[0].rs, As[0].cs,
-                          B.data(), bsB, Bs[0].rs, Bs[0].cs, T(-1), C.data(), bsC, Cs[0].rs,
-                          Cs[0].cs);
+      fk::gemm_batched<T>(s.batch, s.M, s.N, s.K, T(1.5), A.data(), bsA, As[0].rs, As[0].cs, B.data(), bsB,
+                          Bs[0].rs, Bs[0].cs, T(-1), C.data(), bsC, Cs[0].rs, Cs[0].cs);
       for (int64_t b = 0; b < s.batch; ++b) {
         Mat<T> got = Cs[size_t(b)];
         std::copy(C.begin() + b * bsC, C.begin() + (b + 1) * bsC, got.buf.begin());
-        ASSERT_TRUE(check(As[size_t(b)], Bs[size_t(s.bcastB ? 0 : b)], Cs[size_t(b)], got,
-                          T(1.5), T(-1), "batched b=" + std::to_string(b)));
+        ASSERT_TRUE(check(As[size_t(b)], Bs[size_t(s.bcastB ? 0 : b)], Cs[size_t(b)], got, T(1.5), T(-1),
+                          "batched b=" + std::to_string(b)));
       }
     }
   }

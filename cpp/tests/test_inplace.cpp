@@ -12,7 +12,8 @@ namespace fg = fastgrad;
 
 namespace {
 
-fg::Tensor vec(std::initializer_list<double> v, fg::DType d = fg::DType::Float64, bool requires_grad = false) {
+fg::Tensor vec(std::initializer_list<double> v, fg::DType d = fg::DType::Float64,
+               bool requires_grad = false) {
   fg::Tensor t = fg::empty({static_cast<int64_t>(v.size())}, fg::DType::Float64);
   int64_t i = 0;
   for (double x : v) t.data<double>()[i++] = x;
@@ -83,8 +84,9 @@ TEST(Inplace, ViewsRaiseInsteadOfWrongGradients) {
   fg::Tensor x = vec({1, 2, 3, 4}, fg::DType::Float64, true);
   fg::Tensor b = x * 3.0;
   fg::Tensor v = fg::slice(b, {{0, 2, 1}});
-  EXPECT_THROW(fg::mul_(v, fg::scalar(2, fg::DType::Float64)), fg::RuntimeError);  // in place on a tracked view
-  fg::mul_(b, fg::scalar(2, fg::DType::Float64));                                   // base changed under the view
+  EXPECT_THROW(fg::mul_(v, fg::scalar(2, fg::DType::Float64)),
+               fg::RuntimeError);                  // in place on a tracked view
+  fg::mul_(b, fg::scalar(2, fg::DType::Float64));  // base changed under the view
   EXPECT_THROW(fg::backward({fg::sum(v, {}, false)}, {fg::Tensor()}, false, false), fg::RuntimeError);
 }
 

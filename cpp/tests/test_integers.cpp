@@ -37,7 +37,8 @@ std::vector<int64_t> values(const fg::Tensor& t) {
 template <typename T>
 void check_saturating_cast() {
   const double inf = std::numeric_limits<double>::infinity();
-  fg::Tensor x = floats<T>({std::nan(""), inf, -inf, 1e30, -1e30, 9223372036854775808.0, -9223372036854775808.0, 1.75, -1.75});
+  fg::Tensor x = floats<T>(
+      {std::nan(""), inf, -inf, 1e30, -1e30, 9223372036854775808.0, -9223372036854775808.0, 1.75, -1.75});
   EXPECT_EQ(values(fg::cast(x, fg::DType::Int64)),
             (std::vector<int64_t>{0, kMax, kMin, kMax, kMin, kMax, kMin, 1, -1}));
   // copy_ into an int64 destination takes the same conversion
@@ -53,9 +54,11 @@ TEST(Integers, FloatToInt64CastSaturates) {
 TEST(Integers, FullAndArangeAreExact) {
   EXPECT_EQ(values(fg::full_int({2}, (int64_t{1} << 62) + 1, fg::DType::Int64)),
             (std::vector<int64_t>{(int64_t{1} << 62) + 1, (int64_t{1} << 62) + 1}));
-  EXPECT_EQ(values(fg::arange_int(kMax - 3, kMax, 1, fg::DType::Int64)), (std::vector<int64_t>{kMax - 3, kMax - 2, kMax - 1}));
-  EXPECT_EQ(values(fg::arange_int(kMax, kMin, -(int64_t{1} << 62), fg::DType::Int64)),
-            (std::vector<int64_t>{kMax, kMax - (int64_t{1} << 62), -1, -(int64_t{1} << 62) - 1}));  // kMax - k 2^62
+  EXPECT_EQ(values(fg::arange_int(kMax - 3, kMax, 1, fg::DType::Int64)),
+            (std::vector<int64_t>{kMax - 3, kMax - 2, kMax - 1}));
+  EXPECT_EQ(
+      values(fg::arange_int(kMax, kMin, -(int64_t{1} << 62), fg::DType::Int64)),
+      (std::vector<int64_t>{kMax, kMax - (int64_t{1} << 62), -1, -(int64_t{1} << 62) - 1}));  // kMax - k 2^62
   EXPECT_EQ(fg::arange_int(5, 1, 1, fg::DType::Int64).numel(), 0);
   EXPECT_THROW(fg::arange_int(kMin, kMax, 1, fg::DType::Int64), fg::ValueError);  // 2^64 - 1 elements
   EXPECT_THROW(fg::full({1}, std::nan(""), fg::DType::Int64), fg::RuntimeError);
@@ -67,14 +70,16 @@ TEST(Integers, FullAndArangeAreExact) {
 TEST(Integers, ArithmeticWrapsWithoutUndefinedBehaviour) {
   fg::Tensor a = ints({kMax, kMin, kMin, 3});
   fg::Tensor b = ints({1, -1, kMin, kMax});
-  EXPECT_EQ(values(fg::add(a, b)), (std::vector<int64_t>{kMin, kMax, 0, static_cast<int64_t>(uint64_t(3) + uint64_t(kMax))}));
+  EXPECT_EQ(values(fg::add(a, b)),
+            (std::vector<int64_t>{kMin, kMax, 0, static_cast<int64_t>(uint64_t(3) + uint64_t(kMax))}));
   EXPECT_EQ(values(fg::sub(a, b)), (std::vector<int64_t>{kMax - 1, kMin + 1, 0, 3 - kMax}));
   EXPECT_EQ(values(fg::mul(a, b))[0], kMax);
   EXPECT_EQ(values(fg::mul(a, b))[1], kMin);  // -INT64_MIN wraps
   EXPECT_EQ(values(fg::neg(ints({kMin, 5}))), (std::vector<int64_t>{kMin, -5}));
   EXPECT_EQ(values(fg::abs(ints({kMin, -5, 7}))), (std::vector<int64_t>{kMin, 5, 7}));
   EXPECT_EQ(values(fg::sum(ints({kMax, kMax, 2}), {}, false)), (std::vector<int64_t>{0}));
-  EXPECT_EQ(values(fg::prod(ints({int64_t{1} << 32, int64_t{1} << 32, 3}), {}, false)), (std::vector<int64_t>{0}));
+  EXPECT_EQ(values(fg::prod(ints({int64_t{1} << 32, int64_t{1} << 32, 3}), {}, false)),
+            (std::vector<int64_t>{0}));
   EXPECT_EQ(values(fg::add_scalar(ints({kMax}), 1.0)), (std::vector<int64_t>{kMin}));
   EXPECT_EQ(fg::add_scalar(ints({1}), 0.5).dtype(), fg::DType::Float32);  // int + 0.5 is float
   EXPECT_EQ(fg::add_scalar(ints({1}), 1e300).dtype(), fg::DType::Float32);

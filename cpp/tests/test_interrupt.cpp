@@ -20,9 +20,9 @@ void noop_handler(int) {}
 // SIGINT needs a handler function for a scope to arm (SIG_DFL/SIG_IGN leave kernels as
 // they were).
 struct WithHandler {
-  struct sigaction old {};
+  struct sigaction old{};
   WithHandler() {
-    struct sigaction sa {};
+    struct sigaction sa{};
     sa.sa_handler = noop_handler;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
@@ -40,9 +40,9 @@ TEST(Interrupt, ChunksStopAndThrowAfterTheRegion) {
     {
       fg::InterruptScope scope;
       fg::request_interrupt();
-      EXPECT_THROW(fg::kernels::parallel_chunks(int64_t(1) << 24, 1, 16,
-                                                [&](int64_t b, int64_t e) { done += e - b; }),
-                   fg::Interrupted);
+      EXPECT_THROW(
+          fg::kernels::parallel_chunks(int64_t(1) << 24, 1, 16, [&](int64_t b, int64_t e) { done += e - b; }),
+          fg::Interrupted);
       EXPECT_THROW(fg::kernels::parallel_for(1000, true, [&](int64_t) { ++done; }), fg::Interrupted);
     }
     EXPECT_EQ(done.load(), 0);  // flag seen before the first piece
@@ -90,7 +90,7 @@ TEST(Interrupt, UnarmedThreadsIgnoreTheFlag) {
 }
 
 TEST(Interrupt, NoHandlerNoArming) {
-  struct sigaction old {}, dfl {};
+  struct sigaction old{}, dfl{};
   dfl.sa_handler = SIG_DFL;
   sigaction(SIGINT, &dfl, &old);
   {

@@ -49,7 +49,8 @@ template <class T>
 std::vector<fk::ParamSlot<T>> slots_of(std::vector<Tensor<T>>& ts) {
   std::vector<fk::ParamSlot<T>> s;
   for (auto& t : ts)
-    s.push_back({t.p.data(), t.g.data(), t.b1.data(), t.b2.data(), t.b3.data(), static_cast<int64_t>(t.p.size())});
+    s.push_back(
+        {t.p.data(), t.g.data(), t.b1.data(), t.b2.data(), t.b3.data(), static_cast<int64_t>(t.p.size())});
   return s;
 }
 
@@ -81,16 +82,18 @@ T fused(T a, T b, T c) {
 }
 
 template <class T>
-void ref_sgd(std::vector<Tensor<T>>& ts, double lr, double momentum, double dampening, double wd, bool nesterov,
-             bool maximize, bool first) {
+void ref_sgd(std::vector<Tensor<T>>& ts, double lr, double momentum, double dampening, double wd,
+             bool nesterov, bool maximize, bool first) {
   for (auto& t : ts)
     for (size_t i = 0; i < t.p.size(); ++i) {
       T grad = maximize ? -t.g[i] : t.g[i];
       if (wd != 0) grad = fused(T(wd), t.p[i], grad);
       if (momentum != 0) {
         T& buf = t.b1[i];
-        if (first) buf = grad;
-        else buf = fused(T(1 - dampening), grad, buf * T(momentum));
+        if (first)
+          buf = grad;
+        else
+          buf = fused(T(1 - dampening), grad, buf * T(momentum));
         grad = nesterov ? fused(T(momentum), buf, grad) : buf;
       }
       t.p[i] = fused(T(-lr), grad, t.p[i]);
@@ -98,16 +101,18 @@ void ref_sgd(std::vector<Tensor<T>>& ts, double lr, double momentum, double damp
 }
 
 template <class T>
-void ref_adam(std::vector<Tensor<T>>& ts, double lr, double b1, double b2, double eps, double wd, bool amsgrad,
-              bool decoupled, bool maximize, int64_t step) {
+void ref_adam(std::vector<Tensor<T>>& ts, double lr, double b1, double b2, double eps, double wd,
+              bool amsgrad, bool decoupled, bool maximize, int64_t step) {
   const double bc1 = 1 - std::pow(b1, double(step)), bc2 = 1 - std::pow(b2, double(step));
   const double step_size = lr / bc1, bc2s = std::sqrt(bc2);
   for (auto& t : ts)
     for (size_t i = 0; i < t.p.size(); ++i) {
       T grad = maximize ? -t.g[i] : t.g[i];
       if (wd != 0) {
-        if (decoupled) t.p[i] = t.p[i] * T(1 - lr * wd);
-        else grad = fused(T(wd), t.p[i], grad);
+        if (decoupled)
+          t.p[i] = t.p[i] * T(1 - lr * wd);
+        else
+          grad = fused(T(wd), t.p[i], grad);
       }
       const T w = T(1 - b1);  // lerp, weight < 0.5
       t.b1[i] = fused(w, grad - t.b1[i], t.b1[i]);
@@ -153,8 +158,11 @@ TYPED_TEST_SUITE(OptimKernels, Types);
 
 TYPED_TEST(OptimKernels, SgdMatchesTorchFormulas) {
   using T = TypeParam;
-  struct Cfg { double mom, damp, wd; bool nesterov, maximize; };
-  const Cfg cfgs[] = {{0, 0, 0, false, false},   {0.9, 0, 0, false, false}, {0.9, 0.1, 1e-2, false, false},
+  struct Cfg {
+    double mom, damp, wd;
+    bool nesterov, maximize;
+  };
+  const Cfg cfgs[] = {{0, 0, 0, false, false},     {0.9, 0, 0, false, false},  {0.9, 0.1, 1e-2, false, false},
                       {0.9, 0, 1e-2, true, false}, {0.5, 0.3, 0, false, true}, {0, 0, 5e-2, false, true}};
   for (const Cfg& c : cfgs) {
     auto got = make_group<T>(1), ref = got;
@@ -176,7 +184,10 @@ TYPED_TEST(OptimKernels, SgdMatchesTorchFormulas) {
 
 TYPED_TEST(OptimKernels, AdamAndAdamWMatchTorchFormulas) {
   using T = TypeParam;
-  struct Cfg { double wd; bool amsgrad, decoupled, maximize; };
+  struct Cfg {
+    double wd;
+    bool amsgrad, decoupled, maximize;
+  };
   const Cfg cfgs[] = {{0, false, false, false}, {1e-2, false, false, false}, {1e-2, false, true, false},
                       {0, true, false, false},  {1e-1, true, true, true},    {0, false, false, true}};
   for (const Cfg& c : cfgs) {
@@ -186,8 +197,8 @@ TYPED_TEST(OptimKernels, AdamAndAdamWMatchTorchFormulas) {
       new_grads(got, rng);
       for (size_t k = 0; k < got.size(); ++k) ref[k].g = got[k].g;
       auto slots = slots_of(got);
-      fk::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), 1e-3, 0.9, 0.999, 1e-8, c.wd, c.amsgrad,
-                       c.decoupled, c.maximize, step);
+      fk::adam_step<T>(slots.data(), static_cast<int64_t>(slots.size()), 1e-3, 0.9, 0.999, 1e-8, c.wd,
+                       c.amsgrad, c.decoupled, c.maximize, step);
       ref_adam(ref, 1e-3, 0.9, 0.999, 1e-8, c.wd, c.amsgrad, c.decoupled, c.maximize, step);
     }
     expect_close(got, ref);
@@ -196,7 +207,10 @@ TYPED_TEST(OptimKernels, AdamAndAdamWMatchTorchFormulas) {
 
 TYPED_TEST(OptimKernels, RmspropMatchesTorchFormulas) {
   using T = TypeParam;
-  struct Cfg { double wd, mom; bool centered, maximize; };
+  struct Cfg {
+    double wd, mom;
+    bool centered, maximize;
+  };
   const Cfg cfgs[] = {{0, 0, false, false}, {1e-2, 0, false, false}, {0, 0.9, false, false},
                       {0, 0, true, false},  {1e-2, 0.5, true, true}, {0, 0.9, true, false}};
   for (const Cfg& c : cfgs) {

@@ -82,7 +82,8 @@ void for_each_window(const ConvGeom& g, Mode m, F&& f) {
               for (int64_t j = wb.lo; j < wb.hi; ++j)
                 for (int64_t l = we.lo; l < we.hi; ++l) {
                   const int64_t pi = (i * in[1] + j) * in[2] + l;
-                  cells.emplace_back(g.channels_last ? (n * Pin + pi) * g.C_in + c : (n * g.C_in + c) * Pin + pi, pi);
+                  cells.emplace_back(
+                      g.channels_last ? (n * Pin + pi) * g.C_in + c : (n * g.C_in + c) * Pin + pi, pi);
                 }
             f(yi, cells, wa.cnt * wb.cnt * we.cnt);
           }
@@ -181,11 +182,11 @@ std::vector<PCase> pool_cases() {
   return {
       {1, 2, 3, {10}, {3}, {2}, {1}, {1}},
       {1, 1, 5, {9}, {4}, {3}, {2}, {0}},
-      {1, 3, 2, {7}, {2}, {1}, {0}, {1}},                           // TF "same" style, pad only high
+      {1, 3, 2, {7}, {2}, {1}, {0}, {1}},  // TF "same" style, pad only high
       {2, 2, 3, {7, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}},
       {2, 1, 4, {8, 8}, {2, 2}, {2, 2}, {0, 0}, {0, 0}},
-      {2, 3, 5, {11, 6}, {3, 2}, {3, 1}, {0, 1}, {2, 0}},            // asymmetric
-      {2, 1, 40, {9, 10}, {3, 3}, {1, 2}, {1, 1}, {1, 2}},           // many channels (channel blocks)
+      {2, 3, 5, {11, 6}, {3, 2}, {3, 1}, {0, 1}, {2, 0}},   // asymmetric
+      {2, 1, 40, {9, 10}, {3, 3}, {1, 2}, {1, 1}, {1, 2}},  // many channels (channel blocks)
       {2, 2, 19, {5, 5}, {5, 5}, {1, 1}, {2, 2}, {2, 2}},
       {3, 2, 3, {5, 6, 7}, {2, 3, 2}, {2, 1, 2}, {1, 1, 0}, {0, 1, 1}},
       {3, 1, 2, {4, 4, 4}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {0, 0, 0}},
@@ -213,7 +214,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, PoolKernel, ::testing::Range(0, static_cast<int>
 
 TEST(PoolKernelAdaptive, MatchesReference) {
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
-      {{10}, {3}}, {{7}, {7}}, {{5}, {8}}, {{7, 9}, {3, 4}}, {{6, 6}, {1, 1}}, {{5, 7, 6}, {2, 3, 4}}, {{3, 3}, {5, 2}}};
+      {{10}, {3}},     {{7}, {7}}, {{5}, {8}}, {{7, 9}, {3, 4}}, {{6, 6}, {1, 1}}, {{5, 7, 6}, {2, 3, 4}},
+      {{3, 3}, {5, 2}}};
   for (const auto& [in, out] : shapes)
     for (bool cl : {false, true}) {
       ConvGeom g;

@@ -249,7 +249,8 @@ TEST(Tape, ConcurrentBackwardIntoASharedLeafLosesNothing) {
     });
     ASSERT_EQ(failures.load(), 0);
     for (int64_t k = 0; k < kN * kN; ++k)
-      ASSERT_NEAR(val(grad_of(W), k), want[k], 1e-12 * (1 + std::fabs(want[k]))) << "run " << run << ", entry " << k;
+      ASSERT_NEAR(val(grad_of(W), k), want[k], 1e-12 * (1 + std::fabs(want[k])))
+          << "run " << run << ", entry " << k;
   }
 }
 
@@ -289,7 +290,10 @@ TEST(Tape, ConcurrentBackwardThroughOneFreedGraphFailsCleanly) {
         fg::backward({L}, {fg::Tensor()}, false, false);
         ++ok;
       } catch (const fg::RuntimeError& e) {
-        if (std::string(e.what()).find("second time") != std::string::npos) ++second_time; else ++other;
+        if (std::string(e.what()).find("second time") != std::string::npos)
+          ++second_time;
+        else
+          ++other;
       } catch (...) {
         ++other;
       }
@@ -297,7 +301,8 @@ TEST(Tape, ConcurrentBackwardThroughOneFreedGraphFailsCleanly) {
     ASSERT_EQ(ok.load(), 1) << "run " << run;
     ASSERT_EQ(second_time.load(), kThreads - 1) << "run " << run;
     ASSERT_EQ(other.load(), 0);
-    for (int64_t k = 0; k < kN * kN; ++k) ASSERT_EQ(val(grad_of(W), k), val(grad_of(Wref), k)) << "run " << run;
+    for (int64_t k = 0; k < kN * kN; ++k)
+      ASSERT_EQ(val(grad_of(W), k), val(grad_of(Wref), k)) << "run " << run;
   }
 }
 

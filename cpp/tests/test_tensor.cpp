@@ -136,7 +136,7 @@ TEST(Tensor, ViewsShareStorageAndRespectStrides) {
 
   fg::Tensor r = fg::reshape(x, {6, 4});
   EXPECT_EQ(r.impl()->storage, x.impl()->storage);  // contiguous: a view
-  fg::Tensor rc = fg::reshape(t, {24});              // strided: a copy
+  fg::Tensor rc = fg::reshape(t, {24});             // strided: a copy
   EXPECT_NE(rc.impl()->storage, x.impl()->storage);
   EXPECT_TRUE(rc.is_contiguous());
   for (int64_t i = 0; i < 24; ++i) EXPECT_EQ(rc.data<double>()[i], at(t, {i / 6, (i / 2) % 3, i % 2}));

@@ -22,24 +22,34 @@ using LD = long double;
 
 namespace {
 
-const UnaryOp kAllOps[] = {UnaryOp::Exp,      UnaryOp::Log,       UnaryOp::Tanh,
-                           UnaryOp::Sigmoid,  UnaryOp::Erf,       UnaryOp::Gelu,
-                           UnaryOp::GeluTanh, UnaryOp::GeluDeriv, UnaryOp::GeluTanhDeriv,
-                           UnaryOp::Silu,     UnaryOp::Softplus};
+const UnaryOp kAllOps[] = {UnaryOp::Exp,           UnaryOp::Log,  UnaryOp::Tanh,     UnaryOp::Sigmoid,
+                           UnaryOp::Erf,           UnaryOp::Gelu, UnaryOp::GeluTanh, UnaryOp::GeluDeriv,
+                           UnaryOp::GeluTanhDeriv, UnaryOp::Silu, UnaryOp::Softplus};
 
 const char* op_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Exp: return "Exp";
-    case UnaryOp::Log: return "Log";
-    case UnaryOp::Tanh: return "Tanh";
-    case UnaryOp::Sigmoid: return "Sigmoid";
-    case UnaryOp::Erf: return "Erf";
-    case UnaryOp::Gelu: return "Gelu";
-    case UnaryOp::GeluTanh: return "GeluTanh";
-    case UnaryOp::GeluDeriv: return "GeluDeriv";
-    case UnaryOp::GeluTanhDeriv: return "GeluTanhDeriv";
-    case UnaryOp::Silu: return "Silu";
-    case UnaryOp::Softplus: return "Softplus";
+    case UnaryOp::Exp:
+      return "Exp";
+    case UnaryOp::Log:
+      return "Log";
+    case UnaryOp::Tanh:
+      return "Tanh";
+    case UnaryOp::Sigmoid:
+      return "Sigmoid";
+    case UnaryOp::Erf:
+      return "Erf";
+    case UnaryOp::Gelu:
+      return "Gelu";
+    case UnaryOp::GeluTanh:
+      return "GeluTanh";
+    case UnaryOp::GeluDeriv:
+      return "GeluDeriv";
+    case UnaryOp::GeluTanhDeriv:
+      return "GeluTanhDeriv";
+    case UnaryOp::Silu:
+      return "Silu";
+    case UnaryOp::Softplus:
+      return "Softplus";
   }
   return "?";
 }
@@ -48,17 +58,28 @@ const char* op_name(UnaryOp op) {
 // are printed by the test; the bounds leave ~1 ulp of headroom, no more).
 double ulp_bound(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Exp: return 2;
-    case UnaryOp::Log: return 2;
-    case UnaryOp::Tanh: return 2;
-    case UnaryOp::Sigmoid: return 3;
-    case UnaryOp::Erf: return 3;
-    case UnaryOp::Gelu: return 5;
-    case UnaryOp::GeluTanh: return 4;
-    case UnaryOp::GeluDeriv: return 5;
-    case UnaryOp::GeluTanhDeriv: return 7;
-    case UnaryOp::Silu: return 4;
-    case UnaryOp::Softplus: return 3;
+    case UnaryOp::Exp:
+      return 2;
+    case UnaryOp::Log:
+      return 2;
+    case UnaryOp::Tanh:
+      return 2;
+    case UnaryOp::Sigmoid:
+      return 3;
+    case UnaryOp::Erf:
+      return 3;
+    case UnaryOp::Gelu:
+      return 5;
+    case UnaryOp::GeluTanh:
+      return 4;
+    case UnaryOp::GeluDeriv:
+      return 5;
+    case UnaryOp::GeluTanhDeriv:
+      return 7;
+    case UnaryOp::Silu:
+      return 4;
+    case UnaryOp::Softplus:
+      return 3;
   }
   return 0;
 }
@@ -96,11 +117,16 @@ LD reference(UnaryOp op, LD x) {
   const LD r2 = 0.707106781186547524400844362104849039L;
   const LD ir2pi = 0.398942280401432677939946059934381868L;
   switch (op) {
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Sigmoid: return sigmoid_ref(x);
-    case UnaryOp::Erf: return std::erf(x);
+    case UnaryOp::Exp:
+      return std::exp(x);
+    case UnaryOp::Log:
+      return std::log(x);
+    case UnaryOp::Tanh:
+      return std::tanh(x);
+    case UnaryOp::Sigmoid:
+      return sigmoid_ref(x);
+    case UnaryOp::Erf:
+      return std::erf(x);
     case UnaryOp::Gelu:
       if (std::isinf(x)) return x > 0 ? x : -0.0L;
       return x * 0.5L * std::erfc(-x * r2);
@@ -160,10 +186,11 @@ std::vector<float> test_points() {
   }
   const int n = 1500000;
   for (int i = 0; i <= n; ++i) v.push_back(-20.0f + 40.0f * static_cast<float>(i) / n);
-  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, FLT_MIN, -FLT_MIN, FLT_MAX,
-                            -FLT_MAX, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f, -1.0f, 0.5f, -0.5f,
-                            88.7228f, 88.72284f, -87.33655f, -103.97f, 0.625f, -0.625f, 2.0f,
-                            -0.7071068f, 0.7071068f, 3.92f, 4.0f, 9.5f, -13.2f, -14.0f, 14.0f};
+  const float specials[] = {0.0f,     -0.0f,   INFINITY, -INFINITY,    NAN,           FLT_MIN,
+                            -FLT_MIN, FLT_MAX, -FLT_MAX, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1.0f,
+                            -1.0f,    0.5f,    -0.5f,    88.7228f,     88.72284f,     -87.33655f,
+                            -103.97f, 0.625f,  -0.625f,  2.0f,         -0.7071068f,   0.7071068f,
+                            3.92f,    4.0f,    9.5f,     -13.2f,       -14.0f,        14.0f};
   for (float s : specials) v.push_back(s);
   return v;
 }
@@ -202,18 +229,22 @@ TEST_P(UnaryAccuracy, WithinUlpBoundOnEveryIsa) {
       if (e > ulp_bound(op) && std::fabs(xs[i]) < FLT_MIN)
         e = std::min(e, ulp_error(y[i], reference(op, std::copysign(0.0f, xs[i]))));
       if (e > ulp_bound(op) && term_scale(op, xs[i]) > 0)
-        e = std::min(e, static_cast<double>(std::fabs(y[i] - ref[i]) / (term_scale(op, xs[i]) * FLT_EPSILON / 2)));
-      if (e > worst) { worst = e; worst_x = xs[i]; }
+        e = std::min(
+            e, static_cast<double>(std::fabs(y[i] - ref[i]) / (term_scale(op, xs[i]) * FLT_EPSILON / 2)));
+      if (e > worst) {
+        worst = e;
+        worst_x = xs[i];
+      }
       if (e > ulp_bound(op)) {
         if (bad < 5)
-          ADD_FAILURE() << op_name(op) << " " << fk::isa_name(isa) << " x=" << xs[i] << " ("
-                        << std::hexfloat << xs[i] << std::defaultfloat << ") got " << y[i]
-                        << " ref " << static_cast<double>(ref[i]) << " err " << e << " ulp";
+          ADD_FAILURE() << op_name(op) << " " << fk::isa_name(isa) << " x=" << xs[i] << " (" << std::hexfloat
+                        << xs[i] << std::defaultfloat << ") got " << y[i] << " ref "
+                        << static_cast<double>(ref[i]) << " err " << e << " ulp";
         ++bad;
       }
     }
-    std::printf("  %-14s %-7s max err %.3f ulp at x=%.9g over %zu points\n", op_name(op),
-                fk::isa_name(isa), worst, worst_x, xs.size());
+    std::printf("  %-14s %-7s max err %.3f ulp at x=%.9g over %zu points\n", op_name(op), fk::isa_name(isa),
+                worst, worst_x, xs.size());
     EXPECT_EQ(bad, 0) << op_name(op) << " on " << fk::isa_name(isa);
   }
 }
@@ -290,7 +321,9 @@ TEST(UnaryShapes, OddSizesAndAliasing) {
               << op_name(op) << " position-dependent result, n=" << n;
           double e = ulp_error(y[i], reference(op, x[i]));
           const LD ts = term_scale(op, x[i]);
-          if (ts > 0) e = std::min(e, static_cast<double>(std::fabs(y[i] - reference(op, x[i])) / (ts * FLT_EPSILON / 2)));
+          if (ts > 0)
+            e = std::min(e,
+                         static_cast<double>(std::fabs(y[i] - reference(op, x[i])) / (ts * FLT_EPSILON / 2)));
           ASSERT_LE(e, ulp_bound(op)) << op_name(op) << " x=" << x[i];
         }
       }
@@ -308,7 +341,8 @@ TEST(UnaryShapes, ParallelMatchesSerialAndRestoresMxcsr) {
   for (UnaryOp op : kAllOps) {
     std::vector<float> y(n), z(n);
     fk::unary(op, x.data(), y.data(), n);
-    for (int64_t b = 0; b < n; b += 1000) fk::unary(op, x.data() + b, z.data() + b, std::min<int64_t>(1000, n - b));
+    for (int64_t b = 0; b < n; b += 1000)
+      fk::unary(op, x.data() + b, z.data() + b, std::min<int64_t>(1000, n - b));
     ASSERT_EQ(std::memcmp(y.data(), z.data(), n * sizeof(float)), 0) << op_name(op);
     ASSERT_EQ(_mm_getcsr(), csr);
   }
@@ -324,8 +358,14 @@ TEST(UnaryF64, AgainstLongDouble) {
     double worst = 0;
     for (size_t i = 0; i < xs.size(); ++i) {
       const LD r = reference(op, xs[i]);
-      if (std::isnan(r)) { EXPECT_TRUE(std::isnan(y[i])); continue; }
-      if (std::isinf(r) || std::fabs(r) > DBL_MAX) { EXPECT_EQ(static_cast<LD>(y[i]), r); continue; }
+      if (std::isnan(r)) {
+        EXPECT_TRUE(std::isnan(y[i]));
+        continue;
+      }
+      if (std::isinf(r) || std::fabs(r) > DBL_MAX) {
+        EXPECT_EQ(static_cast<LD>(y[i]), r);
+        continue;
+      }
       const LD d = std::fabs(static_cast<LD>(y[i]) - r);
       // Relative 1e-13 (libm is ~1 ulp; the GELU forms add a few roundings); absolute
       // 1e-15 near zeros and in the underflow range.
@@ -365,7 +405,10 @@ TEST(GeluBackward, EqualsGradTimesDerivative) {
     }
   }
   std::vector<double> xd(1001), gd(1001), out(1001);
-  for (int i = 0; i <= 1000; ++i) { xd[i] = -8.0 + 0.016 * i; gd[i] = 1.5 - 0.001 * i; }
+  for (int i = 0; i <= 1000; ++i) {
+    xd[i] = -8.0 + 0.016 * i;
+    gd[i] = 1.5 - 0.001 * i;
+  }
   for (bool tanh_approx : {false, true}) {
     fk::gelu_backward(tanh_approx, xd.data(), gd.data(), out.data(), 1001);
     const UnaryOp dop = tanh_approx ? UnaryOp::GeluTanhDeriv : UnaryOp::GeluDeriv;

@@ -4,6 +4,7 @@
 conventions follow the differentiation cheat sheet (gradients shaped like their
 primals, Jacobians ``out.shape + in.shape``).
 """
+
 from __future__ import annotations
 
 import os as _os
@@ -14,24 +15,117 @@ import threading as _threading
 # 2.5 s). Must be set before libgomp starts; OMP_WAIT_POLICY=active overrides it.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import _C  # noqa: E402
+from . import (
+    _C,  # noqa: E402
+    autograd,
+    data,
+    nn,
+    optim,
+    pytree,
+    train,
+)
 from ._C import Tensor, from_dlpack, get_num_threads, manual_seed, set_num_threads
-from ._tensor import (arange, as_tensor, eye, float32, float64, from_numpy, full, full_like, int64, linspace, ones,
-                      ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from ._tensor import bool_
-from .autograd import enable_grad, is_grad_enabled, no_grad
-from .ops import (abs, add, argmax, argmin, broadcast_to, cat, clamp, clip, concat, concatenate, cos, detach, div, erf,
-                  exp, expand, flatten, gelu, isfinite, isnan, log, log1p, log_softmax, logsumexp, matmul, max,
-                  maximum, mean, min, minimum, mul, pad, permute, pow, prod, relu, reshape, sigmoid, sign, silu, sin,
-                  softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
-from .ops import amax, amin
-from .transforms import (GradcheckError, gradcheck, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, sharp,
-                         value_and_grad, vjp)
-from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
-from . import autograd, pytree
-from . import nn, optim, data, train
-from .io import load, save
+from ._tensor import (
+    arange,
+    as_tensor,
+    bool_,
+    eye,
+    float32,
+    float64,
+    from_numpy,
+    full,
+    full_like,
+    int64,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from ._threads import default_num_threads as _default_num_threads
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .io import load, save
+from .ops import (
+    abs,
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    broadcast_to,
+    cat,
+    clamp,
+    clip,
+    concat,
+    concatenate,
+    cos,
+    detach,
+    div,
+    erf,
+    exp,
+    expand,
+    flatten,
+    gelu,
+    isfinite,
+    isnan,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    pad,
+    permute,
+    pow,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    silu,
+    sin,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from .transforms import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    sharp,
+    value_and_grad,
+    vjp,
+)
 
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)
 

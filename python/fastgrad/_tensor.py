@@ -4,10 +4,12 @@ The Tensor type itself, its arithmetic and its math methods live in C++ (``_C``)
 what is here is argument handling that reads better in Python: indexing, repr,
 shape methods taking ``*dims``, and factories.
 """
+
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,15 +24,24 @@ bool_ = _C.dtype.bool
 _NP_DTYPE = {float32: np.float32, float64: np.float64, int64: np.int64, bool_: np.bool_}
 
 
-def as_dtype(dtype: Any) -> "_C.dtype | None":
+def as_dtype(dtype: Any) -> _C.dtype | None:
     """Accepts fg dtypes, NumPy dtypes and their names."""
     if dtype is None or isinstance(dtype, _C.dtype):
         return dtype
     if dtype is bool or dtype is np.bool_:
         return bool_
     name = np.dtype(dtype).name
-    table = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_,
-             "int32": int64, "int16": int64, "int8": int64, "uint8": int64, "float16": float32}
+    table = {
+        "float32": float32,
+        "float64": float64,
+        "int64": int64,
+        "bool": bool_,
+        "int32": int64,
+        "int16": int64,
+        "int8": int64,
+        "uint8": int64,
+        "float16": float32,
+    }
     if name not in table:
         raise TypeError(f"unsupported dtype {dtype!r}")
     return table[name]
@@ -57,7 +68,7 @@ def shape_arg(shape: Any, op: str, arg: str = "shape") -> tuple:
             v = d.__index__()
         except (TypeError, ValueError) as e:
             raise TypeError(f"{op}: {arg} entries must be ints ({e})") from None
-        if not -2 ** 63 <= v < 2 ** 63:
+        if not -(2**63) <= v < 2**63:
             raise OverflowError(f"{op}: {arg} entry {v} is outside the int64 range")
         out.append(v)
     return tuple(out)
@@ -87,13 +98,23 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             raise ValueError(f"tensor: cannot convert {type(data).__name__}: {e}") from None
         if arr.dtype == object:
             arr = _object_array(data, dtype)
-        elif (arr.dtype == np.float64 and dtype not in (float32, float64) and not isinstance(data, np.ndarray) and arr.size
-              and float(np.max(np.abs(arr))) >= 2.0**63 and _all_ints(data)):
+        elif (
+            arr.dtype == np.float64
+            and dtype not in (float32, float64)
+            and not isinstance(data, np.ndarray)
+            and arr.size
+            and float(np.max(np.abs(arr))) >= 2.0**63
+            and _all_ints(data)
+        ):
             # NumPy makes [1, 2**63] float64; ints never silently become floats.
-            raise OverflowError("tensor: a Python int in the data is outside the int64 range [-2**63, 2**63 - 1]")
+            raise OverflowError(
+                "tensor: a Python int in the data is outside the int64 range [-2**63, 2**63 - 1]"
+            )
         if arr.dtype == object or arr.dtype.kind in "USV":
-            raise TypeError(f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
-                            f"(NumPy dtype {arr.dtype})")
+            raise TypeError(
+                f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
+                f"(NumPy dtype {arr.dtype})"
+            )
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
             dtype = float32
         elif dtype is None and arr.dtype.kind == "u":
@@ -116,8 +137,9 @@ def _object_array(data: Any, dtype: Any) -> np.ndarray:
     try:
         return np.asarray(data, dtype=target)
     except OverflowError:
-        raise OverflowError(f"tensor: a Python int in the data is outside the int64 range "
-                            f"[-2**63, 2**63 - 1]") from None
+        raise OverflowError(
+            "tensor: a Python int in the data is outside the int64 range [-2**63, 2**63 - 1]"
+        ) from None
     except (TypeError, ValueError):
         return np.asarray(data, dtype=object)
 
@@ -163,11 +185,15 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
         start, stop = 0, start
     if dtype is None:
         dtype = int64 if all(isinstance(v, int) for v in (start, stop, step)) else float32
-    return _finish(_C.arange(_number(start), _number(stop), _number(step), as_dtype(dtype) or float32), requires_grad)
+    return _finish(
+        _C.arange(_number(start), _number(stop), _number(step), as_dtype(dtype) or float32), requires_grad
+    )
 
 
 def linspace(start: float, stop: float, num: int = 50, dtype=float32, requires_grad: bool = False) -> Tensor:
-    return _finish(_C.linspace(float(start), float(stop), int(num), as_dtype(dtype) or float32), requires_grad)
+    return _finish(
+        _C.linspace(float(start), float(stop), int(num), as_dtype(dtype) or float32), requires_grad
+    )
 
 
 def eye(n: int, m: int | None = None, dtype=float32, requires_grad: bool = False) -> Tensor:
@@ -201,8 +227,10 @@ def tensor_arg(x: Any, op: str, arg: str, like: Tensor | None = None) -> Tensor:
     try:
         return as_tensor(x, like)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{op}: argument '{arg}' must be a Tensor or an array-like of numbers, got "
-                        f"{type(x).__name__} ({e})") from None
+        raise TypeError(
+            f"{op}: argument '{arg}' must be a Tensor or an array-like of numbers, got "
+            f"{type(x).__name__} ({e})"
+        ) from None
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -267,13 +295,19 @@ def _slice_dim(x: Tensor, d: int, start: int, stop: int, step: int) -> Tensor:
 def _getitem(self: Tensor, key: Any) -> Tensor:
     if not isinstance(key, tuple):
         key = (key,)
-    keys = [(_index_tensor(k) if not isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) else k)
-            for k in key]
+    keys = [
+        (_index_tensor(k) if not isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) else k)
+        for k in key
+    ]
     for k, orig in zip(keys, key):
         if k is None and orig is not None:
             raise IndexError(f"unsupported index type {type(orig).__name__}")
-    consumed = sum((k.ndim if k.dtype == bool_ else 1) if isinstance(k, Tensor) else
-                   (0 if k is None or k is Ellipsis else 1) for k in keys)
+    consumed = sum(
+        (k.ndim if k.dtype == bool_ else 1)
+        if isinstance(k, Tensor)
+        else (0 if k is None or k is Ellipsis else 1)
+        for k in keys
+    )
     if sum(k is Ellipsis for k in keys) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > self.ndim:
@@ -296,7 +330,9 @@ def _getitem(self: Tensor, key: Any) -> Tensor:
             n = x.shape[d]
             i = int(k) + n if k < 0 else int(k)
             if not 0 <= i < n:
-                raise IndexError(f"index {int(k)} is out of bounds for axis {d} with size {n} (shape {self.shape})")
+                raise IndexError(
+                    f"index {int(k)} is out of bounds for axis {d} with size {n} (shape {self.shape})"
+                )
             x = _C.squeeze(_slice_dim(x, d, i, i + 1, 1), d)
         else:
             span = k.ndim if k.dtype == bool_ else 1
@@ -311,8 +347,10 @@ def _advanced(x: Tensor, adv: list) -> Tensor:
     """Integer-array and bool-mask indexing via index_select on merged axes."""
     if len(adv) == 1 and adv[0][1].dtype == bool_:
         d, mask = adv[0]
-        if tuple(x.shape[d:d + mask.ndim]) != tuple(mask.shape):
-            raise IndexError(f"boolean index of shape {mask.shape} does not match tensor dims {x.shape[d:d + mask.ndim]}")
+        if tuple(x.shape[d : d + mask.ndim]) != tuple(mask.shape):
+            raise IndexError(
+                f"boolean index of shape {mask.shape} does not match tensor dims {x.shape[d : d + mask.ndim]}"
+            )
         merged = _merge(x, d, mask.ndim)
         return _C.index_select(merged, d, _C.nonzero_flat(mask))
     if any(k.dtype == bool_ for _, k in adv):
@@ -327,7 +365,9 @@ def _advanced(x: Tensor, adv: list) -> Tensor:
     try:
         idx = np.broadcast_arrays(*idx)
     except ValueError:
-        raise IndexError(f"shape mismatch: index arrays of shapes {[i.shape for i in idx]} cannot be broadcast") from None
+        raise IndexError(
+            f"shape mismatch: index arrays of shapes {[i.shape for i in idx]} cannot be broadcast"
+        ) from None
     lin = np.zeros(idx[0].shape, dtype=np.int64)
     for j, i in enumerate(idx):
         n = x.shape[d0 + j]
@@ -340,8 +380,8 @@ def _advanced(x: Tensor, adv: list) -> Tensor:
 
 def _merge(x: Tensor, d: int, n: int) -> Tensor:
     shape = list(x.shape)
-    size = int(np.prod(shape[d:d + n])) if n else 1
-    return _C.reshape(x, shape[:d] + [size] + shape[d + n:])
+    size = int(np.prod(shape[d : d + n])) if n else 1
+    return _C.reshape(x, shape[:d] + [size] + shape[d + n :])
 
 
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
@@ -350,8 +390,11 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     elif isinstance(key, tuple):
         key = tuple(np.asarray(k) if isinstance(k, Tensor) else k for k in key)
     vt = isinstance(value, Tensor)
-    if ((_C.grad_enabled() and (self.requires_grad or (vt and value.requires_grad)))
-            or self._has_tangents or (vt and value._has_tangents)):
+    if (
+        (_C.grad_enabled() and (self.requires_grad or (vt and value.requires_grad)))
+        or self._has_tangents
+        or (vt and value._has_tangents)
+    ):
         # Recorded on the tape (and pushed forward) like every in-place op; C++ inplace_
         # checks the rules.
         self._inplace_apply("__setitem__", lambda old: _scatter(old, key, value))
@@ -377,8 +420,12 @@ def _scatter(old: Tensor, key: Any, value: Any) -> Tensor:
     # Repeated positions: the last write wins (NumPy's order).
     uniq, first_rev = np.unique(flat[::-1], return_index=True)
     keep = (flat.size - 1 - first_rev).astype(np.int64)
-    placed = _C.index_add(_C.index_select(vflat, 0, _C._from_array_copy(keep, int64)), [n], 0,
-                          _C._from_array_copy(uniq.astype(np.int64), int64))
+    placed = _C.index_add(
+        _C.index_select(vflat, 0, _C._from_array_copy(keep, int64)),
+        [n],
+        0,
+        _C._from_array_copy(uniq.astype(np.int64), int64),
+    )
     mask = np.zeros(n, dtype=np.bool_)
     mask[uniq] = True
     return _C.where(_C._from_array_copy(mask.reshape(shape), bool_), _C.reshape(placed, shape), old)
@@ -405,13 +452,17 @@ def _dims(args: tuple) -> list:
 def _converted(what: str):
     """Python/NumPy conversions check, while a transform traces f, that the tensor does
     not carry its derivative (see _trace.py); the buffer protocol checks np.asarray."""
+
     def check(self: Tensor) -> None:
         if _trace._tl.traces:
             _trace.check_conversion(self, what)
+
     return check
 
 
-_check_item, _check_float, _check_int, _check_bool = (_converted(w) for w in (".item()", "float()", "int()", "bool()"))
+_check_item, _check_float, _check_int, _check_bool = (
+    _converted(w) for w in (".item()", "float()", "int()", "bool()")
+)
 _check_numpy, _check_tolist = _converted(".numpy()"), _converted(".tolist()")
 
 
@@ -427,7 +478,9 @@ def _array(self: Tensor, dtype: Any = None, copy: Any = None) -> np.ndarray:
 def _item(self: Tensor, _check=_check_item):
     _check(self)
     if self.size != 1:
-        raise ValueError(f"item: only one-element tensors can be converted to Python scalars, got shape {self.shape}")
+        raise ValueError(
+            f"item: only one-element tensors can be converted to Python scalars, got shape {self.shape}"
+        )
     return np.asarray(self).reshape(()).item()
 
 
@@ -461,7 +514,11 @@ def _install() -> None:
     T.__bool__ = lambda self: bool(_item(self, _check_bool))
     T.__float__ = lambda self: float(_item(self, _check_float))
     T.__int__ = lambda self: int(_item(self, _check_int))
-    T.__index__ = lambda self: int(_item(self)) if self.dtype == int64 else (_ for _ in ()).throw(TypeError("only int64 scalars can be indices"))
+    T.__index__ = lambda self: (
+        int(_item(self))
+        if self.dtype == int64
+        else (_ for _ in ()).throw(TypeError("only int64 scalars can be indices"))
+    )
     T.__array__ = _array
     T.numpy = lambda self: (_check_numpy(self), np.asarray(self))[1]
     T.tolist = lambda self: (_check_tolist(self), np.asarray(self).tolist())[1]
@@ -475,15 +532,21 @@ def _install() -> None:
     T.flatten = lambda self, start=0, end=-1: _C.flatten(self, start, end)
     T.squeeze = lambda self, axis=None: _C.squeeze(self, axis)
     T.unsqueeze = lambda self, axis: _C.unsqueeze(self, axis)
-    T.expand = lambda self, *shape: _C.expand(self, [self.shape[i - len(_dims(shape)) + self.ndim] if s == -1 else s
-                                                    for i, s in enumerate(_dims(shape))])
+    T.expand = lambda self, *shape: _C.expand(
+        self,
+        [self.shape[i - len(_dims(shape)) + self.ndim] if s == -1 else s for i, s in enumerate(_dims(shape))],
+    )
     T.broadcast_to = lambda self, shape: _C.expand(self, list(shape))
     T.requires_grad_ = _requires_grad_
     T.float = lambda self: _C.cast(self, float32)
     T.double = lambda self: _C.cast(self, float64)
     T.long = lambda self: _C.cast(self, int64)
-    T.var = lambda self, axis=None, correction=1, keepdims=False: _C.var(self, axis, float(correction), keepdims)
-    T.std = lambda self, axis=None, correction=1, keepdims=False: _C.std(self, axis, float(correction), keepdims)
+    T.var = lambda self, axis=None, correction=1, keepdims=False: _C.var(
+        self, axis, float(correction), keepdims
+    )
+    T.std = lambda self, axis=None, correction=1, keepdims=False: _C.std(
+        self, axis, float(correction), keepdims
+    )
     T.max = lambda self, axis=None, keepdims=False, **kw: _max_min(self, True, axis, keepdims, **kw)
     T.min = lambda self, axis=None, keepdims=False, **kw: _max_min(self, False, axis, keepdims, **kw)
     T.argmax = lambda self, axis=None, keepdims=False: _C.argmax(self, axis, keepdims)
@@ -494,7 +557,7 @@ def _install() -> None:
     T.softplus = lambda self, beta=1.0, threshold=20.0: _C.softplus(self, float(beta), float(threshold))
     T.clip = lambda self, min=None, max=None: _C.clip(self, min, max)
     T.clamp = T.clip
-    T.pow = lambda self, e: self ** e
+    T.pow = lambda self, e: self**e
     T.matmul = lambda self, other: self @ other
     T.maximum = lambda self, other: _C.maximum(self, as_tensor(other, self))
     T.minimum = lambda self, other: _C.minimum(self, as_tensor(other, self))
@@ -505,8 +568,9 @@ def _install() -> None:
 MaxMinResult = collections.namedtuple("MaxMinResult", ["values", "indices"])
 
 
-def _max_min(x: Tensor, is_max: bool, axis: Any = None, keepdims: bool = False, *,
-             dim: Any = None, keepdim: Any = None) -> Any:
+def _max_min(
+    x: Tensor, is_max: bool, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+) -> Any:
     """PyTorch's method form: ``x.max()`` is the value, ``x.max(dim)`` the named tuple
     ``(values, indices)`` (first occurrence of ties and NaN, and the gradient flows to that
     entry only, as in PyTorch), ``x.max(other)`` the elementwise maximum."""
@@ -531,12 +595,16 @@ def _max_min(x: Tensor, is_max: bool, axis: Any = None, keepdims: bool = False, 
         return MaxMinResult(_C.reshape(x, []), _C._from_array_copy(np.zeros((), np.int64), int64))
     a %= nd
     if x.shape[a] == 0:
-        raise ValueError(f"{op}: cannot reduce over the empty axis {a} of shape {tuple(x.shape)} (no identity)")
+        raise ValueError(
+            f"{op}: cannot reduce over the empty axis {a} of shape {tuple(x.shape)} (no identity)"
+        )
     idx = (_C.argmax if is_max else _C.argmin)(x, a, True)
     coords = list(np.indices(tuple(idx.shape), sparse=True))
     coords[a] = np.asarray(idx)
     lin = np.ravel_multi_index(tuple(coords), tuple(x.shape)).astype(np.int64).reshape(-1)
-    values = _C.reshape(_C.index_select(_C.reshape(x, [-1]), 0, _C._from_array_copy(lin, int64)), list(idx.shape))
+    values = _C.reshape(
+        _C.index_select(_C.reshape(x, [-1]), 0, _C._from_array_copy(lin, int64)), list(idx.shape)
+    )
     if not keepdims:
         out = [n for d, n in enumerate(x.shape) if d != a]
         values, idx = _C.reshape(values, out), _C.reshape(idx, out)

@@ -1,5 +1,6 @@
 """Default thread count: the CPU quota of this process (cgroups, affinity), unless
 OMP_NUM_THREADS says otherwise — so fastgrad does not oversubscribe a container."""
+
 from __future__ import annotations
 
 import math

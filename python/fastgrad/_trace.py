@@ -14,10 +14,12 @@ index arrays (int64/bool) and closed-over tensors the transform does not differe
 convert as usual. The check runs only on the conversion paths and only while a
 transform traces (a thread-local depth, mirrored into C++ for the buffer protocol).
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from . import _C
 
@@ -40,7 +42,9 @@ _tl = _Stack()
 class tracing:
     """``with tracing("grad", aliases=...)`` / ``with tracing("jvp", level=L)`` around f."""
 
-    def __init__(self, who: str, aliases: Optional[Sequence[Any]] = None, level: Optional[int] = None) -> None:
+    def __init__(
+        self, who: str, aliases: Optional[Sequence[Any]] = None, level: Optional[int] = None
+    ) -> None:
         self.trace = _Trace(who, aliases, level)
 
     def __enter__(self) -> None:
@@ -79,4 +83,5 @@ def check_conversion(t: Any, what: str) -> None:
             f"{who}: f converts a tensor (shape {tuple(t.shape)}) that depends on the differentiated inputs to a "
             f"Python/NumPy value with {what}; the derivative cannot flow through that conversion, so {who} would "
             f"silently return zeros. Keep the computation in fastgrad ops, or call .detach() first if the value is "
-            f"meant to be a constant")
+            f"meant to be a constant"
+        )

@@ -6,6 +6,7 @@ RNG draws), deals batch i to worker i mod k and yields results in order, keeping
 code and send it back with Tensors as arrays. Every wait in the parent has a timeout and
 checks that the workers are alive, so a dead worker raises instead of hanging.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -15,14 +16,15 @@ import random
 import signal
 import time
 import traceback
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import numpy as np
 
 from . import _C
 
 # Set in a worker process (fg.data.get_worker_info()).
-WORKER_INFO: Optional["WorkerInfo"] = None
+WORKER_INFO: Optional[WorkerInfo] = None
 _POLL = 0.1  # seconds between liveness checks while waiting
 
 
@@ -36,6 +38,7 @@ class WorkerInfo:
 
 class _Arr:
     """A Tensor of a batch, carried between processes as a NumPy array."""
+
     __slots__ = ("a",)
 
     def __init__(self, a: np.ndarray) -> None:
@@ -89,10 +92,13 @@ class _WorkerError:
 
 def _sys_exc_type() -> type:
     import sys
+
     return sys.exc_info()[0] or RuntimeError
 
 
-def _worker_loop(loader: Any, worker_id: int, num_workers: int, seed: int, index_q: Any, result_q: Any) -> None:
+def _worker_loop(
+    loader: Any, worker_id: int, num_workers: int, seed: int, index_q: Any, result_q: Any
+) -> None:
     global WORKER_INFO
     # Ctrl-C goes to the whole process group; the parent handles it and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -140,8 +146,11 @@ class _Pool:
         self.procs = []
         self._tag = 0
         for w in range(self.n):
-            p = ctx.Process(target=_worker_loop, args=(loader, w, self.n, (seed + w) % 2**63, self.index_qs[w],
-                                                       self.result_q), daemon=True)
+            p = ctx.Process(
+                target=_worker_loop,
+                args=(loader, w, self.n, (seed + w) % 2**63, self.index_qs[w], self.result_q),
+                daemon=True,
+            )
             p.start()
             self.procs.append(p)
         self.prefetch = loader.prefetch_factor * self.n
@@ -156,8 +165,9 @@ class _Pool:
                 pass
             for w, p in enumerate(self.procs):
                 if p.exitcode is not None:
-                    raise RuntimeError(f"DataLoader worker {w} (pid {p.pid}) exited unexpectedly with exit code "
-                                       f"{p.exitcode}")
+                    raise RuntimeError(
+                        f"DataLoader worker {w} (pid {p.pid}) exited unexpectedly with exit code {p.exitcode}"
+                    )
             if self.timeout and time.monotonic() - start > self.timeout:
                 raise RuntimeError(f"DataLoader timed out after {self.timeout} s waiting for a batch")
 
@@ -217,8 +227,10 @@ class _Pool:
 
 def _base_seed(loader: Any) -> int:
     if loader.seed is not None:  # reproducible, and different for every epoch
-        return int(np.random.SeedSequence([int(loader.seed) % 2**63, loader.epoch]).generate_state(2, np.uint64)[0]
-                   % 2**62)
+        return int(
+            np.random.SeedSequence([int(loader.seed) % 2**63, loader.epoch]).generate_state(2, np.uint64)[0]
+            % 2**62
+        )
     return int(_C.next_seed()) % 2**62
 
 

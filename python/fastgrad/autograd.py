@@ -1,8 +1,9 @@
 """Gradient-recording switches and the low-level reverse-mode entry points."""
+
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import _C
 from ._C import Tensor
@@ -27,6 +28,7 @@ class _GradMode:
         def wrapper(*args, **kwargs):
             with _GradMode(self.enabled):
                 return fn(*args, **kwargs)
+
         return wrapper
 
 
@@ -44,16 +46,26 @@ def is_grad_enabled() -> bool:
     return _C.grad_enabled()
 
 
-def backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None] | None = None,
-             retain_graph: bool = False, create_graph: bool = False) -> None:
+def backward(
+    outputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor | None] | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
     """Accumulates d(outputs)/d(leaf) · grad_outputs into each leaf's ``.grad``."""
     outputs = list(outputs)
     grads = list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     _C.backward(outputs, grads, retain_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple:
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
     """Like ``torch.autograd.grad``: returns gradients without touching ``.grad``."""
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)

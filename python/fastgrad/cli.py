@@ -9,6 +9,7 @@ Each run writes DIR/NAME/loss.png, a predictions-vs-truth or confusion-matrix pl
 and DIR/NAME/model.fg (model + optimizer state + history, loadable with fg.load);
 DIR/summary.json collects the final metrics.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,10 +17,10 @@ import json
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import Optional
 
 
-def _table(rows: List[List[str]], header: List[str]) -> str:
+def _table(rows: list[list[str]], header: list[str]) -> str:
     cols = [header] + rows
     w = [max(len(r[i]) for r in cols) for i in range(len(header))]
     line = "+".join("-" * (x + 2) for x in w)
@@ -29,14 +30,25 @@ def _table(rows: List[List[str]], header: List[str]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--epochs", type=int, default=None, help="epochs per model (default: each model's own)")
-    common.add_argument("--out", default="runs", help="output directory for plots and checkpoints (default: ./runs)")
+    common.add_argument(
+        "--epochs", type=int, default=None, help="epochs per model (default: each model's own)"
+    )
+    common.add_argument(
+        "--out", default="runs", help="output directory for plots and checkpoints (default: ./runs)"
+    )
     common.add_argument("--seed", type=int, default=0, help="random seed (data, init, shuffling)")
-    common.add_argument("--threads", type=int, default=None,
-                        help="fastgrad threads (default: the CPU quota, or OMP_NUM_THREADS)")
+    common.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="fastgrad threads (default: the CPU quota, or OMP_NUM_THREADS)",
+    )
     common.add_argument("--no-progress", action="store_true", help="no progress bars / per-epoch lines")
-    p = argparse.ArgumentParser(prog="fastgrad", parents=[common],
-                                description="Train the differentiation cheat sheet's example models with fastgrad.")
+    p = argparse.ArgumentParser(
+        prog="fastgrad",
+        parents=[common],
+        description="Train the differentiation cheat sheet's example models with fastgrad.",
+    )
     sub = p.add_subparsers(dest="cmd")
     sub.add_parser("list", help="list the example models")
     t = sub.add_parser("train", parents=[common], help="train the named models")
@@ -45,9 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     args = _parser().parse_args(argv)
     from .examples import MODELS
+
     if args.cmd == "list":
         for name, (_, desc) in MODELS.items():
             print(f"{name:<12} {desc}")
@@ -55,9 +68,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     names = list(MODELS) if args.cmd in (None, "all") else args.names
     unknown = [n for n in names if n not in MODELS]
     if unknown:
-        print(f"fastgrad: unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}", file=sys.stderr)
+        print(
+            f"fastgrad: unknown model(s) {', '.join(unknown)}; available: {', '.join(MODELS)}",
+            file=sys.stderr,
+        )
         return 2
     import fastgrad as fg
+
     if args.threads is not None:
         fg.set_num_threads(max(1, args.threads))
     os.makedirs(args.out, exist_ok=True)
@@ -69,19 +86,45 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             r = fn(epochs=args.epochs, out=args.out, seed=args.seed, progress=not args.no_progress)
         except ImportError as e:
-            print(f"  skipped: {e} (install the `examples` extra: pip install 'fastgrad[examples]')", flush=True)
+            print(
+                f"  skipped: {e} (install the `examples` extra: pip install 'fastgrad[examples]')", flush=True
+            )
             continue
         results.append(r)
         extra = ", ".join(f"{k} {v:.4g}" for k, v in r.extra.items())
-        print(f"  -> {r.metric} = {r.value:.4f}" + (f" ({extra})" if extra else "") +
-              f" in {r.seconds:.1f}s, {r.epochs} epochs", flush=True)
-    rows = [[r.name, f"{r.params:,}", str(r.epochs), f"{r.seconds:.1f}", r.metric, f"{r.value:.4f}",
-             ", ".join(f"{k}={v:.4g}" for k, v in r.extra.items())] for r in results]
+        print(
+            f"  -> {r.metric} = {r.value:.4f}"
+            + (f" ({extra})" if extra else "")
+            + f" in {r.seconds:.1f}s, {r.epochs} epochs",
+            flush=True,
+        )
+    rows = [
+        [
+            r.name,
+            f"{r.params:,}",
+            str(r.epochs),
+            f"{r.seconds:.1f}",
+            r.metric,
+            f"{r.value:.4f}",
+            ", ".join(f"{k}={v:.4g}" for k, v in r.extra.items()),
+        ]
+        for r in results
+    ]
     print()
     print(_table(rows, ["model", "params", "epochs", "time (s)", "metric", "value", "also"]))
     print(f"\ntotal {time.perf_counter() - t0:.1f}s; plots and checkpoints in {os.path.abspath(args.out)}/")
-    summary = {r.name: {"metric": r.metric, "value": r.value, "params": r.params, "epochs": r.epochs,
-                        "seconds": r.seconds, **r.extra, "files": r.files} for r in results}
+    summary = {
+        r.name: {
+            "metric": r.metric,
+            "value": r.value,
+            "params": r.params,
+            "epochs": r.epochs,
+            "seconds": r.seconds,
+            **r.extra,
+            "files": r.files,
+        }
+        for r in results
+    }
     path = os.path.join(args.out, "summary.json")
     prev = {}
     if os.path.exists(path):

@@ -3,16 +3,19 @@ M = ceil(N/B) batches; the last one is short unless ``drop_last``).
 
 ``DataLoader(num_workers=k)`` builds batches in k worker processes (multiprocessing,
 "fork" or "spawn"); see ``_workers.py``."""
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from . import _C
 from ._C import Tensor
-from ._tensor import int64, tensor as _tensor
+from ._tensor import int64
+from ._tensor import tensor as _tensor
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -44,8 +47,10 @@ class TensorDataset(Dataset):
         n = self.tensors[0].shape[0] if self.tensors[0].ndim else None
         for i, t in enumerate(self.tensors):
             if t.ndim == 0 or t.shape[0] != n:
-                raise ValueError(f"TensorDataset: all tensors need the same first dimension; tensor 0 has "
-                                 f"shape {self.tensors[0].shape}, tensor {i} has shape {t.shape}")
+                raise ValueError(
+                    f"TensorDataset: all tensors need the same first dimension; tensor 0 has "
+                    f"shape {self.tensors[0].shape}, tensor {i} has shape {t.shape}"
+                )
         self._arrays = [np.asarray(t) for t in self.tensors]
 
     def __len__(self) -> int:
@@ -104,7 +109,7 @@ def random_split(dataset: Dataset, lengths: Sequence[Any], seed: Optional[int] =
     perm = rng.permutation(n)
     out, a = [], 0
     for c in counts:
-        out.append(Subset(dataset, perm[a:a + c]))
+        out.append(Subset(dataset, perm[a : a + c]))
         a += c
     return out
 
@@ -139,11 +144,21 @@ class DataLoader:
     anything else as pickled.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: Optional[int] = None, collate_fn: Optional[Callable[[list], Any]] = None,
-                 num_workers: int = 0, worker_init_fn: Optional[Callable[[int], None]] = None,
-                 multiprocessing_context: Any = None, persistent_workers: bool = False,
-                 prefetch_factor: int = 2, timeout: float = 0) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: Optional[int] = None,
+        collate_fn: Optional[Callable[[list], Any]] = None,
+        num_workers: int = 0,
+        worker_init_fn: Optional[Callable[[int], None]] = None,
+        multiprocessing_context: Any = None,
+        persistent_workers: bool = False,
+        prefetch_factor: int = 2,
+        timeout: float = 0,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
@@ -210,6 +225,7 @@ class DataLoader:
         if self.num_workers == 0:
             return (self._make_batch(spec) for spec in self._batch_indices())
         from ._workers import iterate
+
         return iterate(self)
 
     def close(self) -> None:
@@ -234,4 +250,5 @@ def get_worker_info() -> Any:
     """In a DataLoader worker: an object with ``id``, ``num_workers``, ``seed`` and
     ``dataset``; None in the main process."""
     from . import _workers
+
     return _workers.WORKER_INFO

@@ -22,6 +22,7 @@ plus the parsed header (at most ``_MAX_HEADER`` = 100 MB, safetensors' own limit
 ``_MAX_ENTRIES`` tensors; ndim at most ``_MAX_NDIM``): at worst about 60 bytes of Python
 objects per header byte (a tree of empty lists). Time is linear in the file size.
 """
+
 from __future__ import annotations
 
 import errno
@@ -33,7 +34,7 @@ import socket
 import stat
 import struct
 import tempfile
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -53,9 +54,17 @@ _MAX_HEADER = 100 * 1024 * 1024
 _MAX_ENTRIES = 1 << 18
 _MAX_NDIM = 64  # NumPy's limit
 
-_DT_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64",
-             np.dtype(np.bool_): "BOOL", np.dtype(np.float16): "F16", np.dtype(np.int32): "I32",
-             np.dtype(np.int16): "I16", np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8"}
+_DT_TO_ST = {
+    np.dtype(np.float32): "F32",
+    np.dtype(np.float64): "F64",
+    np.dtype(np.int64): "I64",
+    np.dtype(np.bool_): "BOOL",
+    np.dtype(np.float16): "F16",
+    np.dtype(np.int32): "I32",
+    np.dtype(np.int16): "I16",
+    np.dtype(np.int8): "I8",
+    np.dtype(np.uint8): "U8",
+}
 _ST_TO_DT = {v: k for k, v in _DT_TO_ST.items()}
 _FG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
 
@@ -63,9 +72,9 @@ _FG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np
 # ------------------------------------------------------------------ encoding the tree
 class _Encoder:
     def __init__(self) -> None:
-        self.tensors: Dict[str, np.ndarray] = {}
+        self.tensors: dict[str, np.ndarray] = {}
 
-    def _key(self, path: List[str]) -> str:
+    def _key(self, path: list[str]) -> str:
         base = "/".join(path) if path else "tensor"
         key, i = base, 1
         while key in self.tensors:
@@ -73,13 +82,17 @@ class _Encoder:
             i += 1
         return key
 
-    def encode(self, obj: Any, path: List[str]) -> Any:
+    def encode(self, obj: Any, path: list[str]) -> Any:
         if isinstance(obj, Tensor):
             key = self._key(path)
             self.tensors[key] = np.require(np.asarray(obj.detach()), requirements="C")
             return {"__tensor__": key}
-        if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and hasattr(obj, "dtype") and hasattr(obj, "shape")
-                                           and not isinstance(obj, (np.generic,))):
+        if isinstance(obj, np.ndarray) or (
+            hasattr(obj, "__array__")
+            and hasattr(obj, "dtype")
+            and hasattr(obj, "shape")
+            and not isinstance(obj, (np.generic,))
+        ):
             a = _to_numpy(obj)
             key = self._key(path)
             self.tensors[key] = np.require(a, requirements="C")
@@ -105,8 +118,10 @@ class _Encoder:
             return {"__tuple__": [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]}
         if isinstance(obj, list):
             return [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]
-        raise TypeError(f"fg.save: cannot store an object of type {type(obj).__name__} at "
-                        f"'{'/'.join(path) or '<root>'}' (tensors, arrays, numbers, str, None, dict/list/tuple only)")
+        raise TypeError(
+            f"fg.save: cannot store an object of type {type(obj).__name__} at "
+            f"'{'/'.join(path) or '<root>'}' (tensors, arrays, numbers, str, None, dict/list/tuple only)"
+        )
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -117,7 +132,9 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def _decode(obj: Any, tensors: Dict[str, np.ndarray], fname: str, made: Dict[str, Tensor] | None = None) -> Any:
+def _decode(
+    obj: Any, tensors: dict[str, np.ndarray], fname: str, made: dict[str, Tensor] | None = None
+) -> Any:
     # `made`: one Tensor per entry, shared by every reference to it (aliases), so a tree
     # naming one entry n times costs one copy, not n.
     made = {} if made is None else made
@@ -150,8 +167,8 @@ def _tensor_from(a: np.ndarray) -> Tensor:
 
 
 # ------------------------------------------------------------------ file format
-def _serialize(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> Tuple[bytes, List[np.ndarray]]:
-    header: Dict[str, Any] = {}
+def _serialize(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> tuple[bytes, list[np.ndarray]]:
+    header: dict[str, Any] = {}
     if metadata:
         header["__metadata__"] = metadata
     off = 0
@@ -179,8 +196,12 @@ def save(obj: Any, path: Any) -> None:
     """
     path = _fspath(path, "fg.save")
     enc = _Encoder()
-    flat = isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj) and \
-        all(isinstance(v, Tensor) for v in obj.values())
+    flat = (
+        isinstance(obj, dict)
+        and obj
+        and all(isinstance(k, str) for k in obj)
+        and all(isinstance(v, Tensor) for v in obj.values())
+    )
     if flat:
         for k, v in obj.items():
             enc.tensors[k] = np.require(np.asarray(v.detach()), requirements="C")
@@ -188,11 +209,15 @@ def save(obj: Any, path: Any) -> None:
     else:
         tree = enc.encode(obj, [])
     if len(enc.tensors) > _MAX_ENTRIES:
-        raise ValueError(f"fg.save: {len(enc.tensors)} tensors exceed the {_MAX_ENTRIES} that fg.load accepts per file")
+        raise ValueError(
+            f"fg.save: {len(enc.tensors)} tensors exceed the {_MAX_ENTRIES} that fg.load accepts per file"
+        )
     meta = {"format": FORMAT, "fastgrad.tree": json.dumps(tree, separators=(",", ":"), allow_nan=False)}
     head, blobs = _serialize(enc.tensors, meta)
     if len(head) - 8 > _MAX_HEADER:
-        raise ValueError(f"fg.save: the header ({len(head) - 8} bytes) exceeds the {_MAX_HEADER} bytes fg.load accepts")
+        raise ValueError(
+            f"fg.save: the header ({len(head) - 8} bytes) exceeds the {_MAX_HEADER} bytes fg.load accepts"
+        )
     # Through a symlink, the link's target is replaced (the link stays a link). A file
     # with several hard links is detached from them, as with every atomic writer
     # (rename() installs a new inode; the other names keep the previous, complete
@@ -297,7 +322,7 @@ def _remove_stale_temps(d: str, base: str) -> None:
             os.close(fd)
 
 
-def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     fname = repr(path)
 
     def bad(msg: str) -> ValueError:
@@ -344,7 +369,7 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         buf = memoryview(_read_exactly(f, dlen, bad))
         if f.read(1):
             raise bad("the file grew while it was read")
-    out: Dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
     for k, info in header.items():
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
             raise bad(f"entry {k!r} lacks dtype/shape/data_offsets")
@@ -353,8 +378,9 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
             raise bad(f"entry {k!r} has unsupported dtype {st!r}")
         shape = info["shape"]
         offs = info["data_offsets"]
-        if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                  for s in shape):
+        if not isinstance(shape, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
+        ):
             raise bad(f"entry {k!r} has an invalid shape {shape!r}")
         b, e = offs
         dt = _ST_TO_DT[st]
@@ -365,8 +391,11 @@ def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
             if st == "BOOL":  # a BOOL byte other than 0/1 is True: normalised, never copied raw
                 out[k] = np.frombuffer(buf[b:e], dtype=np.uint8).reshape(shape) != 0
             else:
-                out[k] = np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True) \
-                    if nbytes else np.zeros(shape, dtype=dt)
+                out[k] = (
+                    np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True)
+                    if nbytes
+                    else np.zeros(shape, dtype=dt)
+                )
         except (ValueError, OverflowError, MemoryError) as err:
             raise bad(f"entry {k!r} with shape {shape} cannot be built ({err})") from None
     return out, {str(k): v for k, v in meta.items()}
@@ -379,7 +408,7 @@ def _read_exactly(f: Any, n: int, bad: Any) -> bytes:
     return data
 
 
-def _check_layout(header: Dict[str, Any], dlen: int, bad: Any) -> None:
+def _check_layout(header: dict[str, Any], dlen: int, bad: Any) -> None:
     """Entry count, ndim and data_offsets (inside the data, no overlaps, no holes), all
     before any tensor is allocated: a header whose 2,000 entries share one megabyte
     must fail here, not after 2,000 copies."""
@@ -392,11 +421,19 @@ def _check_layout(header: Dict[str, Any], dlen: int, bad: Any) -> None:
         offs, shape = info.get("data_offsets"), info.get("shape")
         if isinstance(shape, list) and len(shape) > _MAX_NDIM:
             raise bad(f"entry {k!r} has {len(shape)} dimensions (at most {_MAX_NDIM})")
-        if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) and not isinstance(o, bool)
-                                                                 for o in offs)) or not 0 <= offs[0] <= offs[1]:
+        if (
+            not (
+                isinstance(offs, list)
+                and len(offs) == 2
+                and all(isinstance(o, int) and not isinstance(o, bool) for o in offs)
+            )
+            or not 0 <= offs[0] <= offs[1]
+        ):
             raise bad(f"entry {k!r} has invalid data_offsets {str(offs)[:80]}")
         if offs[1] > dlen:
-            raise bad(f"truncated: entry {k!r} ends at byte {offs[1]} of the data section but only {dlen} bytes remain")
+            raise bad(
+                f"truncated: entry {k!r} ends at byte {offs[1]} of the data section but only {dlen} bytes remain"
+            )
         ranges.append((offs[0], offs[1], k))
     ranges.sort()
     pos = 0
@@ -429,27 +466,31 @@ def load(path: Any) -> Any:
         # every message names the file (ours already do; float("x") etc. do not).
         if isinstance(e, ValueError) and str(e).startswith("fg.load: "):
             raise
-        raise ValueError(f"fg.load: {path!r} is not a valid fastgrad/safetensors file: "
-                         f"{type(e).__name__}: {str(e)[:200]}") from None
+        raise ValueError(
+            f"fg.load: {path!r} is not a valid fastgrad/safetensors file: {type(e).__name__}: {str(e)[:200]}"
+        ) from None
 
 
 def _fspath(path: Any, op: str) -> str:
     try:
         return os.fsdecode(os.fspath(path))
     except TypeError:
-        raise TypeError(f"{op}: path must be a str, bytes or os.PathLike, got {type(path).__name__}") from None
+        raise TypeError(
+            f"{op}: path must be a str, bytes or os.PathLike, got {type(path).__name__}"
+        ) from None
 
 
-def load_arrays(path: Any) -> Dict[str, np.ndarray]:
+def load_arrays(path: Any) -> dict[str, np.ndarray]:
     """The flat ``{name: np.ndarray}`` content of a safetensors file (validated)."""
     return _read(_fspath(path, "fg.load_arrays"))[0]
 
 
 # ------------------------------------------------------------------ PyTorch / JAX layouts
-def _layout_transforms(model: Any) -> Dict[str, str]:
+def _layout_transforms(model: Any) -> dict[str, str]:
     """Parameter names whose layout differs from PyTorch's -> "linear_jax" / "conv_cl"."""
     from .nn.conv import _ConvNd
     from .nn.linear import Linear
+
     out = {}
     for name, m in model.named_modules():
         pre = name + "." if name else ""
@@ -460,13 +501,14 @@ def _layout_transforms(model: Any) -> Dict[str, str]:
     return out
 
 
-def load_pytorch_state_dict(model: Any, state_dict: Dict[str, Any], strict: bool = True) -> Any:
+def load_pytorch_state_dict(model: Any, state_dict: dict[str, Any], strict: bool = True) -> Any:
     """Loads a PyTorch state dict (torch tensors or NumPy arrays, PyTorch layouts) into
     ``model``, transposing Linear weights of layout="jax" layers and permuting
     channels-last convolution weights."""
     from .nn.conv import conv_weight_to_channels_last
+
     tr = _layout_transforms(model)
-    conv: Dict[str, np.ndarray] = {}
+    conv: dict[str, np.ndarray] = {}
     for k, v in state_dict.items():
         a = _to_numpy(v)
         if tr.get(k) == "linear_jax":
@@ -477,12 +519,13 @@ def load_pytorch_state_dict(model: Any, state_dict: Dict[str, Any], strict: bool
     return model.load_state_dict(conv, strict=strict)
 
 
-def export_state_dict(model: Any, layout: str = "torch") -> Dict[str, np.ndarray]:
+def export_state_dict(model: Any, layout: str = "torch") -> dict[str, np.ndarray]:
     """The model's state dict as NumPy arrays with every Linear weight in ``layout``
     ("torch": (out, in); "jax": (in, out)) and convolution weights channels-first for
     "torch" / channels-last (C_out, k..., C_in) for "jax"."""
     from .nn.conv import _ConvNd, conv_weight_to_channels_first, conv_weight_to_channels_last
     from .nn.linear import Linear
+
     if layout not in ("torch", "jax"):
         raise ValueError(f"export_state_dict: layout must be 'torch' or 'jax', got {layout!r}")
     sd = {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}

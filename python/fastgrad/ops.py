@@ -3,11 +3,13 @@
 Each accepts Tensors and array-likes; the work happens in C++ (``_C``), where every
 op is a primitive with its forward, VJP and JVP rules.
 """
+
 from __future__ import annotations
 
-import sys
 import operator
-from typing import Any, Sequence
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 from . import _C
 from ._C import Tensor
@@ -32,21 +34,64 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 # elementwise
-def exp(x): return _C.exp(_t(x))
-def log(x): return _C.log(_t(x))
-def log1p(x): return _C.log1p(_t(x))
-def sqrt(x): return _C.sqrt(_t(x))
-def abs(x): return _C.abs(_t(x))  # noqa: A001
-def sin(x): return _C.sin(_t(x))
-def cos(x): return _C.cos(_t(x))
-def tanh(x): return _C.tanh(_t(x))
-def sigmoid(x): return _C.sigmoid(_t(x))
-def relu(x): return _C.relu(_t(x))
-def silu(x): return _C.silu(_t(x))
-def erf(x): return _C.erf(_t(x))
-def sign(x): return _C.sign(_t(x))
-def isnan(x): return _C.isnan(_t(x))
-def isfinite(x): return _C.isfinite(_t(x))
+def exp(x):
+    return _C.exp(_t(x))
+
+
+def log(x):
+    return _C.log(_t(x))
+
+
+def log1p(x):
+    return _C.log1p(_t(x))
+
+
+def sqrt(x):
+    return _C.sqrt(_t(x))
+
+
+def abs(x):
+    return _C.abs(_t(x))  # noqa: A001
+
+
+def sin(x):
+    return _C.sin(_t(x))
+
+
+def cos(x):
+    return _C.cos(_t(x))
+
+
+def tanh(x):
+    return _C.tanh(_t(x))
+
+
+def sigmoid(x):
+    return _C.sigmoid(_t(x))
+
+
+def relu(x):
+    return _C.relu(_t(x))
+
+
+def silu(x):
+    return _C.silu(_t(x))
+
+
+def erf(x):
+    return _C.erf(_t(x))
+
+
+def sign(x):
+    return _C.sign(_t(x))
+
+
+def isnan(x):
+    return _C.isnan(_t(x))
+
+
+def isfinite(x):
+    return _C.isfinite(_t(x))
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
@@ -67,18 +112,37 @@ def clip(x, min: float | None = None, max: float | None = None) -> Tensor:  # no
 clamp = clip
 
 
-def maximum(a, b) -> Tensor: return _C.maximum(*_pair(a, b))
-def minimum(a, b) -> Tensor: return _C.minimum(*_pair(a, b))
-def add(a, b) -> Tensor: return _C.add(*_pair(a, b))
-def sub(a, b) -> Tensor: return _C.sub(*_pair(a, b))
-def mul(a, b) -> Tensor: return _C.mul(*_pair(a, b))
-def div(a, b) -> Tensor: return _C.div(*_pair(a, b))
-def matmul(a, b) -> Tensor: return _C.matmul(*_pair(a, b))
+def maximum(a, b) -> Tensor:
+    return _C.maximum(*_pair(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    return _C.minimum(*_pair(a, b))
+
+
+def add(a, b) -> Tensor:
+    return _C.add(*_pair(a, b))
+
+
+def sub(a, b) -> Tensor:
+    return _C.sub(*_pair(a, b))
+
+
+def mul(a, b) -> Tensor:
+    return _C.mul(*_pair(a, b))
+
+
+def div(a, b) -> Tensor:
+    return _C.div(*_pair(a, b))
+
+
+def matmul(a, b) -> Tensor:
+    return _C.matmul(*_pair(a, b))
 
 
 def pow(a, b) -> Tensor:  # noqa: A001
     if isinstance(a, Tensor) and isinstance(b, (int, float)):
-        return a ** b
+        return a**b
     return _C.pow(*_pair(a, b))
 
 
@@ -89,15 +153,39 @@ def where(cond, a, b) -> Tensor:
 
 
 # reductions
-def sum(x, axis=None, keepdims: bool = False) -> Tensor: return _C.sum(_t(x), axis, keepdims)  # noqa: A001
-def mean(x, axis=None, keepdims: bool = False) -> Tensor: return _C.mean(_t(x), axis, keepdims)
-def max(x, axis=None, keepdims: bool = False) -> Tensor: return _C.amax(_t(x), axis, keepdims)  # noqa: A001
-def min(x, axis=None, keepdims: bool = False) -> Tensor: return _C.amin(_t(x), axis, keepdims)  # noqa: A001
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.sum(_t(x), axis, keepdims)  # noqa: A001
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.mean(_t(x), axis, keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.amax(_t(x), axis, keepdims)  # noqa: A001
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.amin(_t(x), axis, keepdims)  # noqa: A001
+
+
 amax, amin = max, min  # values only (the method form x.max(dim) also gives the indices)
-def prod(x, axis=None, keepdims: bool = False) -> Tensor: return _C.prod(_t(x), axis, keepdims)
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor: return _C.logsumexp(_t(x), axis, keepdims)
-def argmax(x, axis=None, keepdims: bool = False) -> Tensor: return _C.argmax(_t(x), axis, keepdims)
-def argmin(x, axis=None, keepdims: bool = False) -> Tensor: return _C.argmin(_t(x), axis, keepdims)
+
+
+def prod(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.prod(_t(x), axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.logsumexp(_t(x), axis, keepdims)
+
+
+def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.argmax(_t(x), axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+    return _C.argmin(_t(x), axis, keepdims)
 
 
 def var(x, axis=None, correction: float = 1, keepdims: bool = False) -> Tensor:
@@ -119,13 +207,32 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 
 # shapes
-def reshape(x, shape: Sequence[int]) -> Tensor: return _C.reshape(_t(x), list(shape))
-def transpose(x, a: int = -2, b: int = -1) -> Tensor: return _C.transpose(_t(x), a, b)
-def permute(x, dims: Sequence[int]) -> Tensor: return _C.permute(_t(x), list(dims))
-def flatten(x, start: int = 0, end: int = -1) -> Tensor: return _C.flatten(_t(x), start, end)
-def squeeze(x, axis=None) -> Tensor: return _C.squeeze(_t(x), axis)
-def unsqueeze(x, axis: int) -> Tensor: return _C.unsqueeze(_t(x), axis)
-def broadcast_to(x, shape: Sequence[int]) -> Tensor: return _C.expand(_t(x), list(shape))
+def reshape(x, shape: Sequence[int]) -> Tensor:
+    return _C.reshape(_t(x), list(shape))
+
+
+def transpose(x, a: int = -2, b: int = -1) -> Tensor:
+    return _C.transpose(_t(x), a, b)
+
+
+def permute(x, dims: Sequence[int]) -> Tensor:
+    return _C.permute(_t(x), list(dims))
+
+
+def flatten(x, start: int = 0, end: int = -1) -> Tensor:
+    return _C.flatten(_t(x), start, end)
+
+
+def squeeze(x, axis=None) -> Tensor:
+    return _C.squeeze(_t(x), axis)
+
+
+def unsqueeze(x, axis: int) -> Tensor:
+    return _C.unsqueeze(_t(x), axis)
+
+
+def broadcast_to(x, shape: Sequence[int]) -> Tensor:
+    return _C.expand(_t(x), list(shape))
 
 
 expand = broadcast_to
@@ -196,3 +303,8 @@ def pad(x, pad_width, value: float = 0.0) -> Tensor:
 
 def detach(x: Tensor) -> Tensor:
     return tensor_arg(x, "detach", "x").detach()
+
+
+# ---- engine hooks
+# Extension functions that fastgrad's own modules need and that have no public form of
+# their own. ops.py is the only module that touches _C; one name per line.

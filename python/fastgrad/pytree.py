@@ -15,16 +15,27 @@ lists in index order, dicts in **sorted key order** (so ``{"w": .., "b": ..}`` v
 ``tree_ravel`` concatenates the row-major ``vec`` of every leaf in that order
 (cheat sheet §2.3: ``[vec(X), vec(θ)]``).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ._C import Tensor
 
-__all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
-           "tree_ravel", "flatten", "unflatten"]
+__all__ = [
+    "PyTreeDef",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_leaves",
+    "tree_structure",
+    "tree_map",
+    "tree_ravel",
+    "flatten",
+    "unflatten",
+]
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -81,8 +92,12 @@ class PyTreeDef:
         return dict(zip(self.meta, kids))
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, PyTreeDef) and self.kind == other.kind and self.meta == other.meta
-                and self.children == other.children)
+        return (
+            isinstance(other, PyTreeDef)
+            and self.kind == other.kind
+            and self.meta == other.meta
+            and self.children == other.children
+        )
 
     def __hash__(self) -> int:
         meta = tuple(self.meta) if isinstance(self.meta, list) else self.meta
@@ -137,7 +152,9 @@ def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
 def tree_unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:
     """Inverse of :func:`tree_flatten`."""
     if not isinstance(treedef, PyTreeDef):
-        raise TypeError(f"tree_unflatten: treedef must be a PyTreeDef (from tree_flatten), got {type(treedef).__name__}")
+        raise TypeError(
+            f"tree_unflatten: treedef must be a PyTreeDef (from tree_flatten), got {type(treedef).__name__}"
+        )
     return treedef.unflatten(leaves)
 
 
@@ -176,6 +193,7 @@ def tree_ravel(tree: Any) -> tuple[Tensor, Callable[[Tensor], Any]]:
     the original shapes. The vector uses fastgrad ops, so it stays differentiable.
     """
     from . import _C
+
     leaves, td = tree_flatten(tree)
     shapes = []
     flat = []

@@ -5,12 +5,13 @@ forward → loss → backward → (every ``accumulate`` batches) clip → optimi
 EMA update; at the epoch end evaluate on the validation set without updating
 (no_grad, eval mode), step the scheduler, and check early stopping.
 """
+
 from __future__ import annotations
 
 import math
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -24,8 +25,14 @@ class EarlyStopping:
     """Stops when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best`` the model gets the best epoch's weights back."""
 
-    def __init__(self, patience: int = 5, min_delta: float = 0.0, monitor: str = "val_loss", mode: str = "min",
-                 restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        restore_best: bool = True,
+    ) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
         self.patience = int(patience)
@@ -36,7 +43,7 @@ class EarlyStopping:
         self.best = math.inf if mode == "min" else -math.inf
         self.best_epoch = -1
         self.bad_epochs = 0
-        self.best_state: Optional[Dict[str, np.ndarray]] = None
+        self.best_state: Optional[dict[str, np.ndarray]] = None
 
     def improved(self, value: float) -> bool:
         if self.mode == "min":
@@ -50,7 +57,9 @@ class EarlyStopping:
             self.best_epoch = epoch
             self.bad_epochs = 0
             if self.restore_best:
-                self.best_state = {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}
+                self.best_state = {
+                    k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()
+                }
             return False
         self.bad_epochs += 1
         return self.bad_epochs >= self.patience
@@ -92,13 +101,15 @@ def _call_loss(loss_fn: Callable, pred: Any, y: Any, w: Any) -> Tensor:
     return loss_fn(pred, y) if w is None else loss_fn(pred, y, weight=w)
 
 
-def evaluate(model: Any, loss_fn: Callable, loader: Any, metrics: Optional[Dict[str, Callable]] = None) -> Dict[str, float]:
+def evaluate(
+    model: Any, loss_fn: Callable, loader: Any, metrics: Optional[dict[str, Callable]] = None
+) -> dict[str, float]:
     """Mean loss (weighted by batch size, or by Σω with per-example weights) and metrics
     over ``loader``, in eval mode without recording gradients; restores the mode."""
     was_training = model.training
     model.eval()
     total, n = 0.0, 0.0
-    msum: Dict[str, float] = {k: 0.0 for k in (metrics or {})}
+    msum: dict[str, float] = {k: 0.0 for k in (metrics or {})}
     mcount = 0.0
     try:
         with no_grad():
@@ -131,14 +142,20 @@ class _Progress:
         if enabled:
             try:
                 from tqdm.auto import tqdm  # noqa: F401
+
                 self._tqdm = tqdm
             except Exception:  # pragma: no cover - depends on the environment
                 self._tqdm = None
 
     def start_epoch(self, epoch: int) -> None:
         if self.enabled and self._tqdm is not None:
-            self.bar = self._tqdm(total=self.steps, desc=f"{self.desc} {epoch + 1}/{self.epochs}", leave=False,
-                                  dynamic_ncols=True, file=sys.stderr)
+            self.bar = self._tqdm(
+                total=self.steps,
+                desc=f"{self.desc} {epoch + 1}/{self.epochs}",
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
 
     def batch(self, loss: float) -> None:
         if self.bar is not None:
@@ -146,7 +163,7 @@ class _Progress:
             if self.bar.n % 10 == 0 or self.bar.n == self.steps:
                 self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
 
-    def end_epoch(self, epoch: int, logs: Dict[str, float]) -> None:
+    def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
         if not self.enabled:
             return
         if self.bar is not None:
@@ -160,11 +177,24 @@ class _Progress:
             print(line, file=sys.stderr, flush=True)
 
 
-def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_loader: Any = None, epochs: int = 1,
-        accumulate: int = 1, clip: Optional[float] = None, scheduler: Any = None, scheduler_interval: str = "epoch",
-        early_stopping: Union[None, int, EarlyStopping] = None, ema: Any = None,
-        metrics: Optional[Dict[str, Union[str, Callable]]] = None, progress: bool = True,
-        desc: str = "epoch", callback: Optional[Callable[[int, Dict[str, float]], Any]] = None) -> Dict[str, List[float]]:
+def fit(
+    model: Any,
+    loss_fn: Callable,
+    optimizer: Any,
+    train_loader: Any,
+    val_loader: Any = None,
+    epochs: int = 1,
+    accumulate: int = 1,
+    clip: Optional[float] = None,
+    scheduler: Any = None,
+    scheduler_interval: str = "epoch",
+    early_stopping: Union[None, int, EarlyStopping] = None,
+    ema: Any = None,
+    metrics: Optional[dict[str, Union[str, Callable]]] = None,
+    progress: bool = True,
+    desc: str = "epoch",
+    callback: Optional[Callable[[int, dict[str, float]], Any]] = None,
+) -> dict[str, list[float]]:
     """Trains ``model`` and returns the history ``{"epoch": [...], "train_loss": [...],
     "val_loss": [...], "val_<metric>": [...], "lr": [...], "time": [...]}``.
 
@@ -186,7 +216,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_lo
         raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
-    mets: Dict[str, Callable] = {}
+    mets: dict[str, Callable] = {}
     for k, f in (metrics or {}).items():
         mets[k] = _BUILTIN_METRICS[f] if isinstance(f, str) else f
     if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
@@ -194,7 +224,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_lo
     if early_stopping is not None and early_stopping.monitor.startswith("val_") and val_loader is None:
         raise ValueError("fit: early stopping on a validation metric needs val_loader")
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    history: Dict[str, List[float]] = {"epoch": [], "train_loss": [], "lr": [], "time": []}
+    history: dict[str, list[float]] = {"epoch": [], "train_loss": [], "lr": [], "time": []}
     try:
         steps = len(train_loader)
     except TypeError:
@@ -217,7 +247,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_lo
                 loss = _call_loss(loss_fn, pred, y, w)
                 lv = float(loss.item())
                 if not math.isfinite(lv):
-                    raise FloatingPointError(f"fit: loss became {lv} at epoch {epoch + 1}")
+                    raise FloatingPointError(f"fit: loss became {lv} at epoch {epoch + 1}")  # noqa: B023 (called in this epoch)
                 (loss * (nb / n_group) if len(group) > 1 else loss).backward()
                 total += lv * nb
                 count += nb
@@ -228,7 +258,11 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_lo
             optimizer.zero_grad()
             if ema is not None:
                 ema.update(model)
-            if scheduler is not None and scheduler_interval == "step" and not isinstance(scheduler, ReduceLROnPlateau):
+            if (
+                scheduler is not None
+                and scheduler_interval == "step"
+                and not isinstance(scheduler, ReduceLROnPlateau)
+            ):
                 scheduler.step()
 
         optimizer.zero_grad()
@@ -240,7 +274,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Any, val_lo
                 group = []
         if group:
             run_group(group)
-        logs: Dict[str, float] = {"epoch": epoch + 1, "train_loss": total / count if count else float("nan")}
+        logs: dict[str, float] = {"epoch": epoch + 1, "train_loss": total / count if count else float("nan")}
         if val_loader is not None:
             if ema is not None:
                 with ema.average_parameters(model):

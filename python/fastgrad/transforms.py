@@ -41,12 +41,14 @@ reads the primitive's output (exp, tanh, sigmoid, softmax, sqrt, ...) relies on 
 engine recording outputs on the tape before running JVP rules (tests marked
 ``needs_engine_fix`` in tests/test_transforms.py check it).
 """
+
 from __future__ import annotations
 
 import functools
 import math
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -54,15 +56,27 @@ from . import _C, _trace
 from ._C import Tensor
 from .pytree import PyTreeDef, tree_flatten
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp",
-           "sharp", "gradcheck", "GradcheckError"]
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "sharp",
+    "gradcheck",
+    "GradcheckError",
+]
 
 
 # ----------------------------------------------------------------------------- state
 class _State(threading.local):
     def __init__(self) -> None:
         self.levels: list[int] = []  # forward-mode levels pushed by jvp/jacfwd, oldest first
-        self.depth = 0               # reverse transforms currently running their function
+        self.depth = 0  # reverse transforms currently running their function
 
 
 _state = _State()
@@ -89,12 +103,15 @@ def _to_tensor(x: Any, what: str) -> Tensor:
         t = x
     elif isinstance(x, (bool, int, float, np.ndarray, np.number)):
         from ._tensor import tensor
+
         t = tensor(x)
     else:
         raise TypeError(f"{what}: expected an fg.Tensor (or number/array), got {type(x).__name__}")
     if not t.dtype.is_floating_point:
-        raise TypeError(f"{what}: only floating-point tensors can be differentiated, got dtype {t.dtype} "
-                        f"(shape {tuple(t.shape)}); cast it with .astype(fg.float32) or leave it out of argnums")
+        raise TypeError(
+            f"{what}: only floating-point tensors can be differentiated, got dtype {t.dtype} "
+            f"(shape {tuple(t.shape)}); cast it with .astype(fg.float32) or leave it out of argnums"
+        )
     return t
 
 
@@ -159,8 +176,10 @@ def _norm_argnums(argnums: Any, nargs: int, who: str) -> tuple[tuple[int, ...], 
             raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
         a = int(a)
         if not -nargs <= a < nargs:
-            raise ValueError(f"{who}: argnums {a} is out of range for a function called with {nargs} "
-                             f"positional argument{'s' if nargs != 1 else ''}")
+            raise ValueError(
+                f"{who}: argnums {a} is out of range for a function called with {nargs} "
+                f"positional argument{'s' if nargs != 1 else ''}"
+            )
         out.append(a % nargs)
     if len(set(out)) != len(out):
         raise ValueError(f"{who}: argnums {argnums!r} repeats an argument")
@@ -169,13 +188,16 @@ def _norm_argnums(argnums: Any, nargs: int, who: str) -> tuple[tuple[int, ...], 
 
 def _split_aux(res: Any, who: str) -> tuple[Any, Any]:
     if not (isinstance(res, (tuple, list)) and len(res) == 2):
-        raise TypeError(f"{who}: with has_aux=True, f must return a pair (output, aux), got "
-                        f"{type(res).__name__}")
+        raise TypeError(
+            f"{who}: with has_aux=True, f must return a pair (output, aux), got {type(res).__name__}"
+        )
     return res[0], res[1]
 
 
-_CUT = ("a Python/NumPy value is not on the graph, so its derivative would silently be zero; return "
-        "fastgrad ops of the inputs (or fg.tensor(...) for a genuine constant)")
+_CUT = (
+    "a Python/NumPy value is not on the graph, so its derivative would silently be zero; return "
+    "fastgrad ops of the inputs (or fg.tensor(...) for a genuine constant)"
+)
 
 
 def _output_leaves(out: Any, who: str) -> tuple[list[Tensor], PyTreeDef]:
@@ -185,8 +207,10 @@ def _output_leaves(out: Any, who: str) -> tuple[list[Tensor], PyTreeDef]:
     for i, o in enumerate(leaves):
         if not isinstance(o, Tensor):
             extra = f" ({_CUT})" if isinstance(o, (bool, int, float, np.ndarray, np.number)) else ""
-            raise TypeError(f"{who}: f must return tensors (or a pytree of them); output leaf {i} is a "
-                            f"{type(o).__name__}{extra}")
+            raise TypeError(
+                f"{who}: f must return tensors (or a pytree of them); output leaf {i} is a "
+                f"{type(o).__name__}{extra}"
+            )
     return list(leaves), td
 
 
@@ -206,7 +230,7 @@ class _Primals:
         self.args = list(args)
         self.argnums = argnums
         self.treedefs: list[PyTreeDef] = []
-        self.leaves: list[Tensor] = []   # the caller's tensors (converted)
+        self.leaves: list[Tensor] = []  # the caller's tensors (converted)
         self.aliases: list[Tensor] = []
         self.bounds: list[tuple[int, int]] = []
         new_args = list(args)
@@ -227,7 +251,9 @@ class _Primals:
         return [td.unflatten(flat[a:b]) for td, (a, b) in zip(self.treedefs, self.bounds)]
 
 
-def _pull(roots: Sequence[Tensor], cots: Sequence[Tensor], inputs: Sequence[Tensor], create: bool) -> list[Tensor]:
+def _pull(
+    roots: Sequence[Tensor], cots: Sequence[Tensor], inputs: Sequence[Tensor], create: bool
+) -> list[Tensor]:
     """J^T w for every input (zeros for inputs the roots do not depend on)."""
     rs, ws = [], []
     for o, w in zip(roots, cots):
@@ -245,29 +271,37 @@ def _pull(roots: Sequence[Tensor], cots: Sequence[Tensor], inputs: Sequence[Tens
 def _needs_create(aliases: Sequence[Tensor], extra: Sequence[Tensor] = ()) -> bool:
     if not _C.grad_enabled():
         return False
-    return (_state.depth > 0 or any(not a.is_leaf for a in aliases)
-            or any(isinstance(w, Tensor) and w.requires_grad for w in extra))
+    return (
+        _state.depth > 0
+        or any(not a.is_leaf for a in aliases)
+        or any(isinstance(w, Tensor) and w.requires_grad for w in extra)
+    )
 
 
 # ----------------------------------------------------------------------------- grad
 def _check_scalar(out: Any, who: str) -> Tensor:
     if isinstance(out, (tuple, list, dict)):
-        raise TypeError(f"{who}: f must return a scalar tensor, got a {type(out).__name__}"
-                        f"{' (did you mean has_aux=True?)' if isinstance(out, tuple) and len(out) == 2 else ''}; "
-                        "use fg.vjp or fg.jacrev for vector outputs")
+        raise TypeError(
+            f"{who}: f must return a scalar tensor, got a {type(out).__name__}"
+            f"{' (did you mean has_aux=True?)' if isinstance(out, tuple) and len(out) == 2 else ''}; "
+            "use fg.vjp or fg.jacrev for vector outputs"
+        )
     if not isinstance(out, Tensor):
         extra = f" ({_CUT})" if isinstance(out, (bool, int, float, np.ndarray, np.number)) else ""
         raise TypeError(f"{who}: f must return a scalar tensor, got {type(out).__name__}{extra}")
     if out.numel() != 1:
-        raise ValueError(f"{who}: f must return a scalar (a tensor with one element), got shape "
-                         f"{tuple(out.shape)}; use fg.vjp, fg.jacrev or fg.jacfwd for non-scalar outputs")
+        raise ValueError(
+            f"{who}: f must return a scalar (a tensor with one element), got shape "
+            f"{tuple(out.shape)}; use fg.vjp, fg.jacrev or fg.jacfwd for non-scalar outputs"
+        )
     if not out.dtype.is_floating_point:
         raise TypeError(f"{who}: f must return a floating-point scalar, got dtype {out.dtype}")
     return out
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-                   metric: Any = None) -> Callable:
+def value_and_grad(
+    f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, metric: Any = None
+) -> Callable:
     """Returns ``g(*args) -> (value, grads)`` (``((value, aux), grads)`` with ``has_aux``).
 
     ``grads`` has the structure of ``args[argnums]`` (a tuple of them for tuple
@@ -290,8 +324,15 @@ def _value_and_grad(f: Callable, argnums: Any, has_aux: bool, metric: Any, who: 
     return wrapper
 
 
-def _value_and_grad_call(f: Callable, args: Sequence[Any], kwargs: dict, argnums: Any, has_aux: bool,
-                         prepared: Any = None, who: str = "grad"):
+def _value_and_grad_call(
+    f: Callable,
+    args: Sequence[Any],
+    kwargs: dict,
+    argnums: Any,
+    has_aux: bool,
+    prepared: Any = None,
+    who: str = "grad",
+):
     nums, single = _norm_argnums(argnums, len(args), "grad")
     with _RunningReverse():
         pr = _Primals(args, nums, "grad", _reverse_alias)
@@ -312,7 +353,9 @@ def _value_and_grad_call(f: Callable, args: Sequence[Any], kwargs: dict, argnums
     return value, grads
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, metric: Any = None) -> Callable:
+def grad(
+    f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, metric: Any = None
+) -> Callable:
     """``grad(f)(x)`` = ∇f(x), shaped like ``x`` (JAX semantics; ``f`` returns a scalar).
 
     ``argnums`` may be a tuple (a tuple of gradients); ``has_aux=True`` returns
@@ -354,13 +397,17 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     def vjp_fn(w: Any) -> tuple:
         wl, wtd = tree_flatten(w)
         if wtd != out_td:
-            raise ValueError(f"vjp_fn: the cotangent has structure {wtd} but the output has structure {out_td}")
+            raise ValueError(
+                f"vjp_fn: the cotangent has structure {wtd} but the output has structure {out_td}"
+            )
         ws = []
         for i, (wi, o) in enumerate(zip(wl, out_leaves)):
             wi = _to_tensor(wi, "vjp_fn: cotangent")
             if tuple(wi.shape) != tuple(o.shape):
-                raise ValueError(f"vjp_fn: cotangent {i} has shape {tuple(wi.shape)} but output {i} has shape "
-                                 f"{tuple(o.shape)}")
+                raise ValueError(
+                    f"vjp_fn: cotangent {i} has shape {tuple(wi.shape)} but output {i} has shape "
+                    f"{tuple(o.shape)}"
+                )
             if wi.dtype != o.dtype and o.dtype.is_floating_point:
                 wi = wi.astype(o.dtype)
             ws.append(wi)
@@ -392,25 +439,30 @@ def _as_args(primals: Any, who: str, what: str) -> tuple:
     if isinstance(primals, Tensor):
         return (primals,)
     if not isinstance(primals, (tuple, list)):
-        raise TypeError(f"{who}: {what} must be a tuple (or list) with one entry per argument of f, got "
-                        f"{type(primals).__name__}")
+        raise TypeError(
+            f"{who}: {what} must be a tuple (or list) with one entry per argument of f, got "
+            f"{type(primals).__name__}"
+        )
     return tuple(primals)
 
 
 def _tangent_leaves(pr: _Primals, tangents: Sequence[Any], who: str) -> list[Tensor]:
     out = []
-    for k, pos in enumerate(pr.argnums):
+    for k, _pos in enumerate(pr.argnums):
         tl, ttd = tree_flatten(tangents[k])
         if ttd != pr.treedefs[k]:
-            raise ValueError(f"{who}: tangent {k} has structure {ttd} but primal {k} has structure "
-                             f"{pr.treedefs[k]}")
+            raise ValueError(
+                f"{who}: tangent {k} has structure {ttd} but primal {k} has structure {pr.treedefs[k]}"
+            )
         a, _ = pr.bounds[k]
         for j, t in enumerate(tl):
             x = pr.leaves[a + j]
             t = _to_tensor(t, f"{who}: tangent {k}")
             if tuple(t.shape) != tuple(x.shape):
-                raise ValueError(f"{who}: tangent {k} (leaf {j}) has shape {tuple(t.shape)} but its primal has "
-                                 f"shape {tuple(x.shape)}")
+                raise ValueError(
+                    f"{who}: tangent {k} (leaf {j}) has shape {tuple(t.shape)} but its primal has "
+                    f"shape {tuple(x.shape)}"
+                )
             if t.dtype != x.dtype:
                 t = t.astype(x.dtype)
             out.append(t)
@@ -425,8 +477,15 @@ def _read_tangents(level: int, leaves: Sequence[Tensor]) -> list[Tensor]:
     return res
 
 
-def _forward_run(f: Callable, pr: _Primals, tangents: Sequence[Tensor | None], level: int, has_aux: bool,
-                 who: str, kwargs=None):
+def _forward_run(
+    f: Callable,
+    pr: _Primals,
+    tangents: Sequence[Tensor | None],
+    level: int,
+    has_aux: bool,
+    who: str,
+    kwargs=None,
+):
     """Runs f on fresh aliases with `tangents` attached at `level` (None = no tangent)."""
     aliases = [_forward_alias(x) for x in pr.leaves]
     for a, t in zip(aliases, tangents):
@@ -484,6 +543,7 @@ def _prod(shape: Sequence[int]) -> int:
 
 def _one_hot_rows(n: int, shape: Sequence[int], dtype) -> np.ndarray:
     from ._tensor import _NP_DTYPE
+
     return np.eye(n, dtype=_NP_DTYPE[dtype]).reshape((n,) + tuple(shape))
 
 
@@ -502,6 +562,7 @@ def _stack_block(ts: list[Tensor], axis: int, shape: list[int]) -> Tensor:
     pieces are constants (cheap), through fastgrad ops when they may be differentiated
     again (jacfwd of jacrev, grad of jacrev, ...)."""
     from ._tensor import from_numpy
+
     if all(_is_constant(t) for t in ts):
         block = np.stack([t.numpy() for t in ts], axis).reshape(shape)
         return from_numpy(block if block.flags.c_contiguous else block.copy(order="C"))
@@ -531,6 +592,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
 
 def _jacrev(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     from ._tensor import from_numpy
+
     _check_callable(f, "jacrev")
 
     @functools.wraps(f)
@@ -546,8 +608,14 @@ def _jacrev(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
             if m and o.dtype.is_floating_point and o.requires_grad:
                 eye = _one_hot_rows(m, o.shape, o.dtype)
                 for e in range(m):
-                    gs = _C.grad([o], [from_numpy(eye[e] if o.ndim else np.asarray(eye[e]))], inputs, True,
-                                 create, True)
+                    gs = _C.grad(
+                        [o],
+                        [from_numpy(eye[e] if o.ndim else np.asarray(eye[e]))],
+                        inputs,
+                        True,
+                        create,
+                        True,
+                    )
                     for j, g in enumerate(gs):
                         per_in[j].append(g if g is not None else _zeros_like(inputs[j]))
             rows.append(per_in)
@@ -577,6 +645,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
 
 def _jacfwd(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     from ._tensor import from_numpy
+
     _check_callable(f, "jacfwd")
 
     @functools.wraps(f)
@@ -632,8 +701,13 @@ def _jacfwd(f: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     return wrapper
 
 
-def jacobian(f: Callable, argnums: int | Sequence[int] = 0, flatten: bool = False, mode: str = "rev",
-             has_aux: bool = False) -> Callable:
+def jacobian(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    flatten: bool = False,
+    mode: str = "rev",
+    has_aux: bool = False,
+) -> Callable:
     """``jacrev`` (``mode="rev"``) or ``jacfwd`` (``mode="fwd"``).
 
     With ``flatten=True`` the result is the single ``m × (Px + Pθ)`` matrix of cheat sheet
@@ -662,8 +736,8 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, flatten: bool = Fals
         rows = []
         for k in range(len(out_blocks) // nin):
             mats = []
-            for b, s in zip(out_blocks[k * nin:(k + 1) * nin], in_shapes):
-                m = _prod(b.shape[:b.ndim - len(s)])  # the block is out.shape + in.shape
+            for b, s in zip(out_blocks[k * nin : (k + 1) * nin], in_shapes):
+                m = _prod(b.shape[: b.ndim - len(s)])  # the block is out.shape + in.shape
                 mats.append(_C.reshape(b, [m, _prod(s)]))
             rows.append(mats[0] if len(mats) == 1 else _C.concat(mats, 1))
         mat = rows[0] if len(rows) == 1 else _C.concat(rows, 0)
@@ -696,8 +770,13 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: got {len(primals)} primals but {len(tangents)} tangents")
     nums = 0 if len(primals) == 1 else tuple(range(len(primals)))
-    return _jvp(lambda *a: _value_and_grad_call(f, a, {}, nums, False, None, "hvp")[1], primals, tangents,
-                False, "hvp")[1]
+    return _jvp(
+        lambda *a: _value_and_grad_call(f, a, {}, nums, False, None, "hvp")[1],
+        primals,
+        tangents,
+        False,
+        "hvp",
+    )[1]
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -714,14 +793,18 @@ class _MatrixMetric:
         if M.ndim != 2 or M.shape[0] != M.shape[1]:
             raise ValueError(f"sharp: metric must be a square matrix, got shape {M.shape}")
         if size is not None and M.shape[0] != size:
-            raise ValueError(f"sharp: metric has shape {M.shape} (a {M.shape[0]}×{M.shape[0]} matrix) but the "
-                             f"flattened cotangent has {size} entries")
+            raise ValueError(
+                f"sharp: metric has shape {M.shape} (a {M.shape[0]}×{M.shape[0]} matrix) but the "
+                f"flattened cotangent has {size} entries"
+            )
         if not np.all(np.isfinite(M)):
             raise ValueError("sharp: metric is not symmetric positive definite (it has non-finite entries)")
         scale = float(np.max(np.abs(M))) if M.size else 0.0
         if not np.allclose(M, M.T, rtol=0.0, atol=1e-7 * max(scale, np.finfo(np.float64).tiny)):
-            raise ValueError("sharp: metric is not symmetric positive definite (it is not symmetric: "
-                             f"max |G - Gᵀ| = {float(np.max(np.abs(M - M.T))):.3g})")
+            raise ValueError(
+                "sharp: metric is not symmetric positive definite (it is not symmetric: "
+                f"max |G - Gᵀ| = {float(np.max(np.abs(M - M.T))):.3g})"
+            )
         try:
             L = np.linalg.cholesky(0.5 * (M + M.T))
         except np.linalg.LinAlgError:
@@ -735,6 +818,7 @@ class _MatrixMetric:
         t = self._cache.get(dtype)
         if t is None:
             from ._tensor import _NP_DTYPE, from_numpy
+
             t = from_numpy(_c_array(self.inv.astype(_NP_DTYPE[dtype])))
             self._cache[dtype] = t
         return t
@@ -744,8 +828,10 @@ class _MatrixMetric:
         leaves = [_to_tensor(x, f"{who}: cotangent") for x in leaves]
         P = sum(x.numel() for x in leaves)
         if P != self.size:
-            raise ValueError(f"{who}: metric has shape {(self.size, self.size)} (a {self.size}×{self.size} matrix) "
-                             f"but the flattened cotangent has {P} entries")
+            raise ValueError(
+                f"{who}: metric has shape {(self.size, self.size)} (a {self.size}×{self.size} matrix) "
+                f"but the flattened cotangent has {P} entries"
+            )
         if P == 0:
             return td.unflatten(leaves)
         dtype = leaves[0].dtype
@@ -775,6 +861,7 @@ class _OperatorMetric:
 
     def apply(self, cot: Any, who: str) -> Any:
         from ._tensor import _NP_DTYPE, from_numpy
+
         leaves, td = tree_flatten(cot)
         leaves = [_to_tensor(x, f"{who}: cotangent") for x in leaves]
         sizes = [x.numel() for x in leaves]
@@ -788,19 +875,35 @@ class _OperatorMetric:
                 tl, ttd = tree_flatten(tree)
                 if ttd != td and not (len(tl) == 1 and _prod(np.shape(tl[0])) == P):
                     raise ValueError(f"{who}: metric(v) returned structure {ttd}, expected {td}")
-            v = np.concatenate([np.asarray(t.detach().numpy() if isinstance(t, Tensor) else t,
-                                           dtype=np.float64).reshape(-1) for t in tl]) if tl else np.zeros(0)
+            v = (
+                np.concatenate(
+                    [
+                        np.asarray(
+                            t.detach().numpy() if isinstance(t, Tensor) else t, dtype=np.float64
+                        ).reshape(-1)
+                        for t in tl
+                    ]
+                )
+                if tl
+                else np.zeros(0)
+            )
             if v.shape != (P,):
                 raise ValueError(f"{who}: metric(v) returned {v.size} entries, expected {P}")
             return v
 
         def to_tree(v: np.ndarray) -> Any:
-            return td.unflatten([from_numpy(_c_array(
-                v[offs[i]:offs[i + 1]].reshape(tuple(x.shape)).astype(_NP_DTYPE[x.dtype])))
-                for i, x in enumerate(leaves)])
+            return td.unflatten(
+                [
+                    from_numpy(
+                        _c_array(v[offs[i] : offs[i + 1]].reshape(tuple(x.shape)).astype(_NP_DTYPE[x.dtype]))
+                    )
+                    for i, x in enumerate(leaves)
+                ]
+            )
 
         def G(v: np.ndarray) -> np.ndarray:
             from .autograd import no_grad
+
             with no_grad():
                 return to_vec(self.op(to_tree(v)), "metric")
 
@@ -817,8 +920,10 @@ class _OperatorMetric:
             Gp = G(p)
             pGp = float(p @ Gp)
             if not pGp > 0.0:
-                raise ValueError(f"{who}: metric is not positive definite: conjugate gradients met p·Gp = "
-                                 f"{pGp:.3g} <= 0 at iteration {it}")
+                raise ValueError(
+                    f"{who}: metric is not positive definite: conjugate gradients met p·Gp = "
+                    f"{pGp:.3g} <= 0 at iteration {it}"
+                )
             alpha = rr / pGp
             x += alpha * p
             r -= alpha * Gp
@@ -827,9 +932,11 @@ class _OperatorMetric:
                 return to_tree(x)
             p = r + (rr_new / rr) * p
             rr = rr_new
-        raise RuntimeError(f"{who}: conjugate gradients did not converge in {maxiter} iterations (relative "
-                           f"residual {math.sqrt(rr) / bnorm:.3g} > tol {self.tol:g}); raise maxiter or tol, or "
-                           "check that the metric is well conditioned")
+        raise RuntimeError(
+            f"{who}: conjugate gradients did not converge in {maxiter} iterations (relative "
+            f"residual {math.sqrt(rr) / bnorm:.3g} > tol {self.tol:g}); raise maxiter or tol, or "
+            "check that the metric is well conditioned"
+        )
 
 
 def _prepare_metric(metric: Any, tol: float = 1e-10, maxiter: int | None = None, size: int | None = None):
@@ -852,8 +959,10 @@ def sharp(cotangent: Any, metric: Any, tol: float = 1e-10, maxiter: int | None =
     ``10 P``; non-positive curvature raises ValueError, non-convergence RuntimeError).
     The result has the cotangent's structure and shapes. Identity metric: ``sharp(x̄) = x̄``.
     """
-    size = sum(int(np.prod(np.shape(x) if not isinstance(x, Tensor) else x.shape, dtype=np.int64))
-               for x in tree_flatten(cotangent)[0])
+    size = sum(
+        int(np.prod(np.shape(x) if not isinstance(x, Tensor) else x.shape, dtype=np.int64))
+        for x in tree_flatten(cotangent)[0]
+    )
     return _prepare_metric(metric, tol, maxiter, size).apply(cotangent, "sharp")
 
 
@@ -862,8 +971,9 @@ class GradcheckError(AssertionError):
     """A derivative of ``f`` disagrees with central finite differences."""
 
 
-def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              seed: int = 0) -> bool:
+def gradcheck(
+    f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0
+) -> bool:
     """Checks ``f``'s derivatives in float64 against central differences.
 
     Every input (a tensor, array, number or pytree of them) is cast to float64 and
@@ -882,7 +992,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
         return from_numpy(_c_array(a))
 
     args = []
-    for i, x in enumerate(inputs):
+    for _i, x in enumerate(inputs):
         lv, td = tree_flatten(x)
         args.append(td.unflatten([to64(v) for v in lv]))
     nargs = len(args)
@@ -901,6 +1011,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
 
     def run(leaf_vals: list[np.ndarray]) -> list[np.ndarray]:
         from .autograd import no_grad
+
         call = list(args)
         for k in range(nargs):
             a, b = pr.bounds[k]
@@ -930,7 +1041,8 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
         raise GradcheckError(
             f"gradcheck: {what}: d output {k}{tuple(int(v) for v in oi)} / d {where(j)} element "
             f"{tuple(int(v) for v in ii)}: analytic {got:.10g}, numeric {want:.10g}, |diff| {abs(got - want):.3g} > "
-            f"atol + rtol·|numeric| = {atol + rtol * abs(want):.3g}")
+            f"atol + rtol·|numeric| = {atol + rtol * abs(want):.3g}"
+        )
 
     def compare_blocks(jac: Any, what: str) -> None:
         blocks, _ = tree_flatten(jac)
@@ -956,17 +1068,23 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
     cot = vjp_fn(out_td.unflatten([from_numpy(_c_array(w)) for w in ws]))
     vj = [np.array(c.detach().numpy(), dtype=np.float64) for c in tree_flatten(cot)[0]]
     for j in range(len(base)):
-        want = sum(num[k][j].T @ ws[k].reshape(-1) for k in range(len(out0))) if out0 else np.zeros(base[j].size)
+        want = (
+            sum(num[k][j].T @ ws[k].reshape(-1) for k in range(len(out0))) if out0 else np.zeros(base[j].size)
+        )
         got = vj[j].reshape(-1)
         bad = np.abs(got - want) > atol + rtol * np.abs(want)
         if bad.any():
             e = int(np.argwhere(bad)[0][0])
             ii = np.unravel_index(e, base[j].shape) if base[j].shape else ()
-            raise GradcheckError(f"gradcheck: VJP (Jᵀw, random w) w.r.t. {where(j)} element "
-                                 f"{tuple(int(v) for v in ii)}: analytic {got[e]:.10g}, numeric {want[e]:.10g}, "
-                                 f"|diff| {abs(got[e] - want[e]):.3g}")
-    tangents = [pr.treedefs[k].unflatten([from_numpy(_c_array(u))
-                                          for u in us[pr.bounds[k][0]:pr.bounds[k][1]]]) for k in range(nargs)]
+            raise GradcheckError(
+                f"gradcheck: VJP (Jᵀw, random w) w.r.t. {where(j)} element "
+                f"{tuple(int(v) for v in ii)}: analytic {got[e]:.10g}, numeric {want[e]:.10g}, "
+                f"|diff| {abs(got[e] - want[e]):.3g}"
+            )
+    tangents = [
+        pr.treedefs[k].unflatten([from_numpy(_c_array(u)) for u in us[pr.bounds[k][0] : pr.bounds[k][1]]])
+        for k in range(nargs)
+    ]
     _, jv = jvp(f, tuple(args), tuple(tangents))
     jvl = [np.array(t.detach().numpy(), dtype=np.float64) for t in tree_flatten(jv)[0]]
     for k in range(len(out0)):
@@ -976,11 +1094,15 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
         if bad.any():
             e = int(np.argwhere(bad)[0][0])
             oi = np.unravel_index(e, out_shapes[k]) if out_shapes[k] else ()
-            raise GradcheckError(f"gradcheck: JVP (J u, random u) of output {k} element {tuple(int(v) for v in oi)}: "
-                                 f"analytic {got[e]:.10g}, numeric {want[e]:.10g}, |diff| {abs(got[e] - want[e]):.3g}")
+            raise GradcheckError(
+                f"gradcheck: JVP (J u, random u) of output {k} element {tuple(int(v) for v in oi)}: "
+                f"analytic {got[e]:.10g}, numeric {want[e]:.10g}, |diff| {abs(got[e] - want[e]):.3g}"
+            )
     lhs = sum(float(np.dot(ws[k].reshape(-1), jvl[k].reshape(-1))) for k in range(len(out0)))
     rhs = sum(float(np.dot(vj[j].reshape(-1), us[j].reshape(-1))) for j in range(len(base)))
     if abs(lhs - rhs) > atol + rtol * max(abs(lhs), abs(rhs)):
-        raise GradcheckError(f"gradcheck: <w, J u> = {lhs:.10g} but <Jᵀ w, u> = {rhs:.10g} (|diff| "
-                             f"{abs(lhs - rhs):.3g}): forward and reverse mode disagree")
+        raise GradcheckError(
+            f"gradcheck: <w, J u> = {lhs:.10g} but <Jᵀ w, u> = {rhs:.10g} (|diff| "
+            f"{abs(lhs - rhs):.3g}): forward and reverse mode disagree"
+        )
     return True

@@ -16,14 +16,14 @@ namespace fastgrad {
 // backward without retain_graph frees (inputs, saved_outputs, versions, the flags).
 struct Node {
   std::shared_ptr<const Primitive> prim;
-  Tensors inputs;                       // strong: saved values and graph edges
-  std::vector<int64_t> input_versions;  // storage versions at record time
-  std::vector<TensorPtr> saved_outputs; // data-only aliases (no grad_fn), when needed
-  std::vector<int64_t> output_versions; // their storage versions at record time
-  std::vector<bool> needs_grad;         // per input
-  uint64_t seq = 0;                     // creation order: a valid topological order
-  bool released = false;                // claimed by (or freed after) a backward without retain_graph
-  bool freed = false;                   // its saved tensors are gone
+  Tensors inputs;                        // strong: saved values and graph edges
+  std::vector<int64_t> input_versions;   // storage versions at record time
+  std::vector<TensorPtr> saved_outputs;  // data-only aliases (no grad_fn), when needed
+  std::vector<int64_t> output_versions;  // their storage versions at record time
+  std::vector<bool> needs_grad;          // per input
+  uint64_t seq = 0;                      // creation order: a valid topological order
+  bool released = false;                 // claimed by (or freed after) a backward without retain_graph
+  bool freed = false;                    // its saved tensors are gone
   std::mutex mu;
 
   static std::atomic<int64_t> live_count;
@@ -47,8 +47,8 @@ bool any_jvp_level();
 // Accumulates gradients of `roots` into the .grad of the leaves (Tensor.backward).
 void backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph, bool create_graph);
 // Returns d(roots)/d(inputs) contracted with root_grads, without touching .grad.
-Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inputs,
-             bool retain_graph, bool create_graph, bool allow_unused);
+Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inputs, bool retain_graph,
+             bool create_graph, bool allow_unused);
 
 // Guards a leaf's .grad (read, assigned and accumulated by concurrent backward calls
 // and by the Python .grad property): a mutex picked by the TensorImpl's address.

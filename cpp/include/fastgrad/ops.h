@@ -35,10 +35,10 @@ void manual_seed(uint64_t seed);
 uint64_t next_seed();  // draws from the global generator (for Python-side RNG)
 
 // ---- copies and casts ----
-Tensor contiguous(const Tensor& x);           // x itself when already contiguous
-Tensor clone(const Tensor& x);                // differentiable copy
-Tensor cast(const Tensor& x, DType dtype);    // differentiable between float types
-Tensor detach(const Tensor& x);               // same storage, no graph
+Tensor contiguous(const Tensor& x);                // x itself when already contiguous
+Tensor clone(const Tensor& x);                     // differentiable copy
+Tensor cast(const Tensor& x, DType dtype);         // differentiable between float types
+Tensor detach(const Tensor& x);                    // same storage, no graph
 void copy_(const Tensor& dst, const Tensor& src);  // in place, broadcasting src; bumps version
 
 // ---- in-place ops with autograd (inplace.cpp; PyTorch's rules, see inplace_ in autodiff.h) ----
@@ -47,8 +47,8 @@ void sub_(const Tensor& self, const Tensor& other);
 void mul_(const Tensor& self, const Tensor& other);
 void div_(const Tensor& self, const Tensor& other);
 void pow_(const Tensor& self, const Tensor& other);
-void assign_(const Tensor& self, const Tensor& src);   // Tensor.copy_: differentiable in src
-void fill_(const Tensor& self, const Tensor& value);   // 0-d value
+void assign_(const Tensor& self, const Tensor& src);  // Tensor.copy_: differentiable in src
+void fill_(const Tensor& self, const Tensor& value);  // 0-d value
 void zero_(const Tensor& self);
 void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, DType result);
 
@@ -78,10 +78,10 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x, bool tanh_approx);
-Tensor gelu_deriv(const Tensor& x, bool tanh_approx);   // d gelu / dx
+Tensor gelu_deriv(const Tensor& x, bool tanh_approx);                      // d gelu / dx
 Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx);  // g * gelu'(x), fused
-Tensor tanh_backward(const Tensor& y, const Tensor& g);     // g (1 - y²), y = tanh(x)
-Tensor sigmoid_backward(const Tensor& y, const Tensor& g);  // g y (1 - y), y = sigmoid(x)
+Tensor tanh_backward(const Tensor& y, const Tensor& g);                    // g (1 - y²), y = tanh(x)
+Tensor sigmoid_backward(const Tensor& y, const Tensor& g);                 // g y (1 - y), y = sigmoid(x)
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta, double threshold = 20.0);
 Tensor erf(const Tensor& x);
@@ -125,7 +125,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool torch_l
               Activation act = Activation::None);
 
 // ---- shapes (views where possible) ----
-Tensor reshape(const Tensor& x, Shape shape);   // one -1 allowed
+Tensor reshape(const Tensor& x, Shape shape);  // one -1 allowed
 Tensor permute(const Tensor& x, const Axes& perm);
 Tensor transpose(const Tensor& x, int64_t a, int64_t b);
 Tensor expand(const Tensor& x, const Shape& shape);  // broadcast_to
@@ -133,7 +133,9 @@ Tensor squeeze(const Tensor& x, const Axes& axes);   // empty => all size-1 axes
 Tensor unsqueeze(const Tensor& x, int64_t axis);
 Tensor flatten(const Tensor& x, int64_t start, int64_t end);
 // Basic slicing: per axis (start, stop, step) already normalised (step may be > 0 only).
-struct SliceSpec { int64_t start, stop, step; };
+struct SliceSpec {
+  int64_t start, stop, step;
+};
 Tensor slice(const Tensor& x, const std::vector<SliceSpec>& spec);
 // Scatter `g` into zeros of `shape` at the positions slice(spec) selects (slice's adjoint).
 Tensor slice_scatter(const Tensor& g, const Shape& shape, const std::vector<SliceSpec>& spec);
@@ -142,7 +144,8 @@ Tensor stack(const Tensors& xs, int64_t axis);
 Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
 // Constant padding: pads[i] = (before, after) for axis i (all axes).
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, double value);
-Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads, int64_t value);  // exact int fill
+Tensor pad_int(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads,
+               int64_t value);  // exact int fill
 // Gather along `axis` by an int64 index tensor: out.shape = x.shape[:axis] + idx.shape + x.shape[axis+1:]
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx);
 // The adjoint: zeros of `shape` with g's slices added at `idx` along `axis` (duplicates sum).
@@ -172,8 +175,9 @@ namespace fastgrad {
 // NCHW: x (N, C, *S), w (C_out, C_in/groups, *k); channels_last: x (N, *S, C), w (C_out, *k, C_in/groups).
 // `bias` may be undefined. Padding is given per side (pad_lo, pad_hi), so TensorFlow's "same" fits.
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
-            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dilation,
-            int64_t groups, bool channels_last, Activation act = Activation::None);
+            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi,
+            const std::vector<int64_t>& dilation, int64_t groups, bool channels_last,
+            Activation act = Activation::None);
 Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
                 const std::vector<int64_t>& pad, bool channels_last);
 Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,

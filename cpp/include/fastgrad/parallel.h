@@ -46,9 +46,7 @@ bool calling_thread_armed();  // inside an InterruptScope and not inside a paral
 class InterruptPoll {
  public:
   InterruptPoll() : armed_(detail::calling_thread_armed()) {}
-  bool requested() const {
-    return armed_ && detail::g_interrupt_requested.load(std::memory_order_relaxed);
-  }
+  bool requested() const { return armed_ && detail::g_interrupt_requested.load(std::memory_order_relaxed); }
   void check() const {
     if (requested()) throw Interrupted();
   }

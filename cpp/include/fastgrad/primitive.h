@@ -47,8 +47,7 @@ std::vector<std::string>& primitive_registry();
 struct RegisterPrimitive {
   explicit RegisterPrimitive(const char* name) { primitive_registry().emplace_back(name); }
 };
-#define FG_REGISTER_PRIMITIVE(NAME) \
-  static ::fastgrad::RegisterPrimitive fg_register_##NAME(#NAME)
+#define FG_REGISTER_PRIMITIVE(NAME) static ::fastgrad::RegisterPrimitive fg_register_##NAME(#NAME)
 
 // Runs `prim` on inputs: forward, then tangents for every active JVP level, then a tape
 // node when gradients are being recorded. The one entry point every op goes through.

@@ -25,7 +25,9 @@ class Shape {
   explicit Shape(size_t n, int64_t v = 0) { assign(n, v); }
   Shape(std::initializer_list<int64_t> il) { assign(il.begin(), il.end()); }
   template <typename It, typename = decltype(*std::declval<It>())>
-  Shape(It first, It last) { assign(first, last); }
+  Shape(It first, It last) {
+    assign(first, last);
+  }
   Shape(const std::vector<int64_t>& v) { assign(v.begin(), v.end()); }  // NOLINT: implicit on purpose
   Shape(const Shape& o) { assign(o.begin(), o.end()); }
   Shape(Shape&& o) noexcept { take(std::move(o)); }
@@ -34,7 +36,10 @@ class Shape {
     return *this;
   }
   Shape& operator=(Shape&& o) noexcept {
-    if (this != &o) { release(); take(std::move(o)); }
+    if (this != &o) {
+      release();
+      take(std::move(o));
+    }
     return *this;
   }
   ~Shape() { release(); }
@@ -160,8 +165,8 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op);
 struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
-  size_t capacity = 0;            // pool bucket size; 0 for foreign memory
-  std::shared_ptr<void> owner;    // set for foreign (NumPy/DLPack) memory
+  size_t capacity = 0;              // pool bucket size; 0 for foreign memory
+  std::shared_ptr<void> owner;      // set for foreign (NumPy/DLPack) memory
   std::atomic<int64_t> version{0};  // bumped by in-place writes; checked by backward
   bool readonly = false;
 
@@ -171,7 +176,9 @@ struct Storage {
 };
 
 // Allocator statistics and control (the cache is bounded; see storage.cpp).
-struct PoolStats { size_t cached_bytes, live_bytes, cache_limit; };
+struct PoolStats {
+  size_t cached_bytes, live_bytes, cache_limit;
+};
 PoolStats pool_stats();
 void pool_empty_cache();
 void pool_set_limit(size_t bytes);
@@ -183,7 +190,7 @@ using TensorPtr = std::shared_ptr<TensorImpl>;
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Shape strides;  // in elements
+  Shape strides;       // in elements
   int64_t offset = 0;  // in elements
   DType dtype = DType::Float32;
 
@@ -220,7 +227,8 @@ class Tensor {
   bool is_contiguous() const;
   bool requires_grad() const { return p_->requires_grad; }
 
-  template <typename T> T* data() const {
+  template <typename T>
+  T* data() const {
     return reinterpret_cast<T*>(p_->storage->data) + p_->offset;
   }
   void* raw() const { return static_cast<char*>(p_->storage->data) + p_->offset * itemsize(p_->dtype); }

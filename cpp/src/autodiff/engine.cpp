@@ -216,7 +216,8 @@ bool reaches(const Tensor& from, const Tensors& targets) {
     for (auto& t : ins) {
       if (!t.defined()) continue;
       if (tg.count(t.get())) return true;
-      if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second) stack.push_back(t.impl()->grad_fn);
+      if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second)
+        stack.push_back(t.impl()->grad_fn);
     }
   }
   return false;
@@ -249,8 +250,8 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
       // cotangent, which a later in-place accumulation must not write into.
       L->grad = g.impl()->grad_fn ? g.impl() : clone(detach(g)).impl();
     } else {
-      bool fresh = g.impl().use_count() <= 2 && g.impl()->storage.use_count() == 1 &&
-                   g.is_contiguous() && g.offset() == 0 && !g.impl()->grad_fn;
+      bool fresh = g.impl().use_count() <= 2 && g.impl()->storage.use_count() == 1 && g.is_contiguous() &&
+                   g.offset() == 0 && !g.impl()->grad_fn;
       L->grad = fresh ? detach(g).impl() : clone(detach(g)).impl();
     }
     return;
@@ -266,7 +267,8 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g, bool create_graph) {
 
 RuntimeError released_error(const Node* n) {
   return RuntimeError(std::string("backward: trying to backward through the graph a second time (") +
-                      n->prim->name() + "); its saved tensors were freed. Pass retain_graph=True "
+                      n->prim->name() +
+                      "); its saved tensors were freed. Pass retain_graph=True "
                       "to the first backward if you need to call it twice");
 }
 
@@ -274,14 +276,14 @@ RuntimeError released_error(const Node* n) {
 // the Node, so concurrent calls through a shared graph never share a buffer.
 struct Item {
   std::shared_ptr<Node> node;
-  Tensors inputs;    // with retain_graph: the node's inputs, copied under its lock (a
-                     // freeing call may run concurrently); without, the claim protects them
-  Tensors cot;       // this call's cotangent accumulators, one per output
-  bool dead = false; // already freed when reached (tolerated by grad() if not needed)
+  Tensors inputs;     // with retain_graph: the node's inputs, copied under its lock (a
+                      // freeing call may run concurrently); without, the claim protects them
+  Tensors cot;        // this call's cotangent accumulators, one per output
+  bool dead = false;  // already freed when reached (tolerated by grad() if not needed)
 };
 
-void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph,
-                  bool create_graph, Capture* cap) {
+void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_graph, bool create_graph,
+                  Capture* cap) {
   if (roots.size() != root_grads.size())
     throw ValueError("backward: got " + std::to_string(roots.size()) + " outputs but " +
                      std::to_string(root_grads.size()) + " gradients");
@@ -298,7 +300,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
     // None from Python arrives as an undefined tensor; dereferencing it segfaulted.
-    if (!r.defined()) throw TypeError("backward: output " + std::to_string(i) + " is None, expected a Tensor");
+    if (!r.defined())
+      throw TypeError("backward: output " + std::to_string(i) + " is None, expected a Tensor");
     if (!r.requires_grad())
       throw RuntimeError("backward: output " + std::to_string(i) +
                          " does not require grad and has no grad_fn");
@@ -404,7 +407,8 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     if (x.impl()->grad_fn) {
       auto w = where.find(x.impl()->grad_fn.get());
       if (w == where.end())  // only if another thread rewired the graph mid-backward
-        throw RuntimeError("backward: the graph changed during the backward pass (a tensor's grad_fn was replaced)");
+        throw RuntimeError(
+            "backward: the graph changed during the backward pass (a tensor's grad_fn was replaced)");
       Item& dst = items[w->second];
       if (dst.cot.empty()) dst.cot.resize(dst.node->prim->num_outputs());
       Tensor& slot = dst.cot[x.impl()->output_nr];
@@ -471,10 +475,16 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         auto a = saved[j];
         if (create_graph) {
           auto b = std::make_shared<TensorImpl>();
-          b->storage = a->storage; b->shape = a->shape; b->strides = a->strides;
-          b->offset = a->offset; b->dtype = a->dtype; b->tangents = a->tangents;
+          b->storage = a->storage;
+          b->shape = a->shape;
+          b->strides = a->strides;
+          b->offset = a->offset;
+          b->dtype = a->dtype;
+          b->tangents = a->tangents;
           for (auto& kv : b->tangents) register_tangent_owner(kv.first, b);
-          b->requires_grad = true; b->grad_fn = node; b->output_nr = static_cast<int>(j);
+          b->requires_grad = true;
+          b->grad_fn = node;
+          b->output_nr = static_cast<int>(j);
           a = b;
         }
         outs.emplace_back(a);
@@ -516,7 +526,8 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
   Capture cap;
   cap.grads.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i].defined()) throw TypeError("grad: input " + std::to_string(i) + " is None, expected a Tensor");
+    if (!inputs[i].defined())
+      throw TypeError("grad: input " + std::to_string(i) + " is None, expected a Tensor");
     if (!inputs[i].requires_grad())
       throw RuntimeError("grad: input " + std::to_string(i) + " does not require grad");
     cap.index.emplace(inputs[i].get(), i);
@@ -530,8 +541,9 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
     for (size_t i = 0; i < inputs.size(); ++i) {
       const auto& fn = inputs[i].impl()->grad_fn;
       if (!cap.grads[i].defined() || !fn || fn->seq < cap.released->seq)
-        throw RuntimeError(std::string("grad: input ") + std::to_string(i) + " may be reached through a freed graph (" +
-                           cap.released->prim->name() + "): trying to backward through the graph a second time; "
+        throw RuntimeError(std::string("grad: input ") + std::to_string(i) +
+                           " may be reached through a freed graph (" + cap.released->prim->name() +
+                           "): trying to backward through the graph a second time; "
                            "pass retain_graph=True to the earlier backward");
     }
   if (!allow_unused)

@@ -55,7 +55,8 @@ struct InplaceMark : Primitive {
   Tensors forward(const Tensors& in) const override {
     return {make_view(in[0], in[0].shape(), in[0].strides(), in[0].offset())};
   }
-  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     return {g[0], overwrites && need[1] ? zeros_like(in[1]) : Tensor()};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
@@ -66,10 +67,14 @@ int category(DType d) { return d == DType::Bool ? 0 : is_floating(d) ? 2 : 1; }
 // PyTorch's names, so the messages read like the ones users search for.
 const char* torch_name(DType d) {
   switch (d) {
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-    case DType::Int64: return "Long";
-    case DType::Bool: return "Bool";
+    case DType::Float32:
+      return "Float";
+    case DType::Float64:
+      return "Double";
+    case DType::Int64:
+      return "Long";
+    case DType::Bool:
+      return "Bool";
   }
   return "?";
 }
@@ -144,10 +149,14 @@ DType inplace_result_type(const Tensor& self, const Tensor& other, bool true_div
   DType r;
   // A 0-d operand (a Python number, a 0-d tensor) only decides the result when it is of a
   // higher category than the tensor (PyTorch's rule).
-  if (other.ndim() == 0 && self.ndim() > 0 && category(b) <= category(a)) r = a;
-  else if (other.ndim() > 0 && self.ndim() == 0 && category(a) <= category(b)) r = b;
-  else if (a == DType::Bool && b == DType::Bool) r = DType::Bool;
-  else r = promote(a, b);
+  if (other.ndim() == 0 && self.ndim() > 0 && category(b) <= category(a))
+    r = a;
+  else if (other.ndim() > 0 && self.ndim() == 0 && category(a) <= category(b))
+    r = b;
+  else if (a == DType::Bool && b == DType::Bool)
+    r = DType::Bool;
+  else
+    r = promote(a, b);
   if (true_div && !is_floating(r)) r = DType::Float32;
   return r;
 }
@@ -155,14 +164,17 @@ DType inplace_result_type(const Tensor& self, const Tensor& other, bool true_div
 void inplace_(const Tensor& self, const char* op, DType result, bool overwrites, const InplaceFn& fn) {
   TensorImpl& t = *self.impl();
   const std::string name(op);
-  if (t.storage->readonly) throw ValueError(name + ": the tensor (shape " + shape_str(t.shape) + ") is read-only");
+  if (t.storage->readonly)
+    throw ValueError(name + ": the tensor (shape " + shape_str(t.shape) + ") is read-only");
   if (!can_cast_inplace(result, t.dtype))
-    throw RuntimeError(name + ": result type " + torch_name(result) + " can't be cast to the desired output type " +
-                       torch_name(t.dtype) + " (an in-place op keeps the tensor's dtype " + dtype_name(t.dtype) +
+    throw RuntimeError(name + ": result type " + torch_name(result) +
+                       " can't be cast to the desired output type " + torch_name(t.dtype) +
+                       " (an in-place op keeps the tensor's dtype " + dtype_name(t.dtype) +
                        "; use the out-of-place op)");
   for (size_t i = 0; i < t.shape.size(); ++i)
     if (t.strides[i] == 0 && t.shape[i] > 1)
-      throw RuntimeError(name + ": unsupported operation: more than one element of the written-to tensor (shape " +
+      throw RuntimeError(name +
+                         ": unsupported operation: more than one element of the written-to tensor (shape " +
                          shape_str(t.shape) + ", strides " + shape_str(t.strides) +
                          ") refers to a single memory location; clone() it first");
   const bool grad = grad_enabled();
@@ -171,7 +183,8 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
                        ") is used in an in-place operation; do the update under fg.no_grad()");
   if (grad && t.requires_grad && is_view_of_tracked(t))
     throw RuntimeError(name + ": in-place operation on a view (" + t.grad_fn->prim->name() + ", shape " +
-                       shape_str(t.shape) + ") of a tensor that requires grad is not supported: the base's "
+                       shape_str(t.shape) +
+                       ") of a tensor that requires grad is not supported: the base's "
                        "gradient would not see it; apply the op to the base, or clone() the view first");
 
   Tensor self_in = self, prev;
@@ -189,7 +202,8 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
   if (r.dtype() != t.dtype) r = cast(r, t.dtype);
   if (r.shape() != t.shape) {
     if (broadcast_shapes(t.shape, r.shape(), op) != t.shape)
-      throw ValueError(name + ": output with shape " + shape_str(t.shape) + " doesn't match the broadcast shape " +
+      throw ValueError(name + ": output with shape " + shape_str(t.shape) +
+                       " doesn't match the broadcast shape " +
                        shape_str(broadcast_shapes(t.shape, r.shape(), op)));
     r = expand(r, t.shape);
   }
@@ -197,16 +211,20 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
   // its base) would keep a stale tangent for the values this write changes: refuse, as
   // reverse mode refuses views (a silently wrong jvp/jacfwd/hvp otherwise).
   if ((!t.tangents.empty() || !r.impl()->tangents.empty()) && has_other_aliases(t, prev))
-    throw RuntimeError(name + ": in-place operation in forward mode (jvp/jacfwd/hvp) on a tensor (shape " +
-                       shape_str(t.shape) + ") that shares its memory with another tensor (a view or its base) "
-                       "is not supported: the other's tangent would not see it; apply the op out of place, or "
-                       "clone() the view first");
+    throw RuntimeError(
+        name + ": in-place operation in forward mode (jvp/jacfwd/hvp) on a tensor (shape " +
+        shape_str(t.shape) +
+        ") that shares its memory with another tensor (a view or its base) "
+        "is not supported: the other's tangent would not see it; apply the op out of place, or "
+        "clone() the view first");
   if (grad && (r.requires_grad() || t.requires_grad)) {
     // An untracked tensor sharing storage with others (a view, or the base of views)
     // would need its aliases rebased too, which this engine cannot do.
     if (!t.requires_grad && t.storage.use_count() > 2)
-      throw RuntimeError(name + ": in-place operation with an operand that requires grad on a tensor (shape " +
-                         shape_str(t.shape) + ") that shares its memory with another tensor (a view or its base) "
+      throw RuntimeError(name +
+                         ": in-place operation with an operand that requires grad on a tensor (shape " +
+                         shape_str(t.shape) +
+                         ") that shares its memory with another tensor (a view or its base) "
                          "is not supported; clone() it first");
     // The new value's nodes read the old value at backward: keep a copy of it.
     if (saved_by_new_nodes(r, prev.get(), since)) {
@@ -240,9 +258,10 @@ const Tensor& edge_input(const Node& consumer, const Tensor& x) {
     const auto* mark = dynamic_cast<const InplaceMark*>(fn.prim.get());
     if (!mark) break;
     if (consumer.prim->is_view())
-      throw RuntimeError(std::string("backward: ") + consumer.prim->name() + " took a view of a tensor (shape " +
-                         shape_str(cur->shape()) + ") that was later modified by an in-place operation (" +
-                         fn.prim->name() + "); the view's gradient is not tracked through it. Take the view after "
+      throw RuntimeError(std::string("backward: ") + consumer.prim->name() +
+                         " took a view of a tensor (shape " + shape_str(cur->shape()) +
+                         ") that was later modified by an in-place operation (" + fn.prim->name() +
+                         "); the view's gradient is not tracked through it. Take the view after "
                          "the in-place op, or clone() it");
     cur = &mark->prev;
   }
@@ -254,29 +273,33 @@ namespace {
 bool is_bool(const Tensor& t) { return t.dtype() == DType::Bool; }
 void no_bool_sub(const Tensor& a, const Tensor& b) {
   if (is_bool(a) || is_bool(b))
-    throw RuntimeError("sub_: subtraction with a bool tensor is not supported; use logical_not() or ~ to invert a mask");
+    throw RuntimeError(
+        "sub_: subtraction with a bool tensor is not supported; use logical_not() or ~ to invert a mask");
 }
 }  // namespace
 
 void add_(const Tensor& self, const Tensor& other) {
-  inplace_(self, "add_", inplace_result_type(self, other, false), false, [&](const Tensor& a) { return add(a, other); });
+  inplace_(self, "add_", inplace_result_type(self, other, false), false,
+           [&](const Tensor& a) { return add(a, other); });
 }
 void sub_(const Tensor& self, const Tensor& other) {
   no_bool_sub(self, other);
-  inplace_(self, "sub_", inplace_result_type(self, other, false), false, [&](const Tensor& a) { return sub(a, other); });
+  inplace_(self, "sub_", inplace_result_type(self, other, false), false,
+           [&](const Tensor& a) { return sub(a, other); });
 }
 void mul_(const Tensor& self, const Tensor& other) {
-  inplace_(self, "mul_", inplace_result_type(self, other, false), false, [&](const Tensor& a) { return mul(a, other); });
+  inplace_(self, "mul_", inplace_result_type(self, other, false), false,
+           [&](const Tensor& a) { return mul(a, other); });
 }
 void div_(const Tensor& self, const Tensor& other) {
-  inplace_(self, "div_", inplace_result_type(self, other, true), false, [&](const Tensor& a) { return div(a, other); });
+  inplace_(self, "div_", inplace_result_type(self, other, true), false,
+           [&](const Tensor& a) { return div(a, other); });
 }
 void pow_(const Tensor& self, const Tensor& other) {
   DType r = inplace_result_type(self, other, false);
   inplace_(self, "pow_", r, false, [&](const Tensor& a) {
     if (is_floating(r)) return fastgrad::pow(a, other);
-    if (category(other.dtype()) == 1 && other.numel() > 0 &&
-        amin(other, {}, false).data<int64_t>()[0] < 0)
+    if (category(other.dtype()) == 1 && other.numel() > 0 && amin(other, {}, false).data<int64_t>()[0] < 0)
       throw RuntimeError("pow_: integers to negative integer powers are not allowed");
     return fastgrad::pow(a, other);  // exact int64 (pow_int), cast back to the target's dtype
   });
@@ -286,7 +309,8 @@ void assign_(const Tensor& self, const Tensor& src) {
 }
 void fill_(const Tensor& self, const Tensor& value) {
   if (value.ndim() != 0)
-    throw RuntimeError("fill_: only supports a 0-dimension value tensor, got shape " + shape_str(value.shape()));
+    throw RuntimeError("fill_: only supports a 0-dimension value tensor, got shape " +
+                       shape_str(value.shape()));
   inplace_(self, "fill_", self.dtype(), true, [&](const Tensor&) { return value; });
 }
 void zero_(const Tensor& self) {

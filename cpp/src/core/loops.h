@@ -15,14 +15,13 @@ namespace fastgrad::detail {
 inline Shape broadcast_strides(const Tensor& t, const Shape& out_shape) {
   Shape st(out_shape.size(), 0);
   size_t off = out_shape.size() - t.shape().size();
-  for (size_t i = 0; i < t.shape().size(); ++i)
-    st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
+  for (size_t i = 0; i < t.shape().size(); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
   return st;
 }
 
 template <size_t K>
 struct Plan {
-  Shape shape;                      // coalesced, innermost last
+  Shape shape;  // coalesced, innermost last
   std::array<Shape, K> strides;
 };
 

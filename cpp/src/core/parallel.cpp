@@ -45,7 +45,7 @@ std::atomic<bool> g_interrupt_requested{false};
 namespace {
 thread_local int tl_armed = 0;
 std::mutex g_sig_mu;
-int g_scopes = 0;              // open, armed scopes (under g_sig_mu)
+int g_scopes = 0;                // open, armed scopes (under g_sig_mu)
 struct sigaction g_prev_sigint;  // the handler ours replaced (read by the handler)
 
 void on_sigint(int sig, siginfo_t* info, void* uctx) {

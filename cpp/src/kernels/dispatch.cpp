@@ -39,8 +39,8 @@ CpuFeatures detect() {
   const bool fma = c & (1u << 12);
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = read_xcr0();
-  const bool ymm_os = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
-  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool ymm_os = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   const bool avx2 = b & (1u << 5);
@@ -66,16 +66,20 @@ void init_active() {
     for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     Isa want = isa;
     bool known = true;
-    if (s == "scalar") want = Isa::Scalar;
-    else if (s == "avx2") want = Isa::Avx2;
-    else if (s == "avx512") want = Isa::Avx512;
-    else known = false;
+    if (s == "scalar")
+      want = Isa::Scalar;
+    else if (s == "avx2")
+      want = Isa::Avx2;
+    else if (s == "avx512")
+      want = Isa::Avx512;
+    else
+      known = false;
     if (!known) {
       std::fprintf(stderr, "fastgrad: unknown FASTGRAD_ISA='%s' (expected scalar|avx2|avx512); using %s\n",
                    env, isa_name(isa));
     } else if (!isa_supported(want)) {
-      std::fprintf(stderr, "fastgrad: FASTGRAD_ISA=%s is not supported on this CPU; using %s\n",
-                   env, isa_name(isa));
+      std::fprintf(stderr, "fastgrad: FASTGRAD_ISA=%s is not supported on this CPU; using %s\n", env,
+                   isa_name(isa));
     } else {
       isa = want;
     }
@@ -87,9 +91,12 @@ void init_active() {
 
 bool isa_supported(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return true;
-    case Isa::Avx2: return features().avx2;
-    case Isa::Avx512: return features().avx512;
+    case Isa::Scalar:
+      return true;
+    case Isa::Avx2:
+      return features().avx2;
+    case Isa::Avx512:
+      return features().avx512;
   }
   return false;
 }
@@ -111,9 +118,12 @@ Isa active_isa() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
   }
   return "unknown";
 }

@@ -50,21 +50,33 @@ inline To convert(Ti v) {
 
 // Integer arithmetic wraps modulo 2^64 as in NumPy and PyTorch (signed overflow is UB in
 // C++, so int64 goes through uint64); floats are plain IEEE arithmetic.
-template <typename T> inline T wrap_add(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-  else return a + b;
+template <typename T>
+inline T wrap_add(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  else
+    return a + b;
 }
-template <typename T> inline T wrap_sub(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
-  else return a - b;
+template <typename T>
+inline T wrap_sub(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  else
+    return a - b;
 }
-template <typename T> inline T wrap_mul(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>) return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-  else return a * b;
+template <typename T>
+inline T wrap_mul(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  else
+    return a * b;
 }
-template <typename T> inline T wrap_neg(T a) {
-  if constexpr (std::is_same_v<T, int64_t>) return wrap_sub(T(0), a);
-  else return -a;  // keeps -0.0 for +0.0
+template <typename T>
+inline T wrap_neg(T a) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    return wrap_sub(T(0), a);
+  else
+    return -a;  // keeps -0.0 for +0.0
 }
 
 // Zeros when undefined: for rules that combine optional tangents.
@@ -82,15 +94,16 @@ void map_unary(const Tensor& out, const Tensor& x, F f) {
     return;
   }
   std::array<Shape, 2> st{out.strides(), broadcast_strides(x, out.shape())};
-  for_each_run<2>(out.shape(), st, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
-    To* O = o + off[0];
-    const Ti* X = px + off[1];
-    if (s[0] == 1 && s[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) O[i] = f(X[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(X[i * s[1]]);
-    }
-  });
+  for_each_run<2>(out.shape(), st,
+                  [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
+                    To* O = o + off[0];
+                    const Ti* X = px + off[1];
+                    if (s[0] == 1 && s[1] == 1) {
+                      for (int64_t i = 0; i < n; ++i) O[i] = f(X[i]);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(X[i * s[1]]);
+                    }
+                  });
 }
 
 // out[i] = f(a[i], b[i]) with NumPy broadcasting.
@@ -105,23 +118,25 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
     for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
     return;
   }
-  std::array<Shape, 3> st{out.strides(), broadcast_strides(a, out.shape()), broadcast_strides(b, out.shape())};
-  for_each_run<3>(out.shape(), st, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
-    To* O = o + off[0];
-    const Ti* A = pa + off[1];
-    const Ti* B = pb + off[2];
-    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], B[i]);
-    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-      const Ti bb = B[0];
-      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], bb);
-    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-      const Ti aa = A[0];
-      for (int64_t i = 0; i < n; ++i) O[i] = f(aa, B[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(A[i * s[1]], B[i * s[2]]);
-    }
-  });
+  std::array<Shape, 3> st{out.strides(), broadcast_strides(a, out.shape()),
+                          broadcast_strides(b, out.shape())};
+  for_each_run<3>(out.shape(), st,
+                  [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
+                    To* O = o + off[0];
+                    const Ti* A = pa + off[1];
+                    const Ti* B = pb + off[2];
+                    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+                      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], B[i]);
+                    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+                      const Ti bb = B[0];
+                      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], bb);
+                    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+                      const Ti aa = A[0];
+                      for (int64_t i = 0; i < n; ++i) O[i] = f(aa, B[i]);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(A[i * s[1]], B[i * s[2]]);
+                    }
+                  });
 }
 
 // The vectorised kernels serve contiguous inputs; other layouts take the strided loop.
@@ -137,36 +152,54 @@ bool vector_unary(kernels::UnaryOp op, const Tensor& x, const Tensor& out) {
 template <typename T>
 void activate(Activation act, T* y, int64_t n) {
   switch (act) {
-    case Activation::None: return;
+    case Activation::None:
+      return;
     case Activation::Relu:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || y[i] != y[i] ? y[i] : T(0);  // NaN stays NaN
       return;
-    case Activation::Tanh: kernels::unary(kernels::UnaryOp::Tanh, y, y, n); return;
-    case Activation::Sigmoid: kernels::unary(kernels::UnaryOp::Sigmoid, y, y, n); return;
+    case Activation::Tanh:
+      kernels::unary(kernels::UnaryOp::Tanh, y, y, n);
+      return;
+    case Activation::Sigmoid:
+      kernels::unary(kernels::UnaryOp::Sigmoid, y, y, n);
+      return;
   }
 }
 
 // d act / d z contracted with g, from the output y = act(z).
 inline Tensor act_backward(Activation act, const Tensor& y, const Tensor& g) {
   switch (act) {
-    case Activation::None: return g;
-    case Activation::Relu: return where(compare(y, zeros({}, y.dtype()), CmpOp::Gt), g, zeros({}, g.dtype()));
-    case Activation::Tanh: return tanh_backward(y, g);
-    case Activation::Sigmoid: return sigmoid_backward(y, g);
+    case Activation::None:
+      return g;
+    case Activation::Relu:
+      return where(compare(y, zeros({}, y.dtype()), CmpOp::Gt), g, zeros({}, g.dtype()));
+    case Activation::Tanh:
+      return tanh_backward(y, g);
+    case Activation::Sigmoid:
+      return sigmoid_backward(y, g);
   }
   return g;
 }
 
 }  // namespace fastgrad::detail
 
-#define FG_DISPATCH_NUM(DT, OPNAME, ...)                                                    \
-  [&] {                                                                                     \
-    switch (DT) {                                                                           \
-      case ::fastgrad::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }    \
-      case ::fastgrad::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }   \
-      case ::fastgrad::DType::Int64: { using scalar_t = int64_t; return __VA_ARGS__(); }   \
-      default:                                                                              \
-        throw ::fastgrad::TypeError(std::string(OPNAME) + ": not supported for dtype " +   \
-                                    ::fastgrad::dtype_name(DT));                           \
-    }                                                                                       \
+#define FG_DISPATCH_NUM(DT, OPNAME, ...)                                                 \
+  [&] {                                                                                  \
+    switch (DT) {                                                                        \
+      case ::fastgrad::DType::Float32: {                                                 \
+        using scalar_t = float;                                                          \
+        return __VA_ARGS__();                                                            \
+      }                                                                                  \
+      case ::fastgrad::DType::Float64: {                                                 \
+        using scalar_t = double;                                                         \
+        return __VA_ARGS__();                                                            \
+      }                                                                                  \
+      case ::fastgrad::DType::Int64: {                                                   \
+        using scalar_t = int64_t;                                                        \
+        return __VA_ARGS__();                                                            \
+      }                                                                                  \
+      default:                                                                           \
+        throw ::fastgrad::TypeError(std::string(OPNAME) + ": not supported for dtype " + \
+                                    ::fastgrad::dtype_name(DT));                         \
+    }                                                                                    \
   }()

@@ -12,13 +12,17 @@ namespace {
 
 struct ConvParams {
   int nd = 2;
-  int64_t stride[3] = {1, 1, 1}, pad_lo[3] = {0, 0, 0}, pad_hi[3] = {0, 0, 0}, dil[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1}, pad_lo[3] = {0, 0, 0}, pad_hi[3] = {0, 0, 0}, dil[3] = {1, 1, 1},
+          k[3] = {1, 1, 1};
   int64_t groups = 1;
   bool channels_last = false;
 };
 
 // Spatial sizes and channels of an activation (N, C, *S) or (N, *S, C).
-struct Act { int64_t N, C; int64_t S[3]; };
+struct Act {
+  int64_t N, C;
+  int64_t S[3];
+};
 Act act_dims(const Shape& s, const ConvParams& p) {
   Act a{s[0], p.channels_last ? s.back() : s[1], {1, 1, 1}};
   for (int d = 0; d < p.nd; ++d) a.S[d] = s[(p.channels_last ? 1 : 2) + d];
@@ -62,35 +66,39 @@ kernels::ConvGeom geom(const ConvParams& p, const Act& x, int64_t C_out, const i
 Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, const char* op) {
   const int nd = p.nd;
   if (static_cast<int>(xs.size()) != nd + 2)
-    throw ValueError(std::string(op) + ": expected a " + std::to_string(nd + 2) + "-D input for a " + std::to_string(nd) +
-                     "-D convolution, got shape " + shape_str(xs));
+    throw ValueError(std::string(op) + ": expected a " + std::to_string(nd + 2) + "-D input for a " +
+                     std::to_string(nd) + "-D convolution, got shape " + shape_str(xs));
   if (static_cast<int>(ws.size()) != nd + 2)
-    throw ValueError(std::string(op) + ": weight must be " + std::to_string(nd + 2) + "-D, got shape " + shape_str(ws));
+    throw ValueError(std::string(op) + ": weight must be " + std::to_string(nd + 2) + "-D, got shape " +
+                     shape_str(ws));
   Act a = act_dims(xs, p);
   const int64_t C_out = ws[0], cin_g = p.channels_last ? ws.back() : ws[1];
   // Zero-sized channel/kernel/spatial axes are refused here, before any kernel runs: the
   // kernels divide by them (SIGFPE), and PyTorch refuses them too. Only the batch may be 0.
   for (int d = 0; d < nd; ++d)
     if (ws[static_cast<size_t>((p.channels_last ? 1 : 2) + d)] < 1)
-      throw ValueError(std::string(op) + ": weight " + shape_str(ws) + " has a zero-sized kernel axis (input " +
-                       shape_str(xs) + "); kernel sizes must be >= 1");
+      throw ValueError(std::string(op) + ": weight " + shape_str(ws) +
+                       " has a zero-sized kernel axis (input " + shape_str(xs) +
+                       "); kernel sizes must be >= 1");
   if (C_out < 1 || cin_g < 1 || a.C < 1)
     throw ValueError(std::string(op) + ": input " + shape_str(xs) + " and weight " + shape_str(ws) +
                      " must have at least one input and one output channel");
   for (int d = 0; d < nd; ++d)
     if (a.S[d] < 1)
-      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has a zero-sized spatial axis (weight " +
-                       shape_str(ws) + ")");
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) +
+                       " has a zero-sized spatial axis (weight " + shape_str(ws) + ")");
   if (p.groups < 1 || C_out % p.groups != 0 || cin_g * p.groups != a.C)
-    throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has " + std::to_string(a.C) +
-                     " channels but weight " + shape_str(ws) + " expects " + std::to_string(cin_g) + " x groups=" +
-                     std::to_string(p.groups) + (C_out % std::max<int64_t>(p.groups, 1) ? " (out channels not divisible by groups)" : ""));
+    throw ValueError(
+        std::string(op) + ": input " + shape_str(xs) + " has " + std::to_string(a.C) +
+        " channels but weight " + shape_str(ws) + " expects " + std::to_string(cin_g) +
+        " x groups=" + std::to_string(p.groups) +
+        (C_out % std::max<int64_t>(p.groups, 1) ? " (out channels not divisible by groups)" : ""));
   int64_t out[3];
   for (int d = 0; d < nd; ++d) {
     out[d] = out_size(a.S[d], p.k[d], p, d);
     if (out[d] < 1)
-      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for kernel " + shape_str(ws) +
-                       " with this padding/dilation");
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for kernel " +
+                       shape_str(ws) + " with this padding/dilation");
   }
   return act_shape(a.N, C_out, out, p);
 }
@@ -125,11 +133,13 @@ struct Conv : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype())
-      throw TypeError(std::string("conv: input is ") + dtype_name(in[0].dtype()) + " but weight is " + dtype_name(in[1].dtype()));
+      throw TypeError(std::string("conv: input is ") + dtype_name(in[0].dtype()) + " but weight is " +
+                      dtype_name(in[1].dtype()));
     Shape s = conv_out_shape(in[0].shape(), in[1].shape(), p, name());
-    if (in.size() > 2 && (in[2].ndim() != 1 || in[2].numel() != in[1].shape()[0] || in[2].dtype() != in[0].dtype()))
-      throw ValueError("conv: bias must have shape (" + std::to_string(in[1].shape()[0]) + ",) and the input's dtype, got " +
-                       shape_str(in[2].shape()));
+    if (in.size() > 2 &&
+        (in[2].ndim() != 1 || in[2].numel() != in[1].shape()[0] || in[2].dtype() != in[0].dtype()))
+      throw ValueError("conv: bias must have shape (" + std::to_string(in[1].shape()[0]) +
+                       ",) and the input's dtype, got " + shape_str(in[2].shape()));
     return {s};
   }
   Tensors forward(const Tensors& in) const override {
@@ -140,13 +150,14 @@ struct Conv : Primitive {
     Act a = act_dims(x.shape(), p), o = act_dims(s, p);
     kernels::ConvGeom g = geom(p, a, w.shape()[0], o.S);
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
-      kernels::conv_forward<scalar_t>(g, x.data<scalar_t>(), w.data<scalar_t>(), b.defined() ? b.data<scalar_t>() : nullptr,
-                                      y.data<scalar_t>());
+      kernels::conv_forward<scalar_t>(g, x.data<scalar_t>(), w.data<scalar_t>(),
+                                      b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>());
       activate<scalar_t>(act, y.data<scalar_t>(), y.numel());
     });
     return {y};
   }
-  Tensors vjp(const Tensors& x, const Tensors& out, const Tensors& g0, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors& out, const Tensors& g0,
+              const std::vector<bool>& need) const override {
     const Tensor g = act == Activation::None ? g0[0] : act_backward(act, out[0], g0[0]);
     Tensors r(x.size());
     if (need[0]) r[0] = conv_grad_input(g, x[1], x[0].shape(), p);
@@ -173,7 +184,8 @@ struct ConvGradInput : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape ys = conv_out_shape(x_shape, in[1].shape(), p, name());
     if (ys != in[0].shape())
-      throw ValueError("conv_grad_input: gradient of shape " + shape_str(in[0].shape()) + " does not match output " + shape_str(ys));
+      throw ValueError("conv_grad_input: gradient of shape " + shape_str(in[0].shape()) +
+                       " does not match output " + shape_str(ys));
     return {x_shape};
   }
   Tensors forward(const Tensors& in) const override {
@@ -187,8 +199,10 @@ struct ConvGradInput : Primitive {
     });
     return {gx};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
-    return {need[0] ? conv_nobias(c[0], x[1], p) : Tensor(), need[1] ? conv_grad_weight(c[0], x[0], x[1].shape(), p) : Tensor()};
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? conv_nobias(c[0], x[1], p) : Tensor(),
+            need[1] ? conv_grad_weight(c[0], x[0], x[1].shape(), p) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
     Tensor r;
@@ -208,7 +222,8 @@ struct ConvGradWeight : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape ys = conv_out_shape(in[0].shape(), w_shape, p, name());
     if (ys != in[1].shape())
-      throw ValueError("conv_grad_weight: gradient of shape " + shape_str(in[1].shape()) + " does not match output " + shape_str(ys));
+      throw ValueError("conv_grad_weight: gradient of shape " + shape_str(in[1].shape()) +
+                       " does not match output " + shape_str(ys));
     return {w_shape};
   }
   Tensors forward(const Tensors& in) const override {
@@ -222,8 +237,10 @@ struct ConvGradWeight : Primitive {
     });
     return {gw};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
-    return {need[0] ? conv_grad_input(x[1], c[0], x[0].shape(), p) : Tensor(), need[1] ? conv_nobias(x[0], c[0], p) : Tensor()};
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? conv_grad_input(x[1], c[0], x[0].shape(), p) : Tensor(),
+            need[1] ? conv_nobias(x[0], c[0], p) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
     Tensor r;
@@ -234,7 +251,9 @@ struct ConvGradWeight : Primitive {
 };
 FG_REGISTER_PRIMITIVE(conv_grad_weight);
 
-Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p) { return apply1(make_prim<Conv>(p), {x, w}); }
+Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p) {
+  return apply1(make_prim<Conv>(p), {x, w});
+}
 Tensor conv_grad_input(const Tensor& gy, const Tensor& w, const Shape& xs, const ConvParams& p) {
   return apply1(make_prim<ConvGradInput>(p, xs), {gy, w});
 }
@@ -253,7 +272,8 @@ void check_pool_input(const Shape& xs, const Act& a, const ConvParams& p, const 
 }
 Shape pool_out_shape(const Shape& xs, const ConvParams& p, const char* op) {
   if (static_cast<int>(xs.size()) != p.nd + 2)
-    throw ValueError(std::string(op) + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " + shape_str(xs));
+    throw ValueError(std::string(op) + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " +
+                     shape_str(xs));
   Act a = act_dims(xs, p);
   check_pool_input(xs, a, p, op);
   int64_t out[3];
@@ -261,7 +281,8 @@ Shape pool_out_shape(const Shape& xs, const ConvParams& p, const char* op) {
     if (p.pad_lo[d] * 2 > p.k[d])
       throw ValueError(std::string(op) + ": padding should be at most half the kernel size");
     out[d] = out_size(a.S[d], p.k[d], p, d);
-    if (out[d] < 1) throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for the window");
+    if (out[d] < 1)
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for the window");
   }
   return act_shape(a.N, a.C, out, p);
 }
@@ -295,7 +316,10 @@ struct MaxPool : Primitive {
     // Plane-local argmax -> flat index into x.
     Act a = act_dims(x.shape(), p), o = act_dims(s, p);
     int64_t S_in = 1, S_out = 1;
-    for (int d = 0; d < p.nd; ++d) { S_in *= a.S[d]; S_out *= o.S[d]; }
+    for (int d = 0; d < p.nd; ++d) {
+      S_in *= a.S[d];
+      S_out *= o.S[d];
+    }
     int64_t* ip = idx.data<int64_t>();
     for (int64_t n = 0; n < a.N; ++n)
       for (int64_t c = 0; c < a.C; ++c)
@@ -318,7 +342,11 @@ FG_REGISTER_PRIMITIVE(max_pool);
 
 // Average pooling (fixed windows or adaptive) is linear: the rules of the pool and of
 // its adjoint are each other.
-struct AvgPoolSpec { ConvParams p; bool count_include_pad = true; bool adaptive = false; };
+struct AvgPoolSpec {
+  ConvParams p;
+  bool count_include_pad = true;
+  bool adaptive = false;
+};
 
 Tensor avg_pool_apply(const Tensor& x, const AvgPoolSpec& s, const Shape& out_shape);
 Tensor avg_pool_adjoint(const Tensor& g, const AvgPoolSpec& s, const Shape& x_shape);
@@ -331,7 +359,8 @@ struct AvgPool : Primitive {
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
-    if (in[0].ndim() != s.p.nd + 2) throw ValueError(std::string(name()) + ": bad input shape " + shape_str(in[0].shape()));
+    if (in[0].ndim() != s.p.nd + 2)
+      throw ValueError(std::string(name()) + ": bad input shape " + shape_str(in[0].shape()));
     return {out_shape};
   }
   Tensors forward(const Tensors& in) const override {
@@ -340,15 +369,19 @@ struct AvgPool : Primitive {
     Tensor y = empty(out_shape, x.dtype());
     kernels::ConvGeom g = pool_geom(s.p, x.shape(), out_shape);
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
-      if (s.adaptive) kernels::adaptive_avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>());
-      else kernels::avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), s.count_include_pad);
+      if (s.adaptive)
+        kernels::adaptive_avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>());
+      else
+        kernels::avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), s.count_include_pad);
     });
     return {y};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {avg_pool_adjoint(g[0], s, x[0].shape())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {avg_pool_apply(t[0], s, out_shape)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {avg_pool_apply(t[0], s, out_shape)};
+  }
 };
 FG_REGISTER_PRIMITIVE(avg_pool);
 static RegisterPrimitive fg_register_adaptive_avg_pool("adaptive_avg_pool");
@@ -365,15 +398,19 @@ struct AvgPoolAdjoint : Primitive {
     Tensor gx = empty(x_shape, gy.dtype());
     kernels::ConvGeom g = pool_geom(s.p, x_shape, gy.shape());
     FG_DISPATCH_FLOAT(gy.dtype(), name(), [&] {
-      if (s.adaptive) kernels::adaptive_avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>());
-      else kernels::avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>(), s.count_include_pad);
+      if (s.adaptive)
+        kernels::adaptive_avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>());
+      else
+        kernels::avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>(), s.count_include_pad);
     });
     return {gx};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {avg_pool_apply(g[0], s, x[0].shape())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {avg_pool_adjoint(t[0], s, x_shape)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {avg_pool_adjoint(t[0], s, x_shape)};
+  }
 };
 FG_REGISTER_PRIMITIVE(avg_pool_adjoint);
 static RegisterPrimitive fg_register_adaptive_avg_pool_adjoint("adaptive_avg_pool_adjoint");
@@ -386,12 +423,13 @@ Tensor avg_pool_adjoint(const Tensor& g, const AvgPoolSpec& s, const Shape& x_sh
 }
 
 ConvParams make_params(int nd, const std::vector<int64_t>& stride, const std::vector<int64_t>& lo,
-                       const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups, bool cl,
-                       const char* op) {
+                       const std::vector<int64_t>& hi, const std::vector<int64_t>& dil, int64_t groups,
+                       bool cl, const char* op) {
   if (nd < 1 || nd > 3) throw ValueError(std::string(op) + ": only 1-D, 2-D and 3-D are supported");
   auto check = [&](const std::vector<int64_t>& v, const char* what, int64_t minv) {
     if (static_cast<int>(v.size()) != nd)
-      throw ValueError(std::string(op) + ": " + what + " needs " + std::to_string(nd) + " entries, got " + std::to_string(v.size()));
+      throw ValueError(std::string(op) + ": " + what + " needs " + std::to_string(nd) + " entries, got " +
+                       std::to_string(v.size()));
     for (auto e : v)
       if (e < minv) throw ValueError(std::string(op) + ": " + what + " must be >= " + std::to_string(minv));
   };
@@ -415,10 +453,11 @@ ConvParams make_params(int nd, const std::vector<int64_t>& stride, const std::ve
 }  // namespace
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
-            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi, const std::vector<int64_t>& dil,
-            int64_t groups, bool channels_last, Activation act) {
+            const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi,
+            const std::vector<int64_t>& dil, int64_t groups, bool channels_last, Activation act) {
   if (w.ndim() < 3) throw ValueError("conv: weight must be at least 3-D, got shape " + shape_str(w.shape()));
-  ConvParams p = make_params(static_cast<int>(w.ndim()) - 2, stride, pad_lo, pad_hi, dil, groups, channels_last, "conv");
+  ConvParams p =
+      make_params(static_cast<int>(w.ndim()) - 2, stride, pad_lo, pad_hi, dil, groups, channels_last, "conv");
   p = with_kernel(p, w.shape());
   auto prim = make_prim<Conv>(p, act);
   return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
@@ -456,7 +495,8 @@ Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, 
                     std::vector<int64_t>(nd, 1), 1, channels_last, "adaptive_avg_pool");
   s.adaptive = true;
   if (x.ndim() != nd + 2)
-    throw ValueError("adaptive_avg_pool: expected a " + std::to_string(nd + 2) + "-D input, got shape " + shape_str(x.shape()));
+    throw ValueError("adaptive_avg_pool: expected a " + std::to_string(nd + 2) + "-D input, got shape " +
+                     shape_str(x.shape()));
   for (auto o : out_size)
     if (o < 1) throw ValueError("adaptive_avg_pool: output sizes must be >= 1");
   Act a = act_dims(x.shape(), s.p);

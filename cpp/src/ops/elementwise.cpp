@@ -20,13 +20,13 @@ struct BinaryBase : Primitive {
   }
 };
 
-#define FG_BINARY_FORWARD(EXPR)                                                         \
-  Tensors forward(const Tensors& in) const override {                                   \
-    Tensor out = empty(shapes(in)[0], in[0].dtype());                                   \
-    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                         \
+#define FG_BINARY_FORWARD(EXPR)                                                                       \
+  Tensors forward(const Tensors& in) const override {                                                 \
+    Tensor out = empty(shapes(in)[0], in[0].dtype());                                                 \
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                                      \
       map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) { return EXPR; }); \
-    });                                                                                 \
-    return {out};                                                                       \
+    });                                                                                               \
+    return {out};                                                                                     \
   }
 
 struct Add : BinaryBase {
@@ -36,7 +36,9 @@ struct Add : BinaryBase {
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0], g[0]};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {add_maybe(t[0], t[1])}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {add_maybe(t[0], t[1])};
+  }
 };
 FG_REGISTER_PRIMITIVE(add);
 
@@ -44,7 +46,8 @@ struct Sub : BinaryBase {
   const char* name() const override { return "sub"; }
   bool vjp_uses_inputs() const override { return false; }
   FG_BINARY_FORWARD(wrap_sub(a, b))
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     return {g[0], need[1] ? neg(g[0]) : Tensor()};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
@@ -56,7 +59,8 @@ FG_REGISTER_PRIMITIVE(sub);
 struct Mul : BinaryBase {
   const char* name() const override { return "mul"; }
   FG_BINARY_FORWARD(wrap_mul(a, b))
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     return {need[0] ? g[0] * x[1] : Tensor(), need[1] ? g[0] * x[0] : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
@@ -70,7 +74,8 @@ struct Div : BinaryBase {
   bool vjp_uses_outputs() const override { return true; }
   FG_BINARY_FORWARD(a / b)
   // d(a/b) = da/b - (a/b) db/b
-  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,
+              const std::vector<bool>& need) const override {
     Tensor ga = g[0] / x[1];
     return {need[0] ? ga : Tensor(), need[1] ? neg(ga * y[0]) : Tensor()};
   }
@@ -88,7 +93,8 @@ struct Pow : BinaryBase {
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
-      map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) { return std::pow(a, b); });
+      map_binary<scalar_t, scalar_t>(out, in[0], in[1],
+                                     [](scalar_t a, scalar_t b) { return std::pow(a, b); });
     });
     return {out};
   }
@@ -106,8 +112,10 @@ struct Pow : BinaryBase {
     Tensor safe = where(at0, ones_like(y), a);
     return where(at0, zero, y * log(safe));
   }
-  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>& need) const override {
-    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(), need[1] ? g[0] * dexp(x[0], x[1], y[0]) : Tensor()};
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? g[0] * dbase(x[0], x[1]) : Tensor(),
+            need[1] ? g[0] * dexp(x[0], x[1], y[0]) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
     return {add_maybe(t[0].defined() ? t[0] * dbase(x[0], x[1]) : Tensor(),
@@ -136,7 +144,8 @@ struct MinMax : BinaryBase {
     });
     return {out};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     Tensor wa = select_weight(x[0], x[1], Max);
     return {need[0] ? g[0] * wa : Tensor(), need[1] ? g[0] * (1.0 - wa) : Tensor()};
   }
@@ -156,14 +165,14 @@ struct ScalarBase : Primitive {
   explicit ScalarBase(double v) : s(v) {}
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
 };
-#define FG_SCALAR_FORWARD(EXPR)                                                         \
-  Tensors forward(const Tensors& in) const override {                                   \
-    Tensor out = empty(in[0].shape(), in[0].dtype());                                   \
-    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                         \
-      const scalar_t c = convert<scalar_t>(s); /* integral and in range for int64 */     \
-      map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return EXPR; });       \
-    });                                                                                 \
-    return {out};                                                                       \
+#define FG_SCALAR_FORWARD(EXPR)                                                      \
+  Tensors forward(const Tensors& in) const override {                                \
+    Tensor out = empty(in[0].shape(), in[0].dtype());                                \
+    FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                     \
+      const scalar_t c = convert<scalar_t>(s); /* integral and in range for int64 */ \
+      map_unary<scalar_t, scalar_t>(out, in[0], [c](scalar_t a) { return EXPR; });   \
+    });                                                                              \
+    return {out};                                                                    \
   }
 
 struct AddScalar : ScalarBase {
@@ -171,7 +180,9 @@ struct AddScalar : ScalarBase {
   const char* name() const override { return "add_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
   FG_SCALAR_FORWARD(wrap_add(a, c))
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0]}; }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0]};
+  }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
 };
 FG_REGISTER_PRIMITIVE(add_scalar);
@@ -181,7 +192,9 @@ struct MulScalar : ScalarBase {
   const char* name() const override { return "mul_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
   FG_SCALAR_FORWARD(wrap_mul(a, c))
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0] * s}; }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0] * s};
+  }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0] * s}; }
 };
 FG_REGISTER_PRIMITIVE(mul_scalar);
@@ -191,7 +204,9 @@ struct RsubScalar : ScalarBase {
   const char* name() const override { return "rsub_scalar"; }
   bool vjp_uses_inputs() const override { return false; }
   FG_SCALAR_FORWARD(wrap_sub(c, a))
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {neg(g[0])}; }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {neg(g[0])};
+  }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
 };
 FG_REGISTER_PRIMITIVE(rsub_scalar);
@@ -212,7 +227,9 @@ struct RdivScalar : ScalarBase {
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
     return {neg(g[0] * y[0] / x[0])};
   }
-  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override { return {neg(t[0] * y[0] / x[0])}; }
+  Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {
+    return {neg(t[0] * y[0] / x[0])};
+  }
 };
 FG_REGISTER_PRIMITIVE(rdiv_scalar);
 
@@ -239,7 +256,9 @@ struct PowScalar : ScalarBase {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0] * deriv(x[0])};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * deriv(x[0])}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {t[0] * deriv(x[0])};
+  }
 };
 FG_REGISTER_PRIMITIVE(pow_scalar);
 
@@ -250,29 +269,34 @@ struct UnaryBase : Primitive {
     return {in[0].shape()};
   }
 };
-#define FG_UNARY_FORWARD(EXPR, KOP)                                                     \
-  Tensors forward(const Tensors& in) const override {                                   \
-    Tensor out = empty(shapes(in)[0], in[0].dtype());                                   \
-    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {                                       \
+#define FG_UNARY_FORWARD(EXPR, KOP)                                                                   \
+  Tensors forward(const Tensors& in) const override {                                                 \
+    Tensor out = empty(shapes(in)[0], in[0].dtype());                                                 \
+    FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {                                                    \
       if (KOP >= 0 && vector_unary<scalar_t>(static_cast<kernels::UnaryOp>(KOP), in[0], out)) return; \
-      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) -> scalar_t { return EXPR; }); \
-    });                                                                                 \
-    return {out};                                                                       \
+      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) -> scalar_t { return EXPR; });         \
+    });                                                                                               \
+    return {out};                                                                                     \
   }
 // A unary primitive whose derivative is d(x, y): vjp = g*d, jvp = t*d.
-#define FG_UNARY(CLS, NAME, KOP, EXPR, USES_OUT, DERIV)                                 \
-  struct CLS : UnaryBase {                                                              \
-    const char* name() const override { return NAME; }                                  \
-    bool vjp_uses_outputs() const override { return USES_OUT; }                         \
-    FG_UNARY_FORWARD(EXPR, KOP)                                                         \
-    static Tensor d(const Tensor& x, const Tensor& y) { (void)x; (void)y; return DERIV; } \
-    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override { \
-      return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                               \
-    }                                                                                   \
-    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {  \
-      return {t[0] * d(x[0], y[0])};                                                    \
-    }                                                                                   \
-  };                                                                                    \
+#define FG_UNARY(CLS, NAME, KOP, EXPR, USES_OUT, DERIV)                                \
+  struct CLS : UnaryBase {                                                             \
+    const char* name() const override { return NAME; }                                 \
+    bool vjp_uses_outputs() const override { return USES_OUT; }                        \
+    FG_UNARY_FORWARD(EXPR, KOP)                                                        \
+    static Tensor d(const Tensor& x, const Tensor& y) {                                \
+      (void)x;                                                                         \
+      (void)y;                                                                         \
+      return DERIV;                                                                    \
+    }                                                                                  \
+    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,                  \
+                const std::vector<bool>&) const override {                             \
+      return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                             \
+    }                                                                                  \
+    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override { \
+      return {t[0] * d(x[0], y[0])};                                                   \
+    }                                                                                  \
+  };                                                                                   \
   static ::fastgrad::RegisterPrimitive fg_register_##CLS(NAME);
 
 struct Neg : UnaryBase {
@@ -286,7 +310,9 @@ struct Neg : UnaryBase {
     });
     return {out};
   }
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {neg(g[0])}; }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {neg(g[0])};
+  }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
 };
 FG_REGISTER_PRIMITIVE(neg);
@@ -298,19 +324,24 @@ constexpr double kTwoOverSqrtPi = 1.12837916709551257390;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 constexpr double kGeluC = 0.044715;
 
-template <typename T> T sigmoid_s(T x) {
+template <typename T>
+T sigmoid_s(T x) {
   // Both branches avoid overflow of exp for large |x|.
   if (x >= 0) return T(1) / (T(1) + std::exp(-x));
   T e = std::exp(x);
   return e / (T(1) + e);
 }
 // x sigmoid(x), with the limit -0 at -inf (not -inf * 0 = NaN), as the vector kernel.
-template <typename T> T silu_s(T x) {
+template <typename T>
+T silu_s(T x) {
   if (x >= 0) return x / (T(1) + std::exp(-x));
   T e = std::exp(x);
   return e == T(0) ? -T(0) : x * e / (T(1) + e);
 }
-template <typename T> T softplus_s(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
+template <typename T>
+T softplus_s(T x) {
+  return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x)));
+}
 
 FG_UNARY(Exp, "exp", static_cast<int>(kernels::UnaryOp::Exp), std::exp(x), true, y)
 FG_UNARY(Log, "log", static_cast<int>(kernels::UnaryOp::Log), std::log(x), false, rdiv_scalar(x, 1.0))
@@ -341,7 +372,8 @@ struct OutputBackward : Primitive {  // inputs (y, g)
   // d out / d y at fixed g
   static Tensor dy(const Tensor& y, const Tensor& g) { return IsTanh ? g * y * -2.0 : g * (1.0 - y * 2.0); }
   static Tensor again(const Tensor& y, const Tensor& g);
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c,
+              const std::vector<bool>& need) const override {
     return {need[0] ? c[0] * dy(x[0], x[1]) : Tensor(), need[1] ? again(x[0], c[0]) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
@@ -365,8 +397,10 @@ struct OutputUnary : UnaryBase {
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
-      if (vector_unary<scalar_t>(IsTanh ? kernels::UnaryOp::Tanh : kernels::UnaryOp::Sigmoid, in[0], out)) return;
-      map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return IsTanh ? std::tanh(x) : sigmoid_s(x); });
+      if (vector_unary<scalar_t>(IsTanh ? kernels::UnaryOp::Tanh : kernels::UnaryOp::Sigmoid, in[0], out))
+        return;
+      map_unary<scalar_t, scalar_t>(out, in[0],
+                                    [](scalar_t x) { return IsTanh ? std::tanh(x) : sigmoid_s(x); });
     });
     return {out};
   }
@@ -382,23 +416,29 @@ using Sigmoid = OutputUnary<false>;
 static RegisterPrimitive fg_register_tanh("tanh");
 static RegisterPrimitive fg_register_sigmoid("sigmoid");
 FG_UNARY(Relu, "relu", -1, x > 0 || x != x ? x : scalar_t(0), false, step(x))
-FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false, exp(neg(x * x)) * kTwoOverSqrtPi)
+FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false,
+         exp(neg(x* x)) * kTwoOverSqrtPi)
 // silu(x) = x s(x); silu' = s (1 + x (1 - s))  with s = sigmoid(x)
-FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), silu_s(x), false, sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), silu_s(x), false,
+         sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 
 // gelu(x) = x Phi(x) (exact) or 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3).
 // Its derivative is its own primitive (GeluDeriv) so forward+backward are two fused
 // passes; GeluDeriv's rules give the second derivative with plain ops.
-template <typename T> T gelu_s(T x, bool approx) {
+template <typename T>
+T gelu_s(T x, bool approx) {
   if (!approx) return T(0.5) * x * (T(1) + std::erf(x * T(kInvSqrt2)));
   T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
   return T(0.5) * x * (T(1) + std::tanh(u));
 }
-template <typename T> T gelu_d(T x, bool approx) {
-  if (!approx) return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+template <typename T>
+T gelu_d(T x, bool approx) {
+  if (!approx)
+    return T(0.5) * (T(1) + std::erf(x * T(kInvSqrt2))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
   T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
   T th = std::tanh(u);
-  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluC) * x * x);
+  return T(0.5) * (T(1) + th) +
+         T(0.5) * x * (T(1) - th * th) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluC) * x * x);
 }
 
 struct Gelu : UnaryBase {
@@ -417,7 +457,9 @@ struct Gelu : UnaryBase {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {gelu_backward(x[0], g[0], approx)};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {gelu_backward(x[0], t[0], approx)}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {gelu_backward(x[0], t[0], approx)};
+  }
 };
 FG_REGISTER_PRIMITIVE(gelu);
 
@@ -456,8 +498,10 @@ struct GeluBackward : Primitive {
     Tensor ddu = x * (6.0 * kGeluC * kSqrt2OverPi);
     return sech2 * du + x * sech2 * (ddu - T * du * du * 2.0) * 0.5;
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c, const std::vector<bool>& need) const override {
-    return {need[0] ? c[0] * x[1] * second(x[0]) : Tensor(), need[1] ? gelu_backward(x[0], c[0], approx) : Tensor()};
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? c[0] * x[1] * second(x[0]) : Tensor(),
+            need[1] ? gelu_backward(x[0], c[0], approx) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
     Tensor r = t[1].defined() ? gelu_backward(x[0], t[1], approx) : Tensor();
@@ -486,7 +530,8 @@ struct Softplus : UnaryBase {
           if (px[i] > th) po[i] = px[i];
         return;
       }
-      map_unary<scalar_t, scalar_t>(out, in[0], [b, th](scalar_t x) { return x * b > th ? x : softplus_s(b * x) / b; });
+      map_unary<scalar_t, scalar_t>(out, in[0],
+                                    [b, th](scalar_t x) { return x * b > th ? x : softplus_s(b * x) / b; });
     });
     return {out};
   }
@@ -497,7 +542,9 @@ struct Softplus : UnaryBase {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0] * deriv(x[0])};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * deriv(x[0])}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {t[0] * deriv(x[0])};
+  }
 };
 FG_REGISTER_PRIMITIVE(softplus);
 
@@ -511,7 +558,8 @@ struct Clip : UnaryBase {
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t l = lo ? static_cast<scalar_t>(*lo) : -std::numeric_limits<scalar_t>::infinity();
       const scalar_t h = hi ? static_cast<scalar_t>(*hi) : std::numeric_limits<scalar_t>::infinity();
-      map_unary<scalar_t, scalar_t>(out, in[0], [l, h](scalar_t x) { return x != x ? x : std::min(std::max(x, l), h); });
+      map_unary<scalar_t, scalar_t>(out, in[0],
+                                    [l, h](scalar_t x) { return x != x ? x : std::min(std::max(x, l), h); });
     });
     return {out};
   }
@@ -524,7 +572,9 @@ struct Clip : UnaryBase {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0] * mask(x[0])};
   }
-  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override { return {t[0] * mask(x[0])}; }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {t[0] * mask(x[0])};
+  }
 };
 FG_REGISTER_PRIMITIVE(clip);
 
@@ -538,7 +588,8 @@ struct Where : Primitive {
     if (in[1].dtype() != in[2].dtype())
       throw TypeError(std::string("where: dtypes differ (") + dtype_name(in[1].dtype()) + " vs " +
                       dtype_name(in[2].dtype()) + ")");
-    return {broadcast_shapes(broadcast_shapes(in[0].shape(), in[1].shape(), "where"), in[2].shape(), "where")};
+    return {
+        broadcast_shapes(broadcast_shapes(in[0].shape(), in[1].shape(), "where"), in[2].shape(), "where")};
   }
   Tensors forward(const Tensors& in) const override {
     Shape s = shapes(in)[0];
@@ -550,14 +601,16 @@ struct Where : Primitive {
       const scalar_t* pa = a.data<scalar_t>();
       const scalar_t* pb = b.data<scalar_t>();
       std::array<Shape, 4> st{out.strides(), c.strides(), a.strides(), b.strides()};
-      for_each_run<4>(s, st, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& k) {
-        for (int64_t i = 0; i < n; ++i)
-          o[off[0] + i * k[0]] = pc[off[1] + i * k[1]] ? pa[off[2] + i * k[2]] : pb[off[3] + i * k[3]];
-      });
+      for_each_run<4>(
+          s, st, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& k) {
+            for (int64_t i = 0; i < n; ++i)
+              o[off[0] + i * k[0]] = pc[off[1] + i * k[1]] ? pa[off[2] + i * k[2]] : pb[off[3] + i * k[3]];
+          });
     });
     return {out};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     Tensor z = zeros({}, g[0].dtype());
     return {Tensor(), need[1] ? where(x[0], g[0], z) : Tensor(), need[2] ? where(x[0], z, g[0]) : Tensor()};
   }
@@ -603,18 +656,36 @@ Tensor as_float(const Tensor& x) { return is_floating(x.dtype()) ? x : cast(x, D
 }  // namespace
 
 // ---------------------------------------------------------------- public ops
-Tensor add(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Add>(), {x, y}); }
-Tensor sub(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Sub>(), {x, y}); }
-Tensor mul(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<Mul>(), {x, y}); }
-Tensor div(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, true); return apply1(singleton<Div>(), {x, y}); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<Add>(), {x, y});
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<Sub>(), {x, y});
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<Mul>(), {x, y});
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, true);
+  return apply1(singleton<Div>(), {x, y});
+}
 static Tensor pow_int(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b) {
   if (!is_floating(promote(a.dtype(), b.dtype()))) return pow_int(a, b);
   auto [x, y] = promoted(a, b, true);
   return apply1(singleton<Pow>(), {x, y});
 }
-Tensor maximum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<true>>(), {x, y}); }
-Tensor minimum(const Tensor& a, const Tensor& b) { auto [x, y] = promoted(a, b, false); return apply1(singleton<MinMax<false>>(), {x, y}); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<MinMax<true>>(), {x, y});
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promoted(a, b, false);
+  return apply1(singleton<MinMax<false>>(), {x, y});
+}
 
 // Integer (and bool) bases to integer powers stay exact int64, as in PyTorch (through
 // float32 they lost every digit past 2**24): exponentiation by squaring in unsigned
@@ -638,12 +709,19 @@ static Tensor pow_int(const Tensor& a, const Tensor& b) {
 // value; otherwise the result is float32 (PyTorch's int tensor + Python float).
 static Tensor scalar_operand(const Tensor& a, double s) {
   if (is_floating(a.dtype())) return a;
-  if (s == std::trunc(s) && s >= -9223372036854775808.0 && s < 9223372036854775808.0) return cast(a, DType::Int64);
+  if (s == std::trunc(s) && s >= -9223372036854775808.0 && s < 9223372036854775808.0)
+    return cast(a, DType::Int64);
   return cast(a, DType::Float32);
 }
-Tensor add_scalar(const Tensor& a, double s) { return apply1(make_prim<AddScalar>(s), {scalar_operand(a, s)}); }
-Tensor mul_scalar(const Tensor& a, double s) { return apply1(make_prim<MulScalar>(s), {scalar_operand(a, s)}); }
-Tensor rsub_scalar(const Tensor& a, double s) { return apply1(make_prim<RsubScalar>(s), {scalar_operand(a, s)}); }
+Tensor add_scalar(const Tensor& a, double s) {
+  return apply1(make_prim<AddScalar>(s), {scalar_operand(a, s)});
+}
+Tensor mul_scalar(const Tensor& a, double s) {
+  return apply1(make_prim<MulScalar>(s), {scalar_operand(a, s)});
+}
+Tensor rsub_scalar(const Tensor& a, double s) {
+  return apply1(make_prim<RsubScalar>(s), {scalar_operand(a, s)});
+}
 Tensor rdiv_scalar(const Tensor& a, double s) { return apply1(make_prim<RdivScalar>(s), {as_float(a)}); }
 Tensor pow_scalar(const Tensor& a, double s) { return apply1(make_prim<PowScalar>(s), {as_float(a)}); }
 
@@ -674,7 +752,9 @@ Tensor gelu_backward(const Tensor& x, const Tensor& g, bool tanh_approx) {
   auto [a, b] = promoted(as_float(x), g, true);
   return apply1(make_prim<GeluBackward>(tanh_approx), {a, b});
 }
-Tensor gelu_deriv(const Tensor& x, bool tanh_approx) { return gelu_backward(x, ones_like(as_float(x)), tanh_approx); }
+Tensor gelu_deriv(const Tensor& x, bool tanh_approx) {
+  return gelu_backward(x, ones_like(as_float(x)), tanh_approx);
+}
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (!(beta > 0)) throw ValueError("softplus: beta must be > 0, got " + std::to_string(beta));
   if (std::isnan(threshold)) throw ValueError("softplus: threshold must not be NaN");
@@ -715,7 +795,8 @@ Tensor add_maybe(const Tensor& a, const Tensor& b) {
 Tensor sign(const Tensor& x) {
   Tensor out = empty(x.shape(), x.dtype());
   FG_DISPATCH_NUM(x.dtype(), "sign", [&] {
-    map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>((v > 0) - (v < 0)); });
+    map_unary<scalar_t, scalar_t>(out, x,
+                                  [](scalar_t v) { return static_cast<scalar_t>((v > 0) - (v < 0)); });
   });
   return out;
 }
@@ -725,12 +806,24 @@ Tensor compare(const Tensor& a0, const Tensor& b0, CmpOp op) {
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::Bool);
   FG_DISPATCH_NUM(a.dtype(), "compare", [&] {
     switch (op) {
-      case CmpOp::Eq: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x == y; }); break;
-      case CmpOp::Ne: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x != y; }); break;
-      case CmpOp::Lt: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x < y; }); break;
-      case CmpOp::Le: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x <= y; }); break;
-      case CmpOp::Gt: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x > y; }); break;
-      case CmpOp::Ge: map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x >= y; }); break;
+      case CmpOp::Eq:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x == y; });
+        break;
+      case CmpOp::Ne:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x != y; });
+        break;
+      case CmpOp::Lt:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x < y; });
+        break;
+      case CmpOp::Le:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x <= y; });
+        break;
+      case CmpOp::Gt:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x > y; });
+        break;
+      case CmpOp::Ge:
+        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x >= y; });
+        break;
     }
   });
   return out;
@@ -758,7 +851,8 @@ Tensor logical_or(const Tensor& a, const Tensor& b) {
 }
 Tensor isnan(const Tensor& x) {
   Tensor out = empty(x.shape(), DType::Bool);
-  FG_DISPATCH_ALL(x.dtype(), "isnan", [&] { map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return v != v; }); });
+  FG_DISPATCH_ALL(x.dtype(), "isnan",
+                  [&] { map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return v != v; }); });
   return out;
 }
 Tensor isfinite(const Tensor& x) {

@@ -37,7 +37,8 @@ int64_t checked_int64(double v, const char* op) {
   if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);
-    throw RuntimeError(std::string(op) + ": value " + buf + " cannot be converted to type int64 without overflow");
+    throw RuntimeError(std::string(op) + ": value " + buf +
+                       " cannot be converted to type int64 without overflow");
   }
   return static_cast<int64_t>(v);
 }
@@ -79,15 +80,18 @@ Tensor arange(double start, double stop, double step, DType dtype) {
     throw ValueError("arange: start, stop and step must be finite, got " + std::to_string(start) + ", " +
                      std::to_string(stop) + ", " + std::to_string(step));
   const double len = std::ceil((stop - start) / step);
-  if (!(len < 9223372036854775808.0)) throw ValueError("arange: too many elements (" + std::to_string(len) + ")");
+  if (!(len < 9223372036854775808.0))
+    throw ValueError("arange: too many elements (" + std::to_string(len) + ")");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(len));
   Tensor t = empty({n}, dtype);
   FG_DISPATCH_NUM(dtype, "arange", [&] {
     scalar_t* p = t.data<scalar_t>();
     serial_loop(n, [&](int64_t i) {
       const double v = start + static_cast<double>(i) * step;
-      if constexpr (std::is_same_v<scalar_t, int64_t>) p[i] = checked_int64(v, "arange");
-      else p[i] = static_cast<scalar_t>(v);
+      if constexpr (std::is_same_v<scalar_t, int64_t>)
+        p[i] = checked_int64(v, "arange");
+      else
+        p[i] = static_cast<scalar_t>(v);
     });
   });
   return t;
@@ -119,7 +123,9 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
   FG_DISPATCH_FLOAT(dtype, "linspace", [&] {
     scalar_t* p = t.data<scalar_t>();
     double step = num > 1 ? (stop - start) / (num - 1) : 0.0;
-    serial_loop(num, [&](int64_t i) { p[i] = static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step); });
+    serial_loop(num, [&](int64_t i) {
+      p[i] = static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
+    });
   });
   return t;
 }
@@ -181,9 +187,8 @@ Tensor randperm(int64_t n) {
 static void strided_copy(const Tensor& dst, const Tensor& src) {
   FG_DISPATCH_ALL(dst.dtype(), "copy", [&] {
     using To = scalar_t;
-    FG_DISPATCH_ALL(src.dtype(), "copy", [&] {
-      map_unary<To, scalar_t>(dst, src, [](scalar_t v) { return convert<To>(v); });
-    });
+    FG_DISPATCH_ALL(src.dtype(), "copy",
+                    [&] { map_unary<To, scalar_t>(dst, src, [](scalar_t v) { return convert<To>(v); }); });
   });
 }
 
@@ -217,7 +222,9 @@ struct Clone : Primitive {
     strided_copy(out, in[0]);
     return {out};
   }
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override { return {g[0]}; }
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {g[0]};
+  }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
 };
 FG_REGISTER_PRIMITIVE(clone);

@@ -30,8 +30,8 @@ void batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t 
 // int64 matmul: a plain loop (no integer GEMM kernel), wrapping modulo 2^64 as NumPy
 // and PyTorch do. Integers carry no gradient, so no rule ever calls this backwards.
 void int_batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t M, int64_t N, int64_t K,
-                      const int64_t* pa, int64_t rsA, int64_t csA, const int64_t* pb, int64_t rsB, int64_t csB,
-                      int64_t* po) {
+                      const int64_t* pa, int64_t rsA, int64_t csA, const int64_t* pb, int64_t rsB,
+                      int64_t csB, int64_t* po) {
   const int64_t nb = shape_numel(batch);
   auto row = [&](int64_t r) {  // one output row of one batch entry
     const int64_t i = r / std::max<int64_t>(M, 1), m = r % std::max<int64_t>(M, 1);
@@ -65,19 +65,21 @@ struct Matmul : Primitive {
     const Tensor &a = in[0], &b = in[1];
     if (a.ndim() < 2 || b.ndim() < 2) throw ValueError("matmul: primitive expects operands with ndim >= 2");
     if (a.dtype() != b.dtype())
-      throw TypeError(std::string("matmul: dtypes differ (") + dtype_name(a.dtype()) + " vs " + dtype_name(b.dtype()) + ")");
+      throw TypeError(std::string("matmul: dtypes differ (") + dtype_name(a.dtype()) + " vs " +
+                      dtype_name(b.dtype()) + ")");
     if (a.dtype() != DType::Int64) require_float(a, "matmul");
     const int64_t K = a.shape().back();
     if (b.shape()[b.ndim() - 2] != K)
       throw ValueError("matmul: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
-                       " are not aligned (" + std::to_string(K) + " != " + std::to_string(b.shape()[b.ndim() - 2]) + ")");
+                       " are not aligned (" + std::to_string(K) +
+                       " != " + std::to_string(b.shape()[b.ndim() - 2]) + ")");
     Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
     Shape s;
     try {
       s = broadcast_shapes(ba, bb, "matmul");
     } catch (const ValueError&) {
-      throw ValueError("matmul: batch dimensions of shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
-                       " cannot be broadcast together");
+      throw ValueError("matmul: batch dimensions of shapes " + shape_str(a.shape()) + " and " +
+                       shape_str(b.shape()) + " cannot be broadcast together");
     }
     s.push_back(a.shape()[a.ndim() - 2]);
     s.push_back(b.shape().back());
@@ -104,17 +106,19 @@ struct Matmul : Primitive {
         int_batched_gemm(batch, sa, sb, M, N, K, a.data<int64_t>(), rsA, csA, b.data<int64_t>(), rsB, csB,
                          out.data<int64_t>());
       else
-        batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB, csB,
-                               out.data<scalar_t>());
+        batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB,
+                               csB, out.data<scalar_t>());
     });
     return {out};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     return {need[0] ? matmul(g[0], transpose(x[1], -1, -2)) : Tensor(),
             need[1] ? matmul(transpose(x[0], -1, -2), g[0]) : Tensor()};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
-    return {add_maybe(t[0].defined() ? matmul(t[0], x[1]) : Tensor(), t[1].defined() ? matmul(x[0], t[1]) : Tensor())};
+    return {add_maybe(t[0].defined() ? matmul(t[0], x[1]) : Tensor(),
+                      t[1].defined() ? matmul(x[0], t[1]) : Tensor())};
   }
 };
 FG_REGISTER_PRIMITIVE(matmul);

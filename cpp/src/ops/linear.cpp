@@ -31,15 +31,17 @@ struct Linear : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Tensor &x = in[0], &w = in[1];
     require_float(x, name());
-    if (w.ndim() != 2)
-      throw ValueError("linear: weight must be 2-D, got shape " + shape_str(w.shape()));
+    if (w.ndim() != 2) throw ValueError("linear: weight must be 2-D, got shape " + shape_str(w.shape()));
     if (x.dtype() != w.dtype())
-      throw TypeError(std::string("linear: input is ") + dtype_name(x.dtype()) + " but weight is " + dtype_name(w.dtype()));
+      throw TypeError(std::string("linear: input is ") + dtype_name(x.dtype()) + " but weight is " +
+                      dtype_name(w.dtype()));
     if (x.ndim() < 1 || x.shape().back() != in_features(w))
       throw ValueError("linear: input of shape " + shape_str(x.shape()) + " does not match weight of shape " +
-                       shape_str(w.shape()) + " (layout " + (torch_layout ? "torch (out, in)" : "jax (in, out)") +
-                       ", expects last dim " + std::to_string(in_features(w)) + ")");
-    if (in.size() > 2 && (in[2].ndim() != 1 || in[2].numel() != out_features(w) || in[2].dtype() != x.dtype()))
+                       shape_str(w.shape()) + " (layout " +
+                       (torch_layout ? "torch (out, in)" : "jax (in, out)") + ", expects last dim " +
+                       std::to_string(in_features(w)) + ")");
+    if (in.size() > 2 &&
+        (in[2].ndim() != 1 || in[2].numel() != out_features(w) || in[2].dtype() != x.dtype()))
       throw ValueError("linear: bias of shape " + shape_str(in[2].shape()) + " does not match " +
                        std::to_string(out_features(w)) + " output features");
     Shape s = x.shape();
@@ -50,7 +52,8 @@ struct Linear : Primitive {
     Shape s = shapes(in)[0];
     Tensor x = contiguous(detach(in[0])), w = detach(in[1]);
     Tensor y = empty(s, x.dtype());
-    const int64_t K = in_features(w), N = out_features(w), M = K ? x.numel() / K : shape_numel(s) / std::max<int64_t>(N, 1);
+    const int64_t K = in_features(w), N = out_features(w),
+                  M = K ? x.numel() / K : shape_numel(s) / std::max<int64_t>(N, 1);
     // B = Wᵀ (torch) or W (jax), read through strides.
     const int64_t rsB = torch_layout ? w.strides()[1] : w.strides()[0];
     const int64_t csB = torch_layout ? w.strides()[0] : w.strides()[1];
@@ -62,12 +65,14 @@ struct Linear : Primitive {
         for (int64_t i = 0; i < M; ++i) std::memcpy(py + i * N, b.data<scalar_t>(), sizeof(scalar_t) * N);
         beta = 1;
       }
-      kernels::gemm<scalar_t>(M, N, K, scalar_t(1), x.data<scalar_t>(), K, 1, w.data<scalar_t>(), rsB, csB, beta, py, N, 1);
+      kernels::gemm<scalar_t>(M, N, K, scalar_t(1), x.data<scalar_t>(), K, 1, w.data<scalar_t>(), rsB, csB,
+                              beta, py, N, 1);
       activate<scalar_t>(act, py, M * N);
     });
     return {y};
   }
-  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& g0, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& g0,
+              const std::vector<bool>& need) const override {
     const Tensor &x = in[0], &w = in[1];
     const Tensor g = act == Activation::None ? g0[0] : act_backward(act, out[0], g0[0]);
     const int64_t K = in_features(w), N = out_features(w);

@@ -19,7 +19,8 @@ Axes norm_axes(const Axes& axes, int64_t ndim, const char* op) {
   }
   for (auto a : axes) r.push_back(normalize_axis(a, ndim, op));
   std::sort(r.begin(), r.end());
-  if (std::adjacent_find(r.begin(), r.end()) != r.end()) throw ValueError(std::string(op) + ": repeated axis");
+  if (std::adjacent_find(r.begin(), r.end()) != r.end())
+    throw ValueError(std::string(op) + ": repeated axis");
   if (ndim == 0) return {};  // axis 0/-1 of a scalar: nothing to index, reduce-all is the identity
   return r;
 }
@@ -28,8 +29,10 @@ Shape reduced_shape(const Shape& s, const Axes& axes, bool keepdims) {
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
     bool red = std::binary_search(axes.begin(), axes.end(), d);
-    if (!red) out.push_back(s[d]);
-    else if (keepdims) out.push_back(1);
+    if (!red)
+      out.push_back(s[d]);
+    else if (keepdims)
+      out.push_back(1);
   }
   return out;
 }
@@ -63,8 +66,11 @@ void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
   auto init = [] {
     if (K == RK::Sum) return Acc(0);
     if (K == RK::Prod) return Acc(1);
-    if (K == RK::Max) return std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::lowest();
-    return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity() : std::numeric_limits<Acc>::max();
+    if (K == RK::Max)
+      return std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity()
+                                                    : std::numeric_limits<Acc>::lowest();
+    return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity()
+                                                  : std::numeric_limits<Acc>::max();
   };
   auto combine = [](Acc a, T v) -> Acc {
     if (K == RK::Sum) return wrap_add(a, Acc(v));  // int64 wraps (NumPy, PyTorch): no signed-overflow UB
@@ -137,7 +143,9 @@ struct ReduceBase : Primitive {
   Axes axes;
   bool keepdims;
   ReduceBase(Axes a, bool k) : axes(std::move(a)), keepdims(k) {}
-  std::vector<Shape> shapes(const Tensors& in) const override { return {reduced_shape(in[0].shape(), axes, keepdims)}; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    return {reduced_shape(in[0].shape(), axes, keepdims)};
+  }
   // Cotangent/output reshaped so it broadcasts against the input.
   Tensor keep(const Tensor& g, const Tensor& x) const {
     return keepdims ? g : reshape(g, reduced_shape(x.shape(), axes, true));
@@ -148,11 +156,15 @@ struct Sum : ReduceBase {
   using ReduceBase::ReduceBase;
   const char* name() const override { return "sum"; }
   bool vjp_uses_inputs() const override { return false; }
-  Tensors forward(const Tensors& in) const override { return {reduce_forward<RK::Sum>(in[0], axes, keepdims, name())}; }
+  Tensors forward(const Tensors& in) const override {
+    return {reduce_forward<RK::Sum>(in[0], axes, keepdims, name())};
+  }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {expand(keep(g[0], x[0]), x[0].shape())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {sum(t[0], axes, keepdims)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {sum(t[0], axes, keepdims)};
+  }
 };
 FG_REGISTER_PRIMITIVE(sum);
 
@@ -217,7 +229,9 @@ Tensor exclusive_products(const Tensor& x0, const Axes& axes) {
 struct Prod : ReduceBase {
   using ReduceBase::ReduceBase;
   const char* name() const override { return "prod"; }
-  Tensors forward(const Tensors& in) const override { return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())}; }
+  Tensors forward(const Tensors& in) const override {
+    return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())};
+  }
   // d prod / d x_i = product of the other entries, written so that it stays correct when
   // differentiated again at zeros (prod/x_i would not be). With P = product of the
   // nonzero entries and Z = product of the zero entries (1 if none):
@@ -245,8 +259,9 @@ struct Prod : ReduceBase {
     Tensor p = prod(safe, axes, true);
     Tensor z = prod(where(is0, x, one), axes, true);
     Tensor nz = sum(cast(is0, dt), axes, true);
-    Tensor other_zeros = where(compare(nz, one, CmpOp::Eq), one,
-                               where(compare(nz, scalar(2.0, dt), CmpOp::Eq), sum(where(is0, x, zero), axes, true) - x, zero));
+    Tensor other_zeros =
+        where(compare(nz, one, CmpOp::Eq), one,
+              where(compare(nz, scalar(2.0, dt), CmpOp::Eq), sum(where(is0, x, zero), axes, true) - x, zero));
     return where(is0, p * other_zeros, p / safe * z);
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -309,8 +324,14 @@ struct Softmax : Primitive {
   const char* name() const override { return "softmax"; }
   bool vjp_uses_outputs() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
-  std::vector<Shape> shapes(const Tensors& in) const override { require_float(in[0], name()); return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override { shapes(in); return {softmax_forward<false>(in[0], axis)}; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    return {in[0].shape()};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    return {softmax_forward<false>(in[0], axis)};
+  }
   // J^T g = y (g - <g, y>) along the axis
   Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
     return {y[0] * (g[0] - sum(g[0] * y[0], {axis}, true))};
@@ -327,8 +348,14 @@ struct LogSoftmax : Primitive {
   const char* name() const override { return "log_softmax"; }
   bool vjp_uses_outputs() const override { return true; }
   bool vjp_uses_inputs() const override { return false; }
-  std::vector<Shape> shapes(const Tensors& in) const override { require_float(in[0], name()); return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override { shapes(in); return {softmax_forward<true>(in[0], axis)}; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    return {in[0].shape()};
+  }
+  Tensors forward(const Tensors& in) const override {
+    shapes(in);
+    return {softmax_forward<true>(in[0], axis)};
+  }
   Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0] - exp(y[0]) * sum(g[0], {axis}, true)};
   }
@@ -436,8 +463,12 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   }
   return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
 }
-Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<true>(x, axis, keepdims); }
-Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) { return arg_extremum<false>(x, axis, keepdims); }
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
+  return arg_extremum<true>(x, axis, keepdims);
+}
+Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
+  return arg_extremum<false>(x, axis, keepdims);
+}
 Tensor softmax(const Tensor& x, int64_t axis) {
   if (x.ndim() == 0) return reshape(softmax(reshape(x, {1}), normalize_axis(axis, 0, "softmax")), {});
   return apply1(make_prim<Softmax>(normalize_axis(axis, x.ndim(), "softmax")), {x});

@@ -33,8 +33,7 @@ Shape resolve_shape(const Shape& in, Shape s, const char* op) {
   }
   // A wrapped product could match the element count and give a view far larger than
   // its storage.
-  if (overflow)
-    throw ValueError(std::string(op) + ": shape " + shape_str(s) + " has too many elements");
+  if (overflow) throw ValueError(std::string(op) + ": shape " + shape_str(s) + " has too many elements");
   int64_t n = shape_numel(in);
   if (neg >= 0) {
     if (known == 0 || n % known != 0)
@@ -61,7 +60,9 @@ struct Reshape : Primitive {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {reshape(g[0], x[0].shape())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {reshape(t[0], target)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {reshape(t[0], target)};
+  }
 };
 FG_REGISTER_PRIMITIVE(reshape);
 
@@ -92,7 +93,9 @@ struct Permute : Primitive {
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {permute(g[0], inverse())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {permute(t[0], perm)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {permute(t[0], perm)};
+  }
 };
 FG_REGISTER_PRIMITIVE(permute);
 
@@ -109,7 +112,8 @@ struct Expand : Primitive {
     int64_t n = 1;
     for (auto d : target) {
       if (d < 0) throw ValueError("expand: negative dimension in target shape " + shape_str(target));
-      if (__builtin_mul_overflow(n, d, &n)) throw ValueError("expand: shape " + shape_str(target) + " has too many elements");
+      if (__builtin_mul_overflow(n, d, &n))
+        throw ValueError("expand: shape " + shape_str(target) + " has too many elements");
     }
     // Expanding is the one way to make a view with more elements than its storage; ops
     // that loop over such a view (sum) would run for centuries, so views are held to the
@@ -130,16 +134,21 @@ struct Expand : Primitive {
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {sum_to(g[0], x[0].shape())};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {expand(t[0], target)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {expand(t[0], target)};
+  }
 };
 FG_REGISTER_PRIMITIVE(expand);
 
 std::vector<SliceSpec> check_spec(const Shape& s, const std::vector<SliceSpec>& spec, const char* op) {
   if (spec.size() != s.size())
-    throw ValueError(std::string(op) + ": slice spec has " + std::to_string(spec.size()) + " entries for shape " + shape_str(s));
+    throw ValueError(std::string(op) + ": slice spec has " + std::to_string(spec.size()) +
+                     " entries for shape " + shape_str(s));
   for (size_t i = 0; i < spec.size(); ++i)
-    if (spec[i].step <= 0 || spec[i].start < 0 || spec[i].stop > s[i] || spec[i].start > std::max(spec[i].stop, spec[i].start))
-      throw IndexError(std::string(op) + ": bad slice on axis " + std::to_string(i) + " of shape " + shape_str(s));
+    if (spec[i].step <= 0 || spec[i].start < 0 || spec[i].stop > s[i] ||
+        spec[i].start > std::max(spec[i].stop, spec[i].start))
+      throw IndexError(std::string(op) + ": bad slice on axis " + std::to_string(i) + " of shape " +
+                       shape_str(s));
   return spec;
 }
 Shape sliced_shape(const std::vector<SliceSpec>& spec) {
@@ -187,8 +196,8 @@ struct SliceScatter : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(full_shape, spec, name());
     if (sliced_shape(spec) != in[0].shape())
-      throw ValueError("slice_scatter: values of shape " + shape_str(in[0].shape()) + " do not fit slice of shape " +
-                       shape_str(sliced_shape(spec)));
+      throw ValueError("slice_scatter: values of shape " + shape_str(in[0].shape()) +
+                       " do not fit slice of shape " + shape_str(sliced_shape(spec)));
     return {full_shape};
   }
   Tensors forward(const Tensors& in) const override {
@@ -217,7 +226,8 @@ struct Concat : Primitive {
     for (size_t i = 1; i < in.size(); ++i) {
       const Shape& t = in[i].shape();
       if (in[i].dtype() != in[0].dtype())
-        throw TypeError(std::string("concat: dtypes differ (") + dtype_name(in[0].dtype()) + " vs " + dtype_name(in[i].dtype()) + ")");
+        throw TypeError(std::string("concat: dtypes differ (") + dtype_name(in[0].dtype()) + " vs " +
+                        dtype_name(in[i].dtype()) + ")");
       bool ok = t.size() == s.size();
       for (size_t d = 0; ok && d < t.size(); ++d) ok = (static_cast<int64_t>(d) == axis) || t[d] == s[d];
       if (!ok)
@@ -239,14 +249,16 @@ struct Concat : Primitive {
     }
     return {out};
   }
-  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>& need) const override {
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
     Tensors r(x.size());
     int64_t pos = 0;
     for (size_t i = 0; i < x.size(); ++i) {
       if (need[i]) {
         std::vector<SliceSpec> sp;
         for (int64_t d = 0; d < g[0].ndim(); ++d)
-          sp.push_back(d == axis ? SliceSpec{pos, pos + x[i].shape()[d], 1} : SliceSpec{0, g[0].shape()[d], 1});
+          sp.push_back(d == axis ? SliceSpec{pos, pos + x[i].shape()[d], 1}
+                                 : SliceSpec{0, g[0].shape()[d], 1});
         r[i] = slice(g[0], sp);
       }
       pos += x[i].shape()[axis];
@@ -271,7 +283,8 @@ struct Pad : Primitive {
   bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (pads.size() != in[0].shape().size())
-      throw ValueError("pad: got " + std::to_string(pads.size()) + " (before, after) pairs for shape " + shape_str(in[0].shape()));
+      throw ValueError("pad: got " + std::to_string(pads.size()) + " (before, after) pairs for shape " +
+                       shape_str(in[0].shape()));
     Shape s = in[0].shape();
     for (size_t i = 0; i < s.size(); ++i) {
       if (pads[i].first < 0 || pads[i].second < 0) throw ValueError("pad: negative padding");
@@ -285,14 +298,17 @@ struct Pad : Primitive {
     return sp;
   }
   Tensors forward(const Tensors& in) const override {
-    Tensor out = ivalue ? full_int(shapes(in)[0], *ivalue, in[0].dtype()) : full(shapes(in)[0], value, in[0].dtype());
+    Tensor out =
+        ivalue ? full_int(shapes(in)[0], *ivalue, in[0].dtype()) : full(shapes(in)[0], value, in[0].dtype());
     copy_(slice_view(out, interior(in[0].shape())), in[0]);
     return {out};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {slice(g[0], interior(x[0].shape()))};
   }
-  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {pad(t[0], pads, 0.0)}; }
+  Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
+    return {pad(t[0], pads, 0.0)};
+  }
 };
 FG_REGISTER_PRIMITIVE(pad);
 
@@ -304,8 +320,8 @@ void check_index(const Tensor& idx, int64_t dim, const char* op) {
   const int64_t* p = c.data<int64_t>();
   for (int64_t i = 0; i < c.numel(); ++i)
     if (p[i] < -dim || p[i] >= dim)
-      throw IndexError(std::string(op) + ": index " + std::to_string(p[i]) + " is out of bounds for axis of size " +
-                       std::to_string(dim));
+      throw IndexError(std::string(op) + ": index " + std::to_string(p[i]) +
+                       " is out of bounds for axis of size " + std::to_string(dim));
 }
 
 template <typename T, bool Add>
@@ -353,7 +369,8 @@ struct IndexSelect : Primitive {
   Tensors forward(const Tensors& in) const override {
     Tensor out = empty(shapes(in)[0], in[0].dtype());
     Tensor x = contiguous(detach(in[0]));
-    FG_DISPATCH_ALL(x.dtype(), name(), [&] { gather_scatter<scalar_t, false>(x, out, axis, in[1], x.shape()[axis]); });
+    FG_DISPATCH_ALL(x.dtype(), name(),
+                    [&] { gather_scatter<scalar_t, false>(x, out, axis, in[1], x.shape()[axis]); });
     return {out};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -383,7 +400,8 @@ struct IndexAdd : Primitive {
     shapes(in);
     Tensor out = zeros(full_shape, in[0].dtype());
     Tensor g = contiguous(detach(in[0]));
-    FG_DISPATCH_NUM(g.dtype(), name(), [&] { gather_scatter<scalar_t, true>(g, out, axis, in[1], full_shape[axis]); });
+    FG_DISPATCH_NUM(g.dtype(), name(),
+                    [&] { gather_scatter<scalar_t, true>(g, out, axis, in[1], full_shape[axis]); });
     return {out};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -405,7 +423,8 @@ Tensor reshape(const Tensor& x, Shape shape) {
 
 Tensor permute(const Tensor& x, const Axes& perm0) {
   if (static_cast<int64_t>(perm0.size()) != x.ndim())
-    throw ValueError("permute: permutation of length " + std::to_string(perm0.size()) + " for shape " + shape_str(x.shape()));
+    throw ValueError("permute: permutation of length " + std::to_string(perm0.size()) + " for shape " +
+                     shape_str(x.shape()));
   Axes perm;
   std::vector<bool> seen(perm0.size(), false);
   for (auto p : perm0) {
@@ -488,7 +507,8 @@ Tensor slice_scatter(const Tensor& g, const Shape& shape, const std::vector<Slic
 Tensor concat(const Tensors& xs, int64_t axis) {
   if (xs.empty()) throw ValueError("concat: expected a non-empty sequence of tensors");
   for (auto& x : xs)
-    if (x.ndim() == 0) throw ValueError("concat: zero-dimensional tensors cannot be concatenated (use stack)");
+    if (x.ndim() == 0)
+      throw ValueError("concat: zero-dimensional tensors cannot be concatenated (use stack)");
   int64_t a = normalize_axis(axis, xs[0].ndim(), "concat");
   if (xs.size() == 1) return xs[0];
   DType d = xs[0].dtype();
@@ -504,8 +524,8 @@ Tensor stack(const Tensors& xs, int64_t axis) {
   Tensors ys;
   for (auto& x : xs) {
     if (x.shape() != xs[0].shape())
-      throw ValueError("stack: all tensors must have the same shape, got " + shape_str(xs[0].shape()) + " and " +
-                       shape_str(x.shape()));
+      throw ValueError("stack: all tensors must have the same shape, got " + shape_str(xs[0].shape()) +
+                       " and " + shape_str(x.shape()));
     ys.push_back(unsqueeze(x, a));
   }
   return concat(ys, a);
@@ -526,7 +546,8 @@ Tensors split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) 
   int64_t pos = 0;
   for (auto s : sizes) {
     std::vector<SliceSpec> sp;
-    for (int64_t d = 0; d < x.ndim(); ++d) sp.push_back(d == a ? SliceSpec{pos, pos + s, 1} : SliceSpec{0, x.shape()[d], 1});
+    for (int64_t d = 0; d < x.ndim(); ++d)
+      sp.push_back(d == a ? SliceSpec{pos, pos + s, 1} : SliceSpec{0, x.shape()[d], 1});
     out.push_back(slice(x, sp));
     pos += s;
   }
@@ -547,11 +568,14 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx) {
 }
 
 Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor& idx) {
-  return apply1(make_prim<IndexAdd>(shape, normalize_axis(axis, static_cast<int64_t>(shape.size()), "index_add")), {g, idx});
+  return apply1(
+      make_prim<IndexAdd>(shape, normalize_axis(axis, static_cast<int64_t>(shape.size()), "index_add")),
+      {g, idx});
 }
 
 Tensor nonzero_flat(const Tensor& mask) {
-  Tensor m = contiguous(mask.dtype() == DType::Bool ? mask : compare(mask, zeros({}, mask.dtype()), CmpOp::Ne));
+  Tensor m =
+      contiguous(mask.dtype() == DType::Bool ? mask : compare(mask, zeros({}, mask.dtype()), CmpOp::Ne));
   // Bytes are read as bytes and both passes use the same test, so the count and the
   // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
   // byte 2 must never size the output differently from the fill).

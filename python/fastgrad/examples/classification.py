@@ -1,5 +1,6 @@
 """Classifiers of the cheat sheet: a binary classifier trained with BCE on logits, and a
 CNN (conv → ReLU → pool blocks + classifier head) on scikit-learn's 8×8 digits."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,16 @@ from fastgrad.data import DataLoader, TensorDataset
 from fastgrad.io import save
 from fastgrad.train import EarlyStopping, fit
 
-from .common import Result, Standardizer, Timer, confusion_matrix, out_dir, plot_confusion, plot_history, split
+from .common import (
+    Result,
+    Standardizer,
+    Timer,
+    confusion_matrix,
+    out_dir,
+    plot_confusion,
+    plot_history,
+    split,
+)
 
 
 def _logits(model: Any, x: np.ndarray, bs: int = 512) -> np.ndarray:
@@ -21,7 +31,7 @@ def _logits(model: Any, x: np.ndarray, bs: int = 512) -> np.ndarray:
     outs = []
     with fg.no_grad():
         for a in range(0, len(x), bs):
-            outs.append(np.asarray(model(fg.tensor(x[a:a + bs]))))
+            outs.append(np.asarray(model(fg.tensor(x[a : a + bs]))))
     model.train()
     return np.concatenate(outs)
 
@@ -55,23 +65,47 @@ def binary(epochs: Optional[int] = None, out: str = "runs", seed: int = 0, progr
     tr = DataLoader(TensorDataset(X[idx[0]], Y[idx[0]]), 64, shuffle=True, seed=seed)
     va = DataLoader(TensorDataset(X[idx[1]], Y[idx[1]]), 1024)
     with Timer() as tm:
-        hist = fit(model, nn.F.binary_cross_entropy_with_logits, opt, tr, va, epochs=epochs, scheduler=sched,
-                   metrics={"acc": "accuracy"}, progress=progress, desc="binary")
+        hist = fit(
+            model,
+            nn.F.binary_cross_entropy_with_logits,
+            opt,
+            tr,
+            va,
+            epochs=epochs,
+            scheduler=sched,
+            metrics={"acc": "accuracy"},
+            progress=progress,
+            desc="binary",
+        )
     te = idx[2]
     z = _logits(model, X[te])[:, 0]
     pred = (z > 0).astype(np.int64)
     acc = float(np.mean(pred == y[te]))
     files = _save("binary", model, opt, hist, out)
     d = out_dir(out, "binary")
-    files.append(plot_confusion(confusion_matrix(pred, y[te], 2), os.path.join(d, "confusion.png"),
-                                f"spirals: test accuracy {acc:.3f}"))
+    files.append(
+        plot_confusion(
+            confusion_matrix(pred, y[te], 2),
+            os.path.join(d, "confusion.png"),
+            f"spirals: test accuracy {acc:.3f}",
+        )
+    )
     files.append(_decision_plot(model, X, y, os.path.join(d, "decision.png")))
-    return Result("binary", "test accuracy", acc, model.num_parameters(), len(hist["epoch"]), tm.seconds,
-                  {}, [f for f in files if f])
+    return Result(
+        "binary",
+        "test accuracy",
+        acc,
+        model.num_parameters(),
+        len(hist["epoch"]),
+        tm.seconds,
+        {},
+        [f for f in files if f],
+    )
 
 
 def _decision_plot(model: Any, X: np.ndarray, y: np.ndarray, path: str) -> Optional[str]:
     from .common import _plt
+
     plt = _plt()
     if plt is None:
         return None
@@ -96,10 +130,16 @@ class DigitsCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Dropout(0.1),
-                                  nn.Linear(64, 10))
+            nn.Conv2d(1, 16, 3, padding="same"),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding="same"),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 10)
+        )
 
     def forward(self, x: Any) -> Any:
         return self.head(self.features(x))
@@ -107,6 +147,7 @@ class DigitsCNN(nn.Module):
 
 def load_digits_split(seed: int = 0):
     from sklearn.datasets import load_digits
+
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8)
     y = d.target.astype(np.int64)
@@ -115,7 +156,9 @@ def load_digits_split(seed: int = 0):
     return x, y, idx
 
 
-def digits_cnn(epochs: Optional[int] = None, out: str = "runs", seed: int = 0, progress: bool = True) -> Result:
+def digits_cnn(
+    epochs: Optional[int] = None, out: str = "runs", seed: int = 0, progress: bool = True
+) -> Result:
     """CNN on scikit-learn's bundled 8×8 digits (1797 images, 70/10/20 split), AdamW with
     no decay on biases, label smoothing 0.05, early stopping on the validation loss."""
     epochs = epochs or 40
@@ -128,14 +171,38 @@ def digits_cnn(epochs: Optional[int] = None, out: str = "runs", seed: int = 0, p
     va = DataLoader(TensorDataset(x[idx[1]], y[idx[1]]), 512)
     loss = nn.CrossEntropyLoss(label_smoothing=0.05)
     with Timer() as tm:
-        hist = fit(model, loss, opt, tr, va, epochs=epochs, scheduler=sched, metrics={"acc": "accuracy"},
-                   early_stopping=EarlyStopping(patience=10, monitor="val_loss"), progress=progress, desc="digits")
+        hist = fit(
+            model,
+            loss,
+            opt,
+            tr,
+            va,
+            epochs=epochs,
+            scheduler=sched,
+            metrics={"acc": "accuracy"},
+            early_stopping=EarlyStopping(patience=10, monitor="val_loss"),
+            progress=progress,
+            desc="digits",
+        )
     te = idx[2]
     pred = _logits(model, x[te]).argmax(1)
     acc = float(np.mean(pred == y[te]))
     files = _save("digits_cnn", model, opt, hist, out)
     d = out_dir(out, "digits_cnn")
-    files.append(plot_confusion(confusion_matrix(pred, y[te], 10), os.path.join(d, "confusion.png"),
-                                f"digits CNN: test accuracy {acc:.3f}"))
-    return Result("digits_cnn", "test accuracy", acc, model.num_parameters(), len(hist["epoch"]), tm.seconds,
-                  {}, [f for f in files if f])
+    files.append(
+        plot_confusion(
+            confusion_matrix(pred, y[te], 10),
+            os.path.join(d, "confusion.png"),
+            f"digits CNN: test accuracy {acc:.3f}",
+        )
+    )
+    return Result(
+        "digits_cnn",
+        "test accuracy",
+        acc,
+        model.num_parameters(),
+        len(hist["epoch"]),
+        tm.seconds,
+        {},
+        [f for f in files if f],
+    )

@@ -1,10 +1,12 @@
 """Shared helpers of the example models: data splits, scaling, results, plots."""
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,11 +19,13 @@ class Result:
     params: int
     epochs: int
     seconds: float
-    extra: Dict[str, float] = field(default_factory=dict)
-    files: List[str] = field(default_factory=list)
+    extra: dict[str, float] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
 
 
-def split(n: int, rng: np.random.Generator, fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> List[np.ndarray]:
+def split(
+    n: int, rng: np.random.Generator, fractions: Sequence[float] = (0.7, 0.15, 0.15)
+) -> list[np.ndarray]:
     """Random train/val/test index arrays."""
     perm = rng.permutation(n)
     cuts = np.cumsum([int(round(f * n)) for f in fractions[:-1]])
@@ -55,14 +59,16 @@ def out_dir(base: str, name: str) -> str:
 def _plt():
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
         return plt
     except Exception:  # pragma: no cover - matplotlib is an optional extra
         return None
 
 
-def plot_history(history: Dict[str, list], path: str, title: str) -> Optional[str]:
+def plot_history(history: dict[str, list], path: str, title: str) -> Optional[str]:
     plt = _plt()
     if plt is None:
         return None
@@ -98,8 +104,14 @@ def plot_scatter(pred: np.ndarray, y: np.ndarray, path: str, title: str, unit: s
     return path
 
 
-def plot_curves(t: np.ndarray, truths: np.ndarray, preds: np.ndarray, path: str, title: str,
-                labels: Optional[Sequence[str]] = None) -> Optional[str]:
+def plot_curves(
+    t: np.ndarray,
+    truths: np.ndarray,
+    preds: np.ndarray,
+    path: str,
+    title: str,
+    labels: Optional[Sequence[str]] = None,
+) -> Optional[str]:
     plt = _plt()
     if plt is None:
         return None
@@ -127,8 +139,15 @@ def plot_confusion(cm: np.ndarray, path: str, title: str) -> Optional[str]:
     ax.imshow(cm, cmap="Blues")
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+            )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted")
@@ -147,7 +166,7 @@ def confusion_matrix(pred: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
 
 
 class Timer:
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.t0 = time.perf_counter()
         return self
 

@@ -2,11 +2,12 @@
 
 ``import fastgrad.nn as nn``; ``nn.functional`` (``F``) has every layer as a function.
 """
+
 from __future__ import annotations
 
 from . import functional, init
 from . import functional as F  # noqa: N812
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import MultiheadAttention
 from .conv import Conv1d, Conv2d, Conv3d, conv_weight_to_channels_first, conv_weight_to_channels_last
 from .dropout import Dropout
@@ -15,15 +16,68 @@ from .linear import Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
-                      GlobalAvgPool, MaxPool1d, MaxPool2d, MaxPool3d)
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    GlobalAvgPool,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from .recurrent import GRU, LSTM
 
 __all__ = [
-    "functional", "F", "init", "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Flatten",
-    "Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "GlobalAvgPool", "Dropout", "BatchNorm1d",
-    "BatchNorm2d", "LayerNorm", "Embedding", "MultiheadAttention", "LSTM", "GRU", "ReLU", "Tanh", "Sigmoid", "GELU",
-    "SiLU", "Softplus", "Softmax", "LogSoftmax", "LeakyReLU", "MSELoss", "L1Loss", "HuberLoss", "BCEWithLogitsLoss",
-    "BCELoss", "CrossEntropyLoss", "NLLLoss", "conv_weight_to_channels_last", "conv_weight_to_channels_first",
+    "functional",
+    "F",
+    "init",
+    "Module",
+    "Parameter",
+    "Sequential",
+    "ModuleList",
+    "Linear",
+    "Identity",
+    "Flatten",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "GlobalAvgPool",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
+    "MultiheadAttention",
+    "LSTM",
+    "GRU",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "SiLU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "LeakyReLU",
+    "MSELoss",
+    "L1Loss",
+    "HuberLoss",
+    "BCEWithLogitsLoss",
+    "BCELoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "conv_weight_to_channels_last",
+    "conv_weight_to_channels_first",
 ]

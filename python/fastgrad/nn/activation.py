@@ -1,4 +1,5 @@
 """Activation modules (cheat sheet "COMMON ACTIVATION FUNCTIONS")."""
+
 from __future__ import annotations
 
 from .. import _C

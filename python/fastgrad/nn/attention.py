@@ -1,15 +1,16 @@
 """Multi-head attention with PyTorch's parameter names and semantics
 (``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,), ``out_proj`` Linear(E, E))."""
+
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import float32, as_dtype
+from .._tensor import as_dtype, float32
 from . import functional as F
 from . import init
 from .linear import Linear
@@ -26,16 +27,30 @@ class MultiheadAttention(Module):
     attended; float masks are added to the scores.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False, kdim: Optional[int] = None, vdim: Optional[int] = None,
-                 dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        batch_first: bool = False,
+        kdim: Optional[int] = None,
+        vdim: Optional[int] = None,
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
         if int(num_heads) < 1 or int(embed_dim) < 1:
-            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} and num_heads={num_heads} must be >= 1")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim={embed_dim} and num_heads={num_heads} must be >= 1"
+            )
         if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim={embed_dim} must be divisible by num_heads={num_heads}"
+            )
         if (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):
-            raise NotImplementedError("MultiheadAttention: kdim/vdim different from embed_dim are not supported")
+            raise NotImplementedError(
+                "MultiheadAttention: kdim/vdim different from embed_dim are not supported"
+            )
         self.embed_dim = int(embed_dim)
         self.num_heads = int(num_heads)
         self.head_dim = embed_dim // num_heads
@@ -53,7 +68,7 @@ class MultiheadAttention(Module):
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 
-    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         E = self.embed_dim
         W, b = self.in_proj_weight, self.in_proj_bias
         if query is key and key is value:
@@ -63,14 +78,25 @@ class MultiheadAttention(Module):
         bs = _C.split(b, [E, E, E], 0) if b is not None else [None, None, None]
         return F.linear(query, Ws[0], bs[0]), F.linear(key, Ws[1], bs[1]), F.linear(value, Ws[2], bs[2])
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
-                need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
-                is_causal: bool = False):
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ):
         E, H, hd = self.embed_dim, self.num_heads, self.head_dim
         unbatched = query.ndim == 2
         if unbatched:
-            query, key, value = (_C.unsqueeze(t, 1) for t in (query, key, value)) if not (query is key is value) \
+            query, key, value = (
+                (_C.unsqueeze(t, 1) for t in (query, key, value))
+                if not (query is key is value)
                 else (_C.unsqueeze(query, 1),) * 3
+            )
         elif self.batch_first:
             if query is key and key is value:
                 query = key = value = _C.transpose(query, 0, 1)
@@ -79,8 +105,10 @@ class MultiheadAttention(Module):
         # now (L, N, E)
         for nm, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3 or t.shape[-1] != E:
-                raise ValueError(f"MultiheadAttention(embed_dim={E}): {nm} must be (L, N, {E}) "
-                                 f"(or batch-first/unbatched), got shape {t.shape}")
+                raise ValueError(
+                    f"MultiheadAttention(embed_dim={E}): {nm} must be (L, N, {E}) "
+                    f"(or batch-first/unbatched), got shape {t.shape}"
+                )
         L, N = query.shape[0], query.shape[1]
         S = key.shape[0]
         q, k, v = self._project(query, key, value)
@@ -101,14 +129,16 @@ class MultiheadAttention(Module):
             scores = scores + _C._from_array_copy(np.triu(np.full((L, S), -np.inf), 1), scores.dtype)
         if key_padding_mask is not None:
             if tuple(np.shape(key_padding_mask)) != (N, S):
-                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape ({N}, {S}), "
-                                 f"got {tuple(np.shape(key_padding_mask))}")
+                raise ValueError(
+                    f"MultiheadAttention: key_padding_mask must have shape ({N}, {S}), "
+                    f"got {tuple(np.shape(key_padding_mask))}"
+                )
             kp = F._additive_mask(key_padding_mask, scores, True)
             scores = scores + _C.reshape(kp, [N, 1, 1, S])
         w = _C.softmax(scores, -1)
         wd = F.dropout(w, self.dropout, self.training) if self.dropout > 0 else w
-        o = _C.matmul(wd, v)                                              # (N, H, L, hd)
-        o = _C.reshape(_C.permute(o, [2, 0, 1, 3]), [L, N, E])           # (L, N, E)
+        o = _C.matmul(wd, v)  # (N, H, L, hd)
+        o = _C.reshape(_C.permute(o, [2, 0, 1, 3]), [L, N, E])  # (L, N, E)
         o = self.out_proj(o)
         if unbatched:
             o = _C.squeeze(o, 1)

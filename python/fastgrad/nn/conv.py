@@ -4,6 +4,7 @@ Weights: (C_out, C_in/groups, k...) for channels-first, (C_out, k..., C_in/group
 channels-last. Initialisation is PyTorch's (kaiming_uniform a=√5 -> U(±1/√fan_in),
 bias U(±1/√fan_in), fan_in = C_in/groups · ∏k) in both layouts.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import float32, as_dtype
+from .._tensor import as_dtype, float32
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -24,29 +25,47 @@ _DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 class _ConvNd(Module):
     nd = 0
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Union[int, tuple, str] = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 data_format: str | None = None, dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Union[int, tuple, str] = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        data_format: str | None = None,
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
         nd = self.nd
         name = type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels={in_channels} and out_channels={out_channels} must be divisible "
-                             f"by groups={groups}")
+            raise ValueError(
+                f"{name}: in_channels={in_channels} and out_channels={out_channels} must be divisible "
+                f"by groups={groups}"
+            )
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", name)
         self.stride = F._tuple(stride, nd, "stride", name)
         self.dilation = F._tuple(dilation, nd, "dilation", name)
         if min(self.kernel_size) < 1 or int(in_channels) < 1 or int(out_channels) < 1:
-            raise ValueError(f"{name}({in_channels}, {out_channels}, kernel_size={self.kernel_size}): channels and "
-                             "kernel sizes must be >= 1")
+            raise ValueError(
+                f"{name}({in_channels}, {out_channels}, kernel_size={self.kernel_size}): channels and "
+                "kernel sizes must be >= 1"
+            )
         if min(self.stride) < 1 or min(self.dilation) < 1:
-            raise ValueError(f"{name}: stride and dilation must be >= 1, got stride={self.stride}, "
-                             f"dilation={self.dilation}")
+            raise ValueError(
+                f"{name}: stride and dilation must be >= 1, got stride={self.stride}, "
+                f"dilation={self.dilation}"
+            )
         if isinstance(padding, str):
             if padding.lower() not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+                raise ValueError(
+                    f"{name}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}"
+                )
             self.padding: Any = padding.lower()
         else:
             self.padding = padding if isinstance(padding, tuple) else F._tuple(padding, nd, "padding", name)
@@ -78,13 +97,27 @@ class _ConvNd(Module):
     def forward(self, x: Tensor, activation: str = "none") -> Tensor:
         """``activation`` ("relu", "tanh", "sigmoid") runs in the conv epilogue; Sequential
         passes it when this layer is followed by that activation module."""
-        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                       self.data_format, self.nd, activation)
+        return F._conv(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.data_format,
+            self.nd,
+            activation,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in ((0,) * self.nd, "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += (
+                f", padding={self.padding!r}"
+                if isinstance(self.padding, str)
+                else f", padding={self.padding}"
+            )
         if self.dilation != (1,) * self.nd:
             s += f", dilation={self.dilation}"
         if self.groups != 1:

@@ -1,4 +1,5 @@
 """Dropout (inverted: active in train mode, identity in eval mode)."""
+
 from __future__ import annotations
 
 from .._C import Tensor

@@ -6,26 +6,69 @@ channels-last layout of the cheat sheet, whose convolution weight is
 ``(C_out, k..., C_in/groups)``. Shapes are validated in Python so errors name the
 layer and the shapes involved instead of surfacing from a kernel.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import as_tensor, float32, int64, tensor_arg, zeros_like
-from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
-                     mse_loss, nll_loss, smooth_l1_loss)
+from .._tensor import float32, int64, tensor_arg, zeros_like
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
-    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "global_avg_pool", "dropout",
-    "batch_norm", "layer_norm", "embedding", "one_hot", "relu", "tanh", "sigmoid", "gelu", "silu", "softplus",
-    "leaky_relu", "softmax", "log_softmax", "scaled_dot_product_attention", "pad_same", "convert_linear_weight",
-    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
-    "cross_entropy", "nll_loss",
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "global_avg_pool",
+    "dropout",
+    "batch_norm",
+    "layer_norm",
+    "embedding",
+    "one_hot",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "silu",
+    "softplus",
+    "leaky_relu",
+    "softmax",
+    "log_softmax",
+    "scaled_dot_product_attention",
+    "pad_same",
+    "convert_linear_weight",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+    "cross_entropy",
+    "nll_loss",
 ]
 
 
@@ -33,6 +76,7 @@ def _t(x: Any) -> Tensor:
     if isinstance(x, Tensor):
         return x
     import sys  # the calling function (relu, conv2d, ...) names the op in the error
+
     return tensor_arg(x, sys._getframe(1).f_code.co_name, "input")
 
 
@@ -66,7 +110,11 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     x = _t(x)
-    return _C.maximum(x, x * float(negative_slope)) if negative_slope <= 1 else _C.minimum(x, x * float(negative_slope))
+    return (
+        _C.maximum(x, x * float(negative_slope))
+        if negative_slope <= 1
+        else _C.minimum(x, x * float(negative_slope))
+    )
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -84,7 +132,9 @@ def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
     if num_classes < 0:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
+        raise ValueError(
+            f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]"
+        )
     out = np.zeros(idx.shape + (num_classes,), dtype=np.float64 if dtype == _C.dtype.float64 else np.float32)
     np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
     return _C._from_array_copy(out, dtype)
@@ -106,8 +156,9 @@ def convert_linear_weight(w: Any, src: str, dst: str) -> Any:
     return np.ascontiguousarray(np.asarray(w).T)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch",
-           activation: str = "none") -> Tensor:
+def linear(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch", activation: str = "none"
+) -> Tensor:
     """``x @ W.T + b`` for a (out, in) weight, or ``x @ W + b`` for layout="jax" (in, out).
 
     ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
@@ -130,23 +181,27 @@ def _channels_last(data_format: str, nd: int, layer: str) -> bool:
     spatial = f[2:] if len(f) >= 2 and f[1] == "C" else f[1:-1]
     if f[:1] == "N" and "C" in (f[1:2], f[-1:]) and spatial in ("L", "W", "H", "HW", "DHW"):
         return f[1] != "C"
-    raise ValueError(f"{layer}: data_format must be like 'NCHW' (channels first) or 'NHWC' (channels last), "
-                     f"got {data_format!r}")
+    raise ValueError(
+        f"{layer}: data_format must be like 'NCHW' (channels first) or 'NHWC' (channels last), "
+        f"got {data_format!r}"
+    )
 
 
-def _batched(x: Tensor, nd: int, layer: str) -> Tuple[Tensor, bool]:
+def _batched(x: Tensor, nd: int, layer: str) -> tuple[Tensor, bool]:
     """(N, ...) input for an nd-dimensional conv/pool: an unbatched (C, *spatial) input
     gains a batch axis (returned flag: squeeze it off the result)."""
     unbatched = x.ndim == nd + 1
     if unbatched:
         x = _C.unsqueeze(x, 0)
     if x.ndim != nd + 2:
-        raise ValueError(f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
-                         f"or an unbatched {nd + 1}-D one, got shape {x.shape}")
+        raise ValueError(
+            f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
+            f"or an unbatched {nd + 1}-D one, got shape {x.shape}"
+        )
     return x, unbatched
 
 
-def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
+def _tuple(v: Any, nd: int, name: str, layer: str) -> tuple[int, ...]:
     if isinstance(v, (int, np.integer)):
         return (int(v),) * nd
     v = tuple(int(a) for a in v)
@@ -155,7 +210,7 @@ def _tuple(v: Any, nd: int, name: str, layer: str) -> Tuple[int, ...]:
     return v
 
 
-def pad_same(n: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
+def pad_same(n: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
     """TensorFlow's "same" padding at any stride: out = ceil(n/s), odd pixel at the end."""
     if s < 1 or d < 1:
         raise ValueError(f"pad_same: stride and dilation must be >= 1, got stride={s}, dilation={d}")
@@ -164,8 +219,9 @@ def pad_same(n: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _conv_pads(padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int],
-               layer: str) -> Tuple[list, list]:
+def _conv_pads(
+    padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int], layer: str
+) -> tuple[list, list]:
     nd = len(spatial)
     if isinstance(padding, str):
         p = padding.lower()
@@ -193,8 +249,18 @@ def _conv_pads(padding: Any, spatial: Sequence[int], k: Sequence[int], s: Sequen
     return lo, hi
 
 
-def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any,
-          groups: int, data_format: str, nd: int, activation: str = "none") -> Tensor:
+def _conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    data_format: str,
+    nd: int,
+    activation: str = "none",
+) -> Tensor:
     layer = f"conv{nd}d"
     x = tensor_arg(x, layer, "input")
     weight = tensor_arg(weight, layer, "weight")
@@ -215,13 +281,17 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
         spatial = tuple(x.shape[2:])
     cout = weight.shape[0]
     if min(k) < 1 or cin_g < 1 or cout < 1 or min(spatial) < 1:
-        raise ValueError(f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
-                         f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)")
+        raise ValueError(
+            f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
+            f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)"
+        )
     groups = int(groups)
     if groups < 1 or cin != cin_g * groups or cout % groups:
-        raise ValueError(f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
-                         f"weight of shape {weight.shape} expects {cin_g}×groups={cin_g * groups} "
-                         f"(groups={groups}, C_out={cout} must divide by groups)")
+        raise ValueError(
+            f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
+            f"weight of shape {weight.shape} expects {cin_g}×groups={cin_g * groups} "
+            f"(groups={groups}, C_out={cout} must divide by groups)"
+        )
     if bias is not None and tuple(bias.shape) != (cout,):
         raise ValueError(f"{layer}: bias must have shape ({cout},), got {bias.shape}")
     s = _tuple(stride, nd, "stride", layer)
@@ -232,8 +302,10 @@ def _conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], stride: Any, paddin
     for i in range(nd):
         eff = d[i] * (k[i] - 1) + 1
         if spatial[i] + lo[i] + hi[i] < eff:
-            raise ValueError(f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
-                             f"than the (dilated) kernel {k} (dilation {d})")
+            raise ValueError(
+                f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
+                f"than the (dilated) kernel {k} (dilation {d})"
+            )
     y = _C.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl, activation)
     return _C.squeeze(y, 0) if unbatched else y
 
@@ -251,8 +323,9 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data
 
 
 # ------------------------------------------------------------------ pooling
-def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int,
-               layer: str) -> Tuple[Tensor, bool, bool, list, list, list]:
+def _pool_args(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int, layer: str
+) -> tuple[Tensor, bool, bool, list, list, list]:
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
     x, unbatched = _batched(x, nd, layer)
@@ -271,15 +344,19 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_form
         if p[i] * 2 > k[i]:
             raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
         if spatial[i] + 2 * p[i] < k[i]:
-            raise ValueError(f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})")
+            raise ValueError(
+                f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})"
+            )
     return x, cl, unbatched, list(k), list(s), list(p)
 
 
 def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
     spatial = x.shape[1:-1] if cl else x.shape[2:]
     if min(spatial) < 1:
-        raise ValueError(f"{layer}: input of shape {x.shape} has a zero-sized spatial axis "
-                         "(only the batch and channel axes may be empty)")
+        raise ValueError(
+            f"{layer}: input of shape {x.shape} has a zero-sized spatial axis "
+            "(only the batch and channel axes may be empty)"
+        )
 
 
 def _max_pool(x, kernel_size, stride, padding, data_format, nd):
@@ -370,9 +447,11 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * (keep * (1.0 / (1.0 - p)))
 
 
-def _bn_axes(x: Tensor, channel_axis: int) -> Tuple[tuple, list]:
+def _bn_axes(x: Tensor, channel_axis: int) -> tuple[tuple, list]:
     if not isinstance(channel_axis, int) or not -x.ndim <= channel_axis < x.ndim:
-        raise IndexError(f"batch_norm: channel_axis {channel_axis!r} is out of range for an input of shape {x.shape}")
+        raise IndexError(
+            f"batch_norm: channel_axis {channel_axis!r} is out of range for an input of shape {x.shape}"
+        )
     ca = channel_axis % x.ndim
     axes = tuple(i for i in range(x.ndim) if i != ca)
     shape = [1] * x.ndim
@@ -380,27 +459,45 @@ def _bn_axes(x: Tensor, channel_axis: int) -> Tuple[tuple, list]:
     return axes, shape
 
 
-def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[Tensor],
-               weight: Optional[Tensor] = None, bias: Optional[Tensor] = None, training: bool = False,
-               momentum: Optional[float] = 0.1, eps: float = 1e-5, channel_axis: int = 1,
-               num_batches_tracked: Optional[Tensor] = None) -> Tensor:
+def batch_norm(
+    x: Tensor,
+    running_mean: Optional[Tensor],
+    running_var: Optional[Tensor],
+    weight: Optional[Tensor] = None,
+    bias: Optional[Tensor] = None,
+    training: bool = False,
+    momentum: Optional[float] = 0.1,
+    eps: float = 1e-5,
+    channel_axis: int = 1,
+    num_batches_tracked: Optional[Tensor] = None,
+) -> Tensor:
     """Batch normalisation over every axis except ``channel_axis`` (PyTorch semantics:
     biased variance to normalise, unbiased variance in the running estimate;
     ``momentum=None`` keeps a cumulative average)."""
     x = _t(x)
-    running_mean, running_var, weight, bias = (None if a is None else tensor_arg(a, "batch_norm", n) for a, n in (
-        (running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")))
+    running_mean, running_var, weight, bias = (
+        None if a is None else tensor_arg(a, "batch_norm", n)
+        for a, n in (
+            (running_mean, "running_mean"),
+            (running_var, "running_var"),
+            (weight, "weight"),
+            (bias, "bias"),
+        )
+    )
     if x.ndim < 2 or not -x.ndim <= channel_axis < x.ndim:
         if x.numel() == 0 and x.ndim < 2:  # PyTorch: an empty 1-D input gives an empty result
             return x * 0.0
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...) with channel axis {channel_axis}, "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"batch_norm: expected an input of shape (N, C, ...) with channel axis {channel_axis}, "
+            f"got shape {x.shape}"
+        )
     axes, shape = _bn_axes(x, channel_axis)
     if x.numel() == 0:
         # PyTorch: an empty batch normalises to an empty result; the running statistics
         # stay as they are (only the batch counter moves). No 0/0 statistics are formed.
         if training and num_batches_tracked is not None and running_mean is not None:
             from ..autograd import no_grad
+
             with no_grad():
                 num_batches_tracked.add_(1)
         y = x * 0.0
@@ -412,18 +509,25 @@ def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[
     if training or running_mean is None:
         n = x.size // x.shape[channel_axis]
         if n <= 1 and training:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
+            )
         mean = _C.mean(x, axes, True)
         xc = x - mean
         var = _C.mean(xc * xc, axes, True)
         if training and running_mean is not None:
             from ..autograd import no_grad
+
             with no_grad():
                 if num_batches_tracked is not None:
                     num_batches_tracked.add_(1)
                 m = momentum
                 if m is None:
-                    m = 1.0 / float(np.asarray(num_batches_tracked).item()) if num_batches_tracked is not None else 0.0
+                    m = (
+                        1.0 / float(np.asarray(num_batches_tracked).item())
+                        if num_batches_tracked is not None
+                        else 0.0
+                    )
                 bm = _C.reshape(mean.detach(), [-1])
                 bv = _C.reshape(var.detach(), [-1]) * (n / (n - 1))
                 running_mean.copy_(running_mean * (1.0 - m) + _C.cast(bm, running_mean.dtype) * m)
@@ -440,12 +544,17 @@ def batch_norm(x: Tensor, running_mean: Optional[Tensor], running_var: Optional[
     return y
 
 
-def layer_norm(x: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    x: Tensor,
+    normalized_shape: Any,
+    weight: Optional[Tensor] = None,
+    bias: Optional[Tensor] = None,
+    eps: float = 1e-5,
+) -> Tensor:
     x = _t(x)
     ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     k = len(ns)
-    if tuple(x.shape[x.ndim - k:]) != tuple(ns):
+    if tuple(x.shape[x.ndim - k :]) != tuple(ns):
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape {ns}")
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = _C.mean(x, axes, True)
@@ -468,13 +577,17 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
             raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
         idx = _C._from_array_copy(a.astype(np.int64), int64)
     if weight.ndim != 2:
-        raise ValueError(f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got shape "
-                         f"{tuple(weight.shape)}")
+        raise ValueError(
+            f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got shape "
+            f"{tuple(weight.shape)}"
+        )
     n = weight.shape[0]
     a = np.asarray(idx)
     # Indices are 0 <= i < n (as PyTorch: -1 is out of range, not the last row).
     if a.size and (a.min() < 0 or a.max() >= n):
-        raise IndexError(f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])")
+        raise IndexError(
+            f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])"
+        )
     flat = _C.reshape(idx, [-1])
     out = _C.reshape(_C.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
     if padding_idx is not None:
@@ -503,15 +616,25 @@ def _additive_mask(mask: Any, like: Tensor, true_means_masked: bool) -> Tensor:
     return _C._from_array_copy(np.asarray(m, dtype=np.float64), like.dtype)
 
 
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
-                                 training: bool = True, return_weights: bool = False):
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Optional[Tensor] = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: Optional[float] = None,
+    training: bool = True,
+    return_weights: bool = False,
+):
     """softmax(q kᵀ · scale + mask) v over the last two dims (PyTorch semantics: a bool
     mask is True where attention is allowed; a float mask is added to the scores)."""
     op = "scaled_dot_product_attention"
     q, k, v = tensor_arg(q, op, "query"), tensor_arg(k, op, "key"), tensor_arg(v, op, "value")
     if min(q.ndim, k.ndim, v.ndim) < 2:
-        raise ValueError(f"{op}: query, key and value need (..., L, E) shapes, got {q.shape}, {k.shape}, {v.shape}")
+        raise ValueError(
+            f"{op}: query, key and value need (..., L, E) shapes, got {q.shape}, {k.shape}, {v.shape}"
+        )
     L, S = q.shape[-2], k.shape[-2]
     sc = (1.0 / math.sqrt(q.shape[-1])) if scale is None else float(scale)
     scores = _C.matmul(q, _C.transpose(k, -2, -1)) * sc

@@ -6,10 +6,11 @@ for a tensor of shape (out, in, *k) fan_in = in·∏k and fan_out = out·∏k. L
 weights use another layout (JAX-style Linear, channels-last Conv) pass ``fan_in`` /
 ``fan_out`` explicitly.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
@@ -19,14 +20,24 @@ from .._C import Tensor
 
 def _write(t: Tensor, values: Tensor) -> Tensor:
     from ..autograd import no_grad
+
     with no_grad():
         t.copy_(values)
     return t
 
 
 def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-              "sigmoid", "identity")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+        "identity",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -35,20 +46,20 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else float(param)
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(t: Tensor) -> Tuple[int, int]:
+def _calculate_fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
     if t.ndim < 2:
         raise ValueError(f"fan in and fan out need a tensor with at least 2 dims, got shape {t.shape}")
     rf = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
     return t.shape[1] * rf, t.shape[0] * rf
 
 
-def _fans(t: Tensor, fan_in: Optional[int], fan_out: Optional[int]) -> Tuple[int, int]:
+def _fans(t: Tensor, fan_in: Optional[int], fan_out: Optional[int]) -> tuple[int, int]:
     if fan_in is not None and fan_out is not None:
         return fan_in, fan_out
     fi, fo = _calculate_fan_in_and_fan_out(t)
@@ -67,6 +78,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 def constant_(t: Tensor, val: float) -> Tensor:
     from ..autograd import no_grad
+
     with no_grad():
         t.copy_(float(val))
     return t
@@ -92,8 +104,14 @@ def _fan(t: Tensor, fan: int, name: str) -> int:
     return fan
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     fan_in: Optional[int] = None, fan_out: Optional[int] = None) -> Tensor:
+def kaiming_uniform_(
+    t: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    fan_in: Optional[int] = None,
+    fan_out: Optional[int] = None,
+) -> Tensor:
     if t.numel() == 0:  # nothing to fill (PyTorch: "Initializing zero-element tensors is a no-op")
         return t
     fi, fo = _fans(t, fan_in, fan_out)
@@ -103,8 +121,14 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlineari
     return uniform_(t, -bound, bound)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    fan_in: Optional[int] = None, fan_out: Optional[int] = None) -> Tensor:
+def kaiming_normal_(
+    t: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    fan_in: Optional[int] = None,
+    fan_out: Optional[int] = None,
+) -> Tensor:
     if t.numel() == 0:
         return t
     fi, fo = _fans(t, fan_in, fan_out)
@@ -113,8 +137,9 @@ def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearit
     return normal_(t, 0.0, std)
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None,
-                    fan_out: Optional[int] = None) -> Tensor:
+def xavier_uniform_(
+    t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None, fan_out: Optional[int] = None
+) -> Tensor:
     if t.numel() == 0:
         return t
     fi, fo = _fans(t, fan_in, fan_out)
@@ -123,8 +148,9 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None,
     return uniform_(t, -bound, bound)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None,
-                   fan_out: Optional[int] = None) -> Tensor:
+def xavier_normal_(
+    t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None, fan_out: Optional[int] = None
+) -> Tensor:
     if t.numel() == 0:
         return t
     fi, fo = _fans(t, fan_in, fan_out)

@@ -1,4 +1,5 @@
 """Dense layers (cheat sheet "DENSE (FULLY CONNECTED) LAYER", both storage conventions)."""
+
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ from typing import Any
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import float32, as_dtype
+from .._tensor import as_dtype, float32
 from . import init
 from .functional import convert_linear_weight
 from .module import Module, Parameter
@@ -20,13 +21,21 @@ class Linear(Module):
     PyTorch's for both layouts: W ~ U(±1/√in) (kaiming_uniform a=√5), b ~ U(±1/√in).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, layout: str = "torch",
-                 dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        layout: str = "torch",
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
         if layout not in ("torch", "jax"):
             raise ValueError(f"Linear: layout must be 'torch' or 'jax', got {layout!r}")
         if int(in_features) < 0 or int(out_features) < 0:
-            raise ValueError(f"Linear: in_features and out_features must be >= 0, got ({in_features}, {out_features})")
+            raise ValueError(
+                f"Linear: in_features and out_features must be >= 0, got ({in_features}, {out_features})"
+            )
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.layout = layout
@@ -52,10 +61,13 @@ class Linear(Module):
 
     def _check(self, x: Any) -> Tensor:
         from .._tensor import as_tensor
+
         x = as_tensor(x) if not isinstance(x, Tensor) else x
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} must end "
-                             f"with {self.in_features} features")
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} must end "
+                f"with {self.in_features} features"
+            )
         return x
 
     def weight_as(self, layout: str) -> Tensor:
@@ -65,12 +77,16 @@ class Linear(Module):
     def load_weight(self, w: Any, layout: str) -> None:
         """Copies a weight given in ``layout`` into this layer (transposing if needed)."""
         import numpy as np
+
         a = np.asarray(w.detach() if isinstance(w, Tensor) else w)
         a = convert_linear_weight(a, layout, self.layout)
         if tuple(a.shape) != tuple(self.weight.shape):
-            raise ValueError(f"Linear.load_weight: weight of shape {a.shape} (after conversion to layout "
-                             f"{self.layout!r}) does not match {self.weight.shape}")
+            raise ValueError(
+                f"Linear.load_weight: weight of shape {a.shape} (after conversion to layout "
+                f"{self.layout!r}) does not match {self.weight.shape}"
+            )
         from ..autograd import no_grad
+
         with no_grad():
             np.asarray(self.weight)[...] = a
             self.weight._bump_version()

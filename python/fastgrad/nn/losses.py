@@ -12,6 +12,7 @@ Every loss takes ``reduction="mean"|"sum"|"none"`` and optional weights:
 Without weights, ``"mean"`` averages over every element (as PyTorch); with ``"sum"``
 and ``"none"`` the weights multiply the elementwise losses (unnormalised).
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -48,15 +49,19 @@ def _pair(input: Any, target: Any, name: str) -> tuple:
         input = as_tensor(input)
     target = _as(target, input)
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} differ "
-                         f"(reshape one of them; implicit broadcasting here is usually a bug)")
+        raise ValueError(
+            f"{name}: input shape {input.shape} and target shape {target.shape} differ "
+            f"(reshape one of them; implicit broadcasting here is usually a bug)"
+        )
     return input, target
 
 
 def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> Tensor:
     w = _as(weight, like)
     if w.size != n:
-        raise ValueError(f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}")
+        raise ValueError(
+            f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}"
+        )
     return _C.reshape(w, [n] + [1] * (ndim - 1))
 
 
@@ -74,11 +79,15 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
     a = None
     if dim_weight is not None:
         if nd < 2:
-            raise ValueError(f"{name}: dim_weight (per-dimension α) needs input of shape (B, ..., d), got {el.shape}")
+            raise ValueError(
+                f"{name}: dim_weight (per-dimension α) needs input of shape (B, ..., d), got {el.shape}"
+            )
         a = _as(dim_weight, el)
         if a.size != el.shape[-1]:
-            raise ValueError(f"{name}: dim_weight must have {el.shape[-1]} entries (last dim of {el.shape}), "
-                             f"got shape {a.shape}")
+            raise ValueError(
+                f"{name}: dim_weight must have {el.shape[-1]} entries (last dim of {el.shape}), "
+                f"got shape {a.shape}"
+            )
         a = _C.reshape(a, [el.shape[-1]])
     w = _example_weight(weight, el, el.shape[0], nd, name) if weight is not None else None
     if reduction != "mean":
@@ -102,11 +111,19 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
 
 
 # ------------------------------------------------------------------ regression
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = None,
-             dim_weight: Any = None) -> Tensor:
+def mse_loss(
+    input: Tensor, target: Any, reduction: str = "mean", weight: Any = None, dim_weight: Any = None
+) -> Tensor:
     """Mean squared error (ŷ − y)²."""
-    if (reduction == "mean" and weight is None and dim_weight is None and input.__class__ is Tensor
-            and target.__class__ is Tensor and input.dtype == target.dtype and input.shape == target.shape):
+    if (
+        reduction == "mean"
+        and weight is None
+        and dim_weight is None
+        and input.__class__ is Tensor
+        and target.__class__ is Tensor
+        and input.dtype == target.dtype
+        and input.shape == target.shape
+    ):
         d = input - target  # the common training-loop case, with the least Python overhead
         return _C.mean(d * d, None, False)
     _check_reduction(reduction, "mse_loss")
@@ -115,16 +132,23 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = 
     return _reduce(d * d, reduction, weight, dim_weight, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean", weight: Any = None,
-            dim_weight: Any = None) -> Tensor:
+def l1_loss(
+    input: Tensor, target: Any, reduction: str = "mean", weight: Any = None, dim_weight: Any = None
+) -> Tensor:
     """Mean absolute error |ŷ − y|."""
     _check_reduction(reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
     return _reduce(_C.abs(input - target), reduction, weight, dim_weight, "l1_loss")
 
 
-def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None,
-               dim_weight: Any = None) -> Tensor:
+def huber_loss(
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Any = None,
+    dim_weight: Any = None,
+) -> Tensor:
     """0.5 d² if |d| < δ else δ(|d| − 0.5 δ), written as 0.5 q² + δ(|d| − q) with q = min(|d|, δ)."""
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
@@ -136,8 +160,14 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     return _reduce(el, reduction, weight, dim_weight, "huber_loss")
 
 
-def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0, weight: Any = None,
-                   dim_weight: Any = None) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    beta: float = 1.0,
+    weight: Any = None,
+    dim_weight: Any = None,
+) -> Tensor:
     """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0."""
     _check_reduction(reduction, "smooth_l1_loss")
     if not beta >= 0:
@@ -152,8 +182,14 @@ def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: fl
 
 
 # ------------------------------------------------------------------ binary classification
-def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
-                                     pos_weight: Any = None, dim_weight: Any = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+    dim_weight: Any = None,
+) -> Tensor:
     """softplus(z) − y·z (stable for any logit z); with ``pos_weight`` p (per class, last
     axis): (1 − y)·z + (1 + (p − 1)·y)·softplus(−z), as PyTorch."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
@@ -166,15 +202,18 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits")
 
 
-def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
-                         dim_weight: Any = None) -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", dim_weight: Any = None
+) -> Tensor:
     """−[y log p + (1 − y) log(1 − p)] on probabilities, logs clamped at −100 (PyTorch)."""
     _check_reduction(reduction, "binary_cross_entropy")
     p, y = _pair(input, target, "binary_cross_entropy")
     a = np.asarray(p.detach())
     if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
-        raise ValueError("binary_cross_entropy: input probabilities must lie in [0, 1] "
-                         "(use binary_cross_entropy_with_logits on logits)")
+        raise ValueError(
+            "binary_cross_entropy: input probabilities must lie in [0, 1] "
+            "(use binary_cross_entropy_with_logits on logits)"
+        )
     lp = _C.clip(_C.log(p), -100.0, None)
     lq = _C.clip(_C.log(1.0 - p), -100.0, None)
     el = -(y * lp + (1.0 - y) * lq)
@@ -202,13 +241,23 @@ def _class_last(x: Tensor) -> Tensor:
     return _C.reshape(_C.permute(x, perm), [-1, x.shape[1]])
 
 
-def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, ignore_index: int,
-              reduction: str, label_smoothing: float, name: str) -> Tensor:
+def _nll_core(
+    logp: Tensor,
+    target: np.ndarray,
+    weight: Any,
+    class_weight: Any,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    name: str,
+) -> Tensor:
     K = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     exp_shape = (logp.shape[0],) + tuple(logp.shape[2:]) if logp.ndim >= 2 else ()
     if tuple(target.shape) != exp_shape:
-        raise ValueError(f"{name}: class-index target of shape {target.shape} does not match input of shape "
-                         f"{logp.shape} (expected target shape {exp_shape}; class axis is 1)")
+        raise ValueError(
+            f"{name}: class-index target of shape {target.shape} does not match input of shape "
+            f"{logp.shape} (expected target shape {exp_shape}; class axis is 1)"
+        )
     lp = _class_last(logp)  # (M, K)
     M = lp.shape[0]
     y = target.reshape(-1)
@@ -218,7 +267,7 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
         raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv.min()}..{yv.max()})")
     flat = _C.reshape(lp, [-1])
     picked = _C.index_select(flat, 0, _C._from_array_copy(np.arange(M, dtype=np.int64) * K + yv, int64))
-    simple = (weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all()))
+    simple = weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all())
     if simple:
         if reduction == "mean":
             return -_C.mean(picked, None, False)
@@ -229,9 +278,13 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
     if class_weight is not None:
         if isinstance(class_weight, Tensor) and class_weight.requires_grad and _C.grad_enabled():
             # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
-            raise RuntimeError(f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
-                               "(pass class_weight.detach())")
-        cw = np.asarray(class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64)
+            raise RuntimeError(
+                f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
+                "(pass class_weight.detach())"
+            )
+        cw = np.asarray(
+            class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64
+        )
         if cw.shape != (K,):
             raise ValueError(f"{name}: class_weight must have shape ({K},), got {cw.shape}")
         den = cw[yv] * valid
@@ -253,15 +306,18 @@ def _nll_core(logp: Tensor, target: np.ndarray, weight: Any, class_weight: Any, 
     return _finish_weighted(num, den, weight, reduction, tuple(target.shape), lp, name)
 
 
-def _finish_weighted(num: Tensor, den: np.ndarray, weight: Any, reduction: str, shape: tuple, lp: Tensor,
-                     name: str) -> Tensor:
+def _finish_weighted(
+    num: Tensor, den: np.ndarray, weight: Any, reduction: str, shape: tuple, lp: Tensor, name: str
+) -> Tensor:
     """Σ ω·num / Σ ω·den over the M flattened positions; ω is per example (axis 0)."""
     M = num.shape[0]
     if weight is not None:
         B = shape[0] if shape else 1
         w = _as(weight, lp)
         if w.size != B:
-            raise ValueError(f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}")
+            raise ValueError(
+                f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}"
+            )
         rep = M // B if B else 1  # an empty batch has M = 0 positions
         wm = _C.reshape(_C.expand(_C.reshape(w, [B, 1]), [B, rep]), [M]) if rep > 1 else _C.reshape(w, [M])
         num = num * wm
@@ -276,8 +332,14 @@ def _finish_weighted(num: Tensor, den: np.ndarray, weight: Any, reduction: str, 
     return total / _C.sum(d, None, False)
 
 
-def nll_loss(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", class_weight: Any = None,
-             ignore_index: int = -100) -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    class_weight: Any = None,
+    ignore_index: int = -100,
+) -> Tensor:
     """−log p[y] for log-probabilities ``input`` ((B, K), (B, K, d...) or (K,))."""
     _check_reduction(reduction, "nll_loss")
     if not isinstance(input, Tensor):
@@ -288,8 +350,15 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, reduction: str = "m
     return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "nll_loss")
 
 
-def cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
-                  label_smoothing: float = 0.0, class_weight: Any = None, ignore_index: int = -100) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    class_weight: Any = None,
+    ignore_index: int = -100,
+) -> Tensor:
     """logsumexp(z) − z[y] per example (via log_softmax over the class axis 1).
 
     ``target`` holds class indices (int) or class probabilities (float, same shape as
@@ -307,12 +376,14 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str
     logp = _C.log_softmax(input, cax)
     t = _int_targets(target, "cross_entropy")
     if t is not None:
-        return _nll_core(logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing),
-                         "cross_entropy")
+        return _nll_core(
+            logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing), "cross_entropy"
+        )
     q = _as(target, input)
     if tuple(q.shape) != tuple(input.shape):
-        raise ValueError(f"cross_entropy: probability target of shape {q.shape} must match input of shape "
-                         f"{input.shape}")
+        raise ValueError(
+            f"cross_entropy: probability target of shape {q.shape} must match input of shape {input.shape}"
+        )
     K = input.shape[cax]
     if label_smoothing:
         q = q * (1.0 - label_smoothing) + label_smoothing / K
@@ -385,16 +456,22 @@ class BCELoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, class_weight: Any = None,
-                 ignore_index: int = -100) -> None:
+    def __init__(
+        self,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        class_weight: Any = None,
+        ignore_index: int = -100,
+    ) -> None:
         super().__init__(reduction)
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.ignore_index = ignore_index
 
     def forward(self, input, target, weight=None):
-        return cross_entropy(input, target, weight, self.reduction, self.label_smoothing, self.class_weight,
-                             self.ignore_index)
+        return cross_entropy(
+            input, target, weight, self.reduction, self.label_smoothing, self.class_weight, self.ignore_index
+        )
 
 
 class NLLLoss(_Loss):

@@ -11,13 +11,14 @@ Speed matters here (small models are dominated by Python overhead), so parameter
 buffers and submodules live in the instance ``__dict__`` — attribute reads are plain
 Python lookups — and ``__call__`` goes straight to ``forward``.
 """
+
 from __future__ import annotations
 
 import functools
-
 import weakref
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from collections.abc import Iterable, Iterator
+from typing import Any, Optional
 
 import numpy as np
 
@@ -25,10 +26,10 @@ from .. import _C
 from .._C import Tensor
 from .._tensor import tensor as _tensor
 
-_PARAMS: Dict[int, "weakref.ref"] = {}
+_PARAMS: dict[int, weakref.ref] = {}
 
 
-def _forget(key: int, ref: "weakref.ref") -> None:
+def _forget(key: int, ref: weakref.ref) -> None:
     if _PARAMS.get(key) is ref:
         del _PARAMS[key]
 
@@ -99,19 +100,23 @@ class Module:
                 name = type(self).__name__
                 if isinstance(e, _LayerArgumentError) or str(e).startswith(name):
                     raise
-                given = ", ".join([repr(a)[:40] for a in args] + [f"{k}={v!r:.40}" for k, v in kwargs.items()])
-                raise _LayerArgumentError(f"{name}({given}): an argument has the wrong type (sizes must be ints, "
-                                          f"dtype a fastgrad/NumPy dtype): {str(e).splitlines()[0]}") from None
+                given = ", ".join(
+                    [repr(a)[:40] for a in args] + [f"{k}={v!r:.40}" for k, v in kwargs.items()]
+                )
+                raise _LayerArgumentError(
+                    f"{name}({given}): an argument has the wrong type (sizes must be ints, "
+                    f"dtype a fastgrad/NumPy dtype): {str(e).splitlines()[0]}"
+                ) from None
 
         __init__._fg_named = True  # type: ignore[attr-defined]
         cls.__init__ = __init__  # type: ignore[method-assign]
 
     def __init__(self) -> None:
         d = self.__dict__
-        d["_parameters"] = OrderedDict()   # name -> Tensor | None
-        d["_buffers"] = OrderedDict()      # name -> Tensor | None
+        d["_parameters"] = OrderedDict()  # name -> Tensor | None
+        d["_buffers"] = OrderedDict()  # name -> Tensor | None
         d["_non_persistent"] = set()
-        d["_modules"] = OrderedDict()      # name -> Module | None
+        d["_modules"] = OrderedDict()  # name -> Module | None
         d["training"] = True
 
     # ------------------------------------------------------------ attributes
@@ -119,7 +124,9 @@ class Module:
         d = self.__dict__
         if "_parameters" not in d:
             if isinstance(value, (Module, Tensor)):
-                raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before Module.__init__() call")
+                raise AttributeError(
+                    f"cannot assign {type(value).__name__} '{name}' before Module.__init__() call"
+                )
             object.__setattr__(self, name, value)
             return
         params, bufs, mods = d["_parameters"], d["_buffers"], d["_modules"]
@@ -133,18 +140,24 @@ class Module:
             params[name] = value
         elif name in params:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)"
+                )
             if value is not None:
                 # a plain tensor assigned over a parameter slot becomes a parameter
                 _mark(value)
             params[name] = value
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)"
+                )
             bufs[name] = value
         elif name in mods:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' (Module or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module '{name}' (Module or None expected)"
+                )
             mods[name] = None
         d[name] = value
 
@@ -156,13 +169,17 @@ class Module:
 
     def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
         if param is not None and not _is_param(param):
-            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
+            raise TypeError(
+                f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}"
+            )
         self.__dict__["_parameters"][name] = param
         self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
+            raise TypeError(
+                f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
+            )
         self.__dict__["_buffers"][name] = tensor
         if not persistent:
             self.__dict__["_non_persistent"].add(name)
@@ -170,7 +187,7 @@ class Module:
             self.__dict__["_non_persistent"].discard(name)
         self.__dict__[name] = tensor
 
-    def register_module(self, name: str, module: Optional["Module"]) -> None:
+    def register_module(self, name: str, module: Optional[Module]) -> None:
         self.__dict__["_modules"][name] = module
         self.__dict__[name] = module
 
@@ -184,7 +201,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
-    def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+    def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
         if id(self) in memo:
@@ -196,23 +213,24 @@ class Module:
                 continue
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Tensor]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -226,7 +244,7 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[Tuple[str, Tensor]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -240,7 +258,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn) -> "Module":
+    def apply(self, fn) -> Module:
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -250,15 +268,15 @@ class Module:
         return int(sum(p.size for p in self.parameters()))
 
     # ------------------------------------------------------------ modes and grads
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
@@ -272,9 +290,10 @@ class Module:
             else:
                 p.grad.zero_()
 
-    def astype(self, dtype) -> "Module":
+    def astype(self, dtype) -> Module:
         """Casts every floating parameter and buffer to ``dtype`` (e.g. fg.float64 for gradchecks)."""
         from .._tensor import as_dtype
+
         dtype = as_dtype(dtype)
         for m in self.modules():
             for name, p in list(m._parameters.items()):
@@ -286,16 +305,16 @@ class Module:
                     m.__dict__[name] = m._buffers[name]
         return self
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.astype(_C.dtype.float64)
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.astype(_C.dtype.float32)
 
     # ------------------------------------------------------------ state
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (detached, sharing storage)."""
-        out: "OrderedDict[str, Tensor]" = OrderedDict()
+        out: OrderedDict[str, Tensor] = OrderedDict()
         for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
             pre = mp + "." if mp else ""
             for name, p in m._parameters.items():
@@ -306,7 +325,7 @@ class Module:
                     out[pre + name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True) -> Tuple[List[str], List[str]]:
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
         """Copies values in place. Accepts fg Tensors, NumPy arrays or anything array-like
         (e.g. a PyTorch state dict converted with ``.numpy()``).
 
@@ -334,8 +353,11 @@ class Module:
                 errors.append(f"'{k}': checkpoint shape {tuple(arr.shape)} != model shape {tuple(dst.shape)}")
             arrays[k] = arr
         if errors:
-            raise ValueError(f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors))
+            raise ValueError(
+                f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors)
+            )
         from ..autograd import no_grad
+
         with no_grad():
             for k, arr in arrays.items():
                 dst = own[k]
@@ -401,6 +423,7 @@ class Sequential(Module):
             from .activation import ReLU, Sigmoid, Tanh
             from .conv import Conv1d, Conv2d, Conv3d
             from .linear import Linear
+
             fusable = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
             mods = [m for m in self._modules.values() if m is not None]
             steps, i = [], 0
@@ -432,7 +455,7 @@ class Sequential(Module):
             return Sequential(OrderedDict(list(self._modules.items())[i]))
         return list(self._modules.values())[i]
 
-    def append(self, m: Module) -> "Sequential":
+    def append(self, m: Module) -> Sequential:
         self.register_module(str(len(self._modules)), m)
         return self
 
@@ -446,13 +469,13 @@ class ModuleList(Module):
             for m in modules:
                 self.append(m)
 
-    def append(self, m: Module) -> "ModuleList":
+    def append(self, m: Module) -> ModuleList:
         if not isinstance(m, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
         self.register_module(str(len(self._modules)), m)
         return self
 
-    def extend(self, mods: Iterable[Module]) -> "ModuleList":
+    def extend(self, mods: Iterable[Module]) -> ModuleList:
         for m in mods:
             self.append(m)
         return self

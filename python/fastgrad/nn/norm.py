@@ -1,11 +1,12 @@
 """Normalisation layers: BatchNorm1d/2d (running statistics, momentum, eval mode) and LayerNorm."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import float32, int64, as_dtype
+from .._tensor import as_dtype, float32, int64
 from . import functional as F
 from .module import Module, Parameter
 
@@ -13,8 +14,16 @@ from .module import Module, Parameter
 class _BatchNorm(Module):
     _valid_ndims: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, data_format: str = "NCHW", dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: Optional[float] = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        data_format: str = "NCHW",
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
         self.num_features = int(num_features)
         self.eps = float(eps)
@@ -42,6 +51,7 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             from ..autograd import no_grad
+
             with no_grad():
                 self.running_mean.copy_(0.0)
                 self.running_var.copy_(1.0)
@@ -50,43 +60,77 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
         if x.ndim not in self._valid_ndims:
-            raise ValueError(f"{name}: expected a {' or '.join(map(str, self._valid_ndims))}-D input, got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected a {' or '.join(map(str, self._valid_ndims))}-D input, got shape {x.shape}"
+            )
         cax = x.ndim - 1 if (self.channels_last and x.ndim > 2) else 1
         if x.shape[cax] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}): input of shape {x.shape} has {x.shape[cax]} channels "
-                             f"on axis {cax}")
+            raise ValueError(
+                f"{name}({self.num_features}): input of shape {x.shape} has {x.shape[cax]} channels "
+                f"on axis {cax}"
+            )
         use_batch = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
-                            self.running_var if self.track_running_stats else None, self.weight, self.bias,
-                            training=use_batch, momentum=self.momentum, eps=self.eps, channel_axis=cax,
-                            num_batches_tracked=self.num_batches_tracked if self.track_running_stats else None)
+        return F.batch_norm(
+            x,
+            self.running_mean if self.track_running_stats else None,
+            self.running_var if self.track_running_stats else None,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=self.momentum,
+            eps=self.eps,
+            channel_axis=cax,
+            num_batches_tracked=self.num_batches_tracked if self.track_running_stats else None,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
     """Over (N, C) or (N, C, L) inputs (channels-last (N, L, C) with data_format="NLC")."""
+
     _valid_ndims = (2, 3)
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, data_format: str = "NCL", dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: Optional[float] = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        data_format: str = "NCL",
+        dtype: Any = float32,
+    ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, data_format, dtype)
 
 
 class BatchNorm2d(_BatchNorm):
     """Over (N, C, H, W) inputs (or (N, H, W, C) with data_format="NHWC")."""
+
     _valid_ndims = (4,)
 
 
 class LayerNorm(Module):
     """Normalises over the trailing ``normalized_shape`` dims, then scales and shifts."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
-        ns = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(v) for v in normalized_shape)
+        ns = (
+            (int(normalized_shape),)
+            if isinstance(normalized_shape, int)
+            else tuple(int(v) for v in normalized_shape)
+        )
         self.normalized_shape = ns
         self.eps = float(eps)
         self.elementwise_affine = elementwise_affine
@@ -100,7 +144,7 @@ class LayerNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         ns = tuple(self.normalized_shape)
-        if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - len(ns):]) != ns:
+        if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - len(ns) :]) != ns:
             shape = getattr(x, "shape", type(x).__name__)
             raise ValueError(f"LayerNorm({ns}): input of shape {shape} does not end with {ns}")
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

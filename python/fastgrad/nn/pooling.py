@@ -1,4 +1,5 @@
 """Pooling layers (max, average, adaptive average, global average)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,9 @@ _DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 class _MaxPoolNd(Module):
     nd = 0
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str | None = None) -> None:
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str | None = None
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -41,14 +44,21 @@ class MaxPool3d(_MaxPoolNd):
 
 
 class _AvgPoolNd(_MaxPoolNd):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True,
-                 data_format: str | None = None) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        count_include_pad: bool = True,
+        data_format: str | None = None,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, data_format)
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return F._avg_pool(x, self.kernel_size, self.stride, self.padding, self.count_include_pad,
-                           self.data_format, self.nd)
+        return F._avg_pool(
+            x, self.kernel_size, self.stride, self.padding, self.count_include_pad, self.data_format, self.nd
+        )
 
 
 class AvgPool1d(_AvgPoolNd):

@@ -4,14 +4,15 @@ bias_hh_l0, ..._reverse), gate orders (LSTM i, f, g, o; GRU r, z, n) and shapes.
 The input projection for all time steps is one matmul; the recurrence then does one
 (N, H) @ (H, G·H) matmul per step.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Tuple
+from typing import Any, Optional
 
 from .. import _C
 from .._C import Tensor
-from .._tensor import float32, as_dtype
+from .._tensor import as_dtype, float32
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -20,9 +21,17 @@ from .module import Module, Parameter
 class _RNNBase(Module):
     gates = 0
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: Any = float32) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: Any = float32,
+    ) -> None:
         super().__init__()
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
@@ -55,8 +64,15 @@ class _RNNBase(Module):
         g = self.__dict__
         return g["weight_ih" + sfx], g["weight_hh" + sfx], g.get("bias_ih" + sfx), g.get("bias_hh" + sfx)
 
-    def _cell_seq(self, gi: List[Tensor], h: Tensor, c: Optional[Tensor], w_hh: Tensor, b_hh: Optional[Tensor],
-                  reverse: bool) -> Tuple[List[Tensor], Tensor, Optional[Tensor]]:
+    def _cell_seq(
+        self,
+        gi: list[Tensor],
+        h: Tensor,
+        c: Optional[Tensor],
+        w_hh: Tensor,
+        b_hh: Optional[Tensor],
+        reverse: bool,
+    ) -> tuple[list[Tensor], Tensor, Optional[Tensor]]:
         raise NotImplementedError
 
     def forward(self, input: Tensor, hx: Any = None):
@@ -64,25 +80,35 @@ class _RNNBase(Module):
         H, dirs = self.hidden_size, (2 if self.bidirectional else 1)
         unbatched = input.ndim == 2
         if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected input (L, N, {self.input_size}) (or batch-first/unbatched), "
-                             f"got shape {input.shape}")
-        x = _C.unsqueeze(input, 1) if unbatched else (_C.transpose(input, 0, 1) if self.batch_first else input)
+            raise ValueError(
+                f"{name}: expected input (L, N, {self.input_size}) (or batch-first/unbatched), "
+                f"got shape {input.shape}"
+            )
+        x = (
+            _C.unsqueeze(input, 1)
+            if unbatched
+            else (_C.transpose(input, 0, 1) if self.batch_first else input)
+        )
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name}(input_size={self.input_size}): input of shape {input.shape} has "
-                             f"{x.shape[-1]} features")
+            raise ValueError(
+                f"{name}(input_size={self.input_size}): input of shape {input.shape} has "
+                f"{x.shape[-1]} features"
+            )
         T, N = x.shape[0], x.shape[1]
         lstm = self.gates == 4
         if hx is None:
             h0 = _C.full([self.num_layers * dirs, N, H], 0.0, x.dtype)
             c0 = h0 if lstm else None
         else:
-            h0, c0 = (hx if lstm else (hx, None))
+            h0, c0 = hx if lstm else (hx, None)
             if unbatched:
                 h0 = _C.unsqueeze(h0, 1)
                 c0 = _C.unsqueeze(c0, 1) if c0 is not None else None
             if tuple(h0.shape) != (self.num_layers * dirs, N, H):
-                raise ValueError(f"{name}: initial hidden state must have shape "
-                                 f"({self.num_layers * dirs}, {N}, {H}), got {h0.shape}")
+                raise ValueError(
+                    f"{name}: initial hidden state must have shape "
+                    f"({self.num_layers * dirs}, {N}, {H}), got {h0.shape}"
+                )
         h0s = _C.split(h0, [1] * (self.num_layers * dirs), 0)
         c0s = _C.split(c0, [1] * (self.num_layers * dirs), 0) if lstm else None
         hn, cn = [], []
@@ -131,14 +157,15 @@ class _RNNBase(Module):
 class LSTM(_RNNBase):
     """``lstm(x, (h0, c0)=None) -> (output, (h_n, c_n))``; gates i, f, g, o:
     c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c')."""
+
     gates = 4
 
     def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
         H = self.hidden_size
         whT = _C.transpose(w_hh, 0, 1)
         T = len(gi)
-        seq: List[Optional[Tensor]] = [None] * T
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        seq: list[Optional[Tensor]] = [None] * T
+        for t in range(T - 1, -1, -1) if reverse else range(T):
             g = gi[t] + _C.matmul(h, whT)
             if b_hh is not None:
                 g = g + b_hh
@@ -153,14 +180,15 @@ class GRU(_RNNBase):
     """``gru(x, h0=None) -> (output, h_n)``; gates r, z, n:
     r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
     h' = (1 − z)·n + z·h."""
+
     gates = 3
 
     def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
         H = self.hidden_size
         whT = _C.transpose(w_hh, 0, 1)
         T = len(gi)
-        seq: List[Optional[Tensor]] = [None] * T
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        seq: list[Optional[Tensor]] = [None] * T
+        for t in range(T - 1, -1, -1) if reverse else range(T):
             gh = _C.matmul(h, whT)
             if b_hh is not None:
                 gh = gh + b_hh

@@ -1,5 +1,6 @@
 """fastgrad.optim — optimizers with torch.optim's semantics; each parameter group is
 updated by one fused C++ call. Also gradient clipping, LR schedules and EMA."""
+
 from __future__ import annotations
 
 from . import lr_scheduler
@@ -10,5 +11,15 @@ from .optimizer import Optimizer, param_groups
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler",
-           "EMA", "param_groups"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "lr_scheduler",
+    "EMA",
+    "param_groups",
+]

@@ -1,4 +1,5 @@
 """Gradient clipping (cheat sheet "PRACTICAL EXTRAS": clip the global norm)."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ def _grads(parameters: Any) -> list:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> Tensor:
     """Scales all gradients together so their global norm is at most ``max_norm``
     (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping."""
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
@@ -32,8 +34,9 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     else:
         nt = float(norm_type)
         if nt == 2.0:
-            total = math.sqrt(sum(float(np.vdot(a.ravel().astype(np.float64), a.ravel().astype(np.float64)))
-                                  for a in arrs))
+            total = math.sqrt(
+                sum(float(np.vdot(a.ravel().astype(np.float64), a.ravel().astype(np.float64))) for a in arrs)
+            )
         else:
             total = sum(float(np.sum(np.abs(a.astype(np.float64)) ** nt)) for a in arrs) ** (1.0 / nt)
     if error_if_nonfinite and not math.isfinite(total):

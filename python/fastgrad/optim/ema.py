@@ -1,10 +1,11 @@
 """Exponential moving average of a model's weights (cheat sheet: "EMA of weights")."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator
-
 import numbers
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,9 @@ from .._C import Tensor
 def _require_module(model: Any, op: str) -> None:
     # A TypeError naming EMA, not an AttributeError from deep inside.
     if not callable(getattr(model, "state_dict", None)):
-        raise TypeError(f"{op}: model must be a fg.nn.Module (an object with state_dict()), got {type(model).__name__}")
+        raise TypeError(
+            f"{op}: model must be a fg.nn.Module (an object with state_dict()), got {type(model).__name__}"
+        )
 
 
 class EMA:
@@ -38,10 +41,11 @@ class EMA:
         self.warmup = warmup
         self.num_updates = 0
         self.model = model
-        self.shadow: Dict[str, np.ndarray] = {k: np.array(np.asarray(v), copy=True)
-                                              for k, v in model.state_dict().items()}
+        self.shadow: dict[str, np.ndarray] = {
+            k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()
+        }
 
-    def _live(self, model: Any = None) -> Dict[str, Tensor]:
+    def _live(self, model: Any = None) -> dict[str, Tensor]:
         m = self.model if model is None else model
         _require_module(m, "EMA")
         return m.state_dict()
@@ -76,11 +80,15 @@ class EMA:
         finally:
             m.load_state_dict(backup)
 
-    def state_dict(self) -> Dict[str, Any]:
-        return {"decay": self.decay, "warmup": self.warmup, "num_updates": self.num_updates,
-                "shadow": {k: v.copy() for k, v in self.shadow.items()}}
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "decay": self.decay,
+            "warmup": self.warmup,
+            "num_updates": self.num_updates,
+            "shadow": {k: v.copy() for k, v in self.shadow.items()},
+        }
 
-    def load_state_dict(self, sd: Dict[str, Any]) -> None:
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.decay = float(sd["decay"])
         self.warmup = bool(sd.get("warmup", False))
         self.num_updates = int(sd["num_updates"])
@@ -89,5 +97,7 @@ class EMA:
                 raise KeyError(f"EMA.load_state_dict: unexpected key {k!r}")
             a = np.asarray(v.detach() if isinstance(v, Tensor) else v)
             if a.shape != self.shadow[k].shape:
-                raise ValueError(f"EMA.load_state_dict: shape mismatch for {k!r}: {a.shape} vs {self.shadow[k].shape}")
+                raise ValueError(
+                    f"EMA.load_state_dict: shape mismatch for {k!r}: {a.shape} vs {self.shadow[k].shape}"
+                )
             self.shadow[k][...] = a

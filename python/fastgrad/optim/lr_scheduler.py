@@ -1,10 +1,12 @@
 """Learning-rate schedules with PyTorch semantics (closed forms; constructing a scheduler
 performs its initial step, so the group lr is the epoch-0 value at once)."""
+
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 
 class LRScheduler:
@@ -13,14 +15,14 @@ class LRScheduler:
         if last_epoch == -1:
             for g in optimizer.param_groups:
                 g.setdefault("initial_lr", g["lr"])
-        self.base_lrs: List[float] = [g["initial_lr"] for g in optimizer.param_groups]
+        self.base_lrs: list[float] = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
-    def get_last_lr(self) -> List[float]:
+    def get_last_lr(self) -> list[float]:
         return list(self._last_lr)
 
     def step(self, epoch: Optional[int] = None) -> None:
@@ -29,10 +31,10 @@ class LRScheduler:
             g["lr"] = self.lr_at(base, self.last_epoch)
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, sd: Dict[str, Any]) -> None:
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.__dict__.update(sd)
 
 
@@ -64,8 +66,14 @@ class LinearLR(LRScheduler):
     """torch.optim.lr_scheduler.LinearLR: the factor goes linearly from start_factor to
     end_factor over total_iters steps."""
 
-    def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Any,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
             raise ValueError("LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1]")
         self.start_factor = float(start_factor)
@@ -83,8 +91,9 @@ class LinearWarmup(LRScheduler):
     t < warmup_steps, then base (with ``start_factor`` s: s + (1 − s)·t/(warmup_steps − 1)).
     Combine with a decay via SequentialLR(..., milestones=[warmup_steps])."""
 
-    def __init__(self, optimizer: Any, warmup_steps: int, start_factor: Optional[float] = None,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Any, warmup_steps: int, start_factor: Optional[float] = None, last_epoch: int = -1
+    ) -> None:
         if warmup_steps < 1:
             raise ValueError(f"LinearWarmup: warmup_steps must be >= 1, got {warmup_steps}")
         self.warmup_steps = int(warmup_steps)
@@ -101,10 +110,17 @@ class LinearWarmup(LRScheduler):
 class SequentialLR(LRScheduler):
     """Runs ``schedulers[i]`` between milestones; each restarts at its epoch 0 (PyTorch)."""
 
-    def __init__(self, optimizer: Any, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Any,
+        schedulers: Sequence[LRScheduler],
+        milestones: Sequence[int],
+        last_epoch: int = -1,
+    ) -> None:
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: expected {len(schedulers) - 1} milestones, got {len(milestones)}")
+            raise ValueError(
+                f"SequentialLR: expected {len(schedulers) - 1} milestones, got {len(milestones)}"
+            )
         for s in schedulers:
             if s.optimizer is not optimizer:
                 raise ValueError("SequentialLR: all schedulers must use the same optimizer")
@@ -127,11 +143,14 @@ class SequentialLR(LRScheduler):
             s.step()
         self._last_lr = s.get_last_lr()
 
-    def state_dict(self) -> Dict[str, Any]:
-        return {"last_epoch": self.last_epoch, "_milestones": self._milestones,
-                "_schedulers": [s.state_dict() for s in self._schedulers]}
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "last_epoch": self.last_epoch,
+            "_milestones": self._milestones,
+            "_schedulers": [s.state_dict() for s in self._schedulers],
+        }
 
-    def load_state_dict(self, sd: Dict[str, Any]) -> None:
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.last_epoch = sd["last_epoch"]
         self._milestones = list(sd["_milestones"])
         for s, d in zip(self._schedulers, sd["_schedulers"]):
@@ -142,9 +161,18 @@ class ReduceLROnPlateau:
     """Multiplies lr by ``factor`` after ``patience`` epochs without improvement of the
     metric passed to ``step(metric)`` (PyTorch semantics incl. threshold modes, cooldown)."""
 
-    def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: Any = 0.0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Any,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: Any = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError("ReduceLROnPlateau: factor should be < 1.0")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
@@ -191,11 +219,11 @@ class ReduceLROnPlateau:
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    def get_last_lr(self) -> List[float]:
+    def get_last_lr(self) -> list[float]:
         return list(self._last_lr)
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, sd: Dict[str, Any]) -> None:
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.__dict__.update(sd)

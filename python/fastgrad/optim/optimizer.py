@@ -1,9 +1,11 @@
 """Optimizer base class: parameter groups, per-parameter state, state_dict (torch.optim's
 format), and bucketing so that one group's update is one fused C++ call."""
+
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -24,9 +26,9 @@ class _StateView:
     since fg tensors compare elementwise)."""
 
     def __init__(self) -> None:
-        self._d: Dict[int, Dict[str, Any]] = {}
+        self._d: dict[int, dict[str, Any]] = {}
 
-    def __getitem__(self, p: Tensor) -> Dict[str, Any]:
+    def __getitem__(self, p: Tensor) -> dict[str, Any]:
         return self._d.setdefault(id(p), {})
 
     def __contains__(self, p: Tensor) -> bool:
@@ -58,17 +60,19 @@ def _check_hyper(op: str, tuples: Iterable[str] = ("betas",), **values: Any) -> 
 
 
 class Optimizer:
-    def __init__(self, params: Any, defaults: Dict[str, Any]) -> None:
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state = _StateView()
-        self.param_groups: List[Dict[str, Any]] = []
+        self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of Tensors or of dicts, got a single Tensor")
         try:
             groups = list(params)
         except TypeError:
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
-                            f"got {type(params).__name__}") from None
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                f"got {type(params).__name__}"
+            ) from None
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -76,22 +80,27 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, group: Dict[str, Any]) -> None:
+    def add_param_group(self, group: dict[str, Any]) -> None:
         op = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
-            raise TypeError(f"{op}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
+            raise TypeError(
+                f"{op}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}"
+            )
         group = dict(group)
         ps = group["params"]
         try:
             ps = [ps] if isinstance(ps, Tensor) else list(ps)
         except TypeError:
-            raise TypeError(f"{op}: a group's params must be a Tensor or an iterable of Tensors, "
-                            f"got {type(ps).__name__}") from None
+            raise TypeError(
+                f"{op}: a group's params must be a Tensor or an iterable of Tensors, got {type(ps).__name__}"
+            ) from None
         if ps and isinstance(ps[0], tuple):  # named parameters
             ps = [p for _, p in ps]
         for p in ps:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__}: can only optimize fg Tensors, got {type(p).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}: can only optimize fg Tensors, got {type(p).__name__}"
+                )
             if not p.dtype.is_floating_point:
                 raise TypeError(f"{type(self).__name__}: parameters must be floating point, got {p.dtype}")
             if not p.is_leaf:
@@ -99,12 +108,20 @@ class Optimizer:
         group["params"] = ps
         # A group's own hyperparameters are checked like the constructor's (a string lr
         # would otherwise fail inside step()).
-        _check_hyper(op, [k for k, v in self.defaults.items() if isinstance(v, tuple)],
-                     **{k: v for k, v in group.items()
-                            if k in self.defaults and (_is_real(self.defaults[k]) or isinstance(self.defaults[k], tuple))})
+        _check_hyper(
+            op,
+            [k for k, v in self.defaults.items() if isinstance(v, tuple)],
+            **{
+                k: v
+                for k, v in group.items()
+                if k in self.defaults and (_is_real(self.defaults[k]) or isinstance(self.defaults[k], tuple))
+            },
+        )
         for k, v in self.defaults.items():
             if v is required and k not in group:
-                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {k}")
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {k}"
+                )
             group.setdefault(k, v)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in ps) or len({id(p) for p in ps}) != len(ps):
@@ -125,18 +142,19 @@ class Optimizer:
         loss = None
         if closure is not None:
             from ..autograd import enable_grad
+
             with enable_grad():
                 loss = closure()
         for g in self.param_groups:
             self._step_group(g)
         return loss
 
-    def _step_group(self, group: Dict[str, Any]) -> None:
+    def _step_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers for subclasses
     @staticmethod
-    def _with_grads(group: Dict[str, Any]) -> tuple:
+    def _with_grads(group: dict[str, Any]) -> tuple:
         ps, gs = [], []
         for p in group["params"]:
             g = p.grad
@@ -148,23 +166,25 @@ class Optimizer:
         return ps, gs
 
     @staticmethod
-    def _buckets(ps: list, key: Callable[[Tensor], Any]) -> Dict[Any, List[int]]:
+    def _buckets(ps: list, key: Callable[[Tensor], Any]) -> dict[Any, list[int]]:
         """Indices grouped by key (dtype, step, ...); normally a single bucket."""
-        out: Dict[Any, List[int]] = {}
+        out: dict[Any, list[int]] = {}
         for i, p in enumerate(ps):
             out.setdefault(key(p), []).append(i)
         return out
 
     # ------------------------------------------------------------------ state dict (torch.optim format)
-    def state_dict(self) -> Dict[str, Any]:
-        index: Dict[int, int] = {}
+    def state_dict(self) -> dict[str, Any]:
+        index: dict[int, int] = {}
         groups = []
         for g in self.param_groups:
             ids = []
             for p in g["params"]:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
-            groups.append({**{k: v for k, v in g.items() if k != "params" and not k.startswith("_")}, "params": ids})
+            groups.append(
+                {**{k: v for k, v in g.items() if k != "params" and not k.startswith("_")}, "params": ids}
+            )
         state = {}
         for g in self.param_groups:
             for p in g["params"]:
@@ -173,18 +193,23 @@ class Optimizer:
                     state[index[id(p)]] = dict(s)
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, optimizer has "
-                             f"{len(self.param_groups)}")
+            raise ValueError(
+                f"loaded state dict has {len(groups)} parameter groups, optimizer has "
+                f"{len(self.param_groups)}"
+            )
         for i, (mine, theirs) in enumerate(zip(self.param_groups, groups)):
             if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError(f"loaded state dict: group {i} has {len(theirs['params'])} parameters, "
-                                 f"optimizer group has {len(mine['params'])}")
+                raise ValueError(
+                    f"loaded state dict: group {i} has {len(theirs['params'])} parameters, "
+                    f"optimizer group has {len(mine['params'])}"
+                )
         saved = {int(k): v for k, v in state_dict["state"].items()}
         self.state.clear()
         from .._tensor import tensor as _tensor
+
         for mine, theirs in zip(self.param_groups, groups):
             for k, v in theirs.items():
                 if k != "params" and not k.startswith("_"):
@@ -200,8 +225,10 @@ class Optimizer:
                     elif isinstance(v, Tensor) or isinstance(v, np.ndarray) or hasattr(v, "__array__"):
                         a = np.asarray(v.detach() if isinstance(v, Tensor) else v)
                         if a.shape != tuple(p.shape):
-                            raise ValueError(f"loaded optimizer state '{k}' has shape {a.shape}, parameter has "
-                                             f"shape {p.shape}")
+                            raise ValueError(
+                                f"loaded optimizer state '{k}' has shape {a.shape}, parameter has "
+                                f"shape {p.shape}"
+                            )
                         new[k] = _tensor(np.require(a, requirements="C"), dtype=p.dtype)
                     else:
                         new[k] = v
@@ -226,8 +253,9 @@ def _zeros_like(p: Tensor) -> Tensor:
     return _C.full(list(p.shape), 0.0, p.dtype)
 
 
-def param_groups(model: Any, weight_decay: float, no_decay: Iterable[str] = ("bias",),
-                 **extra: Any) -> List[Dict[str, Any]]:
+def param_groups(
+    model: Any, weight_decay: float, no_decay: Iterable[str] = ("bias",), **extra: Any
+) -> list[dict[str, Any]]:
     """Two parameter groups: weights with ``weight_decay``, and biases plus every
     parameter of a normalisation layer (BatchNorm/LayerNorm) or embedding-free 1-D
     parameter with weight_decay 0 (cheat sheet: "no decay on biases and norm params").
@@ -235,9 +263,10 @@ def param_groups(model: Any, weight_decay: float, no_decay: Iterable[str] = ("bi
     ``fg.optim.AdamW(fg.optim.param_groups(model, 1e-4), lr=1e-3)``.
     """
     from ..nn.norm import LayerNorm, _BatchNorm
+
     decay, nodecay = [], []
     seen = set()
-    for mname, m in model.named_modules():
+    for _mname, m in model.named_modules():
         is_norm = isinstance(m, (LayerNorm, _BatchNorm))
         for pname, p in m._parameters.items():
             if p is None or id(p) in seen or not p.requires_grad:

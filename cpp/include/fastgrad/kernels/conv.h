@@ -18,11 +18,14 @@ struct ConvGeom {
 };
 
 // y = conv(x, w) (+ bias[C_out] when bias != nullptr). y is overwritten.
-template <typename T> void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y);
 // gx = d<gy, conv(x, w)>/dx (the transposed convolution). gx is overwritten.
-template <typename T> void conv_grad_input(const ConvGeom& g, const T* gy, const T* w, T* gx);
+template <typename T>
+void conv_grad_input(const ConvGeom& g, const T* gy, const T* w, T* gx);
 // gw = d<gy, conv(x, w)>/dw. gw is overwritten. Deterministic for a fixed thread count.
-template <typename T> void conv_grad_weight(const ConvGeom& g, const T* x, const T* gy, T* gw);
+template <typename T>
+void conv_grad_weight(const ConvGeom& g, const T* x, const T* gy, T* gw);
 
 // Pooling: C_in == C_out == channels (C_out, groups and dil are ignored; dil = 1).
 // x has the input layout of the convolution, y and argmax the output layout.
@@ -30,16 +33,22 @@ template <typename T> void conv_grad_weight(const ConvGeom& g, const T* x, const
 // Max pooling: padded positions never win; argmax[i] is the flat spatial index (within
 // the (n, c) plane) of the winner, -1 if the window is empty (then y = -inf). As in
 // PyTorch a NaN wins, and of equal maxima the first in row-major window order wins.
-template <typename T> void maxpool_forward(const ConvGeom& g, const T* x, T* y, int64_t* argmax);
-template <typename T> void maxpool_backward(const ConvGeom& g, const T* gy, const int64_t* argmax, T* gx);
+template <typename T>
+void maxpool_forward(const ConvGeom& g, const T* x, T* y, int64_t* argmax);
+template <typename T>
+void maxpool_backward(const ConvGeom& g, const T* gy, const int64_t* argmax, T* gx);
 // Average pooling; count_include_pad as PyTorch (divisor counts padded cells inside
 // the padded input, i.e. window clipped to [-pad_lo, in + pad_hi)).
-template <typename T> void avgpool_forward(const ConvGeom& g, const T* x, T* y, bool count_include_pad);
-template <typename T> void avgpool_backward(const ConvGeom& g, const T* gy, T* gx, bool count_include_pad);
+template <typename T>
+void avgpool_forward(const ConvGeom& g, const T* x, T* y, bool count_include_pad);
+template <typename T>
+void avgpool_backward(const ConvGeom& g, const T* gy, T* gx, bool count_include_pad);
 // Adaptive average pooling with PyTorch's windows: along each dim, output i averages
 // inputs [floor(i*in/out), ceil((i+1)*in/out)). g.out holds the output sizes; k,
 // stride and padding are ignored.
-template <typename T> void adaptive_avgpool_forward(const ConvGeom& g, const T* x, T* y);
-template <typename T> void adaptive_avgpool_backward(const ConvGeom& g, const T* gy, T* gx);
+template <typename T>
+void adaptive_avgpool_forward(const ConvGeom& g, const T* x, T* y);
+template <typename T>
+void adaptive_avgpool_backward(const ConvGeom& g, const T* gy, T* gx);
 
 }  // namespace fastgrad::kernels

@@ -6,8 +6,14 @@
 
 namespace fastgrad::kernels {
 
-template <typename T> struct ParamSlot {
-  T* param; const T* grad; T* buf1; T* buf2; T* buf3; int64_t n;  // bufs may be null when unused
+template <typename T>
+struct ParamSlot {
+  T* param;
+  const T* grad;
+  T* buf1;
+  T* buf2;
+  T* buf3;
+  int64_t n;  // bufs may be null when unused
 };
 
 // SGD: buf1 = momentum buffer. `first_step` initialises the buffer with the gradient as torch.

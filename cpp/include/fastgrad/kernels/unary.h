@@ -6,13 +6,17 @@
 namespace fastgrad::kernels {
 
 enum class UnaryOp : int {
-  Exp, Log, Tanh, Sigmoid, Erf,
-  Gelu,          // x * Phi(x)                       (exact)
-  GeluTanh,      // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
-  GeluDeriv,     // d/dx of Gelu
-  GeluTanhDeriv, // d/dx of GeluTanh
-  Silu,          // x * sigmoid(x)
-  Softplus,      // log(1 + exp(x)), stable
+  Exp,
+  Log,
+  Tanh,
+  Sigmoid,
+  Erf,
+  Gelu,           // x * Phi(x)                       (exact)
+  GeluTanh,       // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))
+  GeluDeriv,      // d/dx of Gelu
+  GeluTanhDeriv,  // d/dx of GeluTanh
+  Silu,           // x * sigmoid(x)
+  Softplus,       // log(1 + exp(x)), stable
 };
 
 // y[i] = op(x[i]) for i < n; x and y may alias.

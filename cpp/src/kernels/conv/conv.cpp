@@ -358,9 +358,9 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   ip.check();
 }
 
-#define FASTGRAD_CONV_INSTANTIATE(T)                                                       \
-  template void conv_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*);        \
-  template void conv_grad_input<T>(const ConvGeom&, const T*, const T*, T*);               \
+#define FASTGRAD_CONV_INSTANTIATE(T)                                                \
+  template void conv_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*); \
+  template void conv_grad_input<T>(const ConvGeom&, const T*, const T*, T*);        \
   template void conv_grad_weight<T>(const ConvGeom&, const T*, const T*, T*);
 FASTGRAD_CONV_INSTANTIATE(float)
 FASTGRAD_CONV_INSTANTIATE(double)

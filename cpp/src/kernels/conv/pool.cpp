@@ -57,7 +57,6 @@ Windows make_windows(const Geom3& g, Kind kind) {
   return w;
 }
 
-
 // Below this many window reads, threading costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 15;
 
@@ -277,12 +276,12 @@ void adaptive_avgpool_backward(const ConvGeom& cg, const T* gy, T* gx) {
   pool_backward<T, false>(g, make_windows(g, Kind::kAdaptive), gy, nullptr, gx);
 }
 
-#define FASTGRAD_POOL_INSTANTIATE(T)                                                         \
-  template void maxpool_forward<T>(const ConvGeom&, const T*, T*, int64_t*);                 \
-  template void maxpool_backward<T>(const ConvGeom&, const T*, const int64_t*, T*);          \
-  template void avgpool_forward<T>(const ConvGeom&, const T*, T*, bool);                     \
-  template void avgpool_backward<T>(const ConvGeom&, const T*, T*, bool);                    \
-  template void adaptive_avgpool_forward<T>(const ConvGeom&, const T*, T*);                  \
+#define FASTGRAD_POOL_INSTANTIATE(T)                                                \
+  template void maxpool_forward<T>(const ConvGeom&, const T*, T*, int64_t*);        \
+  template void maxpool_backward<T>(const ConvGeom&, const T*, const int64_t*, T*); \
+  template void avgpool_forward<T>(const ConvGeom&, const T*, T*, bool);            \
+  template void avgpool_backward<T>(const ConvGeom&, const T*, T*, bool);           \
+  template void adaptive_avgpool_forward<T>(const ConvGeom&, const T*, T*);         \
   template void adaptive_avgpool_backward<T>(const ConvGeom&, const T*, T*);
 FASTGRAD_POOL_INSTANTIATE(float)
 FASTGRAD_POOL_INSTANTIATE(double)

@@ -24,18 +24,24 @@ const KernelSet<T>& kernel_set(Isa isa);
 template <>
 const KernelSet<float>& kernel_set<float>(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return gemm_detail::kernels_avx512_f32();
-    case Isa::Avx2: return gemm_detail::kernels_avx2_f32();
-    default: return gemm_detail::kernels_scalar_f32();
+    case Isa::Avx512:
+      return gemm_detail::kernels_avx512_f32();
+    case Isa::Avx2:
+      return gemm_detail::kernels_avx2_f32();
+    default:
+      return gemm_detail::kernels_scalar_f32();
   }
 }
 
 template <>
 const KernelSet<double>& kernel_set<double>(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return gemm_detail::kernels_avx512_f64();
-    case Isa::Avx2: return gemm_detail::kernels_avx2_f64();
-    default: return gemm_detail::kernels_scalar_f64();
+    case Isa::Avx512:
+      return gemm_detail::kernels_avx512_f64();
+    case Isa::Avx2:
+      return gemm_detail::kernels_avx2_f64();
+    default:
+      return gemm_detail::kernels_scalar_f64();
   }
 }
 
@@ -81,8 +87,7 @@ thread_local PackBuffer tls_pack_a, tls_pack_b;
 // row-major panels (contiguous reads and writes; the micro-kernel broadcasts from MR
 // row streams); any other layout goes to k-major panels. Returns a_rs (a_cs follows).
 template <typename T>
-int64_t pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR,
-               T* Ap) {
+int64_t pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR, T* Ap) {
   const bool row_major = csA == 1 && rsA != 1;
   for (int64_t i = 0; i < mc; i += MR) {
     const int64_t mr = std::min(MR, mc - i);
@@ -169,9 +174,9 @@ inline int64_t balanced_block(int64_t n, int64_t block, int64_t unit) {
 }
 
 template <typename T>
-void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha,
-                   const T* A, int64_t rsA, int64_t csA, const T* B, int64_t rsB,
-                   int64_t csB, T beta, T* C, int64_t rsC, int64_t csC, const InterruptPoll& ip) {
+void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
+                   int64_t csA, const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC,
+                   const InterruptPoll& ip) {
   const int64_t MR = ks.MR, NR = ks.NR;
   const int64_t KC = balanced_block(K, ks.KC, 8);
   const int64_t MC = balanced_block(M, ks.MC, MR);
@@ -195,8 +200,8 @@ void packed_serial(const KernelSet<T>& ks, int64_t M, int64_t N, int64_t K, T al
           const int64_t nr = std::min(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min(MR, mc - ir);
-            ks.micro(kc, Ap + ir * kc, a_rs, a_cs, Bp + jr * kc, C + (ic + ir) * rsC + (jc + jr) * csC,
-                     rsC, csC, alpha, beta_eff, mr, nr);
+            ks.micro(kc, Ap + ir * kc, a_rs, a_cs, Bp + jr * kc, C + (ic + ir) * rsC + (jc + jr) * csC, rsC,
+                     csC, alpha, beta_eff, mr, nr);
           }
         }
       }
@@ -217,9 +222,8 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rsC, int64_t csC) {
 // possible) by computing C^T = B^T A^T when C is column-major. Returns false when
 // nothing is left to compute.
 template <typename T>
-bool normalize(int64_t& M, int64_t& N, int64_t K, T alpha, const T*& A, int64_t& rsA,
-               int64_t& csA, const T*& B, int64_t& rsB, int64_t& csB, T beta, T* C,
-               int64_t& rsC, int64_t& csC) {
+bool normalize(int64_t& M, int64_t& N, int64_t K, T alpha, const T*& A, int64_t& rsA, int64_t& csA,
+               const T*& B, int64_t& rsB, int64_t& csB, T beta, T* C, int64_t& rsC, int64_t& csC) {
   if (M <= 0 || N <= 0) return false;
   if (K <= 0 || alpha == T(0)) {
     if (beta != T(1)) scale_c(M, N, beta, C, rsC, csC);
@@ -245,8 +249,7 @@ bool normalize(int64_t& M, int64_t& N, int64_t K, T alpha, const T*& A, int64_t&
 
 // Splits C into a tm x tn grid of thread tiles (tile edges on micro-tile boundaries)
 // minimising the largest tile, then the packing traffic per thread.
-void thread_grid(int64_t M, int64_t N, int64_t K, int64_t MR, int64_t NR, int nt, int& tm,
-                 int& tn) {
+void thread_grid(int64_t M, int64_t N, int64_t K, int64_t MR, int64_t NR, int nt, int& tm, int& tn) {
   double best = -1;
   tm = 1;
   tn = nt;
@@ -268,9 +271,8 @@ void thread_grid(int64_t M, int64_t N, int64_t K, int64_t MR, int64_t NR, int nt
 }
 
 template <typename T>
-void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
-               int64_t csA, const T* B, int64_t rsB, int64_t csB, T beta, T* C,
-               int64_t rsC, int64_t csC, bool allow_threads) {
+void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+               int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC, bool allow_threads) {
   if (!normalize(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC)) return;
   const KernelSet<T>& ks = kernel_set<T>(active_isa());
   const InterruptPoll ip;
@@ -309,8 +311,8 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     {
       const int64_t i0 = omp_get_thread_num() * rows;
       if (i0 < M)
-        ks.small(std::min(rows, M - i0), N, K, alpha, A + i0 * rsA, rsA, csA, B, rsB, beta,
-                 C + i0 * rsC, rsC);
+        ks.small(std::min(rows, M - i0), N, K, alpha, A + i0 * rsA, rsA, csA, B, rsB, beta, C + i0 * rsC,
+                 rsC);
     }
     return;
   }
@@ -323,7 +325,7 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
   thread_grid(M, N, K, ks.MR, ks.NR, nt, tm, tn);
   const int64_t mt = round_up((M + tm - 1) / tm, ks.MR);
   const int64_t ntile = round_up((N + tn - 1) / tn, ks.NR);
-#pragma omp parallel num_threads(tm * tn)
+#pragma omp parallel num_threads(tm* tn)
   {
     const int t = omp_get_thread_num();
     const int64_t i0 = (t / tn) * mt, j0 = (t % tn) * ntile;
@@ -339,39 +341,37 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
 }  // namespace
 
 template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
-          const T* B, int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
+void gemm(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+          int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
   gemm_impl(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, true);
 }
 
 template <typename T>
-void gemm_serial(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
-                 int64_t csA, const T* B, int64_t rsB, int64_t csB, T beta, T* C,
-                 int64_t rsC, int64_t csC) {
+void gemm_serial(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+                 int64_t rsB, int64_t csB, T beta, T* C, int64_t rsC, int64_t csC) {
   gemm_impl(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, false);
 }
 
 template <typename T>
-void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                  int64_t bsA, int64_t rsA, int64_t csA, const T* B, int64_t bsB,
-                  int64_t rsB, int64_t csB, T beta, T* C, int64_t bsC, int64_t rsC,
-                  int64_t csC) {
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t bsA,
+                  int64_t rsA, int64_t csA, const T* B, int64_t bsB, int64_t rsB, int64_t csB, T beta, T* C,
+                  int64_t bsC, int64_t rsC, int64_t csC) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
   const int64_t work = M * N * std::max<int64_t>(K, 1);
   const int maxt = omp_in_parallel() ? 1 : omp_get_max_threads();
   // One matrix big enough to keep every thread busy: thread inside each GEMM.
   if (maxt <= 1 || batch == 1 || work >= int64_t(maxt) * 4 * kMinWorkPerThread) {
     for (int64_t b = 0; b < batch; ++b)
-      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
-                C + b * bsC, rsC, csC, true);
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta, C + b * bsC, rsC, csC,
+                true);
     return;
   }
-  const int64_t nt = std::min<int64_t>(
-      {int64_t(maxt), batch, std::max<int64_t>(1, work * batch / kMinWorkPerThread)});
+  const int64_t nt =
+      std::min<int64_t>({int64_t(maxt), batch, std::max<int64_t>(1, work * batch / kMinWorkPerThread)});
   if (nt <= 1) {
     for (int64_t b = 0; b < batch; ++b)
-      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
-                C + b * bsC, rsC, csC, false);
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta, C + b * bsC, rsC, csC,
+                false);
     return;
   }
   // Static schedule: each batch entry always lands on the same thread for a given
@@ -380,19 +380,18 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const
 #pragma omp parallel for num_threads(static_cast<int>(nt)) schedule(static)
   for (int64_t b = 0; b < batch; ++b)
     if (!ip.requested())
-      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta,
-                C + b * bsC, rsC, csC, false);
+      gemm_impl(M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta, C + b * bsC, rsC, csC,
+                false);
   ip.check();
 }
 
-#define FG_GEMM_INSTANTIATE(T)                                                              \
-  template void gemm<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t, const T*, \
-                        int64_t, int64_t, T, T*, int64_t, int64_t);                         \
-  template void gemm_serial<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,    \
-                               const T*, int64_t, int64_t, T, T*, int64_t, int64_t);        \
-  template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,   \
-                                int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T,   \
-                                T*, int64_t, int64_t, int64_t);
+#define FG_GEMM_INSTANTIATE(T)                                                                              \
+  template void gemm<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t, const T*, int64_t,        \
+                        int64_t, T, T*, int64_t, int64_t);                                                  \
+  template void gemm_serial<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t, const T*, int64_t, \
+                               int64_t, T, T*, int64_t, int64_t);                                           \
+  template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t, int64_t, \
+                                const T*, int64_t, int64_t, int64_t, T, T*, int64_t, int64_t, int64_t);
 FG_GEMM_INSTANTIATE(float)
 FG_GEMM_INSTANTIATE(double)
 #undef FG_GEMM_INSTANTIATE

@@ -60,14 +60,24 @@ struct Yd {
 }  // namespace
 
 const KernelSet<float>& kernels_avx2_f32() {
-  static const KernelSet<float> ks{FG_Y_MR, FG_Y_NV * 8, FG_Y_KC, FG_Y_MR * 24, 4096,
-                                   &micro_kernel<Yf, FG_Y_MR, FG_Y_NV>, &small_gemm<Yf, 6, 2>};
+  static const KernelSet<float> ks{FG_Y_MR,
+                                   FG_Y_NV * 8,
+                                   FG_Y_KC,
+                                   FG_Y_MR * 24,
+                                   4096,
+                                   &micro_kernel<Yf, FG_Y_MR, FG_Y_NV>,
+                                   &small_gemm<Yf, 6, 2>};
   return ks;
 }
 
 const KernelSet<double>& kernels_avx2_f64() {
-  static const KernelSet<double> ks{FG_Y_MR, FG_Y_NV * 4, FG_Y_KC, FG_Y_MR * 16, 4096,
-                                    &micro_kernel<Yd, FG_Y_MR, FG_Y_NV>, &small_gemm<Yd, 6, 2>};
+  static const KernelSet<double> ks{FG_Y_MR,
+                                    FG_Y_NV * 4,
+                                    FG_Y_KC,
+                                    FG_Y_MR * 16,
+                                    4096,
+                                    &micro_kernel<Yd, FG_Y_MR, FG_Y_NV>,
+                                    &small_gemm<Yd, 6, 2>};
   return ks;
 }
 

@@ -75,14 +75,22 @@ struct Zd {
 }  // namespace
 
 const KernelSet<float>& kernels_avx512_f32() {
-  static const KernelSet<float> ks{FG_Z_MR_F, FG_Z_NV_F * 16, FG_Z_KC_F, FG_Z_MC_F, 4096,
+  static const KernelSet<float> ks{FG_Z_MR_F,
+                                   FG_Z_NV_F * 16,
+                                   FG_Z_KC_F,
+                                   FG_Z_MC_F,
+                                   4096,
                                    &micro_kernel<Zf, FG_Z_MR_F, FG_Z_NV_F>,
                                    &small_gemm<Zf, 6, 4>};
   return ks;
 }
 
 const KernelSet<double>& kernels_avx512_f64() {
-  static const KernelSet<double> ks{FG_Z_MR_D, FG_Z_NV_D * 8, FG_Z_KC_D, FG_Z_MC_D, 4096,
+  static const KernelSet<double> ks{FG_Z_MR_D,
+                                    FG_Z_NV_D * 8,
+                                    FG_Z_KC_D,
+                                    FG_Z_MC_D,
+                                    4096,
                                     &micro_kernel<Zd, FG_Z_MR_D, FG_Z_NV_D>,
                                     &small_gemm<Zd, 6, 4>};
   return ks;

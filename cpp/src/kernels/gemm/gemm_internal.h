@@ -15,21 +15,19 @@ namespace fastgrad::kernels::gemm_detail {
 // mr <= MR, nr <= NR; padding rows/columns of the panels are zero.
 // beta == 0: C is not read.
 template <typename T>
-using MicroKernel = void (*)(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp,
-                             T* C, int64_t rsC, int64_t csC, T alpha, T beta, int64_t mr,
-                             int64_t nr);
+using MicroKernel = void (*)(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp, T* C,
+                             int64_t rsC, int64_t csC, T alpha, T beta, int64_t mr, int64_t nr);
 
 // Unpacked path for small problems with unit column stride in B and C:
 // C = alpha * A @ B + beta * C. K >= 1.
 template <typename T>
-using SmallKernel = void (*)(int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                             int64_t rsA, int64_t csA, const T* B, int64_t rsB, T beta,
-                             T* C, int64_t rsC);
+using SmallKernel = void (*)(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA,
+                             const T* B, int64_t rsB, T beta, T* C, int64_t rsC);
 
 template <typename T>
 struct KernelSet {
-  int64_t MR, NR;        // micro-tile
-  int64_t KC, MC, NC;    // cache blocking (MC multiple of MR, NC multiple of NR)
+  int64_t MR, NR;      // micro-tile
+  int64_t KC, MC, NC;  // cache blocking (MC multiple of MR, NC multiple of NR)
   MicroKernel<T> micro;
   SmallKernel<T> small;  // may be null: small problems then go through packing
 };

@@ -8,8 +8,8 @@ namespace fastgrad::kernels::gemm_detail {
 namespace {
 
 template <typename T, int MR, int NR>
-void micro_scalar(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp, T* C, int64_t rsC, int64_t csC,
-                  T alpha, T beta, int64_t mr, int64_t nr) {
+void micro_scalar(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* Bp, T* C, int64_t rsC,
+                  int64_t csC, T alpha, T beta, int64_t mr, int64_t nr) {
   T acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int r = 0; r < MR; ++r) {
@@ -29,8 +29,8 @@ void micro_scalar(int64_t kc, const T* Ap, int64_t a_rs, int64_t a_cs, const T* 
 
 // i-k-j order: the inner loop runs along contiguous rows of B and C.
 template <typename T>
-void small_scalar(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA,
-                  int64_t csA, const T* B, int64_t rsB, T beta, T* C, int64_t rsC) {
+void small_scalar(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA, int64_t csA, const T* B,
+                  int64_t rsB, T beta, T* C, int64_t rsC) {
   for (int64_t i = 0; i < M; ++i) {
     T* c = C + i * rsC;
     if (beta == T(0)) {
@@ -49,14 +49,13 @@ void small_scalar(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
 }  // namespace
 
 const KernelSet<float>& kernels_scalar_f32() {
-  static const KernelSet<float> ks{4, 8, 256, 4 * 32, 4096, &micro_scalar<float, 4, 8>,
-                                   &small_scalar<float>};
+  static const KernelSet<float> ks{4, 8, 256, 4 * 32, 4096, &micro_scalar<float, 4, 8>, &small_scalar<float>};
   return ks;
 }
 
 const KernelSet<double>& kernels_scalar_f64() {
-  static const KernelSet<double> ks{4, 4, 256, 4 * 32, 4096, &micro_scalar<double, 4, 4>,
-                                    &small_scalar<double>};
+  static const KernelSet<double> ks{
+      4, 4, 256, 4 * 32, 4096, &micro_scalar<double, 4, 4>, &small_scalar<double>};
   return ks;
 }
 

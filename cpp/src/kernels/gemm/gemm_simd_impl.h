@@ -18,8 +18,8 @@ namespace {
 // Writes alpha*acc + beta*C for one row segment of nv vectors, of which the first
 // `cols` columns are valid (cols may exceed nv*W: then all are valid).
 template <class X, int NV>
-inline void store_row(typename X::T* c, const typename X::V* acc, typename X::V va,
-                      typename X::V vb, bool read_c, bool scale, int64_t cols) {
+inline void store_row(typename X::T* c, const typename X::V* acc, typename X::V va, typename X::V vb,
+                      bool read_c, bool scale, int64_t cols) {
   using V = typename X::V;
   if (cols >= NV * X::W) {
 #pragma GCC unroll 8
@@ -43,10 +43,9 @@ inline void store_row(typename X::T* c, const typename X::V* acc, typename X::V 
 
 // MR x (NV*W) register tile over packed panels (see MicroKernel in gemm_internal.h).
 template <class X, int MR, int NV>
-void micro_kernel(int64_t kc, const typename X::T* Ap, int64_t a_rs, int64_t a_cs,
-                  const typename X::T* Bp,
-                  typename X::T* C, int64_t rsC, int64_t csC, typename X::T alpha,
-                  typename X::T beta, int64_t mr, int64_t nr) {
+void micro_kernel(int64_t kc, const typename X::T* Ap, int64_t a_rs, int64_t a_cs, const typename X::T* Bp,
+                  typename X::T* C, int64_t rsC, int64_t csC, typename X::T alpha, typename X::T beta,
+                  int64_t mr, int64_t nr) {
   using T = typename X::T;
   using V = typename X::V;
   constexpr int NR = NV * X::W;
@@ -104,9 +103,9 @@ void micro_kernel(int64_t kc, const typename X::T* Ap, int64_t a_rs, int64_t a_c
 // RB rows x NV vectors of C straight from unpacked A and B (B rows contiguous): the
 // small-matrix path, where packing would cost as much as the arithmetic.
 template <class X, int RB, int NV>
-void small_block(int64_t K, typename X::T alpha, const typename X::T* A, int64_t rsA,
-                 int64_t csA, const typename X::T* B, int64_t rsB, typename X::T beta,
-                 typename X::T* C, int64_t rsC, int64_t cols) {
+void small_block(int64_t K, typename X::T alpha, const typename X::T* A, int64_t rsA, int64_t csA,
+                 const typename X::T* B, int64_t rsB, typename X::T beta, typename X::T* C, int64_t rsC,
+                 int64_t cols) {
   using T = typename X::T;
   using V = typename X::V;
   V acc[RB][NV];
@@ -121,8 +120,7 @@ void small_block(int64_t K, typename X::T alpha, const typename X::T* A, int64_t
     V b[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV - 1; ++v) b[v] = X::loadu(brow + v * X::W);
-    b[NV - 1] = full ? X::loadu(brow + (NV - 1) * X::W)
-                     : X::maskz_loadu(last, brow + (NV - 1) * X::W);
+    b[NV - 1] = full ? X::loadu(brow + (NV - 1) * X::W) : X::maskz_loadu(last, brow + (NV - 1) * X::W);
 #pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const V a = X::set1(A[r * rsA + k * csA]);
@@ -138,8 +136,7 @@ void small_block(int64_t K, typename X::T alpha, const typename X::T* A, int64_t
 
 template <class X>
 using SmallBlockFn = void (*)(int64_t, typename X::T, const typename X::T*, int64_t, int64_t,
-                              const typename X::T*, int64_t, typename X::T, typename X::T*,
-                              int64_t, int64_t);
+                              const typename X::T*, int64_t, typename X::T, typename X::T*, int64_t, int64_t);
 
 // Row blocks of up to RBMAX rows, column blocks of up to NVMAX vectors.
 template <class X, int RBMAX, int NVMAX>
@@ -148,16 +145,18 @@ struct SmallTable {
   template <int R, int N>
   static constexpr void fill(SmallTable& t) {
     t.fn[R - 1][N - 1] = &small_block<X, R, N>;
-    if constexpr (N > 1) fill<R, N - 1>(t);
-    else if constexpr (R > 1) fill<R - 1, NVMAX>(t);
+    if constexpr (N > 1)
+      fill<R, N - 1>(t);
+    else if constexpr (R > 1)
+      fill<R - 1, NVMAX>(t);
   }
   SmallTable() { fill<RBMAX, NVMAX>(*this); }
 };
 
 template <class X, int RBMAX, int NVMAX>
-void small_gemm(int64_t M, int64_t N, int64_t K, typename X::T alpha, const typename X::T* A,
-                int64_t rsA, int64_t csA, const typename X::T* B, int64_t rsB,
-                typename X::T beta, typename X::T* C, int64_t rsC) {
+void small_gemm(int64_t M, int64_t N, int64_t K, typename X::T alpha, const typename X::T* A, int64_t rsA,
+                int64_t csA, const typename X::T* B, int64_t rsB, typename X::T beta, typename X::T* C,
+                int64_t rsC) {
   static const SmallTable<X, RBMAX, NVMAX> table;
   constexpr int64_t NB = int64_t(NVMAX) * X::W;
   for (int64_t j0 = 0; j0 < N; j0 += NB) {
@@ -165,8 +164,8 @@ void small_gemm(int64_t M, int64_t N, int64_t K, typename X::T alpha, const type
     const int64_t nv = (cols + X::W - 1) / X::W;
     for (int64_t i0 = 0; i0 < M; i0 += RBMAX) {
       const int64_t rb = M - i0 < RBMAX ? M - i0 : RBMAX;
-      table.fn[rb - 1][nv - 1](K, alpha, A + i0 * rsA, rsA, csA, B + j0, rsB, beta,
-                               C + i0 * rsC + j0, rsC, cols);
+      table.fn[rb - 1][nv - 1](K, alpha, A + i0 * rsA, rsA, csA, B + j0, rsB, beta, C + i0 * rsC + j0, rsC,
+                               cols);
     }
   }
 }

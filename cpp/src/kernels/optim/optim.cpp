@@ -45,9 +45,7 @@ void for_range(int64_t n, F f) {
 // from double reproduces the FMA result (except for rare double-rounding ties) while
 // staying vectorisable with baseline SSE2 flags. For double a true FMA would need -mfma
 // or a libm call per element; there we use a*b + c (<= 1 ulp from torch per operation).
-inline float madd(float a, float b, float c) {
-  return static_cast<float>(static_cast<double>(a) * b + c);
-}
+inline float madd(float a, float b, float c) { return static_cast<float>(static_cast<double>(a) * b + c); }
 inline double madd(double a, double b, double c) { return a * b + c; }
 
 // torch.lerp(start, end, w) for |w| < 0.5 computes start + w*(end - start); Adam passes
@@ -116,8 +114,10 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
           T g = maxi ? -gr[i] : gr[i];
           T pi = p[i];
           if (wd_on) {
-            if (dec) pi = pi * decay;  // param.mul_(1 - lr*wd)
-            else g = madd(wd, pi, g);  // grad.add(param, alpha=wd)
+            if (dec)
+              pi = pi * decay;  // param.mul_(1 - lr*wd)
+            else
+              g = madd(wd, pi, g);  // grad.add(param, alpha=wd)
           }
           // exp_avg.lerp_(grad, 1-beta1), both branches of torch's lerp
           const T diff = g - m[i];
@@ -131,7 +131,7 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
             vmax[i] = vu;
           }
           const T denom = std::sqrt(vu) / bc2_sqrt + eps_t;  // (sqrt(v)/bc2_sqrt).add_(eps)
-          p[i] = pi + (-step_size) * mi / denom;  // addcdiv_(m, denom, value=-step_size)
+          p[i] = pi + (-step_size) * mi / denom;             // addcdiv_(m, denom, value=-step_size)
         }
       });
     }
@@ -139,12 +139,33 @@ void adam_step(ParamSlot<T>* slots, int64_t count, double lr, double beta1, doub
   using TT = std::true_type;
   using FF = std::false_type;
   auto pick5 = [&](auto a, auto b, auto c, auto d) {
-    if (std::abs(w1) < T(0.5)) run(a, b, c, d, TT{}); else run(a, b, c, d, FF{});
+    if (std::abs(w1) < T(0.5))
+      run(a, b, c, d, TT{});
+    else
+      run(a, b, c, d, FF{});
   };
-  auto pick4 = [&](auto a, auto b, auto c) { if (maximize) pick5(a, b, c, TT{}); else pick5(a, b, c, FF{}); };
-  auto pick3 = [&](auto a, auto b) { if (amsgrad) pick4(a, b, TT{}); else pick4(a, b, FF{}); };
-  auto pick2 = [&](auto a) { if (decoupled) pick3(a, TT{}); else pick3(a, FF{}); };
-  if (weight_decay != 0.0) pick2(TT{}); else pick2(FF{});
+  auto pick4 = [&](auto a, auto b, auto c) {
+    if (maximize)
+      pick5(a, b, c, TT{});
+    else
+      pick5(a, b, c, FF{});
+  };
+  auto pick3 = [&](auto a, auto b) {
+    if (amsgrad)
+      pick4(a, b, TT{});
+    else
+      pick4(a, b, FF{});
+  };
+  auto pick2 = [&](auto a) {
+    if (decoupled)
+      pick3(a, TT{});
+    else
+      pick3(a, FF{});
+  };
+  if (weight_decay != 0.0)
+    pick2(TT{});
+  else
+    pick2(FF{});
 }
 
 template <typename T>
@@ -189,9 +210,11 @@ template void sgd_step<float>(ParamSlot<float>*, int64_t, double, double, double
 template void sgd_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, bool, bool, bool);
 template void adam_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, double, bool, bool,
                                bool, int64_t);
-template void adam_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool, bool,
-                                bool, int64_t);
-template void rmsprop_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, double, bool, bool);
-template void rmsprop_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool, bool);
+template void adam_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool,
+                                bool, bool, int64_t);
+template void rmsprop_step<float>(ParamSlot<float>*, int64_t, double, double, double, double, double, bool,
+                                  bool);
+template void rmsprop_step<double>(ParamSlot<double>*, int64_t, double, double, double, double, double, bool,
+                                   bool);
 
 }  // namespace fastgrad::kernels

@@ -130,17 +130,39 @@ void gelu_backward(bool tanh_approx, const float* x, const float* gy, float* gx,
 
 void unary(UnaryOp op, const double* x, double* y, int64_t n) {
   switch (op) {
-    case UnaryOp::Exp: map_d(x, y, n, [](double v) { return std::exp(v); }); break;
-    case UnaryOp::Log: map_d(x, y, n, [](double v) { return std::log(v); }); break;
-    case UnaryOp::Tanh: map_d(x, y, n, [](double v) { return std::tanh(v); }); break;
-    case UnaryOp::Sigmoid: map_d(x, y, n, sigmoid_d); break;
-    case UnaryOp::Erf: map_d(x, y, n, [](double v) { return std::erf(v); }); break;
-    case UnaryOp::Gelu: map_d(x, y, n, gelu_d); break;
-    case UnaryOp::GeluTanh: map_d(x, y, n, gelu_tanh_d); break;
-    case UnaryOp::GeluDeriv: map_d(x, y, n, gelu_deriv_d); break;
-    case UnaryOp::GeluTanhDeriv: map_d(x, y, n, gelu_tanh_deriv_d); break;
-    case UnaryOp::Silu: map_d(x, y, n, silu_d); break;
-    case UnaryOp::Softplus: map_d(x, y, n, softplus_d); break;
+    case UnaryOp::Exp:
+      map_d(x, y, n, [](double v) { return std::exp(v); });
+      break;
+    case UnaryOp::Log:
+      map_d(x, y, n, [](double v) { return std::log(v); });
+      break;
+    case UnaryOp::Tanh:
+      map_d(x, y, n, [](double v) { return std::tanh(v); });
+      break;
+    case UnaryOp::Sigmoid:
+      map_d(x, y, n, sigmoid_d);
+      break;
+    case UnaryOp::Erf:
+      map_d(x, y, n, [](double v) { return std::erf(v); });
+      break;
+    case UnaryOp::Gelu:
+      map_d(x, y, n, gelu_d);
+      break;
+    case UnaryOp::GeluTanh:
+      map_d(x, y, n, gelu_tanh_d);
+      break;
+    case UnaryOp::GeluDeriv:
+      map_d(x, y, n, gelu_deriv_d);
+      break;
+    case UnaryOp::GeluTanhDeriv:
+      map_d(x, y, n, gelu_tanh_deriv_d);
+      break;
+    case UnaryOp::Silu:
+      map_d(x, y, n, silu_d);
+      break;
+    case UnaryOp::Softplus:
+      map_d(x, y, n, softplus_d);
+      break;
   }
 }
 

@@ -9,7 +9,9 @@
 namespace fastgrad::kernels::unary_detail {
 namespace {
 
-struct V8 { __m256 v; };
+struct V8 {
+  __m256 v;
+};
 FG_UNARY_INLINE V8 operator+(V8 a, V8 b) { return {_mm256_add_ps(a.v, b.v)}; }
 FG_UNARY_INLINE V8 operator-(V8 a, V8 b) { return {_mm256_sub_ps(a.v, b.v)}; }
 FG_UNARY_INLINE V8 operator*(V8 a, V8 b) { return {_mm256_mul_ps(a.v, b.v)}; }
@@ -65,8 +67,8 @@ struct S8 {
     const __m256i ex = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(b, 23), _mm256_set1_epi32(0xff)),
                                         _mm256_set1_epi32(127));
     e = {_mm256_add_ps(_mm256_cvtepi32_ps(ex), adj)};
-    m = {_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x007fffff)),
-                                             _mm256_set1_epi32(0x3f800000)))};
+    m = {_mm256_castsi256_ps(
+        _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)))};
   }
   static FG_UNARY_INLINE __m256d w_pd(__m256d a) {
     const __m256d a2 = _mm256_mul_pd(a, a);

@@ -16,7 +16,9 @@
 namespace fastgrad::kernels::unary_detail {
 namespace {
 
-struct V16 { __m512 v; };
+struct V16 {
+  __m512 v;
+};
 FG_UNARY_INLINE V16 operator+(V16 a, V16 b) { return {_mm512_add_ps(a.v, b.v)}; }
 FG_UNARY_INLINE V16 operator-(V16 a, V16 b) { return {_mm512_sub_ps(a.v, b.v)}; }
 FG_UNARY_INLINE V16 operator*(V16 a, V16 b) { return {_mm512_mul_ps(a.v, b.v)}; }
@@ -37,8 +39,8 @@ struct S16 {
   static FG_UNARY_INLINE V copysign(V mag, V sgn) {
     // ternarylogic 0xCA: bitwise A ? B : C with A = sign-bit mask, B = sgn, C = mag.
     const __m512i s = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-    return {_mm512_castsi512_ps(_mm512_ternarylogic_epi32(s, _mm512_castps_si512(sgn.v),
-                                                          _mm512_castps_si512(mag.v), 0xCA))};
+    return {_mm512_castsi512_ps(
+        _mm512_ternarylogic_epi32(s, _mm512_castps_si512(sgn.v), _mm512_castps_si512(mag.v), 0xCA))};
   }
   static FG_UNARY_INLINE V select(M m, V a, V b) { return {_mm512_mask_blend_ps(m, b.v, a.v)}; }
   static FG_UNARY_INLINE M lt(V a, V b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
@@ -64,8 +66,8 @@ struct S16 {
     const __m512i ex = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(b, 23), _mm512_set1_epi32(0xff)),
                                         _mm512_set1_epi32(127));
     e = {_mm512_add_ps(_mm512_cvtepi32_ps(ex), adj)};
-    m = {_mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(b, _mm512_set1_epi32(0x007fffff)),
-                                             _mm512_set1_epi32(0x3f800000)))};
+    m = {_mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_and_si512(b, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)))};
   }
   static FG_UNARY_INLINE __m512d w_pd(__m512d a) {
     const __m512d a2 = _mm512_mul_pd(a, a);

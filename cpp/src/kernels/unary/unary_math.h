@@ -95,9 +95,9 @@ struct Math {
     e = S::select(big, e + c(1.0f), e);
     const V f = m - c(1.0f);
     const V z = f * f;
-    const V p = horner(f, 6.714769453e-02f, -1.203008294e-01f, 1.203947291e-01f, -1.236785278e-01f,
-                       1.420637667e-01f, -1.666913182e-01f, 2.000204772e-01f, -2.499999404e-01f,
-                       3.333332539e-01f);
+    const V p =
+        horner(f, 6.714769453e-02f, -1.203008294e-01f, 1.203947291e-01f, -1.236785278e-01f, 1.420637667e-01f,
+               -1.666913182e-01f, 2.000204772e-01f, -2.499999404e-01f, 3.333332539e-01f);
     V y = f * z * p;
     y = S::fma(z, c(-0.5f), y);
     V r = S::fma(e, c(-2.12194440e-4f), y) + f;
@@ -122,14 +122,12 @@ struct Math {
     return nanfix(x, r);
   }
 
-  static FG_UNARY_INLINE V sigmoid(V x) {
-    return nanfix(x, c(1.0f) / (c(1.0f) + exp_core(-x)));
-  }
+  static FG_UNARY_INLINE V sigmoid(V x) { return nanfix(x, c(1.0f) / (c(1.0f) + exp_core(-x))); }
 
   // erf(z) for |z| <= 0.5: z P(z^2).
   static FG_UNARY_INLINE V erf_small(V z) {
-    const V p = horner(z * z, 4.718084354e-03f, -2.675723657e-02f, 1.128282398e-01f,
-                       -3.761260808e-01f, 1.128379107e+00f);
+    const V p = horner(z * z, 4.718084354e-03f, -2.675723657e-02f, 1.128282398e-01f, -3.761260808e-01f,
+                       1.128379107e+00f);
     return z * p;
   }
 
@@ -141,8 +139,8 @@ struct Math {
                         -5.021785945e-02f, 1.067955643e-01f, -2.088218927e-01f, 3.678229153e-01f);
     const V ia = c(1.0f) / a;
     const V p2 = ia * horner(ia * ia, 2.851475716e+01f, -3.906114197e+01f, 2.463730812e+01f,
-                             -9.979490280e+00f, 3.215680122e+00f, -1.034435272e+00f,
-                             4.224719703e-01f, -2.820849717e-01f, 5.641895533e-01f);
+                             -9.979490280e+00f, 3.215680122e+00f, -1.034435272e+00f, 4.224719703e-01f,
+                             -2.820849717e-01f, 5.641895533e-01f);
     return S::select(S::lt(a, c(2.0f)), p1, p2);
   }
 
@@ -166,17 +164,15 @@ struct Math {
     return S::select(near, mills_near(t), mills_far(t));
   }
   static FG_UNARY_INLINE V mills_near(V t) {
-    return horner(t - c(1.76776695296636881f), -2.194019544e-07f, 1.000170869e-06f,
-                        -3.574524499e-06f, 1.461014108e-05f, -5.859863450e-05f, 2.221874602e-04f,
-                        -8.027124568e-04f, 2.751389518e-03f, -8.877419867e-03f, 2.669889666e-02f,
-                        -7.382968068e-02f, 1.839114577e-01f);
+    return horner(t - c(1.76776695296636881f), -2.194019544e-07f, 1.000170869e-06f, -3.574524499e-06f,
+                  1.461014108e-05f, -5.859863450e-05f, 2.221874602e-04f, -8.027124568e-04f, 2.751389518e-03f,
+                  -8.877419867e-03f, 2.669889666e-02f, -7.382968068e-02f, 1.839114577e-01f);
   }
   static FG_UNARY_INLINE V mills_far(V t) {
     const V it = c(1.0f) / t;
-    return it * horner(it * it, 2.618057129e+03f, 3.632141357e+03f, -3.159694336e+03f,
-                       1.064548218e+03f, -2.217922821e+02f, 3.618736649e+01f,
-                       -5.846112728e+00f, 1.194843769e+00f, -3.989277184e-01f,
-                       3.989422321e-01f);
+    return it * horner(it * it, 2.618057129e+03f, 3.632141357e+03f, -3.159694336e+03f, 1.064548218e+03f,
+                       -2.217922821e+02f, 3.618736649e+01f, -5.846112728e+00f, 1.194843769e+00f,
+                       -3.989277184e-01f, 3.989422321e-01f);
   }
 
   // Shared by Gelu and GeluDeriv. g = exp(-x^2/2) from an exact x^2; G = mills(|x|).
@@ -191,7 +187,8 @@ struct Math {
     const V g = g24 * c(0x1p-24f);
     const M inner = S::lt(t, c(0.70710678f));
     G = S::all(inner) ? c(0.0f) : mills(S::max(t, c(0.70710678f)));
-    const V small = S::none(inner) ? c(0.0f) : S::fma(c(0.5f), erf_small(xc * c(0.707106781186547524f)), c(0.5f));
+    const V small =
+        S::none(inner) ? c(0.0f) : S::fma(c(0.5f), erf_small(xc * c(0.707106781186547524f)), c(0.5f));
     Phi = S::select(inner, small, c(1.0f) - g * G);
     tail = S::signbit(S::select(inner, c(1.0f), xc));
   }
@@ -215,8 +212,8 @@ struct Math {
     V Phi, g24, G;
     phi_parts(xc, tail, Phi, g24, G);
     const V k = c(0.398942280401432678f);
-    const V r = S::select(tail, (g24 * S::fma(xc, k, G)) * c(0x1p-24f),
-                          S::fma(xc * k, g24 * c(0x1p-24f), Phi));
+    const V r =
+        S::select(tail, (g24 * S::fma(xc, k, G)) * c(0x1p-24f), S::fma(xc * k, g24 * c(0x1p-24f), Phi));
     return nanfix(x, r);
   }
 
@@ -247,8 +244,8 @@ struct Math {
     V xc, sp, sn24;
     gelu_tanh_parts(x, xc, sp, sn24);
     const V s24 = S::select(S::signbit(xc), sn24, sp * c(0x1p24f));
-    const V du2 = S::fma(xc * xc, c(2.0f * 0.797884560802865356f * 3.0f * 0.044715f),
-                         c(2.0f * 0.797884560802865356f));
+    const V du2 =
+        S::fma(xc * xc, c(2.0f * 0.797884560802865356f * 3.0f * 0.044715f), c(2.0f * 0.797884560802865356f));
     return nanfix(x, S::fma(xc * du2, sp * sn24, s24) * c(0x1p-24f));
   }
 
@@ -266,8 +263,8 @@ struct Math {
   static FG_UNARY_INLINE V log1p_unit(V t) {
     const V s_2 = t / S::fma(t, c(0.5f), c(1.0f));  // 2s: s itself underflows for t ~ FLT_MIN
     const V s2 = s_2 * s_2 * c(0.25f);
-    const V p = horner(s2, 1.161611676e-01f, 1.085243076e-01f, 1.429623663e-01f, 1.999985129e-01f,
-                       3.333333433e-01f);
+    const V p =
+        horner(s2, 1.161611676e-01f, 1.085243076e-01f, 1.429623663e-01f, 1.999985129e-01f, 3.333333433e-01f);
     return S::fma(s_2 * s2, p, s_2);
   }
 
@@ -315,17 +312,39 @@ void run_unary(UnaryOp op, const float* x, float* y, int64_t n) {
   using Mt = Math<S>;
   using V = typename S::V;
   switch (op) {
-    case UnaryOp::Exp: map1<S>(x, y, n, [](V v) { return Mt::exp(v); }); break;
-    case UnaryOp::Log: map1<S>(x, y, n, [](V v) { return Mt::log(v); }); break;
-    case UnaryOp::Tanh: map1<S>(x, y, n, [](V v) { return Mt::tanh(v); }); break;
-    case UnaryOp::Sigmoid: map1<S>(x, y, n, [](V v) { return Mt::sigmoid(v); }); break;
-    case UnaryOp::Erf: map1<S>(x, y, n, [](V v) { return Mt::erf(v); }); break;
-    case UnaryOp::Gelu: map1<S>(x, y, n, [](V v) { return Mt::gelu(v); }); break;
-    case UnaryOp::GeluTanh: map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh(v); }); break;
-    case UnaryOp::GeluDeriv: map1<S>(x, y, n, [](V v) { return Mt::gelu_deriv(v); }); break;
-    case UnaryOp::GeluTanhDeriv: map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh_deriv(v); }); break;
-    case UnaryOp::Silu: map1<S>(x, y, n, [](V v) { return Mt::silu(v); }); break;
-    case UnaryOp::Softplus: map1<S>(x, y, n, [](V v) { return Mt::softplus(v); }); break;
+    case UnaryOp::Exp:
+      map1<S>(x, y, n, [](V v) { return Mt::exp(v); });
+      break;
+    case UnaryOp::Log:
+      map1<S>(x, y, n, [](V v) { return Mt::log(v); });
+      break;
+    case UnaryOp::Tanh:
+      map1<S>(x, y, n, [](V v) { return Mt::tanh(v); });
+      break;
+    case UnaryOp::Sigmoid:
+      map1<S>(x, y, n, [](V v) { return Mt::sigmoid(v); });
+      break;
+    case UnaryOp::Erf:
+      map1<S>(x, y, n, [](V v) { return Mt::erf(v); });
+      break;
+    case UnaryOp::Gelu:
+      map1<S>(x, y, n, [](V v) { return Mt::gelu(v); });
+      break;
+    case UnaryOp::GeluTanh:
+      map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh(v); });
+      break;
+    case UnaryOp::GeluDeriv:
+      map1<S>(x, y, n, [](V v) { return Mt::gelu_deriv(v); });
+      break;
+    case UnaryOp::GeluTanhDeriv:
+      map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh_deriv(v); });
+      break;
+    case UnaryOp::Silu:
+      map1<S>(x, y, n, [](V v) { return Mt::silu(v); });
+      break;
+    case UnaryOp::Softplus:
+      map1<S>(x, y, n, [](V v) { return Mt::softplus(v); });
+      break;
   }
 }
 

@@ -15,8 +15,16 @@ struct S1 {
   using V = float;
   using M = bool;
   static constexpr int W = 1;
-  static uint32_t bits(float x) { uint32_t b; std::memcpy(&b, &x, 4); return b; }
-  static float from_bits(uint32_t b) { float x; std::memcpy(&x, &b, 4); return x; }
+  static uint32_t bits(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, 4);
+    return b;
+  }
+  static float from_bits(uint32_t b) {
+    float x;
+    std::memcpy(&x, &b, 4);
+    return x;
+  }
 
   static V set(float v) { return v; }
   static V load(const float* p) { return *p; }
