@@ -1,0 +1,52 @@
+// Autograd entry points: backward, grad, grad mode, JVP levels, tangents, the registry.
+#include "convert.h"
+
+namespace fastgrad::bindings {
+void bind_autograd(py::module_& m, TensorClass& T) {
+  T.def(
+       "backward",
+       [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
+         gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
+       },
+       py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
+      .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
+      .def("_set_tangent",
+           [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })
+      .def("_clear_tangent", [](const TP& t, int64_t level) {
+        auto& v = t->tangents;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& kv) { return kv.first == level; }), v.end());
+      });
+  // ---- autodiff
+  m.def("grad_enabled", &grad_enabled);
+  m.def("set_grad_enabled", &set_grad_enabled);
+  m.def("backward",
+        [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, bool retain, bool create) {
+          Tensors g;
+          for (auto& o : grads) g.emplace_back(o.p);
+          gil::without_gil([&] { backward(to_tensors(roots), g, retain, create); });
+        });
+  m.def(
+      "grad",
+      [](const std::vector<TP>& roots, const std::vector<OptTensor>& grads, const std::vector<TP>& inputs,
+         bool retain, bool create, bool allow_unused) {
+        Tensors r, g;
+        for (auto& o : grads) g.emplace_back(o.p);
+        gil::without_gil(
+            [&] { r = grad(to_tensors(roots), g, to_tensors(inputs), retain, create, allow_unused); });
+        std::vector<OptTensor> out;
+        for (auto& t : r) out.push_back({t.impl()});
+        return out;
+      },
+      py::arg("outputs"), py::arg("grad_outputs"), py::arg("inputs"), py::arg("retain_graph") = false,
+      py::arg("create_graph") = false, py::arg("allow_unused") = false);
+  m.def("_set_trace_depth", [](int d) { trace_depth() = d; });
+  m.def("_reaches", [](const TP& from, const std::vector<TP>& targets) {
+    Tensors tg = to_tensors(targets);
+    py::gil_scoped_release r;
+    return reaches(Tensor(from), tg);
+  });
+  m.def("push_jvp_level", &push_jvp_level);
+  m.def("pop_jvp_level", &pop_jvp_level);
+  m.def("primitives", [] { return primitive_registry(); });
+}
+}  // namespace fastgrad::bindings

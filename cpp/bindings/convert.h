@@ -1,0 +1,176 @@
+// Shared by the binding files: how Python values become fastgrad values (ints exactly,
+// numbers by the tensor's dtype, array-likes copied), the pybind11 casters every binding
+// uses, and the bind_* entry points module.cpp calls, one per topic file.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "gil.h"
+#include "fastgrad/autodiff.h"
+#include "fastgrad/ops.h"
+#include "fastgrad/parallel.h"
+
+namespace py = pybind11;
+
+namespace fastgrad {
+// A tensor argument that may be None (bias=None, grad=None); plain tensor arguments
+// reject None, so no binding ever sees a null tensor.
+struct OptTensor {
+  TensorPtr p;
+};
+// A Python int outside int64 where fastgrad needs one; raised as Python's OverflowError.
+struct OverflowError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The int64 value of a Python int (or an object with __index__: NumPy integers, 0-d
+// int64 Tensors); OverflowError naming `op` when it does not fit. Never returns with a
+// Python error set (PyLong_AsLongLong's -1 + exception was the SystemError of old).
+inline int64_t py_int64(PyObject* o, const std::string& op) {
+  PyObject* idx = PyNumber_Index(o);
+  if (!idx) {
+    PyErr_Clear();
+    throw TypeError(op + ": expected an integer, got " + Py_TYPE(o)->tp_name);
+  }
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  if (overflow) {
+    PyObject* r = PyObject_Str(idx);
+    std::string txt = r ? PyUnicode_AsUTF8(r) : "?";
+    Py_XDECREF(r);
+    Py_DECREF(idx);
+    PyErr_Clear();
+    throw OverflowError(op + ": Python int " + txt + " is outside the int64 range [-2**63, 2**63 - 1]");
+  }
+  Py_DECREF(idx);
+  if (v == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw TypeError(op + ": expected an integer, got " + Py_TYPE(o)->tp_name);
+  }
+  return static_cast<int64_t>(v);
+}
+}  // namespace fastgrad
+
+namespace pybind11::detail {
+// Every int64 argument of every binding (sizes, axes, counts, seeds): a Python int that
+// does not fit raises OverflowError instead of pybind11's "incompatible arguments"
+// TypeError. Floats are still rejected (no silent truncation); other objects keep
+// pybind11's rules.
+template <>
+class type_caster<int64_t> {
+  using Other = std::conditional_t<std::is_same_v<int64_t, long>, long long, long>;
+
+ public:
+  PYBIND11_TYPE_CASTER(int64_t, io_name("typing.SupportsInt | typing.SupportsIndex", "int"));
+  bool load(handle src, bool convert) {
+    if (!src || PyFloat_Check(src.ptr())) return false;
+    if (PyLong_Check(src.ptr()) || PyIndex_Check(src.ptr())) {
+      value = fastgrad::py_int64(src.ptr(), "integer argument");
+      return true;
+    }
+    type_caster<Other> inner;
+    if (!inner.load(src, convert)) return false;
+    value = static_cast<int64_t>(static_cast<Other>(inner));
+    return true;
+  }
+  static handle cast(int64_t v, return_value_policy, handle) { return PyLong_FromLongLong(v); }
+};
+
+// fastgrad::Shape converts like a list of ints.
+template <>
+struct type_caster<fastgrad::Shape> : list_caster<fastgrad::Shape, int64_t> {
+  bool load(handle src, bool convert) {
+    // An entry outside int64 is an OverflowError that names the shape.
+    if (PyList_Check(src.ptr()) || PyTuple_Check(src.ptr()))
+      for (auto it : reinterpret_borrow<sequence>(src))
+        if (PyLong_Check(it.ptr())) fastgrad::py_int64(it.ptr(), "shape");
+    return list_caster<fastgrad::Shape, int64_t>::load(src, convert);
+  }
+};
+
+template <>
+class type_caster<std::shared_ptr<fastgrad::TensorImpl>>
+    : public copyable_holder_caster<fastgrad::TensorImpl, std::shared_ptr<fastgrad::TensorImpl>> {
+  using Base = copyable_holder_caster<fastgrad::TensorImpl, std::shared_ptr<fastgrad::TensorImpl>>;
+
+ public:
+  bool load(handle src, bool convert) { return !src.is_none() && Base::load(src, convert); }
+};
+
+template <>
+struct type_caster<fastgrad::OptTensor> {
+  PYBIND11_TYPE_CASTER(fastgrad::OptTensor, const_name("Optional[Tensor]"));
+  bool load(handle src, bool convert) {
+    if (src.is_none()) {
+      value.p = nullptr;
+      return true;
+    }
+    make_caster<std::shared_ptr<fastgrad::TensorImpl>> c;
+    if (!c.load(src, convert)) return false;
+    value.p = cast_op<std::shared_ptr<fastgrad::TensorImpl>>(std::move(c));
+    return true;
+  }
+  static handle cast(const fastgrad::OptTensor& v, return_value_policy, handle) {
+    return v.p ? make_caster<std::shared_ptr<fastgrad::TensorImpl>>::cast(v.p, return_value_policy::automatic,
+                                                                          {})
+               : none().release();
+  }
+};
+}  // namespace pybind11::detail
+using namespace fastgrad;
+
+namespace fastgrad::bindings {
+using TP = TensorPtr;
+using TensorClass = py::class_<TensorImpl, TensorPtr>;
+
+// How many transforms are tracing a function in this thread (set by fastgrad._trace):
+// the buffer protocol and DLPack export check conversions only then (free otherwise).
+int& trace_depth();
+
+// NumPy interop (interop_numpy.cpp).
+DType np_to_dtype(const py::dtype& dt, const char* op);
+py::dtype dtype_to_np(DType d);
+void canonical_bools(uint8_t* p, int64_t n, int64_t stride, bool readonly, const char* op);
+TP from_numpy(py::array arr);
+TP from_array_copy(py::array arr, std::optional<DType> dtype);
+
+// Python numbers and array-likes (convert.cpp).
+double py_double(PyObject* o, const std::string& op);
+Tensor to_tensor(py::handle h, const Tensor& like, const char* op = "operand");
+bool is_int_like(PyObject* o);
+int64_t factory_work(double len);
+int64_t factory_work(const Shape& s);
+Tensor filled(const Shape& shape, py::handle v, DType d, const char* op);
+inline bool is_number(py::handle h) {
+  return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr());
+}
+inline double number(py::handle h, const char* op) { return py_double(h.ptr(), op); }
+Axes to_axes(const py::object& axis);
+py::tuple shape_tuple(const Shape& s);
+inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
+std::vector<TP> to_ptrs(const Tensors& v);
+Activation to_activation(const std::string& a, const char* op);
+
+// Python-number-aware binary op: t op other / other op t.
+template <typename FT, typename FS>
+TP binop(const TP& a, py::handle b, const char* op, FT ft, FS fs) {
+  Tensor A(a);
+  if (is_number(b) && is_floating(A.dtype())) return fs(A, number(b, op)).impl();
+  Tensor B = to_tensor(b, A, op);
+  return ft(A, B).impl();
+}
+
+// One per topic file; module.cpp calls them in this order.
+void bind_runtime(py::module_& m);
+void bind_tensor(py::module_& m, TensorClass& T);
+void bind_operators(py::module_& m, TensorClass& T);
+void bind_numpy(py::module_& m, TensorClass& T);
+void bind_dlpack(py::module_& m, TensorClass& T);
+void bind_factories(py::module_& m);
+void bind_math(py::module_& m, TensorClass& T);
+void bind_shape(py::module_& m);
+void bind_layers(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_autograd(py::module_& m, TensorClass& T);
+}  // namespace fastgrad::bindings
