@@ -2,7 +2,7 @@
 // buffer, row-major index walks and a reference offset rule written independently of the
 // kernels' own.
 #pragma once
-#include <signal.h>
+#include <csignal>
 
 #include <cstdint>
 #include <random>
@@ -71,16 +71,14 @@ std::vector<T> random_buffer(int64_t n, uint32_t seed, double lo = -3.0, double 
 
 inline void noop_handler(int) {}
 
-// SIGINT needs a handler for an InterruptScope to arm (as in test_interrupt.cpp).
-struct WithHandler {
-  struct sigaction old{};
-  WithHandler() {
-    struct sigaction sa{};
-    sa.sa_handler = noop_handler;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
-  }
-  ~WithHandler() { sigaction(SIGINT, &old, nullptr); }
+// SIGINT needs a handler function for an InterruptScope to arm; restored on scope exit.
+class SigintHandler {
+ public:
+  SigintHandler() : prev_(std::signal(SIGINT, noop_handler)) {}
+  ~SigintHandler() { std::signal(SIGINT, prev_); }
+
+ private:
+  void (*prev_)(int);
 };
 
 }  // namespace kt

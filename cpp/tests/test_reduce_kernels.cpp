@@ -168,7 +168,7 @@ TEST(ReduceKernels, FloatSumAccumulatesInDouble) {
 }
 
 TEST(ReduceKernels, InterruptedReductionThrows) {
-  kt::WithHandler h;
+  kt::SigintHandler h;
   std::vector<double> x(1, 1.0);
   const Dims ks{64}, kst{0}, rs{int64_t(1) << 20}, rst{0};
   std::vector<double> out(64);

@@ -10,6 +10,7 @@
 #include "fastgrad/ops.h"
 #include "../core/loops.h"
 #include "../kernels/map/map.h"
+#include "../kernels/wrap.h"
 #include "fastgrad/kernels/unary.h"
 
 namespace fastgrad::detail {
@@ -49,36 +50,11 @@ inline To convert(Ti v) {
   }
 }
 
-// Integer arithmetic wraps modulo 2^64 as in NumPy and PyTorch (signed overflow is UB in
-// C++, so int64 goes through uint64); floats are plain IEEE arithmetic.
-template <typename T>
-inline T wrap_add(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-  else
-    return a + b;
-}
-template <typename T>
-inline T wrap_sub(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
-  else
-    return a - b;
-}
-template <typename T>
-inline T wrap_mul(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-  else
-    return a * b;
-}
-template <typename T>
-inline T wrap_neg(T a) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return wrap_sub(T(0), a);
-  else
-    return -a;  // keeps -0.0 for +0.0
-}
+// Integer arithmetic wraps modulo 2^64 (kernels/wrap.h).
+using kernels::wrap_add;
+using kernels::wrap_mul;
+using kernels::wrap_neg;
+using kernels::wrap_sub;
 
 // Zeros when undefined: for rules that combine optional tangents.
 inline Tensor or_zeros(const Tensor& t, const Tensor& like) { return t.defined() ? t : zeros_like(like); }

@@ -136,26 +136,25 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   return t;
 }
 
-Tensor rand(const Shape& shape, DType dtype) {
+namespace {
+// One draw per element from Dist<scalar_t>(0, 1), in order from the global stream.
+template <template <typename> class Dist>
+Tensor random_fill(const Shape& shape, DType dtype, const char* op) {
   Tensor t = empty(shape, dtype);
   std::lock_guard<std::mutex> l(g_rng_mu);
-  FG_DISPATCH_FLOAT(dtype, "rand", [&] {
-    std::uniform_real_distribution<scalar_t> d(0, 1);
-    scalar_t* p = t.data<scalar_t>();
-    kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
+  FG_DISPATCH_FLOAT(dtype, op, [&] {
+    Dist<scalar_t> d(0, 1);
+    kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(rng()); });
   });
   return t;
 }
+}  // namespace
 
+Tensor rand(const Shape& shape, DType dtype) {
+  return random_fill<std::uniform_real_distribution>(shape, dtype, "rand");
+}
 Tensor randn(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  FG_DISPATCH_FLOAT(dtype, "randn", [&] {
-    std::normal_distribution<scalar_t> d(0, 1);
-    scalar_t* p = t.data<scalar_t>();
-    kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
-  });
-  return t;
+  return random_fill<std::normal_distribution>(shape, dtype, "randn");
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape) {

@@ -2,23 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 
 #include "../map/strided.h"
 #include "../parallel_for.h"
+#include "../wrap.h"
 
 namespace fastgrad::kernels {
-
-namespace {
-// int64 sums wrap modulo 2^64 (NumPy, PyTorch) instead of overflowing (UB).
-template <typename T>
-T add(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-  else
-    return a + b;
-}
-}  // namespace
 
 int64_t first_out_of_bounds(const int64_t* idx, int64_t n, int64_t dim) {
   for (int64_t j = 0; j < n; ++j)
@@ -58,9 +47,9 @@ void index_add(const T* src, const int64_t ss[3], int64_t outer, int64_t n, int6
       const T* from = src + a * ss[0] + j * ss[1];
       T* to = out + (a * dim + k) * inner;
       if (ss[2] == 1)
-        for (int64_t i = i0; i < i1; ++i) to[i] = add(to[i], from[i]);
+        for (int64_t i = i0; i < i1; ++i) to[i] = wrap_add(to[i], from[i]);
       else
-        for (int64_t i = i0; i < i1; ++i) to[i] = add(to[i], from[i * ss[2]]);
+        for (int64_t i = i0; i < i1; ++i) to[i] = wrap_add(to[i], from[i * ss[2]]);
     }
   };
   parallel_for(outer * blocks, outer * n * inner >= kParallelGrain, item);

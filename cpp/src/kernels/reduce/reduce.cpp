@@ -8,26 +8,11 @@
 
 #include "../map/strided.h"
 #include "../parallel_for.h"
+#include "../wrap.h"
 
 namespace fastgrad::kernels {
 
 namespace {
-
-// Integer arithmetic wraps modulo 2^64 (signed overflow is UB in C++, so via uint64).
-template <typename T>
-T wrapping_add(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-  else
-    return a + b;
-}
-template <typename T>
-T wrapping_mul(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-  else
-    return a * b;
-}
 
 // Walks with these strides visit a row-major block whose innermost step is `unit`
 // (size-1 axes ignored, as Tensor::is_contiguous).
@@ -63,8 +48,8 @@ void reduce_impl(const T* px, const int64_t* kshape, const int64_t* kstr, int64_
                                                   : std::numeric_limits<Acc>::max();
   };
   auto combine = [](Acc a, T v) -> Acc {
-    if (K == ReduceOp::Sum) return wrapping_add(a, Acc(v));
-    if (K == ReduceOp::Prod) return wrapping_mul(a, Acc(v));
+    if (K == ReduceOp::Sum) return wrap_add(a, Acc(v));
+    if (K == ReduceOp::Prod) return wrap_mul(a, Acc(v));
     if constexpr (std::is_floating_point_v<T>) {
       if (v != v || a != a) return std::numeric_limits<Acc>::quiet_NaN();
     }
@@ -79,7 +64,7 @@ void reduce_impl(const T* px, const int64_t* kshape, const int64_t* kstr, int64_
     for (int64_t r = 0; r < nr; ++r) {
       if ((r & 63) == 0) ip.check();  // serial: throwing here is outside any region
       const T* row = px + r * nk;
-      for (int64_t k = 0; k < nk; ++k) acc[k] = wrapping_add(acc[k], Acc(row[k]));
+      for (int64_t k = 0; k < nk; ++k) acc[k] = wrap_add(acc[k], Acc(row[k]));
     }
     for (int64_t k = 0; k < nk; ++k) po[k] = static_cast<T>(acc[k]);
     return;
