@@ -116,3 +116,19 @@ TEST(IndexKernels, FirstOutOfBounds) {
   EXPECT_EQ(fk::first_out_of_bounds(idx, 0, 0), -1);
   EXPECT_EQ(fk::first_out_of_bounds(idx, 1, 0), 0);  // nothing is in bounds of an empty axis
 }
+
+TEST(IndexKernels, NonzeroPositions) {
+  std::vector<uint8_t> m(70000, 0);                                    // more than one interrupt piece
+  for (size_t i = 0; i < m.size(); i += 7) m[i] = uint8_t(1 + i % 3);  // any nonzero byte counts
+  const int64_t c = fk::count_nonzero(m.data(), int64_t(m.size()));
+  EXPECT_EQ(c, int64_t((m.size() + 6) / 7));
+  std::vector<int64_t> pos(size_t(c) + 1, -1);
+  fk::nonzero_positions(m.data(), int64_t(m.size()), pos.data(), c);
+  for (int64_t j = 0; j < c; ++j) ASSERT_EQ(pos[size_t(j)], 7 * j);
+  EXPECT_EQ(pos[size_t(c)], -1);  // nothing past cap
+  pos.assign(pos.size(), -5);
+  fk::nonzero_positions(m.data(), int64_t(m.size()), pos.data(), 2);
+  EXPECT_EQ(pos[1], 7);
+  EXPECT_EQ(pos[2], -5);  // cap 2: nothing written past it
+  EXPECT_EQ(fk::count_nonzero(m.data(), 0), 0);
+}

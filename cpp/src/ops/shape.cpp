@@ -573,15 +573,9 @@ Tensor nonzero_flat(const Tensor& mask) {
   // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
   // byte 2 must never size the output differently from the fill).
   const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
-  int64_t n = 0;
-  // Both passes poll for Ctrl-C (serial_loop: the output cursor is sequential).
-  kernels::serial_loop(m.numel(), [&](int64_t i) { n += p[i] != 0; });
+  const int64_t n = kernels::count_nonzero(p, m.numel());
   Tensor out = empty({n}, DType::Int64);
-  int64_t* o = out.data<int64_t>();
-  int64_t j = 0;
-  kernels::serial_loop(m.numel(), [&](int64_t i) {
-    if (p[i] != 0 && j < n) o[j++] = i;
-  });
+  kernels::nonzero_positions(p, m.numel(), out.data<int64_t>(), n);
   return out;
 }
 

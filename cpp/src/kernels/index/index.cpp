@@ -15,6 +15,19 @@ int64_t first_out_of_bounds(const int64_t* idx, int64_t n, int64_t dim) {
   return -1;
 }
 
+int64_t count_nonzero(const uint8_t* mask, int64_t n) {
+  int64_t c = 0;
+  serial_loop(n, [&](int64_t i) { c += mask[i] != 0; });
+  return c;
+}
+
+void nonzero_positions(const uint8_t* mask, int64_t n, int64_t* out, int64_t cap) {
+  int64_t j = 0;
+  serial_loop(n, [&](int64_t i) {
+    if (mask[i] != 0 && j < cap) out[j++] = i;
+  });
+}
+
 template <typename T>
 void index_select(const T* src, const int64_t ss[3], int64_t outer, int64_t dim, int64_t inner,
                   const int64_t* idx, int64_t n, T* out) {

@@ -25,4 +25,11 @@ template <typename T>
 void index_add(const T* src, const int64_t src_strides[3], int64_t outer, int64_t n, int64_t inner,
                const int64_t* idx, int64_t dim, T* out);
 
+// Boolean-mask indexing over n bytes (nonzero = selected): how many are selected, and
+// their positions in ascending order into out[0, cap). Both read the bytes with the same
+// test, so a count sizes the write exactly whatever the bytes hold. Serial (the output
+// cursor is sequential), polling for Ctrl-C.
+int64_t count_nonzero(const uint8_t* mask, int64_t n);
+void nonzero_positions(const uint8_t* mask, int64_t n, int64_t* out, int64_t cap);
+
 }  // namespace fastgrad::kernels
