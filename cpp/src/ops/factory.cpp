@@ -6,7 +6,6 @@
 #include <random>
 
 #include "../kernels/fill/fill.h"
-#include "../kernels/parallel_for.h"
 #include "common.h"
 #include "fastgrad/parallel.h"
 

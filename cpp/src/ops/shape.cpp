@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "../kernels/index/index.h"
-#include "../kernels/parallel_for.h"
 #include "common.h"
 
 namespace fastgrad {
