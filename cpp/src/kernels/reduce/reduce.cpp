@@ -114,16 +114,23 @@ void reduce(ReduceOp op, const T* x, const int64_t* ks, const int64_t* kst, int6
 
 template <typename T>
 void arg_extremum_rows(bool max, const T* x, int64_t rows, int64_t n, int64_t* out) {
-  auto row = [&](int64_t r) {
-    const T* a = x + r * n;
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; ++i) {
-      if (a[best] != a[best]) break;  // first NaN wins, as NumPy
-      if (a[i] != a[i] || (max ? a[i] > a[best] : a[i] < a[best])) best = i;
-    }
-    out[r] = best;
+  auto run = [&](auto is_max) {
+    auto row = [&](int64_t r) {
+      const T* a = x + r * n;
+      int64_t best = 0;
+      for (int64_t i = 1; i < n; ++i) {
+        if (a[best] != a[best]) break;  // first NaN wins, as NumPy
+        if (a[i] != a[i] || (is_max ? a[i] > a[best] : a[i] < a[best])) best = i;
+      }
+      out[r] = best;
+    };
+    parallel_for(rows, rows * n >= kParallelGrain, row);
   };
-  parallel_for(rows, rows * n >= kParallelGrain, row);
+  // The direction is a compile-time constant inside the loop.
+  if (max)
+    run(std::true_type{});
+  else
+    run(std::false_type{});
 }
 
 template <typename T>
