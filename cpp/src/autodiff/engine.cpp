@@ -7,15 +7,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "forward.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/parallel.h"
 
 namespace fastgrad {
-// tensor.cpp: every tensor given a tangent at a level, so pop_jvp_level can drop them all
-// (tangent -> node -> output -> tangent cycles otherwise never die).
-void register_tangent_owner(int64_t level, const TensorPtr& p);
-void clear_level_tangents(int64_t level);
 
 std::atomic<int64_t> Node::live_count{0};
 

@@ -12,12 +12,12 @@
 #include <optional>
 #include <string>
 
+#include "forward.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 
 namespace fastgrad {
-void register_tangent_owner(int64_t level, const TensorPtr& p);  // tensor.cpp
-uint64_t peek_node_seq();                                        // engine.cpp
+uint64_t peek_node_seq();  // engine.cpp
 
 namespace {
 

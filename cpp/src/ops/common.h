@@ -9,6 +9,8 @@
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "../core/loops.h"
+#include "../kernels/map/map.h"
+#include "../kernels/wrap.h"
 #include "fastgrad/kernels/unary.h"
 
 namespace fastgrad::detail {
@@ -48,36 +50,11 @@ inline To convert(Ti v) {
   }
 }
 
-// Integer arithmetic wraps modulo 2^64 as in NumPy and PyTorch (signed overflow is UB in
-// C++, so int64 goes through uint64); floats are plain IEEE arithmetic.
-template <typename T>
-inline T wrap_add(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
-  else
-    return a + b;
-}
-template <typename T>
-inline T wrap_sub(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
-  else
-    return a - b;
-}
-template <typename T>
-inline T wrap_mul(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
-  else
-    return a * b;
-}
-template <typename T>
-inline T wrap_neg(T a) {
-  if constexpr (std::is_same_v<T, int64_t>)
-    return wrap_sub(T(0), a);
-  else
-    return -a;  // keeps -0.0 for +0.0
-}
+// Integer arithmetic wraps modulo 2^64 (kernels/wrap.h).
+using kernels::wrap_add;
+using kernels::wrap_mul;
+using kernels::wrap_neg;
+using kernels::wrap_sub;
 
 // Zeros when undefined: for rules that combine optional tangents.
 inline Tensor or_zeros(const Tensor& t, const Tensor& like) { return t.defined() ? t : zeros_like(like); }
@@ -85,58 +62,23 @@ inline Tensor or_zeros(const Tensor& t, const Tensor& like) { return t.defined()
 // y[i] = f(x[i]) over any strides; out is contiguous and freshly allocated.
 template <typename To, typename Ti, typename F>
 void map_unary(const Tensor& out, const Tensor& x, F f) {
-  To* o = out.data<To>();
-  const Ti* px = x.data<Ti>();
   const int64_t n = out.numel();
   // Small same-shape contiguous operands skip the n-d planning (per-op overhead).
-  if (n < kParallelGrain && out.is_contiguous() && x.shape() == out.shape() && x.is_contiguous()) {
-    for (int64_t i = 0; i < n; ++i) o[i] = f(px[i]);
-    return;
-  }
-  std::array<Shape, 2> st{out.strides(), broadcast_strides(x, out.shape())};
-  for_each_run<2>(out.shape(), st,
-                  [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
-                    To* O = o + off[0];
-                    const Ti* X = px + off[1];
-                    if (s[0] == 1 && s[1] == 1) {
-                      for (int64_t i = 0; i < n; ++i) O[i] = f(X[i]);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(X[i * s[1]]);
-                    }
-                  });
+  if (n < kParallelGrain && out.is_contiguous() && x.shape() == out.shape() && x.is_contiguous())
+    return kernels::map_unary_contiguous(out.data<To>(), x.data<Ti>(), n, f);
+  kernels::map_unary(out.data<To>(), out.shape(), out.strides(), x.data<Ti>(),
+                     broadcast_strides(x, out.shape()), f);
 }
 
 // out[i] = f(a[i], b[i]) with NumPy broadcasting.
 template <typename To, typename Ti, typename F>
 void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
-  To* o = out.data<To>();
-  const Ti* pa = a.data<Ti>();
-  const Ti* pb = b.data<Ti>();
   const int64_t n = out.numel();
   if (n < kParallelGrain && out.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape() &&
-      a.is_contiguous() && b.is_contiguous()) {
-    for (int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
-    return;
-  }
-  std::array<Shape, 3> st{out.strides(), broadcast_strides(a, out.shape()),
-                          broadcast_strides(b, out.shape())};
-  for_each_run<3>(out.shape(), st,
-                  [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
-                    To* O = o + off[0];
-                    const Ti* A = pa + off[1];
-                    const Ti* B = pb + off[2];
-                    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-                      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], B[i]);
-                    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-                      const Ti bb = B[0];
-                      for (int64_t i = 0; i < n; ++i) O[i] = f(A[i], bb);
-                    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-                      const Ti aa = A[0];
-                      for (int64_t i = 0; i < n; ++i) O[i] = f(aa, B[i]);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) O[i * s[0]] = f(A[i * s[1]], B[i * s[2]]);
-                    }
-                  });
+      a.is_contiguous() && b.is_contiguous())
+    return kernels::map_binary_contiguous(out.data<To>(), a.data<Ti>(), b.data<Ti>(), n, f);
+  kernels::map_binary(out.data<To>(), out.shape(), out.strides(), a.data<Ti>(),
+                      broadcast_strides(a, out.shape()), b.data<Ti>(), broadcast_strides(b, out.shape()), f);
 }
 
 // The vectorised kernels serve contiguous inputs; other layouts take the strided loop.

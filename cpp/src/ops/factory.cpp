@@ -5,9 +5,9 @@
 #include <mutex>
 #include <random>
 
+#include "../kernels/fill/fill.h"
 #include "common.h"
 #include "fastgrad/parallel.h"
-#include "../kernels/parallel_for.h"
 
 namespace fastgrad {
 using namespace detail;
@@ -43,21 +43,16 @@ int64_t checked_int64(double v, const char* op) {
   return static_cast<int64_t>(v);
 }
 
-// The factories' loops poll for Ctrl-C (serial_loop): they run on the calling thread
+// The factories' loops (kernels/fill) poll for Ctrl-C: they run on the calling thread
 // through gil::kernel, so an armed main thread stops within ~a piece (the forward is pure,
 // a rerun starts afresh); random draws stay one sequential stream.
-using kernels::serial_loop;
 
 // One fill loop for double and exact int64 values (converted once to the dtype).
 template <typename V>
 Tensor filled(const Shape& shape, V value, DType dtype) {
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
-  FG_DISPATCH_ALL(dtype, "full", [&] {
-    scalar_t v = convert<scalar_t>(value);
-    scalar_t* p = t.data<scalar_t>();
-    serial_loop(n, [&](int64_t i) { p[i] = v; });
-  });
+  FG_DISPATCH_ALL(dtype, "full", [&] { kernels::fill(t.data<scalar_t>(), n, convert<scalar_t>(value)); });
   return t;
 }
 }  // namespace
@@ -86,12 +81,12 @@ Tensor arange(double start, double stop, double step, DType dtype) {
   Tensor t = empty({n}, dtype);
   FG_DISPATCH_NUM(dtype, "arange", [&] {
     scalar_t* p = t.data<scalar_t>();
-    serial_loop(n, [&](int64_t i) {
+    kernels::fill_indexed(p, n, [&](int64_t i) -> scalar_t {
       const double v = start + static_cast<double>(i) * step;
       if constexpr (std::is_same_v<scalar_t, int64_t>)
-        p[i] = checked_int64(v, "arange");
+        return checked_int64(v, "arange");
       else
-        p[i] = static_cast<scalar_t>(v);
+        return static_cast<scalar_t>(v);
     });
   });
   return t;
@@ -110,8 +105,8 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype) {
   const int64_t n = t.numel();
   FG_DISPATCH_NUM(dtype, "arange", [&] {
     scalar_t* p = t.data<scalar_t>();
-    serial_loop(n, [&](int64_t i) {
-      p[i] = static_cast<scalar_t>(static_cast<int64_t>(start + static_cast<__int128>(i) * step));
+    kernels::fill_indexed(p, n, [&](int64_t i) {
+      return static_cast<scalar_t>(static_cast<int64_t>(start + static_cast<__int128>(i) * step));
     });
   });
   return t;
@@ -123,8 +118,8 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
   FG_DISPATCH_FLOAT(dtype, "linspace", [&] {
     scalar_t* p = t.data<scalar_t>();
     double step = num > 1 ? (stop - start) / (num - 1) : 0.0;
-    serial_loop(num, [&](int64_t i) {
-      p[i] = static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
+    kernels::fill_indexed(p, num, [&](int64_t i) {
+      return static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
     });
   });
   return t;
@@ -140,26 +135,25 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   return t;
 }
 
-Tensor rand(const Shape& shape, DType dtype) {
+namespace {
+// One draw per element from Dist<scalar_t>(0, 1), in order from the global stream.
+template <template <typename> class Dist>
+Tensor random_fill(const Shape& shape, DType dtype, const char* op) {
   Tensor t = empty(shape, dtype);
   std::lock_guard<std::mutex> l(g_rng_mu);
-  FG_DISPATCH_FLOAT(dtype, "rand", [&] {
-    std::uniform_real_distribution<scalar_t> d(0, 1);
-    scalar_t* p = t.data<scalar_t>();
-    serial_loop(t.numel(), [&](int64_t i) { p[i] = d(rng()); });
+  FG_DISPATCH_FLOAT(dtype, op, [&] {
+    Dist<scalar_t> d(0, 1);
+    kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(rng()); });
   });
   return t;
 }
+}  // namespace
 
+Tensor rand(const Shape& shape, DType dtype) {
+  return random_fill<std::uniform_real_distribution>(shape, dtype, "rand");
+}
 Tensor randn(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  FG_DISPATCH_FLOAT(dtype, "randn", [&] {
-    std::normal_distribution<scalar_t> d(0, 1);
-    scalar_t* p = t.data<scalar_t>();
-    serial_loop(t.numel(), [&](int64_t i) { p[i] = d(rng()); });
-  });
-  return t;
+  return random_fill<std::normal_distribution>(shape, dtype, "randn");
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape) {
@@ -168,7 +162,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape) {
   std::lock_guard<std::mutex> l(g_rng_mu);
   std::uniform_int_distribution<int64_t> d(low, high - 1);
   int64_t* p = t.data<int64_t>();
-  serial_loop(t.numel(), [&](int64_t i) { p[i] = d(rng()); });
+  kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
   return t;
 }
 

@@ -1,63 +1,13 @@
 // Matrix multiply with NumPy semantics (1-D operands, batched, broadcast batch dims).
 // Transposed operands reach the GEMM as strides, so the VJP's Gᵀ-products never
 // materialise a transpose.
+#include "../kernels/batched/batched_matmul.h"
 #include "common.h"
-#include "fastgrad/kernels/gemm.h"
 
 namespace fastgrad {
 using namespace detail;
 
 namespace {
-
-// One GEMM per batch entry; batch entries run in parallel when each is small.
-template <typename T>
-void batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t M, int64_t N, int64_t K,
-                  const T* pa, int64_t rsA, int64_t csA, const T* pb, int64_t rsB, int64_t csB, T* po) {
-  const int64_t nb = shape_numel(batch);
-  auto one = [&](int64_t i) {
-    int64_t oa = 0, ob = 0, r = i;
-    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
-      int64_t j = r % batch[d];
-      r /= batch[d];
-      oa += j * sa[d];
-      ob += j * sb[d];
-    }
-    kernels::gemm<T>(M, N, K, T(1), pa + oa, rsA, csA, pb + ob, rsB, csB, T(0), po + i * M * N, N, 1);
-  };
-  kernels::parallel_for(nb, M * N * K < (1 << 18) && nb * M * N * K >= (1 << 16), one);
-}
-
-// int64 matmul: a plain loop (no integer GEMM kernel), wrapping modulo 2^64 as NumPy
-// and PyTorch do. Integers carry no gradient, so no rule ever calls this backwards.
-void int_batched_gemm(const Shape& batch, const Shape& sa, const Shape& sb, int64_t M, int64_t N, int64_t K,
-                      const int64_t* pa, int64_t rsA, int64_t csA, const int64_t* pb, int64_t rsB,
-                      int64_t csB, int64_t* po) {
-  const int64_t nb = shape_numel(batch);
-  auto row = [&](int64_t r) {  // one output row of one batch entry
-    const int64_t i = r / std::max<int64_t>(M, 1), m = r % std::max<int64_t>(M, 1);
-    int64_t oa = 0, ob = 0, q = i;
-    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
-      int64_t j = q % batch[d];
-      q /= batch[d];
-      oa += j * sa[d];
-      ob += j * sb[d];
-    }
-    uint64_t* o = reinterpret_cast<uint64_t*>(po + (i * M + m) * N);
-    for (int64_t n = 0; n < N; ++n) o[n] = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const uint64_t av = static_cast<uint64_t>(pa[oa + m * rsA + k * csA]);
-      const int64_t* brow = pb + ob + k * rsB;
-      for (int64_t n = 0; n < N; ++n) o[n] += av * static_cast<uint64_t>(brow[n * csB]);
-    }
-  };
-  const int64_t rows = nb * M;
-  if (rows > 1 && rows * N * K >= (1 << 16) && !omp_in_parallel()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) row(r);
-  } else {
-    for (int64_t r = 0; r < rows; ++r) row(r);
-  }
-}
 
 struct Matmul : Primitive {
   const char* name() const override { return "matmul"; }
@@ -102,12 +52,9 @@ struct Matmul : Primitive {
     const int64_t rsA = a.strides()[a.ndim() - 2], csA = a.strides().back();
     const int64_t rsB = b.strides()[b.ndim() - 2], csB = b.strides().back();
     FG_DISPATCH_NUM(a.dtype(), name(), [&] {
-      if constexpr (std::is_same_v<scalar_t, int64_t>)
-        int_batched_gemm(batch, sa, sb, M, N, K, a.data<int64_t>(), rsA, csA, b.data<int64_t>(), rsB, csB,
-                         out.data<int64_t>());
-      else
-        batched_gemm<scalar_t>(batch, sa, sb, M, N, K, a.data<scalar_t>(), rsA, csA, b.data<scalar_t>(), rsB,
-                               csB, out.data<scalar_t>());
+      kernels::batched_matmul<scalar_t>(batch.data(), sa.data(), sb.data(),
+                                        static_cast<int64_t>(batch.size()), M, N, K, a.data<scalar_t>(), rsA,
+                                        csA, b.data<scalar_t>(), rsB, csB, out.data<scalar_t>());
     });
     return {out};
   }

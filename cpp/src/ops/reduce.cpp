@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "../kernels/reduce/reduce.h"
+#include "../kernels/softmax/softmax.h"
 #include "common.h"
 
 namespace fastgrad {
@@ -43,99 +45,25 @@ int64_t count_of(const Tensor& x, const Axes& axes) {
   return n;
 }
 
-enum class RK { Sum, Max, Min, Prod };
-
-// out[k] = reduce over the reduced axes of x; deterministic (fixed order per output).
-template <typename T, RK K>
-void reduce_kernel(const Tensor& x, const Axes& axes, Tensor& out) {
-  Shape kshape, kstr, rshape, rstr;
-  for (int64_t d = 0; d < x.ndim(); ++d) {
-    if (std::binary_search(axes.begin(), axes.end(), d)) {
-      rshape.push_back(x.shape()[d]);
-      rstr.push_back(x.strides()[d]);
-    } else {
-      kshape.push_back(x.shape()[d]);
-      kstr.push_back(x.strides()[d]);
-    }
-  }
-  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
-  const T* px = x.data<T>();
-  T* po = out.data<T>();
-  const int64_t nk = shape_numel(kshape), nr = shape_numel(rshape);
-  const InterruptPoll ip;  // a broadcast view can make nr astronomically large
-  auto init = [] {
-    if (K == RK::Sum) return Acc(0);
-    if (K == RK::Prod) return Acc(1);
-    if (K == RK::Max)
-      return std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity()
-                                                    : std::numeric_limits<Acc>::lowest();
-    return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity()
-                                                  : std::numeric_limits<Acc>::max();
-  };
-  auto combine = [](Acc a, T v) -> Acc {
-    if (K == RK::Sum) return wrap_add(a, Acc(v));  // int64 wraps (NumPy, PyTorch): no signed-overflow UB
-    if (K == RK::Prod) return wrap_mul(a, Acc(v));
-    if constexpr (std::is_floating_point_v<T>) {
-      if (v != v || a != a) return std::numeric_limits<Acc>::quiet_NaN();
-    }
-    if (K == RK::Max) return v > a ? Acc(v) : a;
-    return v < a ? Acc(v) : a;
-  };
-  if ((K == RK::Max || K == RK::Min) && nr == 0)
-    throw ValueError("reduction over an empty axis has no identity (shape " + shape_str(x.shape()) + ")");
-
-  // Fast path: contiguous input with the reduced axes leading -> accumulate rows.
-  bool contig = x.is_contiguous();
-  bool leading = !axes.empty() && axes.back() == static_cast<int64_t>(axes.size()) - 1;
-  if (contig && leading && K == RK::Sum && nk > 1) {
-    std::vector<Acc> acc(nk, Acc(0));
-    for (int64_t r = 0; r < nr; ++r) {
-      if ((r & 63) == 0) ip.check();  // serial: throwing here is outside any region
-      const T* row = px + r * nk;
-      for (int64_t k = 0; k < nk; ++k) acc[k] = wrap_add(acc[k], Acc(row[k]));
-    }
-    for (int64_t k = 0; k < nk; ++k) po[k] = static_cast<T>(acc[k]);
-    return;
-  }
-  auto offset_of = [](int64_t idx, const Shape& sh, const Shape& st) {
-    int64_t off = 0;
-    for (int64_t d = static_cast<int64_t>(sh.size()) - 1; d >= 0; --d) {
-      off += (idx % sh[d]) * st[d];
-      idx /= sh[d];
-    }
-    return off;
-  };
-  // Reduced index space walked as runs over its innermost axis.
-  const int64_t rin = rshape.empty() ? 1 : rshape.back();
-  const int64_t rin_st = rshape.empty() ? 0 : rstr.back();
-  Shape router(rshape.begin(), rshape.end() - (rshape.empty() ? 0 : 1));
-  Shape router_st(rstr.begin(), rstr.end() - (rstr.empty() ? 0 : 1));
-  const int64_t nrout = shape_numel(router);
-  auto one = [&](int64_t k) {
-    const T* base = px + offset_of(k, kshape, kstr);
-    Acc a = init();
-    for (int64_t o = 0; o < nrout; ++o) {
-      const T* p = base + offset_of(o, router, router_st);
-      // Runs are walked in pieces so a poll comes between them (same summation order).
-      for (int64_t i0 = 0; i0 < rin; i0 += kernels::kInterruptPiece) {
-        if (ip.requested()) return;
-        const int64_t i1 = std::min(rin, i0 + kernels::kInterruptPiece);
-        if (rin_st == 1)
-          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i]);
-        else
-          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i * rin_st]);
-      }
-    }
-    po[k] = static_cast<T>(a);
-  };
-  kernels::parallel_for(nk, nk * nr >= kParallelGrain, one);
-  ip.check();
-}
+using RK = kernels::ReduceOp;
 
 template <RK K>
 Tensor reduce_forward(const Tensor& x, const Axes& axes, bool keepdims, const char* op) {
   Tensor out = empty(reduced_shape(x.shape(), axes, keepdims), x.dtype());
-  FG_DISPATCH_NUM(x.dtype(), op, [&] { reduce_kernel<scalar_t, K>(x, axes, out); });
+  // The kernel walks the kept and the reduced index spaces by their sizes and strides.
+  Shape kshape, kstr, rshape, rstr;
+  for (int64_t d = 0; d < x.ndim(); ++d) {
+    const bool red = std::binary_search(axes.begin(), axes.end(), d);
+    (red ? rshape : kshape).push_back(x.shape()[d]);
+    (red ? rstr : kstr).push_back(x.strides()[d]);
+  }
+  FG_DISPATCH_NUM(x.dtype(), op, [&] {
+    if ((K == RK::Max || K == RK::Min) && shape_numel(rshape) == 0)
+      throw ValueError("reduction over an empty axis has no identity (shape " + shape_str(x.shape()) + ")");
+    kernels::reduce<scalar_t>(K, x.data<scalar_t>(), kshape.data(), kstr.data(),
+                              static_cast<int64_t>(kshape.size()), rshape.data(), rstr.data(),
+                              static_cast<int64_t>(rshape.size()), out.data<scalar_t>());
+  });
   return out;
 }
 
@@ -204,24 +132,7 @@ Tensor exclusive_products(const Tensor& x0, const Axes& axes) {
   const int64_t nr = count_of(x0, axes), rows = nr ? x.numel() / nr : 0;
   Tensor y = empty(x.shape(), x.dtype());
   FG_DISPATCH_FLOAT(x.dtype(), "prod", [&] {
-    using Acc = std::conditional_t<std::is_same_v<scalar_t, float>, double, scalar_t>;
-    const scalar_t* px = x.data<scalar_t>();
-    scalar_t* py = y.data<scalar_t>();
-    std::vector<Acc> pre(static_cast<size_t>(nr));
-    for (int64_t r = 0; r < rows; ++r) {
-      const scalar_t* a = px + r * nr;
-      scalar_t* b = py + r * nr;
-      Acc run = 1;
-      for (int64_t i = 0; i < nr; ++i) {
-        pre[static_cast<size_t>(i)] = run;
-        run *= a[i];
-      }
-      run = 1;
-      for (int64_t i = nr - 1; i >= 0; --i) {
-        b[i] = static_cast<scalar_t>(pre[static_cast<size_t>(i)] * run);
-        run *= a[i];
-      }
-    }
+    kernels::exclusive_products_rows(x.data<scalar_t>(), y.data<scalar_t>(), rows, nr);
   });
   return contiguous(permute(y, inv));
 }
@@ -274,35 +185,6 @@ struct Prod : ReduceBase {
 FG_REGISTER_PRIMITIVE(prod);
 
 // Rows of the softmax axis, made last and contiguous.
-template <typename T, bool Log>
-void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
-  auto row = [&](int64_t r) {
-    const T* a = x + r * n;
-    T* b = y + r * n;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < n; ++i) m = std::max(m, a[i]);
-    // A row of -inf: shift by 0 (the result is NaN, as PyTorch). A +inf or NaN max stays,
-    // so the whole row is NaN as in PyTorch (inf - inf), not a one-hot.
-    if (m == -std::numeric_limits<T>::infinity()) m = T(0);
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      T e = std::exp(a[i] - m);
-      if (!Log) b[i] = e;
-      s += e;
-    }
-    if (Log) {
-      // (x - m) - log(s), not x - (m + log(s)): m + log(s) rounds to m's ulp, which for
-      // large logits (float32 ~3e4) loses the whole log(s) term.
-      T ls = static_cast<T>(std::log(s));
-      for (int64_t i = 0; i < n; ++i) b[i] = (a[i] - m) - ls;
-    } else {
-      T inv = static_cast<T>(1.0 / s);
-      for (int64_t i = 0; i < n; ++i) b[i] *= inv;
-    }
-  };
-  kernels::parallel_for(rows, rows * n >= kParallelGrain, row);
-}
-
 template <bool Log>
 Tensor softmax_forward(const Tensor& x0, int64_t axis) {
   Tensor x = detach(x0);
@@ -312,8 +194,12 @@ Tensor softmax_forward(const Tensor& x0, int64_t axis) {
   Tensor y = empty(x.shape(), x.dtype());
   const int64_t n = x.ndim() ? x.shape()[last] : 1;
   const int64_t rows = n ? x.numel() / n : 0;
-  FG_DISPATCH_FLOAT(x.dtype(), Log ? "log_softmax" : "softmax",
-                    [&] { softmax_rows<scalar_t, Log>(x.data<scalar_t>(), y.data<scalar_t>(), rows, n); });
+  FG_DISPATCH_FLOAT(x.dtype(), Log ? "log_softmax" : "softmax", [&] {
+    if (Log)
+      kernels::log_softmax_rows(x.data<scalar_t>(), n, y.data<scalar_t>(), n, rows, n);
+    else
+      kernels::softmax_rows(x.data<scalar_t>(), n, y.data<scalar_t>(), n, rows, n);
+  });
   if (axis != last) y = contiguous(transpose(y, axis, last));
   return y;
 }
@@ -395,18 +281,7 @@ Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims
   const int64_t n = x.shape()[last], rows = x.numel() / n;
   Tensor out = empty(out_shape, DType::Int64);
   int64_t* o = out.data<int64_t>();
-  FG_DISPATCH_NUM(x.dtype(), op, [&] {
-    const scalar_t* p = x.data<scalar_t>();
-    for (int64_t r = 0; r < rows; ++r) {
-      const scalar_t* a = p + r * n;
-      int64_t best = 0;
-      for (int64_t i = 1; i < n; ++i) {
-        if (a[best] != a[best]) break;  // first NaN wins, as NumPy
-        if (a[i] != a[i] || (Max ? a[i] > a[best] : a[i] < a[best])) best = i;
-      }
-      o[r] = best;
-    }
-  });
+  FG_DISPATCH_NUM(x.dtype(), op, [&] { kernels::arg_extremum_rows(Max, x.data<scalar_t>(), rows, n, o); });
   return out;
 }
 

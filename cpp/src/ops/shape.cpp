@@ -4,8 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "../kernels/index/index.h"
 #include "common.h"
-#include "../kernels/parallel_for.h"
 
 namespace fastgrad {
 using namespace detail;
@@ -318,35 +318,27 @@ void check_index(const Tensor& idx, int64_t dim, const char* op) {
     throw TypeError(std::string(op) + ": indices must be int64, got " + dtype_name(idx.dtype()));
   Tensor c = contiguous(idx);
   const int64_t* p = c.data<int64_t>();
-  for (int64_t i = 0; i < c.numel(); ++i)
-    if (p[i] < -dim || p[i] >= dim)
-      throw IndexError(std::string(op) + ": index " + std::to_string(p[i]) +
-                       " is out of bounds for axis of size " + std::to_string(dim));
+  const int64_t bad = kernels::first_out_of_bounds(p, c.numel(), dim);
+  if (bad >= 0)
+    throw IndexError(std::string(op) + ": index " + std::to_string(p[bad]) +
+                     " is out of bounds for axis of size " + std::to_string(dim));
 }
 
+// Gather/scatter as (outer, axis, inner) blocks of the contiguous operand: gather copies
+// rows of `inner`, scatter adds them.
 template <typename T, bool Add>
 void gather_scatter(const Tensor& src, const Tensor& dst, int64_t axis, const Tensor& idx, int64_t dim_size) {
-  // Views as (outer, axis, inner); gather copies rows of `inner`, scatter adds them.
   const Tensor& big = Add ? dst : src;
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= big.shape()[d];
   for (int64_t d = axis + 1; d < big.ndim(); ++d) inner *= big.shape()[d];
   Tensor ci = contiguous(idx);
-  const int64_t* ip = ci.data<int64_t>();
   const int64_t n = ci.numel();
-  const T* s = src.data<T>();
-  T* o = dst.data<T>();
-  for (int64_t a = 0; a < outer; ++a)
-    for (int64_t j = 0; j < n; ++j) {
-      int64_t k = ip[j] < 0 ? ip[j] + dim_size : ip[j];
-      if (Add) {
-        const T* from = s + (a * n + j) * inner;
-        T* to = o + (a * dim_size + k) * inner;
-        for (int64_t i = 0; i < inner; ++i) to[i] += from[i];
-      } else {
-        std::memcpy(o + (a * n + j) * inner, s + (a * dim_size + k) * inner, sizeof(T) * inner);
-      }
-    }
+  const int64_t st[3] = {(Add ? n : dim_size) * inner, inner, 1};
+  if (Add)
+    kernels::index_add(src.data<T>(), st, outer, n, inner, ci.data<int64_t>(), dim_size, dst.data<T>());
+  else
+    kernels::index_select(src.data<T>(), st, outer, dim_size, inner, ci.data<int64_t>(), n, dst.data<T>());
 }
 
 Shape gathered_shape(const Shape& x, int64_t axis, const Tensor& idx) {
@@ -580,15 +572,9 @@ Tensor nonzero_flat(const Tensor& mask) {
   // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
   // byte 2 must never size the output differently from the fill).
   const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
-  int64_t n = 0;
-  // Both passes poll for Ctrl-C (serial_loop: the output cursor is sequential).
-  kernels::serial_loop(m.numel(), [&](int64_t i) { n += p[i] != 0; });
+  const int64_t n = kernels::count_nonzero(p, m.numel());
   Tensor out = empty({n}, DType::Int64);
-  int64_t* o = out.data<int64_t>();
-  int64_t j = 0;
-  kernels::serial_loop(m.numel(), [&](int64_t i) {
-    if (p[i] != 0 && j < n) o[j++] = i;
-  });
+  kernels::nonzero_positions(p, m.numel(), out.data<int64_t>(), n);
   return out;
 }
 
