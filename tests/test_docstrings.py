@@ -110,8 +110,6 @@ def collect() -> dict[str, bool]:
     def visit_class(cls: type, name: str) -> None:
         found[name] = bool(_own_text(cls.__doc__, cls.__name__))
         for member_name, obj, short in _members(cls, name):
-            if isinstance(obj, type):
-                continue
             found[member_name] = bool(_own_text(getattr(obj, "__doc__", None), short))
         for attr, obj in sorted(vars(cls).items()):
             if not attr.startswith("_") and isinstance(obj, type) and _is_ours(obj) and id(obj) not in seen:
