@@ -73,6 +73,8 @@ def jax_step(x, w, b, g, nhwc: bool):
 
 
 def main() -> None:
+    """Time conv2d forward + backward for each shape and layout (x: (N, C, H, W) or (N, H, W, C))
+    and print the peer/fastgrad ratios."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()

@@ -22,6 +22,8 @@ CASES = [
 
 
 def main() -> None:
+    """Time conv1d (x: (N, C, L)) and conv3d (x: (N, C, D, H, W)) forward + backward and print the
+    peer/fastgrad ratios."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()

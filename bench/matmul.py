@@ -20,6 +20,7 @@ CASES = [(128, 128, 128), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048
 
 
 def main() -> None:
+    """Time C = A @ B for square float32 A, B: (N, N) per framework and print ms, GFLOP/s and the ratios."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args()

@@ -13,6 +13,10 @@ import numpy as np
 
 @dataclass
 class Result:
+    """What one example run reports: its headline metric (``metric`` = ``value`` on the test
+    split), the model's parameter count, epochs trained, wall seconds, further metrics in
+    ``extra`` and the paths of the files (plots, checkpoint) it wrote."""
+
     name: str
     metric: str
     value: float
@@ -43,14 +47,18 @@ class Standardizer:
         return ((x - self.mu) / self.sd).astype(np.float32)
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
+        """x = z·σ + μ, undoing ``__call__``; z: (N, D) or (D,) -> same shape."""
         return z * self.sd + self.mu
 
 
 def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
+    """Coefficient of determination 1 − Σ(pred − y)² / Σ(y − ȳ)²; pred, y: (N,) or (N, D),
+    ȳ the column means of y (one number over all columns)."""
     return float(1.0 - np.sum((pred - y) ** 2) / np.sum((y - y.mean(0)) ** 2))
 
 
 def out_dir(base: str, name: str) -> str:
+    """The directory ``base/name`` for one example's files, created if missing."""
     d = os.path.join(base, name)
     os.makedirs(d, exist_ok=True)
     return d
@@ -69,6 +77,8 @@ def _plt():
 
 
 def plot_history(history: dict[str, list], path: str, title: str) -> Optional[str]:
+    """Plot train (and validation, if recorded) loss per epoch from ``fit``'s history to
+    ``path`` (log scale); returns ``path``, or None when matplotlib is not installed."""
     plt = _plt()
     if plt is None:
         return None
@@ -88,6 +98,8 @@ def plot_history(history: dict[str, list], path: str, title: str) -> Optional[st
 
 
 def plot_scatter(pred: np.ndarray, y: np.ndarray, path: str, title: str, unit: str = "") -> Optional[str]:
+    """Scatter prediction against truth with the identity line; pred, y: (N,). Returns
+    ``path``, or None when matplotlib is not installed."""
     plt = _plt()
     if plt is None:
         return None
@@ -112,6 +124,9 @@ def plot_curves(
     title: str,
     labels: Optional[Sequence[str]] = None,
 ) -> Optional[str]:
+    """Plot curves over t, truths[i] solid and preds[i] dashed in one colour; t: (T,),
+    truths, preds: (K, T), labels: K names or None. Returns ``path``, or None when
+    matplotlib is not installed."""
     plt = _plt()
     if plt is None:
         return None
@@ -131,6 +146,8 @@ def plot_curves(
 
 
 def plot_confusion(cm: np.ndarray, path: str, title: str) -> Optional[str]:
+    """Draw a confusion matrix cm: (K, K) (rows true, columns predicted) with its counts;
+    returns ``path``, or None when matplotlib is not installed."""
     plt = _plt()
     if plt is None:
         return None
@@ -160,12 +177,16 @@ def plot_confusion(cm: np.ndarray, path: str, title: str) -> Optional[str]:
 
 
 def confusion_matrix(pred: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Counts cm[i, j] of samples of true class i predicted as j; pred, y: (N,) integer labels
+    in [0, k) -> cm: (k, k) int64."""
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (y.astype(np.int64), pred.astype(np.int64)), 1)
     return cm
 
 
 class Timer:
+    """``with Timer() as t: ...`` stores the block's wall time in ``t.seconds``."""
+
     def __enter__(self) -> Timer:
         self.t0 = time.perf_counter()
         return self
