@@ -20,6 +20,8 @@ class Adam(Optimizer):
     """
 
     _numeric = ("lr", "betas", "eps", "weight_decay")
+    _flags = ("amsgrad", "maximize")
+    _option_type = ops.AdamOptions
     _decoupled = False
 
     def __init__(
@@ -37,18 +39,9 @@ class Adam(Optimizer):
         hyper = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(hyper, amsgrad=amsgrad, maximize=maximize))
 
-    def _options(self, group: dict[str, Any]) -> Any:
+    def _options(self, group: dict[str, Any], **extra: Any) -> Any:
         b1, b2 = group["betas"]
-        return ops.AdamOptions(
-            lr=float(group["lr"]),
-            beta1=float(b1),
-            beta2=float(b2),
-            eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]),
-            amsgrad=bool(group["amsgrad"]),
-            decoupled=self._decoupled,
-            maximize=bool(group["maximize"]),
-        )
+        return super()._options(group, beta1=float(b1), beta2=float(b2), decoupled=self._decoupled, **extra)
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps = group["params"]

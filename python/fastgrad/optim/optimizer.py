@@ -80,13 +80,15 @@ class Optimizer:
 
     ``params``: an iterable of leaf float Tensors (any shapes), of ``(name, Tensor)`` pairs,
     or of dicts (parameter groups: ``{"params": [...], "lr": ...}``) whose entries override
-    ``defaults``. Subclasses name their numeric hyperparameters in ``_numeric`` (pairs in
-    ``_tuples``), turn a group into their C++ options struct in ``_options`` and update one
+    ``defaults``. Subclasses name their hyperparameters (``_numeric``, pairs among them in
+    ``_tuples``, ``_flags``) and their C++ options struct (``_option_type``), and update one
     group in ``_step_group``.
     """
 
     _numeric: tuple[str, ...] = ()
     _tuples: tuple[str, ...] = ("betas",)
+    _flags: tuple[str, ...] = ()  # the boolean hyperparameters
+    _option_type: Callable[..., Options]  # ops.SgdOptions, ...
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         if not any(v is required for v in defaults.values()):
@@ -117,9 +119,12 @@ class Optimizer:
         _check_hyper(op, self._tuples, **{k: group[k] for k in self._numeric if k in group})
         self._options(group).validate(op)
 
-    def _options(self, group: dict[str, Any]) -> Options:
-        """The C++ options struct (``ops.SgdOptions`` ...) of a group's hyperparameters."""
-        raise NotImplementedError
+    def _options(self, group: dict[str, Any], **extra: Any) -> Options:
+        """The C++ options struct (``ops.SgdOptions`` ...) of a group's hyperparameters:
+        the numeric ones as floats, the flags as bools, plus ``extra``."""
+        kw: dict[str, Any] = {k: float(group[k]) for k in self._numeric if k not in self._tuples}
+        kw.update({k: bool(group[k]) for k in self._flags}, **extra)
+        return self._option_type(**kw)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Adds a parameter group: ``group["params"]`` (leaf float Tensors of any shapes)

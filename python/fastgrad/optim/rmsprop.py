@@ -17,6 +17,8 @@ class RMSprop(Optimizer):
     """
 
     _numeric = ("lr", "alpha", "eps", "weight_decay", "momentum")
+    _flags = ("centered", "maximize")
+    _option_type = ops.RmspropOptions
 
     def __init__(
         self,
@@ -31,17 +33,6 @@ class RMSprop(Optimizer):
     ) -> None:
         hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         super().__init__(params, dict(hyper, centered=centered, maximize=maximize))
-
-    def _options(self, group: dict[str, Any]) -> Any:
-        return ops.RmspropOptions(
-            lr=float(group["lr"]),
-            alpha=float(group["alpha"]),
-            eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]),
-            momentum=float(group["momentum"]),
-            centered=bool(group["centered"]),
-            maximize=bool(group["maximize"]),
-        )
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps, gs = self._with_grads(group)

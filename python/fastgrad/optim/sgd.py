@@ -17,6 +17,8 @@ class SGD(Optimizer):
     """
 
     _numeric = ("lr", "momentum", "dampening", "weight_decay")
+    _flags = ("nesterov", "maximize")
+    _option_type = ops.SgdOptions
 
     def __init__(
         self,
@@ -30,16 +32,6 @@ class SGD(Optimizer):
     ) -> None:
         hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         super().__init__(params, dict(hyper, nesterov=nesterov, maximize=maximize))
-
-    def _options(self, group: dict[str, Any]) -> Any:
-        return ops.SgdOptions(
-            lr=float(group["lr"]),
-            momentum=float(group["momentum"]),
-            dampening=float(group["dampening"]),
-            weight_decay=float(group["weight_decay"]),
-            nesterov=bool(group["nesterov"]),
-            maximize=bool(group["maximize"]),
-        )
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps, gs = self._with_grads(group)
