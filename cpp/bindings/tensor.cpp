@@ -82,7 +82,8 @@ void bind_tensor(py::module_&, TensorClass& T) {
            [](const TP& a, py::handle v) {
              Tensor A(a);
              // A number goes through full's checks (exact ints; NaN into int64 raises, PyTorch).
-             fill_(A, is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_"));
+             Tensor V = is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_");
+             gil::in_place({&A}, [&] { fill_(A, V); });
              return a;
            })
       .def("zero_",
