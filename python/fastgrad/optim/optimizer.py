@@ -88,7 +88,8 @@ class Optimizer:
     _numeric: tuple[str, ...] = ()
     _tuples: tuple[str, ...] = ("betas",)
     _flags: tuple[str, ...] = ()  # the boolean hyperparameters
-    _option_type: Callable[..., Options]  # ops.SgdOptions, ...
+    # ops.SgdOptions, ...; None in a user's subclass (then only the Python type checks run).
+    _option_type: Optional[Callable[..., Options]] = None
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         if not any(v is required for v in defaults.values()):
@@ -117,13 +118,16 @@ class Optimizer:
         through the C++ op's own check (ValueError naming the optimizer and argument)."""
         op = type(self).__name__
         _check_hyper(op, self._tuples, **{k: group[k] for k in self._numeric if k in group})
-        self._options(group).validate(op)
+        if self._option_type is not None:
+            self._options(group).validate(op)
 
     def _options(self, group: dict[str, Any], **extra: Any) -> Options:
         """The C++ options struct (``ops.SgdOptions`` ...) of a group's hyperparameters:
         the numeric ones as floats, the flags as bools, plus ``extra``."""
         kw: dict[str, Any] = {k: float(group[k]) for k in self._numeric if k not in self._tuples}
         kw.update({k: bool(group[k]) for k in self._flags}, **extra)
+        if self._option_type is None:
+            raise NotImplementedError(f"{type(self).__name__}: no C++ options type")
         return self._option_type(**kw)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
