@@ -6,23 +6,13 @@
 #include <thread>
 #include <vector>
 
+#include "expect_message.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 
 namespace fg = fastgrad;
 
 namespace {
-
-// The exception's message, or "" when f does not throw E.
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(LeafRules, RequiresGradOnlyForFloatTensors) {
   fg::Tensor i = fg::zeros({2}, fg::DType::Int64);

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "expect_message.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/optim.h"
 
@@ -24,22 +25,6 @@ fg::Tensor vec(std::initializer_list<double> v, DType d = DType::Float64) {
 }
 double at(const fg::Tensor& t, int64_t i) { return t.data<double>()[i]; }
 int64_t version(const fg::Tensor& t) { return t.impl()->storage->version.load(); }
-
-// The message of the E that f throws; fails the test when it throws nothing (or another type).
-template <class E, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
-#define EXPECT_MESSAGE(E, stmt, text) EXPECT_EQ(message_of<E>([&] { stmt; }), text)
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
