@@ -1,6 +1,7 @@
 """fg.optim: trajectories equal to torch.optim step for step, schedulers, clipping, EMA."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -200,3 +201,40 @@ def test_ema_of_weights():
     np.testing.assert_allclose(A(m.weight), w0 + 1.0, rtol=1e-6)
     ema.copy_to()
     np.testing.assert_allclose(A(m.weight), w0 + 0.1, rtol=1e-6)
+
+
+# Hyperparameter values are checked once, by the C++ op family (fastgrad/optim.h): at
+# construction (defaults and every group, named by the optimizer) and by the step op itself
+# for values changed afterwards (named by the op), before anything is written.
+@pytest.mark.parametrize(
+    "cls,kw,needle",
+    [
+        ("SGD", {"lr": -0.1}, "lr"),
+        ("SGD", {"momentum": 0.0, "nesterov": True}, "nesterov"),
+        ("Adam", {"betas": (0.9, 1.0)}, "betas[1]"),
+        ("AdamW", {"eps": -1.0}, "eps"),
+        ("RMSprop", {"alpha": -0.5}, "alpha"),
+    ],
+)
+def test_group_values_checked_like_the_constructor(cls, kw, needle):
+    p = nn.Parameter(fg.ones(3))
+    C = getattr(optim, cls)
+    with pytest.raises(ValueError, match=rf"^{cls}: .*{re.escape(needle)}"):
+        C([{"params": [p], **kw}], lr=0.1)
+    opt = C([p], lr=0.1)
+    opt.param_groups[0].update(kw)
+    p.grad = fg.ones(3)
+    with pytest.raises(ValueError, match=re.escape(needle)) as ei:
+        opt.step()
+    assert str(ei.value).split(":")[0].endswith("_step"), str(ei.value)
+    np.testing.assert_array_equal(A(p), np.ones(3))  # nothing written
+
+
+def test_step_ops_are_engine_hooks_with_cpp_options():
+    p, g = fg.ones(2, dtype=fg.float64), fg.full((2,), 0.5, dtype=fg.float64)
+    v = p._version
+    fg.ops.sgd_step([p], [g], [], fg.ops.SgdOptions(lr=0.1))
+    np.testing.assert_allclose(A(p), [0.95, 0.95])
+    assert p._version == v + 1
+    with pytest.raises(ValueError, match="one gradient per parameter"):
+        fg.ops.sgd_step([p], [], [], fg.ops.SgdOptions())

@@ -42,8 +42,7 @@ void bind_autograd(py::module_& m, TensorClass& T) {
   m.def("_set_trace_depth", [](int d) { trace_depth() = d; });
   m.def("_reaches", [](const TP& from, const std::vector<TP>& targets) {
     Tensors tg = to_tensors(targets);
-    py::gil_scoped_release r;
-    return reaches(Tensor(from), tg);
+    return gil::without_gil([&] { return reaches(Tensor(from), tg); });
   });
   m.def("push_jvp_level", &push_jvp_level);
   m.def("pop_jvp_level", &pop_jvp_level);

@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include <exception>
+#include <initializer_list>
 #include <optional>
 #include <type_traits>
 
 #include "fastgrad/parallel.h"
+#include "fastgrad/tensor.h"
 
 namespace fastgrad::gil {
 
@@ -199,6 +201,17 @@ auto nogil(int64_t work, F&& f) -> decltype(f()) {
   if (work < kNoGilWork || !PyGILState_Check()) return f();
   releases()++;
   return without_gil(std::forward<F>(f));
+}
+
+// A state-changing op on tensors (in-place ops, copies): released like nogil() for the
+// elements it reads and writes, and never interrupted -- the primitives it runs inside
+// see the GIL already released and run plainly, so the write is not cut half-way.
+template <class F>
+auto in_place(std::initializer_list<const Tensor*> touched, F&& f) -> decltype(f()) {
+  int64_t work = 0;
+  for (const Tensor* t : touched)
+    if (t->defined()) work += t->numel();
+  return nogil(work, std::forward<F>(f));
 }
 
 }  // namespace fastgrad::gil

@@ -24,47 +24,16 @@ void bind_tensor(py::module_&, TensorClass& T) {
                              })
       .def("is_contiguous", [](const TP& t) { return Tensor(t).is_contiguous(); })
       .def_property(
-          "requires_grad", [](const TP& t) { return t->requires_grad; },
-          [](const TP& t, bool v) {
-            if (t->grad_fn && !v)
-              throw RuntimeError(
-                  "requires_grad: cannot turn off gradients of a non-leaf tensor; use detach()");
-            if (v && !is_floating(t->dtype))
-              throw TypeError(std::string("requires_grad: only float tensors can require gradients, got ") +
-                              dtype_name(t->dtype));
-            t->requires_grad = v;
-          })
-      // .grad is shared with backward calls running without the GIL: same lock as theirs.
-      .def_property(
-          "grad",
-          [](const TP& t) {
-            std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-            return t->grad;
-          },
-          [](const TP& t, py::handle h) {
-            // None is the common case (zero_grad): skip the holder conversion.
-            if (h.is_none()) {
-              TP old;
-              {
-                std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-                old = std::move(t->grad);
-                t->grad.reset();
-              }
-              return;
-            }
-            if (!py::isinstance<TensorImpl>(h))
-              throw TypeError("grad: expected a Tensor or None, got " +
-                              std::string(py::str(py::type::handle_of(h))));
-            TP g = h.cast<TP>();
-            if (g->dtype != t->dtype)
-              throw TypeError(std::string("grad: assigned a ") + dtype_name(g->dtype) + " gradient to a " +
-                              dtype_name(t->dtype) + " tensor");
-            if (g->shape != t->shape)
-              throw ValueError("grad: assigned gradient of shape " + shape_str(g->shape) +
-                               " to a tensor of shape " + shape_str(t->shape));
-            std::lock_guard<std::mutex> lock(leaf_grad_mutex(t.get()));
-            std::swap(t->grad, g);  // the old one dies after the lock
-          })
+          "requires_grad", [](const TP& t) { return t->requires_grad; }, &set_requires_grad)
+      .def_property("grad", &get_grad,
+                    [](const TP& t, py::handle h) {
+                      // None is the common case (zero_grad): skip the holder conversion.
+                      if (h.is_none()) return set_grad(t, nullptr);
+                      if (!py::isinstance<TensorImpl>(h))
+                        throw TypeError("grad: expected a Tensor or None, got " +
+                                        std::string(py::str(py::type::handle_of(h))));
+                      set_grad(t, h.cast<TP>());
+                    })
       .def_property_readonly("is_leaf", [](const TP& t) { return !t->grad_fn; })
       .def_property_readonly("grad_fn",
                              [](const TP& t) -> py::object {
@@ -77,20 +46,19 @@ void bind_tensor(py::module_&, TensorClass& T) {
       .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); });
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
-  // applies PyTorch's rules and records the op on the tape like any other.
-  auto operand = [](const TP& a, py::handle b) -> Tensor {
-    Tensor A(a);
-    // Python bools are Bool and Python ints Long numbers (PyTorch): int64.sub_(True) and
-    // bool.add_(2) are errors, not a silent cast of the number to the tensor's dtype.
+  // applies PyTorch's rules and records the op on the tape like any other. Here only the
+  // Python operand becomes a tensor: a Python bool is a Bool number and a Python int a Long
+  // one (PyTorch's wrapped numbers), so the rules see int64.sub_(True) and bool.add_(2).
+  auto operand = [](const Tensor& A, py::handle b) -> Tensor {
     if (PyBool_Check(b.ptr())) return scalar(b.ptr() == Py_True ? 1.0 : 0.0, DType::Bool);
     if (A.dtype() == DType::Bool && PyLong_Check(b.ptr())) return to_tensor(b, scalar(0.0, DType::Int64));
     return to_tensor(b, A);
   };
-#define INPLACE(NAME, FN)                                                     \
-  T.def(NAME, [operand](const TP& a, py::handle b) {                          \
-    Tensor B = operand(a, b);                                                 \
-    gil::nogil(shape_numel(a->shape) + B.numel(), [&] { FN(Tensor(a), B); }); \
-    return a;                                                                 \
+#define INPLACE(NAME, FN)                            \
+  T.def(NAME, [operand](const TP& a, py::handle b) { \
+    Tensor A(a), B = operand(A, b);                  \
+    gil::in_place({&A, &B}, [&] { FN(A, B); });      \
+    return a;                                        \
   })
   INPLACE("add_", add_);
   INPLACE("sub_", sub_);
@@ -107,19 +75,21 @@ void bind_tensor(py::module_&, TensorClass& T) {
   T.def("copy_",
         [](const TP& a, py::handle b) {
           Tensor A(a), B = to_tensor(b, A, "copy_");
-          gil::nogil(A.numel(), [&] { assign_(A, B); });
+          gil::in_place({&A}, [&] { assign_(A, B); });
           return a;
         })
       .def("fill_",
            [](const TP& a, py::handle v) {
              Tensor A(a);
              // A number goes through full's checks (exact ints; NaN into int64 raises, PyTorch).
-             fill_(A, is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_"));
+             Tensor V = is_number(v) ? filled({}, v, A.dtype(), "fill_") : to_tensor(v, A, "fill_");
+             gil::in_place({&A}, [&] { fill_(A, V); });
              return a;
            })
       .def("zero_",
            [](const TP& a) {
-             gil::nogil(shape_numel(a->shape), [&] { zero_(Tensor(a)); });
+             Tensor A(a);
+             gil::in_place({&A}, [&] { zero_(A); });
              return a;
            })
       .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
@@ -135,19 +105,14 @@ void bind_tensor(py::module_&, TensorClass& T) {
   for (const char* name : {"clamp_", "clip_"})
     T.def(
         name,
-        [name](const TP& a, py::object lo, py::object hi) {
+        [name](const TP& a, py::handle lo, py::handle hi) {
           auto bound = [&](py::handle h) -> std::optional<double> {
             if (h.is_none()) return std::nullopt;
             if (!is_number(h)) throw TypeError(std::string(name) + ": min and max must be numbers or None");
             return number(h, name);
           };
-          // A float bound makes an integer tensor's result Float (PyTorch), which cannot be
-          // written back into it.
-          if (lo.is_none() && hi.is_none())
-            throw RuntimeError(std::string(name) + ": at least one of 'min' or 'max' must not be None");
-          DType r = a->dtype;
-          if (!is_floating(r) && (PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr()))) r = DType::Float32;
-          clamp_(Tensor(a), bound(lo), bound(hi), r);
+          const bool float_bound = PyFloat_Check(lo.ptr()) || PyFloat_Check(hi.ptr());
+          clamp_(Tensor(a), bound(lo), bound(hi), float_bound, name);
           return a;
         },
         py::arg("min") = py::none(), py::arg("max") = py::none());

@@ -54,6 +54,14 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
 // and by the Python .grad property): a mutex picked by the TensorImpl's address.
 std::mutex& leaf_grad_mutex(const TensorImpl* t);
 
+// A tensor's .grad and requires_grad with PyTorch's rules (leaf.cpp). set_requires_grad:
+// RuntimeError turning a non-leaf off, TypeError turning a non-float tensor on. set_grad:
+// `g` null clears it; otherwise TypeError on a dtype and ValueError on a shape that
+// differs from t's. Both take leaf_grad_mutex, as backward's accumulation does.
+void set_requires_grad(const TensorPtr& t, bool on);
+TensorPtr get_grad(const TensorPtr& t);
+void set_grad(const TensorPtr& t, TensorPtr g);
+
 // Whether `from` is one of `targets` or is computed from one of them on the tape
 // (the transforms' "does this value carry my derivative" check; walks the graph).
 bool reaches(const Tensor& from, const Tensors& targets);

@@ -50,7 +50,10 @@ void pow_(const Tensor& self, const Tensor& other);
 void assign_(const Tensor& self, const Tensor& src);  // Tensor.copy_: differentiable in src
 void fill_(const Tensor& self, const Tensor& value);  // 0-d value
 void zero_(const Tensor& self);
-void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, DType result);
+// clamp_/clip_: at least one bound; float_bound (a bound is a float number) makes an integer target's
+// result Float, which is refused. `op` names the op in messages and grad_fn.
+void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, bool float_bound,
+            const char* op = "clamp_");
 
 // ---- elementwise ----
 Tensor add(const Tensor& a, const Tensor& b);

@@ -316,8 +316,13 @@ void fill_(const Tensor& self, const Tensor& value) {
 void zero_(const Tensor& self) {
   inplace_(self, "zero_", self.dtype(), true, [&](const Tensor&) { return zeros({}, self.dtype()); });
 }
-void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, DType result) {
-  inplace_(self, "clamp_", result, false, [&](const Tensor& a) { return clip(a, lo, hi); });
+void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi, bool float_bound,
+            const char* op) {
+  if (!lo && !hi) throw RuntimeError(std::string(op) + ": at least one of 'min' or 'max' must not be None");
+  // A float bound makes an integer tensor's result Float (PyTorch's result type of a tensor
+  // and a float number), which inplace_ refuses to write back into it.
+  const DType r = float_bound && !is_floating(self.dtype()) ? DType::Float32 : self.dtype();
+  inplace_(self, op, r, false, [&](const Tensor& a) { return clip(a, lo, hi); });
 }
 
 }  // namespace fastgrad

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _C
-from .optimizer import Optimizer, _check_hyper, _zeros_like
+from .. import ops
+from ..ops import Tensor
+from .optimizer import Optimizer, _zeros_like
 
 
 class Adam(Optimizer):
+    """m ← β₁ m + (1 − β₁) g; v ← β₂ v + (1 − β₂) g²; θ ← θ − η m̂ / (√v̂ + ε) with the bias
+    corrections m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ) (AMSGrad: v̂ from the running max of
+    v); weight_decay adds λθ to g (L2). AdamW decouples it: θ ← θ(1 − ηλ) first.
+
+    ``params``: leaf float Tensors of any shapes (or parameter groups); every state buffer
+    has its parameter's shape. One fused ``ops.adam_step`` per group.
+    """
+
+    _numeric = ("lr", "betas", "eps", "weight_decay")
+    _flags = ("amsgrad", "maximize")
+    _option_type = ops.AdamOptions
     _decoupled = False
 
     def __init__(
@@ -22,42 +34,20 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         maximize: bool = False,
     ) -> None:
-        _check_hyper(type(self).__name__, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2:
-            raise ValueError(f"{type(self).__name__}: betas must be a pair, got {betas!r}")
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(
-                f"{type(self).__name__}: invalid lr={lr}, eps={eps} or weight_decay={weight_decay}"
-            )
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {betas}")
-        super().__init__(
-            params,
-            dict(
-                lr=lr,
-                betas=tuple(betas),
-                eps=eps,
-                weight_decay=weight_decay,
-                amsgrad=amsgrad,
-                maximize=maximize,
-            ),
-        )
+        if isinstance(betas, list):
+            betas = tuple(betas)  # stored as torch does (state_dict, repr)
+        hyper = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, dict(hyper, amsgrad=amsgrad, maximize=maximize))
 
-    def _step_group(self, group: dict) -> None:
+    def _options(self, group: dict[str, Any], **extra: Any) -> Any:
+        b1, b2 = group["betas"]
+        return super()._options(group, beta1=float(b1), beta2=float(b2), decoupled=self._decoupled, **extra)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
         ps = group["params"]
         grads = [p.grad for p in ps]
+        opts = self._options(group)
         ams = bool(group["amsgrad"])
-        b1, b2 = group["betas"]
-        args = (
-            float(group["lr"]),
-            float(b1),
-            float(b2),
-            float(group["eps"]),
-            float(group["weight_decay"]),
-            ams,
-            self._decoupled,
-            bool(group["maximize"]),
-        )
         cache = group.get("_fused")
         # Fast path (every step of a normal training loop): all parameters have gradients,
         # share one dtype and one step count, and their state lists are cached.
@@ -70,7 +60,7 @@ class Adam(Optimizer):
             _, m1, m2, vm, states, _ = cache
             step = states[0]["step"] + 1
             try:
-                _C.adam_step(ps, grads, m1, m2, vm, *args, step)
+                ops.adam_step(ps, grads, m1, m2, vm, opts, step)
             except ValueError:  # e.g. a non-contiguous gradient: validated before any update
                 pass
             else:
@@ -81,13 +71,35 @@ class Adam(Optimizer):
         ps, gs = self._with_grads(group)
         if not ps:
             return
+        m1, m2, vm, steps, states = self._state_lists(ps, ams)
+        uniform = all(s == steps[0] for s in steps) and all(p.dtype == ps[0].dtype for p in ps)
+        if uniform:
+            ops.adam_step(ps, gs, m1, m2, vm, opts, steps[0])
+            if len(ps) == len(group["params"]) and all(g.is_contiguous() for g in grads if g is not None):
+                group["_fused"] = (len(ps), m1, m2, vm, states, ams)
+            return
+        for (_dt, stp), idx in self._buckets(list(range(len(ps))), lambda i: (ps[i].dtype, steps[i])).items():
+            ops.adam_step(
+                [ps[i] for i in idx],
+                [gs[i] for i in idx],
+                [m1[i] for i in idx],
+                [m2[i] for i in idx],
+                [vm[i] for i in idx] if ams else [],
+                opts,
+                stp,
+            )
+
+    def _state_lists(
+        self, ps: list[Tensor], ams: bool
+    ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[int], list[dict[str, Any]]]:
+        """Each parameter's state (created on its first step), its step count advanced:
+        exp_avgs, exp_avg_sqs, max_exp_avg_sqs (amsgrad), steps, state dicts."""
         st = self.state._d
         m1, m2, vm, steps, states = [], [], [], [], []
         for p in ps:
             s = st.get(id(p))
             if not s:
-                s = {"step": 0, "exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
-                st[id(p)] = s
+                s = st[id(p)] = {"step": 0, "exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
             if ams and s.get("max_exp_avg_sq") is None:
                 s["max_exp_avg_sq"] = _zeros_like(p)
             s["step"] += 1
@@ -97,22 +109,7 @@ class Adam(Optimizer):
             if ams:
                 vm.append(s["max_exp_avg_sq"])
             steps.append(s["step"])
-        uniform = all(s == steps[0] for s in steps) and all(p.dtype == ps[0].dtype for p in ps)
-        if uniform:
-            _C.adam_step(ps, gs, m1, m2, vm, *args, steps[0])
-            if len(ps) == len(group["params"]) and all(g.is_contiguous() for g in grads if g is not None):
-                group["_fused"] = (len(ps), m1, m2, vm, states, ams)
-            return
-        for (_dt, stp), idx in self._buckets(list(range(len(ps))), lambda i: (ps[i].dtype, steps[i])).items():
-            _C.adam_step(
-                [ps[i] for i in idx],
-                [gs[i] for i in idx],
-                [m1[i] for i in idx],
-                [m2[i] for i in idx],
-                [vm[i] for i in idx] if ams else [],
-                *args,
-                stp,
-            )
+        return m1, m2, vm, steps, states
 
     def _invalidate(self) -> None:
         for g in self.param_groups:
@@ -120,7 +117,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: θ ← θ(1 − ηλ) before the Adam step (torch.optim.AdamW)."""
+    """Adam with decoupled weight decay: θ ← θ(1 − ηλ) before the Adam step
+    (torch.optim.AdamW); the same arguments as Adam, weight_decay defaulting to 1e-2."""
 
     _decoupled = True
 

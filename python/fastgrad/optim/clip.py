@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import float32, full
+from ..ops import Tensor
 
 
-def _grads(parameters: Any) -> list:
+def _grads(parameters: Any) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     return [p.grad for p in parameters if p.grad is not None]
@@ -21,12 +21,16 @@ def clip_grad_norm_(
     parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> Tensor:
     """Scales all gradients together so their global norm is at most ``max_norm``
-    (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping."""
+    (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping.
+
+    parameters: a Tensor or an iterable of Tensors (any shapes; those without ``.grad`` are
+    skipped), their gradients scaled in place. Returns a 0-d Tensor (the gradients' dtype).
+    """
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
         raise TypeError(f"clip_grad_norm_: max_norm must be a number, got {type(max_norm).__name__}")
     grads = _grads(parameters)
     if not grads:
-        return _C.full([], 0.0, _C.dtype.float32)
+        return full((), 0.0, dtype=float32)
     # the norm in float64 on the host: one pass over contiguous buffers, no graph
     arrs = [np.asarray(g) for g in grads]
     if norm_type == math.inf:
@@ -46,11 +50,15 @@ def clip_grad_norm_(
         for g, a in zip(grads, arrs):
             a *= a.dtype.type(coef)
             g._bump_version()
-    return _C.full([], total, grads[0].dtype)
+    return full((), total, dtype=grads[0].dtype)
 
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
-    """Clamps every gradient entry to [−clip_value, clip_value]."""
+    """Clamps every gradient entry to [−clip_value, clip_value], in place.
+
+    parameters: a Tensor or an iterable of Tensors (any shapes; those without ``.grad`` are
+    skipped).
+    """
     for g in _grads(parameters):
         a = np.asarray(g)
         np.clip(a, -clip_value, clip_value, out=a)

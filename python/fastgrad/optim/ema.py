@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._C import Tensor
+from ..ops import Tensor
 
 
 def _require_module(model: Any, op: str) -> None:
@@ -31,6 +31,11 @@ class EMA:
     to evaluate with them temporarily.
     """
 
+    decay: float
+    warmup: bool
+    num_updates: int
+    model: Any  # a fg.nn.Module
+
     def __init__(self, model: Any, decay: float = 0.999, warmup: bool = False) -> None:
         _require_module(model, "EMA")
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
@@ -38,7 +43,7 @@ class EMA:
         if not 0.0 <= decay <= 1.0:
             raise ValueError(f"EMA: decay must be in [0, 1], got {decay}")
         self.decay = float(decay)
-        self.warmup = warmup
+        self.warmup = bool(warmup)
         self.num_updates = 0
         self.model = model
         self.shadow: dict[str, np.ndarray] = {
@@ -51,11 +56,14 @@ class EMA:
         return m.state_dict()
 
     def current_decay(self) -> float:
+        """The decay the next ``update()`` uses (the warmup ramp, when on)."""
         if self.warmup:
             return min(self.decay, (1.0 + self.num_updates) / (10.0 + self.num_updates))
         return self.decay
 
     def update(self, model: Any = None) -> None:
+        """shadow ← d·shadow + (1 − d)·θ for every entry of the model's state_dict (each
+        shadow array has its entry's shape; integer buffers are copied)."""
         d = self.current_decay()
         self.num_updates += 1
         for k, v in self._live(model).items():
@@ -68,10 +76,12 @@ class EMA:
                 s[...] = a
 
     def copy_to(self, model: Any = None) -> None:
+        """Loads the averages into ``model`` (default: the tracked one)."""
         (model or self.model).load_state_dict(self.shadow)
 
     @contextlib.contextmanager
     def average_parameters(self, model: Any = None) -> Iterator[None]:
+        """Context manager: the model holds the averages inside, its own weights after."""
         m = model or self.model
         backup = {k: np.array(np.asarray(v), copy=True) for k, v in m.state_dict().items()}
         m.load_state_dict(self.shadow)
@@ -81,6 +91,7 @@ class EMA:
             m.load_state_dict(backup)
 
     def state_dict(self) -> dict[str, Any]:
+        """decay, warmup, num_updates and the shadow arrays (NumPy copies)."""
         return {
             "decay": self.decay,
             "warmup": self.warmup,
@@ -89,6 +100,7 @@ class EMA:
         }
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
+        """Restores what ``state_dict()`` returned; each shadow entry must keep its shape."""
         self.decay = float(sd["decay"])
         self.warmup = bool(sd.get("warmup", False))
         self.num_updates = int(sd["num_updates"])

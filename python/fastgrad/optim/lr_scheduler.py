@@ -10,6 +10,12 @@ from typing import Any, Optional
 
 
 class LRScheduler:
+    """Base of the epoch schedules: sets every group's ``lr`` to ``lr_at(initial_lr, epoch)``.
+
+    Constructing one performs the initial step (epoch 0); each group remembers its
+    ``initial_lr``. Subclasses give the closed form ``lr_at``.
+    """
+
     def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -20,21 +26,26 @@ class LRScheduler:
         self.step()
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """The learning rate at ``epoch`` for a group whose initial lr is ``base_lr``."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
+        """The groups' learning rates after the last ``step()``, one float per group."""
         return list(self._last_lr)
 
     def step(self, epoch: Optional[int] = None) -> None:
+        """Advances to the next epoch (or to ``epoch``) and writes each group's lr."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
             g["lr"] = self.lr_at(base, self.last_epoch)
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state (everything but the optimizer), for ``load_state_dict``."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
+        """Restores what ``state_dict()`` returned."""
         self.__dict__.update(sd)
 
 
@@ -47,6 +58,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """base · gamma^(epoch // step_size)."""
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
@@ -59,6 +71,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """η_min + (base − η_min)(1 + cos(π·epoch/T_max))/2."""
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
@@ -82,6 +95,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """base times the factor interpolated linearly over total_iters epochs."""
         t = min(epoch, self.total_iters)
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t / self.total_iters)
 
@@ -101,6 +115,7 @@ class LinearWarmup(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """The warmup ramp's value at ``epoch``, then ``base_lr``."""
         W = self.warmup_steps
         if W == 1 or epoch >= W - 1:
             return base_lr
@@ -134,6 +149,7 @@ class SequentialLR(LRScheduler):
         self._last_lr = self._schedulers[0].get_last_lr()
 
     def step(self, epoch: Optional[int] = None) -> None:
+        """Advances the active scheduler (a scheduler starts at its epoch 0 at its milestone)."""
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         s = self._schedulers[idx]
@@ -144,6 +160,7 @@ class SequentialLR(LRScheduler):
         self._last_lr = s.get_last_lr()
 
     def state_dict(self) -> dict[str, Any]:
+        """The epoch, milestones and each scheduler's own state."""
         return {
             "last_epoch": self.last_epoch,
             "_milestones": self._milestones,
@@ -151,6 +168,7 @@ class SequentialLR(LRScheduler):
         }
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
+        """Restores what ``state_dict()`` returned."""
         self.last_epoch = sd["last_epoch"]
         self._milestones = list(sd["_milestones"])
         for s, d in zip(self._schedulers, sd["_schedulers"]):
@@ -190,6 +208,7 @@ class ReduceLROnPlateau:
         self._last_lr = [g["lr"] for g in optimizer.param_groups]
 
     def is_better(self, a: float, best: float) -> bool:
+        """Whether metric value ``a`` improves on ``best`` under the mode and threshold."""
         if self.mode == "min" and self.threshold_mode == "rel":
             return a < best * (1.0 - self.threshold)
         if self.mode == "min":
@@ -199,6 +218,8 @@ class ReduceLROnPlateau:
         return a > best + self.threshold
 
     def step(self, metrics: Any) -> None:
+        """Records this epoch's metric (a number or a 0-d Tensor); lowers each group's lr
+        by ``factor`` (not below its ``min_lr``) once ``patience`` epochs went without improvement."""
         current = float(metrics)
         self.last_epoch += 1
         if self.is_better(current, self.best):
@@ -220,10 +241,13 @@ class ReduceLROnPlateau:
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
+        """The groups' learning rates after the last ``step()``, one float per group."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state (everything but the optimizer), for ``load_state_dict``."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
+        """Restores what ``state_dict()`` returned."""
         self.__dict__.update(sd)

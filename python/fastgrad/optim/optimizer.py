@@ -1,5 +1,10 @@
 """Optimizer base class: parameter groups, per-parameter state, state_dict (torch.optim's
-format), and bucketing so that one group's update is one fused C++ call."""
+format), and bucketing so that one group's update is one fused C++ call.
+
+Hyperparameter values are validated once, by the C++ optimizer op family
+(cpp/src/ops/optim.cpp, ``ops.SgdOptions(...).validate(name)``); what stays here are the
+checks of Python values (a TypeError naming the optimizer and the argument) that must
+run before those values can be handed to C++."""
 
 from __future__ import annotations
 
@@ -9,11 +14,17 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import tensor as _tensor
+from .._tensor import zeros_like
+from ..ops import Tensor
+
+# What `_options` returns: the C++ options struct of the subclass's step op.
+Options = Any
 
 
 class _Required:
+    """The default of a hyperparameter every parameter group must give (torch.optim's)."""
+
     def __repr__(self) -> str:
         return "<required parameter>"
 
@@ -35,12 +46,14 @@ class _StateView:
         return id(p) in self._d and bool(self._d[id(p)])
 
     def get(self, p: Tensor, default: Any = None) -> Any:
+        """p's state dict, or ``default`` when it has none."""
         return self._d.get(id(p), default)
 
     def __len__(self) -> int:
         return sum(1 for v in self._d.values() if v)
 
     def clear(self) -> None:
+        """Forgets every parameter's state."""
         self._d.clear()
 
 
@@ -49,18 +62,38 @@ def _is_real(v: Any) -> bool:
 
 
 def _check_hyper(op: str, tuples: Iterable[str] = ("betas",), **values: Any) -> None:
-    """Numeric hyperparameters must be real numbers (those named in `tuples` a tuple of
-    them): a TypeError naming the optimizer, not a comparison error from inside its checks."""
+    """Numeric hyperparameters must be real numbers (those named in `tuples` a pair of
+    them): a TypeError naming the optimizer, not a comparison error from inside its checks
+    or pybind11's "incompatible function arguments" from the options struct."""
     for k, v in values.items():
         if k in tuples:
             if not isinstance(v, (tuple, list)) or not v or not all(_is_real(x) for x in v):
                 raise TypeError(f"{op}: {k} must be a tuple of real numbers, got {v!r}"[:200])
+            if len(v) != 2:
+                raise ValueError(f"{op}: {k} must be a pair, got {v!r}"[:200])
         elif not _is_real(v):
             raise TypeError(f"{op}: {k} must be a real number, got {type(v).__name__}")
 
 
 class Optimizer:
+    """Base of the optimizers (torch.optim.Optimizer's interface).
+
+    ``params``: an iterable of leaf float Tensors (any shapes), of ``(name, Tensor)`` pairs,
+    or of dicts (parameter groups: ``{"params": [...], "lr": ...}``) whose entries override
+    ``defaults``. Subclasses name their hyperparameters (``_numeric``, pairs among them in
+    ``_tuples``, ``_flags``) and their C++ options struct (``_option_type``), and update one
+    group in ``_step_group``.
+    """
+
+    _numeric: tuple[str, ...] = ()
+    _tuples: tuple[str, ...] = ("betas",)
+    _flags: tuple[str, ...] = ()  # the boolean hyperparameters
+    # ops.SgdOptions, ...; None in a user's subclass (then only the Python type checks run).
+    _option_type: Optional[Callable[..., Options]] = None
+
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        if not any(v is required for v in defaults.values()):
+            self._check_group(defaults)
         self.defaults = defaults
         self.state = _StateView()
         self.param_groups: list[dict[str, Any]] = []
@@ -80,7 +113,27 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Python types first (TypeError naming optimizer and argument), then the values
+        through the C++ op's own check (ValueError naming the optimizer and argument)."""
+        op = type(self).__name__
+        _check_hyper(op, self._tuples, **{k: group[k] for k in self._numeric if k in group})
+        if self._option_type is not None:
+            self._options(group).validate(op)
+
+    def _options(self, group: dict[str, Any], **extra: Any) -> Options:
+        """The C++ options struct (``ops.SgdOptions`` ...) of a group's hyperparameters:
+        the numeric ones as floats, the flags as bools, plus ``extra``."""
+        kw: dict[str, Any] = {k: float(group[k]) for k in self._numeric if k not in self._tuples}
+        kw.update({k: bool(group[k]) for k in self._flags}, **extra)
+        if self._option_type is None:
+            raise NotImplementedError(f"{type(self).__name__}: no C++ options type")
+        return self._option_type(**kw)
+
     def add_param_group(self, group: dict[str, Any]) -> None:
+        """Adds a parameter group: ``group["params"]`` (leaf float Tensors of any shapes)
+        with optional hyperparameters overriding the defaults (validated like the
+        constructor's)."""
         op = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(
@@ -106,29 +159,22 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         group["params"] = ps
-        # A group's own hyperparameters are checked like the constructor's (a string lr
-        # would otherwise fail inside step()).
-        _check_hyper(
-            op,
-            [k for k, v in self.defaults.items() if isinstance(v, tuple)],
-            **{
-                k: v
-                for k, v in group.items()
-                if k in self.defaults and (_is_real(self.defaults[k]) or isinstance(self.defaults[k], tuple))
-            },
-        )
         for k, v in self.defaults.items():
             if v is required and k not in group:
                 raise ValueError(
                     f"parameter group didn't specify a value of required optimization parameter {k}"
                 )
             group.setdefault(k, v)
+        # A group's own hyperparameters are checked like the constructor's (a string lr
+        # would otherwise fail inside step()).
+        self._check_group(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in ps) or len({id(p) for p in ps}) != len(ps):
             raise ValueError("some parameters appear in more than one parameter group (or twice in one)")
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears every parameter's ``.grad`` (None, or zeros of its shape in place)."""
         for g in self.param_groups:
             if set_to_none:
                 for p in g["params"]:
@@ -139,6 +185,9 @@ class Optimizer:
                         p.grad.zero_()
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """One update of every group from the parameters' ``.grad`` (parameters without a
+        gradient are skipped); ``closure`` re-evaluates the loss with grad enabled and its
+        value is returned."""
         loss = None
         if closure is not None:
             from ..autograd import enable_grad
@@ -154,7 +203,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ helpers for subclasses
     @staticmethod
-    def _with_grads(group: dict[str, Any]) -> tuple:
+    def _with_grads(group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
         ps, gs = [], []
         for p in group["params"]:
             g = p.grad
@@ -166,7 +215,7 @@ class Optimizer:
         return ps, gs
 
     @staticmethod
-    def _buckets(ps: list, key: Callable[[Tensor], Any]) -> dict[Any, list[int]]:
+    def _buckets(ps: list[Any], key: Callable[[Tensor], Any]) -> dict[Any, list[int]]:
         """Indices grouped by key (dtype, step, ...); normally a single bucket."""
         out: dict[Any, list[int]] = {}
         for i, p in enumerate(ps):
@@ -175,6 +224,8 @@ class Optimizer:
 
     # ------------------------------------------------------------------ state dict (torch.optim format)
     def state_dict(self) -> dict[str, Any]:
+        """torch.optim's format: ``{"state": {index: {name: Tensor shaped like its
+        parameter, "step": int}}, "param_groups": [{hyperparameters, "params": [index]}]}``."""
         index: dict[int, int] = {}
         groups = []
         for g in self.param_groups:
@@ -194,6 +245,8 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Loads what ``state_dict()`` returned (or torch's): groups and parameter counts
+        must match; each state tensor must have its parameter's shape."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
@@ -208,8 +261,6 @@ class Optimizer:
                 )
         saved = {int(k): v for k, v in state_dict["state"].items()}
         self.state.clear()
-        from .._tensor import tensor as _tensor
-
         for mine, theirs in zip(self.param_groups, groups):
             for k, v in theirs.items():
                 if k != "params" and not k.startswith("_"):
@@ -250,7 +301,8 @@ class Optimizer:
 
 
 def _zeros_like(p: Tensor) -> Tensor:
-    return _C.full(list(p.shape), 0.0, p.dtype)
+    """A state buffer: zeros of p's shape and dtype, contiguous."""
+    return zeros_like(p)
 
 
 def param_groups(

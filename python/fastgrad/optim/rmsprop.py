@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _C
-from .optimizer import Optimizer, _check_hyper, _zeros_like
+from .. import ops
+from .optimizer import Optimizer, _zeros_like
 
 
 class RMSprop(Optimizer):
+    """s ← α s + (1 − α) g²; θ ← θ − η g / (√s + ε) (centered: √(s − ḡ²) with ḡ the
+    running mean of g; momentum: a buffer b ← μ b + g / (…) and θ ← θ − η b).
+
+    ``params``: leaf float Tensors of any shapes (or parameter groups); every state buffer
+    has its parameter's shape. One fused ``ops.rmsprop_step`` per group and dtype.
+    """
+
+    _numeric = ("lr", "alpha", "eps", "weight_decay", "momentum")
+    _flags = ("centered", "maximize")
+    _option_type = ops.RmspropOptions
+
     def __init__(
         self,
         params: Any,
@@ -20,57 +31,35 @@ class RMSprop(Optimizer):
         centered: bool = False,
         maximize: bool = False,
     ) -> None:
-        _check_hyper("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
-        if lr < 0 or eps < 0 or weight_decay < 0 or momentum < 0 or alpha < 0:
-            raise ValueError("RMSprop: lr, alpha, eps, weight_decay and momentum must be non-negative")
-        super().__init__(
-            params,
-            dict(
-                lr=lr,
-                alpha=alpha,
-                eps=eps,
-                weight_decay=weight_decay,
-                momentum=momentum,
-                centered=centered,
-                maximize=maximize,
-            ),
-        )
+        hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        super().__init__(params, dict(hyper, centered=centered, maximize=maximize))
 
-    def _step_group(self, group: dict) -> None:
+    def _step_group(self, group: dict[str, Any]) -> None:
         ps, gs = self._with_grads(group)
         if not ps:
             return
-        mom = float(group["momentum"])
-        centered = bool(group["centered"])
+        opts = self._options(group)
+        mom, centered = float(group["momentum"]) > 0, bool(group["centered"])
         st = self.state._d
         sq, mb, ga = [], [], []
         for p in ps:
             s = st.get(id(p))
             if not s:
-                s = {"step": 0, "square_avg": _zeros_like(p)}
-                st[id(p)] = s
-            if mom > 0 and s.get("momentum_buffer") is None:
+                s = st[id(p)] = {"step": 0, "square_avg": _zeros_like(p)}
+            if mom and s.get("momentum_buffer") is None:
                 s["momentum_buffer"] = _zeros_like(p)
             if centered and s.get("grad_avg") is None:
                 s["grad_avg"] = _zeros_like(p)
             s["step"] += 1
             sq.append(s["square_avg"])
-            if mom > 0:
-                mb.append(s["momentum_buffer"])
-            if centered:
-                ga.append(s["grad_avg"])
-        for _dt, idx in self._buckets(list(range(len(ps))), lambda i: ps[i].dtype).items():
-            _C.rmsprop_step(
+            mb.append(s.get("momentum_buffer"))
+            ga.append(s.get("grad_avg"))
+        for idx in self._buckets(ps, lambda p: p.dtype).values():
+            ops.rmsprop_step(
                 [ps[i] for i in idx],
                 [gs[i] for i in idx],
                 [sq[i] for i in idx],
-                [mb[i] for i in idx] if mom > 0 else [],
+                [mb[i] for i in idx] if mom else [],
                 [ga[i] for i in idx] if centered else [],
-                float(group["lr"]),
-                float(group["alpha"]),
-                float(group["eps"]),
-                float(group["weight_decay"]),
-                mom,
-                centered,
-                bool(group["maximize"]),
+                opts,
             )
