@@ -623,6 +623,7 @@ void run_step(const std::vector<TP>& params, F&& f) {
 
 }  // namespace
 
+void bind_nn_ops(py::module_& m);  // ops_nn.cpp
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastgrad C++ core";
 
@@ -1338,4 +1339,5 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("empty_cache", &pool_empty_cache);
   m.def("set_cache_limit", &pool_set_limit);
+  bind_nn_ops(m);
 }

@@ -308,3 +308,4 @@ def detach(x: Tensor) -> Tensor:
 # ---- engine hooks
 # Extension functions that fastgrad's own modules need and that have no public form of
 # their own. ops.py is the only module that touches _C; one name per line.
+softmax_cross_entropy = _C.softmax_cross_entropy

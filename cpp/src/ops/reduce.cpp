@@ -8,6 +8,9 @@
 
 namespace fastgrad {
 using namespace detail;
+namespace detail {
+Tensor logsumexp_over(const Tensor& x, const Axes& axes, const Shape& out_shape, bool keepdims);
+}
 
 namespace {
 
@@ -442,23 +445,10 @@ Tensor amin(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
   return apply1(make_prim<Prod>(norm_axes(axes, x.ndim(), "prod"), keepdims), {x});
 }
-// log sum exp(x) = m + log sum exp(x - m) with m = max(x) held constant (stable; the
-// gradient is softmax(x) because d/dm of the whole expression is zero).
+// One primitive (ops/logsumexp.cpp) over the normalised axes.
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
-  require_float(x, "logsumexp");
-  Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
-  Tensor r;
-  if (count_of(x, ax) == 0) {
-    // Over an empty axis the sum of exps is 0: the result is the constant -inf (as
-    // PyTorch/JAX), written as sum(x) - inf so that it stays on the tape with derivative
-    // 0 (log(sum(exp(x))) would give the tangent 0 * (1/0) = NaN).
-    r = add_scalar(sum(x, ax, true), -std::numeric_limits<double>::infinity());
-  } else {
-    Tensor m = detach(amax(detach(x), ax, true));
-    m = where(isfinite(m), m, zeros({}, x.dtype()));
-    r = log(sum(exp(x - m), ax, true)) + m;
-  }
-  return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
+  const Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
+  return logsumexp_over(x, ax, reduced_shape(x.shape(), ax, keepdims), keepdims);
 }
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
   return arg_extremum<true>(x, axis, keepdims);
