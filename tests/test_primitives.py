@@ -392,6 +392,17 @@ TABLE: dict[str, list[Case]] = {
         Case(lambda x: fg.log_softmax(x), [In((3, 4), "s")], id="last"),
         Case(lambda x: fg.log_softmax(x, axis=0), [In((3, 4), "t")], id="axis0"),
     ],
+    "logsumexp": [
+        Case(lambda x: fg.logsumexp(x), [In((3, 4), "t")], id="all"),
+        Case(lambda x: fg.logsumexp(x, axis=1, keepdims=True), [In((3, 4), "s")], id="axis1-keep"),
+        Case(lambda x: fg.logsumexp(x, axis=1), [In((2, 3, 4))], id="middle"),
+        Case(lambda x: fg.logsumexp(x, axis=(0, 2)), [In((2, 3, 4), "t")], id="tuple"),
+    ],
+    "softmax_cross_entropy": [
+        Case(lambda z: C.softmax_cross_entropy(z, idx([1, 0, 4, 2])), [In((4, 5), "t")], id="index"),
+        Case(lambda z: C.softmax_cross_entropy(z, idx([3, -100, 0])), [In((3, 4), "s")], id="ignore"),
+        Case(lambda z, q: C.softmax_cross_entropy(z, q), [In((3, 4)), In((3, 4), "t", positive)], id="probs"),
+    ],
     # linear algebra
     "linear": [
         Case(

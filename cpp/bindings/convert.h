@@ -173,4 +173,5 @@ void bind_shape(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_autograd(py::module_& m, TensorClass& T);
+void bind_nn_ops(py::module_& m);
 }  // namespace fastgrad::bindings

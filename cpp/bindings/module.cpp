@@ -57,4 +57,5 @@ PYBIND11_MODULE(_C, m) {
   bind_layers(m);
   bind_optim(m);
   bind_autograd(m, T);
+  bind_nn_ops(m);
 }

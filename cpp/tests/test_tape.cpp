@@ -158,9 +158,14 @@ TEST(Tape, ForwardModeLevels) {
 
 TEST(Tape, DefaultRulesThrow) {
   struct NoRules : fg::Primitive {
-    const char* name() const override { return "norules"; }
+    const fg::PrimitiveDesc& desc() const override {
+      static constexpr fg::PrimitiveDesc d("norules");
+      return d;
+    }
     std::vector<fg::Shape> shapes(const fg::Tensors& in) const override { return {in[0].shape()}; }
-    fg::Tensors forward(const fg::Tensors& in) const override { return {fg::clone(fg::detach(in[0]))}; }
+    fg::Tensors forward(const fg::Tensors& in, const std::vector<fg::Shape>&) const override {
+      return {fg::clone(fg::detach(in[0]))};
+    }
   };
   auto prim = std::make_shared<const NoRules>();
   fg::Tensor x = vec({1.0}, true);

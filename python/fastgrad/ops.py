@@ -308,9 +308,10 @@ def detach(x: Tensor) -> Tensor:
 # ---- engine hooks
 # Extension functions that fastgrad's own modules need and that have no public form of
 # their own. ops.py is the only module that touches _C; one name per line.
-sgd_step = _C.sgd_step
 adam_step = _C.adam_step
-rmsprop_step = _C.rmsprop_step
-SgdOptions = _C.SgdOptions
 AdamOptions = _C.AdamOptions
+rmsprop_step = _C.rmsprop_step
 RmspropOptions = _C.RmspropOptions
+sgd_step = _C.sgd_step
+SgdOptions = _C.SgdOptions
+softmax_cross_entropy = _C.softmax_cross_entropy

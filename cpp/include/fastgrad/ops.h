@@ -116,6 +116,10 @@ Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims);
 Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims);
 Tensor softmax(const Tensor& x, int64_t axis);
 Tensor log_softmax(const Tensor& x, int64_t axis);
+// Per-example cross-entropy of logits (M, K) against class indices (M,) int64 (rows whose
+// target is ignore_index give 0) or probabilities (M, K): logsumexp(z) - z[y], resp.
+// -sum_k q_k log_softmax(z)_k. One primitive; reductions and weights compose outside.
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
 
 // ---- linear algebra ----
 Tensor matmul(const Tensor& a, const Tensor& b);

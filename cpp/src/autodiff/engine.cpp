@@ -38,9 +38,19 @@ Node::~Node() {
   }
 }
 
-std::vector<std::string>& primitive_registry() {
-  static std::vector<std::string> r;
+namespace {
+std::vector<const PrimitiveDesc*>& descriptors() {
+  static std::vector<const PrimitiveDesc*> r;
   return r;
+}
+}  // namespace
+RegisterPrimitive::RegisterPrimitive(const PrimitiveDesc& d) { descriptors().push_back(&d); }
+const std::vector<const PrimitiveDesc*>& primitive_descriptors() { return descriptors(); }
+std::vector<std::string> primitive_registry() {
+  std::vector<std::string> names;
+  for (const PrimitiveDesc* d : descriptors())
+    if (!*d->variant) names.emplace_back(d->name);
+  return names;
 }
 
 Tensors Primitive::vjp(const Tensors&, const Tensors&, const Tensors&, const std::vector<bool>&) const {
@@ -105,14 +115,24 @@ bool any_jvp_level() { return !tl_levels.empty(); }
 
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   sync_num_threads();
+  const PrimitiveDesc& d = prim->desc();
+  if (!d.arity_ok(in.size()))
+    throw ValueError(std::string(prim->name()) + ": expected " + std::to_string(d.min_inputs) +
+                     (d.max_inputs == d.min_inputs               ? std::string()
+                      : d.max_inputs == PrimitiveDesc::kVariadic ? std::string(" or more")
+                                                                 : " to " + std::to_string(d.max_inputs)) +
+                     " inputs, got " + std::to_string(in.size()));
+  // The shape rule runs once, here: it validates the inputs before any kernel (or the
+  // GIL-releasing hook) runs, and forward allocates what it says.
+  const std::vector<Shape> shapes = prim->shapes(in);
   Tensors out;
-  if (prim->is_view()) {
-    out = prim->forward(in);
+  if (d.is_view) {
+    out = prim->forward(in, shapes);
   } else {  // kernels run through the host's hook (the bindings release the GIL there)
     int64_t work = 0;
     for (const auto& t : in)
       if (t.defined() && __builtin_add_overflow(work, t.numel(), &work)) work = INT64_MAX;
-    run_blocking(work, [&] { out = prim->forward(in); });
+    run_blocking(work, [&] { out = prim->forward(in, shapes); });
   }
 
   // Record on the tape first: JVP rules that read the outputs must see them as tape
@@ -122,7 +142,7 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
     bool any = false;
     std::vector<bool> need(in.size(), false);
     for (size_t i = 0; i < in.size(); ++i) {
-      need[i] = in[i].defined() && prim->differentiable_input(i) && in[i].requires_grad();
+      need[i] = in[i].defined() && d.differentiable(i) && in[i].requires_grad();
       any = any || need[i];
     }
     if (any) {
@@ -131,10 +151,15 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
       node->inputs = in;
       node->needs_grad = std::move(need);
       node->seq = g_next_seq++;
-      if (prim->vjp_uses_inputs()) {
-        node->input_versions.resize(in.size(), 0);
+      // Versions of the inputs the VJP reads (-1: not read, so in-place changes to it
+      // are fine); empty when it reads none.
+      bool reads = false;
+      for (size_t i = 0; i < in.size() && !reads; ++i) reads = in[i].defined() && d.reads_input(i);
+      if (reads) {
+        node->input_versions.resize(in.size(), -1);
         for (size_t i = 0; i < in.size(); ++i)
-          if (in[i].defined()) node->input_versions[i] = in[i].impl()->storage->version.load();
+          if (in[i].defined() && d.reads_input(i))
+            node->input_versions[i] = in[i].impl()->storage->version.load();
       }
       for (size_t j = 0; j < out.size(); ++j) {
         if (!is_floating(out[j].dtype())) continue;
@@ -151,7 +176,7 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
       Tensors tans(in.size());
       bool any = false;
       for (size_t i = 0; i < in.size(); ++i) {
-        if (!prim->differentiable_input(i) || !in[i].defined()) continue;
+        if (!d.differentiable(i) || !in[i].defined()) continue;
         tans[i] = in[i].tangent(L);
         any = any || tans[i].defined();
       }
@@ -171,7 +196,7 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   // Saved outputs are taken after the JVPs so they carry the tangents (jvp of grad).
   // Their versions are checked like saved inputs': exp's VJP multiplies by the saved
   // exp(x), so an in-place change to the output would silently change the gradient.
-  if (node && prim->vjp_uses_outputs())
+  if (node && d.vjp_reads_outputs)
     for (auto& o : out) {
       node->saved_outputs.push_back(data_alias(o));
       node->output_versions.push_back(o.impl()->storage->version.load());
@@ -454,7 +479,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       if (!in_versions.empty())
         for (size_t i = 0; i < ins.size(); ++i) {
           const Tensor& x = ins[i];
-          if (x.defined() && x.impl()->storage->version.load() != in_versions[i])
+          if (x.defined() && in_versions[i] >= 0 && x.impl()->storage->version.load() != in_versions[i])
             throw RuntimeError(std::string("backward: input ") + std::to_string(i) + " of " + p.name() +
                                " (shape " + shape_str(x.shape()) +
                                ") was modified by an in-place operation after it was saved");

@@ -49,10 +49,11 @@ struct InplaceMark : Primitive {
     }
     pending = nullptr;
   }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("inplace").inputs(2).reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   const char* name() const override { return op.c_str(); }
-  bool vjp_uses_inputs() const override { return false; }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {make_view(in[0], in[0].shape(), in[0].strides(), in[0].offset())};
   }
   Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g,
@@ -111,7 +112,7 @@ bool saved_by_new_nodes(const Tensor& from, const TensorImpl* a, uint64_t since)
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const Tensor& x = n->inputs[i];
       if (!x.defined()) continue;
-      if (x.get() == a && !n->input_versions.empty()) return true;
+      if (x.get() == a && i < n->input_versions.size() && n->input_versions[i] >= 0) return true;
       if (x.impl()->grad_fn && x.impl()->grad_fn->seq >= since) stack.push_back(x.impl()->grad_fn.get());
     }
   }

@@ -128,8 +128,10 @@ struct Conv : Primitive {
   ConvParams p;
   Activation act;
   explicit Conv(ConvParams q, Activation a = Activation::None) : p(q), act(a) {}
-  const char* name() const override { return "conv"; }
-  bool vjp_uses_outputs() const override { return act != Activation::None; }
+  // The fused form's VJP also reads the output (the activation's derivative comes from it).
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("conv").inputs(2, 3);
+  static constexpr PrimitiveDesc kFused = kDesc.named_variant("fused").reads_outputs();
+  const PrimitiveDesc& desc() const override { return act == Activation::None ? kDesc : kFused; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype())
@@ -142,8 +144,8 @@ struct Conv : Primitive {
                        ",) and the input's dtype, got " + shape_str(in[2].shape()));
     return {s};
   }
-  Tensors forward(const Tensors& in) const override {
-    Shape s = shapes(in)[0];
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    const Shape& s = out_shapes[0];
     Tensor x = contiguous(detach(in[0])), w = contiguous(detach(in[1]));
     Tensor b = in.size() > 2 ? contiguous(detach(in[2])) : Tensor();
     Tensor y = empty(s, x.dtype());
@@ -173,14 +175,16 @@ struct Conv : Primitive {
     return {act == Activation::None ? r : act_backward(act, y[0], r)};
   }
 };
-FG_REGISTER_PRIMITIVE(conv);
+FG_REGISTER_PRIMITIVE(Conv::kDesc);
+FG_REGISTER_PRIMITIVE(Conv::kFused);
 
 // gx = the input adjoint of conv(., w) applied to gy. <c, gx> = <conv(c, w), gy>.
 struct ConvGradInput : Primitive {
   ConvParams p;
   Shape x_shape;
   ConvGradInput(ConvParams q, Shape s) : p(q), x_shape(std::move(s)) {}
-  const char* name() const override { return "conv_grad_input"; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("conv_grad_input").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape ys = conv_out_shape(x_shape, in[1].shape(), p, name());
     if (ys != in[0].shape())
@@ -188,8 +192,7 @@ struct ConvGradInput : Primitive {
                        " does not match output " + shape_str(ys));
     return {x_shape};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor gy = contiguous(detach(in[0])), w = contiguous(detach(in[1]));
     Tensor gx = empty(x_shape, gy.dtype());
     Act a = act_dims(x_shape, p), o = act_dims(gy.shape(), p);
@@ -211,14 +214,15 @@ struct ConvGradInput : Primitive {
     return {r};
   }
 };
-FG_REGISTER_PRIMITIVE(conv_grad_input);
+FG_REGISTER_PRIMITIVE(ConvGradInput::kDesc);
 
 // gw = the weight adjoint: <c, gw> = <conv(x, c), gy>.
 struct ConvGradWeight : Primitive {
   ConvParams p;
   Shape w_shape;
   ConvGradWeight(ConvParams q, Shape s) : p(q), w_shape(std::move(s)) {}
-  const char* name() const override { return "conv_grad_weight"; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("conv_grad_weight").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape ys = conv_out_shape(in[0].shape(), w_shape, p, name());
     if (ys != in[1].shape())
@@ -226,8 +230,7 @@ struct ConvGradWeight : Primitive {
                        " does not match output " + shape_str(ys));
     return {w_shape};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor x = contiguous(detach(in[0])), gy = contiguous(detach(in[1]));
     Tensor gw = empty(w_shape, x.dtype());
     Act a = act_dims(x.shape(), p), o = act_dims(gy.shape(), p);
@@ -249,7 +252,7 @@ struct ConvGradWeight : Primitive {
     return {r};
   }
 };
-FG_REGISTER_PRIMITIVE(conv_grad_weight);
+FG_REGISTER_PRIMITIVE(ConvGradWeight::kDesc);
 
 Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p) {
   return apply1(make_prim<Conv>(p), {x, w});
@@ -296,17 +299,16 @@ kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& y
 struct MaxPool : Primitive {
   ConvParams p;
   explicit MaxPool(ConvParams q) : p(q) {}
-  const char* name() const override { return "max_pool"; }
-  int num_outputs() const override { return 2; }
-  bool vjp_uses_outputs() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  // The second output (the winners' indices) is what the VJP reads.
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("max_pool").outputs(2).reads_inputs(0).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     Shape s = pool_out_shape(in[0].shape(), p, name());
     return {s, s};
   }
-  Tensors forward(const Tensors& in) const override {
-    Shape s = shapes(in)[0];
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    const Shape& s = out_shapes[0];
     Tensor x = contiguous(detach(in[0]));
     Tensor y = empty(s, x.dtype()), idx = empty(s, DType::Int64);
     kernels::ConvGeom g = pool_geom(p, x.shape(), s);
@@ -338,7 +340,7 @@ struct MaxPool : Primitive {
     return {reshape(index_select(reshape(t[0], {-1}), 0, reshape(y[1], {-1})), y[0].shape()), Tensor()};
   }
 };
-FG_REGISTER_PRIMITIVE(max_pool);
+FG_REGISTER_PRIMITIVE(MaxPool::kDesc);
 
 // Average pooling (fixed windows or adaptive) is linear: the rules of the pool and of
 // its adjoint are each other.
@@ -355,16 +357,16 @@ struct AvgPool : Primitive {
   AvgPoolSpec s;
   Shape out_shape;
   AvgPool(AvgPoolSpec q, Shape o) : s(q), out_shape(std::move(o)) {}
-  const char* name() const override { return s.adaptive ? "adaptive_avg_pool" : "avg_pool"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("avg_pool").reads_inputs(0);
+  static constexpr PrimitiveDesc kAdaptive = PrimitiveDesc("adaptive_avg_pool").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return s.adaptive ? kAdaptive : kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].ndim() != s.p.nd + 2)
       throw ValueError(std::string(name()) + ": bad input shape " + shape_str(in[0].shape()));
     return {out_shape};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor x = contiguous(detach(in[0]));
     Tensor y = empty(out_shape, x.dtype());
     kernels::ConvGeom g = pool_geom(s.p, x.shape(), out_shape);
@@ -383,17 +385,18 @@ struct AvgPool : Primitive {
     return {avg_pool_apply(t[0], s, out_shape)};
   }
 };
-FG_REGISTER_PRIMITIVE(avg_pool);
-static RegisterPrimitive fg_register_adaptive_avg_pool("adaptive_avg_pool");
+FG_REGISTER_PRIMITIVE(AvgPool::kDesc);
+FG_REGISTER_PRIMITIVE(AvgPool::kAdaptive);
 
 struct AvgPoolAdjoint : Primitive {
   AvgPoolSpec s;
   Shape x_shape;
   AvgPoolAdjoint(AvgPoolSpec q, Shape xs) : s(q), x_shape(std::move(xs)) {}
-  const char* name() const override { return s.adaptive ? "adaptive_avg_pool_adjoint" : "avg_pool_adjoint"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("avg_pool_adjoint").reads_inputs(0);
+  static constexpr PrimitiveDesc kAdaptive = PrimitiveDesc("adaptive_avg_pool_adjoint").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return s.adaptive ? kAdaptive : kDesc; }
   std::vector<Shape> shapes(const Tensors&) const override { return {x_shape}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor gy = contiguous(detach(in[0]));
     Tensor gx = empty(x_shape, gy.dtype());
     kernels::ConvGeom g = pool_geom(s.p, x_shape, gy.shape());
@@ -412,8 +415,8 @@ struct AvgPoolAdjoint : Primitive {
     return {avg_pool_adjoint(t[0], s, x_shape)};
   }
 };
-FG_REGISTER_PRIMITIVE(avg_pool_adjoint);
-static RegisterPrimitive fg_register_adaptive_avg_pool_adjoint("adaptive_avg_pool_adjoint");
+FG_REGISTER_PRIMITIVE(AvgPoolAdjoint::kDesc);
+FG_REGISTER_PRIMITIVE(AvgPoolAdjoint::kAdaptive);
 
 Tensor avg_pool_apply(const Tensor& x, const AvgPoolSpec& s, const Shape& out_shape) {
   return apply1(make_prim<AvgPool>(s, out_shape), {x});

@@ -21,8 +21,8 @@ struct BinaryBase : Primitive {
 };
 
 #define FG_BINARY_FORWARD(EXPR)                                                                       \
-  Tensors forward(const Tensors& in) const override {                                                 \
-    Tensor out = empty(shapes(in)[0], in[0].dtype());                                                 \
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {           \
+    Tensor out = empty(out_shapes[0], in[0].dtype());                                                 \
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                                      \
       map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) { return EXPR; }); \
     });                                                                                               \
@@ -30,34 +30,36 @@ struct BinaryBase : Primitive {
   }
 
 struct Add : BinaryBase {
-  const char* name() const override { return "add"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("add").inputs(2).reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_BINARY_FORWARD(wrap_add(a, b))
-  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
-    return {g[0], g[0]};
+  Tensors vjp(const Tensors&, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? g[0] : Tensor(), need[1] ? g[0] : Tensor()};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
     return {add_maybe(t[0], t[1])};
   }
 };
-FG_REGISTER_PRIMITIVE(add);
+FG_REGISTER_PRIMITIVE(Add::kDesc);
 
 struct Sub : BinaryBase {
-  const char* name() const override { return "sub"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("sub").inputs(2).reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_BINARY_FORWARD(wrap_sub(a, b))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g,
               const std::vector<bool>& need) const override {
-    return {g[0], need[1] ? neg(g[0]) : Tensor()};
+    return {need[0] ? g[0] : Tensor(), need[1] ? neg(g[0]) : Tensor()};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
     return {add_maybe(t[0], t[1].defined() ? neg(t[1]) : Tensor())};
   }
 };
-FG_REGISTER_PRIMITIVE(sub);
+FG_REGISTER_PRIMITIVE(Sub::kDesc);
 
 struct Mul : BinaryBase {
-  const char* name() const override { return "mul"; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("mul").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_BINARY_FORWARD(wrap_mul(a, b))
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
               const std::vector<bool>& need) const override {
@@ -67,11 +69,11 @@ struct Mul : BinaryBase {
     return {add_maybe(t[0].defined() ? t[0] * x[1] : Tensor(), t[1].defined() ? x[0] * t[1] : Tensor())};
   }
 };
-FG_REGISTER_PRIMITIVE(mul);
+FG_REGISTER_PRIMITIVE(Mul::kDesc);
 
 struct Div : BinaryBase {
-  const char* name() const override { return "div"; }
-  bool vjp_uses_outputs() const override { return true; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("div").inputs(2).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_BINARY_FORWARD(a / b)
   // d(a/b) = da/b - (a/b) db/b
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,
@@ -85,13 +87,13 @@ struct Div : BinaryBase {
     return {r};
   }
 };
-FG_REGISTER_PRIMITIVE(div);
+FG_REGISTER_PRIMITIVE(Div::kDesc);
 
 struct Pow : BinaryBase {
-  const char* name() const override { return "pow"; }
-  bool vjp_uses_outputs() const override { return true; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("pow").inputs(2).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       map_binary<scalar_t, scalar_t>(out, in[0], in[1],
                                      [](scalar_t a, scalar_t b) { return std::pow(a, b); });
@@ -122,7 +124,7 @@ struct Pow : BinaryBase {
                       t[1].defined() ? t[1] * dexp(x[0], x[1], y[0]) : Tensor())};
   }
 };
-FG_REGISTER_PRIMITIVE(pow);
+FG_REGISTER_PRIMITIVE(Pow::kDesc);
 
 // Ties split the gradient evenly, so maximum(x, x) has derivative 1 (as PyTorch).
 Tensor select_weight(const Tensor& a, const Tensor& b, bool max) {
@@ -132,9 +134,10 @@ Tensor select_weight(const Tensor& a, const Tensor& b, bool max) {
 }
 template <bool Max>
 struct MinMax : BinaryBase {
-  const char* name() const override { return Max ? "maximum" : "minimum"; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc(Max ? "maximum" : "minimum").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {
       map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t a, scalar_t b) {
         if (a != a) return a;  // NaN propagates as NumPy
@@ -154,8 +157,8 @@ struct MinMax : BinaryBase {
     return {add_maybe(t[0].defined() ? t[0] * wa : Tensor(), t[1].defined() ? t[1] * (1.0 - wa) : Tensor())};
   }
 };
-FG_REGISTER_PRIMITIVE(maximum);
-FG_REGISTER_PRIMITIVE(minimum);
+FG_REGISTER_PRIMITIVE(MinMax<true>::kDesc);
+FG_REGISTER_PRIMITIVE(MinMax<false>::kDesc);
 
 // ---------------------------------------------------------------- scalar ops
 // x op s with a Python scalar s: one primitive per form, so `x * 2` allocates no
@@ -166,7 +169,7 @@ struct ScalarBase : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
 };
 #define FG_SCALAR_FORWARD(EXPR)                                                      \
-  Tensors forward(const Tensors& in) const override {                                \
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {     \
     Tensor out = empty(in[0].shape(), in[0].dtype());                                \
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {                                     \
       const scalar_t c = convert<scalar_t>(s); /* integral and in range for int64 */ \
@@ -177,45 +180,45 @@ struct ScalarBase : Primitive {
 
 struct AddScalar : ScalarBase {
   using ScalarBase::ScalarBase;
-  const char* name() const override { return "add_scalar"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("add_scalar").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_SCALAR_FORWARD(wrap_add(a, c))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0]};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
 };
-FG_REGISTER_PRIMITIVE(add_scalar);
+FG_REGISTER_PRIMITIVE(AddScalar::kDesc);
 
 struct MulScalar : ScalarBase {
   using ScalarBase::ScalarBase;
-  const char* name() const override { return "mul_scalar"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("mul_scalar").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_SCALAR_FORWARD(wrap_mul(a, c))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {g[0] * s};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0] * s}; }
 };
-FG_REGISTER_PRIMITIVE(mul_scalar);
+FG_REGISTER_PRIMITIVE(MulScalar::kDesc);
 
 struct RsubScalar : ScalarBase {
   using ScalarBase::ScalarBase;
-  const char* name() const override { return "rsub_scalar"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("rsub_scalar").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   FG_SCALAR_FORWARD(wrap_sub(c, a))
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {neg(g[0])};
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
 };
-FG_REGISTER_PRIMITIVE(rsub_scalar);
+FG_REGISTER_PRIMITIVE(RsubScalar::kDesc);
 
 struct RdivScalar : ScalarBase {
   using ScalarBase::ScalarBase;
-  const char* name() const override { return "rdiv_scalar"; }
-  bool vjp_uses_outputs() const override { return true; }
-  Tensors forward(const Tensors& in) const override {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("rdiv_scalar").reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = empty(in[0].shape(), in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t c = static_cast<scalar_t>(s);
@@ -231,12 +234,13 @@ struct RdivScalar : ScalarBase {
     return {neg(t[0] * y[0] / x[0])};
   }
 };
-FG_REGISTER_PRIMITIVE(rdiv_scalar);
+FG_REGISTER_PRIMITIVE(RdivScalar::kDesc);
 
 struct PowScalar : ScalarBase {
   using ScalarBase::ScalarBase;
-  const char* name() const override { return "pow_scalar"; }
-  Tensors forward(const Tensors& in) const override {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("pow_scalar");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = empty(in[0].shape(), in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t c = static_cast<scalar_t>(s);
@@ -260,7 +264,7 @@ struct PowScalar : ScalarBase {
     return {t[0] * deriv(x[0])};
   }
 };
-FG_REGISTER_PRIMITIVE(pow_scalar);
+FG_REGISTER_PRIMITIVE(PowScalar::kDesc);
 
 // ---------------------------------------------------------------- unary ops
 struct UnaryBase : Primitive {
@@ -270,8 +274,8 @@ struct UnaryBase : Primitive {
   }
 };
 #define FG_UNARY_FORWARD(EXPR, KOP)                                                                   \
-  Tensors forward(const Tensors& in) const override {                                                 \
-    Tensor out = empty(shapes(in)[0], in[0].dtype());                                                 \
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {           \
+    Tensor out = empty(out_shapes[0], in[0].dtype());                                                 \
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {                                                    \
       if (KOP >= 0 && vector_unary<scalar_t>(static_cast<kernels::UnaryOp>(KOP), in[0], out)) return; \
       map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) -> scalar_t { return EXPR; });         \
@@ -279,31 +283,31 @@ struct UnaryBase : Primitive {
     return {out};                                                                                     \
   }
 // A unary primitive whose derivative is d(x, y): vjp = g*d, jvp = t*d.
-#define FG_UNARY(CLS, NAME, KOP, EXPR, USES_OUT, DERIV)                                \
-  struct CLS : UnaryBase {                                                             \
-    const char* name() const override { return NAME; }                                 \
-    bool vjp_uses_outputs() const override { return USES_OUT; }                        \
-    FG_UNARY_FORWARD(EXPR, KOP)                                                        \
-    static Tensor d(const Tensor& x, const Tensor& y) {                                \
-      (void)x;                                                                         \
-      (void)y;                                                                         \
-      return DERIV;                                                                    \
-    }                                                                                  \
-    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,                  \
-                const std::vector<bool>&) const override {                             \
-      return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                             \
-    }                                                                                  \
-    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override { \
-      return {t[0] * d(x[0], y[0])};                                                   \
-    }                                                                                  \
-  };                                                                                   \
-  static ::fastgrad::RegisterPrimitive fg_register_##CLS(NAME);
+#define FG_UNARY(CLS, NAME, KOP, EXPR, USES_OUT, DERIV)                                 \
+  struct CLS : UnaryBase {                                                              \
+    static constexpr PrimitiveDesc kDesc = PrimitiveDesc(NAME).reads_outputs(USES_OUT); \
+    const PrimitiveDesc& desc() const override { return kDesc; }                        \
+    FG_UNARY_FORWARD(EXPR, KOP)                                                         \
+    static Tensor d(const Tensor& x, const Tensor& y) {                                 \
+      (void)x;                                                                          \
+      (void)y;                                                                          \
+      return DERIV;                                                                     \
+    }                                                                                   \
+    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,                   \
+                const std::vector<bool>&) const override {                              \
+      return {g[0] * d(x[0], USES_OUT ? y[0] : Tensor())};                              \
+    }                                                                                   \
+    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {  \
+      return {t[0] * d(x[0], y[0])};                                                    \
+    }                                                                                   \
+  };                                                                                    \
+  FG_REGISTER_PRIMITIVE(CLS::kDesc);
 
 struct Neg : UnaryBase {
-  const char* name() const override { return "neg"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("neg").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = empty(in[0].shape(), in[0].dtype());
     FG_DISPATCH_NUM(in[0].dtype(), name(), [&] {
       map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return wrap_neg(x); });  // -INT64_MIN wraps
@@ -315,7 +319,7 @@ struct Neg : UnaryBase {
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {neg(t[0])}; }
 };
-FG_REGISTER_PRIMITIVE(neg);
+FG_REGISTER_PRIMITIVE(Neg::kDesc);
 
 inline Tensor step(const Tensor& x) { return cast(compare(x, zeros({}, x.dtype()), CmpOp::Gt), x.dtype()); }
 constexpr double kInvSqrt2 = 0.70710678118654752440;
@@ -354,14 +358,16 @@ FG_UNARY(Cos, "cos", -1, std::cos(x), false, neg(sin(x)))
 // each is one fused primitive: g (1 - y²) resp. g y (1 - y) (saves two ops per use).
 template <bool IsTanh>
 struct OutputBackward : Primitive {  // inputs (y, g)
-  const char* name() const override { return IsTanh ? "tanh_backward" : "sigmoid_backward"; }
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc(IsTanh ? "tanh_backward" : "sigmoid_backward").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype()) throw TypeError(std::string(name()) + ": dtypes differ");
     return {broadcast_shapes(in[0].shape(), in[1].shape(), name())};
   }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t y, scalar_t g) {
         return IsTanh ? g * (scalar_t(1) - y * y) : g * y * (scalar_t(1) - y);
@@ -386,16 +392,16 @@ template <bool IsTanh>
 Tensor OutputBackward<IsTanh>::again(const Tensor& y, const Tensor& g) {
   return apply1(singleton<OutputBackward<IsTanh>>(), {y, g.dtype() == y.dtype() ? g : cast(g, y.dtype())});
 }
-static RegisterPrimitive fg_register_tanh_backward("tanh_backward");
-static RegisterPrimitive fg_register_sigmoid_backward("sigmoid_backward");
+FG_REGISTER_PRIMITIVE(OutputBackward<true>::kDesc);
+FG_REGISTER_PRIMITIVE(OutputBackward<false>::kDesc);
 
 template <bool IsTanh>
 struct OutputUnary : UnaryBase {
-  const char* name() const override { return IsTanh ? "tanh" : "sigmoid"; }
-  bool vjp_uses_outputs() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc(IsTanh ? "tanh" : "sigmoid").reads_inputs(0).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       if (vector_unary<scalar_t>(IsTanh ? kernels::UnaryOp::Tanh : kernels::UnaryOp::Sigmoid, in[0], out))
         return;
@@ -413,8 +419,8 @@ struct OutputUnary : UnaryBase {
 };
 using Tanh = OutputUnary<true>;
 using Sigmoid = OutputUnary<false>;
-static RegisterPrimitive fg_register_tanh("tanh");
-static RegisterPrimitive fg_register_sigmoid("sigmoid");
+FG_REGISTER_PRIMITIVE(Tanh::kDesc);
+FG_REGISTER_PRIMITIVE(Sigmoid::kDesc);
 FG_UNARY(Relu, "relu", -1, x > 0 || x != x ? x : scalar_t(0), false, step(x))
 FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false,
          exp(neg(x* x)) * kTwoOverSqrtPi)
@@ -444,9 +450,10 @@ T gelu_d(T x, bool approx) {
 struct Gelu : UnaryBase {
   bool approx;
   explicit Gelu(bool a) : approx(a) {}
-  const char* name() const override { return "gelu"; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("gelu");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     bool a = approx;
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       if (vector_unary<scalar_t>(a ? kernels::UnaryOp::GeluTanh : kernels::UnaryOp::Gelu, in[0], out)) return;
@@ -461,7 +468,7 @@ struct Gelu : UnaryBase {
     return {gelu_backward(x[0], t[0], approx)};
   }
 };
-FG_REGISTER_PRIMITIVE(gelu);
+FG_REGISTER_PRIMITIVE(Gelu::kDesc);
 
 // gelu_backward(x, g) = g * gelu'(x): the whole GELU backward pass as one fused kernel.
 // Its rules need gelu'' (written with plain ops):
@@ -470,14 +477,15 @@ FG_REGISTER_PRIMITIVE(gelu);
 struct GeluBackward : Primitive {
   bool approx;
   explicit GeluBackward(bool a) : approx(a) {}
-  const char* name() const override { return "gelu_backward"; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("gelu_backward").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype()) throw TypeError("gelu_backward: dtypes differ");
     return {broadcast_shapes(in[0].shape(), in[1].shape(), name())};
   }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     bool a = approx;
     const Tensor &x = in[0], &g = in[1];
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
@@ -509,7 +517,7 @@ struct GeluBackward : Primitive {
     return {r};
   }
 };
-FG_REGISTER_PRIMITIVE(gelu_backward);
+FG_REGISTER_PRIMITIVE(GeluBackward::kDesc);
 
 // softplus(x) = log(1 + exp(beta x)) / beta where beta x <= threshold, else x (PyTorch's
 // switch to the identity, which also avoids overflowing beta x for huge x); derivative
@@ -517,9 +525,10 @@ FG_REGISTER_PRIMITIVE(gelu_backward);
 struct Softplus : UnaryBase {
   double beta, threshold;
   Softplus(double b, double t) : beta(b), threshold(t) {}
-  const char* name() const override { return "softplus"; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("softplus");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t b = static_cast<scalar_t>(beta), th = static_cast<scalar_t>(threshold);
       if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) {
@@ -546,15 +555,16 @@ struct Softplus : UnaryBase {
     return {t[0] * deriv(x[0])};
   }
 };
-FG_REGISTER_PRIMITIVE(softplus);
+FG_REGISTER_PRIMITIVE(Softplus::kDesc);
 
 // Gradient passes where lo <= x <= hi (inclusive, as PyTorch).
 struct Clip : UnaryBase {
   std::optional<double> lo, hi;
   Clip(std::optional<double> l, std::optional<double> h) : lo(l), hi(h) {}
-  const char* name() const override { return "clip"; }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("clip");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t l = lo ? static_cast<scalar_t>(*lo) : -std::numeric_limits<scalar_t>::infinity();
       const scalar_t h = hi ? static_cast<scalar_t>(*hi) : std::numeric_limits<scalar_t>::infinity();
@@ -576,12 +586,12 @@ struct Clip : UnaryBase {
     return {t[0] * mask(x[0])};
   }
 };
-FG_REGISTER_PRIMITIVE(clip);
+FG_REGISTER_PRIMITIVE(Clip::kDesc);
 
 // where(cond, a, b): cond carries no derivative.
 struct Where : Primitive {
-  const char* name() const override { return "where"; }
-  bool differentiable_input(size_t i) const override { return i != 0; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("where").inputs(3).nondiff(bit(0));
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in[0].dtype() != DType::Bool)
       throw TypeError(std::string("where: condition must be bool, got ") + dtype_name(in[0].dtype()));
@@ -591,8 +601,8 @@ struct Where : Primitive {
     return {
         broadcast_shapes(broadcast_shapes(in[0].shape(), in[1].shape(), "where"), in[2].shape(), "where")};
   }
-  Tensors forward(const Tensors& in) const override {
-    Shape s = shapes(in)[0];
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    const Shape& s = out_shapes[0];
     Tensor out = empty(s, in[1].dtype());
     Tensor c = expand(detach(in[0]), s), a = expand(detach(in[1]), s), b = expand(detach(in[2]), s);
     FG_DISPATCH_ALL(out.dtype(), name(), [&] {
@@ -619,15 +629,15 @@ struct Where : Primitive {
     return {where(x[0], t[1].defined() ? t[1] : z, t[2].defined() ? t[2] : z)};
   }
 };
-FG_REGISTER_PRIMITIVE(where);
+FG_REGISTER_PRIMITIVE(Where::kDesc);
 
 struct Cast : Primitive {
   DType to;
   explicit Cast(DType d) : to(d) {}
-  const char* name() const override { return "cast"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("cast").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = empty(in[0].shape(), to);
     FG_DISPATCH_ALL(in[0].dtype(), name(), [&] {
       using Ti = scalar_t;
@@ -642,7 +652,7 @@ struct Cast : Primitive {
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {cast(t[0], to)}; }
 };
-FG_REGISTER_PRIMITIVE(cast);
+FG_REGISTER_PRIMITIVE(Cast::kDesc);
 
 std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool need_float) {
   DType d = promote(a.dtype(), b.dtype());

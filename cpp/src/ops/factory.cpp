@@ -208,10 +208,10 @@ void copy_(const Tensor& dst, const Tensor& src) {
 
 namespace {
 struct Clone : Primitive {
-  const char* name() const override { return "clone"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("clone").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = empty(in[0].shape(), in[0].dtype());
     strided_copy(out, in[0]);
     return {out};
@@ -221,7 +221,7 @@ struct Clone : Primitive {
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {t[0]}; }
 };
-FG_REGISTER_PRIMITIVE(clone);
+FG_REGISTER_PRIMITIVE(Clone::kDesc);
 }  // namespace
 
 Tensor clone(const Tensor& x) { return apply1(singleton<Clone>(), {x}); }

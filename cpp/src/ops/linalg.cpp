@@ -10,7 +10,8 @@ using namespace detail;
 namespace {
 
 struct Matmul : Primitive {
-  const char* name() const override { return "matmul"; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("matmul").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Tensor &a = in[0], &b = in[1];
     if (a.ndim() < 2 || b.ndim() < 2) throw ValueError("matmul: primitive expects operands with ndim >= 2");
@@ -35,8 +36,8 @@ struct Matmul : Primitive {
     s.push_back(b.shape().back());
     return {s};
   }
-  Tensors forward(const Tensors& in) const override {
-    Shape s = shapes(in)[0];
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    const Shape& s = out_shapes[0];
     Tensor out = empty(s, in[0].dtype());
     const Tensor &a = in[0], &b = in[1];
     const int64_t M = s[s.size() - 2], N = s.back(), K = a.shape().back();
@@ -68,7 +69,7 @@ struct Matmul : Primitive {
                       t[1].defined() ? matmul(x[0], t[1]) : Tensor())};
   }
 };
-FG_REGISTER_PRIMITIVE(matmul);
+FG_REGISTER_PRIMITIVE(Matmul::kDesc);
 
 }  // namespace
 

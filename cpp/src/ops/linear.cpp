@@ -24,8 +24,10 @@ struct Linear : Primitive {
   bool torch_layout;
   Activation act;
   Linear(bool t, Activation a) : torch_layout(t), act(a) {}
-  const char* name() const override { return "linear"; }
-  bool vjp_uses_outputs() const override { return act != Activation::None; }
+  // The fused form's VJP also reads the output (the activation's derivative comes from it).
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("linear").inputs(2, 3);
+  static constexpr PrimitiveDesc kFused = kDesc.named_variant("fused").reads_outputs();
+  const PrimitiveDesc& desc() const override { return act == Activation::None ? kDesc : kFused; }
   int64_t in_features(const Tensor& w) const { return torch_layout ? w.shape()[1] : w.shape()[0]; }
   int64_t out_features(const Tensor& w) const { return torch_layout ? w.shape()[0] : w.shape()[1]; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -48,8 +50,8 @@ struct Linear : Primitive {
     s.back() = out_features(w);
     return {s};
   }
-  Tensors forward(const Tensors& in) const override {
-    Shape s = shapes(in)[0];
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    const Shape& s = out_shapes[0];
     Tensor x = contiguous(detach(in[0])), w = detach(in[1]);
     Tensor y = empty(s, x.dtype());
     const int64_t K = in_features(w), N = out_features(w),
@@ -93,7 +95,8 @@ struct Linear : Primitive {
     return {act == Activation::None ? r : act_backward(act, out[0], r)};
   }
 };
-FG_REGISTER_PRIMITIVE(linear);
+FG_REGISTER_PRIMITIVE(Linear::kDesc);
+FG_REGISTER_PRIMITIVE(Linear::kFused);
 
 }  // namespace
 

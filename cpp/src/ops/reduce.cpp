@@ -10,6 +10,9 @@
 
 namespace fastgrad {
 using namespace detail;
+namespace detail {
+Tensor logsumexp_over(const Tensor& x, const Axes& axes, const Shape& out_shape, bool keepdims);
+}
 
 namespace {
 
@@ -82,9 +85,9 @@ struct ReduceBase : Primitive {
 
 struct Sum : ReduceBase {
   using ReduceBase::ReduceBase;
-  const char* name() const override { return "sum"; }
-  bool vjp_uses_inputs() const override { return false; }
-  Tensors forward(const Tensors& in) const override {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("sum").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<RK::Sum>(in[0], axes, keepdims, name())};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -94,15 +97,15 @@ struct Sum : ReduceBase {
     return {sum(t[0], axes, keepdims)};
   }
 };
-FG_REGISTER_PRIMITIVE(sum);
+FG_REGISTER_PRIMITIVE(Sum::kDesc);
 
 // Ties share the gradient equally (as PyTorch's amax).
 template <bool Max>
 struct Extremum : ReduceBase {
   using ReduceBase::ReduceBase;
-  const char* name() const override { return Max ? "amax" : "amin"; }
-  bool vjp_uses_outputs() const override { return true; }
-  Tensors forward(const Tensors& in) const override {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc(Max ? "amax" : "amin").reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<Max ? RK::Max : RK::Min>(in[0], axes, keepdims, name())};
   }
   Tensor weights(const Tensor& x, const Tensor& y) const {
@@ -116,8 +119,8 @@ struct Extremum : ReduceBase {
     return {sum(t[0] * weights(x[0], y[0]), axes, keepdims)};
   }
 };
-FG_REGISTER_PRIMITIVE(amax);
-FG_REGISTER_PRIMITIVE(amin);
+FG_REGISTER_PRIMITIVE(Extremum<true>::kDesc);
+FG_REGISTER_PRIMITIVE(Extremum<false>::kDesc);
 
 // out[i] = product of the entries of x's reduced slice through i other than x[i] itself,
 // from prefix and suffix products (exact up to rounding; no division). Not differentiable.
@@ -139,8 +142,9 @@ Tensor exclusive_products(const Tensor& x0, const Axes& axes) {
 
 struct Prod : ReduceBase {
   using ReduceBase::ReduceBase;
-  const char* name() const override { return "prod"; }
-  Tensors forward(const Tensors& in) const override {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("prod");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())};
   }
   // d prod / d x_i = product of the other entries, written so that it stays correct when
@@ -182,7 +186,7 @@ struct Prod : ReduceBase {
     return {sum(t[0] * others(x[0]), axes, keepdims)};
   }
 };
-FG_REGISTER_PRIMITIVE(prod);
+FG_REGISTER_PRIMITIVE(Prod::kDesc);
 
 // Rows of the softmax axis, made last and contiguous.
 template <bool Log>
@@ -207,15 +211,13 @@ Tensor softmax_forward(const Tensor& x0, int64_t axis) {
 struct Softmax : Primitive {
   int64_t axis;
   explicit Softmax(int64_t a) : axis(a) {}
-  const char* name() const override { return "softmax"; }
-  bool vjp_uses_outputs() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("softmax").reads_inputs(0).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     return {in[0].shape()};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {softmax_forward<false>(in[0], axis)};
   }
   // J^T g = y (g - <g, y>) along the axis
@@ -226,20 +228,18 @@ struct Softmax : Primitive {
     return {y[0] * (t[0] - sum(t[0] * y[0], {axis}, true))};
   }
 };
-FG_REGISTER_PRIMITIVE(softmax);
+FG_REGISTER_PRIMITIVE(Softmax::kDesc);
 
 struct LogSoftmax : Primitive {
   int64_t axis;
   explicit LogSoftmax(int64_t a) : axis(a) {}
-  const char* name() const override { return "log_softmax"; }
-  bool vjp_uses_outputs() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("log_softmax").reads_inputs(0).reads_outputs();
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     return {in[0].shape()};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {softmax_forward<true>(in[0], axis)};
   }
   Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
@@ -249,7 +249,7 @@ struct LogSoftmax : Primitive {
     return {t[0] - sum(exp(y[0]) * t[0], {axis}, true)};
   }
 };
-FG_REGISTER_PRIMITIVE(log_softmax);
+FG_REGISTER_PRIMITIVE(LogSoftmax::kDesc);
 
 template <bool Max>
 Tensor arg_extremum(const Tensor& x0, std::optional<int64_t> axis, bool keepdims) {
@@ -320,23 +320,10 @@ Tensor amin(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
   return apply1(make_prim<Prod>(norm_axes(axes, x.ndim(), "prod"), keepdims), {x});
 }
-// log sum exp(x) = m + log sum exp(x - m) with m = max(x) held constant (stable; the
-// gradient is softmax(x) because d/dm of the whole expression is zero).
+// One primitive (ops/logsumexp.cpp) over the normalised axes.
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
-  require_float(x, "logsumexp");
-  Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
-  Tensor r;
-  if (count_of(x, ax) == 0) {
-    // Over an empty axis the sum of exps is 0: the result is the constant -inf (as
-    // PyTorch/JAX), written as sum(x) - inf so that it stays on the tape with derivative
-    // 0 (log(sum(exp(x))) would give the tangent 0 * (1/0) = NaN).
-    r = add_scalar(sum(x, ax, true), -std::numeric_limits<double>::infinity());
-  } else {
-    Tensor m = detach(amax(detach(x), ax, true));
-    m = where(isfinite(m), m, zeros({}, x.dtype()));
-    r = log(sum(exp(x - m), ax, true)) + m;
-  }
-  return keepdims ? r : reshape(r, reduced_shape(x.shape(), ax, false));
+  const Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
+  return logsumexp_over(x, ax, reduced_shape(x.shape(), ax, keepdims), keepdims);
 }
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
   return arg_extremum<true>(x, axis, keepdims);

@@ -49,11 +49,10 @@ Shape resolve_shape(const Shape& in, Shape s, const char* op) {
 struct Reshape : Primitive {
   Shape target;
   explicit Reshape(Shape s) : target(std::move(s)) {}
-  const char* name() const override { return "reshape"; }
-  bool is_view() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("reshape").view().reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors&) const override { return {target}; }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor x = in[0].is_contiguous() ? in[0] : clone(detach(in[0]));
     return {make_view(x, target, contiguous_strides(target), x.offset())};
   }
@@ -64,20 +63,19 @@ struct Reshape : Primitive {
     return {reshape(t[0], target)};
   }
 };
-FG_REGISTER_PRIMITIVE(reshape);
+FG_REGISTER_PRIMITIVE(Reshape::kDesc);
 
 struct Permute : Primitive {
   Axes perm;
   explicit Permute(Axes p) : perm(std::move(p)) {}
-  const char* name() const override { return "permute"; }
-  bool is_view() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("permute").view().reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape s;
     for (auto p : perm) s.push_back(in[0].shape()[p]);
     return {s};
   }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Shape s, st;
     for (auto p : perm) {
       s.push_back(in[0].shape()[p]);
@@ -97,14 +95,13 @@ struct Permute : Primitive {
     return {permute(t[0], perm)};
   }
 };
-FG_REGISTER_PRIMITIVE(permute);
+FG_REGISTER_PRIMITIVE(Permute::kDesc);
 
 struct Expand : Primitive {
   Shape target;
   explicit Expand(Shape s) : target(std::move(s)) {}
-  const char* name() const override { return "expand"; }
-  bool is_view() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("expand").view().reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Shape& s = in[0].shape();
     if (s.size() > target.size())
@@ -127,8 +124,7 @@ struct Expand : Primitive {
         throw ValueError("expand: cannot broadcast " + shape_str(s) + " to " + shape_str(target));
     return {target};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {make_view(in[0], target, broadcast_strides(in[0], target), in[0].offset())};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -138,7 +134,7 @@ struct Expand : Primitive {
     return {expand(t[0], target)};
   }
 };
-FG_REGISTER_PRIMITIVE(expand);
+FG_REGISTER_PRIMITIVE(Expand::kDesc);
 
 std::vector<SliceSpec> check_spec(const Shape& s, const std::vector<SliceSpec>& spec, const char* op) {
   if (spec.size() != s.size())
@@ -169,15 +165,13 @@ Tensor slice_view(const Tensor& x, const std::vector<SliceSpec>& spec) {
 struct Slice : Primitive {
   std::vector<SliceSpec> spec;
   explicit Slice(std::vector<SliceSpec> s) : spec(std::move(s)) {}
-  const char* name() const override { return "slice"; }
-  bool is_view() const override { return true; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("slice").view().reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(in[0].shape(), spec, name());
     return {sliced_shape(spec)};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {slice_view(in[0], spec)};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
@@ -185,14 +179,14 @@ struct Slice : Primitive {
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override { return {slice(t[0], spec)}; }
 };
-FG_REGISTER_PRIMITIVE(slice);
+FG_REGISTER_PRIMITIVE(Slice::kDesc);
 
 struct SliceScatter : Primitive {
   Shape full_shape;
   std::vector<SliceSpec> spec;
   SliceScatter(Shape s, std::vector<SliceSpec> p) : full_shape(std::move(s)), spec(std::move(p)) {}
-  const char* name() const override { return "slice_scatter"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("slice_scatter").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(full_shape, spec, name());
     if (sliced_shape(spec) != in[0].shape())
@@ -200,8 +194,7 @@ struct SliceScatter : Primitive {
                        " do not fit slice of shape " + shape_str(sliced_shape(spec)));
     return {full_shape};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = zeros(full_shape, in[0].dtype());
     copy_(slice_view(out, spec), in[0]);
     return {out};
@@ -213,13 +206,14 @@ struct SliceScatter : Primitive {
     return {slice_scatter(t[0], full_shape, spec)};
   }
 };
-FG_REGISTER_PRIMITIVE(slice_scatter);
+FG_REGISTER_PRIMITIVE(SliceScatter::kDesc);
 
 struct Concat : Primitive {
   int64_t axis;
   explicit Concat(int64_t a) : axis(a) {}
-  const char* name() const override { return "concat"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc("concat").inputs(1, PrimitiveDesc::kVariadic).reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in.empty()) throw ValueError("concat: expected at least one tensor");
     Shape s = in[0].shape();
@@ -237,8 +231,8 @@ struct Concat : Primitive {
     }
     return {s};
   }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     int64_t pos = 0;
     for (auto& x : in) {
       std::vector<SliceSpec> sp;
@@ -271,7 +265,7 @@ struct Concat : Primitive {
     return {concat(parts, axis)};
   }
 };
-FG_REGISTER_PRIMITIVE(concat);
+FG_REGISTER_PRIMITIVE(Concat::kDesc);
 
 struct Pad : Primitive {
   std::vector<std::pair<int64_t, int64_t>> pads;
@@ -279,8 +273,8 @@ struct Pad : Primitive {
   std::optional<int64_t> ivalue;  // an exact integer fill (int64 tensors: no rounding through double)
   Pad(std::vector<std::pair<int64_t, int64_t>> p, double v, std::optional<int64_t> iv = std::nullopt)
       : pads(std::move(p)), value(v), ivalue(iv) {}
-  const char* name() const override { return "pad"; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("pad").reads_inputs(0);
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (pads.size() != in[0].shape().size())
       throw ValueError("pad: got " + std::to_string(pads.size()) + " (before, after) pairs for shape " +
@@ -297,9 +291,9 @@ struct Pad : Primitive {
     for (size_t i = 0; i < in.size(); ++i) sp.push_back({pads[i].first, pads[i].first + in[i], 1});
     return sp;
   }
-  Tensors forward(const Tensors& in) const override {
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
     Tensor out =
-        ivalue ? full_int(shapes(in)[0], *ivalue, in[0].dtype()) : full(shapes(in)[0], value, in[0].dtype());
+        ivalue ? full_int(out_shapes[0], *ivalue, in[0].dtype()) : full(out_shapes[0], value, in[0].dtype());
     copy_(slice_view(out, interior(in[0].shape())), in[0]);
     return {out};
   }
@@ -310,7 +304,7 @@ struct Pad : Primitive {
     return {pad(t[0], pads, 0.0)};
   }
 };
-FG_REGISTER_PRIMITIVE(pad);
+FG_REGISTER_PRIMITIVE(Pad::kDesc);
 
 // Gather/scatter along one axis. The index carries no derivative.
 void check_index(const Tensor& idx, int64_t dim, const char* op) {
@@ -351,15 +345,17 @@ Shape gathered_shape(const Shape& x, int64_t axis, const Tensor& idx) {
 struct IndexSelect : Primitive {
   int64_t axis;
   explicit IndexSelect(int64_t a) : axis(a) {}
-  const char* name() const override { return "index_select"; }
-  bool differentiable_input(size_t i) const override { return i == 0; }
-  bool vjp_uses_inputs() const override { return false; }
+  // The VJP scatters through the index, so it reads input 1 (an in-place change to the
+  // index after the forward is an error, not a silently wrong gradient).
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc("index_select").inputs(2).nondiff(bit(1)).reads_inputs(bit(1));
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_index(in[1], in[0].shape()[axis], name());
     return {gathered_shape(in[0].shape(), axis, in[1])};
   }
-  Tensors forward(const Tensors& in) const override {
-    Tensor out = empty(shapes(in)[0], in[0].dtype());
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
     Tensor x = contiguous(detach(in[0]));
     FG_DISPATCH_ALL(x.dtype(), name(),
                     [&] { gather_scatter<scalar_t, false>(x, out, axis, in[1], x.shape()[axis]); });
@@ -372,15 +368,15 @@ struct IndexSelect : Primitive {
     return {index_select(t[0], axis, x[1])};
   }
 };
-FG_REGISTER_PRIMITIVE(index_select);
+FG_REGISTER_PRIMITIVE(IndexSelect::kDesc);
 
 struct IndexAdd : Primitive {
   Shape full_shape;
   int64_t axis;
   IndexAdd(Shape s, int64_t a) : full_shape(std::move(s)), axis(a) {}
-  const char* name() const override { return "index_add"; }
-  bool differentiable_input(size_t i) const override { return i == 0; }
-  bool vjp_uses_inputs() const override { return false; }
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc("index_add").inputs(2).nondiff(bit(1)).reads_inputs(bit(1));
+  const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_index(in[1], full_shape[axis], name());
     if (gathered_shape(full_shape, axis, in[1]) != in[0].shape())
@@ -388,8 +384,7 @@ struct IndexAdd : Primitive {
                        shape_str(gathered_shape(full_shape, axis, in[1])));
     return {full_shape};
   }
-  Tensors forward(const Tensors& in) const override {
-    shapes(in);
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor out = zeros(full_shape, in[0].dtype());
     Tensor g = contiguous(detach(in[0]));
     FG_DISPATCH_NUM(g.dtype(), name(),
@@ -403,7 +398,7 @@ struct IndexAdd : Primitive {
     return {index_add(t[0], full_shape, axis, x[1])};
   }
 };
-FG_REGISTER_PRIMITIVE(index_add);
+FG_REGISTER_PRIMITIVE(IndexAdd::kDesc);
 
 }  // namespace
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C
+from .. import _C, ops
 from .._C import Tensor
 from .._tensor import as_tensor, int64
 from .module import Module
@@ -250,6 +250,7 @@ def _nll_core(
     reduction: str,
     label_smoothing: float,
     name: str,
+    logits: bool = False,
 ) -> Tensor:
     K = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     exp_shape = (logp.shape[0],) + tuple(logp.shape[2:]) if logp.ndim >= 2 else ()
@@ -265,15 +266,18 @@ def _nll_core(
     yv = np.where(valid, y, 0)
     if yv.size and (yv.min() < 0 or yv.max() >= K):
         raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv.min()}..{yv.max()})")
-    flat = _C.reshape(lp, [-1])
-    picked = _C.index_select(flat, 0, _C._from_array_copy(np.arange(M, dtype=np.int64) * K + yv, int64))
+    if logits:  # lp holds logits: -log_softmax(z)[y] per row as one primitive
+        nll = ops.softmax_cross_entropy(lp, _C._from_array_copy(yv, int64))
+    else:
+        flat = _C.reshape(lp, [-1])
+        nll = -_C.index_select(flat, 0, _C._from_array_copy(np.arange(M, dtype=np.int64) * K + yv, int64))
     simple = weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all())
     if simple:
         if reduction == "mean":
-            return -_C.mean(picked, None, False)
+            return _C.mean(nll, None, False)
         if reduction == "sum":
-            return -_C.sum(picked, None, False)
-        return _C.reshape(-picked, list(target.shape))
+            return _C.sum(nll, None, False)
+        return _C.reshape(nll, list(target.shape))
     np_dt = np.float64 if lp.dtype == _C.dtype.float64 else np.float32
     if class_weight is not None:
         if isinstance(class_weight, Tensor) and class_weight.requires_grad and _C.grad_enabled():
@@ -291,7 +295,7 @@ def _nll_core(
     else:
         cw = None
         den = valid.astype(np.float64)
-    num = _C.neg(picked) * _C._from_array_copy(den.astype(np_dt), lp.dtype)
+    num = nll * _C._from_array_copy(den.astype(np_dt), lp.dtype)
     if label_smoothing:
         eps = float(label_smoothing)
         if cw is None:
@@ -359,7 +363,7 @@ def cross_entropy(
     class_weight: Any = None,
     ignore_index: int = -100,
 ) -> Tensor:
-    """logsumexp(z) − z[y] per example (via log_softmax over the class axis 1).
+    """logsumexp(z) − z[y] per example (the softmax_cross_entropy primitive over class axis 1).
 
     ``target`` holds class indices (int) or class probabilities (float, same shape as
     ``input``). ``label_smoothing`` ε mixes the target with the uniform distribution
@@ -373,9 +377,11 @@ def cross_entropy(
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class axis, got a 0-d tensor")
     cax = 1 if input.ndim >= 2 else 0
-    logp = _C.log_softmax(input, cax)
     t = _int_targets(target, "cross_entropy")
+    if t is not None and not label_smoothing:
+        return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "cross_entropy", True)
     if t is not None:
+        logp = _C.log_softmax(input, cax)
         return _nll_core(
             logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing), "cross_entropy"
         )
@@ -387,15 +393,14 @@ def cross_entropy(
     K = input.shape[cax]
     if label_smoothing:
         q = q * (1.0 - label_smoothing) + label_smoothing / K
-    lp = _class_last(logp)
+    lp = _class_last(input)  # logits, (M, K)
     ql = _class_last(q)
-    prod = lp * ql
     if class_weight is not None:
         cw = _as(class_weight, input)
         if cw.size != K:
             raise ValueError(f"cross_entropy: class_weight must have {K} entries, got shape {cw.shape}")
-        prod = prod * _C.reshape(cw, [K])
-    per = _C.neg(_C.sum(prod, [1], False))  # (M,)
+        ql = ql * _C.reshape(cw, [K])
+    per = ops.softmax_cross_entropy(lp, ql)  # (M,): -sum_k q_k log_softmax(z)_k
     shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
     if weight is None:
         if reduction == "mean":
