@@ -674,6 +674,9 @@ PYBIND11_MODULE(_C, m) {
       .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
 
   py::class_<TensorImpl, TP> T(m, "Tensor", py::buffer_protocol());
+  // The constructor Python subclasses (nn.Parameter) go through: a new leaf sharing data's storage.
+  T.def(py::init([](const TP& data) { return detach(Tensor(data)).impl(); }), py::arg("data"),
+        "Tensor(data): a new leaf tensor sharing data's storage (what detach() returns).");
   T.def_buffer([](TensorImpl& t) -> py::buffer_info {
     // np.asarray/np.array/memoryview (and .numpy(), .item(), float(), ... built on them)
     // while a transform traces f: a value that carries the transform's derivative must

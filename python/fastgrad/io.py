@@ -43,8 +43,8 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: the pid check alone guards live saves
     fcntl = None  # type: ignore[assignment]
 
-from . import _C
-from ._C import Tensor
+from ._tensor import tensor
+from .ops import Tensor
 
 FORMAT = "fastgrad"
 _MAX_HEADER = 100 * 1024 * 1024
@@ -163,7 +163,7 @@ def _decode(
 def _tensor_from(a: np.ndarray) -> Tensor:
     if a.dtype not in _FG_DTYPES:
         a = a.astype(np.float32 if np.issubdtype(a.dtype, np.floating) else np.int64)
-    return _C._from_array_copy(np.require(a, requirements="C"), None)
+    return tensor(np.require(a, requirements="C"), None)
 
 
 # ------------------------------------------------------------------ file format

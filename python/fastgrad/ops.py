@@ -308,3 +308,10 @@ def detach(x: Tensor) -> Tensor:
 # ---- engine hooks
 # Extension functions that fastgrad's own modules need and that have no public form of
 # their own. ops.py is the only module that touches _C; one name per line.
+adaptive_avg_pool = _C.adaptive_avg_pool
+avg_pool = _C.avg_pool
+conv = _C.conv
+grad_enabled = _C.grad_enabled
+index_select = _C.index_select
+linear = _C.linear
+max_pool = _C.max_pool

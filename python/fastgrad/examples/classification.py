@@ -164,7 +164,7 @@ def digits_cnn(
     epochs = epochs or 40
     fg.manual_seed(seed)
     x, y, idx = load_digits_split(seed)
-    model = DigitsCNN()
+    model = nn.fuse(DigitsCNN())  # conv/Linear + ReLU pairs: one primitive each
     opt = optim.AdamW(optim.param_groups(model, 1e-4), lr=3e-3)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, epochs, 1e-4)
     tr = DataLoader(TensorDataset(x[idx[0]], y[idx[0]]), 32, shuffle=True, seed=seed)

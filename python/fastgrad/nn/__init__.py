@@ -12,6 +12,7 @@ from .attention import MultiheadAttention
 from .conv import Conv1d, Conv2d, Conv3d, conv_weight_to_channels_first, conv_weight_to_channels_last
 from .dropout import Dropout
 from .embedding import Embedding
+from .fuse import fuse
 from .linear import Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
@@ -37,6 +38,7 @@ __all__ = [
     "Module",
     "Parameter",
     "Sequential",
+    "fuse",
     "ModuleList",
     "Linear",
     "Identity",

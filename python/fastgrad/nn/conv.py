@@ -12,9 +12,9 @@ from typing import Any, Union
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .. import ops
+from .._tensor import as_dtype, float32, full
+from ..ops import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -37,6 +37,7 @@ class _ConvNd(Module):
         bias: bool = True,
         data_format: str | None = None,
         dtype: Any = float32,
+        activation: str = "none",
     ) -> None:
         super().__init__()
         nd = self.nd
@@ -70,6 +71,7 @@ class _ConvNd(Module):
         else:
             self.padding = padding if isinstance(padding, tuple) else F._tuple(padding, nd, "padding", name)
         self.groups = int(groups)
+        self.activation = activation  # checked by the conv op
         self.data_format = data_format or _DEFAULT_FORMAT[nd]
         self.channels_last = F._channels_last(self.data_format, nd, name)
         cin_g = in_channels // groups
@@ -78,8 +80,8 @@ class _ConvNd(Module):
         else:
             shape = [out_channels, cin_g, *self.kernel_size]
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
-        self.weight = Parameter(_C.full(shape, 0.0, dt))
-        self.bias = Parameter(_C.full([out_channels], 0.0, dt)) if bias else None
+        self.weight = Parameter(full(shape, 0.0, dt))
+        self.bias = Parameter(full([out_channels], 0.0, dt)) if bias else None
         self.reset_parameters()
 
     @property
@@ -94,9 +96,10 @@ class _ConvNd(Module):
             bound = 1.0 / math.sqrt(fi) if fi > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor, activation: str = "none") -> Tensor:
-        """``activation`` ("relu", "tanh", "sigmoid") runs in the conv epilogue; Sequential
-        passes it when this layer is followed by that activation module."""
+    def forward(self, x: Tensor, activation: str | None = None) -> Tensor:
+        """x: (N, C_in, *spatial) channels-first or (N, *spatial, C_in) channels-last (or
+        without N) -> the same layout with C_out channels. ``activation`` overrides the
+        layer's own for this call."""
         return F._conv(
             x,
             self.weight,
@@ -107,7 +110,7 @@ class _ConvNd(Module):
             self.groups,
             self.data_format,
             self.nd,
-            activation,
+            self.activation if activation is None else activation,
         )
 
     def extra_repr(self) -> str:
@@ -126,6 +129,8 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.channels_last:
             s += f", data_format={self.data_format!r}"
+        if self.activation != "none":
+            s += f", activation={self.activation!r}"
         return s
 
 
@@ -146,7 +151,7 @@ def conv_weight_to_channels_last(w: Any) -> Any:
     nd = len(w.shape)
     perm = [0] + list(range(2, nd)) + [1]
     if isinstance(w, Tensor):
-        return _C.permute(w, perm).contiguous()
+        return ops.permute(w, perm).contiguous()
     return np.ascontiguousarray(np.transpose(np.asarray(w), perm))
 
 
@@ -155,5 +160,5 @@ def conv_weight_to_channels_first(w: Any) -> Any:
     nd = len(w.shape)
     perm = [0, nd - 1] + list(range(1, nd - 1))
     if isinstance(w, Tensor):
-        return _C.permute(w, perm).contiguous()
+        return ops.permute(w, perm).contiguous()
     return np.ascontiguousarray(np.transpose(np.asarray(w), perm))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._C import Tensor
+from ..ops import Tensor
 from . import functional as F
 from .module import Module
 

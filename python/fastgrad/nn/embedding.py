@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .._tensor import as_dtype, float32, full
+from ..ops import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -27,7 +26,7 @@ class Embedding(Module):
                 f"Embedding: padding_idx {padding_idx} out of range for {num_embeddings} embeddings"
             )
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(_C.full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
+        self.weight = Parameter(full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -14,8 +14,8 @@ from typing import Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import eye, rand, randn
+from ..ops import Tensor
 
 
 def _write(t: Tensor, values: Tensor) -> Tensor:
@@ -67,12 +67,12 @@ def _fans(t: Tensor, fan_in: Optional[int], fan_out: Optional[int]) -> tuple[int
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    r = _C.rand(list(t.shape), t.dtype)
+    r = rand(*t.shape, dtype=t.dtype)
     return _write(t, r * float(b - a) + float(a))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    r = _C.randn(list(t.shape), t.dtype)
+    r = randn(*t.shape, dtype=t.dtype)
     return _write(t, r * float(std) + float(mean))
 
 
@@ -95,7 +95,7 @@ def ones_(t: Tensor) -> Tensor:
 def eye_(t: Tensor) -> Tensor:
     if t.ndim != 2:
         raise ValueError(f"eye_: expected a 2-D tensor, got shape {t.shape}")
-    return _write(t, _C.eye(t.shape[0], t.shape[1], t.dtype))
+    return _write(t, eye(t.shape[0], t.shape[1], dtype=t.dtype))
 
 
 def _fan(t: Tensor, fan: int, name: str) -> int:

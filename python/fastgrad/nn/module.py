@@ -1,11 +1,8 @@
 """Module, Parameter, Sequential and ModuleList — the PyTorch-style containers.
 
-``fg.Tensor`` is a pybind11 class without a Python-side constructor, so a true
-subclass cannot be instantiated from Python. ``Parameter(data)`` therefore returns a
-plain ``fg.Tensor`` (a leaf that requires grad, sharing ``data``'s storage) and
-records it in a registry; ``isinstance(t, Parameter)`` consults that registry. For
-users this behaves like PyTorch's Parameter: assigning one to a Module attribute
-registers it, and ``isinstance`` works.
+``Parameter`` is a real subclass of ``fg.Tensor``: ``Parameter(data)`` is a new leaf that
+requires grad and shares ``data``'s storage (what ``data.detach()`` would return), so
+``isinstance(p, Parameter)`` is ordinary Python and the engine sees a plain tensor.
 
 Speed matters here (small models are dominated by Python overhead), so parameters,
 buffers and submodules live in the instance ``__dict__`` — attribute reads are plain
@@ -15,58 +12,33 @@ Python lookups — and ``__call__`` goes straight to ``forward``.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
-
-_PARAMS: dict[int, weakref.ref] = {}
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    if _PARAMS.get(key) is ref:
-        del _PARAMS[key]
+from ..ops import Tensor
 
 
-def _mark(t: Tensor) -> Tensor:
-    key = id(t)
-    _PARAMS[key] = weakref.ref(t, lambda r, k=key: _forget(k, r))
-    return t
+class Parameter(Tensor):
+    """A learnable tensor: ``Parameter(data, requires_grad=True)``, like ``torch.nn.Parameter``.
 
-
-def _is_param(obj: Any) -> bool:
-    r = _PARAMS.get(id(obj))
-    return r is not None and r() is obj
-
-
-class _ParameterMeta(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, Tensor) and _is_param(obj)
-
-
-class Parameter(metaclass=_ParameterMeta):
-    """A learnable tensor: ``Parameter(data, requires_grad=True)``.
-
-    Returns an ``fg.Tensor`` leaf sharing ``data``'s storage (like ``torch.nn.Parameter``);
-    ``isinstance(p, fg.nn.Parameter)`` is True for it.
+    data: a Tensor (storage shared, graph history dropped) or anything ``fg.tensor`` accepts;
+    ``None`` gives an empty float32 tensor of shape (0,). The result keeps ``data``'s shape
+    and dtype and is a graph leaf.
     """
 
-    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            t = _C.full([0], 0.0, _C.dtype.float32)
-        elif isinstance(data, Tensor):
-            t = data.detach()
-        else:
-            t = _tensor(data)
+            data = full([0], 0.0, float32)
+        elif not isinstance(data, Tensor):
+            data = _tensor(data)
+        super().__init__(data)
         if requires_grad:
-            t.requires_grad = True
-        return _mark(t)
+            self.requires_grad = True
 
 
 class _LayerArgumentError(TypeError):
@@ -134,7 +106,7 @@ class Module:
             params.pop(name, None)
             bufs.pop(name, None)
             mods[name] = value
-        elif isinstance(value, Tensor) and _is_param(value):
+        elif isinstance(value, Parameter):
             bufs.pop(name, None)
             mods.pop(name, None)
             params[name] = value
@@ -143,9 +115,8 @@ class Module:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)"
                 )
-            if value is not None:
-                # a plain tensor assigned over a parameter slot becomes a parameter
-                _mark(value)
+            # A plain tensor over a parameter slot stays the same object (it may carry a
+            # graph, e.g. functional weights in meta-learning); it is listed as a parameter.
             params[name] = value
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
@@ -168,7 +139,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
-        if param is not None and not _is_param(param):
+        if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}"
             )
@@ -292,8 +263,6 @@ class Module:
 
     def astype(self, dtype) -> Module:
         """Casts every floating parameter and buffer to ``dtype`` (e.g. fg.float64 for gradchecks)."""
-        from .._tensor import as_dtype
-
         dtype = as_dtype(dtype)
         for m in self.modules():
             for name, p in list(m._parameters.items()):
@@ -306,10 +275,10 @@ class Module:
         return self
 
     def double(self) -> Module:
-        return self.astype(_C.dtype.float64)
+        return self.astype(float64)
 
     def float(self) -> Module:
-        return self.astype(_C.dtype.float32)
+        return self.astype(float32)
 
     # ------------------------------------------------------------ state
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
@@ -414,32 +383,17 @@ class Sequential(Module):
         super().__setattr__(name, value)
         self.__dict__["_seq"] = None
 
-    def _list(self) -> tuple:
-        """The steps of forward. A Linear or Conv followed by ReLU/Tanh/Sigmoid becomes one
-        step: the activation runs in the GEMM/conv epilogue of a single primitive (same
-        values and gradients, one tape node and one buffer fewer)."""
+    def _list(self) -> tuple[Callable[[Any], Any], ...]:
+        """The steps of forward: each non-None module's ``__call__``, in order (rebuilt after
+        any change to the container, so forward is one loop over a tuple)."""
         s = self.__dict__.get("_seq")
         if s is None:
-            from .activation import ReLU, Sigmoid, Tanh
-            from .conv import Conv1d, Conv2d, Conv3d
-            from .linear import Linear
-
-            fusable = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
-            mods = [m for m in self._modules.values() if m is not None]
-            steps, i = [], 0
-            while i < len(mods):
-                nxt = mods[i + 1] if i + 1 < len(mods) else None
-                if type(mods[i]) in (Linear, Conv1d, Conv2d, Conv3d) and type(nxt) in fusable:
-                    steps.append(functools.partial(mods[i].forward, activation=fusable[type(nxt)]))
-                    i += 2
-                else:
-                    steps.append(mods[i].__call__)
-                    i += 1
-            s = tuple(steps)
+            s = tuple(m.__call__ for m in self._modules.values() if m is not None)
             self.__dict__["_seq"] = s
         return s
 
     def forward(self, x: Any) -> Any:
+        """Applies the modules in order: ``x -> m0(x) -> m1(...) -> ...``; shapes are the modules'."""
         for f in self._list():
             x = f(x)
         return x

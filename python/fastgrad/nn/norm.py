@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32, int64
+from .._tensor import as_dtype, float32, full, int64
+from ..ops import Tensor
 from . import functional as F
 from .module import Module, Parameter
 
@@ -34,15 +33,15 @@ class _BatchNorm(Module):
         self.channels_last = F._channels_last(data_format, 2, type(self).__name__)
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if affine:
-            self.weight = Parameter(_C.full([num_features], 1.0, dt))
-            self.bias = Parameter(_C.full([num_features], 0.0, dt))
+            self.weight = Parameter(full([num_features], 1.0, dt))
+            self.bias = Parameter(full([num_features], 0.0, dt))
         else:
             self.weight = None
             self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", _C.full([num_features], 0.0, dt))
-            self.register_buffer("running_var", _C.full([num_features], 1.0, dt))
-            self.register_buffer("num_batches_tracked", _C.full([], 0.0, int64))
+            self.register_buffer("running_mean", full([num_features], 0.0, dt))
+            self.register_buffer("running_var", full([num_features], 1.0, dt))
+            self.register_buffer("num_batches_tracked", full([], 0.0, int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -136,8 +135,8 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if elementwise_affine:
-            self.weight = Parameter(_C.full(list(ns), 1.0, dt))
-            self.bias = Parameter(_C.full(list(ns), 0.0, dt)) if bias else None
+            self.weight = Parameter(full(list(ns), 1.0, dt))
+            self.bias = Parameter(full(list(ns), 0.0, dt)) if bias else None
         else:
             self.weight = None
             self.bias = None
