@@ -44,6 +44,8 @@ except ImportError:  # pragma: no cover - not POSIX: the pid check alone guards 
     fcntl = None  # type: ignore[assignment]
 
 from ._tensor import tensor
+from .nn.interop import load_pytorch_state_dict as load_pytorch_state_dict  # public here too
+from .nn.interop import state_dict_in_layout, to_numpy
 from .ops import Tensor
 
 FORMAT = "fastgrad"
@@ -93,7 +95,7 @@ class _Encoder:
             and hasattr(obj, "shape")
             and not isinstance(obj, (np.generic,))
         ):
-            a = _to_numpy(obj)
+            a = to_numpy(obj)
             key = self._key(path)
             self.tensors[key] = np.require(a, requirements="C")
             return {"__ndarray__": key}
@@ -122,14 +124,6 @@ class _Encoder:
             f"fg.save: cannot store an object of type {type(obj).__name__} at "
             f"'{'/'.join(path) or '<root>'}' (tensors, arrays, numbers, str, None, dict/list/tuple only)"
         )
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return np.asarray(x.detach())
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # torch tensors
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _decode(
@@ -486,57 +480,8 @@ def load_arrays(path: Any) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------ PyTorch / JAX layouts
-def _layout_transforms(model: Any) -> dict[str, str]:
-    """Parameter names whose layout differs from PyTorch's -> "linear_jax" / "conv_cl"."""
-    from .nn.conv import _ConvNd
-    from .nn.linear import Linear
-
-    out = {}
-    for name, m in model.named_modules():
-        pre = name + "." if name else ""
-        if isinstance(m, Linear) and m.layout == "jax":
-            out[pre + "weight"] = "linear_jax"
-        elif isinstance(m, _ConvNd) and m.channels_last:
-            out[pre + "weight"] = "conv_cl"
-    return out
-
-
-def load_pytorch_state_dict(model: Any, state_dict: dict[str, Any], strict: bool = True) -> Any:
-    """Loads a PyTorch state dict (torch tensors or NumPy arrays, PyTorch layouts) into
-    ``model``, transposing Linear weights of layout="jax" layers and permuting
-    channels-last convolution weights."""
-    from .nn.conv import conv_weight_to_channels_last
-
-    tr = _layout_transforms(model)
-    conv: dict[str, np.ndarray] = {}
-    for k, v in state_dict.items():
-        a = _to_numpy(v)
-        if tr.get(k) == "linear_jax":
-            a = np.ascontiguousarray(a.T)
-        elif tr.get(k) == "conv_cl":
-            a = conv_weight_to_channels_last(a)
-        conv[k] = a
-    return model.load_state_dict(conv, strict=strict)
-
-
 def export_state_dict(model: Any, layout: str = "torch") -> dict[str, np.ndarray]:
     """The model's state dict as NumPy arrays with every Linear weight in ``layout``
     ("torch": (out, in); "jax": (in, out)) and convolution weights channels-first for
-    "torch" / channels-last (C_out, k..., C_in) for "jax"."""
-    from .nn.conv import _ConvNd, conv_weight_to_channels_first, conv_weight_to_channels_last
-    from .nn.linear import Linear
-
-    if layout not in ("torch", "jax"):
-        raise ValueError(f"export_state_dict: layout must be 'torch' or 'jax', got {layout!r}")
-    sd = {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}
-    for name, m in model.named_modules():
-        key = (name + "." if name else "") + "weight"
-        if isinstance(m, Linear) and m.layout != layout:
-            sd[key] = np.ascontiguousarray(sd[key].T)
-        elif isinstance(m, _ConvNd):
-            want_cl = layout == "jax"
-            if m.channels_last and not want_cl:
-                sd[key] = conv_weight_to_channels_first(sd[key])
-            elif not m.channels_last and want_cl:
-                sd[key] = conv_weight_to_channels_last(sd[key])
-    return sd
+    "torch" / channels-last (C_out, k..., C_in) for "jax" (``nn.interop.state_dict_in_layout``)."""
+    return state_dict_in_layout(model, layout)

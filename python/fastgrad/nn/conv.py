@@ -12,7 +12,6 @@ from typing import Any, Union
 
 import numpy as np
 
-from .. import ops
 from .._tensor import as_dtype, float32, full
 from ..ops import Tensor
 from . import functional as F
@@ -84,6 +83,14 @@ class _ConvNd(Module):
         self.bias = Parameter(full([out_channels], 0.0, dt)) if bias else None
         self.reset_parameters()
 
+    weight_layout_kind = "conv"  # see nn.interop
+
+    @property
+    def weight_layout(self) -> str:
+        """ "torch" for a channels-first weight (C_out, C_in/g, k...), "jax" for channels-last
+        (C_out, k..., C_in/g) (``nn.interop``)."""
+        return "jax" if self.channels_last else "torch"
+
     @property
     def fan_in(self) -> int:
         return (self.in_channels // self.groups) * int(np.prod(self.kernel_size))
@@ -144,21 +151,3 @@ class Conv2d(_ConvNd):
 
 class Conv3d(_ConvNd):
     nd = 3
-
-
-def conv_weight_to_channels_last(w: Any) -> Any:
-    """(C_out, C_in/g, k...) -> (C_out, k..., C_in/g), for fg Tensors or NumPy arrays."""
-    nd = len(w.shape)
-    perm = [0] + list(range(2, nd)) + [1]
-    if isinstance(w, Tensor):
-        return ops.permute(w, perm).contiguous()
-    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))
-
-
-def conv_weight_to_channels_first(w: Any) -> Any:
-    """(C_out, k..., C_in/g) -> (C_out, C_in/g, k...)."""
-    nd = len(w.shape)
-    perm = [0, nd - 1] + list(range(1, nd - 1))
-    if isinstance(w, Tensor):
-        return ops.permute(w, perm).contiguous()
-    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))

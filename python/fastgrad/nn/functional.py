@@ -18,6 +18,7 @@ import numpy as np
 from .. import ops
 from .._tensor import bool_, float32, float64, int64, rand, tensor, tensor_arg, zeros_like
 from ..ops import Tensor
+from .interop import check_layout, convert_linear_weight
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -139,21 +140,6 @@ def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
 
 
 # ------------------------------------------------------------------ linear
-def convert_linear_weight(w: Any, src: str, dst: str) -> Any:
-    """Converts a dense weight between layouts: "torch" (out, in) <-> "jax" (in, out).
-
-    Works on fg Tensors (returns a contiguous fg Tensor) and NumPy arrays.
-    """
-    for name in (src, dst):
-        if name not in ("torch", "jax"):
-            raise ValueError(f"convert_linear_weight: layout must be 'torch' or 'jax', got {name!r}")
-    if src == dst:
-        return w
-    if isinstance(w, Tensor):
-        return ops.transpose(w, 0, 1).contiguous()
-    return np.ascontiguousarray(np.asarray(w).T)
-
-
 def linear(
     x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch", activation: str = "none"
 ) -> Tensor:
@@ -162,8 +148,7 @@ def linear(
     ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
     ``activation`` = "relu" | "tanh" | "sigmoid" is fused into the GEMM epilogue.
     """
-    if layout not in ("torch", "jax"):
-        raise ValueError(f"linear: layout must be 'torch' or 'jax', got {layout!r}")
+    check_layout(layout, "linear")
     return ops.linear(_t(x), weight, bias, layout == "torch", activation)
 
 

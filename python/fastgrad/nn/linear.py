@@ -9,7 +9,7 @@ from .. import ops
 from .._tensor import as_dtype, as_tensor, float32, full
 from ..ops import Tensor
 from . import init
-from .functional import convert_linear_weight
+from .interop import check_layout, convert_linear_weight
 from .module import Module, Parameter
 
 
@@ -35,8 +35,7 @@ class Linear(Module):
         activation: str = "none",
     ) -> None:
         super().__init__()
-        if layout not in ("torch", "jax"):
-            raise ValueError(f"Linear: layout must be 'torch' or 'jax', got {layout!r}")
+        check_layout(layout, "Linear")
         if int(in_features) < 0 or int(out_features) < 0:
             raise ValueError(
                 f"Linear: in_features and out_features must be >= 0, got ({in_features}, {out_features})"
@@ -50,6 +49,13 @@ class Linear(Module):
         self.weight = Parameter(full(shape, 0.0, dt))
         self.bias = Parameter(full([out_features], 0.0, dt)) if bias else None
         self.reset_parameters()
+
+    weight_layout_kind = "linear"  # see nn.interop
+
+    @property
+    def weight_layout(self) -> str:
+        """The weight's layout, "torch" (out, in) or "jax" (in, out) (``nn.interop``)."""
+        return self.layout
 
     def reset_parameters(self) -> None:
         """Re-draws W and b from PyTorch's default initialisation (see the class docstring)."""

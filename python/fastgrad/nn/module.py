@@ -21,6 +21,7 @@ import numpy as np
 from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
 from ..ops import Tensor
+from .interop import to_numpy
 
 
 class Parameter(Tensor):
@@ -317,7 +318,7 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
-            arr = np.asarray(src.detach() if isinstance(src, Tensor) else _to_numpy(src))
+            arr = to_numpy(src)
             if tuple(arr.shape) != tuple(dst.shape):
                 errors.append(f"'{k}': checkpoint shape {tuple(arr.shape)} != model shape {tuple(dst.shape)}")
             arrays[k] = arr
@@ -351,13 +352,6 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()))
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    """NumPy view of array-likes, including torch tensors (without importing torch)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 class Sequential(Module):
