@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from .autograd import no_grad
+from .io import save
 from .ops import Tensor
 from .optim.clip import clip_grad_norm_
 from .optim.lr_scheduler import ReduceLROnPlateau
@@ -265,8 +266,6 @@ class ModelCheckpoint(Callback):
             if not (v < self.best if self.mode == "min" else v > self.best):
                 return
             self.best = v
-        from .io import save
-
         path = str(self.path).format(epoch=state.epoch + 1)
         with state.averaged():
             save(state.model.state_dict(), path)

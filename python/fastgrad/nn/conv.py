@@ -7,7 +7,6 @@ bias U(±1/√fan_in), fan_in = C_in/groups · ∏k) in both layouts.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Union
 
 import numpy as np
@@ -96,12 +95,8 @@ class _ConvNd(Module):
         return (self.in_channels // self.groups) * int(np.prod(self.kernel_size))
 
     def reset_parameters(self) -> None:
-        fi = self.fan_in
         fo = (self.out_channels // self.groups) * int(np.prod(self.kernel_size))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), fan_in=fi, fan_out=fo)
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(fi) if fi > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias, self.fan_in, fo)
 
     def forward(self, x: Tensor, activation: str | None = None) -> Tensor:
         """x: (N, C_in, *spatial) channels-first or (N, *spatial, C_in) channels-last (or

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .._tensor import as_dtype, float32, full
+from ..autograd import no_grad
 from ..ops import Tensor
 from . import functional as F
 from . import init
@@ -33,8 +34,6 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             import numpy as np
-
-            from ..autograd import no_grad
 
             with no_grad():
                 np.asarray(self.weight)[self.padding_idx] = 0

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import bool_, float32, float64, int64, rand, tensor, tensor_arg, zeros_like
+from ..autograd import no_grad
 from ..ops import Tensor
 from .interop import check_layout, convert_linear_weight
 from .losses import (
@@ -479,8 +480,6 @@ def batch_norm(
         # PyTorch: an empty batch normalises to an empty result; the running statistics
         # stay as they are (only the batch counter moves). No 0/0 statistics are formed.
         if training and num_batches_tracked is not None and running_mean is not None:
-            from ..autograd import no_grad
-
             with no_grad():
                 num_batches_tracked.add_(1)
         y = x * 0.0
@@ -499,8 +498,6 @@ def batch_norm(
         xc = x - mean
         var = ops.mean(xc * xc, axes, True)
         if training and running_mean is not None:
-            from ..autograd import no_grad
-
             with no_grad():
                 if num_batches_tracked is not None:
                     num_batches_tracked.add_(1)

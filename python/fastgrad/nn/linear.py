@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .. import ops
 from .._tensor import as_dtype, as_tensor, float32, full
+from ..autograd import no_grad
 from ..ops import Tensor
 from . import init
 from .interop import check_layout, convert_linear_weight
@@ -59,10 +59,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """Re-draws W and b from PyTorch's default initialisation (see the class docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), fan_in=self.in_features, fan_out=self.out_features)
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias, self.in_features, self.out_features)
 
     def forward(self, x: Tensor, activation: str | None = None) -> Tensor:
         """x: (in,) or (..., in) -> (out,) or (..., out). ``activation`` overrides the
@@ -89,8 +86,6 @@ class Linear(Module):
                 f"Linear.load_weight: weight of shape {a.shape} (after conversion to layout "
                 f"{self.layout!r}) does not match {self.weight.shape}"
             )
-        from ..autograd import no_grad
-
         with no_grad():
             np.asarray(self.weight)[...] = a
             self.weight._bump_version()

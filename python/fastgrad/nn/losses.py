@@ -154,10 +154,13 @@ def huber_loss(
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
-    a = ops.abs(input - target)
+    return _reduce(_huber(ops.abs(input - target), delta), reduction, weight, dim_weight, "huber_loss")
+
+
+def _huber(a: Tensor, delta: float) -> Tensor:
+    """Elementwise Huber of |d| = ``a``: 0.5 q² + δ(|d| − q), q = min(|d|, δ)."""
     q = ops.clip(a, None, float(delta))
-    el = q * q * 0.5 + (a - q) * float(delta)
-    return _reduce(el, reduction, weight, dim_weight, "huber_loss")
+    return q * q * 0.5 + (a - q) * float(delta)
 
 
 def smooth_l1_loss(
@@ -176,9 +179,7 @@ def smooth_l1_loss(
     a = ops.abs(input - target)
     if beta == 0:
         return _reduce(a, reduction, weight, dim_weight, "smooth_l1_loss")
-    q = ops.clip(a, None, float(beta))
-    el = (q * q * 0.5 + (a - q) * float(beta)) * (1.0 / beta)
-    return _reduce(el, reduction, weight, dim_weight, "smooth_l1_loss")
+    return _reduce(_huber(a, beta) * (1.0 / beta), reduction, weight, dim_weight, "smooth_l1_loss")
 
 
 # ------------------------------------------------------------------ binary classification

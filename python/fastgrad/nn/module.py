@@ -20,6 +20,7 @@ import numpy as np
 
 from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
+from ..autograd import no_grad
 from ..ops import Tensor
 from .interop import to_numpy
 
@@ -326,8 +327,6 @@ class Module:
             raise ValueError(
                 f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors)
             )
-        from ..autograd import no_grad
-
         with no_grad():
             for k, arr in arrays.items():
                 dst = own[k]

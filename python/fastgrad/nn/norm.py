@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .._tensor import as_dtype, float32, full, int64
+from ..autograd import no_grad
 from ..ops import Tensor
 from . import functional as F
 from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    _valid_ndims: tuple = ()
+    """Batch normalisation over the channel axis (cheat sheet "BATCH NORMALISATION"):
+    batch statistics in training (running mean/var updated with ``momentum``), the running
+    statistics in eval mode; ``data_format`` puts the channels first (default) or last."""
+
+    _valid_ndims: tuple[int, ...] = ()
+    _default_format = "NCHW"
 
     def __init__(
         self,
@@ -20,10 +26,11 @@ class _BatchNorm(Module):
         momentum: Optional[float] = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        data_format: str = "NCHW",
+        data_format: Optional[str] = None,
         dtype: Any = float32,
     ) -> None:
         super().__init__()
+        data_format = data_format or self._default_format
         self.num_features = int(num_features)
         self.eps = float(eps)
         self.momentum = momentum
@@ -48,15 +55,15 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches tracked."""
         if self.track_running_stats:
-            from ..autograd import no_grad
-
             with no_grad():
                 self.running_mean.copy_(0.0)
                 self.running_var.copy_(1.0)
                 self.num_batches_tracked.copy_(0)
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, ...) (or channels-last) -> the same shape, normalised per channel."""
         name = type(self).__name__
         if x.ndim not in self._valid_ndims:
             raise ValueError(
@@ -93,18 +100,7 @@ class BatchNorm1d(_BatchNorm):
     """Over (N, C) or (N, C, L) inputs (channels-last (N, L, C) with data_format="NLC")."""
 
     _valid_ndims = (2, 3)
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: Optional[float] = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        data_format: str = "NCL",
-        dtype: Any = float32,
-    ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, data_format, dtype)
+    _default_format = "NCL"
 
 
 class BatchNorm2d(_BatchNorm):
@@ -142,6 +138,7 @@ class LayerNorm(Module):
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (..., *normalized_shape) -> the same shape."""
         ns = tuple(self.normalized_shape)
         if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - len(ns) :]) != ns:
             shape = getattr(x, "shape", type(x).__name__)

@@ -55,6 +55,7 @@ class _RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(±1/√hidden_size), as PyTorch."""
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -73,9 +74,28 @@ class _RNNBase(Module):
         b_hh: Optional[Tensor],
         reverse: bool,
     ) -> tuple[list[Tensor], Tensor, Optional[Tensor]]:
+        """Runs the cell over the T steps ``gi`` (each (N, G·H): the input projections),
+        forwards or reversed, from h, c: (N, H); returns the T outputs and the last h, c."""
+        whT = ops.transpose(w_hh, 0, 1)
+        seq: list[Tensor] = list(gi)
+        for t in range(len(gi) - 1, -1, -1) if reverse else range(len(gi)):
+            gh = ops.matmul(h, whT)
+            if b_hh is not None:
+                gh = gh + b_hh
+            h, c = self._cell(gi[t], gh, h, c)
+            seq[t] = h
+        return seq, h, c
+
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        """One step: gi, gh: (N, G·H) input and hidden projections -> the new h (and c)."""
         raise NotImplementedError
 
-    def forward(self, input: Tensor, hx: Any = None):
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        """input: (L, N, input_size) ((N, L, input_size) with batch_first, (L, input_size)
+        unbatched); hx: h0 (LSTM: (h0, c0)), each (num_layers·dirs, N, H) or None (zeros).
+        Returns output (L, N, dirs·H) and h_n (LSTM: (h_n, c_n)), in the input's layout."""
         name = type(self).__name__
         H, dirs = self.hidden_size, (2 if self.bidirectional else 1)
         unbatched = input.ndim == 2
@@ -160,20 +180,12 @@ class LSTM(_RNNBase):
 
     gates = 4
 
-    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
-        H = self.hidden_size
-        whT = ops.transpose(w_hh, 0, 1)
-        T = len(gi)
-        seq: list[Optional[Tensor]] = [None] * T
-        for t in range(T - 1, -1, -1) if reverse else range(T):
-            g = gi[t] + ops.matmul(h, whT)
-            if b_hh is not None:
-                g = g + b_hh
-            i, f, gg, o = ops.split(g, [H, H, H, H], 1)
-            c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(gg)
-            h = ops.sigmoid(o) * ops.tanh(c)
-            seq[t] = h
-        return seq, h, c
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        i, f, gg, o = ops.split(gi + gh, [self.hidden_size] * 4, 1)
+        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(gg)
+        return ops.sigmoid(o) * ops.tanh(c), c
 
 
 class GRU(_RNNBase):
@@ -183,20 +195,13 @@ class GRU(_RNNBase):
 
     gates = 3
 
-    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
         H = self.hidden_size
-        whT = ops.transpose(w_hh, 0, 1)
-        T = len(gi)
-        seq: list[Optional[Tensor]] = [None] * T
-        for t in range(T - 1, -1, -1) if reverse else range(T):
-            gh = ops.matmul(h, whT)
-            if b_hh is not None:
-                gh = gh + b_hh
-            ir, iz, inn = ops.split(gi[t], [H, H, H], 1)
-            hr, hz, hn = ops.split(gh, [H, H, H], 1)
-            r = ops.sigmoid(ir + hr)
-            z = ops.sigmoid(iz + hz)
-            n = ops.tanh(inn + r * hn)
-            h = n + z * (h - n)
-            seq[t] = h
-        return seq, h, None
+        ir, iz, inn = ops.split(gi, [H, H, H], 1)
+        hr, hz, hn = ops.split(gh, [H, H, H], 1)
+        r = ops.sigmoid(ir + hr)
+        z = ops.sigmoid(iz + hz)
+        n = ops.tanh(inn + r * hn)
+        return n + z * (h - n), None
