@@ -56,7 +56,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 _MAX_ENTRIES = 1 << 18
 _MAX_NDIM = 64  # NumPy's limit
 
-_DT_TO_ST = {
+_DT_TO_ST: dict[np.dtype, str] = {
     np.dtype(np.float32): "F32",
     np.dtype(np.float64): "F64",
     np.dtype(np.int64): "I64",
@@ -67,7 +67,7 @@ _DT_TO_ST = {
     np.dtype(np.int8): "I8",
     np.dtype(np.uint8): "U8",
 }
-_ST_TO_DT = {v: k for k, v in _DT_TO_ST.items()}
+_ST_TO_DT: dict[str, np.dtype] = {v: k for k, v in _DT_TO_ST.items()}
 _FG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
 
 
@@ -240,7 +240,7 @@ def save(obj: Any, path: Any) -> None:
             f.write(head)
             for b in blobs:
                 if b.nbytes:
-                    f.write(b.reshape(-1).view(np.uint8))
+                    f.write(b.reshape(-1).view(np.uint8).data)
             f.flush()
             os.fsync(f.fileno())
             os.replace(tmp, target)
@@ -376,17 +376,17 @@ def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
         ):
             raise bad(f"entry {k!r} has an invalid shape {shape!r}")
-        b, e = offs
+        b, end = offs
         dt = _ST_TO_DT[st]
         nbytes = math.prod(shape) * dt.itemsize  # Python ints: a hostile shape cannot overflow
-        if e - b != nbytes:
-            raise bad(f"entry {k!r}: {e - b} bytes for shape {shape} of {st} (expected {nbytes})")
+        if end - b != nbytes:
+            raise bad(f"entry {k!r}: {end - b} bytes for shape {shape} of {st} (expected {nbytes})")
         try:
             if st == "BOOL":  # a BOOL byte other than 0/1 is True: normalised, never copied raw
-                out[k] = np.frombuffer(buf[b:e], dtype=np.uint8).reshape(shape) != 0
+                out[k] = np.frombuffer(buf[b:end], dtype=np.uint8).reshape(shape) != 0
             else:
                 out[k] = (
-                    np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True)
+                    np.frombuffer(buf[b:end], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True)
                     if nbytes
                     else np.zeros(shape, dtype=dt)
                 )

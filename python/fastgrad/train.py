@@ -436,9 +436,17 @@ def fit(
     """
     if accumulate < 1:
         raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
-    if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
-        early_stopping = EarlyStopping(patience=early_stopping)
-    if early_stopping is not None and early_stopping.monitor.startswith("val_") and val_loader is None:
+    es: Optional[EarlyStopping]
+    if early_stopping is None or isinstance(early_stopping, EarlyStopping):
+        es = early_stopping
+    elif isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+        es = EarlyStopping(patience=early_stopping)
+    else:
+        raise TypeError(
+            f"fit: early_stopping must be an EarlyStopping, an int patience or None, "
+            f"got {type(early_stopping).__name__}"
+        )
+    if es is not None and es.monitor.startswith("val_") and val_loader is None:
         raise ValueError("fit: early stopping on a validation metric needs val_loader")
     cbs: list[Callback] = []
     if ema is not None:
@@ -448,8 +456,8 @@ def fit(
     cbs += [LRScheduler(scheduler, scheduler_interval), _Timer(), *callbacks, Progress(progress, desc)]
     if callback is not None:
         cbs.append(LambdaCallback(callback))
-    if early_stopping is not None:
-        cbs.append(early_stopping)
+    if es is not None:
+        cbs.append(es)
     try:
         steps = len(train_loader)
     except TypeError:

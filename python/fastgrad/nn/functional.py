@@ -497,7 +497,7 @@ def batch_norm(
         mean = ops.mean(x, axes, True)
         xc = x - mean
         var = ops.mean(xc * xc, axes, True)
-        if training and running_mean is not None:
+        if training and running_mean is not None and running_var is not None:
             with no_grad():
                 if num_batches_tracked is not None:
                     num_batches_tracked.add_(1)

@@ -55,6 +55,10 @@ class Module:
     """
 
     training: bool
+    _parameters: OrderedDict[str, Optional[Tensor]]
+    _buffers: OrderedDict[str, Optional[Tensor]]
+    _non_persistent: set[str]
+    _modules: OrderedDict[str, Optional[Module]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
         # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
@@ -431,11 +435,11 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter([m for m in self._modules.values() if m is not None])
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return ModuleList(list(self._modules.values())[i])
+            return ModuleList([m for m in list(self._modules.values())[i] if m is not None])
         return list(self._modules.values())[i]
 
     def __setitem__(self, i: int, m: Module) -> None:

@@ -18,6 +18,11 @@ class _BatchNorm(Module):
 
     _valid_ndims: tuple[int, ...] = ()
     _default_format = "NCHW"
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
+    running_mean: Optional[Tensor]
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
     def __init__(
         self,
@@ -56,11 +61,12 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
-        if self.track_running_stats:
+        rm, rv, nb = self.running_mean, self.running_var, self.num_batches_tracked
+        if rm is not None and rv is not None and nb is not None:
             with no_grad():
-                self.running_mean.copy_(0.0)
-                self.running_var.copy_(1.0)
-                self.num_batches_tracked.copy_(0)
+                rm.copy_(0.0)
+                rv.copy_(1.0)
+                nb.copy_(0)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, C, ...) (or channels-last) -> the same shape, normalised per channel."""
@@ -111,6 +117,9 @@ class BatchNorm2d(_BatchNorm):
 
 class LayerNorm(Module):
     """Normalises over the trailing ``normalized_shape`` dims, then scales and shifts."""
+
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
 
     def __init__(
         self,

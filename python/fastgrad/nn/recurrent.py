@@ -143,7 +143,7 @@ class _RNNBase(Module):
                 gi = [ops.reshape(t, [N, self.gates * H]) for t in ops.split(gi_all, [1] * T, 0)]
                 k = layer * dirs + d
                 h = ops.reshape(h0s[k], [N, H])
-                c = ops.reshape(c0s[k], [N, H]) if lstm else None
+                c = ops.reshape(c0s[k], [N, H]) if c0s is not None else None
                 seq, h, c = self._cell_seq(gi, h, c, w_hh, b_hh, reverse=bool(d))
                 outs.append(ops.stack(seq, 0))
                 hn.append(h)
