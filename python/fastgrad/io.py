@@ -85,6 +85,7 @@ class _Encoder:
         return key
 
     def encode(self, obj: Any, path: list[str]) -> Any:
+        """The JSON tree for ``obj``; its tensors and arrays go to ``self.tensors`` by path."""
         if isinstance(obj, Tensor):
             key = self._key(path)
             self.tensors[key] = np.require(np.asarray(obj.detach()), requirements="C")

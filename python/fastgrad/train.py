@@ -175,6 +175,7 @@ class LRScheduler(Callback):
 
 class _Timer(Callback):
     def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Logs "time": seconds since the epoch started."""
         logs["time"] = time.perf_counter() - state.epoch_start
 
 

@@ -142,10 +142,13 @@ class DigitsCNN(nn.Module):
         )
 
     def forward(self, x: Any) -> Any:
+        """x: (N, 1, 8, 8) images -> (N, 10) logits."""
         return self.head(self.features(x))
 
 
-def load_digits_split(seed: int = 0):
+def load_digits_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """scikit-learn's 8×8 digits as x (N, 1, 8, 8) float32 in [0, 1], y (N,) int64, and
+    train/val/test index arrays."""
     from sklearn.datasets import load_digits
 
     d = load_digits()

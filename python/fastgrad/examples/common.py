@@ -13,6 +13,8 @@ import numpy as np
 
 @dataclass
 class Result:
+    """What an example reports: its metric, size, training time and written files."""
+
     name: str
     metric: str
     value: float
@@ -43,14 +45,17 @@ class Standardizer:
         return ((x - self.mu) / self.sd).astype(np.float32)
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
+        """z (N, D) -> x = z·σ + μ."""
         return z * self.sd + self.mu
 
 
 def r2_score(pred: np.ndarray, y: np.ndarray) -> float:
+    """Coefficient of determination 1 − SS_res/SS_tot for pred, y: (N,) or (N, D)."""
     return float(1.0 - np.sum((pred - y) ** 2) / np.sum((y - y.mean(0)) ** 2))
 
 
 def out_dir(base: str, name: str) -> str:
+    """``base/name``, created if missing."""
     d = os.path.join(base, name)
     os.makedirs(d, exist_ok=True)
     return d
@@ -69,6 +74,7 @@ def _plt():
 
 
 def plot_history(history: dict[str, list], path: str, title: str) -> Optional[str]:
+    """Train/validation loss curves to ``path`` (None when matplotlib is missing)."""
     plt = _plt()
     if plt is None:
         return None
@@ -88,6 +94,7 @@ def plot_history(history: dict[str, list], path: str, title: str) -> Optional[st
 
 
 def plot_scatter(pred: np.ndarray, y: np.ndarray, path: str, title: str, unit: str = "") -> Optional[str]:
+    """Predicted vs true values (pred, y: (N,)) to ``path`` (None without matplotlib)."""
     plt = _plt()
     if plt is None:
         return None
@@ -112,6 +119,7 @@ def plot_curves(
     title: str,
     labels: Optional[Sequence[str]] = None,
 ) -> Optional[str]:
+    """Predicted vs true curves (each (K, T) over t: (T,)) to ``path`` (None without matplotlib)."""
     plt = _plt()
     if plt is None:
         return None
@@ -131,6 +139,7 @@ def plot_curves(
 
 
 def plot_confusion(cm: np.ndarray, path: str, title: str) -> Optional[str]:
+    """A (K, K) confusion matrix as an image to ``path`` (None without matplotlib)."""
     plt = _plt()
     if plt is None:
         return None
@@ -160,12 +169,15 @@ def plot_confusion(cm: np.ndarray, path: str, title: str) -> Optional[str]:
 
 
 def confusion_matrix(pred: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """counts[i, j] of true class i predicted as j, for pred, y: (N,) in [0, k)."""
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (y.astype(np.int64), pred.astype(np.int64)), 1)
     return cm
 
 
 class Timer:
+    """Context manager measuring wall time in ``seconds``."""
+
     def __enter__(self) -> Timer:
         self.t0 = time.perf_counter()
         return self

@@ -88,7 +88,10 @@ class MultiheadAttention(Module):
         attn_mask: Any = None,
         average_attn_weights: bool = True,
         is_causal: bool = False,
-    ):
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        """query: (L, N, E) ((N, L, E) with batch_first, (L, E) unbatched), key: (S, N, kdim),
+        value: (S, N, vdim) -> (output (L, N, E), weights (N, L, S) averaged over heads, or
+        (N, H, L, S) with ``average_attn_weights=False``; None unless ``need_weights``)."""
         E, H, hd = self.embed_dim, self.num_heads, self.head_dim
         unbatched = query.ndim == 2
         if unbatched:
@@ -153,4 +156,5 @@ class MultiheadAttention(Module):
         return o, w
 
     def extra_repr(self) -> str:
+        """``embed_dim, num_heads`` and the non-default options."""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"

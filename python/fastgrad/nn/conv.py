@@ -92,9 +92,11 @@ class _ConvNd(Module):
 
     @property
     def fan_in(self) -> int:
+        """C_in/groups · ∏kernel_size: the fan PyTorch's initialisation uses."""
         return (self.in_channels // self.groups) * int(np.prod(self.kernel_size))
 
     def reset_parameters(self) -> None:
+        """Re-draws W and b from PyTorch's default initialisation (module docstring)."""
         fo = (self.out_channels // self.groups) * int(np.prod(self.kernel_size))
         init.layer_default_(self.weight, self.bias, self.fan_in, fo)
 
@@ -116,6 +118,7 @@ class _ConvNd(Module):
         )
 
     def extra_repr(self) -> str:
+        """The constructor arguments that differ from the defaults."""
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in ((0,) * self.nd, "valid"):
             s += (
@@ -137,12 +140,18 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
+    """1-D convolution: (N, C_in, L) -> (N, C_out, L_out) (data_format="NLC": (N, L, C))."""
+
     nd = 1
 
 
 class Conv2d(_ConvNd):
+    """2-D convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out) (data_format="NHWC": channels last)."""
+
     nd = 2
 
 
 class Conv3d(_ConvNd):
+    """3-D convolution: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out) (or NDHWC)."""
+
     nd = 3

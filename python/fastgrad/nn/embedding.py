@@ -31,6 +31,7 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """W ~ N(0, 1), with the ``padding_idx`` row zeroed (as PyTorch)."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             import numpy as np
@@ -40,8 +41,10 @@ class Embedding(Module):
                 self.weight._bump_version()
 
     def forward(self, idx: Any) -> Tensor:
+        """idx: int64 indices of any shape (...) -> (..., embedding_dim)."""
         return F.embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
+        """``num_embeddings, embedding_dim`` (and padding_idx if set)."""
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

@@ -84,22 +84,27 @@ def _t(x: Any) -> Tensor:
 
 # ------------------------------------------------------------------ activations
 def relu(x: Tensor) -> Tensor:
+    """max(x, 0) elementwise; x: any shape -> the same shape."""
     return ops.relu(_t(x))
 
 
 def tanh(x: Tensor) -> Tensor:
+    """tanh(x) elementwise; x: any shape -> the same shape."""
     return ops.tanh(_t(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(−x)) elementwise; x: any shape -> the same shape."""
     return ops.sigmoid(_t(x))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x) (``approximate="tanh"``: its tanh form); x: any shape -> the same shape."""
     return ops.gelu(x, approximate)
 
 
 def silu(x: Tensor) -> Tensor:
+    """x·sigmoid(x) elementwise; x: any shape -> the same shape."""
     return ops.silu(_t(x))
 
 
@@ -109,6 +114,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else ``negative_slope``·x; x: any shape -> the same shape."""
     x = _t(x)
     return (
         ops.maximum(x, x * float(negative_slope))
@@ -118,14 +124,18 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """exp(x) / Σ exp(x) along ``dim`` (stable); x: any shape -> the same shape."""
     return ops.softmax(_t(x), dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """x − logsumexp(x) along ``dim``; x: any shape -> the same shape."""
     return ops.log_softmax(_t(x), dim)
 
 
-def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
+def one_hot(target: Any, num_classes: int = -1, dtype: Any = float32) -> Tensor:
+    """Integer ``target`` of shape (...) -> (..., num_classes) of 0/1 in ``dtype``
+    (float32 or float64); ``num_classes=-1``: max(target) + 1."""
     if dtype not in (float32, float64):
         raise TypeError(f"one_hot: dtype must be fastgrad.float32 or fastgrad.float64, got {dtype!r}")
     idx = np.asarray(target).astype(np.int64)
@@ -294,15 +304,51 @@ def _conv(
     return ops.squeeze(y, 0) if unbatched else y
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCL") -> Tensor:
+def conv1d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCL",
+) -> Tensor:
+    """x: (N, C_in, L) (or (C_in, L); data_format="NLC": channels last), weight:
+    (C_out, C_in/groups, k) (channels-last: (C_out, k, C_in/groups)), bias: (C_out,) ->
+    (N, C_out, L_out). ``padding``: int, tuple, "valid" or "same"."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 1)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW") -> Tensor:
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCHW",
+) -> Tensor:
+    """x: (N, C_in, H, W) (or without N; data_format="NHWC": channels last), weight:
+    (C_out, C_in/groups, kh, kw) (channels-last: (C_out, kh, kw, C_in/groups)), bias:
+    (C_out,) -> (N, C_out, H_out, W_out). ``padding``: int, tuple, "valid" or "same"."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 2)
 
 
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCDHW") -> Tensor:
+def conv3d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCDHW",
+) -> Tensor:
+    """x: (N, C_in, D, H, W) (or without N; "NDHWC": channels last), weight:
+    (C_out, C_in/groups, kd, kh, kw) (channels-last: (C_out, kd, kh, kw, C_in/groups)),
+    bias: (C_out,) -> (N, C_out, D_out, H_out, W_out)."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 3)
 
 
@@ -343,43 +389,84 @@ def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
         )
 
 
-def _max_pool(x, kernel_size, stride, padding, data_format, nd):
+def _max_pool(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int) -> Tensor:
     x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"max_pool{nd}d")
     y = ops.max_pool(x, k, s, p, cl)
     return ops.squeeze(y, 0) if ub else y
 
 
-def _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, nd):
+def _avg_pool(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Any, count_include_pad: bool, data_format: str, nd: int
+) -> Tensor:
     x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"avg_pool{nd}d")
     y = ops.avg_pool(x, k, s, p, bool(count_include_pad), cl)
     return ops.squeeze(y, 0) if ub else y
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, data_format="NCL"):
+def max_pool1d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCL"
+) -> Tensor:
+    """Max over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
+    ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 1)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, data_format="NCHW"):
+def max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCHW"
+) -> Tensor:
+    """Max over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
+    ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 2)
 
 
-def max_pool3d(x, kernel_size, stride=None, padding=0, data_format="NCDHW"):
+def max_pool3d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCDHW"
+) -> Tensor:
+    """Max over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out); ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 3)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCL"):
+def avg_pool1d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCL",
+) -> Tensor:
+    """Mean over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
+    ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 1)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCHW"):
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCHW",
+) -> Tensor:
+    """Mean over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
+    ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 2)
 
 
-def avg_pool3d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCDHW"):
+def avg_pool3d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCDHW",
+) -> Tensor:
+    """Mean over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out); ``count_include_pad`` as in avg_pool2d."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 3)
 
 
-def _adaptive(x, output_size, data_format, nd):
+def _adaptive(x: Tensor, output_size: Any, data_format: str, nd: int) -> Tensor:
     layer = f"adaptive_avg_pool{nd}d"
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
@@ -395,15 +482,19 @@ def _adaptive(x, output_size, data_format, nd):
     return ops.squeeze(y, 0) if ub else y
 
 
-def adaptive_avg_pool1d(x, output_size, data_format="NCL"):
+def adaptive_avg_pool1d(x: Tensor, output_size: Any, data_format: str = "NCL") -> Tensor:
+    """x (N, C, L) (or (C, L), or "NLC") -> (N, C, output_size), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 1)
 
 
-def adaptive_avg_pool2d(x, output_size, data_format="NCHW"):
+def adaptive_avg_pool2d(x: Tensor, output_size: Any, data_format: str = "NCHW") -> Tensor:
+    """x (N, C, H, W) (or without N, or "NHWC") -> (N, C, *output_size) (an int: square;
+    None keeps that axis), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 2)
 
 
-def adaptive_avg_pool3d(x, output_size, data_format="NCDHW"):
+def adaptive_avg_pool3d(x: Tensor, output_size: Any, data_format: str = "NCDHW") -> Tensor:
+    """x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, *output_size), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 3)
 
 
@@ -531,6 +622,8 @@ def layer_norm(
     bias: Optional[Tensor] = None,
     eps: float = 1e-5,
 ) -> Tensor:
+    """(x − mean) / √(var + eps) over the trailing ``normalized_shape`` dims, then ·weight
+    + bias (both of shape normalized_shape, optional); x: (..., *normalized_shape) -> the same shape."""
     x = _t(x)
     ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     k = len(ns)
@@ -606,7 +699,7 @@ def scaled_dot_product_attention(
     scale: Optional[float] = None,
     training: bool = True,
     return_weights: bool = False,
-):
+) -> Any:
     """softmax(q kᵀ · scale + mask) v over the last two dims (PyTorch semantics: a bool
     mask is True where attention is allowed; a float mask is added to the scores)."""
     op = "scaled_dot_product_attention"

@@ -91,16 +91,20 @@ class Linear(Module):
             self.weight._bump_version()
 
     def extra_repr(self) -> str:
+        """``in_features=..., out_features=..., bias=...`` (and layout/activation if set)."""
         s = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         s += ", layout='jax'" if self.layout == "jax" else ""
         return s + (f", activation={self.activation!r}" if self.activation != "none" else "")
 
 
 class Identity(Module):
+    """Returns its input unchanged (constructor arguments are ignored, as PyTorch)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
     def forward(self, x: Any) -> Any:
+        """x: anything -> x itself."""
         return x
 
 
@@ -113,7 +117,9 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, d1, ..., dk) -> (N, d1·...·dk) for the defaults (dims start..end merged)."""
         return ops.flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
+        """``start_dim=..., end_dim=...``."""
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -419,48 +419,70 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
+        """``reduction='...'``."""
         return f"reduction={self.reduction!r}"
 
 
 class MSELoss(_Loss):
+    """Mean squared error (``mse_loss``): input, target: the same (broadcastable) shape
+    -> a scalar (reduction "mean"/"sum") or per element ("none")."""
+
     def __init__(self, reduction: str = "mean", dim_weight: Any = None) -> None:
         super().__init__(reduction)
         self.dim_weight = dim_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return mse_loss(input, target, self.reduction, weight, self.dim_weight)
 
 
 class L1Loss(MSELoss):
-    def forward(self, input, target, weight=None):
+    """Mean absolute error (``l1_loss``); shapes as MSELoss."""
+
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return l1_loss(input, target, self.reduction, weight, self.dim_weight)
 
 
 class HuberLoss(_Loss):
+    """Huber loss with threshold ``delta`` (``huber_loss``); shapes as MSELoss."""
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0, dim_weight: Any = None) -> None:
         super().__init__(reduction)
         self.delta = delta
         self.dim_weight = dim_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return huber_loss(input, target, self.reduction, self.delta, weight, self.dim_weight)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits (``binary_cross_entropy_with_logits``): input,
+    target in [0, 1] of the same shape; ``pos_weight`` per class (last axis)."""
+
     def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
         self.pos_weight = pos_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: logits (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return binary_cross_entropy_with_logits(input, target, weight, self.reduction, self.pos_weight)
 
 
 class BCELoss(_Loss):
-    def forward(self, input, target, weight=None):
+    """Binary cross-entropy on probabilities (``binary_cross_entropy``); log terms clamped at −100."""
+
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: probabilities (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return binary_cross_entropy(input, target, weight, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy (``cross_entropy``): logits (N, K) or (N, K, d...) with integer
+    class targets (N,) / (N, d...) or class probabilities of the logits' shape;
+    ``label_smoothing``, ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+
     def __init__(
         self,
         reduction: str = "mean",
@@ -473,17 +495,23 @@ class CrossEntropyLoss(_Loss):
         self.class_weight = class_weight
         self.ignore_index = ignore_index
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: logits (N, K, ...), target: classes (N, ...) or probabilities; weight:
+        optional per-example (N,) -> the loss."""
         return cross_entropy(
             input, target, weight, self.reduction, self.label_smoothing, self.class_weight, self.ignore_index
         )
 
 
 class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (``nll_loss``): input (N, K, ...),
+    integer target (N, ...); ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+
     def __init__(self, reduction: str = "mean", class_weight: Any = None, ignore_index: int = -100) -> None:
         super().__init__(reduction)
         self.class_weight = class_weight
         self.ignore_index = ignore_index
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: log-probabilities (N, K, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return nll_loss(input, target, weight, self.reduction, self.class_weight, self.ignore_index)

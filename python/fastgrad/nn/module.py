@@ -145,6 +145,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
+        """Registers ``param`` (a Parameter, or None for an empty slot) under ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}"
@@ -153,6 +154,8 @@ class Module:
         self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        """Registers a non-learnable tensor (e.g. running statistics) under ``name``; a
+        non-``persistent`` buffer is left out of ``state_dict``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
@@ -165,6 +168,7 @@ class Module:
         self.__dict__[name] = tensor
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers ``module`` (or None) as the child ``name``; ``add_module`` is an alias."""
         self.__dict__["_modules"][name] = module
         self.__dict__[name] = module
 
@@ -172,6 +176,7 @@ class Module:
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses implement it (inputs and outputs are the layer's)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -179,6 +184,7 @@ class Module:
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yields ``(dotted name, module)`` for this module and every descendant, each once."""
         if memo is None:
             memo = set()
         if id(self) in memo:
@@ -191,10 +197,12 @@ class Module:
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
 
     def modules(self) -> Iterator[Module]:
+        """Yields this module and every descendant, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yields ``(name, child)`` for the direct children, each once."""
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
@@ -202,12 +210,15 @@ class Module:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """Yields the direct children, each once."""
         for _, m in self.named_children():
             yield m
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
+        """Yields ``(dotted name, parameter)``; a parameter shared by several modules once
+        (unless ``remove_duplicate=False``); ``recurse=False``: this module's own only."""
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -218,10 +229,12 @@ class Module:
                 yield (mp + "." if mp else "") + name, p
 
     def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yields the parameters (each once), e.g. for an optimizer."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Yields ``(dotted name, buffer)``, each buffer once."""
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -232,33 +245,41 @@ class Module:
                 yield (mp + "." if mp else "") + name, b
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yields the buffers, each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn) -> Module:
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Calls ``fn(m)`` on every child (recursively) and then on this module; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
     def num_parameters(self) -> int:
+        """The number of scalar parameters (sum of the parameters' sizes)."""
         return int(sum(p.size for p in self.parameters()))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> Module:
+        """Sets training mode (``mode=False``: eval mode) on this module and its descendants;
+        returns self."""
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
 
     def eval(self) -> Module:
+        """Eval mode (e.g. Dropout off, BatchNorm uses its running statistics); returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Sets ``requires_grad`` on every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears the parameters' gradients (``set_to_none=False``: fills them with zeros)."""
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -267,7 +288,7 @@ class Module:
             else:
                 p.grad.zero_()
 
-    def astype(self, dtype) -> Module:
+    def astype(self, dtype: Any) -> Module:
         """Casts every floating parameter and buffer to ``dtype`` (e.g. fg.float64 for gradchecks)."""
         dtype = as_dtype(dtype)
         for m in self.modules():
@@ -281,9 +302,11 @@ class Module:
         return self
 
     def double(self) -> Module:
+        """Casts floating parameters and buffers to float64; returns self."""
         return self.astype(float64)
 
     def float(self) -> Module:
+        """Casts floating parameters and buffers to float32; returns self."""
         return self.astype(float32)
 
     # ------------------------------------------------------------ state
@@ -340,6 +363,7 @@ class Module:
 
     # ------------------------------------------------------------ repr
     def extra_repr(self) -> str:
+        """The layer's arguments shown inside ``repr`` (subclasses override)."""
         return ""
 
     def __repr__(self) -> str:
@@ -373,6 +397,7 @@ class Sequential(Module):
         self.__dict__["_seq"] = None
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers a step (``name`` keeps its place in the order)."""
         super().register_module(name, module)
         self.__dict__["_seq"] = None
 
@@ -407,6 +432,7 @@ class Sequential(Module):
         return list(self._modules.values())[i]
 
     def append(self, m: Module) -> Sequential:
+        """Appends ``m`` as the next step; returns self."""
         self.register_module(str(len(self._modules)), m)
         return self
 
@@ -421,12 +447,14 @@ class ModuleList(Module):
                 self.append(m)
 
     def append(self, m: Module) -> ModuleList:
+        """Appends ``m`` (a Module); returns self."""
         if not isinstance(m, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
         self.register_module(str(len(self._modules)), m)
         return self
 
     def extend(self, mods: Iterable[Module]) -> ModuleList:
+        """Appends every module of ``mods``; returns self."""
         for m in mods:
             self.append(m)
         return self
@@ -447,4 +475,5 @@ class ModuleList(Module):
         self.register_module(name, m)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises: a ModuleList is a container to iterate over, not a layer."""
         raise NotImplementedError("ModuleList has no forward(); iterate over it")

@@ -164,6 +164,7 @@ class _RNNBase(Module):
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
     def extra_repr(self) -> str:
+        """``input_size, hidden_size`` and the non-default options."""
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
