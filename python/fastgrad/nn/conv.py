@@ -17,8 +17,6 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 
-_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
-
 
 class _ConvNd(Module):
     nd = 0
@@ -70,7 +68,7 @@ class _ConvNd(Module):
             self.padding = padding if isinstance(padding, tuple) else F._tuple(padding, nd, "padding", name)
         self.groups = int(groups)
         self.activation = activation  # checked by the conv op
-        self.data_format = data_format or _DEFAULT_FORMAT[nd]
+        self.data_format = data_format or F._DEFAULT_FORMAT[nd]
         self.channels_last = F._channels_last(self.data_format, nd, name)
         cin_g = in_channels // groups
         if self.channels_last:

@@ -164,6 +164,10 @@ def linear(
 
 
 # ------------------------------------------------------------------ layout helpers
+# The channels-first data_format of each rank: what conv and pooling layers default to.
+_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
+
+
 def _channels_last(data_format: str, nd: int, layer: str) -> bool:
     f = str(data_format).upper()
     if f in ("CHANNELS_LAST",):

@@ -377,11 +377,30 @@ class Module:
         head = f"{type(self).__name__}(" + (extra + "\n  " if extra else "\n  ")
         return head + "\n  ".join(lines) + "\n)"
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))
 
 
-class Sequential(Module):
+class _Container(Module):
+    """What Sequential and ModuleList share: ``len``, iteration over the modules (empty
+    slots skipped) and ``[i]`` / ``[a:b]`` (a slice is a new container of the same modules)."""
+
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> _Container:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter([m for m in self._modules.values() if m is not None])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self._from_items(list(self._modules.items())[i])
+        return list(self._modules.values())[i]
+
+
+class Sequential(_Container):
     """Applies its modules in order. ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
 
     def __init__(self, *mods: Any) -> None:
@@ -420,16 +439,8 @@ class Sequential(Module):
             x = f(x)
         return x
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter([m for m in self._modules.values() if m is not None])
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[i]
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> Sequential:
+        return Sequential(OrderedDict(items))
 
     def append(self, m: Module) -> Sequential:
         """Appends ``m`` as the next step; returns self."""
@@ -437,7 +448,7 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_Container):
     """A list of modules whose parameters are registered (names "0", "1", ...)."""
 
     def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
@@ -459,16 +470,8 @@ class ModuleList(Module):
             self.append(m)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter([m for m in self._modules.values() if m is not None])
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return ModuleList([m for m in list(self._modules.values())[i] if m is not None])
-        return list(self._modules.values())[i]
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> ModuleList:
+        return ModuleList([m for _, m in items if m is not None])
 
     def __setitem__(self, i: int, m: Module) -> None:
         name = list(self._modules.keys())[i]

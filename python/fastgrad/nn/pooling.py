@@ -8,8 +8,6 @@ from ..ops import Tensor
 from . import functional as F
 from .module import Module
 
-_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
-
 
 class _MaxPoolNd(Module):
     nd = 0
@@ -21,7 +19,7 @@ class _MaxPoolNd(Module):
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
-        self.data_format = data_format or _DEFAULT_FORMAT[self.nd]
+        self.data_format = data_format or F._DEFAULT_FORMAT[self.nd]
         F._channels_last(self.data_format, self.nd, type(self).__name__)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -94,7 +92,7 @@ class _AdaptiveAvgPoolNd(Module):
     def __init__(self, output_size: Any, data_format: str | None = None) -> None:
         super().__init__()
         self.output_size = output_size
-        self.data_format = data_format or _DEFAULT_FORMAT[self.nd]
+        self.data_format = data_format or F._DEFAULT_FORMAT[self.nd]
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, C, *spatial) (or channels-last) -> (N, C, *output_size), same layout."""
