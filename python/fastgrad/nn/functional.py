@@ -267,44 +267,15 @@ def _conv(
     if weight.ndim != nd + 2:
         raise ValueError(f"{layer}: weight must have {nd + 2} dims, got shape {weight.shape}")
     x, unbatched = _batched(x, nd, layer)
-    if cl:
-        k = tuple(weight.shape[1:-1])
-        cin_g = weight.shape[-1]
-        cin = x.shape[-1]
-        spatial = tuple(x.shape[1:-1])
-    else:
-        k = tuple(weight.shape[2:])
-        cin_g = weight.shape[1]
-        cin = x.shape[1]
-        spatial = tuple(x.shape[2:])
-    cout = weight.shape[0]
-    if min(k) < 1 or cin_g < 1 or cout < 1 or min(spatial) < 1:
-        raise ValueError(
-            f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
-            f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)"
-        )
-    groups = int(groups)
-    if groups < 1 or cin != cin_g * groups or cout % groups:
-        raise ValueError(
-            f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
-            f"weight of shape {weight.shape} expects {cin_g}×groups={cin_g * groups} "
-            f"(groups={groups}, C_out={cout} must divide by groups)"
-        )
-    if bias is not None and tuple(bias.shape) != (cout,):
-        raise ValueError(f"{layer}: bias must have shape ({cout},), got {bias.shape}")
+    # Channels, groups, bias, zero-sized axes, stride/dilation and "kernel larger than the
+    # padded input" are checked by the conv op (C++, named conv1d/2d/3d); Python only needs
+    # the kernel and spatial sizes to resolve the padding.
+    k = tuple(weight.shape[1:-1]) if cl else tuple(weight.shape[2:])
+    spatial = tuple(x.shape[1:-1]) if cl else tuple(x.shape[2:])
     s = _tuple(stride, nd, "stride", layer)
     d = _tuple(dilation, nd, "dilation", layer)
-    if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{layer}: stride and dilation must be >= 1, got stride={s}, dilation={d}")
     lo, hi = _conv_pads(padding, spatial, k, s, d, layer)
-    for i in range(nd):
-        eff = d[i] * (k[i] - 1) + 1
-        if spatial[i] + lo[i] + hi[i] < eff:
-            raise ValueError(
-                f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
-                f"than the (dilated) kernel {k} (dilation {d})"
-            )
-    y = ops.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl, activation)
+    y = ops.conv(x, weight, bias, list(s), lo, hi, list(d), int(groups), cl, activation)
     return ops.squeeze(y, 0) if unbatched else y
 
 
