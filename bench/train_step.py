@@ -33,7 +33,7 @@ def fg_step(sizes, act, B, rng):
         layers.append(fnn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
             layers.append(fnn.ReLU() if act == "relu" else fnn.GELU())
-    model = fnn.Sequential(*layers)
+    model = fnn.fuse(fnn.Sequential(*layers))
     opt = foptim.Adam(model.parameters(), lr=1e-3)
     x = fg.tensor(rng.standard_normal((B, sizes[0])).astype(np.float32))
     y = fg.tensor(rng.standard_normal((B, sizes[-1])).astype(np.float32))

@@ -155,3 +155,38 @@ def test_pytorch_and_jax_layouts():
         np.testing.assert_allclose(
             A(fm(fg.tensor(x))), tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
         )
+
+
+def test_layout_helpers_live_in_nn_interop():
+    """One layout check and one conversion table (nn.interop); a user layer that declares
+    weight_layout_kind/weight_layout gets converted by the model-level helpers too."""
+    from fastgrad.nn import interop
+
+    for bad in [
+        lambda: interop.check_layout("tf", "Linear"),
+        lambda: nn.Linear(2, 3, layout="tf"),
+        lambda: nn.functional.linear(fg.ones(2), fg.ones(3, 2), layout="tf"),
+        lambda: export_state_dict(nn.Linear(2, 2), "tf"),
+    ]:
+        with pytest.raises(ValueError, match="layout must be 'torch' or 'jax', got 'tf'"):
+            bad()
+    w = np.arange(24.0).reshape(2, 3, 4)  # conv1d weight (C_out, C_in, k)
+    cl = interop.convert_weight(w, "conv", "torch", "jax")
+    assert cl.shape == (2, 4, 3)
+    np.testing.assert_array_equal(interop.convert_weight(cl, "conv", "jax", "torch"), w)
+    np.testing.assert_array_equal(interop.convert_weight(w[0], "linear", "torch", "jax"), w[0].T)
+    assert interop.convert_weight(w, "conv", "jax", "jax") is w
+
+    class MyDense(nn.Module):
+        weight_layout_kind = "linear"
+        weight_layout = "jax"
+
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(fg.zeros(3, 2))
+
+    m = nn.Sequential(MyDense())
+    assert interop.weight_layouts(m) == {"0.weight": ("linear", "jax")}
+    load_pytorch_state_dict(m, {"0.weight": np.arange(6.0).reshape(2, 3)})
+    np.testing.assert_array_equal(A(m[0].weight), np.arange(6.0).reshape(2, 3).T)
+    np.testing.assert_array_equal(export_state_dict(m, "torch")["0.weight"], np.arange(6.0).reshape(2, 3))

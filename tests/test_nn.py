@@ -138,7 +138,9 @@ def test_linear_layouts_and_shapes():
     assert lt(fg.randn(2, 4, 3)).shape == (2, 4, 5)
     np.testing.assert_allclose(A(lj.weight_as("torch")), A(lt.weight))
     np.testing.assert_allclose(F.convert_linear_weight(A(lt.weight), "torch", "jax"), A(lt.weight).T)
-    with pytest.raises(ValueError, match="Linear\\(3, 5\\)"):
+    with pytest.raises(
+        ValueError, match=r"linear: input of shape \(2, 4\) does not match weight of shape \(5, 3\)"
+    ):
         lt(fg.randn(2, 4))
 
 
@@ -444,49 +446,158 @@ def test_activations():
     assert nn.Identity()(x) is x
 
 
-def test_sequential_fuses_linear_activation_without_changing_results():
-    """Sequential runs Linear+ReLU/Tanh/Sigmoid as one primitive (activation in the GEMM
-    epilogue); values and gradients equal the layer-by-layer computation."""
-    fg.manual_seed(3)
-    layers = [
-        nn.Linear(5, 7),
-        nn.ReLU(),
-        nn.Linear(7, 6, layout="jax"),
-        nn.Tanh(),
-        nn.Linear(6, 2),
-        nn.Sigmoid(),
-    ]
-    seq = nn.Sequential(*layers)
-    x = fg.randn(4, 5)
-    y = seq(x)
-    assert y.grad_fn == "linear"  # the last Linear+Sigmoid pair is one node
+def _grads(model, x):
+    model.zero_grad()
+    y = model(x)
     y.sum().backward()
-    fused = [p.grad.numpy().copy() for p in seq.parameters()]
-    seq.zero_grad()
-    h = x
-    for m in layers:
-        h = m(h)
-    np.testing.assert_allclose(h.numpy(), y.numpy(), rtol=1e-6, atol=1e-6)
-    h.sum().backward()
-    for a, p in zip(fused, seq.parameters()):
-        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+    return y, [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def test_sequential_only_chains():
+    """Sequential calls each module in turn: no Linear+activation pair is rewritten."""
+    fg.manual_seed(3)
+    seq = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 2), nn.Sigmoid())
+    y = seq(fg.randn(4, 5))
+    assert y.grad_fn == "sigmoid"
+    assert all(m.activation == "none" for m in seq if isinstance(m, nn.Linear))
+
+
+def test_fuse_linear_activation_matches_unfused_float64():
+    """nn.fuse turns Linear+ReLU/Tanh/Sigmoid pairs into one primitive (activation in the
+    GEMM epilogue); values and gradients equal the unfused model's, in float64."""
+    fg.manual_seed(3)
+
+    def build():
+        fg.manual_seed(3)
+        return nn.Sequential(
+            nn.Linear(5, 7),
+            nn.ReLU(),
+            nn.Linear(7, 6, layout="jax"),
+            nn.Tanh(),
+            nn.Linear(6, 2),
+            nn.Sigmoid(),
+        ).double()
+
+    plain, fused = build(), nn.fuse(build())
+    keys = list(plain.state_dict())
+    assert list(fused.state_dict()) == keys
+    assert [m.activation for m in fused if isinstance(m, nn.Linear)] == ["relu", "tanh", "sigmoid"]
+    assert [type(m).__name__ for m in fused][1::2] == ["Identity"] * 3
+    x = fg.randn(4, 5, dtype=fg.float64)
+    y0, g0 = _grads(plain, x)
+    y1, g1 = _grads(fused, x)
+    assert y1.grad_fn == "linear" and y0.grad_fn == "sigmoid"
+    np.testing.assert_allclose(y1.numpy(), y0.numpy(), rtol=1e-12, atol=1e-12)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fuse_recurses_and_skips_non_fusable():
+    """fuse reaches Sequentials nested in other modules, leaves GELU pairs and subclasses of
+    the activations alone, and does not fuse a layer that already has an activation."""
+
+    class MyReLU(nn.ReLU):
+        pass
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 4), MyReLU())
+            self.head = nn.Sequential(
+                nn.Linear(4, 4, activation="tanh"), nn.ReLU(), nn.Linear(4, 1), nn.ReLU()
+            )
+
+    net = nn.fuse(Net())
+    assert [m.activation for m in net.body if isinstance(m, nn.Linear)] == ["none", "none"]
+    assert [m.activation for m in net.head if isinstance(m, nn.Linear)] == ["tanh", "relu"]
+    assert isinstance(net.head[1], nn.ReLU) and isinstance(net.head[3], nn.Identity)
+
+
+def test_linear_activation_argument():
+    """Linear(..., activation=) is the fused layer: one node, the values of Linear then the activation."""
+    fg.manual_seed(5)
+    lin = nn.Linear(3, 4, activation="tanh").double()
+    x = fg.randn(2, 3, dtype=fg.float64)
+    y = lin(x)
+    assert y.grad_fn == "linear"
+    np.testing.assert_allclose(y.numpy(), np.tanh(lin(x, activation="none").numpy()), rtol=1e-12)
+    assert "activation='tanh'" in repr(lin)
+    with pytest.raises(ValueError, match="linear: activation"):
+        nn.Linear(3, 4, activation="gelu")(x)
 
 
 @pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Sigmoid])
 @pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
-def test_sequential_fuses_conv_activation_without_changing_results(act, fmt):
-    """Conv + activation in a Sequential is one primitive (activation in the conv
-    epilogue) with the values and parameter gradients of the two layers run apart."""
-    fg.manual_seed(4)
-    conv, a = nn.Conv2d(2, 3, 3, padding=1, data_format=fmt), act()
-    x = fg.randn(*((2, 2, 5, 5) if fmt == "NCHW" else (2, 5, 5, 2)))
-    y = nn.Sequential(conv, a)(x)
-    assert y.grad_fn == "conv"
-    y.sum().backward()
-    fused = [p.grad.numpy().copy() for p in conv.parameters()]
-    conv.zero_grad()
-    ref = a(conv(x))
-    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6, atol=1e-6)
-    ref.sum().backward()
-    for g, p in zip(fused, conv.parameters()):
-        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-5)
+def test_fuse_conv_activation_matches_unfused_float64(act, fmt):
+    """A fused Conv + activation is one primitive (activation in the conv epilogue) with the
+    values and parameter gradients of the two layers run apart (float64)."""
+
+    def build():
+        fg.manual_seed(4)
+        return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, data_format=fmt), act()).double()
+
+    plain, fused = build(), nn.fuse(build())
+    x = fg.randn(*((2, 2, 5, 5) if fmt == "NCHW" else (2, 5, 5, 2)), dtype=fg.float64)
+    y0, g0 = _grads(plain, x)
+    y1, g1 = _grads(fused, x)
+    assert y1.grad_fn == "conv" and y0.grad_fn != "conv"
+    np.testing.assert_allclose(y1.numpy(), y0.numpy(), rtol=1e-12, atol=1e-12)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_parameter_is_a_tensor_subclass_and_a_leaf():
+    """nn.Parameter is a real fg.Tensor subclass: a new leaf sharing the data's storage,
+    found by isinstance, kept through optimizer steps, state_dict and fg.save/load."""
+    import weakref
+
+    data = fg.ones(3)
+    p = nn.Parameter(data)
+    assert type(p) is nn.Parameter and issubclass(nn.Parameter, fg.Tensor)
+    assert isinstance(p, nn.Parameter) and isinstance(p, fg.Tensor)
+    assert not isinstance(data, nn.Parameter) and not isinstance(p.detach(), nn.Parameter)
+    assert not isinstance(p * 2, nn.Parameter)
+    assert p.is_leaf and p.requires_grad and not data.requires_grad
+    np.asarray(p)[0] = 5.0  # storage is shared with data, as torch.nn.Parameter(data)
+    assert float(data[0]) == 5.0
+    assert p.requires_grad_() is p
+    assert nn.Parameter(fg.ones(2), requires_grad=False).requires_grad is False
+    assert nn.Parameter().shape == (0,) and nn.Parameter([1.0, 2.0]).shape == (2,)
+    r = weakref.ref(p)
+    assert r() is p
+    # an operation's result with history becomes a fresh leaf
+    q = nn.Parameter(fg.ones(2, requires_grad=True) * 3)
+    assert q.is_leaf and q.grad_fn is None
+
+
+def test_parameter_identity_through_training_and_state(tmp_path):
+    from fastgrad import optim
+
+    fg.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    w = lin.weight
+    assert isinstance(w, nn.Parameter)
+    opt = optim.Adam(lin.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        (lin(fg.randn(4, 3)) ** 2).sum().backward()
+        assert w.grad is not None and w.grad.shape == (2, 3)
+        opt.step()
+    assert lin.weight is w and list(lin.parameters())[0] is w
+    sd = lin.state_dict(keep_vars=True)
+    assert sd["weight"] is w
+    assert not isinstance(lin.state_dict()["weight"], nn.Parameter)
+    fg.save(lin.state_dict(), tmp_path / "m.fg")
+    lin2 = nn.Linear(3, 2)
+    w2 = lin2.weight
+    lin2.load_state_dict(fg.load(tmp_path / "m.fg"))
+    assert lin2.weight is w2 and isinstance(lin2.weight, nn.Parameter)
+    np.testing.assert_array_equal(A(lin2.weight), A(w))
+    # a double()'d module holds new Parameters; a plain tensor over a parameter slot is kept as given
+    lin2.double()
+    assert isinstance(lin2.weight, nn.Parameter) and lin2.weight.dtype == fg.float64
+    t = fg.zeros(2, dtype=fg.float64)
+    lin2.bias = t
+    assert lin2.bias is t and dict(lin2.named_parameters())["bias"] is t
+    with pytest.raises(TypeError, match="register_parameter"):
+        lin2.register_parameter("extra", fg.zeros(1))

@@ -147,3 +147,89 @@ def test_clip_ema_and_plain_progress(capsys, monkeypatch):
     for k, v in m.state_dict().items():  # the model keeps the averaged weights
         np.testing.assert_allclose(A(v), ema.shadow[k])
     assert len(h["train_loss"]) == 2
+
+
+def test_user_callback_sees_every_hook_in_order_and_can_stop():
+    """A user Callback gets train/epoch/batch/step hooks in order, may add log entries
+    (recorded in the history) and stop training by setting state.stop."""
+    from fastgrad.train import Callback
+
+    X, Y = _data(10)
+    m = _model()
+    opt = optim.SGD(m.parameters(), lr=0.05)
+    events = []
+
+    class Recorder(Callback):
+        def on_train_start(self, state):
+            events.append("train_start")
+
+        def on_epoch_start(self, state):
+            events.append(("epoch_start", state.epoch))
+
+        def on_batch_end(self, state, loss):
+            assert isinstance(loss, float) and loss >= 0
+            events.append("batch")
+
+        def on_step_end(self, state):
+            events.append(("step", state.step))
+
+        def on_epoch_end(self, state, logs):
+            assert "train_loss" in logs and "val_loss" in logs and "lr" in logs
+            logs["double_loss"] = 2 * logs["train_loss"]
+            events.append(("epoch_end", state.epoch))
+            if state.epoch == 1:
+                state.stop = True
+
+        def on_train_end(self, state):
+            events.append("train_end")
+
+    h = fit(
+        m,
+        F.mse_loss,
+        opt,
+        DataLoader(TensorDataset(X, Y), 4),  # 3 batches
+        DataLoader(TensorDataset(X, Y), 10),
+        epochs=5,
+        accumulate=2,  # 2 updates per epoch: after batch 2 and after the short group
+        progress=False,
+        callbacks=[Recorder()],
+    )
+    per_epoch = lambda e, s: [
+        ("epoch_start", e),
+        "batch",
+        "batch",
+        ("step", s + 1),
+        "batch",
+        ("step", s + 2),
+        ("epoch_end", e),
+    ]  # noqa: E731
+    assert events == ["train_start", *per_epoch(0, 0), *per_epoch(1, 2), "train_end"]
+    assert h["epoch"] == [1, 2] and h["stopped_early"] == [True]
+    np.testing.assert_allclose(h["double_loss"], 2 * np.array(h["train_loss"]))
+
+
+def test_checkpoint_callback_saves_the_best(tmp_path):
+    """ModelCheckpoint with a monitor writes only improving epochs; the file loads back."""
+    from fastgrad.train import ModelCheckpoint
+
+    X, Y = _data(20)
+    m = _model()
+    opt = optim.SGD(m.parameters(), lr=0.05)
+    ck = ModelCheckpoint(tmp_path / "ck-{epoch}.fg", monitor="val_loss")
+    h = fit(
+        m,
+        F.mse_loss,
+        opt,
+        DataLoader(TensorDataset(X, Y), 5),
+        DataLoader(TensorDataset(X, Y), 20),
+        epochs=4,
+        progress=False,
+        callbacks=[ck],
+    )
+    v = h["val_loss"]
+    improving = [i + 1 for i in range(len(v)) if v[i] < min(v[:i], default=np.inf)]
+    assert ck.saved == [str(tmp_path / f"ck-{e}.fg") for e in improving]
+    assert improving[-1] == 4
+    last = fg.load(ck.saved[-1])
+    for k, t in m.state_dict().items():  # the last epoch improved here (training converges)
+        np.testing.assert_array_equal(A(last[k]), A(t))

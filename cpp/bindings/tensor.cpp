@@ -3,6 +3,9 @@
 
 namespace fastgrad::bindings {
 void bind_tensor(py::module_&, TensorClass& T) {
+  // The constructor Python subclasses (nn.Parameter) go through: a new leaf sharing data's storage.
+  T.def(py::init([](const TP& data) { return detach(Tensor(data)).impl(); }), py::arg("data"),
+        "Tensor(data): a new leaf tensor sharing data's storage (what detach() returns).");
   T.def_property_readonly("shape", [](const TP& t) { return shape_tuple(t->shape); })
       .def_property_readonly("ndim", [](const TP& t) { return t->shape.size(); })
       .def_property_readonly("dtype", [](const TP& t) { return t->dtype; })

@@ -43,8 +43,10 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: the pid check alone guards live saves
     fcntl = None  # type: ignore[assignment]
 
-from . import _C
-from ._C import Tensor
+from ._tensor import tensor
+from .nn.interop import load_pytorch_state_dict as load_pytorch_state_dict  # public here too
+from .nn.interop import state_dict_in_layout, to_numpy
+from .ops import Tensor
 
 FORMAT = "fastgrad"
 _MAX_HEADER = 100 * 1024 * 1024
@@ -54,7 +56,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 _MAX_ENTRIES = 1 << 18
 _MAX_NDIM = 64  # NumPy's limit
 
-_DT_TO_ST = {
+_DT_TO_ST: dict[np.dtype, str] = {
     np.dtype(np.float32): "F32",
     np.dtype(np.float64): "F64",
     np.dtype(np.int64): "I64",
@@ -65,7 +67,7 @@ _DT_TO_ST = {
     np.dtype(np.int8): "I8",
     np.dtype(np.uint8): "U8",
 }
-_ST_TO_DT = {v: k for k, v in _DT_TO_ST.items()}
+_ST_TO_DT: dict[str, np.dtype] = {v: k for k, v in _DT_TO_ST.items()}
 _FG_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
 
 
@@ -83,6 +85,7 @@ class _Encoder:
         return key
 
     def encode(self, obj: Any, path: list[str]) -> Any:
+        """The JSON tree for ``obj``; its tensors and arrays go to ``self.tensors`` by path."""
         if isinstance(obj, Tensor):
             key = self._key(path)
             self.tensors[key] = np.require(np.asarray(obj.detach()), requirements="C")
@@ -93,7 +96,7 @@ class _Encoder:
             and hasattr(obj, "shape")
             and not isinstance(obj, (np.generic,))
         ):
-            a = _to_numpy(obj)
+            a = to_numpy(obj)
             key = self._key(path)
             self.tensors[key] = np.require(a, requirements="C")
             return {"__ndarray__": key}
@@ -122,14 +125,6 @@ class _Encoder:
             f"fg.save: cannot store an object of type {type(obj).__name__} at "
             f"'{'/'.join(path) or '<root>'}' (tensors, arrays, numbers, str, None, dict/list/tuple only)"
         )
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return np.asarray(x.detach())
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # torch tensors
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _decode(
@@ -163,7 +158,7 @@ def _decode(
 def _tensor_from(a: np.ndarray) -> Tensor:
     if a.dtype not in _FG_DTYPES:
         a = a.astype(np.float32 if np.issubdtype(a.dtype, np.floating) else np.int64)
-    return _C._from_array_copy(np.require(a, requirements="C"), None)
+    return tensor(np.require(a, requirements="C"), None)
 
 
 # ------------------------------------------------------------------ file format
@@ -246,7 +241,7 @@ def save(obj: Any, path: Any) -> None:
             f.write(head)
             for b in blobs:
                 if b.nbytes:
-                    f.write(b.reshape(-1).view(np.uint8))
+                    f.write(b.reshape(-1).view(np.uint8).data)
             f.flush()
             os.fsync(f.fileno())
             os.replace(tmp, target)
@@ -382,17 +377,17 @@ def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
         ):
             raise bad(f"entry {k!r} has an invalid shape {shape!r}")
-        b, e = offs
+        b, end = offs
         dt = _ST_TO_DT[st]
         nbytes = math.prod(shape) * dt.itemsize  # Python ints: a hostile shape cannot overflow
-        if e - b != nbytes:
-            raise bad(f"entry {k!r}: {e - b} bytes for shape {shape} of {st} (expected {nbytes})")
+        if end - b != nbytes:
+            raise bad(f"entry {k!r}: {end - b} bytes for shape {shape} of {st} (expected {nbytes})")
         try:
             if st == "BOOL":  # a BOOL byte other than 0/1 is True: normalised, never copied raw
-                out[k] = np.frombuffer(buf[b:e], dtype=np.uint8).reshape(shape) != 0
+                out[k] = np.frombuffer(buf[b:end], dtype=np.uint8).reshape(shape) != 0
             else:
                 out[k] = (
-                    np.frombuffer(buf[b:e], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True)
+                    np.frombuffer(buf[b:end], dtype=dt.newbyteorder("<")).reshape(shape).astype(dt, copy=True)
                     if nbytes
                     else np.zeros(shape, dtype=dt)
                 )
@@ -486,57 +481,8 @@ def load_arrays(path: Any) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------ PyTorch / JAX layouts
-def _layout_transforms(model: Any) -> dict[str, str]:
-    """Parameter names whose layout differs from PyTorch's -> "linear_jax" / "conv_cl"."""
-    from .nn.conv import _ConvNd
-    from .nn.linear import Linear
-
-    out = {}
-    for name, m in model.named_modules():
-        pre = name + "." if name else ""
-        if isinstance(m, Linear) and m.layout == "jax":
-            out[pre + "weight"] = "linear_jax"
-        elif isinstance(m, _ConvNd) and m.channels_last:
-            out[pre + "weight"] = "conv_cl"
-    return out
-
-
-def load_pytorch_state_dict(model: Any, state_dict: dict[str, Any], strict: bool = True) -> Any:
-    """Loads a PyTorch state dict (torch tensors or NumPy arrays, PyTorch layouts) into
-    ``model``, transposing Linear weights of layout="jax" layers and permuting
-    channels-last convolution weights."""
-    from .nn.conv import conv_weight_to_channels_last
-
-    tr = _layout_transforms(model)
-    conv: dict[str, np.ndarray] = {}
-    for k, v in state_dict.items():
-        a = _to_numpy(v)
-        if tr.get(k) == "linear_jax":
-            a = np.ascontiguousarray(a.T)
-        elif tr.get(k) == "conv_cl":
-            a = conv_weight_to_channels_last(a)
-        conv[k] = a
-    return model.load_state_dict(conv, strict=strict)
-
-
 def export_state_dict(model: Any, layout: str = "torch") -> dict[str, np.ndarray]:
     """The model's state dict as NumPy arrays with every Linear weight in ``layout``
     ("torch": (out, in); "jax": (in, out)) and convolution weights channels-first for
-    "torch" / channels-last (C_out, k..., C_in) for "jax"."""
-    from .nn.conv import _ConvNd, conv_weight_to_channels_first, conv_weight_to_channels_last
-    from .nn.linear import Linear
-
-    if layout not in ("torch", "jax"):
-        raise ValueError(f"export_state_dict: layout must be 'torch' or 'jax', got {layout!r}")
-    sd = {k: np.array(np.asarray(v), copy=True) for k, v in model.state_dict().items()}
-    for name, m in model.named_modules():
-        key = (name + "." if name else "") + "weight"
-        if isinstance(m, Linear) and m.layout != layout:
-            sd[key] = np.ascontiguousarray(sd[key].T)
-        elif isinstance(m, _ConvNd):
-            want_cl = layout == "jax"
-            if m.channels_last and not want_cl:
-                sd[key] = conv_weight_to_channels_first(sd[key])
-            elif not m.channels_last and want_cl:
-                sd[key] = conv_weight_to_channels_last(sd[key])
-    return sd
+    "torch" / channels-last (C_out, k..., C_in) for "jax" (``nn.interop.state_dict_in_layout``)."""
+    return state_dict_in_layout(model, layout)

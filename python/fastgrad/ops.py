@@ -310,6 +310,13 @@ def detach(x: Tensor) -> Tensor:
 # their own. ops.py is the only module that touches _C; one name per line.
 adam_step = _C.adam_step
 AdamOptions = _C.AdamOptions
+adaptive_avg_pool = _C.adaptive_avg_pool
+avg_pool = _C.avg_pool
+conv = _C.conv
+grad_enabled = _C.grad_enabled
+index_select = _C.index_select
+linear = _C.linear
+max_pool = _C.max_pool
 rmsprop_step = _C.rmsprop_step
 RmspropOptions = _C.RmspropOptions
 sgd_step = _C.sgd_step

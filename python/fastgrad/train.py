@@ -1,29 +1,191 @@
-"""The cheat sheet's training loop as one function: ``fg.train.fit``.
+"""The cheat sheet's training loop: ``fg.train.fit``, a small loop plus callbacks.
 
 for epoch in range(E): shuffle, split into M = ceil(N/B) batches, and for each batch
-forward → loss → backward → (every ``accumulate`` batches) clip → optimizer step →
-EMA update; at the epoch end evaluate on the validation set without updating
-(no_grad, eval mode), step the scheduler, and check early stopping.
+forward → loss → backward → (every ``accumulate`` batches) clip → optimizer step; the
+rest — EMA updates, validation without updating (no_grad, eval mode), the learning-rate
+schedule, progress, early stopping, checkpoints — are ``Callback`` objects the loop calls
+at fixed points (``on_train_start``, ``on_epoch_start``, ``on_batch_end``,
+``on_step_end``, ``on_epoch_end``, ``on_train_end``). ``fit``'s keyword arguments build
+the default callbacks; ``callbacks=[...]`` adds a user's own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from ._C import Tensor
 from .autograd import no_grad
+from .io import save
+from .ops import Tensor
 from .optim.clip import clip_grad_norm_
 from .optim.lr_scheduler import ReduceLROnPlateau
 
 
-class EarlyStopping:
+class TrainState:
+    """What the loop shares with its callbacks.
+
+    ``model``, ``optimizer``, ``loss_fn``; ``epoch`` (0-based, current), ``epochs``;
+    ``step`` (optimizer updates so far); ``steps_per_epoch`` (batches, 0 if unknown);
+    ``history`` (what ``fit`` returns); ``ema`` (set by the EMA callback); a callback sets
+    ``stop = True`` to end training after the current epoch.
+    """
+
+    def __init__(
+        self, model: Any, optimizer: Any, loss_fn: Callable, epochs: int, steps_per_epoch: int
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+        self.step = 0
+        self.epoch_start = 0.0
+        self.history: dict[str, list[Any]] = {"epoch": [], "train_loss": [], "lr": [], "time": []}
+        self.ema: Any = None
+        self.stop = False
+
+    @contextlib.contextmanager
+    def averaged(self) -> Iterator[None]:
+        """Within it the model holds the EMA weights if an EMA is in use (else no change)."""
+        if self.ema is None:
+            yield
+        else:
+            with self.ema.average_parameters(self.model):
+                yield
+
+
+class Callback:
+    """Base class of ``fit``'s hooks; override any of them (each does nothing here).
+
+    Per epoch the loop calls ``on_epoch_start``, then per batch ``on_batch_end`` (with the
+    batch's loss as a float) and per optimizer update ``on_step_end``, then
+    ``on_epoch_end`` with the epoch's ``logs`` dict, which callbacks may read and extend
+    (keys added there are recorded in the history). Callbacks run in list order.
+    """
+
+    def on_train_start(self, state: TrainState) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_start(self, state: TrainState) -> None:
+        """At the start of epoch ``state.epoch``."""
+
+    def on_batch_end(self, state: TrainState, loss: float) -> None:
+        """After one batch's backward pass (``loss``: its unscaled mean loss)."""
+
+    def on_step_end(self, state: TrainState) -> None:
+        """After an optimizer update (every ``accumulate`` batches) and ``zero_grad``."""
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """At the end of the epoch: ``logs`` has "epoch" and "train_loss" and what earlier
+        callbacks added; set ``state.stop = True`` to stop training."""
+
+    def on_train_end(self, state: TrainState) -> None:
+        """After the last epoch (or an early stop)."""
+
+
+class LambdaCallback(Callback):
+    """``fn(epoch, logs)`` called at each epoch end (``fit(callback=fn)``'s form)."""
+
+    def __init__(self, fn: Callable[[int, dict[str, Any]], Any]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Calls ``fn(state.epoch, logs)``."""
+        self.fn(state.epoch, logs)
+
+
+class EMACallback(Callback):
+    """Updates an ``fg.optim.EMA`` after each step; validation and early stopping see the
+    averaged weights (``TrainState.averaged``) and the model keeps them at the end."""
+
+    def __init__(self, ema: Any) -> None:
+        self.ema = ema
+
+    def on_train_start(self, state: TrainState) -> None:
+        """Makes the EMA visible to the other callbacks as ``state.ema``."""
+        state.ema = self.ema
+
+    def on_step_end(self, state: TrainState) -> None:
+        """``ema.update(model)``."""
+        self.ema.update(state.model)
+
+    def on_train_end(self, state: TrainState) -> None:
+        """Copies the averaged weights into the model."""
+        self.ema.copy_to(state.model)
+
+
+class Validation(Callback):
+    """Evaluates ``loader`` at each epoch end (see ``evaluate``) and logs "val_loss" and
+    "val_<metric>" for each of ``metrics`` ({name: fn(pred, y) -> float} or "accuracy")."""
+
+    def __init__(
+        self,
+        loader: Any,
+        loss_fn: Optional[Callable] = None,
+        metrics: Optional[dict[str, Union[str, Callable]]] = None,
+    ) -> None:
+        self.loader = loader
+        self.loss_fn = loss_fn
+        self.metrics = {
+            k: _BUILTIN_METRICS[f] if isinstance(f, str) else f for k, f in (metrics or {}).items()
+        }
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Adds ``val_*`` entries to ``logs`` (with the EMA weights when an EMA is in use)."""
+        with state.averaged():
+            ev = evaluate(state.model, self.loss_fn or state.loss_fn, self.loader, self.metrics)
+        for k, v in ev.items():
+            logs["val_" + k] = v
+
+
+class LRScheduler(Callback):
+    """Logs the epoch's learning rate ("lr", of the first param group) and steps
+    ``scheduler`` once per epoch (``interval="step"``: once per update); a
+    ReduceLROnPlateau gets the validation loss (the train loss without validation)."""
+
+    def __init__(self, scheduler: Any = None, interval: str = "epoch") -> None:
+        if interval not in ("epoch", "step"):
+            raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'step', got {interval!r}")
+        self.scheduler = scheduler
+        self.interval = interval
+        self.plateau = isinstance(scheduler, ReduceLROnPlateau)
+
+    def on_step_end(self, state: TrainState) -> None:
+        """Steps a per-update schedule."""
+        if self.scheduler is not None and self.interval == "step" and not self.plateau:
+            self.scheduler.step()
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Logs "lr", then steps a per-epoch or plateau schedule."""
+        logs["lr"] = float(state.optimizer.param_groups[0]["lr"])
+        if self.scheduler is None:
+            return
+        if self.plateau:
+            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+        elif self.interval == "epoch":
+            self.scheduler.step()
+
+
+class _Timer(Callback):
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Logs "time": seconds since the epoch started."""
+        logs["time"] = time.perf_counter() - state.epoch_start
+
+
+class EarlyStopping(Callback):
     """Stops when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` the model gets the best epoch's weights back."""
+    epochs; with ``restore_best`` the model gets the best epoch's weights back.
+
+    As a callback it reads ``logs[monitor]`` at each epoch end (with the EMA weights when an
+    EMA is in use and ``restore_best``), sets ``state.stop`` and restores at the end.
+    """
 
     def __init__(
         self,
@@ -46,6 +208,7 @@ class EarlyStopping:
         self.best_state: Optional[dict[str, np.ndarray]] = None
 
     def improved(self, value: float) -> bool:
+        """Whether ``value`` beats the best so far by more than ``min_delta``."""
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
@@ -63,6 +226,51 @@ class EarlyStopping:
             return False
         self.bad_epochs += 1
         return self.bad_epochs >= self.patience
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Records ``logs[monitor]``; sets ``state.stop`` after ``patience`` bad epochs."""
+        key = self.monitor
+        if key not in logs:
+            raise KeyError(f"fit: early stopping monitors {key!r}, available: {sorted(logs)}")
+        ctx = state.averaged() if self.restore_best else contextlib.nullcontext()
+        with ctx:
+            if self.update(float(logs[key]), state.epoch, state.model):
+                state.stop = True
+
+    def on_train_end(self, state: TrainState) -> None:
+        """Loads the best epoch's weights (``restore_best``) and records "best_epoch"."""
+        if self.restore_best and self.best_state is not None:
+            state.model.load_state_dict(self.best_state)
+            state.history["best_epoch"] = [self.best_epoch + 1]
+
+
+class ModelCheckpoint(Callback):
+    """Saves ``model.state_dict()`` with ``fg.save`` at epoch ends: to ``path`` formatted with
+    ``epoch`` (1-based, e.g. "ckpt-{epoch}.fg"); with ``monitor`` only when ``logs[monitor]``
+    improves (``mode`` "min" or "max")."""
+
+    def __init__(self, path: Any, monitor: Optional[str] = None, mode: str = "min") -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}")
+        self.path = path
+        self.monitor = monitor
+        self.mode = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.saved: list[str] = []
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Writes the checkpoint when due; the written paths are in ``saved``."""
+        if self.monitor is not None:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint: monitors {self.monitor!r}, available: {sorted(logs)}")
+            v = float(logs[self.monitor])
+            if not (v < self.best if self.mode == "min" else v > self.best):
+                return
+            self.best = v
+        path = str(self.path).format(epoch=state.epoch + 1)
+        with state.averaged():
+            save(state.model.state_dict(), path)
+        self.saved.append(path)
 
 
 def accuracy(pred: Tensor, target: Any) -> float:
@@ -131,12 +339,13 @@ def evaluate(
     return out
 
 
-class _Progress:
-    """tqdm when installed, else one printed line per epoch."""
+class Progress(Callback):
+    """A tqdm bar per epoch when tqdm is installed, and one printed line per epoch
+    (to stderr) with the epoch's logs."""
 
-    def __init__(self, enabled: bool, epochs: int, steps: int, desc: str) -> None:
+    def __init__(self, enabled: bool = True, desc: str = "epoch") -> None:
         self.enabled = enabled
-        self.epochs, self.steps, self.desc = epochs, steps, desc
+        self.epochs, self.steps, self.desc = 0, 0, desc
         self.bar = None
         self._tqdm = None
         if enabled:
@@ -147,7 +356,13 @@ class _Progress:
             except Exception:  # pragma: no cover - depends on the environment
                 self._tqdm = None
 
-    def start_epoch(self, epoch: int) -> None:
+    def on_train_start(self, state: TrainState) -> None:
+        """Takes the number of epochs and batches from ``state``."""
+        self.epochs, self.steps = state.epochs, state.steps_per_epoch
+
+    def on_epoch_start(self, state: TrainState) -> None:
+        """Opens the epoch's bar."""
+        epoch = state.epoch
         if self.enabled and self._tqdm is not None:
             self.bar = self._tqdm(
                 total=self.steps,
@@ -157,13 +372,16 @@ class _Progress:
                 file=sys.stderr,
             )
 
-    def batch(self, loss: float) -> None:
+    def on_batch_end(self, state: TrainState, loss: float) -> None:
+        """Advances the bar; shows the loss every 10 batches."""
         if self.bar is not None:
             self.bar.update(1)
             if self.bar.n % 10 == 0 or self.bar.n == self.steps:
                 self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
 
-    def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        """Closes the bar and prints the epoch's logs."""
+        epoch = state.epoch
         if not self.enabled:
             return
         if self.bar is not None:
@@ -193,13 +411,15 @@ def fit(
     metrics: Optional[dict[str, Union[str, Callable]]] = None,
     progress: bool = True,
     desc: str = "epoch",
-    callback: Optional[Callable[[int, dict[str, float]], Any]] = None,
-) -> dict[str, list[float]]:
+    callback: Optional[Callable[[int, dict[str, Any]], Any]] = None,
+    callbacks: Sequence[Callback] = (),
+) -> dict[str, list[Any]]:
     """Trains ``model`` and returns the history ``{"epoch": [...], "train_loss": [...],
     "val_loss": [...], "val_<metric>": [...], "lr": [...], "time": [...]}``.
 
-    * batches are ``(x, y)`` or ``(x, y, ω)``; with ω the loss is called as
-      ``loss_fn(pred, y, weight=ω)``. ``loss_fn`` must return a mean over the batch.
+    * batches are ``(x, y)`` or ``(x, y, ω)`` (x: (B, ...), y: what ``loss_fn`` takes, ω: (B,));
+      with ω the loss is called as ``loss_fn(pred, y, weight=ω)``. ``loss_fn`` must return
+      a mean over the batch.
     * ``accumulate=k`` sums gradients over k batches before one update; each batch's loss
       is scaled by its share of the group's examples (Σω with weights), so every update
       equals the gradient of the group's big-batch mean — including a short final group.
@@ -211,62 +431,87 @@ def fit(
     * ``ema``: an fg.optim.EMA updated after each step; validation uses the averaged
       weights and the model keeps them at the end.
     * ``metrics``: {name: fn(pred, y) -> float} (or "accuracy") evaluated on validation.
+    * ``callback``: ``fn(epoch, logs)`` at each epoch end; ``callbacks``: ``Callback``
+      objects, run after the built-in EMA, Validation and LRScheduler callbacks and before
+      Progress and EarlyStopping (so keys they add to ``logs`` are printed and recorded).
     """
     if accumulate < 1:
         raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
-    if scheduler_interval not in ("epoch", "step"):
-        raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
-    mets: dict[str, Callable] = {}
-    for k, f in (metrics or {}).items():
-        mets[k] = _BUILTIN_METRICS[f] if isinstance(f, str) else f
-    if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
-        early_stopping = EarlyStopping(patience=early_stopping)
-    if early_stopping is not None and early_stopping.monitor.startswith("val_") and val_loader is None:
+    es: Optional[EarlyStopping]
+    if early_stopping is None or isinstance(early_stopping, EarlyStopping):
+        es = early_stopping
+    elif isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+        es = EarlyStopping(patience=early_stopping)
+    else:
+        raise TypeError(
+            f"fit: early_stopping must be an EarlyStopping, an int patience or None, "
+            f"got {type(early_stopping).__name__}"
+        )
+    if es is not None and es.monitor.startswith("val_") and val_loader is None:
         raise ValueError("fit: early stopping on a validation metric needs val_loader")
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    history: dict[str, list[float]] = {"epoch": [], "train_loss": [], "lr": [], "time": []}
+    cbs: list[Callback] = []
+    if ema is not None:
+        cbs.append(EMACallback(ema))
+    if val_loader is not None:
+        cbs.append(Validation(val_loader, loss_fn, metrics))
+    cbs += [LRScheduler(scheduler, scheduler_interval), _Timer(), *callbacks, Progress(progress, desc)]
+    if callback is not None:
+        cbs.append(LambdaCallback(callback))
+    if es is not None:
+        cbs.append(es)
     try:
         steps = len(train_loader)
     except TypeError:
         steps = 0
-    prog = _Progress(progress, epochs, steps, desc)
+    state = TrainState(model, optimizer, loss_fn, epochs, steps)
+    _run(state, train_loader, accumulate, clip, cbs)
+    return state.history
+
+
+def _overriding(cbs: list[Callback], hook: str) -> list[Callable[..., None]]:
+    """The bound ``hook`` of each callback that overrides it (the loop skips the no-ops)."""
+    return [getattr(cb, hook) for cb in cbs if getattr(type(cb), hook) is not getattr(Callback, hook)]
+
+
+def _run(state: TrainState, loader: Any, accumulate: int, clip: Optional[float], cbs: list[Callback]) -> None:
+    """The loop itself: batches, backward, (accumulated) updates, and the callbacks' hooks."""
+    model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
+    on_batch, on_step = _overriding(cbs, "on_batch_end"), _overriding(cbs, "on_step_end")
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    total = count = 0.0
+
+    def run_group(group: list) -> None:
+        nonlocal total, count
+        n_group = sum(nb for _, nb in group)
+        for (x, y, w), nb in group:
+            loss = _call_loss(loss_fn, model(x), y, w)
+            lv = float(loss.item())
+            if not math.isfinite(lv):
+                raise FloatingPointError(f"fit: loss became {lv} at epoch {state.epoch + 1}")
+            (loss * (nb / n_group) if len(group) > 1 else loss).backward()
+            total += lv * nb
+            count += nb
+            for f in on_batch:
+                f(state, lv)
+        if clip is not None:
+            clip_grad_norm_(params, clip)
+        optimizer.step()
+        optimizer.zero_grad()
+        state.step += 1
+        for f in on_step:
+            f(state)
+
+    for cb in cbs:
+        cb.on_train_start(state)
     model.train()
-    stopped = False
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        prog.start_epoch(epoch)
+    for epoch in range(state.epochs):
+        state.epoch, state.epoch_start = epoch, time.perf_counter()
+        for cb in cbs:
+            cb.on_epoch_start(state)
         total, count = 0.0, 0.0
         group: list = []
-
-        def run_group(group: list) -> None:
-            nonlocal total, count
-            n_group = sum(nb for _, nb in group)
-            for batch, nb in group:
-                x, y, w = batch
-                pred = model(x)
-                loss = _call_loss(loss_fn, pred, y, w)
-                lv = float(loss.item())
-                if not math.isfinite(lv):
-                    raise FloatingPointError(f"fit: loss became {lv} at epoch {epoch + 1}")  # noqa: B023 (called in this epoch)
-                (loss * (nb / n_group) if len(group) > 1 else loss).backward()
-                total += lv * nb
-                count += nb
-                prog.batch(lv)
-            if clip is not None:
-                clip_grad_norm_(params, clip)
-            optimizer.step()
-            optimizer.zero_grad()
-            if ema is not None:
-                ema.update(model)
-            if (
-                scheduler is not None
-                and scheduler_interval == "step"
-                and not isinstance(scheduler, ReduceLROnPlateau)
-            ):
-                scheduler.step()
-
         optimizer.zero_grad()
-        for batch in train_loader:
+        for batch in loader:
             x, y, w = _split(batch)
             group.append(((x, y, w), _size(x, w)))
             if len(group) == accumulate:
@@ -274,43 +519,13 @@ def fit(
                 group = []
         if group:
             run_group(group)
-        logs: dict[str, float] = {"epoch": epoch + 1, "train_loss": total / count if count else float("nan")}
-        if val_loader is not None:
-            if ema is not None:
-                with ema.average_parameters(model):
-                    ev = evaluate(model, loss_fn, val_loader, mets)
-            else:
-                ev = evaluate(model, loss_fn, val_loader, mets)
-            for k, v in ev.items():
-                logs["val_" + k] = v
-        logs["lr"] = float(optimizer.param_groups[0]["lr"])
-        if scheduler is not None:
-            if isinstance(scheduler, ReduceLROnPlateau):
-                scheduler.step(logs.get("val_loss", logs["train_loss"]))
-            elif scheduler_interval == "epoch":
-                scheduler.step()
-        logs["time"] = time.perf_counter() - t0
+        logs: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / count if count else float("nan")}
+        for cb in cbs:
+            cb.on_epoch_end(state, logs)
         for k, v in logs.items():
-            history.setdefault(k, []).append(v)
-        prog.end_epoch(epoch, logs)
-        if callback is not None:
-            callback(epoch, logs)
-        if early_stopping is not None:
-            key = early_stopping.monitor
-            if key not in logs:
-                raise KeyError(f"fit: early stopping monitors {key!r}, available: {sorted(logs)}")
-            if ema is not None and early_stopping.restore_best:
-                with ema.average_parameters(model):
-                    stop = early_stopping.update(float(logs[key]), epoch, model)
-            else:
-                stop = early_stopping.update(float(logs[key]), epoch, model)
-            if stop:
-                stopped = True
-                break
-    if ema is not None:
-        ema.copy_to(model)
-    if early_stopping is not None and early_stopping.restore_best and early_stopping.best_state is not None:
-        model.load_state_dict(early_stopping.best_state)
-        history["best_epoch"] = [early_stopping.best_epoch + 1]
-    history["stopped_early"] = [bool(stopped)]
-    return history
+            state.history.setdefault(k, []).append(v)
+        if state.stop:
+            break
+    for cb in cbs:
+        cb.on_train_end(state)
+    state.history["stopped_early"] = [bool(state.stop)]

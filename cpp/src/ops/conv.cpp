@@ -63,8 +63,12 @@ kernels::ConvGeom geom(const ConvParams& p, const Act& x, int64_t C_out, const i
 }
 
 // Validates x (activation) and w against p; returns the output shape.
-Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, const char* op) {
+Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, const char* op_base) {
   const int nd = p.nd;
+  // The forward op is named as the user called it (F.conv2d, nn.Conv2d): "conv2d", ...
+  const std::string op_name =
+      std::string(op_base) == "conv" ? "conv" + std::to_string(nd) + "d" : std::string(op_base);
+  const char* op = op_name.c_str();
   if (static_cast<int>(xs.size()) != nd + 2)
     throw ValueError(std::string(op) + ": expected a " + std::to_string(nd + 2) + "-D input for a " +
                      std::to_string(nd) + "-D convolution, got shape " + shape_str(xs));
@@ -97,8 +101,10 @@ Shape conv_out_shape(const Shape& xs, const Shape& ws, const ConvParams& p, cons
   for (int d = 0; d < nd; ++d) {
     out[d] = out_size(a.S[d], p.k[d], p, d);
     if (out[d] < 1)
-      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for kernel " +
-                       shape_str(ws) + " with this padding/dilation");
+      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " has spatial size " +
+                       shape_str(Shape(a.S, a.S + nd)) + ", smaller than the kernel " +
+                       shape_str(Shape(p.k, p.k + nd)) + " (weight " + shape_str(ws) +
+                       ") with this padding/dilation");
   }
   return act_shape(a.N, C_out, out, p);
 }

@@ -81,14 +81,8 @@ def binary(epochs: Optional[int] = None, out: str = "runs", seed: int = 0, progr
     z = _logits(model, X[te])[:, 0]
     pred = (z > 0).astype(np.int64)
     acc = float(np.mean(pred == y[te]))
-    files = _save("binary", model, opt, hist, out)
-    d = out_dir(out, "binary")
-    files.append(
-        plot_confusion(
-            confusion_matrix(pred, y[te], 2),
-            os.path.join(d, "confusion.png"),
-            f"spirals: test accuracy {acc:.3f}",
-        )
+    files, d = _save_with_confusion(
+        "binary", model, opt, hist, out, pred, y[te], 2, f"spirals: test accuracy {acc:.3f}"
     )
     files.append(_decision_plot(model, X, y, os.path.join(d, "decision.png")))
     return Result(
@@ -101,6 +95,16 @@ def binary(epochs: Optional[int] = None, out: str = "runs", seed: int = 0, progr
         {},
         [f for f in files if f],
     )
+
+
+def _save_with_confusion(
+    name: str, model: Any, opt: Any, hist: dict, out: str, pred: np.ndarray, y: np.ndarray, k: int, title: str
+) -> tuple[list, str]:
+    """``_save`` plus a confusion plot of pred, y: (N,) in [0, k); returns the files and the run dir."""
+    files = _save(name, model, opt, hist, out)
+    d = out_dir(out, name)
+    files.append(plot_confusion(confusion_matrix(pred, y, k), os.path.join(d, "confusion.png"), title))
+    return files, d
 
 
 def _decision_plot(model: Any, X: np.ndarray, y: np.ndarray, path: str) -> Optional[str]:
@@ -146,7 +150,7 @@ class DigitsCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def load_digits_split(seed: int = 0):
+def load_digits_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """scikit-learn's 8×8 digits as x: (N, 1, 8, 8) float32 in [0, 1], y: (N,) int64 labels,
     and [train, val, test] index arrays (70/10/20 %, shuffled with ``seed``)."""
     from sklearn.datasets import load_digits
@@ -167,7 +171,7 @@ def digits_cnn(
     epochs = epochs or 40
     fg.manual_seed(seed)
     x, y, idx = load_digits_split(seed)
-    model = DigitsCNN()
+    model = nn.fuse(DigitsCNN())  # conv/Linear + ReLU pairs: one primitive each
     opt = optim.AdamW(optim.param_groups(model, 1e-4), lr=3e-3)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, epochs, 1e-4)
     tr = DataLoader(TensorDataset(x[idx[0]], y[idx[0]]), 32, shuffle=True, seed=seed)
@@ -190,14 +194,8 @@ def digits_cnn(
     te = idx[2]
     pred = _logits(model, x[te]).argmax(1)
     acc = float(np.mean(pred == y[te]))
-    files = _save("digits_cnn", model, opt, hist, out)
-    d = out_dir(out, "digits_cnn")
-    files.append(
-        plot_confusion(
-            confusion_matrix(pred, y[te], 10),
-            os.path.join(d, "confusion.png"),
-            f"digits CNN: test accuracy {acc:.3f}",
-        )
+    files, _ = _save_with_confusion(
+        "digits_cnn", model, opt, hist, out, pred, y[te], 10, f"digits CNN: test accuracy {acc:.3f}"
     )
     return Result(
         "digits_cnn",

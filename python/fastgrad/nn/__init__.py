@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
-from . import functional, init
+from . import functional, init, interop
 from . import functional as F  # noqa: N812
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import MultiheadAttention
-from .conv import Conv1d, Conv2d, Conv3d, conv_weight_to_channels_first, conv_weight_to_channels_last
+from .conv import Conv1d, Conv2d, Conv3d
 from .dropout import Dropout
 from .embedding import Embedding
+from .fuse import fuse
+from .interop import conv_weight_to_channels_first, conv_weight_to_channels_last
 from .linear import Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
@@ -34,9 +36,11 @@ __all__ = [
     "functional",
     "F",
     "init",
+    "interop",
     "Module",
     "Parameter",
     "Sequential",
+    "fuse",
     "ModuleList",
     "Linear",
     "Identity",

@@ -8,9 +8,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .. import ops
+from .._tensor import as_dtype, float32, full, tensor
+from ..ops import Tensor
 from . import functional as F
 from . import init
 from .linear import Linear
@@ -57,8 +57,8 @@ class MultiheadAttention(Module):
         self.dropout = float(dropout)
         self.batch_first = batch_first
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
-        self.in_proj_weight = Parameter(_C.full([3 * embed_dim, embed_dim], 0.0, dt))
-        self.in_proj_bias = Parameter(_C.full([3 * embed_dim], 0.0, dt)) if bias else None
+        self.in_proj_weight = Parameter(full([3 * embed_dim, embed_dim], 0.0, dt))
+        self.in_proj_bias = Parameter(full([3 * embed_dim], 0.0, dt)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dt)
         self._reset_parameters()
 
@@ -73,9 +73,9 @@ class MultiheadAttention(Module):
         W, b = self.in_proj_weight, self.in_proj_bias
         if query is key and key is value:
             qkv = F.linear(query, W, b)
-            return tuple(_C.split(qkv, [E, E, E], qkv.ndim - 1))  # type: ignore[return-value]
-        Ws = _C.split(W, [E, E, E], 0)
-        bs = _C.split(b, [E, E, E], 0) if b is not None else [None, None, None]
+            return tuple(ops.split(qkv, [E, E, E], qkv.ndim - 1))  # type: ignore[return-value]
+        Ws = ops.split(W, [E, E, E], 0)
+        bs = ops.split(b, [E, E, E], 0) if b is not None else [None, None, None]
         return F.linear(query, Ws[0], bs[0]), F.linear(key, Ws[1], bs[1]), F.linear(value, Ws[2], bs[2])
 
     def forward(
@@ -88,20 +88,23 @@ class MultiheadAttention(Module):
         attn_mask: Any = None,
         average_attn_weights: bool = True,
         is_causal: bool = False,
-    ):
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        """query: (L, N, E) ((N, L, E) with batch_first, (L, E) unbatched), key: (S, N, kdim),
+        value: (S, N, vdim) -> (output (L, N, E), weights (N, L, S) averaged over heads, or
+        (N, H, L, S) with ``average_attn_weights=False``; None unless ``need_weights``)."""
         E, H, hd = self.embed_dim, self.num_heads, self.head_dim
         unbatched = query.ndim == 2
         if unbatched:
             query, key, value = (
-                (_C.unsqueeze(t, 1) for t in (query, key, value))
+                (ops.unsqueeze(t, 1) for t in (query, key, value))
                 if not (query is key is value)
-                else (_C.unsqueeze(query, 1),) * 3
+                else (ops.unsqueeze(query, 1),) * 3
             )
         elif self.batch_first:
             if query is key and key is value:
-                query = key = value = _C.transpose(query, 0, 1)
+                query = key = value = ops.transpose(query, 0, 1)
             else:
-                query, key, value = (_C.transpose(t, 0, 1) for t in (query, key, value))
+                query, key, value = (ops.transpose(t, 0, 1) for t in (query, key, value))
         # now (L, N, E)
         for nm, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3 or t.shape[-1] != E:
@@ -114,19 +117,19 @@ class MultiheadAttention(Module):
         q, k, v = self._project(query, key, value)
 
         def heads(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, H, n, hd)
-            return _C.permute(_C.reshape(t, [n, N, H, hd]), [1, 2, 0, 3])
+            return ops.permute(ops.reshape(t, [n, N, H, hd]), [1, 2, 0, 3])
 
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
-        scores = _C.matmul(q, _C.transpose(k, -2, -1)) * (1.0 / math.sqrt(hd))
+        scores = ops.matmul(q, ops.transpose(k, -2, -1)) * (1.0 / math.sqrt(hd))
         # Masks are added as tensors (F._additive_mask): a float mask that is a Tensor
         # stays on the tape, as in PyTorch.
         if attn_mask is not None:
             m = F._additive_mask(attn_mask, scores, True)
             if m.ndim == 3:
-                m = _C.reshape(m, [N, H, L, S])
+                m = ops.reshape(m, [N, H, L, S])
             scores = scores + m
         if is_causal and attn_mask is None:
-            scores = scores + _C._from_array_copy(np.triu(np.full((L, S), -np.inf), 1), scores.dtype)
+            scores = scores + tensor(np.triu(np.full((L, S), -np.inf), 1), scores.dtype)
         if key_padding_mask is not None:
             if tuple(np.shape(key_padding_mask)) != (N, S):
                 raise ValueError(
@@ -134,23 +137,24 @@ class MultiheadAttention(Module):
                     f"got {tuple(np.shape(key_padding_mask))}"
                 )
             kp = F._additive_mask(key_padding_mask, scores, True)
-            scores = scores + _C.reshape(kp, [N, 1, 1, S])
-        w = _C.softmax(scores, -1)
+            scores = scores + ops.reshape(kp, [N, 1, 1, S])
+        w = ops.softmax(scores, -1)
         wd = F.dropout(w, self.dropout, self.training) if self.dropout > 0 else w
-        o = _C.matmul(wd, v)  # (N, H, L, hd)
-        o = _C.reshape(_C.permute(o, [2, 0, 1, 3]), [L, N, E])  # (L, N, E)
+        o = ops.matmul(wd, v)  # (N, H, L, hd)
+        o = ops.reshape(ops.permute(o, [2, 0, 1, 3]), [L, N, E])  # (L, N, E)
         o = self.out_proj(o)
         if unbatched:
-            o = _C.squeeze(o, 1)
+            o = ops.squeeze(o, 1)
         elif self.batch_first:
-            o = _C.transpose(o, 0, 1)
+            o = ops.transpose(o, 0, 1)
         if not need_weights:
             return o, None
         if average_attn_weights:
-            w = _C.mean(w, [1], False)
+            w = ops.mean(w, [1], False)
         if unbatched:
-            w = _C.squeeze(w, 0)
+            w = ops.squeeze(w, 0)
         return o, w
 
     def extra_repr(self) -> str:
+        """``embed_dim, num_heads`` and the non-default options."""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"

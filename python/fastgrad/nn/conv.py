@@ -7,19 +7,15 @@ bias U(±1/√fan_in), fan_in = C_in/groups · ∏k) in both layouts.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Union
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .._tensor import as_dtype, float32, full
+from ..ops import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
-
-_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 
 
 class _ConvNd(Module):
@@ -37,6 +33,7 @@ class _ConvNd(Module):
         bias: bool = True,
         data_format: str | None = None,
         dtype: Any = float32,
+        activation: str = "none",
     ) -> None:
         super().__init__()
         nd = self.nd
@@ -70,7 +67,8 @@ class _ConvNd(Module):
         else:
             self.padding = padding if isinstance(padding, tuple) else F._tuple(padding, nd, "padding", name)
         self.groups = int(groups)
-        self.data_format = data_format or _DEFAULT_FORMAT[nd]
+        self.activation = activation  # checked by the conv op
+        self.data_format = data_format or F._DEFAULT_FORMAT[nd]
         self.channels_last = F._channels_last(self.data_format, nd, name)
         cin_g = in_channels // groups
         if self.channels_last:
@@ -78,25 +76,32 @@ class _ConvNd(Module):
         else:
             shape = [out_channels, cin_g, *self.kernel_size]
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
-        self.weight = Parameter(_C.full(shape, 0.0, dt))
-        self.bias = Parameter(_C.full([out_channels], 0.0, dt)) if bias else None
+        self.weight = Parameter(full(shape, 0.0, dt))
+        self.bias = Parameter(full([out_channels], 0.0, dt)) if bias else None
         self.reset_parameters()
+
+    weight_layout_kind = "conv"  # see nn.interop
+
+    @property
+    def weight_layout(self) -> str:
+        """ "torch" for a channels-first weight (C_out, C_in/g, k...), "jax" for channels-last
+        (C_out, k..., C_in/g) (``nn.interop``)."""
+        return "jax" if self.channels_last else "torch"
 
     @property
     def fan_in(self) -> int:
+        """C_in/groups · ∏kernel_size: the fan PyTorch's initialisation uses."""
         return (self.in_channels // self.groups) * int(np.prod(self.kernel_size))
 
     def reset_parameters(self) -> None:
-        fi = self.fan_in
+        """Re-draws W and b from PyTorch's default initialisation (module docstring)."""
         fo = (self.out_channels // self.groups) * int(np.prod(self.kernel_size))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), fan_in=fi, fan_out=fo)
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(fi) if fi > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias, self.fan_in, fo)
 
-    def forward(self, x: Tensor, activation: str = "none") -> Tensor:
-        """``activation`` ("relu", "tanh", "sigmoid") runs in the conv epilogue; Sequential
-        passes it when this layer is followed by that activation module."""
+    def forward(self, x: Tensor, activation: str | None = None) -> Tensor:
+        """x: (N, C_in, *spatial) channels-first or (N, *spatial, C_in) channels-last (or
+        without N) -> the same layout with C_out channels. ``activation`` overrides the
+        layer's own for this call."""
         return F._conv(
             x,
             self.weight,
@@ -107,10 +112,11 @@ class _ConvNd(Module):
             self.groups,
             self.data_format,
             self.nd,
-            activation,
+            self.activation if activation is None else activation,
         )
 
     def extra_repr(self) -> str:
+        """The constructor arguments that differ from the defaults."""
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in ((0,) * self.nd, "valid"):
             s += (
@@ -126,34 +132,24 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.channels_last:
             s += f", data_format={self.data_format!r}"
+        if self.activation != "none":
+            s += f", activation={self.activation!r}"
         return s
 
 
 class Conv1d(_ConvNd):
+    """1-D convolution: (N, C_in, L) -> (N, C_out, L_out) (data_format="NLC": (N, L, C))."""
+
     nd = 1
 
 
 class Conv2d(_ConvNd):
+    """2-D convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out) (data_format="NHWC": channels last)."""
+
     nd = 2
 
 
 class Conv3d(_ConvNd):
+    """3-D convolution: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out) (or NDHWC)."""
+
     nd = 3
-
-
-def conv_weight_to_channels_last(w: Any) -> Any:
-    """(C_out, C_in/g, k...) -> (C_out, k..., C_in/g), for fg Tensors or NumPy arrays."""
-    nd = len(w.shape)
-    perm = [0] + list(range(2, nd)) + [1]
-    if isinstance(w, Tensor):
-        return _C.permute(w, perm).contiguous()
-    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))
-
-
-def conv_weight_to_channels_first(w: Any) -> Any:
-    """(C_out, k..., C_in/g) -> (C_out, C_in/g, k...)."""
-    nd = len(w.shape)
-    perm = [0, nd - 1] + list(range(1, nd - 1))
-    if isinstance(w, Tensor):
-        return _C.permute(w, perm).contiguous()
-    return np.ascontiguousarray(np.transpose(np.asarray(w), perm))

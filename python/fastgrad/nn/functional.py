@@ -15,9 +15,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import float32, int64, tensor_arg, zeros_like
+from .. import ops
+from .._tensor import bool_, float32, float64, int64, rand, tensor, tensor_arg, zeros_like
+from ..autograd import no_grad
+from ..ops import Tensor
+from .interop import check_layout, convert_linear_weight
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -82,51 +84,59 @@ def _t(x: Any) -> Tensor:
 
 # ------------------------------------------------------------------ activations
 def relu(x: Tensor) -> Tensor:
-    return _C.relu(_t(x))
+    """max(x, 0) elementwise; x: any shape -> the same shape."""
+    return ops.relu(_t(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return _C.tanh(_t(x))
+    """tanh(x) elementwise; x: any shape -> the same shape."""
+    return ops.tanh(_t(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return _C.sigmoid(_t(x))
+    """1 / (1 + exp(−x)) elementwise; x: any shape -> the same shape."""
+    return ops.sigmoid(_t(x))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _C.gelu(_t(x), approximate == "tanh")
+    """x·Φ(x) (``approximate="tanh"``: its tanh form); x: any shape -> the same shape."""
+    return ops.gelu(x, approximate)
 
 
 def silu(x: Tensor) -> Tensor:
-    return _C.silu(_t(x))
+    """x·sigmoid(x) elementwise; x: any shape -> the same shape."""
+    return ops.silu(_t(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(βx)) / β, and x itself where βx > ``threshold`` (as PyTorch)."""
-    return _C.softplus(_t(x), float(beta), float(threshold))
+    return ops.softplus(_t(x), float(beta), float(threshold))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else ``negative_slope``·x; x: any shape -> the same shape."""
     x = _t(x)
     return (
-        _C.maximum(x, x * float(negative_slope))
+        ops.maximum(x, x * float(negative_slope))
         if negative_slope <= 1
-        else _C.minimum(x, x * float(negative_slope))
+        else ops.minimum(x, x * float(negative_slope))
     )
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return _C.softmax(_t(x), dim)
+    """exp(x) / Σ exp(x) along ``dim`` (stable); x: any shape -> the same shape."""
+    return ops.softmax(_t(x), dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return _C.log_softmax(_t(x), dim)
+    """x − logsumexp(x) along ``dim``; x: any shape -> the same shape."""
+    return ops.log_softmax(_t(x), dim)
 
 
-def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
-    if dtype not in (float32, _C.dtype.float64):
+def one_hot(target: Any, num_classes: int = -1, dtype: Any = float32) -> Tensor:
+    """Integer ``target`` of shape (...) -> (..., num_classes) of 0/1 in ``dtype``
+    (float32 or float64); ``num_classes=-1``: max(target) + 1."""
+    if dtype not in (float32, float64):
         raise TypeError(f"one_hot: dtype must be fastgrad.float32 or fastgrad.float64, got {dtype!r}")
     idx = np.asarray(target).astype(np.int64)
     if num_classes < 0:
@@ -135,27 +145,12 @@ def one_hot(target: Any, num_classes: int = -1, dtype=float32) -> Tensor:
         raise ValueError(
             f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]"
         )
-    out = np.zeros(idx.shape + (num_classes,), dtype=np.float64 if dtype == _C.dtype.float64 else np.float32)
+    out = np.zeros(idx.shape + (num_classes,), dtype=np.float64 if dtype == float64 else np.float32)
     np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
-    return _C._from_array_copy(out, dtype)
+    return tensor(out, dtype)
 
 
 # ------------------------------------------------------------------ linear
-def convert_linear_weight(w: Any, src: str, dst: str) -> Any:
-    """Converts a dense weight between layouts: "torch" (out, in) <-> "jax" (in, out).
-
-    Works on fg Tensors (returns a contiguous fg Tensor) and NumPy arrays.
-    """
-    for name in (src, dst):
-        if name not in ("torch", "jax"):
-            raise ValueError(f"convert_linear_weight: layout must be 'torch' or 'jax', got {name!r}")
-    if src == dst:
-        return w
-    if isinstance(w, Tensor):
-        return _C.transpose(w, 0, 1).contiguous()
-    return np.ascontiguousarray(np.asarray(w).T)
-
-
 def linear(
     x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, layout: str = "torch", activation: str = "none"
 ) -> Tensor:
@@ -164,12 +159,15 @@ def linear(
     ``x`` may be a single vector (in,), a row (1, in) or a batch (..., in).
     ``activation`` = "relu" | "tanh" | "sigmoid" is fused into the GEMM epilogue.
     """
-    if layout not in ("torch", "jax"):
-        raise ValueError(f"linear: layout must be 'torch' or 'jax', got {layout!r}")
-    return _C.linear(_t(x), weight, bias, layout == "torch", activation)
+    check_layout(layout, "linear")
+    return ops.linear(_t(x), weight, bias, layout == "torch", activation)
 
 
 # ------------------------------------------------------------------ layout helpers
+# The channels-first data_format of each rank: what conv and pooling layers default to.
+_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
+
+
 def _channels_last(data_format: str, nd: int, layer: str) -> bool:
     f = str(data_format).upper()
     if f in ("CHANNELS_LAST",):
@@ -192,7 +190,7 @@ def _batched(x: Tensor, nd: int, layer: str) -> tuple[Tensor, bool]:
     gains a batch axis (returned flag: squeeze it off the result)."""
     unbatched = x.ndim == nd + 1
     if unbatched:
-        x = _C.unsqueeze(x, 0)
+        x = ops.unsqueeze(x, 0)
     if x.ndim != nd + 2:
         raise ValueError(
             f"{layer}: expected a {nd + 2}-D input (batch, channels, {nd} spatial dims) "
@@ -269,56 +267,63 @@ def _conv(
     if weight.ndim != nd + 2:
         raise ValueError(f"{layer}: weight must have {nd + 2} dims, got shape {weight.shape}")
     x, unbatched = _batched(x, nd, layer)
-    if cl:
-        k = tuple(weight.shape[1:-1])
-        cin_g = weight.shape[-1]
-        cin = x.shape[-1]
-        spatial = tuple(x.shape[1:-1])
-    else:
-        k = tuple(weight.shape[2:])
-        cin_g = weight.shape[1]
-        cin = x.shape[1]
-        spatial = tuple(x.shape[2:])
-    cout = weight.shape[0]
-    if min(k) < 1 or cin_g < 1 or cout < 1 or min(spatial) < 1:
-        raise ValueError(
-            f"{layer}: zero-sized axis in input of shape {x.shape} or weight of shape {weight.shape} "
-            f"(kernel sizes, channels and spatial sizes must be >= 1; only the batch may be 0)"
-        )
-    groups = int(groups)
-    if groups < 1 or cin != cin_g * groups or cout % groups:
-        raise ValueError(
-            f"{layer}: input of shape {x.shape} ({'NHWC' if cl else 'NCHW'}) has {cin} channels but the "
-            f"weight of shape {weight.shape} expects {cin_g}×groups={cin_g * groups} "
-            f"(groups={groups}, C_out={cout} must divide by groups)"
-        )
-    if bias is not None and tuple(bias.shape) != (cout,):
-        raise ValueError(f"{layer}: bias must have shape ({cout},), got {bias.shape}")
+    # Channels, groups, bias, zero-sized axes, stride/dilation and "kernel larger than the
+    # padded input" are checked by the conv op (C++, named conv1d/2d/3d); Python only needs
+    # the kernel and spatial sizes to resolve the padding.
+    k = tuple(weight.shape[1:-1]) if cl else tuple(weight.shape[2:])
+    spatial = tuple(x.shape[1:-1]) if cl else tuple(x.shape[2:])
     s = _tuple(stride, nd, "stride", layer)
     d = _tuple(dilation, nd, "dilation", layer)
-    if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{layer}: stride and dilation must be >= 1, got stride={s}, dilation={d}")
     lo, hi = _conv_pads(padding, spatial, k, s, d, layer)
-    for i in range(nd):
-        eff = d[i] * (k[i] - 1) + 1
-        if spatial[i] + lo[i] + hi[i] < eff:
-            raise ValueError(
-                f"{layer}: input spatial size {spatial} with padding {list(zip(lo, hi))} is smaller "
-                f"than the (dilated) kernel {k} (dilation {d})"
-            )
-    y = _C.conv(x, weight, bias, list(s), lo, hi, list(d), groups, cl, activation)
-    return _C.squeeze(y, 0) if unbatched else y
+    y = ops.conv(x, weight, bias, list(s), lo, hi, list(d), int(groups), cl, activation)
+    return ops.squeeze(y, 0) if unbatched else y
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCL") -> Tensor:
+def conv1d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCL",
+) -> Tensor:
+    """x: (N, C_in, L) (or (C_in, L); data_format="NLC": channels last), weight:
+    (C_out, C_in/groups, k) (channels-last: (C_out, k, C_in/groups)), bias: (C_out,) ->
+    (N, C_out, L_out). ``padding``: int, tuple, "valid" or "same"."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 1)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCHW") -> Tensor:
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCHW",
+) -> Tensor:
+    """x: (N, C_in, H, W) (or without N; data_format="NHWC": channels last), weight:
+    (C_out, C_in/groups, kh, kw) (channels-last: (C_out, kh, kw, C_in/groups)), bias:
+    (C_out,) -> (N, C_out, H_out, W_out). ``padding``: int, tuple, "valid" or "same"."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 2)
 
 
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, data_format="NCDHW") -> Tensor:
+def conv3d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    data_format: str = "NCDHW",
+) -> Tensor:
+    """x: (N, C_in, D, H, W) (or without N; "NDHWC": channels last), weight:
+    (C_out, C_in/groups, kd, kh, kw) (channels-last: (C_out, kd, kh, kw, C_in/groups)),
+    bias: (C_out,) -> (N, C_out, D_out, H_out, W_out)."""
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 3)
 
 
@@ -359,43 +364,84 @@ def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
         )
 
 
-def _max_pool(x, kernel_size, stride, padding, data_format, nd):
+def _max_pool(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int) -> Tensor:
     x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"max_pool{nd}d")
-    y = _C.max_pool(x, k, s, p, cl)
-    return _C.squeeze(y, 0) if ub else y
+    y = ops.max_pool(x, k, s, p, cl)
+    return ops.squeeze(y, 0) if ub else y
 
 
-def _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, nd):
+def _avg_pool(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Any, count_include_pad: bool, data_format: str, nd: int
+) -> Tensor:
     x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"avg_pool{nd}d")
-    y = _C.avg_pool(x, k, s, p, bool(count_include_pad), cl)
-    return _C.squeeze(y, 0) if ub else y
+    y = ops.avg_pool(x, k, s, p, bool(count_include_pad), cl)
+    return ops.squeeze(y, 0) if ub else y
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, data_format="NCL"):
+def max_pool1d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCL"
+) -> Tensor:
+    """Max over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
+    ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 1)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, data_format="NCHW"):
+def max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCHW"
+) -> Tensor:
+    """Max over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
+    ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 2)
 
 
-def max_pool3d(x, kernel_size, stride=None, padding=0, data_format="NCDHW"):
+def max_pool3d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCDHW"
+) -> Tensor:
+    """Max over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out); ``stride`` defaults to ``kernel_size``."""
     return _max_pool(x, kernel_size, stride, padding, data_format, 3)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCL"):
+def avg_pool1d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCL",
+) -> Tensor:
+    """Mean over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
+    ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 1)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCHW"):
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCHW",
+) -> Tensor:
+    """Mean over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
+    ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 2)
 
 
-def avg_pool3d(x, kernel_size, stride=None, padding=0, count_include_pad=True, data_format="NCDHW"):
+def avg_pool3d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    data_format: str = "NCDHW",
+) -> Tensor:
+    """Mean over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out); ``count_include_pad`` as in avg_pool2d."""
     return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 3)
 
 
-def _adaptive(x, output_size, data_format, nd):
+def _adaptive(x: Tensor, output_size: Any, data_format: str, nd: int) -> Tensor:
     layer = f"adaptive_avg_pool{nd}d"
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
@@ -407,19 +453,23 @@ def _adaptive(x, output_size, data_format, nd):
     out = [spatial[i] if o is None else int(o) for i, o in enumerate(output_size)]
     if len(out) != nd or min(out) < 1:
         raise ValueError(f"{layer}: output_size must be {nd} positive ints (or None), got {output_size}")
-    y = _C.adaptive_avg_pool(x, out, cl)
-    return _C.squeeze(y, 0) if ub else y
+    y = ops.adaptive_avg_pool(x, out, cl)
+    return ops.squeeze(y, 0) if ub else y
 
 
-def adaptive_avg_pool1d(x, output_size, data_format="NCL"):
+def adaptive_avg_pool1d(x: Tensor, output_size: Any, data_format: str = "NCL") -> Tensor:
+    """x (N, C, L) (or (C, L), or "NLC") -> (N, C, output_size), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 1)
 
 
-def adaptive_avg_pool2d(x, output_size, data_format="NCHW"):
+def adaptive_avg_pool2d(x: Tensor, output_size: Any, data_format: str = "NCHW") -> Tensor:
+    """x (N, C, H, W) (or without N, or "NHWC") -> (N, C, *output_size) (an int: square;
+    None keeps that axis), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 2)
 
 
-def adaptive_avg_pool3d(x, output_size, data_format="NCDHW"):
+def adaptive_avg_pool3d(x: Tensor, output_size: Any, data_format: str = "NCDHW") -> Tensor:
+    """x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, *output_size), PyTorch's bins."""
     return _adaptive(x, output_size, data_format, 3)
 
 
@@ -430,7 +480,7 @@ def global_avg_pool(x: Tensor, data_format: str = "NCHW", keepdims: bool = False
         raise ValueError(f"global_avg_pool: expected (N, C, *spatial) input, got shape {x.shape}")
     cl = _channels_last(data_format, x.ndim - 2, "global_avg_pool")
     axes = tuple(range(1, x.ndim - 1)) if cl else tuple(range(2, x.ndim))
-    return _C.mean(x, axes, keepdims)
+    return ops.mean(x, axes, keepdims)
 
 
 # ------------------------------------------------------------------ regularisation & normalisation
@@ -443,7 +493,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    keep = _C.cast(_C.rand(list(x.shape), x.dtype) >= float(p), x.dtype)
+    keep = (rand(*x.shape, dtype=x.dtype) >= float(p)).astype(x.dtype)
     return x * (keep * (1.0 / (1.0 - p)))
 
 
@@ -496,15 +546,13 @@ def batch_norm(
         # PyTorch: an empty batch normalises to an empty result; the running statistics
         # stay as they are (only the batch counter moves). No 0/0 statistics are formed.
         if training and num_batches_tracked is not None and running_mean is not None:
-            from ..autograd import no_grad
-
             with no_grad():
                 num_batches_tracked.add_(1)
         y = x * 0.0
         if weight is not None:
-            y = y * _C.reshape(weight, shape)
+            y = y * ops.reshape(weight, shape)
         if bias is not None:
-            y = y + _C.reshape(bias, shape)
+            y = y + ops.reshape(bias, shape)
         return y
     if training or running_mean is None:
         n = x.size // x.shape[channel_axis]
@@ -512,12 +560,10 @@ def batch_norm(
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
             )
-        mean = _C.mean(x, axes, True)
+        mean = ops.mean(x, axes, True)
         xc = x - mean
-        var = _C.mean(xc * xc, axes, True)
-        if training and running_mean is not None:
-            from ..autograd import no_grad
-
+        var = ops.mean(xc * xc, axes, True)
+        if training and running_mean is not None and running_var is not None:
             with no_grad():
                 if num_batches_tracked is not None:
                     num_batches_tracked.add_(1)
@@ -528,19 +574,19 @@ def batch_norm(
                         if num_batches_tracked is not None
                         else 0.0
                     )
-                bm = _C.reshape(mean.detach(), [-1])
-                bv = _C.reshape(var.detach(), [-1]) * (n / (n - 1))
-                running_mean.copy_(running_mean * (1.0 - m) + _C.cast(bm, running_mean.dtype) * m)
-                running_var.copy_(running_var * (1.0 - m) + _C.cast(bv, running_var.dtype) * m)
-        y = xc / _C.sqrt(var + float(eps))
+                bm = ops.reshape(mean.detach(), [-1])
+                bv = ops.reshape(var.detach(), [-1]) * (n / (n - 1))
+                running_mean.copy_(running_mean * (1.0 - m) + bm.astype(running_mean.dtype) * m)
+                running_var.copy_(running_var * (1.0 - m) + bv.astype(running_var.dtype) * m)
+        y = xc / ops.sqrt(var + float(eps))
     else:
-        rm = _C.reshape(running_mean, shape)
-        rv = _C.reshape(running_var, shape)
-        y = (x - rm) / _C.sqrt(rv + float(eps))
+        rm = ops.reshape(running_mean, shape)
+        rv = ops.reshape(running_var, shape)
+        y = (x - rm) / ops.sqrt(rv + float(eps))
     if weight is not None:
-        y = y * _C.reshape(weight, shape)
+        y = y * ops.reshape(weight, shape)
     if bias is not None:
-        y = y + _C.reshape(bias, shape)
+        y = y + ops.reshape(bias, shape)
     return y
 
 
@@ -551,16 +597,18 @@ def layer_norm(
     bias: Optional[Tensor] = None,
     eps: float = 1e-5,
 ) -> Tensor:
+    """(x − mean) / √(var + eps) over the trailing ``normalized_shape`` dims, then ·weight
+    + bias (both of shape normalized_shape, optional); x: (..., *normalized_shape) -> the same shape."""
     x = _t(x)
     ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     k = len(ns)
     if tuple(x.shape[x.ndim - k :]) != tuple(ns):
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with normalized_shape {ns}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean = _C.mean(x, axes, True)
+    mean = ops.mean(x, axes, True)
     xc = x - mean
-    var = _C.mean(xc * xc, axes, True)
-    y = xc / _C.sqrt(var + float(eps))
+    var = ops.mean(xc * xc, axes, True)
+    y = xc / ops.sqrt(var + float(eps))
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -575,7 +623,7 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         a = np.asarray(idx)
         if not np.issubdtype(a.dtype, np.integer):
             raise TypeError(f"embedding: indices must be integers, got {a.dtype}")
-        idx = _C._from_array_copy(a.astype(np.int64), int64)
+        idx = tensor(a.astype(np.int64), int64)
     if weight.ndim != 2:
         raise ValueError(
             f"embedding: weight must be a 2-D (num_embeddings, embedding_dim) tensor, got shape "
@@ -588,14 +636,14 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         raise IndexError(
             f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])"
         )
-    flat = _C.reshape(idx, [-1])
-    out = _C.reshape(_C.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
+    flat = ops.reshape(idx, [-1])
+    out = ops.reshape(ops.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
         pi = padding_idx % n
         # PyTorch: the padding row's value is returned as it is, but gets no gradient.
-        keep = _C._from_array_copy((a != pi).astype(np.float64)[..., None], weight.dtype)
+        keep = tensor((a != pi).astype(np.float64)[..., None], weight.dtype)
         out = out * keep + out.detach() * (1.0 - keep)
     return out
 
@@ -606,14 +654,14 @@ def _additive_mask(mask: Any, like: Tensor, true_means_masked: bool) -> Tensor:
     0 / -inf (a constant); a float mask is added as it is and, when it is a Tensor, stays
     on the tape (cast to the scores' dtype), so learned additive biases get gradients and
     tangents, as in PyTorch."""
-    if isinstance(mask, Tensor) and mask.dtype != _C.dtype.bool:
+    if isinstance(mask, Tensor) and mask.dtype != bool_:
         if not mask.dtype.is_floating_point:
             raise TypeError(f"attention mask must be bool or floating point, got {mask.dtype}")
-        return mask if mask.dtype == like.dtype else _C.cast(mask, like.dtype)
+        return mask if mask.dtype == like.dtype else mask.astype(like.dtype)
     m = np.asarray(mask)
     if m.dtype == np.bool_:
         m = np.where(m, -np.inf, 0.0) if true_means_masked else np.where(m, 0.0, -np.inf)
-    return _C._from_array_copy(np.asarray(m, dtype=np.float64), like.dtype)
+    return tensor(np.asarray(m, dtype=np.float64), like.dtype)
 
 
 def scaled_dot_product_attention(
@@ -626,7 +674,7 @@ def scaled_dot_product_attention(
     scale: Optional[float] = None,
     training: bool = True,
     return_weights: bool = False,
-):
+) -> Any:
     """softmax(q kᵀ · scale + mask) v over the last two dims (PyTorch semantics: a bool
     mask is True where attention is allowed; a float mask is added to the scores)."""
     op = "scaled_dot_product_attention"
@@ -637,10 +685,10 @@ def scaled_dot_product_attention(
         )
     L, S = q.shape[-2], k.shape[-2]
     sc = (1.0 / math.sqrt(q.shape[-1])) if scale is None else float(scale)
-    scores = _C.matmul(q, _C.transpose(k, -2, -1)) * sc
+    scores = ops.matmul(q, ops.transpose(k, -2, -1)) * sc
     if is_causal:
         causal = np.triu(np.full((L, S), -np.inf), 1)
-        scores = scores + _C._from_array_copy(causal, scores.dtype)
+        scores = scores + tensor(causal, scores.dtype)
     if attn_mask is not None:
         scores = scores + _additive_mask(attn_mask, scores, False)
     if S > 0 and (is_causal or attn_mask is not None):
@@ -648,12 +696,12 @@ def scaled_dot_product_attention(
         # as PyTorch's safe softmax. Plain softmax gives NaN there, and the NaN spread into
         # every gradient of q, k, v and the mask through the matmuls; those rows are taken
         # out of the softmax (scores 0) so its backward sees no NaN, and get no gradient.
-        dead = _C.amax(scores.detach(), -1, True) == -math.inf
+        dead = ops.max(scores.detach(), -1, True) == -math.inf
         zero = zeros_like(scores)
-        w = _C.where(dead, zero, _C.softmax(_C.where(dead, zero, scores), -1))
+        w = ops.where(dead, zero, ops.softmax(ops.where(dead, zero, scores), -1))
     else:
-        w = _C.softmax(scores, -1)
+        w = ops.softmax(scores, -1)
     if dropout_p > 0.0 and training:
         w = dropout(w, dropout_p, True)
-    out = _C.matmul(w, v)
+    out = ops.matmul(w, v)
     return (out, w) if return_weights else out

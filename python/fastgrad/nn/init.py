@@ -14,19 +14,19 @@ from typing import Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import eye, rand, randn
+from ..autograd import no_grad
+from ..ops import Tensor
 
 
 def _write(t: Tensor, values: Tensor) -> Tensor:
-    from ..autograd import no_grad
-
     with no_grad():
         t.copy_(values)
     return t
 
 
 def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
+    """PyTorch's recommended gain for ``nonlinearity`` (``param``: leaky_relu's slope)."""
     linear = (
         "linear",
         "conv1d",
@@ -66,42 +66,61 @@ def _fans(t: Tensor, fan_in: Optional[int], fan_out: Optional[int]) -> tuple[int
     return (fan_in if fan_in is not None else fi), (fan_out if fan_out is not None else fo)
 
 
+def _fan(t: Tensor, fan: int, name: str) -> int:
+    if fan <= 0:
+        raise ValueError(f"{name}: the fan of a tensor of shape {t.shape} is {fan}; it must be positive")
+    return fan
+
+
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    r = _C.rand(list(t.shape), t.dtype)
+    """Fills ``t`` (any shape) with U(a, b) draws; returns ``t``."""
+    r = rand(*t.shape, dtype=t.dtype)
     return _write(t, r * float(b - a) + float(a))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    r = _C.randn(list(t.shape), t.dtype)
+    """Fills ``t`` (any shape) with N(mean, std²) draws; returns ``t``."""
+    r = randn(*t.shape, dtype=t.dtype)
     return _write(t, r * float(std) + float(mean))
 
 
 def constant_(t: Tensor, val: float) -> Tensor:
-    from ..autograd import no_grad
-
+    """Fills ``t`` (any shape) with ``val``; returns ``t``."""
     with no_grad():
         t.copy_(float(val))
     return t
 
 
 def zeros_(t: Tensor) -> Tensor:
+    """Fills ``t`` with 0; returns ``t``."""
     return constant_(t, 0.0)
 
 
 def ones_(t: Tensor) -> Tensor:
+    """Fills ``t`` with 1; returns ``t``."""
     return constant_(t, 1.0)
 
 
 def eye_(t: Tensor) -> Tensor:
+    """Fills a 2-D ``t`` (n, m) with the identity; returns ``t``."""
     if t.ndim != 2:
         raise ValueError(f"eye_: expected a 2-D tensor, got shape {t.shape}")
-    return _write(t, _C.eye(t.shape[0], t.shape[1], t.dtype))
+    return _write(t, eye(t.shape[0], t.shape[1], dtype=t.dtype))
 
 
-def _fan(t: Tensor, fan: int, name: str) -> int:
-    if fan <= 0:
-        raise ValueError(f"{name}: the fan of a tensor of shape {t.shape} is {fan}; it must be positive")
-    return fan
+def _kaiming_std(
+    t: Tensor,
+    a: float,
+    mode: str,
+    nonlinearity: str,
+    fan_in: Optional[int],
+    fan_out: Optional[int],
+    name: str,
+) -> float:
+    """gain / √fan: the standard deviation both Kaiming initialisers target."""
+    fi, fo = _fans(t, fan_in, fan_out)
+    fan = _fan(t, fi if mode == "fan_in" else fo, name)
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
 def kaiming_uniform_(
@@ -112,12 +131,11 @@ def kaiming_uniform_(
     fan_in: Optional[int] = None,
     fan_out: Optional[int] = None,
 ) -> Tensor:
+    """He uniform: U(±√3·gain/√fan) with fan = fan_in or fan_out (``mode``); ``t``: (out, in, *k)
+    unless ``fan_in``/``fan_out`` are given. Returns ``t``."""
     if t.numel() == 0:  # nothing to fill (PyTorch: "Initializing zero-element tensors is a no-op")
         return t
-    fi, fo = _fans(t, fan_in, fan_out)
-    fan = _fan(t, fi if mode == "fan_in" else fo, "kaiming_uniform_")
-    gain = calculate_gain(nonlinearity, a)
-    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
+    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, "kaiming_uniform_")
     return uniform_(t, -bound, bound)
 
 
@@ -129,33 +147,44 @@ def kaiming_normal_(
     fan_in: Optional[int] = None,
     fan_out: Optional[int] = None,
 ) -> Tensor:
+    """He normal: N(0, (gain/√fan)²), fans as in ``kaiming_uniform_``. Returns ``t``."""
     if t.numel() == 0:
         return t
+    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, "kaiming_normal_"))
+
+
+def _xavier_std(t: Tensor, gain: float, fan_in: Optional[int], fan_out: Optional[int], name: str) -> float:
     fi, fo = _fans(t, fan_in, fan_out)
-    fan = _fan(t, fi if mode == "fan_in" else fo, "kaiming_normal_")
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(t, 0.0, std)
+    _fan(t, fi + fo, name)
+    return gain * math.sqrt(2.0 / (fi + fo))
 
 
 def xavier_uniform_(
     t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None, fan_out: Optional[int] = None
 ) -> Tensor:
+    """Glorot uniform: U(±gain·√(6/(fan_in + fan_out))); ``t``: (out, in, *k). Returns ``t``."""
     if t.numel() == 0:
         return t
-    fi, fo = _fans(t, fan_in, fan_out)
-    _fan(t, fi + fo, "xavier_uniform_")
-    bound = gain * math.sqrt(6.0 / (fi + fo))
+    bound = math.sqrt(3.0) * _xavier_std(t, gain, fan_in, fan_out, "xavier_uniform_")
     return uniform_(t, -bound, bound)
 
 
 def xavier_normal_(
     t: Tensor, gain: float = 1.0, fan_in: Optional[int] = None, fan_out: Optional[int] = None
 ) -> Tensor:
+    """Glorot normal: N(0, gain²·2/(fan_in + fan_out)); ``t``: (out, in, *k). Returns ``t``."""
     if t.numel() == 0:
         return t
-    fi, fo = _fans(t, fan_in, fan_out)
-    _fan(t, fi + fo, "xavier_normal_")
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fi + fo)))
+    return normal_(t, 0.0, _xavier_std(t, gain, fan_in, fan_out, "xavier_normal_"))
+
+
+def layer_default_(weight: Tensor, bias: Optional[Tensor], fan_in: int, fan_out: int) -> None:
+    """PyTorch's default for Linear and Conv: W ~ kaiming_uniform(a=√5) = U(±1/√fan_in),
+    b ~ U(±1/√fan_in) (b: (out,), or None)."""
+    kaiming_uniform_(weight, a=math.sqrt(5), fan_in=fan_in, fan_out=fan_out)
+    if bias is not None:
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
 
 
 # PyTorch-compatible aliases without the trailing underscore

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .. import ops
+from .._tensor import as_dtype, as_tensor, float32, full
+from ..autograd import no_grad
+from ..ops import Tensor
 from . import init
-from .functional import convert_linear_weight
+from .interop import check_layout, convert_linear_weight
 from .module import Module, Parameter
 
 
@@ -17,8 +17,12 @@ class Linear(Module):
     """``y = x @ W.T + b`` with W of shape (out, in) (layout="torch", PyTorch's), or
     ``y = x @ W + b`` with W of shape (in, out) (layout="jax", transpose-free for rows).
 
-    Inputs may be a vector (in,), a row (1, in) or a batch (..., in). Initialisation is
-    PyTorch's for both layouts: W ~ U(±1/√in) (kaiming_uniform a=√5), b ~ U(±1/√in).
+    Inputs may be a vector (in,), a row (1, in) or a batch (..., in); the output is
+    (..., out). ``activation`` ("none", "relu", "tanh", "sigmoid") runs in the GEMM
+    epilogue of the same primitive: ``Linear(i, o, activation="relu")`` is one tape node
+    with the values and gradients of ``Sequential(Linear(i, o), ReLU())`` (see
+    ``nn.fuse``). Initialisation is PyTorch's for both layouts: W ~ U(±1/√in)
+    (kaiming_uniform a=√5), b ~ U(±1/√in).
     """
 
     def __init__(
@@ -28,10 +32,10 @@ class Linear(Module):
         bias: bool = True,
         layout: str = "torch",
         dtype: Any = float32,
+        activation: str = "none",
     ) -> None:
         super().__init__()
-        if layout not in ("torch", "jax"):
-            raise ValueError(f"Linear: layout must be 'torch' or 'jax', got {layout!r}")
+        check_layout(layout, "Linear")
         if int(in_features) < 0 or int(out_features) < 0:
             raise ValueError(
                 f"Linear: in_features and out_features must be >= 0, got ({in_features}, {out_features})"
@@ -39,36 +43,33 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.layout = layout
+        self.activation = activation  # checked by the linear op
         shape = [out_features, in_features] if layout == "torch" else [in_features, out_features]
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
-        self.weight = Parameter(_C.full(shape, 0.0, dt))
-        self.bias = Parameter(_C.full([out_features], 0.0, dt)) if bias else None
+        self.weight = Parameter(full(shape, 0.0, dt))
+        self.bias = Parameter(full([out_features], 0.0, dt)) if bias else None
         self.reset_parameters()
 
+    weight_layout_kind = "linear"  # see nn.interop
+
+    @property
+    def weight_layout(self) -> str:
+        """The weight's layout, "torch" (out, in) or "jax" (in, out) (``nn.interop``)."""
+        return self.layout
+
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), fan_in=self.in_features, fan_out=self.out_features)
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        """Re-draws W and b from PyTorch's default initialisation (see the class docstring)."""
+        init.layer_default_(self.weight, self.bias, self.in_features, self.out_features)
 
-    def forward(self, x: Tensor, activation: str = "none") -> Tensor:
-        """``activation`` ("relu", "tanh", "sigmoid") is applied in the GEMM epilogue;
-        Sequential passes it when this layer is followed by that activation module."""
-        if x.__class__ is not Tensor or not x.ndim or x.shape[-1] != self.in_features:
-            x = self._check(x)
-        # One fused primitive: x Wᵀ + b (torch) or x W + b (jax), bias in the GEMM epilogue.
-        return _C.linear(x, self.weight, self.bias, self.layout == "torch", activation)
-
-    def _check(self, x: Any) -> Tensor:
-        from .._tensor import as_tensor
-
-        x = as_tensor(x) if not isinstance(x, Tensor) else x
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): input of shape {x.shape} must end "
-                f"with {self.in_features} features"
-            )
-        return x
+    def forward(self, x: Tensor, activation: str | None = None) -> Tensor:
+        """x: (in,) or (..., in) -> (out,) or (..., out). ``activation`` overrides the
+        layer's own for this call."""
+        if not isinstance(x, Tensor):
+            x = as_tensor(x)
+        # One fused primitive: x Wᵀ + b (torch) or x W + b (jax), bias and activation in the
+        # GEMM epilogue; the op checks the shapes and the activation name.
+        act = self.activation if activation is None else activation
+        return ops.linear(x, self.weight, self.bias, self.layout == "torch", act)
 
     def weight_as(self, layout: str) -> Tensor:
         """The weight in the requested layout ("torch" (out, in) or "jax" (in, out)), as a copy."""
@@ -85,22 +86,25 @@ class Linear(Module):
                 f"Linear.load_weight: weight of shape {a.shape} (after conversion to layout "
                 f"{self.layout!r}) does not match {self.weight.shape}"
             )
-        from ..autograd import no_grad
-
         with no_grad():
             np.asarray(self.weight)[...] = a
             self.weight._bump_version()
 
     def extra_repr(self) -> str:
+        """``in_features=..., out_features=..., bias=...`` (and layout/activation if set)."""
         s = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-        return s + (", layout='jax'" if self.layout == "jax" else "")
+        s += ", layout='jax'" if self.layout == "jax" else ""
+        return s + (f", activation={self.activation!r}" if self.activation != "none" else "")
 
 
 class Identity(Module):
+    """Returns its input unchanged (constructor arguments are ignored, as PyTorch)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
     def forward(self, x: Any) -> Any:
+        """x: anything -> x itself."""
         return x
 
 
@@ -113,7 +117,9 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return _C.flatten(x, self.start_dim, self.end_dim)
+        """x: (N, d1, ..., dk) -> (N, d1·...·dk) for the defaults (dims start..end merged)."""
+        return ops.flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
+        """``start_dim=..., end_dim=...``."""
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

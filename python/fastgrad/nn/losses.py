@@ -19,9 +19,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C, ops
-from .._C import Tensor
-from .._tensor import as_tensor, int64
+from .. import ops
+from .._tensor import as_tensor, float64, int64, tensor
+from ..ops import Tensor
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -36,12 +36,12 @@ def _as(x: Any, like: Tensor) -> Tensor:
     """``x`` as a tensor of ``like``'s float dtype (tensors of another float dtype are cast)."""
     if isinstance(x, Tensor):
         if x.dtype != like.dtype and x.dtype.is_floating_point and like.dtype.is_floating_point:
-            return _C.cast(x, like.dtype)
+            return x.astype(like.dtype)
         if not x.dtype.is_floating_point and like.dtype.is_floating_point:
-            return _C.cast(x, like.dtype)
+            return x.astype(like.dtype)
         return x
-    dt = np.float64 if like.dtype == _C.dtype.float64 else np.float32
-    return _C._from_array_copy(np.asarray(x, dtype=dt), like.dtype)
+    dt = np.float64 if like.dtype == float64 else np.float32
+    return tensor(np.asarray(x, dtype=dt), like.dtype)
 
 
 def _pair(input: Any, target: Any, name: str) -> tuple:
@@ -62,16 +62,16 @@ def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> 
         raise ValueError(
             f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}"
         )
-    return _C.reshape(w, [n] + [1] * (ndim - 1))
+    return ops.reshape(w, [n] + [1] * (ndim - 1))
 
 
 def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str) -> Tensor:
     """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis)."""
     if weight is None and dim_weight is None:
         if reduction == "mean":
-            return _C.mean(el, None, False)
+            return ops.mean(el, None, False)
         if reduction == "sum":
-            return _C.sum(el, None, False)
+            return ops.sum(el, None, False)
         return el
     nd = el.ndim
     if nd == 0:
@@ -88,7 +88,7 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
                 f"{name}: dim_weight must have {el.shape[-1]} entries (last dim of {el.shape}), "
                 f"got shape {a.shape}"
             )
-        a = _C.reshape(a, [el.shape[-1]])
+        a = ops.reshape(a, [el.shape[-1]])
     w = _example_weight(weight, el, el.shape[0], nd, name) if weight is not None else None
     if reduction != "mean":
         out = el
@@ -96,18 +96,18 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
             out = out * a
         if w is not None:
             out = out * w
-        return out if reduction == "none" else _C.sum(out, None, False)
+        return out if reduction == "none" else ops.sum(out, None, False)
     # per-example loss: α-weighted mean over the last axis, plain mean over the middle axes
     if a is not None:
-        per = _C.sum(el * (a / _C.sum(a, None, False)), [nd - 1], False)
+        per = ops.sum(el * (a / ops.sum(a, None, False)), [nd - 1], False)
     else:
-        per = el if nd == 1 else _C.mean(el, [nd - 1], False)
+        per = el if nd == 1 else ops.mean(el, [nd - 1], False)
     if per.ndim > 1:
-        per = _C.mean(per, list(range(1, per.ndim)), False)
+        per = ops.mean(per, list(range(1, per.ndim)), False)
     if w is None:
-        return _C.mean(per, None, False)
-    w = _C.reshape(w, [-1])
-    return _C.sum(per * w, None, False) / _C.sum(w, None, False)
+        return ops.mean(per, None, False)
+    w = ops.reshape(w, [-1])
+    return ops.sum(per * w, None, False) / ops.sum(w, None, False)
 
 
 # ------------------------------------------------------------------ regression
@@ -125,7 +125,7 @@ def mse_loss(
         and input.shape == target.shape
     ):
         d = input - target  # the common training-loop case, with the least Python overhead
-        return _C.mean(d * d, None, False)
+        return ops.mean(d * d, None, False)
     _check_reduction(reduction, "mse_loss")
     input, target = _pair(input, target, "mse_loss")
     d = input - target
@@ -138,7 +138,7 @@ def l1_loss(
     """Mean absolute error |ŷ − y|."""
     _check_reduction(reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
-    return _reduce(_C.abs(input - target), reduction, weight, dim_weight, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction, weight, dim_weight, "l1_loss")
 
 
 def huber_loss(
@@ -154,10 +154,13 @@ def huber_loss(
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
-    a = _C.abs(input - target)
-    q = _C.clip(a, None, float(delta))
-    el = q * q * 0.5 + (a - q) * float(delta)
-    return _reduce(el, reduction, weight, dim_weight, "huber_loss")
+    return _reduce(_huber(ops.abs(input - target), delta), reduction, weight, dim_weight, "huber_loss")
+
+
+def _huber(a: Tensor, delta: float) -> Tensor:
+    """Elementwise Huber of |d| = ``a``: 0.5 q² + δ(|d| − q), q = min(|d|, δ)."""
+    q = ops.clip(a, None, float(delta))
+    return q * q * 0.5 + (a - q) * float(delta)
 
 
 def smooth_l1_loss(
@@ -173,12 +176,10 @@ def smooth_l1_loss(
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     input, target = _pair(input, target, "smooth_l1_loss")
-    a = _C.abs(input - target)
+    a = ops.abs(input - target)
     if beta == 0:
         return _reduce(a, reduction, weight, dim_weight, "smooth_l1_loss")
-    q = _C.clip(a, None, float(beta))
-    el = (q * q * 0.5 + (a - q) * float(beta)) * (1.0 / beta)
-    return _reduce(el, reduction, weight, dim_weight, "smooth_l1_loss")
+    return _reduce(_huber(a, beta) * (1.0 / beta), reduction, weight, dim_weight, "smooth_l1_loss")
 
 
 # ------------------------------------------------------------------ binary classification
@@ -195,10 +196,10 @@ def binary_cross_entropy_with_logits(
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     z, y = _pair(input, target, "binary_cross_entropy_with_logits")
     if pos_weight is None:
-        el = _C.softplus(z, 1.0) - y * z
+        el = ops.softplus(z, 1.0) - y * z
     else:
         p = _as(pos_weight, z)
-        el = (1.0 - y) * z + (y * (p - 1.0) + 1.0) * _C.softplus(-z, 1.0)
+        el = (1.0 - y) * z + (y * (p - 1.0) + 1.0) * ops.softplus(-z, 1.0)
     return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits")
 
 
@@ -214,8 +215,8 @@ def binary_cross_entropy(
             "binary_cross_entropy: input probabilities must lie in [0, 1] "
             "(use binary_cross_entropy_with_logits on logits)"
         )
-    lp = _C.clip(_C.log(p), -100.0, None)
-    lq = _C.clip(_C.log(1.0 - p), -100.0, None)
+    lp = ops.clip(ops.log(p), -100.0, None)
+    lq = ops.clip(ops.log(1.0 - p), -100.0, None)
     el = -(y * lp + (1.0 - y) * lq)
     return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy")
 
@@ -234,11 +235,11 @@ def _int_targets(target: Any, name: str) -> Optional[np.ndarray]:
 def _class_last(x: Tensor) -> Tensor:
     """(B, K, d...) -> (B·d..., K); (K,) -> (1, K); (B, K) unchanged."""
     if x.ndim == 1:
-        return _C.reshape(x, [1, x.shape[0]])
+        return ops.reshape(x, [1, x.shape[0]])
     if x.ndim == 2:
         return x
     perm = [0] + list(range(2, x.ndim)) + [1]
-    return _C.reshape(_C.permute(x, perm), [-1, x.shape[1]])
+    return ops.reshape(ops.permute(x, perm), [-1, x.shape[1]])
 
 
 def _nll_core(
@@ -267,20 +268,20 @@ def _nll_core(
     if yv.size and (yv.min() < 0 or yv.max() >= K):
         raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv.min()}..{yv.max()})")
     if logits:  # lp holds logits: -log_softmax(z)[y] per row as one primitive
-        nll = ops.softmax_cross_entropy(lp, _C._from_array_copy(yv, int64))
+        nll = ops.softmax_cross_entropy(lp, tensor(yv, int64))
     else:
-        flat = _C.reshape(lp, [-1])
-        nll = -_C.index_select(flat, 0, _C._from_array_copy(np.arange(M, dtype=np.int64) * K + yv, int64))
+        flat = ops.reshape(lp, [-1])
+        nll = -ops.index_select(flat, 0, tensor(np.arange(M, dtype=np.int64) * K + yv, int64))
     simple = weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all())
     if simple:
         if reduction == "mean":
-            return _C.mean(nll, None, False)
+            return ops.mean(nll, None, False)
         if reduction == "sum":
-            return _C.sum(nll, None, False)
-        return _C.reshape(nll, list(target.shape))
-    np_dt = np.float64 if lp.dtype == _C.dtype.float64 else np.float32
+            return ops.sum(nll, None, False)
+        return ops.reshape(nll, list(target.shape))
+    np_dt = np.float64 if lp.dtype == float64 else np.float32
     if class_weight is not None:
-        if isinstance(class_weight, Tensor) and class_weight.requires_grad and _C.grad_enabled():
+        if isinstance(class_weight, Tensor) and class_weight.requires_grad and ops.grad_enabled():
             # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
             raise RuntimeError(
                 f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
@@ -295,18 +296,18 @@ def _nll_core(
     else:
         cw = None
         den = valid.astype(np.float64)
-    num = nll * _C._from_array_copy(den.astype(np_dt), lp.dtype)
+    num = nll * tensor(den.astype(np_dt), lp.dtype)
     if label_smoothing:
         eps = float(label_smoothing)
         if cw is None:
-            sm = _C.neg(_C.sum(lp, [1], False))
+            sm = -ops.sum(lp, [1], False)
         else:
-            sm = _C.neg(_C.sum(lp * _C._from_array_copy(cw.astype(np_dt), lp.dtype), [1], False))
-        num = num * (1.0 - eps) + sm * _C._from_array_copy((valid * (eps / K)).astype(np_dt), lp.dtype)
+            sm = -ops.sum(lp * tensor(cw.astype(np_dt), lp.dtype), [1], False)
+        num = num * (1.0 - eps) + sm * tensor((valid * (eps / K)).astype(np_dt), lp.dtype)
     if reduction == "mean" and weight is None and M and not valid.any():
         # Every target is ignore_index: the mean is 0/0 = NaN with zero gradients, as PyTorch
         # (its backward skips ignored targets); total / 0 sent inf * 0 = NaN into every gradient.
-        return _C.sum(num, None, False) * 0.0 + float("nan")
+        return ops.sum(num, None, False) * 0.0 + float("nan")
     return _finish_weighted(num, den, weight, reduction, tuple(target.shape), lp, name)
 
 
@@ -323,17 +324,21 @@ def _finish_weighted(
                 f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}"
             )
         rep = M // B if B else 1  # an empty batch has M = 0 positions
-        wm = _C.reshape(_C.expand(_C.reshape(w, [B, 1]), [B, rep]), [M]) if rep > 1 else _C.reshape(w, [M])
+        wm = (
+            ops.reshape(ops.broadcast_to(ops.reshape(w, [B, 1]), [B, rep]), [M])
+            if rep > 1
+            else ops.reshape(w, [M])
+        )
         num = num * wm
     if reduction == "none":
-        return _C.reshape(num, list(shape))
-    total = _C.sum(num, None, False)
+        return ops.reshape(num, list(shape))
+    total = ops.sum(num, None, False)
     if reduction == "sum":
         return total
-    d = _C._from_array_copy(np.asarray(den, dtype=np.float64), lp.dtype)
+    d = tensor(np.asarray(den, dtype=np.float64), lp.dtype)
     if weight is not None:
         d = d * wm
-    return total / _C.sum(d, None, False)
+    return total / ops.sum(d, None, False)
 
 
 def nll_loss(
@@ -377,11 +382,12 @@ def cross_entropy(
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class axis, got a 0-d tensor")
     cax = 1 if input.ndim >= 2 else 0
+
     t = _int_targets(target, "cross_entropy")
     if t is not None and not label_smoothing:
         return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "cross_entropy", True)
     if t is not None:
-        logp = _C.log_softmax(input, cax)
+        logp = ops.log_softmax(input, cax)
         return _nll_core(
             logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing), "cross_entropy"
         )
@@ -399,15 +405,15 @@ def cross_entropy(
         cw = _as(class_weight, input)
         if cw.size != K:
             raise ValueError(f"cross_entropy: class_weight must have {K} entries, got shape {cw.shape}")
-        ql = ql * _C.reshape(cw, [K])
+        ql = ql * ops.reshape(cw, [K])
     per = ops.softmax_cross_entropy(lp, ql)  # (M,): -sum_k q_k log_softmax(z)_k
     shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
     if weight is None:
         if reduction == "mean":
-            return _C.mean(per, None, False)
+            return ops.mean(per, None, False)
         if reduction == "sum":
-            return _C.sum(per, None, False)
-        return _C.reshape(per, list(shape))
+            return ops.sum(per, None, False)
+        return ops.reshape(per, list(shape))
     return _finish_weighted(per, np.ones(per.shape[0]), weight, reduction, shape, lp, "cross_entropy")
 
 
@@ -419,48 +425,70 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
+        """``reduction='...'``."""
         return f"reduction={self.reduction!r}"
 
 
 class MSELoss(_Loss):
+    """Mean squared error (``mse_loss``): input, target: the same (broadcastable) shape
+    -> a scalar (reduction "mean"/"sum") or per element ("none")."""
+
     def __init__(self, reduction: str = "mean", dim_weight: Any = None) -> None:
         super().__init__(reduction)
         self.dim_weight = dim_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return mse_loss(input, target, self.reduction, weight, self.dim_weight)
 
 
 class L1Loss(MSELoss):
-    def forward(self, input, target, weight=None):
+    """Mean absolute error (``l1_loss``); shapes as MSELoss."""
+
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return l1_loss(input, target, self.reduction, weight, self.dim_weight)
 
 
 class HuberLoss(_Loss):
+    """Huber loss with threshold ``delta`` (``huber_loss``); shapes as MSELoss."""
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0, dim_weight: Any = None) -> None:
         super().__init__(reduction)
         self.delta = delta
         self.dim_weight = dim_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
         return huber_loss(input, target, self.reduction, self.delta, weight, self.dim_weight)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits (``binary_cross_entropy_with_logits``): input,
+    target in [0, 1] of the same shape; ``pos_weight`` per class (last axis)."""
+
     def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
         self.pos_weight = pos_weight
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: logits (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return binary_cross_entropy_with_logits(input, target, weight, self.reduction, self.pos_weight)
 
 
 class BCELoss(_Loss):
-    def forward(self, input, target, weight=None):
+    """Binary cross-entropy on probabilities (``binary_cross_entropy``); log terms clamped at −100."""
+
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: probabilities (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return binary_cross_entropy(input, target, weight, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy (``cross_entropy``): logits (N, K) or (N, K, d...) with integer
+    class targets (N,) / (N, d...) or class probabilities of the logits' shape;
+    ``label_smoothing``, ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+
     def __init__(
         self,
         reduction: str = "mean",
@@ -473,17 +501,23 @@ class CrossEntropyLoss(_Loss):
         self.class_weight = class_weight
         self.ignore_index = ignore_index
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: logits (N, K, ...), target: classes (N, ...) or probabilities; weight:
+        optional per-example (N,) -> the loss."""
         return cross_entropy(
             input, target, weight, self.reduction, self.label_smoothing, self.class_weight, self.ignore_index
         )
 
 
 class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (``nll_loss``): input (N, K, ...),
+    integer target (N, ...); ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+
     def __init__(self, reduction: str = "mean", class_weight: Any = None, ignore_index: int = -100) -> None:
         super().__init__(reduction)
         self.class_weight = class_weight
         self.ignore_index = ignore_index
 
-    def forward(self, input, target, weight=None):
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: log-probabilities (N, K, ...), target: (N, ...); weight: optional (N,) -> the loss."""
         return nll_loss(input, target, weight, self.reduction, self.class_weight, self.ignore_index)

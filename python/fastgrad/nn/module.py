@@ -1,11 +1,8 @@
 """Module, Parameter, Sequential and ModuleList — the PyTorch-style containers.
 
-``fg.Tensor`` is a pybind11 class without a Python-side constructor, so a true
-subclass cannot be instantiated from Python. ``Parameter(data)`` therefore returns a
-plain ``fg.Tensor`` (a leaf that requires grad, sharing ``data``'s storage) and
-records it in a registry; ``isinstance(t, Parameter)`` consults that registry. For
-users this behaves like PyTorch's Parameter: assigning one to a Module attribute
-registers it, and ``isinstance`` works.
+``Parameter`` is a real subclass of ``fg.Tensor``: ``Parameter(data)`` is a new leaf that
+requires grad and shares ``data``'s storage (what ``data.detach()`` would return), so
+``isinstance(p, Parameter)`` is ordinary Python and the engine sees a plain tensor.
 
 Speed matters here (small models are dominated by Python overhead), so parameters,
 buffers and submodules live in the instance ``__dict__`` — attribute reads are plain
@@ -15,58 +12,35 @@ Python lookups — and ``__call__`` goes straight to ``forward``.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 
 import numpy as np
 
-from .. import _C
-from .._C import Tensor
+from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
-
-_PARAMS: dict[int, weakref.ref] = {}
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    if _PARAMS.get(key) is ref:
-        del _PARAMS[key]
+from ..autograd import no_grad
+from ..ops import Tensor
+from .interop import to_numpy
 
 
-def _mark(t: Tensor) -> Tensor:
-    key = id(t)
-    _PARAMS[key] = weakref.ref(t, lambda r, k=key: _forget(k, r))
-    return t
+class Parameter(Tensor):
+    """A learnable tensor: ``Parameter(data, requires_grad=True)``, like ``torch.nn.Parameter``.
 
-
-def _is_param(obj: Any) -> bool:
-    r = _PARAMS.get(id(obj))
-    return r is not None and r() is obj
-
-
-class _ParameterMeta(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, Tensor) and _is_param(obj)
-
-
-class Parameter(metaclass=_ParameterMeta):
-    """A learnable tensor: ``Parameter(data, requires_grad=True)``.
-
-    Returns an ``fg.Tensor`` leaf sharing ``data``'s storage (like ``torch.nn.Parameter``);
-    ``isinstance(p, fg.nn.Parameter)`` is True for it.
+    data: a Tensor (storage shared, graph history dropped) or anything ``fg.tensor`` accepts;
+    ``None`` gives an empty float32 tensor of shape (0,). The result keeps ``data``'s shape
+    and dtype and is a graph leaf.
     """
 
-    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            t = _C.full([0], 0.0, _C.dtype.float32)
-        elif isinstance(data, Tensor):
-            t = data.detach()
-        else:
-            t = _tensor(data)
+            data = full([0], 0.0, float32)
+        elif not isinstance(data, Tensor):
+            data = _tensor(data)
+        super().__init__(data)
         if requires_grad:
-            t.requires_grad = True
-        return _mark(t)
+            self.requires_grad = True
 
 
 class _LayerArgumentError(TypeError):
@@ -81,6 +55,10 @@ class Module:
     """
 
     training: bool
+    _parameters: OrderedDict[str, Optional[Tensor]]
+    _buffers: OrderedDict[str, Optional[Tensor]]
+    _non_persistent: set[str]
+    _modules: OrderedDict[str, Optional[Module]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
         # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
@@ -134,7 +112,7 @@ class Module:
             params.pop(name, None)
             bufs.pop(name, None)
             mods[name] = value
-        elif isinstance(value, Tensor) and _is_param(value):
+        elif isinstance(value, Parameter):
             bufs.pop(name, None)
             mods.pop(name, None)
             params[name] = value
@@ -143,9 +121,8 @@ class Module:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as parameter '{name}' (Parameter or None expected)"
                 )
-            if value is not None:
-                # a plain tensor assigned over a parameter slot becomes a parameter
-                _mark(value)
+            # A plain tensor over a parameter slot stays the same object (it may carry a
+            # graph, e.g. functional weights in meta-learning); it is listed as a parameter.
             params[name] = value
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
@@ -168,7 +145,8 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
-        if param is not None and not _is_param(param):
+        """Registers ``param`` (a Parameter, or None for an empty slot) under ``name``."""
+        if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}"
             )
@@ -176,6 +154,8 @@ class Module:
         self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
+        """Registers a non-learnable tensor (e.g. running statistics) under ``name``; a
+        non-``persistent`` buffer is left out of ``state_dict``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
@@ -188,6 +168,7 @@ class Module:
         self.__dict__[name] = tensor
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers ``module`` (or None) as the child ``name``; ``add_module`` is an alias."""
         self.__dict__["_modules"][name] = module
         self.__dict__[name] = module
 
@@ -195,6 +176,7 @@ class Module:
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses implement it (inputs and outputs are the layer's)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -202,6 +184,7 @@ class Module:
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yields ``(dotted name, module)`` for this module and every descendant, each once."""
         if memo is None:
             memo = set()
         if id(self) in memo:
@@ -214,10 +197,12 @@ class Module:
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
 
     def modules(self) -> Iterator[Module]:
+        """Yields this module and every descendant, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yields ``(name, child)`` for the direct children, each once."""
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
@@ -225,12 +210,15 @@ class Module:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """Yields the direct children, each once."""
         for _, m in self.named_children():
             yield m
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
+        """Yields ``(dotted name, parameter)``; a parameter shared by several modules once
+        (unless ``remove_duplicate=False``); ``recurse=False``: this module's own only."""
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -241,10 +229,12 @@ class Module:
                 yield (mp + "." if mp else "") + name, p
 
     def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yields the parameters (each once), e.g. for an optimizer."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Yields ``(dotted name, buffer)``, each buffer once."""
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mp, m in mods:
@@ -255,33 +245,41 @@ class Module:
                 yield (mp + "." if mp else "") + name, b
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yields the buffers, each once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn) -> Module:
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Calls ``fn(m)`` on every child (recursively) and then on this module; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
     def num_parameters(self) -> int:
+        """The number of scalar parameters (sum of the parameters' sizes)."""
         return int(sum(p.size for p in self.parameters()))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> Module:
+        """Sets training mode (``mode=False``: eval mode) on this module and its descendants;
+        returns self."""
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
 
     def eval(self) -> Module:
+        """Eval mode (e.g. Dropout off, BatchNorm uses its running statistics); returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Sets ``requires_grad`` on every parameter; returns self."""
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears the parameters' gradients (``set_to_none=False``: fills them with zeros)."""
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -290,10 +288,8 @@ class Module:
             else:
                 p.grad.zero_()
 
-    def astype(self, dtype) -> Module:
+    def astype(self, dtype: Any) -> Module:
         """Casts every floating parameter and buffer to ``dtype`` (e.g. fg.float64 for gradchecks)."""
-        from .._tensor import as_dtype
-
         dtype = as_dtype(dtype)
         for m in self.modules():
             for name, p in list(m._parameters.items()):
@@ -306,10 +302,12 @@ class Module:
         return self
 
     def double(self) -> Module:
-        return self.astype(_C.dtype.float64)
+        """Casts floating parameters and buffers to float64; returns self."""
+        return self.astype(float64)
 
     def float(self) -> Module:
-        return self.astype(_C.dtype.float32)
+        """Casts floating parameters and buffers to float32; returns self."""
+        return self.astype(float32)
 
     # ------------------------------------------------------------ state
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
@@ -348,7 +346,7 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
-            arr = np.asarray(src.detach() if isinstance(src, Tensor) else _to_numpy(src))
+            arr = to_numpy(src)
             if tuple(arr.shape) != tuple(dst.shape):
                 errors.append(f"'{k}': checkpoint shape {tuple(arr.shape)} != model shape {tuple(dst.shape)}")
             arrays[k] = arr
@@ -356,8 +354,6 @@ class Module:
             raise ValueError(
                 f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors)
             )
-        from ..autograd import no_grad
-
         with no_grad():
             for k, arr in arrays.items():
                 dst = own[k]
@@ -367,6 +363,7 @@ class Module:
 
     # ------------------------------------------------------------ repr
     def extra_repr(self) -> str:
+        """The layer's arguments shown inside ``repr`` (subclasses override)."""
         return ""
 
     def __repr__(self) -> str:
@@ -380,18 +377,30 @@ class Module:
         head = f"{type(self).__name__}(" + (extra + "\n  " if extra else "\n  ")
         return head + "\n  ".join(lines) + "\n)"
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    """NumPy view of array-likes, including torch tensors (without importing torch)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+class _Container(Module):
+    """What Sequential and ModuleList share: ``len``, iteration over the modules (empty
+    slots skipped) and ``[i]`` / ``[a:b]`` (a slice is a new container of the same modules)."""
+
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> _Container:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter([m for m in self._modules.values() if m is not None])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self._from_items(list(self._modules.items())[i])
+        return list(self._modules.values())[i]
 
 
-class Sequential(Module):
+class Sequential(_Container):
     """Applies its modules in order. ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
 
     def __init__(self, *mods: Any) -> None:
@@ -407,6 +416,7 @@ class Sequential(Module):
         self.__dict__["_seq"] = None
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers a step (``name`` keeps its place in the order)."""
         super().register_module(name, module)
         self.__dict__["_seq"] = None
 
@@ -414,53 +424,31 @@ class Sequential(Module):
         super().__setattr__(name, value)
         self.__dict__["_seq"] = None
 
-    def _list(self) -> tuple:
-        """The steps of forward. A Linear or Conv followed by ReLU/Tanh/Sigmoid becomes one
-        step: the activation runs in the GEMM/conv epilogue of a single primitive (same
-        values and gradients, one tape node and one buffer fewer)."""
+    def _list(self) -> tuple[Callable[[Any], Any], ...]:
+        """The steps of forward: each non-None module's ``__call__``, in order (rebuilt after
+        any change to the container, so forward is one loop over a tuple)."""
         s = self.__dict__.get("_seq")
         if s is None:
-            from .activation import ReLU, Sigmoid, Tanh
-            from .conv import Conv1d, Conv2d, Conv3d
-            from .linear import Linear
-
-            fusable = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
-            mods = [m for m in self._modules.values() if m is not None]
-            steps, i = [], 0
-            while i < len(mods):
-                nxt = mods[i + 1] if i + 1 < len(mods) else None
-                if type(mods[i]) in (Linear, Conv1d, Conv2d, Conv3d) and type(nxt) in fusable:
-                    steps.append(functools.partial(mods[i].forward, activation=fusable[type(nxt)]))
-                    i += 2
-                else:
-                    steps.append(mods[i].__call__)
-                    i += 1
-            s = tuple(steps)
+            s = tuple(m.__call__ for m in self._modules.values() if m is not None)
             self.__dict__["_seq"] = s
         return s
 
     def forward(self, x: Any) -> Any:
+        """Applies the modules in order: ``x -> m0(x) -> m1(...) -> ...``; shapes are the modules'."""
         for f in self._list():
             x = f(x)
         return x
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter([m for m in self._modules.values() if m is not None])
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[i]
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> Sequential:
+        return Sequential(OrderedDict(items))
 
     def append(self, m: Module) -> Sequential:
+        """Appends ``m`` as the next step; returns self."""
         self.register_module(str(len(self._modules)), m)
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_Container):
     """A list of modules whose parameters are registered (names "0", "1", ...)."""
 
     def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
@@ -470,30 +458,25 @@ class ModuleList(Module):
                 self.append(m)
 
     def append(self, m: Module) -> ModuleList:
+        """Appends ``m`` (a Module); returns self."""
         if not isinstance(m, Module):
             raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
         self.register_module(str(len(self._modules)), m)
         return self
 
     def extend(self, mods: Iterable[Module]) -> ModuleList:
+        """Appends every module of ``mods``; returns self."""
         for m in mods:
             self.append(m)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return ModuleList(list(self._modules.values())[i])
-        return list(self._modules.values())[i]
+    def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> ModuleList:
+        return ModuleList([m for _, m in items if m is not None])
 
     def __setitem__(self, i: int, m: Module) -> None:
         name = list(self._modules.keys())[i]
         self.register_module(name, m)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises: a ModuleList is a container to iterate over, not a layer."""
         raise NotImplementedError("ModuleList has no forward(); iterate over it")

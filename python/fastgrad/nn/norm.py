@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32, int64
+from .._tensor import as_dtype, float32, full, int64
+from ..autograd import no_grad
+from ..ops import Tensor
 from . import functional as F
 from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    _valid_ndims: tuple = ()
+    """Batch normalisation over the channel axis (cheat sheet "BATCH NORMALISATION"):
+    batch statistics in training (running mean/var updated with ``momentum``), the running
+    statistics in eval mode; ``data_format`` puts the channels first (default) or last."""
+
+    _valid_ndims: tuple[int, ...] = ()
+    _default_format = "NCHW"
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
+    running_mean: Optional[Tensor]
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
     def __init__(
         self,
@@ -21,10 +31,11 @@ class _BatchNorm(Module):
         momentum: Optional[float] = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        data_format: str = "NCHW",
+        data_format: Optional[str] = None,
         dtype: Any = float32,
     ) -> None:
         super().__init__()
+        data_format = data_format or self._default_format
         self.num_features = int(num_features)
         self.eps = float(eps)
         self.momentum = momentum
@@ -34,30 +45,31 @@ class _BatchNorm(Module):
         self.channels_last = F._channels_last(data_format, 2, type(self).__name__)
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if affine:
-            self.weight = Parameter(_C.full([num_features], 1.0, dt))
-            self.bias = Parameter(_C.full([num_features], 0.0, dt))
+            self.weight = Parameter(full([num_features], 1.0, dt))
+            self.bias = Parameter(full([num_features], 0.0, dt))
         else:
             self.weight = None
             self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", _C.full([num_features], 0.0, dt))
-            self.register_buffer("running_var", _C.full([num_features], 1.0, dt))
-            self.register_buffer("num_batches_tracked", _C.full([], 0.0, int64))
+            self.register_buffer("running_mean", full([num_features], 0.0, dt))
+            self.register_buffer("running_var", full([num_features], 1.0, dt))
+            self.register_buffer("num_batches_tracked", full([], 0.0, int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            from ..autograd import no_grad
-
+        """Running mean 0, running variance 1, no batches tracked."""
+        rm, rv, nb = self.running_mean, self.running_var, self.num_batches_tracked
+        if rm is not None and rv is not None and nb is not None:
             with no_grad():
-                self.running_mean.copy_(0.0)
-                self.running_var.copy_(1.0)
-                self.num_batches_tracked.copy_(0)
+                rm.copy_(0.0)
+                rv.copy_(1.0)
+                nb.copy_(0)
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, ...) (or channels-last) -> the same shape, normalised per channel."""
         name = type(self).__name__
         if x.ndim not in self._valid_ndims:
             raise ValueError(
@@ -84,6 +96,7 @@ class _BatchNorm(Module):
         )
 
     def extra_repr(self) -> str:
+        """The constructor arguments."""
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"track_running_stats={self.track_running_stats}"
@@ -94,18 +107,7 @@ class BatchNorm1d(_BatchNorm):
     """Over (N, C) or (N, C, L) inputs (channels-last (N, L, C) with data_format="NLC")."""
 
     _valid_ndims = (2, 3)
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: Optional[float] = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        data_format: str = "NCL",
-        dtype: Any = float32,
-    ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, data_format, dtype)
+    _default_format = "NCL"
 
 
 class BatchNorm2d(_BatchNorm):
@@ -116,6 +118,9 @@ class BatchNorm2d(_BatchNorm):
 
 class LayerNorm(Module):
     """Normalises over the trailing ``normalized_shape`` dims, then scales and shifts."""
+
+    weight: Optional[Parameter]
+    bias: Optional[Parameter]
 
     def __init__(
         self,
@@ -136,13 +141,14 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = as_dtype(dtype) or float32  # dtype=None: the default dtype, as PyTorch
         if elementwise_affine:
-            self.weight = Parameter(_C.full(list(ns), 1.0, dt))
-            self.bias = Parameter(_C.full(list(ns), 0.0, dt)) if bias else None
+            self.weight = Parameter(full(list(ns), 1.0, dt))
+            self.bias = Parameter(full(list(ns), 0.0, dt)) if bias else None
         else:
             self.weight = None
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (..., *normalized_shape) -> the same shape."""
         ns = tuple(self.normalized_shape)
         if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - len(ns) :]) != ns:
             shape = getattr(x, "shape", type(x).__name__)
@@ -150,4 +156,5 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """``normalized_shape, eps=..., elementwise_affine=...``."""
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

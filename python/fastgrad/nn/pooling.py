@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._C import Tensor
+from ..ops import Tensor
 from . import functional as F
 from .module import Module
-
-_DEFAULT_FORMAT = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 
 
 class _MaxPoolNd(Module):
@@ -21,25 +19,33 @@ class _MaxPoolNd(Module):
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
-        self.data_format = data_format or _DEFAULT_FORMAT[self.nd]
+        self.data_format = data_format or F._DEFAULT_FORMAT[self.nd]
         F._channels_last(self.data_format, self.nd, type(self).__name__)
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, *spatial) (or channels-last, or without N) -> pooled, same layout."""
         return F._max_pool(x, self.kernel_size, self.stride, self.padding, self.data_format, self.nd)
 
     def extra_repr(self) -> str:
+        """``kernel_size=..., stride=..., padding=...``."""
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool1d(_MaxPoolNd):
+    """Max over windows of L: (N, C, L) -> (N, C, L_out) (data_format="NLC": (N, L, C))."""
+
     nd = 1
 
 
 class MaxPool2d(_MaxPoolNd):
+    """Max over windows of H, W: (N, C, H, W) -> (N, C, H_out, W_out) (or NHWC)."""
+
     nd = 2
 
 
 class MaxPool3d(_MaxPoolNd):
+    """Max over windows of D, H, W: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out) (or NDHWC)."""
+
     nd = 3
 
 
@@ -56,20 +62,27 @@ class _AvgPoolNd(_MaxPoolNd):
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, *spatial) (or channels-last, or without N) -> pooled, same layout."""
         return F._avg_pool(
             x, self.kernel_size, self.stride, self.padding, self.count_include_pad, self.data_format, self.nd
         )
 
 
 class AvgPool1d(_AvgPoolNd):
+    """Mean over windows of L: (N, C, L) -> (N, C, L_out) (data_format="NLC": (N, L, C))."""
+
     nd = 1
 
 
 class AvgPool2d(_AvgPoolNd):
+    """Mean over windows of H, W: (N, C, H, W) -> (N, C, H_out, W_out) (or NHWC)."""
+
     nd = 2
 
 
 class AvgPool3d(_AvgPoolNd):
+    """Mean over windows of D, H, W: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out) (or NDHWC)."""
+
     nd = 3
 
 
@@ -79,24 +92,32 @@ class _AdaptiveAvgPoolNd(Module):
     def __init__(self, output_size: Any, data_format: str | None = None) -> None:
         super().__init__()
         self.output_size = output_size
-        self.data_format = data_format or _DEFAULT_FORMAT[self.nd]
+        self.data_format = data_format or F._DEFAULT_FORMAT[self.nd]
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, *spatial) (or channels-last) -> (N, C, *output_size), same layout."""
         return F._adaptive(x, self.output_size, self.data_format, self.nd)
 
     def extra_repr(self) -> str:
+        """``output_size=...``."""
         return f"output_size={self.output_size}"
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Mean over L bins chosen to give ``output_size``: (N, C, L) -> (N, C, L_out)."""
+
     nd = 1
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Mean over H×W bins chosen to give ``output_size``: (N, C, H, W) -> (N, C, H_out, W_out)."""
+
     nd = 2
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Mean over D×H×W bins chosen to give ``output_size``: (N, C, D, H, W) -> (N, C, *output_size)."""
+
     nd = 3
 
 
@@ -110,4 +131,5 @@ class GlobalAvgPool(Module):
         self.keepdims = keepdims
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, *spatial) -> (N, C) (``keepdims``: (N, C, 1, ...)); channels-last likewise."""
         return F.global_avg_pool(x, self.data_format, self.keepdims)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from .. import _C
-from .._C import Tensor
-from .._tensor import as_dtype, float32
+from .. import ops
+from .._tensor import as_dtype, float32, full
+from ..ops import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -47,14 +47,15 @@ class _RNNBase(Module):
             n_in = input_size if layer == 0 else H * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                setattr(self, "weight_ih" + sfx, Parameter(_C.full([G * H, n_in], 0.0, dt)))
-                setattr(self, "weight_hh" + sfx, Parameter(_C.full([G * H, H], 0.0, dt)))
+                setattr(self, "weight_ih" + sfx, Parameter(full([G * H, n_in], 0.0, dt)))
+                setattr(self, "weight_hh" + sfx, Parameter(full([G * H, H], 0.0, dt)))
                 if bias:
-                    setattr(self, "bias_ih" + sfx, Parameter(_C.full([G * H], 0.0, dt)))
-                    setattr(self, "bias_hh" + sfx, Parameter(_C.full([G * H], 0.0, dt)))
+                    setattr(self, "bias_ih" + sfx, Parameter(full([G * H], 0.0, dt)))
+                    setattr(self, "bias_hh" + sfx, Parameter(full([G * H], 0.0, dt)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(±1/√hidden_size), as PyTorch."""
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
@@ -73,9 +74,28 @@ class _RNNBase(Module):
         b_hh: Optional[Tensor],
         reverse: bool,
     ) -> tuple[list[Tensor], Tensor, Optional[Tensor]]:
+        """Runs the cell over the T steps ``gi`` (each (N, G·H): the input projections),
+        forwards or reversed, from h, c: (N, H); returns the T outputs and the last h, c."""
+        whT = ops.transpose(w_hh, 0, 1)
+        seq: list[Tensor] = list(gi)
+        for t in range(len(gi) - 1, -1, -1) if reverse else range(len(gi)):
+            gh = ops.matmul(h, whT)
+            if b_hh is not None:
+                gh = gh + b_hh
+            h, c = self._cell(gi[t], gh, h, c)
+            seq[t] = h
+        return seq, h, c
+
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        """One step: gi, gh: (N, G·H) input and hidden projections -> the new h (and c)."""
         raise NotImplementedError
 
-    def forward(self, input: Tensor, hx: Any = None):
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        """input: (L, N, input_size) ((N, L, input_size) with batch_first, (L, input_size)
+        unbatched); hx: h0 (LSTM: (h0, c0)), each (num_layers·dirs, N, H) or None (zeros).
+        Returns output (L, N, dirs·H) and h_n (LSTM: (h_n, c_n)), in the input's layout."""
         name = type(self).__name__
         H, dirs = self.hidden_size, (2 if self.bidirectional else 1)
         unbatched = input.ndim == 2
@@ -85,9 +105,9 @@ class _RNNBase(Module):
                 f"got shape {input.shape}"
             )
         x = (
-            _C.unsqueeze(input, 1)
+            ops.unsqueeze(input, 1)
             if unbatched
-            else (_C.transpose(input, 0, 1) if self.batch_first else input)
+            else (ops.transpose(input, 0, 1) if self.batch_first else input)
         )
         if x.shape[-1] != self.input_size:
             raise ValueError(
@@ -97,20 +117,20 @@ class _RNNBase(Module):
         T, N = x.shape[0], x.shape[1]
         lstm = self.gates == 4
         if hx is None:
-            h0 = _C.full([self.num_layers * dirs, N, H], 0.0, x.dtype)
+            h0 = full([self.num_layers * dirs, N, H], 0.0, x.dtype)
             c0 = h0 if lstm else None
         else:
             h0, c0 = hx if lstm else (hx, None)
             if unbatched:
-                h0 = _C.unsqueeze(h0, 1)
-                c0 = _C.unsqueeze(c0, 1) if c0 is not None else None
+                h0 = ops.unsqueeze(h0, 1)
+                c0 = ops.unsqueeze(c0, 1) if c0 is not None else None
             if tuple(h0.shape) != (self.num_layers * dirs, N, H):
                 raise ValueError(
                     f"{name}: initial hidden state must have shape "
                     f"({self.num_layers * dirs}, {N}, {H}), got {h0.shape}"
                 )
-        h0s = _C.split(h0, [1] * (self.num_layers * dirs), 0)
-        c0s = _C.split(c0, [1] * (self.num_layers * dirs), 0) if lstm else None
+        h0s = ops.split(h0, [1] * (self.num_layers * dirs), 0)
+        c0s = ops.split(c0, [1] * (self.num_layers * dirs), 0) if lstm else None
         hn, cn = [], []
         for layer in range(self.num_layers):
             outs = []
@@ -120,30 +140,31 @@ class _RNNBase(Module):
                 if lstm and b_hh is not None:  # outside every nonlinearity: fold into the projection
                     gi_all = gi_all + b_hh
                     b_hh = None
-                gi = [_C.reshape(t, [N, self.gates * H]) for t in _C.split(gi_all, [1] * T, 0)]
+                gi = [ops.reshape(t, [N, self.gates * H]) for t in ops.split(gi_all, [1] * T, 0)]
                 k = layer * dirs + d
-                h = _C.reshape(h0s[k], [N, H])
-                c = _C.reshape(c0s[k], [N, H]) if lstm else None
+                h = ops.reshape(h0s[k], [N, H])
+                c = ops.reshape(c0s[k], [N, H]) if c0s is not None else None
                 seq, h, c = self._cell_seq(gi, h, c, w_hh, b_hh, reverse=bool(d))
-                outs.append(_C.stack(seq, 0))
+                outs.append(ops.stack(seq, 0))
                 hn.append(h)
                 if lstm:
                     cn.append(c)
-            x = outs[0] if dirs == 1 else _C.concat(outs, 2)
+            x = outs[0] if dirs == 1 else ops.concat(outs, 2)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         out = x
-        h_n = _C.stack(hn, 0)
-        c_n = _C.stack(cn, 0) if lstm else None
+        h_n = ops.stack(hn, 0)
+        c_n = ops.stack(cn, 0) if lstm else None
         if unbatched:
-            out = _C.squeeze(out, 1)
-            h_n = _C.squeeze(h_n, 1)
-            c_n = _C.squeeze(c_n, 1) if lstm else None
+            out = ops.squeeze(out, 1)
+            h_n = ops.squeeze(h_n, 1)
+            c_n = ops.squeeze(c_n, 1) if lstm else None
         elif self.batch_first:
-            out = _C.transpose(out, 0, 1)
+            out = ops.transpose(out, 0, 1)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
     def extra_repr(self) -> str:
+        """``input_size, hidden_size`` and the non-default options."""
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
@@ -160,20 +181,12 @@ class LSTM(_RNNBase):
 
     gates = 4
 
-    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
-        H = self.hidden_size
-        whT = _C.transpose(w_hh, 0, 1)
-        T = len(gi)
-        seq: list[Optional[Tensor]] = [None] * T
-        for t in range(T - 1, -1, -1) if reverse else range(T):
-            g = gi[t] + _C.matmul(h, whT)
-            if b_hh is not None:
-                g = g + b_hh
-            i, f, gg, o = _C.split(g, [H, H, H, H], 1)
-            c = _C.sigmoid(f) * c + _C.sigmoid(i) * _C.tanh(gg)
-            h = _C.sigmoid(o) * _C.tanh(c)
-            seq[t] = h
-        return seq, h, c
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
+        i, f, gg, o = ops.split(gi + gh, [self.hidden_size] * 4, 1)
+        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(gg)
+        return ops.sigmoid(o) * ops.tanh(c), c
 
 
 class GRU(_RNNBase):
@@ -183,20 +196,13 @@ class GRU(_RNNBase):
 
     gates = 3
 
-    def _cell_seq(self, gi, h, c, w_hh, b_hh, reverse):
+    def _cell(
+        self, gi: Tensor, gh: Tensor, h: Tensor, c: Optional[Tensor]
+    ) -> tuple[Tensor, Optional[Tensor]]:
         H = self.hidden_size
-        whT = _C.transpose(w_hh, 0, 1)
-        T = len(gi)
-        seq: list[Optional[Tensor]] = [None] * T
-        for t in range(T - 1, -1, -1) if reverse else range(T):
-            gh = _C.matmul(h, whT)
-            if b_hh is not None:
-                gh = gh + b_hh
-            ir, iz, inn = _C.split(gi[t], [H, H, H], 1)
-            hr, hz, hn = _C.split(gh, [H, H, H], 1)
-            r = _C.sigmoid(ir + hr)
-            z = _C.sigmoid(iz + hz)
-            n = _C.tanh(inn + r * hn)
-            h = n + z * (h - n)
-            seq[t] = h
-        return seq, h, None
+        ir, iz, inn = ops.split(gi, [H, H, H], 1)
+        hr, hz, hn = ops.split(gh, [H, H, H], 1)
+        r = ops.sigmoid(ir + hr)
+        z = ops.sigmoid(iz + hz)
+        n = ops.tanh(inn + r * hn)
+        return n + z * (h - n), None
