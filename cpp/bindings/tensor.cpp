@@ -2,7 +2,7 @@
 #include "convert.h"
 
 namespace fastgrad::bindings {
-void bind_tensor(py::module_&, TensorClass& T) {
+void bind_tensor(py::module_& m, TensorClass& T) {
   T.def_property_readonly("shape", [](const TP& t) { return shape_tuple(t->shape); })
       .def_property_readonly("ndim", [](const TP& t) { return t->shape.size(); })
       .def_property_readonly("dtype", [](const TP& t) { return t->dtype; })
@@ -71,10 +71,14 @@ void bind_tensor(py::module_&, TensorClass& T) {
                                if (!t->grad_fn) return py::none();
                                return py::str(t->grad_fn->prim->name());
                              })
-      .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
       .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); });
+
+  def_op(
+      m, T, "detach", [](py::handle h) { return detach(tensor_arg(h, "detach")).impl(); }, py::arg("x"),
+      "detach(x) -> Tensor\n\nx's value off the tape: shares x's memory, requires_grad=False, no grad_fn; "
+      "same shape.");
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
   // applies PyTorch's rules and records the op on the tape like any other.

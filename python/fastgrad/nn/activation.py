@@ -34,7 +34,7 @@ class GELU(Module):
         self._tanh = approximate == "tanh"
 
     def forward(self, x: Tensor) -> Tensor:
-        return _C.gelu(x, self._tanh)
+        return _C.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

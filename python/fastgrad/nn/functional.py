@@ -96,7 +96,7 @@ def sigmoid(x: Tensor) -> Tensor:
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _C.gelu(_t(x), approximate == "tanh")
+    return _C.gelu(_t(x), approximate)
 
 
 def silu(x: Tensor) -> Tensor:
