@@ -464,3 +464,69 @@ def test_dtype_errors():
         fg.softmax(fg.tensor([1, 2]))
     with pytest.raises(TypeError, match=r"int64"):
         fg._C.index_select(fg.ones(3), 0, fg.tensor([0.0]))
+
+
+# ---- one op surface: each op is one binding, fg.<op> and Tensor.<op> alike
+METHOD_OPS = (
+    "exp log log1p sqrt abs sin cos tanh sigmoid relu silu erf sign gelu softplus clip maximum minimum "
+    "pow matmul sum mean var std prod logsumexp argmax argmin softmax log_softmax reshape transpose "
+    "permute flatten squeeze unsqueeze expand broadcast_to detach"
+).split()
+
+
+@pytest.mark.parametrize("name", METHOD_OPS)
+def test_function_and_method_are_one_binding(name):
+    f = getattr(fg, name)
+    # pybind11 classes hand out the instancemethod wrapper itself; it wraps fg.<name>.
+    assert getattr(fg.Tensor, name).__func__ is f, name
+    assert f.__doc__ and name in f.__doc__.split("(")[0], name
+
+
+PROTOCOL_METHODS = "item numpy tolist requires_grad_ float double long max min T mT".split()
+
+
+def _documented(obj) -> bool:
+    """pybind11 puts the signature on the first line; the docstring proper must follow."""
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return len(doc.split("\n", 1)) == 2 and bool(doc.split("\n", 1)[1].strip())
+
+
+def test_bound_callables_have_docstrings():
+    assert (fg.Tensor.__doc__ or "").strip()
+    names = [n for n in fg.ops.__all__ if n != "Tensor"]
+    assert not [n for n in names if not _documented(getattr(fg.ops, n))]
+    methods = METHOD_OPS + PROTOCOL_METHODS
+    undocumented = [n for n in methods if not (getattr(fg.Tensor, n).__doc__ or "").strip()]
+    assert not undocumented, undocumented
+
+
+def test_array_likes_convert_in_cpp_with_the_op_name():
+    close(fg.exp([1.0, 2.0]), np.exp(np.float32([1.0, 2.0])), DTYPES[0][2])
+    assert fg.exp([1.0, 2.0]).dtype == fg.float32
+    assert fg.sum(np.arange(3.0)).dtype == fg.float64
+    assert fg.reshape([1, 2, 3, 4], 2, 2).shape == (2, 2)
+    with pytest.raises(TypeError, match=r"exp: argument 'x' must be a Tensor"):
+        fg.exp("abc")
+    with pytest.raises(TypeError, match=r"softmax: argument 'x'"):
+        fg.softmax(object())
+    with pytest.raises(TypeError, match=r"tanh: argument 'x'.*inhomogeneous"):
+        fg.tanh([[1.0], [2.0, 3.0]])
+
+
+def test_gelu_approximate_checked_once_in_cpp():
+    x = fg.tensor([0.5, -1.0])
+    np.testing.assert_allclose(np.asarray(fg.gelu(x, approximate="tanh")), np.asarray(x.gelu("tanh")))
+    for bad in ("erf", True, None):
+        with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh'"):
+            fg.gelu(x, approximate=bad)
+
+
+def test_shape_methods_take_dims_or_a_sequence():
+    x = fg.arange(6)
+    assert x.reshape(2, 3).shape == x.reshape((2, 3)).shape == fg.reshape(x, [2, 3]).shape == (2, 3)
+    assert x.view(3, 2).shape == (3, 2)
+    y = x.reshape(1, 2, 3)
+    assert y.permute(2, 0, 1).shape == y.permute([2, 0, 1]).shape == (3, 1, 2)
+    assert y.expand(4, -1, -1).shape == (4, 2, 3)
+    with pytest.raises(TypeError, match="reshape"):
+        x.reshape(2.0, 3)

@@ -38,6 +38,79 @@ Tensor to_tensor(py::handle h, const Tensor& like, const char* op) {
   return Tensor(from_array_copy(a, d));
 }
 
+Tensor convert_arg(py::handle h, const char* op, const char* arg) {
+  auto bad = [&](const std::string& why) {
+    return TypeError(std::string(op) + ": argument '" + arg +
+                     "' must be a Tensor or an array-like of numbers, got " + Py_TYPE(h.ptr())->tp_name +
+                     " (" + why + ")");
+  };
+  if (h.is_none()) throw bad("None");
+  if (PyFloat_Check(h.ptr())) return scalar(PyFloat_AsDouble(h.ptr()), DType::Float32);
+  if (PyBool_Check(h.ptr())) return scalar_int(h.ptr() == Py_True ? 1 : 0, DType::Bool);
+  if (PyLong_Check(h.ptr())) return scalar_int(py_int64(h.ptr(), op), DType::Int64);
+  py::array a;
+  const bool is_ndarray = py::isinstance<py::array>(h);
+  try {
+    a = gil::calling_python(
+        [&] { return py::array(py::module_::import("numpy").attr("asarray")(h).cast<py::array>()); });
+  } catch (py::error_already_set& e) {
+    throw bad(e.what());
+  }
+  const char kind = a.dtype().kind();
+  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V')
+    throw bad("ragged or non-numeric entries, NumPy dtype " + std::string(py::str(a.dtype())));
+  DType d;
+  if (kind == 'f' && a.itemsize() == 2)
+    d = DType::Float32;
+  else if (kind == 'f' && a.itemsize() == 8 && !is_ndarray)
+    d = DType::Float32;  // nested Python floats are float32, as fg.tensor and PyTorch
+  else
+    d = np_to_dtype(a.dtype(), op);
+  return Tensor(from_array_copy(a, d));
+}
+
+std::pair<Tensor, Tensor> tensor_pair(py::handle a, py::handle b, const char* op) {
+  py::detail::make_caster<TP> ca, cb;
+  if (ca.load(a, false)) {
+    Tensor A(py::detail::cast_op<TP>(std::move(ca)));
+    return {A, to_tensor(b, A, op)};
+  }
+  if (cb.load(b, false)) {
+    Tensor B(py::detail::cast_op<TP>(std::move(cb)));
+    return {to_tensor(a, B, op), B};
+  }
+  return {convert_arg(a, op, "a"), convert_arg(b, op, "b")};
+}
+
+std::vector<int64_t> int_seq(py::handle h, const char* op, const char* arg) {
+  if (!py::isinstance<py::sequence>(h) || py::isinstance<py::str>(h))
+    throw TypeError(std::string(op) + ": " + arg + " must be a sequence of ints, got " +
+                    Py_TYPE(h.ptr())->tp_name);
+  std::vector<int64_t> r;
+  for (auto v : py::reinterpret_borrow<py::sequence>(h)) {
+    if (PyFloat_Check(v.ptr()) || !PyIndex_Check(v.ptr()))
+      throw TypeError(std::string(op) + ": " + arg + " entries must be ints, got " +
+                      Py_TYPE(v.ptr())->tp_name);
+    r.push_back(py_int64(v.ptr(), op));
+  }
+  return r;
+}
+
+Tensors tensor_list(py::handle xs, const char* op) {
+  if (!py::isinstance<py::sequence>(xs) || py::isinstance<py::str>(xs))
+    throw TypeError(std::string(op) + ": expected a sequence of tensors, got " + Py_TYPE(xs.ptr())->tp_name);
+  Tensors r;
+  for (auto h : py::reinterpret_borrow<py::sequence>(xs)) r.push_back(tensor_arg(h, op, "xs"));
+  if (r.empty()) throw ValueError(std::string(op) + ": expected a non-empty sequence of tensors");
+  return r;
+}
+
+std::vector<int64_t> dims_arg(const py::args& args, const char* op, const char* arg) {
+  if (args.size() == 1 && (PyTuple_Check(args[0].ptr()) || PyList_Check(args[0].ptr())))
+    return int_seq(args[0], op, arg);
+  return int_seq(args, op, arg);
+}
+
 // A Python int/bool or an integer-like object (NumPy integer, 0-d int64 Tensor), not a float.
 bool is_int_like(PyObject* o) {
   if (PyLong_Check(o)) return true;

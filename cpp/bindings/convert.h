@@ -152,6 +152,41 @@ inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), 
 std::vector<TP> to_ptrs(const Tensors& v);
 Activation to_activation(const std::string& a, const char* op);
 
+// The tensor argument `arg` of op `op`: a Tensor passes through (the fast path, one type
+// check); numbers and array-likes are copied with fg.tensor's rules (Python floats ->
+// float32, NumPy arrays keep their dtype); anything else is a TypeError naming the op and
+// the argument. The one conversion of every public op's tensor arguments.
+Tensor convert_arg(py::handle h, const char* op, const char* arg);
+inline Tensor tensor_arg(py::handle h, const char* op, const char* arg = "x") {
+  py::detail::make_caster<TP> c;
+  if (c.load(h, false)) return Tensor(py::detail::cast_op<TP>(std::move(c)));
+  return convert_arg(h, op, arg);
+}
+// Two operands of a binary op: a non-Tensor one converts like the Tensor one (a Python
+// number takes the tensor's float dtype, as in `t + 1.0`).
+std::pair<Tensor, Tensor> tensor_pair(py::handle a, py::handle b, const char* op);
+// A sequence of tensors (concat, stack): each converts as tensor_arg; empty is a ValueError.
+Tensors tensor_list(py::handle xs, const char* op);
+// A shape given as *dims or as one sequence (x.reshape(2, 3) / x.reshape((2, 3))).
+std::vector<int64_t> dims_arg(const py::args& args, const char* op, const char* arg = "shape");
+// A sequence of ints (TypeError naming op and arg otherwise; OverflowError outside int64).
+std::vector<int64_t> int_seq(py::handle h, const char* op, const char* arg);
+
+// Registers ONE callable as both fg.<name> (module function) and Tensor.<name> (the same
+// function object wrapped as an instance method, so `Tensor.exp is fg.exp` and x.exp()
+// calls it with x first). The first parameter is the tensor; `extra` are py::arg()s for
+// all parameters, including the first, and the docstring.
+template <typename F, typename... Extra>
+void def_op(py::module_& m, TensorClass& T, const char* name, F&& f, const Extra&... extra) {
+  py::cpp_function cf(std::forward<F>(f), py::name(name), py::scope(m), extra...);
+  m.add_object(name, cf, /*overwrite=*/true);
+  T.attr(name) = py::reinterpret_steal<py::object>(PyInstanceMethod_New(cf.ptr()));
+}
+// A method-only binding given as a plain function (Tensor.view = Tensor.reshape, ...).
+inline void def_method_alias(TensorClass& T, const char* alias, const char* name) {
+  T.attr(alias) = T.attr("__dict__")[name];
+}
+
 // Python-number-aware binary op: t op other / other op t.
 template <typename FT, typename FS>
 TP binop(const TP& a, py::handle b, const char* op, FT ft, FS fs) {
@@ -165,11 +200,12 @@ TP binop(const TP& a, py::handle b, const char* op, FT ft, FS fs) {
 void bind_runtime(py::module_& m);
 void bind_tensor(py::module_& m, TensorClass& T);
 void bind_operators(py::module_& m, TensorClass& T);
+void bind_protocol(py::module_& m, TensorClass& T);
 void bind_numpy(py::module_& m, TensorClass& T);
 void bind_dlpack(py::module_& m, TensorClass& T);
 void bind_factories(py::module_& m);
 void bind_math(py::module_& m, TensorClass& T);
-void bind_shape(py::module_& m);
+void bind_shape(py::module_& m, TensorClass& T);
 void bind_layers(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_autograd(py::module_& m, TensorClass& T);

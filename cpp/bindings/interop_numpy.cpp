@@ -121,8 +121,16 @@ void bind_numpy(py::module_& m, TensorClass& T) {
                            shape, strides, t.storage->readonly);
   });
 
-  m.def("from_numpy", &from_numpy);
-  m.def("_from_array_copy", &from_array_copy, py::arg("array"), py::arg("dtype") = py::none());
-  m.def("to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); });
+  m.def(
+      "from_numpy", &from_numpy, py::arg("a"),
+      "from_numpy(a) -> Tensor\n\nA tensor sharing the memory of the C-contiguous float32/float64/int64/bool "
+      "array a (same shape).");
+  m.def("_from_array_copy", &from_array_copy, py::arg("array"), py::arg("dtype") = py::none(),
+        "_from_array_copy(array, dtype=None) -> Tensor\n\nA copy of the array-like (same shape).");
+  m.def(
+      "to_tensor", [](py::handle h, const TP& like) { return to_tensor(h, Tensor(like)).impl(); },
+      py::arg("x"), py::arg("like"),
+      "to_tensor(x, like) -> Tensor\n\nx converted as an operand of like (a number takes like's float "
+      "dtype).");
 }
 }  // namespace fastgrad::bindings

@@ -45,15 +45,19 @@ PYBIND11_MODULE(_C, m) {
       .def("__repr__", [](DType d) { return std::string("fastgrad.") + dtype_name(d); })
       .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
 
-  py::class_<TensorImpl, TP> T(m, "Tensor", py::buffer_protocol());
+  py::class_<TensorImpl, TP> T(m, "Tensor",
+                               "An n-d array of float32/float64/int64/bool on the autodiff tape: shape, "
+                               "dtype, requires_grad, grad; its ops are fastgrad's functions as methods.",
+                               py::buffer_protocol());
   bind_runtime(m);
   bind_tensor(m, T);
   bind_operators(m, T);
+  bind_protocol(m, T);
   bind_numpy(m, T);
   bind_dlpack(m, T);
   bind_factories(m);
   bind_math(m, T);
-  bind_shape(m);
+  bind_shape(m, T);
   bind_layers(m);
   bind_optim(m);
   bind_autograd(m, T);

@@ -1,129 +1,220 @@
-// Elementwise math, comparisons, clipping, reductions and softmax.
+// Elementwise math, comparisons, clipping, reductions and softmax: each public op is ONE
+// binding (def_op) that is both fg.<op> and Tensor.<op>, with its Python signature and
+// docstring; tensor arguments convert here (tensor_arg), validation lives in the C++ op.
 #include "convert.h"
 
 namespace fastgrad::bindings {
+namespace {
+bool gelu_tanh(py::handle approximate) {
+  if (PyUnicode_Check(approximate.ptr())) {
+    const std::string a = approximate.cast<std::string>();
+    if (a == "none" || a == "tanh") return a == "tanh";
+  }
+  throw ValueError("gelu: approximate must be 'none' or 'tanh', got " + std::string(py::repr(approximate)));
+}
+}  // namespace
+
 void bind_math(py::module_& m, TensorClass& T) {
-#define UNARY(NAME, FN)                                                              \
-  m.def(NAME, [](const TP& x) {                                                      \
-    return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); \
-  });                                                                                \
-  T.def(NAME, [](const TP& x) {                                                      \
-    return gil::kernel(shape_numel(x->shape), [&] { return FN(Tensor(x)).impl(); }); \
-  })
-  UNARY("neg", neg);
-  UNARY("exp", fastgrad::exp);
-  UNARY("log", fastgrad::log);
-  UNARY("log1p", fastgrad::log1p);
-  UNARY("sqrt", fastgrad::sqrt);
-  UNARY("abs", fastgrad::abs);
-  UNARY("sin", fastgrad::sin);
-  UNARY("cos", fastgrad::cos);
-  UNARY("tanh", fastgrad::tanh);
-  UNARY("sigmoid", sigmoid);
-  UNARY("relu", relu);
-  UNARY("silu", silu);
-  UNARY("erf", fastgrad::erf);
-  UNARY("sign", sign);
-  UNARY("isnan", fastgrad::isnan);
-  UNARY("isfinite", fastgrad::isfinite);
-  UNARY("logical_not", logical_not);
-  UNARY("clone", clone);
+#define UNARY(NAME, FN, DOC)                                         \
+  def_op(                                                            \
+      m, T, NAME,                                                    \
+      [](py::handle h) {                                             \
+        Tensor x = tensor_arg(h, NAME);                              \
+        return gil::kernel(x.numel(), [&] { return FN(x).impl(); }); \
+      },                                                             \
+      py::arg("x"),                                                  \
+      NAME "(x) -> Tensor\n\n" DOC                                   \
+           "\n\nx: any shape (array-likes convert); "                \
+           "returns a tensor of x's shape.")
+  UNARY("neg", neg, "-x elementwise.");
+  UNARY("exp", fastgrad::exp, "e**x elementwise.");
+  UNARY("log", fastgrad::log, "Natural logarithm elementwise (nan below 0, -inf at 0).");
+  UNARY("log1p", fastgrad::log1p, "log(1 + x) elementwise, accurate for small x.");
+  UNARY("sqrt", fastgrad::sqrt, "Square root elementwise.");
+  UNARY("abs", fastgrad::abs, "|x| elementwise (gradient sign(x), 0 at 0).");
+  UNARY("sin", fastgrad::sin, "Sine elementwise.");
+  UNARY("cos", fastgrad::cos, "Cosine elementwise.");
+  UNARY("tanh", fastgrad::tanh, "Hyperbolic tangent elementwise.");
+  UNARY("sigmoid", sigmoid, "1 / (1 + exp(-x)) elementwise.");
+  UNARY("relu", relu, "max(x, 0) elementwise.");
+  UNARY("silu", silu, "x * sigmoid(x) elementwise.");
+  UNARY("erf", fastgrad::erf, "The error function elementwise.");
+  UNARY("sign", sign, "-1, 0 or 1 elementwise (no gradient).");
+  UNARY("isnan", fastgrad::isnan, "Bool tensor: x is NaN.");
+  UNARY("isfinite", fastgrad::isfinite, "Bool tensor: x is neither inf nor NaN.");
+  UNARY("logical_not", logical_not, "Bool tensor: not x.");
+  UNARY("clone", clone, "A copy of x with its own memory, on the tape (gradient flows).");
 #undef UNARY
-  m.def("gelu", [](const TP& x, bool approx) { return gelu(Tensor(x), approx).impl(); });
-  m.def("gelu_deriv", [](const TP& x, bool approx) { return gelu_deriv(Tensor(x), approx).impl(); });
+  def_op(
+      m, T, "gelu",
+      [](py::handle h, py::handle approximate) {
+        Tensor x = tensor_arg(h, "gelu");
+        const bool approx = gelu_tanh(approximate);
+        return gil::kernel(x.numel(), [&] { return gelu(x, approx).impl(); });
+      },
+      py::arg("x"), py::arg("approximate") = "none",
+      "gelu(x, approximate='none') -> Tensor\n\nx * Phi(x) elementwise, or its tanh approximation when "
+      "approximate='tanh' (ValueError otherwise).\n\nx: any shape; returns x's shape.");
   m.def(
-      "softplus",
-      [](const TP& x, double beta, double threshold) { return softplus(Tensor(x), beta, threshold).impl(); },
-      py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+      "gelu_deriv", [](const TP& x, bool approx) { return gelu_deriv(Tensor(x), approx).impl(); },
+      py::arg("x"), py::arg("tanh_approx"),
+      "gelu_deriv(x, tanh_approx) -> Tensor\n\nThe derivative of gelu at x (same shape as x).");
+  def_op(
+      m, T, "softplus",
+      [](py::handle h, double beta, double threshold) {
+        return softplus(tensor_arg(h, "softplus"), beta, threshold).impl();
+      },
+      py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0,
+      "softplus(x, beta=1.0, threshold=20.0) -> Tensor\n\nlog(1 + exp(beta x)) / beta computed stably; x "
+      "itself where beta x > threshold (as PyTorch).\n\nx: any shape; returns x's shape.");
   // Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float (PyTorch).
-  m.def(
-      "clip",
-      [](const TP& x, py::handle lo, py::handle hi) {
-        auto is_int_bound = [](py::handle h) { return h.is_none() || is_int_like(h.ptr()); };
-        if (!is_floating(x->dtype) && is_int_bound(lo) && is_int_bound(hi)) {
-          auto b = [](py::handle h) {
-            return h.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(h.ptr(), "clip"));
+  def_op(
+      m, T, "clip",
+      [](py::handle h, py::handle lo, py::handle hi) {
+        Tensor x = tensor_arg(h, "clip");
+        auto is_int_bound = [](py::handle b) { return b.is_none() || is_int_like(b.ptr()); };
+        if (!is_floating(x.dtype()) && is_int_bound(lo) && is_int_bound(hi)) {
+          auto b = [](py::handle v) {
+            return v.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(v.ptr(), "clip"));
           };
-          return clip_int(Tensor(x), b(lo), b(hi)).impl();
+          return clip_int(x, b(lo), b(hi)).impl();
         }
-        auto b = [](py::handle h) {
-          return h.is_none() ? std::nullopt : std::optional<double>(py_double(h.ptr(), "clip"));
+        auto b = [](py::handle v) {
+          return v.is_none() ? std::nullopt : std::optional<double>(py_double(v.ptr(), "clip"));
         };
-        return clip(Tensor(x), b(lo), b(hi)).impl();
+        return clip(x, b(lo), b(hi)).impl();
       },
-      py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none());
-  m.def("where",
-        [](const TP& c, const TP& a, const TP& b) { return where(Tensor(c), Tensor(a), Tensor(b)).impl(); });
-  m.def("cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); });
+      py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none(),
+      "clip(x, min=None, max=None) -> Tensor\n\nx limited to [min, max] elementwise (None: unbounded). "
+      "Integer bounds keep an int64 tensor int64; a float bound makes it float.\n\nx: any shape; returns "
+      "x's shape.");
+  def_method_alias(T, "clamp", "clip");
+  m.def(
+      "where",
+      [](py::handle c, py::handle a, py::handle b) {
+        Tensor C = tensor_arg(c, "where", "condition");
+        auto [A, B] = tensor_pair(a, b, "where");
+        return where(C, A, B).impl();
+      },
+      py::arg("condition"), py::arg("a"), py::arg("b"),
+      "where(condition, a, b) -> Tensor\n\nElementwise a if condition else b, with NumPy broadcasting; no "
+      "gradient flows to condition.\n\ncondition: bool, a, b: tensors or numbers; returns the broadcast "
+      "shape.");
+  m.def(
+      "cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); }, py::arg("x"), py::arg("dtype"),
+      "cast(x, dtype) -> Tensor\n\nx converted to dtype (differentiable between float dtypes); same shape.");
 
-#define BINARY(NAME, FN)                                                 \
-  m.def(NAME, [](const TP& a, const TP& b) {                             \
-    return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),    \
-                       [&] { return FN(Tensor(a), Tensor(b)).impl(); }); \
-  })
-  BINARY("add", add);
-  BINARY("sub", sub);
-  BINARY("mul", mul);
-  BINARY("div", div);
-  BINARY("pow", fastgrad::pow);
-  BINARY("maximum", maximum);
-  BINARY("minimum", minimum);
-  BINARY("matmul", matmul);
-  BINARY("logical_and", logical_and);
-  BINARY("logical_or", logical_or);
+  // Binary ops: a Tensor operand decides how a Python number or array-like converts.
+#define BINARY(NAME, FN, DOC)                                                       \
+  def_op(                                                                           \
+      m, T, NAME,                                                                   \
+      [](py::handle a, py::handle b) {                                              \
+        auto [A, B] = tensor_pair(a, b, NAME);                                      \
+        return gil::kernel(A.numel() + B.numel(), [&] { return FN(A, B).impl(); }); \
+      },                                                                            \
+      py::arg("a"), py::arg("b"),                                                   \
+      NAME "(a, b) -> Tensor\n\n" DOC                                               \
+           "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; "        \
+           "returns the broadcast shape.")
+  BINARY("add", add, "a + b elementwise.");
+  BINARY("sub", sub, "a - b elementwise.");
+  BINARY("mul", mul, "a * b elementwise.");
+  BINARY("div", div, "a / b elementwise.");
+  BINARY("maximum", maximum, "The larger of a and b elementwise (gradient split evenly on ties).");
+  BINARY("minimum", minimum, "The smaller of a and b elementwise (gradient split evenly on ties).");
+  BINARY("logical_and", logical_and, "Bool tensor: a and b.");
+  BINARY("logical_or", logical_or, "Bool tensor: a or b.");
 #undef BINARY
-  m.def("compare", [](const TP& a, const TP& b, int op) {
-    return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
-                       [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
-  });
+  def_op(
+      m, T, "matmul",
+      [](py::handle a, py::handle b) {
+        auto [A, B] = tensor_pair(a, b, "matmul");
+        return matmul(A, B).impl();
+      },
+      py::arg("a"), py::arg("b"),
+      "matmul(a, b) -> Tensor\n\nThe matrix product a @ b, batched and broadcasting as NumPy: a: (..., n, "
+      "k), b: (..., k, m) -> (..., n, m); 1-d operands are vectors.");
+  // A Tensor base with a Python number exponent takes the scalar path, as t ** 2.
+  def_op(
+      m, T, "pow",
+      [](py::handle a, py::handle b) {
+        py::detail::make_caster<TP> ca;
+        if (ca.load(a, false))
+          return binop(py::detail::cast_op<TP>(std::move(ca)), b, "pow", fastgrad::pow, pow_scalar);
+        auto [A, B] = tensor_pair(a, b, "pow");
+        return fastgrad::pow(A, B).impl();
+      },
+      py::arg("a"), py::arg("b"),
+      "pow(a, b) -> Tensor\n\na ** b elementwise.\n\na, b: tensors, numbers or array-likes; NumPy "
+      "broadcasting; returns the broadcast shape.");
+  m.def(
+      "compare",
+      [](const TP& a, const TP& b, int op) {
+        return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
+                           [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+      },
+      py::arg("a"), py::arg("b"), py::arg("op"),
+      "compare(a, b, op) -> Tensor\n\nBool tensor of a <op> b (op: the CmpOp code), broadcast shape.");
 
-#define REDUCE(NAME, FN)                                                        \
-  m.def(                                                                        \
-      NAME,                                                                     \
-      [](const TP& x, py::object axis, bool keepdims) {                         \
-        Axes ax = to_axes(axis);                                                \
-        return FN(Tensor(x), ax, keepdims).impl();                              \
-      },                                                                        \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false); \
-  T.def(                                                                        \
-      NAME,                                                                     \
-      [](const TP& x, py::object axis, bool keepdims) {                         \
-        Axes ax = to_axes(axis);                                                \
-        return FN(Tensor(x), ax, keepdims).impl();                              \
-      },                                                                        \
-      py::arg("axis") = py::none(), py::arg("keepdims") = false)
-  REDUCE("sum", sum);
-  REDUCE("mean", mean);
-  REDUCE("amax", amax);
-  REDUCE("amin", amin);
-  REDUCE("prod", prod);
-  REDUCE("logsumexp", logsumexp);
+#define REDUCE(NAME, FN, DOC)                                                                              \
+  def_op(                                                                                                  \
+      m, T, NAME,                                                                                          \
+      [](py::handle h, py::handle axis, bool keepdims) {                                                   \
+        Tensor x = tensor_arg(h, NAME);                                                                    \
+        return FN(x, to_axes(py::reinterpret_borrow<py::object>(axis)), keepdims).impl();                  \
+      },                                                                                                   \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,                             \
+      NAME "(x, axis=None, keepdims=False) -> Tensor\n\n" DOC                                              \
+           "\n\nx: any shape; axis: None (all), an int or a tuple of ints; the reduced axes are dropped, " \
+           "or kept with size 1 when keepdims.")
+  REDUCE("sum", sum, "The sum over axis.");
+  REDUCE("mean", mean, "The mean over axis.");
+  REDUCE("amax", amax, "The maximum over axis (values only; the gradient is split evenly on ties).");
+  REDUCE("amin", amin, "The minimum over axis (values only; the gradient is split evenly on ties).");
+  REDUCE("prod", prod, "The product over axis.");
+  REDUCE("logsumexp", logsumexp, "log(sum(exp(x))) over axis, computed stably.");
 #undef REDUCE
-  m.def(
-      "var",
-      [](const TP& x, py::object axis, double correction, bool keepdims) {
-        return var(Tensor(x), to_axes(axis), correction, keepdims).impl();
-      },
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def(
-      "std",
-      [](const TP& x, py::object axis, double correction, bool keepdims) {
-        return std_(Tensor(x), to_axes(axis), correction, keepdims).impl();
-      },
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 0.0, py::arg("keepdims") = false);
-  m.def(
-      "argmax",
-      [](const TP& x, std::optional<int64_t> axis, bool keepdims) {
-        return gil::kernel(shape_numel(x->shape), [&] { return argmax(Tensor(x), axis, keepdims).impl(); });
-      },
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def(
-      "argmin",
-      [](const TP& x, std::optional<int64_t> axis, bool keepdims) {
-        return gil::kernel(shape_numel(x->shape), [&] { return argmin(Tensor(x), axis, keepdims).impl(); });
-      },
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
-  m.def("softmax", [](const TP& x, int64_t axis) { return softmax(Tensor(x), axis).impl(); });
-  m.def("log_softmax", [](const TP& x, int64_t axis) { return log_softmax(Tensor(x), axis).impl(); });
+#define MOMENT(NAME, FN, DOC)                                                                               \
+  def_op(                                                                                                   \
+      m, T, NAME,                                                                                           \
+      [](py::handle h, py::handle axis, double correction, bool keepdims) {                                 \
+        Tensor x = tensor_arg(h, NAME);                                                                     \
+        return FN(x, to_axes(py::reinterpret_borrow<py::object>(axis)), correction, keepdims).impl();       \
+      },                                                                                                    \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 1.0, py::arg("keepdims") = false, \
+      NAME                                                                                                  \
+      "(x, axis=None, correction=1, keepdims=False) -> Tensor\n\n" DOC                                      \
+      " with Bessel's correction (1: unbiased, as PyTorch; 0: NumPy's default).\n\nx: any shape; axis: "    \
+      "None, an int or a tuple of ints; the reduced axes are dropped unless keepdims.")
+  MOMENT("var", var, "The variance over axis");
+  MOMENT("std", std_, "The standard deviation over axis");
+#undef MOMENT
+#define ARG(NAME, FN, DOC)                                                                                 \
+  def_op(                                                                                                  \
+      m, T, NAME,                                                                                          \
+      [](py::handle h, std::optional<int64_t> axis, bool keepdims) {                                       \
+        Tensor x = tensor_arg(h, NAME);                                                                    \
+        return gil::kernel(x.numel(), [&] { return FN(x, axis, keepdims).impl(); });                       \
+      },                                                                                                   \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,                             \
+      NAME                                                                                                 \
+      "(x, axis=None, keepdims=False) -> Tensor\n\n" DOC                                                   \
+      " (int64; first occurrence on ties).\n\nx: any shape; axis None flattens x first; the reduced axis " \
+      "is dropped unless keepdims.")
+  ARG("argmax", argmax, "The index of the maximum along axis");
+  ARG("argmin", argmin, "The index of the minimum along axis");
+#undef ARG
+  def_op(
+      m, T, "softmax",
+      [](py::handle h, int64_t axis) { return softmax(tensor_arg(h, "softmax"), axis).impl(); }, py::arg("x"),
+      py::arg("axis") = -1,
+      "softmax(x, axis=-1) -> Tensor\n\nexp(x - logsumexp(x)) along axis (numerically stable).\n\nx: any "
+      "shape; returns x's shape.");
+  def_op(
+      m, T, "log_softmax",
+      [](py::handle h, int64_t axis) { return log_softmax(tensor_arg(h, "log_softmax"), axis).impl(); },
+      py::arg("x"), py::arg("axis") = -1,
+      "log_softmax(x, axis=-1) -> Tensor\n\nx - logsumexp(x) along axis.\n\nx: any shape; returns x's "
+      "shape.");
 }
 }  // namespace fastgrad::bindings

@@ -2,7 +2,7 @@
 #include "convert.h"
 
 namespace fastgrad::bindings {
-void bind_tensor(py::module_&, TensorClass& T) {
+void bind_tensor(py::module_& m, TensorClass& T) {
   // The constructor Python subclasses (nn.Parameter) go through: a new leaf sharing data's storage.
   T.def(py::init([](const TP& data) { return detach(Tensor(data)).impl(); }), py::arg("data"),
         "Tensor(data): a new leaf tensor sharing data's storage (what detach() returns).");
@@ -43,10 +43,14 @@ void bind_tensor(py::module_&, TensorClass& T) {
                                if (!t->grad_fn) return py::none();
                                return py::str(t->grad_fn->prim->name());
                              })
-      .def("detach", [](const TP& t) { return detach(Tensor(t)).impl(); })
       .def("astype", [](const TP& t, DType d) { return cast(Tensor(t), d).impl(); })
       .def("contiguous", [](const TP& t) { return contiguous(Tensor(t)).impl(); })
       .def("clone", [](const TP& t) { return clone(Tensor(t)).impl(); });
+
+  def_op(
+      m, T, "detach", [](py::handle h) { return detach(tensor_arg(h, "detach")).impl(); }, py::arg("x"),
+      "detach(x) -> Tensor\n\nx's value off the tape: shares x's memory, requires_grad=False, no grad_fn; "
+      "same shape.");
 
   // In-place ops: every one goes through inplace_ (cpp/src/autodiff/inplace.cpp), which
   // applies PyTorch's rules and records the op on the tape like any other. Here only the

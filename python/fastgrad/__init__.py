@@ -15,16 +15,15 @@ import threading as _threading
 # 2.5 s). Must be set before libgomp starts; OMP_WAIT_POLICY=active overrides it.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import (
-    _C,  # noqa: E402
+from . import (  # noqa: E402
     autograd,
     data,
     nn,
+    ops,
     optim,
     pytree,
     train,
 )
-from ._C import Tensor, from_dlpack, get_num_threads, manual_seed, set_num_threads
 from ._tensor import (
     arange,
     as_tensor,
@@ -53,6 +52,7 @@ from ._threads import default_num_threads as _default_num_threads
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .io import load, save
 from .ops import (
+    Tensor,
     abs,
     add,
     amax,
@@ -72,13 +72,16 @@ from .ops import (
     exp,
     expand,
     flatten,
+    from_dlpack,
     gelu,
+    get_num_threads,
     isfinite,
     isnan,
     log,
     log1p,
     log_softmax,
     logsumexp,
+    manual_seed,
     matmul,
     max,
     maximum,
@@ -92,6 +95,7 @@ from .ops import (
     prod,
     relu,
     reshape,
+    set_num_threads,
     sigmoid,
     sign,
     silu,
@@ -135,14 +139,14 @@ set_num_threads(_default_num_threads())
 # Only the main thread's kernels stop for Ctrl-C (Python runs signal handlers there).
 # After fork the forking thread is the child's main thread, and the C++ at-fork handler
 # has put the child on one thread (see set_num_threads).
-_C._set_main_thread(_threading.main_thread().ident)
+ops.set_main_thread(_threading.main_thread().ident)
 if hasattr(_os, "register_at_fork"):
-    _os.register_at_fork(after_in_child=lambda: _C._set_main_thread(_threading.get_ident()))
+    _os.register_at_fork(after_in_child=lambda: ops.set_main_thread(_threading.get_ident()))
 
 
 def empty_cache() -> None:
     """Returns the allocator's cached blocks to the system."""
-    _C.empty_cache()
+    ops.empty_cache()
 
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from . import _C
+from . import ops
 
 
 class _Trace:
@@ -49,11 +49,11 @@ class tracing:
 
     def __enter__(self) -> None:
         _tl.traces.append(self.trace)
-        _C._set_trace_depth(len(_tl.traces))
+        ops.set_trace_depth(len(_tl.traces))
 
     def __exit__(self, *exc) -> None:
         _tl.traces.remove(self.trace)
-        _C._set_trace_depth(len(_tl.traces))
+        ops.set_trace_depth(len(_tl.traces))
 
 
 def active() -> bool:
@@ -62,13 +62,13 @@ def active() -> bool:
 
 def _carrier(t: Any) -> Optional[str]:
     """The innermost tracing transform whose derivative ``t`` carries, or None."""
-    if not isinstance(t, _C.Tensor) or not t.dtype.is_floating_point:
+    if not isinstance(t, ops.Tensor) or not t.dtype.is_floating_point:
         return None
-    tape = t.requires_grad and _C.grad_enabled()
+    tape = t.requires_grad and ops.grad_enabled()
     for tr in reversed(_tl.traces):
         if tr.level is not None and t._tangent(tr.level) is not None:
             return tr.who
-        if tr.aliases is not None and tape and _C._reaches(t, tr.aliases):
+        if tr.aliases is not None and tape and ops.reaches(t, tr.aliases):
             return tr.who
     return None
 

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _C
+from . import ops
 
 # Set in a worker process (fg.data.get_worker_info()).
 WORKER_INFO: Optional[WorkerInfo] = None
@@ -46,7 +46,7 @@ class _Arr:
 
 
 def _pack(x: Any) -> Any:
-    if isinstance(x, _C.Tensor):
+    if isinstance(x, ops.Tensor):
         return _Arr(np.array(x))  # an owned C-contiguous copy (views of the dataset too)
     if isinstance(x, tuple):
         return tuple(_pack(v) for v in x)
@@ -59,7 +59,7 @@ def _pack(x: Any) -> Any:
 
 def _unpack(x: Any) -> Any:
     if isinstance(x, _Arr):
-        return _C.from_numpy(np.ascontiguousarray(x.a))
+        return ops.from_numpy(np.ascontiguousarray(x.a))
     if isinstance(x, tuple):
         return tuple(_unpack(v) for v in x)
     if isinstance(x, list):
@@ -104,8 +104,8 @@ def _worker_loop(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     init_error = None
     try:
-        _C.set_num_threads(1)
-        _C.manual_seed(seed)
+        ops.set_num_threads(1)
+        ops.manual_seed(seed)
         random.seed(seed)
         WORKER_INFO = WorkerInfo(worker_id, num_workers, seed, loader.dataset)
         if loader.worker_init_fn is not None:
@@ -123,6 +123,7 @@ def _worker_loop(
         if init_error is not None:
             result_q.put((tag, i, None, init_error))
             continue
+        out: tuple[Any, Any, Any, Any]
         try:
             out = (tag, i, _pack(loader._make_batch(spec)), None)
         except Exception:
@@ -231,7 +232,7 @@ def _base_seed(loader: Any) -> int:
             np.random.SeedSequence([int(loader.seed) % 2**63, loader.epoch]).generate_state(2, np.uint64)[0]
             % 2**62
         )
-    return int(_C.next_seed()) % 2**62
+    return int(ops.next_seed()) % 2**62
 
 
 def iterate(loader: Any) -> Iterator[Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from . import _C
-from ._C import Tensor
+from . import ops
+from .ops import Tensor
 
 
 class _GradMode:
@@ -17,11 +17,11 @@ class _GradMode:
         self._prev: list[bool] = []
 
     def __enter__(self) -> None:
-        self._prev.append(_C.grad_enabled())
-        _C.set_grad_enabled(self.enabled)
+        self._prev.append(ops.grad_enabled())
+        ops.set_grad_enabled(self.enabled)
 
     def __exit__(self, *exc) -> None:
-        _C.set_grad_enabled(self._prev.pop())
+        ops.set_grad_enabled(self._prev.pop())
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -43,7 +43,7 @@ def enable_grad() -> _GradMode:
 
 
 def is_grad_enabled() -> bool:
-    return _C.grad_enabled()
+    return ops.grad_enabled()
 
 
 def backward(
@@ -55,7 +55,7 @@ def backward(
     """Accumulates d(outputs)/d(leaf) · grad_outputs into each leaf's ``.grad``."""
     outputs = list(outputs)
     grads = list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
-    _C.backward(outputs, grads, retain_graph, create_graph)
+    ops.backward(outputs, grads, retain_graph, create_graph)
 
 
 def grad(
@@ -74,4 +74,4 @@ def grad(
         grads = [None] * len(outputs)
     else:
         grads = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
-    return tuple(_C.grad(outputs, grads, inputs_l, retain_graph, create_graph, allow_unused))
+    return tuple(ops.grad(outputs, grads, inputs_l, retain_graph, create_graph, allow_unused))

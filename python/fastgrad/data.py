@@ -12,10 +12,10 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import _C
-from ._C import Tensor
+from . import ops
 from ._tensor import int64
 from ._tensor import tensor as _tensor
+from .ops import Tensor
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -62,23 +62,23 @@ class TensorDataset(Dataset):
         return {"arrays": [np.array(a) for a in self._arrays]}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(*state["arrays"])
+        type(self).__init__(self, *state["arrays"])
 
     def __getitem__(self, i: Any) -> tuple:
         return tuple(t[i] for t in self.tensors)
 
     def take(self, idx: np.ndarray) -> tuple:
         """A batch of rows ``idx`` (vectorised gather)."""
-        ii = _C._from_array_copy(np.ascontiguousarray(idx, dtype=np.int64), int64)
-        return tuple(_C.index_select(t, 0, ii) for t in self.tensors)
+        ii = ops.from_array_copy(np.ascontiguousarray(idx, dtype=np.int64), int64)
+        return tuple(ops.index_select(t, 0, ii) for t in self.tensors)
 
     def slice(self, a: int, b: int) -> tuple:
         """Rows a..b as views (no copy)."""
-        return tuple(_C.slice(t, [(a, b, 1)] + [(0, n, 1) for n in t.shape[1:]]) for t in self.tensors)
+        return tuple(ops.slice(t, [(a, b, 1)] + [(0, n, 1) for n in t.shape[1:]]) for t in self.tensors)
 
 
 class Subset(Dataset):
-    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
         self.dataset = dataset
         self.indices = np.asarray(indices, dtype=np.int64)
 
@@ -105,7 +105,7 @@ def random_split(dataset: Dataset, lengths: Sequence[Any], seed: Optional[int] =
         counts = [int(x) for x in lengths]
     if sum(counts) != n:
         raise ValueError(f"random_split: lengths {lengths} do not add up to the dataset size {n}")
-    rng = np.random.default_rng(seed if seed is not None else _C.next_seed())
+    rng = np.random.default_rng(seed if seed is not None else ops.next_seed())
     perm = rng.permutation(n)
     out, a = [], 0
     for c in counts:
@@ -194,7 +194,7 @@ class DataLoader:
     def _order(self) -> Optional[np.ndarray]:
         if not self.shuffle:
             return None
-        s = (self.seed + self.epoch) if self.seed is not None else _C.next_seed()
+        s = (self.seed + self.epoch) if self.seed is not None else ops.next_seed()
         return np.random.default_rng(s).permutation(len(self.dataset))
 
     def _batch_indices(self) -> Iterator[Any]:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._C import Tensor
+from .ops import Tensor
 
 __all__ = [
     "PyTreeDef",
@@ -192,7 +192,7 @@ def tree_ravel(tree: Any) -> tuple[Tensor, Callable[[Tensor], Any]]:
     Returns ``(vector, unravel)`` where ``unravel(v)`` rebuilds a pytree of tensors with
     the original shapes. The vector uses fastgrad ops, so it stays differentiable.
     """
-    from . import _C
+    from . import ops
 
     leaves, td = tree_flatten(tree)
     shapes = []
@@ -201,16 +201,16 @@ def tree_ravel(tree: Any) -> tuple[Tensor, Callable[[Tensor], Any]]:
         if not isinstance(x, Tensor):
             raise TypeError(f"tree_ravel: leaves must be fg.Tensor, got {type(x).__name__}")
         shapes.append(tuple(x.shape))
-        flat.append(_C.reshape(x, [-1]) if x.ndim != 1 else x)
+        flat.append(ops.reshape(x, [-1]) if x.ndim != 1 else x)
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     if not flat:
         raise ValueError("tree_ravel: the pytree has no leaves")
-    vec = flat[0] if len(flat) == 1 else _C.concat(flat, 0)
+    vec = flat[0] if len(flat) == 1 else ops.concat(flat, 0)
 
     def unravel(v: Tensor) -> Any:
         if tuple(v.shape) != (sum(sizes),):
             raise ValueError(f"unravel: expected a vector of size {sum(sizes)}, got shape {tuple(v.shape)}")
-        parts = [v] if len(sizes) == 1 else _C.split(v, sizes, 0)
-        return td.unflatten([_C.reshape(p, list(s)) for p, s in zip(parts, shapes)])
+        parts = [v] if len(sizes) == 1 else ops.split(v, sizes, 0)
+        return td.unflatten([ops.reshape(p, list(s)) for p, s in zip(parts, shapes)])
 
     return vec, unravel
