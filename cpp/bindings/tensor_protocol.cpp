@@ -110,6 +110,18 @@ py::object max_min(const TP& t, bool is_max, py::object axis, bool keepdims, py:
 }  // namespace
 
 void bind_protocol(py::module_& m, TensorClass& T) {
+  // Registered before Tensor.__iter__ so its signature names the Python type.
+  py::class_<RowIterator>(m, "_RowIterator", "Iterator over a tensor's rows (see Tensor.__iter__).")
+      .def(
+          "__iter__", [](py::object it) { return it; }, "iter(it) is it.")
+      .def(
+          "__next__",
+          [](RowIterator& it) -> py::object {
+            if (it.i >= it.n) throw py::stop_iteration();
+            return it.x[py::int_(it.i++)];
+          },
+          "The next row.");
+
   m.attr("MaxMinResult") = max_min_result();
   T.def(
        "item", [](py::object self) { return item(self.cast<TP>(), self, ".item()"); },
@@ -234,16 +246,6 @@ void bind_protocol(py::module_& m, TensorClass& T) {
         py::arg("axis") = py::none(), py::arg("keepdims") = false, py::kw_only(), py::arg("dim") = py::none(),
         py::arg("keepdim") = py::none(), docs[k].c_str());
   }
-  py::class_<RowIterator>(m, "_RowIterator", "Iterator over a tensor's rows (see Tensor.__iter__).")
-      .def(
-          "__iter__", [](py::object it) { return it; }, "iter(it) is it.")
-      .def(
-          "__next__",
-          [](RowIterator& it) -> py::object {
-            if (it.i >= it.n) throw py::stop_iteration();
-            return it.x[py::int_(it.i++)];
-          },
-          "The next row.");
   T.attr("__str__") = T.attr("__dict__")["__repr__"];
   T.attr("__array_ufunc__") = py::none();  // NumPy defers to Tensor's reflected operators
   T.attr("__array_priority__") = 1000;
