@@ -1,10 +1,10 @@
 // The optimizer op family: fused, in-place updates of a whole parameter group (torch.optim's
-// semantics, cheat sheet "OPTIMIZERS"). Each op validates its options and every tensor of
-// the group (one gradient and one state buffer per parameter, same dtype and shape,
+// semantics, cheat sheet "OPTIMIZERS"). Each op validates its step arguments and every
+// tensor of the group (one gradient and one state buffer per parameter, same dtype and shape,
 // contiguous, writable), dispatches on the dtype (float32/float64), runs the kernel in
 // cpp/src/kernels/optim/ and bumps the storage versions of everything it wrote (so a node
 // that saved a parameter refuses to run backward on the updated value).
-// Errors: ValueError (options, list lengths, layouts), TypeError (non-float parameters),
+// Errors: ValueError (step arguments, list lengths, layouts), TypeError (non-float parameters),
 // each message starting with the op's name.
 #pragma once
 #include <cstdint>
@@ -14,8 +14,10 @@
 
 namespace fastgrad {
 
-// validate(who): ValueError "who: <argument> ..." for a value torch.optim rejects; `who` is
-// the caller's name (the op, or the Python optimizer class at construction time).
+// validate(who): ValueError "who: <argument> ..." for a value torch.optim rejects at
+// construction; `who` is the caller's name (the Python optimizer class). The steps do not
+// call it: as in torch, values changed afterwards are used as given (a negative lr set by
+// the user's schedule ascends).
 struct SgdOptions {
   double lr = 1e-3, momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
   bool nesterov = false, maximize = false;

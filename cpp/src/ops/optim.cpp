@@ -112,7 +112,6 @@ void RmspropOptions::validate(const std::string& who) const {
 
 void sgd_step(const Tensors& params, const Tensors& grads, const Tensors& momentum_buffers,
               const SgdOptions& opt, bool first_step) {
-  opt.validate("sgd_step");
   if (opt.momentum != 0 && momentum_buffers.empty() && !params.empty())
     throw ValueError("sgd_step: momentum needs momentum buffers");
   run_step(params, "sgd_step", [&](auto tag) {
@@ -128,7 +127,6 @@ void sgd_step(const Tensors& params, const Tensors& grads, const Tensors& moment
 void adam_step(const Tensors& params, const Tensors& grads, const Tensors& exp_avgs,
                const Tensors& exp_avg_sqs, const Tensors& max_exp_avg_sqs, const AdamOptions& opt,
                int64_t step) {
-  opt.validate("adam_step");
   if (step < 1) throw ValueError("adam_step: step must be >= 1, got " + std::to_string(step));
   if (opt.amsgrad && max_exp_avg_sqs.empty() && !params.empty())
     throw ValueError("adam_step: amsgrad needs max_exp_avg_sqs");
@@ -148,7 +146,6 @@ void adam_step(const Tensors& params, const Tensors& grads, const Tensors& exp_a
 
 void rmsprop_step(const Tensors& params, const Tensors& grads, const Tensors& square_avgs,
                   const Tensors& momentum_buffers, const Tensors& grad_avgs, const RmspropOptions& opt) {
-  opt.validate("rmsprop_step");
   if (!params.empty()) {
     if (opt.momentum > 0 && momentum_buffers.empty())
       throw ValueError("rmsprop_step: momentum needs momentum buffers");
