@@ -308,3 +308,6 @@ def detach(x: Tensor) -> Tensor:
 # ---- engine hooks
 # Extension functions that fastgrad's own modules need and that have no public form of
 # their own. ops.py is the only module that touches _C; one name per line.
+push_jvp_level = _C.push_jvp_level
+pop_jvp_level = _C.pop_jvp_level
+set_grad_enabled = _C.set_grad_enabled
