@@ -174,6 +174,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     pr, out, out_leaves, out_td, aux = trace_reverse(f, primals, tuple(range(len(primals))), has_aux, "vjp")
 
     def vjp_fn(w: Any) -> tuple[Any, ...]:
+        """``Jᵀ w``: ``w`` shaped like ``out``; one cotangent per primal, shaped like it."""
         wl, wtd = tree_flatten(w)
         if wtd != out_td:
             raise ValueError(
