@@ -311,3 +311,4 @@ def detach(x: Tensor) -> Tensor:
 push_jvp_level = _C.push_jvp_level
 pop_jvp_level = _C.pop_jvp_level
 set_grad_enabled = _C.set_grad_enabled
+grad = _C.grad

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .. import _trace, autograd, ops
+from .. import _trace, ops
 from .._tensor import from_numpy, full
 from ..ops import Tensor
 from ..pytree import PyTreeDef, tree_flatten
@@ -24,14 +24,14 @@ from ._levels import forward_alias, is_constant, jvp_level, zeros
 from ._reverse import Argnums, needs_create, trace_reverse, value_and_grad_call
 
 
-def _one_hot_rows(n: int, shape: Sequence[int], dtype: Any) -> np.ndarray:
-    """The basis of an ``n``-element space, shape (n, *shape), in ``dtype``."""
-    return np.eye(n, dtype=np.dtype(dtype.name)).reshape((n,) + tuple(shape))
-
-
-def _basis(row: np.ndarray) -> Tensor:
-    # eye[e] of a 0-d shape is a NumPy scalar, not an array
-    return from_numpy(row if row.ndim else np.asarray(row))
+def _basis(n: int, shape: Sequence[int], dtype: Any) -> list[Tensor]:
+    """The ``n`` one-hot tensors of ``shape`` (n elements in all), in ``dtype``; views of
+    one identity matrix."""
+    eye = np.eye(n, dtype=np.dtype(dtype.name))
+    if not shape:  # a row of a 0-d shape would be a NumPy scalar, not an array
+        return [from_numpy(eye.reshape(()))]
+    rows = eye.reshape((n,) + tuple(shape))
+    return [from_numpy(rows[e]) for e in range(n)]
 
 
 def _stack_block(ts: list[Tensor], axis: int, shape: list[int]) -> Tensor:
@@ -84,16 +84,8 @@ def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
             per_in: list[list[Tensor]] = [[] for _ in inputs]
             m = o.numel()
             if m and o.dtype.is_floating_point and o.requires_grad:
-                eye = _one_hot_rows(m, o.shape, o.dtype)
-                for e in range(m):
-                    gs = autograd.grad(
-                        [o],
-                        inputs,
-                        [_basis(eye[e])],
-                        retain_graph=True,
-                        create_graph=create,
-                        allow_unused=True,
-                    )
+                for w in _basis(m, o.shape, o.dtype):
+                    gs = ops.grad([o], [w], inputs, True, create, True)  # retain, create, allow unused
                     for j, g in enumerate(gs):
                         per_in[j].append(g if g is not None else zeros(inputs[j]))
             rows.append(per_in)
@@ -146,9 +138,8 @@ def _jacfwd(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
                 n = x.numel()
                 cj = []
                 if n:
-                    eye = _one_hot_rows(n, x.shape, x.dtype)
-                    for e in range(n):
-                        aliases[j]._set_tangent(level, _basis(eye[e]))
+                    for u in _basis(n, x.shape, x.dtype):
+                        aliases[j]._set_tangent(level, u)
                         ol, otd, ts, ax = run(level)
                         if first is None:
                             first = (ol, otd, ax)

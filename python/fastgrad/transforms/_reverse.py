@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, Union
 
 from .. import _trace, autograd, ops
-from .._tensor import full
 from ..ops import Tensor
 from ..pytree import PyTreeDef, tree_flatten
 from ._args import (
@@ -31,12 +30,12 @@ Argnums = Union[int, Sequence[int]]
 
 
 def pull(
-    roots: Sequence[Tensor], cots: Sequence[Tensor], inputs: Sequence[Tensor], create: bool
+    roots: Sequence[Tensor], cots: Sequence[Optional[Tensor]], inputs: Sequence[Tensor], create: bool
 ) -> list[Tensor]:
     """``Jᵀ w`` for every input, shaped like it (zeros for inputs the roots do not reach).
 
-    ``roots[i]`` and ``cots[i]`` have the same shape; non-floating roots and roots off the
-    tape contribute nothing.
+    ``roots[i]`` and ``cots[i]`` have the same shape (a None cotangent: ones, for a
+    scalar root); non-floating roots and roots off the tape contribute nothing.
     """
     rs, ws = [], []
     for o, w in zip(roots, cots):
@@ -47,7 +46,10 @@ def pull(
         return [zeros(x) for x in inputs]
     # retain_graph: the pullback may be called again (vjp_fn, jacrev rows), and the
     # walk may reach a closure's graph that is not ours to free.
-    gs = autograd.grad(rs, list(inputs), ws, retain_graph=True, create_graph=create, allow_unused=True)
+    # ops.grad is the engine's entry point (positional: roots, cotangents, inputs,
+    # retain_graph, create_graph, allow_unused): fg.autograd.grad's argument handling
+    # adds about a quarter to a small backward pass, and jacrev runs one per row.
+    gs = ops.grad(rs, ws, list(inputs), True, create, True)
     return [g if g is not None else zeros(x) for g, x in zip(gs, inputs)]
 
 
@@ -110,7 +112,7 @@ def value_and_grad_call(
     out = check_scalar(out, who)
     create = needs_create(pr.aliases)
     root = out if out.shape == () else ops.reshape(out, [])
-    gs = pull([root], [full([], 1.0, out.dtype)], pr.aliases, create)
+    gs = pull([root], [None], pr.aliases, create)  # None: the engine seeds a scalar root with 1
     per = pr.per_arg(gs)
     grads = per[0] if single else tuple(per)
     if prepared is not None:
