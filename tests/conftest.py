@@ -22,6 +22,15 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def one_thread():
+    """Runs the test with one OpenMP thread, then restores the count."""
+    n = fg.get_num_threads()
+    fg.set_num_threads(1)
+    yield
+    fg.set_num_threads(n)
+
+
 def pytest_sessionstart(session):
     """In CI the torch and jax oracles are mandatory: tests that compare against them
     must not skip there (they could never fail). Locally they stay optional."""

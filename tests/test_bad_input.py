@@ -4,8 +4,7 @@ A table: every public function (ops, factories, transforms) and every layer, los
 and optimizer is given wrong shapes, dtypes, layouts or types. Each row names the
 exception type(s) it must raise (ValueError/TypeError, IndexError for bad indices,
 RuntimeError for autograd misuse) and the text the message must contain: the op or
-layer name and, where shapes are at fault, the offending shapes. Rows whose current
-behaviour is a known, reported defect are marked xfail with the reason.
+layer name and, where shapes are at fault, the offending shapes.
 """
 
 from __future__ import annotations
@@ -407,19 +406,7 @@ def _check(thunk, exc, needles):
     assert not missing, f"message {msg!r} lacks {missing}"
 
 
-# Rows whose message/exception is known wrong today (see the issue 7 report).
-KNOWN: dict = {}  # exp-str: fixed in issue 10 (ops._t names the op)
-
-
-@pytest.mark.parametrize(
-    "row",
-    [
-        pytest.param(
-            r, id=r[0], marks=[pytest.mark.xfail(reason=KNOWN[r[0]], strict=False)] if r[0] in KNOWN else []
-        )
-        for r in ROWS
-    ],
-)
+@pytest.mark.parametrize("row", [pytest.param(r, id=r[0]) for r in ROWS])
 def test_core_bad_input(row):
     _, thunk, exc, needles = row
     _check(thunk, exc, needles)
@@ -494,18 +481,9 @@ LAYER_IDS = [
     "GRU-float",
     "Embedding-ctor-float",
 ]
-LAYER_KNOWN = {}
 
 
-@pytest.mark.parametrize(
-    "rid",
-    [
-        pytest.param(
-            i, marks=[pytest.mark.xfail(reason=LAYER_KNOWN[i], strict=False)] if i in LAYER_KNOWN else []
-        )
-        for i in LAYER_IDS
-    ],
-)
+@pytest.mark.parametrize("rid", LAYER_IDS)
 def test_layer_bad_input(rid):
     rows = {r[0]: r for r in _layer_rows()}
     _, thunk, exc, needles = rows[rid]
@@ -578,18 +556,9 @@ NONE_CALLS = {
     "jvp": "fg.jvp(lambda a: a, (x,), (None,))",
     "grad-transform": "fg.grad(lambda a: fg.sum(a))(None)",
 }
-NONE_KNOWN: dict = {}  # autograd.grad/backward with None segfaulted; fixed in the engine (issue 7)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n, marks=[pytest.mark.xfail(reason=NONE_KNOWN[n], strict=False)] if n in NONE_KNOWN else []
-        )
-        for n in NONE_CALLS
-    ],
-)
+@pytest.mark.parametrize("name", list(NONE_CALLS))
 def test_none_for_a_tensor_never_crashes(name):
     import subprocess
     import sys

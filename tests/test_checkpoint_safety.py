@@ -21,6 +21,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -69,6 +71,45 @@ def _load_outcome(path):
     except ValueError as e:
         assert str(e), "empty error message"
         return "ValueError"
+
+
+# fg.load's documented bound: at most about 60 bytes of Python memory per header byte
+# (io.py), plus the data itself (a copy per tensor); a little slack for the interpreter.
+BYTES_PER_FILE_BYTE = 64
+SLACK_BYTES = 1 << 20
+
+
+def _bounded_load(path):
+    """``_load_outcome(path)``, checking what a damaged file can make fg.load spend: it
+    asks for no byte beyond the file's size (a header cannot make it read on, or size a
+    buffer by a claimed length), and its peak Python/NumPy allocation stays within
+    BYTES_PER_FILE_BYTE per file byte. Both are counts, not times: a hostile header that
+    made load loop or allocate without bound fails here on any machine."""
+    size = path.stat().st_size
+    asked = []
+    read_exactly = io._read_exactly
+
+    def counting(f, n, bad):
+        asked.append(n)
+        return read_exactly(f, n, bad)
+
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        with mock.patch.object(io, "_read_exactly", counting):
+            outcome = _load_outcome(path)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    assert asked, "fg.load no longer reads through io._read_exactly: update this bound"
+    assert sum(asked) <= size, f"fg.load asked for {sum(asked)} bytes of a {size}-byte file ({asked})"
+    limit = BYTES_PER_FILE_BYTE * size + SLACK_BYTES
+    assert peak <= limit, f"fg.load of a {size}-byte file allocated {peak} bytes (limit {limit})"
+    return outcome
 
 
 # ------------------------------------------------------------------ kill during save
@@ -225,9 +266,7 @@ def test_fuzzed_bytes_give_value_error_or_valid_data(tmp_path_factory, data):
             del buf[i : i + data.draw(st.integers(1, 8))]
     bad = tmp / "bad.fg"
     bad.write_bytes(bytes(buf))
-    t = time.perf_counter()
-    outcome = _load_outcome(bad)
-    assert time.perf_counter() - t < 5.0, "load of a damaged file took too long"
+    outcome = _bounded_load(bad)
     if COUNTER:
         COUNTER.hit("checkpoint", "fuzz:" + outcome)
 
@@ -268,24 +307,13 @@ CRAFTED = {
 }
 
 
-# io.py bugs reported in the issue 7 report (io.py belongs to another engineer)
-KNOWN_IO: dict = {}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=[pytest.mark.xfail(reason=KNOWN_IO[n], strict=False)] if n in KNOWN_IO else [])
-        for n in sorted(CRAFTED)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(CRAFTED))
 def test_crafted_malicious_headers(tmp_path, name):
     path = tmp_path / f"{name}.fg"
     path.write_bytes(CRAFTED[name])
-    t = time.perf_counter()
+    assert _bounded_load(path) == "ValueError"
     with pytest.raises(ValueError) as ei:
         load(path)
-    assert time.perf_counter() - t < 5.0
     assert "fg.load" in str(ei.value) or str(path) in str(ei.value) or path.name in str(ei.value), str(
         ei.value
     )
@@ -327,28 +355,35 @@ def _craft_file(path, header: dict, data: bytes = b""):
 
 
 MEASURE = textwrap.dedent(r"""
-    import json, resource, sys, time
+    import json, resource, sys
     import fastgrad as fg
     path = sys.argv[1]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = time.perf_counter()
     try:
         r = fg.load(path)
         vals = list(r.values()) if isinstance(r, dict) else list(r)
         out = {"ok": True, "n": len(r), "distinct": len({id(v) for v in vals})}
     except ValueError as e:
         out = {"ok": False, "msg": str(e)}
-    out["seconds"] = time.perf_counter() - t
     out["rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     print("RESULT", json.dumps(out))
 """)
 
 
+MEASURE_TIMEOUT = 300  # a hang guard only: the bounds below are memory, not time
+
+
 def _measure(path):
-    """fg.load in a fresh child: outcome, wall time and peak-RSS growth (MB)."""
-    p = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=300
-    )
+    """fg.load in a fresh child: outcome and peak-RSS growth (MB)."""
+    try:
+        p = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=MEASURE_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"fg.load({path.name}) did not return within {MEASURE_TIMEOUT} s: it hangs")
     assert p.returncode == 0, p.stderr[-2000:]
     return json.loads(p.stdout.split("RESULT ", 1)[1])
 
@@ -391,7 +426,7 @@ def test_load_rejects_overlapping_entries_before_allocating(tmp_path):
     )
     r = _measure(path)
     assert not r["ok"] and "overlaps" in r["msg"] and str(path) in r["msg"], r
-    assert r["rss_mb"] < 40 and r["seconds"] < 5, r  # was 2 GB of copies before the check
+    assert r["rss_mb"] < 40, r  # was 2 GB of copies before the check
 
 
 def test_load_bounds_the_number_of_entries(tmp_path):
@@ -402,12 +437,12 @@ def test_load_bounds_the_number_of_entries(tmp_path):
     )
     r = _measure(path)
     assert not r["ok"] and str(io._MAX_ENTRIES) in r["msg"] and str(path) in r["msg"], r
-    assert r["rss_mb"] < 100 and r["seconds"] < 5, r
+    assert r["rss_mb"] < 100, r
 
 
 def test_load_is_linear_below_the_bounds(tmp_path):
-    """20,000 empty tensors (1 MB header): time and memory within the documented
-    constant (at most about 60 bytes of memory per header byte)."""
+    """20,000 empty tensors (1 MB header): memory within the documented constant (at
+    most about 60 bytes of memory per header byte)."""
     n = 20000
     path = _craft_file(
         tmp_path / "many.fg",
@@ -416,7 +451,7 @@ def test_load_is_linear_below_the_bounds(tmp_path):
     size_mb = path.stat().st_size / 2**20
     r = _measure(path)
     assert r["ok"] and r["n"] == n, r
-    assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
+    assert r["rss_mb"] < 60 * size_mb + 20, (r, size_mb)
     # the costliest header per byte: a tree of 300,000 empty lists ("[]," is 3 bytes)
     n = 300000
     path = _craft_file(
@@ -426,7 +461,7 @@ def test_load_is_linear_below_the_bounds(tmp_path):
     size_mb = path.stat().st_size / 2**20
     r = _measure(path)
     assert r["ok"] and r["n"] == n, r
-    assert r["rss_mb"] < 60 * size_mb + 20 and r["seconds"] < 10, (r, size_mb)
+    assert r["rss_mb"] < 60 * size_mb + 20, (r, size_mb)
 
 
 def test_save_refuses_what_load_would_reject(tmp_path, monkeypatch):

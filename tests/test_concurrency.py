@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import fastgrad as fg
+from _threads_util import run_threads
 
 RUNS = 20
 NTHREADS = 6
@@ -44,23 +45,21 @@ def _loss(X, W, k=0):
 
 
 def _threads(fn, n=NTHREADS):
-    """Runs fn(i) in n threads started together; returns (results, errors) by index."""
-    barrier = threading.Barrier(n)
-    res, err = [None] * n, [None] * n
+    """run_threads with this file's thread count."""
+    return run_threads(fn, n)
 
-    def body(i):
-        barrier.wait()
-        try:
-            res[i] = fn(i)
-        except BaseException as e:  # noqa: BLE001 - reported per thread
-            err[i] = e
 
-    ts = [threading.Thread(target=body, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return res, err
+def _one_graph(seed):
+    """The serial gradient of one loss over W, and a function making a fresh (W, loss)."""
+    Wn, Xs = _data(seed)
+    Wser = fg.tensor(Wn, requires_grad=True)
+    want = np.array(fg.autograd.grad(_loss(Xs[0], Wser), [Wser])[0])
+
+    def fresh():
+        W = fg.tensor(Wn, requires_grad=True)
+        return W, _loss(Xs[0], W)
+
+    return want, fresh
 
 
 def _serial_grads(Wn, Xs):
@@ -132,12 +131,9 @@ def test_grad_getter_and_setter_race_backward():
 
 @pytest.mark.parametrize("how", ["grad", "backward"])
 def test_threads_share_one_graph_with_retain_graph(how):
-    Wn, Xs = _data(1)
-    Wser = fg.tensor(Wn, requires_grad=True)
-    want = np.array(fg.autograd.grad(_loss(Xs[0], Wser), [Wser])[0])
+    want, fresh = _one_graph(1)
     for run in range(RUNS):
-        W = fg.tensor(Wn, requires_grad=True)
-        L = _loss(Xs[0], W)
+        W, L = fresh()
         if how == "grad":
             res, err = _threads(lambda i: np.array(fg.autograd.grad(L, [W], retain_graph=True)[0]))
             assert err == [None] * NTHREADS, err
@@ -170,12 +166,9 @@ def test_threads_share_a_graph_segment_with_retain_graph():
 @pytest.mark.parametrize("how", ["backward", "grad"])
 def test_threads_share_one_graph_without_retain_graph(how):
     """Exactly one thread gets the gradient; all others the second-time RuntimeError."""
-    Wn, Xs = _data(3)
-    Wser = fg.tensor(Wn, requires_grad=True)
-    want = np.array(fg.autograd.grad(_loss(Xs[0], Wser), [Wser])[0])
+    want, fresh = _one_graph(3)
     for run in range(RUNS):
-        W = fg.tensor(Wn, requires_grad=True)
-        L = _loss(Xs[0], W)
+        W, L = fresh()
         if how == "backward":
             res, err = _threads(lambda i: L.backward())
         else:

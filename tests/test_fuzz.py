@@ -562,20 +562,7 @@ def _classify(a):
 ELEMENTWISE = [o for o in OPS if o.kind in ("unary", "binary")]
 
 
-# Known wrong IEEE results, reported to the owners (issue 7 report); remove when fixed.
-# (relu(-inf) = NaN and softplus(3e38, beta=3) = inf in float32 were found here and fixed by their owners)
-KNOWN_SPECIALS: dict = {}
-SPECIAL_OPS = [
-    pytest.param(
-        o,
-        id=o.name,
-        marks=[pytest.mark.xfail(reason=KNOWN_SPECIALS[o.name], strict=False)]
-        if o.name in KNOWN_SPECIALS
-        else [],
-    )
-    for o in OPS
-    if o.kind not in ("matmul", "linear")
-]
+SPECIAL_OPS = [pytest.param(o, id=o.name) for o in OPS if o.kind not in ("matmul", "linear")]
 
 
 @pytest.mark.parametrize("op", SPECIAL_OPS)

@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastgrad as fg
+from _threads_util import run_threads
 from fuzz_profiles import BASE, COUNTER
-from test_concurrency import _threads
 
 OPS = {
     "tanh": fg.tanh,
@@ -66,14 +66,14 @@ def test_concurrent_backward_is_exact(mode, ops, nthreads, n, seed):
                 _loss(ops, Xs[k], W, k).backward()
                 serial.append(np.array(W.grad))
             W = fg.tensor(Wn, requires_grad=True)
-            _, err = _threads(lambda i: _loss(ops, Xs[i], W, i).backward(), nthreads)
+            _, err = run_threads(lambda i: _loss(ops, Xs[i], W, i).backward(), nthreads)
             assert err == [None] * nthreads, err
             np.testing.assert_allclose(np.array(W.grad), np.sum(serial, axis=0), rtol=1e-12, atol=1e-12)
         elif mode == "retain":
             W = fg.tensor(Wn, requires_grad=True)
             loss = _loss(ops, Xs[0], W, 0)
             (want,) = fg.autograd.grad(loss, [W], retain_graph=True)
-            got, err = _threads(lambda i: fg.autograd.grad(loss, [W], retain_graph=True)[0], nthreads)
+            got, err = run_threads(lambda i: fg.autograd.grad(loss, [W], retain_graph=True)[0], nthreads)
             assert err == [None] * nthreads, err
             for g in got:
                 np.testing.assert_array_equal(np.array(g), np.array(want))
@@ -82,7 +82,7 @@ def test_concurrent_backward_is_exact(mode, ops, nthreads, n, seed):
             _loss(ops, Xs[0], W0, 0).backward()
             W = fg.tensor(Wn, requires_grad=True)
             loss = _loss(ops, Xs[0], W, 0)
-            _, err = _threads(lambda i: loss.backward(), nthreads)
+            _, err = run_threads(lambda i: loss.backward(), nthreads)
             ok = [e is None for e in err]
             assert sum(ok) == 1, err
             for e in err:

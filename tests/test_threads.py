@@ -1,7 +1,7 @@
 """Python threads and OpenMP threads (issue 7, item 4).
 
-* kernels release the GIL: a pure-Python counter keeps running while another thread
-  is inside a long ``fg.matmul``, and two threads' matmuls overlap in time;
+* kernels release the GIL: Python code in another thread runs while a thread is inside
+  a long ``fg.matmul``, and two threads are inside their matmuls at once;
 * several Python threads running their own forward/backward passes at once get
   bitwise the results they get one after another (fixed thread count); grad mode is
   per thread;
@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
 
 import fastgrad as fg
+from _threads_util import max_inside_at_once, run_threads
 
 
 @pytest.fixture(autouse=True)
@@ -35,74 +35,19 @@ def _big(n=1024, seed=0):
 
 
 def test_matmul_releases_the_gil():
+    """Python code in another thread runs while a long fg.matmul is inside its kernel
+    (with the GIL held it could not: see _threads_util.max_inside_at_once)."""
     a, b = _big()
     fg.matmul(a, b)  # warm-up (packing buffers, thread pool)
-    t0 = time.perf_counter()
-    for _ in range(3):
-        fg.matmul(a, b)
-    per = (time.perf_counter() - t0) / 3
-    reps = max(3, int(0.6 / max(per, 1e-4)))
-
-    # the counter's solo rate
-    def count_for(seconds):
-        n, end = 0, time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            n += 1
-        return n
-
-    solo = count_for(0.3) / 0.3
-
-    done = threading.Event()
-    busy = []
-
-    def worker():
-        t = time.perf_counter()
-        for _ in range(reps):
-            fg.matmul(a, b)
-        busy.append(time.perf_counter() - t)
-        done.set()
-
-    th = threading.Thread(target=worker)
-    n = 0
-    th.start()
-    t = time.perf_counter()
-    while not done.is_set():
-        n += 1
-    elapsed = time.perf_counter() - t
-    th.join()
-    rate = n / elapsed
-    print(
-        f"matmul {per * 1e3:.1f} ms x {reps}; counter {rate:.3g}/s while busy vs {solo:.3g}/s alone "
-        f"({100 * rate / solo:.0f}%)"
-    )
-    # With the GIL held for the whole matmul the counter would be starved (it only
-    # runs between the worker's Python bytecodes: a few percent at most).
-    assert rate > 0.25 * solo
+    assert max_inside_at_once([lambda: fg.matmul(a, b)]) == 1, "fg.matmul held the GIL"
 
 
 def test_two_threads_matmuls_overlap():
     a, b = _big(768)
     c, d = _big(768, seed=1)
     fg.matmul(a, b)
-    spans = {0: [], 1: []}
-    barrier = threading.Barrier(2)
-
-    def worker(k, x, y):
-        barrier.wait()
-        for _ in range(6):
-            t = time.perf_counter()
-            fg.matmul(x, y)
-            spans[k].append((t, time.perf_counter()))
-
-    ths = [threading.Thread(target=worker, args=(0, a, b)), threading.Thread(target=worker, args=(1, c, d))]
-    for th in ths:
-        th.start()
-    for th in ths:
-        th.join()
-    overlap = sum(max(0.0, min(e0, e1) - max(s0, s1)) for s0, e0 in spans[0] for s1, e1 in spans[1])
-    total = sum(e - s for s, e in spans[0])
-    print(f"two threads: {100 * overlap / total:.0f}% of thread 0's matmul time overlapped thread 1's")
-    assert overlap > 0.2 * total, "matmuls in two threads never ran at the same time (GIL held?)"
+    seen = max_inside_at_once([lambda: fg.matmul(a, b), lambda: fg.matmul(c, d)])
+    assert seen == 2, "matmuls in two threads never ran at the same time (GIL held?)"
 
 
 def _model_run(seed, steps=20):
@@ -131,23 +76,15 @@ def test_concurrent_training_matches_serial_bitwise(nthreads):
     fg.set_num_threads(nthreads)
     seeds = [0, 1, 2, 3]
     serial = {s: _model_run(s) for s in seeds}
-    results, errors = {}, []
 
-    def worker(s):
-        try:
-            fg.set_num_threads(nthreads)  # OpenMP's team size is per calling thread
-            results[s] = _model_run(s)
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
+    def worker(i):
+        fg.set_num_threads(nthreads)  # OpenMP's team size is per calling thread
+        return _model_run(seeds[i])
 
-    ths = [threading.Thread(target=worker, args=(s,)) for s in seeds]
-    for th in ths:
-        th.start()
-    for th in ths:
-        th.join()
-    assert not errors, errors
-    for s in seeds:
-        for got, want in zip(results[s], serial[s]):
+    results, errors = run_threads(worker, len(seeds))
+    assert errors == [None] * len(seeds), errors
+    for i, s in enumerate(seeds):
+        for got, want in zip(results[i], serial[s]):
             np.testing.assert_array_equal(got, want)
 
 

@@ -6,6 +6,8 @@ the cheat sheet's worked examples, and JAX (x64) as an oracle when importable.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -877,29 +879,10 @@ def test_against_jax_higher_order_compositions(rng, jax_x64):
     close(e, np.asarray(g), rtol=1e-9, atol=1e-11)
 
 
-# ============================================================================ engine-dependent
-# Reverse-over-forward (grad of jvp, grad of hvp) through primitives whose JVP rule reads
-# the primitive's *output* (exp, tanh, sigmoid, softmax, ...). The engine's apply() runs
-# JVP rules before the outputs are put on the tape, so d(tangent)/d(primal) misses the
-# path through the output; and tangents form out -> tangent -> node -> out cycles that
-# are never freed. Both are engine fixes (see the issue-5 report); these tests turn
-# green when they land (strict xfail: they must then be un-marked).
-def _engine_ok() -> bool:
-    x = t64([0.3])
-    g = grad(lambda x: fg.sum(jvp(fg.exp, (x,), (t64([1.0]),))[1]))(x)
-    return abs(g.item() - np.exp(0.3)) < 1e-12
-
-
-engine_fixed = _engine_ok()
-needs_engine_fix = pytest.mark.xfail(
-    not engine_fixed,
-    strict=True,
-    reason="engine: JVP rules that read outputs run before the outputs are "
-    "recorded on the tape (grad-of-jvp misses terms)",
-)
-
-
-@needs_engine_fix
+# ============================================================================ reverse-over-forward
+# grad of jvp / hvp through primitives whose JVP rule reads the primitive's output (exp,
+# tanh, sigmoid, softmax, sqrt): d(tangent)/d(primal) must include the path through
+# that output.
 @pytest.mark.parametrize("fn", ["exp", "tanh", "sigmoid", "softmax", "sqrt"])
 def test_grad_of_jvp_through_rules_reading_outputs(rng, fn):
     x = t64(rng.uniform(0.5, 1.5, 4))
@@ -910,7 +893,6 @@ def test_grad_of_jvp_through_rules_reading_outputs(rng, fn):
     close(grad(chi)(x), fd_grad(via_fg(chi), npy(x)), rtol=1e-6, atol=1e-8)
 
 
-@needs_engine_fix
 def test_grad_of_hvp_against_jax(rng, jax_x64):
     jax = jax_x64
     jnp = jax.numpy
@@ -924,8 +906,6 @@ def test_grad_of_hvp_against_jax(rng, jax_x64):
 
 
 def _leaks(fn, n=10):
-    import gc
-
     fn()
     gc.collect()
     t0, n0 = C.live_tensors(), C.live_nodes()
@@ -952,7 +932,6 @@ def test_transforms_free_everything(rng):
         assert _leaks(fn) == (0, 0)
 
 
-@needs_engine_fix
 def test_grad_through_tangent_frees_everything(rng):
     """grad w.r.t. a jvp tangent records rules that hold the outputs: tangents must be
     dropped when the level is popped, or out -> tangent -> node -> out cycles leak."""
@@ -963,22 +942,6 @@ def test_grad_through_tangent_frees_everything(rng):
     assert _leaks(lambda: grad(lambda x: jvp(f, (x,), (v,))[1])(x)) == (0, 0)
 
 
-def _engine_prunes() -> bool:
-    x = t64([0.5], requires_grad=True)
-    y = fg.sin(x)
-    fg.sum(y).backward()
-    try:
-        grad(lambda y: fg.sum(y * y))(y)
-        return True
-    except RuntimeError:
-        return False
-
-
-@pytest.mark.xfail(
-    not _engine_prunes(),
-    strict=True,
-    reason="engine: grad() walks (and releases) the graph that produced its inputs",
-)
 def test_grad_at_a_point_whose_producing_graph_was_freed(rng):
     """A tensor on a tape whose graph was already consumed by backward(): the inner
     backward only needs the path to the input, not the graph behind it."""

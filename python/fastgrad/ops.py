@@ -182,3 +182,5 @@ empty_cache = _C.empty_cache
 set_trace_depth = _C._set_trace_depth
 reaches = _C._reaches
 MaxMinResult = _C.MaxMinResult
+push_jvp_level = _C.push_jvp_level
+pop_jvp_level = _C.pop_jvp_level
