@@ -64,12 +64,26 @@ def _parser():  # -> pybind11_stubgen.parser.interface.IParser
                 result.imports.add(Import(name=None, origin=QualifiedName.from_str("builtins")))
             return result
 
+    class InstanceMethodsAreMethods(IParser):
+        """An op bound once as ``fg.<op>`` and ``Tensor.<op>`` (``def_op`` in
+        cpp/bindings/convert.h) sits in the class as an ``instancemethod`` wrapper, which
+        pybind11-stubgen prints as a staticmethod; its first parameter is ``self``."""
+
+        def handle_class(self, path: QualifiedName, class_: type) -> Class | None:
+            result = super().handle_class(path, class_)
+            if result is not None:
+                wrapped = {k for k, v in vars(class_).items() if type(v).__name__ == "instancemethod"}
+                for m in result.methods:
+                    if m.modifier == "static" and str(m.function.name) in wrapped:
+                        m.modifier = None
+            return result
+
     args = arg_parser().parse_args(["--exit-code", "fastgrad._C"], namespace=CLIArgs())
     stock = type(stub_parser_from_args(args))
     bases = tuple(KeepFastgradDtype if b is FixNumpyDtype else b for b in stock.__bases__)
     if bases == stock.__bases__:
         raise SystemExit("stubgen.py: pybind11-stubgen changed (no FixNumpyDtype); update cmake/stubgen.py")
-    return type("FastgradStubParser", (QualifyBoolInDtype, *bases), {})()
+    return type("FastgradStubParser", (InstanceMethodsAreMethods, QualifyBoolInDtype, *bases), {})()
 
 
 def main(so_path: str, out_path: str) -> None:

@@ -139,7 +139,7 @@ set_num_threads(_default_num_threads())
 # Only the main thread's kernels stop for Ctrl-C (Python runs signal handlers there).
 # After fork the forking thread is the child's main thread, and the C++ at-fork handler
 # has put the child on one thread (see set_num_threads).
-ops.set_main_thread(_threading.main_thread().ident)
+ops.set_main_thread(_threading.main_thread().ident or _threading.get_ident())
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: ops.set_main_thread(_threading.get_ident()))
 

@@ -71,7 +71,7 @@ def grad(
     outputs = [outputs] if single_out else list(outputs)
     inputs_l = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
-        grads = [None] * len(outputs)
+        grads: list[Tensor | None] = [None] * len(outputs)
     else:
         grads = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
     return tuple(ops.grad(outputs, grads, inputs_l, retain_graph, create_graph, allow_unused))

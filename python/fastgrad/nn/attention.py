@@ -64,7 +64,7 @@ class MultiheadAttention(Module):
 
     def _reset_parameters(self) -> None:
         init.xavier_uniform_(self.in_proj_weight)
-        if self.in_proj_bias is not None:
+        if self.in_proj_bias is not None and self.out_proj.bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 

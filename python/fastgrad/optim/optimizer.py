@@ -269,7 +269,7 @@ class Optimizer:
                 s = saved.get(int(idx))
                 if not s:
                     continue
-                new = {}
+                new: dict[str, Any] = {}
                 for k, v in s.items():
                     if k == "step":
                         new[k] = int(np.asarray(v.detach() if isinstance(v, Tensor) else v).item())

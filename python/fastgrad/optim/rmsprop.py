@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops
+from ..ops import Tensor
 from .optimizer import Optimizer, _zeros_like
 
 
@@ -41,7 +42,9 @@ class RMSprop(Optimizer):
         opts = self._options(group)
         mom, centered = float(group["momentum"]) > 0, bool(group["centered"])
         st = self.state._d
-        sq, mb, ga = [], [], []
+        sq: list[Tensor] = []
+        mb: list[Tensor] = []
+        ga: list[Tensor] = []
         for p in ps:
             s = st.get(id(p))
             if not s:
@@ -52,8 +55,10 @@ class RMSprop(Optimizer):
                 s["grad_avg"] = _zeros_like(p)
             s["step"] += 1
             sq.append(s["square_avg"])
-            mb.append(s.get("momentum_buffer"))
-            ga.append(s.get("grad_avg"))
+            if mom:
+                mb.append(s["momentum_buffer"])
+            if centered:
+                ga.append(s["grad_avg"])
         for idx in self._buckets(ps, lambda p: p.dtype).values():
             ops.rmsprop_step(
                 [ps[i] for i in idx],
