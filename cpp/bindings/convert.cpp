@@ -122,26 +122,13 @@ bool is_int_like(PyObject* o) {
 
 // A tensor of `shape` filled with the Python number `v`: ints exactly for integer dtypes,
 // floats through full's range check.
-// A work estimate (element count) for gil::kernel from a length computed in double:
-// NaN and negatives are no work, anything huge saturates (the factory itself rejects it).
-int64_t factory_work(double len) {
-  if (!(len > 0)) return 0;
-  return len < 4.0e18 ? static_cast<int64_t>(len) : int64_t(4) << 60;
-}
-// Same for a shape not yet validated (its int64 product may overflow).
-int64_t factory_work(const Shape& s) {
-  double n = 1;
-  for (auto d : s) n *= static_cast<double>(d);
-  return factory_work(n);
-}
-
 Tensor filled(const Shape& shape, py::handle v, DType d, const char* op) {
   if (is_int_like(v.ptr()) && !is_floating(d)) {
     const int64_t iv = py_int64(v.ptr(), op);
-    return gil::kernel(factory_work(shape), [&] { return full_int(shape, iv, d); });
+    return full_int(shape, iv, d);
   }
   const double dv = py_double(v.ptr(), op);
-  return gil::kernel(factory_work(shape), [&] { return full(shape, dv, d); });
+  return full(shape, dv, d);
 }
 
 Axes to_axes(const py::object& axis) {

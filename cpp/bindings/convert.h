@@ -139,8 +139,6 @@ TP from_array_copy(py::array arr, std::optional<DType> dtype);
 double py_double(PyObject* o, const std::string& op);
 Tensor to_tensor(py::handle h, const Tensor& like, const char* op = "operand");
 bool is_int_like(PyObject* o);
-int64_t factory_work(double len);
-int64_t factory_work(const Shape& s);
 Tensor filled(const Shape& shape, py::handle v, DType d, const char* op);
 inline bool is_number(py::handle h) {
   return PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyBool_Check(h.ptr());

@@ -185,15 +185,6 @@ inline void blocking_hook(int64_t work, void (*body)(void*), void* ctx) {
   }
 }
 
-// A pure kernel called outside apply() (comparisons, argmax, masks, fills): the same hook,
-// so the same GIL release and Ctrl-C behaviour.
-template <class F>
-auto kernel(int64_t work, F&& f) -> decltype(f()) {
-  std::optional<decltype(f())> r;
-  run_blocking(work, [&] { r.emplace(f()); });
-  return std::move(*r);
-}
-
 // Same for work outside apply() (backward, optimizer steps, copies): GIL released, not
 // interruptible (such work changes state in place and must not stop half-way).
 template <class F>

@@ -15,16 +15,16 @@ bool gelu_tanh(py::handle approximate) {
 }  // namespace
 
 void bind_math(py::module_& m, TensorClass& T) {
-#define UNARY(NAME, FN, DOC)                                         \
-  def_op(                                                            \
-      m, T, NAME,                                                    \
-      [](py::handle h) {                                             \
-        Tensor x = tensor_arg(h, NAME);                              \
-        return gil::kernel(x.numel(), [&] { return FN(x).impl(); }); \
-      },                                                             \
-      py::arg("x"),                                                  \
-      NAME "(x) -> Tensor\n\n" DOC                                   \
-           "\n\nx: any shape (array-likes convert); "                \
+#define UNARY(NAME, FN, DOC)                          \
+  def_op(                                             \
+      m, T, NAME,                                     \
+      [](py::handle h) {                              \
+        Tensor x = tensor_arg(h, NAME);               \
+        return FN(x).impl();                          \
+      },                                              \
+      py::arg("x"),                                   \
+      NAME "(x) -> Tensor\n\n" DOC                    \
+           "\n\nx: any shape (array-likes convert); " \
            "returns a tensor of x's shape.")
   UNARY("neg", neg, "-x elementwise.");
   UNARY("exp", fastgrad::exp, "e**x elementwise.");
@@ -50,7 +50,7 @@ void bind_math(py::module_& m, TensorClass& T) {
       [](py::handle h, py::handle approximate) {
         Tensor x = tensor_arg(h, "gelu");
         const bool approx = gelu_tanh(approximate);
-        return gil::kernel(x.numel(), [&] { return gelu(x, approx).impl(); });
+        return gelu(x, approx).impl();
       },
       py::arg("x"), py::arg("approximate") = "none",
       "gelu(x, approximate='none') -> Tensor\n\nx * Phi(x) elementwise, or its tanh approximation when "
@@ -105,16 +105,16 @@ void bind_math(py::module_& m, TensorClass& T) {
       "cast(x, dtype) -> Tensor\n\nx converted to dtype (differentiable between float dtypes); same shape.");
 
   // Binary ops: a Tensor operand decides how a Python number or array-like converts.
-#define BINARY(NAME, FN, DOC)                                                       \
-  def_op(                                                                           \
-      m, T, NAME,                                                                   \
-      [](py::handle a, py::handle b) {                                              \
-        auto [A, B] = tensor_pair(a, b, NAME);                                      \
-        return gil::kernel(A.numel() + B.numel(), [&] { return FN(A, B).impl(); }); \
-      },                                                                            \
-      py::arg("a"), py::arg("b"),                                                   \
-      NAME "(a, b) -> Tensor\n\n" DOC                                               \
-           "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; "        \
+#define BINARY(NAME, FN, DOC)                                                \
+  def_op(                                                                    \
+      m, T, NAME,                                                            \
+      [](py::handle a, py::handle b) {                                       \
+        auto [A, B] = tensor_pair(a, b, NAME);                               \
+        return FN(A, B).impl();                                              \
+      },                                                                     \
+      py::arg("a"), py::arg("b"),                                            \
+      NAME "(a, b) -> Tensor\n\n" DOC                                        \
+           "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; " \
            "returns the broadcast shape.")
   BINARY("add", add, "a + b elementwise.");
   BINARY("sub", sub, "a - b elementwise.");
@@ -150,8 +150,7 @@ void bind_math(py::module_& m, TensorClass& T) {
   m.def(
       "compare",
       [](const TP& a, const TP& b, int op) {
-        return gil::kernel(shape_numel(a->shape) + shape_numel(b->shape),
-                           [&] { return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl(); });
+        return compare(Tensor(a), Tensor(b), static_cast<CmpOp>(op)).impl();
       },
       py::arg("a"), py::arg("b"), py::arg("op"),
       "compare(a, b, op) -> Tensor\n\nBool tensor of a <op> b (op: the CmpOp code), broadcast shape.");
@@ -194,7 +193,7 @@ void bind_math(py::module_& m, TensorClass& T) {
       m, T, NAME,                                                                                          \
       [](py::handle h, std::optional<int64_t> axis, bool keepdims) {                                       \
         Tensor x = tensor_arg(h, NAME);                                                                    \
-        return gil::kernel(x.numel(), [&] { return FN(x, axis, keepdims).impl(); });                       \
+        return FN(x, axis, keepdims).impl();                                                               \
       },                                                                                                   \
       py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,                             \
       NAME                                                                                                 \

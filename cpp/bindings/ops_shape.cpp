@@ -170,11 +170,7 @@ void bind_shape(py::module_& m, TensorClass& T) {
       "index_add(g, shape, axis, index) -> Tensor\n\nZeros of shape with g's slices added at the positions "
       "index along axis (the adjoint of index_select).");
   m.def(
-      "nonzero_flat",
-      [](const TP& x) {
-        return gil::kernel(shape_numel(x->shape), [&] { return nonzero_flat(Tensor(x)).impl(); });
-      },
-      py::arg("mask"),
+      "nonzero_flat", [](const TP& x) { return nonzero_flat(Tensor(x)).impl(); }, py::arg("mask"),
       "nonzero_flat(mask) -> Tensor\n\nThe int64 flat positions (n,) of mask's true entries (no gradient).");
 }
 }  // namespace fastgrad::bindings

@@ -61,49 +61,46 @@ void bind_operators(py::module_&, TensorClass& T) {
       .def("__neg__", [](const TP& a) { return neg(Tensor(a)).impl(); })
       .def("__pos__", [](const TP& a) { return a; })
       .def("__abs__", [](const TP& a) { return fastgrad::abs(Tensor(a)).impl(); })
-      .def("__invert__",
-           [](const TP& a) {
-             return gil::kernel(shape_numel(a->shape), [&] { return logical_not(Tensor(a)).impl(); });
-           })
+      .def("__invert__", [](const TP& a) { return logical_not(Tensor(a)).impl(); })
       .def("__and__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__and__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return logical_and(A, B).impl(); });
+             return logical_and(A, B).impl();
            })
       .def("__or__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__or__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return logical_or(A, B).impl(); });
+             return logical_or(A, B).impl();
            })
       .def("__eq__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__eq__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Eq).impl(); });
+             return compare(A, B, CmpOp::Eq).impl();
            })
       .def("__ne__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__ne__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ne).impl(); });
+             return compare(A, B, CmpOp::Ne).impl();
            })
       .def("__lt__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__lt__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Lt).impl(); });
+             return compare(A, B, CmpOp::Lt).impl();
            })
       .def("__le__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__le__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Le).impl(); });
+             return compare(A, B, CmpOp::Le).impl();
            })
       .def("__gt__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__gt__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Gt).impl(); });
+             return compare(A, B, CmpOp::Gt).impl();
            })
       .def("__ge__",
            [](const TP& a, py::handle b) {
              Tensor A(a), B = to_tensor(b, A, "__ge__");
-             return gil::kernel(A.numel() + B.numel(), [&] { return compare(A, B, CmpOp::Ge).impl(); });
+             return compare(A, B, CmpOp::Ge).impl();
            })
       .def("__hash__", [](const TP& a) { return reinterpret_cast<intptr_t>(a.get()); });
 }

@@ -8,6 +8,7 @@
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "fastgrad/parallel.h"
 #include "../core/loops.h"
 #include "../kernels/map/map.h"
 #include "../kernels/wrap.h"

@@ -814,27 +814,30 @@ Tensor sign(const Tensor& x) {
 Tensor compare(const Tensor& a0, const Tensor& b0, CmpOp op) {
   auto [a, b] = promoted(a0, b0, false);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::Bool);
-  FG_DISPATCH_NUM(a.dtype(), "compare", [&] {
-    switch (op) {
-      case CmpOp::Eq:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x == y; });
-        break;
-      case CmpOp::Ne:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x != y; });
-        break;
-      case CmpOp::Lt:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x < y; });
-        break;
-      case CmpOp::Le:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x <= y; });
-        break;
-      case CmpOp::Gt:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x > y; });
-        break;
-      case CmpOp::Ge:
-        map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x >= y; });
-        break;
-    }
+  // Not a primitive (no derivative): it calls the blocking hook itself, as apply() would.
+  run_blocking(a.numel() + b.numel(), [&] {
+    FG_DISPATCH_NUM(a.dtype(), "compare", [&] {
+      switch (op) {
+        case CmpOp::Eq:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x == y; });
+          break;
+        case CmpOp::Ne:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x != y; });
+          break;
+        case CmpOp::Lt:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x < y; });
+          break;
+        case CmpOp::Le:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x <= y; });
+          break;
+        case CmpOp::Gt:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x > y; });
+          break;
+        case CmpOp::Ge:
+          map_binary<bool, scalar_t>(out, a, b, [](scalar_t x, scalar_t y) { return x >= y; });
+          break;
+      }
+    });
   });
   return out;
 }
@@ -844,19 +847,21 @@ static Tensor as_bool(const Tensor& x) {
 }
 Tensor logical_not(const Tensor& x) {
   Tensor b = as_bool(x), out = empty(x.shape(), DType::Bool);
-  map_unary<bool, bool>(out, b, [](bool v) { return !v; });
+  run_blocking(b.numel(), [&] { map_unary<bool, bool>(out, b, [](bool v) { return !v; }); });
   return out;
 }
 Tensor logical_and(const Tensor& a, const Tensor& b) {
   Tensor x = as_bool(a), y = as_bool(b);
   Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_and"), DType::Bool);
-  map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p && q; });
+  run_blocking(x.numel() + y.numel(),
+               [&] { map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p && q; }); });
   return out;
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
   Tensor x = as_bool(a), y = as_bool(b);
   Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_or"), DType::Bool);
-  map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p || q; });
+  run_blocking(x.numel() + y.numel(),
+               [&] { map_binary<bool, bool>(out, x, y, [](bool p, bool q) { return p || q; }); });
   return out;
 }
 Tensor isnan(const Tensor& x) {

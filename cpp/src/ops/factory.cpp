@@ -43,16 +43,19 @@ int64_t checked_int64(double v, const char* op) {
   return static_cast<int64_t>(v);
 }
 
-// The factories' loops (kernels/fill) poll for Ctrl-C: they run on the calling thread
-// through gil::kernel, so an armed main thread stops within ~a piece (the forward is pure,
-// a rerun starts afresh); random draws stay one sequential stream.
+// The factories are not primitives, so they call the blocking hook themselves (as apply()
+// does for a forward): the host may release its lock (Python's GIL) around the fill, and
+// the loops (kernels/fill) poll for Ctrl-C on an armed main thread. Each fill is pure, so
+// a rerun after an interrupt starts afresh; random draws stay one sequential stream.
 
 // One fill loop for double and exact int64 values (converted once to the dtype).
 template <typename V>
 Tensor filled(const Shape& shape, V value, DType dtype) {
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
-  FG_DISPATCH_ALL(dtype, "full", [&] { kernels::fill(t.data<scalar_t>(), n, convert<scalar_t>(value)); });
+  run_blocking(n, [&] {
+    FG_DISPATCH_ALL(dtype, "full", [&] { kernels::fill(t.data<scalar_t>(), n, convert<scalar_t>(value)); });
+  });
   return t;
 }
 }  // namespace
@@ -79,14 +82,16 @@ Tensor arange(double start, double stop, double step, DType dtype) {
     throw ValueError("arange: too many elements (" + std::to_string(len) + ")");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(len));
   Tensor t = empty({n}, dtype);
-  FG_DISPATCH_NUM(dtype, "arange", [&] {
-    scalar_t* p = t.data<scalar_t>();
-    kernels::fill_indexed(p, n, [&](int64_t i) -> scalar_t {
-      const double v = start + static_cast<double>(i) * step;
-      if constexpr (std::is_same_v<scalar_t, int64_t>)
-        return checked_int64(v, "arange");
-      else
-        return static_cast<scalar_t>(v);
+  run_blocking(n, [&] {
+    FG_DISPATCH_NUM(dtype, "arange", [&] {
+      scalar_t* p = t.data<scalar_t>();
+      kernels::fill_indexed(p, n, [&](int64_t i) -> scalar_t {
+        const double v = start + static_cast<double>(i) * step;
+        if constexpr (std::is_same_v<scalar_t, int64_t>)
+          return checked_int64(v, "arange");
+        else
+          return static_cast<scalar_t>(v);
+      });
     });
   });
   return t;
@@ -103,10 +108,12 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype) {
   if (len > std::numeric_limits<int64_t>::max()) throw ValueError("arange: too many elements");
   Tensor t = empty({static_cast<int64_t>(len)}, dtype);
   const int64_t n = t.numel();
-  FG_DISPATCH_NUM(dtype, "arange", [&] {
-    scalar_t* p = t.data<scalar_t>();
-    kernels::fill_indexed(p, n, [&](int64_t i) {
-      return static_cast<scalar_t>(static_cast<int64_t>(start + static_cast<__int128>(i) * step));
+  run_blocking(n, [&] {
+    FG_DISPATCH_NUM(dtype, "arange", [&] {
+      scalar_t* p = t.data<scalar_t>();
+      kernels::fill_indexed(p, n, [&](int64_t i) {
+        return static_cast<scalar_t>(static_cast<int64_t>(start + static_cast<__int128>(i) * step));
+      });
     });
   });
   return t;
@@ -115,11 +122,13 @@ Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype) {
 Tensor linspace(double start, double stop, int64_t num, DType dtype) {
   if (num < 0) throw ValueError("linspace: num must be >= 0");
   Tensor t = empty({num}, dtype);
-  FG_DISPATCH_FLOAT(dtype, "linspace", [&] {
-    scalar_t* p = t.data<scalar_t>();
-    double step = num > 1 ? (stop - start) / (num - 1) : 0.0;
-    kernels::fill_indexed(p, num, [&](int64_t i) {
-      return static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
+  run_blocking(num, [&] {
+    FG_DISPATCH_FLOAT(dtype, "linspace", [&] {
+      scalar_t* p = t.data<scalar_t>();
+      double step = num > 1 ? (stop - start) / (num - 1) : 0.0;
+      kernels::fill_indexed(p, num, [&](int64_t i) {
+        return static_cast<scalar_t>(i == num - 1 && num > 1 ? stop : start + i * step);
+      });
     });
   });
   return t;
@@ -140,10 +149,12 @@ namespace {
 template <template <typename> class Dist>
 Tensor random_fill(const Shape& shape, DType dtype, const char* op) {
   Tensor t = empty(shape, dtype);
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  FG_DISPATCH_FLOAT(dtype, op, [&] {
-    Dist<scalar_t> d(0, 1);
-    kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(rng()); });
+  run_blocking(t.numel(), [&] {
+    std::lock_guard<std::mutex> l(g_rng_mu);
+    FG_DISPATCH_FLOAT(dtype, op, [&] {
+      Dist<scalar_t> d(0, 1);
+      kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(rng()); });
+    });
   });
   return t;
 }
@@ -159,21 +170,25 @@ Tensor randn(const Shape& shape, DType dtype) {
 Tensor randint(int64_t low, int64_t high, const Shape& shape) {
   if (high <= low) throw ValueError("randint: high must be > low");
   Tensor t = empty(shape, DType::Int64);
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  std::uniform_int_distribution<int64_t> d(low, high - 1);
-  int64_t* p = t.data<int64_t>();
-  kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
+  run_blocking(t.numel(), [&] {
+    std::lock_guard<std::mutex> l(g_rng_mu);
+    std::uniform_int_distribution<int64_t> d(low, high - 1);
+    int64_t* p = t.data<int64_t>();
+    kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
+  });
   return t;
 }
 
 Tensor randperm(int64_t n) {
   Tensor t = arange_int(0, n, 1, DType::Int64);
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  int64_t* p = t.data<int64_t>();
-  for (int64_t i = n - 1; i > 0; --i) {
-    std::uniform_int_distribution<int64_t> d(0, i);
-    std::swap(p[i], p[d(rng())]);
-  }
+  run_blocking(n, [&] {
+    std::lock_guard<std::mutex> l(g_rng_mu);
+    int64_t* p = t.data<int64_t>();
+    for (int64_t i = n - 1; i > 0; --i) {
+      std::uniform_int_distribution<int64_t> d(0, i);
+      std::swap(p[i], p[d(rng())]);
+    }
+  });
   return t;
 }
 

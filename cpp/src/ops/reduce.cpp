@@ -325,11 +325,16 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   const Axes ax = norm_axes(axes, x.ndim(), "logsumexp");
   return logsumexp_over(x, ax, reduced_shape(x.shape(), ax, keepdims), keepdims);
 }
+// Not primitives (no derivative): they call the blocking hook themselves, as apply() would.
 Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
-  return arg_extremum<true>(x, axis, keepdims);
+  Tensor r;
+  run_blocking(x.numel(), [&] { r = arg_extremum<true>(x, axis, keepdims); });
+  return r;
 }
 Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
-  return arg_extremum<false>(x, axis, keepdims);
+  Tensor r;
+  run_blocking(x.numel(), [&] { r = arg_extremum<false>(x, axis, keepdims); });
+  return r;
 }
 Tensor softmax(const Tensor& x, int64_t axis) {
   if (x.ndim() == 0) return reshape(softmax(reshape(x, {1}), normalize_axis(axis, 0, "softmax")), {});

@@ -567,9 +567,12 @@ Tensor nonzero_flat(const Tensor& mask) {
   // writes agree whatever the mask holds (entry paths normalise bools to 0/1, but a
   // byte 2 must never size the output differently from the fill).
   const uint8_t* p = reinterpret_cast<const uint8_t*>(m.raw());
-  const int64_t n = kernels::count_nonzero(p, m.numel());
-  Tensor out = empty({n}, DType::Int64);
-  kernels::nonzero_positions(p, m.numel(), out.data<int64_t>(), n);
+  Tensor out;
+  run_blocking(m.numel(), [&] {  // not a primitive: the blocking hook, as apply() would
+    const int64_t n = kernels::count_nonzero(p, m.numel());
+    out = empty({n}, DType::Int64);
+    kernels::nonzero_positions(p, m.numel(), out.data<int64_t>(), n);
+  });
   return out;
 }
 
