@@ -247,13 +247,25 @@ void index_put_(const Tensor& x, const IndexKey& key, const Tensor& value) {
     return;
   }
   // fastgrad's cast (NaN -> 0, saturating at the int64 bounds, canonical bools), as copy_ and astype.
+  Tensor v = value.dtype() != x.dtype() ? cast(detach(value), x.dtype()) : detach(value);
+  const bool basic = std::none_of(key.begin(), key.end(), [](const IndexItem& k) {
+    return k.kind == IndexKind::Tensor || (k.kind == IndexKind::Slice && k.slice.step < 0);
+  });
+  if (basic) {  // x[key] is usually a view: write through it (squeeze may have copied)
+    const Tensor view = index_impl(detach(x), key, false);
+    if (view.impl()->storage == x.impl()->storage) {
+      copy_(view, broadcast_value(v, view.shape()));
+      return;
+    }
+  }
+  if (x.impl()->storage->readonly) throw ValueError("__setitem__: destination is read-only");
   Tensor pos;
   {
     GradModeGuard no_grad(false);
     pos = index_impl(storage_offsets(x), key, true);
   }
-  const Tensor v = contiguous(broadcast_value(
-      value.dtype() != x.dtype() ? cast(detach(value), x.dtype()) : detach(value), pos.shape()));
+  v = broadcast_value(v, pos.shape());
+  v = v.impl()->storage == x.impl()->storage ? clone(v) : contiguous(v);  // NumPy reads before it writes
   const std::vector<int64_t> at = int_values(pos);
   const size_t isz = itemsize(x.dtype());
   char* base = static_cast<char*>(x.impl()->storage->data);
