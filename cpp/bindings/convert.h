@@ -199,6 +199,7 @@ void bind_runtime(py::module_& m);
 void bind_tensor(py::module_& m, TensorClass& T);
 void bind_operators(py::module_& m, TensorClass& T);
 void bind_protocol(py::module_& m, TensorClass& T);
+void bind_index(py::module_& m, TensorClass& T);
 void bind_numpy(py::module_& m, TensorClass& T);
 void bind_dlpack(py::module_& m, TensorClass& T);
 void bind_factories(py::module_& m);

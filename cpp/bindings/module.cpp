@@ -53,6 +53,7 @@ PYBIND11_MODULE(_C, m) {
   bind_tensor(m, T);
   bind_operators(m, T);
   bind_protocol(m, T);
+  bind_index(m, T);
   bind_numpy(m, T);
   bind_dlpack(m, T);
   bind_factories(m);

@@ -93,20 +93,9 @@ void bind_tensor(py::module_& m, TensorClass& T) {
              gil::in_place({&A}, [&] { fill_(A, V); });
              return a;
            })
-      .def("zero_",
-           [](const TP& a) {
-             Tensor A(a);
-             gil::in_place({&A}, [&] { zero_(A); });
-             return a;
-           })
-      .def_property_readonly("_has_tangents", [](const TP& a) { return !a->tangents.empty(); })
-      .def("_inplace_apply", [](const TP& a, const std::string& op, py::function fn) {
-        // For __setitem__: fn (Python, differentiable ops) builds the new value.
-        inplace_(Tensor(a), op.c_str(), a->dtype, false, [&](const Tensor& old) {
-          py::object r = fn(old.impl());
-          if (!py::isinstance<TensorImpl>(r)) throw TypeError(op + ": the new value must be a Tensor");
-          return Tensor(r.cast<TP>());
-        });
+      .def("zero_", [](const TP& a) {
+        Tensor A(a);
+        gil::in_place({&A}, [&] { zero_(A); });
         return a;
       });
   for (const char* name : {"clamp_", "clip_"})

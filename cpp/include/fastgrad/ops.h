@@ -159,6 +159,33 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& idx);
 Tensor index_add(const Tensor& g, const Shape& shape, int64_t axis, const Tensor& idx);
 Tensor nonzero_flat(const Tensor& mask);  // int64 flat indices of true entries (no grad)
 
+// ---- indexing (index.cpp): Python's x[key] / x[key] = value, composed of the ops above ----
+enum class IndexKind { Int, Slice, None, Ellipsis, Tensor };
+// One entry of a key. Slice bounds are as PySlice_Unpack gives them (an omitted bound is
+// INT64_MAX / INT64_MIN by the step's sign); they are clamped to the axis like Python's.
+struct IndexItem {
+  IndexKind kind = IndexKind::None;
+  int64_t value = 0;                 // Int
+  SliceSpec slice{0, INT64_MAX, 1};  // Slice
+  Tensor index;                      // Tensor: int64 indices or a bool mask
+  static IndexItem integer(int64_t v) { return {IndexKind::Int, v, {0, INT64_MAX, 1}, {}}; }
+  static IndexItem range(int64_t start, int64_t stop, int64_t step) {
+    return {IndexKind::Slice, 0, {start, stop, step}, {}};
+  }
+  static IndexItem newaxis() { return {IndexKind::None, 0, {0, INT64_MAX, 1}, {}}; }
+  static IndexItem ellipsis() { return {IndexKind::Ellipsis, 0, {0, INT64_MAX, 1}, {}}; }
+  static IndexItem tensor(Tensor t) { return {IndexKind::Tensor, 0, {0, INT64_MAX, 1}, std::move(t)}; }
+};
+using IndexKey = std::vector<IndexItem>;
+// x[key], differentiable in x: ints and positive-step slices are views (slice/squeeze),
+// None unsqueezes, int64/bool tensors gather (index_select on the merged advanced axes; the
+// advanced axes stay in place when adjacent, else go first, as NumPy).
+Tensor index(const Tensor& x, const IndexKey& key);
+// x[key] = value (value broadcast to x[key]'s shape; repeated positions: the last write
+// wins). Recorded through inplace_ ("__setitem__") when gradients or tangents are involved,
+// differentiable in x and value; otherwise value is cast to x's dtype and written directly.
+void index_put_(const Tensor& x, const IndexKey& key, const Tensor& value);
+
 // C++ operators for writing rules readably.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
