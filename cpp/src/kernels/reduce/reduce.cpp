@@ -112,6 +112,15 @@ void reduce(ReduceOp op, const T* x, const int64_t* ks, const int64_t* kst, int6
   }
 }
 
+// NaN test that is a compile-time false for integers (no self-comparison warning there).
+template <typename T>
+inline bool is_nan_value(T v) {
+  if constexpr (std::is_floating_point_v<T>)
+    return v != v;
+  else
+    return false;
+}
+
 template <typename T>
 void arg_extremum_rows(bool max, const T* x, int64_t rows, int64_t n, int64_t* out) {
   auto run = [&](auto is_max) {
@@ -119,8 +128,8 @@ void arg_extremum_rows(bool max, const T* x, int64_t rows, int64_t n, int64_t* o
       const T* a = x + r * n;
       int64_t best = 0;
       for (int64_t i = 1; i < n; ++i) {
-        if (a[best] != a[best]) break;  // first NaN wins, as NumPy
-        if (a[i] != a[i] || (is_max ? a[i] > a[best] : a[i] < a[best])) best = i;
+        if (is_nan_value(a[best])) break;  // first NaN wins, as NumPy
+        if (is_nan_value(a[i]) || (is_max ? a[i] > a[best] : a[i] < a[best])) best = i;
       }
       out[r] = best;
     };
