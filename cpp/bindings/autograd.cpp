@@ -8,7 +8,10 @@ void bind_autograd(py::module_& m, TensorClass& T) {
        [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
          gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
        },
-       py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false)
+       py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false,
+       "backward(grad=None, retain_graph=False, create_graph=False)\n\nAccumulates d(x)/d(leaf) "
+       "contracted with grad (x's shape; None means 1 for a one-element x) into every leaf's .grad "
+       "(cheat sheet §3).")
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
       .def("_set_tangent",
            [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })

@@ -236,6 +236,8 @@ void bind_dlpack(py::module_& m, TensorClass& T) {
        py::arg("stream") = py::none(), py::arg("max_version") = py::none(), py::arg("dl_device") = py::none(),
        py::arg("copy") = py::none())
       .def("__dlpack_device__", [](const TP&) { return py::make_tuple(int(kDLCPU), 0); });
-  m.def("from_dlpack", &from_dlpack);
+  m.def("from_dlpack", &from_dlpack, py::arg("obj"),
+        "from_dlpack(obj) -> Tensor\n\nA tensor sharing the memory of obj (an object with __dlpack__ or a "
+        "DLPack capsule, CPU, float32/64, int64 or bool); same shape and strides.");
 }
 }  // namespace fastgrad::bindings

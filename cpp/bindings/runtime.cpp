@@ -31,7 +31,9 @@ void bind_runtime(py::module_& m) {
       },
       "Threads for fastgrad's kernels, in every Python thread. After os.fork() the child starts on one "
       "thread; see the README.");
-  m.def("get_num_threads", [] { return fastgrad::get_num_threads(); });
+  m.def(
+      "get_num_threads", [] { return fastgrad::get_num_threads(); },
+      "get_num_threads() -> int\n\nThreads fastgrad's kernels use (see set_num_threads).");
   m.def(
       "isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
       "The kernel path chosen at load time (FASTGRAD_ISA=scalar|avx2|avx512 forces one).");

@@ -43,6 +43,7 @@ def enable_grad() -> _GradMode:
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops are recorded on the tape in this thread (False inside ``no_grad``)."""
     return ops.grad_enabled()
 
 

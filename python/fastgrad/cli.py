@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    """The ``fastgrad`` command: trains the chosen example models, prints progress and a table, writes plots; returns the exit status."""
     args = _parser().parse_args(argv)
     from .examples import MODELS
 

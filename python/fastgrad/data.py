@@ -30,6 +30,8 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 class Dataset:
+    """A map-style dataset: ``len(ds)`` samples, ``ds[i]`` one sample (tensors, arrays, numbers or dicts of them)."""
+
     def __getitem__(self, i: int) -> Any:
         raise NotImplementedError
 
@@ -78,6 +80,8 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices`` (N,), in that order."""
+
     def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
         self.dataset = dataset
         self.indices = np.asarray(indices, dtype=np.int64)
@@ -89,6 +93,7 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[i])]
 
     def take(self, idx: np.ndarray) -> tuple:
+        """The batch of samples at positions idx: (B,) of this subset, collated."""
         if hasattr(self.dataset, "take"):
             return self.dataset.take(self.indices[idx])
         return _collate([self.dataset[int(j)] for j in self.indices[idx]])
@@ -189,6 +194,7 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch that seeds the next shuffle (same seed and epoch, same order)."""
         self.epoch = int(epoch)
 
     def _order(self) -> Optional[np.ndarray]:

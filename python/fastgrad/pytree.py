@@ -68,6 +68,7 @@ class PyTreeDef:
             self.num_leaves = sum(c.num_leaves for c in self.children)
 
     def unflatten(self, leaves: Sequence[Any]) -> Any:
+        """The tree of this structure with ``leaves`` (in flatten order) at its leaves."""
         if self.kind == "leaf" and len(leaves) == 1:  # the common single-tensor case
             return leaves[0]
         leaves = list(leaves)
@@ -159,10 +160,12 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:
 
 
 def tree_leaves(tree: Any) -> list:
+    """The leaves of ``tree`` in flatten order (depth first, dict keys sorted)."""
     return tree_flatten(tree)[0]
 
 
 def tree_structure(tree: Any) -> PyTreeDef:
+    """The structure of ``tree`` without its leaves."""
     return tree_flatten(tree)[1]
 
 
@@ -171,6 +174,7 @@ flatten = tree_flatten
 
 
 def unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:
+    """``treedef.unflatten(leaves)``: the inverse of ``tree_flatten``."""
     return treedef.unflatten(leaves)
 
 

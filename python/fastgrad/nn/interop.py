@@ -52,13 +52,13 @@ def _permute(w: Any, perm: list[int]) -> Any:
 
 
 def conv_weight_to_channels_last(w: Any) -> Any:
-    """(C_out, C_in/g, k...) -> (C_out, k..., C_in/g), for fg Tensors or NumPy arrays."""
+    """A conv weight from channels-first to channels-last: (C_out, C_in/g, k...) -> (C_out, k..., C_in/g); fg Tensors or NumPy arrays."""
     nd = len(w.shape)
     return _permute(w, [0, *range(2, nd), 1])
 
 
 def conv_weight_to_channels_first(w: Any) -> Any:
-    """(C_out, k..., C_in/g) -> (C_out, C_in/g, k...), for fg Tensors or NumPy arrays."""
+    """A conv weight from channels-last to channels-first: (C_out, k..., C_in/g) -> (C_out, C_in/g, k...); fg Tensors or NumPy arrays."""
     nd = len(w.shape)
     return _permute(w, [0, nd - 1, *range(1, nd - 1)])
 
