@@ -213,4 +213,7 @@ def test_ctrl_c_at_a_random_moment(kind, threads, delay, rows):
     )
     assert p.returncode == 0, p.stderr[-1500:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert "latency" in out and out["latency"] < 0.25 and out["ok"], out
+    # Interrupted at all is the property (no wall-clock bound: the machine may be loaded). The
+    # "sum" case runs one kernel for hours, so its KeyboardInterrupt can only come from the
+    # kernel's own polling; "ok" checks the process computes correctly afterwards.
+    assert "latency" in out and out["ok"], out

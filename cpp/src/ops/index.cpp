@@ -8,6 +8,7 @@
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "../kernels/index/key.h"
 
 namespace fastgrad {
 namespace {
@@ -119,12 +120,9 @@ Tensor advanced(Tensor x, std::vector<std::pair<int64_t, Tensor>> adv) {
   for (int64_t j = 0; j < k; ++j) {
     const int64_t n = x.shape()[d0 + j];
     const std::vector<int64_t> v = int_values(expand(idx[j], bs));
-    for (size_t e = 0; e < lin.size(); ++e) {
-      if (v[e] < -n || v[e] >= n)
-        throw IndexError("index out of bounds for axis " + std::to_string(adv[j].first) + " with size " +
-                         std::to_string(n) + " (shape " + shape_str(x.shape()) + ")");
-      lin[e] = lin[e] * n + (v[e] < 0 ? v[e] + n : v[e]);
-    }
+    if (kernels::accumulate_linear_index(v.data(), static_cast<int64_t>(lin.size()), n, lin.data()) >= 0)
+      throw IndexError("index out of bounds for axis " + std::to_string(adv[j].first) + " with size " +
+                       std::to_string(n) + " (shape " + shape_str(x.shape()) + ")");
   }
   return index_select(merge(x, d0, k), d0, int_tensor(bs, lin));
 }
@@ -166,7 +164,7 @@ Tensor index_impl(const Tensor& self, const IndexKey& key, bool negative_steps) 
           x = slice_dim(x, d, s.start, std::max(s.stop, s.start), s.step);
         } else if (negative_steps) {
           std::vector<int64_t> pos(len);
-          for (int64_t j = 0; j < len; ++j) pos[j] = s.start + j * s.step;
+          kernels::arithmetic_positions(s.start, s.step, len, pos.data());
           x = index_select(x, d, int_tensor({len}, pos));
         } else {
           throw IndexError("negative slice steps are not supported");
@@ -206,16 +204,12 @@ Tensor scatter(const Tensor& old, const IndexKey& key, const Tensor& value) {
   const Tensor vflat = reshape(broadcast_value(val, pos.shape()), {-1});
   // Repeated positions: the last write wins (NumPy's order).
   const std::vector<int64_t> flat = int_values(pos);
-  std::vector<int64_t> last(n, -1), uniq, keep;
-  for (size_t i = 0; i < flat.size(); ++i) last[flat[i]] = static_cast<int64_t>(i);
-  std::vector<uint8_t> mask(n, 0);
-  for (int64_t p = 0; p < n; ++p)
-    if (last[p] >= 0) {
-      uniq.push_back(p);
-      keep.push_back(last[p]);
-      mask[p] = 1;
-    }
-  const int64_t u = static_cast<int64_t>(uniq.size());
+  std::vector<int64_t> last(n), uniq(n), keep(n);
+  std::vector<uint8_t> mask(n);
+  const int64_t u = kernels::last_writes(flat.data(), static_cast<int64_t>(flat.size()), n, last.data(),
+                                         uniq.data(), keep.data(), mask.data());
+  uniq.resize(u);
+  keep.resize(u);
   const Tensor placed =
       index_add(index_select(vflat, 0, int_tensor({u}, keep)), {n}, 0, int_tensor({u}, uniq));
   Tensor m = empty(old.shape(), DType::Bool);
@@ -225,15 +219,9 @@ Tensor scatter(const Tensor& old, const IndexKey& key, const Tensor& value) {
 
 // The storage offset of every element of x, in x's shape.
 Tensor storage_offsets(const Tensor& x) {
-  std::vector<int64_t> off(x.numel());
-  Shape idx(x.ndim(), 0);
-  for (int64_t e = 0; e < x.numel(); ++e) {
-    int64_t o = x.offset();
-    for (int64_t i = 0; i < x.ndim(); ++i) o += idx[i] * x.strides()[i];
-    off[e] = o;
-    for (int64_t i = x.ndim() - 1; i >= 0 && ++idx[i] == x.shape()[i]; --i) idx[i] = 0;
-  }
-  return int_tensor(x.shape(), off);
+  Tensor off = empty(x.shape(), DType::Int64);
+  kernels::strided_offsets(x.shape().data(), x.strides().data(), x.ndim(), x.offset(), off.data<int64_t>());
+  return off;
 }
 }  // namespace
 
@@ -270,7 +258,7 @@ void index_put_(const Tensor& x, const IndexKey& key, const Tensor& value) {
   const size_t isz = itemsize(x.dtype());
   char* base = static_cast<char*>(x.impl()->storage->data);
   const char* src = static_cast<const char*>(v.raw());
-  for (size_t i = 0; i < at.size(); ++i) std::memcpy(base + at[i] * isz, src + i * isz, isz);
+  kernels::scatter_elements(base, at.data(), static_cast<int64_t>(at.size()), src, isz);
   x.impl()->storage->version++;
 }
 }  // namespace fastgrad
