@@ -530,3 +530,28 @@ def test_shape_methods_take_dims_or_a_sequence():
     assert y.expand(4, -1, -1).shape == (4, 2, 3)
     with pytest.raises(TypeError, match="reshape"):
         x.reshape(2.0, 3)
+
+
+@pytest.mark.parametrize("op", ["abs", "sign", "sum", "exp", "neg_via_mul", "add", "reshape"])
+def test_array_like_arguments_convert_by_fg_tensor_rules(op):
+    """An op's array-like argument converts exactly as fg.tensor(data): an int outside int64
+    raises OverflowError naming the op (not a silent float32), ints stay int64, nested
+    floats are float32, NumPy float64 stays float64."""
+    call = {
+        "abs": lambda a: fg.abs(a),
+        "sign": lambda a: fg.sign(a),
+        "sum": lambda a: fg.sum(a),
+        "exp": lambda a: fg.exp(a),
+        "neg_via_mul": lambda a: fg.mul(a, -1),
+        "add": lambda a: fg.add(a, a),
+        "reshape": lambda a: fg.reshape(a, -1),
+    }[op]
+    name = {"neg_via_mul": "mul"}.get(op, op)
+    with pytest.raises(OverflowError, match=rf"{name}: .*int64 range"):
+        call([1, 2**63])
+    with pytest.raises(OverflowError):
+        fg.tensor([1, 2**63])
+    if op not in ("exp",):
+        assert call([1, 2]).dtype == fg.tensor([1, 2]).dtype == fg.int64
+    assert call([[1.5], [2.5]]).dtype == fg.float32
+    assert call(np.array([1.5, 2.5])).dtype == fg.float64

@@ -48,25 +48,19 @@ Tensor convert_arg(py::handle h, const char* op, const char* arg) {
   if (PyFloat_Check(h.ptr())) return scalar(PyFloat_AsDouble(h.ptr()), DType::Float32);
   if (PyBool_Check(h.ptr())) return scalar_int(h.ptr() == Py_True ? 1 : 0, DType::Bool);
   if (PyLong_Check(h.ptr())) return scalar_int(py_int64(h.ptr(), op), DType::Int64);
-  py::array a;
-  const bool is_ndarray = py::isinstance<py::array>(h);
+  // Anything else is data: it converts exactly as fg.tensor(data) does (one set of rules:
+  // nested Python floats are float32, ints outside int64 raise, ragged data is refused), with
+  // the op and argument named in the error.
   try {
-    a = gil::calling_python(
-        [&] { return py::array(py::module_::import("numpy").attr("asarray")(h).cast<py::array>()); });
+    py::object t =
+        gil::calling_python([&] { return py::module_::import("fastgrad._tensor").attr("tensor")(h); });
+    return Tensor(t.cast<TP>());
   } catch (py::error_already_set& e) {
-    throw bad(e.what());
+    if (e.matches(PyExc_OverflowError))
+      throw OverflowError(std::string(op) + ": argument '" + arg + "': " + e.what());
+    if (e.matches(PyExc_TypeError) || e.matches(PyExc_ValueError)) throw bad(e.what());
+    throw;
   }
-  const char kind = a.dtype().kind();
-  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V')
-    throw bad("ragged or non-numeric entries, NumPy dtype " + std::string(py::str(a.dtype())));
-  DType d;
-  if (kind == 'f' && a.itemsize() == 2)
-    d = DType::Float32;
-  else if (kind == 'f' && a.itemsize() == 8 && !is_ndarray)
-    d = DType::Float32;  // nested Python floats are float32, as fg.tensor and PyTorch
-  else
-    d = np_to_dtype(a.dtype(), op);
-  return Tensor(from_array_copy(a, d));
 }
 
 std::pair<Tensor, Tensor> tensor_pair(py::handle a, py::handle b, const char* op) {
