@@ -209,4 +209,9 @@ void bind_layers(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_autograd(py::module_& m, TensorClass& T);
 void bind_nn_ops(py::module_& m);
+void bind_linalg(py::module_& m, TensorClass& T);
+void bind_select(py::module_& m, TensorClass& T);
+void bind_unary(py::module_& m, TensorClass& T);
+void bind_spatial(py::module_& m, TensorClass& T);
+void bind_methods(py::module_& m, TensorClass& T);
 }  // namespace fastgrad::bindings

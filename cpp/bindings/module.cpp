@@ -63,4 +63,9 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(m);
   bind_autograd(m, T);
   bind_nn_ops(m);
+  bind_linalg(m, T);
+  bind_select(m, T);
+  bind_unary(m, T);
+  bind_spatial(m, T);
+  bind_methods(m, T);
 }
