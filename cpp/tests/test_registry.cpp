@@ -22,46 +22,12 @@
 
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
+#include "registry_samples.h"
 
 namespace fg = fastgrad;
+using namespace fastgrad::registry_test;
 
 namespace {
-
-std::mt19937_64& gen() {
-  static std::mt19937_64 g(1234);
-  return g;
-}
-
-// A float64 leaf with values in [lo, hi] (signs flipped at random when `mixed`).
-fg::Tensor leaf(const fg::Shape& s, double lo = 0.3, double hi = 1.7, bool mixed = true) {
-  fg::Tensor t = fg::empty(s, fg::DType::Float64);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::bernoulli_distribution b(0.5);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = (mixed && b(gen()) ? -1 : 1) * u(gen());
-  t.impl()->requires_grad = true;
-  return t;
-}
-fg::Tensor positive(const fg::Shape& s) { return leaf(s, 0.5, 2.0, false); }
-fg::Tensor ints(std::initializer_list<int64_t> v) {
-  fg::Tensor t = fg::empty({static_cast<int64_t>(v.size())}, fg::DType::Int64);
-  int64_t i = 0;
-  for (int64_t x : v) t.data<int64_t>()[i++] = x;
-  return t;
-}
-fg::Tensor mask() {
-  fg::Tensor t = fg::empty({3, 4}, fg::DType::Bool);
-  const bool v[12] = {true, false, true, true, false, false, true, false, true, true, false, true};
-  std::memcpy(t.data<bool>(), v, sizeof v);
-  return t;
-}
-fg::Tensor input_grad(const fg::Tensor& y, const fg::Tensor& g, const fg::Tensor& x) {
-  return fg::grad({y}, {g}, {x}, true, true, false)[0];
-}
-
-struct Sample {
-  std::string name, variant;
-  std::function<fg::Tensor()> run;  // records the primitive as its output's grad_fn
-};
 
 const fg::Activation kTanh = fg::Activation::Tanh;
 std::vector<Sample> samples() {
@@ -69,7 +35,7 @@ std::vector<Sample> samples() {
   auto conv2 = [](const fg::Tensor& x, const fg::Tensor& w, const fg::Tensor& b, fg::Activation a) {
     return fg::conv(x, w, b, {1, 2}, {1, 0}, {0, 1}, {1, 1}, 1, false, a);
   };
-  return {
+  std::vector<Sample> all = {
       {"add", "", [=] { return leaf(S) + leaf({4}); }},
       {"sub", "", [=] { return leaf(S) - leaf({3, 1}); }},
       {"mul", "", [=] { return leaf(S) * leaf(S); }},
@@ -157,6 +123,9 @@ std::vector<Sample> samples() {
          return input_grad(y, leaf(y.shape()), x);
        }},
   };
+  const auto& more = area_samples();
+  all.insert(all.end(), more.begin(), more.end());
+  return all;
 }
 
 // A tensor of t's shape and dtype whose values no rule could get right by accident.
