@@ -949,3 +949,15 @@ def test_grad_at_a_point_whose_producing_graph_was_freed(rng):
     y = fg.sin(x)
     fg.sum(y).backward()
     close(grad(lambda y: fg.sum(y * y))(y), 2 * np.sin(npy(x)))
+
+
+def test_jit_returns_the_function_and_accepts_jax_options():
+    def f(x):
+        return fg.sum(fg.tanh(x) ** 2)
+
+    assert fg.jit(f) is f
+    assert fg.jit(static_argnums=0)(f) is f
+    x = fg.tensor([0.5, -1.0])
+    np.testing.assert_allclose(np.asarray(fg.jit(fg.grad(f))(x)), np.asarray(fg.grad(f)(x)))
+    with pytest.raises(TypeError, match="jit"):
+        fg.jit(3)

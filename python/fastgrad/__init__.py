@@ -70,6 +70,7 @@ from .transforms import (
     jacfwd,
     jacobian,
     jacrev,
+    jit,
     jvp,
     sharp,
     value_and_grad,

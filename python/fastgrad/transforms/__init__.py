@@ -50,6 +50,7 @@ from __future__ import annotations
 from ._forward import jvp
 from ._gradcheck import GradcheckError, gradcheck
 from ._jacobian import hessian, hvp, jacfwd, jacobian, jacrev
+from ._jit import jit
 from ._metric import sharp
 from ._reverse import grad, value_and_grad, vjp
 
@@ -66,4 +67,5 @@ __all__ = [
     "sharp",
     "gradcheck",
     "GradcheckError",
+    "jit",
 ]
