@@ -85,6 +85,13 @@ RANDOM = {
 }
 
 
+# Samples of otherwise deterministic ops that draw random numbers (dropout inside).
+RANDOM_WHEN: dict[str, Callable[[Any], bool]] = {
+    "nn.functional.scaled_dot_product_attention": lambda s: s.kwargs.get("dropout_p", 0.0) > 0,
+    "nn.functional.dropout": lambda s: True,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Known:
     """Reviewed failing samples of one entry: `when(sample, dtype)` selects them."""
@@ -218,11 +225,15 @@ def _np(x: Any) -> Any:
     return x
 
 
-def compare(got: Any, want: Any, values: bool = True, what: str = "output") -> None:
-    """fastgrad output(s) `got` against torch output(s) `want`."""
+def compare(got: Any, want: Any, values: bool = True, what: str = "output", exact: Any = None) -> None:
+    """fastgrad output(s) `got` against torch output(s) `want`. In float32, `exact` (torch's
+    float64 result on the same inputs) decides when the two float32 results differ by more
+    than the tolerance: fastgrad passes if it is no further from it than torch is (a
+    different summation order or FMA is not an error; a wrong value is)."""
     gs, ws = _fg_outputs(got), _torch_outputs(want)
+    es = _torch_outputs(exact) if exact is not None else [None] * len(ws)
     assert len(gs) == len(ws), f"{what}: {len(gs)} outputs, torch gives {len(ws)}"
-    for i, (g, w) in enumerate(zip(gs, ws)):
+    for i, (g, w, e) in enumerate(zip(gs, ws, es)):
         if not isinstance(w, torch.Tensor):
             gv = g.item() if isinstance(g, fg.Tensor) else g
             if values:
@@ -232,13 +243,32 @@ def compare(got: Any, want: Any, values: bool = True, what: str = "output") -> N
         assert tuple(g.shape) == tuple(w.shape), f"{what} {i}: shape {tuple(g.shape)} != {tuple(w.shape)}"
         want_dt = TORCH_TO_FG.get(w.dtype)
         assert g.dtype == want_dt, f"{what} {i}: dtype {g.dtype} != torch's {w.dtype}"
-        if values:
-            torch.testing.assert_close(
-                torch.from_numpy(np.array(g.detach())),
-                w.detach(),
-                equal_nan=True,
-                msg=lambda m: f"{what} {i}: {m}",
+        if not values:
+            continue
+        gt = torch.from_numpy(np.array(g.detach()))
+        try:
+            torch.testing.assert_close(gt, w.detach(), equal_nan=True, msg=lambda m: f"{what} {i}: {m}")
+        except AssertionError:
+            if not (isinstance(e, torch.Tensor) and w.dtype == torch.float32 and e.dtype == torch.float64):
+                raise
+            ours, theirs = (gt.double() - e).abs(), (w.double() - e).abs()
+            nan_same = gt.isnan() == w.isnan()
+            worse = ~(ours <= 2 * theirs + 1e-5 + 1.3e-6 * e.abs()) & ~(gt.isnan() & w.isnan())
+            assert nan_same.all() and not worse.any(), (
+                f"{what} {i}: float32 result is further from the float64 value than torch's "
+                f"(max error {ours[worse].max().item() if worse.any() else 0:.3g} vs torch "
+                f"{theirs.max().item():.3g})"
             )
+
+
+def _upcast(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor) and obj.dtype == torch.float32:
+        return obj.double()
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_upcast(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _upcast(v) for k, v in obj.items()}
+    return obj
 
 
 # ------------------------------------------------------------------ the checks
@@ -263,12 +293,19 @@ def call(fn: Callable[..., Any], conv: Converter, s: Any) -> Any:
 
 def check_sample(op: Any, fn: Callable[..., Any], s: Any, dtype: torch.dtype, grad: bool) -> None:
     """All checks of one sample; raises AssertionError (or the op's exception) on a miss."""
-    random = op.name in RANDOM
+    random = op.name in RANDOM or RANDOM_WHEN.get(op.name, lambda _: False)(s)
     with torch.no_grad():
         want = op(s.input, *s.args, **s.kwargs)
     with fg.no_grad():
         got = call(fn, Converter(), s)
-    compare(got, want, values=not random)
+    exact = None
+    if dtype == torch.float32 and not random:
+        with torch.no_grad():
+            try:
+                exact = op(_upcast(s.input), *_upcast(tuple(s.args)), **_upcast(dict(s.kwargs)))
+            except Exception:  # noqa: BLE001  (no float64 reference: compare to float32 only)
+                exact = None
+    compare(got, want, values=not random, exact=exact)
     if random:
         return
     if dtype == torch.float64:
@@ -316,7 +353,9 @@ def check_grads(op: Any, fn: Callable[..., Any], s: Any) -> None:
     for i, (a, b, leaf) in enumerate(zip(fgs, tg, fleaves)):
         a_np = np.zeros(tuple(leaf.shape)) if a is None else np.array(a)
         b_t = torch.zeros(tuple(leaf.shape), dtype=torch.float64) if b is None else b
-        torch.testing.assert_close(torch.from_numpy(a_np), b_t, msg=lambda m, i=i: f"VJP input {i}: {m}")
+        torch.testing.assert_close(
+            torch.from_numpy(a_np), b_t, equal_nan=True, msg=lambda m, i=i: f"VJP input {i}: {m}"
+        )
     check_jvp(fn, s, conv, ws)
 
 
@@ -340,6 +379,8 @@ def check_jvp(fn: Callable[..., Any], s: Any, conv: Converter, ws: list[np.ndarr
     cot = pullback([fg.tensor(w) for w in ws])
     lhs = sum(float(np.sum(np.array(t) * w)) for t, w in zip(tangent_out, ws) if t is not None)
     rhs = sum(float(np.sum(np.array(g) * v)) for g, v in zip(cot, vs) if g is not None)
+    if np.isnan(lhs) and np.isnan(rhs):  # a NaN derivative (e.g. pow of a negative base) both ways
+        return
     assert lhs == pytest.approx(rhs, rel=1e-7, abs=1e-9), f"JVP: <Jv, w> = {lhs} but <v, J^T w> = {rhs}"
 
 
