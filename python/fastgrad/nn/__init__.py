@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import functional, init, interop
+from . import functional, init, interop, utils
 from . import functional as F  # noqa: N812
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import MultiheadAttention
@@ -37,6 +37,7 @@ __all__ = [
     "F",
     "init",
     "interop",
+    "utils",
     "Module",
     "Parameter",
     "Sequential",

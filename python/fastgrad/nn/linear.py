@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops
+from .._device import check_device
 from .._tensor import as_dtype, as_tensor, float32, full
 from ..autograd import no_grad
 from ..ops import Tensor
@@ -17,7 +18,8 @@ class Linear(Module):
     """``y = x @ W.T + b`` with W of shape (out, in) (layout="torch", PyTorch's), or
     ``y = x @ W + b`` with W of shape (in, out) (layout="jax", transpose-free for rows).
 
-    Inputs may be a vector (in,), a row (1, in) or a batch (..., in); the output is
+    Signature as PyTorch's: ``Linear(in_features, out_features, bias=True, device=None,
+    dtype=None)``; ``layout`` and ``activation`` are keyword-only. Inputs may be a vector (in,), a row (1, in) or a batch (..., in); the output is
     (..., out). ``activation`` ("none", "relu", "tanh", "sigmoid") runs in the GEMM
     epilogue of the same primitive: ``Linear(i, o, activation="relu")`` is one tape node
     with the values and gradients of ``Sequential(Linear(i, o), ReLU())`` (see
@@ -30,11 +32,14 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
         layout: str = "torch",
-        dtype: Any = float32,
         activation: str = "none",
     ) -> None:
         super().__init__()
+        check_device(device, "nn.Linear")
         check_layout(layout, "Linear")
         if int(in_features) < 0 or int(out_features) < 0:
             raise ValueError(
@@ -98,7 +103,7 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (constructor arguments are ignored, as PyTorch)."""
+    """Returns its input unchanged (constructor arguments are ignored, as PyTorch); any shape."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -111,8 +116,9 @@ class Identity(Module):
 class Flatten(Module):
     """Flattens dims start_dim..end_dim (default: all but the batch axis)."""
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, "nn.Flatten")  # no parameters: dtype is accepted and unused
         self.start_dim = start_dim
         self.end_dim = end_dim
 
