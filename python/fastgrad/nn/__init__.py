@@ -16,7 +16,16 @@ from .fuse import fuse
 from .interop import conv_weight_to_channels_first, conv_weight_to_channels_last
 from .linear import Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleList, Parameter, Sequential
+from .module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    RemovableHandle,
+    Sequential,
+)
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
     AdaptiveAvgPool1d,
@@ -85,4 +94,8 @@ __all__ = [
     "NLLLoss",
     "conv_weight_to_channels_last",
     "conv_weight_to_channels_first",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
+    "RemovableHandle",
 ]
