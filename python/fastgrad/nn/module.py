@@ -117,6 +117,8 @@ class Module:
     _buffers: OrderedDict[str, Optional[Tensor]]
     _non_persistent: set[str]
     _modules: OrderedDict[str, Optional[Module]]
+    _forward_pre_hooks: OrderedDict[int, tuple[Callable[..., Any], bool]]
+    _forward_hooks: OrderedDict[int, tuple[Callable[..., Any], bool, bool]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
         # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
@@ -911,6 +913,8 @@ class ParameterList(Module):
     """A list of Parameters registered under "0", "1", ... (``torch.nn.ParameterList``);
     plain tensors are wrapped into Parameters."""
 
+    _size: int
+
     def __init__(self, values: Optional[Iterable[Any]] = None) -> None:
         super().__init__()
         self.__dict__["_size"] = 0
@@ -972,6 +976,8 @@ class ParameterList(Module):
 class ParameterDict(Module):
     """An ordered dict of named Parameters (``torch.nn.ParameterDict``); plain tensors are
     wrapped into Parameters."""
+
+    _keys: OrderedDict[str, None]
 
     def __init__(self, parameters: Any = None) -> None:
         super().__init__()
