@@ -247,7 +247,7 @@ def test_file_objects_round_trip(tmp_path):
     _same(obj, load(OnlyRead(buf.getvalue())))
     with pytest.raises(ValueError, match="not a valid"):
         load(_io.BytesIO(buf.getvalue()[:-3]))
-    with open(p, "r") as f, pytest.raises(TypeError, match="binary"):
+    with open(p) as f, pytest.raises(TypeError, match="binary"):
         load(f)
     with open(tmp_path / "t.txt", "w") as f, pytest.raises(TypeError, match="binary"):
         save(obj, f)
