@@ -14,7 +14,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .fuse import fuse
 from .interop import conv_weight_to_channels_first, conv_weight_to_channels_last
-from .linear import Flatten, Identity, Linear
+from .linear import Bilinear, Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
 from .module import (
     Module,
@@ -98,4 +98,5 @@ __all__ = [
     "ParameterList",
     "ParameterDict",
     "RemovableHandle",
+    "Bilinear",
 ]
