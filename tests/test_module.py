@@ -55,6 +55,37 @@ def test_state_dict_keys_and_order_are_torchs():
     assert len(list(f.parameters())) == len(list(t.parameters()))
 
 
+@pytest.mark.parametrize(
+    "name, args, kw",
+    [
+        ("Linear", (3, 2), {}),
+        ("Bilinear", (2, 3, 4), {}),
+        ("Conv1d", (2, 3, 3), {}),
+        ("Conv2d", (2, 3, 3), {"bias": False}),
+        ("Conv3d", (1, 2, 2), {}),
+        ("BatchNorm1d", (3,), {}),
+        ("BatchNorm2d", (3,), {}),
+        ("LayerNorm", (4,), {}),
+        ("Embedding", (5, 3), {}),
+        ("MultiheadAttention", (4, 2), {}),
+        ("LSTM", (3, 4), {"num_layers": 2, "bidirectional": True}),
+        ("GRU", (3, 4), {"batch_first": True, "bias": False}),
+    ],
+)
+def test_layer_state_dict_keys_and_shapes_are_torchs(name, args, kw):
+    f, t = getattr(nn, name)(*args, **kw), getattr(torch.nn, name)(*args, **kw)
+    assert [(k, tuple(v.shape)) for k, v in f.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in t.state_dict().items()
+    ]
+
+
+def test_add_module_on_sequential_reaches_forward():
+    s = nn.Sequential(nn.Linear(2, 2))
+    s(fg.ones([1, 2]))
+    s.add_module("wide", nn.Linear(2, 5))
+    assert s(fg.ones([1, 2])).shape == (1, 5)
+
+
 def test_torch_state_dict_loads_and_round_trips():
     f, t = build(nn), build(torch.nn)
     sd = {k: v.detach().numpy() for k, v in t.state_dict().items()}

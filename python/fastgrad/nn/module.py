@@ -255,7 +255,10 @@ class Module:
         self.__dict__["_modules"][name] = module
         self.__dict__[name] = module
 
-    add_module = register_module
+    def add_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers ``module`` (or None) as the child ``name`` (PyTorch's older spelling of
+        ``register_module``; goes through a subclass's override)."""
+        self.register_module(name, module)
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
