@@ -392,3 +392,73 @@ def test_jvp_levels_nest_without_perturbation_confusion():
         assert float(r._tangent(outer)) == 1.0
     finally:
         C.pop_jvp_level(outer)
+
+
+# ------------------------------------------------------------------ torch.autograd's API
+def test_autograd_grad_and_backward_match_torch():
+    import torch
+
+    def run(lib, tensor):
+        a = tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        b = tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+        out = []
+        y = (a * a * b).sum()
+        (ga,) = lib.grad(y, a, create_graph=True)  # retain_graph defaults to create_graph
+        out.append(np.asarray(ga.detach()).tolist())
+        gga, ggb = lib.grad(ga.sum(), [a, b])
+        out += [np.asarray(gga).tolist(), np.asarray(ggb).tolist()]
+        z = a * b
+        (gz,) = lib.grad([z], [a], grad_outputs=[tensor(np.array([1.0, 0.0, 2.0]))])
+        out.append(np.asarray(gz).tolist())
+        u = lib.grad((a * 2).sum(), [a, b], allow_unused=True)
+        out.append([None if g is None else np.asarray(g).tolist() for g in u])
+        m = lib.grad((a * 2).sum(), [a, b], materialize_grads=True)
+        out.append([np.asarray(g).tolist() for g in m])
+        lib.backward((a * b).sum(), inputs=[a])
+        out += [np.asarray(a.grad).tolist(), b.grad is None]
+        lib.backward([(a * 3).sum(), (b * a).sum()], [tensor(np.array(2.0)), None], inputs=a)
+        out.append(np.asarray(a.grad).tolist())
+        lib.backward((a * b).sum())
+        out += [np.asarray(a.grad).tolist(), np.asarray(b.grad).tolist()]
+        return out
+
+    f = run(fg.autograd, lambda x, requires_grad=False: fg.tensor(x, requires_grad=requires_grad))
+    t = run(torch.autograd, lambda x, requires_grad=False: torch.tensor(x, requires_grad=requires_grad))
+    assert f == t
+
+
+def test_autograd_errors_match_torch():
+    import torch
+
+    def cases(lib, tensor):
+        a = tensor(np.ones(3), requires_grad=True)
+        b = tensor(np.ones(3), requires_grad=True)
+        return [
+            lambda: lib.grad((a * 2).sum(), [a, b]),  # unused input
+            lambda: lib.grad(a * 2, [a]),  # non-scalar without grad_outputs
+            lambda: lib.grad(tensor(np.ones(2)).sum(), [a]),  # no graph
+            lambda: lib.grad((a * 2).sum(), []),
+            lambda: lib.backward((a * 2).sum(), inputs=[]),
+        ]
+
+    fcs = cases(fg.autograd, lambda x, requires_grad=False: fg.tensor(x, requires_grad=requires_grad))
+    tcs = cases(torch.autograd, lambda x, requires_grad=False: torch.tensor(x, requires_grad=requires_grad))
+    for fc, tc in zip(fcs, tcs):
+        with pytest.raises(Exception) as te:
+            tc()
+        with pytest.raises(te.type):
+            fc()
+
+
+def test_autograd_grad_default_frees_graph_and_create_graph_retains():
+    a = t64([1.0, 2.0], requires_grad=True)
+    y = (a * a).sum()
+    fg.autograd.grad(y, a)
+    with pytest.raises(RuntimeError):
+        fg.autograd.grad(y, a)
+    y = (a * a).sum()
+    fg.autograd.grad(y, a, create_graph=True)
+    (g,) = fg.autograd.grad(y, a)  # retained by create_graph
+    np.testing.assert_array_equal(np.asarray(g), [2.0, 4.0])
+    with pytest.raises(NotImplementedError):
+        fg.autograd.grad((a * a).sum(), a, is_grads_batched=True)

@@ -190,3 +190,140 @@ def test_layout_helpers_live_in_nn_interop():
     load_pytorch_state_dict(m, {"0.weight": np.arange(6.0).reshape(2, 3)})
     np.testing.assert_array_equal(A(m[0].weight), np.arange(6.0).reshape(2, 3).T)
     np.testing.assert_array_equal(export_state_dict(m, "torch")["0.weight"], np.arange(6.0).reshape(2, 3))
+
+
+# ------------------------------------------------------------------ file objects, map_location
+def _all_kinds():
+    return {
+        "f32": fg.tensor(np.arange(6, dtype=np.float32).reshape(2, 3)),
+        "f64": fg.tensor(np.linspace(0, 1, 4)),
+        "i64": fg.tensor(np.array([-(2**62), 0, 7], dtype=np.int64)),
+        "bool": fg.tensor(np.array([True, False])),
+        "scalar": fg.tensor(np.float64(2.5)),
+        "empty": fg.zeros([0, 3]),
+        "nested": [1, 2.5, "s", None, (3, [4.0, {"k": fg.ones([2])}]), True, float("inf")],
+        7: "int key",
+    }
+
+
+def _same(a, b):
+    if isinstance(a, fg.Tensor):
+        assert isinstance(b, fg.Tensor) and a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(A(a), A(b))
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert a == b and type(a) is type(b)
+
+
+def test_file_objects_round_trip(tmp_path):
+    import io as _io
+
+    obj = _all_kinds()
+    buf = _io.BytesIO()
+    save(obj, buf)
+    buf.seek(0)
+    _same(obj, load(buf))
+    p = tmp_path / "c.fg"
+    with open(p, "wb") as f:
+        save(obj, f)
+    with open(p, "rb") as f:
+        _same(obj, load(f))
+    _same(obj, load(str(p)))
+
+    class OnlyRead:  # a non-seekable stream (a pipe, a socket file)
+        def __init__(self, data):
+            self.b = _io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self.b.read(n)
+
+    _same(obj, load(OnlyRead(buf.getvalue())))
+    with pytest.raises(ValueError, match="not a valid"):
+        load(_io.BytesIO(buf.getvalue()[:-3]))
+    with open(p) as f, pytest.raises(TypeError, match="binary"):
+        load(f)
+    with open(tmp_path / "t.txt", "w") as f, pytest.raises(TypeError, match="binary"):
+        save(obj, f)
+
+
+def test_map_location_and_weights_only(tmp_path):
+    from fastgrad._device import device
+
+    p = tmp_path / "m.fg"
+    sd = nn.Linear(2, 3).state_dict()
+    save(sd, p)
+    for loc in [
+        None,
+        "cpu",
+        "cpu:0",
+        device("cpu"),
+        torch.device("cpu"),
+        {"cuda:0": "cpu"},
+        lambda s, loc: s,
+    ]:
+        _same(dict(sd), load(p, map_location=loc))
+    _same(dict(sd), load(p, "cpu", weights_only=True))
+    _same(dict(sd), load(p, weights_only=False, mmap=False))
+    doubled = load(p, map_location=lambda t, loc: t * 2)
+    np.testing.assert_array_equal(A(doubled["weight"]), 2 * A(sd["weight"]))
+    for bad in ["cuda", "cuda:0", torch.device("meta"), {"cpu": "cuda:1"}]:
+        with pytest.raises(ValueError, match="CPU only"):
+            load(p, map_location=bad)
+    with pytest.raises(TypeError, match="map_location"):
+        load(p, map_location=lambda t, loc: 3)
+
+
+def test_training_checkpoint_resumes_exactly(tmp_path):
+    """The script pattern: {'epoch', 'model_state_dict', 'optimizer_state_dict', 'loss'}."""
+    import io as _io
+
+    rng = np.random.default_rng(0)
+    X, Y = fg.tensor(rng.normal(size=(16, 3))), fg.tensor(rng.normal(size=(16, 1)))
+
+    def make():
+        fg.manual_seed(0)
+        m = nn.Sequential(nn.Linear(3, 4, dtype=fg.float64), nn.Tanh(), nn.Linear(4, 1, dtype=fg.float64))
+        return m, fg.optim.Adam(m.parameters(), lr=0.01)
+
+    def step(m, opt):
+        opt.zero_grad()
+        loss = ((m(X) - Y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    m, opt = make()
+    for _ in range(3):
+        loss = step(m, opt)
+    buf = _io.BytesIO()
+    save(
+        {
+            "epoch": 3,
+            "model_state_dict": m.state_dict(),
+            "optimizer_state_dict": opt.state_dict(),
+            "loss": loss,
+        },
+        buf,
+    )
+    want = [step(m, opt) for _ in range(3)]
+    buf.seek(0)
+    ck = load(buf, map_location="cpu", weights_only=True)
+    assert ck["epoch"] == 3 and ck["loss"] == loss and isinstance(ck["loss"], float)
+    m2, opt2 = make()
+    m2.load_state_dict(ck["model_state_dict"])
+    opt2.load_state_dict(ck["optimizer_state_dict"])
+    assert [step(m2, opt2) for _ in range(3)] == want
+
+
+def test_pytorch_checkpoint_is_refused_with_a_hint(tmp_path):
+    p = tmp_path / "t.pt"
+    torch.save({"w": torch.ones(2)}, p)
+    with pytest.raises(ValueError, match="PyTorch checkpoint"):
+        load(p)

@@ -94,11 +94,11 @@ def test_state_dict_strict_and_shape_checks():
         np.testing.assert_array_equal(A(v), sd[k])
     bad = dict(sd)
     bad["extra"] = np.zeros(1)
-    with pytest.raises(KeyError, match="unexpected"):
+    with pytest.raises(KeyError, match="Unexpected key"):
         m2.load_state_dict(bad)
     missing = dict(sd)
     del missing["0.bias"]
-    with pytest.raises(KeyError, match="missing"):
+    with pytest.raises(KeyError, match="Missing key"):
         m2.load_state_dict(missing)
     assert m2.load_state_dict(missing, strict=False) == (["0.bias"], [])
     wrong = dict(sd)

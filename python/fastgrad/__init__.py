@@ -23,6 +23,7 @@ from . import (  # noqa: E402
     optim,
     pytree,
     train,
+    utils,
 )
 from ._tensor import (
     arange,

@@ -26,6 +26,7 @@ objects per header byte (a tree of empty lists). Time is linear in the file size
 from __future__ import annotations
 
 import errno
+import io
 import json
 import math
 import os
@@ -43,6 +44,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: the pid check alone guards live saves
     fcntl = None  # type: ignore[assignment]
 
+from ._device import check_device, device
 from ._tensor import tensor
 from .nn.interop import load_pytorch_state_dict as load_pytorch_state_dict  # public here too
 from .nn.interop import state_dict_in_layout, to_numpy
@@ -182,14 +184,47 @@ def _serialize(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> tupl
     return struct.pack("<Q", len(h)) + h, blobs
 
 
-def save(obj: Any, path: Any) -> None:
+def save(
+    obj: Any,
+    f: Any,
+    pickle_module: Any = None,
+    pickle_protocol: int = 2,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
+) -> None:
     """Writes tensors/state dicts/optimizer states (nested dicts, lists, tuples with
-    tensors, NumPy arrays, numbers, strings, None) to ``path`` atomically.
+    tensors, NumPy arrays, numbers, strings, None) to ``f``: a path (written
+    atomically) or a binary file object with ``write`` (e.g. ``open(p, "wb")``,
+    ``io.BytesIO()``; written at its current position), as ``torch.save(obj, f)``.
 
     A flat ``{str: Tensor}`` dict is stored under its own keys, so other safetensors
-    readers see a normal state dict.
+    readers see a normal state dict. The pickle arguments of ``torch.save`` are accepted
+    and unused: the file never holds pickled objects.
     """
-    path = _fspath(path, "fg.save")
+    head, blobs = _encode_file(obj)
+    if _is_writer(f):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("fg.save: the file object must be opened in binary mode ('wb'), not text mode")
+        f.write(head)
+        for b in blobs:
+            if b.nbytes:
+                f.write(b.reshape(-1).view(np.uint8).data)
+        flush = getattr(f, "flush", None)
+        if callable(flush):
+            flush()
+        return
+    _save_path(head, blobs, _fspath(f, "fg.save"))
+
+
+def _is_writer(f: Any) -> bool:
+    return not isinstance(f, (str, bytes, os.PathLike)) and callable(getattr(f, "write", None))
+
+
+def _is_reader(f: Any) -> bool:
+    return not isinstance(f, (str, bytes, os.PathLike)) and callable(getattr(f, "read", None))
+
+
+def _encode_file(obj: Any) -> tuple[bytes, list[np.ndarray]]:
     enc = _Encoder()
     flat = (
         isinstance(obj, dict)
@@ -213,6 +248,10 @@ def save(obj: Any, path: Any) -> None:
         raise ValueError(
             f"fg.save: the header ({len(head) - 8} bytes) exceeds the {_MAX_HEADER} bytes fg.load accepts"
         )
+    return head, blobs
+
+
+def _save_path(head: bytes, blobs: list[np.ndarray], path: str) -> None:
     # Through a symlink, the link's target is replaced (the link stays a link). A file
     # with several hard links is detached from them, as with every atomic writer
     # (rename() installs a new inode; the other names keep the previous, complete
@@ -317,11 +356,16 @@ def _remove_stale_temps(d: str, base: str) -> None:
             os.close(fd)
 
 
-def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    fname = repr(path)
-
+def _bad(fname: str) -> Any:
     def bad(msg: str) -> ValueError:
         return ValueError(f"fg.load: {fname} is not a valid fastgrad/safetensors file: {msg}")
+
+    return bad
+
+
+def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    fname = repr(path)
+    bad = _bad(fname)
 
     # Opened without blocking (a FIFO would wait forever for a writer) and read only as far
     # as the regular file's size and the validated header allow: a device such as
@@ -337,33 +381,64 @@ def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         os.close(fd)
         raise
     with open(fd, "rb", closefd=True) as f:
-        size = st.st_size
-        if size < 8:
-            raise bad(f"truncated: {size} bytes, shorter than the 8-byte header length")
-        (n,) = struct.unpack("<Q", _read_exactly(f, 8, bad))
-        if n > _MAX_HEADER:
-            raise bad(f"header length {n} is implausibly large (damaged file?)")
-        if 8 + n > size:
-            raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
-        head = _read_exactly(f, n, bad)
-        # Each entry spells "data_offsets" once (quotes inside metadata strings are escaped),
-        # so this counts an upper bound of the entries without building the JSON objects.
-        if head.count(b'"data_offsets"') > _MAX_ENTRIES + 1:
-            raise bad(f"more than {_MAX_ENTRIES} tensor entries (the limit)")
-        try:
-            header = json.loads(head.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            raise bad(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
-        if not isinstance(header, dict):
-            raise bad("header is not a JSON object")
-        meta = header.pop("__metadata__", None) or {}
-        if not isinstance(meta, dict):
-            raise bad("__metadata__ is not a JSON object")
-        dlen = size - 8 - n
-        _check_layout(header, dlen, bad)  # before the data section is read
-        buf = memoryview(_read_exactly(f, dlen, bad))
-        if f.read(1):
-            raise bad("the file grew while it was read")
+        return _parse(f, st.st_size, bad)
+
+
+def _read_stream(f: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Reads from a binary file object at its position: as far as its end when it can
+    seek (then the same bounded reads as a path), else everything it yields."""
+    fname = f"<{type(f).__name__} {getattr(f, 'name', '')}>".replace(" >", ">")
+    bad = _bad(fname)
+    try:
+        seekable = bool(f.seekable()) if callable(getattr(f, "seekable", None)) else False
+    except (OSError, ValueError):
+        seekable = False
+    if seekable:
+        pos = f.tell()
+        end = f.seek(0, os.SEEK_END)
+        f.seek(pos)
+        return _parse(f, end - pos, bad)
+    data = f.read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"fg.load: {fname} must be opened in binary mode (read() gave {type(data).__name__})")
+    return _parse(io.BytesIO(bytes(data)), len(data), bad)
+
+
+def _parse(f: Any, size: int, bad: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    # `size`: the bytes the stream holds from its position (a regular file's size): every
+    # read below is bounded by it and by the validated header.
+    if size < 8:
+        raise bad(f"truncated: {size} bytes, shorter than the 8-byte header length")
+    first = _read_exactly(f, 8, bad)
+    if first.startswith((b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04")):
+        raise bad(
+            "it is a PyTorch checkpoint (zip/pickle, written by torch.save); fastgrad never unpickles: "
+            "convert it with safetensors.torch.save_file(torch.load(path), new_path) and load that"
+        )
+    (n,) = struct.unpack("<Q", first)
+    if n > _MAX_HEADER:
+        raise bad(f"header length {n} is implausibly large (damaged file?)")
+    if 8 + n > size:
+        raise bad(f"truncated: header length {n} exceeds the {size - 8} bytes after the length field")
+    head = _read_exactly(f, n, bad)
+    # Each entry spells "data_offsets" once (quotes inside metadata strings are escaped),
+    # so this counts an upper bound of the entries without building the JSON objects.
+    if head.count(b'"data_offsets"') > _MAX_ENTRIES + 1:
+        raise bad(f"more than {_MAX_ENTRIES} tensor entries (the limit)")
+    try:
+        header = json.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise bad(f"header is not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
+    if not isinstance(header, dict):
+        raise bad("header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise bad("__metadata__ is not a JSON object")
+    dlen = size - 8 - n
+    _check_layout(header, dlen, bad)  # before the data section is read
+    buf = memoryview(_read_exactly(f, dlen, bad))
+    if f.read(1):
+        raise bad("the file grew while it was read")
     out: dict[str, np.ndarray] = {}
     for k, info in header.items():
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
@@ -442,27 +517,92 @@ def _check_layout(header: dict[str, Any], dlen: int, bad: Any) -> None:
         raise bad(f"{dlen - pos} trailing bytes after the last tensor (damaged file?)")
 
 
-def load(path: Any) -> Any:
-    """Reads a file written by ``fg.save`` (returns the saved structure) or any
-    safetensors file (returns ``{name: fg.Tensor}``). A damaged file raises ValueError."""
-    path = _fspath(path, "fg.load")
+def load(
+    f: Any,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
+    """Reads what ``fg.save`` wrote (returns the saved structure) or any safetensors file
+    (returns ``{name: fg.Tensor}``), from a path or a binary file object with ``read``
+    (read from its current position), as ``torch.load(f, map_location=...)``.
+
+    ``map_location`` may be None, "cpu", a CPU ``fg.device``/torch.device, a dict whose
+    targets are the CPU, or a callable ``fn(tensor, "cpu")`` returning the tensor to use
+    (None keeps it); any other device raises ValueError. ``weights_only``, ``mmap`` and the
+    pickle arguments are accepted: the format never unpickles, so every load is
+    weights-only. A damaged file raises ValueError naming it.
+    """
+    mapper = _map_location(map_location)
+    if _is_reader(f):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("fg.load: the file object must be opened in binary mode ('rb'), not text mode")
+        fname = f"<{type(f).__name__}>"
+        out = _load_checked(lambda: _read_stream(f), fname)
+    else:
+        path = _fspath(f, "fg.load")
+        out = _load_checked(lambda: _read(path), repr(path))
+    return out if mapper is None else _map_tensors(out, mapper)
+
+
+def _map_location(loc: Any) -> Any:
+    """None (keep), or a callable applied to every loaded tensor."""
+    if loc is None:
+        return None
+    if isinstance(loc, dict):
+        for src, dst in loc.items():
+            if not isinstance(dst, (str, device)) and not isinstance(getattr(dst, "type", None), str):
+                raise TypeError(
+                    f"fg.load: map_location dict values must be devices, got {type(dst).__name__}"
+                )
+            check_device(dst, f"fg.load: map_location[{src!r}]")
+        return None
+    if callable(loc) and not isinstance(loc, device) and not hasattr(loc, "type"):
+        return loc
+    check_device(loc, "fg.load: map_location")
+    return None
+
+
+def _map_tensors(obj: Any, fn: Any) -> Any:
+    if isinstance(obj, Tensor):
+        r = fn(obj, "cpu")
+        if r is None:
+            return obj
+        if not isinstance(r, Tensor):
+            raise TypeError(
+                f"fg.load: map_location returned {type(r).__name__}, expected a fastgrad Tensor or None"
+            )
+        return r
+    if isinstance(obj, dict):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(_map_tensors(v, fn) for v in obj)
+    if isinstance(obj, list):
+        return [_map_tensors(v, fn) for v in obj]
+    return obj
+
+
+def _load_checked(read: Any, fname: str) -> Any:
     try:
-        tensors, meta = _read(path)
+        tensors, meta = read()
         tree = meta.get("fastgrad.tree")
         if tree is None:
             return {k: _tensor_from(a) for k, a in tensors.items()}
         try:
             t = json.loads(tree)
         except json.JSONDecodeError as e:
-            raise ValueError(f"fg.load: {path!r}: fastgrad metadata is not valid JSON ({e})") from None
-        return _decode(t, tensors, repr(path))
+            raise ValueError(f"fg.load: {fname}: fastgrad metadata is not valid JSON ({e})") from None
+        return _decode(t, tensors, fname)
     except (ValueError, RecursionError, OverflowError, TypeError, KeyError, AttributeError, MemoryError) as e:
         # Hostile headers (absurd nesting, sizes, types) are damage too, never a crash;
         # every message names the file (ours already do; float("x") etc. do not).
         if isinstance(e, ValueError) and str(e).startswith("fg.load: "):
             raise
         raise ValueError(
-            f"fg.load: {path!r} is not a valid fastgrad/safetensors file: {type(e).__name__}: {str(e)[:200]}"
+            f"fg.load: {fname} is not a valid fastgrad/safetensors file: {type(e).__name__}: {str(e)[:200]}"
         ) from None
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import functional, init, interop
+from . import functional, init, interop, utils
 from . import functional as F  # noqa: N812
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .attention import MultiheadAttention
@@ -14,9 +14,18 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .fuse import fuse
 from .interop import conv_weight_to_channels_first, conv_weight_to_channels_last
-from .linear import Flatten, Identity, Linear
+from .linear import Bilinear, Flatten, Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleList, Parameter, Sequential
+from .module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    RemovableHandle,
+    Sequential,
+)
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
     AdaptiveAvgPool1d,
@@ -37,6 +46,7 @@ __all__ = [
     "F",
     "init",
     "interop",
+    "utils",
     "Module",
     "Parameter",
     "Sequential",
@@ -84,4 +94,9 @@ __all__ = [
     "NLLLoss",
     "conv_weight_to_channels_last",
     "conv_weight_to_channels_first",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
+    "RemovableHandle",
+    "Bilinear",
 ]

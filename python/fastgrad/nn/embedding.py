@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .._device import check_device
 from .._tensor import as_dtype, float32, full
 from ..autograd import no_grad
 from ..ops import Tensor
@@ -17,9 +18,27 @@ class Embedding(Module):
     the ``padding_idx`` row starts at zero and receives no gradient."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, dtype: Any = float32
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: Optional[int] = None,
+        max_norm: Optional[float] = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Optional[Tensor] = None,
+        _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
+        check_device(device, "nn.Embedding")
+        # max_norm renormalises rows in place during forward and scale_grad_by_freq /
+        # sparse change the gradient: not implemented, refused rather than ignored.
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError(
+                "nn.Embedding: max_norm, scale_grad_by_freq and sparse are not supported in fastgrad"
+            )
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -27,8 +46,30 @@ class Embedding(Module):
                 f"Embedding: padding_idx {padding_idx} out of range for {num_embeddings} embeddings"
             )
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
-        self.reset_parameters()
+        if _weight is not None:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"nn.Embedding: _weight has shape {tuple(_weight.shape)}, expected "
+                    f"({num_embeddings}, {embedding_dim})"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        else:
+            self.weight = Parameter(full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
+            self.reset_parameters()
+        self.norm_type = norm_type
+
+    @classmethod
+    def from_pretrained(
+        cls, embeddings: Tensor, freeze: bool = True, padding_idx: Optional[int] = None, **kwargs: Any
+    ) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (num_embeddings, embedding_dim),
+        frozen (``requires_grad=False``) unless ``freeze=False``, as PyTorch."""
+        if embeddings.ndim != 2:
+            raise ValueError(
+                f"Embedding.from_pretrained: embeddings must be 2-D, got shape {tuple(embeddings.shape)}"
+            )
+        n, d = embeddings.shape
+        return cls(n, d, padding_idx, _weight=embeddings, _freeze=freeze, **kwargs)
 
     def reset_parameters(self) -> None:
         """W ~ N(0, 1), with the ``padding_idx`` row zeroed (as PyTorch)."""

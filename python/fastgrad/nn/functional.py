@@ -705,3 +705,6 @@ def scaled_dot_product_attention(
         w = dropout(w, dropout_p, True)
     out = ops.matmul(w, v)
     return (out, w) if return_weights else out
+
+
+from .linear import bilinear as bilinear  # noqa: E402  (lives with nn.Bilinear)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from .._device import check_device
 from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
 from ..autograd import no_grad
@@ -47,6 +48,63 @@ class _LayerArgumentError(TypeError):
     """A layer constructor's TypeError that already names the layer."""
 
 
+class _StateDictKeyError(RuntimeError, KeyError):
+    """load_state_dict's missing/unexpected keys: RuntimeError as PyTorch raises (and a
+    KeyError, what fastgrad raised before)."""
+
+    __str__ = BaseException.__str__  # KeyError's would quote the message
+
+
+class _StateDictShapeError(RuntimeError, ValueError):
+    """load_state_dict's size mismatch: RuntimeError as PyTorch (and a ValueError)."""
+
+
+class _IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: ``(missing_keys, unexpected_keys)``, as PyTorch's."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` and friends: ``handle.remove()`` (or leaving a
+    ``with handle:`` block) unregisters the hook; removing twice is harmless."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Any], module: Optional[Module] = None) -> None:
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+        self._hooks = hooks
+        self._module = module
+
+    def remove(self) -> None:
+        """Unregisters the hook (no effect if it is gone already)."""
+        self._hooks.pop(self.id, None)
+        if self._module is not None:
+            self._module._update_hooked()
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def _check_name(name: Any, what: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name should be a string. Got {type(name).__name__}")
+    if name == "":
+        raise KeyError(f'{what} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{what} name can\'t contain ".", got: {name}')
+
+
 class Module:
     """Base class of layers and models (PyTorch semantics).
 
@@ -59,6 +117,8 @@ class Module:
     _buffers: OrderedDict[str, Optional[Tensor]]
     _non_persistent: set[str]
     _modules: OrderedDict[str, Optional[Module]]
+    _forward_pre_hooks: OrderedDict[int, tuple[Callable[..., Any], bool]]
+    _forward_hooks: OrderedDict[int, tuple[Callable[..., Any], bool, bool]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
         # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
@@ -96,6 +156,10 @@ class Module:
         d["_non_persistent"] = set()
         d["_modules"] = OrderedDict()  # name -> Module | None
         d["training"] = True
+        # Hooks: dicts made on first registration; `_hooked` is the one flag __call__ reads.
+        d["_forward_pre_hooks"] = OrderedDict()  # id -> (hook, with_kwargs)
+        d["_forward_hooks"] = OrderedDict()  # id -> (hook, with_kwargs, always_call)
+        d["_hooked"] = False
 
     # ------------------------------------------------------------ attributes
     def __setattr__(self, name: str, value: Any) -> None:
@@ -146,19 +210,33 @@ class Module:
 
     def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
         """Registers ``param`` (a Parameter, or None for an empty slot) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name(name, "parameter")
+        if name in self.__dict__ and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
-                f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}"
+                f"register_parameter: cannot assign '{type(param).__name__}' object to parameter "
+                f"'{name}' (fastgrad.nn.Parameter or None required)"
             )
+        self._buffers.pop(name, None)
+        self._modules.pop(name, None)
         self.__dict__["_parameters"][name] = param
         self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
         """Registers a non-learnable tensor (e.g. running statistics) under ``name``; a
         non-``persistent`` buffer is left out of ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name(name, "buffer")
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
-                f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
+                f"register_buffer: cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                f"(Tensor or None required)"
             )
         self.__dict__["_buffers"][name] = tensor
         if not persistent:
@@ -169,10 +247,18 @@ class Module:
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
         """Registers ``module`` (or None) as the child ``name``; ``add_module`` is an alias."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name(name, "module")
+        if name in self.__dict__ and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
         self.__dict__["_modules"][name] = module
         self.__dict__[name] = module
 
-    add_module = register_module
+    def add_module(self, name: str, module: Optional[Module]) -> None:
+        """Registers ``module`` (or None) as the child ``name`` (PyTorch's older spelling of
+        ``register_module``; goes through a subclass's override)."""
+        self.register_module(name, module)
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -180,21 +266,116 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_hooked"):
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """__call__ when hooks are registered (PyTorch's order: forward pre-hooks, forward,
+        forward hooks). A pre-hook may return new args (a non-tuple is wrapped) or, with
+        ``with_kwargs``, an ``(args, kwargs)`` pair; a forward hook may return a new output."""
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {r}."
+                        )
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        # Full backward hooks (register_full_backward_hook) belong here: they wrap the
+        # inputs before forward and the outputs after it (not implemented yet).
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs, _always in list(self._forward_hooks.values()):
+            r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if r is not None:
+                out = r
+        return out
+
+    def _update_hooked(self) -> None:
+        d = self.__dict__
+        d["_hooked"] = bool(d["_forward_pre_hooks"] or d["_forward_hooks"])
+
+    def _add_hook(self, table: str, entry: tuple, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__[table]
+        h = RemovableHandle(hooks, self)
+        hooks[h.id] = entry
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        self._update_hooked()
+        return h
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Runs ``hook(module, args)`` (``with_kwargs``: ``hook(module, args, kwargs)``) before
+        every forward; a non-None result replaces the inputs. Returns a RemovableHandle."""
+        return self._add_hook("_forward_pre_hooks", (hook, bool(with_kwargs)), prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Runs ``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs,
+        output)``) after every forward; a non-None result replaces the output. Returns a
+        RemovableHandle."""
+        return self._add_hook("_forward_hooks", (hook, bool(with_kwargs), bool(always_call)), prepend)
+
     # ------------------------------------------------------------ traversal
-    def named_modules(self, memo: Optional[set] = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """Yields ``(dotted name, module)`` for this module and every descendant, each once."""
+    def named_modules(
+        self, memo: Optional[set] = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """Yields ``(dotted name, module)`` for this module and every descendant, each once
+        (``remove_duplicate=False``: a shared module under each of its names)."""
         if memo is None:
             memo = set()
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is None:
                 continue
-            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path ``target`` ("" is this module); AttributeError if absent."""
+        if target == "":
+            return self
+        mod: Module = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            nxt = getattr(mod, item)
+            if not isinstance(nxt, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+            mod = nxt
+        return mod
+
+    def get_parameter(self, target: str) -> Tensor:
+        """The parameter at dotted path ``target`` (e.g. "0.weight"); AttributeError if absent."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters or mod._parameters[name] is None:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return mod._parameters[name]  # type: ignore[return-value]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target``; AttributeError if absent."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers or mod._buffers[name] is None:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return mod._buffers[name]  # type: ignore[return-value]
 
     def modules(self) -> Iterator[Module]:
         """Yields this module and every descendant, each once."""
@@ -264,8 +445,10 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Sets training mode (``mode=False``: eval mode) on this module and its descendants;
         returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
-            m.__dict__["training"] = bool(mode)
+            m.__dict__["training"] = mode
         return self
 
     def eval(self) -> Module:
@@ -301,6 +484,43 @@ class Module:
                     m.__dict__[name] = m._buffers[name]
         return self
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` or keywords
+        ``device=``/``dtype=``/``non_blocking=``, as PyTorch: the device must be the CPU;
+        a (floating) dtype casts the floating parameters and buffers. Returns self."""
+        dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dt = a.dtype
+            elif isinstance(a, bool):
+                continue  # non_blocking given positionally
+            elif isinstance(a, str) or isinstance(getattr(a, "type", None), str):
+                dev = a  # "cpu", fg.device or a torch.device-like object
+            else:
+                dt = a
+        check_device(dev, "Module.to")
+        if dt is not None:
+            d = as_dtype(dt)
+            if d is None or not d.is_floating_point:
+                raise TypeError(
+                    f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dt}"
+                )
+            self.astype(d)
+        return self
+
+    def cpu(self) -> Module:
+        """Returns self (parameters already live on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises: fastgrad runs on the CPU only."""
+        check_device("cuda" if device is None else device, "Module.cuda")
+        return self
+
     def double(self) -> Module:
         """Casts floating parameters and buffers to float64; returns self."""
         return self.astype(float64)
@@ -310,83 +530,131 @@ class Module:
         return self.astype(float32)
 
     # ------------------------------------------------------------ state
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name (detached, sharing storage)."""
-        out: OrderedDict[str, Tensor] = OrderedDict()
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
-            pre = mp + "." if mp else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[pre + name] = p if keep_vars else p.detach()
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[pre + name] = b if keep_vars else b.detach()
+    def state_dict(
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name (detached, sharing storage),
+        in PyTorch's order and with its keys: each module's own parameters, then its
+        buffers, then each child's entries under ``child.`` (a shared child under each
+        of its names). ``state_dict(destination, prefix, keep_vars)`` positionally too."""
+        if args:  # PyTorch's deprecated positional form
+            destination = args[0]
+            if len(args) > 1:
+                prefix = args[1]
+            if len(args) > 2:
+                keep_vars = args[2]
+        out: Any = OrderedDict() if destination is None else destination
+        self._save_to(out, prefix, keep_vars)
         return out
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
-        """Copies values in place. Accepts fg Tensors, NumPy arrays or anything array-like
-        (e.g. a PyTorch state dict converted with ``.numpy()``).
+    def _save_to(self, out: Any, prefix: str, keep_vars: bool) -> None:
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m._save_to(out, prefix + name + ".", keep_vars)
 
-        ``strict`` requires the key sets to match exactly; shapes must always match.
-        Returns ``(missing_keys, unexpected_keys)``.
+    def load_state_dict(
+        self, state_dict: Any, strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Copies values in place. Accepts fg Tensors, NumPy arrays or anything array-like
+        (e.g. a PyTorch state dict, its tensors converted through NumPy).
+
+        ``strict`` requires the key sets to match exactly (else RuntimeError listing the
+        missing and unexpected keys, as PyTorch); shapes must always match. Returns the
+        namedtuple ``(missing_keys, unexpected_keys)``. ``assign`` is accepted; values are
+        always copied into the existing tensors (so optimizers keep working).
         """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
+        name = type(self).__name__
         if strict and (missing or unexpected):
-            msg = [f"load_state_dict for {type(self).__name__}:"]
-            if missing:
-                msg.append(f"missing keys {missing}")
+            msg = []
             if unexpected:
-                msg.append(f"unexpected keys {unexpected}")
-            raise KeyError(" ".join(msg))
+                msg.append(
+                    "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected))
+                )
+            if missing:
+                msg.insert(
+                    0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing))
+                )
+            raise _StateDictKeyError(f"Error(s) in loading state_dict for {name}:\n\t" + "\n\t".join(msg))
         errors = []
         arrays = {}
         for k, dst in own.items():
             if k not in state_dict:
                 continue
-            src = state_dict[k]
-            arr = to_numpy(src)
+            arr = to_numpy(state_dict[k])
             if tuple(arr.shape) != tuple(dst.shape):
-                errors.append(f"'{k}': checkpoint shape {tuple(arr.shape)} != model shape {tuple(dst.shape)}")
+                errors.append(
+                    f"size mismatch for {k}: copying a param with shape {tuple(arr.shape)} from checkpoint, "
+                    f"the shape in current model is {tuple(dst.shape)}."
+                )
             arrays[k] = arr
         if errors:
-            raise ValueError(
-                f"load_state_dict for {type(self).__name__}: size mismatch for " + "; ".join(errors)
+            raise _StateDictShapeError(
+                f"Error(s) in loading state_dict for {name}:\n\t" + "\n\t".join(errors)
             )
         with no_grad():
             for k, arr in arrays.items():
                 dst = own[k]
                 np.asarray(dst)[...] = arr.astype(np.asarray(dst).dtype, copy=False)
                 dst._bump_version()
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ repr
     def extra_repr(self) -> str:
         """The layer's arguments shown inside ``repr`` (subclasses override)."""
         return ""
 
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def _child_lines(self) -> list[str]:
+        return [f"({k}): {_addindent(repr(m), 2)}" for k, m in self._modules.items()]
+
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {sub}")
+        # PyTorch's layout: one-line extra_repr alone inline, otherwise one entry per line
         extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}(" + (extra + "\n  " if extra else "\n  ")
-        return head + "\n  ".join(lines) + "\n)"
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = self._child_lines()
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))
 
 
+def _addindent(s: str, n: int) -> str:
+    first, *rest = s.split("\n")
+    if not rest:
+        return s
+    return first + "\n" + "\n".join(" " * n + line for line in rest)
+
+
 class _Container(Module):
-    """What Sequential and ModuleList share: ``len``, iteration over the modules (empty
-    slots skipped) and ``[i]`` / ``[a:b]`` (a slice is a new container of the same modules)."""
+    """What Sequential and ModuleList share: ``len``, iteration, ``[i]`` / ``[a:b]`` (a
+    slice is a new container of the same modules), assignment, deletion (renumbering
+    "0", "1", ...), ``insert``, ``extend``, ``pop`` and ``+``, as PyTorch's."""
 
     def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> _Container:
         raise NotImplementedError
+
+    def _changed(self) -> None:
+        pass
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -394,10 +662,88 @@ class _Container(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter([m for m in self._modules.values() if m is not None])
 
+    def _key(self, i: Any) -> str:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(
+                f"{type(self).__name__} indices must be integers or slices, not {type(i).__name__}"
+            )
+        n = len(self._modules)
+        i = int(i)
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range")
+        return list(self._modules.keys())[i % n]
+
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return self._from_items(list(self._modules.items())[i])
-        return list(self._modules.values())[i]
+        return self._modules[self._key(i)]
+
+    def __setitem__(self, i: Any, m: Module) -> None:
+        self.register_module(self._key(i), m)
+
+    def __delitem__(self, i: Any) -> None:
+        if isinstance(i, slice):
+            keys = list(self._modules.keys())[i]
+        else:
+            keys = [self._key(i)]
+        for k in keys:
+            del self._modules[k]
+            self.__dict__.pop(k, None)
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, mods: list[Optional[Module]]) -> None:
+        for k in list(self._modules):
+            self.__dict__.pop(k, None)
+        self._modules.clear()
+        for j, m in enumerate(mods):
+            self._modules[str(j)] = m
+            self.__dict__[str(j)] = m
+        self._changed()
+
+    def insert(self, index: int, module: Module) -> None:
+        """Inserts ``module`` before position ``index`` (negative counts from the end)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: expected a Module, got {type(module).__name__}")
+        n = len(self._modules)
+        if not isinstance(index, int) or not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+
+    def pop(self, key: Any = -1) -> Module:
+        """Removes and returns the module at position ``key`` (default the last)."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def extend(self, mods: Iterable[Module]) -> Any:
+        """Appends every module of ``mods``; returns self."""
+        for m in mods:
+            self.append(m)
+        return self
+
+    def append(self, m: Module) -> Any:
+        """Appends ``m`` (a Module); returns self."""
+        if not isinstance(m, Module):
+            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(m).__name__}")
+        self.register_module(str(len(self._modules)), m)
+        return self
+
+    def __add__(self, other: Any) -> Any:
+        if not isinstance(other, type(self)):
+            raise ValueError(f"add operator supports only objects of {type(self).__name__} class")
+        return self._from_items(
+            [(str(i), m) for i, m in enumerate([*self._modules.values(), *other._modules.values()])]
+        )
+
+    def __iadd__(self, other: Any) -> Any:
+        return self.extend(other)
+
+    def __dir__(self) -> list[str]:
+        return [k for k in super().__dir__() if not k.isdigit()]
 
 
 class Sequential(_Container):
@@ -405,6 +751,7 @@ class Sequential(_Container):
 
     def __init__(self, *mods: Any) -> None:
         super().__init__()
+        self.__dict__["_seq"] = None
         if len(mods) == 1 and isinstance(mods[0], (dict, OrderedDict)):
             for name, m in mods[0].items():
                 self.register_module(str(name), m)
@@ -413,6 +760,8 @@ class Sequential(_Container):
                 if not isinstance(m, Module):
                     raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
                 self.register_module(str(i), m)
+
+    def _changed(self) -> None:
         self.__dict__["_seq"] = None
 
     def register_module(self, name: str, module: Optional[Module]) -> None:
@@ -422,6 +771,10 @@ class Sequential(_Container):
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
+        self.__dict__["_seq"] = None
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
         self.__dict__["_seq"] = None
 
     def _list(self) -> tuple[Callable[[Any], Any], ...]:
@@ -442,10 +795,9 @@ class Sequential(_Container):
     def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> Sequential:
         return Sequential(OrderedDict(items))
 
-    def append(self, m: Module) -> Sequential:
-        """Appends ``m`` as the next step; returns self."""
-        self.register_module(str(len(self._modules)), m)
-        return self
+    def __delitem__(self, i: Any) -> None:
+        super().__delitem__(i)
+        self.__dict__["_seq"] = None
 
 
 class ModuleList(_Container):
@@ -457,26 +809,251 @@ class ModuleList(_Container):
             for m in modules:
                 self.append(m)
 
-    def append(self, m: Module) -> ModuleList:
-        """Appends ``m`` (a Module); returns self."""
-        if not isinstance(m, Module):
-            raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
-        self.register_module(str(len(self._modules)), m)
-        return self
-
-    def extend(self, mods: Iterable[Module]) -> ModuleList:
-        """Appends every module of ``mods``; returns self."""
-        for m in mods:
-            self.append(m)
-        return self
-
     def _from_items(self, items: list[tuple[str, Optional[Module]]]) -> ModuleList:
         return ModuleList([m for _, m in items if m is not None])
 
-    def __setitem__(self, i: int, m: Module) -> None:
-        name = list(self._modules.keys())[i]
-        self.register_module(name, m)
+    def __repr__(self) -> str:
+        # PyTorch's: runs of identical children are collapsed into "(a-b): n x child"
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return self._get_name() + "()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            r = _addindent(reprs[start], 2)
+            lines.append(f"({start}): {r}" if i - start == 1 else f"({start}-{i - 1}): {i - start} x {r}")
+            start = i
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Raises: a ModuleList is a container to iterate over, not a layer."""
         raise NotImplementedError("ModuleList has no forward(); iterate over it")
+
+
+class ModuleDict(Module):
+    """An ordered dict of named modules whose parameters are registered (``torch.nn.ModuleDict``)."""
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]  # type: ignore[return-value]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.register_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+        self.__dict__.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def clear(self) -> None:
+        """Removes every module."""
+        for k in list(self._modules):
+            del self[k]
+
+    def pop(self, key: str) -> Module:
+        """Removes and returns the module ``key``."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def keys(self) -> Any:
+        """The names, in insertion order."""
+        return self._modules.keys()
+
+    def items(self) -> Any:
+        """``(name, module)`` pairs, in insertion order."""
+        return self._modules.items()
+
+    def values(self) -> Any:
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def update(self, modules: Any) -> None:
+        """Adds (or replaces) the modules of a mapping or an iterable of (name, module) pairs."""
+        if isinstance(modules, (dict, ModuleDict)):
+            for k, m in modules.items():
+                self[k] = m
+            return
+        for j, kv in enumerate(modules):
+            if not isinstance(kv, (list, tuple)) or len(kv) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{j} should be a (key, module) pair")
+            self[kv[0]] = kv[1]
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises: a ModuleDict is a container, not a layer."""
+        raise NotImplementedError("ModuleDict has no forward(); index it by name")
+
+
+def _param_repr(p: Any) -> str:
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(n) for n in p.shape)
+    kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor"
+    return f"{kind}: [{str(p.dtype).replace('dtype.', 'fastgrad.')} of size {size}]"
+
+
+def _as_param(v: Any) -> Any:
+    # PyTorch's containers wrap a plain tensor into a Parameter (sharing its storage)
+    if isinstance(v, Tensor) and not isinstance(v, Parameter):
+        return Parameter(v)
+    return v
+
+
+class ParameterList(Module):
+    """A list of Parameters registered under "0", "1", ... (``torch.nn.ParameterList``);
+    plain tensors are wrapped into Parameters."""
+
+    _size: int
+
+    def __init__(self, values: Optional[Iterable[Any]] = None) -> None:
+        super().__init__()
+        self.__dict__["_size"] = 0
+        if values is not None:
+            self.extend(values)
+
+    def _set(self, key: str, v: Any) -> None:
+        v = _as_param(v)
+        if isinstance(v, Parameter) or v is None:
+            self.register_parameter(key, v)
+        else:
+            self.__dict__[key] = v
+
+    def _index(self, i: Any) -> str:
+        n = self._size
+        if not isinstance(i, int) or not -n <= i < n:
+            raise IndexError(f"index {i} is out of range")
+        return str(i % n)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return ParameterList([self[j] for j in range(self._size)[i]])
+        return self.__dict__[self._index(i)]
+
+    def __setitem__(self, i: int, v: Any) -> None:
+        self._set(self._index(i), v)
+
+    def __len__(self) -> int:
+        return int(self._size)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self[i] for i in range(self._size))
+
+    def append(self, value: Any) -> ParameterList:
+        """Appends ``value`` (a Parameter, or a tensor wrapped into one); returns self."""
+        n = self._size
+        self.__dict__["_size"] = n + 1
+        self._set(str(n), value)
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Appends every value; returns self."""
+        for v in values:
+            self.append(v)
+        return self
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def extra_repr(self) -> str:
+        """One line per entry: ``(i): Parameter containing: [dtype of size AxB]``."""
+        return "\n".join(f"({i}): {_param_repr(p)}" for i, p in enumerate(self))
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises: a ParameterList is a container, not a layer."""
+        raise NotImplementedError("ParameterList has no forward()")
+
+
+class ParameterDict(Module):
+    """An ordered dict of named Parameters (``torch.nn.ParameterDict``); plain tensors are
+    wrapped into Parameters."""
+
+    _keys: OrderedDict[str, None]
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        self.__dict__["_keys"] = OrderedDict()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self.__dict__[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        value = _as_param(value)
+        self._keys[key] = None
+        if isinstance(value, Parameter) or value is None:
+            self.register_parameter(key, value)
+        else:
+            self.__dict__[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        self._parameters.pop(key, None)
+        self.__dict__.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def keys(self) -> Any:
+        """The names, in insertion order."""
+        return self._keys.keys()
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, parameter)`` pairs, in insertion order."""
+        return [(k, self[k]) for k in self._keys]
+
+    def values(self) -> list[Any]:
+        """The parameters, in insertion order."""
+        return [self[k] for k in self._keys]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The parameter ``key``, or ``default``."""
+        return self[key] if key in self else default
+
+    def pop(self, key: str) -> Any:
+        """Removes and returns the parameter ``key``."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self) -> None:
+        """Removes every entry."""
+        for k in list(self._keys):
+            del self[k]
+
+    def update(self, parameters: Any) -> None:
+        """Adds (or replaces) entries of a mapping or an iterable of (name, value) pairs."""
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for j, kv in enumerate(items):
+            if not isinstance(kv, (list, tuple)) or len(kv) != 2:
+                raise ValueError(f"ParameterDict update sequence element #{j} should be a (key, value) pair")
+            self[kv[0]] = kv[1]
+
+    def extra_repr(self) -> str:
+        """One line per entry: ``(name): Parameter containing: [dtype of size AxB]``."""
+        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in self.items())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Raises: a ParameterDict is a container, not a layer."""
+        raise NotImplementedError("ParameterDict has no forward()")

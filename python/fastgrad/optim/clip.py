@@ -18,13 +18,18 @@ def _grads(parameters: Any) -> list[Tensor]:
 
 
 def clip_grad_norm_(
-    parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+    parameters: Any,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     """Scales all gradients together so their global norm is at most ``max_norm``
     (coefficient max_norm / (norm + 1e-6), as PyTorch). Returns the norm before clipping.
 
     parameters: a Tensor or an iterable of Tensors (any shapes; those without ``.grad`` are
     skipped), their gradients scaled in place. Returns a 0-d Tensor (the gradients' dtype).
+    ``foreach`` (PyTorch's kernel choice) is accepted and has no effect here.
     """
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
         raise TypeError(f"clip_grad_norm_: max_norm must be a number, got {type(max_norm).__name__}")
@@ -33,6 +38,7 @@ def clip_grad_norm_(
         return full((), 0.0, dtype=float32)
     # the norm in float64 on the host: one pass over contiguous buffers, no graph
     arrs = [np.asarray(g) for g in grads]
+    norm_type = float(norm_type)  # PyTorch accepts "inf" too
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrs)
     else:
@@ -53,11 +59,11 @@ def clip_grad_norm_(
     return full((), total, dtype=grads[0].dtype)
 
 
-def clip_grad_value_(parameters: Any, clip_value: float) -> None:
+def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> None:
     """Clamps every gradient entry to [−clip_value, clip_value], in place.
 
     parameters: a Tensor or an iterable of Tensors (any shapes; those without ``.grad`` are
-    skipped).
+    skipped). ``foreach`` is accepted (PyTorch's kernel choice) and has no effect.
     """
     for g in _grads(parameters):
         a = np.asarray(g)
