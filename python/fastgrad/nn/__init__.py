@@ -30,7 +30,7 @@ from .pooling import (
     MaxPool2d,
     MaxPool3d,
 )
-from .recurrent import GRU, LSTM
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "functional",
@@ -66,6 +66,10 @@ __all__ = [
     "MultiheadAttention",
     "LSTM",
     "GRU",
+    "RNN",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
     "ReLU",
     "Tanh",
     "Sigmoid",
