@@ -498,3 +498,58 @@ def test_new_loss_errors():
         nn.CrossEntropyLoss(weight=fg.ones(3), class_weight=fg.ones(3))
     with pytest.raises(TypeError, match="integer"):
         F.multilabel_margin_loss(fg.tensor(arr(2, 3)), arr(2, 3))
+    with pytest.raises(TypeError, match="reduction='sum' by keyword"):
+        F.mse_loss(fg.tensor(arr(3)), arr(3), "sum")
+
+
+def _ctc_case(reduction, targets_form="padded", zero_infinity=False, il=(8, 6, 8), unbatched=False):
+    T, C = 8, 5
+    x = np.random.default_rng(3).standard_normal((T, 1 if unbatched else 3, C))
+    tg = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [4, 4, 4, 4]])
+    tl = np.array([3, 2, 4])
+    il = np.array(il)
+    if unbatched:
+        x, tg, tl, il = x[:, 0], tg[0, :3], tl[0], il[0]
+    elif targets_form == "concat":
+        tg = np.concatenate([tg[n, : tl[n]] for n in range(3)])
+    a, b = fg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    kw = dict(reduction=reduction, zero_infinity=zero_infinity)
+    # CTC models apply log_softmax first; torch's gradient equals the true one only then
+    fo = F.ctc_loss(fg.log_softmax(a, -1), tg, il, tl, **kw)
+    to = TF.ctc_loss(torch.log_softmax(b, -1), torch.tensor(tg), torch.tensor(il), torch.tensor(tl), **kw)
+    return a, b, fo, to
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("form", ["padded", "concat", "unbatched"])
+def test_ctc_loss_vs_torch(reduction, form):
+    a, b, fo, to = _ctc_case(reduction, form, unbatched=form == "unbatched")
+    assert tuple(fo.shape) == tuple(to.shape)
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    w = np.random.default_rng(4).standard_normal(tuple(to.shape))
+    fg.sum(fo * fg.tensor(w)).backward()
+    (to * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_ctc_loss_impossible_alignment_and_module():
+    # the third target needs 7 frames (4 labels, 3 blanks between repeats) but has 6
+    _, _, fo, to = _ctc_case("none", il=(8, 6, 6))
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    assert np.isinf(A(fo)[2])
+    a, b, fo, to = _ctc_case("mean", il=(8, 6, 6), zero_infinity=True)
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    fo.backward()
+    to.backward()
+    np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+    x = fg.log_softmax(fg.tensor(np.random.default_rng(5).standard_normal((6, 2, 4))), -1)
+    m, tm = nn.CTCLoss(blank=3), torch.nn.CTCLoss(blank=3)
+    tg, il, tl = np.array([[0, 1], [2, 2]]), np.array([6, 5]), np.array([2, 2])
+    np.testing.assert_allclose(
+        A(m(x, tg, il, tl)),
+        tm(torch.tensor(A(x)), torch.tensor(tg), torch.tensor(il), torch.tensor(tl)).numpy(),
+    )
+    with pytest.raises(ValueError, match="blank"):
+        m(x, np.array([[3, 1], [2, 2]]), il, tl)
+    with pytest.raises(ValueError, match="input_lengths"):
+        m(x, tg, np.array([7, 5]), tl)

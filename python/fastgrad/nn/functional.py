@@ -26,6 +26,7 @@ from .losses import (
     cosine_embedding_loss,
     cosine_similarity,
     cross_entropy,
+    ctc_loss,
     gaussian_nll_loss,
     hinge_embedding_loss,
     huber_loss,
@@ -101,6 +102,7 @@ __all__ = [
     "cosine_similarity",
     "pairwise_distance",
     "normalize",
+    "ctc_loss",
 ]
 
 

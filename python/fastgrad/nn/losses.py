@@ -45,6 +45,12 @@ def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], redu
     if size_average is None and reduce is None:
         _check_reduction(reduction, name)
         return reduction
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        # a reduction passed positionally into PyTorch's deprecated slots
+        raise TypeError(
+            f"{name}: size_average/reduce are PyTorch's deprecated bool flags; pass "
+            f"reduction={size_average if isinstance(size_average, str) else reduce!r} by keyword"
+        )
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
@@ -1338,3 +1344,132 @@ class PairwiseDistance(Module):
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         """x1, x2: broadcastable (..., D) -> (...)."""
         return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+# ------------------------------------------------------------------ CTC
+_CTC_NEG = -1e30  # "log 0" that keeps logsumexp's VJP finite (exp(−inf − −inf) would be NaN)
+
+
+def _ctc_labels(targets: Any, tl: np.ndarray, N: int, name: str) -> list[np.ndarray]:
+    tg = np.asarray(targets.detach() if isinstance(targets, Tensor) else targets)
+    if not np.issubdtype(tg.dtype, np.integer):
+        raise TypeError(f"{name}: targets must hold integer class indices, got {tg.dtype}")
+    tg = tg.astype(np.int64)
+    if tg.ndim == 2:
+        if tg.shape[0] != N or (tl.size and tl.max() > tg.shape[1]):
+            raise ValueError(
+                f"{name}: padded targets of shape {tg.shape} do not fit batch {N} and "
+                f"target_lengths {tl.tolist()}"
+            )
+        return [tg[n, : tl[n]] for n in range(N)]
+    if tg.ndim != 1 or tg.size < tl.sum():
+        raise ValueError(f"{name}: targets of shape {tg.shape} hold fewer labels than sum(target_lengths)")
+    if N == 1 and tg.size == tl.sum():
+        return [tg]
+    off = np.concatenate([[0], np.cumsum(tl)])
+    return [tg[off[n] : off[n + 1]] for n in range(N)]
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification (Graves et al., 2006): −log Σ over the
+    alignments of each target of Π_t p_t(label), by the forward (α) recursion in log space
+    over the blank-extended label sequence, one step per frame.
+
+    log_probs: (T, N, C) log-softmax outputs (or (T, C) unbatched); targets: (N, S) padded
+    or the 1-D concatenation of the targets; input_lengths, target_lengths: (N,). "mean"
+    divides each loss by its target length, then averages over the batch (as PyTorch).
+    The gradient is that of the loss itself (PyTorch's ctc_loss returns exp(log_probs) − γ
+    instead, which equals it only after a log_softmax; compose with one, as CTC models do).
+    """
+    name = "ctc_loss"
+    _check_reduction(reduction, name)
+    lp = _t(log_probs)
+    unbatched = lp.ndim == 2
+    if unbatched:
+        lp = ops.unsqueeze(lp, 1)
+    if lp.ndim != 3:
+        raise ValueError(f"{name}: log_probs must be (T, N, C) or (T, C), got shape {log_probs.shape}")
+    T, N, C = lp.shape
+    il = np.asarray(input_lengths.detach() if isinstance(input_lengths, Tensor) else input_lengths)
+    tl = np.asarray(target_lengths.detach() if isinstance(target_lengths, Tensor) else target_lengths)
+    il, tl = il.astype(np.int64).reshape(-1), tl.astype(np.int64).reshape(-1)
+    if il.shape != (N,) or tl.shape != (N,):
+        raise ValueError(
+            f"{name}: input_lengths {il.shape} and target_lengths {tl.shape} must have {N} entries"
+        )
+    if N and (il.min() < 0 or il.max() > T or tl.min() < 0):
+        raise ValueError(f"{name}: input_lengths must lie in [0, {T}], got {il.tolist()}")
+    if not 0 <= blank < C:
+        raise ValueError(f"{name}: blank {blank} out of range for {C} classes")
+    labels = _ctc_labels(targets, tl, N, name)
+    for lab in labels:
+        if lab.size and (lab.min() < 0 or lab.max() >= C or (lab == blank).any()):
+            raise ValueError(f"{name}: target labels must be in [0, {C}) and differ from blank={blank}")
+    S2 = 2 * (int(tl.max()) if N else 0) + 1
+    ext = np.full((N, S2), blank, dtype=np.int64)
+    for n, lab in enumerate(labels):
+        ext[n, 1 : 2 * lab.size : 2] = lab
+    onehot = np.zeros((N, C, S2))
+    onehot[np.arange(N)[:, None], ext, np.arange(S2)[None, :]] = 1.0
+    # log p_t(l'_s) for every frame and extended position: (N, T, S')
+    lpe = ops.matmul(ops.permute(lp, [1, 0, 2]), _const(onehot, lp))
+    skip = np.zeros((N, S2), dtype=bool)  # the s − 2 transition: l'_s is a label unlike l'_{s−2}
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    skip_add = _const(np.where(skip, 0.0, _CTC_NEG), lp)
+    start = np.full((N, S2), _CTC_NEG)
+    start[:, :2] = 0.0
+    steps = [ops.reshape(t, [N, S2]) for t in ops.split(lpe, [1] * T, 1)] if T else []
+    if not steps:
+        alpha = _const(np.where(np.arange(S2) == 0, 0.0, _CTC_NEG)[None].repeat(N, 0), lp)
+    else:
+        alpha = steps[0] + _const(start, lp)
+    pad1 = _const(np.full((N, 1), _CTC_NEG), lp)
+    pad2 = _const(np.full((N, 2), _CTC_NEG), lp)
+    for t in range(1, T):
+        a1 = ops.concat([pad1, alpha[:, : S2 - 1]], 1) if S2 > 1 else pad1
+        a2 = ops.concat([pad2, alpha[:, : S2 - 2]], 1) + skip_add if S2 > 2 else a1 * 0.0 + _CTC_NEG
+        new = ops.logsumexp(ops.stack([alpha, a1, a2], 0), 0, False) + steps[t]
+        alpha = ops.where(tensor((il > t)[:, None]), new, alpha)  # frames past a sequence's end: frozen
+    end = np.full((N, S2), _CTC_NEG)
+    for n in range(N):
+        end[n, 2 * tl[n]] = 0.0
+        if tl[n]:
+            end[n, 2 * tl[n] - 1] = 0.0
+    if N and (il == 0).any():  # no frames: only the empty target has an alignment (probability 1)
+        zero_frames = _const(np.where((il == 0)[:, None] & (np.arange(S2) == 0)[None], 0.0, _CTC_NEG), lp)
+        alpha = ops.where(tensor((il == 0)[:, None]), zero_frames, alpha)
+    loss = -ops.logsumexp(alpha + _const(end, lp), 1, False)  # (N,)
+    impossible = loss.detach() > -_CTC_NEG / 10
+    if zero_infinity:
+        loss = ops.where(impossible, loss * 0.0, loss)
+    else:
+        loss = ops.where(impossible, loss * 0.0 + float("inf"), loss)
+    if unbatched:
+        loss = ops.reshape(loss, [])
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return ops.sum(loss, None, False)
+    return ops.mean(loss / _const(np.maximum(tl, 1).astype(np.float64).reshape(loss.shape), lp), None, False)
+
+
+class CTCLoss(_Loss):
+    """``ctc_loss`` (blank, zero_infinity) as a module."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        """log_probs (T, N, C), targets (N, S) or concatenated, lengths (N,) -> the loss."""
+        return ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction, self.zero_infinity
+        )
