@@ -13,6 +13,9 @@ try:
 except Exception:  # pragma: no cover
     torch = None
 
+# torch's notice that kl_div's "mean" is not the KL divergence (fastgrad computes the same value)
+pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
+
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not importable")
 rng = np.random.default_rng(0)
 
@@ -184,3 +187,369 @@ def test_every_target_ignored_is_nan_with_zero_gradient_like_torch(fn, dt):
         tL.backward()
         np.testing.assert_allclose(float(L.detach()), tL.item(), rtol=1e-5)  # NaN == NaN here
         np.testing.assert_allclose(np.asarray(X.grad), T.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------------------ PyTorch's other losses
+def _oracle(fg_fn, t_fn, arrays, diff, reductions=("mean", "sum", "none"), ints=(), **kw):
+    """fg_fn(*fg args, reduction=r, **kw) == t_fn(*torch args, ...) in float64, value and the
+    gradient of every array whose index is in ``diff`` (a random cotangent for "none")."""
+    for r in reductions:
+        fa, ta = [], []
+        for i, a in enumerate(arrays):
+            if i in ints:
+                fa.append(fg.tensor(a))
+                ta.append(torch.tensor(a))
+            else:
+                fa.append(fg.tensor(a, requires_grad=i in diff))
+                ta.append(torch.tensor(a, requires_grad=i in diff))
+        kr = {} if r is None else {"reduction": r}
+        fo, to = fg_fn(*fa, **kr, **kw), t_fn(*ta, **kr, **kw)
+        assert tuple(fo.shape) == tuple(to.shape), (r, fo.shape, to.shape)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=str(r))
+        w = np.random.default_rng(1).standard_normal(tuple(to.shape))
+        fg.sum(fo * fg.tensor(w)).backward()
+        (to * torch.tensor(w)).sum().backward()
+        for i in diff:
+            np.testing.assert_allclose(
+                A(fa[i].grad), ta[i].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=f"{r} {i}"
+            )
+
+
+def _pm1(*shape):
+    return np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_vs_torch(log_target):
+    x = np.log(rng.dirichlet(np.ones(5), size=4))
+    p = rng.dirichlet(np.ones(5), size=4)
+    p[0, 1] = 0.0  # xlogy(0, 0) = 0
+    t = np.log(rng.dirichlet(np.ones(5), size=4)) if log_target else p
+    _oracle(
+        F.kl_div,
+        TF.kl_div,
+        [x, t],
+        (0, 1) if log_target else (0,),
+        ("mean", "sum", "none", "batchmean"),
+        log_target=log_target,
+    )
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.3])
+@pytest.mark.parametrize("batched", [True, False])
+def test_cosine_embedding_loss_vs_torch(margin, batched):
+    s = (6, 4) if batched else (4,)
+    y = _pm1(6) if batched else np.array(-1.0)
+    _oracle(F.cosine_embedding_loss, TF.cosine_embedding_loss, [arr(*s), arr(*s), y], (0, 1), margin=margin)
+
+
+def test_margin_ranking_loss_vs_torch():
+    _oracle(F.margin_ranking_loss, TF.margin_ranking_loss, [arr(7), arr(7), _pm1(7)], (0, 1), margin=0.2)
+
+
+@pytest.mark.parametrize("log_input", [True, False])
+@pytest.mark.parametrize("full", [True, False])
+def test_poisson_nll_loss_vs_torch(log_input, full):
+    x = arr(4, 3) if log_input else rng.random((4, 3)) + 0.1
+    y = rng.poisson(2.0, (4, 3)).astype(np.float64)
+    _oracle(F.poisson_nll_loss, TF.poisson_nll_loss, [x, y], (0,), log_input=log_input, full=full)
+
+
+@pytest.mark.parametrize("vshape", [(5, 3), (5, 1), (5,)])
+@pytest.mark.parametrize("full", [True, False])
+def test_gaussian_nll_loss_vs_torch(vshape, full):
+    var = rng.random(vshape) + 0.05
+    var.flat[0] = 1e-9  # clamped at eps; the gradient passes through as in torch
+    _oracle(F.gaussian_nll_loss, TF.gaussian_nll_loss, [arr(5, 3), arr(5, 3), var], (0, 1, 2), full=full)
+    np.testing.assert_allclose(
+        A(F.gaussian_nll_loss(fg.tensor(arr(5, 3)), fg.tensor(arr(5, 3)), 0.5)).shape, ()
+    )
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(fg.tensor(arr(2, 3)), fg.tensor(arr(2, 3)), fg.tensor(-np.ones((2, 3))))
+    with pytest.raises(ValueError, match="var of shape"):
+        F.gaussian_nll_loss(fg.tensor(arr(2, 3)), fg.tensor(arr(2, 3)), fg.tensor(np.ones((3, 2))))
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, float("inf")])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_loss_vs_torch(p, swap):
+    a, b, c = arr(6, 4), arr(6, 4), arr(6, 4)
+    _oracle(F.triplet_margin_loss, TF.triplet_margin_loss, [a, b, c], (0, 1, 2), p=p, swap=swap, margin=0.7)
+
+
+def test_triplet_margin_with_distance_loss_vs_torch():
+    a, b, c = arr(6, 4), arr(6, 4), arr(6, 4)
+    _oracle(
+        F.triplet_margin_with_distance_loss,
+        TF.triplet_margin_with_distance_loss,
+        [a, b, c],
+        (0, 1, 2),
+        swap=True,
+    )
+
+    def fd(x, y):
+        return 1.0 - F.cosine_similarity(x, y)
+
+    def td(x, y):
+        return 1.0 - TF.cosine_similarity(x, y)
+
+    for r in ("mean", "none"):
+        np.testing.assert_allclose(
+            A(F.triplet_margin_with_distance_loss(fg.tensor(a), b, c, distance_function=fd, reduction=r)),
+            TF.triplet_margin_with_distance_loss(
+                torch.tensor(a), torch.tensor(b), torch.tensor(c), distance_function=td, reduction=r
+            ).numpy(),
+            rtol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0])
+def test_smooth_l1_loss_vs_torch(beta):
+    _oracle(F.smooth_l1_loss, TF.smooth_l1_loss, [arr(5, 3), arr(5, 3)], (0, 1), beta=beta)
+    for r in ("mean", "none"):
+        np.testing.assert_allclose(
+            A(nn.SmoothL1Loss(reduction=r, beta=beta)(fg.tensor(arr(4)), fg.tensor(arr(4)))).shape,
+            torch.nn.SmoothL1Loss(reduction=r, beta=beta)(torch.zeros(4), torch.zeros(4)).shape,
+        )
+
+
+def test_soft_margin_and_hinge_embedding_vs_torch():
+    _oracle(F.soft_margin_loss, TF.soft_margin_loss, [arr(5, 3) * 10, _pm1(5, 3)], (0,))
+    y = _pm1(5, 3)
+    y[0, 0] = 0.5  # neither ±1: both terms, as torch
+    _oracle(F.hinge_embedding_loss, TF.hinge_embedding_loss, [arr(5, 3), y], (0,), margin=0.5)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multilabel_soft_margin_loss_vs_torch(weighted):
+    y = (rng.random((5, 4)) < 0.5).astype(np.float64)
+    kw = {"weight": torch.tensor(rng.random(4))} if weighted else {}
+    fkw = {"weight": fg.tensor(kw["weight"].numpy())} if weighted else {}
+    for r in ("mean", "sum", "none"):
+        x = arr(5, 4)
+        a, b = fg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        fo = F.multilabel_soft_margin_loss(a, y, reduction=r, **fkw)
+        to = TF.multilabel_soft_margin_loss(b, torch.tensor(y), reduction=r, **kw)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("batched", [True, False])
+def test_multi_margin_loss_vs_torch(p, weighted, batched):
+    x = arr(6, 4) if batched else arr(4)
+    y = rng.integers(0, 4, 6) if batched else np.array(2)
+    w = rng.random(4)
+    for r in ("mean", "sum", "none"):
+        a, b = fg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        fo = F.multi_margin_loss(
+            a, y, p=p, margin=0.8, weight=fg.tensor(w) if weighted else None, reduction=r
+        )
+        to = TF.multi_margin_loss(
+            b, torch.tensor(y), p=p, margin=0.8, weight=torch.tensor(w) if weighted else None, reduction=r
+        )
+        assert tuple(fo.shape) == tuple(to.shape)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-10)
+    with pytest.raises(IndexError, match="out of range"):
+        F.multi_margin_loss(fg.tensor(arr(2, 4)), np.array([0, 4]))
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_multilabel_margin_loss_vs_torch(batched):
+    t = np.array([[3, 0, -1, 1], [1, 2, 3, 0], [-1, 1, 2, 0], [2, 2, -1, 3]])
+    x = arr(4, 4)
+    if not batched:
+        t, x = t[0], x[0]
+    for r in ("mean", "sum", "none"):
+        a, b = fg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        fo = F.multilabel_margin_loss(a, t, reduction=r)
+        to = TF.multilabel_margin_loss(b, torch.tensor(t), reduction=r)
+        assert tuple(fo.shape) == tuple(to.shape)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 0.5, float("inf")])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_pairwise_distance_vs_torch(p, keepdim):
+    for sa, sb in [((5, 3), (5, 3)), ((5, 3), (3,)), ((3,), (3,)), ((2, 5, 3), (5, 3))]:
+        a, b = arr(*sa), arr(*sb)
+        fa, fb = fg.tensor(a, requires_grad=True), fg.tensor(b, requires_grad=True)
+        ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        fo = F.pairwise_distance(fa, fb, p=p, keepdim=keepdim)
+        to = TF.pairwise_distance(ta, tb, p=p, keepdim=keepdim)
+        assert tuple(fo.shape) == tuple(to.shape), (sa, sb)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(fa.grad), ta.grad.numpy(), rtol=1e-9)
+        np.testing.assert_allclose(A(fb.grad), tb.grad.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        A(nn.PairwiseDistance(p=1.0)(fg.tensor(a), fg.tensor(b))),
+        torch.nn.PairwiseDistance(p=1.0)(torch.tensor(a), torch.tensor(b)).numpy(),
+    )
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cosine_similarity_and_normalize_vs_torch(dim):
+    for sa, sb in [((4, 3), (4, 3)), ((4, 3), (1, 3)), ((2, 4, 3), (4, 3))]:
+        a, b = arr(*sa), arr(*sb)
+        fa, fb = fg.tensor(a, requires_grad=True), fg.tensor(b, requires_grad=True)
+        ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        fo, to = F.cosine_similarity(fa, fb, dim), TF.cosine_similarity(ta, tb, dim)
+        assert tuple(fo.shape) == tuple(to.shape)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo * fo).backward()
+        (to * to).sum().backward()
+        np.testing.assert_allclose(A(fa.grad), ta.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(A(fb.grad), tb.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            A(nn.CosineSimilarity(dim)(fg.tensor(a), fg.tensor(b))),
+            torch.nn.CosineSimilarity(dim)(torch.tensor(a), torch.tensor(b)).numpy(),
+            rtol=1e-12,
+        )
+    for p in (1.0, 2.0, 3.0):
+        a = arr(4, 3)
+        a[1] = 0.0  # the eps clamp
+        fa, ta = fg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        fo, to = F.normalize(fa, p=p, dim=dim), TF.normalize(ta, p=p, dim=dim)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        w = arr(4, 3)
+        fg.sum(fo * fg.tensor(w)).backward()
+        (to * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(A(fa.grad), ta.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_loss_modules_match_torch_modules():
+    x, x2, y01, ypm = arr(5, 4), arr(5, 4), (rng.random((5, 4)) < 0.5) * 1.0, _pm1(5)
+    cls = rng.integers(0, 4, 5)
+    w = rng.random(4)
+    ml = np.array([[3, 0, -1, 1]] * 5)
+    cases = [
+        (
+            "KLDivLoss",
+            {"reduction": "batchmean"},
+            (np.log(rng.dirichlet(np.ones(4), 5)), rng.dirichlet(np.ones(4), 5)),
+        ),
+        ("KLDivLoss", {"log_target": True}, (x, x2)),
+        ("CosineEmbeddingLoss", {"margin": 0.1}, (x, x2, ypm)),
+        ("MarginRankingLoss", {"margin": 0.1}, (x[:, 0], x2[:, 0], ypm)),
+        ("PoissonNLLLoss", {"full": True}, (x, np.abs(x2) * 3)),
+        ("GaussianNLLLoss", {"full": True}, (x, x2, np.abs(x) + 0.1)),
+        ("TripletMarginLoss", {"p": 1.0, "swap": True}, (x, x2, x * 0.5)),
+        ("TripletMarginWithDistanceLoss", {"margin": 0.5}, (x, x2, x * 0.5)),
+        ("SmoothL1Loss", {"beta": 0.3}, (x, x2)),
+        ("SoftMarginLoss", {}, (x[:, 0], ypm)),
+        ("MultiLabelSoftMarginLoss", {"weight": w}, (x, y01)),
+        ("HingeEmbeddingLoss", {"margin": 2.0}, (x[:, 0], ypm)),
+        ("MultiMarginLoss", {"p": 2, "weight": w}, (x, cls)),
+        ("MultiLabelMarginLoss", {}, (x, ml)),
+        ("CrossEntropyLoss", {"weight": w, "label_smoothing": 0.1, "ignore_index": 2}, (x, cls)),
+        ("NLLLoss", {"weight": w}, (np.log(rng.dirichlet(np.ones(4), 5)), cls)),
+        ("BCELoss", {"weight": w}, (rng.random((5, 4)), y01)),
+        ("BCEWithLogitsLoss", {"weight": w, "pos_weight": w + 0.5}, (x, y01)),
+        ("MSELoss", {"reduction": "sum"}, (x, x2)),
+        ("L1Loss", {"size_average": False}, (x, x2)),
+        ("MSELoss", {"reduce": False}, (x, x2)),
+    ]
+    for name, kw, args in cases:
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        fkw = {k: fg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        tm, fm = getattr(torch.nn, name)(**tkw), getattr(nn, name)(**fkw)
+        fo = fm(*[fg.tensor(a) for a in args])
+        to = tm(*[torch.tensor(a) for a in args])
+        np.testing.assert_allclose(A(fo), to.numpy(), rtol=1e-10, err_msg=name)
+        assert set(fm.state_dict()) == set(tm.state_dict()), name
+        for k, v in tm.state_dict().items():
+            np.testing.assert_array_equal(A(fm.state_dict()[k]), v.numpy())
+
+
+def test_torch_elementwise_weight_of_regression_losses():
+    x, y, w = arr(5, 3), arr(5, 3), rng.random((5, 3))
+    for f, tf in [(F.mse_loss, TF.mse_loss), (F.l1_loss, TF.l1_loss), (F.huber_loss, TF.huber_loss)]:
+        for r in ("mean", "sum", "none"):
+            np.testing.assert_allclose(
+                A(f(fg.tensor(x), fg.tensor(y), reduction=r, weight=fg.tensor(w))),
+                tf(torch.tensor(x), torch.tensor(y), reduction=r, weight=torch.tensor(w)).numpy(),
+                rtol=1e-12,
+            )
+
+
+def test_new_loss_errors():
+    with pytest.raises(ValueError, match="reduction"):
+        F.kl_div(fg.tensor(arr(3)), arr(3), reduction="avg")
+    with pytest.raises(ValueError, match="target must have shape"):
+        F.cosine_embedding_loss(fg.tensor(arr(3, 2)), arr(3, 2), np.ones(2))
+    with pytest.raises(ValueError, match="same shape"):
+        F.margin_ranking_loss(fg.tensor(arr(3)), arr(3), np.ones(2))
+    with pytest.raises(ValueError, match="margin"):
+        nn.TripletMarginLoss(margin=0.0)
+    with pytest.raises(ValueError, match="p == 1"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(ValueError, match="weight= or class_weight="):
+        nn.CrossEntropyLoss(weight=fg.ones(3), class_weight=fg.ones(3))
+    with pytest.raises(TypeError, match="integer"):
+        F.multilabel_margin_loss(fg.tensor(arr(2, 3)), arr(2, 3))
+    with pytest.raises(TypeError, match="reduction='sum' by keyword"):
+        F.mse_loss(fg.tensor(arr(3)), arr(3), "sum")
+
+
+def _ctc_case(reduction, targets_form="padded", zero_infinity=False, il=(8, 6, 8), unbatched=False):
+    T, C = 8, 5
+    x = np.random.default_rng(3).standard_normal((T, 1 if unbatched else 3, C))
+    tg = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [4, 4, 4, 4]])
+    tl = np.array([3, 2, 4])
+    il = np.array(il)
+    if unbatched:
+        x, tg, tl, il = x[:, 0], tg[0, :3], tl[0], il[0]
+    elif targets_form == "concat":
+        tg = np.concatenate([tg[n, : tl[n]] for n in range(3)])
+    a, b = fg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    kw = dict(reduction=reduction, zero_infinity=zero_infinity)
+    # CTC models apply log_softmax first; torch's gradient equals the true one only then
+    fo = F.ctc_loss(fg.log_softmax(a, -1), tg, il, tl, **kw)
+    to = TF.ctc_loss(torch.log_softmax(b, -1), torch.tensor(tg), torch.tensor(il), torch.tensor(tl), **kw)
+    return a, b, fo, to
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("form", ["padded", "concat", "unbatched"])
+def test_ctc_loss_vs_torch(reduction, form):
+    a, b, fo, to = _ctc_case(reduction, form, unbatched=form == "unbatched")
+    assert tuple(fo.shape) == tuple(to.shape)
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    w = np.random.default_rng(4).standard_normal(tuple(to.shape))
+    fg.sum(fo * fg.tensor(w)).backward()
+    (to * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_ctc_loss_impossible_alignment_and_module():
+    # the third target needs 7 frames (4 labels, 3 blanks between repeats) but has 6
+    _, _, fo, to = _ctc_case("none", il=(8, 6, 6))
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    assert np.isinf(A(fo)[2])
+    a, b, fo, to = _ctc_case("mean", il=(8, 6, 6), zero_infinity=True)
+    np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+    fo.backward()
+    to.backward()
+    np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+    x = fg.log_softmax(fg.tensor(np.random.default_rng(5).standard_normal((6, 2, 4))), -1)
+    m, tm = nn.CTCLoss(blank=3), torch.nn.CTCLoss(blank=3)
+    tg, il, tl = np.array([[0, 1], [2, 2]]), np.array([6, 5]), np.array([2, 2])
+    np.testing.assert_allclose(
+        A(m(x, tg, il, tl)),
+        tm(torch.tensor(A(x)), torch.tensor(tg), torch.tensor(il), torch.tensor(tl)).numpy(),
+    )
+    with pytest.raises(ValueError, match="blank"):
+        m(x, np.array([[3, 1], [2, 2]]), il, tl)
+    with pytest.raises(ValueError, match="input_lengths"):
+        m(x, tg, np.array([7, 5]), tl)

@@ -11,6 +11,13 @@ Every loss takes ``reduction="mean"|"sum"|"none"`` and optional weights:
 
 Without weights, ``"mean"`` averages over every element (as PyTorch); with ``"sum"``
 and ``"none"`` the weights multiply the elementwise losses (unnormalised).
+``mse_loss``/``l1_loss``/``huber_loss`` also take PyTorch's elementwise ``weight`` of the
+input's shape (input of 2 or more dims; "mean" = Σ wℓ / Σ w, as torch 2.13).
+
+The loss *modules* take PyTorch's constructor arguments, including its ``weight``
+(cross-entropy/NLL: per class; BCE: an elementwise rescaling broadcast to the input;
+kept as a buffer, as torch) and the deprecated ``size_average``/``reduce`` pair; the
+per-example ω is the ``weight=`` of their ``forward``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,25 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _check_reduction(reduction: str, name: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str, name: str) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` pair, when given, overrides ``reduction``
+    (torch's ``_Reduction.legacy_get_string``)."""
+    if size_average is None and reduce is None:
+        _check_reduction(reduction, name)
+        return reduction
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        # a reduction passed positionally into PyTorch's deprecated slots
+        raise TypeError(
+            f"{name}: size_average/reduce are PyTorch's deprecated bool flags; pass "
+            f"reduction={size_average if isinstance(size_average, str) else reduce!r} by keyword"
+        )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
 
 
 def _as(x: Any, like: Tensor) -> Tensor:
@@ -65,7 +91,9 @@ def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> 
     return ops.reshape(w, [n] + [1] * (ndim - 1))
 
 
-def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str) -> Tensor:
+def _reduce(
+    el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str, plain_mean: bool = False
+) -> Tensor:
     """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis)."""
     if weight is None and dim_weight is None:
         if reduction == "mean":
@@ -74,6 +102,20 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
             return ops.sum(el, None, False)
         return el
     nd = el.ndim
+    if (
+        weight is not None
+        and dim_weight is None
+        and nd >= 2
+        and tuple(weight.shape if isinstance(weight, Tensor) else np.shape(weight)) == tuple(el.shape)
+    ):  # PyTorch's elementwise weight (torch 2.13): mse/l1 "mean" Σ wℓ / Σ w, huber mean(wℓ)
+        we = _as(weight, el)
+        out = el * we
+        if reduction == "none":
+            return out
+        if reduction == "mean" and plain_mean:
+            return ops.mean(out, None, False)
+        total = ops.sum(out, None, False)
+        return total if reduction == "sum" else total / ops.sum(we, None, False)
     if nd == 0:
         raise ValueError(f"{name}: weights need a batched input, got a 0-d loss")
     a = None
@@ -112,9 +154,18 @@ def _reduce(el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str)
 
 # ------------------------------------------------------------------ regression
 def mse_loss(
-    input: Tensor, target: Any, reduction: str = "mean", weight: Any = None, dim_weight: Any = None
+    input: Tensor,
+    target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    weight: Any = None,
+    dim_weight: Any = None,
 ) -> Tensor:
-    """Mean squared error (ŷ − y)²."""
+    """Mean squared error (ŷ − y)²; input, target: the same shape -> a scalar (or that shape
+    with reduction "none")."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction, "mse_loss")
     if (
         reduction == "mean"
         and weight is None
@@ -133,10 +184,16 @@ def mse_loss(
 
 
 def l1_loss(
-    input: Tensor, target: Any, reduction: str = "mean", weight: Any = None, dim_weight: Any = None
+    input: Tensor,
+    target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    weight: Any = None,
+    dim_weight: Any = None,
 ) -> Tensor:
-    """Mean absolute error |ŷ − y|."""
-    _check_reduction(reduction, "l1_loss")
+    """Mean absolute error |ŷ − y|; input, target: the same shape."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
     return _reduce(ops.abs(input - target), reduction, weight, dim_weight, "l1_loss")
 
@@ -154,7 +211,8 @@ def huber_loss(
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
-    return _reduce(_huber(ops.abs(input - target), delta), reduction, weight, dim_weight, "huber_loss")
+    el = _huber(ops.abs(input - target), delta)
+    return _reduce(el, reduction, weight, dim_weight, "huber_loss", plain_mean=True)
 
 
 def _huber(a: Tensor, delta: float) -> Tensor:
@@ -166,13 +224,16 @@ def _huber(a: Tensor, delta: float) -> Tensor:
 def smooth_l1_loss(
     input: Tensor,
     target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     beta: float = 1.0,
     weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
-    """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0."""
-    _check_reduction(reduction, "smooth_l1_loss")
+    """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0; input,
+    target: the same shape."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     input, target = _pair(input, target, "smooth_l1_loss")
@@ -417,29 +478,461 @@ def cross_entropy(
     return _finish_weighted(per, np.ones(per.shape[0]), weight, reduction, shape, lp, "cross_entropy")
 
 
+# ------------------------------------------------------------------ PyTorch's remaining losses
+# Each is a composite of differentiable fastgrad ops (gradients and tangents come from the
+# primitives); the formulas are those of the torch.nn documentation, with its reductions.
+def _plain_reduce(el: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return ops.mean(el, None, False)
+    if reduction == "sum":
+        return ops.sum(el, None, False)
+    return el
+
+
+def _t(x: Any, like: Optional[Tensor] = None) -> Tensor:
+    if like is not None:
+        return _as(x, like)
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def _log1pexp(z: Tensor) -> Tensor:
+    """log(1 + exp(z)) = max(z, 0) + log1p(exp(−|z|)), exact for every z (softplus's
+    threshold shortcut would cut the gradient's tail)."""
+    return ops.relu(z) + ops.log1p(ops.exp(-ops.abs(z)))
+
+
+def _const(a: np.ndarray, like: Tensor) -> Tensor:
+    return tensor(np.asarray(a, dtype=np.float64 if like.dtype == float64 else np.float32), like.dtype)
+
+
+def kl_div(
+    input: Tensor,
+    target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence with ``input`` = log q: ℓ = p·(log p − log q) (0 where
+    p = 0), or exp(t)·(t − log q) for ``log_target`` t = log p. ``reduction`` also takes
+    "batchmean" (sum / batch size, the true KL divergence per example). Any shape."""
+    if reduction == "batchmean" and size_average is None and reduce is None:
+        red = "batchmean"
+    else:
+        red = _legacy_reduction(size_average, reduce, reduction, "kl_div")
+    x = _t(input)
+    t = _as(target, x)
+    if log_target:
+        el = ops.exp(t) * (t - x)
+    else:
+        pos = t > 0.0
+        safe = ops.where(pos, t, t.detach() * 0.0 + 1.0)  # log of 1 where p = 0: no NaN in the VJP
+        el = ops.where(pos, t * ops.log(safe), t * 0.0) - t * x  # xlogy(t, t) − t·x
+    if red == "batchmean":
+        n = x.shape[0] if x.ndim else 1
+        return ops.sum(el, None, False) * (1.0 / n) if n else ops.sum(el, None, False) * float("nan")
+    return _plain_reduce(el, red)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Any,
+    margin: float = 0.0,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """input1, input2: (N, D) or (D,), target y: (N,) or () of ±1 -> 1 − cos(x1, x2) where
+    y = 1, max(0, cos(x1, x2) − margin) where y = −1 (cos with PyTorch's ε = 1e-12 in
+    each squared norm)."""
+    red = _legacy_reduction(size_average, reduce, reduction, "cosine_embedding_loss")
+    a = _t(input1)
+    b = _as(input2, a)
+    if a.ndim not in (1, 2) or tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"cosine_embedding_loss: input1 {a.shape} and input2 {b.shape} must both be (N, D) or (D,)"
+        )
+    y = _as(target, a)
+    exp_t = tuple(a.shape[:-1])
+    if tuple(y.shape) != exp_t:
+        raise ValueError(f"cosine_embedding_loss: target must have shape {exp_t}, got {y.shape}")
+    ax = a.ndim - 1
+    dot = ops.sum(a * b, [ax], False)
+    m1 = ops.sum(a * a, [ax], False) + 1e-12
+    m2 = ops.sum(b * b, [ax], False) + 1e-12
+    cos = dot / ops.sqrt(m1 * m2)
+    zero = cos * 0.0
+    el = ops.where(y == 1.0, 1.0 - cos, zero) + ops.where(
+        y == -1.0, ops.maximum(cos - float(margin), zero), zero
+    )
+    return _plain_reduce(el, red)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Any,
+    margin: float = 0.0,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, −y·(x1 − x2) + margin); input1, input2, target y (±1): the same shape (N,) or ()."""
+    red = _legacy_reduction(size_average, reduce, reduction, "margin_ranking_loss")
+    a = _t(input1)
+    b, y = _as(input2, a), _as(target, a)
+    if not (tuple(a.shape) == tuple(b.shape) == tuple(y.shape)):
+        raise ValueError(
+            f"margin_ranking_loss: input1 {a.shape}, input2 {b.shape} and target {y.shape} must "
+            "have the same shape"
+        )
+    return _plain_reduce(ops.relu(-y * (a - b) + float(margin)), red)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Any,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: Optional[bool] = None,
+    eps: float = 1e-8,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Poisson negative log-likelihood: exp(x) − y·x (``log_input``) or x − y·log(x + eps);
+    ``full`` adds Stirling's y·log y − y + ½·log(2πy) where y > 1. Any shape."""
+    red = _legacy_reduction(size_average, reduce, reduction, "poisson_nll_loss")
+    x, y = _pair(input, target, "poisson_nll_loss")
+    el = ops.exp(x) - y * x if log_input else x - y * ops.log(x + float(eps))
+    if full:
+        big = y > 1.0
+        ys = ops.where(big, y, y * 0.0 + 2.0)  # any value > 1: the masked entries' term is unused
+        st = ys * ops.log(ys) - ys + ops.log(ys * (2.0 * np.pi)) * 0.5
+        el = el + ops.where(big, st, y * 0.0)
+    return _plain_reduce(el, red)
+
+
+def gaussian_nll_loss(
+    input: Tensor, target: Any, var: Any, full: bool = False, eps: float = 1e-6, reduction: str = "mean"
+) -> Tensor:
+    """½·(log max(var, eps) + (x − y)² / max(var, eps)) (+ ½·log 2π with ``full``).
+    input, target: (N, *); var: the same shape, (N, *) with a last axis of 1, or the input's
+    shape without its last axis, or a float. The clamp at ``eps`` passes gradients through
+    unchanged, as PyTorch's (it clamps a copy under no_grad)."""
+    _check_reduction(reduction, "gaussian_nll_loss")
+    x = _t(input)
+    y = _as(target, x)
+    if isinstance(var, (int, float)):
+        v = x.detach() * 0.0 + float(var)
+    else:
+        v = _as(var, x)
+    if tuple(v.shape) != tuple(x.shape):
+        if tuple(x.shape[:-1]) == tuple(v.shape):
+            v = ops.unsqueeze(v, v.ndim)
+        elif not (v.ndim == x.ndim and tuple(x.shape[:-1]) == tuple(v.shape[:-1]) and v.shape[-1] == 1):
+            raise ValueError(
+                f"gaussian_nll_loss: var of shape {v.shape} does not fit input of shape {x.shape}"
+            )
+    if np.any(np.asarray(v.detach()) < 0):
+        raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    vd = v.detach()
+    v = v + (ops.clip(vd, float(eps), None) - vd)  # value clamped, gradient of the identity
+    d = x - y
+    el = (ops.log(v) + d * d / v) * 0.5
+    if full:
+        el = el + 0.5 * float(np.log(2 * np.pi))
+    return _plain_reduce(el, reduction)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """‖x1 − x2 + eps‖_p over the last axis (PyTorch adds ``eps`` to the difference);
+    x1, x2: broadcastable (..., D) -> (...) (keepdim: (..., 1))."""
+    a = _t(x1)
+    b = _as(x2, a)
+    d = a - b + float(eps)
+    return _norm(d, float(p), d.ndim - 1 if d.ndim else None, keepdim)
+
+
+def _norm(d: Tensor, p: float, axis: Optional[int], keepdim: bool) -> Tensor:
+    axes = None if axis is None else [axis]
+    if p == 1.0:
+        return ops.sum(ops.abs(d), axes, keepdim)
+    if p == float("inf"):
+        return ops.amax(ops.abs(d), axes, keepdim)
+    if p <= 0:
+        raise ValueError(f"norm: p must be positive, got {p}")
+    s = ops.sum(d * d if p == 2.0 else ops.pow(ops.abs(d), p), axes, keepdim)
+    # A zero vector's norm gets the zero subgradient (as torch.linalg.vector_norm), not the
+    # NaN of (·)^(1/p)'s infinite slope at 0 times 0.
+    pos = s > 0.0
+    safe = ops.where(pos, s, s.detach() * 0.0 + 1.0)
+    r = ops.sqrt(safe) if p == 2.0 else ops.pow(safe, 1.0 / p)
+    return ops.where(pos, r, s * 0.0)
+
+
+def cosine_similarity(x1: Tensor, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along ``dim``; x1, x2 broadcastable ->
+    their broadcast shape without ``dim``."""
+    a = _t(x1)
+    b = _as(x2, a)
+    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    a, b = ops.broadcast_to(a, list(shape)), ops.broadcast_to(b, list(shape))
+    nd = len(shape)
+    if not -max(nd, 1) <= dim < max(nd, 1):
+        raise IndexError(f"cosine_similarity: dim {dim} out of range for shape {shape}")
+    ax = dim % nd
+    na = ops.clip(ops.sqrt(ops.sum(a * a, [ax], False)), float(eps), None)
+    nb = ops.clip(ops.sqrt(ops.sum(b * b, [ax], False)), float(eps), None)
+    return ops.sum(a * b, [ax], False) / (na * nb)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(‖x‖_p, eps) along ``dim``; any shape -> the same shape."""
+    x = _t(input)
+    if x.ndim == 0:
+        raise IndexError("normalize: a 0-d input has no dim to normalise")
+    if not -x.ndim <= dim < x.ndim:
+        raise IndexError(f"normalize: dim {dim} out of range for shape {x.shape}")
+    n = ops.clip(_norm(x, float(p), dim % x.ndim, True), float(eps), None)
+    return x / n
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) − d(a, n) + margin, 0) with d = pairwise_distance(·, ·, p, eps); ``swap``
+    uses min(d(a, n), d(p, n)) (Balntas et al., 2016). (N, D) or (D,) inputs."""
+    red = _legacy_reduction(size_average, reduce, reduction, "triplet_margin_loss")
+    a = _t(anchor)
+    pos, neg = _as(positive, a), _as(negative, a)
+    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
+        raise ValueError(
+            f"triplet_margin_loss: anchor {a.shape}, positive {pos.shape} and negative {neg.shape} "
+            "must all be (N, D) or (D,)"
+        )
+    dp = pairwise_distance(a, pos, p, eps)
+    dn = pairwise_distance(a, neg, p, eps)
+    if swap:
+        dn = ops.minimum(dn, pairwise_distance(pos, neg, p, eps))
+    return _plain_reduce(ops.relu(dp - dn + float(margin)), red)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Any,
+    negative: Any,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """triplet_margin_loss with any ``distance_function(x, y) -> (N,)`` (default
+    pairwise_distance); anchor, positive, negative: (N, D) or (D,)."""
+    _check_reduction(reduction, "triplet_margin_with_distance_loss")
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: margin must be > 0, got {margin}")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    a = _t(anchor)
+    pos, neg = _as(positive, a), _as(negative, a)
+    dp, dn = dist(a, pos), dist(a, neg)
+    if swap:
+        dn = ops.minimum(dn, dist(pos, neg))
+    return _plain_reduce(ops.relu(dp - dn + float(margin)), reduction)
+
+
+def soft_margin_loss(
+    input: Tensor,
+    target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """log(1 + exp(−y·x)) (a stable softplus); input, target (±1): the same shape."""
+    red = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")
+    x, y = _pair(input, target, "soft_margin_loss")
+    return _plain_reduce(_log1pexp(-y * x), red)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """−mean_c [y·log σ(x) + (1 − y)·log σ(−x)] (·weight_c) per example; input, target in
+    {0, 1}: (N, C) (or (C,)); weight: (C,) -> (N,) before the reduction."""
+    red = _legacy_reduction(size_average, reduce, reduction, "multilabel_soft_margin_loss")
+    x, y = _pair(input, target, "multilabel_soft_margin_loss")
+    el = y * _log1pexp(-x) + (1.0 - y) * _log1pexp(x)  # −log σ(±x)
+    if weight is not None:
+        el = el * _as(weight, x)
+    C = x.shape[-1] if x.ndim else 1
+    per = ops.sum(el, [x.ndim - 1], False) * (1.0 / C) if x.ndim else el
+    return _plain_reduce(per, red)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Any,
+    margin: float = 1.0,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin − x) where y = −1 (PyTorch: the first term for y ≠ −1,
+    the second for y ≠ 1); input, target: the same shape."""
+    red = _legacy_reduction(size_average, reduce, reduction, "hinge_embedding_loss")
+    x, y = _pair(input, target, "hinge_embedding_loss")
+    zero = x * 0.0
+    el = ops.where(y != 1.0, ops.relu(float(margin) - x), zero) + ops.where(y != -1.0, x, zero)
+    return _plain_reduce(el, red)
+
+
+def _class_index_target(target: Any, n: int, C: int, batched: bool, name: str) -> np.ndarray:
+    t = _int_targets(target, name)
+    if t is None:
+        raise TypeError(f"{name}: target must hold integer class indices")
+    exp = (n,) if batched else ()
+    if tuple(t.shape) != exp:
+        raise ValueError(f"{name}: target must have shape {exp}, got {tuple(t.shape)}")
+    if t.size and (t.min() < 0 or t.max() >= C):
+        raise IndexError(f"{name}: target class out of range [0, {C}) (got {t.min()}..{t.max()})")
+    return t.reshape(-1)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Any,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge: Σ_{i≠y} w_y·max(0, margin − x_y + x_i)^p / C per example;
+    input (N, C) (or (C,)), integer target (N,) (or ()), weight (C,), p = 1 or 2."""
+    red = _legacy_reduction(size_average, reduce, reduction, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+    x = _t(input)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got {x.shape}")
+    xb = x if x.ndim == 2 else ops.unsqueeze(x, 0)
+    N, C = xb.shape
+    y = _class_index_target(target, N, C, x.ndim == 2, "multi_margin_loss")
+    oh = np.zeros((N, C))
+    oh[np.arange(N), y] = 1.0
+    ohc = _const(oh, x)
+    xy = ops.sum(xb * ohc, [1], True)  # (N, 1): the target class's score
+    h = ops.relu(xb - xy + float(margin)) * (1.0 - ohc)
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        w = np.asarray(weight.detach() if isinstance(weight, Tensor) else weight, dtype=np.float64)
+        if w.shape != (C,):
+            raise ValueError(f"multi_margin_loss: weight must have shape ({C},), got {w.shape}")
+        h = h * _const(w[y][:, None], x)
+    per = ops.sum(h, [1], False) * (1.0 / C)
+    if x.ndim == 1:
+        per = ops.reshape(per, [])
+    return _plain_reduce(per, red)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Any,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Σ_{j ∈ targets} Σ_{i ∉ targets} max(0, 1 − (x_j − x_i)) / C per example; input (N, C)
+    (or (C,)); integer target of the same shape listing the target classes, ended by −1."""
+    red = _legacy_reduction(size_average, reduce, reduction, "multilabel_margin_loss")
+    x = _t(input)
+    t = _int_targets(target, "multilabel_margin_loss")
+    if t is None:
+        raise TypeError("multilabel_margin_loss: target must hold integer class indices")
+    if x.ndim not in (1, 2) or tuple(t.shape) != tuple(x.shape):
+        raise ValueError(
+            f"multilabel_margin_loss: input (N, C) or (C,) and a target of its shape expected, "
+            f"got input {x.shape} and target {tuple(t.shape)}"
+        )
+    xb = x if x.ndim == 2 else ops.unsqueeze(x, 0)
+    tb = t.reshape(xb.shape)
+    N, C = xb.shape
+    if tb.size and (tb.max() >= C or tb.min() < -1):
+        raise IndexError(f"multilabel_margin_loss: target class out of range [-1, {C})")
+    count = np.zeros((N, C))  # how often class j is listed before the first −1
+    for n in range(N):
+        for j in tb[n]:
+            if j < 0:
+                break
+            count[n, j] += 1.0
+    not_tgt = (count == 0).astype(np.float64)
+    pair = _const(count[:, :, None] * not_tgt[:, None, :], x)  # (N, j, i)
+    diff = ops.unsqueeze(xb, 2) - ops.unsqueeze(xb, 1)  # x_j − x_i
+    per = ops.sum(ops.relu(1.0 - diff) * pair, [1, 2], False) * (1.0 / C)
+    if x.ndim == 1:
+        per = ops.reshape(per, [])
+    return _plain_reduce(per, red)
+
+
 # ------------------------------------------------------------------ loss modules
+# Constructors take PyTorch's arguments in its order (including the deprecated
+# size_average/reduce pair); fastgrad's extras are keyword-only.
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    weight: Optional[Tensor]  # the buffer of the losses that take PyTorch's weight=
+
+    def __init__(
+        self, size_average: Optional[bool] = None, reduce: Optional[bool] = None, reduction: str = "mean"
+    ) -> None:
         super().__init__()
-        _check_reduction(reduction, type(self).__name__)
-        self.reduction = reduction
+        self.reduction = _legacy_reduction(size_average, reduce, reduction, type(self).__name__)
 
     def extra_repr(self) -> str:
         """``reduction='...'``."""
         return f"reduction={self.reduction!r}"
 
 
-class MSELoss(_Loss):
-    """Mean squared error (``mse_loss``): input, target: the same (broadcastable) shape
-    -> a scalar (reduction "mean"/"sum") or per element ("none")."""
+def _buffer(mod: Module, name: str, value: Any) -> None:
+    """PyTorch keeps a loss's ``weight``/``pos_weight`` as a buffer (it is in state_dict)."""
+    mod.register_buffer(name, value if value is None or isinstance(value, Tensor) else as_tensor(value))
 
-    def __init__(self, reduction: str = "mean", dim_weight: Any = None) -> None:
-        super().__init__(reduction)
+
+class MSELoss(_Loss):
+    """Mean squared error (``mse_loss``): input, target: the same shape -> a scalar
+    (reduction "mean"/"sum") or per element ("none")."""
+
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        *,
+        dim_weight: Any = None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.dim_weight = dim_weight
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
         """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return mse_loss(input, target, self.reduction, weight, self.dim_weight)
+        return mse_loss(input, target, reduction=self.reduction, weight=weight, dim_weight=self.dim_weight)
 
 
 class L1Loss(MSELoss):
@@ -447,14 +940,14 @@ class L1Loss(MSELoss):
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
         """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return l1_loss(input, target, self.reduction, weight, self.dim_weight)
+        return l1_loss(input, target, reduction=self.reduction, weight=weight, dim_weight=self.dim_weight)
 
 
 class HuberLoss(_Loss):
     """Huber loss with threshold ``delta`` (``huber_loss``); shapes as MSELoss."""
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0, dim_weight: Any = None) -> None:
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", delta: float = 1.0, *, dim_weight: Any = None) -> None:
+        super().__init__(reduction=reduction)
         self.delta = delta
         self.dim_weight = dim_weight
 
@@ -463,61 +956,520 @@ class HuberLoss(_Loss):
         return huber_loss(input, target, self.reduction, self.delta, weight, self.dim_weight)
 
 
-class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits (``binary_cross_entropy_with_logits``): input,
-    target in [0, 1] of the same shape; ``pos_weight`` per class (last axis)."""
+class SmoothL1Loss(_Loss):
+    """PyTorch's smooth L1 (``smooth_l1_loss``) with threshold ``beta``; shapes as MSELoss."""
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
-        super().__init__(reduction)
-        self.pos_weight = pos_weight
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input: logits (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
-        return binary_cross_entropy_with_logits(input, target, weight, self.reduction, self.pos_weight)
+        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta, weight=weight)
+
+
+def _rescaled(el: Tensor, w: Optional[Tensor], reduction: str, ex_weight: Any, name: str) -> Tensor:
+    """PyTorch's elementwise BCE ``weight`` (broadcast to the input), then the reduction
+    (with fastgrad's per-example ω when given)."""
+    if w is not None:
+        el = el * _as(w, el)
+    return _reduce(el, reduction, ex_weight, None, name)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits (``binary_cross_entropy_with_logits``): input, target
+    in [0, 1] of the same shape; ``weight`` rescales each element (broadcast to the input),
+    ``pos_weight`` weighs positives per class (last axis), as PyTorch."""
+
+    pos_weight: Optional[Tensor]
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        pos_weight: Any = None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _buffer(self, "weight", weight)
+        _buffer(self, "pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
+        """input: logits (N, ...), target: (N, ...); weight: optional per-example (N,) -> the loss."""
+        name = "BCEWithLogitsLoss"
+        el = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
+        return _rescaled(el, self.weight, self.reduction, weight, name)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities (``binary_cross_entropy``); log terms clamped at −100."""
+    """Binary cross-entropy on probabilities (``binary_cross_entropy``); log terms clamped at
+    −100; ``weight`` rescales each element (broadcast to the input), as PyTorch."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _buffer(self, "weight", weight)
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
         """input: probabilities (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
-        return binary_cross_entropy(input, target, weight, self.reduction)
+        el = binary_cross_entropy(input, target, reduction="none")
+        return _rescaled(el, self.weight, self.reduction, weight, "BCELoss")
+
+
+def _class_weight(weight: Any, class_weight: Any, name: str) -> Any:
+    if weight is not None and class_weight is not None:
+        raise ValueError(f"{name}: give the per-class weight once (weight= or class_weight=)")
+    return weight if weight is not None else class_weight
 
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy (``cross_entropy``): logits (N, K) or (N, K, d...) with integer
-    class targets (N,) / (N, d...) or class probabilities of the logits' shape;
-    ``label_smoothing``, ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+    class targets (N,) / (N, d...) or class probabilities of the logits' shape; ``weight``
+    (K,) per class (``class_weight=`` is an alias), ``ignore_index``, ``label_smoothing``
+    as PyTorch."""
 
     def __init__(
         self,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        ignore_index: int = -100,
+        reduce: Optional[bool] = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        *,
         class_weight: Any = None,
-        ignore_index: int = -100,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
+        _buffer(self, "weight", _class_weight(weight, class_weight, "CrossEntropyLoss"))
         self.label_smoothing = label_smoothing
-        self.class_weight = class_weight
         self.ignore_index = ignore_index
+
+    @property
+    def class_weight(self) -> Optional[Tensor]:
+        """The per-class weight (K,) (PyTorch's ``weight`` buffer), or None."""
+        return self.weight
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
         """input: logits (N, K, ...), target: classes (N, ...) or probabilities; weight:
         optional per-example (N,) -> the loss."""
         return cross_entropy(
-            input, target, weight, self.reduction, self.label_smoothing, self.class_weight, self.ignore_index
+            input, target, weight, self.reduction, self.label_smoothing, self.weight, self.ignore_index
         )
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (``nll_loss``): input (N, K, ...),
-    integer target (N, ...); ``class_weight`` (K,), ``ignore_index`` as PyTorch."""
+    integer target (N, ...); ``weight`` (K,) per class (alias ``class_weight=``),
+    ``ignore_index`` as PyTorch."""
 
-    def __init__(self, reduction: str = "mean", class_weight: Any = None, ignore_index: int = -100) -> None:
-        super().__init__(reduction)
-        self.class_weight = class_weight
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        ignore_index: int = -100,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        *,
+        class_weight: Any = None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _buffer(self, "weight", _class_weight(weight, class_weight, "NLLLoss"))
         self.ignore_index = ignore_index
+
+    @property
+    def class_weight(self) -> Optional[Tensor]:
+        """The per-class weight (K,) (PyTorch's ``weight`` buffer), or None."""
+        return self.weight
 
     def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
         """input: log-probabilities (N, K, ...), target: (N, ...); weight: optional (N,) -> the loss."""
-        return nll_loss(input, target, weight, self.reduction, self.class_weight, self.ignore_index)
+        return nll_loss(input, target, weight, self.reduction, self.weight, self.ignore_index)
+
+
+class KLDivLoss(_Loss):
+    """``kl_div``: input log q, target p (or log p with ``log_target``), the same shape;
+    ``reduction`` "mean" | "sum" | "none" | "batchmean" (the mathematically correct KL)."""
+
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            super().__init__()
+            self.reduction = "batchmean"
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input, target: any (equal) shape -> the loss."""
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """``cosine_embedding_loss``: input1, input2 (N, D), target ±1 (N,)."""
+
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
+        """input1, input2: (N, D) or (D,), target: (N,) or () -> the loss."""
+        return cosine_embedding_loss(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """``margin_ranking_loss``: input1, input2, target ±1 of one shape (N,)."""
+
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
+        """input1, input2, target: (N,) or () -> the loss."""
+        return margin_ranking_loss(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """``poisson_nll_loss`` (``log_input``, ``full``, ``eps``); input, target: one shape."""
+
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average: Optional[bool] = None,
+        eps: float = 1e-8,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input: Tensor, target: Any) -> Tensor:
+        """log_input (the rate's log, or the rate without ``log_input``), target: one shape."""
+        return poisson_nll_loss(
+            log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class GaussianNLLLoss(_Loss):
+    """``gaussian_nll_loss`` (``full``, ``eps``): input (mean), target, var."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Any, var: Any) -> Tensor:
+        """input, target: (N, *); var: (N, *), (N, *, 1)-compatible or a float -> the loss."""
+        return gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``triplet_margin_loss`` (margin, p, eps, swap): anchor, positive, negative (N, D)."""
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        """anchor, positive, negative: (N, D) or (D,) -> the loss."""
+        return triplet_margin_loss(
+            anchor, positive, negative, self.margin, self.p, self.eps, self.swap, reduction=self.reduction
+        )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """``triplet_margin_with_distance_loss`` with a ``distance_function`` (default
+    pairwise_distance)."""
+
+    def __init__(
+        self,
+        *,
+        distance_function: Any = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, got {margin}")
+        self.distance_function = distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        """anchor, positive, negative: (N, D) or (D,) -> the loss."""
+        return triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class SoftMarginLoss(_Loss):
+    """``soft_margin_loss``: input, target ±1 of one shape."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input, target: one shape -> the loss."""
+        return soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """``multilabel_soft_margin_loss``: input, target {0, 1} (N, C); ``weight`` (C,)."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _buffer(self, "weight", weight)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input, target: (N, C) -> the loss."""
+        return multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``hinge_embedding_loss`` (margin): input, target ±1 of one shape."""
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input, target: one shape -> the loss."""
+        return hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """``multi_margin_loss`` (p, margin, weight (C,)): input (N, C), target (N,) classes."""
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Any = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got {p}")
+        _buffer(self, "weight", weight)
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input: (N, C) or (C,), target: (N,) or () -> the loss."""
+        return multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """``multilabel_margin_loss``: input (N, C), integer target (N, C) ended by −1."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """input, target: (N, C) or (C,) -> the loss."""
+        return multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class CosineSimilarity(Module):
+    """``cosine_similarity(x1, x2, dim, eps)`` as a module."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """x1, x2: broadcastable -> their shape without ``dim``."""
+        return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """``pairwise_distance(x1, x2, p, eps, keepdim)`` as a module."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """x1, x2: broadcastable (..., D) -> (...)."""
+        return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+# ------------------------------------------------------------------ CTC
+_CTC_NEG = -1e30  # "log 0" that keeps logsumexp's VJP finite (exp(−inf − −inf) would be NaN)
+
+
+def _ctc_labels(targets: Any, tl: np.ndarray, N: int, name: str) -> list[np.ndarray]:
+    tg = np.asarray(targets.detach() if isinstance(targets, Tensor) else targets)
+    if not np.issubdtype(tg.dtype, np.integer):
+        raise TypeError(f"{name}: targets must hold integer class indices, got {tg.dtype}")
+    tg = tg.astype(np.int64)
+    if tg.ndim == 2:
+        if tg.shape[0] != N or (tl.size and tl.max() > tg.shape[1]):
+            raise ValueError(
+                f"{name}: padded targets of shape {tg.shape} do not fit batch {N} and "
+                f"target_lengths {tl.tolist()}"
+            )
+        return [tg[n, : tl[n]] for n in range(N)]
+    if tg.ndim != 1 or tg.size < tl.sum():
+        raise ValueError(f"{name}: targets of shape {tg.shape} hold fewer labels than sum(target_lengths)")
+    if N == 1 and tg.size == tl.sum():
+        return [tg]
+    off = np.concatenate([[0], np.cumsum(tl)])
+    return [tg[off[n] : off[n + 1]] for n in range(N)]
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification (Graves et al., 2006): −log Σ over the
+    alignments of each target of Π_t p_t(label), by the forward (α) recursion in log space
+    over the blank-extended label sequence, one step per frame.
+
+    log_probs: (T, N, C) log-softmax outputs (or (T, C) unbatched); targets: (N, S) padded
+    or the 1-D concatenation of the targets; input_lengths, target_lengths: (N,). "mean"
+    divides each loss by its target length, then averages over the batch (as PyTorch).
+    The gradient is that of the loss itself (PyTorch's ctc_loss returns exp(log_probs) − γ
+    instead, which equals it only after a log_softmax; compose with one, as CTC models do).
+    """
+    name = "ctc_loss"
+    _check_reduction(reduction, name)
+    lp = _t(log_probs)
+    unbatched = lp.ndim == 2
+    if unbatched:
+        lp = ops.unsqueeze(lp, 1)
+    if lp.ndim != 3:
+        raise ValueError(f"{name}: log_probs must be (T, N, C) or (T, C), got shape {log_probs.shape}")
+    T, N, C = lp.shape
+    il = np.asarray(input_lengths.detach() if isinstance(input_lengths, Tensor) else input_lengths)
+    tl = np.asarray(target_lengths.detach() if isinstance(target_lengths, Tensor) else target_lengths)
+    il, tl = il.astype(np.int64).reshape(-1), tl.astype(np.int64).reshape(-1)
+    if il.shape != (N,) or tl.shape != (N,):
+        raise ValueError(
+            f"{name}: input_lengths {il.shape} and target_lengths {tl.shape} must have {N} entries"
+        )
+    if N and (il.min() < 0 or il.max() > T or tl.min() < 0):
+        raise ValueError(f"{name}: input_lengths must lie in [0, {T}], got {il.tolist()}")
+    if not 0 <= blank < C:
+        raise ValueError(f"{name}: blank {blank} out of range for {C} classes")
+    labels = _ctc_labels(targets, tl, N, name)
+    for lab in labels:
+        if lab.size and (lab.min() < 0 or lab.max() >= C or (lab == blank).any()):
+            raise ValueError(f"{name}: target labels must be in [0, {C}) and differ from blank={blank}")
+    S2 = 2 * (int(tl.max()) if N else 0) + 1
+    ext = np.full((N, S2), blank, dtype=np.int64)
+    for n, lab in enumerate(labels):
+        ext[n, 1 : 2 * lab.size : 2] = lab
+    onehot = np.zeros((N, C, S2))
+    onehot[np.arange(N)[:, None], ext, np.arange(S2)[None, :]] = 1.0
+    # log p_t(l'_s) for every frame and extended position: (N, T, S')
+    lpe = ops.matmul(ops.permute(lp, [1, 0, 2]), _const(onehot, lp))
+    skip = np.zeros((N, S2), dtype=bool)  # the s − 2 transition: l'_s is a label unlike l'_{s−2}
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    skip_add = _const(np.where(skip, 0.0, _CTC_NEG), lp)
+    start = np.full((N, S2), _CTC_NEG)
+    start[:, :2] = 0.0
+    steps = [ops.reshape(t, [N, S2]) for t in ops.split(lpe, [1] * T, 1)] if T else []
+    if not steps:
+        alpha = _const(np.where(np.arange(S2) == 0, 0.0, _CTC_NEG)[None].repeat(N, 0), lp)
+    else:
+        alpha = steps[0] + _const(start, lp)
+    pad1 = _const(np.full((N, 1), _CTC_NEG), lp)
+    pad2 = _const(np.full((N, 2), _CTC_NEG), lp)
+    for t in range(1, T):
+        a1 = ops.concat([pad1, alpha[:, : S2 - 1]], 1) if S2 > 1 else pad1
+        a2 = ops.concat([pad2, alpha[:, : S2 - 2]], 1) + skip_add if S2 > 2 else a1 * 0.0 + _CTC_NEG
+        new = ops.logsumexp(ops.stack([alpha, a1, a2], 0), 0, False) + steps[t]
+        alpha = ops.where(tensor((il > t)[:, None]), new, alpha)  # frames past a sequence's end: frozen
+    end = np.full((N, S2), _CTC_NEG)
+    for n in range(N):
+        end[n, 2 * tl[n]] = 0.0
+        if tl[n]:
+            end[n, 2 * tl[n] - 1] = 0.0
+    if N and (il == 0).any():  # no frames: only the empty target has an alignment (probability 1)
+        zero_frames = _const(np.where((il == 0)[:, None] & (np.arange(S2) == 0)[None], 0.0, _CTC_NEG), lp)
+        alpha = ops.where(tensor((il == 0)[:, None]), zero_frames, alpha)
+    loss = -ops.logsumexp(alpha + _const(end, lp), 1, False)  # (N,)
+    impossible = loss.detach() > -_CTC_NEG / 10
+    if zero_infinity:
+        loss = ops.where(impossible, loss * 0.0, loss)
+    else:
+        loss = ops.where(impossible, loss * 0.0 + float("inf"), loss)
+    if unbatched:
+        loss = ops.reshape(loss, [])
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return ops.sum(loss, None, False)
+    return ops.mean(loss / _const(np.maximum(tl, 1).astype(np.float64).reshape(loss.shape), lp), None, False)
+
+
+class CTCLoss(_Loss):
+    """``ctc_loss`` (blank, zero_infinity) as a module."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        """log_probs (T, N, C), targets (N, S) or concatenated, lengths (N,) -> the loss."""
+        return ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction, self.zero_infinity
+        )
