@@ -254,7 +254,7 @@ def _lbfgs_pair(params_np, loss_fn, steps, rtol=1e-10, **kw):
 
     for _ in range(steps):
         lf, lt = fo.step(fclosure), to.step(tclosure)
-        assert math.isclose(float(lf), float(lt), rel_tol=1e-10, abs_tol=1e-12)
+        assert math.isclose(float(lf), float(lt.detach()), rel_tol=1e-10, abs_tol=1e-12)
         assert n_f[0] == n_t[0]  # the same number of closure evaluations
         for fp, tp in zip(fps, tps):
             _close(fp, tp, rtol)
