@@ -259,6 +259,7 @@ def _lbfgs_pair(params_np, loss_fn, steps, rtol=1e-10, **kw):
         for fp, tp in zip(fps, tps):
             _close(fp, tp, rtol)
     st_f, st_t = fo.state[fps[0]], to.state[tps[0]]
+    assert sorted(st_f) == sorted(st_t)
     assert st_f["func_evals"] == st_t["func_evals"] and st_f["n_iter"] == st_t["n_iter"]
     return fo, fps
 

@@ -300,7 +300,8 @@ class LBFGS(Optimizer):
                     ro.append(1.0 / ys)
                     h_diag = ys / float(y @ y)
                 # Two-loop recursion (N&W Algorithm 7.4): d = -H g.
-                al = [0.0] * len(dirs)
+                # (kept in the state as torch keeps it, so the state's keys are torch's)
+                al: list[Any] = state.setdefault("al", [None] * history)
                 q = -g
                 for i in range(len(dirs) - 1, -1, -1):
                     al[i] = float(stps[i] @ q) * ro[i]
