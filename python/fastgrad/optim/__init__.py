@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
+from .adaptive import ASGD, Adadelta, Adagrad, Adamax, NAdam, RAdam
 from .clip import clip_grad_norm_, clip_grad_value_
 from .ema import EMA
+from .lbfgs import LBFGS
 from .optimizer import Optimizer, param_groups
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -17,6 +19,13 @@ __all__ = [
     "Adam",
     "AdamW",
     "RMSprop",
+    "Adadelta",
+    "Adagrad",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "ASGD",
+    "LBFGS",
     "clip_grad_norm_",
     "clip_grad_value_",
     "lr_scheduler",

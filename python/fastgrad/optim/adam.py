@@ -3,7 +3,7 @@ torch.optim semantics; one fused C++ call per parameter group."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .. import ops
 from ..ops import Tensor
@@ -32,16 +32,28 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        foreach: Optional[bool] = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)  # stored as torch does (state_dict, repr)
         hyper = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        super().__init__(params, dict(hyper, amsgrad=amsgrad, maximize=maximize))
+        # foreach/capturable/differentiable/fused choose among torch's implementations;
+        # fastgrad has one (fused C++): kept in the groups (state_dict structure), unused.
+        extra = dict(foreach=foreach, capturable=bool(capturable), differentiable=bool(differentiable))
+        flags = dict(amsgrad=amsgrad, maximize=maximize, fused=fused)
+        dec = bool(decoupled_weight_decay) or self._decoupled
+        super().__init__(params, dict(hyper, **flags, **extra, decoupled_weight_decay=dec))
 
     def _options(self, group: dict[str, Any], **extra: Any) -> Any:
         b1, b2 = group["betas"]
-        return super()._options(group, beta1=float(b1), beta2=float(b2), decoupled=self._decoupled, **extra)
+        dec = bool(group.get("decoupled_weight_decay", self._decoupled))
+        return super()._options(group, beta1=float(b1), beta2=float(b2), decoupled=dec, **extra)
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps = group["params"]
@@ -130,6 +142,24 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
         maximize: bool = False,
+        foreach: Optional[bool] = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )

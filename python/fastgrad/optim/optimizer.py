@@ -269,22 +269,25 @@ class Optimizer:
                 s = saved.get(int(idx))
                 if not s:
                     continue
-                new: dict[str, Any] = {}
-                for k, v in s.items():
-                    if k == "step":
-                        new[k] = int(np.asarray(v.detach() if isinstance(v, Tensor) else v).item())
-                    elif isinstance(v, Tensor) or isinstance(v, np.ndarray) or hasattr(v, "__array__"):
-                        a = np.asarray(v.detach() if isinstance(v, Tensor) else v)
-                        if a.shape != tuple(p.shape):
-                            raise ValueError(
-                                f"loaded optimizer state '{k}' has shape {a.shape}, parameter has "
-                                f"shape {p.shape}"
-                            )
-                        new[k] = _tensor(np.require(a, requirements="C"), dtype=p.dtype)
-                    else:
-                        new[k] = v
-                self.state[p].update(new)
+                self.state[p].update({k: self._load_state_value(k, v, p) for k, v in s.items()})
         self._invalidate()
+
+    def _load_state_value(self, k: str, v: Any, p: Tensor) -> Any:
+        """One loaded state entry for parameter p: "step" as an int, a 0-d tensor (torch's
+        scalar state: NAdam's mu_product, ASGD's eta) as a float, any other array as a
+        Tensor of p's shape and dtype (ValueError for another shape)."""
+        if k == "step":
+            return int(np.asarray(v.detach() if isinstance(v, Tensor) else v).item())
+        if isinstance(v, Tensor) or isinstance(v, np.ndarray) or hasattr(v, "__array__"):
+            a = np.asarray(v.detach() if isinstance(v, Tensor) else v)
+            if a.shape == () and tuple(p.shape) != ():
+                return float(a)
+            if a.shape != tuple(p.shape):
+                raise ValueError(
+                    f"loaded optimizer state '{k}' has shape {a.shape}, parameter has shape {p.shape}"
+                )
+            return _tensor(np.require(a, requirements="C"), dtype=p.dtype)
+        return v
 
     def _invalidate(self) -> None:
         pass

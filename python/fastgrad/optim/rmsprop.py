@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .. import ops
 from ..ops import Tensor
@@ -30,10 +30,16 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: Optional[bool] = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        # torch.optim.RMSprop's positional order. capturable/foreach/differentiable choose
+        # among torch's implementations; fastgrad has one: kept in the groups, unused.
         hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
-        super().__init__(params, dict(hyper, centered=centered, maximize=maximize))
+        extra = dict(capturable=bool(capturable), foreach=foreach, differentiable=bool(differentiable))
+        super().__init__(params, dict(hyper, centered=centered, maximize=maximize, **extra))
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps, gs = self._with_grads(group)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .. import ops
 from .optimizer import Optimizer, _zeros_like
@@ -28,10 +28,17 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
         maximize: bool = False,
+        foreach: Optional[bool] = None,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
     ) -> None:
+        # foreach/differentiable/fused choose among torch's implementations; fastgrad has
+        # one (fused C++), so they are kept in the groups (state_dict structure) and unused.
         hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
-        super().__init__(params, dict(hyper, nesterov=nesterov, maximize=maximize))
+        extra = dict(foreach=foreach, differentiable=bool(differentiable), fused=fused)
+        super().__init__(params, dict(hyper, nesterov=nesterov, maximize=maximize, **extra))
 
     def _step_group(self, group: dict[str, Any]) -> None:
         ps, gs = self._with_grads(group)
