@@ -553,3 +553,53 @@ def test_ctc_loss_impossible_alignment_and_module():
         m(x, np.array([[3, 1], [2, 2]]), il, tl)
     with pytest.raises(ValueError, match="input_lengths"):
         m(x, tg, np.array([7, 5]), tl)
+
+
+def test_edge_shapes_and_norm_orders_like_torch():
+    two, three = fg.tensor(np.array(2.0)), fg.tensor(np.array(-3.0))
+    t2, t3 = torch.tensor(2.0, dtype=torch.float64), torch.tensor(-3.0, dtype=torch.float64)
+    np.testing.assert_allclose(A(F.cosine_similarity(two, three, 0)), TF.cosine_similarity(t2, t3, 0).numpy())
+    np.testing.assert_allclose(A(F.normalize(three, dim=-1)), TF.normalize(t3, dim=-1).numpy())
+    assert F.normalize(three, dim=0).shape == ()
+    x = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 0.0], [-1.0, 3.0, 0.5]])
+    for p in (0.0, -1.0, float("-inf"), 0.5, 3.0):
+        np.testing.assert_allclose(
+            A(F.normalize(fg.tensor(x), p=p)), TF.normalize(torch.tensor(x), p=p).numpy(), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            A(F.pairwise_distance(fg.tensor(x), fg.tensor(x[::-1].copy()), p=p)),
+            TF.pairwise_distance(torch.tensor(x), torch.tensor(x[::-1].copy()), p=p).numpy(),
+            rtol=1e-12,
+        )
+    xm = fg.tensor(np.array([0.3, -1.0, 2.0, 0.1]))
+    for tg in (np.array(2), np.array([2])):
+        for r in ("none", "mean"):
+            a = F.multi_margin_loss(xm, tg, reduction=r)
+            b = TF.multi_margin_loss(torch.tensor(A(xm)), torch.tensor(tg), reduction=r)
+            assert tuple(a.shape) == tuple(b.shape)
+            np.testing.assert_allclose(A(a), b.numpy(), rtol=1e-12)
+    assert float(F.multi_margin_loss(two, np.array(0))) == 0.0
+    assert float(F.multilabel_margin_loss(two, np.array(0))) == 0.0
+
+
+@pytest.mark.parametrize("fn", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+@pytest.mark.parametrize("wshape", [(1,), (1, 4), (6, 4), (6, 1)])
+def test_bce_torch_elementwise_weight(fn, wshape):
+    x = rng.random((6, 4)) if fn == "binary_cross_entropy" else arr(6, 4)
+    y = (rng.random((6, 4)) < 0.5) * 1.0
+    w = rng.random(wshape)
+    for r in ("mean", "sum", "none"):
+        a = fg.tensor(x, requires_grad=True)
+        b = torch.tensor(x, requires_grad=True)
+        fo = getattr(F, fn)(a, y, weight=fg.tensor(w), reduction=r)
+        to = getattr(TF, fn)(b, torch.tensor(y), weight=torch.tensor(w), reduction=r)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-10)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9)
+    # a (B,) weight stays fastgrad's per-example ω: Σ ω·ℓ_i / Σ ω with ℓ_i the row mean
+    om = rng.random(6)
+    el = A(getattr(F, fn)(fg.tensor(x), y, reduction="none"))
+    np.testing.assert_allclose(
+        A(getattr(F, fn)(fg.tensor(x), y, weight=om)), (om * el.mean(1)).sum() / om.sum()
+    )

@@ -91,8 +91,26 @@ def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> 
     return ops.reshape(w, [n] + [1] * (ndim - 1))
 
 
+def _torch_weight(weight: Any, el: Tensor, mode: str) -> bool:
+    """Is ``weight`` PyTorch's elementwise weight rather than the per-example ω (B,)?
+    mode "ratio"/"mean": only a weight of the loss's own shape (2+ dims; torch 2.13's
+    mse/l1/huber), "mean_broadcast": any shape that broadcasts to it (BCE) except (B,)."""
+    wshape = tuple(weight.shape if isinstance(weight, Tensor) else np.shape(weight))
+    shape = tuple(el.shape)
+    if el.ndim >= 2 and wshape == shape:
+        return True
+    if mode != "mean_broadcast" or el.ndim == 0:
+        return False
+    if len(wshape) <= 1 and int(np.prod(wshape)) == shape[0]:
+        return False  # (B,): fastgrad's per-example ω (the documented contract)
+    try:
+        return np.broadcast_shapes(wshape, shape) == shape
+    except ValueError:
+        return False
+
+
 def _reduce(
-    el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str, plain_mean: bool = False
+    el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str, torch_weight: str = "ratio"
 ) -> Tensor:
     """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis)."""
     if weight is None and dim_weight is None:
@@ -102,17 +120,13 @@ def _reduce(
             return ops.sum(el, None, False)
         return el
     nd = el.ndim
-    if (
-        weight is not None
-        and dim_weight is None
-        and nd >= 2
-        and tuple(weight.shape if isinstance(weight, Tensor) else np.shape(weight)) == tuple(el.shape)
-    ):  # PyTorch's elementwise weight (torch 2.13): mse/l1 "mean" Σ wℓ / Σ w, huber mean(wℓ)
+    if weight is not None and dim_weight is None and _torch_weight(weight, el, torch_weight):
+        # PyTorch's elementwise weight: mse/l1 "mean" is Σ wℓ / Σ w, huber/BCE mean(wℓ)
         we = _as(weight, el)
         out = el * we
         if reduction == "none":
             return out
-        if reduction == "mean" and plain_mean:
+        if reduction == "mean" and torch_weight != "ratio":
             return ops.mean(out, None, False)
         total = ops.sum(out, None, False)
         return total if reduction == "sum" else total / ops.sum(we, None, False)
@@ -212,7 +226,7 @@ def huber_loss(
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
     el = _huber(ops.abs(input - target), delta)
-    return _reduce(el, reduction, weight, dim_weight, "huber_loss", plain_mean=True)
+    return _reduce(el, reduction, weight, dim_weight, "huber_loss", "mean")
 
 
 def _huber(a: Tensor, delta: float) -> Tensor:
@@ -261,7 +275,7 @@ def binary_cross_entropy_with_logits(
     else:
         p = _as(pos_weight, z)
         el = (1.0 - y) * z + (y * (p - 1.0) + 1.0) * ops.softplus(-z, 1.0)
-    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits")
+    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits", "mean_broadcast")
 
 
 def binary_cross_entropy(
@@ -279,7 +293,7 @@ def binary_cross_entropy(
     lp = ops.clip(ops.log(p), -100.0, None)
     lq = ops.clip(ops.log(1.0 - p), -100.0, None)
     el = -(y * lp + (1.0 - y) * lq)
-    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy")
+    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy", "mean_broadcast")
 
 
 # ------------------------------------------------------------------ multi-class
@@ -657,13 +671,19 @@ def pairwise_distance(
 
 
 def _norm(d: Tensor, p: float, axis: Optional[int], keepdim: bool) -> Tensor:
+    """The vector p-norm along ``axis`` for any real p, as torch.linalg.vector_norm:
+    p = 0 counts the nonzero entries, p = ±inf is max/min |d|, p < 0 is (Σ|d|^p)^(1/p)."""
     axes = None if axis is None else [axis]
     if p == 1.0:
         return ops.sum(ops.abs(d), axes, keepdim)
     if p == float("inf"):
         return ops.amax(ops.abs(d), axes, keepdim)
-    if p <= 0:
-        raise ValueError(f"norm: p must be positive, got {p}")
+    if p == float("-inf"):
+        return ops.amin(ops.abs(d), axes, keepdim)
+    if p == 0.0:
+        return ops.sum((d.detach() != 0.0).astype(d.dtype), axes, keepdim)  # piecewise constant
+    if p < 0:
+        return ops.pow(ops.sum(ops.pow(ops.abs(d), p), axes, keepdim), 1.0 / p)
     s = ops.sum(d * d if p == 2.0 else ops.pow(ops.abs(d), p), axes, keepdim)
     # A zero vector's norm gets the zero subgradient (as torch.linalg.vector_norm), not the
     # NaN of (·)^(1/p)'s infinite slope at 0 times 0.
@@ -683,6 +703,8 @@ def cosine_similarity(x1: Tensor, x2: Any, dim: int = 1, eps: float = 1e-8) -> T
     nd = len(shape)
     if not -max(nd, 1) <= dim < max(nd, 1):
         raise IndexError(f"cosine_similarity: dim {dim} out of range for shape {shape}")
+    if nd == 0:  # a 0-d pair is a pair of 1-vectors (dim 0 or -1), as PyTorch
+        a, b, nd = ops.reshape(a, [1]), ops.reshape(b, [1]), 1
     ax = dim % nd
     na = ops.clip(ops.sqrt(ops.sum(a * a, [ax], False)), float(eps), None)
     nb = ops.clip(ops.sqrt(ops.sum(b * b, [ax], False)), float(eps), None)
@@ -692,12 +714,13 @@ def cosine_similarity(x1: Tensor, x2: Any, dim: int = 1, eps: float = 1e-8) -> T
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """x / max(‖x‖_p, eps) along ``dim``; any shape -> the same shape."""
     x = _t(input)
-    if x.ndim == 0:
-        raise IndexError("normalize: a 0-d input has no dim to normalise")
-    if not -x.ndim <= dim < x.ndim:
+    nd = max(x.ndim, 1)  # a 0-d input is one 1-vector (dim 0 or -1), as PyTorch
+    if not -nd <= dim < nd:
         raise IndexError(f"normalize: dim {dim} out of range for shape {x.shape}")
-    n = ops.clip(_norm(x, float(p), dim % x.ndim, True), float(eps), None)
-    return x / n
+    xv = ops.reshape(x, [1]) if x.ndim == 0 else x
+    n = ops.clip(_norm(xv, float(p), dim % nd, True), float(eps), None)
+    y = xv / n
+    return ops.reshape(y, []) if x.ndim == 0 else y
 
 
 def triplet_margin_loss(
@@ -831,10 +854,13 @@ def multi_margin_loss(
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
     x = _t(input)
-    if x.ndim not in (1, 2):
+    if x.ndim > 2:
         raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got {x.shape}")
-    xb = x if x.ndim == 2 else ops.unsqueeze(x, 0)
+    xb = x if x.ndim == 2 else ops.reshape(x, [1, -1])  # a 0-d input is one class
     N, C = xb.shape
+    tshape = tuple(np.shape(target))
+    if x.ndim < 2 and tshape == (1,):  # PyTorch takes a (1,) target for an unbatched input
+        target = np.asarray(target.detach() if isinstance(target, Tensor) else target).reshape(())
     y = _class_index_target(target, N, C, x.ndim == 2, "multi_margin_loss")
     oh = np.zeros((N, C))
     oh[np.arange(N), y] = 1.0
@@ -849,8 +875,8 @@ def multi_margin_loss(
             raise ValueError(f"multi_margin_loss: weight must have shape ({C},), got {w.shape}")
         h = h * _const(w[y][:, None], x)
     per = ops.sum(h, [1], False) * (1.0 / C)
-    if x.ndim == 1:
-        per = ops.reshape(per, [])
+    if x.ndim < 2:
+        per = ops.reshape(per, list(tshape))
     return _plain_reduce(per, red)
 
 
@@ -868,12 +894,12 @@ def multilabel_margin_loss(
     t = _int_targets(target, "multilabel_margin_loss")
     if t is None:
         raise TypeError("multilabel_margin_loss: target must hold integer class indices")
-    if x.ndim not in (1, 2) or tuple(t.shape) != tuple(x.shape):
+    if x.ndim > 2 or tuple(t.shape) != tuple(x.shape):
         raise ValueError(
             f"multilabel_margin_loss: input (N, C) or (C,) and a target of its shape expected, "
             f"got input {x.shape} and target {tuple(t.shape)}"
         )
-    xb = x if x.ndim == 2 else ops.unsqueeze(x, 0)
+    xb = x if x.ndim == 2 else ops.reshape(x, [1, -1])  # a 0-d input is one class
     tb = t.reshape(xb.shape)
     N, C = xb.shape
     if tb.size and (tb.max() >= C or tb.min() < -1):
@@ -888,7 +914,7 @@ def multilabel_margin_loss(
     pair = _const(count[:, :, None] * not_tgt[:, None, :], x)  # (N, j, i)
     diff = ops.unsqueeze(xb, 2) - ops.unsqueeze(xb, 1)  # x_j − x_i
     per = ops.sum(ops.relu(1.0 - diff) * pair, [1, 2], False) * (1.0 / C)
-    if x.ndim == 1:
+    if x.ndim < 2:
         per = ops.reshape(per, [])
     return _plain_reduce(per, red)
 
