@@ -48,15 +48,10 @@ py::object max_min_result() {
   return *type;
 }
 
-py::object max_min(const TP& t, bool is_max, py::object axis, bool keepdims, py::object dim,
-                   py::object keepdim) {
+// PyTorch's max(x) / max(x, dim, keepdim) -> (values, indices) / max(x, other); NumPy's
+// axis= keyword (an int or a tuple) gives the values only, as fg.amax.
+py::object max_min(const Tensor& x, bool is_max, py::object axis, bool keepdims) {
   const char* op = is_max ? "max" : "min";
-  if (!dim.is_none()) {
-    if (!axis.is_none()) throw TypeError(std::string(op) + ": got both axis and dim");
-    axis = dim;
-  }
-  if (!keepdim.is_none()) keepdims = keepdim.cast<bool>();
-  Tensor x(t);
   if (py::isinstance<TensorImpl>(axis)) {
     Tensor o(axis.cast<TP>());
     return py::cast((is_max ? maximum(x, o) : minimum(x, o)).impl());
@@ -123,6 +118,35 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           "The next row.");
 
   m.attr("MaxMinResult") = max_min_result();
+  static const char* max_doc =
+      "(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor | MaxMinResult\n\nPyTorch's "
+      "forms: %s(x) is the value (a 0-d tensor), %s(x, dim) the named tuple MaxMinResult(values, indices) "
+      "over that axis (first occurrence on ties and NaN; the gradient flows to that entry only), %s(x, "
+      "other) the elementwise %s. NumPy's %s(x, axis=...) (an int or a tuple) gives the values only, as "
+      "fg.a%s. x: any shape; the reduced axes are dropped unless keepdim (or keepdims).";
+  static std::string docs[2];
+  for (int k = 0; k < 2; ++k) {
+    const bool is_max = k == 0;
+    const char* name = is_max ? "max" : "min";
+    docs[k].resize(2048);
+    docs[k].resize(static_cast<size_t>(std::snprintf(docs[k].data(), docs[k].size(), max_doc, name, name,
+                                                     name, is_max ? "maximum" : "minimum", name, name)));
+    docs[k] = std::string(name) + docs[k];
+    def_op(
+        m, T, name,
+        [is_max, name](py::handle h, py::object dim, py::handle keepdim, py::object axis,
+                       py::handle keepdims) {
+          Tensor x = tensor_arg(h, name);
+          const bool keep = keep_kw(name, keepdims, keepdim);
+          if (!axis.is_none()) {
+            either_kw(name, axis, "axis", dim, "dim");
+            return py::cast((is_max ? amax(x, to_axes(axis), keep) : amin(x, to_axes(axis), keep)).impl());
+          }
+          return max_min(x, is_max, std::move(dim), keep);
+        },
+        py::arg("x"), py::arg("dim") = py::none(), py::arg("keepdim") = py::none(), py::kw_only(),
+        py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), docs[k].c_str());
+  }
   T.def(
        "item", [](py::object self) { return item(self.cast<TP>(), self, ".item()"); },
        "item() -> float | int | bool\n\nThe value of a one-element tensor (any shape of size 1) as a Python "
@@ -225,27 +249,6 @@ void bind_protocol(py::module_& m, TensorClass& T) {
       .def(
           "long", [](const TP& t) { return cast(Tensor(t), DType::Int64).impl(); },
           "long() -> Tensor\n\nx as int64 (same shape).");
-  static const char* max_doc =
-      "(axis=None, keepdims=False, *, dim=None, keepdim=None)\n\nPyTorch's method form: x.%s() is the value "
-      "(a 0-d tensor), x.%s(dim) the named tuple MaxMinResult(values, indices) over that axis (first "
-      "occurrence on ties and NaN; the gradient flows to that entry only), x.%s(other) the elementwise "
-      "%s. x: any shape; dim drops that axis unless keepdim.";
-  static std::string docs[2];
-  for (int k = 0; k < 2; ++k) {
-    const bool is_max = k == 0;
-    const char* name = is_max ? "max" : "min";
-    docs[k].resize(2048);
-    docs[k].resize(std::snprintf(docs[k].data(), docs[k].size(), max_doc, name, name, name,
-                                 is_max ? "maximum" : "minimum"));
-    docs[k] = std::string(name) + docs[k];
-    T.def(
-        name,
-        [is_max](const TP& t, py::object axis, bool keepdims, py::object dim, py::object keepdim) {
-          return max_min(t, is_max, std::move(axis), keepdims, std::move(dim), std::move(keepdim));
-        },
-        py::arg("axis") = py::none(), py::arg("keepdims") = false, py::kw_only(), py::arg("dim") = py::none(),
-        py::arg("keepdim") = py::none(), docs[k].c_str());
-  }
   T.attr("__str__") = T.attr("__dict__")["__repr__"];
   T.attr("__array_ufunc__") = py::none();  // NumPy defers to Tensor's reflected operators
   T.attr("__array_priority__") = 1000;

@@ -555,7 +555,7 @@ def batch_norm(
             y = y + ops.reshape(bias, shape)
         return y
     if training or running_mean is None:
-        n = x.size // x.shape[channel_axis]
+        n = x.numel() // x.shape[channel_axis]
         if n <= 1 and training:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
