@@ -78,17 +78,27 @@ void bind_shape(py::module_& m, TensorClass& T) {
       "broadcast_to(x, shape) -> Tensor\n\nx broadcast to shape (a view, NumPy broadcasting rules).");
   def_op(
       m, T, "squeeze",
-      [](py::handle h, py::handle ax, py::handle dim) {
+      [](py::handle h, py::handle dim, py::handle ax) {
         Tensor x = tensor_arg(h, "squeeze");
-        py::object axis = either_kw("squeeze", ax, "axis", dim, "dim");
+        py::object axis = either_kw("squeeze", dim, "dim", ax, "axis");
         // axis=() squeezes nothing (NumPy, PyTorch); to_axes maps "no axes" to "all axes".
         if ((PyTuple_Check(axis.ptr()) || PyList_Check(axis.ptr())) && py::len(axis) == 0)
           return reshape(x, x.shape()).impl();
-        return squeeze(x, to_axes(py::reinterpret_borrow<py::object>(axis))).impl();
+        Axes axes = to_axes(axis);
+        if (!ax.is_none() || axes.empty()) return squeeze(x, axes).impl();
+        // PyTorch's dim: an axis whose size is not 1 is left as it is (NumPy's axis= raises).
+        const auto nd = static_cast<int64_t>(x.shape().size());
+        Axes ones;
+        for (int64_t a : axes) {
+          const int64_t d = normalize_axis(a, std::max<int64_t>(nd, 1), "squeeze");
+          if (d < nd && x.shape()[static_cast<size_t>(d)] == 1) ones.push_back(d);
+        }
+        return ones.empty() ? reshape(x, x.shape()).impl() : squeeze(x, ones).impl();
       },
-      py::arg("x"), py::arg("axis") = py::none(), py::kw_only(), py::arg("dim") = py::none(),
-      "squeeze(x, axis=None, *, dim=None) -> Tensor\n\nx without the size-1 axes given by axis (or dim: an "
-      "int or a tuple; None: all of them); a view.");
+      py::arg("x"), py::arg("dim") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
+      "squeeze(x, dim=None, *, axis=None) -> Tensor\n\nA view of x without size-1 axes: all of them "
+      "(None), or those of dim (an int or a tuple; PyTorch: an axis of another size stays), or those of "
+      "axis= (NumPy: each must have size 1, ValueError otherwise).");
   def_op(
       m, T, "unsqueeze",
       [](py::handle h, py::handle axis, py::handle dim) {

@@ -102,6 +102,58 @@ py::object max_min(const Tensor& x, bool is_max, py::object axis, bool keepdims)
   }
   return max_min_result()(py::cast(values.impl()), py::cast(idx.impl()));
 }
+// "mul" -> "MulBackward0", "log_softmax" -> "LogSoftmaxBackward0" (PyTorch's node names).
+std::string backward_name(const std::string& prim) {
+  std::string r;
+  bool up = true;
+  for (char c : prim) {
+    if (c == '_') {
+      up = true;
+      continue;
+    }
+    r += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    up = false;
+  }
+  return r + "Backward0";
+}
+
+// PyTorch's layout: floats with 4 decimals (scientific when NumPy picks it), integer-valued
+// floats as "1.", the dtype only when it is not the default of its kind (float32, int64,
+// bool), the size of an empty tensor that is not 1-d.
+std::string repr_tensor(const TP& t) {
+  // Detached: printing a value inside a transform is not a conversion off the graph.
+  py::object np = py::module_::import("numpy");
+  py::object a = numpy_asarray(py::cast(detach(Tensor(t)).impl()));
+  const int64_t n = shape_numel(t->shape);
+  std::string body;
+  if (n == 0) {
+    body = "[]";
+  } else {
+    py::dict kw;
+    kw["separator"] = ", ";
+    kw["prefix"] = "tensor(";
+    kw["threshold"] = 1000;
+    kw["edgeitems"] = 3;
+    if (is_floating(t->dtype)) {
+      py::object finite = a.attr("__getitem__")(np.attr("isfinite")(a));
+      const bool integral = np.attr("all")(np.attr("equal")(finite, np.attr("round")(finite))).cast<bool>();
+      if (!integral) {
+        kw["precision"] = 4;
+        kw["floatmode"] = "fixed";
+      }
+    }
+    body = np.attr("array2string")(a, **kw).cast<std::string>();
+  }
+  std::string r = "tensor(" + body;
+  if (n == 0 && t->shape.size() != 1) r += ", size=" + std::string(py::repr(shape_tuple(t->shape)));
+  if (t->dtype == DType::Float64 || (n == 0 && t->dtype != DType::Float32))
+    r += std::string(", dtype=fastgrad.") + dtype_name(t->dtype);
+  if (t->grad_fn)
+    r += ", grad_fn=<" + backward_name(t->grad_fn->prim->name()) + ">";
+  else if (t->requires_grad)
+    r += ", requires_grad=True";
+  return r + ")";
+}
 }  // namespace
 
 void bind_protocol(py::module_& m, TensorClass& T) {
@@ -155,7 +207,12 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           "__float__", [](const TP& t) { return py::float_(item(t, py::cast(t), "float()")); },
           "float(x) for a one-element tensor.")
       .def(
-          "__int__", [](const TP& t) { return py::int_(item(t, py::cast(t), "int()")); },
+          "__int__",
+          [](const TP& t) {
+            // PyNumber_Long: a bool element becomes a plain int (py::int_ would keep the bool).
+            py::object v = item(t, py::cast(t), "int()");
+            return py::reinterpret_steal<py::object>(PyNumber_Long(v.ptr()));
+          },
           "int(x) for a one-element tensor (floats truncate).")
       .def(
           "__bool__", [](const TP& t) { return PyObject_IsTrue(item(t, py::cast(t), "bool()").ptr()) == 1; },
@@ -196,23 +253,10 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           },
           py::arg("dtype") = py::none(), py::arg("copy") = py::none(),
           "__array__(dtype=None, copy=None) -> numpy.ndarray\n\nx as a NumPy array (same shape).")
-      .def(
-          "__repr__",
-          [](const TP& t) {
-            // Detached: printing a value inside a transform is not a conversion off the graph.
-            py::object np = py::module_::import("numpy");
-            py::object body =
-                np.attr("array2string")(numpy_asarray(py::cast(detach(Tensor(t)).impl())),
-                                        py::arg("separator") = ", ", py::arg("prefix") = "tensor(");
-            std::string r = "tensor(" + body.cast<std::string>();
-            if (t->dtype != DType::Float32) r += std::string(", dtype=fastgrad.") + dtype_name(t->dtype);
-            if (t->grad_fn)
-              r += std::string(", grad_fn=") + t->grad_fn->prim->name();
-            else if (t->requires_grad)
-              r += ", requires_grad=True";
-            return r + ")";
-          },
-          "repr(x): the values as NumPy prints them, with dtype and grad_fn / requires_grad.")
+      .def("__repr__", &repr_tensor,
+           "repr(x) as PyTorch prints it: the values (4 decimals unless all are integers), the dtype "
+           "when it is not the default one for its kind, the size of an empty tensor, grad_fn or "
+           "requires_grad.")
       .def(
           "__iter__",
           [](py::object self) {
