@@ -323,6 +323,15 @@ def test_reductions_torch_keywords(name, kw):
     same(getattr(x, name)(**kw), getattr(t, name)(**kw))
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "prod"])
+def test_reduction_dtype_and_empty_dim(name):
+    x, t = pair((2, 3), np.float32)
+    kw = {"dim": 1} if name == "prod" else {"dim": ()}  # torch: dim=() reduces every axis
+    same(getattr(fg, name)(x, **kw), getattr(torch, name)(t, **kw))
+    if name != "amax":
+        same(getattr(fg, name)(x, 1, dtype=fg.float64), getattr(torch, name)(t, 1, dtype=torch.float64))
+
+
 @pytest.mark.parametrize("name", ["var", "std"])
 def test_moments_unbiased_and_correction(name):
     x, t = pair((3, 4))

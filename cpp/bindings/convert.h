@@ -154,6 +154,8 @@ py::object either_kw(const char* op, py::handle a, const char* a_name, py::handl
 bool keep_kw(const char* op, py::handle keepdims, py::handle keepdim);
 // axis= / dim= as fastgrad Axes (None: every axis).
 inline Axes axes_kw(const char* op, py::handle axis, py::handle dim) {
+  // PyTorch's dim=() / dim=[] reduce every axis (NumPy's axis=() would reduce none).
+  if (axis.is_none() && (PyTuple_Check(dim.ptr()) || PyList_Check(dim.ptr())) && py::len(dim) == 0) return {};
   return to_axes(either_kw(op, axis, "axis", dim, "dim"));
 }
 // A single int axis= / dim=; `dflt` when neither is given (TypeError naming the op if none).

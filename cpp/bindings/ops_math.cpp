@@ -157,17 +157,20 @@ void bind_math(py::module_& m, TensorClass& T) {
 
   // Reductions take NumPy's axis=/keepdims= and PyTorch's dim=/keepdim= (keyword-only),
   // resolved by axes_kw/keep_kw; positional calls read the same in both libraries.
-#define REDUCE(NAME, FN, DOC)                                                                              \
-  def_op(                                                                                                  \
-      m, T, NAME,                                                                                          \
-      [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim) {         \
-        Tensor x = tensor_arg(h, NAME);                                                                    \
-        return FN(x, axes_kw(NAME, axis, dim), keep_kw(NAME, keepdims, keepdim)).impl();                   \
-      },                                                                                                   \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),         \
-      py::arg("dim") = py::none(), py::arg("keepdim") = py::none(),                                        \
-      NAME "(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor\n\n" DOC                   \
-           "\n\nx: any shape; axis (or dim): None (all), an int or a tuple of ints; the reduced axes are " \
+#define REDUCE(NAME, FN, DOC)                                                                           \
+  def_op(                                                                                               \
+      m, T, NAME,                                                                                       \
+      [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim,        \
+         py::handle dtype) {                                                                            \
+        Tensor x = tensor_arg(h, NAME);                                                                 \
+        if (!dtype.is_none()) x = cast(x, dtype.cast<DType>());                                         \
+        return FN(x, axes_kw(NAME, axis, dim), keep_kw(NAME, keepdims, keepdim)).impl();                \
+      },                                                                                                \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),      \
+      py::arg("dim") = py::none(), py::arg("keepdim") = py::none(), py::arg("dtype") = py::none(),      \
+      NAME "(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor\n\n" DOC    \
+           "\n\nx: any shape, cast to dtype first when given (PyTorch's dtype=); axis (or dim): None "  \
+           "(all), an int or a tuple of ints (dim=() is every axis, as PyTorch); the reduced axes are " \
            "dropped, or kept with size 1 when keepdims (or keepdim).")
   REDUCE("sum", sum, "The sum over axis.");
   REDUCE("mean", mean, "The mean over axis.");

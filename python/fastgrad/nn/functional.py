@@ -696,7 +696,7 @@ def scaled_dot_product_attention(
         # as PyTorch's safe softmax. Plain softmax gives NaN there, and the NaN spread into
         # every gradient of q, k, v and the mask through the matmuls; those rows are taken
         # out of the softmax (scores 0) so its backward sees no NaN, and get no gradient.
-        dead = ops.max(scores.detach(), -1, True) == -math.inf
+        dead = ops.amax(scores.detach(), -1, True) == -math.inf
         zero = zeros_like(scores)
         w = ops.where(dead, zero, ops.softmax(ops.where(dead, zero, scores), -1))
     else:
