@@ -40,23 +40,31 @@ def _parser():  # -> pybind11_stubgen.parser.interface.IParser
             return result
 
     class QualifyBoolInDtype(IParser):
-        """Inside ``class dtype`` the enum member ``dtype.bool`` shadows the builtin, so
-        ``-> bool`` there must be spelled ``builtins.bool``."""
+        """Inside ``class dtype`` the enum member ``dtype.bool`` shadows the builtin, and
+        inside ``class Tensor`` the methods ``int()``, ``bool()``, ``float()`` do, so
+        ``-> bool`` there must be spelled ``builtins.bool`` (and likewise int, float)."""
 
-        _in_dtype = False
+        _shadowed: frozenset[str] = frozenset()
 
         def handle_class(self, path: QualifiedName, class_: type) -> Class | None:
-            old, self._in_dtype = self._in_dtype, hasattr(class_, "bool") and path[-1] == "dtype"
+            names = frozenset(n for n in ("bool", "int", "float") if hasattr(class_, n))
+            old, self._shadowed = self._shadowed, names
             try:
                 return super().handle_class(path, class_)
             finally:
-                self._in_dtype = old
+                self._shadowed = old
 
         def parse_annotation_str(self, annotation_str: str):  # type: ignore[no-untyped-def]
             result = super().parse_annotation_str(annotation_str)
-            if self._in_dtype and isinstance(result, ResolvedType) and result.name == ("bool",):
-                result.name = QualifiedName.from_str("builtins.bool")
+            self._qualify(result)
             return result
+
+        def _qualify(self, result: object) -> None:
+            if isinstance(result, ResolvedType):
+                if len(result.name) == 1 and str(result.name[0]) in self._shadowed:
+                    result.name = QualifiedName.from_str("builtins." + str(result.name[0]))
+                for p in result.parameters or []:
+                    self._qualify(p)
 
         def handle_module(self, path: QualifiedName, module: object) -> Module | None:
             result = super().handle_module(path, module)  # type: ignore[arg-type]

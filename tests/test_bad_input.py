@@ -106,7 +106,7 @@ ROWS = [
     ("expand-bad", lambda: fg.broadcast_to(Z(2, 3), (3, 3)), V, ["expand", "(2, 3)", "(3, 3)"]),
     ("expand-fewer-dims", lambda: fg.broadcast_to(Z(2, 3), (3,)), V, ["expand", "(2, 3)", "(3,)"]),
     ("expand-negative", lambda: fg.broadcast_to(Z(1, 3), (-2, 3)), V, ["expand", "(-2, 3)"]),
-    ("squeeze-size", lambda: fg.squeeze(Z(2, 3), 0), V, ["squeeze", "(2, 3)"]),
+    ("squeeze-size", lambda: fg.squeeze(Z(2, 3), axis=0), V, ["squeeze", "(2, 3)"]),
     ("squeeze-axis", lambda: fg.squeeze(Z(2, 1), 3), I, ["squeeze", "3"]),
     ("unsqueeze-axis", lambda: fg.unsqueeze(Z(2, 3), 4), I, ["unsqueeze", "4"]),
     ("flatten-order", lambda: fg.flatten(Z(2, 3, 4), 2, 1), V, ["flatten"]),

@@ -1123,8 +1123,8 @@ MONKEY = textwrap.dedent(r"""
         try:
             r = fn(*args)
             if isinstance(r, fg.Tensor):
-                r.numpy().sum() if r.size < 10**6 else None
-                if r.requires_grad and r.size == 1:
+                r.numpy().sum() if r.numel() < 10**6 else None
+                if r.requires_grad and r.numel() == 1:
                     r.sum().backward()
             ok += 1
         except BaseException as e:

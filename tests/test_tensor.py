@@ -11,7 +11,9 @@ import fastgrad as fg
 
 def test_construction_and_attributes():
     t = fg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    assert t.dtype == fg.float32 and t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.numel() == 6
+    assert (
+        t.dtype == fg.float32 and t.shape == (2, 3) and t.ndim == 2 and t.size() == (2, 3) and t.numel() == 6
+    )
     assert len(t) == 2 and t.is_contiguous() and t.requires_grad is False and t.grad is None
     assert t.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     assert fg.tensor(3.5).item() == 3.5 and fg.tensor(3.5).shape == ()

@@ -140,6 +140,32 @@ Axes to_axes(const py::object& axis) {
   return r;
 }
 
+py::object either_kw(const char* op, py::handle a, const char* a_name, py::handle b, const char* b_name) {
+  if (!a.is_none() && !b.is_none())
+    throw TypeError(std::string(op) + ": got both " + a_name + "= and " + b_name + "= (two names of one " +
+                    "argument, NumPy's and PyTorch's); pass only one");
+  return py::reinterpret_borrow<py::object>(a.is_none() ? b : a);
+}
+
+bool keep_kw(const char* op, py::handle keepdims, py::handle keepdim) {
+  py::object k = either_kw(op, keepdims, "keepdims", keepdim, "keepdim");
+  if (k.is_none()) return false;
+  const int v = PyObject_IsTrue(k.ptr());
+  if (v < 0) throw py::error_already_set();
+  return v == 1;
+}
+
+int64_t axis_kw(const char* op, py::handle axis, py::handle dim, std::optional<int64_t> dflt) {
+  py::object a = either_kw(op, axis, "axis", dim, "dim");
+  if (a.is_none()) {
+    if (!dflt) throw TypeError(std::string(op) + ": missing the axis (dim=) argument");
+    return *dflt;
+  }
+  if (PyBool_Check(a.ptr()) || !is_int_like(a.ptr()))
+    throw TypeError(std::string(op) + ": dim must be an int, got " + std::string(py::repr(a)));
+  return py_int64(a.ptr(), op);
+}
+
 py::tuple shape_tuple(const Shape& s) {
   py::tuple t(s.size());
   for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);

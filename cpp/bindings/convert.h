@@ -145,6 +145,21 @@ inline bool is_number(py::handle h) {
 }
 inline double number(py::handle h, const char* op) { return py_double(h.ptr(), op); }
 Axes to_axes(const py::object& axis);
+// PyTorch and NumPy name some arguments differently (dim/axis, keepdim/keepdims,
+// start_dim/start): a binding takes both, each defaulting to None, and resolves them here
+// (the one mechanism, so every op reports a clash the same way). Returns whichever was
+// given (None when neither); both given is a TypeError naming the op and both names.
+py::object either_kw(const char* op, py::handle a, const char* a_name, py::handle b, const char* b_name);
+// keepdims= / keepdim=: false unless one is given.
+bool keep_kw(const char* op, py::handle keepdims, py::handle keepdim);
+// axis= / dim= as fastgrad Axes (None: every axis).
+inline Axes axes_kw(const char* op, py::handle axis, py::handle dim) {
+  // PyTorch's dim=() / dim=[] reduce every axis (NumPy's axis=() would reduce none).
+  if (axis.is_none() && (PyTuple_Check(dim.ptr()) || PyList_Check(dim.ptr())) && py::len(dim) == 0) return {};
+  return to_axes(either_kw(op, axis, "axis", dim, "dim"));
+}
+// A single int axis= / dim=; `dflt` when neither is given (TypeError naming the op if none).
+int64_t axis_kw(const char* op, py::handle axis, py::handle dim, std::optional<int64_t> dflt);
 py::tuple shape_tuple(const Shape& s);
 inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
 std::vector<TP> to_ptrs(const Tensors& v);
@@ -214,4 +229,5 @@ void bind_select(py::module_& m, TensorClass& T);
 void bind_unary(py::module_& m, TensorClass& T);
 void bind_spatial(py::module_& m, TensorClass& T);
 void bind_methods(py::module_& m, TensorClass& T);
+void bind_shape2(py::module_& m, TensorClass& T);  // ops_shape2.cpp (derived shape ops)
 }  // namespace fastgrad::bindings

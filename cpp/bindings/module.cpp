@@ -68,4 +68,5 @@ PYBIND11_MODULE(_C, m) {
   bind_unary(m, T);
   bind_spatial(m, T);
   bind_methods(m, T);
+  bind_shape2(m, T);
 }

@@ -155,17 +155,23 @@ void bind_math(py::module_& m, TensorClass& T) {
       py::arg("a"), py::arg("b"), py::arg("op"),
       "compare(a, b, op) -> Tensor\n\nBool tensor of a <op> b (op: the CmpOp code), broadcast shape.");
 
-#define REDUCE(NAME, FN, DOC)                                                                              \
-  def_op(                                                                                                  \
-      m, T, NAME,                                                                                          \
-      [](py::handle h, py::handle axis, bool keepdims) {                                                   \
-        Tensor x = tensor_arg(h, NAME);                                                                    \
-        return FN(x, to_axes(py::reinterpret_borrow<py::object>(axis)), keepdims).impl();                  \
-      },                                                                                                   \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,                             \
-      NAME "(x, axis=None, keepdims=False) -> Tensor\n\n" DOC                                              \
-           "\n\nx: any shape; axis: None (all), an int or a tuple of ints; the reduced axes are dropped, " \
-           "or kept with size 1 when keepdims.")
+  // Reductions take NumPy's axis=/keepdims= and PyTorch's dim=/keepdim= (keyword-only),
+  // resolved by axes_kw/keep_kw; positional calls read the same in both libraries.
+#define REDUCE(NAME, FN, DOC)                                                                           \
+  def_op(                                                                                               \
+      m, T, NAME,                                                                                       \
+      [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim,        \
+         py::handle dtype) {                                                                            \
+        Tensor x = tensor_arg(h, NAME);                                                                 \
+        if (!dtype.is_none()) x = cast(x, dtype.cast<DType>());                                         \
+        return FN(x, axes_kw(NAME, axis, dim), keep_kw(NAME, keepdims, keepdim)).impl();                \
+      },                                                                                                \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),      \
+      py::arg("dim") = py::none(), py::arg("keepdim") = py::none(), py::arg("dtype") = py::none(),      \
+      NAME "(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor\n\n" DOC    \
+           "\n\nx: any shape, cast to dtype first when given (PyTorch's dtype=); axis (or dim): None "  \
+           "(all), an int or a tuple of ints (dim=() is every axis, as PyTorch); the reduced axes are " \
+           "dropped, or kept with size 1 when keepdims (or keepdim).")
   REDUCE("sum", sum, "The sum over axis.");
   REDUCE("mean", mean, "The mean over axis.");
   REDUCE("amax", amax, "The maximum over axis (values only; the gradient is split evenly on ties).");
@@ -173,47 +179,69 @@ void bind_math(py::module_& m, TensorClass& T) {
   REDUCE("prod", prod, "The product over axis.");
   REDUCE("logsumexp", logsumexp, "log(sum(exp(x))) over axis, computed stably.");
 #undef REDUCE
+  // PyTorch's var(x, unbiased) / var(x, dim, unbiased, keepdim) overloads: a bool where the
+  // axis goes is `unbiased`, and a bool correction is 1 (unbiased) or 0.
 #define MOMENT(NAME, FN, DOC)                                                                               \
   def_op(                                                                                                   \
       m, T, NAME,                                                                                           \
-      [](py::handle h, py::handle axis, double correction, bool keepdims) {                                 \
+      [](py::handle h, py::handle axis, py::handle correction, py::handle keepdims, py::handle dim,         \
+         py::handle keepdim, py::handle unbiased) {                                                         \
         Tensor x = tensor_arg(h, NAME);                                                                     \
-        return FN(x, to_axes(py::reinterpret_borrow<py::object>(axis)), correction, keepdims).impl();       \
+        if (PyBool_Check(axis.ptr())) {                                                                     \
+          if (!unbiased.is_none()) throw TypeError(NAME ": got unbiased twice");                            \
+          unbiased = axis;                                                                                  \
+          axis = py::none();                                                                                \
+        }                                                                                                   \
+        py::object c = either_kw(NAME, correction, "correction", unbiased, "unbiased");                     \
+        const double corr = c.is_none() ? 1.0 : number(c, NAME);                                            \
+        return FN(x, axes_kw(NAME, axis, dim), corr, keep_kw(NAME, keepdims, keepdim)).impl();              \
       },                                                                                                    \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 1.0, py::arg("keepdims") = false, \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = py::none(),                       \
+      py::arg("keepdims") = py::none(), py::kw_only(), py::arg("dim") = py::none(),                         \
+      py::arg("keepdim") = py::none(), py::arg("unbiased") = py::none(),                                    \
       NAME                                                                                                  \
-      "(x, axis=None, correction=1, keepdims=False) -> Tensor\n\n" DOC                                      \
-      " with Bessel's correction (1: unbiased, as PyTorch; 0: NumPy's default).\n\nx: any shape; axis: "    \
-      "None, an int or a tuple of ints; the reduced axes are dropped unless keepdims.")
+      "(x, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None) -> "          \
+      "Tensor\n\n" DOC                                                                                      \
+      " with Bessel's correction (1: unbiased, as PyTorch; 0: NumPy's default; unbiased=True/False is "     \
+      "PyTorch's older spelling of 1/0).\n\nx: any shape; axis (or dim): None, an int or a tuple of ints; " \
+      "the reduced axes are dropped unless keepdims (or keepdim).")
   MOMENT("var", var, "The variance over axis");
   MOMENT("std", std_, "The standard deviation over axis");
 #undef MOMENT
-#define ARG(NAME, FN, DOC)                                                                                 \
-  def_op(                                                                                                  \
-      m, T, NAME,                                                                                          \
-      [](py::handle h, std::optional<int64_t> axis, bool keepdims) {                                       \
-        Tensor x = tensor_arg(h, NAME);                                                                    \
-        return FN(x, axis, keepdims).impl();                                                               \
-      },                                                                                                   \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = false,                             \
-      NAME                                                                                                 \
-      "(x, axis=None, keepdims=False) -> Tensor\n\n" DOC                                                   \
-      " (int64; first occurrence on ties).\n\nx: any shape; axis None flattens x first; the reduced axis " \
-      "is dropped unless keepdims.")
+#define ARG(NAME, FN, DOC)                                                                                  \
+  def_op(                                                                                                   \
+      m, T, NAME,                                                                                           \
+      [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim) {          \
+        Tensor x = tensor_arg(h, NAME);                                                                     \
+        py::object a = either_kw(NAME, axis, "axis", dim, "dim");                                           \
+        std::optional<int64_t> ax;                                                                          \
+        if (!a.is_none()) ax = axis_kw(NAME, a, py::none(), std::nullopt);                                  \
+        return FN(x, ax, keep_kw(NAME, keepdims, keepdim)).impl();                                          \
+      },                                                                                                    \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),          \
+      py::arg("dim") = py::none(), py::arg("keepdim") = py::none(),                                         \
+      NAME "(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor\n\n" DOC                    \
+           " (int64; first occurrence on ties).\n\nx: any shape; axis (or dim) None flattens x first; the " \
+           "reduced axis is dropped unless keepdims (or keepdim).")
   ARG("argmax", argmax, "The index of the maximum along axis");
   ARG("argmin", argmin, "The index of the minimum along axis");
 #undef ARG
-  def_op(
-      m, T, "softmax",
-      [](py::handle h, int64_t axis) { return softmax(tensor_arg(h, "softmax"), axis).impl(); }, py::arg("x"),
-      py::arg("axis") = -1,
-      "softmax(x, axis=-1) -> Tensor\n\nexp(x - logsumexp(x)) along axis (numerically stable).\n\nx: any "
-      "shape; returns x's shape.");
-  def_op(
-      m, T, "log_softmax",
-      [](py::handle h, int64_t axis) { return log_softmax(tensor_arg(h, "log_softmax"), axis).impl(); },
-      py::arg("x"), py::arg("axis") = -1,
-      "log_softmax(x, axis=-1) -> Tensor\n\nx - logsumexp(x) along axis.\n\nx: any shape; returns x's "
-      "shape.");
+  // PyTorch's softmax(input, dim, dtype=None): dtype casts x first.
+#define SOFTMAX(NAME, FN, DOC)                                                                            \
+  def_op(                                                                                                 \
+      m, T, NAME,                                                                                         \
+      [](py::handle h, py::handle axis, py::handle dtype, py::handle dim) {                               \
+        Tensor x = tensor_arg(h, NAME);                                                                   \
+        if (!dtype.is_none()) x = cast(x, dtype.cast<DType>());                                           \
+        return FN(x, axis_kw(NAME, axis, dim, -1)).impl();                                                \
+      },                                                                                                  \
+      py::arg("x"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),           \
+      py::arg("dim") = py::none(),                                                                        \
+      NAME "(x, axis=-1, dtype=None, *, dim=None) -> Tensor\n\n" DOC                                      \
+           "\n\nx: any shape, cast to dtype first when given; axis (or dim) defaults to -1; returns x's " \
+           "shape.")
+  SOFTMAX("softmax", softmax, "exp(x - logsumexp(x)) along axis (numerically stable).");
+  SOFTMAX("log_softmax", log_softmax, "x - logsumexp(x) along axis.");
+#undef SOFTMAX
 }
 }  // namespace fastgrad::bindings

@@ -20,11 +20,41 @@ void bind_shape(py::module_& m, TensorClass& T) {
       py::arg("x"),
       "permute(x, *dims) -> Tensor\n\nx with its axes reordered: output axis i is input axis dims[i] (a "
       "view). dims: ints or one sequence, a permutation of range(x.ndim).");
+  // PyTorch's transpose(x, dim0, dim1) swaps two axes; NumPy's transpose(x, axes) permutes
+  // (axes=None reverses them all).
   def_op(
       m, T, "transpose",
-      [](py::handle h, int64_t a, int64_t b) { return transpose(tensor_arg(h, "transpose"), a, b).impl(); },
-      py::arg("x"), py::arg("a") = -2, py::arg("b") = -1,
-      "transpose(x, a=-2, b=-1) -> Tensor\n\nx with axes a and b swapped (a view); same shape otherwise.");
+      [](py::handle h, py::handle a, py::handle b, py::handle axes, py::handle dim0, py::handle dim1) {
+        Tensor x = tensor_arg(h, "transpose");
+        if (PyTuple_Check(a.ptr()) || PyList_Check(a.ptr())) {
+          if (!b.is_none()) throw TypeError("transpose: a permutation (axes) takes no second axis");
+          axes = either_kw("transpose", a, "axes", axes, "axes");
+          a = py::none();
+        }
+        py::object d0 = either_kw("transpose", a, "a", dim0, "dim0"),
+                   d1 = either_kw("transpose", b, "b", dim1, "dim1");
+        if (!axes.is_none()) {
+          if (!d0.is_none() || !d1.is_none())
+            throw TypeError("transpose: got both axes= and two axes to swap");
+          return permute(x, int_seq(axes, "transpose", "axes")).impl();
+        }
+        const auto nd = static_cast<int64_t>(x.shape().size());
+        if (d0.is_none() && d1.is_none()) {
+          Axes p(static_cast<size_t>(nd));
+          for (int64_t i = 0; i < nd; ++i) p[static_cast<size_t>(i)] = nd - 1 - i;
+          return permute(x, p).impl();
+        }
+        if (d0.is_none() || d1.is_none()) throw TypeError("transpose: expected two axes (dim0, dim1)");
+        return transpose(x, axis_kw("transpose", d0, py::none(), std::nullopt),
+                         axis_kw("transpose", d1, py::none(), std::nullopt))
+            .impl();
+      },
+      py::arg("x"), py::arg("a") = py::none(), py::arg("b") = py::none(), py::kw_only(),
+      py::arg("axes") = py::none(), py::arg("dim0") = py::none(), py::arg("dim1") = py::none(),
+      "transpose(x, a=None, b=None, *, axes=None, dim0=None, dim1=None) -> Tensor\n\nA view of x. Two "
+      "ints a, b (PyTorch's dim0, dim1) swap those axes; a permutation (NumPy's axes, positional or "
+      "axes=) reorders them: output axis i is input axis axes[i]; no argument reverses all axes (the "
+      "matrix transpose for 2-d x).");
   // -1 keeps the size of that axis (PyTorch's expand).
   def_op(
       m, T, "expand",
@@ -48,40 +78,74 @@ void bind_shape(py::module_& m, TensorClass& T) {
       "broadcast_to(x, shape) -> Tensor\n\nx broadcast to shape (a view, NumPy broadcasting rules).");
   def_op(
       m, T, "squeeze",
-      [](py::handle h, py::handle axis) {
+      [](py::handle h, py::handle dim, py::handle ax) {
         Tensor x = tensor_arg(h, "squeeze");
+        py::object axis = either_kw("squeeze", dim, "dim", ax, "axis");
         // axis=() squeezes nothing (NumPy, PyTorch); to_axes maps "no axes" to "all axes".
         if ((PyTuple_Check(axis.ptr()) || PyList_Check(axis.ptr())) && py::len(axis) == 0)
           return reshape(x, x.shape()).impl();
-        return squeeze(x, to_axes(py::reinterpret_borrow<py::object>(axis))).impl();
+        Axes axes = to_axes(axis);
+        if (!ax.is_none() || axes.empty()) return squeeze(x, axes).impl();
+        // PyTorch's dim: an axis whose size is not 1 is left as it is (NumPy's axis= raises).
+        const auto nd = static_cast<int64_t>(x.shape().size());
+        Axes ones;
+        for (int64_t a : axes) {
+          const int64_t d = normalize_axis(a, std::max<int64_t>(nd, 1), "squeeze");
+          if (d < nd && x.shape()[static_cast<size_t>(d)] == 1) ones.push_back(d);
+        }
+        return ones.empty() ? reshape(x, x.shape()).impl() : squeeze(x, ones).impl();
       },
-      py::arg("x"), py::arg("axis") = py::none(),
-      "squeeze(x, axis=None) -> Tensor\n\nx without the size-1 axes given (None: all of them); a view.");
+      py::arg("x"), py::arg("dim") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
+      "squeeze(x, dim=None, *, axis=None) -> Tensor\n\nA view of x without size-1 axes: all of them "
+      "(None), or those of dim (an int or a tuple; PyTorch: an axis of another size stays), or those of "
+      "axis= (NumPy: each must have size 1, ValueError otherwise).");
   def_op(
       m, T, "unsqueeze",
-      [](py::handle h, int64_t a) { return unsqueeze(tensor_arg(h, "unsqueeze"), a).impl(); }, py::arg("x"),
-      py::arg("axis"), "unsqueeze(x, axis) -> Tensor\n\nx with a new size-1 axis at position axis (a view).");
+      [](py::handle h, py::handle axis, py::handle dim) {
+        Tensor x = tensor_arg(h, "unsqueeze");
+        return unsqueeze(x, axis_kw("unsqueeze", axis, dim, std::nullopt)).impl();
+      },
+      py::arg("x"), py::arg("axis") = py::none(), py::kw_only(), py::arg("dim") = py::none(),
+      "unsqueeze(x, axis, *, dim=None) -> Tensor\n\nx with a new size-1 axis at position axis (or dim; a "
+      "view).");
   def_op(
       m, T, "flatten",
-      [](py::handle h, int64_t s, int64_t e) { return flatten(tensor_arg(h, "flatten"), s, e).impl(); },
-      py::arg("x"), py::arg("start") = 0, py::arg("end") = -1,
-      "flatten(x, start=0, end=-1) -> Tensor\n\nx with axes start..end (inclusive) merged into one.");
+      [](py::handle h, py::handle s, py::handle e, py::handle sd, py::handle ed) {
+        Tensor x = tensor_arg(h, "flatten");
+        py::object a = either_kw("flatten", s, "start", sd, "start_dim"),
+                   b = either_kw("flatten", e, "end", ed, "end_dim");
+        return flatten(x, axis_kw("flatten", a, py::none(), 0), axis_kw("flatten", b, py::none(), -1)).impl();
+      },
+      py::arg("x"), py::arg("start") = py::none(), py::arg("end") = py::none(), py::kw_only(),
+      py::arg("start_dim") = py::none(), py::arg("end_dim") = py::none(),
+      "flatten(x, start=0, end=-1, *, start_dim=None, end_dim=None) -> Tensor\n\nx with axes start..end "
+      "(inclusive; PyTorch's start_dim, end_dim) merged into one.");
   m.def(
-      "concat", [](py::handle xs, int64_t axis) { return concat(tensor_list(xs, "concat"), axis).impl(); },
-      py::arg("xs"), py::arg("axis") = 0,
-      "concat(xs, axis=0) -> Tensor\n\nThe tensors xs joined along an existing axis; all other axes must "
-      "agree.");
+      "concat",
+      [](py::handle xs, py::handle axis, py::handle dim) {
+        Tensors ts = tensor_list(xs, "concat");
+        return concat(ts, axis_kw("concat", axis, dim, 0)).impl();
+      },
+      py::arg("xs"), py::arg("axis") = py::none(), py::kw_only(), py::arg("dim") = py::none(),
+      "concat(xs, axis=0, *, dim=None) -> Tensor\n\nThe tensors xs joined along an existing axis (or dim); "
+      "all other axes must agree.");
   m.def(
-      "stack", [](py::handle xs, int64_t axis) { return stack(tensor_list(xs, "stack"), axis).impl(); },
-      py::arg("xs"), py::arg("axis") = 0,
-      "stack(xs, axis=0) -> Tensor\n\nThe equal-shape tensors xs joined along a new axis: (len(xs), ...) "
+      "stack",
+      [](py::handle xs, py::handle axis, py::handle dim) {
+        Tensors ts = tensor_list(xs, "stack");
+        return stack(ts, axis_kw("stack", axis, dim, 0)).impl();
+      },
+      py::arg("xs"), py::arg("axis") = py::none(), py::kw_only(), py::arg("dim") = py::none(),
+      "stack(xs, axis=0, *, dim=None) -> Tensor\n\nThe equal-shape tensors xs joined along a new axis: "
+      "(len(xs), ...) "
       "for axis=0.");
   // PyTorch semantics: an int is a chunk size (the last chunk may be smaller); a sequence
   // gives the section sizes.
   def_op(
       m, T, "split",
-      [](py::handle h, py::handle sections, int64_t axis) {
+      [](py::handle h, py::handle sections, py::handle ax, py::handle dim) {
         Tensor x = tensor_arg(h, "split");
+        const int64_t axis = axis_kw("split", ax, dim, 0);
         const auto nd = static_cast<int64_t>(x.shape().size());
         if (nd == 0) throw ValueError("split: cannot split a 0-d tensor");
         if (axis < -nd || axis >= nd)
@@ -98,8 +162,10 @@ void bind_shape(py::module_& m, TensorClass& T) {
         }
         return to_ptrs(split(x, sizes, axis));
       },
-      py::arg("x"), py::arg("split_size_or_sections"), py::arg("axis") = 0,
-      "split(x, split_size_or_sections, axis=0) -> list[Tensor]\n\nx cut along axis into chunks of the "
+      py::arg("x"), py::arg("split_size_or_sections"), py::arg("axis") = py::none(), py::kw_only(),
+      py::arg("dim") = py::none(),
+      "split(x, split_size_or_sections, axis=0, *, dim=None) -> list[Tensor]\n\nx cut along axis into chunks "
+      "of the "
       "given size (an int; the last may be smaller) or of the given section sizes (a sequence).");
   // NumPy's pad_width: ((before, after), ...) per axis, or one int / one pair for every axis.
   def_op(

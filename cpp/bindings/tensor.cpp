@@ -14,9 +14,6 @@ void bind_tensor(py::module_& m, TensorClass& T) {
       .def_property_readonly(
           "dtype", [](const TP& t) { return t->dtype; },
           "The element type: fg.float32, fg.float64, fg.int64 or fg.bool_.")
-      .def_property_readonly(
-          "size", [](const TP& t) { return shape_numel(t->shape); },
-          "The number of elements N1 * ... * Nk (NumPy's size).")
       .def(
           "numel", [](const TP& t) { return shape_numel(t->shape); },
           "numel() -> int\n\nThe number of elements (PyTorch's numel).")

@@ -48,15 +48,10 @@ py::object max_min_result() {
   return *type;
 }
 
-py::object max_min(const TP& t, bool is_max, py::object axis, bool keepdims, py::object dim,
-                   py::object keepdim) {
+// PyTorch's max(x) / max(x, dim, keepdim) -> (values, indices) / max(x, other); NumPy's
+// axis= keyword (an int or a tuple) gives the values only, as fg.amax.
+py::object max_min(const Tensor& x, bool is_max, py::object axis, bool keepdims) {
   const char* op = is_max ? "max" : "min";
-  if (!dim.is_none()) {
-    if (!axis.is_none()) throw TypeError(std::string(op) + ": got both axis and dim");
-    axis = dim;
-  }
-  if (!keepdim.is_none()) keepdims = keepdim.cast<bool>();
-  Tensor x(t);
   if (py::isinstance<TensorImpl>(axis)) {
     Tensor o(axis.cast<TP>());
     return py::cast((is_max ? maximum(x, o) : minimum(x, o)).impl());
@@ -107,6 +102,58 @@ py::object max_min(const TP& t, bool is_max, py::object axis, bool keepdims, py:
   }
   return max_min_result()(py::cast(values.impl()), py::cast(idx.impl()));
 }
+// "mul" -> "MulBackward0", "log_softmax" -> "LogSoftmaxBackward0" (PyTorch's node names).
+std::string backward_name(const std::string& prim) {
+  std::string r;
+  bool up = true;
+  for (char c : prim) {
+    if (c == '_') {
+      up = true;
+      continue;
+    }
+    r += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    up = false;
+  }
+  return r + "Backward0";
+}
+
+// PyTorch's layout: floats with 4 decimals (scientific when NumPy picks it), integer-valued
+// floats as "1.", the dtype only when it is not the default of its kind (float32, int64,
+// bool), the size of an empty tensor that is not 1-d.
+std::string repr_tensor(const TP& t) {
+  // Detached: printing a value inside a transform is not a conversion off the graph.
+  py::object np = py::module_::import("numpy");
+  py::object a = numpy_asarray(py::cast(detach(Tensor(t)).impl()));
+  const int64_t n = shape_numel(t->shape);
+  std::string body;
+  if (n == 0) {
+    body = "[]";
+  } else {
+    py::dict kw;
+    kw["separator"] = ", ";
+    kw["prefix"] = "tensor(";
+    kw["threshold"] = 1000;
+    kw["edgeitems"] = 3;
+    if (is_floating(t->dtype)) {
+      py::object finite = a.attr("__getitem__")(np.attr("isfinite")(a));
+      const bool integral = np.attr("all")(np.attr("equal")(finite, np.attr("round")(finite))).cast<bool>();
+      if (!integral) {
+        kw["precision"] = 4;
+        kw["floatmode"] = "fixed";
+      }
+    }
+    body = np.attr("array2string")(a, **kw).cast<std::string>();
+  }
+  std::string r = "tensor(" + body;
+  if (n == 0 && t->shape.size() != 1) r += ", size=" + std::string(py::repr(shape_tuple(t->shape)));
+  if (t->dtype == DType::Float64 || (n == 0 && t->dtype != DType::Float32))
+    r += std::string(", dtype=fastgrad.") + dtype_name(t->dtype);
+  if (t->grad_fn)
+    r += ", grad_fn=<" + backward_name(t->grad_fn->prim->name()) + ">";
+  else if (t->requires_grad)
+    r += ", requires_grad=True";
+  return r + ")";
+}
 }  // namespace
 
 void bind_protocol(py::module_& m, TensorClass& T) {
@@ -123,6 +170,35 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           "The next row.");
 
   m.attr("MaxMinResult") = max_min_result();
+  static const char* max_doc =
+      "(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor | MaxMinResult\n\nPyTorch's "
+      "forms: %s(x) is the value (a 0-d tensor), %s(x, dim) the named tuple MaxMinResult(values, indices) "
+      "over that axis (first occurrence on ties and NaN; the gradient flows to that entry only), %s(x, "
+      "other) the elementwise %s. NumPy's %s(x, axis=...) (an int or a tuple) gives the values only, as "
+      "fg.a%s. x: any shape; the reduced axes are dropped unless keepdim (or keepdims).";
+  static std::string docs[2];
+  for (int k = 0; k < 2; ++k) {
+    const bool is_max = k == 0;
+    const char* name = is_max ? "max" : "min";
+    docs[k].resize(2048);
+    docs[k].resize(static_cast<size_t>(std::snprintf(docs[k].data(), docs[k].size(), max_doc, name, name,
+                                                     name, is_max ? "maximum" : "minimum", name, name)));
+    docs[k] = std::string(name) + docs[k];
+    def_op(
+        m, T, name,
+        [is_max, name](py::handle h, py::object dim, py::handle keepdim, py::object axis,
+                       py::handle keepdims) {
+          Tensor x = tensor_arg(h, name);
+          const bool keep = keep_kw(name, keepdims, keepdim);
+          if (!axis.is_none()) {
+            either_kw(name, axis, "axis", dim, "dim");
+            return py::cast((is_max ? amax(x, to_axes(axis), keep) : amin(x, to_axes(axis), keep)).impl());
+          }
+          return max_min(x, is_max, std::move(dim), keep);
+        },
+        py::arg("x"), py::arg("dim") = py::none(), py::arg("keepdim") = py::none(), py::kw_only(),
+        py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), docs[k].c_str());
+  }
   T.def(
        "item", [](py::object self) { return item(self.cast<TP>(), self, ".item()"); },
        "item() -> float | int | bool\n\nThe value of a one-element tensor (any shape of size 1) as a Python "
@@ -131,7 +207,12 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           "__float__", [](const TP& t) { return py::float_(item(t, py::cast(t), "float()")); },
           "float(x) for a one-element tensor.")
       .def(
-          "__int__", [](const TP& t) { return py::int_(item(t, py::cast(t), "int()")); },
+          "__int__",
+          [](const TP& t) {
+            // PyNumber_Long: a bool element becomes a plain int (py::int_ would keep the bool).
+            py::object v = item(t, py::cast(t), "int()");
+            return py::reinterpret_steal<py::object>(PyNumber_Long(v.ptr()));
+          },
           "int(x) for a one-element tensor (floats truncate).")
       .def(
           "__bool__", [](const TP& t) { return PyObject_IsTrue(item(t, py::cast(t), "bool()").ptr()) == 1; },
@@ -172,23 +253,10 @@ void bind_protocol(py::module_& m, TensorClass& T) {
           },
           py::arg("dtype") = py::none(), py::arg("copy") = py::none(),
           "__array__(dtype=None, copy=None) -> numpy.ndarray\n\nx as a NumPy array (same shape).")
-      .def(
-          "__repr__",
-          [](const TP& t) {
-            // Detached: printing a value inside a transform is not a conversion off the graph.
-            py::object np = py::module_::import("numpy");
-            py::object body =
-                np.attr("array2string")(numpy_asarray(py::cast(detach(Tensor(t)).impl())),
-                                        py::arg("separator") = ", ", py::arg("prefix") = "tensor(");
-            std::string r = "tensor(" + body.cast<std::string>();
-            if (t->dtype != DType::Float32) r += std::string(", dtype=fastgrad.") + dtype_name(t->dtype);
-            if (t->grad_fn)
-              r += std::string(", grad_fn=") + t->grad_fn->prim->name();
-            else if (t->requires_grad)
-              r += ", requires_grad=True";
-            return r + ")";
-          },
-          "repr(x): the values as NumPy prints them, with dtype and grad_fn / requires_grad.")
+      .def("__repr__", &repr_tensor,
+           "repr(x) as PyTorch prints it: the values (4 decimals unless all are integers), the dtype "
+           "when it is not the default one for its kind, the size of an empty tensor, grad_fn or "
+           "requires_grad.")
       .def(
           "__iter__",
           [](py::object self) {
@@ -225,27 +293,6 @@ void bind_protocol(py::module_& m, TensorClass& T) {
       .def(
           "long", [](const TP& t) { return cast(Tensor(t), DType::Int64).impl(); },
           "long() -> Tensor\n\nx as int64 (same shape).");
-  static const char* max_doc =
-      "(axis=None, keepdims=False, *, dim=None, keepdim=None)\n\nPyTorch's method form: x.%s() is the value "
-      "(a 0-d tensor), x.%s(dim) the named tuple MaxMinResult(values, indices) over that axis (first "
-      "occurrence on ties and NaN; the gradient flows to that entry only), x.%s(other) the elementwise "
-      "%s. x: any shape; dim drops that axis unless keepdim.";
-  static std::string docs[2];
-  for (int k = 0; k < 2; ++k) {
-    const bool is_max = k == 0;
-    const char* name = is_max ? "max" : "min";
-    docs[k].resize(2048);
-    docs[k].resize(std::snprintf(docs[k].data(), docs[k].size(), max_doc, name, name, name,
-                                 is_max ? "maximum" : "minimum"));
-    docs[k] = std::string(name) + docs[k];
-    T.def(
-        name,
-        [is_max](const TP& t, py::object axis, bool keepdims, py::object dim, py::object keepdim) {
-          return max_min(t, is_max, std::move(axis), keepdims, std::move(dim), std::move(keepdim));
-        },
-        py::arg("axis") = py::none(), py::arg("keepdims") = false, py::kw_only(), py::arg("dim") = py::none(),
-        py::arg("keepdim") = py::none(), docs[k].c_str());
-  }
   T.attr("__str__") = T.attr("__dict__")["__repr__"];
   T.attr("__array_ufunc__") = py::none();  // NumPy defers to Tensor's reflected operators
   T.attr("__array_priority__") = 1000;

@@ -25,18 +25,30 @@ from . import (  # noqa: E402
     train,
     utils,
 )
+from ._device import device
 from ._tensor import (
+    Generator,
     arange,
+    array,
     as_tensor,
+    asarray,
     bool_,
+    default_generator,
+    empty,
+    empty_like,
     eye,
     float32,
     float64,
     from_numpy,
     full,
     full_like,
+    get_default_dtype,
     int64,
+    is_tensor,
     linspace,
+    manual_seed,
+    ndim,
+    numel,
     ones,
     ones_like,
     rand,
@@ -45,6 +57,8 @@ from ._tensor import (
     randn,
     randn_like,
     randperm,
+    set_default_dtype,
+    shape,
     tensor,
     zeros,
     zeros_like,
@@ -58,7 +72,6 @@ from .ops import *  # noqa: E402, F403
 from .ops import (  # noqa: E402  (runtime functions that are not ops)
     from_dlpack,
     get_num_threads,
-    manual_seed,
     set_num_threads,
 )
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
@@ -79,6 +92,13 @@ from .transforms import (
 )
 
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)
+dtype = ops.dtype
+# PyTorch's dtype spellings. fastgrad has one integer dtype, so fg.int (torch's int32) is
+# int64: code asking for "an int tensor" gets one that holds every int32 value exactly.
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int64  # noqa: A001
 
 set_num_threads(_default_num_threads())
 

@@ -11,6 +11,8 @@ class device:  # noqa: N801  (PyTorch's spelling: fg.device("cpu"))
     """A device: only ``"cpu"`` (index 0 or none) exists in fastgrad."""
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, spec: Any = "cpu", index: int | None = None) -> None:
         if isinstance(spec, device):
@@ -50,6 +52,7 @@ def check_device(dev: Any, where: str) -> None:
     (a torch.device); raises ValueError naming `where` for anything else (e.g. "cuda")."""
     if dev is None or isinstance(dev, device):
         return
+    spec: Any
     if isinstance(dev, str):
         spec = dev
     else:  # a torch.device-like object: its type and index

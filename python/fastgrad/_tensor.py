@@ -7,12 +7,13 @@ and call the bound primitives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
 from typing import Any
 
 import numpy as np
 
 from . import _trace, ops
+from ._device import check_device
 from .ops import Tensor
 
 float32 = ops.dtype.float32
@@ -80,11 +81,13 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 
 # ---------------------------------------------------------------- factories
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Copies ``data`` (numbers, nested lists, NumPy arrays, buffers, Tensors).
 
-    Python floats become float32 (as PyTorch); NumPy arrays keep float64.
+    Python floats become the default float dtype (float32, as PyTorch); NumPy arrays keep
+    float64.
     """
+    check_device(device, "tensor")
     dtype = as_dtype(dtype)
     if isinstance(data, Tensor):
         if _trace._tl.traces:
@@ -115,7 +118,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
                 f"(NumPy dtype {arr.dtype})"
             )
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-            dtype = float32
+            dtype = _default_dtype[0]
         elif dtype is None and arr.dtype.kind == "u":
             dtype = int64  # unsigned ints (Python ints >= 2**63 give uint64): range-checked in C++
         elif dtype is None:
@@ -154,79 +157,251 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return ops.from_numpy(a)
 
 
-def zeros(*shape: Any, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
+# PyTorch's default float dtype: what Python floats and the float factories give.
+_default_dtype = [float32]
+
+
+def get_default_dtype() -> ops.dtype:
+    """The dtype Python floats and float factories produce: fg.float32 unless changed."""
+    return _default_dtype[0]
+
+
+def set_default_dtype(d: Any) -> None:
+    """Sets the default float dtype (fg.float32 or fg.float64, as torch.set_default_dtype)."""
+    dt = as_dtype(d)
+    if dt not in (float32, float64):
+        raise TypeError(f"set_default_dtype: only fg.float32 and fg.float64 can be the default, got {d!r}")
+    _default_dtype[0] = dt
+
+
+def _float_dtype(dtype: Any) -> ops.dtype:
+    return as_dtype(dtype) or _default_dtype[0]
+
+
+class Generator:
+    """The one global random generator, as PyTorch's default generator (``fg.manual_seed``
+    returns it): random functions accept it as ``generator=``; fastgrad has no other."""
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seeds every random draw of fastgrad; returns the generator."""
+        ops.manual_seed(_index(seed, "manual_seed", "seed"))
+        return self
+
+    def __repr__(self) -> str:
+        return "<fastgrad.Generator (the default generator)>"
+
+    def seed(self) -> int:
+        """Draws and sets a fresh seed; returns it."""
+        s = builtins.int(ops.next_seed())
+        ops.manual_seed(s)
+        return s
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seeds every random draw of fastgrad (reproducible runs); returns ``fg.default_generator``."""
+    return default_generator.manual_seed(seed)
+
+
+def _check_generator(generator: Any, op: str) -> None:
+    if generator is not None and generator is not default_generator:
+        raise ValueError(f"{op}: fastgrad has one global generator (fg.default_generator); got {generator!r}")
+
+
+def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` (ints or one sequence) filled with 0."""
-    return _finish(ops.full(_shape(shape, "zeros"), 0.0, as_dtype(dtype) or float32), requires_grad)
+    check_device(device, "zeros")
+    return _finish(ops.full(_shape(shape, "zeros"), 0.0, _float_dtype(dtype)), requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
+def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` (ints or one sequence); fastgrad fills it with 0 (deterministic)."""
+    check_device(device, "empty")
+    return _finish(ops.full(_shape(shape, "empty"), 0.0, _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` (ints or one sequence) filled with 1."""
-    return _finish(ops.full(_shape(shape, "ones"), 1.0, as_dtype(dtype) or float32), requires_grad)
+    check_device(device, "ones")
+    return _finish(ops.full(_shape(shape, "ones"), 1.0, _float_dtype(dtype)), requires_grad)
 
 
 def _number(v: Any) -> Any:
     """Python ints stay ints (exact for int64 up to 2**63 - 1); anything else is a float."""
-    if isinstance(v, (int, np.integer)):
-        return int(v)
+    if isinstance(v, (builtins.int, np.integer)):
+        return builtins.int(v)
     if isinstance(v, Tensor) and v.dtype in (int64, bool_):
-        return int(v.item())
-    return float(v)
+        return builtins.int(v.item())
+    return builtins.float(v)
 
 
-def full(shape: Any, fill_value: float, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``shape`` (an int or a sequence) filled with ``fill_value``. An int ``fill_value`` fills int64 tensors exactly; a float one must be finite and in
-    range for int64 (RuntimeError otherwise, as PyTorch)."""
-    shape = shape_arg((shape,) if isinstance(shape, int) else shape, "full")
-    return _finish(ops.full(shape, _number(fill_value), as_dtype(dtype) or float32), requires_grad)
+def full(
+    shape: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+) -> Tensor:
+    """A tensor of ``shape`` (an int or a sequence) filled with ``fill_value``. Without dtype it
+    follows the value, as PyTorch: bool -> bool, int -> int64, float -> the default float
+    dtype. An int ``fill_value`` fills int64 tensors exactly; a float one must be finite and
+    in range for int64 (RuntimeError otherwise, as PyTorch)."""
+    check_device(device, "full")
+    shape = shape_arg((shape,) if isinstance(shape, builtins.int) else shape, "full")
+    dt = as_dtype(dtype)
+    if dt is None:
+        if isinstance(fill_value, (builtins.bool, np.bool_)):
+            dt = bool_
+        elif isinstance(fill_value, (builtins.int, np.integer)):
+            dt = int64
+        else:
+            dt = _default_dtype[0]
+    return _finish(ops.full(shape, _number(fill_value), dt), requires_grad)
 
 
 def arange(
-    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+    start: Any,
+    stop: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    end: Any = None,
+    device: Any = None,
 ) -> Tensor:
-    """The 1-d tensor ``start, start + step, ...`` below ``stop``: (ceil((stop - start) / step),). All-int arguments are computed exactly in integers (int64 by default)."""
+    """The 1-d tensor ``start, start + step, ...`` below ``stop`` (PyTorch's ``end``):
+    (ceil((stop - start) / step),). All-int arguments are computed exactly in integers
+    (int64 by default); otherwise the default float dtype."""
+    check_device(device, "arange")
+    if end is not None:
+        if stop is not None:
+            raise TypeError("arange: got both stop and end")
+        stop = end
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        dtype = int64 if all(isinstance(v, int) for v in (start, stop, step)) else float32
+        ints = all(isinstance(v, (builtins.int, np.integer)) for v in (start, stop, step))
+        dtype = int64 if ints else _default_dtype[0]
     return _finish(
         ops.arange(_number(start), _number(stop), _number(step), as_dtype(dtype) or float32), requires_grad
     )
 
 
 def linspace(
-    start: float, stop: float, num: int = 50, dtype: Any = float32, requires_grad: bool = False
+    start: Any,
+    stop: Any = None,
+    num: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    end: Any = None,
+    steps: Any = None,
+    device: Any = None,
 ) -> Tensor:
-    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive: (num,)."""
+    """``num`` (PyTorch's ``steps``; 50 by default, as NumPy) evenly spaced values from
+    ``start`` to ``stop`` (``end``) inclusive: (num,)."""
+    check_device(device, "linspace")
+    if end is not None:
+        if stop is not None:
+            raise TypeError("linspace: got both stop and end")
+        stop = end
+    if steps is not None:
+        if num is not None:
+            raise TypeError("linspace: got both num and steps")
+        num = steps
+    if stop is None:
+        raise TypeError("linspace: missing the end of the range (stop=/end=)")
+    n = 50 if num is None else builtins.int(num)
     return _finish(
-        ops.linspace(float(start), float(stop), int(num), as_dtype(dtype) or float32), requires_grad
+        ops.linspace(builtins.float(start), builtins.float(stop), n, _float_dtype(dtype)), requires_grad
     )
 
 
-def eye(n: int, m: int | None = None, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    *,
+    device: Any = None,
+) -> Tensor:
     """The identity matrix: (n, m), m defaulting to n."""
-    return _finish(ops.eye(n, n if m is None else m, as_dtype(dtype) or float32), requires_grad)
+    check_device(device, "eye")
+    return _finish(ops.eye(n, n if m is None else m, _float_dtype(dtype)), requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
+def rand(
+    *shape: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Uniform samples in [0, 1) of ``shape`` (ints or one sequence)."""
-    return _finish(ops.rand(_shape(shape, "rand"), as_dtype(dtype) or float32), requires_grad)
+    check_device(device, "rand")
+    _check_generator(generator, "rand")
+    return _finish(ops.rand(_shape(shape, "rand"), _float_dtype(dtype)), requires_grad)
 
 
-def randn(*shape: Any, dtype: Any = float32, requires_grad: bool = False) -> Tensor:
+def randn(
+    *shape: Any, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Standard normal samples of ``shape`` (ints or one sequence)."""
-    return _finish(ops.randn(_shape(shape, "randn"), as_dtype(dtype) or float32), requires_grad)
+    check_device(device, "randn")
+    _check_generator(generator, "randn")
+    return _finish(ops.randn(_shape(shape, "randn"), _float_dtype(dtype)), requires_grad)
 
 
-def randint(low: int, high: int, shape: Sequence[int]) -> Tensor:
-    """Uniform int64 samples in [low, high) of ``shape``."""
-    return ops.randint(int(low), int(high), shape_arg(shape, "randint"))
+def randint(
+    low: Any,
+    high: Any = None,
+    size: Any = None,
+    *,
+    generator: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Uniform integer samples in [low, high) of shape ``size`` (PyTorch's randint(low, high,
+    size) and randint(high, size)); int64 unless ``dtype`` (a float dtype casts the draws)."""
+    check_device(device, "randint")
+    _check_generator(generator, "randint")
+    if size is None:
+        if high is None:
+            raise TypeError(
+                "randint: missing the size argument (randint(low, high, size) or randint(high, size))"
+            )
+        low, high, size = 0, low, high
+    elif high is None:
+        raise TypeError("randint: missing the high argument")
+    t = ops.randint(
+        _index(low, "randint", "low"), _index(high, "randint", "high"), shape_arg(size, "randint")
+    )
+    dt = as_dtype(dtype)
+    if dt is not None and dt != int64:
+        t = ops.cast(t, dt)
+    return _finish(t, requires_grad)
 
 
-def randperm(n: int) -> Tensor:
-    """A random permutation of 0..n-1: (n,) int64."""
-    if int(n) < 0:
+def _index(v: Any, op: str, arg: str) -> int:
+    if isinstance(v, (builtins.bool, np.bool_)) or not hasattr(v, "__index__"):
+        raise TypeError(f"{op}: {arg} must be an int, got {type(v).__name__}")
+    return builtins.int(v.__index__())
+
+
+def randperm(
+    n: int, *, generator: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A random permutation of 0..n-1: (n,) int64 (or ``dtype``)."""
+    check_device(device, "randperm")
+    _check_generator(generator, "randperm")
+    k = _index(n, "randperm", "n")
+    if k < 0:
         raise ValueError(f"randperm: n must be >= 0, got {n}")
-    return ops.randperm(int(n))
+    t = ops.randperm(k)
+    dt = as_dtype(dtype)
+    if dt is not None and dt != int64:
+        t = ops.cast(t, dt)
+    return _finish(t, requires_grad)
 
 
 def tensor_arg(x: Any, op: str, arg: str, like: Tensor | None = None) -> Tensor:
@@ -236,7 +411,7 @@ def tensor_arg(x: Any, op: str, arg: str, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     try:
-        return as_tensor(x, like)
+        return as_tensor(x, like=like)
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"{op}: argument '{arg}' must be a Tensor or an array-like of numbers, got "
@@ -244,43 +419,213 @@ def tensor_arg(x: Any, op: str, arg: str, like: Tensor | None = None) -> Tensor:
         ) from None
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _like(name: str, t: Any, dtype: Any, device: Any) -> tuple[Tensor, Any]:
+    check_device(device, name)
+    t = tensor_arg(t, name, "input")
+    return t, dtype or t.dtype
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Zeros of t's shape (and dtype unless given)."""
-    t = tensor_arg(t, "zeros_like", "input")
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    t, dt = _like("zeros_like", t, dtype, device)
+    return zeros(t.shape, dtype=dt, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
+    """A tensor of t's shape (and dtype unless given); fastgrad fills it with 0."""
+    t, dt = _like("empty_like", t, dtype, device)
+    return zeros(t.shape, dtype=dt, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Ones of t's shape (and dtype unless given)."""
-    t = tensor_arg(t, "ones_like", "input")
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    t, dt = _like("ones_like", t, dtype, device)
+    return ones(t.shape, dtype=dt, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False, *, device: Any = None
+) -> Tensor:
     """``fill_value`` in t's shape (and dtype unless given)."""
-    t = tensor_arg(t, "full_like", "input")
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    t, dt = _like("full_like", t, dtype, device)
+    return full(t.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Standard normal samples of t's shape (and dtype unless given)."""
-    t = tensor_arg(t, "randn_like", "input")
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    t, dt = _like("randn_like", t, dtype, device)
+    return randn(t.shape, dtype=dt, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Uniform [0, 1) samples of t's shape (and dtype unless given)."""
-    t = tensor_arg(t, "rand_like", "input")
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    t, dt = _like("rand_like", t, dtype, device)
+    return rand(t.shape, dtype=dt, requires_grad=requires_grad)
 
 
-def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
-    """Tensors pass through; anything else is converted (to ``like``'s float dtype)."""
+def as_tensor(x: Any, dtype: Any = None, device: Any = None, *, like: Tensor | None = None) -> Tensor:
+    """Tensors pass through (cast when ``dtype`` differs); anything else is converted (to
+    ``like``'s float dtype when given, else by fg.tensor's rules or to ``dtype``)."""
+    check_device(device, "as_tensor")
+    if isinstance(dtype, Tensor):  # the older positional form as_tensor(x, like)
+        dtype, like = None, dtype
+    dt = as_dtype(dtype)
     if isinstance(x, Tensor):
-        return x
-    if like is not None:
+        return x if dt is None or dt == x.dtype else ops.cast(x, dt)
+    if like is not None and dt is None:
         return ops.to_tensor(x, like)
-    return tensor(x)
+    return tensor(x, dtype=dt)
+
+
+array = tensor
+asarray = as_tensor
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether obj is a fastgrad Tensor (torch.is_tensor)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(x: Any) -> int:
+    """The number of elements of x (a Tensor or an array-like)."""
+    return tensor_arg(x, "numel", "input").numel()
+
+
+def ndim(x: Any) -> int:
+    """The number of axes of x (NumPy's np.ndim)."""
+    return builtins.int(tensor_arg(x, "ndim", "input").ndim)
+
+
+def shape(x: Any) -> tuple:
+    """The shape of x as a tuple (NumPy's np.shape)."""
+    return tuple(tensor_arg(x, "shape", "input").shape)
+
+
+# ---------------------------------------------------------------- Tensor conversions
+_TYPE_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", int64: "LongTensor", bool_: "BoolTensor"}
+_TYPE_BY_NAME = {**{v: k for k, v in _TYPE_NAMES.items()}, "IntTensor": int64}
+
+
+def _to(self: Tensor, *args: Any, non_blocking: bool = False, copy: bool = False, **kwargs: Any) -> Tensor:
+    """to(device=None, dtype=None, non_blocking=False, copy=False) -> Tensor (also to(dtype),
+    to(other): other's dtype)
+
+    x in that dtype (x itself when nothing changes, unless copy); the device must be the CPU
+    (fg.device('cpu'), "cpu", a torch.device('cpu')). Same shape; differentiable between float
+    dtypes."""
+    dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dt = a.dtype
+        elif isinstance(a, ops.dtype) or (a is not None and not isinstance(a, str) and _is_dtype(a)):
+            dt = a
+        else:
+            dev = a
+    check_device(dev, "to")
+    d = as_dtype(dt)
+    out = self if d is None or d == self.dtype else self.astype(d)
+    return out.clone() if copy and out is self else out
+
+
+def _is_dtype(a: Any) -> bool:
+    if getattr(a, "type", None) is not None and getattr(a, "index", "x") != "x":
+        return False  # a device object
+    try:
+        as_dtype(a)
+        return True
+    except TypeError:
+        return False
+
+
+def _cpu(self: Tensor) -> Tensor:
+    """cpu() -> Tensor\n\nx itself (fastgrad tensors live in CPU memory)."""
+    return self
+
+
+def _cuda(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """cuda() -> Tensor\n\nAlways raises: fastgrad runs on the CPU only."""
+    raise ValueError("cuda: fastgrad runs on the CPU only (use .cpu() or device='cpu')")
+
+
+def _type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
+    """type(dtype=None) -> str | Tensor
+
+    No argument: the type name as PyTorch spells it ('fastgrad.FloatTensor', ...). With a dtype
+    (or a name such as 'torch.DoubleTensor'): x converted to it (same shape)."""
+    if dtype is None:
+        return "fastgrad." + _TYPE_NAMES[self.dtype]
+    if isinstance(dtype, str) and dtype.rpartition(".")[2] in _TYPE_BY_NAME:
+        dtype = _TYPE_BY_NAME[dtype.rpartition(".")[2]]
+    d = as_dtype(dtype)
+    return self if d is None or d == self.dtype else self.astype(d)
+
+
+def _new(name: str, self: Tensor, dtype: Any, device: Any) -> Any:
+    check_device(device, name)
+    return dtype or self.dtype
+
+
+def _new_zeros(
+    self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """new_zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor\n\nZeros of size in
+    x's dtype (unless given)."""
+    return zeros(*size, dtype=_new("new_zeros", self, dtype, device), requires_grad=requires_grad)
+
+
+def _new_ones(
+    self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """new_ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor\n\nOnes of size in
+    x's dtype (unless given)."""
+    return ones(*size, dtype=_new("new_ones", self, dtype, device), requires_grad=requires_grad)
+
+
+def _new_empty(
+    self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """new_empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor\n\nA tensor of size in
+    x's dtype (unless given), filled with 0."""
+    return zeros(*size, dtype=_new("new_empty", self, dtype, device), requires_grad=requires_grad)
+
+
+def _new_full(
+    self: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """new_full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor\n\n
+    fill_value in shape size, x's dtype (unless given)."""
+    return full(size, fill_value, dtype=_new("new_full", self, dtype, device), requires_grad=requires_grad)
+
+
+def _new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """new_tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor\n\nA copy of data
+    in x's dtype (unless given); data's shape."""
+    return tensor(data, dtype=_new("new_tensor", self, dtype, device), requires_grad=requires_grad)
+
+
+for _name, _fn in {
+    "to": _to,
+    "cpu": _cpu,
+    "cuda": _cuda,
+    "type": _type,
+    "new_zeros": _new_zeros,
+    "new_ones": _new_ones,
+    "new_empty": _new_empty,
+    "new_full": _new_full,
+    "new_tensor": _new_tensor,
+}.items():
+    _fn.__name__ = _fn.__qualname__ = _name
+    setattr(Tensor, _name, _fn)
 
 
 #: ``(values, indices)`` of ``x.max(dim)`` / ``x.min(dim)``, as PyTorch's return type.

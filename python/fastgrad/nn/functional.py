@@ -587,7 +587,7 @@ def batch_norm(
             y = y + ops.reshape(bias, shape)
         return y
     if training or running_mean is None:
-        n = x.size // x.shape[channel_axis]
+        n = x.numel() // x.shape[channel_axis]
         if n <= 1 and training:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}"
@@ -728,7 +728,7 @@ def scaled_dot_product_attention(
         # as PyTorch's safe softmax. Plain softmax gives NaN there, and the NaN spread into
         # every gradient of q, k, v and the mask through the matmuls; those rows are taken
         # out of the softmax (scores 0) so its backward sees no NaN, and get no gradient.
-        dead = ops.max(scores.detach(), -1, True) == -math.inf
+        dead = ops.amax(scores.detach(), -1, True) == -math.inf
         zero = zeros_like(scores)
         w = ops.where(dead, zero, ops.softmax(ops.where(dead, zero, scores), -1))
     else:

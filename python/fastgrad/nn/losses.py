@@ -84,7 +84,7 @@ def _pair(input: Any, target: Any, name: str) -> tuple:
 
 def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> Tensor:
     w = _as(weight, like)
-    if w.size != n:
+    if w.numel() != n:
         raise ValueError(
             f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}"
         )
@@ -139,7 +139,7 @@ def _reduce(
                 f"{name}: dim_weight (per-dimension α) needs input of shape (B, ..., d), got {el.shape}"
             )
         a = _as(dim_weight, el)
-        if a.size != el.shape[-1]:
+        if a.numel() != el.shape[-1]:
             raise ValueError(
                 f"{name}: dim_weight must have {el.shape[-1]} entries (last dim of {el.shape}), "
                 f"got shape {a.shape}"
@@ -394,7 +394,7 @@ def _finish_weighted(
     if weight is not None:
         B = shape[0] if shape else 1
         w = _as(weight, lp)
-        if w.size != B:
+        if w.numel() != B:
             raise ValueError(
                 f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}"
             )
@@ -478,7 +478,7 @@ def cross_entropy(
     ql = _class_last(q)
     if class_weight is not None:
         cw = _as(class_weight, input)
-        if cw.size != K:
+        if cw.numel() != K:
             raise ValueError(f"cross_entropy: class_weight must have {K} entries, got shape {cw.shape}")
         ql = ql * ops.reshape(cw, [K])
     per = ops.softmax_cross_entropy(lp, ql)  # (M,): -sum_k q_k log_softmax(z)_k

@@ -439,7 +439,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """The number of scalar parameters (sum of the parameters' sizes)."""
-        return int(sum(p.size for p in self.parameters()))
+        return int(sum(p.numel() for p in self.parameters()))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> Module:
