@@ -324,7 +324,7 @@ struct Qr : Primitive {
     const Tensor &Q = y[0], &R = y[1];
     differentiable(Q, R);
     const int64_t n = R.shape().back();
-    Tensor ar = mT(tri_solve(R, mT(t[0]), true));  // Ȧ R^-1
+    Tensor ar = mT(tri_solve(mT(R), mT(t[0]), false));  // Ȧ R^-1
     Tensor C = matmul(mT(Q), ar);
     Tensor Lo = mul(C, tri_mask(n, true, 0.0, C.dtype()));
     Tensor U = sub(C, sub(Lo, mT(Lo)));
