@@ -225,6 +225,7 @@ void bind_optim(py::module_& m);
 void bind_autograd(py::module_& m, TensorClass& T);
 void bind_nn_ops(py::module_& m);
 void bind_linalg(py::module_& m, TensorClass& T);
+void bind_linalg2(py::module_& m, TensorClass& T);  // ops_linalg2.cpp: fg.linalg decompositions, norms
 void bind_select(py::module_& m, TensorClass& T);
 void bind_unary(py::module_& m, TensorClass& T);
 void bind_spatial(py::module_& m, TensorClass& T);

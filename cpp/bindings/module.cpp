@@ -64,6 +64,7 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m, T);
   bind_nn_ops(m);
   bind_linalg(m, T);
+  bind_linalg2(m, T);
   bind_select(m, T);
   bind_unary(m, T);
   bind_spatial(m, T);

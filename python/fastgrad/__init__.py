@@ -18,6 +18,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from . import (  # noqa: E402
     autograd,
     data,
+    linalg,
     nn,
     ops,
     optim,

@@ -218,3 +218,39 @@ Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::
                 const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last);
 Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, bool channels_last);
 }  // namespace fastgrad
+
+namespace fastgrad {
+// ---- linear algebra: products (composites of matmul/mul/sum) and fg.linalg (Eigen-backed primitives) ----
+Tensor einsum(const std::string& equation, const Tensors& operands);
+Tensor tensordot(const Tensor& a, const Tensor& b, int64_t dims);
+Tensor tensordot(const Tensor& a, const Tensor& b, const Axes& dims_a, const Axes& dims_b);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor inner(const Tensor& a, const Tensor& b);
+Tensor dot(const Tensor& a, const Tensor& b, const char* op = "dot");
+Tensor mm(const Tensor& a, const Tensor& b);
+Tensor bmm(const Tensor& a, const Tensor& b);
+Tensor mv(const Tensor& a, const Tensor& v);
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha);
+Tensor baddbmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha);
+Tensor addmv(const Tensor& input, const Tensor& a, const Tensor& v, double beta, double alpha);
+Tensor addr(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha);
+Tensor kron(const Tensor& a, const Tensor& b);
+Tensor cross(const Tensor& a, const Tensor& b, std::optional<int64_t> dim, const char* op = "cross");
+Tensor matrix_power(const Tensor& a, int64_t n);
+// Square-matrix batches (..., n, n); singular / non-positive-definite inputs raise ValueError naming the op.
+Tensor linalg_inv(const Tensor& a);
+Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left = true);
+Tensor linalg_cholesky(const Tensor& a, bool upper = false);
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left, bool unitriangular);
+Tensors linalg_slogdet(const Tensor& a);  // {sign, logabsdet}
+Tensor linalg_det(const Tensor& a);
+Tensors linalg_eigh(const Tensor& a, bool upper);  // {eigenvalues ascending, eigenvectors}
+Tensors linalg_qr(const Tensor& a, bool complete);
+Tensors linalg_svd(const Tensor& a, bool full_matrices);  // {U, S, Vh}
+}  // namespace fastgrad
+namespace fastgrad {
+// dims empty = all. ord: any real (±inf: max/min |x|, 0: count of nonzeros).
+Tensor linalg_vector_norm(const Tensor& x, double ord, const Axes& dims, bool keepdim);
+// ord: "fro" / "nuc" (then p ignored) or "" with p in {±1, ±2, ±inf}.
+Tensor linalg_matrix_norm(const Tensor& x, const std::string& ord, double p, int64_t d0, int64_t d1, bool keepdim);
+}  // namespace fastgrad

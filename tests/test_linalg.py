@@ -1,0 +1,432 @@
+"""Products (einsum, tensordot, outer, kron, mm, ...) and fg.linalg against torch: values,
+gradients (torch.autograd as oracle), batching, shapes, dtypes and errors. Derivatives of the
+decomposition primitives against finite differences live in _cases_linalg.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import fastgrad as fg
+
+RNG = np.random.default_rng(0)
+
+
+def arr(*shape, dtype=np.float64):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def wellcond(*shape):
+    return arr(*shape) * 0.3 + 2.0 * np.eye(shape[-1])
+
+
+def spd(*shape):
+    a = arr(*shape)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def close(f, t, tol=1e-10):
+    np.testing.assert_allclose(np.asarray(f), t.detach().numpy(), rtol=tol, atol=tol)
+
+
+def check(fg_fn, torch_fn, *arrays, grad=True, tol=1e-9, gauge=None):
+    """Values and (with grad) the gradient of sum(out * w) w.r.t. every input, float64."""
+    fx = [fg.tensor(a, requires_grad=grad) for a in arrays]
+    tx = [torch.tensor(a, requires_grad=grad) for a in arrays]
+    fy, ty = fg_fn(*fx), torch_fn(*tx)
+    if gauge is not None:
+        fy, ty = gauge(fy), gauge(ty)
+    close(fy, ty, tol)
+    if not grad:
+        return
+    w = RNG.standard_normal(tuple(ty.shape))
+    (ty * torch.tensor(w)).sum().backward()
+    gs = fg.autograd.grad((fy * fg.tensor(w)).sum(), fx)
+    for g, t in zip(gs, tx):
+        close(g, t.grad, tol)
+
+
+# ------------------------------------------------------------------ products
+EINSUM = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,jk", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("i,i->", [(4,), (4,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("ij->ji", [(3, 4)]),
+    ("ij->", [(3, 4)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (4, 5)]),
+    ("b...,b...->b", [(2, 3, 4), (2, 3, 4)]),
+    ("ijk,ikl,ilm->ijm", [(2, 3, 4), (2, 4, 5), (2, 5, 3)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("iij->ij", [(3, 3, 2)]),
+    ("abc,cd,db->a", [(2, 3, 4), (4, 5), (5, 3)]),
+    ("i,ij,j", [(3,), (3, 4), (4,)]),
+    ("ij,kj->ik", [(3, 1), (4, 5)]),
+    ("...", [(2, 3)]),
+    ("i j , j k -> i k", [(2, 3), (3, 2)]),
+    ("Ab,bC->AC", [(2, 3), (3, 2)]),
+]
+
+
+@pytest.mark.parametrize(("eq", "shapes"), EINSUM, ids=[e for e, _ in EINSUM])
+def test_einsum_matches_torch(eq, shapes):
+    arrays = [arr(*s) for s in shapes]
+    check(lambda *x: fg.einsum(eq, *x), lambda *x: torch.einsum(eq, *x), *arrays)
+
+
+def test_einsum_operands_as_list_and_method_and_float32():
+    a, b = arr(3, 4, dtype=np.float32), arr(4, 2, dtype=np.float32)
+    y = fg.einsum("ij,jk->ik", [fg.tensor(a), fg.tensor(b)])
+    assert y.dtype == fg.float32
+    close(y, torch.einsum("ij,jk->ik", torch.tensor(a), torch.tensor(b)), 1e-5)
+
+
+def test_einsum_reaches_the_gemm():
+    a, b = fg.tensor(arr(3, 4), requires_grad=True), fg.tensor(arr(4, 5))
+    y = fg.einsum("ij,jk->ik", a, b)
+    assert y.grad_fn in ("matmul", "reshape")
+
+
+@pytest.mark.parametrize(
+    ("eq", "shapes", "msg"),
+    [
+        ("ij,jk->ik", [(3, 4), (5, 2)], "einsum"),
+        ("ij->ik", [(3, 4)], "does not appear"),
+        ("ij,jk", [(3, 4)], "operands"),
+        ("ijk", [(3, 4)], "shape"),
+        ("i1", [(3, 4)], "invalid subscript"),
+    ],
+)
+def test_einsum_errors(eq, shapes, msg):
+    with pytest.raises(ValueError, match=msg):
+        fg.einsum(eq, *[fg.tensor(arr(*s)) for s in shapes])
+    with pytest.raises(RuntimeError):
+        torch.einsum(eq, *[torch.tensor(arr(*s)) for s in shapes])
+
+
+@pytest.mark.parametrize(
+    ("sa", "sb", "dims"),
+    [
+        ((3, 4, 5), (4, 5, 2), 2),
+        ((3, 4), (4, 2), 1),
+        ((3,), (4,), 0),
+        ((3, 4, 5), (5, 3), ([0, 2], [1, 0])),
+        ((2, 3), (3, 2), ([1], [0])),
+    ],
+)
+def test_tensordot(sa, sb, dims):
+    a, b = arr(*sa), arr(*sb)
+    check(lambda x, y: fg.tensordot(x, y, dims), lambda x, y: torch.tensordot(x, y, dims), a, b)
+
+
+@pytest.mark.parametrize(
+    ("name", "shapes"),
+    [
+        ("outer", [(3,), (4,)]),
+        ("ger", [(3,), (4,)]),
+        ("inner", [(2, 3), (4, 3)]),
+        ("inner", [(3,), (3,)]),
+        ("inner", [(), (2, 3)]),
+        ("dot", [(4,), (4,)]),
+        ("vdot", [(4,), (4,)]),
+        ("kron", [(2, 3), (3, 2)]),
+        ("kron", [(2,), (2, 3, 2)]),
+        ("mm", [(3, 4), (4, 2)]),
+        ("bmm", [(2, 3, 4), (2, 4, 2)]),
+        ("mv", [(3, 4), (4,)]),
+        ("matrix_power", None),
+        ("cross", [(4, 3), (4, 3)]),
+        ("cross", [(3, 5), (3, 1)]),
+    ],
+)
+def test_binary_products(name, shapes):
+    if shapes is None:
+        return
+    arrays = [arr(*s) for s in shapes]
+    check(getattr(fg, name), getattr(torch, name), *arrays)
+    # The method form is the same function.
+    check(lambda x, y: getattr(x, name)(y), lambda x, y: getattr(x, name)(y), *arrays)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power(n):
+    a = wellcond(2, 3, 3)
+    check(lambda x: fg.matrix_power(x, n), lambda x: torch.matrix_power(x, n), a, grad=n != 0)
+    check(lambda x: fg.linalg.matrix_power(x, n), lambda x: torch.linalg.matrix_power(x, n), a, grad=n != 0)
+
+
+def test_linalg_cross_dim_keyword():
+    a, b = arr(3, 4), arr(3, 4)
+    check(lambda x, y: fg.linalg.cross(x, y, dim=0), lambda x, y: torch.linalg.cross(x, y, dim=0), a, b)
+    with pytest.raises(ValueError, match="size 3"):
+        fg.linalg.cross(fg.tensor(a), fg.tensor(b))
+
+
+@pytest.mark.parametrize(
+    ("name", "shapes"),
+    [
+        ("addmm", [(3, 2), (3, 4), (4, 2)]),
+        ("addmm", [(2,), (3, 4), (4, 2)]),
+        ("baddbmm", [(2, 3, 2), (2, 3, 4), (2, 4, 2)]),
+        ("addmv", [(3,), (3, 4), (4,)]),
+        ("addr", [(3, 4), (3,), (4,)]),
+    ],
+)
+@pytest.mark.parametrize(("beta", "alpha"), [(1.0, 1.0), (0.5, -2.0), (0.0, 3.0)])
+def test_scaled_products(name, shapes, beta, alpha):
+    arrays = [arr(*s) for s in shapes]
+    check(
+        lambda *x: getattr(fg, name)(*x, beta=beta, alpha=alpha),
+        lambda *x: getattr(torch, name)(*x, beta=beta, alpha=alpha),
+        *arrays,
+    )
+
+
+def test_addmm_beta_zero_ignores_nan():
+    i = np.full((2, 2), np.nan)
+    y = fg.addmm(fg.tensor(i), fg.tensor(arr(2, 3)), fg.tensor(arr(3, 2)), beta=0.0)
+    assert np.isfinite(np.asarray(y)).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "shapes"),
+    [
+        ("mm", [(3,), (3, 2)]),
+        ("mm", [(2, 3), (4, 2)]),
+        ("bmm", [(2, 3, 4), (3, 4, 2)]),
+        ("mv", [(3, 4), (3,)]),
+        ("dot", [(3,), (4,)]),
+        ("outer", [(3, 1), (2,)]),
+        ("cross", [(4,), (4,)]),
+    ],
+)
+def test_product_errors_name_op_and_shapes(name, shapes):
+    with pytest.raises(ValueError, match=name):
+        getattr(fg, name)(*[fg.tensor(arr(*s)) for s in shapes])
+    with pytest.raises(RuntimeError):
+        getattr(torch, name)(*[torch.tensor(arr(*s)) for s in shapes])
+
+
+# ------------------------------------------------------------------ fg.linalg
+def test_inv_det_slogdet_solve():
+    a = wellcond(2, 3, 3)
+    check(fg.linalg.inv, torch.linalg.inv, a)
+    check(fg.inverse, torch.inverse, a)
+    check(fg.linalg.det, torch.linalg.det, a)
+    check(lambda x: x.det(), lambda x: x.det(), a)
+    check(lambda x: fg.linalg.slogdet(x).logabsdet, lambda x: torch.linalg.slogdet(x).logabsdet, a)
+    neg = a.copy()
+    neg[:, 0] *= -1
+    s = fg.linalg.slogdet(fg.tensor(neg))
+    close(s.sign, torch.linalg.slogdet(torch.tensor(neg)).sign)
+    sign, logabs = fg.slogdet(fg.tensor(neg))
+    close(logabs, torch.slogdet(torch.tensor(neg)).logabsdet)
+    b = arr(2, 3, 4)
+    check(fg.linalg.solve, torch.linalg.solve, a, b)
+    check(fg.linalg.solve, torch.linalg.solve, a, arr(2, 3))  # batch of vectors
+    check(fg.linalg.solve, torch.linalg.solve, a[0], arr(3))
+    check(fg.linalg.solve, torch.linalg.solve, a, arr(3, 2))  # broadcast B
+    check(
+        lambda x, y: fg.linalg.solve(x, y, left=False),
+        lambda x, y: torch.linalg.solve(x, y, left=False),
+        a,
+        arr(2, 4, 3),
+    )
+
+
+def test_float32_and_empty():
+    a = wellcond(3, 3).astype(np.float32)
+    y = fg.linalg.inv(fg.tensor(a))
+    assert y.dtype == fg.float32
+    close(y, torch.linalg.inv(torch.tensor(a)), 1e-5)
+    e = fg.linalg.det(fg.tensor(np.zeros((0, 3, 3))))
+    assert e.shape == (0,)
+    assert float(fg.linalg.det(fg.tensor(np.zeros((0, 0))))) == 1.0
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+def test_solve_triangular(upper, left, unit):
+    a = wellcond(2, 3, 3)
+    b = arr(2, 3, 2) if left else arr(2, 2, 3)
+    check(
+        lambda x, y: fg.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit),
+        lambda x, y: torch.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit),
+        a,
+        b,
+    )
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_triangular_solve_old_signature(transpose):
+    a, b = wellcond(3, 3), arr(3, 2)
+    check(
+        lambda y, x: fg.triangular_solve(y, x, upper=False, transpose=transpose).solution,
+        lambda y, x: torch.triangular_solve(y, x, upper=False, transpose=transpose).solution,
+        b,
+        a,
+    )
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky(upper):
+    a = spd(2, 3, 3)
+    check(lambda x: fg.linalg.cholesky(x, upper=upper), lambda x: torch.linalg.cholesky(x, upper=upper), a)
+    check(lambda x: fg.cholesky(x, upper), lambda x: torch.cholesky(x, upper), a)
+
+
+def test_eigh_and_eigvalsh():
+    a = spd(2, 4, 4)
+    check(lambda x: fg.linalg.eigh(x).eigenvalues, lambda x: torch.linalg.eigh(x).eigenvalues, a)
+    check(lambda x: fg.linalg.eigvalsh(x, UPLO="U"), lambda x: torch.linalg.eigvalsh(x, UPLO="U"), a)
+    # Eigenvectors up to sign (the gauge): compare V∘V, gradients included.
+    check(
+        lambda x: fg.linalg.eigh(x)[1] ** 2,
+        lambda x: torch.linalg.eigh(x)[1] ** 2,
+        a,
+    )
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (2, 5, 3)])
+def test_qr(shape):
+    a = arr(*shape)
+    check(lambda x: fg.linalg.qr(x).Q, lambda x: torch.linalg.qr(x).Q, a)
+    check(lambda x: fg.linalg.qr(x).R, lambda x: torch.linalg.qr(x).R, a)
+    q, r = fg.linalg.qr(fg.tensor(arr(3, 5)))  # wide: values only
+    assert q.shape == (3, 3) and r.shape == (3, 5)
+    qc, rc = fg.linalg.qr(fg.tensor(a), mode="complete")
+    tq, tr = torch.linalg.qr(torch.tensor(a), mode="complete")
+    close(qc, tq)
+    close(rc, tr)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 3, 3)])
+def test_svd(shape):
+    a = arr(*shape)
+    check(fg.linalg.svdvals, torch.linalg.svdvals, a)
+    for i in (0, 2):
+        check(
+            lambda x, i=i: fg.linalg.svd(x, full_matrices=False)[i] ** 2,
+            lambda x, i=i: torch.linalg.svd(x, full_matrices=False)[i] ** 2,
+            a,
+        )
+    u, s, vh = fg.linalg.svd(fg.tensor(a))
+    tu, ts, tvh = torch.linalg.svd(torch.tensor(a))
+    assert u.shape == tuple(tu.shape) and vh.shape == tuple(tvh.shape)
+    rec = (
+        np.asarray(u)[..., :, : s.shape[-1]]
+        * np.asarray(s)[..., None, :]
+        @ np.asarray(vh)[..., : s.shape[-1], :]
+    )
+    np.testing.assert_allclose(rec, a, atol=1e-10)
+
+
+@pytest.mark.parametrize("ord", [2, 1, 3.5, math.inf, -math.inf, 0])
+@pytest.mark.parametrize("dim", [None, 1, (0, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_vector_norm(ord, dim, keepdim):
+    a = arr(2, 3, 4)
+    check(
+        lambda x: fg.linalg.vector_norm(x, ord, dim, keepdim),
+        lambda x: torch.linalg.vector_norm(x, ord, dim, keepdim),
+        a,
+        grad=ord != 0,
+    )
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_matrix_norm(ord, keepdim):
+    a = arr(2, 4, 3)
+    check(
+        lambda x: fg.linalg.matrix_norm(x, ord, keepdim=keepdim),
+        lambda x: torch.linalg.matrix_norm(x, ord, keepdim=keepdim),
+        a,
+    )
+    check(
+        lambda x: fg.linalg.matrix_norm(x, ord, dim=(0, 2)),
+        lambda x: torch.linalg.matrix_norm(x, ord, dim=(0, 2)),
+        a,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "shape"),
+    [
+        ((), {}, (3, 4)),
+        ((2,), {}, (3, 4)),
+        (("fro",), {}, (3, 4)),
+        (("nuc",), {}, (3, 4)),
+        ((1,), {"dim": 1}, (3, 4)),
+        ((None, (0, 1)), {}, (3, 4, 2)),
+        ((math.inf,), {}, (5,)),
+        ((-1,), {}, (3, 4)),
+    ],
+)
+def test_linalg_norm(args, kwargs, shape):
+    a = arr(*shape)
+    check(lambda x: fg.linalg.norm(x, *args, **kwargs), lambda x: torch.linalg.norm(x, *args, **kwargs), a)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((), {}),
+        ((2,), {}),
+        ((1,), {"dim": 1}),
+        (("fro",), {"dim": (0, 1)}),
+        (("nuc",), {}),
+        ((3, 0, True), {}),
+    ],
+)
+def test_torch_norm_and_method(args, kwargs):
+    a = arr(3, 4)
+    check(lambda x: fg.norm(x, *args, **kwargs), lambda x: torch.norm(x, *args, **kwargs), a)
+    check(lambda x: x.norm(*args, **kwargs), lambda x: x.norm(*args, **kwargs), a)
+
+
+def test_multi_dot():
+    arrays = [arr(3), arr(3, 4), arr(4, 2), arr(2, 5)]
+    check(lambda *x: fg.linalg.multi_dot(list(x)), lambda *x: torch.linalg.multi_dot(list(x)), *arrays)
+
+
+@pytest.mark.parametrize(
+    ("fn", "tfn"),
+    [
+        (fg.linalg.inv, torch.linalg.inv),
+        (fg.linalg.cholesky, torch.linalg.cholesky),
+        (
+            lambda a: fg.linalg.solve(a, fg.ones(3, 1, dtype=fg.float64)),
+            lambda a: torch.linalg.solve(a, torch.ones(3, 1, dtype=torch.float64)),
+        ),
+    ],
+)
+def test_singular_and_not_positive_definite_raise(fn, tfn):
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])
+    if fn is fg.linalg.cholesky:
+        a = -np.eye(3)
+    with pytest.raises(ValueError, match="linalg"):
+        fn(fg.tensor(a))
+    with pytest.raises(torch.linalg.LinAlgError):
+        tfn(torch.tensor(a))
+    assert issubclass(fg.linalg.LinAlgError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "fn", [fg.linalg.inv, fg.linalg.det, fg.linalg.cholesky, fg.linalg.eigvalsh, fg.linalg.slogdet]
+)
+def test_non_square_rejected_naming_shape(fn):
+    with pytest.raises(ValueError, match=r"\(2, 3\)"):
+        fn(fg.tensor(arr(2, 3)))
+
+
+def test_integer_input_rejected():
+    with pytest.raises(TypeError):
+        fg.linalg.inv(fg.tensor(np.eye(2, dtype=np.int64)))
