@@ -65,6 +65,8 @@ PYBIND11_MODULE(_C, m) {
   bind_nn_ops(m);
   bind_linalg(m, T);
   bind_select(m, T);
+  bind_select_sort(m, T);
+  bind_select_shape(m, T);
   bind_unary(m, T);
   bind_spatial(m, T);
   bind_methods(m, T);
