@@ -227,6 +227,8 @@ void bind_nn_ops(py::module_& m);
 void bind_linalg(py::module_& m, TensorClass& T);
 void bind_linalg2(py::module_& m, TensorClass& T);  // ops_linalg2.cpp: fg.linalg decompositions, norms
 void bind_select(py::module_& m, TensorClass& T);
+void bind_select_sort(py::module_& m, TensorClass& T);   // ops_select2.cpp
+void bind_select_shape(py::module_& m, TensorClass& T);  // ops_select3.cpp
 void bind_unary(py::module_& m, TensorClass& T);
 void bind_spatial(py::module_& m, TensorClass& T);
 void bind_methods(py::module_& m, TensorClass& T);

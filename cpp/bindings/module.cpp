@@ -66,6 +66,8 @@ PYBIND11_MODULE(_C, m) {
   bind_linalg(m, T);
   bind_linalg2(m, T);
   bind_select(m, T);
+  bind_select_sort(m, T);
+  bind_select_shape(m, T);
   bind_unary(m, T);
   bind_spatial(m, T);
   bind_methods(m, T);

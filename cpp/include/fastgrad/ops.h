@@ -253,4 +253,66 @@ namespace fastgrad {
 Tensor linalg_vector_norm(const Tensor& x, double ord, const Axes& dims, bool keepdim);
 // ord: "fro" / "nuc" (then p ignored) or "" with p in {±1, ±2, ±inf}.
 Tensor linalg_matrix_norm(const Tensor& x, const std::string& ord, double p, int64_t d0, int64_t d1, bool keepdim);
+// ---- selection, sorting and scans (ops/select.cpp, sort.cpp, scan.cpp, select_shape.cpp):
+// PyTorch's semantics and argument order; dims may be negative ----
+// out[p] = x[p with coordinate dim replaced by index[p]]; index int64 of x's rank, out of
+// index's shape. Differentiable in x (VJP: scatter_add_into).
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// zeros(shape) with src[p] added at index[p] along dim (src and index of one shape): gather's adjoint.
+Tensor scatter_add_into(const Tensor& src, const Shape& shape, int64_t dim, const Tensor& index);
+// x with src written at index along dim (src's index-shaped corner is read; reduce "" / "add" /
+// "multiply"); the last of repeated writes wins.
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+               const std::string& reduce);
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+// reduce: "sum", "prod", "mean", "amax", "amin" (prod: no gradient).
+Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self);
+Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim);
+Tensor take(const Tensor& x, const Tensor& index);
+// index_select with PyTorch's 0-d rule (a 0-d input takes one index and stays 0-d).
+Tensor index_select_dim(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);  // value 0-d
+void masked_fill_(const Tensor& x, const Tensor& mask, const Tensor& value);
+Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source);
+Tensor nonzero(const Tensor& x);                          // (n, x.ndim) int64 coordinates, row-major order
+Tensor count_nonzero(const Tensor& x, const Axes& dims);  // empty dims: all
+Tensor bincount(const Tensor& x, const Tensor& weights, int64_t minlength);  // weights may be undefined
+
+Tensor cumsum(const Tensor& x, int64_t dim);  // bool -> int64
+Tensor cumprod(const Tensor& x, int64_t dim);
+Tensor logcumsumexp(const Tensor& x, int64_t dim);
+std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim);  // (values, indices)
+std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim);
+
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bool stable);
+Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable);
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim);
+struct UniqueResult {
+  Tensor values, inverse, counts;  // inverse has x's shape
+};
+UniqueResult unique(const Tensor& x, bool sorted);  // over the flattened x (dim=None)
+UniqueResult unique_consecutive(const Tensor& x);
+// Insertion points of values into the sorted last axis of seq (sorter: its sorting permutation, may be
+// undefined).
+Tensor searchsorted(const Tensor& seq, const Tensor& values, bool right, const Tensor& sorter);
+Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement);
+
+Tensor tril(const Tensor& x, int64_t diagonal);
+Tensor triu(const Tensor& x, int64_t diagonal);
+Tensor tril_indices(int64_t row, int64_t col, int64_t offset);
+Tensor triu_indices(int64_t row, int64_t col, int64_t offset);
+Tensor flip(const Tensor& x, const Axes& dims);
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const Axes& dims);
+Tensor rot90(const Tensor& x, int64_t k, const Axes& dims);
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& reps);
+Tensor tile(const Tensor& x, const std::vector<int64_t>& reps);
+Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<int64_t> dim);
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
+Tensor diag(const Tensor& x, int64_t diagonal);
+Tensor diag_embed(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
+Tensor diagflat(const Tensor& x, int64_t offset);
+Tensor trace(const Tensor& x);
 }  // namespace fastgrad
