@@ -212,6 +212,9 @@ void bind_nn_ops(py::module_& m);
 void bind_linalg(py::module_& m, TensorClass& T);
 void bind_select(py::module_& m, TensorClass& T);
 void bind_unary(py::module_& m, TensorClass& T);
+void bind_unary2(py::module_& m, TensorClass& T);  // ops_unary2.cpp, called by bind_unary
+// clip/clamp/clamp_min/clamp_max: number bounds (clip, clip_int) or tensor bounds (clamp_tensor).
+TP clamp_binding(py::handle x, py::handle lo, py::handle hi, const char* op);
 void bind_spatial(py::module_& m, TensorClass& T);
 void bind_methods(py::module_& m, TensorClass& T);
 }  // namespace fastgrad::bindings
