@@ -3,9 +3,8 @@ VJP, JVP and both second orders against finite differences in float64, kinks avo
 
 from __future__ import annotations
 
-from _primitive_helpers import Case, In, avoid, away0, binary, positive, unary
-
 import fastgrad as fg
+from _primitive_helpers import Case, In, avoid, away0, binary, positive, unary
 
 
 def uniform(lo, hi):
@@ -49,7 +48,9 @@ CASES = {
     "ceil": unary(fg.ceil, sample=avoid(*INTS)),
     "trunc": unary(fg.trunc, sample=avoid(*INTS)),
     "round": unary(fg.round, sample=avoid(*HALVES))
-    + unary(lambda x: fg.round(x, decimals=1), sample=avoid(*[k / 10 + 0.05 for k in range(-21, 21)], gap=0.01))
+    + unary(
+        lambda x: fg.round(x, decimals=1), sample=avoid(*[k / 10 + 0.05 for k in range(-21, 21)], gap=0.01)
+    )
     + unary(lambda x: fg.round(x * 100, decimals=-2), sample=avoid(*HALVES), layouts="c"),
     "hardtanh": unary(fg.hardtanh, sample=avoid(-1.0, 1.0))
     + unary(lambda x: fg.hardtanh(x, -0.5, 0.7), sample=avoid(-0.5, 0.7), layouts="t")

@@ -69,9 +69,10 @@ void bind_math(py::module_& m, TensorClass& T) {
       "itself where beta x > threshold (as PyTorch).\n\nx: any shape; returns x's shape.");
   def_op(
       m, T, "clip",
-      [](py::handle h, py::handle lo, py::handle hi) { return clamp_binding(h, lo, hi, "clip"); }, py::arg("x"),
-      py::arg("min") = py::none(), py::arg("max") = py::none(),
-      "clip(x, min=None, max=None) -> Tensor\n\nx limited to [min, max] elementwise (None: unbounded; at least "
+      [](py::handle h, py::handle lo, py::handle hi) { return clamp_binding(h, lo, hi, "clip"); },
+      py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none(),
+      "clip(x, min=None, max=None) -> Tensor\n\nx limited to [min, max] elementwise (None: unbounded; at "
+      "least "
       "one is given). Number bounds: integer ones keep an int64 tensor int64, a float one makes it float. "
       "Tensor bounds broadcast (min(max(x, min), max), gradients to the bounds as PyTorch).\n\nx: any shape; "
       "returns the broadcast shape.");
@@ -110,16 +111,16 @@ void bind_math(py::module_& m, TensorClass& T) {
       NAME "(a, b) -> Tensor\n\n" DOC                                        \
            "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; " \
            "returns the broadcast shape.")
-#define ALPHA(NAME, FN, DOC)                                                                            \
-  def_op(                                                                                               \
-      m, T, NAME,                                                                                       \
-      [](py::handle a, py::handle b, py::handle alpha) {                                                \
-        auto [A, B] = tensor_pair(a, b, NAME);                                                          \
-        if (is_number(alpha) && number(alpha, NAME) == 1.0) return FN(A, B).impl();                     \
-        return FN(A, mul(B, to_tensor(alpha, B, NAME))).impl();                                         \
-      },                                                                                                \
-      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("alpha") = 1,                                  \
-      NAME "(a, b, *, alpha=1) -> Tensor\n\n" DOC                                                       \
+#define ALPHA(NAME, FN, DOC)                                                        \
+  def_op(                                                                           \
+      m, T, NAME,                                                                   \
+      [](py::handle a, py::handle b, py::handle alpha) {                            \
+        auto [A, B] = tensor_pair(a, b, NAME);                                      \
+        if (is_number(alpha) && number(alpha, NAME) == 1.0) return FN(A, B).impl(); \
+        return FN(A, mul(B, to_tensor(alpha, B, NAME))).impl();                     \
+      },                                                                            \
+      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("alpha") = 1,              \
+      NAME "(a, b, *, alpha=1) -> Tensor\n\n" DOC                                   \
            "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; returns the broadcast shape.")
   ALPHA("add", add, "a + alpha * b elementwise.");
   ALPHA("sub", sub, "a - alpha * b elementwise.");
@@ -130,7 +131,8 @@ void bind_math(py::module_& m, TensorClass& T) {
         auto [A, B] = tensor_pair(a, b, "div");
         if (mode.is_none()) return div(A, B).impl();
         if (!PyUnicode_Check(mode.ptr()))
-          throw TypeError("div: rounding_mode must be None, 'trunc' or 'floor', got " + std::string(py::repr(mode)));
+          throw TypeError("div: rounding_mode must be None, 'trunc' or 'floor', got " +
+                          std::string(py::repr(mode)));
         return div_rounding(A, B, mode.cast<std::string>()).impl();
       },
       py::arg("a"), py::arg("b"), py::kw_only(), py::arg("rounding_mode") = py::none(),

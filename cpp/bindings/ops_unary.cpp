@@ -11,15 +11,15 @@ std::optional<double> opt_double(py::handle h, const char* op) {
 }  // namespace
 
 void bind_unary(py::module_& m, TensorClass& T) {
-#define UNARY(NAME, FN, DOC)                          \
-  def_op(                                             \
-      m, T, NAME,                                     \
-      [](py::handle h) {                              \
-        Tensor x = tensor_arg(h, NAME);               \
-        return FN(x).impl();                          \
-      },                                              \
-      py::arg("x"),                                   \
-      NAME "(x) -> Tensor\n\n" DOC                    \
+#define UNARY(NAME, FN, DOC)                                                       \
+  def_op(                                                                          \
+      m, T, NAME,                                                                  \
+      [](py::handle h) {                                                           \
+        Tensor x = tensor_arg(h, NAME);                                            \
+        return FN(x).impl();                                                       \
+      },                                                                           \
+      py::arg("x"),                                                                \
+      NAME "(x) -> Tensor\n\n" DOC                                                 \
            "\n\nx: any shape (array-likes convert; integers promote to float32); " \
            "returns a tensor of x's shape.")
   UNARY("expm1", fastgrad::expm1, "exp(x) - 1 elementwise, accurate for small x.");
@@ -65,9 +65,12 @@ void bind_unary(py::module_& m, TensorClass& T) {
       "to tens, hundreds, ...); gradient 0; integer tensors unchanged.\n\nx: any shape; returns x's shape.");
   def_op(
       m, T, "logit",
-      [](py::handle h, py::handle eps) { return logit(tensor_arg(h, "logit"), opt_double(eps, "logit")).impl(); },
+      [](py::handle h, py::handle eps) {
+        return logit(tensor_arg(h, "logit"), opt_double(eps, "logit")).impl();
+      },
       py::arg("x"), py::arg("eps") = py::none(),
-      "logit(x, eps=None) -> Tensor\n\nlog(x / (1 - x)) elementwise; with eps, x is first clamped to [eps, 1 - "
+      "logit(x, eps=None) -> Tensor\n\nlog(x / (1 - x)) elementwise; with eps, x is first clamped to [eps, 1 "
+      "- "
       "eps].\n\nx: any shape; returns x's shape.");
   def_op(
       m, T, "nan_to_num",
@@ -87,22 +90,25 @@ void bind_unary(py::module_& m, TensorClass& T) {
       "hardtanh(x, min_val=-1.0, max_val=1.0) -> Tensor\n\nx clamped to [min_val, max_val]; gradient 1 "
       "strictly inside, 0 elsewhere (PyTorch).\n\nx: any shape; returns x's shape.");
   def_op(
-      m, T, "elu",
-      [](py::handle h, double alpha) { return elu(tensor_arg(h, "elu"), alpha).impl(); }, py::arg("x"),
-      py::arg("alpha") = 1.0,
-      "elu(x, alpha=1.0) -> Tensor\n\nx where x > 0, alpha * (exp(x) - 1) elsewhere.\n\nx: any shape; returns "
+      m, T, "elu", [](py::handle h, double alpha) { return elu(tensor_arg(h, "elu"), alpha).impl(); },
+      py::arg("x"), py::arg("alpha") = 1.0,
+      "elu(x, alpha=1.0) -> Tensor\n\nx where x > 0, alpha * (exp(x) - 1) elsewhere.\n\nx: any shape; "
+      "returns "
       "x's shape.");
   def_op(
-      m, T, "celu",
-      [](py::handle h, double alpha) { return celu(tensor_arg(h, "celu"), alpha).impl(); }, py::arg("x"),
-      py::arg("alpha") = 1.0,
-      "celu(x, alpha=1.0) -> Tensor\n\nmax(0, x) + min(0, alpha * (exp(x / alpha) - 1)); ValueError for alpha "
+      m, T, "celu", [](py::handle h, double alpha) { return celu(tensor_arg(h, "celu"), alpha).impl(); },
+      py::arg("x"), py::arg("alpha") = 1.0,
+      "celu(x, alpha=1.0) -> Tensor\n\nmax(0, x) + min(0, alpha * (exp(x / alpha) - 1)); ValueError for "
+      "alpha "
       "0.\n\nx: any shape; returns x's shape.");
   def_op(
       m, T, "threshold",
-      [](py::handle h, double th, double value) { return threshold(tensor_arg(h, "threshold"), th, value).impl(); },
+      [](py::handle h, double th, double value) {
+        return threshold(tensor_arg(h, "threshold"), th, value).impl();
+      },
       py::arg("x"), py::arg("threshold"), py::arg("value"),
-      "threshold(x, threshold, value) -> Tensor\n\nx where x > threshold, else value (gradient 0 there).\n\nx: "
+      "threshold(x, threshold, value) -> Tensor\n\nx where x > threshold, else value (gradient 0 "
+      "there).\n\nx: "
       "any shape; returns x's shape.");
   def_op(
       m, T, "softshrink",
@@ -114,7 +120,8 @@ void bind_unary(py::module_& m, TensorClass& T) {
       m, T, "hardshrink",
       [](py::handle h, double l) { return hardshrink(tensor_arg(h, "hardshrink"), l).impl(); }, py::arg("x"),
       py::arg("lambd") = 0.5,
-      "hardshrink(x, lambd=0.5) -> Tensor\n\nx where |x| > lambd, else 0.\n\nx: any shape; returns x's shape.");
+      "hardshrink(x, lambd=0.5) -> Tensor\n\nx where |x| > lambd, else 0.\n\nx: any shape; returns x's "
+      "shape.");
   def_op(
       m, T, "positive", [](py::handle h) { return tensor_arg(h, "positive").impl(); }, py::arg("x"),
       "positive(x) -> Tensor\n\nx itself (PyTorch's unary +).\n\nx: any shape; returns x.");

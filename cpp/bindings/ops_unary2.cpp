@@ -14,7 +14,8 @@ TP clamp_binding(py::handle h, py::handle lo, py::handle hi, const char* op) {
     auto b = [&](py::handle v) { return v.is_none() ? Tensor() : to_tensor(v, x, op); };
     return clamp_tensor(x, b(lo), b(hi)).impl();
   }
-  if (lo.is_none() && hi.is_none()) throw ValueError(std::string(op) + ": at least one of min or max must be given");
+  if (lo.is_none() && hi.is_none())
+    throw ValueError(std::string(op) + ": at least one of min or max must be given");
   auto is_int_bound = [](py::handle b) { return b.is_none() || is_int_like(b.ptr()); };
   if (!is_floating(x.dtype()) && is_int_bound(lo) && is_int_bound(hi)) {
     auto b = [&](py::handle v) {
@@ -22,21 +23,23 @@ TP clamp_binding(py::handle h, py::handle lo, py::handle hi, const char* op) {
     };
     return clip_int(x, b(lo), b(hi)).impl();
   }
-  auto b = [&](py::handle v) { return v.is_none() ? std::nullopt : std::optional<double>(py_double(v.ptr(), op)); };
+  auto b = [&](py::handle v) {
+    return v.is_none() ? std::nullopt : std::optional<double>(py_double(v.ptr(), op));
+  };
   return clip(x, b(lo), b(hi)).impl();
 }
 
 void bind_unary2(py::module_& m, TensorClass& T) {
-#define BINARY2(NAME, FN, ARG2, DOC)                                         \
-  def_op(                                                                    \
-      m, T, NAME,                                                            \
-      [](py::handle a, py::handle b) {                                       \
-        auto [A, B] = tensor_pair(a, b, NAME);                               \
-        return FN(A, B).impl();                                              \
-      },                                                                     \
-      py::arg("x"), py::arg(ARG2),                                           \
-      NAME "(x, " ARG2 ") -> Tensor\n\n" DOC                                 \
-           "\n\nx, " ARG2 ": tensors, numbers or array-likes; NumPy broadcasting; " \
+#define BINARY2(NAME, FN, ARG2, DOC)                                 \
+  def_op(                                                            \
+      m, T, NAME,                                                    \
+      [](py::handle a, py::handle b) {                               \
+        auto [A, B] = tensor_pair(a, b, NAME);                       \
+        return FN(A, B).impl();                                      \
+      },                                                             \
+      py::arg("x"), py::arg(ARG2),                                   \
+      NAME "(x, " ARG2 ") -> Tensor\n\n" DOC "\n\nx, " ARG2          \
+           ": tensors, numbers or array-likes; NumPy broadcasting; " \
            "returns the broadcast shape.")
   BINARY2("atan2", fastgrad::atan2, "other", "atan(x / other) in the quadrant of (other, x), elementwise.");
   BINARY2("arctan2", fastgrad::atan2, "other", "Alias of atan2.");
@@ -90,14 +93,18 @@ void bind_unary2(py::module_& m, TensorClass& T) {
       "rsub(x, other, *, alpha=1) -> Tensor\n\nother - alpha * x.\n\nx, other: broadcast together; returns "
       "the broadcast shape.");
   def_op(
-      m, T, "clamp_min", [](py::handle h, py::handle lo) { return clamp_binding(h, lo, py::none(), "clamp_min"); },
-      py::arg("x"), py::arg("min"),
-      "clamp_min(x, min) -> Tensor\n\nmax(x, min) elementwise (min: a number or a broadcasting tensor).\n\nx: "
+      m, T, "clamp_min",
+      [](py::handle h, py::handle lo) { return clamp_binding(h, lo, py::none(), "clamp_min"); }, py::arg("x"),
+      py::arg("min"),
+      "clamp_min(x, min) -> Tensor\n\nmax(x, min) elementwise (min: a number or a broadcasting "
+      "tensor).\n\nx: "
       "any shape; returns the broadcast shape.");
   def_op(
-      m, T, "clamp_max", [](py::handle h, py::handle hi) { return clamp_binding(h, py::none(), hi, "clamp_max"); },
-      py::arg("x"), py::arg("max"),
-      "clamp_max(x, max) -> Tensor\n\nmin(x, max) elementwise (max: a number or a broadcasting tensor).\n\nx: "
+      m, T, "clamp_max",
+      [](py::handle h, py::handle hi) { return clamp_binding(h, py::none(), hi, "clamp_max"); }, py::arg("x"),
+      py::arg("max"),
+      "clamp_max(x, max) -> Tensor\n\nmin(x, max) elementwise (max: a number or a broadcasting "
+      "tensor).\n\nx: "
       "any shape; returns the broadcast shape.");
 }
 }  // namespace fastgrad::bindings

@@ -298,7 +298,8 @@ Tensor addcdiv(const Tensor& x, const Tensor& t1, const Tensor& t2, double value
 }
 // Axis k of flat index i is (i // stride_k) % size_k (row-major strides of cond's shape).
 Tensors nonzero_tuple(const Tensor& cond) {
-  Tensor flat = nonzero_flat(cond.dtype() == DType::Bool ? cond : compare(cond, zeros({}, cond.dtype()), CmpOp::Ne));
+  Tensor flat =
+      nonzero_flat(cond.dtype() == DType::Bool ? cond : compare(cond, zeros({}, cond.dtype()), CmpOp::Ne));
   const Shape& s = cond.shape();
   Tensors out;
   int64_t stride = 1;

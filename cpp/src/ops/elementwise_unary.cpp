@@ -89,30 +89,30 @@ struct FloatUnary : Primitive {
 
 // A float unary primitive y = FWD(x) whose derivative is DERIV(x, y). READS_X / READS_Y:
 // which of x and y the rule reads (the tape keeps only those).
-#define FG_MATH1(CLS, NAME, READS_X, READS_Y, FWD, DERIV)                                             \
-  struct CLS : FloatUnary {                                                                           \
-    static constexpr PrimitiveDesc kDesc =                                                            \
-        PrimitiveDesc(NAME).reads_inputs(READS_X ? 1u : 0u).reads_outputs(READS_Y);                   \
-    const PrimitiveDesc& desc() const override { return kDesc; }                                      \
-    Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {         \
-      Tensor out = empty(out_shapes[0], in[0].dtype());                                               \
-      FG_DISPATCH_FLOAT(in[0].dtype(), name(),                                                        \
+#define FG_MATH1(CLS, NAME, READS_X, READS_Y, FWD, DERIV)                                                    \
+  struct CLS : FloatUnary {                                                                                  \
+    static constexpr PrimitiveDesc kDesc =                                                                   \
+        PrimitiveDesc(NAME).reads_inputs(READS_X ? 1u : 0u).reads_outputs(READS_Y);                          \
+    const PrimitiveDesc& desc() const override { return kDesc; }                                             \
+    Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {                \
+      Tensor out = empty(out_shapes[0], in[0].dtype());                                                      \
+      FG_DISPATCH_FLOAT(in[0].dtype(), name(),                                                               \
                         [&] { map_unary<scalar_t, scalar_t>(out, in[0], [](scalar_t x) { return FWD; }); }); \
-      return {out};                                                                                   \
-    }                                                                                                 \
-    static Tensor d(const Tensor& x, const Tensor& y) {                                               \
-      (void)x;                                                                                        \
-      (void)y;                                                                                        \
-      return DERIV;                                                                                   \
-    }                                                                                                 \
-    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,                                 \
-                const std::vector<bool>&) const override {                                            \
-      return {g[0] * d(READS_X ? x[0] : Tensor(), READS_Y ? y[0] : Tensor())};                        \
-    }                                                                                                 \
-    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {                \
-      return {t[0] * d(x[0], y[0])};                                                                  \
-    }                                                                                                 \
-  };                                                                                                  \
+      return {out};                                                                                          \
+    }                                                                                                        \
+    static Tensor d(const Tensor& x, const Tensor& y) {                                                      \
+      (void)x;                                                                                               \
+      (void)y;                                                                                               \
+      return DERIV;                                                                                          \
+    }                                                                                                        \
+    Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g,                                        \
+                const std::vector<bool>&) const override {                                                   \
+      return {g[0] * d(READS_X ? x[0] : Tensor(), READS_Y ? y[0] : Tensor())};                               \
+    }                                                                                                        \
+    Tensors jvp(const Tensors& x, const Tensors& y, const Tensors& t) const override {                       \
+      return {t[0] * d(x[0], y[0])};                                                                         \
+    }                                                                                                        \
+  };                                                                                                         \
   FG_REGISTER_PRIMITIVE(CLS::kDesc);
 
 FG_MATH1(Expm1, "expm1", false, true, std::expm1(x), y + 1.0)
@@ -133,7 +133,7 @@ FG_MATH1(Erfc, "erfc", true, false, std::erfc(x), exp(neg(x* x)) * -kTwoOverSqrt
 // erfinv' = sqrt(pi)/2 exp(y^2)
 FG_MATH1(Erfinv, "erfinv", false, true, static_cast<scalar_t>(erfinv_d(x)), exp(y* y) * kSqrtPiOver2)
 // rsqrt' = -y^3 / 2
-FG_MATH1(Rsqrt, "rsqrt", false, true, scalar_t(1) / std::sqrt(x), y* y* y * -0.5)
+FG_MATH1(Rsqrt, "rsqrt", false, true, scalar_t(1) / std::sqrt(x), y * y * y * -0.5)
 // sinc' = (cos(pi x) - sinc(x)) / x, 0 at x = 0
 FG_MATH1(Sinc, "sinc", true, true, sinc_s(x),
          where(cmp_s(x, 0.0, CmpOp::Eq), zeros_like(x),
@@ -147,8 +147,8 @@ struct Rounding : Primitive {
   int64_t decimals = 0;
   Rounding() = default;
   explicit Rounding(int64_t d) : decimals(d) {}
-  static constexpr const char* kName = K == RoundKind::Floor  ? "floor"
-                                       : K == RoundKind::Ceil ? "ceil"
+  static constexpr const char* kName = K == RoundKind::Floor   ? "floor"
+                                       : K == RoundKind::Ceil  ? "ceil"
                                        : K == RoundKind::Trunc ? "trunc"
                                                                : "round";
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc(kName).reads_inputs(0);
@@ -229,8 +229,8 @@ struct Elu : FloatUnary {
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t a = static_cast<scalar_t>(alpha * scale), s = static_cast<scalar_t>(scale);
       const scalar_t is = static_cast<scalar_t>(input_scale);
-      map_unary<scalar_t, scalar_t>(out, in[0],
-                                    [a, s, is](scalar_t x) { return x > 0 ? x * s : std::expm1(x * is) * a; });
+      map_unary<scalar_t, scalar_t>(
+          out, in[0], [a, s, is](scalar_t x) { return x > 0 ? x * s : std::expm1(x * is) * a; });
     });
     return {out};
   }

@@ -283,7 +283,7 @@ class PReLU(Module):
         from .._device import check_device
 
         check_device(device, "PReLU")
-        self.num_parameters = num_parameters
+        # (no num_parameters attribute: Module.num_parameters() is the parameter count)
         self.init = init
         self.weight = Parameter(full([num_parameters], float(init), as_dtype(dtype) or float32))
 
@@ -293,7 +293,7 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         """``num_parameters=...``."""
-        return f"num_parameters={self.num_parameters}"
+        return f"num_parameters={self.weight.shape[0]}"
 
 
 class Softmax(Module):

@@ -220,7 +220,9 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("glu: does not support 0-d (scalar) tensors")
     n = x.shape[dim]
     if n % 2:
-        raise ValueError(f"glu: halving dimension {dim} of shape {tuple(x.shape)} needs an even size, got {n}")
+        raise ValueError(
+            f"glu: halving dimension {dim} of shape {tuple(x.shape)} needs an even size, got {n}"
+        )
     a, b = ops.split(x, [n // 2, n // 2], dim)
     return a * ops.sigmoid(b)
 
