@@ -230,6 +230,9 @@ void bind_select(py::module_& m, TensorClass& T);
 void bind_select_sort(py::module_& m, TensorClass& T);   // ops_select2.cpp
 void bind_select_shape(py::module_& m, TensorClass& T);  // ops_select3.cpp
 void bind_unary(py::module_& m, TensorClass& T);
+void bind_unary2(py::module_& m, TensorClass& T);  // ops_unary2.cpp, called by bind_unary
+// clip/clamp/clamp_min/clamp_max: number bounds (clip, clip_int) or tensor bounds (clamp_tensor).
+TP clamp_binding(py::handle x, py::handle lo, py::handle hi, const char* op);
 void bind_spatial(py::module_& m, TensorClass& T);
 void bind_methods(py::module_& m, TensorClass& T);
 void bind_shape2(py::module_& m, TensorClass& T);  // ops_shape2.cpp (derived shape ops)

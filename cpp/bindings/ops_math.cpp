@@ -67,39 +67,34 @@ void bind_math(py::module_& m, TensorClass& T) {
       py::arg("x"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0,
       "softplus(x, beta=1.0, threshold=20.0) -> Tensor\n\nlog(1 + exp(beta x)) / beta computed stably; x "
       "itself where beta x > threshold (as PyTorch).\n\nx: any shape; returns x's shape.");
-  // Integer bounds keep an int64 tensor int64 (exact); a float bound makes it float (PyTorch).
   def_op(
       m, T, "clip",
-      [](py::handle h, py::handle lo, py::handle hi) {
-        Tensor x = tensor_arg(h, "clip");
-        auto is_int_bound = [](py::handle b) { return b.is_none() || is_int_like(b.ptr()); };
-        if (!is_floating(x.dtype()) && is_int_bound(lo) && is_int_bound(hi)) {
-          auto b = [](py::handle v) {
-            return v.is_none() ? std::nullopt : std::optional<int64_t>(py_int64(v.ptr(), "clip"));
-          };
-          return clip_int(x, b(lo), b(hi)).impl();
-        }
-        auto b = [](py::handle v) {
-          return v.is_none() ? std::nullopt : std::optional<double>(py_double(v.ptr(), "clip"));
-        };
-        return clip(x, b(lo), b(hi)).impl();
-      },
+      [](py::handle h, py::handle lo, py::handle hi) { return clamp_binding(h, lo, hi, "clip"); },
       py::arg("x"), py::arg("min") = py::none(), py::arg("max") = py::none(),
-      "clip(x, min=None, max=None) -> Tensor\n\nx limited to [min, max] elementwise (None: unbounded). "
-      "Integer bounds keep an int64 tensor int64; a float bound makes it float.\n\nx: any shape; returns "
-      "x's shape.");
+      "clip(x, min=None, max=None) -> Tensor\n\nx limited to [min, max] elementwise (None: unbounded; at "
+      "least "
+      "one is given). Number bounds: integer ones keep an int64 tensor int64, a float one makes it float. "
+      "Tensor bounds broadcast (min(max(x, min), max), gradients to the bounds as PyTorch).\n\nx: any shape; "
+      "returns the broadcast shape.");
   def_method_alias(T, "clamp", "clip");
+  // where(condition) alone is nonzero(condition, as_tuple=True), as PyTorch.
   m.def(
       "where",
-      [](py::handle c, py::handle a, py::handle b) {
+      [](py::handle c, py::object a, py::object b) -> py::object {
         Tensor C = tensor_arg(c, "where", "condition");
+        if (a.is_none() && b.is_none()) {
+          py::tuple out(0);
+          for (const Tensor& t : nonzero_tuple(C)) out = out + py::make_tuple(t.impl());
+          return out;
+        }
+        if (a.is_none() || b.is_none()) throw TypeError("where: give both x and y, or neither");
         auto [A, B] = tensor_pair(a, b, "where");
-        return where(C, A, B).impl();
+        return py::cast(where(C, A, B).impl());
       },
-      py::arg("condition"), py::arg("a"), py::arg("b"),
-      "where(condition, a, b) -> Tensor\n\nElementwise a if condition else b, with NumPy broadcasting; no "
-      "gradient flows to condition.\n\ncondition: bool, a, b: tensors or numbers; returns the broadcast "
-      "shape.");
+      py::arg("condition"), py::arg("x") = py::none(), py::arg("y") = py::none(),
+      "where(condition, x, y) -> Tensor\n\nElementwise x if condition else y, with NumPy broadcasting; no "
+      "gradient flows to condition. where(condition) alone: a tuple of int64 index tensors, one per axis, of "
+      "the true entries.\n\ncondition: bool, x, y: tensors or numbers; returns the broadcast shape.");
   m.def(
       "cast", [](const TP& x, DType d) { return cast(Tensor(x), d).impl(); }, py::arg("x"), py::arg("dtype"),
       "cast(x, dtype) -> Tensor\n\nx converted to dtype (differentiable between float dtypes); same shape.");
@@ -116,10 +111,35 @@ void bind_math(py::module_& m, TensorClass& T) {
       NAME "(a, b) -> Tensor\n\n" DOC                                        \
            "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; " \
            "returns the broadcast shape.")
-  BINARY("add", add, "a + b elementwise.");
-  BINARY("sub", sub, "a - b elementwise.");
+#define ALPHA(NAME, FN, DOC)                                                        \
+  def_op(                                                                           \
+      m, T, NAME,                                                                   \
+      [](py::handle a, py::handle b, py::handle alpha) {                            \
+        auto [A, B] = tensor_pair(a, b, NAME);                                      \
+        if (is_number(alpha) && number(alpha, NAME) == 1.0) return FN(A, B).impl(); \
+        return FN(A, mul(B, to_tensor(alpha, B, NAME))).impl();                     \
+      },                                                                            \
+      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("alpha") = 1,              \
+      NAME "(a, b, *, alpha=1) -> Tensor\n\n" DOC                                   \
+           "\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; returns the broadcast shape.")
+  ALPHA("add", add, "a + alpha * b elementwise.");
+  ALPHA("sub", sub, "a - alpha * b elementwise.");
+#undef ALPHA
+  def_op(
+      m, T, "div",
+      [](py::handle a, py::handle b, py::handle mode) {
+        auto [A, B] = tensor_pair(a, b, "div");
+        if (mode.is_none()) return div(A, B).impl();
+        if (!PyUnicode_Check(mode.ptr()))
+          throw TypeError("div: rounding_mode must be None, 'trunc' or 'floor', got " +
+                          std::string(py::repr(mode)));
+        return div_rounding(A, B, mode.cast<std::string>()).impl();
+      },
+      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("rounding_mode") = py::none(),
+      "div(a, b, *, rounding_mode=None) -> Tensor\n\na / b elementwise (true division, integers promote to "
+      "float); rounding_mode 'trunc' rounds toward zero, 'floor' toward -inf (integers stay int64; gradient "
+      "0).\n\na, b: tensors, numbers or array-likes; NumPy broadcasting; returns the broadcast shape.");
   BINARY("mul", mul, "a * b elementwise.");
-  BINARY("div", div, "a / b elementwise.");
   BINARY("maximum", maximum, "The larger of a and b elementwise (gradient split evenly on ties).");
   BINARY("minimum", minimum, "The smaller of a and b elementwise (gradient split evenly on ties).");
   BINARY("logical_and", logical_and, "Bool tensor: a and b.");

@@ -315,4 +315,70 @@ Tensor diag(const Tensor& x, int64_t diagonal);
 Tensor diag_embed(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor diagflat(const Tensor& x, int64_t offset);
 Tensor trace(const Tensor& x);
+// ---- unary math and activations (issue 12; ops/elementwise_unary.cpp, elementwise_binary.cpp) ----
+// Integer inputs promote to float32 (PyTorch); rounding ops keep integer tensors as they are.
+Tensor expm1(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor exp2(const Tensor& x);
+Tensor tan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor asinh(const Tensor& x);
+Tensor acosh(const Tensor& x);
+Tensor atanh(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor erfinv(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor sinc(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor floor(const Tensor& x);  // floor..trunc: derivative 0
+Tensor ceil(const Tensor& x);
+Tensor trunc(const Tensor& x);
+Tensor round(const Tensor& x, int64_t decimals = 0);  // half to even, as PyTorch
+Tensor frac(const Tensor& x);                         // x - trunc(x)
+Tensor deg2rad(const Tensor& x);
+Tensor rad2deg(const Tensor& x);
+Tensor logit(const Tensor& x, std::optional<double> eps);
+Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf, std::optional<double> neginf);
+// activations
+Tensor hardtanh(const Tensor& x, double min_val, double max_val);  // gradient 1 strictly inside
+Tensor relu6(const Tensor& x);
+// scale * (x > 0 ? x : alpha * expm1(input_scale * x)): elu, selu, celu
+Tensor elu(const Tensor& x, double alpha, double scale = 1.0, double input_scale = 1.0);
+Tensor selu(const Tensor& x);
+Tensor celu(const Tensor& x, double alpha);
+Tensor logsigmoid(const Tensor& x);
+Tensor mish(const Tensor& x);
+Tensor hardswish(const Tensor& x);
+Tensor hardsigmoid(const Tensor& x);
+Tensor softsign(const Tensor& x);
+Tensor threshold(const Tensor& x, double threshold, double value);
+Tensor tanhshrink(const Tensor& x);
+Tensor softshrink(const Tensor& x, double lambd);
+Tensor hardshrink(const Tensor& x, double lambd);
+// binary (broadcasting, promoting)
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor copysign(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Tensor& b);       // sign of a (C fmod)
+Tensor remainder(const Tensor& a, const Tensor& b);  // sign of b (Python %)
+Tensor logaddexp(const Tensor& a, const Tensor& b);
+Tensor logaddexp2(const Tensor& a, const Tensor& b);
+Tensor xlogy(const Tensor& a, const Tensor& b);
+Tensor float_power(const Tensor& a, const Tensor& b);  // in float64
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
+// div with rounding_mode "trunc" / "floor" (no gradient: piecewise constant); "" = true division
+Tensor div_rounding(const Tensor& a, const Tensor& b, const std::string& mode);
+// clamp with optional tensor bounds (broadcasting; gradients to the bounds as PyTorch)
+Tensor clamp_tensor(const Tensor& x, const Tensor& lo, const Tensor& hi);
+
+// ---- unary math (issue 12), continued ----
+Tensor addcmul(const Tensor& x, const Tensor& t1, const Tensor& t2, double value);  // x + value t1 t2
+Tensor addcdiv(const Tensor& x, const Tensor& t1, const Tensor& t2, double value);  // x + value t1 / t2
+Tensors nonzero_tuple(const Tensor& cond);  // where(cond): one int64 index tensor per axis (no grad)
 }  // namespace fastgrad

@@ -115,9 +115,16 @@ def _t(x: Any) -> Tensor:
 
 
 # ------------------------------------------------------------------ activations
-def relu(x: Tensor) -> Tensor:
+# PyTorch's signatures. ``inplace=True`` is accepted (PyTorch code passes it) and the result is
+# computed out of place and returned: fastgrad's tape keeps the input these rules read.
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0) elementwise; x: any shape -> the same shape."""
     return ops.relu(_t(x))
+
+
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) elementwise; x: any shape -> the same shape."""
+    return ops.relu6(_t(x))
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -135,9 +142,14 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return ops.gelu(x, approximate)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x·sigmoid(x) elementwise; x: any shape -> the same shape."""
     return ops.silu(_t(x))
+
+
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·tanh(softplus(x)) elementwise; x: any shape -> the same shape."""
+    return ops.mish(_t(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -145,24 +157,135 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return ops.softplus(_t(x), float(beta), float(threshold))
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x if x > 0 else ``negative_slope``·x; x: any shape -> the same shape."""
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else ``negative_slope``·x (gradient ``negative_slope`` at 0, as PyTorch); any shape."""
     x = _t(x)
-    return (
-        ops.maximum(x, x * float(negative_slope))
-        if negative_slope <= 1
-        else ops.minimum(x, x * float(negative_slope))
-    )
+    return ops.where(x > 0, x, x * float(negative_slope))
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """exp(x) / Σ exp(x) along ``dim`` (stable); x: any shape -> the same shape."""
-    return ops.softmax(_t(x), dim)
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else α(exp(x) − 1); x: any shape -> the same shape."""
+    return ops.elu(_t(x), float(alpha))
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """x − logsumexp(x) along ``dim``; x: any shape -> the same shape."""
-    return ops.log_softmax(_t(x), dim)
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
+    """scale·elu(x, α) with Klambauer et al.'s constants; x: any shape -> the same shape."""
+    return ops.selu(_t(x))
+
+
+def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, α(exp(x/α) − 1)); x: any shape -> the same shape."""
+    return ops.celu(_t(x), float(alpha))
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val] (gradient 1 strictly inside); x: any shape -> the same shape."""
+    return ops.hardtanh(_t(x), float(min_val), float(max_val))
+
+
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·relu6(x + 3)/6; x: any shape -> the same shape."""
+    return ops.hardswish(_t(x))
+
+
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3)/6; x: any shape -> the same shape."""
+    return ops.hardsigmoid(_t(x))
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|); x: any shape -> the same shape."""
+    return ops.softsign(_t(x))
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)), computed stably; x: any shape -> the same shape."""
+    return ops.logsigmoid(_t(x))
+
+
+def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value; x: any shape -> the same shape."""
+    return ops.threshold(_t(x), float(threshold), float(value))
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x − tanh(x); x: any shape -> the same shape."""
+    return ops.tanhshrink(_t(x))
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x ∓ λ outside [−λ, λ], 0 inside; x: any shape -> the same shape."""
+    return ops.softshrink(_t(x), float(lambd))
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x outside [−λ, λ], 0 inside; x: any shape -> the same shape."""
+    return ops.hardshrink(_t(x), float(lambd))
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else weight·x, weight (1,) or (C,) broadcast along axis 1 (axis 0 of a 1-d x).
+
+    x: (N, C, *) or (C,) or any shape when weight has one element -> the same shape.
+    """
+    x, w = _t(x), _t(weight)
+    if w.ndim > 1:
+        raise ValueError(f"prelu: weight must be 0-d or 1-d, got shape {tuple(w.shape)}")
+    if w.numel() != 1:
+        if x.ndim == 0:
+            raise ValueError("prelu: a 0-d input needs a weight with one element")
+        c = x.shape[1] if x.ndim >= 2 else 1
+        if w.numel() != c:
+            raise ValueError(
+                f"prelu: weight has {w.numel()} elements but input of shape {tuple(x.shape)} has {c} channels"
+            )
+        w = w.reshape([c] + [1] * (x.ndim - 2)) if x.ndim >= 2 else w
+    elif w.ndim == 1 and x.ndim == 0:
+        w = w.reshape([])
+    return ops.where(x > 0, x, x * w)
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """a·sigmoid(b) with a, b the two halves of x along ``dim``; (…, 2n, …) -> (…, n, …)."""
+    x = _t(x)
+    if x.ndim == 0:
+        raise ValueError("glu: does not support 0-d (scalar) tensors")
+    n = x.shape[dim]
+    if n % 2:
+        raise ValueError(
+            f"glu: halving dimension {dim} of shape {tuple(x.shape)} needs an even size, got {n}"
+        )
+    a, b = ops.split(x, [n // 2, n // 2], dim)
+    return a * ops.sigmoid(b)
+
+
+def _softmax_dim(x: Tensor, dim: Optional[int]) -> int:
+    # PyTorch's implicit choice for dim=None (_get_softmax_dim): 0 for 0-, 1- and 3-d input, else 1.
+    if dim is not None:
+        return dim
+    return 0 if x.ndim in (0, 1, 3) else 1
+
+
+def _cast_to(x: Tensor, dtype: Any) -> Tensor:
+    return x if dtype is None else ops.cast(x, dtype)
+
+
+def softmax(x: Tensor, dim: Optional[int] = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / Σ exp(x) along ``dim`` (stable; None: PyTorch's implicit dim); x: any shape -> the same."""
+    x = _cast_to(_t(x), dtype)
+    return ops.softmax(x, _softmax_dim(x, dim))
+
+
+def softmin(x: Tensor, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(−x) along ``dim`` (None: PyTorch's implicit dim); x: any shape -> the same shape."""
+    x = _cast_to(_t(x), dtype)
+    return ops.softmax(-x, _softmax_dim(x, dim))
+
+
+def log_softmax(x: Tensor, dim: Optional[int] = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """x − logsumexp(x) along ``dim`` (None: PyTorch's implicit dim); x: any shape -> the same shape."""
+    x = _cast_to(_t(x), dtype)
+    return ops.log_softmax(x, _softmax_dim(x, dim))
 
 
 def one_hot(target: Any, num_classes: int = -1, dtype: Any = float32) -> Tensor:
