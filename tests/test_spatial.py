@@ -459,3 +459,18 @@ def test_opinfo_samples(op, dtype):
             np.testing.assert_allclose(np.asarray(g), w.numpy(), atol=tol, rtol=tol, err_msg=f"{s}")
         n += 1
     assert n > 0
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv_padding_mode_and_device(mode):
+    layer = nn.Conv2d(2, 3, 3, padding=(1, 2), dtype=fg.float64, padding_mode=mode, device="cpu")
+    tl = torch.nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=mode).double()
+    with torch.no_grad():
+        tl.weight.copy_(torch.tensor(np.asarray(layer.weight)))
+        tl.bias.copy_(torch.tensor(np.asarray(layer.bias)))
+    x = RNG.standard_normal((2, 2, 5, 6))
+    close(layer(fg.tensor(x)), tl(torch.tensor(x)))
+    with pytest.raises(ValueError, match="nn.Conv2d"):
+        nn.Conv2d(2, 3, 3, device="cuda")
+    with pytest.raises(ValueError, match="nn.BatchNorm2d"):
+        nn.BatchNorm2d(3, device="cuda")
