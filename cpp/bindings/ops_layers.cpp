@@ -32,19 +32,22 @@ void bind_layers(py::module_& m) {
   m.def(
       "max_pool",
       [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
-         const std::vector<int64_t>& p, bool cl) { return max_pool(Tensor(x), k, s, p, cl).impl(); },
+         const std::vector<int64_t>& p, bool cl, const std::vector<int64_t>& dil,
+         bool ceil_mode) { return max_pool(Tensor(x), k, s, p, cl, dil, ceil_mode).impl(); },
       py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("channels_last"),
-      "max_pool(x, kernel, stride, padding, channels_last) -> Tensor\n\nN-d max pooling of x: (N, C, "
-      "*spatial) or channels-last.");
+      py::arg("dilation") = std::vector<int64_t>{}, py::arg("ceil_mode") = false,
+      "max_pool(x, kernel, stride, padding, channels_last, dilation=[], ceil_mode=False) -> Tensor\n\nN-d "
+      "max pooling of x: (N, C, *spatial) or channels-last (PyTorch's geometry; dilation [] = 1s).");
   m.def(
       "avg_pool",
       [](const TP& x, const std::vector<int64_t>& k, const std::vector<int64_t>& s,
-         const std::vector<int64_t>& p, bool cip,
-         bool cl) { return avg_pool(Tensor(x), k, s, p, cip, cl).impl(); },
+         const std::vector<int64_t>& p, bool cip, bool cl, bool ceil_mode, std::optional<int64_t> divisor) {
+        return avg_pool(Tensor(x), k, s, p, cip, cl, ceil_mode, divisor).impl();
+      },
       py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("count_include_pad"),
-      py::arg("channels_last"),
-      "avg_pool(x, kernel, stride, padding, count_include_pad, channels_last) -> Tensor\n\nN-d average "
-      "pooling.");
+      py::arg("channels_last"), py::arg("ceil_mode") = false, py::arg("divisor_override") = py::none(),
+      "avg_pool(x, kernel, stride, padding, count_include_pad, channels_last, ceil_mode=False, "
+      "divisor_override=None) -> Tensor\n\nN-d average pooling (PyTorch's geometry and divisor).");
   m.def(
       "adaptive_avg_pool",
       [](const TP& x, const std::vector<int64_t>& o, bool cl) {

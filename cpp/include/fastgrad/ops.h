@@ -212,10 +212,13 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vec
             const std::vector<int64_t>& pad_lo, const std::vector<int64_t>& pad_hi,
             const std::vector<int64_t>& dilation, int64_t groups, bool channels_last,
             Activation act = Activation::None);
+// Pooling follows PyTorch: dilation (max only; empty = 1s), ceil_mode, divisor_override.
 Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
-                const std::vector<int64_t>& pad, bool channels_last);
+                const std::vector<int64_t>& pad, bool channels_last, const std::vector<int64_t>& dilation = {},
+                bool ceil_mode = false);
 Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
-                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last);
+                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last,
+                bool ceil_mode = false, std::optional<int64_t> divisor_override = std::nullopt);
 Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, bool channels_last);
 }  // namespace fastgrad
 
@@ -381,4 +384,18 @@ Tensor clamp_tensor(const Tensor& x, const Tensor& lo, const Tensor& hi);
 Tensor addcmul(const Tensor& x, const Tensor& t1, const Tensor& t2, double value);  // x + value t1 t2
 Tensor addcdiv(const Tensor& x, const Tensor& t1, const Tensor& t2, double value);  // x + value t1 / t2
 Tensors nonzero_tuple(const Tensor& cond);  // where(cond): one int64 index tensor per axis (no grad)
+// ---- spatial ops (issue 12): pooling indices, transposed convolution ----
+// {pooled values, flat index into x of each winner (int64, no derivative)}.
+Tensors max_pool_with_indices(const Tensor& x, const std::vector<int64_t>& kernel,
+                              const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
+                              bool channels_last, const std::vector<int64_t>& dilation, bool ceil_mode);
+// The flat indices of max_pool_with_indices turned into PyTorch's return_indices: the
+// offset within each (n, c) plane of x (shape x_shape).
+Tensor max_pool_plane_indices(const Tensor& flat, const Shape& x_shape, bool channels_last);
+// x (N, C_in, *S), w (C_in, C_out/groups, *k) (PyTorch's layout; channels_last:
+// x (N, *S, C_in), w (C_in, *k, C_out/groups)) -> (N, C_out, *S_out) with
+// S_out = (S-1)*stride - 2*pad + dil*(k-1) + output_padding + 1. `bias` may be undefined.
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
+                      const std::vector<int64_t>& pad, const std::vector<int64_t>& output_padding,
+                      const std::vector<int64_t>& dilation, int64_t groups, bool channels_last);
 }  // namespace fastgrad

@@ -271,46 +271,74 @@ Tensor conv_grad_weight(const Tensor& x, const Tensor& gy, const Shape& ws, cons
 }
 
 // ---------------------------------------------------------------- pooling
+struct PoolParams : ConvParams {
+  bool ceil_mode = false;
+  int64_t divisor_override = 0;
+};
+
+// The op as the user called it: "max_pool2d", ...
+std::string pool_name(const char* base, int nd) { return std::string(base) + std::to_string(nd) + "d"; }
+
 // Spatial axes must be non-empty (as PyTorch): an empty window would average to 0/0 or
 // pick no winner. Empty batch or channel axes just give an empty result.
-void check_pool_input(const Shape& xs, const Act& a, const ConvParams& p, const char* op) {
+void check_pool_input(const Shape& xs, const Act& a, const ConvParams& p, const std::string& op) {
   for (int d = 0; d < p.nd; ++d)
     if (a.S[d] < 1)
-      throw ValueError(std::string(op) + ": input " + shape_str(xs) +
+      throw ValueError(op + ": input " + shape_str(xs) +
                        " has a zero-sized spatial axis (only the batch and channel axes may be empty)");
 }
-Shape pool_out_shape(const Shape& xs, const ConvParams& p, const char* op) {
+// PyTorch's pooling_output_shape: floor or ceil division, and in ceil mode the last
+// window must start inside the input or the left padding.
+int64_t pool_out_size(int64_t in, const PoolParams& p, int d) {
+  const int64_t s = p.stride[d];
+  const int64_t span =
+      in + p.pad_lo[d] + p.pad_hi[d] - p.dil[d] * (p.k[d] - 1) - 1 + (p.ceil_mode ? s - 1 : 0);
+  if (span < 0) return 0;
+  int64_t o = span / s + 1;
+  if (p.ceil_mode && (o - 1) * s >= in + p.pad_lo[d]) --o;
+  return o;
+}
+// The one place pooling geometry is checked (the Python layers pass it through).
+Shape pool_out_shape(const Shape& xs, const PoolParams& p, const std::string& op) {
+  auto vec = [&](const int64_t* v) { return shape_str(Shape(v, v + p.nd)); };
   if (static_cast<int>(xs.size()) != p.nd + 2)
-    throw ValueError(std::string(op) + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " +
+    throw ValueError(op + ": expected a " + std::to_string(p.nd + 2) + "-D input, got shape " +
                      shape_str(xs));
   Act a = act_dims(xs, p);
   check_pool_input(xs, a, p, op);
   int64_t out[3];
   for (int d = 0; d < p.nd; ++d) {
+    // PyTorch: "pad should be at most half of effective kernel size".
     if (p.pad_lo[d] * 2 > p.k[d])
-      throw ValueError(std::string(op) + ": padding should be at most half the kernel size");
-    out[d] = out_size(a.S[d], p.k[d], p, d);
-    if (out[d] < 1)
-      throw ValueError(std::string(op) + ": input " + shape_str(xs) + " is too small for the window");
+      throw ValueError(op + ": padding " + vec(p.pad_lo) + " must be at most half the kernel size " +
+                       vec(p.k) + " (input " + shape_str(xs) + ")");
+    out[d] = pool_out_size(a.S[d], p, d);
   }
+  for (int d = 0; d < p.nd; ++d)
+    if (out[d] < 1)
+      throw ValueError(op + ": input " + shape_str(xs) + " is too small for kernel " + vec(p.k) +
+                       " with padding " + vec(p.pad_lo) + " and dilation " + vec(p.dil) + " (output size " +
+                       shape_str(Shape(out, out + p.nd)) + ")");
   return act_shape(a.N, a.C, out, p);
 }
-kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& ys) {
+kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& ys, int64_t divisor = 0) {
   Act a = act_dims(xs, p), o = act_dims(ys, p);
-  return geom(p, a, a.C, o.S);
+  kernels::ConvGeom g = geom(p, a, a.C, o.S);
+  g.divisor_override = divisor;
+  return g;
 }
 
 // Outputs: the pooled values and, as a constant second output, the flat index into x
 // of each window's winner; the rules gather/scatter through it with index ops.
 struct MaxPool : Primitive {
-  ConvParams p;
-  explicit MaxPool(ConvParams q) : p(q) {}
+  PoolParams p;
+  explicit MaxPool(PoolParams q) : p(q) {}
   // The second output (the winners' indices) is what the VJP reads.
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("max_pool").outputs(2).reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
-    Shape s = pool_out_shape(in[0].shape(), p, name());
+    Shape s = pool_out_shape(in[0].shape(), p, pool_name("max_pool", p.nd));
     return {s, s};
   }
   Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
@@ -351,7 +379,7 @@ FG_REGISTER_PRIMITIVE(MaxPool::kDesc);
 // Average pooling (fixed windows or adaptive) is linear: the rules of the pool and of
 // its adjoint are each other.
 struct AvgPoolSpec {
-  ConvParams p;
+  PoolParams p;
   bool count_include_pad = true;
   bool adaptive = false;
 };
@@ -375,7 +403,7 @@ struct AvgPool : Primitive {
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor x = contiguous(detach(in[0]));
     Tensor y = empty(out_shape, x.dtype());
-    kernels::ConvGeom g = pool_geom(s.p, x.shape(), out_shape);
+    kernels::ConvGeom g = pool_geom(s.p, x.shape(), out_shape, s.p.divisor_override);
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
       if (s.adaptive)
         kernels::adaptive_avgpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>());
@@ -405,7 +433,7 @@ struct AvgPoolAdjoint : Primitive {
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor gy = contiguous(detach(in[0]));
     Tensor gx = empty(x_shape, gy.dtype());
-    kernels::ConvGeom g = pool_geom(s.p, x_shape, gy.shape());
+    kernels::ConvGeom g = pool_geom(s.p, x_shape, gy.shape(), s.p.divisor_override);
     FG_DISPATCH_FLOAT(gy.dtype(), name(), [&] {
       if (s.adaptive)
         kernels::adaptive_avgpool_backward<scalar_t>(g, gy.data<scalar_t>(), gx.data<scalar_t>());
@@ -440,7 +468,9 @@ ConvParams make_params(int nd, const std::vector<int64_t>& stride, const std::ve
       throw ValueError(std::string(op) + ": " + what + " needs " + std::to_string(nd) + " entries, got " +
                        std::to_string(v.size()));
     for (auto e : v)
-      if (e < minv) throw ValueError(std::string(op) + ": " + what + " must be >= " + std::to_string(minv));
+      if (e < minv)
+        throw ValueError(std::string(op) + ": " + what + " must be >= " + std::to_string(minv) + ", got " +
+                         shape_str(Shape(v.begin(), v.end())));
   };
   check(stride, "stride", 1);
   check(lo, "padding", 0);
@@ -472,36 +502,124 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vec
   return bias.defined() ? apply1(prim, {x, w, bias}) : apply1(prim, {x, w});
 }
 
-Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
-                const std::vector<int64_t>& pad, bool channels_last) {
-  const int nd = static_cast<int>(kernel.size());
-  ConvParams p = make_params(nd, stride, pad, pad, std::vector<int64_t>(nd, 1), 1, channels_last, "max_pool");
+// The transposed convolution is the input adjoint of conv (cheat sheet "CONVOLUTION"):
+// conv_transpose(x, w) = conv_grad_input(x, w) for the conv whose output x is, so its
+// rules (and every higher order) are that primitive's.
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
+                      const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
+                      const std::vector<int64_t>& output_padding, const std::vector<int64_t>& dil,
+                      int64_t groups, bool channels_last) {
+  const int nd = static_cast<int>(w.ndim()) - 2;
+  const std::string op = "conv_transpose" + std::to_string(std::max(nd, 0)) + "d";
+  if (nd < 1 || nd > 3 || x.ndim() != w.ndim())
+    throw ValueError(op + ": expected a 3-D to 5-D input and a weight of the same rank, got input " +
+                     shape_str(x.shape()) + " and weight " + shape_str(w.shape()));
+  require_float(x, op.c_str());
+  if (x.dtype() != w.dtype())
+    throw TypeError(op + ": input is " + dtype_name(x.dtype()) + " but weight is " + dtype_name(w.dtype()));
+  ConvParams p = make_params(nd, stride, pad, pad, dil, groups, channels_last, op.c_str());
+  p = with_kernel(p, w.shape());
+  if (static_cast<int>(output_padding.size()) != nd)
+    throw ValueError(op + ": output_padding needs " + std::to_string(nd) + " entries");
+  Act a = act_dims(x.shape(), p);
+  const Shape& ws = w.shape();
+  const int64_t cout_g = channels_last ? ws.back() : ws[1];
+  if (groups < 1 || ws[0] != a.C || ws[0] % groups != 0)
+    throw ValueError(op + ": input " + shape_str(x.shape()) + " has " + std::to_string(a.C) +
+                     " channels but weight " + shape_str(ws) + " expects " + std::to_string(ws[0]) +
+                     " (divisible by groups=" + std::to_string(groups) + ")");
+  int64_t out[3];
   for (int d = 0; d < nd; ++d) {
-    if (kernel[d] < 1) throw ValueError("max_pool: kernel size must be >= 1");
-    p.k[d] = kernel[d];
+    const int64_t op_d = output_padding[d];
+    if (op_d < 0 || (op_d >= p.stride[d] && op_d >= p.dil[d]))
+      throw ValueError(op + ": output_padding " +
+                       shape_str(Shape(output_padding.begin(), output_padding.end())) +
+                       " must be >= 0 and smaller than either the stride " +
+                       shape_str(Shape(stride.begin(), stride.end())) + " or the dilation " +
+                       shape_str(Shape(dil.begin(), dil.end())));
+    // The conv whose adjoint this is: pad_hi = pad - output_padding makes its output size
+    // exactly x's (the kernels never read pad_hi; only the size rule does, so it may be < 0).
+    p.pad_hi[d] = p.pad_lo[d] - op_d;
+    out[d] = (a.S[d] - 1) * p.stride[d] - 2 * p.pad_lo[d] + p.dil[d] * (p.k[d] - 1) + op_d + 1;
+    if (out[d] < 1 || a.S[d] < 1)
+      throw ValueError(op + ": input " + shape_str(x.shape()) + " and weight " + shape_str(ws) +
+                       " give a non-positive output size along spatial dim " + std::to_string(d));
   }
-  return apply(make_prim<MaxPool>(p), {x})[0];
+  Tensor y = conv_grad_input(x, w, act_shape(a.N, cout_g * groups, out, p), p);
+  if (!bias.defined()) return y;
+  if (bias.ndim() != 1 || bias.numel() != cout_g * groups || bias.dtype() != x.dtype())
+    throw ValueError(op + ": bias must have shape (" + std::to_string(cout_g * groups) +
+                     ",) and the input's dtype, got " + shape_str(bias.shape()));
+  return add(y, bias_view(bias, y, p));
+}
+
+namespace {
+PoolParams pool_params(const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                       const std::vector<int64_t>& pad, const std::vector<int64_t>& dilation, bool ceil_mode,
+                       bool channels_last, const char* base) {
+  const int nd = static_cast<int>(kernel.size());
+  const std::string op = pool_name(base, nd);
+  const std::vector<int64_t> dil = dilation.empty() ? std::vector<int64_t>(kernel.size(), 1) : dilation;
+  for (int d = 0; d < nd; ++d)
+    if (kernel[d] < 1)
+      throw ValueError(op + ": kernel_size must be >= 1, got " +
+                       shape_str(Shape(kernel.begin(), kernel.end())));
+  PoolParams p;
+  static_cast<ConvParams&>(p) = make_params(nd, stride, pad, pad, dil, 1, channels_last, op.c_str());
+  for (int d = 0; d < nd; ++d) p.k[d] = kernel[d];
+  p.ceil_mode = ceil_mode;
+  return p;
+}
+}  // namespace
+
+Tensors max_pool_with_indices(const Tensor& x, const std::vector<int64_t>& kernel,
+                              const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
+                              bool channels_last, const std::vector<int64_t>& dilation, bool ceil_mode) {
+  PoolParams p = pool_params(kernel, stride, pad, dilation, ceil_mode, channels_last, "max_pool");
+  return apply(make_prim<MaxPool>(p), {x});
+}
+
+Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                const std::vector<int64_t>& pad, bool channels_last, const std::vector<int64_t>& dilation,
+                bool ceil_mode) {
+  return max_pool_with_indices(x, kernel, stride, pad, channels_last, dilation, ceil_mode)[0];
+}
+
+Tensor max_pool_plane_indices(const Tensor& flat, const Shape& x_shape, bool channels_last) {
+  // MaxPool's second output indexes x as a whole; PyTorch's return_indices counts within
+  // each (n, c) plane: the spatial offset only.
+  const int64_t nd = static_cast<int64_t>(x_shape.size()) - 2;
+  int64_t S = 1;
+  for (int64_t d = 0; d < nd; ++d) S *= x_shape[static_cast<size_t>((channels_last ? 1 : 2) + d)];
+  const int64_t C = channels_last ? x_shape.back() : 1;
+  Tensor src = contiguous(detach(flat));
+  Tensor r = empty(src.shape(), DType::Int64);
+  const int64_t* ip = src.data<int64_t>();
+  int64_t* op = r.data<int64_t>();
+  for (int64_t i = 0; i < src.numel(); ++i) op[i] = S > 0 ? (ip[i] / C) % S : 0;
+  return r;
 }
 
 Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
-                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last) {
-  const int nd = static_cast<int>(kernel.size());
+                const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last, bool ceil_mode,
+                std::optional<int64_t> divisor_override) {
   AvgPoolSpec s;
-  s.p = make_params(nd, stride, pad, pad, std::vector<int64_t>(nd, 1), 1, channels_last, "avg_pool");
-  for (int d = 0; d < nd; ++d) {
-    if (kernel[d] < 1) throw ValueError("avg_pool: kernel size must be >= 1");
-    s.p.k[d] = kernel[d];
-  }
+  s.p = pool_params(kernel, stride, pad, {}, ceil_mode, channels_last, "avg_pool");
+  if (divisor_override && *divisor_override == 0)  // PyTorch: "divisor must be not zero"
+    throw ValueError(pool_name("avg_pool", s.p.nd) + ": divisor_override must not be zero (input " +
+                     shape_str(x.shape()) + ")");
+  s.p.divisor_override = divisor_override.value_or(0);
   s.count_include_pad = count_include_pad;
-  require_float(x, "avg_pool");
-  return avg_pool_apply(x, s, pool_out_shape(x.shape(), s.p, "avg_pool"));
+  require_float(x, pool_name("avg_pool", s.p.nd).c_str());
+  return avg_pool_apply(x, s, pool_out_shape(x.shape(), s.p, pool_name("avg_pool", s.p.nd)));
 }
 
 Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, bool channels_last) {
   const int nd = static_cast<int>(out_size.size());
   AvgPoolSpec s;
-  s.p = make_params(nd, std::vector<int64_t>(nd, 1), std::vector<int64_t>(nd, 0), std::vector<int64_t>(nd, 0),
-                    std::vector<int64_t>(nd, 1), 1, channels_last, "adaptive_avg_pool");
+  static_cast<ConvParams&>(s.p) =
+      make_params(nd, std::vector<int64_t>(nd, 1), std::vector<int64_t>(nd, 0), std::vector<int64_t>(nd, 0),
+                  std::vector<int64_t>(nd, 1), 1, channels_last, "adaptive_avg_pool");
   s.adaptive = true;
   if (x.ndim() != nd + 2)
     throw ValueError("adaptive_avg_pool: expected a " + std::to_string(nd + 2) + "-D input, got shape " +
@@ -509,7 +627,7 @@ Tensor adaptive_avg_pool(const Tensor& x, const std::vector<int64_t>& out_size, 
   for (auto o : out_size)
     if (o < 1) throw ValueError("adaptive_avg_pool: output sizes must be >= 1");
   Act a = act_dims(x.shape(), s.p);
-  check_pool_input(x.shape(), a, s.p, "adaptive_avg_pool");
+  check_pool_input(x.shape(), a, s.p, pool_name("adaptive_avg_pool", nd));
   return avg_pool_apply(x, s, act_shape(a.N, a.C, out_size.data(), s.p));
 }
 

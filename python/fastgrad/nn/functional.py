@@ -62,6 +62,22 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
     "global_avg_pool",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "pad",
+    "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "group_norm",
+    "instance_norm",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "dropout",
     "batch_norm",
     "layer_norm",
@@ -482,118 +498,568 @@ def conv3d(
     return _conv(x, weight, bias, stride, padding, dilation, groups, data_format, 3)
 
 
+def _conv_transpose(
+    x: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+    data_format: str,
+    nd: int,
+) -> Tensor:
+    layer = f"conv_transpose{nd}d"
+    x = tensor_arg(x, layer, "input")
+    weight = tensor_arg(weight, layer, "weight")
+    bias = None if bias is None else tensor_arg(bias, layer, "bias")
+    cl = _channels_last(data_format, nd, layer)
+    x, unbatched = _batched(x, nd, layer)
+    if isinstance(padding, str):
+        raise ValueError(f"{layer}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
+    # Channels, groups, output_padding and sizes are checked by the C++ op (named conv_transposeNd).
+    y = ops.conv_transpose(
+        x,
+        weight,
+        bias,
+        list(_ptuple(stride, nd, "stride", layer)),
+        list(_ptuple(padding, nd, "padding", layer)),
+        list(_ptuple(output_padding, nd, "output_padding", layer)),
+        list(_ptuple(dilation, nd, "dilation", layer)),
+        int(groups),
+        cl,
+    )
+    return ops.squeeze(y, 0) if unbatched else y
+
+
+def conv_transpose1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    data_format: str = "NCL",
+) -> Tensor:
+    """Transposed 1-D convolution: input (N, C_in, L) (or (C_in, L)), weight (C_in,
+    C_out/groups, k), bias (C_out,) -> (N, C_out, (L-1)*stride - 2*padding +
+    dilation*(k-1) + output_padding + 1). The input adjoint of conv1d."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, data_format, 1
+    )
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    data_format: str = "NCHW",
+) -> Tensor:
+    """Transposed 2-D convolution: input (N, C_in, H, W), weight (C_in, C_out/groups, kh, kw)
+    (channels-last: (C_in, kh, kw, C_out/groups)), bias (C_out,) -> (N, C_out, H_out, W_out),
+    sizes as torch.nn.functional.conv_transpose2d."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, data_format, 2
+    )
+
+
+def conv_transpose3d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    data_format: str = "NCDHW",
+) -> Tensor:
+    """Transposed 3-D convolution: input (N, C_in, D, H, W), weight (C_in, C_out/groups, kd,
+    kh, kw), bias (C_out,) -> (N, C_out, D_out, H_out, W_out)."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, data_format, 3
+    )
+
+
 # ------------------------------------------------------------------ pooling
+def _ptuple(v: Any, nd: int, name: str, layer: str) -> tuple[int, ...]:
+    """An int or a tuple of 1 or nd ints (PyTorch accepts a 1-tuple for every rank)."""
+    if not isinstance(v, (int, np.integer)) and len(tuple(v)) == 1:
+        v = tuple(v)[0]
+    return _tuple(v, nd, name, layer)
+
+
 def _pool_args(
-    x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int, layer: str
+    x: Any, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int, layer: str
 ) -> tuple[Tensor, bool, bool, list, list, list]:
+    # Geometry (kernel/stride/padding ranges, padding <= kernel/2, the output size) is
+    # checked once, by the C++ op, whose messages name max_poolNd/avg_poolNd and the shapes.
     x = _t(x)
     cl = _channels_last(data_format, nd, layer)
     x, unbatched = _batched(x, nd, layer)
-    k = _tuple(kernel_size, nd, "kernel_size", layer)
-    s = k if stride is None else _tuple(stride, nd, "stride", layer)
+    k = _ptuple(kernel_size, nd, "kernel_size", layer)
+    empty_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(tuple(stride)) == 0)
+    s = k if empty_stride else _ptuple(stride, nd, "stride", layer)
     if isinstance(padding, str):
         if padding.lower() != "valid":
             raise ValueError(f"{layer}: padding must be an int, a tuple or 'valid', got {padding!r}")
         padding = 0
-    p = _tuple(padding, nd, "padding", layer)
-    spatial = x.shape[1:-1] if cl else x.shape[2:]
-    _check_pool_input(x, cl, layer)
-    if min(k) < 1 or min(s) < 1:
-        raise ValueError(f"{layer}: kernel_size and stride must be >= 1, got kernel_size={k}, stride={s}")
-    for i in range(nd):
-        if p[i] * 2 > k[i]:
-            raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
-        if spatial[i] + 2 * p[i] < k[i]:
-            raise ValueError(
-                f"{layer}: input of shape {x.shape} is smaller than the kernel {k} (padding {p})"
-            )
+    p = _ptuple(padding, nd, "padding", layer)
     return x, cl, unbatched, list(k), list(s), list(p)
 
 
-def _check_pool_input(x: Tensor, cl: bool, layer: str) -> None:
-    spatial = x.shape[1:-1] if cl else x.shape[2:]
-    if min(spatial) < 1:
-        raise ValueError(
-            f"{layer}: input of shape {x.shape} has a zero-sized spatial axis "
-            "(only the batch and channel axes may be empty)"
-        )
-
-
-def _max_pool(x: Tensor, kernel_size: Any, stride: Any, padding: Any, data_format: str, nd: int) -> Tensor:
-    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"max_pool{nd}d")
-    y = ops.max_pool(x, k, s, p, cl)
-    return ops.squeeze(y, 0) if ub else y
+def _max_pool(
+    x: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+    data_format: str,
+    nd: int,
+) -> Any:
+    layer = f"max_pool{nd}d"
+    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, layer)
+    d = list(_ptuple(dilation, nd, "dilation", layer))
+    if not return_indices:
+        y = ops.max_pool(x, k, s, p, cl, d, bool(ceil_mode))
+        return ops.squeeze(y, 0) if ub else y
+    y, idx = ops.max_pool_with_indices(x, k, s, p, cl, d, bool(ceil_mode))
+    return (ops.squeeze(y, 0), ops.squeeze(idx, 0)) if ub else (y, idx)
 
 
 def _avg_pool(
-    x: Tensor, kernel_size: Any, stride: Any, padding: Any, count_include_pad: bool, data_format: str, nd: int
+    x: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Optional[int],
+    data_format: str,
+    nd: int,
 ) -> Tensor:
-    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, f"avg_pool{nd}d")
-    y = ops.avg_pool(x, k, s, p, bool(count_include_pad), cl)
+    layer = f"avg_pool{nd}d"
+    x, cl, ub, k, s, p = _pool_args(x, kernel_size, stride, padding, data_format, nd, layer)
+    div = None if divisor_override is None else int(divisor_override)
+    y = ops.avg_pool(x, k, s, p, bool(count_include_pad), cl, bool(ceil_mode), div)
     return ops.squeeze(y, 0) if ub else y
 
 
 def max_pool1d(
-    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCL"
-) -> Tensor:
-    """Max over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
-    ``stride`` defaults to ``kernel_size``."""
-    return _max_pool(x, kernel_size, stride, padding, data_format, 1)
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    data_format: str = "NCL",
+) -> Any:
+    """Max over windows: input (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out), and with
+    ``return_indices`` also the int64 position of each maximum within L (PyTorch's
+    indices). ``stride`` defaults to ``kernel_size``; ``dilation`` spaces the window taps;
+    ``ceil_mode`` rounds L_out up."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, data_format, 1)
 
 
 def max_pool2d(
-    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCHW"
-) -> Tensor:
-    """Max over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
-    ``stride`` defaults to ``kernel_size``."""
-    return _max_pool(x, kernel_size, stride, padding, data_format, 2)
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    data_format: str = "NCHW",
+) -> Any:
+    """Max over windows: input (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out),
+    and with ``return_indices`` the int64 flat index h*W + w of each maximum within its
+    plane. Arguments as torch.nn.functional.max_pool2d."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, data_format, 2)
 
 
 def max_pool3d(
-    x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCDHW"
-) -> Tensor:
-    """Max over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
-    H_out, W_out); ``stride`` defaults to ``kernel_size``."""
-    return _max_pool(x, kernel_size, stride, padding, data_format, 3)
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    data_format: str = "NCDHW",
+) -> Any:
+    """Max over windows: input (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out) (+ per-plane flat indices with ``return_indices``), as torch's max_pool3d."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, data_format, 3)
 
 
 def avg_pool1d(
-    x: Tensor,
+    input: Any,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
     data_format: str = "NCL",
 ) -> Tensor:
-    """Mean over windows: x (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
+    """Mean over windows: input (N, C, L) (or (C, L), or "NLC") -> (N, C, L_out);
     ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
-    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 1)
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, data_format, 1)
 
 
 def avg_pool2d(
-    x: Tensor,
+    input: Any,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
     data_format: str = "NCHW",
 ) -> Tensor:
-    """Mean over windows: x (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
-    ``count_include_pad=False`` divides by the number of real (unpadded) elements."""
-    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 2)
+    """Mean over windows: input (N, C, H, W) (or without N, or "NHWC") -> (N, C, H_out, W_out);
+    ``divisor_override`` replaces the window size as divisor. As torch's avg_pool2d."""
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, data_format, 2
+    )
 
 
 def avg_pool3d(
-    x: Tensor,
+    input: Any,
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
     data_format: str = "NCDHW",
 ) -> Tensor:
-    """Mean over windows: x (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
-    H_out, W_out); ``count_include_pad`` as in avg_pool2d."""
-    return _avg_pool(x, kernel_size, stride, padding, count_include_pad, data_format, 3)
+    """Mean over windows: input (N, C, D, H, W) (or without N, or "NDHWC") -> (N, C, D_out,
+    H_out, W_out); arguments as avg_pool2d."""
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, data_format, 3
+    )
+
+
+def _max_unpool(
+    x: Any, indices: Any, kernel_size: Any, stride: Any, padding: Any, output_size: Any, nd: int
+) -> Tensor:
+    # An honest composite: every pooled value is added at its plane offset into zeros
+    # (index_add, whose adjoint gathers the gradient back, as PyTorch's backward does).
+    layer = f"max_unpool{nd}d"
+    x = _t(x)
+    idx = tensor_arg(indices, layer, "indices")
+    if idx.dtype != int64:
+        raise TypeError(f"{layer}: indices must be int64, got {idx.dtype}")
+    if tuple(idx.shape) != tuple(x.shape):
+        raise ValueError(f"{layer}: indices of shape {idx.shape} must match the input's shape {x.shape}")
+    x, ub = _batched(x, nd, layer)
+    k = _ptuple(kernel_size, nd, "kernel_size", layer)
+    empty_stride = stride is None or (not isinstance(stride, (int, np.integer)) and len(tuple(stride)) == 0)
+    s = k if empty_stride else _ptuple(stride, nd, "stride", layer)
+    p = _ptuple(padding, nd, "padding", layer)
+    spatial = tuple(x.shape[2:])
+    out = [(spatial[i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd)]
+    if output_size is not None:
+        o = [int(v) for v in ((output_size,) if isinstance(output_size, (int, np.integer)) else output_size)]
+        if len(o) == nd + 2:
+            o = o[2:]
+        if len(o) != nd:
+            raise ValueError(f"{layer}: output_size must have {nd} or {nd + 2} entries, got {output_size}")
+        for i in range(nd):  # PyTorch: within one stride of the default size
+            if not out[i] - s[i] < o[i] < out[i] + s[i]:
+                raise ValueError(
+                    f'{layer}: invalid output_size "{tuple(o)}" (dim {i} must be between '
+                    f"{out[i] - s[i]} and {out[i] + s[i]}; input {x.shape})"
+                )
+        out = o
+    if min(out) < 1:
+        raise ValueError(f"{layer}: input of shape {x.shape} gives a non-positive output size {out}")
+    n, c = x.shape[0], x.shape[1]
+    plane = int(np.prod(out))
+    ii = np.asarray(idx).reshape(n * c, -1)
+    if ii.size and (ii.min() < 0 or ii.max() >= plane):
+        raise ValueError(
+            f"{layer}: an index is out of range for output size {tuple(out)} (indices span "
+            f"[{ii.min()}, {ii.max()}], input shape {x.shape})"
+        )
+    flat = (ii + np.arange(n * c, dtype=np.int64)[:, None] * plane).reshape(-1)
+    size, xf = [n * c * plane], ops.reshape(x, [-1])
+    y = ops.index_add(xf, size, 0, tensor(flat, dtype=int64))
+    # Overlapping pooling windows repeat an index; PyTorch's unpooling writes (the last write
+    # wins) where index_add would sum, while its backward still gathers the gradient at every
+    # index. So: the sum's derivative, the last write's value.
+    _, first_rev = np.unique(flat[::-1], return_index=True)
+    if first_rev.size != flat.size:
+        keep = np.sort(flat.size - 1 - first_rev)
+        y_keep = ops.index_add(
+            ops.index_select(xf, 0, tensor(keep, dtype=int64)), size, 0, tensor(flat[keep], dtype=int64)
+        )
+        y = y - (y - y_keep).detach()
+    y = ops.reshape(y, [n, c, *out])
+    return ops.squeeze(y, 0) if ub else y
+
+
+def max_unpool1d(
+    input: Any, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, output_size: Any = None
+) -> Tensor:
+    """The partial inverse of max_pool1d: input and indices (N, C, L) (from return_indices)
+    -> zeros (N, C, L_out) with each value at its index; L_out = (L-1)*stride - 2*padding
+    + kernel_size unless ``output_size`` is given."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(
+    input: Any, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, output_size: Any = None
+) -> Tensor:
+    """The partial inverse of max_pool2d: input and indices (N, C, H, W) -> (N, C, H_out,
+    W_out) zeros with each value at its flat per-plane index. As torch's max_unpool2d."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(
+    input: Any, indices: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, output_size: Any = None
+) -> Tensor:
+    """The partial inverse of max_pool3d: input and indices (N, C, D, H, W) -> (N, C, D_out,
+    H_out, W_out). As torch's max_unpool3d."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+# ------------------------------------------------------------------ padding
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Source positions along an axis of size n for output positions -lo .. n+hi-1."""
+    j = np.arange(-lo, n + hi, dtype=np.int64)
+    if mode == "reflect":  # the edge is not repeated: -1 -> 1, n -> n-2
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    return np.mod(j, n)  # circular
+
+
+def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Tensor:
+    """torch.nn.functional.pad: ``pad`` = (last_lo, last_hi, second_last_lo, ...) pads the
+    trailing len(pad)//2 axes; negative entries crop. ``mode``: "constant" (``value``, default
+    0), "reflect", "replicate" or "circular" (these on the last 1-3 axes of a 2-D to 5-D
+    input). input (*S) -> (*S') with S'[d] = S[d] + lo + hi. Differentiable: constant padding
+    is the pad primitive, cropping is slicing, the other modes gather with index_select."""
+    x = _t(input)
+    pads = [int(v) for v in pad]
+    if len(pads) % 2:
+        raise ValueError(f"pad: the pad tuple must have an even length, got {tuple(pads)}")
+    k = len(pads) // 2
+    if k > x.ndim:
+        raise ValueError(
+            f"pad: pad {tuple(pads)} pads {k} axes but the input of shape {x.shape} has only {x.ndim}"
+        )
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if mode != "constant":
+        if value not in (None, 0):
+            raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
+        if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
+            raise NotImplementedError(
+                f"pad: mode {mode!r} pads the last 1-3 axes of a 2-D to 5-D input ((N,) C, *spatial); "
+                f"got pad {tuple(pads)} for shape {x.shape}"
+            )
+    # pad[2i], pad[2i+1] belong to axis ndim-1-i.
+    per_axis = {x.ndim - 1 - i: (pads[2 * i], pads[2 * i + 1]) for i in range(k)}
+    for ax, (lo, hi) in per_axis.items():
+        n = x.shape[ax]
+        if n + lo + hi < 0:
+            raise ValueError(
+                f"pad: pad {tuple(pads)} gives a negative size {n + lo + hi} along axis {ax} of shape {x.shape}"
+            )
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(
+                f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of axis {ax} "
+                f"(input {x.shape})"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(
+                f"pad: circular padding ({lo}, {hi}) wraps around more than once along axis {ax} "
+                f"of size {n} (input {x.shape})"
+            )
+        if mode == "replicate" and n == 0 and (lo > 0 or hi > 0):
+            raise ValueError(f"pad: cannot replicate-pad the empty axis {ax} of shape {x.shape}")
+    if mode == "constant":
+        crop = [
+            slice(max(-lo, 0), x.shape[ax] - max(-hi, 0)) if ax in per_axis else slice(None)
+            for ax, (lo, hi) in ((a, per_axis.get(a, (0, 0))) for a in range(x.ndim))
+        ]
+        if any(lo < 0 or hi < 0 for lo, hi in per_axis.values()):
+            x = x[tuple(crop)]
+        width = [(max(lo, 0), max(hi, 0)) for lo, hi in (per_axis.get(a, (0, 0)) for a in range(x.ndim))]
+        if any(lo or hi for lo, hi in width):
+            x = ops.pad(x, width, 0 if value is None else value)
+        return x
+    for ax, (lo, hi) in per_axis.items():
+        if lo or hi:
+            if mode == "circular":  # as PyTorch: negative entries crop first, then it wraps the rest
+                c0, c1 = max(-lo, 0), x.shape[ax] - max(-hi, 0)
+                src = c0 + _pad_index(c1 - c0, max(lo, 0), max(hi, 0), mode)
+            else:  # reflect/replicate: output position j reads source _pad_index(j)
+                src = _pad_index(x.shape[ax], lo, hi, mode)
+            x = ops.index_select(x, ax, tensor(src, dtype=int64))
+    return x
+
+
+# ------------------------------------------------------------------ interpolation
+def _interp_size(x: Tensor, size: Any, scale_factor: Any, nd: int) -> tuple[list, list]:
+    """Output sizes and the scale factors PyTorch hands its kernels (None: in/out)."""
+    if size is not None and scale_factor is not None:
+        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+    spatial = list(x.shape[2:])
+    if size is not None:
+        sz = [size] * nd if isinstance(size, (int, np.integer)) else list(size)
+        if len(sz) != nd:
+            raise ValueError(
+                f"interpolate: input of shape {x.shape} has {nd} spatial axes but size {size} has {len(sz)}"
+            )
+        return [int(v) for v in sz], [None] * nd
+    if scale_factor is None:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    sf = [scale_factor] * nd if isinstance(scale_factor, (int, float, np.number)) else list(scale_factor)
+    if len(sf) != nd:
+        raise ValueError(
+            f"interpolate: input of shape {x.shape} has {nd} spatial axes but scale_factor "
+            f"{scale_factor} has {len(sf)}"
+        )
+    return [math.floor(float(spatial[i]) * float(sf[i])) for i in range(nd)], [float(f) for f in sf]
+
+
+def _scale_value(sc: Optional[float], n_in: int, n_out: int, ft: Any) -> Any:
+    # ATen's compute_scales_value: 1/scale_factor when given, else in/out, in the opmath type.
+    return ft(1.0 / sc) if sc is not None and sc > 0 else ft(n_in) / ft(n_out)
+
+
+def _nearest_index(n_in: int, n_out: int, sc: Optional[float], exact: bool, ft: Any) -> np.ndarray:
+    # ATen's CPU nearest kernels (compute_indices_nearest / HelperInterpNearestExact) in the
+    # opmath type: floor(scale * i), resp. round(max(scale * (i + 0.5) - 0.5, 0)).
+    scale = _scale_value(sc, n_in, n_out, ft)
+    dst = np.arange(n_out).astype(ft)
+    if exact:
+        src = np.floor(np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0)) + ft(0.5))
+    else:
+        src = np.floor(scale * dst)
+    return np.minimum(src.astype(np.int64), n_in - 1)
+
+
+def _linear_weights(
+    n_in: int, n_out: int, sc: Optional[float], align_corners: bool, ft: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # ATen's area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda.
+    if align_corners:
+        scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+    else:
+        scale = _scale_value(sc, n_in, n_out, ft)
+    dst = np.arange(n_out).astype(ft)
+    if align_corners:
+        src = scale * dst
+    else:
+        src = np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam1 = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
+    i1 = i0 + (i0 < n_in - 1)
+    return i0, i1, (ft(1) - lam1).astype(ft)
+
+
+_INTERP_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def interpolate(
+    input: Any,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: Optional[bool] = None,
+    recompute_scale_factor: Optional[bool] = None,
+    antialias: bool = False,
+) -> Tensor:
+    """torch.nn.functional.interpolate: input (N, C, *S) with 1-3 spatial axes -> (N, C,
+    *size) (or floor(S * scale_factor)). Modes "nearest", "nearest-exact", "linear" (3-D
+    input), "bilinear" (4-D), "trilinear" (5-D) with ``align_corners``, and "area" (adaptive
+    average pooling). PyTorch's source-index arithmetic (ATen's UpSample.h), as a separable
+    composite: along each axis a gather (index_select) and, for the linear modes, a weighted
+    sum of the two neighbours — linear in the input, so VJP (the adjoint scatter) and JVP
+    come from index_select's rules."""
+    x = _t(input)
+    if x.ndim < 3 or x.ndim > 5:
+        raise ValueError(f"interpolate: expected a 3-D to 5-D input (N, C, *spatial), got shape {x.shape}")
+    nd = x.ndim - 2
+    if antialias:
+        raise ValueError("interpolate: antialias=True is not supported")
+    linear_mode = mode in _INTERP_RANK
+    if mode not in ("nearest", "nearest-exact", "area") and not linear_mode:
+        raise ValueError(
+            f"interpolate: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear' "
+            f"or 'area', got {mode!r}"
+        )
+    if align_corners is not None and not linear_mode:
+        raise ValueError(
+            "interpolate: align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if linear_mode and _INTERP_RANK[mode] != nd:
+        raise ValueError(
+            f"interpolate: got a {x.ndim}-D input, but {mode} mode needs a {_INTERP_RANK[mode] + 2}-D input"
+        )
+    out, scales = _interp_size(x, size, scale_factor, nd)
+    if min(out) < 1:
+        raise ValueError(f"interpolate: input of shape {x.shape} gives the empty output size {out}")
+    if recompute_scale_factor:
+        scales = [None] * nd
+    if mode == "area":
+        return _adaptive(x, out, _DEFAULT_FORMAT[nd], nd)
+    ft = np.float64 if x.dtype == float64 else np.float32
+    # The innermost axis first: ATen's nested loop applies the outer axes' weights last.
+    for i in reversed(range(nd)):
+        ax, n_in = i + 2, x.shape[i + 2]
+        if not linear_mode:
+            idx = _nearest_index(n_in, out[i], scales[i], mode == "nearest-exact", ft)
+            x = ops.index_select(x, ax, tensor(idx, dtype=int64))
+            continue
+        i0, i1, lam0 = _linear_weights(n_in, out[i], scales[i], bool(align_corners), ft)
+        bshape = [1] * x.ndim
+        bshape[ax] = out[i]
+        w0 = tensor(lam0.reshape(bshape), dtype=x.dtype)
+        w1 = tensor((ft(1) - lam0).astype(ft).reshape(bshape), dtype=x.dtype)
+        x0 = ops.index_select(x, ax, tensor(i0, dtype=int64))
+        x1 = ops.index_select(x, ax, tensor(i1, dtype=int64))
+        x = x0 * w0 + x1 * w1
+    return x
+
+
+def upsample(
+    input: Any,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: Optional[bool] = None,
+) -> Tensor:
+    """Deprecated PyTorch alias of interpolate: (N, C, *S) -> (N, C, *S_out)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Any, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """interpolate(mode="nearest"): (N, C, *S) -> (N, C, *S_out)."""
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input: Any, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """interpolate(mode="bilinear", align_corners=True), as PyTorch's deprecated alias:
+    (N, C, H, W) -> (N, C, H_out, W_out)."""
+    return interpolate(input, size, scale_factor, "bilinear", True)
 
 
 def _adaptive(x: Tensor, output_size: Any, data_format: str, nd: int) -> Tensor:
@@ -602,7 +1068,6 @@ def _adaptive(x: Tensor, output_size: Any, data_format: str, nd: int) -> Tensor:
     cl = _channels_last(data_format, nd, layer)
     x, ub = _batched(x, nd, layer)
     spatial = x.shape[1:-1] if cl else x.shape[2:]
-    _check_pool_input(x, cl, layer)
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     out = [spatial[i] if o is None else int(o) for i, o in enumerate(output_size)]
@@ -639,8 +1104,9 @@ def global_avg_pool(x: Tensor, data_format: str = "NCHW", keepdims: bool = False
 
 
 # ------------------------------------------------------------------ regularisation & normalisation
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: zeroes entries with probability p and scales the rest by 1/(1-p)."""
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: zeroes entries with probability p and scales the rest by 1/(1-p).
+    Any shape. (``inplace`` is accepted for PyTorch's signature; a new tensor is returned.)"""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     x = _t(x)
@@ -650,6 +1116,129 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x * 0.0
     keep = (rand(*x.shape, dtype=x.dtype) >= float(p)).astype(x.dtype)
     return x * (keep * (1.0 / (1.0 - p)))
+
+
+def _channel_dropout(x: Any, p: float, training: bool, nd: int, layer: str) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{layer}: p must be in [0, 1], got {p}")
+    x = _t(x)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{layer}: expected a {nd + 1}-D (C, *spatial) or {nd + 2}-D (N, C, *spatial) input, got shape {x.shape}"
+        )
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    # One Bernoulli draw per (n, c) channel, broadcast over the spatial axes (Tompson et al.
+    # 2015, "Efficient Object Localization Using Convolutional Networks": SpatialDropout).
+    lead = x.ndim - nd
+    mshape = [*x.shape[:lead], *([1] * nd)]
+    keep = (rand(*mshape, dtype=x.dtype) >= float(p)).astype(x.dtype)
+    return x * (keep * (1.0 / (1.0 - p)))
+
+
+def dropout1d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout: zeroes whole channels of input (N, C, L) or (C, L) with probability
+    p, scales the rest by 1/(1-p). Same shape. (``inplace`` is accepted; a new tensor is returned.)"""
+    return _channel_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout of input (N, C, H, W) or (C, H, W): whole channels zeroed with
+    probability p, the rest scaled by 1/(1-p). Same shape."""
+    return _channel_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout of input (N, C, D, H, W) or (C, D, H, W). Same shape."""
+    return _channel_dropout(input, p, training, 3, "dropout3d")
+
+
+def group_norm(
+    input: Any,
+    num_groups: int,
+    weight: Optional[Tensor] = None,
+    bias: Optional[Tensor] = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Group normalisation (Wu & He 2018): input (N, C, *) with C divisible by num_groups;
+    each sample's C/num_groups-channel groups are normalised with their own biased mean and
+    variance, then scaled by weight (C,) and shifted by bias (C,). Same shape."""
+    x = _t(input)
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, *), got shape {x.shape}")
+    n, c = x.shape[0], x.shape[1]
+    g = int(num_groups)
+    if g < 1 or c % g:
+        raise ValueError(
+            f"group_norm: expected the {c} channels of input {x.shape} to be divisible by num_groups={g}"
+        )
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(
+                f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)} (input {x.shape})"
+            )
+    xg = ops.reshape(x, [n, g, x.numel() // max(n * g, 1)])
+    mean = ops.mean(xg, [2], True)
+    xc = xg - mean
+    var = ops.mean(xc * xc, [2], True)
+    y = ops.reshape(xc / ops.sqrt(var + float(eps)), list(x.shape))
+    shape = [1, c] + [1] * (x.ndim - 2)
+    if weight is not None:
+        y = y * ops.reshape(weight, shape)
+    if bias is not None:
+        y = y + ops.reshape(bias, shape)
+    return y
+
+
+def instance_norm(
+    input: Any,
+    running_mean: Optional[Tensor] = None,
+    running_var: Optional[Tensor] = None,
+    weight: Optional[Tensor] = None,
+    bias: Optional[Tensor] = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Instance normalisation (Ulyanov et al. 2016): each (n, c) plane of input (N, C, *)
+    normalised over its spatial axes; with ``use_input_stats=False`` the running statistics
+    (C,) are used instead, and in use_input_stats mode they are updated with the batch mean
+    of the per-instance statistics (unbiased variance), as PyTorch. Same shape."""
+    x = _t(input)
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of shape (N, C, *spatial), got shape {x.shape}")
+    n, c = x.shape[0], x.shape[1]
+    shape = [1, c] + [1] * (x.ndim - 2)
+    axes = list(range(2, x.ndim))
+    if use_input_stats:
+        m = int(np.prod(x.shape[2:]))
+        if m <= 1:
+            raise ValueError(
+                f"instance_norm: expected more than 1 spatial element when training, got input shape {x.shape}"
+            )
+        mean = ops.mean(x, axes, True)
+        xc = x - mean
+        var = ops.mean(xc * xc, axes, True)
+        if running_mean is not None and running_var is not None:
+            with no_grad():
+                bm = ops.mean(ops.reshape(mean.detach(), [n, c]), [0], False)
+                bv = ops.mean(ops.reshape(var.detach(), [n, c]), [0], False) * (m / (m - 1))
+                running_mean.copy_(running_mean * (1.0 - momentum) + bm.astype(running_mean.dtype) * momentum)
+                running_var.copy_(running_var * (1.0 - momentum) + bv.astype(running_var.dtype) * momentum)
+        y = xc / ops.sqrt(var + float(eps))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: expected running_mean and running_var when use_input_stats=False"
+            )
+        y = (x - ops.reshape(running_mean, shape)) / ops.sqrt(ops.reshape(running_var, shape) + float(eps))
+    if weight is not None:
+        y = y * ops.reshape(weight, shape)
+    if bias is not None:
+        y = y + ops.reshape(bias, shape)
+    return y
 
 
 def _bn_axes(x: Tensor, channel_axis: int) -> tuple[tuple, list]:

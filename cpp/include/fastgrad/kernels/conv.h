@@ -15,6 +15,8 @@ struct ConvGeom {
   int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
   int64_t stride[3] = {1, 1, 1}, pad_lo[3] = {0, 0, 0}, pad_hi[3] = {0, 0, 0}, dil[3] = {1, 1, 1};
   bool channels_last = false;
+  // Average pooling only: a fixed divisor (PyTorch's divisor_override) when != 0.
+  int64_t divisor_override = 0;
 };
 
 // y = conv(x, w) (+ bias[C_out] when bias != nullptr). y is overwritten.
@@ -27,7 +29,8 @@ void conv_grad_input(const ConvGeom& g, const T* gy, const T* w, T* gx);
 template <typename T>
 void conv_grad_weight(const ConvGeom& g, const T* x, const T* gy, T* gw);
 
-// Pooling: C_in == C_out == channels (C_out, groups and dil are ignored; dil = 1).
+// Pooling: C_in == C_out == channels (C_out and groups are ignored; dil is used by max
+// pooling only, whose windows visit start + j*dil).
 // x has the input layout of the convolution, y and argmax the output layout.
 // Windows are clipped to [-pad_lo, in + pad_hi) and then to the input.
 // Max pooling: padded positions never win; argmax[i] is the flat spatial index (within
@@ -38,7 +41,8 @@ void maxpool_forward(const ConvGeom& g, const T* x, T* y, int64_t* argmax);
 template <typename T>
 void maxpool_backward(const ConvGeom& g, const T* gy, const int64_t* argmax, T* gx);
 // Average pooling; count_include_pad as PyTorch (divisor counts padded cells inside
-// the padded input, i.e. window clipped to [-pad_lo, in + pad_hi)).
+// the padded input, i.e. window clipped to [-pad_lo, in + pad_hi)); g.divisor_override != 0
+// replaces the divisor.
 template <typename T>
 void avgpool_forward(const ConvGeom& g, const T* x, T* y, bool count_include_pad);
 template <typename T>

@@ -23,8 +23,14 @@ using detail::Geom3;
 
 enum class Kind { kMax, kAvgInclPad, kAvgExclPad, kAdaptive };
 
+// lo: the first input index a window visits, hi: one past the last; the loops step by
+// the dilation (1 except for dilated max pooling).
 struct Windows {
   std::vector<int64_t> lo[3], hi[3], cnt[3];
+  int64_t divisor = 0;  // != 0: PyTorch's divisor_override (any sign)
+  int64_t count(int64_t od, int64_t oh, int64_t ow) const {
+    return divisor != 0 ? divisor : cnt[0][od] * cnt[1][oh] * cnt[2][ow];
+  }
 };
 
 Windows make_windows(const Geom3& g, Kind kind) {
@@ -40,6 +46,14 @@ Windows make_windows(const Geom3& g, Kind kind) {
         lo = (o * in) / n;
         hi = ((o + 1) * in + n - 1) / n;
         cnt = hi - lo;
+      } else if (kind == Kind::kMax) {
+        // Positions start + j*dil, j in [0, k): the first and one past the last inside the input.
+        const int64_t start = o * g.s[d] - g.pl[d], dl = g.d[d];
+        lo = start >= 0 ? start : start + (-start + dl - 1) / dl * dl;
+        const int64_t last = start + (g.k[d] - 1) * dl;
+        hi = (last < in ? last : start + (in - 1 - start) / dl * dl) + 1;
+        if (hi < lo) hi = lo;
+        cnt = 0;
       } else {
         const int64_t start = o * g.s[d] - g.pl[d];
         // PyTorch clips the window to the padded input before counting.
@@ -85,9 +99,9 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
             if (kMax) {
               T m = lowest;
               int64_t best = -1;
-              for (int64_t id = d0; id < d1; ++id)
-                for (int64_t ih = h0; ih < h1; ++ih)
-                  for (int64_t iw = w0; iw < w1; ++iw) {
+              for (int64_t id = d0; id < d1; id += g.d[0])
+                for (int64_t ih = h0; ih < h1; ih += g.d[1])
+                  for (int64_t iw = w0; iw < w1; iw += g.d[2]) {
                     const int64_t i = (id * H + ih) * W + iw;
                     const T v = xp[i];
                     // NaN wins, as in PyTorch; the first maximum wins ties.
@@ -105,8 +119,8 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
                   const T* xr = xp + (id * H + ih) * W;
                   for (int64_t iw = w0; iw < w1; ++iw) s += xr[iw];
                 }
-              const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
-              yp[o] = cnt > 0 ? s / static_cast<T>(cnt) : T(0);
+              const int64_t cnt = w.count(od, oh, ow);
+              yp[o] = cnt != 0 ? s / static_cast<T>(cnt) : T(0);
             }
           }
         }
@@ -126,9 +140,10 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
     const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
     bool first = true;
     if (!kMax) std::fill(yo, yo + C, T(0));
-    for (int64_t id = d0; id < d1; ++id)
-      for (int64_t ih = h0; ih < h1; ++ih)
-        for (int64_t iw = w0; iw < w1; ++iw) {
+    const int64_t sd = kMax ? g.d[0] : 1, sh = kMax ? g.d[1] : 1, sw = kMax ? g.d[2] : 1;
+    for (int64_t id = d0; id < d1; id += sd)
+      for (int64_t ih = h0; ih < h1; ih += sh)
+        for (int64_t iw = w0; iw < w1; iw += sw) {
           const int64_t i = (id * H + ih) * W + iw;
           const T* xc = xn + i * C;
           if (!kMax) {
@@ -156,8 +171,8 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
           ao[c] = -1;
         }
     } else {
-      const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
-      const T inv = cnt > 0 ? T(1) / static_cast<T>(cnt) : T(0);
+      const int64_t cnt = w.count(od, oh, ow);
+      const T inv = cnt != 0 ? T(1) / static_cast<T>(cnt) : T(0);
       for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
     }
   }
@@ -185,8 +200,8 @@ void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t*
         for (int64_t oh = 0; oh < OH; ++oh)
           for (int64_t ow = 0; ow < OW; ++ow) {
             const int64_t o = (od * OH + oh) * OW + ow;
-            const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
-            if (cnt <= 0) continue;
+            const int64_t cnt = w.count(od, oh, ow);
+            if (cnt == 0) continue;
             const T v = gyp[o] / static_cast<T>(cnt);
             for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
               for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih) {
@@ -218,8 +233,8 @@ void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t*
         continue;
       }
       const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
-      const int64_t cnt = w.cnt[0][od] * w.cnt[1][oh] * w.cnt[2][ow];
-      if (cnt <= 0) continue;
+      const int64_t cnt = w.count(od, oh, ow);
+      if (cnt == 0) continue;
       const T inv = T(1) / static_cast<T>(cnt);
       for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
         for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih)
@@ -233,20 +248,26 @@ void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t*
 
 Kind avg_kind(bool count_include_pad) { return count_include_pad ? Kind::kAvgInclPad : Kind::kAvgExclPad; }
 
-// Pooling ignores groups and dilation; the channel count is C_in.
-Geom3 pool_geom(const ConvGeom& cg) {
+// Pooling ignores groups (the channel count is C_in); only max pooling dilates.
+Geom3 pool_geom(const ConvGeom& cg, bool dilated = false) {
   ConvGeom c = cg;
   c.groups = 1;
   c.C_out = c.C_in;
-  for (int i = 0; i < 3; ++i) c.dil[i] = 1;
+  if (!dilated)
+    for (int i = 0; i < 3; ++i) c.dil[i] = 1;
   return detail::lift(c);
+}
+Windows avg_windows(const Geom3& g, Kind kind, const ConvGeom& cg) {
+  Windows w = make_windows(g, kind);
+  w.divisor = cg.divisor_override;
+  return w;
 }
 
 }  // namespace
 
 template <typename T>
 void maxpool_forward(const ConvGeom& cg, const T* x, T* y, int64_t* argmax) {
-  const Geom3 g = pool_geom(cg);
+  const Geom3 g = pool_geom(cg, true);
   pool_forward<T, true>(g, make_windows(g, Kind::kMax), x, y, argmax);
 }
 template <typename T>
@@ -258,12 +279,12 @@ void maxpool_backward(const ConvGeom& cg, const T* gy, const int64_t* argmax, T*
 template <typename T>
 void avgpool_forward(const ConvGeom& cg, const T* x, T* y, bool count_include_pad) {
   const Geom3 g = pool_geom(cg);
-  pool_forward<T, false>(g, make_windows(g, avg_kind(count_include_pad)), x, y, nullptr);
+  pool_forward<T, false>(g, avg_windows(g, avg_kind(count_include_pad), cg), x, y, nullptr);
 }
 template <typename T>
 void avgpool_backward(const ConvGeom& cg, const T* gy, T* gx, bool count_include_pad) {
   const Geom3 g = pool_geom(cg);
-  pool_backward<T, false>(g, make_windows(g, avg_kind(count_include_pad)), gy, nullptr, gx);
+  pool_backward<T, false>(g, avg_windows(g, avg_kind(count_include_pad), cg), gy, nullptr, gx);
 }
 template <typename T>
 void adaptive_avgpool_forward(const ConvGeom& cg, const T* x, T* y) {
