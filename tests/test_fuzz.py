@@ -40,6 +40,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -175,6 +176,18 @@ def _corr(data):
     return {"correction": data.draw(st.sampled_from([0.0, 1.0]), label="correction")}
 
 
+def _torch_ref(fn, x):
+    """A float64 reference from torch where NumPy has no such function (torch is a test oracle)."""
+    return fn(torch.from_numpy(np.asarray(x, np.float64))).numpy()
+
+
+def _near_multiple(a, b):
+    """a/b within reach of an integer: floor/trunc/fmod jump there."""
+    a, b = np.broadcast_arrays(a, b)
+    q = a / b
+    return bool(a.size) and bool(np.any(np.abs(q - np.round(q)) < 1e-2))
+
+
 POS = (0.2, 4.0)
 OPS: list[Op] = [
     _unary("neg", lambda x: -x, lambda x: -x),
@@ -219,8 +232,18 @@ OPS: list[Op] = [
         lambda x, lo, hi: np.clip(x, lo, hi),
         kinks=lambda x, lo, hi: near([x], [v for v in (lo, hi) if v is not None]),
         params=lambda d: {
-            "lo": d.draw(st.sampled_from([None, -1.0, 0.5]), label="lo"),
-            "hi": d.draw(st.sampled_from([None, 1.0, 2.0]), label="hi"),
+            # PyTorch refuses clip(x, None, None): at least one bound
+            **d.draw(
+                st.sampled_from(
+                    [
+                        {"lo": -1.0, "hi": None},
+                        {"lo": None, "hi": 1.0},
+                        {"lo": 0.5, "hi": 2.0},
+                        {"lo": -1.0, "hi": 1.0},
+                    ]
+                ),
+                label="bounds",
+            ),
         },
     ),
     _unary("add_scalar", lambda x: x + 1.5, lambda x: x + 1.5),
@@ -238,6 +261,40 @@ OPS: list[Op] = [
     _unary("cast", lambda x: x.astype(fg.float64).astype(x.dtype), lambda x: x, prims=("cast",)),
     _unary("clone", lambda x: x.clone(), lambda x: x),
     _unary("sign", fg.sign, np.sign, grad=False, prims=()),
+    # issue 12's elementwise math (references: NumPy, or torch where NumPy has none)
+    _unary("expm1", fg.expm1, np.expm1, (-6.0, 6.0)),
+    _unary("exp2", fg.exp2, np.exp2, (-6.0, 6.0)),
+    _unary("log2", fg.log2, np.log2, POS),
+    _unary("log10", fg.log10, np.log10, POS),
+    _unary("rsqrt", fg.rsqrt, lambda x: 1.0 / np.sqrt(x), POS),
+    _unary("tan", fg.tan, np.tan, (-1.4, 1.4)),
+    _unary("sinh", fg.sinh, np.sinh, (-5.0, 5.0)),
+    _unary("cosh", fg.cosh, np.cosh, (-5.0, 5.0)),
+    _unary("asinh", fg.asinh, np.arcsinh),
+    _unary("acosh", fg.acosh, np.arccosh, (1.05, 4.0)),
+    _unary("atanh", fg.atanh, np.arctanh, (-0.95, 0.95)),
+    _unary("asin", fg.asin, np.arcsin, (-0.95, 0.95)),
+    _unary("acos", fg.acos, np.arccos, (-0.95, 0.95)),
+    _unary("atan", fg.atan, np.arctan),
+    _unary("sinc", fg.sinc, np.sinc),
+    _unary("erfc", fg.erfc, lambda x: _torch_ref(torch.special.erfc, x)),
+    _unary("erfinv", fg.erfinv, lambda x: _torch_ref(torch.special.erfinv, x), (-0.95, 0.95)),
+    _unary("floor", fg.floor, np.floor, kinks=lambda x: near([x - np.round(x)], [0.0], 1e-2)),
+    _unary("ceil", fg.ceil, np.ceil, kinks=lambda x: near([x - np.round(x)], [0.0], 1e-2)),
+    _unary("trunc", fg.trunc, np.trunc, kinks=lambda x: near([x - np.round(x)], [0.0], 1e-2)),
+    _unary("round", fg.round, np.round, kinks=lambda x: near([x - np.floor(x)], [0.5], 1e-2)),
+    _unary(
+        "elu",
+        fg.nn.functional.elu,
+        lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+        kinks=lambda x: near([x], [0.0]),
+    ),
+    _unary(
+        "hardtanh",
+        fg.nn.functional.hardtanh,
+        lambda x: np.clip(x, -1.0, 1.0),
+        kinks=lambda x: near([x], [-1.0, 1.0]),
+    ),
     _binary("add", fg.add, np.add),
     _binary("sub", fg.sub, np.subtract),
     _binary("mul", fg.mul, np.multiply),
@@ -248,6 +305,31 @@ OPS: list[Op] = [
     ),
     _binary(
         "minimum", fg.minimum, np.minimum, kinks=lambda a, b: ties([np.concatenate([a.ravel(), b.ravel()])])
+    ),
+    _binary("atan2", fg.atan2, np.arctan2, [(0.2, 3.0), (-3.0, 3.0)]),
+    _binary("hypot", fg.hypot, np.hypot, [(0.2, 3.0), (0.2, 3.0)]),
+    _binary("copysign", fg.copysign, np.copysign, kinks=lambda a, b: near([a, b], [0.0])),
+    _binary("fmod", fg.fmod, np.fmod, [(-3.0, 3.0), (0.5, 2.0)], kinks=lambda a, b: _near_multiple(a, b)),
+    _binary(
+        "remainder",
+        fg.remainder,
+        np.remainder,
+        [(-3.0, 3.0), (0.5, 2.0)],
+        kinks=lambda a, b: _near_multiple(a, b),
+    ),
+    _binary(
+        "div_floor",
+        lambda a, b: fg.div(a, b, rounding_mode="floor"),
+        np.floor_divide,
+        [(-3.0, 3.0), (0.5, 2.0)],
+        kinks=lambda a, b: _near_multiple(a, b),
+    ),
+    _binary(
+        "div_trunc",
+        lambda a, b: fg.div(a, b, rounding_mode="trunc"),
+        lambda a, b: np.trunc(a / b),
+        [(-3.0, 3.0), (0.5, 2.0)],
+        kinks=lambda a, b: _near_multiple(a, b),
     ),
     _red("sum", fg.sum, np.sum, ("sum",)),
     _red("mean", fg.mean, np.mean, ("sum", "mul_scalar")),
@@ -978,7 +1060,7 @@ def test_invalid_input_raises_like_numpy(data):
     elif which == "expand":
         pair = (lambda: fg.broadcast_to(ta, shape_b), lambda: np.broadcast_to(a, shape_b))
     elif which == "squeeze":
-        pair = (lambda: fg.squeeze(ta, ax), lambda: np.squeeze(a, ax))
+        pair = (lambda: fg.squeeze(ta, axis=ax), lambda: np.squeeze(a, ax))
     elif which == "unsqueeze":
         pair = (lambda: fg.unsqueeze(ta, ax), lambda: np.expand_dims(a, ax))
     elif which == "index":
@@ -1195,6 +1277,22 @@ VIA = {
     "index_select": "int/bool indexing",
     "index_add": "index_select backward",
     "softmax_cross_entropy": "tests/test_logsumexp_ce.py (torch oracle, every cross_entropy option)",
+    # Axis ops and decompositions of issue 12: checked against torch over its OpInfo samples
+    # (tests/test_opinfo.py) and in their own files with torch as oracle.
+    "cumsum": "tests/test_select.py, test_opinfo.py",
+    "cumprod": "tests/test_select.py, test_opinfo.py",
+    "logcumsumexp": "tests/test_select.py, test_opinfo.py",
+    "gather": "tests/test_select.py, test_opinfo.py (also sort/topk/take_along_dim values)",
+    "scatter": "tests/test_select.py, test_opinfo.py",
+    "scatter_add": "tests/test_select.py, test_opinfo.py (also gather's backward)",
+    "linalg_cholesky": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_eigh": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_inv": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_qr": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_slogdet": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_solve": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_solve_triangular": "tests/test_linalg.py, test_opinfo.py",
+    "linalg_svd": "tests/test_linalg.py, test_opinfo.py",
 }
 
 

@@ -35,13 +35,15 @@ PYBIND11_MODULE(_C, m) {
     }
   });
 
-  py::enum_<DType>(m, "dtype")
+  py::enum_<DType>(m, "dtype", "A tensor element type: float32, float64, int64 or bool (fg.float32, ...).")
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
-      .def_property_readonly("itemsize", [](DType d) { return itemsize(d); })
-      .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
+      .def_property_readonly(
+          "itemsize", [](DType d) { return itemsize(d); }, "Bytes per element.")
+      .def_property_readonly(
+          "is_floating_point", [](DType d) { return is_floating(d); }, "True for float32 and float64.")
       .def("__repr__", [](DType d) { return std::string("fastgrad.") + dtype_name(d); })
       .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
 

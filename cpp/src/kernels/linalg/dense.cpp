@@ -129,6 +129,14 @@ void householder_qr(int64_t batch, int64_t m, int64_t n, bool complete, const T*
 template <typename T>
 void svd(int64_t batch, int64_t m, int64_t n, bool full, const T* a, T* u, T* s, T* vh) {
   const int64_t k = std::min(m, n), ku = full ? m : k, kv = full ? n : k;
+  if (k == 0) {  // Eigen's JacobiSVD does not take an empty matrix: no singular values, and
+                 // the full bases are identities (torch's convention)
+    for (int64_t b = 0; b < batch; ++b) {
+      MMap<T>(u + b * m * ku, m, ku) = Mat<T>::Identity(m, ku);
+      MMap<T>(vh + b * kv * n, kv, n) = Mat<T>::Identity(kv, n);
+    }
+    return;
+  }
   for (int64_t b = 0; b < batch; ++b) {
     Mat<T> A = CMap<T>(a + b * m * n, m, n);
     Eigen::JacobiSVD<Mat<T>> sv(
