@@ -430,3 +430,14 @@ def test_non_square_rejected_naming_shape(fn):
 def test_integer_input_rejected():
     with pytest.raises(TypeError):
         fg.linalg.inv(fg.tensor(np.eye(2, dtype=np.int64)))
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 3), (2, 0, 3)])
+@pytest.mark.parametrize("full", [False, True])
+def test_svd_of_empty_matrices_matches_torch(shape, full):
+    """Eigen's SVD refuses empty matrices (it crashed the process): torch's shapes, identity bases."""
+    got = fg.linalg.svd(fg.zeros(*shape, dtype=fg.float64), full_matrices=full)
+    want = torch.linalg.svd(torch.zeros(*shape, dtype=torch.float64), full_matrices=full)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(g), w.numpy())
+    assert float(fg.linalg.matrix_norm(fg.zeros(*shape, dtype=fg.float64), "nuc").sum()) == 0.0
