@@ -47,10 +47,10 @@ def test_regression_losses_formulas_with_weights(name):
     w = np.array([1.0, 0.0, 2.0, 0.5, 0.0, 3.0])  # zeros mask examples
     a = np.array([1.0, 2.0, 0.0, 0.5])  # a zero masks an output dimension
     per = (el * a).sum(1) / a.sum()
-    np.testing.assert_allclose(A(fn(t, tt, weight=w, dim_weight=a)), (w * per).sum() / w.sum(), rtol=1e-12)
-    np.testing.assert_allclose(A(fn(t, tt, weight=w)), (w * el.mean(1)).sum() / w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(A(fn(t, tt, sample_weight=w, dim_weight=a)), (w * per).sum() / w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(A(fn(t, tt, sample_weight=w)), (w * el.mean(1)).sum() / w.sum(), rtol=1e-12)
     np.testing.assert_allclose(A(fn(t, tt, dim_weight=a)), per.mean(), rtol=1e-12)
-    np.testing.assert_allclose(A(fn(t, tt, weight=w, reduction="sum")), (w[:, None] * el).sum(), rtol=1e-12)
+    np.testing.assert_allclose(A(fn(t, tt, sample_weight=w, reduction="sum")), (w[:, None] * el).sum(), rtol=1e-12)
 
 
 def test_weighted_gradient_matches_cheat_sheet():
@@ -58,7 +58,7 @@ def test_weighted_gradient_matches_cheat_sheet():
     yh = fg.tensor(arr(5, 3)).requires_grad_()
     y = arr(5, 3)
     w = np.array([0.5, 1.0, 0.0, 2.0, 1.5])
-    F.mse_loss(yh, y, weight=w).backward()
+    F.mse_loss(yh, y, sample_weight=w).backward()
     expect = (w / w.sum())[:, None] * 2 * (A(yh) - y) / 3
     np.testing.assert_allclose(A(yh.grad), expect, rtol=1e-12)
 
@@ -108,7 +108,7 @@ def test_cross_entropy_vs_torch(ls):
     t[2] = -100
     cw = rng.random(5) + 0.5
     tz, tt = torch.tensor(z, requires_grad=True), torch.tensor(t)
-    for kw_fg, kw_t in [({}, {}), ({"class_weight": cw}, {"weight": torch.tensor(cw)})]:
+    for kw_fg, kw_t in [({}, {}), ({"weight": cw}, {"weight": torch.tensor(cw)})]:
         for red in ("mean", "sum", "none"):
             fz = fg.tensor(z).requires_grad_()
             out = F.cross_entropy(fz, t, reduction=red, label_smoothing=ls, **kw_fg)
@@ -147,7 +147,7 @@ def test_cross_entropy_formula_and_example_weights():
     np.testing.assert_allclose(A(F.cross_entropy(fg.tensor(z), t)), per.mean(), rtol=1e-12)
     w = np.array([1.0, 0.0, 0.5, 2.0, 0.0, 1.0])
     np.testing.assert_allclose(
-        A(F.cross_entropy(fg.tensor(z), t, weight=w)), (w * per).sum() / w.sum(), rtol=1e-12
+        A(F.cross_entropy(fg.tensor(z), t, sample_weight=w)), (w * per).sum() / w.sum(), rtol=1e-12
     )
     with pytest.raises(ValueError, match="target shape"):
         F.cross_entropy(fg.tensor(z), t[:5])
@@ -162,7 +162,7 @@ def test_loss_modules_and_errors():
     with pytest.raises(ValueError, match="reduction"):
         F.mse_loss(yh, y, reduction="avg")
     with pytest.raises(ValueError, match="per-example"):
-        F.mse_loss(yh, y, weight=np.ones(3))
+        F.mse_loss(yh, y, sample_weight=np.ones(3))
 
 
 @pytest.mark.parametrize("dt", [(fg.float32, torch.float32), (fg.float64, torch.float64)], ids=["f32", "f64"])
@@ -494,8 +494,10 @@ def test_new_loss_errors():
         nn.TripletMarginLoss(margin=0.0)
     with pytest.raises(ValueError, match="p == 1"):
         nn.MultiMarginLoss(p=3)
-    with pytest.raises(ValueError, match="weight= or class_weight="):
-        nn.CrossEntropyLoss(weight=fg.ones(3), class_weight=fg.ones(3))
+    with pytest.raises(TypeError, match="class_weight"):  # one spelling: torch's weight=
+        nn.CrossEntropyLoss(class_weight=fg.ones(3))
+    with pytest.raises(TypeError, match="class_weight"):
+        F.cross_entropy(fg.tensor(arr(2, 3)), np.array([0, 1]), class_weight=fg.ones(3))
     with pytest.raises(TypeError, match="integer"):
         F.multilabel_margin_loss(fg.tensor(arr(2, 3)), arr(2, 3))
     with pytest.raises(TypeError, match="reduction='sum' by keyword"):
@@ -597,9 +599,9 @@ def test_bce_torch_elementwise_weight(fn, wshape):
         fg.sum(fo).backward()
         to.sum().backward()
         np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-9)
-    # a (B,) weight stays fastgrad's per-example ω: Σ ω·ℓ_i / Σ ω with ℓ_i the row mean
+    # the per-example ω is sample_weight=: Σ ω·ℓ_i / Σ ω with ℓ_i the row mean
     om = rng.random(6)
     el = A(getattr(F, fn)(fg.tensor(x), y, reduction="none"))
     np.testing.assert_allclose(
-        A(getattr(F, fn)(fg.tensor(x), y, weight=om)), (om * el.mean(1)).sum() / om.sum()
+        A(getattr(F, fn)(fg.tensor(x), y, sample_weight=om)), (om * el.mean(1)).sum() / om.sum()
     )

@@ -295,8 +295,15 @@ def _split(batch: Any) -> tuple:
         if len(batch) == 1:
             return batch[0], None, None
     if isinstance(batch, dict):
-        return batch["x"], batch.get("y"), batch.get("weight")
-    raise TypeError("fit: batches must be (x, y) or (x, y, weight) tuples or dicts with 'x', 'y'[, 'weight']")
+        # "sample_weight" is the name of the loss keyword; "weight" is kept as its alias here
+        # (a batch has no per-class/elementwise weight, so it is never PyTorch's weight=)
+        if "sample_weight" in batch and "weight" in batch:
+            raise ValueError("fit: a batch dict gives both 'sample_weight' and 'weight' (both mean ω)")
+        return batch["x"], batch.get("y"), batch.get("sample_weight", batch.get("weight"))
+    raise TypeError(
+        "fit: batches must be (x, y) or (x, y, sample_weight) tuples or dicts with "
+        "'x', 'y'[, 'sample_weight' (alias 'weight')]"
+    )
 
 
 def _size(x: Any, w: Any) -> float:
@@ -306,7 +313,7 @@ def _size(x: Any, w: Any) -> float:
 
 
 def _call_loss(loss_fn: Callable, pred: Any, y: Any, w: Any) -> Tensor:
-    return loss_fn(pred, y) if w is None else loss_fn(pred, y, weight=w)
+    return loss_fn(pred, y) if w is None else loss_fn(pred, y, sample_weight=w)
 
 
 def evaluate(
@@ -417,9 +424,11 @@ def fit(
     """Trains ``model`` and returns the history ``{"epoch": [...], "train_loss": [...],
     "val_loss": [...], "val_<metric>": [...], "lr": [...], "time": [...]}``.
 
-    * batches are ``(x, y)`` or ``(x, y, ω)`` (x: (B, ...), y: what ``loss_fn`` takes, ω: (B,));
-      with ω the loss is called as ``loss_fn(pred, y, weight=ω)``. ``loss_fn`` must return
-      a mean over the batch.
+    * batches are ``(x, y)`` or ``(x, y, ω)`` (x: (B, ...), y: what ``loss_fn`` takes, ω: (B,)
+      per-example weights, cheat sheet "LOSS REDUCTIONS & WEIGHTING"), or dicts with keys
+      "x", "y" and optionally "sample_weight" (or its alias "weight", also ω — never
+      PyTorch's per-class/elementwise ``weight``); with ω the loss is called as
+      ``loss_fn(pred, y, sample_weight=ω)``. ``loss_fn`` must return a mean over the batch.
     * ``accumulate=k`` sums gradients over k batches before one update; each batch's loss
       is scaled by its share of the group's examples (Σω with weights), so every update
       equals the gradient of the group's big-batch mean — including a short final group.

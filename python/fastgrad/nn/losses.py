@@ -1,23 +1,31 @@
 """Losses (cheat sheet "LOSS FUNCTIONS", "LOSS REDUCTIONS & WEIGHTING", "CLASSIFIERS").
 
-Every loss takes ``reduction="mean"|"sum"|"none"`` and optional weights:
+The rule: ``weight=`` means exactly what PyTorch documents for that loss, everywhere
+(functions, module constructors); fastgrad's own weights have their own keywords.
 
-* ``weight`` — per-example weights ω (shape ``(B,)``, applied along the batch axis 0).
-  ``"mean"`` is the weighted mean Σ_i ω_i ℓ_i / Σ_i ω_i, so zeros act as a mask.
-  (This is the cheat sheet's ω, *not* PyTorch's elementwise ``weight`` of the BCE losses,
-  nor its per-class ``weight`` of cross-entropy — that one is ``class_weight=`` here.)
-* ``dim_weight`` — per-output-dimension weights α (shape ``(d,)``, the last axis) for
-  regression-style losses: ℓ_i = Σ_j α_j ℓ_ij / Σ_j α_j.
+* ``weight`` (PyTorch's): per class ``(K,)`` in ``cross_entropy``/``nll_loss`` (and
+  their modules; "mean" = Σ w_{y_i} ℓ_i / Σ w_{y_i}); an elementwise rescaling
+  broadcast to the input in ``binary_cross_entropy(_with_logits)`` (plain mean of w·ℓ);
+  an elementwise weight of the input's shape in ``mse_loss``/``l1_loss`` ("mean" =
+  Σ wℓ / Σ w) and ``huber_loss`` (plain mean of w·ℓ), as torch 2.13. Never guessed
+  from its shape.
+* ``sample_weight`` — the cheat sheet's per-example weights ω ("LOSS REDUCTIONS &
+  WEIGHTING"): shape ``(B,)``, along the batch axis 0. ``"mean"`` is the weighted mean
+  Σ_i ω_i ℓ_i / Σ_i ω_i (ℓ_i the example's mean loss), so zeros act as a mask; ``"sum"``
+  and ``"none"`` multiply the losses by ω. Keyword-only, on the functions and on the
+  ``forward`` of their modules (``loss(pred, y, sample_weight=ω)``, as ``fit`` calls it).
+* ``dim_weight`` — the cheat sheet's per-output-dimension weights α (shape ``(d,)``, the
+  last axis) of the regression/BCE losses: ℓ_i = Σ_j α_j ℓ_ij / Σ_j α_j.
 
-Without weights, ``"mean"`` averages over every element (as PyTorch); with ``"sum"``
-and ``"none"`` the weights multiply the elementwise losses (unnormalised).
-``mse_loss``/``l1_loss``/``huber_loss`` also take PyTorch's elementwise ``weight`` of the
-input's shape (input of 2 or more dims; "mean" = Σ wℓ / Σ w, as torch 2.13).
+Combining them: in cross-entropy/NLL, ω and the per-class weight multiply, "mean" =
+Σ ω_i w_{y_i} ℓ_i / Σ ω_i w_{y_i}; in the BCE losses PyTorch's weight rescales each
+element first and ω/α then reduce the rescaled losses; ``mse_loss``/``l1_loss``/
+``huber_loss`` reject PyTorch's elementwise weight together with ω or α (its "mean"
+already normalises by Σ w; give one kind). Without weights "mean" averages over every
+element, as PyTorch.
 
-The loss *modules* take PyTorch's constructor arguments, including its ``weight``
-(cross-entropy/NLL: per class; BCE: an elementwise rescaling broadcast to the input;
-kept as a buffer, as torch) and the deprecated ``size_average``/``reduce`` pair; the
-per-example ω is the ``weight=`` of their ``forward``.
+The loss *modules* take PyTorch's constructor arguments, including its ``weight`` (kept
+as a buffer, as torch) and the deprecated ``size_average``/``reduce`` pair.
 """
 
 from __future__ import annotations
@@ -82,56 +90,67 @@ def _pair(input: Any, target: Any, name: str) -> tuple:
     return input, target
 
 
-def _example_weight(weight: Any, like: Tensor, n: int, ndim: int, name: str) -> Tensor:
-    w = _as(weight, like)
-    if w.numel() != n:
+def _shape_of(x: Any) -> tuple:
+    return tuple(x.shape if isinstance(x, Tensor) else np.shape(x))
+
+
+def _example_weight(sample_weight: Any, like: Tensor, n: int, ndim: int, name: str) -> Tensor:
+    w = _as(sample_weight, like)
+    if w.ndim != 1 or w.numel() != n:
         raise ValueError(
-            f"{name}: weight (per-example ω) must have {n} entries (batch size), got shape {w.shape}"
+            f"{name}: sample_weight (per-example ω) must have shape ({n},) (the batch size), "
+            f"got shape {w.shape}"
         )
     return ops.reshape(w, [n] + [1] * (ndim - 1))
 
 
-def _torch_weight(weight: Any, el: Tensor, mode: str) -> bool:
-    """Is ``weight`` PyTorch's elementwise weight rather than the per-example ω (B,)?
-    mode "ratio"/"mean": only a weight of the loss's own shape (2+ dims; torch 2.13's
-    mse/l1/huber), "mean_broadcast": any shape that broadcasts to it (BCE) except (B,)."""
-    wshape = tuple(weight.shape if isinstance(weight, Tensor) else np.shape(weight))
-    shape = tuple(el.shape)
-    if el.ndim >= 2 and wshape == shape:
-        return True
-    if mode != "mean_broadcast" or el.ndim == 0:
-        return False
-    if len(wshape) <= 1 and int(np.prod(wshape)) == shape[0]:
-        return False  # (B,): fastgrad's per-example ω (the documented contract)
-    try:
-        return np.broadcast_shapes(wshape, shape) == shape
-    except ValueError:
-        return False
+def _elementwise_weight(el: Tensor, weight: Any, mode: str, name: str) -> Tensor:
+    """PyTorch's elementwise ``weight`` times the elementwise losses: "same" — it must have
+    the input's shape (torch 2.13's mse/l1/huber); "broadcast" — it broadcasts to it (BCE)."""
+    wshape, shape = _shape_of(weight), tuple(el.shape)
+    if mode == "same" and wshape != shape:
+        raise ValueError(f"{name}: weight must have the input's shape {shape}, got {wshape}")
+    if mode == "broadcast":
+        try:
+            ok = np.broadcast_shapes(wshape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{name}: weight of shape {wshape} does not broadcast to the input's shape {shape}"
+            )
+    return el * _as(weight, el)
 
 
-def _reduce(
-    el: Tensor, reduction: str, weight: Any, dim_weight: Any, name: str, torch_weight: str = "ratio"
-) -> Tensor:
-    """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis)."""
-    if weight is None and dim_weight is None:
+def _torch_weighted(el: Tensor, weight: Any, reduction: str, ratio: bool, name: str, extra: bool) -> Tensor:
+    """mse/l1 ("mean" = Σ wℓ / Σ w, ``ratio``) and huber ("mean" = mean(wℓ)) with torch's weight."""
+    if extra:
+        raise ValueError(
+            f"{name}: PyTorch's elementwise weight= cannot be combined with sample_weight/dim_weight "
+            "(its 'mean' already normalises by the weights); give one kind"
+        )
+    we = _as(weight, el)
+    out = _elementwise_weight(el, we, "same", name)
+    if reduction == "none":
+        return out
+    if reduction == "mean" and not ratio:
+        return ops.mean(out, None, False)
+    total = ops.sum(out, None, False)
+    return total if reduction == "sum" else total / ops.sum(we, None, False)
+
+
+def _reduce(el: Tensor, reduction: str, sample_weight: Any, dim_weight: Any, name: str) -> Tensor:
+    """Reduces elementwise losses ``el`` (batch on axis 0, output dims on the last axis) with
+    the cheat sheet's ω (``sample_weight``) and α (``dim_weight``)."""
+    if sample_weight is None and dim_weight is None:
         if reduction == "mean":
             return ops.mean(el, None, False)
         if reduction == "sum":
             return ops.sum(el, None, False)
         return el
     nd = el.ndim
-    if weight is not None and dim_weight is None and _torch_weight(weight, el, torch_weight):
-        # PyTorch's elementwise weight: mse/l1 "mean" is Σ wℓ / Σ w, huber/BCE mean(wℓ)
-        we = _as(weight, el)
-        out = el * we
-        if reduction == "none":
-            return out
-        if reduction == "mean" and torch_weight != "ratio":
-            return ops.mean(out, None, False)
-        total = ops.sum(out, None, False)
-        return total if reduction == "sum" else total / ops.sum(we, None, False)
     if nd == 0:
-        raise ValueError(f"{name}: weights need a batched input, got a 0-d loss")
+        raise ValueError(f"{name}: sample_weight/dim_weight need a batched input, got a 0-d loss")
     a = None
     if dim_weight is not None:
         if nd < 2:
@@ -145,7 +164,7 @@ def _reduce(
                 f"got shape {a.shape}"
             )
         a = ops.reshape(a, [el.shape[-1]])
-    w = _example_weight(weight, el, el.shape[0], nd, name) if weight is not None else None
+    w = _example_weight(sample_weight, el, el.shape[0], nd, name) if sample_weight is not None else None
     if reduction != "mean":
         out = el
         if a is not None:
@@ -174,15 +193,19 @@ def mse_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     weight: Any = None,
+    *,
+    sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
     """Mean squared error (ŷ − y)²; input, target: the same shape -> a scalar (or that shape
-    with reduction "none")."""
+    with reduction "none"); ``weight``: PyTorch's elementwise weight (the input's shape),
+    ``sample_weight`` ω (B,), ``dim_weight`` α (d,) (see the module docstring)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction, "mse_loss")
     if (
         reduction == "mean"
         and weight is None
+        and sample_weight is None
         and dim_weight is None
         and input.__class__ is Tensor
         and target.__class__ is Tensor
@@ -194,7 +217,10 @@ def mse_loss(
     _check_reduction(reduction, "mse_loss")
     input, target = _pair(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, reduction, weight, dim_weight, "mse_loss")
+    if weight is not None:
+        extra = sample_weight is not None or dim_weight is not None
+        return _torch_weighted(d * d, weight, reduction, True, "mse_loss", extra)
+    return _reduce(d * d, reduction, sample_weight, dim_weight, "mse_loss")
 
 
 def l1_loss(
@@ -204,12 +230,18 @@ def l1_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     weight: Any = None,
+    *,
+    sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
-    """Mean absolute error |ŷ − y|; input, target: the same shape."""
+    """Mean absolute error |ŷ − y|; input, target: the same shape; weights as ``mse_loss``."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
-    return _reduce(ops.abs(input - target), reduction, weight, dim_weight, "l1_loss")
+    el = ops.abs(input - target)
+    if weight is not None:
+        extra = sample_weight is not None or dim_weight is not None
+        return _torch_weighted(el, weight, reduction, True, "l1_loss", extra)
+    return _reduce(el, reduction, sample_weight, dim_weight, "l1_loss")
 
 
 def huber_loss(
@@ -218,15 +250,21 @@ def huber_loss(
     reduction: str = "mean",
     delta: float = 1.0,
     weight: Any = None,
+    *,
+    sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
-    """0.5 d² if |d| < δ else δ(|d| − 0.5 δ), written as 0.5 q² + δ(|d| − q) with q = min(|d|, δ)."""
+    """0.5 d² if |d| < δ else δ(|d| − 0.5 δ), written as 0.5 q² + δ(|d| − q) with q = min(|d|, δ);
+    input, target: the same shape; ``weight``: PyTorch's elementwise weight (mean(w·ℓ))."""
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
     el = _huber(ops.abs(input - target), delta)
-    return _reduce(el, reduction, weight, dim_weight, "huber_loss", "mean")
+    if weight is not None:
+        extra = sample_weight is not None or dim_weight is not None
+        return _torch_weighted(el, weight, reduction, False, "huber_loss", extra)
+    return _reduce(el, reduction, sample_weight, dim_weight, "huber_loss")
 
 
 def _huber(a: Tensor, delta: float) -> Tensor:
@@ -242,19 +280,20 @@ def smooth_l1_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     beta: float = 1.0,
-    weight: Any = None,
+    *,
+    sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
     """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0; input,
-    target: the same shape."""
+    target: the same shape (PyTorch's has no ``weight``)."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     input, target = _pair(input, target, "smooth_l1_loss")
     a = ops.abs(input - target)
     if beta == 0:
-        return _reduce(a, reduction, weight, dim_weight, "smooth_l1_loss")
-    return _reduce(_huber(a, beta) * (1.0 / beta), reduction, weight, dim_weight, "smooth_l1_loss")
+        return _reduce(a, reduction, sample_weight, dim_weight, "smooth_l1_loss")
+    return _reduce(_huber(a, beta) * (1.0 / beta), reduction, sample_weight, dim_weight, "smooth_l1_loss")
 
 
 # ------------------------------------------------------------------ binary classification
@@ -262,28 +301,47 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Any,
     weight: Any = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     pos_weight: Any = None,
+    *,
+    sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
     """softplus(z) − y·z (stable for any logit z); with ``pos_weight`` p (per class, last
-    axis): (1 − y)·z + (1 + (p − 1)·y)·softplus(−z), as PyTorch."""
-    _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    z, y = _pair(input, target, "binary_cross_entropy_with_logits")
+    axis): (1 − y)·z + (1 + (p − 1)·y)·softplus(−z), as PyTorch. input, target: the same
+    shape; ``weight`` (PyTorch's) rescales each element, broadcast to the input."""
+    name = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction, name)
+    z, y = _pair(input, target, name)
     if pos_weight is None:
         el = ops.softplus(z, 1.0) - y * z
     else:
         p = _as(pos_weight, z)
         el = (1.0 - y) * z + (y * (p - 1.0) + 1.0) * ops.softplus(-z, 1.0)
-    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy_with_logits", "mean_broadcast")
+    if weight is not None:
+        el = _elementwise_weight(el, weight, "broadcast", name)
+    return _reduce(el, reduction, sample_weight, dim_weight, name)
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Any, weight: Any = None, reduction: str = "mean", dim_weight: Any = None
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    *,
+    sample_weight: Any = None,
+    dim_weight: Any = None,
 ) -> Tensor:
-    """−[y log p + (1 − y) log(1 − p)] on probabilities, logs clamped at −100 (PyTorch)."""
-    _check_reduction(reduction, "binary_cross_entropy")
-    p, y = _pair(input, target, "binary_cross_entropy")
+    """−[y log p + (1 − y) log(1 − p)] on probabilities, logs clamped at −100 (PyTorch);
+    input, target: the same shape; ``weight`` (PyTorch's) rescales each element, broadcast
+    to the input."""
+    name = "binary_cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction, name)
+    p, y = _pair(input, target, name)
     a = np.asarray(p.detach())
     if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
         raise ValueError(
@@ -293,7 +351,9 @@ def binary_cross_entropy(
     lp = ops.clip(ops.log(p), -100.0, None)
     lq = ops.clip(ops.log(1.0 - p), -100.0, None)
     el = -(y * lp + (1.0 - y) * lq)
-    return _reduce(el, reduction, weight, dim_weight, "binary_cross_entropy", "mean_broadcast")
+    if weight is not None:
+        el = _elementwise_weight(el, weight, "broadcast", name)
+    return _reduce(el, reduction, sample_weight, dim_weight, name)
 
 
 # ------------------------------------------------------------------ multi-class
@@ -320,8 +380,8 @@ def _class_last(x: Tensor) -> Tensor:
 def _nll_core(
     logp: Tensor,
     target: np.ndarray,
+    sample_weight: Any,
     weight: Any,
-    class_weight: Any,
     ignore_index: int,
     reduction: str,
     label_smoothing: float,
@@ -347,7 +407,7 @@ def _nll_core(
     else:
         flat = ops.reshape(lp, [-1])
         nll = -ops.index_select(flat, 0, tensor(np.arange(M, dtype=np.int64) * K + yv, int64))
-    simple = weight is None and class_weight is None and label_smoothing == 0.0 and bool(valid.all())
+    simple = sample_weight is None and weight is None and label_smoothing == 0.0 and bool(valid.all())
     if simple:
         if reduction == "mean":
             return ops.mean(nll, None, False)
@@ -355,18 +415,16 @@ def _nll_core(
             return ops.sum(nll, None, False)
         return ops.reshape(nll, list(target.shape))
     np_dt = np.float64 if lp.dtype == float64 else np.float32
-    if class_weight is not None:
-        if isinstance(class_weight, Tensor) and class_weight.requires_grad and ops.grad_enabled():
+    if weight is not None:
+        if isinstance(weight, Tensor) and weight.requires_grad and ops.grad_enabled():
             # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
             raise RuntimeError(
-                f"{name}: class_weight is not differentiable; it cannot have requires_grad=True "
-                "(pass class_weight.detach())"
+                f"{name}: weight is not differentiable; it cannot have requires_grad=True "
+                "(pass weight.detach())"
             )
-        cw = np.asarray(
-            class_weight.detach() if isinstance(class_weight, Tensor) else class_weight, dtype=np.float64
-        )
+        cw = np.asarray(weight.detach() if isinstance(weight, Tensor) else weight, dtype=np.float64)
         if cw.shape != (K,):
-            raise ValueError(f"{name}: class_weight must have shape ({K},), got {cw.shape}")
+            raise ValueError(f"{name}: weight (per class) must have shape ({K},), got {cw.shape}")
         den = cw[yv] * valid
     else:
         cw = None
@@ -379,24 +437,25 @@ def _nll_core(
         else:
             sm = -ops.sum(lp * tensor(cw.astype(np_dt), lp.dtype), [1], False)
         num = num * (1.0 - eps) + sm * tensor((valid * (eps / K)).astype(np_dt), lp.dtype)
-    if reduction == "mean" and weight is None and M and not valid.any():
+    if reduction == "mean" and sample_weight is None and M and not valid.any():
         # Every target is ignore_index: the mean is 0/0 = NaN with zero gradients, as PyTorch
         # (its backward skips ignored targets); total / 0 sent inf * 0 = NaN into every gradient.
         return ops.sum(num, None, False) * 0.0 + float("nan")
-    return _finish_weighted(num, den, weight, reduction, tuple(target.shape), lp, name)
+    return _finish_weighted(num, den, sample_weight, reduction, tuple(target.shape), lp, name)
 
 
 def _finish_weighted(
-    num: Tensor, den: np.ndarray, weight: Any, reduction: str, shape: tuple, lp: Tensor, name: str
+    num: Tensor, den: np.ndarray, sample_weight: Any, reduction: str, shape: tuple, lp: Tensor, name: str
 ) -> Tensor:
     """Σ ω·num / Σ ω·den over the M flattened positions; ω is per example (axis 0)."""
     M = num.shape[0]
-    if weight is not None:
+    if sample_weight is not None:
         B = shape[0] if shape else 1
-        w = _as(weight, lp)
-        if w.numel() != B:
+        w = _as(sample_weight, lp)
+        if w.ndim != 1 or w.numel() != B:
             raise ValueError(
-                f"{name}: weight (per-example ω) must have {B} entries (batch size), got shape {w.shape}"
+                f"{name}: sample_weight (per-example ω) must have shape ({B},) (the batch size), "
+                f"got shape {w.shape}"
             )
         rep = M // B if B else 1  # an empty batch has M = 0 positions
         wm = (
@@ -411,7 +470,7 @@ def _finish_weighted(
     if reduction == "sum":
         return total
     d = tensor(np.asarray(den, dtype=np.float64), lp.dtype)
-    if weight is not None:
+    if sample_weight is not None:
         d = d * wm
     return total / ops.sum(d, None, False)
 
@@ -420,36 +479,47 @@ def nll_loss(
     input: Tensor,
     target: Any,
     weight: Any = None,
-    reduction: str = "mean",
-    class_weight: Any = None,
+    size_average: Optional[bool] = None,
     ignore_index: int = -100,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    *,
+    sample_weight: Any = None,
 ) -> Tensor:
-    """−log p[y] for log-probabilities ``input`` ((B, K), (B, K, d...) or (K,))."""
-    _check_reduction(reduction, "nll_loss")
+    """−log p[y] for log-probabilities ``input`` ((B, K), (B, K, d...) or (K,)), integer
+    ``target`` (B,) / (B, d...) / (); ``weight``: PyTorch's per-class weight (K,)
+    ("mean" = Σ w_{y_i} ℓ_i / Σ w_{y_i}); ``sample_weight``: the per-example ω (B,)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, "nll_loss")
     if not isinstance(input, Tensor):
         input = as_tensor(input)
     t = _int_targets(target, "nll_loss")
     if t is None:
         raise TypeError("nll_loss: target must hold integer class indices")
-    return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "nll_loss")
+    return _nll_core(input, t, sample_weight, weight, ignore_index, reduction, 0.0, "nll_loss")
 
 
 def cross_entropy(
     input: Tensor,
     target: Any,
     weight: Any = None,
+    size_average: Optional[bool] = None,
+    ignore_index: int = -100,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
-    class_weight: Any = None,
-    ignore_index: int = -100,
+    *,
+    sample_weight: Any = None,
 ) -> Tensor:
     """logsumexp(z) − z[y] per example (the softmax_cross_entropy primitive over class axis 1).
 
-    ``target`` holds class indices (int) or class probabilities (float, same shape as
-    ``input``). ``label_smoothing`` ε mixes the target with the uniform distribution
-    (PyTorch's formula, including with ``class_weight``).
+    ``input``: logits (B, K), (B, K, d...) or (K,). ``target`` holds class indices (int,
+    (B,) / (B, d...) / ()) or class probabilities (float, the input's shape).
+    ``weight``: PyTorch's per-class weight (K,) (index targets: "mean" = Σ w_{y_i} ℓ_i /
+    Σ w_{y_i}; probability targets: ℓ_i = −Σ_k w_k q_ik log p_ik, plain mean).
+    ``label_smoothing`` ε mixes the target with the uniform distribution (PyTorch's
+    formula, including with ``weight``). ``sample_weight``: the per-example ω (B,).
     """
-    _check_reduction(reduction, "cross_entropy")
+    reduction = _legacy_reduction(size_average, reduce, reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(input, Tensor):
@@ -460,11 +530,11 @@ def cross_entropy(
 
     t = _int_targets(target, "cross_entropy")
     if t is not None and not label_smoothing:
-        return _nll_core(input, t, weight, class_weight, ignore_index, reduction, 0.0, "cross_entropy", True)
+        return _nll_core(input, t, sample_weight, weight, ignore_index, reduction, 0.0, "cross_entropy", True)
     if t is not None:
         logp = ops.log_softmax(input, cax)
         return _nll_core(
-            logp, t, weight, class_weight, ignore_index, reduction, float(label_smoothing), "cross_entropy"
+            logp, t, sample_weight, weight, ignore_index, reduction, float(label_smoothing), "cross_entropy"
         )
     q = _as(target, input)
     if tuple(q.shape) != tuple(input.shape):
@@ -476,20 +546,20 @@ def cross_entropy(
         q = q * (1.0 - label_smoothing) + label_smoothing / K
     lp = _class_last(input)  # logits, (M, K)
     ql = _class_last(q)
-    if class_weight is not None:
-        cw = _as(class_weight, input)
+    if weight is not None:
+        cw = _as(weight, input)
         if cw.numel() != K:
-            raise ValueError(f"cross_entropy: class_weight must have {K} entries, got shape {cw.shape}")
+            raise ValueError(f"cross_entropy: weight (per class) must have shape ({K},), got {cw.shape}")
         ql = ql * ops.reshape(cw, [K])
     per = ops.softmax_cross_entropy(lp, ql)  # (M,): -sum_k q_k log_softmax(z)_k
     shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
-    if weight is None:
+    if sample_weight is None:
         if reduction == "mean":
             return ops.mean(per, None, False)
         if reduction == "sum":
             return ops.sum(per, None, False)
         return ops.reshape(per, list(shape))
-    return _finish_weighted(per, np.ones(per.shape[0]), weight, reduction, shape, lp, "cross_entropy")
+    return _finish_weighted(per, np.ones(per.shape[0]), sample_weight, reduction, shape, lp, "cross_entropy")
 
 
 # ------------------------------------------------------------------ PyTorch's remaining losses
@@ -943,7 +1013,7 @@ def _buffer(mod: Module, name: str, value: Any) -> None:
 
 class MSELoss(_Loss):
     """Mean squared error (``mse_loss``): input, target: the same shape -> a scalar
-    (reduction "mean"/"sum") or per element ("none")."""
+    (reduction "mean"/"sum") or per element ("none"). ``dim_weight`` α (d,) is fastgrad's."""
 
     def __init__(
         self,
@@ -956,17 +1026,21 @@ class MSELoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.dim_weight = dim_weight
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return mse_loss(input, target, reduction=self.reduction, weight=weight, dim_weight=self.dim_weight)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input, target: (N, ...); sample_weight: optional per-example ω (N,) -> the loss."""
+        return mse_loss(
+            input, target, reduction=self.reduction, sample_weight=sample_weight, dim_weight=self.dim_weight
+        )
 
 
 class L1Loss(MSELoss):
     """Mean absolute error (``l1_loss``); shapes as MSELoss."""
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return l1_loss(input, target, reduction=self.reduction, weight=weight, dim_weight=self.dim_weight)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input, target: (N, ...); sample_weight: optional per-example ω (N,) -> the loss."""
+        return l1_loss(
+            input, target, reduction=self.reduction, sample_weight=sample_weight, dim_weight=self.dim_weight
+        )
 
 
 class HuberLoss(_Loss):
@@ -977,9 +1051,16 @@ class HuberLoss(_Loss):
         self.delta = delta
         self.dim_weight = dim_weight
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return huber_loss(input, target, self.reduction, self.delta, weight, self.dim_weight)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input, target: (N, ...); sample_weight: optional per-example ω (N,) -> the loss."""
+        return huber_loss(
+            input,
+            target,
+            self.reduction,
+            self.delta,
+            sample_weight=sample_weight,
+            dim_weight=self.dim_weight,
+        )
 
 
 class SmoothL1Loss(_Loss):
@@ -995,17 +1076,11 @@ class SmoothL1Loss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input, target: (N, ...); weight: optional per-example (N,) weights -> the loss."""
-        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta, weight=weight)
-
-
-def _rescaled(el: Tensor, w: Optional[Tensor], reduction: str, ex_weight: Any, name: str) -> Tensor:
-    """PyTorch's elementwise BCE ``weight`` (broadcast to the input), then the reduction
-    (with fastgrad's per-example ω when given)."""
-    if w is not None:
-        el = el * _as(w, el)
-    return _reduce(el, reduction, ex_weight, None, name)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input, target: (N, ...); sample_weight: optional per-example ω (N,) -> the loss."""
+        return smooth_l1_loss(
+            input, target, reduction=self.reduction, beta=self.beta, sample_weight=sample_weight
+        )
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -1027,11 +1102,17 @@ class BCEWithLogitsLoss(_Loss):
         _buffer(self, "weight", weight)
         _buffer(self, "pos_weight", pos_weight)
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input: logits (N, ...), target: (N, ...); weight: optional per-example (N,) -> the loss."""
-        name = "BCEWithLogitsLoss"
-        el = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
-        return _rescaled(el, self.weight, self.reduction, weight, name)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input: logits (N, ...), target: (N, ...); sample_weight: optional per-example ω (N,)
+        -> the loss."""
+        return binary_cross_entropy_with_logits(
+            input,
+            target,
+            self.weight,
+            reduction=self.reduction,
+            pos_weight=self.pos_weight,
+            sample_weight=sample_weight,
+        )
 
 
 class BCELoss(_Loss):
@@ -1048,23 +1129,18 @@ class BCELoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         _buffer(self, "weight", weight)
 
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input: probabilities (N, ...), target: (N, ...); weight: optional (N,) -> the loss."""
-        el = binary_cross_entropy(input, target, reduction="none")
-        return _rescaled(el, self.weight, self.reduction, weight, "BCELoss")
-
-
-def _class_weight(weight: Any, class_weight: Any, name: str) -> Any:
-    if weight is not None and class_weight is not None:
-        raise ValueError(f"{name}: give the per-class weight once (weight= or class_weight=)")
-    return weight if weight is not None else class_weight
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input: probabilities (N, ...), target: (N, ...); sample_weight: optional per-example
+        ω (N,) -> the loss."""
+        return binary_cross_entropy(
+            input, target, self.weight, reduction=self.reduction, sample_weight=sample_weight
+        )
 
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy (``cross_entropy``): logits (N, K) or (N, K, d...) with integer
     class targets (N,) / (N, d...) or class probabilities of the logits' shape; ``weight``
-    (K,) per class (``class_weight=`` is an alias), ``ignore_index``, ``label_smoothing``
-    as PyTorch."""
+    (K,) per class, ``ignore_index``, ``label_smoothing`` as PyTorch."""
 
     def __init__(
         self,
@@ -1074,31 +1150,29 @@ class CrossEntropyLoss(_Loss):
         reduce: Optional[bool] = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
-        *,
-        class_weight: Any = None,
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        _buffer(self, "weight", _class_weight(weight, class_weight, "CrossEntropyLoss"))
+        _buffer(self, "weight", weight)
         self.label_smoothing = label_smoothing
         self.ignore_index = ignore_index
 
-    @property
-    def class_weight(self) -> Optional[Tensor]:
-        """The per-class weight (K,) (PyTorch's ``weight`` buffer), or None."""
-        return self.weight
-
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input: logits (N, K, ...), target: classes (N, ...) or probabilities; weight:
-        optional per-example (N,) -> the loss."""
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input: logits (N, K, ...), target: classes (N, ...) or probabilities;
+        sample_weight: optional per-example ω (N,) -> the loss."""
         return cross_entropy(
-            input, target, weight, self.reduction, self.label_smoothing, self.weight, self.ignore_index
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+            sample_weight=sample_weight,
         )
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (``nll_loss``): input (N, K, ...),
-    integer target (N, ...); ``weight`` (K,) per class (alias ``class_weight=``),
-    ``ignore_index`` as PyTorch."""
+    integer target (N, ...); ``weight`` (K,) per class, ``ignore_index`` as PyTorch."""
 
     def __init__(
         self,
@@ -1107,21 +1181,22 @@ class NLLLoss(_Loss):
         ignore_index: int = -100,
         reduce: Optional[bool] = None,
         reduction: str = "mean",
-        *,
-        class_weight: Any = None,
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        _buffer(self, "weight", _class_weight(weight, class_weight, "NLLLoss"))
+        _buffer(self, "weight", weight)
         self.ignore_index = ignore_index
 
-    @property
-    def class_weight(self) -> Optional[Tensor]:
-        """The per-class weight (K,) (PyTorch's ``weight`` buffer), or None."""
-        return self.weight
-
-    def forward(self, input: Tensor, target: Any, weight: Any = None) -> Tensor:
-        """input: log-probabilities (N, K, ...), target: (N, ...); weight: optional (N,) -> the loss."""
-        return nll_loss(input, target, weight, self.reduction, self.weight, self.ignore_index)
+    def forward(self, input: Tensor, target: Any, *, sample_weight: Any = None) -> Tensor:
+        """input: log-probabilities (N, K, ...), target: (N, ...); sample_weight: optional
+        per-example ω (N,) -> the loss."""
+        return nll_loss(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+        )
 
 
 class KLDivLoss(_Loss):
