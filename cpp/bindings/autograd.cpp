@@ -1,17 +1,56 @@
 // Autograd entry points: backward, grad, grad mode, JVP levels, tangents, the registry.
-#include "convert.h"
+#include "py_callback.h"
 
 namespace fastgrad::bindings {
+namespace {
+struct HookHandle {
+  std::weak_ptr<TensorImpl> t;
+  int64_t id;
+};
+}  // namespace
+
 void bind_autograd(py::module_& m, TensorClass& T) {
+  py::class_<HookHandle>(m, "_HookHandle",
+                         "What Tensor.register_hook returns: .remove() unregisters the hook.")
+      .def(
+          "remove",
+          [](HookHandle& h) {
+            if (auto t = h.t.lock()) remove_grad_hook(t, h.id);
+          },
+          "remove() -> None\n\nUnregisters the hook (no-op when already removed).");
   T.def(
-       "backward",
-       [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
-         gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
+       "register_hook",
+       [](const TP& t, py::object fn) {
+         if (!PyCallable_Check(fn.ptr()))
+           throw TypeError(std::string("register_hook: expected a callable, got ") +
+                           Py_TYPE(fn.ptr())->tp_name);
+         PyRef f = py_ref(std::move(fn));
+         int64_t id = add_grad_hook(t, [f](const Tensor& g) {
+           return with_gil(
+               [&] { return tensor_or_undefined((*f)(opt_tensor(g)), "register_hook: the hook returned"); });
+         });
+         return HookHandle{t, id};
        },
-       py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false,
-       "backward(grad=None, retain_graph=False, create_graph=False)\n\nAccumulates d(x)/d(leaf) "
-       "contracted with grad (x's shape; None means 1 for a one-element x) into every leaf's .grad "
-       "(cheat sheet §3).")
+       py::arg("hook"),
+       "register_hook(hook) -> handle\n\nhook(grad) runs when this tensor's gradient (its shape) is computed "
+       "by backward or autograd.grad; a Tensor it returns replaces the gradient. handle.remove() unregisters "
+       "it.")
+      .def(
+          "retain_grad", [](const TP& t) { retain_grad(t); },
+          "retain_grad() -> None\n\nA non-leaf tensor keeps its gradient (its shape) in .grad after "
+          "backward.")
+      .def_property_readonly(
+          "retains_grad", [](const TP& t) { return retains_grad(t); },
+          "Whether retain_grad() was called on this non-leaf tensor.")
+      .def(
+          "backward",
+          [](const TP& t, const OptTensor& g, bool retain_graph, bool create_graph) {
+            gil::without_gil([&] { backward({Tensor(t)}, {Tensor(g.p)}, retain_graph, create_graph); });
+          },
+          py::arg("grad") = py::none(), py::arg("retain_graph") = false, py::arg("create_graph") = false,
+          "backward(grad=None, retain_graph=False, create_graph=False)\n\nAccumulates d(x)/d(leaf) "
+          "contracted with grad (x's shape; None means 1 for a one-element x) into every leaf's .grad "
+          "(cheat sheet §3).")
       .def("_tangent", [](const TP& t, int64_t level) { return Tensor(t).tangent(level).impl(); })
       .def("_set_tangent",
            [](const TP& t, int64_t level, const TP& v) { Tensor(t).set_tangent(level, Tensor(v)); })

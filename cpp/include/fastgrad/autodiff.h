@@ -21,15 +21,36 @@ struct Node {
   std::vector<TensorPtr> saved_outputs;  // data-only aliases (no grad_fn), when needed
   std::vector<int64_t> output_versions;  // their storage versions at record time
   std::vector<bool> needs_grad;          // per input
-  uint64_t seq = 0;                      // creation order: a valid topological order
-  bool released = false;                 // claimed by (or freed after) a backward without retain_graph
-  bool freed = false;                    // its saved tensors are gone
+  // Hooks of the outputs (by output_nr; shorter when the last ones have none): the
+  // engine runs them on an output's total cotangent before this node's VJP.
+  std::vector<std::shared_ptr<GradHooks>> out_hooks;
+  uint64_t seq = 0;       // creation order: a valid topological order
+  bool released = false;  // claimed by (or freed after) a backward without retain_graph
+  bool freed = false;     // its saved tensors are gone
   std::mutex mu;
 
   static std::atomic<int64_t> live_count;
   Node() { ++live_count; }
   ~Node();  // iterative: dropping a long chain must not recurse once per node
 };
+
+// Tensor.register_hook (PyTorch semantics): a hook gets the tensor's total gradient in a
+// backward/grad call and may return a replacement (undefined: keep it). Hooks run
+// without any engine lock held, in registration order, on the thread running backward.
+using GradHook = std::function<Tensor(const Tensor&)>;
+struct GradHooks {
+  std::mutex mu;  // registration may race a backward reading the list
+  std::vector<std::pair<int64_t, GradHook>> list;
+  int64_t next_id = 0;
+  bool retain = false;              // retain_grad(): the (hooked) gradient lands in .grad
+  std::weak_ptr<TensorImpl> owner;  // the tensor (retain_grad writes its .grad)
+};
+// Returns an id for remove_grad_hook. RuntimeError on a tensor that does not require grad.
+int64_t add_grad_hook(const TensorPtr& t, GradHook fn);
+void remove_grad_hook(const TensorPtr& t, int64_t id);
+// Non-leaf tensors keep their .grad after backward; a no-op on leaves (PyTorch).
+void retain_grad(const TensorPtr& t);
+bool retains_grad(const TensorPtr& t);
 
 bool grad_enabled();
 void set_grad_enabled(bool on);

@@ -184,6 +184,7 @@ void pool_empty_cache();
 void pool_set_limit(size_t bytes);
 
 struct Node;
+struct GradHooks;  // autodiff.h
 struct TensorImpl;
 using TensorPtr = std::shared_ptr<TensorImpl>;
 
@@ -198,6 +199,7 @@ struct TensorImpl {
   TensorPtr grad;
   std::shared_ptr<Node> grad_fn;  // null for leaves
   int output_nr = 0;
+  std::shared_ptr<GradHooks> hooks;  // Tensor.register_hook / retain_grad; null when none
   // Forward-mode tangents, one per active JVP level (cheat sheet §3 pushforward).
   std::vector<std::pair<int64_t, TensorPtr>> tangents;
 

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "forward.h"
+#include "hooks.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/parallel.h"
@@ -258,6 +259,10 @@ namespace {
 struct Capture {
   std::unordered_map<const TensorImpl*, size_t> index;
   Tensors grads;
+  // Inputs with hooks are captured after their hooks ran: `raw` sums what reaches them,
+  // `hooked[i]` says grads[i] already holds the hooked total (set when their node ran).
+  Tensors raw;
+  std::vector<char> hooked;
   const Node* released = nullptr;  // a freed node met on the way (only an error if it mattered)
 };
 
@@ -421,10 +426,17 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
 
   GradModeGuard gm(create_graph);
+  // Leaves with hooks: their hooks see the total gradient, so it is summed here and
+  // accumulated into .grad after the pass (PyTorch runs them once, in AccumulateGrad).
+  std::vector<std::pair<Tensor, Tensor>> hooked_leaves;
+  std::unordered_map<const TensorImpl*, size_t> hooked_leaf_at;
   auto route = [&](const Tensor& x, const Tensor& g) {
     if (cap) {
       auto it = cap->index.find(x.get());
-      if (it != cap->index.end()) cap->grads[it->second] = add_maybe(cap->grads[it->second], g);
+      if (it != cap->index.end()) {
+        Tensor& slot = x.impl()->hooks ? cap->raw[it->second] : cap->grads[it->second];
+        slot = add_maybe(slot, g);
+      }
     }
     if (x.impl()->grad_fn) {
       auto w = where.find(x.impl()->grad_fn.get());
@@ -436,7 +448,15 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       Tensor& slot = dst.cot[x.impl()->output_nr];
       slot = add_maybe(slot, g);
     } else if (!cap && x.requires_grad()) {
-      accumulate_leaf(x, g, create_graph);
+      if (!x.impl()->hooks) {
+        accumulate_leaf(x, g, create_graph);
+        return;
+      }
+      auto at = hooked_leaf_at.emplace(x.get(), hooked_leaves.size());
+      if (at.second)
+        hooked_leaves.emplace_back(x, g);
+      else
+        hooked_leaves[at.first->second].second = add_maybe(hooked_leaves[at.first->second].second, g);
     }
   };
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
@@ -446,6 +466,26 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     if (!runs(item)) continue;
     const std::shared_ptr<Node>& node = item.node;
     Tensors cot = std::move(item.cot);
+    std::vector<std::shared_ptr<GradHooks>> hooks;
+    {
+      std::lock_guard<std::mutex> lock(node->mu);
+      hooks = node->out_hooks;
+    }
+    // An output's cotangent is complete here (its consumers all ran: higher seq).
+    for (size_t j = 0; j < hooks.size() && j < cot.size(); ++j) {
+      if (!hooks[j] || !cot[j].defined()) continue;
+      cot[j] = run_grad_hooks(*hooks[j], cot[j]);
+      TensorPtr owner = hooks[j]->owner.lock();
+      if (!owner) continue;
+      if (hooks[j]->retain) accumulate_leaf(Tensor(owner), cot[j], create_graph);
+      if (cap) {
+        auto it = cap->index.find(owner.get());
+        if (it != cap->index.end()) {
+          cap->grads[it->second] = cot[j];
+          cap->hooked[it->second] = 1;
+        }
+      }
+    }
     bool any = false;
     for (auto& c : cot) any = any || c.defined();
     if (any) {
@@ -535,6 +575,15 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
     item.inputs.clear();  // as the node's own inputs: saved tensors die as the pass goes
   }
+  for (auto& lg : hooked_leaves)
+    accumulate_leaf(lg.first, run_grad_hooks(*lg.first.impl()->hooks, lg.second), create_graph);
+  if (cap)
+    for (auto& kv : cap->index) {
+      const size_t i = kv.second;
+      if (cap->hooked[i] || !cap->raw[i].defined()) continue;
+      // A leaf, or a tensor whose node was not needed: its hooks run on the captured total.
+      cap->grads[i] = run_grad_hooks(*kv.first->hooks, cap->raw[i]);
+    }
 }
 
 }  // namespace
@@ -547,6 +596,8 @@ Tensors grad(const Tensors& roots, const Tensors& root_grads, const Tensors& inp
              bool create_graph, bool allow_unused) {
   Capture cap;
   cap.grads.resize(inputs.size());
+  cap.raw.resize(inputs.size());
+  cap.hooked.resize(inputs.size(), 0);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined())
       throw TypeError("grad: input " + std::to_string(i) + " is None, expected a Tensor");
