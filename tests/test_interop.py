@@ -251,3 +251,25 @@ def test_dlpack_accepted_arguments():
     assert shared._data_ptr == t._data_ptr
     copied = fg.from_dlpack(t.__dlpack__(copy=True, max_version=(1, 0)))
     assert copied._data_ptr != t._data_ptr and copied.tolist() == t.tolist()
+
+
+def test_from_numpy_shares_strided_views_like_torch():
+    """torch.from_numpy(data[3:, :-1]) is a view (pytorch/examples' time_sequence_prediction)."""
+    import torch
+
+    data = np.arange(40.0).reshape(5, 8)
+    view = data[3:, :-1]
+    t = fg.from_numpy(view)
+    np.testing.assert_array_equal(np.asarray(t), torch.from_numpy(view).numpy())
+    data[4, 0] = -1.0  # the memory is shared
+    assert float(t[1, 0]) == -1.0
+    np.testing.assert_array_equal(np.asarray(fg.from_numpy(data[:, ::3])), data[:, ::3])
+    np.testing.assert_array_equal(np.asarray(fg.from_numpy(data.T) * 2), data.T * 2)
+    with pytest.raises(ValueError, match="negative strides"):
+        fg.from_numpy(data[::-1])
+    with pytest.raises(ValueError):
+        torch.from_numpy(data[::-1])
+    raw = np.array([[0, 7], [1, 0], [2, 9]], np.uint8)  # bytes that are not 0/1 under a bool view
+    b = fg.from_numpy(raw.view(np.bool_)[:, :1])
+    assert np.asarray(b).tolist() == [[False], [True], [True]]
+    assert raw[:, 1].tolist() == [7, 0, 9]  # only the view's own bytes were normalised

@@ -47,10 +47,14 @@ def test_regression_losses_formulas_with_weights(name):
     w = np.array([1.0, 0.0, 2.0, 0.5, 0.0, 3.0])  # zeros mask examples
     a = np.array([1.0, 2.0, 0.0, 0.5])  # a zero masks an output dimension
     per = (el * a).sum(1) / a.sum()
-    np.testing.assert_allclose(A(fn(t, tt, sample_weight=w, dim_weight=a)), (w * per).sum() / w.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        A(fn(t, tt, sample_weight=w, dim_weight=a)), (w * per).sum() / w.sum(), rtol=1e-12
+    )
     np.testing.assert_allclose(A(fn(t, tt, sample_weight=w)), (w * el.mean(1)).sum() / w.sum(), rtol=1e-12)
     np.testing.assert_allclose(A(fn(t, tt, dim_weight=a)), per.mean(), rtol=1e-12)
-    np.testing.assert_allclose(A(fn(t, tt, sample_weight=w, reduction="sum")), (w[:, None] * el).sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        A(fn(t, tt, sample_weight=w, reduction="sum")), (w[:, None] * el).sum(), rtol=1e-12
+    )
 
 
 def test_weighted_gradient_matches_cheat_sheet():

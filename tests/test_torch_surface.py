@@ -544,3 +544,10 @@ def test_numpy_style_names():
     np.testing.assert_array_equal(np.asarray(fg.moveaxis(x, 0, -1)), np.moveaxis(a, 0, -1))
     assert fg.ndim(x) == 3 and fg.shape(x) == (2, 3, 4) and fg.ndim([[1, 2]]) == 2
     assert math.isclose(float(fg.sum(x, axis=(0, 1)).sum()), float(a.sum()))
+
+
+def test_accelerator_queries_take_the_cpu_branch():
+    """torch.accelerator-style device selection (pytorch/examples' mnist) picks the CPU."""
+    assert fg.accelerator.is_available() is torch.accelerator.is_available() is False
+    assert fg.accelerator.current_accelerator() is None
+    assert fg.accelerator.device_count() == 0

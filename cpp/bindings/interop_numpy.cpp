@@ -43,29 +43,74 @@ void canonical_bools(uint8_t* p, int64_t n, int64_t stride, bool readonly, const
   for (int64_t i = 0; i < n; ++i) p[i * stride] = p[i * stride] != 0;
 }
 
-// Shares the array's memory (C-contiguous float32/float64/int64/bool only).
+// Every element's byte offset from the array's data pointer (row-major order).
+std::vector<int64_t> element_offsets(const py::array& arr) {
+  std::vector<int64_t> offs{0};
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) {
+    std::vector<int64_t> next;
+    next.reserve(offs.size() * static_cast<size_t>(arr.shape(d)));
+    for (int64_t o : offs)
+      for (py::ssize_t i = 0; i < arr.shape(d); ++i) next.push_back(o + i * arr.strides(d));
+    offs.swap(next);
+  }
+  return offs;
+}
+
+// Shares the array's memory (float32/float64/int64/bool), with its strides: a slice such
+// as a[3:, :-1] is a view of the same buffer, as torch.from_numpy makes it. Negative
+// strides are refused as torch refuses them (a[::-1]: copy it with fg.tensor).
 TP from_numpy(py::array arr) {
   DType d = np_to_dtype(arr.dtype(), "from_numpy");
   if (arr.dtype().kind() == 'u' || (arr.dtype().kind() == 'i' && arr.itemsize() != 8))
     throw TypeError("from_numpy: only int64 integers can share memory, got " +
                     std::string(py::str(arr.dtype())));
-  if (!(arr.flags() & py::array::c_style))
-    throw ValueError(
-        "from_numpy: array must be C-contiguous to share memory (got strides " +
-        std::string(py::str(py::cast(std::vector<py::ssize_t>(arr.strides(), arr.strides() + arr.ndim())))) +
-        "); use fg.tensor(a) to copy");
   if (arr.dtype().byteorder() == '>') throw TypeError("from_numpy: non-native byte order");
-  if (d == DType::Bool)
-    canonical_bools(static_cast<uint8_t*>(const_cast<void*>(arr.data())), arr.size(), 1, !arr.writeable(),
-                    "from_numpy");
+  const int64_t isz = arr.itemsize();
+  int64_t lo = 0, hi = 0;  // byte range the view reads, relative to arr.data()
+  bool empty = false;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    if (arr.shape(i) == 0) empty = true;
+    if (arr.strides(i) % isz != 0)
+      throw ValueError("from_numpy: strides " +
+                       std::string(py::str(
+                           py::cast(std::vector<py::ssize_t>(arr.strides(), arr.strides() + arr.ndim())))) +
+                       " are not multiples of the item size " + std::to_string(isz) +
+                       "; use fg.tensor(a) to copy");
+    if (arr.strides(i) < 0)
+      throw ValueError(
+          "from_numpy: negative strides are not supported (as in torch.from_numpy); "
+          "use fg.tensor(a) to copy");
+    hi += (arr.shape(i) - 1) * arr.strides(i);
+  }
+  if (empty) lo = hi = 0;
+  auto* base = static_cast<uint8_t*>(const_cast<void*>(arr.data()));
+  if (d == DType::Bool && !empty) {
+    if (arr.flags() & py::array::c_style) {
+      canonical_bools(base, arr.size(), 1, !arr.writeable(), "from_numpy");
+    } else {  // only the array's own bytes, never the gaps between them
+      const std::vector<int64_t> offs = element_offsets(arr);
+      bool bad = false;
+      for (int64_t o : offs) bad |= base[o] > 1;
+      if (bad && !arr.writeable())
+        throw ValueError(
+            "from_numpy: read-only bool memory holds bytes other than 0/1 and cannot be shared; "
+            "copy it with fg.tensor(...) (which normalises them)");
+      if (bad)
+        for (int64_t o : offs) base[o] = base[o] != 0;
+    }
+  }
   auto holder = std::shared_ptr<void>(new py::object(arr), [](void* p) {
     gil::with_gil_or_leak([p] { delete static_cast<py::object*>(p); });
   });
   auto t = std::make_shared<TensorImpl>();
-  t->storage = Storage::wrap(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), holder);
+  const size_t nbytes = empty ? 0 : static_cast<size_t>(hi - lo + isz);
+  t->storage = Storage::wrap(base + lo, nbytes, holder);
   t->storage->readonly = !arr.writeable();
   t->shape.assign(arr.shape(), arr.shape() + arr.ndim());
-  t->strides = contiguous_strides(t->shape);
+  t->strides.clear();
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) t->strides.push_back(empty ? 0 : arr.strides(i) / isz);
+  if (empty) t->strides = contiguous_strides(t->shape);
+  t->offset = -lo / isz;
   t->dtype = d;
   return t;
 }

@@ -16,6 +16,7 @@ import threading as _threading
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import (  # noqa: E402
+    accelerator,
     autograd,
     data,
     linalg,

@@ -214,8 +214,8 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vec
             Activation act = Activation::None);
 // Pooling follows PyTorch: dilation (max only; empty = 1s), ceil_mode, divisor_override.
 Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
-                const std::vector<int64_t>& pad, bool channels_last, const std::vector<int64_t>& dilation = {},
-                bool ceil_mode = false);
+                const std::vector<int64_t>& pad, bool channels_last,
+                const std::vector<int64_t>& dilation = {}, bool ceil_mode = false);
 Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
                 const std::vector<int64_t>& pad, bool count_include_pad, bool channels_last,
                 bool ceil_mode = false, std::optional<int64_t> divisor_override = std::nullopt);
@@ -255,7 +255,8 @@ namespace fastgrad {
 // dims empty = all. ord: any real (±inf: max/min |x|, 0: count of nonzeros).
 Tensor linalg_vector_norm(const Tensor& x, double ord, const Axes& dims, bool keepdim);
 // ord: "fro" / "nuc" (then p ignored) or "" with p in {±1, ±2, ±inf}.
-Tensor linalg_matrix_norm(const Tensor& x, const std::string& ord, double p, int64_t d0, int64_t d1, bool keepdim);
+Tensor linalg_matrix_norm(const Tensor& x, const std::string& ord, double p, int64_t d0, int64_t d1,
+                          bool keepdim);
 // ---- selection, sorting and scans (ops/select.cpp, sort.cpp, scan.cpp, select_shape.cpp):
 // PyTorch's semantics and argument order; dims may be negative ----
 // out[p] = x[p with coordinate dim replaced by index[p]]; index int64 of x's rank, out of
@@ -395,7 +396,8 @@ Tensor max_pool_plane_indices(const Tensor& flat, const Shape& x_shape, bool cha
 // x (N, C_in, *S), w (C_in, C_out/groups, *k) (PyTorch's layout; channels_last:
 // x (N, *S, C_in), w (C_in, *k, C_out/groups)) -> (N, C_out, *S_out) with
 // S_out = (S-1)*stride - 2*pad + dil*(k-1) + output_padding + 1. `bias` may be undefined.
-Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& stride,
-                      const std::vector<int64_t>& pad, const std::vector<int64_t>& output_padding,
-                      const std::vector<int64_t>& dilation, int64_t groups, bool channels_last);
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
+                      const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
+                      const std::vector<int64_t>& output_padding, const std::vector<int64_t>& dilation,
+                      int64_t groups, bool channels_last);
 }  // namespace fastgrad
