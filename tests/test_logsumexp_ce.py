@@ -67,10 +67,10 @@ CE_OPTIONS = [
     dict(reduction="sum"),
     dict(reduction="none"),
     dict(ignore_index=2),
-    dict(class_weight=True),
-    dict(class_weight=True, ignore_index=0, reduction="sum"),
+    dict(weight=True),
+    dict(weight=True, ignore_index=0, reduction="sum"),
     dict(label_smoothing=0.2),
-    dict(label_smoothing=0.1, class_weight=True),
+    dict(label_smoothing=0.1, weight=True),
 ]
 
 
@@ -83,9 +83,9 @@ def test_cross_entropy_index_targets_match_torch(dt, opts, shape):
     y = rng.integers(0, 5, (shape[0],) + shape[2:])
     cw = rng.uniform(0.5, 2.0, 5).astype(NP[dt])
     kw = dict(opts)
-    tkw = {("weight" if k == "class_weight" else k): v for k, v in kw.items()}
-    if kw.pop("class_weight", None):
-        kw["class_weight"] = fg.tensor(cw)
+    tkw = dict(kw)
+    if kw.pop("weight", None):
+        kw["weight"] = fg.tensor(cw)
         tkw["weight"] = torch.tensor(cw)
     x = fg.tensor(z, requires_grad=True)
     out = fg.nn.functional.cross_entropy(x, fg.tensor(y), **kw)
@@ -99,16 +99,16 @@ def test_cross_entropy_index_targets_match_torch(dt, opts, shape):
 
 
 @pytest.mark.parametrize("dt", [fg.float32, fg.float64])
-@pytest.mark.parametrize("opts", [dict(), dict(label_smoothing=0.3), dict(class_weight=True)], ids=str)
+@pytest.mark.parametrize("opts", [dict(), dict(label_smoothing=0.3), dict(weight=True)], ids=str)
 def test_cross_entropy_probability_targets_match_torch(dt, opts):
     rng = np.random.default_rng(7)
     z = (rng.standard_normal((4, 5)) * 3).astype(NP[dt])
     q = rng.dirichlet(np.ones(5), 4).astype(NP[dt])
     cw = rng.uniform(0.5, 2.0, 5).astype(NP[dt])
     kw, tkw = dict(opts), dict(opts)
-    if kw.pop("class_weight", None):
-        tkw.pop("class_weight")
-        kw["class_weight"], tkw["weight"] = fg.tensor(cw), torch.tensor(cw)
+    if kw.pop("weight", None):
+        tkw.pop("weight")
+        kw["weight"], tkw["weight"] = fg.tensor(cw), torch.tensor(cw)
     x, p = fg.tensor(z, requires_grad=True), fg.tensor(q, requires_grad=True)
     out = fg.nn.functional.cross_entropy(x, p, **kw)
     t, tq = torch.tensor(z, requires_grad=True), torch.tensor(q, requires_grad=True)

@@ -609,3 +609,91 @@ def test_bce_torch_elementwise_weight(fn, wshape):
     np.testing.assert_allclose(
         A(getattr(F, fn)(fg.tensor(x), y, sample_weight=om)), (om * el.mean(1)).sum() / om.sum()
     )
+
+
+def test_weight_is_torchs_even_when_its_shape_matches_the_batch():
+    # the old shape guess: C == B made a (B,) weight look per-example; it is per class, as torch
+    z, t, w = arr(4, 4), np.array([0, 3, 3, 1]), rng.random(4) + 0.1
+    for r in ("mean", "sum", "none"):
+        np.testing.assert_allclose(
+            A(F.cross_entropy(fg.tensor(z), t, weight=fg.tensor(w), reduction=r)),
+            TF.cross_entropy(torch.tensor(z), torch.tensor(t), weight=torch.tensor(w), reduction=r).numpy(),
+            rtol=1e-12,
+        )
+    # BCE on a (B,) input with a (B,) weight: torch's elementwise rescaling, plain mean
+    p, y = rng.random(5), (rng.random(5) < 0.5) * 1.0
+    w5 = rng.random(5)
+    for fn, x in [("binary_cross_entropy", p), ("binary_cross_entropy_with_logits", arr(5))]:
+        np.testing.assert_allclose(
+            A(getattr(F, fn)(fg.tensor(x), y, weight=fg.tensor(w5))),
+            getattr(TF, fn)(torch.tensor(x), torch.tensor(y), weight=torch.tensor(w5)).numpy(),
+            rtol=1e-12,
+        )
+    # mse's torch weight must have the input's shape (torch 2.13), never read as ω
+    with pytest.raises(ValueError, match="input's shape"):
+        F.mse_loss(fg.tensor(arr(4, 2)), arr(4, 2), weight=np.ones(4))
+
+
+@pytest.mark.parametrize("red", ["mean", "sum", "none"])
+def test_nll_per_class_weight_with_ignore_index_and_smoothing_vs_torch(red):
+    z, t = arr(6, 5), rng.integers(0, 5, 6)
+    t[1] = 2
+    w = rng.random(5) + 0.2
+    lp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    for ii in (-100, 2):
+        a, b = fg.tensor(lp, requires_grad=True), torch.tensor(lp, requires_grad=True)
+        fo = F.nll_loss(a, t, weight=fg.tensor(w), ignore_index=ii, reduction=red)
+        to = TF.nll_loss(b, torch.tensor(t), weight=torch.tensor(w), ignore_index=ii, reduction=red)
+        np.testing.assert_allclose(A(fo), to.detach().numpy(), rtol=1e-12)
+        fg.sum(fo).backward()
+        to.sum().backward()
+        np.testing.assert_allclose(A(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-14)
+        m, tm = nn.CrossEntropyLoss(fg.tensor(w), ignore_index=ii, reduction=red, label_smoothing=0.2), None
+        tm = torch.nn.CrossEntropyLoss(torch.tensor(w), ignore_index=ii, reduction=red, label_smoothing=0.2)
+        np.testing.assert_allclose(
+            A(m(fg.tensor(z), t)), tm(torch.tensor(z), torch.tensor(t)).numpy(), rtol=1e-12
+        )
+
+
+def test_sample_weight_against_the_cheat_sheet_and_with_torch_weights():
+    z, t = arr(6, 4), rng.integers(0, 4, 6)
+    om = np.array([1.0, 0.0, 0.5, 2.0, 0.0, 1.0])  # zeros mask examples
+    cw = rng.random(4) + 0.2
+    per = np.log(np.exp(z).sum(1)) - z[np.arange(6), t]
+    # ω alone: Σ ω ℓ / Σ ω; module forward takes it by keyword, as fit calls it
+    np.testing.assert_allclose(
+        A(nn.CrossEntropyLoss()(fg.tensor(z), t, sample_weight=om)), (om * per).sum() / om.sum(), rtol=1e-12
+    )
+    keep = om > 0
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z), t, sample_weight=om)),
+        (om[keep] * per[keep]).sum() / om[keep].sum(),
+        rtol=1e-12,
+    )
+    # ω with the per-class weight: Σ ω_i w_{y_i} ℓ_i / Σ ω_i w_{y_i}
+    c = cw[t]
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z), t, weight=fg.tensor(cw), sample_weight=om)),
+        (om * c * per).sum() / (om * c).sum(),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        A(F.cross_entropy(fg.tensor(z), t, weight=fg.tensor(cw), sample_weight=om, reduction="none")),
+        om * c * per,
+        rtol=1e-12,
+    )
+    # BCE: torch's elementwise weight rescales first, then ω reduces
+    x, y, we = arr(6, 3), (rng.random((6, 3)) < 0.5) * 1.0, rng.random((1, 3))
+    el = np.logaddexp(0, x) - y * x
+    np.testing.assert_allclose(
+        A(nn.BCEWithLogitsLoss(fg.tensor(we))(fg.tensor(x), y, sample_weight=om)),
+        (om * (we * el).mean(1)).sum() / om.sum(),
+        rtol=1e-12,
+    )
+    # mse: torch's elementwise weight with ω or α is rejected (its mean is already Σwℓ/Σw)
+    with pytest.raises(ValueError, match="sample_weight/dim_weight"):
+        F.mse_loss(fg.tensor(x), y, weight=np.ones((6, 3)), sample_weight=om)
+    with pytest.raises(ValueError, match=r"sample_weight.*\(6,\)"):
+        F.l1_loss(fg.tensor(x), y, sample_weight=np.ones(3))
+    with pytest.raises(TypeError):
+        nn.MSELoss()(fg.tensor(x), y, weight=om)  # torch's module forward has no weight

@@ -1,7 +1,7 @@
 """Small edge cases of issue 10, item 12, each against PyTorch: adaptive pooling of an
 empty spatial axis, embedding index/weight checks and padding_idx, batch_norm of empty
 inputs, logsumexp over an empty axis (value, VJP, JVP), smooth_l1_loss(beta=0),
-squeeze(axis=()), and class_weight that requires grad."""
+squeeze(axis=()), and a per-class weight that requires grad."""
 
 from __future__ import annotations
 
@@ -168,13 +168,13 @@ def test_cross_entropy_class_weight_requiring_grad_is_refused_like_torch():
         )
     for fn in (
         F.cross_entropy,
-        lambda a, b, class_weight: F.nll_loss(fg.log_softmax(a, 1), b, class_weight=class_weight),
+        lambda a, b, weight: F.nll_loss(fg.log_softmax(a, 1), b, weight=weight),
     ):
-        with pytest.raises(RuntimeError, match="class_weight is not differentiable"):
-            fn(x, y, class_weight=cw)
-    F.cross_entropy(x, y, class_weight=cw.detach()).backward()  # a constant class weight is fine
+        with pytest.raises(RuntimeError, match="weight is not differentiable"):
+            fn(x, y, weight=cw)
+    F.cross_entropy(x, y, weight=cw.detach()).backward()  # a constant class weight is fine
     with fg.no_grad():
-        F.cross_entropy(x, y, class_weight=cw)
+        F.cross_entropy(x, y, weight=cw)
 
 
 def test_no_zero_division_in_layer_geometry():
@@ -186,7 +186,7 @@ def test_no_zero_division_in_layer_geometry():
         F.pad_same(5, 3, 0)
     # per-example weight over an empty batch: PyTorch's sum over nothing is 0
     x = fg.zeros(0, 3, requires_grad=True)
-    loss = F.cross_entropy(x, np.zeros(0, np.int64), weight=fg.zeros(0), reduction="sum")
+    loss = F.cross_entropy(x, np.zeros(0, np.int64), sample_weight=fg.zeros(0), reduction="sum")
     tl = torch.nn.functional.cross_entropy(
         torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), reduction="sum"
     )

@@ -53,7 +53,7 @@ def test_weighted_batches_and_accumulation():
     fit(m1, F.mse_loss, o1, DataLoader(TensorDataset(X, Y, W), 3), epochs=1, accumulate=3, progress=False)
     m2 = _model()
     o2 = optim.SGD(m2.parameters(), lr=0.1)
-    F.mse_loss(m2(fg.tensor(X)), Y, weight=W).backward()
+    F.mse_loss(m2(fg.tensor(X)), Y, sample_weight=W).backward()
     o2.step()
     for p, q in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_allclose(A(p), A(q), rtol=1e-12, atol=1e-13)
@@ -233,3 +233,27 @@ def test_checkpoint_callback_saves_the_best(tmp_path):
     last = fg.load(ck.saved[-1])
     for k, t in m.state_dict().items():  # the last epoch improved here (training converges)
         np.testing.assert_array_equal(A(last[k]), A(t))
+
+
+def test_dict_batches_take_sample_weight_or_its_alias_weight():
+    X, Y = _data(6)
+    W = np.array([1.0, 0.0, 2.0, 1.0, 0.5, 3.0])
+    m2 = _model()
+    o2 = optim.SGD(m2.parameters(), lr=0.1)
+    F.mse_loss(m2(fg.tensor(X)), Y, sample_weight=W).backward()
+    o2.step()
+    for key in ("sample_weight", "weight"):
+        m1 = _model()
+        o1 = optim.SGD(m1.parameters(), lr=0.1)
+        fit(m1, nn.MSELoss(), o1, [{"x": fg.tensor(X), "y": Y, key: W}], epochs=1, progress=False)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_allclose(A(p), A(q), rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match="both"):
+        fit(
+            _model(),
+            F.mse_loss,
+            optim.SGD(_model().parameters(), lr=0.1),
+            [{"x": fg.tensor(X), "y": Y, "weight": W, "sample_weight": W}],
+            epochs=1,
+            progress=False,
+        )
