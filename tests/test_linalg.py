@@ -441,3 +441,16 @@ def test_svd_of_empty_matrices_matches_torch(shape, full):
     for g, w in zip(got, want):
         np.testing.assert_array_equal(np.asarray(g), w.numpy())
     assert float(fg.linalg.matrix_norm(fg.zeros(*shape, dtype=fg.float64), "nuc").sum()) == 0.0
+
+
+def test_dot_is_torch_dot_in_1d_and_numpy_dot_beyond():
+    """torch.dot is 1-D only; JAX/NumPy code means np.dot for other ranks (issue 12)."""
+    rng = np.random.default_rng(0)
+    a, b, c, v = rng.random((4, 3)), rng.random((3, 5)), rng.random((2, 3, 5)), rng.random(3)
+    for x, y in [(a, b), (a, v), (v, b), (a, c), (v, v), (np.array(2.0), a)]:
+        np.testing.assert_allclose(np.asarray(fg.dot(fg.tensor(x), fg.tensor(y))), np.dot(x, y))
+    np.testing.assert_allclose(
+        np.asarray(fg.dot(fg.tensor(v), fg.tensor(v))), torch.dot(torch.tensor(v), torch.tensor(v)).numpy()
+    )
+    with pytest.raises(ValueError, match="dot"):
+        fg.dot(fg.tensor(a), fg.tensor(a))

@@ -61,7 +61,9 @@ void bind_linalg(py::module_& m, TensorClass& T) {
         auto [A, B] = tensor_pair(a, b, "dot");
         return dot(A, B, "dot").impl();
       },
-      py::arg("input"), py::arg("tensor"), "dot(input, tensor) -> Tensor\n\nDot product: (n,), (n,) -> ().");
+      py::arg("input"), py::arg("tensor"),
+      "dot(input, tensor) -> Tensor\n\nDot product: (n,), (n,) -> () as torch.dot; other ranks follow "
+      "NumPy's dot (jnp.dot): (m, k), (k, n) -> (m, n); (..., k), (k,) -> (...); a scalar scales.");
   def_op(
       m, T, "vdot",
       [](py::handle a, py::handle b) {

@@ -336,7 +336,24 @@ Tensor inner(const Tensor& a0, const Tensor& b0) {
   return tensordot(a, b, {a.ndim() - 1}, {b.ndim() - 1});
 }
 
+static void aligned_dot(const Tensor& a, const Tensor& b, const char* op) {
+  const int64_t ka = a.shape().back(), kb = b.shape()[b.ndim() == 1 ? 0 : b.ndim() - 2];
+  if (ka != kb)
+    throw ValueError(std::string(op) + ": shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                     " are not aligned (" + std::to_string(ka) + " != " + std::to_string(kb) + ")");
+}
+
 Tensor dot(const Tensor& a, const Tensor& b, const char* op) {
+  // torch.dot takes 1-D tensors only; beyond that fg.dot is NumPy's dot (what JAX code
+  // written against jnp.dot means), so every torch call keeps its meaning.
+  if (std::string(op) == "dot" && !(a.ndim() == 1 && b.ndim() == 1)) {
+    if (a.ndim() == 0 || b.ndim() == 0) return mul(a, b);
+    if (b.ndim() == 1 || (a.ndim() <= 2 && b.ndim() == 2)) {
+      aligned_dot(a, b, op);
+      return matmul(a, b);
+    }
+    return tensordot(a, b, Axes{a.ndim() - 1}, Axes{b.ndim() - 2});
+  }
   require_ndim(a, 1, op, "input");
   require_ndim(b, 1, op, "other");
   if (a.shape()[0] != b.shape()[0])
