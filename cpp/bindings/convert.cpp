@@ -186,4 +186,12 @@ Activation to_activation(const std::string& a, const char* op) {
   throw ValueError(std::string(op) + ": activation must be 'none', 'relu', 'tanh' or 'sigmoid', got '" + a +
                    "'");
 }
+DType dtype_arg(py::handle h, const char* op) {
+  if (!py::isinstance<DType>(h))
+    throw TypeError(std::string(op) +
+                    ": dtype must be a fastgrad dtype (fg.float32, fg.float64, fg.int64, fg.bool), got " +
+                    std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  return h.cast<DType>();
+}
+
 }  // namespace fastgrad::bindings

@@ -160,6 +160,8 @@ inline Axes axes_kw(const char* op, py::handle axis, py::handle dim) {
 }
 // A single int axis= / dim=; `dflt` when neither is given (TypeError naming the op if none).
 int64_t axis_kw(const char* op, py::handle axis, py::handle dim, std::optional<int64_t> dflt);
+// A dtype= argument: a fastgrad dtype (TypeError naming the op otherwise).
+DType dtype_arg(py::handle h, const char* op);
 py::tuple shape_tuple(const Shape& s);
 inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
 std::vector<TP> to_ptrs(const Tensors& v);

@@ -183,7 +183,7 @@ void bind_math(py::module_& m, TensorClass& T) {
       [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim,        \
          py::handle dtype) {                                                                            \
         Tensor x = tensor_arg(h, NAME);                                                                 \
-        if (!dtype.is_none()) x = cast(x, dtype.cast<DType>());                                         \
+        if (!dtype.is_none()) x = cast(x, dtype_arg(dtype, NAME));                                      \
         return FN(x, axes_kw(NAME, axis, dim), keep_kw(NAME, keepdims, keepdim)).impl();                \
       },                                                                                                \
       py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),      \
@@ -252,7 +252,7 @@ void bind_math(py::module_& m, TensorClass& T) {
       m, T, NAME,                                                                                         \
       [](py::handle h, py::handle axis, py::handle dtype, py::handle dim) {                               \
         Tensor x = tensor_arg(h, NAME);                                                                   \
-        if (!dtype.is_none()) x = cast(x, dtype.cast<DType>());                                           \
+        if (!dtype.is_none()) x = cast(x, dtype_arg(dtype, NAME));                                        \
         return FN(x, axis_kw(NAME, axis, dim, -1)).impl();                                                \
       },                                                                                                  \
       py::arg("x"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),           \
