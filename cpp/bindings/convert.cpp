@@ -193,5 +193,24 @@ DType dtype_arg(py::handle h, const char* op) {
                     std::string(py::str(py::type::handle_of(h).attr("__name__"))));
   return h.cast<DType>();
 }
+DType dtype_from(const py::args& a, const py::kwargs& kw) {
+  if (a.size() != 1 || !kw.empty())
+    throw TypeError(
+        "dtype(): takes one argument (a name such as 'float32', a NumPy dtype or a fastgrad dtype), "
+        "got " +
+        std::to_string(a.size()) + " positional and " + std::to_string(kw.size()) + " keyword");
+  py::handle h = a[0];
+  if (py::isinstance<DType>(h)) return h.cast<DType>();
+  std::string name;
+  if (!h.is_none()) {  // np.dtype(None) is float64: not a spelling of a dtype
+    try {
+      name = py::str(py::module_::import("numpy").attr("dtype")(h).attr("name"));
+    } catch (py::error_already_set&) {}
+  }
+  for (DType d : {DType::Float32, DType::Float64, DType::Int64, DType::Bool})
+    if (name == dtype_name(d)) return d;
+  throw TypeError("dtype(): cannot make a fastgrad dtype from " + std::string(py::repr(h)).substr(0, 80) +
+                  " (fastgrad has float32, float64, int64 and bool)");
+}
 
 }  // namespace fastgrad::bindings

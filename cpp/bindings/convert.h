@@ -162,6 +162,8 @@ inline Axes axes_kw(const char* op, py::handle axis, py::handle dim) {
 int64_t axis_kw(const char* op, py::handle axis, py::handle dim, std::optional<int64_t> dflt);
 // A dtype= argument: a fastgrad dtype (TypeError naming the op otherwise).
 DType dtype_arg(py::handle h, const char* op);
+// fg.dtype(x): x a fastgrad dtype, a name or anything np.dtype accepts (TypeError otherwise).
+DType dtype_from(const py::args& a, const py::kwargs& kw);
 py::tuple shape_tuple(const Shape& s);
 inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
 std::vector<TP> to_ptrs(const Tensors& v);

@@ -35,8 +35,9 @@ PYBIND11_MODULE(_C, m) {
     }
   });
 
-  py::enum_<DType>(m, "dtype", "A tensor element type: float32, float64, int64 or bool (fg.float32, ...).")
-      .value("float32", DType::Float32)
+  py::enum_<DType> dtype_cls(m, "dtype",
+                             "A tensor element type: float32, float64, int64 or bool (fg.float32, ...).");
+  dtype_cls.value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
@@ -44,8 +45,18 @@ PYBIND11_MODULE(_C, m) {
           "itemsize", [](DType d) { return itemsize(d); }, "Bytes per element.")
       .def_property_readonly(
           "is_floating_point", [](DType d) { return is_floating(d); }, "True for float32 and float64.")
-      .def("__repr__", [](DType d) { return std::string("fastgrad.") + dtype_name(d); })
-      .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
+      // fg.dtype(x) converts a name ("float32"), a NumPy dtype or a fastgrad dtype, as
+      // np.dtype(x) does; anything else is a TypeError naming what it got, not pybind11's
+      // overload listing.
+      .def(
+          py::init([](py::args a, const py::kwargs& kw) { return dtype_from(a, kw); }),
+          "fastgrad.dtype(x): the fastgrad dtype of x (a name such as 'float32', a NumPy dtype or a dtype).");
+  // Assigned, not def'd: def() would chain these after enum_'s own __repr__/__str__, which
+  // accept every enum value and so would always win.
+  dtype_cls.attr("__repr__") = py::cpp_function(
+      [](DType d) { return std::string("fastgrad.") + dtype_name(d); }, py::is_method(dtype_cls));
+  dtype_cls.attr("__str__") = py::cpp_function(
+      [](DType d) { return std::string("fastgrad.") + dtype_name(d); }, py::is_method(dtype_cls));
 
   py::class_<TensorImpl, TP> T(m, "Tensor",
                                "An n-d array of float32/float64/int64/bool on the autodiff tape: shape, "

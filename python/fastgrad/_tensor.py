@@ -178,36 +178,15 @@ def _float_dtype(dtype: Any) -> ops.dtype:
     return as_dtype(dtype) or _default_dtype[0]
 
 
-class Generator:
-    """The one global random generator, as PyTorch's default generator (``fg.manual_seed``
-    returns it): random functions accept it as ``generator=``; fastgrad has no other."""
-
-    def manual_seed(self, seed: int) -> Generator:
-        """Seeds every random draw of fastgrad; returns the generator."""
-        ops.manual_seed(_index(seed, "manual_seed", "seed"))
-        return self
-
-    def __repr__(self) -> str:
-        return "<fastgrad.Generator (the default generator)>"
-
-    def seed(self) -> int:
-        """Draws and sets a fresh seed; returns it."""
-        s = builtins.int(ops.next_seed())
-        ops.manual_seed(s)
-        return s
-
-
-default_generator = Generator()
+#: ``fg.Generator()`` is an independent random stream (torch.Generator), bound in C++.
+Generator = ops.Generator
+#: The global stream: ``fg.manual_seed`` seeds it; draws without ``generator=`` use it.
+default_generator = ops.default_generator
 
 
 def manual_seed(seed: int) -> Generator:
     """Seeds every random draw of fastgrad (reproducible runs); returns ``fg.default_generator``."""
     return default_generator.manual_seed(seed)
-
-
-def _check_generator(generator: Any, op: str) -> None:
-    if generator is not None and generator is not default_generator:
-        raise ValueError(f"{op}: fastgrad has one global generator (fg.default_generator); got {generator!r}")
 
 
 def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -338,8 +317,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1) of ``shape`` (ints or one sequence)."""
     check_device(device, "rand")
-    _check_generator(generator, "rand")
-    return _finish(ops.rand(_shape(shape, "rand"), _float_dtype(dtype)), requires_grad)
+    return _finish(ops.rand(_shape(shape, "rand"), _float_dtype(dtype), generator), requires_grad)
 
 
 def randn(
@@ -347,8 +325,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples of ``shape`` (ints or one sequence)."""
     check_device(device, "randn")
-    _check_generator(generator, "randn")
-    return _finish(ops.randn(_shape(shape, "randn"), _float_dtype(dtype)), requires_grad)
+    return _finish(ops.randn(_shape(shape, "randn"), _float_dtype(dtype), generator), requires_grad)
 
 
 def randint(
@@ -364,7 +341,6 @@ def randint(
     """Uniform integer samples in [low, high) of shape ``size`` (PyTorch's randint(low, high,
     size) and randint(high, size)); int64 unless ``dtype`` (a float dtype casts the draws)."""
     check_device(device, "randint")
-    _check_generator(generator, "randint")
     if size is None:
         if high is None:
             raise TypeError(
@@ -374,7 +350,7 @@ def randint(
     elif high is None:
         raise TypeError("randint: missing the high argument")
     t = ops.randint(
-        _index(low, "randint", "low"), _index(high, "randint", "high"), shape_arg(size, "randint")
+        _index(low, "randint", "low"), _index(high, "randint", "high"), shape_arg(size, "randint"), generator
     )
     dt = as_dtype(dtype)
     if dt is not None and dt != int64:
@@ -393,11 +369,10 @@ def randperm(
 ) -> Tensor:
     """A random permutation of 0..n-1: (n,) int64 (or ``dtype``)."""
     check_device(device, "randperm")
-    _check_generator(generator, "randperm")
     k = _index(n, "randperm", "n")
     if k < 0:
         raise ValueError(f"randperm: n must be >= 0, got {n}")
-    t = ops.randperm(k)
+    t = ops.randperm(k, generator)
     dt = as_dtype(dtype)
     if dt is not None and dt != int64:
         t = ops.cast(t, dt)
@@ -613,7 +588,59 @@ def _new_tensor(
     return tensor(data, dtype=_new("new_tensor", self, dtype, device), requires_grad=requires_grad)
 
 
+def _leaf_as(cls: type, t: Tensor, requires_grad: bool, state: Any) -> Tensor:
+    # A leaf of type cls sharing t's storage (Parameter and user subclasses included).
+    if cls is not Tensor:
+        sub = Tensor.__new__(cls)
+        Tensor.__init__(sub, t)
+        t = sub
+    t.requires_grad = requires_grad
+    if state:
+        t.__dict__.update(state)
+    return t
+
+
+def _rebuild_tensor(cls: type, data: np.ndarray, requires_grad: bool, state: Any) -> Tensor:
+    """Unpickles what ``Tensor.__reduce_ex__`` saved: a graph leaf of type ``cls`` holding ``data``."""
+    return _leaf_as(cls, tensor(data), requires_grad, state)
+
+
+def _copy(self: Tensor) -> Tensor:
+    """copy.copy: a leaf sharing this tensor's storage, with its requires_grad (as torch)."""
+    return _leaf_as(type(self), self.detach(), self.requires_grad, dict(getattr(self, "__dict__", {})))
+
+
+def _reduce_ex(self: Tensor, protocol: int) -> tuple:
+    # As torch: the values, dtype, shape, requires_grad and a subclass's attributes travel; the
+    # graph and .grad do not (the result is a leaf). NumPy pickles the (copied) buffer.
+    state = getattr(self, "__dict__", None) or None
+    return (_rebuild_tensor, (type(self), np.array(self.detach().numpy()), self.requires_grad, state))
+
+
+def _deepcopy(self: Tensor, memo: dict) -> Tensor:
+    """copy.deepcopy: a new leaf with copied values, requires_grad and a deep-copied .grad
+    (as torch); tensors shared inside the copied object stay shared (the memo)."""
+    import copy
+
+    if id(self) in memo:
+        return memo[id(self)]
+    if not self.is_leaf:
+        raise RuntimeError(
+            "deepcopy: only graph leaves (tensors created by the user) can be deep-copied, as in PyTorch; "
+            f"this tensor of shape {tuple(self.shape)} is the result of an op (detach() it first)"
+        )
+    cls, args = _reduce_ex(self, 4)
+    new = cls(args[0], args[1], args[2], copy.deepcopy(args[3], memo))
+    memo[id(self)] = new
+    if self.grad is not None:
+        new.grad = copy.deepcopy(self.grad, memo)
+    return new
+
+
 for _name, _fn in {
+    "__reduce_ex__": _reduce_ex,
+    "__deepcopy__": _deepcopy,
+    "__copy__": _copy,
     "to": _to,
     "cpu": _cpu,
     "cuda": _cuda,

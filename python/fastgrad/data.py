@@ -165,7 +165,7 @@ class Subset(Dataset):
 def _rng(generator: Any, what: str) -> np.random.Generator:
     """A NumPy generator for ``generator``: None draws a seed from fastgrad's RNG (so
     ``fg.manual_seed`` makes runs reproducible), an int seeds one, a NumPy Generator is
-    used as is, and an object with ``initial_seed()`` (a torch.Generator-like) seeds
+    used as is, a ``fg.Generator`` seeds one from its stream, and an object with ``initial_seed()`` (a torch.Generator-like) seeds
     from it."""
     if generator is None:
         return np.random.default_rng(ops.next_seed())
@@ -173,6 +173,8 @@ def _rng(generator: Any, what: str) -> np.random.Generator:
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
+    if isinstance(generator, ops.Generator):  # advances the fastgrad stream, as torch's would
+        return np.random.default_rng(int(ops.randint(0, 2**62, (), generator).item()))
     seed = getattr(generator, "initial_seed", None)
     if callable(seed):
         return np.random.default_rng(int(seed()))

@@ -27,10 +27,12 @@ Tensor scalar_int(int64_t value, DType dtype);
 Tensor arange_int(int64_t start, int64_t stop, int64_t step, DType dtype);
 Tensor linspace(double start, double stop, int64_t num, DType dtype);
 Tensor eye(int64_t n, int64_t m, DType dtype);
-Tensor rand(const Shape& shape, DType dtype);
-Tensor randn(const Shape& shape, DType dtype);
-Tensor randint(int64_t low, int64_t high, const Shape& shape);
-Tensor randperm(int64_t n);
+// Random draws come from gen, or from default_generator() when gen is null (random.h).
+class Generator;
+Tensor rand(const Shape& shape, DType dtype, Generator* gen = nullptr);
+Tensor randn(const Shape& shape, DType dtype, Generator* gen = nullptr);
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
+Tensor randperm(int64_t n, Generator* gen = nullptr);
 void manual_seed(uint64_t seed);
 uint64_t next_seed();  // draws from the global generator (for Python-side RNG)
 

@@ -4,31 +4,52 @@
 #include <limits>
 #include <mutex>
 #include <random>
+#include <sstream>
 
 #include "../kernels/fill/fill.h"
 #include "common.h"
 #include "fastgrad/parallel.h"
+#include "fastgrad/random.h"
 
 namespace fastgrad {
 using namespace detail;
 
-namespace {
-// One global generator: fg.manual_seed(s) makes every draw reproducible.
-std::mutex g_rng_mu;
-std::mt19937_64& rng() {
-  static std::mt19937_64 g(0x5eed);
+Generator& default_generator() {
+  static Generator g;
   return g;
 }
-}  // namespace
+void Generator::manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> l(mu_);
+  engine_.seed(seed);
+  initial_seed_ = seed;
+}
+uint64_t Generator::initial_seed() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return initial_seed_;
+}
+uint64_t Generator::next() {
+  std::lock_guard<std::mutex> l(mu_);
+  return engine_();
+}
+std::string Generator::state() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::ostringstream os;
+  os << engine_ << ' ' << initial_seed_;
+  return os.str();
+}
+void Generator::set_state(const std::string& s) {
+  std::istringstream is(s);
+  std::mt19937_64 e;
+  uint64_t seed = 0;
+  if (!(is >> e >> seed) || !(is >> std::ws).eof())
+    throw ValueError("Generator.set_state: not a state returned by Generator.get_state()");
+  std::lock_guard<std::mutex> l(mu_);
+  engine_ = e;
+  initial_seed_ = seed;
+}
 
-void manual_seed(uint64_t seed) {
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  rng().seed(seed);
-}
-uint64_t next_seed() {
-  std::lock_guard<std::mutex> l(g_rng_mu);
-  return rng()();
-}
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+uint64_t next_seed() { return default_generator().next(); }
 
 namespace {
 // A double that is to become an int64 value must be finite and inside [-2^63, 2^63)
@@ -147,47 +168,49 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 namespace {
 // One draw per element from Dist<scalar_t>(0, 1), in order from the global stream.
 template <template <typename> class Dist>
-Tensor random_fill(const Shape& shape, DType dtype, const char* op) {
+Tensor random_fill(const Shape& shape, DType dtype, const char* op, Generator* gen) {
   Tensor t = empty(shape, dtype);
   run_blocking(t.numel(), [&] {
-    std::lock_guard<std::mutex> l(g_rng_mu);
-    FG_DISPATCH_FLOAT(dtype, op, [&] {
-      Dist<scalar_t> d(0, 1);
-      kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(rng()); });
+    (gen ? *gen : default_generator()).with_engine([&](std::mt19937_64& e) {
+      FG_DISPATCH_FLOAT(dtype, op, [&] {
+        Dist<scalar_t> d(0, 1);
+        kernels::fill_indexed(t.data<scalar_t>(), t.numel(), [&](int64_t) { return d(e); });
+      });
     });
   });
   return t;
 }
 }  // namespace
 
-Tensor rand(const Shape& shape, DType dtype) {
-  return random_fill<std::uniform_real_distribution>(shape, dtype, "rand");
+Tensor rand(const Shape& shape, DType dtype, Generator* gen) {
+  return random_fill<std::uniform_real_distribution>(shape, dtype, "rand", gen);
 }
-Tensor randn(const Shape& shape, DType dtype) {
-  return random_fill<std::normal_distribution>(shape, dtype, "randn");
+Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
+  return random_fill<std::normal_distribution>(shape, dtype, "randn", gen);
 }
 
-Tensor randint(int64_t low, int64_t high, const Shape& shape) {
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
   if (high <= low) throw ValueError("randint: high must be > low");
   Tensor t = empty(shape, DType::Int64);
   run_blocking(t.numel(), [&] {
-    std::lock_guard<std::mutex> l(g_rng_mu);
-    std::uniform_int_distribution<int64_t> d(low, high - 1);
-    int64_t* p = t.data<int64_t>();
-    kernels::fill_indexed(p, t.numel(), [&](int64_t) { return d(rng()); });
+    (gen ? *gen : default_generator()).with_engine([&](std::mt19937_64& e) {
+      std::uniform_int_distribution<int64_t> d(low, high - 1);
+      kernels::fill_indexed(t.data<int64_t>(), t.numel(), [&](int64_t) { return d(e); });
+    });
   });
   return t;
 }
 
-Tensor randperm(int64_t n) {
+Tensor randperm(int64_t n, Generator* gen) {
   Tensor t = arange_int(0, n, 1, DType::Int64);
   run_blocking(n, [&] {
-    std::lock_guard<std::mutex> l(g_rng_mu);
-    int64_t* p = t.data<int64_t>();
-    for (int64_t i = n - 1; i > 0; --i) {
-      std::uniform_int_distribution<int64_t> d(0, i);
-      std::swap(p[i], p[d(rng())]);
-    }
+    (gen ? *gen : default_generator()).with_engine([&](std::mt19937_64& e) {
+      int64_t* p = t.data<int64_t>();
+      for (int64_t i = n - 1; i > 0; --i) {
+        std::uniform_int_distribution<int64_t> d(0, i);
+        std::swap(p[i], p[d(e)]);
+      }
+    });
   });
   return t;
 }

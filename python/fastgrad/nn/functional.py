@@ -282,26 +282,22 @@ def _softmax_dim(x: Tensor, dim: Optional[int]) -> int:
     return 0 if x.ndim in (0, 1, 3) else 1
 
 
-def _cast_to(x: Tensor, dtype: Any) -> Tensor:
-    return x if dtype is None else ops.cast(x, dtype)
-
-
 def softmax(x: Tensor, dim: Optional[int] = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """exp(x) / Σ exp(x) along ``dim`` (stable; None: PyTorch's implicit dim); x: any shape -> the same."""
-    x = _cast_to(_t(x), dtype)
-    return ops.softmax(x, _softmax_dim(x, dim))
+    x = _t(x)
+    return ops.softmax(x, _softmax_dim(x, dim), dtype)
 
 
 def softmin(x: Tensor, dim: Optional[int] = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(−x) along ``dim`` (None: PyTorch's implicit dim); x: any shape -> the same shape."""
-    x = _cast_to(_t(x), dtype)
-    return ops.softmax(-x, _softmax_dim(x, dim))
+    x = _t(x)
+    return ops.softmax(-x, _softmax_dim(x, dim), dtype)
 
 
 def log_softmax(x: Tensor, dim: Optional[int] = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """x − logsumexp(x) along ``dim`` (None: PyTorch's implicit dim); x: any shape -> the same shape."""
-    x = _cast_to(_t(x), dtype)
-    return ops.log_softmax(x, _softmax_dim(x, dim))
+    x = _t(x)
+    return ops.log_softmax(x, _softmax_dim(x, dim), dtype)
 
 
 def one_hot(target: Any, num_classes: int = -1, dtype: Any = float32) -> Tensor:

@@ -258,6 +258,8 @@ class TransformerDecoderLayer(_Layer):
 
 
 def _clones(layer: Module, n: int, where: str) -> ModuleList:
+    if not isinstance(layer, Module):
+        raise TypeError(f"{where}: the layer to stack must be a Module, got {type(layer).__name__}")
     if int(n) < 0:
         raise ValueError(f"{where}: num_layers must be >= 0, got {n}")
     if isinstance(layer, _Layer):
