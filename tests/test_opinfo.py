@@ -125,12 +125,6 @@ class Known:
 # (op name, variant) -> its reviewed failures. Each entry must still match a failing
 # sample (a fixed op makes its entry stale, and the test says so).
 SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
-    ("unique", ""): [
-        Known("unique(dim=...) (unique slices along a dim) is not implemented", r"dim is not supported")
-    ],
-    ("unique_consecutive", ""): [
-        Known("unique_consecutive(dim=...) is not implemented", r"dim is not supported"),
-    ],
     ("nn.functional.interpolate", "bicubic"): [
         Known("bicubic interpolation is not implemented", r"bicubic"),
         Known(

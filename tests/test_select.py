@@ -357,6 +357,163 @@ def test_rearrangements():
 
 
 # ------------------------------------------------------------------ edges and errors
+UNIQUE_DTYPES = [torch.float64, torch.float32, torch.int64, torch.bool]
+
+
+def _repeating(shape, dim, dtype, seed, consecutive=False):
+    """Values with repeated slices along dim (and, for consecutive, runs of equal neighbours):
+    few distinct entries so that slices often agree, then some slices copied over others."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2 if dtype == torch.bool else 3, size=shape)
+    a = np.moveaxis(a, dim, 0).copy()
+    for i in range(1, a.shape[0]):
+        if rng.random() < 0.5:
+            a[i] = a[i - 1] if consecutive else a[rng.integers(0, i)]
+    a = np.moveaxis(a, 0, dim)
+    if dtype.is_floating_point:
+        return torch.tensor(a * 0.75 - 0.5, dtype=dtype)
+    return torch.tensor(a, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", UNIQUE_DTYPES, ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize("shape", [(7,), (6, 3), (4, 5, 2), (3, 1, 4)])
+def test_unique_dim_against_torch(dtype, shape):
+    for dim in range(-len(shape), len(shape)):
+        for seed in range(3):
+            x = _repeating(shape, dim, dtype, seed)
+            fx = to_fg(x)
+            for inv in (False, True):
+                for cnt in (False, True):
+                    for srt in (True, False):
+                        check_same(
+                            fg.unique(fx, sorted=srt, return_inverse=inv, return_counts=cnt, dim=dim),
+                            torch.unique(x, sorted=srt, return_inverse=inv, return_counts=cnt, dim=dim),
+                        )
+            xc = _repeating(shape, dim, dtype, seed, consecutive=True)
+            for inv in (False, True):
+                for cnt in (False, True):
+                    check_same(
+                        fx.unique_consecutive(return_inverse=inv, return_counts=cnt, dim=dim),
+                        x.unique_consecutive(return_inverse=inv, return_counts=cnt, dim=dim),
+                    )
+                    check_same(
+                        fg.unique_consecutive(to_fg(xc), return_inverse=inv, return_counts=cnt, dim=dim),
+                        torch.unique_consecutive(xc, return_inverse=inv, return_counts=cnt, dim=dim),
+                    )
+
+
+def test_unique_dim_reconstructs_input():
+    # values.index_select(dim, inverse) is the input, and the slices come in strictly
+    # increasing lexicographic order (the defining properties, independent of torch)
+    x = _repeating((9, 4, 3), 1, torch.int64, 5)
+    for dim in range(3):
+        v, inv, cnt = fg.unique(to_fg(x), return_inverse=True, return_counts=True, dim=dim)
+        a, vn = x.numpy(), np.asarray(v)
+        np.testing.assert_array_equal(np.take(vn, np.asarray(inv), axis=dim), a)
+        rows = np.moveaxis(vn, dim, 0).reshape(vn.shape[dim], -1)
+        assert all(tuple(rows[i]) < tuple(rows[i + 1]) for i in range(len(rows) - 1))
+        assert int(np.sum(np.asarray(cnt))) == a.shape[dim]
+        np.testing.assert_array_equal(np.bincount(np.asarray(inv)), np.asarray(cnt))
+
+
+def test_unique_large_matches_torch():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 50, (20000,), generator=g)
+    for f in ("unique", "unique_consecutive"):
+        check_same(
+            getattr(fg, f)(to_fg(x), return_inverse=True, return_counts=True),
+            getattr(torch, f)(x, return_inverse=True, return_counts=True),
+        )
+    r = torch.randint(0, 2, (3000, 4), generator=g)
+    check_same(
+        fg.unique(to_fg(r), return_inverse=True, return_counts=True, dim=0),
+        torch.unique(r, return_inverse=True, return_counts=True, dim=0),
+    )
+
+
+def test_unique_nan():
+    nan = float("nan")
+    # dim=None: NaN sorts last and each NaN is its own value (torch's rule)
+    v = t64([nan, 1.0, nan, -0.5, 1.0])
+    for f in ("unique", "unique_consecutive"):
+        check_same(
+            getattr(fg, f)(to_fg(v), return_inverse=True, return_counts=True),
+            getattr(torch, f)(v, return_inverse=True, return_counts=True),
+        )
+    # dim: a slice holding a NaN equals no other slice, not even its copy
+    x = t64([[1.0, nan], [1.0, nan], [0.0, 0.0], [0.0, 0.0]])
+    for f in ("unique", "unique_consecutive"):
+        check_same(
+            getattr(fg, f)(to_fg(x), return_inverse=True, return_counts=True, dim=0),
+            getattr(torch, f)(x, return_inverse=True, return_counts=True, dim=0),
+        )
+    # torch's CPU slice order around NaN depends on its sort's comparison sequence (NaN
+    # compares neither below nor above a number there); fastgrad's sorts NaN last, as sort
+    # does. The slices and their counts agree.
+    y = t64([[1.0, 2.0], [nan, 0.0], [1.0, 2.0], [nan, 0.0], [0.0, 5.0]])
+    v, inv, cnt = fg.unique(to_fg(y), return_inverse=True, return_counts=True, dim=0)
+    np.testing.assert_array_equal(np.asarray(v), [[0.0, 5.0], [1.0, 2.0], [nan, 0.0], [nan, 0.0]])
+    np.testing.assert_array_equal(np.asarray(inv), [1, 2, 1, 3, 0])
+    np.testing.assert_array_equal(np.asarray(cnt), [1, 2, 1, 1])
+    tv, _, tc = torch.unique(y, return_inverse=True, return_counts=True, dim=0)
+    key = lambda rows, c: sorted((str(r), int(k)) for r, k in zip(rows.tolist(), c.tolist()))  # noqa: E731
+    assert key(np.asarray(v), np.asarray(cnt)) == key(tv.numpy(), tc.numpy())
+
+
+@pytest.mark.parametrize("shape,dim", [((0,), 0), ((0,), -1), ((0, 3), 0), ((2, 0, 3), 1), ((2, 0, 3), -2)])
+def test_unique_empty(shape, dim):
+    x = torch.zeros(shape, dtype=torch.float64)
+    for f in ("unique", "unique_consecutive"):
+        for d in (None, dim):
+            check_same(
+                getattr(fg, f)(to_fg(x), return_inverse=True, return_counts=True, dim=d),
+                getattr(torch, f)(x, return_inverse=True, return_counts=True, dim=d),
+            )
+
+
+def test_unique_zero_d():
+    for x in (t64(2.5), torch.tensor(3), torch.tensor(True)):
+        for f in ("unique", "unique_consecutive"):
+            check_same(
+                getattr(fg, f)(to_fg(x), return_inverse=True, return_counts=True),
+                getattr(torch, f)(x, return_inverse=True, return_counts=True),
+            )
+            for dim in (0, -1):
+                with pytest.raises(IndexError, match=rf"{f}: dim {dim} is out of range for a 0-d input"):
+                    getattr(fg, f)(to_fg(x), dim=dim)
+                with pytest.raises(IndexError):
+                    getattr(torch, f)(x, dim=dim)
+
+
+def test_unique_dim_errors():
+    x = fg.zeros((2, 3))
+    for f in ("unique", "unique_consecutive"):
+        for dim in (2, -3):
+            with pytest.raises(
+                IndexError, match=rf"{f}: dim {dim} is out of range for an input of shape \(2, 3\)"
+            ):
+                getattr(fg, f)(x, dim=dim)
+        # empty slices (a zero-sized axis other than dim) cannot be told apart: torch refuses too
+        for shape, dim, what in (((3, 0), 0, "other than dim 0"), ((0, 0), 0, "more than one")):
+            with pytest.raises(RuntimeError, match=rf"{f}: input of shape \({shape[0]}, 0\) has .*{what}"):
+                getattr(fg, f)(fg.zeros(shape), dim=dim)
+            with pytest.raises(RuntimeError):
+                getattr(torch, f)(torch.zeros(shape), dim=dim)
+
+
+def test_unique_is_not_differentiable():
+    x = fg.tensor([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]], requires_grad=True)
+    for out in (
+        fg.unique(x, return_inverse=True, return_counts=True),
+        fg.unique(x, return_inverse=True, return_counts=True, dim=0),
+        x.unique_consecutive(return_inverse=True, return_counts=True, dim=1),
+    ):
+        assert not any(t.requires_grad for t in out)
+    for name in ("unique", "unique_consecutive"):
+        assert getattr(fg.Tensor, name).__func__ is getattr(fg, name)
+        assert "Not differentiable" in getattr(fg, name).__doc__
+
+
 def test_empty_and_zero_d():
     e = torch.zeros((0, 3), dtype=torch.float64)
     fe = to_fg(e)
@@ -423,8 +580,6 @@ def test_errors_name_the_op():
         fg.bincount(fg.tensor([1, -1]))
     with pytest.raises(ValueError, match="scatter_reduce"):
         fg.scatter_reduce(x, 0, fg.tensor([[0]]), x, "median")
-    with pytest.raises(ValueError, match="unique: dim"):
-        fg.unique(x, dim=0)
     with pytest.raises(TypeError, match="logcumsumexp"):
         fg.logcumsumexp(fg.tensor([1, 2]), 0)
 
@@ -465,8 +620,6 @@ def _samples(op, dtype, grad):
 def _skip_reason(op, sample):
     """The reviewed skips of the corpus (a reason each); None: the sample must pass."""
     kw = sample.kwargs
-    if op.name in ("unique", "unique_consecutive") and kw.get("dim") is not None:
-        return "unique over a dim is not implemented (dim=None only)"
     if any(isinstance(a, torch.Tensor) and a.dtype == torch.uint8 for a in sample.args):
         return "fastgrad has no uint8 dtype (PyTorch's legacy empty uint8 index of gather)"
     if (

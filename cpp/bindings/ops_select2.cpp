@@ -33,9 +33,6 @@ py::object unique_result(const UniqueResult& r, bool inverse, bool counts) {
   return py::tuple(out);
 }
 
-void no_dim(const py::object& dim, const char* op) {
-  if (!dim.is_none()) throw ValueError(std::string(op) + ": dim is not supported (only dim=None)");
-}
 }  // namespace
 
 void bind_select_sort(py::module_& m, TensorClass& T) {
@@ -125,28 +122,37 @@ void bind_select_sort(py::module_& m, TensorClass& T) {
       "input's shape).");
   def_op(
       m, T, "unique",
-      [](py::handle x, bool sorted, bool inverse, bool counts, py::object dim) {
-        no_dim(dim, "unique");
-        return unique_result(unique(tensor_arg(x, "unique", "input"), sorted), inverse, counts);
+      [](py::handle x, bool sorted, bool inverse, bool counts, std::optional<int64_t> dim) {
+        return unique_result(unique(tensor_arg(x, "unique", "input"), sorted, dim), inverse, counts);
       },
       py::arg("input"), py::arg("sorted") = true, py::arg("return_inverse") = false,
       py::arg("return_counts") = false, py::arg("dim") = py::none(),
-      "unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None) -> Tensor | "
-      "tuple\n\nThe "
-      "distinct values of the flattened input in ascending order (u,), with the inverse (input's shape: each "
-      "entry's position in the values) and counts (u,) when asked. No gradient.");
+      "unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None) -> Tensor | tuple\n\n"
+      "dim=None: the distinct values of the flattened input in ascending order (u,), the inverse (input's "
+      "shape: each entry's position in the values). dim=d: the distinct slices input.select(d, i) in "
+      "lexicographic order, values of input's shape with d of size u, inverse (input.shape[d],). counts "
+      "(u,): "
+      "how often each occurs. inverse and counts (int64) come after the values when asked. The result is "
+      "always sorted (sorted=False too, as PyTorch's CPU result). NaN sorts last and equals nothing (each "
+      "NaN, "
+      "or slice holding one, is its own entry). float, int64 and bool inputs. Not differentiable: the "
+      "outputs "
+      "never require grad and no gradient flows to input.");
   def_op(
       m, T, "unique_consecutive",
-      [](py::handle x, bool inverse, bool counts, py::object dim) {
-        no_dim(dim, "unique_consecutive");
-        return unique_result(unique_consecutive(tensor_arg(x, "unique_consecutive", "input")), inverse,
+      [](py::handle x, bool inverse, bool counts, std::optional<int64_t> dim) {
+        return unique_result(unique_consecutive(tensor_arg(x, "unique_consecutive", "input"), dim), inverse,
                              counts);
       },
       py::arg("input"), py::arg("return_inverse") = false, py::arg("return_counts") = false,
       py::arg("dim") = py::none(),
-      "unique_consecutive(input, return_inverse=False, return_counts=False, dim=None) -> Tensor | "
-      "tuple\n\nThe "
-      "flattened input with runs of equal values collapsed (u,), with inverse and counts when asked.");
+      "unique_consecutive(input, return_inverse=False, return_counts=False, dim=None) -> Tensor | tuple\n\n"
+      "Runs of equal neighbours collapsed to one, in input order: of the flattened input's values (u,) with "
+      "dim=None, of the slices along dim=d (input's shape with d of size u) otherwise. inverse (input's "
+      "shape; "
+      "(input.shape[d],) with dim) gives each entry's run, counts (u,) each run's length (int64, after the "
+      "values when asked). NaN equals nothing. Not differentiable: the outputs never require grad and no "
+      "gradient flows to input.");
   m.def(
       "searchsorted",
       [](py::handle seq, py::handle v, bool out_int32, bool right, std::optional<std::string> side,

@@ -299,8 +299,12 @@ std::pair<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool
 struct UniqueResult {
   Tensor values, inverse, counts;  // inverse has x's shape
 };
-UniqueResult unique(const Tensor& x, bool sorted);  // over the flattened x (dim=None)
-UniqueResult unique_consecutive(const Tensor& x);
+// torch.unique / unique_consecutive. dim = nullopt: the values of the flattened x (inverse
+// has x's shape); else the distinct slices along dim in lexicographic order, values of x's
+// shape with dim of size u, inverse (x.shape[dim],). counts (u,). The outputs are not
+// differentiable (x is read detached).
+UniqueResult unique(const Tensor& x, bool sorted, std::optional<int64_t> dim = std::nullopt);
+UniqueResult unique_consecutive(const Tensor& x, std::optional<int64_t> dim = std::nullopt);
 // Insertion points of values into the sorted last axis of seq (sorter: its sorting permutation, may be
 // undefined).
 Tensor searchsorted(const Tensor& seq, const Tensor& values, bool right, const Tensor& sorter);

@@ -4,7 +4,9 @@
 // the Gather primitive (the cotangent is scattered back to where each value came from).
 // Ties: sort is always stable (a valid result for stable=False too); topk and kthvalue
 // pick the earlier position among equal values; cummax/cummin the later (PyTorch's rule).
-// NaN is larger than every number, as PyTorch.
+// NaN is larger than every number, as PyTorch. unique and unique_consecutive read x detached:
+// their outputs are not differentiable (torch has no derivative for them either).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,32 +112,77 @@ std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim) { return cum_extr
 std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim) { return cum_extremum(x, dim, false); }
 
 namespace {
-UniqueResult unique_impl(const Tensor& x, bool sort_first, const char* op) {
-  Tensor flat = reshape(contiguous(detach(x)), {x.numel()});
-  Tensor perm, vals = flat;
-  if (sort_first) {
-    perm = argsort(flat, 0, false, true);
-    vals = contiguous(gather(flat, 0, perm));
+// torch.unique's dim checks: a 0-d input has no dim, and an empty input only along its one
+// zero-sized axis (slices of size 0 would all be equal, which torch refuses to decide).
+int64_t unique_axis(const Tensor& x, int64_t dim, const char* op) {
+  const int64_t nd = x.ndim();
+  if (nd == 0)
+    throw IndexError(std::string(op) + ": dim " + std::to_string(dim) +
+                     " is out of range for a 0-d input (shape ()): it has no dimension to take slices along");
+  if (dim < -nd || dim >= nd)
+    throw IndexError(std::string(op) + ": dim " + std::to_string(dim) +
+                     " is out of range for an input of shape " + shape_str(x.shape()) +
+                     " (expected a dim in [" + std::to_string(-nd) + ", " + std::to_string(nd - 1) + "])");
+  const int64_t d = dim < 0 ? dim + nd : dim;
+  if (x.numel() == 0) {
+    int64_t zeros = 0;
+    for (int64_t s : x.shape()) zeros += s == 0;
+    if (x.shape()[d] != 0)
+      throw RuntimeError(std::string(op) + ": input of shape " + shape_str(x.shape()) +
+                         " has a zero-sized dimension other than dim " + std::to_string(dim) +
+                         ", so its slices are empty and cannot be told apart");
+    if (zeros > 1)
+      throw RuntimeError(std::string(op) + ": input of shape " + shape_str(x.shape()) +
+                         " has more than one zero-sized dimension, so unique cannot be applied along dim " +
+                         std::to_string(dim));
   }
-  const int64_t n = flat.numel();
-  Tensor values = empty({n}, x.dtype()), inverse = empty(x.shape(), DType::Int64),
+  return d;
+}
+
+// The kernel sees the slices along dim as the rows of a contiguous (n, m) matrix: dim moved
+// first, the other axes in order, so a row lists its slice in the row-major order in which
+// torch compares slices. dim = nullopt: the n = numel values of the flattened x, m = 1.
+UniqueResult unique_impl(const Tensor& x, std::optional<int64_t> dim, bool sort, const char* op) {
+  const Tensor xd = detach(x);
+  Tensor rows;
+  int64_t d = 0;
+  if (dim) {
+    d = unique_axis(x, *dim, op);
+    Axes perm{d};
+    int64_t m = 1;
+    for (int64_t a = 0; a < x.ndim(); ++a)
+      if (a != d) {
+        perm.push_back(a);
+        m *= x.shape()[a];
+      }
+    rows = reshape(contiguous(permute(xd, perm)), {x.shape()[d], m});
+  } else {
+    rows = reshape(contiguous(xd), {x.numel(), 1});
+  }
+  const int64_t n = rows.shape()[0], m = rows.shape()[1];
+  Tensor rep = empty({n}, DType::Int64), inverse = empty({n}, DType::Int64),
          counts = empty({n}, DType::Int64);
   int64_t u = 0;
-  run_blocking(n, [&] {
+  run_blocking(n * m, [&] {
     FG_DISPATCH_ALL(x.dtype(), op, [&] {
-      u = kernels::unique_runs(vals.data<scalar_t>(), n, perm.defined() ? perm.data<int64_t>() : nullptr,
-                               values.data<scalar_t>(), inverse.data<int64_t>(), counts.data<int64_t>());
+      u = kernels::unique_rows(rows.data<scalar_t>(), n, m, sort, rep.data<int64_t>(),
+                               inverse.data<int64_t>(), counts.data<int64_t>());
     });
   });
-  return {contiguous(slice(values, {{0, u, 1}})), inverse, contiguous(slice(counts, {{0, u, 1}}))};
+  const Tensor first = slice(rep, {{0, u, 1}});
+  counts = contiguous(slice(counts, {{0, u, 1}}));
+  if (dim) return {contiguous(index_select(xd, d, first)), inverse, counts};
+  return {contiguous(index_select(reshape(rows, {n}), 0, first)), reshape(inverse, x.shape()), counts};
 }
 }  // namespace
 
-UniqueResult unique(const Tensor& x, bool sorted) {
+UniqueResult unique(const Tensor& x, bool sorted, std::optional<int64_t> dim) {
   (void)sorted;  // always sorted (PyTorch's CPU result for sorted=False is sorted too)
-  return unique_impl(x, true, "unique");
+  return unique_impl(x, dim, true, "unique");
 }
-UniqueResult unique_consecutive(const Tensor& x) { return unique_impl(x, false, "unique_consecutive"); }
+UniqueResult unique_consecutive(const Tensor& x, std::optional<int64_t> dim) {
+  return unique_impl(x, dim, false, "unique_consecutive");
+}
 
 Tensor searchsorted(const Tensor& seq0, const Tensor& values, bool right, const Tensor& sorter) {
   const char* op = "searchsorted";

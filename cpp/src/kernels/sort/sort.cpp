@@ -70,16 +70,34 @@ void searchsorted_rows(const T* seq, int64_t seq_rows, int64_t n, const T* v, in
 }
 
 template <typename T>
-int64_t unique_runs(const T* x, int64_t n, const int64_t* perm, T* values, int64_t* inverse,
+int64_t unique_rows(const T* x, int64_t n, int64_t m, bool sort, int64_t* rep, int64_t* inverse,
                     int64_t* counts) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  if (sort)
+    std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) {
+      const T *a = x + p * m, *b = x + q * m;
+      for (int64_t k = 0; k < m; ++k) {
+        if (before(a[k], b[k], false)) return true;
+        if (before(b[k], a[k], false)) return false;
+      }
+      return false;
+    });
+  auto same = [&](int64_t p, int64_t q) {
+    const T *a = x + p * m, *b = x + q * m;
+    for (int64_t k = 0; k < m; ++k)
+      if (!(a[k] == b[k])) return false;
+    return true;
+  };
   int64_t u = 0;
   for (int64_t j = 0; j < n; ++j) {
-    if (j == 0 || !(x[j] == x[j - 1])) {
-      values[u] = x[j];
+    const int64_t r = order[j];
+    if (j == 0 || !same(order[j - 1], r)) {
+      rep[u] = r;
       counts[u++] = 0;
     }
     counts[u - 1] += 1;
-    inverse[perm ? perm[j] : j] = u - 1;
+    inverse[r] = u - 1;
   }
   return u;
 }
@@ -107,7 +125,7 @@ void multinomial_rows(const double* p, int64_t rows, int64_t n, const double* u,
   template void cum_extremum_axis<T>(const T*, int64_t, int64_t, int64_t, bool, int64_t*);         \
   template void searchsorted_rows<T>(const T*, int64_t, int64_t, const T*, int64_t, int64_t, bool, \
                                      int64_t*);                                                    \
-  template int64_t unique_runs<T>(const T*, int64_t, const int64_t*, T*, int64_t*, int64_t*);
+  template int64_t unique_rows<T>(const T*, int64_t, int64_t, bool, int64_t*, int64_t*, int64_t*);
 FG_INSTANTIATE_SORT(float)
 FG_INSTANTIATE_SORT(double)
 FG_INSTANTIATE_SORT(int64_t)

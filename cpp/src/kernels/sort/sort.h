@@ -25,13 +25,16 @@ template <typename T>
 void searchsorted_rows(const T* seq, int64_t seq_rows, int64_t n, const T* v, int64_t rows, int64_t m,
                        bool right, int64_t* out);
 
-// unique over n values x (already sorted for torch.unique; as given for unique_consecutive):
-// runs of equal values become one (NaNs are each their own value, as torch's). Writes the
-// run values into values, each run's length into counts, and for j < n the run of x[j]
-// into inverse[perm ? perm[j] : j] (perm: the sorting permutation, or null); returns the
-// number of runs.
+// unique over the n rows of the row-major n x m matrix x: the slices along torch.unique's
+// dim (the other axes flattened in order), or single values (m = 1) for the flattened input.
+// sort: rows visited in lexicographic order (stable, NaN largest, as argsort_axis), else as
+// given (unique_consecutive). Neighbouring equal rows form one run; a row holding a NaN
+// equals no other row (NaN != NaN, as torch's). For run u: rep[u] = its first row and
+// counts[u] its length; inverse[r] = the run of row r. rep, counts and inverse hold n
+// entries; returns the number of runs.
 template <typename T>
-int64_t unique_runs(const T* x, int64_t n, const int64_t* perm, T* values, int64_t* inverse, int64_t* counts);
+int64_t unique_rows(const T* x, int64_t n, int64_t m, bool sort, int64_t* rep, int64_t* inverse,
+                    int64_t* counts);
 
 // multinomial: `draws` samples from each of the rows of p (n nonnegative weights, not all
 // zero), with or without replacement, by inverting the running sum with the uniforms u
