@@ -165,25 +165,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"output [02]: Tensor-likes are not close",
         ),
     ],
-    ("linalg.norm", ""): [
-        Known(
-            "the 2-norm is the composite sqrt(sum(x*x)): its JVP at x = 0 (and of an empty input) is NaN where "
-            "torch defines the subgradient 0",
-            r"JVP: <Jv, w> = nan",
-        ),
-    ],
-    ("linalg.norm", "subgradients_at_zero"): [
-        Known(
-            "norms at x = 0: fastgrad's composites (sqrt, pow) give NaN/inf derivatives where torch picks the "
-            "subgradient 0",
-            r"VJP input 0|JVP",
-        ),
-    ],
-    ("linalg.vector_norm", ""): [
-        Known(
-            "dim=() (torch: reduce over every dim) is rejected by the axis conversion", r"empty axis tuple"
-        ),
-    ],
     ("long", ""): [
         Known(
             "float -> int64 of NaN, inf and out-of-range values saturates (documented), where torch gives "

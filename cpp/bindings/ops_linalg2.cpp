@@ -26,7 +26,11 @@ std::pair<std::string, double> ord_arg(py::handle o, const char* op) {
   }
   return {"", number(o, op)};
 }
-Axes dim_arg(py::handle d) { return to_axes(py::reinterpret_borrow<py::object>(d)); }
+// dim=() reduces every dim, as dim=None (torch's vector_norm).
+Axes dim_arg(py::handle d) {
+  if ((PyTuple_Check(d.ptr()) || PyList_Check(d.ptr())) && PySequence_Size(d.ptr()) == 0) return {};
+  return to_axes(py::reinterpret_borrow<py::object>(d));
+}
 
 Tensor matrix_norm_of(const Tensor& x, const std::pair<std::string, double>& ord, const Axes& d,
                       bool keepdim) {
@@ -176,8 +180,10 @@ void bind_linalg2(py::module_& m, TensorClass& T) {
       py::arg("x"), py::arg("ord") = 2, py::arg("dim") = py::none(), py::arg("keepdim") = false,
       py::kw_only(), py::arg("dtype") = py::none(),
       "linalg.vector_norm(x, ord=2, dim=None, keepdim=False) -> Tensor\n\n(sum |x|^ord)^(1/ord) over dim "
-      "(all "
-      "when None); ord inf/-inf: max/min |x|; 0: the count of nonzeros. x: any shape.");
+      "(all when None or ()): x (*) -> the kept dims (size 1 with keepdim); ord inf/-inf: max/min |x|; 0: "
+      "the count of nonzeros. Gradients are torch's (the subgradient 0 at x = 0). An empty reduction gives "
+      "0, "
+      "or ValueError for ord inf and ord < 0 (no identity).");
   m.def(
       "linalg_matrix_norm",
       [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle) {
