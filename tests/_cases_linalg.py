@@ -18,6 +18,12 @@ def wellcond(rng, shape):
     return rng.standard_normal(shape) * 0.3 + 2.0 * np.eye(n)
 
 
+def wellcond_wide(rng, shape):
+    """(m, n) with m < n whose leading (m, m) block is diagonally dominant."""
+    m = shape[-2]
+    return rng.standard_normal(shape) * 0.3 + 2.0 * np.eye(m, shape[-1])
+
+
 def spectrum(values):
     """Random orthogonal conjugates of diag(values): fixed, separated eigen/singular values."""
 
@@ -104,6 +110,9 @@ CASES: dict[str, list[Case]] = {
         Case(lambda a: L.qr(a)[0], [In((4, 3), "c")], id="Q-tall"),
         Case(lambda a: L.qr(a)[1], [In((2, 3, 3), "t", wellcond)], id="R-square"),
         Case(lambda a: L.qr(a, mode="complete")[0], [In((3, 3), "s", wellcond)], id="Q-complete"),
+        # Wide: the first m columns are well-conditioned (diagonally dominant), so R's square block is.
+        Case(lambda a: L.qr(a)[0], [In((3, 5), "t", wellcond_wide)], id="Q-wide"),
+        Case(lambda a: L.qr(a, mode="complete")[1], [In((2, 3, 5), "s", wellcond_wide)], id="R-wide"),
     ],
     "linalg_svd": [
         Case(

@@ -299,8 +299,13 @@ def test_qr(shape):
     a = arr(*shape)
     check(lambda x: fg.linalg.qr(x).Q, lambda x: torch.linalg.qr(x).Q, a)
     check(lambda x: fg.linalg.qr(x).R, lambda x: torch.linalg.qr(x).R, a)
-    q, r = fg.linalg.qr(fg.tensor(arr(3, 5)))  # wide: values only
-    assert q.shape == (3, 3) and r.shape == (3, 5)
+    w = arr(2, 3, 5)  # wide: Q (3, 3), R (3, 5)
+    for mode in ("reduced", "complete"):
+        check(lambda x, m=mode: fg.linalg.qr(x, m).Q, lambda x, m=mode: torch.linalg.qr(x, m).Q, w)
+        check(lambda x, m=mode: fg.linalg.qr(x, m).R, lambda x, m=mode: torch.linalg.qr(x, m).R, w)
+    if shape[-2] > shape[-1]:
+        with pytest.raises(ValueError, match="complete"):  # tall complete Q: not unique, as torch
+            fg.linalg.qr(fg.tensor(a, requires_grad=True), "complete").Q.sum().backward()
     qc, rc = fg.linalg.qr(fg.tensor(a), mode="complete")
     tq, tr = torch.linalg.qr(torch.tensor(a), mode="complete")
     close(qc, tq)

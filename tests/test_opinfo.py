@@ -172,12 +172,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             "the gradient of scatter_reduce(reduce='prod') is not implemented", r"'prod' is not implemented"
         ),
     ],
-    ("linalg.qr", ""): [
-        Known(
-            "QR's derivative is implemented for m >= n (reduced) and square inputs only; torch also covers wide ones",
-            r"derivative is implemented for A of shape",
-        ),
-    ],
     ("long", ""): [
         Known(
             "float -> int64 of NaN, inf and out-of-range values saturates (documented), where torch gives "

@@ -152,7 +152,8 @@ void bind_linalg2(py::module_& m, TensorClass& T) {
       A, py::arg("mode") = "reduced",
       "linalg.qr(A, mode='reduced') -> (Q, R)\n\nHouseholder QR of A (*, m, n): Q (*, m, k), R (*, k, n), k "
       "= "
-      "min(m, n) ('reduced') or m ('complete'); mode 'r' returns an empty Q.");
+      "min(m, n) ('reduced') or m ('complete'); mode 'r' returns an empty Q. Differentiable except "
+      "for mode='complete' with m > n (the last m - n columns of Q are not unique).");
   m.def(
       "linalg_svd",
       [](py::handle a, bool full, py::handle) {
