@@ -118,6 +118,9 @@ def test_einsum_errors(eq, shapes, msg):
         ((3,), (4,), 0),
         ((3, 4, 5), (5, 3), ([0, 2], [1, 0])),
         ((2, 3), (3, 2), ([1], [0])),
+        # a size-1 contracted dim broadcasts against the other side (torch's rule)
+        ((1, 1, 1), (2, 1, 2), ([0, 1], [2, 1])),
+        ((3, 4), (1, 2), ([1], [0])),
     ],
 )
 def test_tensordot(sa, sb, dims):

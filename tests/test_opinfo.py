@@ -185,13 +185,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"concat: (axis 1 is out of bounds for a tensor of dimension 1|shapes \(0,\) and)",
         ),
     ],
-    ("tensordot", ""): [
-        Known(
-            "torch contracts a size-1 dim against a larger one (broadcasting inside the contraction); fastgrad "
-            "requires equal sizes",
-            r"contracted dimensions have different sizes",
-        ),
-    ],
     ("nn.functional.embedding", ""): [
         Known(
             "max_norm, scale_grad_by_freq and sparse are not implemented",
