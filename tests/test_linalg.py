@@ -409,6 +409,19 @@ def test_vector_norm_dim_empty_tuple_reduces_every_dim():
         )
 
 
+def test_norm_dtype_casts_the_input_first():
+    a = arr(3, 4, dtype=np.float32)
+    for f, t, args in [
+        (fg.linalg.vector_norm, torch.linalg.vector_norm, (3,)),
+        (fg.linalg.matrix_norm, torch.linalg.matrix_norm, ("nuc",)),
+        (fg.linalg.norm, torch.linalg.norm, ()),
+        (fg.norm, torch.norm, (1,)),
+    ]:
+        got, want = f(fg.tensor(a), *args, dtype=fg.float64), t(torch.tensor(a), *args, dtype=torch.float64)
+        assert got.dtype == fg.float64
+        close(got, want, 1e-12)
+
+
 def test_norms_go_through_the_vector_norm_primitive():
     """One tape node for every spelling of a vector (or Frobenius) norm, so all get its rules."""
     x = fg.tensor(arr(3, 4), requires_grad=True)
