@@ -118,6 +118,9 @@ def test_einsum_errors(eq, shapes, msg):
         ((3,), (4,), 0),
         ((3, 4, 5), (5, 3), ([0, 2], [1, 0])),
         ((2, 3), (3, 2), ([1], [0])),
+        # a size-1 contracted dim broadcasts against the other side (torch's rule)
+        ((1, 1, 1), (2, 1, 2), ([0, 1], [2, 1])),
+        ((3, 4), (1, 2), ([1], [0])),
     ],
 )
 def test_tensordot(sa, sb, dims):
@@ -299,8 +302,13 @@ def test_qr(shape):
     a = arr(*shape)
     check(lambda x: fg.linalg.qr(x).Q, lambda x: torch.linalg.qr(x).Q, a)
     check(lambda x: fg.linalg.qr(x).R, lambda x: torch.linalg.qr(x).R, a)
-    q, r = fg.linalg.qr(fg.tensor(arr(3, 5)))  # wide: values only
-    assert q.shape == (3, 3) and r.shape == (3, 5)
+    w = arr(2, 3, 5)  # wide: Q (3, 3), R (3, 5)
+    for mode in ("reduced", "complete"):
+        check(lambda x, m=mode: fg.linalg.qr(x, m).Q, lambda x, m=mode: torch.linalg.qr(x, m).Q, w)
+        check(lambda x, m=mode: fg.linalg.qr(x, m).R, lambda x, m=mode: torch.linalg.qr(x, m).R, w)
+    if shape[-2] > shape[-1]:
+        with pytest.raises(ValueError, match="complete"):  # tall complete Q: not unique, as torch
+            fg.linalg.qr(fg.tensor(a, requires_grad=True), "complete").Q.sum().backward()
     qc, rc = fg.linalg.qr(fg.tensor(a), mode="complete")
     tq, tr = torch.linalg.qr(torch.tensor(a), mode="complete")
     close(qc, tq)
@@ -339,6 +347,94 @@ def test_vector_norm(ord, dim, keepdim):
         a,
         grad=ord != 0,
     )
+
+
+# Rows: all zero (the norm is 0), one zero entry, a tie of the largest |x| (2 and -2), a
+# tie of the smallest (two zeros), no zero.
+AT_ZERO = np.array(
+    [[0.0, 0.0, 0.0, 0.0], [0.0, 1.5, -0.5, 1.0], [2.0, -2.0, 1.0, 0.5], [0.0, 0.0, 1.0, -3.0]]
+)
+
+
+@pytest.mark.parametrize("ord", [2, 1, 0.5, 1.5, 3.5, -1, -2.5, 0, math.inf, -math.inf])
+@pytest.mark.parametrize(("x", "dims"), [(AT_ZERO, 1), (AT_ZERO, None), (AT_ZERO[0], None), (AT_ZERO[0], 0)])
+def test_vector_norm_subgradients_at_zero_match_torch(ord, x, dims):
+    """torch picks the subgradient 0 where |x| has a kink (x = 0, and a zero norm) and shares
+    the derivative of max/min |x| equally between ties; the VJP and the JVP both follow it."""
+    check(
+        lambda t: fg.linalg.vector_norm(t, ord, dims),
+        lambda t: torch.linalg.vector_norm(t, ord, dims),
+        x,
+        grad=ord != 0,  # torch's backward of ord 0 is undefined (a None grad); fastgrad's is 0
+        tol=1e-12,
+    )
+    v = RNG.standard_normal(x.shape)
+    _, ft = fg.jvp(lambda t: fg.linalg.vector_norm(t, ord, dims), (fg.tensor(x),), (fg.tensor(v),))
+    _, tt = torch.func.jvp(
+        lambda t: torch.linalg.vector_norm(t, ord, dims), (torch.tensor(x),), (torch.tensor(v),)
+    )
+    close(ft, tt, 1e-12)
+
+
+def test_vector_norm_of_empty_inputs():
+    """As torch: a finite ord >= 0 over nothing is 0 (zero gradient and tangent); the max and
+    the negative orders have no identity and raise; matrix norms of positive order are 0."""
+    e = fg.zeros(0, 3, dtype=fg.float64, requires_grad=True)
+    for ord in (2, 1, 0, 0.5, 3.5):
+        y = fg.linalg.vector_norm(e, ord)
+        assert y.shape == () and float(y) == 0.0
+        (g,) = fg.autograd.grad(y, [e])
+        assert g.shape == (0, 3)
+        _, t = fg.jvp(lambda a, o=ord: fg.linalg.vector_norm(a, o, dim=0), (e.detach(),), (fg.zeros(0, 3),))
+        np.testing.assert_array_equal(np.asarray(t), np.zeros(3))
+    for ord in (math.inf, -math.inf, -1):
+        with pytest.raises(ValueError, match="empty reduction"):
+            fg.linalg.vector_norm(e, ord)
+        with pytest.raises(RuntimeError):
+            torch.linalg.vector_norm(torch.zeros(0, 3), ord)
+    assert fg.linalg.vector_norm(e, math.inf, dim=1).shape == (0,)  # nothing reduced over is empty
+    for shape in [(0, 0), (5, 0), (0, 5), (2, 0, 3)]:
+        for ord in ("fro", "nuc", 1, 2, math.inf):
+            want = torch.linalg.matrix_norm(torch.zeros(shape), ord)
+            got = fg.linalg.matrix_norm(fg.zeros(*shape), ord)
+            assert got.shape == tuple(want.shape) and not np.asarray(got).any()
+
+
+def test_vector_norm_dim_empty_tuple_reduces_every_dim():
+    a = arr(2, 3)
+    for keepdim in (False, True):
+        close(
+            fg.linalg.vector_norm(fg.tensor(a), 3, dim=(), keepdim=keepdim),
+            torch.linalg.vector_norm(torch.tensor(a), 3, dim=(), keepdim=keepdim),
+        )
+
+
+def test_norm_dtype_casts_the_input_first():
+    a = arr(3, 4, dtype=np.float32)
+    for f, t, args in [
+        (fg.linalg.vector_norm, torch.linalg.vector_norm, (3,)),
+        (fg.linalg.matrix_norm, torch.linalg.matrix_norm, ("nuc",)),
+        (fg.linalg.norm, torch.linalg.norm, ()),
+        (fg.norm, torch.norm, (1,)),
+    ]:
+        got, want = f(fg.tensor(a), *args, dtype=fg.float64), t(torch.tensor(a), *args, dtype=torch.float64)
+        assert got.dtype == fg.float64
+        close(got, want, 1e-12)
+
+
+def test_norms_go_through_the_vector_norm_primitive():
+    """One tape node for every spelling of a vector (or Frobenius) norm, so all get its rules."""
+    x = fg.tensor(arr(3, 4), requires_grad=True)
+    for y in [
+        fg.linalg.vector_norm(x),
+        fg.linalg.norm(x),
+        fg.linalg.norm(x, 3, dim=1),
+        fg.linalg.matrix_norm(x),
+        fg.norm(x),
+        x.norm(p=1, dim=0),
+        x.norm("fro"),
+    ]:
+        assert y.grad_fn == "linalg_vector_norm"
 
 
 @pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf])

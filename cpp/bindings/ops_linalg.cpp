@@ -36,7 +36,8 @@ void bind_linalg(py::module_& m, TensorClass& T) {
       },
       py::arg("a"), py::arg("b"), py::arg("dims") = 2,
       "tensordot(a, b, dims=2) -> Tensor\n\nContracts the last `dims` dims of a with the first of b, or the "
-      "listed pairs dims=([a dims], [b dims]). a: (*free_a, *K), b: (*K, *free_b) -> (*free_a, *free_b).");
+      "listed pairs dims=([a dims], [b dims]). a: (*free_a, *K), b: (*K, *free_b) -> (*free_a, *free_b); a "
+      "contracted size 1 broadcasts against the other side's size (as torch).");
 #define BIN(NAME, FN, A2, DOC)                 \
   def_op(                                      \
       m, T, NAME,                              \

@@ -26,7 +26,17 @@ std::pair<std::string, double> ord_arg(py::handle o, const char* op) {
   }
   return {"", number(o, op)};
 }
-Axes dim_arg(py::handle d) { return to_axes(py::reinterpret_borrow<py::object>(d)); }
+// dim=() reduces every dim, as dim=None (torch's vector_norm).
+Axes dim_arg(py::handle d) {
+  if ((PyTuple_Check(d.ptr()) || PyList_Check(d.ptr())) && PySequence_Size(d.ptr()) == 0) return {};
+  return to_axes(py::reinterpret_borrow<py::object>(d));
+}
+
+// The norms' dtype=: the input is cast to it first (torch's rule).
+Tensor norm_input(py::handle x, py::handle dtype, const char* op, const char* name) {
+  Tensor X = tensor_arg(x, op, name);
+  return dtype.is_none() ? X : cast(X, dtype_arg(dtype, op));
+}
 
 Tensor matrix_norm_of(const Tensor& x, const std::pair<std::string, double>& ord, const Axes& d,
                       bool keepdim) {
@@ -148,7 +158,8 @@ void bind_linalg2(py::module_& m, TensorClass& T) {
       A, py::arg("mode") = "reduced",
       "linalg.qr(A, mode='reduced') -> (Q, R)\n\nHouseholder QR of A (*, m, n): Q (*, m, k), R (*, k, n), k "
       "= "
-      "min(m, n) ('reduced') or m ('complete'); mode 'r' returns an empty Q.");
+      "min(m, n) ('reduced') or m ('complete'); mode 'r' returns an empty Q. Differentiable except "
+      "for mode='complete' with m > n (the last m - n columns of Q are not unique).");
   m.def(
       "linalg_svd",
       [](py::handle a, bool full, py::handle) {
@@ -169,31 +180,34 @@ void bind_linalg2(py::module_& m, TensorClass& T) {
       "n)).");
   m.def(
       "linalg_vector_norm",
-      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle) {
-        Tensor X = tensor_arg(x, "linalg.vector_norm", "x");
+      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle dtype) {
+        Tensor X = norm_input(x, dtype, "linalg.vector_norm", "x");
         return linalg_vector_norm(X, number(ord, "linalg.vector_norm"), dim_arg(dim), keepdim).impl();
       },
       py::arg("x"), py::arg("ord") = 2, py::arg("dim") = py::none(), py::arg("keepdim") = false,
       py::kw_only(), py::arg("dtype") = py::none(),
-      "linalg.vector_norm(x, ord=2, dim=None, keepdim=False) -> Tensor\n\n(sum |x|^ord)^(1/ord) over dim "
-      "(all "
-      "when None); ord inf/-inf: max/min |x|; 0: the count of nonzeros. x: any shape.");
+      "linalg.vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None) -> Tensor\n\n"
+      "(sum |x|^ord)^(1/ord) over dim (all when None or ()): x (*) -> the kept dims (size 1 with "
+      "keepdim); ord inf/-inf: max/min |x|; 0: the count of nonzeros; dtype: x is cast to it first. "
+      "Gradients are torch's (the subgradient 0 at x = 0). An empty reduction gives 0, or ValueError "
+      "for ord inf and ord < 0 (no identity).");
   m.def(
       "linalg_matrix_norm",
-      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle) {
-        Tensor X = tensor_arg(x, "linalg.matrix_norm", "A");
+      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle dtype) {
+        Tensor X = norm_input(x, dtype, "linalg.matrix_norm", "A");
         return matrix_norm_of(X, ord_arg(ord, "linalg.matrix_norm"), dim_arg(dim), keepdim).impl();
       },
       A, py::arg("ord") = "fro", py::arg("dim") = py::make_tuple(-2, -1), py::arg("keepdim") = false,
       py::kw_only(), py::arg("dtype") = py::none(),
-      "linalg.matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False) -> Tensor\n\nord 'fro', 'nuc', 1, -1, "
+      "linalg.matrix_norm(A, ord='fro', dim=(-2, -1), keepdim=False, *, dtype=None) -> Tensor\n\nord 'fro', "
+      "'nuc', 1, -1, "
       "2, "
       "-2, inf, -inf of the matrices over dim: A (*, m, n) -> (*).");
   m.def(
       "linalg_norm",
-      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle) {
+      [](py::handle x, py::handle ord, py::handle dim, bool keepdim, py::handle dtype) {
         const char* op = "linalg.norm";
-        Tensor X = tensor_arg(x, op, "input");
+        Tensor X = norm_input(x, dtype, op, "input");
         Axes d = dim_arg(dim);
         if (d.size() == 2 || (d.empty() && !ord.is_none() && X.ndim() == 2))
           return matrix_norm_of(X,
@@ -210,13 +224,14 @@ void bind_linalg2(py::module_& m, TensorClass& T) {
       },
       py::arg("input"), py::arg("ord") = py::none(), py::arg("dim") = py::none(), py::arg("keepdim") = false,
       py::kw_only(), py::arg("dtype") = py::none(),
-      "linalg.norm(input, ord=None, dim=None, keepdim=False) -> Tensor\n\nA vector norm over one dim (or all "
+      "linalg.norm(input, ord=None, dim=None, keepdim=False, *, dtype=None) -> Tensor\n\nA vector norm over "
+      "one dim (or all "
       "when dim and ord are None) or a matrix norm over two dims (see vector_norm, matrix_norm).");
   def_op(
       m, T, "norm",
-      [](py::handle x, py::handle p, py::handle dim, bool keepdim, py::handle) {
+      [](py::handle x, py::handle p, py::handle dim, bool keepdim, py::handle dtype) {
         const char* op = "norm";
-        Tensor X = tensor_arg(x, op, "input");
+        Tensor X = norm_input(x, dtype, op, "input");
         Axes d = dim_arg(dim);
         if (PyUnicode_Check(p.ptr())) {
           auto o = ord_arg(p, op);

@@ -1,4 +1,4 @@
-// Registry samples of fg.linalg's primitives (cpp/src/ops/linalg_decomp.cpp). Inputs are
+// Registry samples of fg.linalg's primitives (cpp/src/ops/linalg_decomp.cpp, linalg_norm.cpp). Inputs are
 // built well-conditioned (diagonally dominant, or A Aᵀ + 3I for the symmetric ones).
 #include "registry_samples.h"
 
@@ -27,5 +27,6 @@ FG_REGISTRY_SAMPLES(linalg) {
       {"linalg_eigh", "", [] { return fg::linalg_eigh(spd({3, 3}), false)[0]; }},
       {"linalg_qr", "", [] { return fg::linalg_qr(leaf({4, 3}), false)[0]; }},
       {"linalg_svd", "", [] { return fg::linalg_svd(leaf({4, 3}), false)[1]; }},
+      {"linalg_vector_norm", "", [] { return fg::linalg_vector_norm(leaf({2, 3, 4}), 3.0, {0, 2}, false); }},
   };
 }

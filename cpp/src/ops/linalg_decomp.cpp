@@ -6,6 +6,9 @@
 //  [W12] S. Walter, L. Lehmann, "Algorithmic differentiation of linear algebra functions with
 //        application in optimum experimental design", 2012; [S19] M. Seeger et al., "Auto-
 //        differentiating linear algebra", arXiv:1710.08717 (QR).
+//  [R20] D. Roberts, L. Roberts, "QR and LQ decomposition matrix backpropagation algorithms for
+//        square, wide, and deep - real or complex - matrices and their software implementation",
+//        arXiv:2009.10071, 2020 (wide QR).
 //  [T16] J. Townsend, "Differentiating the singular value decomposition", 2016; [I15] C. Ionescu
 //        et al., "Matrix backpropagation for deep networks with structured layers", 2015 (SVD, eigh).
 // Gauge: eigen/singular vectors are defined up to sign (and a rotation inside a repeated
@@ -271,11 +274,23 @@ Tensor narrow_last(const Tensor& x, int64_t axis_from_end, int64_t len) {
   return slice(x, spec);
 }
 
-// ---- QR (Householder; m >= n, reduced, or complete with m == n) [W12], [S19] ----
-// With C = Qᵀ Ȧ R^-1, Ω = tril(C, -1) - tril(C, -1)ᵀ and U = C - Ω (upper):
-// JVP: Ṙ = U R, Q̇ = Ȧ R^-1 - Q U. VJP (its adjoint): M = R̄ Rᵀ - Qᵀ Q̄,
-// N = triu(M) + triu(M, 1)ᵀ, Ā = (Q̄ + Q N) R^-T. Wide inputs and complete Q of a tall one have no
-// derivative here (torch: none for complete with m > n).
+// Columns [b, e) of a batch of matrices.
+Tensor cols(const Tensor& x, int64_t b, int64_t e) {
+  std::vector<SliceSpec> spec;
+  for (int64_t i = 0; i < x.ndim(); ++i) spec.push_back({0, x.shape()[i], 1});
+  spec.back() = {b, e, 1};
+  return slice(x, spec);
+}
+
+// ---- QR (Householder) [W12], [S19], [R20] ----
+// m >= n (reduced, or complete with m == n): with C = Qᵀ Ȧ R^-1, Ω = tril(C, -1) - tril(C, -1)ᵀ
+// and U = C - Ω (upper): JVP: Ṙ = U R, Q̇ = Ȧ R^-1 - Q U. VJP (its adjoint): M = R̄ Rᵀ - Qᵀ Q̄,
+// N = triu(M) + triu(M, 1)ᵀ, Ā = (Q̄ + Q N) R^-T.
+// m < n [R20] (torch's linalg_qr_backward takes the same route): A = [X | Y] with X (m, m) and R = [U | V]
+// give the square QR X = Q U and V = Qᵀ Y. So Ẏ enters only through V̇ = Q̇ᵀ Y + Qᵀ Ẏ; adjointly Ȳ = Q V̄ and
+// X's cotangent is the square rule's with Q̄ + Y V̄ᵀ. Y is read as Q V (it equals it), so the
+// rules read only the outputs. Complete Q of a tall A has no derivative (as torch: its last
+// m - n columns are any basis of the complement).
 struct Qr : Primitive {
   bool complete;
   explicit Qr(bool c) : complete(c) {}
@@ -300,35 +315,58 @@ struct Qr : Primitive {
     return {q, r};
   }
   static void differentiable(const Tensor& q, const Tensor& r) {
-    if (q.shape()[q.ndim() - 2] < r.shape().back() || q.shape().back() != r.shape().back())
+    if (q.shape().back() > r.shape().back())
       throw ValueError(
-          "linalg.qr: the derivative is implemented for A of shape (*, m, n) with m >= n and "
-          "mode='reduced' (or m == n), got Q " +
+          "linalg.qr: the derivative of mode='complete' is implemented for A of shape (*, m, n) with m <= n "
+          "only (the last m - n columns of Q are not unique), got Q " +
           shape_str(q.shape()) + " and R " + shape_str(r.shape()));
   }
-  Tensors vjp(const Tensors&, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
-    const Tensor &Q = y[0], &R = y[1];
-    differentiable(Q, R);
+  // m >= n: Q (m, n), R (n, n); either cotangent may be undefined.
+  static Tensor vjp_tall(const Tensor& Q, const Tensor& R, const Tensor& gQ, const Tensor& gR) {
     const int64_t n = R.shape().back();
     Tensor M;
-    if (g[1].defined()) M = matmul(g[1], mT(R));
-    if (g[0].defined()) M = add_maybe(M, neg(matmul(mT(Q), g[0])));
+    if (gR.defined()) M = matmul(gR, mT(R));
+    if (gQ.defined()) M = add_maybe(M, neg(matmul(mT(Q), gQ)));
+    if (!M.defined()) return zeros_like(Q);  // Ā has Q's shape here
     Tensor up = tri_mask(n, false, 1.0, R.dtype()), sup = tri_mask(n, false, 0.0, R.dtype());
     Tensor N = add(mul(M, up), mT(mul(M, sup)));
     Tensor b = matmul(Q, N);
-    if (g[0].defined()) b = add(b, g[0]);
+    if (gQ.defined()) b = add(b, gQ);
     // X = b R^-T  <=>  Xᵀ = R^-1 bᵀ.
-    return {mT(tri_solve(R, mT(b), true))};
+    return mT(tri_solve(R, mT(b), true));
   }
-  Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
-    const Tensor &Q = y[0], &R = y[1];
-    differentiable(Q, R);
+  static std::pair<Tensor, Tensor> jvp_tall(const Tensor& Q, const Tensor& R, const Tensor& dA) {
     const int64_t n = R.shape().back();
-    Tensor ar = mT(tri_solve(mT(R), mT(t[0]), false));  // Ȧ R^-1
+    Tensor ar = mT(tri_solve(mT(R), mT(dA), false));  // Ȧ R^-1
     Tensor C = matmul(mT(Q), ar);
     Tensor Lo = mul(C, tri_mask(n, true, 0.0, C.dtype()));
     Tensor U = sub(C, sub(Lo, mT(Lo)));
     return {sub(ar, matmul(Q, U)), matmul(U, R)};
+  }
+  Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
+    const Tensor &Q = y[0], &R = y[1];
+    differentiable(Q, R);
+    const int64_t m = Q.shape()[Q.ndim() - 2], n = R.shape().back();
+    if (m >= n) return {vjp_tall(Q, R, g[0], g[1])};
+    Tensor gU = g[1].defined() ? cols(g[1], 0, m) : Tensor(),
+           gV = g[1].defined() ? cols(g[1], m, n) : Tensor();
+    Tensor gQ = g[0];
+    if (gV.defined()) gQ = add_maybe(gQ, matmul(matmul(Q, cols(R, m, n)), mT(gV)));  // + Y V̄ᵀ
+    Tensor gX = vjp_tall(Q, cols(R, 0, m), gQ, gU);
+    Tensor gY = gV.defined() ? matmul(Q, gV) : zeros_like(cols(x[0], m, n));
+    return {concat({gX, gY}, -1)};
+  }
+  Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
+    const Tensor &Q = y[0], &R = y[1];
+    differentiable(Q, R);
+    const int64_t m = Q.shape()[Q.ndim() - 2], n = R.shape().back();
+    if (m >= n) {
+      auto [dQ, dR] = jvp_tall(Q, R, t[0]);
+      return {dQ, dR};
+    }
+    auto [dQ, dU] = jvp_tall(Q, cols(R, 0, m), cols(t[0], 0, m));
+    Tensor dV = add(matmul(mT(dQ), matmul(Q, cols(R, m, n))), matmul(mT(Q), cols(t[0], m, n)));
+    return {dQ, concat({dU, dV}, -1)};
   }
 };
 FG_REGISTER_PRIMITIVE(Qr::kDesc);

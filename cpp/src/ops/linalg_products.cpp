@@ -282,9 +282,14 @@ Tensor tensordot(const Tensor& a0, const Tensor& b0, const Axes& dims_a, const A
     int64_t x = normalize_axis(dims_a[i], a.ndim(), "tensordot"),
             y = normalize_axis(dims_b[i], b.ndim(), "tensordot");
     if (ca[x] || cb[y]) throw ValueError("tensordot: repeated dim in dims");
+    // A size-1 dim broadcasts against the other (torch's documented rule): sum_k a_k b_0 =
+    // (sum_k a_k) b_0, so the larger side is summed first (kept as size 1).
+    const int64_t sa = a.shape()[x], sb = b.shape()[y];
+    if (sa != sb && sb == 1) a = sum(a, {x}, true);
+    if (sa != sb && sa == 1) b = sum(b, {y}, true);
     if (a.shape()[x] != b.shape()[y])
-      throw ValueError("tensordot: contracted dimensions have different sizes: " + shape_str(a.shape()) +
-                       " dim " + std::to_string(x) + " vs " + shape_str(b.shape()) + " dim " +
+      throw ValueError("tensordot: contracted dimensions have different sizes: " + shape_str(a0.shape()) +
+                       " dim " + std::to_string(x) + " vs " + shape_str(b0.shape()) + " dim " +
                        std::to_string(y));
     ca[x] = cb[y] = true;
     na.push_back(x), nb.push_back(y);
