@@ -216,23 +216,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"Tensor-likes are not close|max error nan",
         ),
     ],
-    ("nn.functional.hinge_embedding_loss", ""): [
-        Known(
-            "fastgrad refuses to broadcast input against target (torch broadcasts (5, 5) with (1, 5))",
-            r"differ \(reshape one of them",
-        ),
-        Known(
-            "with broadcast-shaped samples refused above, the 0-d input samples compare torch's broadcast "
-            "result: follows from the same rule",
-            r"(Scalars|Tensor-likes) are not close",
-        ),
-    ],
-    ("nn.functional.margin_ranking_loss", ""): [
-        Known(
-            "fastgrad refuses to broadcast input1, input2 and target (torch broadcasts)",
-            r"must have the same shape",
-        ),
-    ],
 }
 
 
