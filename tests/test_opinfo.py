@@ -131,22 +131,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
     ("unique_consecutive", ""): [
         Known("unique_consecutive(dim=...) is not implemented", r"dim is not supported"),
     ],
-    ("nn.functional.interpolate", "bicubic"): [
-        Known("bicubic interpolation is not implemented", r"bicubic"),
-        Known(
-            "antialias=True (a downsampling filter) is not implemented", r"antialias=True is not supported"
-        ),
-    ],
-    ("nn.functional.interpolate", "bilinear"): [
-        Known(
-            "antialias=True (a downsampling filter) is not implemented", r"antialias=True is not supported"
-        ),
-        Known(
-            "float32 bilinear weights are computed in another order than ATen's; the error against the "
-            "float64 value stays below 3.2e-4 where torch's is 4.3e-4",
-            r"float32 result is further from the float64 value than torch's \(max error 0\.0003",
-        ),
-    ],
     ("scatter_reduce", "prod"): [
         Known(
             "the gradient of scatter_reduce(reduce='prod') is not implemented", r"'prod' is not implemented"
