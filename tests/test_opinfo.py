@@ -188,12 +188,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"contracted dimensions have different sizes",
         ),
     ],
-    ("nn.functional.embedding", ""): [
-        Known(
-            "max_norm, scale_grad_by_freq and sparse are not implemented",
-            r"unexpected keyword argument '(max_norm|scale_grad_by_freq|sparse)'",
-        ),
-    ],
     ("nn.functional.silu", ""): [
         Known(
             "silu(-inf) is the limit -0 in fastgrad; torch evaluates -inf * sigmoid(-inf) = NaN",

@@ -1449,8 +1449,44 @@ def layer_norm(
     return y
 
 
-def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
-    """Rows of ``weight`` picked by integer ``idx`` (any shape) -> idx.shape + (dim,)."""
+def _embedding_renorm_(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
+    # torch.embedding_renorm_: every looked-up row whose norm exceeds max_norm is scaled in
+    # place (no_grad, outside the tape) to max_norm / (norm + 1e-7) of itself.
+    rows = np.unique(rows)
+    if rows.size == 0:
+        return
+    sel = tensor(rows, dtype=int64)
+    vals = np.asarray(ops.index_select(weight.detach(), 0, sel))
+    norm = np.linalg.norm(vals, ord=float(norm_type), axis=1).astype(np.float64)
+    big = norm > max_norm
+    if not big.any():
+        return
+    scale = (max_norm / (norm[big] + 1e-7)).astype(vals.dtype)
+    with no_grad():
+        weight[tensor(rows[big], dtype=int64)] = tensor(vals[big] * scale[:, None], weight.dtype)
+
+
+def embedding(
+    idx: Any,
+    weight: Tensor,
+    padding_idx: Optional[int] = None,
+    max_norm: Optional[float] = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``idx`` (any shape) ->
+    idx.shape + (dim,), as torch.nn.functional.embedding:
+
+    * ``padding_idx``: that row is returned as it is but gets no gradient;
+    * ``max_norm``: before the lookup, the looked-up rows whose ``norm_type``-norm exceeds
+      it are rescaled to norm max_norm **in place in weight** (under no_grad: no gradient
+      flows through the renormalisation), as torch;
+    * ``scale_grad_by_freq``: the gradient of each row is divided by the number of times
+      its index occurs in ``idx`` (forward values unchanged);
+    * ``sparse``: fastgrad has no sparse tensors, so ``sparse=True`` gives the dense
+      gradient — the same values as torch's sparse gradient densified. Optimizers that need
+      torch's sparse layout (SparseAdam) have no fastgrad counterpart; dense SGD/Adam take it."""
     weight = tensor_arg(weight, "embedding", "weight")
     if not isinstance(idx, Tensor) or idx.dtype != int64:
         a = np.asarray(idx)
@@ -1469,8 +1505,15 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         raise IndexError(
             f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])"
         )
+    if max_norm is not None:
+        _embedding_renorm_(weight, a.reshape(-1), float(max_norm), norm_type)
     flat = ops.reshape(idx, [-1])
     out = ops.reshape(ops.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
+    if scale_grad_by_freq and a.size:
+        # x.detach() + (x − x.detach())·s: the value x exactly, the derivative s = 1 / count
+        freq = np.bincount(a.reshape(-1), minlength=n)[a]
+        s = tensor((1.0 / freq)[..., None], weight.dtype)
+        out = out.detach() + (out - out.detach()) * s
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
