@@ -131,11 +131,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
     ("unique_consecutive", ""): [
         Known("unique_consecutive(dim=...) is not implemented", r"dim is not supported"),
     ],
-    ("scatter_reduce", "prod"): [
-        Known(
-            "the gradient of scatter_reduce(reduce='prod') is not implemented", r"'prod' is not implemented"
-        ),
-    ],
     ("linalg.qr", ""): [
         Known(
             "QR's derivative is implemented for m >= n (reduced) and square inputs only; torch also covers wide ones",
