@@ -170,12 +170,6 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"Tensor-likes are not equal",
         ),
     ],
-    ("cat", ""): [
-        Known(
-            "torch's legacy rule lets an empty 1-d tensor join tensors of any rank; fastgrad requires equal ranks",
-            r"concat: (axis 1 is out of bounds for a tensor of dimension 1|shapes \(0,\) and)",
-        ),
-    ],
     ("tensordot", ""): [
         Known(
             "torch contracts a size-1 dim against a larger one (broadcasting inside the contraction); fastgrad "

@@ -185,6 +185,24 @@ def test_scatter_reduce_prod_second_order_as_torch():
         np.testing.assert_allclose(np.asarray(g), t.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_cat_skips_legacy_empty_1d_tensors_as_torch():
+    e = np.zeros(0)
+    a = np.arange(6.0).reshape(2, 3)
+    for axis in (0, 1, -1):
+        check_same(
+            fg.cat([fg.tensor(e), fg.tensor(a), fg.tensor(e)], axis),
+            torch.cat([t64(e), t64(a), t64(e)], axis),
+        )
+    grads(lambda p, q: fg.cat([p, q], 1), lambda p, q: torch.cat([p, q], 1), [e, a])
+    check_same(fg.cat([fg.tensor(e), fg.tensor(e)]), torch.cat([t64(e), t64(e)]))
+    # the skipped tensor still takes part in dtype promotion, as torch
+    assert fg.cat([fg.tensor(e), fg.tensor(a.astype(np.float32))], 0).dtype == fg.float64
+    with pytest.raises(ValueError, match="concat"):  # only 1-d empties are skipped
+        fg.cat([fg.tensor(np.zeros((0, 2))), fg.tensor(a)], 0)
+    with pytest.raises(IndexError):  # the axis is checked against the joined tensors' rank
+        fg.cat([fg.tensor(e), fg.tensor(a)], 2)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
 def test_sort_topk_kthvalue_cummax(dtype):
     x = t64(distinct((3, 5)) * 10).to(dtype)
