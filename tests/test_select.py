@@ -185,6 +185,22 @@ def test_scatter_reduce_prod_second_order_as_torch():
         np.testing.assert_allclose(np.asarray(g), t.numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_scatter_reduce_prod_derivatives_with_two_zeros_in_a_group():
+    # P = x * s0 * s1 * s2 at x = 2, s = (0, 0, 3): torch refuses this double backward; the
+    # mixed derivatives are the products of the remaining factors.
+    x = fg.tensor(np.array([2.0]), requires_grad=True)
+    s = fg.tensor(np.array([0.0, 0.0, 3.0]), requires_grad=True)
+    y = fg.scatter_reduce(x, 0, fg.tensor(np.zeros(3, np.int64)), s, "prod")
+    (g,) = fg.autograd.grad(y.sum(), [s], create_graph=True)
+    np.testing.assert_array_equal(np.asarray(g.detach()), [0.0, 0.0, 0.0])
+    hx, hs = fg.autograd.grad(g[0], [x, s], retain_graph=True, create_graph=True)
+    np.testing.assert_array_equal(np.asarray(hs.detach()), [0.0, 6.0, 0.0])  # d2P/ds0 ds1 = x s2
+    np.testing.assert_array_equal(np.asarray(hx.detach()), [0.0])
+    tx, ts = fg.autograd.grad(hs[1], [x, s])
+    np.testing.assert_array_equal(np.asarray(tx), [3.0])  # d3P/ds0 ds1 dx = s2
+    np.testing.assert_array_equal(np.asarray(ts), [0.0, 0.0, 2.0])  # ... ds2 = x
+
+
 def test_cat_skips_legacy_empty_1d_tensors_as_torch():
     e = np.zeros(0)
     a = np.arange(6.0).reshape(2, 3)

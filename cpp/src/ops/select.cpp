@@ -222,8 +222,9 @@ Tensor scatter_kernel(const Tensor& base, int64_t dim, const Tensor& idx, const 
 // VJP and JVP are PyTorch's rule (FunctionsManual.cpp, scatter_reduce_backward): the
 // derivative by a factor is the product of the others, taken as result / factor away from
 // zeros, and with the zero replaced by 1 where it is the only zero of its group; they call
-// this primitive again, so they differentiate further (as torch, a group holding two or
-// more zeros of src gets a zero second derivative between them).
+// this primitive again, so they differentiate further. Where torch refuses the double
+// backward (two zeros of src in one group), the derivative by either zero is written as
+// (the other zero) x (the product of the rest), so its own derivatives are right too.
 struct ScatterProd : Primitive {
   int64_t dim;
   explicit ScatterProd(int64_t d) : dim(d) {}
@@ -255,8 +256,16 @@ struct ScatterProd : Primitive {
         gather(scatter_add_into(cast(src_zero, start.dtype()), start.shape(), dim, idx), dim, idx);
     const Tensor single_zero = logical_and(src_zero, compare(zeros_here, one, CmpOp::Eq));
     const Tensor others = gather(prim(start, dim, idx, where(single_zero, one, src)), dim, idx);
-    const Tensor d_src = where(single_zero, others,
-                               div(gather(prim(start, dim, idx, src), dim, idx), where(src_zero, one, src)));
+    // a group's other zero: the sum of its zeros minus this one (value 0, derivative 1 by it)
+    const Tensor pair_zero =
+        logical_and(src_zero, compare(zeros_here, full({}, 2.0, start.dtype()), CmpOp::Eq));
+    const Tensor other_zero =
+        sub(gather(scatter_add_into(where(src_zero, src, zero), start.shape(), dim, idx), dim, idx), src);
+    const Tensor rest = gather(prim(start, dim, idx, where(src_zero, one, src)), dim, idx);
+    const Tensor d_src =
+        where(single_zero, others,
+              where(pair_zero, mul(other_zero, rest),
+                    div(gather(prim(start, dim, idx, src), dim, idx), where(src_zero, one, src))));
     return {d_start, d_src};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
