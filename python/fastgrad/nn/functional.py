@@ -1119,13 +1119,14 @@ def interpolate(
             taps, w = _linear_taps(n_in, out[i], scales[i], ac, ft)
         bshape = [1] * x.ndim
         bshape[ax] = out[i]
-        acc = None
-        for k in range(taps.shape[1]):  # a handful of taps; each one a vectorised gather
-            term = ops.index_select(x, ax, tensor(taps[:, k], dtype=int64)) * tensor(
-                np.ascontiguousarray(w[:, k]).reshape(bshape), dtype=x.dtype
-            )
-            acc = term if acc is None else acc + term
-        x = acc
+        terms = [  # a handful of taps; each one a vectorised gather, summed in ATen's order
+            ops.index_select(x, ax, tensor(taps[:, k], dtype=int64))
+            * tensor(np.ascontiguousarray(w[:, k]).reshape(bshape), dtype=x.dtype)
+            for k in range(taps.shape[1])
+        ]
+        x = terms[0]
+        for term in terms[1:]:
+            x = x + term
     return x
 
 
