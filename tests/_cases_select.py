@@ -1,5 +1,5 @@
 """Registry cases of the selection, sorting and scan primitives (gather, scatter_add,
-scatter, cumsum, cumprod, logcumsumexp): VJP, JVP and second orders against finite
+scatter, scatter_reduce_prod, cumsum, cumprod, logcumsumexp): VJP, JVP and second orders against finite
 differences in float64, on contiguous, transposed and strided layouts."""
 
 from __future__ import annotations
@@ -38,6 +38,23 @@ CASES: dict[str, list[Case]] = {
             [In((3, 4), "c"), In((2, 5), "t")],
             id="src-corner",
             node="scatter",
+        )
+    ],
+    "scatter_reduce_prod": [
+        Case(
+            lambda x, s: fg.scatter_reduce(x, 0, idx(I34), s, "prod"),
+            [In((3, 4), la, away0), In((3, 4), lb, away0)],
+            id=f"dim0-{la}{lb}",
+            node="scatter_reduce_prod",
+        )
+        for la, lb in ("cc", "ts", "st")
+    ]
+    + [
+        Case(
+            lambda x, s: fg.scatter_reduce(x, 1, idx(I32), s, "prod", include_self=False),
+            [In((3, 4), "t", away0), In((3, 2), "c", away0)],
+            id="dim1-dups-exclude-self",
+            node=None,  # self's untouched entries pass through a where first
         )
     ],
     "cumsum": [Case(lambda x: fg.cumsum(x, 1), [In((3, 4), lay)], id=f"dim1-{lay}") for lay in "cts"]

@@ -47,8 +47,66 @@ def test_embedding_from_pretrained_like_torch():
     assert f.weight.requires_grad == t.weight.requires_grad is False
     np.testing.assert_array_equal(np.asarray(f(fg.tensor([2, 0]))), t(torch.tensor([2, 0])).numpy())
     assert nn.Embedding.from_pretrained(fg.tensor(w), freeze=False).weight.requires_grad
-    with pytest.raises(NotImplementedError, match="max_norm"):
-        nn.Embedding(3, 2, max_norm=1.0)
+
+
+def _emb_pair(w, idx, **kw):
+    """fastgrad's and torch's embedding of the same table: outputs, weight gradients (for a
+    random cotangent) and the weights after the call (max_norm rewrites them)."""
+    fw, tw = fg.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    fo, to = F.embedding(fg.tensor(idx), fw, **kw), torch.nn.functional.embedding(torch.tensor(idx), tw, **kw)
+    cot = np.random.default_rng(3).standard_normal(tuple(to.shape))
+    (fo * fg.tensor(cot)).sum().backward()
+    (to * torch.tensor(cot)).sum().backward()
+    tg = tw.grad.to_dense() if tw.grad.is_sparse else tw.grad
+    return (np.asarray(fo.detach()), np.asarray(fw.grad), np.asarray(fw.detach())), (
+        to.detach().numpy(),
+        tg.numpy(),
+        tw.detach().numpy(),
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(max_norm=1.0),
+        dict(max_norm=2.5, norm_type=1.0),
+        dict(max_norm=0.5, norm_type=float("inf")),
+        dict(scale_grad_by_freq=True),
+        dict(scale_grad_by_freq=True, padding_idx=1),
+        dict(max_norm=1.0, scale_grad_by_freq=True),
+        dict(sparse=True),
+        dict(sparse=False, padding_idx=0),
+    ],
+    ids=str,
+)
+def test_embedding_options_like_torch(kw):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(6, 3)) * 2
+    w[4] *= 0.01  # a row already inside max_norm stays untouched
+    idx = np.array([[0, 1, 1], [4, 1, 0]])  # 1 three times, 0 twice, 4 once; rows 2, 3, 5 unused
+    for got, want in zip(*_emb_pair(w, idx, **kw)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_embedding_max_norm_rewrites_the_used_rows_in_place():
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(5, 4)) * 3
+    fw = fg.tensor(w, requires_grad=True)
+    v0 = fw._version
+    F.embedding(fg.tensor([3, 0, 3]), fw, max_norm=1.0)
+    norms = np.linalg.norm(np.asarray(fw.detach()), axis=1)
+    np.testing.assert_allclose(
+        norms[[0, 3]], 1.0 / (1 + 1e-7 / np.linalg.norm(w[[0, 3]], axis=1)), rtol=1e-12
+    )
+    np.testing.assert_array_equal(np.asarray(fw.detach())[[1, 2, 4]], w[[1, 2, 4]])  # unused rows kept
+    assert fw._version > v0 and fw.requires_grad and fw.grad_fn is None
+    # the module keeps the options and passes them on
+    m = nn.Embedding(5, 4, max_norm=1.0, scale_grad_by_freq=True, sparse=True)
+    y = m(fg.tensor([1, 1, 2]))
+    assert np.all(np.linalg.norm(np.asarray(y.detach()), axis=1) <= 1.0 + 1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(np.asarray(m.weight.grad)[[1, 2]], np.ones((2, 4)), rtol=1e-6)
+    assert "max_norm=1.0" in repr(m) and "scale_grad_by_freq=True" in repr(m)
 
 
 @pytest.mark.parametrize("lead", [(), (5,), (2, 3)])

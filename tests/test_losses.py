@@ -1,5 +1,7 @@
 """Losses against the cheat sheet's formulas and against torch.nn.functional."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -324,6 +326,65 @@ def test_soft_margin_and_hinge_embedding_vs_torch():
     _oracle(F.hinge_embedding_loss, TF.hinge_embedding_loss, [arr(5, 3), y], (0,), margin=0.5)
 
 
+# (input shape, target shape) pairs torch broadcasts; each loss's rule is torch's.
+_BROADCAST = [((5, 5), (1, 5)), ((1, 5), (5, 5)), ((5, 5), (5,)), ((), (5, 5)), ((4, 1), (1, 3))]
+
+
+@needs_torch
+@pytest.mark.parametrize("xs,ts", _BROADCAST)
+@pytest.mark.parametrize(
+    "name,warns",
+    [
+        ("mse_loss", True),
+        ("l1_loss", True),
+        ("huber_loss", True),
+        ("smooth_l1_loss", True),
+        ("poisson_nll_loss", False),
+        ("hinge_embedding_loss", False),
+        ("multilabel_soft_margin_loss", False),
+    ],
+)
+def test_losses_broadcast_input_against_target_as_torch(name, warns, xs, ts):
+    if name == "multilabel_soft_margin_loss" and xs == ():
+        return  # torch indexes dim -1 of a 0-d input (IndexError); nothing to compare
+    x, y = arr(*xs), _pm1(*ts)
+    if warns:  # fastgrad's own warning, as torch's
+        with pytest.warns(UserWarning, match=f"{name}: using a target size"):
+            getattr(F, name)(fg.tensor(x), fg.tensor(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if warns else "error")
+        _oracle(getattr(F, name), getattr(TF, name), [x, y], (0, 1) if warns else (0,))
+
+
+@needs_torch
+def test_loss_shape_refusals_follow_torch():
+    x, y = fg.tensor(arr(5, 5)), arr(1, 5)
+    for f in (F.binary_cross_entropy_with_logits, F.binary_cross_entropy):
+        with pytest.raises(ValueError, match=r"must be the same as input shape"):
+            f(fg.tensor(rng.random((5, 5))), rng.random((1, 5)))
+    with pytest.raises(ValueError, match="do not broadcast together"):
+        F.hinge_embedding_loss(x, arr(3))
+    # soft_margin writes into an output of the input's shape: only the target broadcasts
+    _oracle(F.soft_margin_loss, TF.soft_margin_loss, [arr(5, 5), _pm1(1, 5)], (0,))
+    with pytest.raises(ValueError, match="broadcast to the input's shape"):
+        F.soft_margin_loss(fg.tensor(arr(1, 5)), y * 0 + arr(5, 5))
+    # margin_ranking: one rank, then broadcasting (torch refuses (5, 5) with (5,))
+    _oracle(F.margin_ranking_loss, TF.margin_ranking_loss, [arr(5, 5), arr(1, 5), _pm1(5, 1)], (0, 1))
+    _oracle(F.margin_ranking_loss, TF.margin_ranking_loss, [arr(), arr(), _pm1()], (0, 1))
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        F.margin_ranking_loss(x, arr(5), _pm1(5, 5))
+
+
+@needs_torch
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_hinge_embedding_loss_at_infinities_as_torch(dt):
+    x = np.array([np.inf, -np.inf, np.inf, -np.inf, 0.5], dt)
+    for y in (np.array([1.0, 1.0, -1.0, -1.0, 1.0], dt), np.array([0.5, 0.5, 0.5, 0.5, 0.5], dt)):
+        got = A(F.hinge_embedding_loss(fg.tensor(x), fg.tensor(y), reduction="none"))
+        want = TF.hinge_embedding_loss(torch.tensor(x), torch.tensor(y), reduction="none").numpy()
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_multilabel_soft_margin_loss_vs_torch(weighted):
     y = (rng.random((5, 4)) < 0.5).astype(np.float64)
@@ -492,7 +553,7 @@ def test_new_loss_errors():
         F.kl_div(fg.tensor(arr(3)), arr(3), reduction="avg")
     with pytest.raises(ValueError, match="target must have shape"):
         F.cosine_embedding_loss(fg.tensor(arr(3, 2)), arr(3, 2), np.ones(2))
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="broadcast together"):
         F.margin_ranking_loss(fg.tensor(arr(3)), arr(3), np.ones(2))
     with pytest.raises(ValueError, match="margin"):
         nn.TripletMarginLoss(margin=0.0)

@@ -145,27 +145,6 @@ class Known:
 # (op name, variant) -> its reviewed failures. Each entry must still match a failing
 # sample (a fixed op makes its entry stale, and the test says so).
 SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
-    ("nn.functional.interpolate", "bicubic"): [
-        Known("bicubic interpolation is not implemented", r"bicubic"),
-        Known(
-            "antialias=True (a downsampling filter) is not implemented", r"antialias=True is not supported"
-        ),
-    ],
-    ("nn.functional.interpolate", "bilinear"): [
-        Known(
-            "antialias=True (a downsampling filter) is not implemented", r"antialias=True is not supported"
-        ),
-        Known(
-            "float32 bilinear weights are computed in another order than ATen's; the error against the "
-            "float64 value stays below 3.2e-4 where torch's is 4.3e-4",
-            r"float32 result is further from the float64 value than torch's \(max error 0\.0003",
-        ),
-    ],
-    ("scatter_reduce", "prod"): [
-        Known(
-            "the gradient of scatter_reduce(reduce='prod') is not implemented", r"'prod' is not implemented"
-        ),
-    ],
     ("long", ""): [
         Known(
             "float -> int64 of NaN, inf and out-of-range values saturates (documented), where torch gives "
@@ -173,39 +152,10 @@ SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
             r"Tensor-likes are not equal",
         ),
     ],
-    ("cat", ""): [
-        Known(
-            "torch's legacy rule lets an empty 1-d tensor join tensors of any rank; fastgrad requires equal ranks",
-            r"concat: (axis 1 is out of bounds for a tensor of dimension 1|shapes \(0,\) and)",
-        ),
-    ],
-    ("nn.functional.embedding", ""): [
-        Known(
-            "max_norm, scale_grad_by_freq and sparse are not implemented",
-            r"unexpected keyword argument '(max_norm|scale_grad_by_freq|sparse)'",
-        ),
-    ],
     ("nn.functional.silu", ""): [
         Known(
             "silu(-inf) is the limit -0 in fastgrad; torch evaluates -inf * sigmoid(-inf) = NaN",
             r"Tensor-likes are not close|max error nan",
-        ),
-    ],
-    ("nn.functional.hinge_embedding_loss", ""): [
-        Known(
-            "fastgrad refuses to broadcast input against target (torch broadcasts (5, 5) with (1, 5))",
-            r"differ \(reshape one of them",
-        ),
-        Known(
-            "with broadcast-shaped samples refused above, the 0-d input samples compare torch's broadcast "
-            "result: follows from the same rule",
-            r"(Scalars|Tensor-likes) are not close",
-        ),
-    ],
-    ("nn.functional.margin_ranking_loss", ""): [
-        Known(
-            "fastgrad refuses to broadcast input1, input2 and target (torch broadcasts)",
-            r"must have the same shape",
         ),
     ],
 }

@@ -126,15 +126,97 @@ def test_scatter_reduce(reduce, include_self):
         if reduce != "mean"
         else torch.scatter_reduce(t64(x), 0, i, t64(s), reduce, include_self=include_self),
     )
-    if reduce == "prod":
-        with pytest.raises(RuntimeError, match="scatter_reduce"):
-            fg.scatter_reduce(fg.tensor(x, requires_grad=True), 0, fi, fg.tensor(s), reduce)
-        return
     grads(
         lambda a, b: fg.scatter_reduce(a, 0, fi, b, reduce, include_self=include_self),
         lambda a, b: torch.scatter_reduce(a, 0, i, b, reduce, include_self=include_self),
         [x, s],
     )
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_prod_gradient_at_zeros_as_torch(include_self):
+    # torch's rule (scatter_reduce_backward): a lone zero of a group gets the product of the
+    # others; every other factor of a group holding a zero gets 0; a zero of self likewise.
+    x = distinct((4, 3))
+    s = distinct((5, 3), 2)
+    i = t64([[0, 1, 0], [3, 1, 0], [0, 0, 2], [3, 1, 1], [2, 2, 0]])
+    fi = fg.tensor(i.numpy())
+    s[0, 0] = 0.0  # the only zero of column 0's group 0 (with s[2, 0])
+    s[1, 2] = s[4, 2] = 0.0  # two zeros in column 2's group 0
+    x[1, 1] = 0.0  # a zero of self, with src scattered onto it
+    x[3, 0] = 0.0
+    s[3, 0] = 0.0  # a zero of self and one of src meet
+    f = lambda a, b: fg.scatter_reduce(a, 0, fi, b, "prod", include_self=include_self)  # noqa: E731
+    t = lambda a, b: torch.scatter_reduce(a, 0, i, b, "prod", include_self=include_self)  # noqa: E731
+    grads(f, t, [x, s])
+    # JVP: the adjoint of that VJP
+    u, v = (
+        np.random.default_rng(5).standard_normal(x.shape),
+        np.random.default_rng(6).standard_normal(s.shape),
+    )
+    _, jt = fg.jvp(lambda a, b: f(a, b), (fg.tensor(x), fg.tensor(s)), (fg.tensor(u), fg.tensor(v)))
+    w = np.random.default_rng(7).standard_normal(x.shape)
+    xf, sf = fg.tensor(x, requires_grad=True), fg.tensor(s, requires_grad=True)
+    gx, gs = fg.autograd.grad(f(xf, sf), [xf, sf], grad_outputs=fg.tensor(w))
+    np.testing.assert_allclose(
+        float(np.sum(np.asarray(jt) * w)),
+        float(np.sum(np.asarray(gx) * u) + np.sum(np.asarray(gs) * v)),
+        rtol=1e-12,
+    )
+
+
+def test_scatter_reduce_prod_second_order_as_torch():
+    x, s = distinct((4, 3)), distinct((5, 3), 2)
+    s[0, 0] = 0.0  # a lone zero: its group's second derivatives are the products of the rest
+    i = t64([[0, 1, 0], [3, 1, 0], [0, 0, 2], [3, 1, 1], [2, 2, 0]])
+    fi = fg.tensor(i.numpy())
+    w = np.random.default_rng(2).standard_normal(x.shape)
+    xt, st = torch.tensor(x, requires_grad=True), torch.tensor(s, requires_grad=True)
+    (gt,) = torch.autograd.grad(
+        (torch.scatter_reduce(xt, 0, i, st, "prod") * torch.tensor(w)).sum(), [st], create_graph=True
+    )
+    want = torch.autograd.grad((gt * gt).sum(), [xt, st])
+    xf, sf = fg.tensor(x, requires_grad=True), fg.tensor(s, requires_grad=True)
+    (gf,) = fg.autograd.grad(
+        (fg.scatter_reduce(xf, 0, fi, sf, "prod") * fg.tensor(w)).sum(), [sf], create_graph=True
+    )
+    got = fg.autograd.grad((gf * gf).sum(), [xf, sf])
+    for g, t in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), t.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_scatter_reduce_prod_derivatives_with_two_zeros_in_a_group():
+    # P = x * s0 * s1 * s2 at x = 2, s = (0, 0, 3): torch refuses this double backward; the
+    # mixed derivatives are the products of the remaining factors.
+    x = fg.tensor(np.array([2.0]), requires_grad=True)
+    s = fg.tensor(np.array([0.0, 0.0, 3.0]), requires_grad=True)
+    y = fg.scatter_reduce(x, 0, fg.tensor(np.zeros(3, np.int64)), s, "prod")
+    (g,) = fg.autograd.grad(y.sum(), [s], create_graph=True)
+    np.testing.assert_array_equal(np.asarray(g.detach()), [0.0, 0.0, 0.0])
+    hx, hs = fg.autograd.grad(g[0], [x, s], retain_graph=True, create_graph=True)
+    np.testing.assert_array_equal(np.asarray(hs.detach()), [0.0, 6.0, 0.0])  # d2P/ds0 ds1 = x s2
+    np.testing.assert_array_equal(np.asarray(hx.detach()), [0.0])
+    tx, ts = fg.autograd.grad(hs[1], [x, s])
+    np.testing.assert_array_equal(np.asarray(tx), [3.0])  # d3P/ds0 ds1 dx = s2
+    np.testing.assert_array_equal(np.asarray(ts), [0.0, 0.0, 2.0])  # ... ds2 = x
+
+
+def test_cat_skips_legacy_empty_1d_tensors_as_torch():
+    e = np.zeros(0)
+    a = np.arange(6.0).reshape(2, 3)
+    for axis in (0, 1, -1):
+        check_same(
+            fg.cat([fg.tensor(e), fg.tensor(a), fg.tensor(e)], axis),
+            torch.cat([t64(e), t64(a), t64(e)], axis),
+        )
+    grads(lambda p, q: fg.cat([p, q], 1), lambda p, q: torch.cat([p, q], 1), [e, a])
+    check_same(fg.cat([fg.tensor(e), fg.tensor(e)]), torch.cat([t64(e), t64(e)]))
+    # the skipped tensor still takes part in dtype promotion, as torch
+    assert fg.cat([fg.tensor(e), fg.tensor(a.astype(np.float32))], 0).dtype == fg.float64
+    with pytest.raises(ValueError, match="concat"):  # only 1-d empties are skipped
+        fg.cat([fg.tensor(np.zeros((0, 2))), fg.tensor(a)], 0)
+    with pytest.raises(IndexError):  # the axis is checked against the joined tensors' rank
+        fg.cat([fg.tensor(e), fg.tensor(a)], 2)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
@@ -634,8 +716,6 @@ def _skip_reason(op, sample):
 
 
 def _vjp_skip_reason(op):
-    if op.name == "scatter_reduce" and op.variant_test_name == "prod":
-        return "the gradient of scatter_reduce(reduce='prod') is not implemented (raises RuntimeError)"
     return None
 
 

@@ -228,6 +228,14 @@ INTERP = [
     dict(scale_factor=(1.5, 0.7), mode="bilinear"),
     dict(scale_factor=(1.5, 0.7), mode="bilinear", recompute_scale_factor=True),
     dict(size=(3, 3), mode="area"),
+    dict(size=(4, 11), mode="bicubic", align_corners=False),
+    dict(size=(4, 11), mode="bicubic", align_corners=True),
+    dict(scale_factor=(1.5, 0.7), mode="bicubic"),
+    dict(size=(3, 5), mode="bilinear", antialias=True),
+    dict(size=(3, 5), mode="bicubic", antialias=True),
+    dict(scale_factor=(0.4, 1.6), mode="bilinear", align_corners=True, antialias=True),
+    dict(size=(2, 13), mode="bicubic", align_corners=True, antialias=True),
+    dict(size=(7, 3), mode="bicubic", antialias=True),  # the unchanged axis is skipped, as ATen
 ]
 
 
@@ -276,6 +284,20 @@ def test_interpolate_linear_trilinear_and_layers():
         F.interpolate(fg.tensor(x), size=3, align_corners=True)
     with pytest.raises(ValueError, match="bilinear mode needs a 4-D input"):
         F.interpolate(fg.tensor(x1), size=3, mode="bilinear")
+    with pytest.raises(ValueError, match="bicubic mode needs a 4-D input"):
+        F.interpolate(fg.tensor(x3), size=3, mode="bicubic")
+    with pytest.raises(ValueError, match="anti-alias option is restricted"):
+        F.interpolate(fg.tensor(x), size=3, mode="nearest", antialias=True)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_interpolate_float32_large_downsampling_as_aten(mode, antialias):
+    # Source positions up to ~300 in float32: ATen rounds scale * (i + 0.5) - 0.5 once (an
+    # FMA); rounding twice moves the weights by an ulp of the position, visible here.
+    x = (RNG.random((1, 2, 345, 456)) * 18 - 9).astype(np.float32)
+    kw = dict(size=(270, 270), mode=mode, antialias=antialias)
+    close(F.interpolate(fg.tensor(x), **kw), TF.interpolate(torch.tensor(x), **kw), 1e-5)
 
 
 CT = [
@@ -425,9 +447,7 @@ OPINFO = {
     "nn.functional.upsample_nearest": F.upsample_nearest,
     "nn.functional.upsample_bilinear": F.upsample_bilinear,
 }
-# Skipped, with the reason: bicubic interpolation is not implemented.
-SKIP = {("nn.functional.interpolate", "bicubic")}
-OPS = [o for o in op_db if o.name in OPINFO and (o.name, o.variant_test_name) not in SKIP]
+OPS = [o for o in op_db if o.name in OPINFO]
 
 
 def _fg(v):

@@ -77,9 +77,8 @@ void bind_select(py::module_& m, TensorClass& T) {
       py::arg("include_self") = true,
       "scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tensor\n\nsrc reduced into "
       "input "
-      "at index along dim; reduce: 'sum', 'prod', 'mean', 'amax', 'amin' (gradients for all but 'prod'; "
-      "amax/amin "
-      "share it evenly among ties). out has input's shape.");
+      "at index along dim; reduce: 'sum', 'prod', 'mean', 'amax', 'amin' (differentiable; 'prod' "
+      "by PyTorch's rule at zeros, amax/amin share the gradient evenly among ties). out has input's shape.");
   def_op(
       m, T, "take_along_dim",
       [](py::handle x, py::handle indices, std::optional<int64_t> dim) {

@@ -5,6 +5,7 @@
 // another of them (gather <-> scatter_add adjoint pair; scatter's cotangent is the
 // cotangent with the written positions zeroed for self, and gathered for src).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -216,6 +217,72 @@ Tensor scatter_kernel(const Tensor& base, int64_t dim, const Tensor& idx, const 
   });
   return out;
 }
+// start with every src[p] multiplied in at p's coordinate `dim` replaced by index[p]
+// (scatter_reduce 'prod' with include_self; scatter_reduce masks self's entries before).
+// VJP and JVP are PyTorch's rule (FunctionsManual.cpp, scatter_reduce_backward): the
+// derivative by a factor is the product of the others, taken as result / factor away from
+// zeros, and with the zero replaced by 1 where it is the only zero of its group; they call
+// this primitive again, so they differentiate further. Where torch refuses the double
+// backward (two zeros of src in one group), the derivative by either zero is written as
+// (the other zero) x (the product of the rest), so its own derivatives are right too.
+struct ScatterProd : Primitive {
+  int64_t dim;
+  explicit ScatterProd(int64_t d) : dim(d) {}
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("scatter_reduce_prod").inputs(3).nondiff(bit(1));
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    check_along_index(in[1], name());
+    if (in[2].shape() != in[1].shape())
+      throw ValueError("scatter_reduce: src " + shape_str(in[2].shape()) + " and index " +
+                       shape_str(in[1].shape()) + " must have one shape");
+    check_sizes(in[1].shape(), in[0].shape(), nullptr, dim, name());
+    if (in[1].numel() > 0) check_bounds(in[1], as1d(in[0].shape())[dim], dim, name(), in[0].shape());
+    return {in[0].shape()};
+  }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
+    return {scatter_kernel(in[0], dim, in[1], in[2], kernels::ScatterMode::Mul)};
+  }
+  static Tensor prim(const Tensor& start, int64_t d, const Tensor& idx, const Tensor& src) {
+    return apply1(make_prim<ScatterProd>(d), {start, idx, src});
+  }
+  // d out / d start (start's shape) and d out[index] / d src (src's shape).
+  std::pair<Tensor, Tensor> partials(const Tensors& x) const {
+    const Tensor &start = x[0], &idx = x[1], &src = x[2];
+    const Tensor zero = zeros({}, start.dtype()), one = ones({}, start.dtype());
+    const Tensor start_masked = where(compare(start, zero, CmpOp::Eq), one, start);
+    const Tensor d_start = div(prim(start_masked, dim, idx, src), start_masked);
+    const Tensor src_zero = compare(src, zero, CmpOp::Eq);
+    const Tensor zeros_here =
+        gather(scatter_add_into(cast(src_zero, start.dtype()), start.shape(), dim, idx), dim, idx);
+    const Tensor single_zero = logical_and(src_zero, compare(zeros_here, one, CmpOp::Eq));
+    const Tensor others = gather(prim(start, dim, idx, where(single_zero, one, src)), dim, idx);
+    // a group's other zero: the sum of its zeros minus this one (value 0, derivative 1 by it)
+    const Tensor pair_zero =
+        logical_and(src_zero, compare(zeros_here, full({}, 2.0, start.dtype()), CmpOp::Eq));
+    const Tensor other_zero =
+        sub(gather(scatter_add_into(where(src_zero, src, zero), start.shape(), dim, idx), dim, idx), src);
+    const Tensor rest = gather(prim(start, dim, idx, where(src_zero, one, src)), dim, idx);
+    const Tensor d_src =
+        where(single_zero, others,
+              where(pair_zero, mul(other_zero, rest),
+                    div(gather(prim(start, dim, idx, src), dim, idx), where(src_zero, one, src))));
+    return {d_start, d_src};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g,
+              const std::vector<bool>& need) const override {
+    const auto [d_start, d_src] = partials(x);
+    Tensor gs, gsrc;
+    if (need[0]) gs = mul(g[0], d_start);
+    if (need[2]) gsrc = mul(gather(g[0], dim, x[1]), d_src);
+    return {gs, Tensor(), gsrc};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    const auto [d_start, d_src] = partials(x);
+    return {add(mul(or_zeros(t[0], x[0]), d_start),
+                scatter_add_into(mul(or_zeros(t[2], x[2]), d_src), x[0].shape(), dim, x[1]))};
+  }
+};
+FG_REGISTER_PRIMITIVE(ScatterProd::kDesc);
 }  // namespace
 
 Tensor scatter_add_into(const Tensor& src, const Shape& shape, int64_t dim, const Tensor& index) {
@@ -245,9 +312,10 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   return add(x, scatter_add_into(s, x.shape(), d, index));
 }
 
-// sum / mean compose the primitives; prod / amax / amin take their value from the kernel
-// and (amax/amin) their gradient from PyTorch's rule written with the primitives: the
-// cotangent is shared evenly among the entries equal to the result.
+// sum / mean compose the primitives; prod is the ScatterProd primitive (self's entries
+// that take no part replaced by 1 first); amax / amin take their value from the kernel and
+// their gradient from PyTorch's rule written with the primitives: the cotangent is shared
+// evenly among the entries equal to the result.
 Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
                       const std::string& reduce, bool include_self) {
   const char* op = "scatter_reduce";
@@ -294,13 +362,12 @@ Tensor scatter_reduce(const Tensor& x, int64_t dim, const Tensor& index, const T
       });
     start = where(hit, id, x);
   }
+  const bool tracked =
+      x.requires_grad() || s.requires_grad() || !x.impl()->tangents.empty() || !s.impl()->tangents.empty();
+  if (mode == kernels::ScatterMode::Mul && is_floating(x.dtype()) && tracked)
+    return ScatterProd::prim(start, d, index, s);
   const Tensor value = scatter_kernel(start, d, index, s, mode);
-  if (!is_floating(x.dtype()) ||
-      (!x.requires_grad() && !s.requires_grad() && x.impl()->tangents.empty() && s.impl()->tangents.empty()))
-    return value;
-  if (mode == kernels::ScatterMode::Mul)
-    throw RuntimeError("scatter_reduce: the gradient of reduce='prod' is not implemented (self " +
-                       shape_str(x.shape()) + ", src " + shape_str(s.shape()) + ")");
+  if (!is_floating(x.dtype()) || !tracked) return value;
   // value + (f - detach(f)): the kernel's value with the gradient of f, the entries tied
   // with the result averaged (amax/amin are piecewise linear, so f's derivatives of every
   // order are theirs away from ties).

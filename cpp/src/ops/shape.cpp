@@ -208,6 +208,17 @@ struct SliceScatter : Primitive {
 };
 FG_REGISTER_PRIMITIVE(SliceScatter::kDesc);
 
+// PyTorch's legacy rule: a 1-d empty tensor (shape (0,)) is skipped, so it joins tensors
+// of any rank (old code builds results by concatenating onto torch.tensor([])).
+bool legacy_empty(const Tensor& t) { return t.ndim() == 1 && t.shape()[0] == 0; }
+
+// The first input that is not skipped (the reference shape), or the first of all.
+size_t concat_ref(const Tensors& in) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (!legacy_empty(in[i])) return i;
+  return 0;
+}
+
 struct Concat : Primitive {
   int64_t axis;
   explicit Concat(int64_t a) : axis(a) {}
@@ -216,16 +227,18 @@ struct Concat : Primitive {
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in.empty()) throw ValueError("concat: expected at least one tensor");
-    Shape s = in[0].shape();
-    for (size_t i = 1; i < in.size(); ++i) {
+    const size_t ref = concat_ref(in);
+    Shape s = in[ref].shape();
+    for (size_t i = 0; i < in.size(); ++i) {
       const Shape& t = in[i].shape();
       if (in[i].dtype() != in[0].dtype())
         throw TypeError(std::string("concat: dtypes differ (") + dtype_name(in[0].dtype()) + " vs " +
                         dtype_name(in[i].dtype()) + ")");
+      if (i == ref || legacy_empty(in[i])) continue;
       bool ok = t.size() == s.size();
       for (size_t d = 0; ok && d < t.size(); ++d) ok = (static_cast<int64_t>(d) == axis) || t[d] == s[d];
       if (!ok)
-        throw ValueError("concat: shapes " + shape_str(in[0].shape()) + " and " + shape_str(t) +
+        throw ValueError("concat: shapes " + shape_str(in[ref].shape()) + " and " + shape_str(t) +
                          " differ outside axis " + std::to_string(axis));
       s[axis] += t[axis];
     }
@@ -235,6 +248,7 @@ struct Concat : Primitive {
     Tensor out = empty(out_shapes[0], in[0].dtype());
     int64_t pos = 0;
     for (auto& x : in) {
+      if (legacy_empty(x)) continue;  // nothing to copy (and possibly another rank)
       std::vector<SliceSpec> sp;
       for (int64_t d = 0; d < out.ndim(); ++d)
         sp.push_back(d == axis ? SliceSpec{pos, pos + x.shape()[d], 1} : SliceSpec{0, out.shape()[d], 1});
@@ -248,6 +262,10 @@ struct Concat : Primitive {
     Tensors r(x.size());
     int64_t pos = 0;
     for (size_t i = 0; i < x.size(); ++i) {
+      if (legacy_empty(x[i])) {
+        if (need[i]) r[i] = zeros({0}, g[0].dtype());
+        continue;
+      }
       if (need[i]) {
         std::vector<SliceSpec> sp;
         for (int64_t d = 0; d < g[0].ndim(); ++d)
@@ -496,7 +514,7 @@ Tensor concat(const Tensors& xs, int64_t axis) {
   for (auto& x : xs)
     if (x.ndim() == 0)
       throw ValueError("concat: zero-dimensional tensors cannot be concatenated (use stack)");
-  int64_t a = normalize_axis(axis, xs[0].ndim(), "concat");
+  int64_t a = normalize_axis(axis, xs[concat_ref(xs)].ndim(), "concat");
   if (xs.size() == 1) return xs[0];
   DType d = xs[0].dtype();
   for (auto& x : xs) d = promote(d, x.dtype());

@@ -15,7 +15,10 @@ from .module import Module, Parameter
 
 class Embedding(Module):
     """``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1) as PyTorch;
-    the ``padding_idx`` row starts at zero and receives no gradient."""
+    the ``padding_idx`` row starts at zero and receives no gradient. ``max_norm``,
+    ``norm_type``, ``scale_grad_by_freq`` and ``sparse`` as F.embedding (``max_norm``
+    renormalises the looked-up rows of the weight in place; ``sparse=True`` gives the dense
+    gradient, fastgrad having no sparse tensors)."""
 
     def __init__(
         self,
@@ -33,12 +36,6 @@ class Embedding(Module):
     ) -> None:
         super().__init__()
         check_device(device, "nn.Embedding")
-        # max_norm renormalises rows in place during forward and scale_grad_by_freq /
-        # sparse change the gradient: not implemented, refused rather than ignored.
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError(
-                "nn.Embedding: max_norm, scale_grad_by_freq and sparse are not supported in fastgrad"
-            )
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -56,7 +53,10 @@ class Embedding(Module):
         else:
             self.weight = Parameter(full([num_embeddings, embedding_dim], 0.0, as_dtype(dtype) or float32))
             self.reset_parameters()
+        self.max_norm = max_norm
         self.norm_type = norm_type
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
+        self.sparse = bool(sparse)
 
     @classmethod
     def from_pretrained(
@@ -83,9 +83,21 @@ class Embedding(Module):
 
     def forward(self, idx: Any) -> Tensor:
         """idx: int64 indices of any shape (...) -> (..., embedding_dim)."""
-        return F.embedding(idx, self.weight, self.padding_idx)
+        return F.embedding(
+            idx,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
 
     def extra_repr(self) -> str:
-        """``num_embeddings, embedding_dim`` (and padding_idx if set)."""
+        """``num_embeddings, embedding_dim`` (and the options that differ from the defaults)."""
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        s += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        s += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
+        s += ", scale_grad_by_freq=True" if self.scale_grad_by_freq else ""
+        return s + (", sparse=True" if self.sparse else "")

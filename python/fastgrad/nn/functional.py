@@ -951,26 +951,100 @@ def _nearest_index(n_in: int, n_out: int, sc: Optional[float], exact: bool, ft: 
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
-def _linear_weights(
+def _area_scale(n_in: int, n_out: int, sc: Optional[float], align_corners: bool, ft: Any) -> Any:
+    # ATen's area_pixel_compute_scale, in the opmath type.
+    if align_corners:
+        return ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+    return _scale_value(sc, n_in, n_out, ft)
+
+
+def _half_pixel_source(scale: Any, n_out: int, ft: Any) -> np.ndarray:
+    # scale * (dst + 0.5) - 0.5 rounded once, as ATen's compiled kernel evaluates it (a fused
+    # multiply-add): two roundings put float32 source positions, hence the weights, up to half
+    # an ulp of the position off, an error the input's slope amplifies. The float32 product is
+    # exact in float64, so one rounding of the float64 expression is the FMA.
+    d = np.arange(n_out).astype(ft) + ft(0.5)
+    return (np.float64(scale) * d.astype(np.float64) - 0.5).astype(ft)
+
+
+def _linear_taps(
     n_in: int, n_out: int, sc: Optional[float], align_corners: bool, ft: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # ATen's area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda.
+) -> tuple[np.ndarray, np.ndarray]:
+    # ATen's compute_source_index_and_lambda: two taps per output; an axis whose size is
+    # unchanged is copied whatever the scale factor says.
+    if n_in == n_out:
+        i = np.arange(n_out)
+        return np.stack([i, i], 1), np.stack([np.ones(n_out, ft), np.zeros(n_out, ft)], 1)
+    scale = _area_scale(n_in, n_out, sc, align_corners, ft)
     if align_corners:
-        scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+        src = scale * np.arange(n_out).astype(ft)
     else:
-        scale = _scale_value(sc, n_in, n_out, ft)
-    dst = np.arange(n_out).astype(ft)
-    if align_corners:
-        src = scale * dst
-    else:
-        src = np.maximum(scale * (dst + ft(0.5)) - ft(0.5), ft(0))
+        src = np.maximum(_half_pixel_source(scale, n_out, ft), ft(0))
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     lam1 = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
     i1 = i0 + (i0 < n_in - 1)
-    return i0, i1, (ft(1) - lam1).astype(ft)
+    lam0 = (ft(1) - lam1).astype(ft)
+    return np.stack([i0, i1], 1), np.stack([lam0, (ft(1) - lam0).astype(ft)], 1)
 
 
-_INTERP_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
+def _cubic1(x: np.ndarray, a: Any) -> np.ndarray:
+    # Keys' cubic convolution kernel on |x| <= 1 (ATen's cubic_convolution1)
+    return ((a + 2) * x - (a + 3)) * x * x + 1
+
+
+def _cubic2(x: np.ndarray, a: Any) -> np.ndarray:
+    # ... and on 1 < |x| < 2 (cubic_convolution2)
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
+def _cubic_taps(
+    n_in: int, n_out: int, sc: Optional[float], align_corners: bool, ft: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    # ATen's HelperInterpCubic: the source index is not clamped at 0 (cubic), four taps
+    # floor(src) - 1 .. floor(src) + 2 clamped to the border, weights of Keys' kernel with
+    # A = -0.75 (get_cubic_upsample_coefficients).
+    scale = _area_scale(n_in, n_out, sc, align_corners, ft)
+    src = scale * np.arange(n_out).astype(ft) if align_corners else _half_pixel_source(scale, n_out, ft)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - i0.astype(ft), ft(0), ft(1)).astype(ft)
+    a, one = ft(-0.75), ft(1)
+    w = np.stack([_cubic2(t + one, a), _cubic1(t, a), _cubic1(one - t, a), _cubic2((one - t) + one, a)], 1)
+    idx = np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, n_in - 1)
+    return idx, w.astype(ft)
+
+
+def _aa_filter(mode: str, x: np.ndarray, ft: Any) -> np.ndarray:
+    # ATen's aa_filter: the triangle for bilinear, Keys' kernel with a = -0.5 (as PIL) for bicubic.
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.where(x < 1, ft(1) - x, ft(0)).astype(ft)
+    a = ft(-0.5)
+    return np.where(x < 1, _cubic1(x, a), np.where(x < 2, _cubic2(x, a), ft(0))).astype(ft)
+
+
+def _antialias_taps(
+    n_in: int, n_out: int, sc: Optional[float], align_corners: bool, mode: str, ft: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    # ATen's _compute_indices_min_size_weights_aa: when downsampling (scale >= 1) the filter
+    # is stretched by the scale, so every output averages the whole input interval it covers;
+    # the taps inside the input are renormalised to sum to 1.
+    scale = _area_scale(n_in, n_out, sc, align_corners, ft)
+    half = ft(2 if mode == "bicubic" else 1)
+    support = half * scale if scale >= 1 else half
+    invscale = ft(1) / scale if scale >= 1 else ft(1)
+    k = int(math.ceil(support)) * 2 + 1
+    center = scale * (np.arange(n_out).astype(ft) + ft(0.5))
+    xmin = np.maximum((center - support + ft(0.5)).astype(np.int64), 0)  # C++ casts truncate
+    xsize = np.minimum((center + support + ft(0.5)).astype(np.int64), n_in) - xmin
+    j = np.arange(k)[None, :]
+    pos = ((j + xmin[:, None]).astype(ft) - center[:, None] + ft(0.5)) * invscale
+    w = np.where(j < xsize[:, None], _aa_filter(mode, pos.astype(ft), ft), ft(0)).astype(ft)
+    total = w.sum(1, dtype=ft, keepdims=True)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
+    return np.minimum(xmin[:, None] + j, n_in - 1), w
+
+
+_INTERP_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def interpolate(
@@ -984,22 +1058,27 @@ def interpolate(
 ) -> Tensor:
     """torch.nn.functional.interpolate: input (N, C, *S) with 1-3 spatial axes -> (N, C,
     *size) (or floor(S * scale_factor)). Modes "nearest", "nearest-exact", "linear" (3-D
-    input), "bilinear" (4-D), "trilinear" (5-D) with ``align_corners``, and "area" (adaptive
-    average pooling). PyTorch's source-index arithmetic (ATen's UpSample.h), as a separable
-    composite: along each axis a gather (index_select) and, for the linear modes, a weighted
-    sum of the two neighbours — linear in the input, so VJP (the adjoint scatter) and JVP
-    come from index_select's rules."""
+    input), "bilinear" and "bicubic" (4-D; Keys' cubic convolution with A = -0.75 and the
+    border clamped, as torch), "trilinear" (5-D) with ``align_corners``, and "area"
+    (adaptive average pooling). ``antialias=True`` (bilinear/bicubic): torch's separable
+    filter, whose support is stretched by the downsampling factor. PyTorch's source-index
+    arithmetic (ATen's UpSample.h), as a separable composite: along each axis a gather
+    (index_select) of each tap and a weighted sum of the taps — linear in the input, so
+    VJP (the adjoint scatter) and JVP come from index_select's rules."""
     x = _t(input)
     if x.ndim < 3 or x.ndim > 5:
         raise ValueError(f"interpolate: expected a 3-D to 5-D input (N, C, *spatial), got shape {x.shape}")
     nd = x.ndim - 2
-    if antialias:
-        raise ValueError("interpolate: antialias=True is not supported")
     linear_mode = mode in _INTERP_RANK
     if mode not in ("nearest", "nearest-exact", "area") and not linear_mode:
         raise ValueError(
-            f"interpolate: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear' "
-            f"or 'area', got {mode!r}"
+            f"interpolate: mode must be 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', "
+            f"'trilinear' or 'area', got {mode!r}"
+        )
+    if antialias and (mode not in ("bilinear", "bicubic") or x.ndim != 4):
+        raise ValueError(
+            "interpolate: anti-alias option is restricted to bilinear and bicubic modes and requires "
+            f"a 4-D tensor as input, got mode {mode!r} and shape {x.shape}"
         )
     if align_corners is not None and not linear_mode:
         raise ValueError(
@@ -1018,6 +1097,7 @@ def interpolate(
     if mode == "area":
         return _adaptive(x, out, _DEFAULT_FORMAT[nd], nd)
     ft = np.float64 if x.dtype == float64 else np.float32
+    ac = bool(align_corners)
     # The innermost axis first: ATen's nested loop applies the outer axes' weights last.
     for i in reversed(range(nd)):
         ax, n_in = i + 2, x.shape[i + 2]
@@ -1025,14 +1105,24 @@ def interpolate(
             idx = _nearest_index(n_in, out[i], scales[i], mode == "nearest-exact", ft)
             x = ops.index_select(x, ax, tensor(idx, dtype=int64))
             continue
-        i0, i1, lam0 = _linear_weights(n_in, out[i], scales[i], bool(align_corners), ft)
+        if antialias:
+            if n_in == out[i]:
+                continue  # ATen's separable kernel skips the axes whose size is unchanged
+            taps, w = _antialias_taps(n_in, out[i], scales[i], ac, mode, ft)
+        elif mode == "bicubic":
+            taps, w = _cubic_taps(n_in, out[i], scales[i], ac, ft)
+        else:
+            taps, w = _linear_taps(n_in, out[i], scales[i], ac, ft)
         bshape = [1] * x.ndim
         bshape[ax] = out[i]
-        w0 = tensor(lam0.reshape(bshape), dtype=x.dtype)
-        w1 = tensor((ft(1) - lam0).astype(ft).reshape(bshape), dtype=x.dtype)
-        x0 = ops.index_select(x, ax, tensor(i0, dtype=int64))
-        x1 = ops.index_select(x, ax, tensor(i1, dtype=int64))
-        x = x0 * w0 + x1 * w1
+        terms = [  # a handful of taps; each one a vectorised gather, summed in ATen's order
+            ops.index_select(x, ax, tensor(taps[:, k], dtype=int64))
+            * tensor(np.ascontiguousarray(w[:, k]).reshape(bshape), dtype=x.dtype)
+            for k in range(taps.shape[1])
+        ]
+        x = terms[0]
+        for term in terms[1:]:
+            x = x + term
     return x
 
 
@@ -1356,8 +1446,44 @@ def layer_norm(
     return y
 
 
-def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Tensor:
-    """Rows of ``weight`` picked by integer ``idx`` (any shape) -> idx.shape + (dim,)."""
+def _embedding_renorm_(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
+    # torch.embedding_renorm_: every looked-up row whose norm exceeds max_norm is scaled in
+    # place (no_grad, outside the tape) to max_norm / (norm + 1e-7) of itself.
+    rows = np.unique(rows)
+    if rows.size == 0:
+        return
+    sel = tensor(rows, dtype=int64)
+    vals = np.asarray(ops.index_select(weight.detach(), 0, sel))
+    norm = np.linalg.norm(vals, ord=float(norm_type), axis=1).astype(np.float64)
+    big = norm > max_norm
+    if not big.any():
+        return
+    scale = (max_norm / (norm[big] + 1e-7)).astype(vals.dtype)
+    with no_grad():
+        weight[tensor(rows[big], dtype=int64)] = tensor(vals[big] * scale[:, None], weight.dtype)
+
+
+def embedding(
+    idx: Any,
+    weight: Tensor,
+    padding_idx: Optional[int] = None,
+    max_norm: Optional[float] = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``idx`` (any shape) ->
+    idx.shape + (dim,), as torch.nn.functional.embedding:
+
+    * ``padding_idx``: that row is returned as it is but gets no gradient;
+    * ``max_norm``: before the lookup, the looked-up rows whose ``norm_type``-norm exceeds
+      it are rescaled to norm max_norm **in place in weight** (under no_grad: no gradient
+      flows through the renormalisation), as torch;
+    * ``scale_grad_by_freq``: the gradient of each row is divided by the number of times
+      its index occurs in ``idx`` (forward values unchanged);
+    * ``sparse``: fastgrad has no sparse tensors, so ``sparse=True`` gives the dense
+      gradient — the same values as torch's sparse gradient densified. Optimizers that need
+      torch's sparse layout (SparseAdam) have no fastgrad counterpart; dense SGD/Adam take it."""
     weight = tensor_arg(weight, "embedding", "weight")
     if not isinstance(idx, Tensor) or idx.dtype != int64:
         a = np.asarray(idx)
@@ -1376,8 +1502,15 @@ def embedding(idx: Any, weight: Tensor, padding_idx: Optional[int] = None) -> Te
         raise IndexError(
             f"embedding: index out of range for {n} embeddings (got range [{a.min()}, {a.max()}])"
         )
+    if max_norm is not None:
+        _embedding_renorm_(weight, a.reshape(-1), float(max_norm), norm_type)
     flat = ops.reshape(idx, [-1])
     out = ops.reshape(ops.index_select(weight, 0, flat), list(idx.shape) + [weight.shape[1]])
+    if scale_grad_by_freq and a.size:
+        # x.detach() + (x − x.detach())·s: the value x exactly, the derivative s = 1 / count
+        freq = np.bincount(a.reshape(-1), minlength=n)[a]
+        s = tensor((1.0 / freq)[..., None], weight.dtype)
+        out = out.detach() + (out - out.detach()) * s
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")

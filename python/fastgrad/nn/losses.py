@@ -30,12 +30,13 @@ as a buffer, as torch) and the deprecated ``size_average``/``reduce`` pair.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
 
 from .. import ops
-from .._tensor import as_tensor, float64, int64, tensor
+from .._tensor import as_tensor, float64, int64, tensor, zeros_like
 from ..ops import Tensor
 from .module import Module
 
@@ -78,14 +79,40 @@ def _as(x: Any, like: Tensor) -> Tensor:
     return tensor(np.asarray(x, dtype=dt), like.dtype)
 
 
-def _pair(input: Any, target: Any, name: str) -> tuple:
+def _pair(input: Any, target: Any, name: str, rule: str = "broadcast") -> tuple:
+    """``input`` and ``target`` as tensors whose shapes follow PyTorch's rule for that loss:
+
+    * "broadcast" — they broadcast (torch's poisson_nll, hinge_embedding,
+      multilabel_soft_margin);
+    * "warn" — they broadcast with PyTorch's UserWarning (mse, l1, huber, smooth_l1: a
+      target of another shape is usually a bug there, so torch warns but computes);
+    * "to_input" — the target broadcasts to the input's shape (soft_margin: torch writes
+      into an output of the input's shape);
+    * "same" — the shapes must be equal (the BCE losses refuse, as torch).
+
+    Shapes that do not broadcast raise a ValueError naming the loss and both shapes."""
     if not isinstance(input, Tensor):
         input = as_tensor(input)
     target = _as(target, input)
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(
-            f"{name}: input shape {input.shape} and target shape {target.shape} differ "
-            f"(reshape one of them; implicit broadcasting here is usually a bug)"
+    xs, ts = tuple(input.shape), tuple(target.shape)
+    if xs == ts:
+        return input, target
+    if rule == "same":
+        raise ValueError(f"{name}: target shape {target.shape} must be the same as input shape {input.shape}")
+    try:
+        out = np.broadcast_shapes(xs, ts)
+    except ValueError:
+        out = None
+    if out is None or (rule == "to_input" and out != xs):
+        want = "broadcast to the input's shape" if rule == "to_input" else "broadcast together"
+        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} do not {want}")
+    if rule == "warn":
+        warnings.warn(
+            f"{name}: using a target size {target.shape} that is different to the input size "
+            f"{input.shape}. This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
         )
     return input, target
 
@@ -198,7 +225,7 @@ def mse_loss(
     dim_weight: Any = None,
 ) -> Tensor:
     """Mean squared error (ŷ − y)²; input, target: the same shape -> a scalar (or that shape
-    with reduction "none"); ``weight``: PyTorch's elementwise weight (the input's shape),
+    with reduction "none"; other shapes broadcast with PyTorch's warning); ``weight``: PyTorch's elementwise weight (the input's shape),
     ``sample_weight`` ω (B,), ``dim_weight`` α (d,) (see the module docstring)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction, "mse_loss")
@@ -215,7 +242,7 @@ def mse_loss(
         d = input - target  # the common training-loop case, with the least Python overhead
         return ops.mean(d * d, None, False)
     _check_reduction(reduction, "mse_loss")
-    input, target = _pair(input, target, "mse_loss")
+    input, target = _pair(input, target, "mse_loss", "warn")
     d = input - target
     if weight is not None:
         extra = sample_weight is not None or dim_weight is not None
@@ -234,9 +261,10 @@ def l1_loss(
     sample_weight: Any = None,
     dim_weight: Any = None,
 ) -> Tensor:
-    """Mean absolute error |ŷ − y|; input, target: the same shape; weights as ``mse_loss``."""
+    """Mean absolute error |ŷ − y|; input, target: the same shape (other shapes broadcast
+    with PyTorch's warning); weights as ``mse_loss``."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "l1_loss")
-    input, target = _pair(input, target, "l1_loss")
+    input, target = _pair(input, target, "l1_loss", "warn")
     el = ops.abs(input - target)
     if weight is not None:
         extra = sample_weight is not None or dim_weight is not None
@@ -255,11 +283,12 @@ def huber_loss(
     dim_weight: Any = None,
 ) -> Tensor:
     """0.5 d² if |d| < δ else δ(|d| − 0.5 δ), written as 0.5 q² + δ(|d| − q) with q = min(|d|, δ);
-    input, target: the same shape; ``weight``: PyTorch's elementwise weight (mean(w·ℓ))."""
+    input, target: the same shape (other shapes broadcast with PyTorch's warning);
+    ``weight``: PyTorch's elementwise weight (mean(w·ℓ))."""
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    input, target = _pair(input, target, "huber_loss")
+    input, target = _pair(input, target, "huber_loss", "warn")
     el = _huber(ops.abs(input - target), delta)
     if weight is not None:
         extra = sample_weight is not None or dim_weight is not None
@@ -285,11 +314,12 @@ def smooth_l1_loss(
     dim_weight: Any = None,
 ) -> Tensor:
     """PyTorch's smooth L1: huber_loss(δ=β) / β, and the L1 loss |d| for β = 0; input,
-    target: the same shape (PyTorch's has no ``weight``)."""
+    target: the same shape (other shapes broadcast with PyTorch's warning; PyTorch's has
+    no ``weight``)."""
     reduction = _legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    input, target = _pair(input, target, "smooth_l1_loss")
+    input, target = _pair(input, target, "smooth_l1_loss", "warn")
     a = ops.abs(input - target)
     if beta == 0:
         return _reduce(a, reduction, sample_weight, dim_weight, "smooth_l1_loss")
@@ -314,7 +344,7 @@ def binary_cross_entropy_with_logits(
     shape; ``weight`` (PyTorch's) rescales each element, broadcast to the input."""
     name = "binary_cross_entropy_with_logits"
     reduction = _legacy_reduction(size_average, reduce, reduction, name)
-    z, y = _pair(input, target, name)
+    z, y = _pair(input, target, name, "same")
     if pos_weight is None:
         el = ops.softplus(z, 1.0) - y * z
     else:
@@ -341,7 +371,7 @@ def binary_cross_entropy(
     to the input."""
     name = "binary_cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction, name)
-    p, y = _pair(input, target, name)
+    p, y = _pair(input, target, name, "same")
     a = np.asarray(p.detach())
     if a.size and (np.nanmin(a) < 0 or np.nanmax(a) > 1):
         raise ValueError(
@@ -662,14 +692,22 @@ def margin_ranking_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """max(0, −y·(x1 − x2) + margin); input1, input2, target y (±1): the same shape (N,) or ()."""
+    """max(0, −y·(x1 − x2) + margin); input1, input2, target y (±1): tensors of one rank
+    that broadcast together (as torch), e.g. (N,) or () -> the broadcast shape before the
+    reduction."""
     red = _legacy_reduction(size_average, reduce, reduction, "margin_ranking_loss")
     a = _t(input1)
     b, y = _as(input2, a), _as(target, a)
-    if not (tuple(a.shape) == tuple(b.shape) == tuple(y.shape)):
+    # As torch: equal ranks, then the three broadcast together.
+    try:
+        np.broadcast_shapes(*(tuple(t.shape) for t in (a, b, y)))
+        ok = a.ndim == b.ndim == y.ndim
+    except ValueError:
+        ok = False
+    if not ok:
         raise ValueError(
             f"margin_ranking_loss: input1 {a.shape}, input2 {b.shape} and target {y.shape} must "
-            "have the same shape"
+            "have the same number of dimensions and broadcast together"
         )
     return _plain_reduce(ops.relu(-y * (a - b) + float(margin)), red)
 
@@ -853,9 +891,10 @@ def soft_margin_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """log(1 + exp(−y·x)) (a stable softplus); input, target (±1): the same shape."""
+    """log(1 + exp(−y·x)) (a stable softplus); input, target (±1): the same shape, or a
+    target that broadcasts to the input's shape (as torch)."""
     red = _legacy_reduction(size_average, reduce, reduction, "soft_margin_loss")
-    x, y = _pair(input, target, "soft_margin_loss")
+    x, y = _pair(input, target, "soft_margin_loss", "to_input")
     return _plain_reduce(_log1pexp(-y * x), red)
 
 
@@ -888,10 +927,11 @@ def hinge_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """x where y = 1, max(0, margin − x) where y = −1 (PyTorch: the first term for y ≠ −1,
-    the second for y ≠ 1); input, target: the same shape."""
+    the second for y ≠ 1); input, target: shapes that broadcast together (as torch) -> the
+    broadcast shape before the reduction."""
     red = _legacy_reduction(size_average, reduce, reduction, "hinge_embedding_loss")
     x, y = _pair(input, target, "hinge_embedding_loss")
-    zero = x * 0.0
+    zero = zeros_like(x)  # not x * 0.0, which is NaN at x = ±inf (ATen's zeros_like)
     el = ops.where(y != 1.0, ops.relu(float(margin) - x), zero) + ops.where(y != -1.0, x, zero)
     return _plain_reduce(el, red)
 
