@@ -312,8 +312,9 @@ class Function:
         """Runs ``forward`` on ``args`` and records one node whose rules are ``backward``/``jvp``."""
         name = cls.__name__
         with_setup = _defined(cls, "setup_context")
-        if kwargs:
-            # Tensors passed by keyword are inputs too: bind them to their positions.
+        if kwargs or with_setup:
+            # Tensors passed by keyword are inputs too: bind them to their positions (with
+            # setup_context, torch binds the defaults too: they are inputs of backward).
             sig = inspect.signature(cls.forward)
             bound = sig.bind(*args, **kwargs) if with_setup else sig.bind(None, *args, **kwargs)
             if with_setup:
