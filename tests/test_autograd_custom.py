@@ -278,3 +278,21 @@ def test_custom_jvp_gradcheck_and_untransformed_call():
             return x
 
         fg.jvp(g, (t64(X),), (t64(X),))
+
+
+def test_graphs_through_custom_rules_are_freed():
+    import gc
+
+    def counts():
+        gc.collect()
+        return fg._C.live_tensors(), fg._C.live_nodes()
+
+    f, _ = _sin_mul("fg")
+    g = _log1pexp("fg")
+    base = counts()
+    yc = [t64(Y)]
+    for _ in range(3):
+        fg.grad(lambda x: fg.grad(lambda z: (f(z, yc[0]) * g(z)).sum())(x).sum())(t64(X))
+        fg.hessian(lambda x: g(x).sum())(t64(X))
+    del yc[0]
+    assert counts() == base

@@ -660,3 +660,26 @@ def test_once_differentiable_backward_may_use_numpy_but_not_twice():
         match="trying to differentiate twice a function that was marked with @once_differentiable",
     ):
         fg.autograd.grad(g.sum(), x)
+
+
+# ------------------------------------------------------------------ memory
+def _counts():
+    import gc
+
+    gc.collect()
+    return fg._C.live_tensors(), fg._C.live_nodes()
+
+
+def test_graphs_through_functions_are_freed():
+    """The node owns the rules, the rules own ctx: nothing may point back at the node."""
+    base = _counts()
+    for _ in range(3):
+        x = t64(X, True)
+        s, p = SumProd.apply(Exp.apply(x), LegendrePolynomial3.apply(x))
+        (g,) = fg.autograd.grad((s * p).sum(), x, create_graph=True)
+        fg.autograd.grad(g.sum(), x)
+        lin = fg.nn.Linear(3, 2).double()
+        lin.register_full_backward_hook(lambda m, gi, go: None)
+        lin(x).sum().backward()
+        del x, s, p, g, lin
+    assert _counts() == base

@@ -378,14 +378,17 @@ class Function:
         new = ops.custom_function(
             [args[i] for i in t_in], [outs[k] for k in t_out], saved, name, vjp_rule, jvp_rule
         )
+        # The node holds what backward needs now; ctx letting go keeps nothing alive twice.
+        ctx._to_save, ctx._to_save_fwd = (), None
         nondiff = {id(t) for t in ctx._non_differentiable}
+        ctx._non_differentiable = ()
         res = list(outs)
         for k, t in zip(t_out, new):
             res[k] = t.detach() if id(outs[k]) in nondiff else t
         return tuple(res) if isinstance(out, tuple) else res[0]
 
 
-def _backward_of(cls: type) -> Callable[..., Any]:
+def _backward_of(cls: type[Function]) -> Callable[..., Any]:
     has_bwd, has_vjp = _defined(cls, "backward"), _defined(cls, "vjp")
     if has_bwd and has_vjp and cls.backward is not cls.vjp:
         raise RuntimeError(
