@@ -32,10 +32,11 @@ bool expandable(const Shape& s, const Shape& g) {
 }
 
 struct CustomFunction final : Primitive {
-  // The rules read no input or output values through the engine's arguments: what they
-  // read is what the function saved, kept (and version-checked) here. Saved outputs go
-  // through the engine instead (the "saves_outputs" variant), because only the engine can
-  // hand them back recorded on this node for create_graph.
+  // The rules read what the function saved. Saved inputs and outputs go through the
+  // engine, which checks their versions, frees them after a backward without
+  // retain_graph and (outputs, the "saves_outputs" variant) hands them back recorded on
+  // this node under create_graph; each instance's descriptor says which inputs it reads.
+  // Other saved tensors (intermediates) are kept and version-checked here.
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("custom_function").inputs(0, PrimitiveDesc::kVariadic).reads_inputs(0);
   static constexpr PrimitiveDesc kSavesOutputs = kDesc.named_variant("saves_outputs").reads_outputs();
@@ -44,23 +45,31 @@ struct CustomFunction final : Primitive {
   CustomRules rules;
   std::vector<Shape> out_shapes;
   mutable Tensors pending;        // the outputs until forward() hands out their aliases
-  Tensors saved;                  // undefined where the saved tensor is an output
+  Tensors saved;                  // undefined where the saved tensor is an input or an output
   std::vector<int> saved_output;  // -1, or which output saved[k] is
+  std::vector<int> saved_input;   // -1, or which input saved[k] is
   std::vector<int64_t> saved_versions;
 
-  CustomFunction(const Tensors& outputs, const Tensors& to_save, CustomRules r)
+  CustomFunction(const Tensors& inputs, const Tensors& outputs, const Tensors& to_save, CustomRules r)
       : desc_(kDesc), rules(std::move(r)), pending(outputs) {
     bool saves_out = false;
+    uint32_t reads = 0;
     for (const Tensor& s : to_save) {
-      int which = -1;
+      int out_j = -1, in_i = -1;
       for (size_t j = 0; s.defined() && j < outputs.size(); ++j)
-        if (outputs[j].get() == s.get()) which = static_cast<int>(j);
-      saved_output.push_back(which);
-      saves_out = saves_out || which >= 0;
-      saved.push_back(which >= 0 ? Tensor() : s);
-      saved_versions.push_back(which < 0 && s.defined() ? s.impl()->storage->version.load() : -1);
+        if (outputs[j].get() == s.get()) out_j = static_cast<int>(j);
+      // The descriptor's mask has 32 bits: later inputs are kept here instead.
+      for (size_t i = 0; s.defined() && out_j < 0 && in_i < 0 && i < inputs.size() && i < 32; ++i)
+        if (inputs[i].get() == s.get()) in_i = static_cast<int>(i);
+      saved_output.push_back(out_j);
+      saved_input.push_back(in_i);
+      saves_out = saves_out || out_j >= 0;
+      if (in_i >= 0) reads |= bit(in_i);
+      const bool here = out_j < 0 && in_i < 0;
+      saved.push_back(here ? s : Tensor());
+      saved_versions.push_back(here && s.defined() ? s.impl()->storage->version.load() : -1);
     }
-    desc_ = (saves_out ? kSavesOutputs : kDesc).outputs(static_cast<int>(outputs.size()));
+    desc_ = (saves_out ? kSavesOutputs : kDesc).outputs(static_cast<int>(outputs.size())).reads_inputs(reads);
     for (const Tensor& o : outputs) out_shapes.push_back(o.shape());
   }
   const PrimitiveDesc& desc() const override { return desc_; }
@@ -75,12 +84,14 @@ struct CustomFunction final : Primitive {
 
   // The saved tensors as the rules see them; an in-place change since the forward raises
   // (PyTorch's check on saved variables).
-  Tensors resolve(const Tensors& out) const {
+  Tensors resolve(const Tensors& in, const Tensors& out) const {
     Tensors r;
     for (size_t k = 0; k < saved.size(); ++k) {
-      const int j = saved_output[k];
-      if (j >= 0) {
-        r.push_back(static_cast<size_t>(j) < out.size() ? out[j] : Tensor());
+      const int j = saved_output[k], i = saved_input[k];
+      if (j >= 0 || i >= 0) {
+        const Tensors& from = j >= 0 ? out : in;
+        const size_t at = static_cast<size_t>(j >= 0 ? j : i);
+        r.push_back(at < from.size() ? from[at] : Tensor());
         continue;
       }
       const Tensor& s = saved[k];
@@ -99,7 +110,7 @@ struct CustomFunction final : Primitive {
   Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& cot,
               const std::vector<bool>& need) const override {
     if (!rules.vjp) throw RuntimeError(rules.name + ": no backward rule");
-    Tensors g = rules.vjp(resolve(out), cot);
+    Tensors g = rules.vjp(resolve(in, out), cot);
     if (g.size() != in.size())
       throw RuntimeError("function " + rules.name +
                          "Backward returned an incorrect number of gradients (expected " +
@@ -117,13 +128,13 @@ struct CustomFunction final : Primitive {
     return g;
   }
 
-  Tensors jvp(const Tensors&, const Tensors& out, const Tensors& tan) const override {
+  Tensors jvp(const Tensors& in, const Tensors& out, const Tensors& tan) const override {
     if (!rules.jvp)
       throw RuntimeError(rules.name +
                          ": forward-mode AD (jvp, jacfwd, hvp) reached a custom function without a jvp rule; "
                          "implement jvp(ctx, *tangents) (autograd.Function) or defjvp (custom_jvp) to use it "
                          "with forward mode");
-    Tensors t = rules.jvp(resolve(out), tan);
+    Tensors t = rules.jvp(resolve(in, out), tan);
     if (t.size() != out.size())
       throw RuntimeError("function " + rules.name +
                          " jvp returned an incorrect number of tangents (expected " +
@@ -146,7 +157,7 @@ Tensors custom_function(const Tensors& inputs, const Tensors& outputs, const Ten
   for (size_t j = 0; j < outputs.size(); ++j)
     if (!outputs[j].defined())
       throw TypeError(rules.name + ": output " + std::to_string(j) + " is None, expected a Tensor");
-  return fastgrad::apply(std::make_shared<CustomFunction>(outputs, saved, std::move(rules)), inputs);
+  return fastgrad::apply(std::make_shared<CustomFunction>(inputs, outputs, saved, std::move(rules)), inputs);
 }
 
 }  // namespace fastgrad
