@@ -130,3 +130,182 @@ def test_hook_from_non_main_thread():
         t.register_hook(lambda g: g * 2)
         (t.exp() * t).sum().backward()
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------------------------------ full backward hooks
+def _linears(seed=0):
+    """The same Linear(3, 2) in fastgrad and torch."""
+    rng = np.random.default_rng(seed)
+    w, b = rng.standard_normal((2, 3)), rng.standard_normal(2)
+    fl, tl = fg.nn.Linear(3, 2), torch.nn.Linear(3, 2).double()
+    fl.weight = fg.nn.Parameter(fg.tensor(w))
+    fl.bias = fg.nn.Parameter(fg.tensor(b))
+    with torch.no_grad():
+        tl.weight.copy_(torch.tensor(w))
+        tl.bias.copy_(torch.tensor(b))
+    return fl, tl
+
+
+def _grads_np(gs):
+    return [None if g is None else _np(g) for g in gs]
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for u, v in zip(a, b):
+        assert (u is None) == (v is None), (a, b)
+        if u is not None:
+            np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+def test_full_backward_hook_sees_and_replaces_grad_input_like_torch():
+    res = {}
+    for lib, mod, (x, _) in zip(("fg", "torch"), _linears(), [_pair((4, 3), 1)] * 2):
+        if lib == "torch":
+            x = _pair((4, 3), 1)[1]
+        calls = []
+
+        def hook(m, gi, go, calls=calls, mod=mod):
+            assert m is mod and isinstance(gi, tuple) and isinstance(go, tuple)
+            calls.append((_grads_np(gi), _grads_np(go)))
+            return tuple(g * 2 for g in gi)
+
+        mod.register_full_backward_hook(hook)
+        h = x * 1.5  # a non-leaf input: the replaced grad_input flows on to x
+        y = mod(h)
+        (y * y).sum().backward()
+        res[lib] = (calls, _np(x.grad), _np(mod.weight.grad), _np(mod.bias.grad))
+    (fc, fx, fw, fb), (tc, tx, tw, tb) = res["fg"], res["torch"]
+    assert len(fc) == len(tc) == 1
+    _same(fc[0][0], tc[0][0])
+    _same(fc[0][1], tc[0][1])
+    for a, b in ((fx, tx), (fw, tw), (fb, tb)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_full_backward_pre_hook_replaces_grad_output_like_torch():
+    res = {}
+    for lib, mod in zip(("fg", "torch"), _linears(2)):
+        x = _pair((4, 3), 3)[0 if lib == "fg" else 1]
+        order = []
+        mod.register_full_backward_pre_hook(
+            lambda m, go, order=order: order.append(("pre", _grads_np(go))) or (go[0] * 3,)
+        )
+        mod.register_full_backward_hook(lambda m, gi, go, order=order: order.append(("hook", _grads_np(go))))
+        mod(x).sum().backward()
+        res[lib] = (order, _np(x.grad), _np(mod.weight.grad))
+    (fo, fx, fw), (to, tx, tw) = res["fg"], res["torch"]
+    assert [k for k, _ in fo] == [k for k, _ in to] == ["pre", "hook"]
+    _same(fo[0][1], to[0][1])
+    _same(fo[1][1], to[1][1])  # the hook sees the replaced grad_output
+    np.testing.assert_allclose(fx, tx, rtol=1e-12)
+    np.testing.assert_allclose(fw, tw, rtol=1e-12)
+
+
+class _FgTwo(fg.nn.Module):
+    def forward(self, x, k, y, z):
+        return x * y * k + z, (x * x).sum()
+
+
+class _TorchTwo(torch.nn.Module):
+    def forward(self, x, k, y, z):
+        return x * y * k + z, (x * x).sum()
+
+
+@pytest.mark.parametrize("use_second", [True, False])
+def test_grad_input_has_none_for_non_tensors_and_constants_like_torch(use_second):
+    rng = np.random.default_rng(4)
+    a, b, c = (rng.standard_normal(3) for _ in range(3))
+    res = {}
+    for lib, mod, T in (("fg", _FgTwo(), fg.tensor), ("torch", _TorchTwo(), torch.tensor)):
+        x, y, z = T(a, requires_grad=True), T(b), T(c, requires_grad=True)
+        seen = []
+        mod.register_full_backward_hook(
+            lambda m, gi, go, seen=seen: seen.append((_grads_np(gi), _grads_np(go)))
+        )
+        u, v = mod(x, 2.0, y, z)
+        loss = (u * u).sum() + (3 * v if use_second else 0)
+        loss.backward()
+        res[lib] = (seen, _np(x.grad), _np(z.grad))
+    (fs, fx, fz), (ts, tx, tz) = res["fg"], res["torch"]
+    assert len(fs) == len(ts) == 1
+    _same(fs[0][0], ts[0][0])  # (grad x, None for 2.0, None for y, grad z)
+    _same(fs[0][1], ts[0][1])  # (grad u, grad v or None when v is unused)
+    assert fs[0][0][1] is None  # the number; y, not requiring grad, gets zeros (torch's identity backward)
+    np.testing.assert_allclose(fx, tx, rtol=1e-12)
+    np.testing.assert_allclose(fz, tz, rtol=1e-12)
+
+
+def test_hook_runs_with_no_input_requiring_grad_like_torch():
+    res = {}
+    for lib, mod in zip(("fg", "torch"), _linears(5)):
+        x = _pair((2, 3), 6)[0 if lib == "fg" else 1].detach()
+        seen = []
+        mod.register_full_backward_hook(
+            lambda m, gi, go, seen=seen: seen.append((_grads_np(gi), _grads_np(go)))
+        )
+        mod(x).sum().backward()
+        res[lib] = (seen, _np(mod.weight.grad))
+    (fs, fw), (ts, tw) = res["fg"], res["torch"]
+    assert len(fs) == len(ts) == 1
+    assert fs[0][0] == [None] and ts[0][0] == [None]
+    _same(fs[0][1], ts[0][1])
+    np.testing.assert_allclose(fw, tw, rtol=1e-12)
+    for lib, mod in zip(("fg", "torch"), _linears(5)):
+        x = _pair((2, 3), 6)[0 if lib == "fg" else 1].detach()
+        mod.register_full_backward_hook(lambda m, gi, go: (gi[0],) if gi[0] is not None else (go[0],))
+        with pytest.raises(RuntimeError, match="no input requires gradient should always return None"):
+            mod(x).sum().backward()
+
+
+def test_hooks_of_nested_modules_run_in_torch_order_and_remove():
+    res = {}
+    for lib, nn in (("fg", fg.nn), ("torch", torch.nn)):
+        seq = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        a = np.random.default_rng(7).standard_normal((5, 3)).astype(np.float32)
+        x = fg.tensor(a, requires_grad=True) if lib == "fg" else torch.tensor(a, requires_grad=True)
+        order, handles = [], []
+        for name, m in [("seq", seq), ("l0", seq[0]), ("tanh", seq[1]), ("l2", seq[2])]:
+            handles.append(m.register_full_backward_hook(lambda m, gi, go, name=name: order.append(name)))
+            handles.append(
+                m.register_full_backward_pre_hook(lambda m, go, name=name: order.append("pre-" + name))
+            )
+        seq(x).sum().backward()
+        handles[2].remove()  # l0's hook
+        seq(x).sum().backward()
+        res[lib] = order
+    assert res["fg"] == res["torch"]
+    assert res["fg"][:8] == ["pre-seq", "pre-l2", "l2", "pre-tanh", "tanh", "pre-l0", "l0", "seq"]
+
+
+def test_backward_hook_errors_like_torch():
+    for lib, mod in zip(("fg", "torch"), _linears(8)):
+        x = _pair((2, 3), 9)[0 if lib == "fg" else 1]
+        h = mod.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+        with pytest.raises(
+            RuntimeError,
+            match="Backward hook returned an invalid number of grad_input, got 2, but expected 1",
+        ):
+            mod(x).sum().backward()
+        h.remove()
+        mod.register_full_backward_pre_hook(lambda m, go: (go[0], go[0]))
+        with pytest.raises(
+            RuntimeError,
+            match="Backward pre hook returned an invalid number of grad_output, got 2, but expected 1",
+        ):
+            mod(x).sum().backward()
+
+
+def test_backward_hook_exception_propagates_unchanged():
+    class Stop(Exception):
+        pass
+
+    fl, _ = _linears(10)
+
+    def hook(m, gi, go):
+        raise Stop("from the hook")
+
+    fl.register_full_backward_hook(hook)
+    x = fg.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(Stop, match="from the hook"):
+        fl(x).sum().backward()

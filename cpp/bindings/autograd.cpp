@@ -7,6 +7,23 @@ struct HookHandle {
   std::weak_ptr<TensorImpl> t;
   int64_t id;
 };
+// A Python rule called back by the engine (without the GIL, maybe on another thread):
+// f(saved, values) -> a list of Tensor-or-None; a Python exception leaves as itself.
+std::function<Tensors(const Tensors&, const Tensors&)> py_rule(const py::object& f, const std::string& what) {
+  if (f.is_none()) return {};
+  PyRef r = py_ref(f);
+  return [r, what](const Tensors& saved, const Tensors& vals) {
+    return with_gil([&] {
+      py::list s, v;
+      for (const Tensor& t : saved) s.append(opt_tensor(t));
+      for (const Tensor& t : vals) v.append(opt_tensor(t));
+      py::object res = (*r)(s, v);
+      Tensors out;
+      for (const py::handle h : res) out.push_back(tensor_or_undefined(h, what.c_str()));
+      return out;
+    });
+  };
+}
 }  // namespace
 
 void bind_autograd(py::module_& m, TensorClass& T) {
@@ -88,6 +105,32 @@ void bind_autograd(py::module_& m, TensorClass& T) {
   });
   m.def("push_jvp_level", &push_jvp_level);
   m.def("pop_jvp_level", &pop_jvp_level);
+  m.def(
+      "_custom_function",
+      [](const std::vector<TP>& inputs, const std::vector<TP>& outputs, const std::vector<OptTensor>& saved,
+         const std::string& name, const py::object& vjp, const py::object& jvp) {
+        Tensors sv;
+        for (auto& o : saved) sv.emplace_back(o.p);
+        CustomRules rules{name, py_rule(vjp, name + "Backward returned"),
+                          py_rule(jvp, name + " jvp returned")};
+        return to_ptrs(custom_function(to_tensors(inputs), to_tensors(outputs), sv, std::move(rules)));
+      },
+      py::arg("inputs"), py::arg("outputs"), py::arg("saved"), py::arg("name"), py::arg("vjp"),
+      py::arg("jvp"),
+      "_custom_function(inputs, outputs, saved, name, vjp, jvp) -> list[Tensor]\n\nRecords outputs (computed "
+      "from inputs off the tape) as one node whose rules are vjp(saved, cotangents) -> one gradient per "
+      "input and "
+      "jvp(saved, tangents) -> one tangent per output (None: forward mode raises). Returns aliases of the "
+      "outputs "
+      "(their shapes).");
+  m.def(
+      "_hide_jvp_levels", [] { return hide_jvp_levels(); },
+      "_hide_jvp_levels() -> int\n\nHides every forward-mode level from this thread's ops; returns the token "
+      "for "
+      "_restore_jvp_levels.");
+  m.def(
+      "_restore_jvp_levels", [](int64_t prev) { restore_jvp_levels(prev); }, py::arg("token"),
+      "_restore_jvp_levels(token) -> None\n\nUndoes _hide_jvp_levels.");
   m.def("primitives", [] { return primitive_registry(); });
 }
 }  // namespace fastgrad::bindings

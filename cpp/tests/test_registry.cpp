@@ -275,3 +275,37 @@ TEST(Registry, NeedSkipsTapeWork) {
 }
 
 }  // namespace
+
+// custom_function (fg.autograd.Function) with C++ stand-ins for the Python rules: x*x
+// saving its input, and exp(x) saving its output (the engine keeps that one).
+FG_REGISTRY_SAMPLES(custom) {
+  return {
+      {"custom_function", "",
+       [] {
+         fg::Tensor x = leaf({3, 4}), y;
+         {
+           fg::GradModeGuard ng(false);
+           y = fg::mul(x, x);
+         }
+         fg::CustomRules r{"Square",
+                           [](const fg::Tensors& s, const fg::Tensors& c) {
+                             return fg::Tensors{fg::mul(fg::mul_scalar(s[0], 2.0), c[0])};
+                           },
+                           {}};
+         return fg::custom_function({x}, {y}, {x}, r)[0];
+       }},
+      {"custom_function", "saves_outputs",
+       [] {
+         fg::Tensor x = leaf({3, 4}), y;
+         {
+           fg::GradModeGuard ng(false);
+           y = fg::exp(x);
+         }
+         fg::CustomRules r{
+             "Exp",
+             [](const fg::Tensors& s, const fg::Tensors& c) { return fg::Tensors{fg::mul(s[0], c[0])}; },
+             {}};
+         return fg::custom_function({x}, {y}, {y}, r)[0];
+       }},
+  };
+}

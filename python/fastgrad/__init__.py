@@ -79,6 +79,8 @@ from .ops import (  # noqa: E402  (runtime functions that are not ops)
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (
     GradcheckError,
+    custom_jvp,
+    custom_vjp,
     grad,
     gradcheck,
     hessian,

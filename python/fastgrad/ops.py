@@ -507,3 +507,6 @@ linalg_solve_triangular = _C.linalg_solve_triangular
 linalg_svd = _C.linalg_svd
 linalg_svdvals = _C.linalg_svdvals
 linalg_vector_norm = _C.linalg_vector_norm
+custom_function = _C._custom_function
+hide_jvp_levels = _C._hide_jvp_levels
+restore_jvp_levels = _C._restore_jvp_levels

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "fastgrad/primitive.h"
@@ -105,5 +106,27 @@ const Tensor& edge_input(const Node& consumer, const Tensor& x);
 
 // Sum `g` down to `shape` (undoing broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// ---- user-defined functions (fg.autograd.Function, fg.custom_vjp / custom_jvp) ----
+// The rules of a function whose outputs were computed off the tape (custom.cpp). `saved`
+// is what the function saved, in order, with each saved output replaced by the output
+// the engine hands the rule (recorded on the tape under create_graph).
+struct CustomRules {
+  std::string name;  // the node's name (errors, grad_fn)
+  // cotangents of the outputs (undefined: none reached it) -> one per input (undefined: none)
+  std::function<Tensors(const Tensors& saved, const Tensors& cot)> vjp;
+  // tangents of the inputs (undefined: zero) -> one per output; empty: forward mode raises
+  std::function<Tensors(const Tensors& saved, const Tensors& tan)> jvp;
+};
+// Records `outputs` (computed from `inputs` outside the tape, with no tangents) as one node
+// whose VJP/JVP are `rules`; returns fresh aliases of the outputs carrying that node.
+// A saved tensor changed in place before the VJP runs raises RuntimeError naming the node.
+Tensors custom_function(const Tensors& inputs, const Tensors& outputs, const Tensors& saved,
+                        CustomRules rules);
+// While a custom function's forward runs, its ops must not push tangents of their own (its
+// jvp rule gives them): hides every forward-mode level from this thread; returns what
+// restore_jvp_levels() takes back.
+int64_t hide_jvp_levels();
+void restore_jvp_levels(int64_t prev);
 
 }  // namespace fastgrad

@@ -113,6 +113,12 @@ void pop_jvp_level(int64_t level) {
   clear_level_tangents(level);
 }
 bool any_jvp_level() { return !tl_levels.empty(); }
+int64_t hide_jvp_levels() {
+  const int64_t prev = tl_visible_below;
+  tl_visible_below = INT64_MIN;
+  return prev;
+}
+void restore_jvp_levels(int64_t prev) { tl_visible_below = prev; }
 
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   sync_num_threads();

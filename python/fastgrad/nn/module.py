@@ -21,7 +21,7 @@ import numpy as np
 from .._device import check_device
 from .._tensor import as_dtype, float32, float64, full
 from .._tensor import tensor as _tensor
-from ..autograd import no_grad
+from ..autograd import Function, is_grad_enabled, no_grad
 from ..ops import Tensor
 from .interop import to_numpy
 
@@ -69,6 +69,121 @@ class _IncompatibleKeys(NamedTuple):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+class _BackwardHookFunction(Function):
+    """Identity on a module's input or output tensors whose backward runs the module's
+    full backward hooks (torch.nn.modules._functions.BackwardHookFunction)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, on_grads: Callable[..., Any], materialize: bool, *tensors: Tensor
+    ) -> tuple[Tensor, ...]:
+        """The tensors themselves (their shapes); ``on_grads`` maps their gradients (zeros
+        where none arrived with ``materialize``, else None)."""
+        ctx.on_grads = on_grads
+        ctx.set_materialize_grads(materialize)
+        ctx.mark_non_differentiable(*[t for t in tensors if not t.requires_grad])
+        return tensors
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        """``on_grads(grads)``: one gradient per tensor (None where none arrived)."""
+        return (None, None, *ctx.on_grads(grads))
+
+
+class _BackwardHook:
+    """One call's full backward hooks (torch.utils.hooks.BackwardHook): the output
+    identity's backward records grad_output and runs the pre-hooks; the input identity's
+    backward runs the hooks on grad_input."""
+
+    def __init__(self, module: Module, hooks: list, pre_hooks: list) -> None:
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs: Optional[tuple] = None
+        self.n_inputs = self.n_outputs = -1
+        self.input_index: Optional[list[int]] = None
+        self.output_index: Optional[list[int]] = None
+
+    @staticmethod
+    def _pack(index: list[int], values: Any, size: int) -> tuple:
+        res: list[Any] = [None] * size
+        for i, v in zip(index, values):
+            res[i] = v
+        return tuple(res)
+
+    def _wrap(
+        self, args: tuple, on_grads: Callable[..., Any], materialize: bool
+    ) -> tuple[tuple, Optional[list[int]]]:
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if not (is_grad_enabled() and any(args[i].requires_grad for i in index)):
+            return args, None
+        new = _BackwardHookFunction.apply(on_grads, materialize, *[args[i] for i in index])
+        out = list(args)
+        for i, t in zip(index, new):
+            out[i] = t
+        return tuple(out), index
+
+    def _on_grad_inputs(self, grads: tuple) -> tuple:
+        if self.grad_outputs is None:
+            # The gradient reached the inputs without passing through the outputs (e.g.
+            # a double backward): torch runs no hook then.
+            return grads
+        assert self.input_index is not None
+        res = self._pack(self.input_index, grads, self.n_inputs)
+        for hook in self.hooks:
+            out = hook(self.module, res, self.grad_outputs)
+            if out is None:
+                continue
+            out = out if isinstance(out, tuple) else (out,)
+            if len(out) != len(res):
+                raise RuntimeError(
+                    f"Backward hook returned an invalid number of grad_input, got {len(out)}, but expected {len(res)}"
+                )
+            res = out
+        self.grad_outputs = None
+        return tuple(res[i] for i in self.input_index)
+
+    def _on_grad_outputs(self, grads: tuple) -> tuple:
+        assert self.output_index is not None
+        self.grad_outputs = self._pack(self.output_index, grads, self.n_outputs)
+        for hook in self.pre_hooks:
+            r = hook(self.module, self.grad_outputs)
+            if r is None:
+                continue
+            r = r if isinstance(r, tuple) else (r,)
+            if len(r) != len(self.grad_outputs):
+                raise RuntimeError(
+                    f"Backward pre hook returned an invalid number of grad_output, got {len(r)}, but expected "
+                    f"{len(self.grad_outputs)}"
+                )
+            self.grad_outputs = r
+        local = self.grad_outputs
+        if self.input_index is None:
+            # No input requires grad: the hooks run here, with grad_input all None.
+            grad_inputs = self._pack([], [], self.n_inputs)
+            for hook in self.hooks:
+                r = hook(self.module, grad_inputs, self.grad_outputs)
+                if r is not None and not (isinstance(r, tuple) and all(el is None for el in r)):
+                    raise RuntimeError(
+                        "Backward hook for Modules where no input requires gradient should always return None or "
+                        "None for all gradients."
+                    )
+            self.grad_outputs = None
+        return tuple(local[i] for i in self.output_index)
+
+    def setup_input_hook(self, args: tuple) -> tuple:
+        # torch's hooks see grad_input as the identity's backward returns it (zeros for
+        # inputs that got no gradient) and grad_output as it arrives (None for unused outputs).
+        res, self.input_index = self._wrap(args, self._on_grad_inputs, True)
+        self.n_inputs = len(args)
+        return res
+
+    def setup_output_hook(self, out: Any) -> Any:
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        res, self.output_index = self._wrap(outs, self._on_grad_outputs, False)
+        self.n_outputs = len(outs)
+        return res[0] if single else res
 
 
 class RemovableHandle:
@@ -119,6 +234,8 @@ class Module:
     _modules: OrderedDict[str, Optional[Module]]
     _forward_pre_hooks: OrderedDict[int, tuple[Callable[..., Any], bool]]
     _forward_hooks: OrderedDict[int, tuple[Callable[..., Any], bool, bool]]
+    _backward_hooks: OrderedDict[int, Callable[..., Any]]
+    _backward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
     def __init_subclass__(cls, **kw: Any) -> None:
         # A constructor argument of the wrong type (Linear(2.5, 3), Conv2d(1, "a", 3))
@@ -159,6 +276,8 @@ class Module:
         # Hooks: dicts made on first registration; `_hooked` is the one flag __call__ reads.
         d["_forward_pre_hooks"] = OrderedDict()  # id -> (hook, with_kwargs)
         d["_forward_hooks"] = OrderedDict()  # id -> (hook, with_kwargs, always_call)
+        d["_backward_hooks"] = OrderedDict()  # id -> hook(module, grad_input, grad_output)
+        d["_backward_pre_hooks"] = OrderedDict()  # id -> hook(module, grad_output)
         d["_hooked"] = False
 
     # ------------------------------------------------------------ attributes
@@ -287,21 +406,32 @@ class Module:
                 r = hook(self, args)
                 if r is not None:
                     args = r if isinstance(r, tuple) else (r,)
-        # Full backward hooks (register_full_backward_hook) belong here: they wrap the
-        # inputs before forward and the outputs after it (not implemented yet).
+        bw = None
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            bw = _BackwardHook(
+                self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
+            )
+            args = bw.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs, _always in list(self._forward_hooks.values()):
             r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if r is not None:
                 out = r
+        if bw is not None:
+            out = bw.setup_output_hook(out)
         return out
 
     def _update_hooked(self) -> None:
         d = self.__dict__
-        d["_hooked"] = bool(d["_forward_pre_hooks"] or d["_forward_hooks"])
+        d["_hooked"] = bool(
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d.get("_backward_hooks")
+            or d.get("_backward_pre_hooks")
+        )
 
-    def _add_hook(self, table: str, entry: tuple, prepend: bool) -> RemovableHandle:
-        hooks = self.__dict__[table]
+    def _add_hook(self, table: str, entry: Any, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__.setdefault(table, OrderedDict())
         h = RemovableHandle(hooks, self)
         hooks[h.id] = entry
         if prepend:
@@ -328,6 +458,22 @@ class Module:
         output)``) after every forward; a non-None result replaces the output. Returns a
         RemovableHandle."""
         return self._add_hook("_forward_hooks", (hook, bool(with_kwargs), bool(always_call)), prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Runs ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the
+        module's positional Tensor inputs are computed (PyTorch's semantics). ``grad_input``
+        and ``grad_output`` are tuples with one entry per positional input / output (each
+        the shape of its tensor; None for non-tensors and tensors needing no gradient); a
+        tuple it returns replaces ``grad_input``. Returns a RemovableHandle."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Runs ``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs
+        are computed, before those w.r.t. its inputs; a tuple it returns (one entry per
+        output, shapes of the outputs) replaces ``grad_output``. Returns a RemovableHandle."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     # ------------------------------------------------------------ traversal
     def named_modules(

@@ -47,6 +47,7 @@ function that truly ignores its input still gets zeros (JAX/torch.func semantics
 
 from __future__ import annotations
 
+from ._custom import custom_jvp, custom_vjp
 from ._forward import jvp
 from ._gradcheck import GradcheckError, gradcheck
 from ._jacobian import hessian, hvp, jacfwd, jacobian, jacrev
@@ -68,4 +69,6 @@ __all__ = [
     "gradcheck",
     "GradcheckError",
     "jit",
+    "custom_vjp",
+    "custom_jvp",
 ]
