@@ -348,6 +348,20 @@ OPS: list[Op] = [
         params=_corr,
         kinks=lambda x: x.size < 2 or ties([x], 1e-2),
     ),
+    _red(
+        "vector_norm",
+        lambda x, axis=None, keepdims=False: fg.linalg.vector_norm(x, 2, dim=axis, keepdim=keepdims),
+        lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+        ("linalg_vector_norm",),
+        kinks=lambda x: near([x], [0.0], 1e-2),
+    ),
+    _red(
+        "vector_norm_inf",
+        lambda x, axis=None, keepdims=False: fg.linalg.vector_norm(x, math.inf, dim=axis, keepdim=keepdims),
+        lambda x, axis=None, keepdims=False: np.max(np.abs(x), axis=axis, keepdims=keepdims),
+        ("linalg_vector_norm",),
+        kinks=lambda x: ties([np.abs(x)]) or near([x], [0.0], 1e-2),
+    ),
     _red("argmax", fg.argmax, np.argmax, (), grad=False, kinks=lambda x: ties([x])),
     _red("argmin", fg.argmin, np.argmin, (), grad=False, kinks=lambda x: ties([x])),
     Op("softmax", fg.softmax, _softmax, "softmax", (-5.0, 5.0), ("softmax",)),
@@ -1295,6 +1309,8 @@ VIA = {
     "linalg_solve": "tests/test_linalg.py, test_opinfo.py",
     "linalg_solve_triangular": "tests/test_linalg.py, test_opinfo.py",
     "linalg_svd": "tests/test_linalg.py, test_opinfo.py",
+    "scatter_reduce_prod": "tests/test_select.py, test_opinfo.py (torch's zero-aware rule)",
+    "custom_function": "tests/test_autograd_function.py (user-written rules, threads, errors)",
 }
 
 
