@@ -533,6 +533,7 @@ DRAWS = {
     "randn": lambda g: fg.randn(4, generator=g, dtype=fg.float64),
     "randint": lambda g: fg.randint(0, 1000, (6,), generator=g),
     "randperm": lambda g: fg.randperm(9, generator=g),
+    "multinomial": lambda g: fg.multinomial(fg.tensor([0.1, 0.2, 0.7]), 6, True, generator=g),
 }
 
 

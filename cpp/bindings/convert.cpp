@@ -1,6 +1,8 @@
 // Python values -> fastgrad values; see convert.h.
 #include "convert.h"
 
+#include "fastgrad/random.h"
+
 namespace fastgrad::bindings {
 int& trace_depth() {
   thread_local int depth = 0;
@@ -193,6 +195,14 @@ DType dtype_arg(py::handle h, const char* op) {
                     std::string(py::str(py::type::handle_of(h).attr("__name__"))));
   return h.cast<DType>();
 }
+Generator* generator_arg(py::handle h, const char* op) {
+  if (h.is_none()) return nullptr;
+  if (!py::isinstance<Generator>(h))
+    throw TypeError(std::string(op) + ": generator must be a fastgrad.Generator or None, got " +
+                    Py_TYPE(h.ptr())->tp_name);
+  return h.cast<Generator*>();
+}
+
 DType dtype_from(const py::args& a, const py::kwargs& kw) {
   if (a.size() != 1 || !kw.empty())
     throw TypeError(

@@ -164,6 +164,8 @@ int64_t axis_kw(const char* op, py::handle axis, py::handle dim, std::optional<i
 DType dtype_arg(py::handle h, const char* op);
 // fg.dtype(x): x a fastgrad dtype, a name or anything np.dtype accepts (TypeError otherwise).
 DType dtype_from(const py::args& a, const py::kwargs& kw);
+// generator=: None is the global generator (nullptr), else a fastgrad.Generator (TypeError).
+Generator* generator_arg(py::handle h, const char* op);
 py::tuple shape_tuple(const Shape& s);
 inline Tensors to_tensors(const std::vector<TP>& v) { return Tensors(v.begin(), v.end()); }
 std::vector<TP> to_ptrs(const Tensors& v);

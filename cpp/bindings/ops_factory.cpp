@@ -6,14 +6,6 @@
 
 namespace fastgrad::bindings {
 namespace {
-// generator=: None is the global generator (nullptr), else a fastgrad.Generator.
-Generator* gen_arg(py::handle h, const char* op) {
-  if (h.is_none()) return nullptr;
-  if (!py::isinstance<Generator>(h))
-    throw TypeError(std::string(op) + ": generator must be a fastgrad.Generator or None, got " +
-                    Py_TYPE(h.ptr())->tp_name);
-  return h.cast<Generator*>();
-}
 // torch.manual_seed's rule: any Python int, taken modulo 2**64 (so -1 is 2**64 - 1).
 uint64_t seed_arg(py::handle h) {
   if (!is_int_like(h.ptr()))
@@ -121,23 +113,25 @@ void bind_factories(py::module_& m) {
       "eye", [](int64_t n, int64_t k, DType d) { return eye(n, k, d).impl(); }, py::arg("n"), py::arg("m"),
       py::arg("dtype"), "eye(n, m, dtype) -> Tensor\n\nThe (n, m) identity matrix.");
   m.def(
-      "rand", [](const Shape& s, DType d, py::handle g) { return rand(s, d, gen_arg(g, "rand")).impl(); },
+      "rand",
+      [](const Shape& s, DType d, py::handle g) { return rand(s, d, generator_arg(g, "rand")).impl(); },
       py::arg("shape"), py::arg("dtype"), py::arg("generator") = py::none(),
       "rand(shape, dtype, generator=None) -> Tensor\n\nUniform [0, 1) samples of shape.");
   m.def(
-      "randn", [](const Shape& s, DType d, py::handle g) { return randn(s, d, gen_arg(g, "randn")).impl(); },
+      "randn",
+      [](const Shape& s, DType d, py::handle g) { return randn(s, d, generator_arg(g, "randn")).impl(); },
       py::arg("shape"), py::arg("dtype"), py::arg("generator") = py::none(),
       "randn(shape, dtype, generator=None) -> Tensor\n\nStandard normal samples of shape.");
   m.def(
       "randint",
       [](int64_t lo, int64_t hi, const Shape& s, py::handle g) {
-        return randint(lo, hi, s, gen_arg(g, "randint")).impl();
+        return randint(lo, hi, s, generator_arg(g, "randint")).impl();
       },
       py::arg("low"), py::arg("high"), py::arg("shape"), py::arg("generator") = py::none(),
       "randint(low, high, shape, generator=None) -> Tensor\n\nUniform int64 samples in [low, high) of "
       "shape.");
   m.def(
-      "randperm", [](int64_t n, py::handle g) { return randperm(n, gen_arg(g, "randperm")).impl(); },
+      "randperm", [](int64_t n, py::handle g) { return randperm(n, generator_arg(g, "randperm")).impl(); },
       py::arg("n"), py::arg("generator") = py::none(),
       "randperm(n, generator=None) -> Tensor\n\nA random permutation of 0..n-1: (n,) int64.");
   m.def(

@@ -197,9 +197,9 @@ void bind_select_sort(py::module_& m, TensorClass& T) {
   def_op(
       m, T, "multinomial",
       [](py::handle p, int64_t n, bool replacement, py::handle generator) {
-        if (!generator.is_none())
-          throw TypeError("multinomial: generator is not supported (use fg.manual_seed)");
-        return multinomial(tensor_arg(p, "multinomial", "input"), n, replacement).impl();
+        return multinomial(tensor_arg(p, "multinomial", "input"), n, replacement,
+                           generator_arg(generator, "multinomial"))
+            .impl();
       },
       py::arg("input"), py::arg("num_samples"), py::arg("replacement") = false, py::kw_only(),
       py::arg("generator") = py::none(),

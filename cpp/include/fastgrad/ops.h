@@ -308,7 +308,7 @@ UniqueResult unique_consecutive(const Tensor& x, std::optional<int64_t> dim = st
 // Insertion points of values into the sorted last axis of seq (sorter: its sorting permutation, may be
 // undefined).
 Tensor searchsorted(const Tensor& seq, const Tensor& values, bool right, const Tensor& sorter);
-Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement);
+Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement, Generator* gen = nullptr);
 
 Tensor tril(const Tensor& x, int64_t diagonal);
 Tensor triu(const Tensor& x, int64_t diagonal);

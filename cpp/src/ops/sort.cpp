@@ -217,7 +217,7 @@ Tensor searchsorted(const Tensor& seq0, const Tensor& values, bool right, const 
   return out;
 }
 
-Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement) {
+Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement, Generator* gen) {
   const char* op = "multinomial";
   if (p.ndim() != 1 && p.ndim() != 2)
     throw RuntimeError("multinomial: prob_dist must be 1 or 2 dim, got shape " + shape_str(p.shape()));
@@ -242,7 +242,7 @@ Tensor multinomial(const Tensor& p, int64_t num_samples, bool replacement) {
     default:
       break;
   }
-  Tensor u = contiguous(rand({rows, num_samples}, DType::Float64));
+  Tensor u = contiguous(rand({rows, num_samples}, DType::Float64, gen));
   Tensor out = empty(p.ndim() == 2 ? Shape{rows, num_samples} : Shape{num_samples}, DType::Int64);
   run_blocking(rows * num_samples * n, [&] {
     kernels::multinomial_rows(pw, rows, n, u.data<double>(), num_samples, replacement, out.data<int64_t>());
