@@ -591,7 +591,7 @@ def _new_tensor(
 def _leaf_as(cls: type, t: Tensor, requires_grad: bool, state: Any) -> Tensor:
     # A leaf of type cls sharing t's storage (Parameter and user subclasses included).
     if cls is not Tensor:
-        sub = Tensor.__new__(cls)
+        sub: Tensor = Tensor.__new__(cls)
         Tensor.__init__(sub, t)
         t = sub
     t.requires_grad = requires_grad
