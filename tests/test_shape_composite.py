@@ -137,3 +137,31 @@ def test_select_and_unbind_out_of_range_are_index_errors():
         fg.zeros((2, 3)).select(0, 5)
     with pytest.raises(IndexError, match="unbind"):
         fg.unbind(fg.zeros(()))
+
+
+def test_copy_variants_do_not_alias_their_input():
+    x = fg.tensor(np.arange(6.0).reshape(2, 3))
+    for y in (
+        x.transpose_copy(0, 1),
+        x.unfold_copy(1, 2, 1),
+        fg.alias_copy(x),
+        x.unbind_copy(0)[0],
+        x.t_copy(),
+    ):
+        y[...] = -1.0
+    np.testing.assert_array_equal(np.array(x), np.arange(6.0).reshape(2, 3))
+    assert fg.conj(x) is x and fg.real(x) is x and bool(fg.isreal(x).all())
+
+
+def test_select_scatter_places_src_and_routes_gradients():
+    x, src = np.zeros((3, 4)), np.arange(3.0)
+    got = fg.select_scatter(fg.tensor(x), fg.tensor(src), 1, -1)
+    want = torch.select_scatter(torch.tensor(x), torch.tensor(src), 1, -1)
+    np.testing.assert_array_equal(np.array(got), want.numpy())
+    (gx, gs), w = _grad(lambda t, s: fg.select_scatter(t, s, 1, 2), x, src)
+    np.testing.assert_array_equal(np.array(gs), w[:, 2])
+    np.testing.assert_array_equal(np.array(gx), w * np.array([1.0, 1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"select_scatter: src of shape \(4,\) must have shape \(3,\)"):
+        fg.select_scatter(fg.tensor(x), fg.zeros(4), 1, 0)
+    with pytest.raises(ValueError, match=r"t_copy: .*\(2, 2, 2\)"):
+        fg.t_copy(fg.zeros((2, 2, 2)))

@@ -86,4 +86,5 @@ PYBIND11_MODULE(_C, m) {
   bind_methods(m, T);
   bind_shape2(m, T);
   bind_shape3(m, T);
+  bind_shape4(m, T);
 }

@@ -443,4 +443,6 @@ Tensor diff(const Tensor& x, int64_t n, int64_t dim, const Tensor& prepend, cons
 Tensor index_fill(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& value);  // value 0-d
 Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // (..., k, ..., size)
+// x with x.select(dim, index) replaced by src (x.shape without dim).
+Tensor select_scatter(const Tensor& x, const Tensor& src, int64_t dim, int64_t index);
 }  // namespace fastgrad

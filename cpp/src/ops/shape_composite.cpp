@@ -368,4 +368,26 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
   y = permute(y, perm);
   return x.ndim() == 0 ? reshape(y, {size}) : y;
 }
+
+Tensor select_scatter(const Tensor& x, const Tensor& src, int64_t dim, int64_t index) {
+  if (x.ndim() == 0) throw IndexError("select_scatter: cannot select from a 0-d tensor");
+  const int64_t d = normalize_axis(dim, x.ndim(), "select_scatter"), n = x.shape()[d];
+  if (index < -n || index >= n)
+    throw IndexError("select_scatter: index " + std::to_string(index) + " is out of range for dimension " +
+                     std::to_string(d) + " of shape " + shape_str(x.shape()));
+  Shape want = x.shape();
+  want.erase(want.begin() + d);
+  if (src.shape() != want)
+    throw ValueError("select_scatter: src of shape " + shape_str(src.shape()) + " must have shape " +
+                     shape_str(want) + " (x of shape " + shape_str(x.shape()) + " without dim " +
+                     std::to_string(d) + ")");
+  const int64_t i = index < 0 ? index + n : index;
+  auto spec = full_spec(x);
+  spec[d] = {i, i + 1, 1};
+  Shape along(static_cast<size_t>(x.ndim()), 1);
+  along[d] = n;
+  const Tensor mask =
+      reshape(compare(arange_int(0, n, 1, DType::Int64), scalar_int(i, DType::Int64), CmpOp::Eq), along);
+  return where(mask, slice_scatter(cast(unsqueeze(src, d), x.dtype()), x.shape(), spec), x);
+}
 }  // namespace fastgrad
