@@ -55,6 +55,8 @@ ADAPTED: dict[str, Callable[..., Any]] = {
     "linalg.pinv.singular": lambda a, b: fg.linalg.pinv(a @ b.mT),
     "T": lambda x: x.T,
     "mT": lambda x: x.mT,
+    "mH": lambda x: x.mH,
+    "H": lambda x: x.H,
     "resize_": None,  # in-place resize: fastgrad has none
 }
 

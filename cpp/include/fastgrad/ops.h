@@ -406,4 +406,43 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
                       const std::vector<int64_t>& stride, const std::vector<int64_t>& pad,
                       const std::vector<int64_t>& output_padding, const std::vector<int64_t>& dilation,
                       int64_t groups, bool channels_last);
+
+// ---- derived predicates, stacking, splitting and gathering (issue 12; ops/shape_composite.cpp) ----
+// Composites of the primitives above (their gradients are those ops'); bool results have none.
+Tensor isinf(const Tensor& x);
+Tensor isposinf(const Tensor& x);
+Tensor isneginf(const Tensor& x);
+Tensor signbit(const Tensor& x);  // true for -0.0 and negative NaN too
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor fmax(const Tensor& a, const Tensor& b);  // NaN only where both are NaN
+Tensor fmin(const Tensor& a, const Tensor& b);
+Tensor heaviside(const Tensor& x, const Tensor& values);
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan);
+Tensor all_true(const Tensor& x, const Axes& axes, bool keepdims);  // empty axes: all
+Tensor any_true(const Tensor& x, const Axes& axes, bool keepdims);
+Tensor atleast_nd(const Tensor& x, int64_t n);  // n in 1..3, NumPy's atleast_{1,2,3}d
+Tensor ravel(const Tensor& x);
+Tensor hstack(const Tensors& xs);
+Tensor vstack(const Tensors& xs);
+Tensor dstack(const Tensors& xs);
+Tensor column_stack(const Tensors& xs);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensors unbind(const Tensor& x, int64_t dim);
+Tensors split_with_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+// kind 0: hsplit, 1: vsplit, 2: dsplit; equal `sections` or cut `indices`.
+Tensors directional_split(const Tensor& x, int kind, std::optional<int64_t> sections,
+                          const std::vector<int64_t>& indices);
+Shape broadcast_all(const std::vector<Shape>& shapes);
+Tensors broadcast_tensors(const Tensors& xs);
+Tensors meshgrid(const Tensors& xs, bool xy);
+Tensor cartesian_prod(const Tensors& xs);
+Tensor block_diag(const Tensors& xs);
+// prepend / append may be undefined.
+Tensor diff(const Tensor& x, int64_t n, int64_t dim, const Tensor& prepend, const Tensor& append);
+Tensor index_fill(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& value);  // value 0-d
+Tensor index_copy(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
+Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // (..., k, ..., size)
+// x with x.select(dim, index) replaced by src (x.shape without dim).
+Tensor select_scatter(const Tensor& x, const Tensor& src, int64_t dim, int64_t index);
 }  // namespace fastgrad

@@ -119,6 +119,9 @@ __all__ = [
     "pairwise_distance",
     "normalize",
     "ctc_loss",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
 ]
 
 
@@ -1581,3 +1584,50 @@ def scaled_dot_product_attention(
 
 
 from .linear import bilinear as bilinear  # noqa: E402  (lives with nn.Bilinear)
+
+
+# ---- channel/space rearrangements (issue 12): reshape + permute views, so their gradients
+# are those ops' (a permutation of the cotangent).
+def pixel_shuffle(input: Any, upscale_factor: int) -> Tensor:
+    """(*, C * r**2, H, W) -> (*, C, H * r, W * r) with r = upscale_factor: each group of r**2
+    channels becomes an r x r block of pixels (PyTorch's channel order)."""
+    x, r = _t(input), int(upscale_factor)
+    if x.ndim < 3 or r <= 0 or x.shape[-3] % (r * r):
+        raise ValueError(
+            f"pixel_shuffle: expects (*, C * r**2, H, W) with r = upscale_factor = {upscale_factor} > 0, "
+            f"got shape {tuple(x.shape)}"
+        )
+    *b, c, h, w = x.shape
+    y = x.reshape(*b, c // (r * r), r, r, h, w)
+    n = len(b)
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(*b, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r**2, H, W) with r = downscale_factor: the inverse of
+    pixel_shuffle."""
+    x, r = _t(input), int(downscale_factor)
+    if x.ndim < 3 or r <= 0 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ValueError(
+            f"pixel_unshuffle: expects (*, C, H * r, W * r) with r = downscale_factor = {downscale_factor} "
+            f"> 0, got shape {tuple(x.shape)}"
+        )
+    *b, c, h, w = x.shape
+    y = x.reshape(*b, c, h // r, r, w // r, r)
+    n = len(b)
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(*b, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Any, groups: int) -> Tensor:
+    """(N, C, *) -> (N, C, *) with the channels, seen as (groups, C // groups), transposed
+    to (C // groups, groups) (ShuffleNet's channel shuffle)."""
+    x, g = _t(input), int(groups)
+    if x.ndim < 3 or g <= 0 or x.shape[1] % g:
+        raise ValueError(
+            f"channel_shuffle: expects (N, C, *) with C divisible by groups = {groups} > 0, "
+            f"got shape {tuple(x.shape)}"
+        )
+    n, c, *rest = x.shape
+    return x.reshape(n, g, c // g, *rest).transpose(1, 2).reshape(n, c, *rest)
