@@ -85,4 +85,5 @@ PYBIND11_MODULE(_C, m) {
   bind_spatial(m, T);
   bind_methods(m, T);
   bind_shape2(m, T);
+  bind_reduce2(m, T);
 }

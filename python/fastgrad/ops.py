@@ -23,6 +23,7 @@ from ._C import (
     addr,
     amax,
     amin,
+    aminmax,
     arctan2,
     argmax,
     argmin,
@@ -55,12 +56,14 @@ from ._C import (
     cummin,
     cumprod,
     cumsum,
+    cumulative_trapezoid,
     deg2rad,
     det,
     diag,
     diag_embed,
     diagflat,
     diagonal,
+    dist,
     div,
     dot,
     einsum,
@@ -115,6 +118,7 @@ from ._C import (
     logaddexp,
     logaddexp2,
     logcumsumexp,
+    logdet,
     logit,
     logsigmoid,
     logsumexp,
@@ -138,6 +142,8 @@ from ._C import (
     multinomial,
     mv,
     nan_to_num,
+    nanmean,
+    nansum,
     narrow,
     ne,
     neg,
@@ -148,9 +154,11 @@ from ._C import (
     outer,
     pad,
     permute,
+    pinverse,
     positive,
     pow,
     prod,
+    qr,
     rad2deg,
     reciprocal,
     relu,
@@ -187,8 +195,10 @@ from ._C import (
     squeeze,
     stack,
     std,
+    std_mean,
     sub,
     sum,
+    svd,
     swapaxes,
     swapdims,
     take,
@@ -203,6 +213,8 @@ from ._C import (
     topk,
     trace,
     transpose,
+    trapezoid,
+    trapz,
     triangular_solve,
     tril,
     tril_indices,
@@ -215,6 +227,7 @@ from ._C import (
     unique_consecutive,
     unsqueeze,
     var,
+    var_mean,
     vdot,
     where,
     xlogy,
@@ -222,6 +235,19 @@ from ._C import (
 from ._C import dtype as dtype  # noqa: PLC0414  (engine hook: the dtype class)
 
 __all__ = [
+    "aminmax",
+    "cumulative_trapezoid",
+    "dist",
+    "logdet",
+    "nanmean",
+    "nansum",
+    "pinverse",
+    "qr",
+    "std_mean",
+    "svd",
+    "trapezoid",
+    "trapz",
+    "var_mean",
     "Tensor",
     "abs",
     "acos",
@@ -510,3 +536,8 @@ linalg_vector_norm = _C.linalg_vector_norm
 custom_function = _C._custom_function
 hide_jvp_levels = _C._hide_jvp_levels
 restore_jvp_levels = _C._restore_jvp_levels
+linalg_cond = _C.linalg_cond
+linalg_diagonal = _C.linalg_diagonal
+linalg_matrix_rank = _C.linalg_matrix_rank
+linalg_pinv = _C.linalg_pinv
+linalg_vecdot = _C.linalg_vecdot
