@@ -598,3 +598,14 @@ def test_composite_linalg_errors_name_op_and_shape():
         fg.linalg.cond(fg.zeros((2, 3)), "fro")
     with pytest.raises(ValueError, match=r"linalg.vecdot: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
         fg.linalg.vecdot(fg.zeros((2, 3)), fg.zeros((4,)))
+
+
+def test_cdist_matches_torch_and_names_shapes(rng):
+    a = rng.standard_normal((2, 4, 3))
+    b = rng.standard_normal((5, 3))
+    got = fg.cdist(fg.tensor(a), fg.tensor(b), p=1.0).numpy()
+    np.testing.assert_allclose(got, torch.cdist(torch.tensor(a), torch.tensor(b), p=1.0).numpy(), rtol=1e-12)
+    with pytest.raises(
+        ValueError, match=r"cdist: x1 \(\*, P, M\) and x2 \(\*, R, M\) .* \(2, 4, 3\) and \(5, 2\)"
+    ):
+        fg.cdist(fg.tensor(a), fg.zeros((5, 2)))

@@ -214,5 +214,15 @@ void bind_reduce2(py::module_& m, TensorClass& T) {
       py::arg("A"), py::kw_only(), py::arg("offset") = 0, py::arg("dim1") = -2, py::arg("dim2") = -1,
       "linalg.diagonal(A, *, offset=0, dim1=-2, dim2=-1) -> Tensor\n\ndiagonal with the matrix dims last: "
       "A (*, m, n) -> (*, d) (a view).");
+  def_op(
+      m, T, "cdist",
+      [](py::handle a, py::handle b, double p, py::handle) {
+        auto [A, B] = tensor_pair(a, b, "cdist");
+        return cdist(A, B, p).impl();
+      },
+      py::arg("x1"), py::arg("x2"), py::arg("p") = 2.0, py::arg("compute_mode") = py::none(),
+      "cdist(x1, x2, p=2.0, compute_mode=None) -> Tensor\n\nThe p-norm distance of every row pair: x1 (*, "
+      "P, M), x2 (*, R, M) (batches broadcast) -> (*, P, R). compute_mode is accepted for torch's "
+      "signature (distances are always computed directly).");
 }
 }  // namespace fastgrad::bindings

@@ -39,6 +39,7 @@ from ._C import (
     bmm,
     broadcast_to,
     bucketize,
+    cdist,
     ceil,
     celu,
     cholesky,
@@ -236,6 +237,7 @@ from ._C import dtype as dtype  # noqa: PLC0414  (engine hook: the dtype class)
 
 __all__ = [
     "aminmax",
+    "cdist",
     "cumulative_trapezoid",
     "dist",
     "logdet",

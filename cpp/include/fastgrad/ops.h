@@ -431,4 +431,6 @@ Tensor linalg_matrix_rank(const Tensor& a, const Tensor& atol, const Tensor& rto
                           bool hermitian);  // int64, no gradient
 // ord "" with p in {2, -2} (singular values) or any matrix_norm order (square A: |A| |A^-1|).
 Tensor linalg_cond(const Tensor& a, const std::string& ord, double p);
+// p-norm distances of the rows: x1 (*, P, M), x2 (*, R, M) (batches broadcast) -> (*, P, R).
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p);
 }  // namespace fastgrad

@@ -133,4 +133,14 @@ Tensor linalg_cond(const Tensor& a, const std::string& ord, double p) {
   return mul(linalg_matrix_norm(a, ord, p, -2, -1, false),
              linalg_matrix_norm(linalg_inv(a), ord, p, -2, -1, false));
 }
+
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p) {
+  if (x1.ndim() < 2 || x2.ndim() < 2 || x1.shape().back() != x2.shape().back())
+    throw ValueError("cdist: x1 (*, P, M) and x2 (*, R, M) must be matrices with one M, got " +
+                     shape_str(x1.shape()) + " and " + shape_str(x2.shape()));
+  if (p < 0) throw ValueError("cdist: p must be >= 0, got " + std::to_string(p));
+  // Every pair's difference (*, P, R, M), normed along M: vector_norm's subgradient 0 at a
+  // zero distance is torch's cdist convention.
+  return linalg_vector_norm(sub(unsqueeze(x1, -2), unsqueeze(x2, -3)), p, {-1}, false);
+}
 }  // namespace fastgrad
