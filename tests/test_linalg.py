@@ -550,3 +550,62 @@ def test_dot_is_torch_dot_in_1d_and_numpy_dot_beyond():
     )
     with pytest.raises(ValueError, match="dot"):
         fg.dot(fg.tensor(a), fg.tensor(a))
+
+
+# ---- torch's spellings over the decompositions: pinv, matrix_rank, cond, logdet, vecdot ----
+
+
+def test_pinv_rank_deficient_matches_torch_value_and_gradient(rng):
+    a = rng.standard_normal((4, 2))
+    b = rng.standard_normal((3, 2))
+    w = rng.standard_normal((3, 4))
+    ta = torch.tensor(a, requires_grad=True)
+    tp = torch.linalg.pinv(ta @ torch.tensor(b).mT)
+    (tp * torch.tensor(w)).sum().backward()
+    x = fg.tensor(a, requires_grad=True)
+    p = fg.linalg.pinv(x @ fg.tensor(b).mT)
+    (p * fg.tensor(w)).sum().backward()
+    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), ta.grad.numpy(), atol=1e-10)
+    assert int(fg.linalg.matrix_rank(fg.tensor(a @ b.T)).numpy()) == 2
+
+
+def test_cond_logdet_vecdot_match_torch(rng):
+    a = rng.standard_normal((2, 3, 3))
+    for p in (None, 2, -2, "fro", 1):
+        np.testing.assert_allclose(
+            fg.linalg.cond(fg.tensor(a), p).numpy(), torch.linalg.cond(torch.tensor(a), p).numpy(), rtol=1e-10
+        )
+    np.testing.assert_allclose(
+        fg.logdet(fg.tensor(a)).numpy(), torch.logdet(torch.tensor(a)).numpy(), rtol=1e-12
+    )
+    v = rng.standard_normal((2, 3))
+    np.testing.assert_allclose(
+        fg.linalg.vecdot(fg.tensor(a), fg.tensor(v[0]), dim=-1).numpy(),
+        torch.linalg.vecdot(torch.tensor(a), torch.tensor(v[0])).numpy(),
+        rtol=1e-13,
+    )
+
+
+def test_composite_linalg_errors_name_op_and_shape():
+    with pytest.raises(
+        ValueError, match=r"linalg.pinv: A must have at least 2 dims \(\*, m, n\), got shape \(3,\)"
+    ):
+        fg.linalg.pinv(fg.zeros((3,)))
+    with pytest.raises(
+        ValueError, match=r"linalg.cond: ord other than 2/-2/None needs square matrices, got shape"
+    ):
+        fg.linalg.cond(fg.zeros((2, 3)), "fro")
+    with pytest.raises(ValueError, match=r"linalg.vecdot: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+        fg.linalg.vecdot(fg.zeros((2, 3)), fg.zeros((4,)))
+
+
+def test_cdist_matches_torch_and_names_shapes(rng):
+    a = rng.standard_normal((2, 4, 3))
+    b = rng.standard_normal((5, 3))
+    got = fg.cdist(fg.tensor(a), fg.tensor(b), p=1.0).numpy()
+    np.testing.assert_allclose(got, torch.cdist(torch.tensor(a), torch.tensor(b), p=1.0).numpy(), rtol=1e-12)
+    with pytest.raises(
+        ValueError, match=r"cdist: x1 \(\*, P, M\) and x2 \(\*, R, M\) .* \(2, 4, 3\) and \(5, 2\)"
+    ):
+        fg.cdist(fg.tensor(a), fg.zeros((5, 2)))

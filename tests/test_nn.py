@@ -601,3 +601,22 @@ def test_parameter_identity_through_training_and_state(tmp_path):
     assert lin2.bias is t and dict(lin2.named_parameters())["bias"] is t
     with pytest.raises(TypeError, match="register_parameter"):
         lin2.register_parameter("extra", fg.zeros(1))
+
+
+@needs_torch
+def test_rms_norm_and_pdist_match_torch_and_name_shapes():
+    r = np.random.default_rng(0)
+    a = r.standard_normal((2, 3, 4))
+    w = r.standard_normal(4)
+    got = fg.nn.functional.rms_norm(fg.tensor(a), (4,), fg.tensor(w)).numpy()
+    want = torch.nn.functional.rms_norm(torch.tensor(a), (4,), torch.tensor(w)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(
+        ValueError, match=r"rms_norm: input of shape \(2, 3, 4\) does not end with normalized_shape"
+    ):
+        fg.nn.functional.rms_norm(fg.tensor(a), (3,))
+    x = r.standard_normal((5, 3))
+    got = fg.nn.functional.pdist(fg.tensor(x), 1.5).numpy()
+    np.testing.assert_allclose(got, torch.nn.functional.pdist(torch.tensor(x), 1.5).numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"pdist: input must be \(N, M\), got shape \(5,\)"):
+        fg.nn.functional.pdist(fg.zeros((5,)))

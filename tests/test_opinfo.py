@@ -109,8 +109,9 @@ GAUGE = {"linalg.eigh": (1,), "linalg.svd": (0, 2), "svd": (0, 2), "linalg.qr": 
 
 
 # SVD factors whose basis vectors beyond k = min(m, n) (full_matrices=True, torch.svd's
-# some=False) lie along the columns ("cols": U, torch.svd's V) or the rows ("rows": Vh).
-NULL_SPACE = {"linalg.svd": {0: "cols", 2: "rows"}, "svd": {0: "cols", 2: "cols"}}
+# some=False; torch.qr's some=False Q) lie along the columns ("cols": U, torch.svd's V, Q)
+# or the rows ("rows": Vh).
+NULL_SPACE = {"linalg.svd": {0: "cols", 2: "rows"}, "svd": {0: "cols", 2: "cols"}, "qr": {0: "cols"}}
 
 
 def _gauge(op: Any, outs: Any, absolute: Callable[[Any], Any]) -> Any:
@@ -147,6 +148,15 @@ class Known:
 # (op name, variant) -> its reviewed failures. Each entry must still match a failing
 # sample (a fixed op makes its entry stale, and the test says so).
 SAMPLE_FAILURES: dict[tuple[str, str], list[Known]] = {
+    ("linalg.pinv", "singular"): [
+        Known(
+            "fg.linalg.pinv is a composite through linalg.svd, whose derivative divides by "
+            "differences of singular values; these samples have repeated ones (exact 1, 1 from "
+            "orthonormal factors, and zeros), so the SVD rule gives NaN or cancels badly, where torch "
+            "differentiates pinv with its closed-form rule (pinv_backward)",
+            r"VJP input \d: Tensor-likes are not close|JVP: <Jv, w> = nan",
+        ),
+    ],
     ("long", ""): [
         Known(
             "float -> int64 of NaN, inf and out-of-range values saturates (documented), where torch gives "
@@ -393,9 +403,8 @@ def check_sample(op: Any, fn: Callable[..., Any], s: Any, dtype: torch.dtype, gr
                 with fg.no_grad():
                     conv = Converter()
                     x = conv(s.input)
-                    compare(
-                        getattr(x, mname)(*conv(tuple(s.args)), **conv(dict(s.kwargs))), want, what="method"
-                    )
+                    got_m = getattr(x, mname)(*conv(tuple(s.args)), **conv(dict(s.kwargs)))
+                    compare(_gauge(op, got_m, fg.abs), want, what="method")
         if grad:
             check_grads(op, fn, s)
 
@@ -511,7 +520,7 @@ def test_opinfo(op: Any) -> None:
 def test_coverage() -> None:
     """The corpus is large and fastgrad maps a fixed list of its entries."""
     assert len(op_db) > 600
-    assert len(MAPPED) >= 345  # 349 entries run at least one sample (issue 12 asks 350)
+    assert len(MAPPED) >= 430  # entries that run at least one sample (issue 12 asks 350)
 
 
 if __name__ == "__main__":

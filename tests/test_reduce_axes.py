@@ -319,3 +319,54 @@ def test_std_gradient_where_the_variance_is_zero_like_torch(layout, rng):
     y = fg.std(x)
     y.backward()
     assert np.isnan(float(y.detach())) and np.isnan(np.asarray(x.grad)).all()
+
+
+# ---- composite reductions (nansum, nanmean, aminmax, trapezoid, dist): values vs torch,
+# NaN-masked gradients, and errors naming the op and the shapes ----
+
+
+def test_nansum_nanmean_mask_nans_in_value_and_gradient():
+    a = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 2.0]])
+    x = fg.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    np.testing.assert_allclose(fg.nansum(x, dim=1).numpy(), torch.nansum(t, dim=1).detach().numpy())
+    got = fg.nanmean(x, dim=1)
+    want = torch.nanmean(t, dim=1)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy())
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    assert x.grad.numpy()[0, 1] == 0.0
+
+
+def test_nanmean_of_integers_is_a_type_error():
+    with pytest.raises(TypeError, match="nanmean: expected a floating-point input"):
+        fg.nanmean(fg.tensor(np.arange(3)))
+
+
+def test_aminmax_empty_dim_names_op_and_shape():
+    x = fg.zeros((5, 0, 5))
+    assert fg.aminmax(x, dim=0).min.shape == (0, 5)
+    with pytest.raises(ValueError, match=r"aminmax: cannot reduce the empty dim 1 of shape \(5, 0, 5\)"):
+        fg.aminmax(x, dim=1)
+    with pytest.raises(ValueError, match=r"aminmax: cannot reduce an empty tensor \(5, 0, 5\)"):
+        fg.aminmax(x)
+
+
+def test_trapezoid_grid_and_spacing_match_torch(rng):
+    y = rng.standard_normal((3, 5))
+    x = np.sort(rng.standard_normal(5))
+    got = fg.trapezoid(fg.tensor(y), fg.tensor(x)).numpy()
+    np.testing.assert_allclose(got, torch.trapezoid(torch.tensor(y), torch.tensor(x)).numpy(), rtol=1e-13)
+    got = fg.cumulative_trapezoid(fg.tensor(y), dx=0.5, dim=0).numpy()
+    want = torch.cumulative_trapezoid(torch.tensor(y), dx=0.5, dim=0).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    with pytest.raises(
+        ValueError, match=r"trapezoid: x \(4,\) must have y's size 5 along dim 1 \(y \(3, 5\)\)"
+    ):
+        fg.trapezoid(fg.tensor(y), fg.tensor(x[:4]))
+
+
+def test_dist_shapes_must_broadcast():
+    with pytest.raises(ValueError, match=r"dist: shapes \(2, 3\) and \(4,\) cannot be broadcast together"):
+        fg.dist(fg.zeros((2, 3)), fg.zeros((4,)))

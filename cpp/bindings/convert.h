@@ -241,7 +241,9 @@ void bind_unary2(py::module_& m, TensorClass& T);  // ops_unary2.cpp, called by 
 TP clamp_binding(py::handle x, py::handle lo, py::handle hi, const char* op);
 void bind_spatial(py::module_& m, TensorClass& T);
 void bind_methods(py::module_& m, TensorClass& T);
-void bind_shape2(py::module_& m, TensorClass& T);  // ops_shape2.cpp (derived shape ops)
-void bind_shape3(py::module_& m, TensorClass& T);  // ops_shape3.cpp (predicates, stacking, splitting)
-void bind_shape4(py::module_& m, TensorClass& T);  // ops_shape4.cpp (*_copy ops, real-tensor no-ops)
+void bind_shape2(py::module_& m, TensorClass& T);   // ops_shape2.cpp (derived shape ops)
+void bind_shape3(py::module_& m, TensorClass& T);   // ops_shape3.cpp (predicates, stacking, splitting)
+void bind_shape4(py::module_& m, TensorClass& T);   // ops_shape4.cpp (*_copy ops, real-tensor no-ops)
+void bind_shape2(py::module_& m, TensorClass& T);   // ops_shape2.cpp (derived shape ops)
+void bind_reduce2(py::module_& m, TensorClass& T);  // ops_reduce2.cpp (composite reductions, linalg)
 }  // namespace fastgrad::bindings

@@ -87,4 +87,5 @@ PYBIND11_MODULE(_C, m) {
   bind_shape2(m, T);
   bind_shape3(m, T);
   bind_shape4(m, T);
+  bind_reduce2(m, T);
 }

@@ -26,6 +26,7 @@ from ._C import (
     allclose,
     amax,
     amin,
+    aminmax,
     any,
     arctan2,
     argmax,
@@ -49,6 +50,7 @@ from ._C import (
     broadcast_to,
     bucketize,
     cartesian_prod,
+    cdist,
     ceil,
     celu,
     cholesky,
@@ -69,6 +71,7 @@ from ._C import (
     cummin,
     cumprod,
     cumsum,
+    cumulative_trapezoid,
     deg2rad,
     det,
     diag,
@@ -77,6 +80,7 @@ from ._C import (
     diagonal,
     diagonal_copy,
     diff,
+    dist,
     div,
     dot,
     dsplit,
@@ -146,6 +150,7 @@ from ._C import (
     logaddexp,
     logaddexp2,
     logcumsumexp,
+    logdet,
     logical_xor,
     logit,
     logsigmoid,
@@ -171,6 +176,8 @@ from ._C import (
     multinomial,
     mv,
     nan_to_num,
+    nanmean,
+    nansum,
     narrow,
     ne,
     neg,
@@ -181,9 +188,11 @@ from ._C import (
     outer,
     pad,
     permute,
+    pinverse,
     positive,
     pow,
     prod,
+    qr,
     rad2deg,
     ravel,
     real,
@@ -230,8 +239,10 @@ from ._C import (
     squeeze,
     stack,
     std,
+    std_mean,
     sub,
     sum,
+    svd,
     swapaxes,
     swapdims,
     t_copy,
@@ -248,6 +259,8 @@ from ._C import (
     trace,
     transpose,
     transpose_copy,
+    trapezoid,
+    trapz,
     triangular_solve,
     tril,
     tril_indices,
@@ -265,6 +278,7 @@ from ._C import (
     unsqueeze,
     unsqueeze_copy,
     var,
+    var_mean,
     vdot,
     vsplit,
     vstack,
@@ -274,6 +288,20 @@ from ._C import (
 from ._C import dtype as dtype  # noqa: PLC0414  (engine hook: the dtype class)
 
 __all__ = [
+    "aminmax",
+    "cdist",
+    "cumulative_trapezoid",
+    "dist",
+    "logdet",
+    "nanmean",
+    "nansum",
+    "pinverse",
+    "qr",
+    "std_mean",
+    "svd",
+    "trapezoid",
+    "trapz",
+    "var_mean",
     "Tensor",
     "select_scatter",
     "conj",
@@ -619,3 +647,8 @@ linalg_vector_norm = _C.linalg_vector_norm
 custom_function = _C._custom_function
 hide_jvp_levels = _C._hide_jvp_levels
 restore_jvp_levels = _C._restore_jvp_levels
+linalg_cond = _C.linalg_cond
+linalg_diagonal = _C.linalg_diagonal
+linalg_matrix_rank = _C.linalg_matrix_rank
+linalg_pinv = _C.linalg_pinv
+linalg_vecdot = _C.linalg_vecdot

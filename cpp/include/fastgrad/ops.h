@@ -446,3 +446,30 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);  // (..
 // x with x.select(dim, index) replaced by src (x.shape without dim).
 Tensor select_scatter(const Tensor& x, const Tensor& src, int64_t dim, int64_t index);
 }  // namespace fastgrad
+namespace fastgrad {
+// ---- reductions and integrals defined through others (ops/reduce_composite.cpp) ----
+Tensor nansum(const Tensor& x, const Axes& axes, bool keepdim);   // NaNs count as 0
+Tensor nanmean(const Tensor& x, const Axes& axes, bool keepdim);  // mean of the non-NaN entries
+Tensors var_mean(const Tensor& x, const Axes& axes, double correction, bool keepdim);  // {var, mean}
+Tensors std_mean(const Tensor& x, const Axes& axes, double correction, bool keepdim);  // {std, mean}
+Tensors aminmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim);            // {min, max}
+Tensor dist(const Tensor& a, const Tensor& b, double p);  // p-norm of a - b (broadcast), 0-d
+// Trapezoidal rule along dim over the grid x (1-d of y's size along dim, or broadcasting
+// against y) or, when x is undefined, the constant spacing dx.
+Tensor trapezoid(const Tensor& y, const Tensor& x, double dx, int64_t dim);
+Tensor cumulative_trapezoid(const Tensor& y, const Tensor& x, double dx, int64_t dim);
+Tensor linalg_vecdot(const Tensor& a, const Tensor& b, int64_t dim);  // sum(a * b, dim), broadcast
+// ---- torch's spellings over the decompositions (ops/linalg_composite.cpp) ----
+Tensors svd_torch(const Tensor& a, bool some, bool compute_uv);  // {U, S, V} (V, not Vh)
+Tensors qr_torch(const Tensor& a, bool some);                    // {Q, R}
+Tensor logdet(const Tensor& a);                                  // NaN for a negative determinant
+// Cutoff max(atol, rtol * sigma_max), atol/rtol (*) or undefined; defaults as torch (rtol =
+// eps * max(m, n)).
+Tensor linalg_pinv(const Tensor& a, const Tensor& atol, const Tensor& rtol, bool hermitian);
+Tensor linalg_matrix_rank(const Tensor& a, const Tensor& atol, const Tensor& rtol,
+                          bool hermitian);  // int64, no gradient
+// ord "" with p in {2, -2} (singular values) or any matrix_norm order (square A: |A| |A^-1|).
+Tensor linalg_cond(const Tensor& a, const std::string& ord, double p);
+// p-norm distances of the rows: x1 (*, P, M), x2 (*, R, M) (batches broadcast) -> (*, P, R).
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p);
+}  // namespace fastgrad

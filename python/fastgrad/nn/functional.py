@@ -49,6 +49,8 @@ from .losses import (
 
 __all__ = [
     "linear",
+    "pdist",
+    "rms_norm",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -1631,3 +1633,36 @@ def channel_shuffle(input: Any, groups: int) -> Tensor:
         )
     n, c, *rest = x.shape
     return x.reshape(n, g, c // g, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Optional[Tensor] = None,
+    eps: Optional[float] = None,
+) -> Tensor:
+    """x / √(mean(x²) + eps) over the trailing ``normalized_shape`` dims, then ·weight (of
+    shape normalized_shape, optional); eps None is the dtype's machine epsilon (torch's
+    default). input: (..., *normalized_shape) -> the same shape."""
+    x = _t(input)
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(ns)
+    if tuple(x.shape[x.ndim - k :]) != tuple(ns):
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with normalized_shape {ns}")
+    if eps is None:
+        eps = float(np.finfo(np.float32 if x.dtype == float32 else np.float64).eps)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    y = x * ops.rsqrt(ops.mean(x * x, axes, True) + float(eps))
+    return y * weight if weight is not None else y
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between the rows of input (N, M) for every pair i < j, in
+    row-major order of the pairs: (N, M) -> (N (N - 1) / 2,)."""
+    x = _t(input)
+    if x.ndim != 2:
+        raise ValueError(f"pdist: input must be (N, M), got shape {x.shape}")
+    n = x.shape[0]
+    ij = ops.triu_indices(n, n, 1)
+    d = ops.index_select(x, 0, ij[0]) - ops.index_select(x, 0, ij[1])
+    return ops.linalg_vector_norm(d, p, -1)
