@@ -1209,7 +1209,8 @@ MONKEY = textwrap.dedent(r"""
     # pybind11's "f(): incompatible function arguments ... Invoked with: ..." is a TypeError
     # naming the op and the arguments; acceptable only when f is the function called.
     alias = {"max": "amax", "min": "amin", "clamp": "clip", "cat": "concat", "concatenate": "concat",
-             "broadcast_to": "expand", "as_tensor": "to_tensor"}
+             "broadcast_to": "expand", "as_tensor": "to_tensor", "unsafe_split": "split",
+             "unsafe_chunk": "chunk"}
     def same_op(name, f):  # F.max_pool2d -> _C.max_pool, F.conv2d -> _C.conv
         base = name.split(".")[-1]
         return f == alias.get(base, base) or base.startswith(f)
