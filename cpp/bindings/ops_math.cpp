@@ -14,6 +14,12 @@ bool gelu_tanh(py::handle approximate) {
 }
 }  // namespace
 
+namespace {
+// var/std return one tensor, var_mean/std_mean the pair (PyTorch's plain tuple).
+py::object moment_result(const Tensor& t) { return py::cast(t.impl()); }
+py::object moment_result(const Tensors& v) { return py::make_tuple(v[0].impl(), v[1].impl()); }
+}  // namespace
+
 void bind_math(py::module_& m, TensorClass& T) {
 #define UNARY(NAME, FN, DOC)                          \
   def_op(                                             \
@@ -198,10 +204,12 @@ void bind_math(py::module_& m, TensorClass& T) {
   REDUCE("amin", amin, "The minimum over axis (values only; the gradient is split evenly on ties).");
   REDUCE("prod", prod, "The product over axis.");
   REDUCE("logsumexp", logsumexp, "log(sum(exp(x))) over axis, computed stably.");
+  REDUCE("nansum", nansum, "The sum over axis, NaNs counted as zero (their gradient is 0).");
+  REDUCE("nanmean", nanmean, "The mean over axis of the non-NaN entries (all NaN: NaN).");
 #undef REDUCE
   // PyTorch's var(x, unbiased) / var(x, dim, unbiased, keepdim) overloads: a bool where the
   // axis goes is `unbiased`, and a bool correction is 1 (unbiased) or 0.
-#define MOMENT(NAME, FN, DOC)                                                                               \
+#define MOMENT(NAME, FN, RET, DOC)                                                                          \
   def_op(                                                                                                   \
       m, T, NAME,                                                                                           \
       [](py::handle h, py::handle axis, py::handle correction, py::handle keepdims, py::handle dim,         \
@@ -214,19 +222,21 @@ void bind_math(py::module_& m, TensorClass& T) {
         }                                                                                                   \
         py::object c = either_kw(NAME, correction, "correction", unbiased, "unbiased");                     \
         const double corr = c.is_none() ? 1.0 : number(c, NAME);                                            \
-        return FN(x, axes_kw(NAME, axis, dim), corr, keep_kw(NAME, keepdims, keepdim)).impl();              \
+        return moment_result(FN(x, axes_kw(NAME, axis, dim), corr, keep_kw(NAME, keepdims, keepdim)));      \
       },                                                                                                    \
       py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = py::none(),                       \
       py::arg("keepdims") = py::none(), py::kw_only(), py::arg("dim") = py::none(),                         \
       py::arg("keepdim") = py::none(), py::arg("unbiased") = py::none(),                                    \
       NAME                                                                                                  \
-      "(x, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None) -> "          \
-      "Tensor\n\n" DOC                                                                                      \
+      "(x, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None) -> " RET      \
+      "\n\n" DOC                                                                                            \
       " with Bessel's correction (1: unbiased, as PyTorch; 0: NumPy's default; unbiased=True/False is "     \
       "PyTorch's older spelling of 1/0).\n\nx: any shape; axis (or dim): None, an int or a tuple of ints; " \
       "the reduced axes are dropped unless keepdims (or keepdim).")
-  MOMENT("var", var, "The variance over axis");
-  MOMENT("std", std_, "The standard deviation over axis");
+  MOMENT("var", var, "Tensor", "The variance over axis");
+  MOMENT("std", std_, "Tensor", "The standard deviation over axis");
+  MOMENT("var_mean", var_mean, "(Tensor, Tensor)", "(variance, mean) over axis,");
+  MOMENT("std_mean", std_mean, "(Tensor, Tensor)", "(standard deviation, mean) over axis,");
 #undef MOMENT
 #define ARG(NAME, FN, DOC)                                                                                  \
   def_op(                                                                                                   \

@@ -13,7 +13,6 @@ py::object named_result(const char* name, std::initializer_list<const char*> fie
   for (auto& t : v) items.append(py::cast(t.impl()));
   return cls(*py::tuple(items));
 }
-py::tuple plain_pair(const Tensors& v) { return py::make_tuple(v[0].impl(), v[1].impl()); }
 // A tolerance: None (undefined), a number or a tensor batching as (*).
 Tensor tol_arg(py::handle h, const char* op, const char* name) {
   return h.is_none() ? Tensor() : tensor_arg(h, op, name);
@@ -32,49 +31,6 @@ Tensor grid_arg(py::handle x, py::handle dx, double& spacing, const char* op) {
 }  // namespace
 
 void bind_reduce2(py::module_& m, TensorClass& T) {
-#define NANRED(NAME, FN, DOC)                                                                           \
-  def_op(                                                                                               \
-      m, T, NAME,                                                                                       \
-      [](py::handle h, py::handle axis, py::handle keepdims, py::handle dim, py::handle keepdim,        \
-         py::handle dtype) {                                                                            \
-        Tensor x = tensor_arg(h, NAME);                                                                 \
-        if (!dtype.is_none()) x = cast(x, dtype_arg(dtype, NAME));                                      \
-        return FN(x, axes_kw(NAME, axis, dim), keep_kw(NAME, keepdims, keepdim)).impl();                \
-      },                                                                                                \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("keepdims") = py::none(), py::kw_only(),      \
-      py::arg("dim") = py::none(), py::arg("keepdim") = py::none(), py::arg("dtype") = py::none(),      \
-      NAME "(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor\n\n" DOC    \
-           "\n\nx: any shape (cast to dtype first when given); axis (or dim): None (all), an int or a " \
-           "tuple of ints; the reduced axes are dropped, or kept with size 1 when keepdims.")
-  NANRED("nansum", nansum, "The sum over axis, NaNs counted as zero (their gradient is 0).");
-  NANRED("nanmean", nanmean, "The mean over axis of the non-NaN entries (all NaN: NaN).");
-#undef NANRED
-#define MOMENT_MEAN(NAME, FN, DOC)                                                                      \
-  def_op(                                                                                               \
-      m, T, NAME,                                                                                       \
-      [](py::handle h, py::handle axis, py::handle correction, py::handle keepdims, py::handle dim,     \
-         py::handle keepdim, py::handle unbiased) {                                                     \
-        Tensor x = tensor_arg(h, NAME);                                                                 \
-        if (PyBool_Check(axis.ptr())) {                                                                 \
-          if (!unbiased.is_none()) throw TypeError(NAME ": got unbiased twice");                        \
-          unbiased = axis;                                                                              \
-          axis = py::none();                                                                            \
-        }                                                                                               \
-        py::object c = either_kw(NAME, correction, "correction", unbiased, "unbiased");                 \
-        const double corr = c.is_none() ? 1.0 : number(c, NAME);                                        \
-        return plain_pair(FN(x, axes_kw(NAME, axis, dim), corr, keep_kw(NAME, keepdims, keepdim)));     \
-      },                                                                                                \
-      py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = py::none(),                   \
-      py::arg("keepdims") = py::none(), py::kw_only(), py::arg("dim") = py::none(),                     \
-      py::arg("keepdim") = py::none(), py::arg("unbiased") = py::none(),                                \
-      NAME                                                                                              \
-      "(x, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None) -> "      \
-      "(Tensor, Tensor)\n\n" DOC                                                                        \
-      " over axis, with Bessel's correction for the first (1: unbiased, as PyTorch).\n\nx: any shape; " \
-      "axis (or dim): None, an int or a tuple of ints; both results have the reduced shape.")
-  MOMENT_MEAN("var_mean", var_mean, "(variance, mean)");
-  MOMENT_MEAN("std_mean", std_mean, "(standard deviation, mean)");
-#undef MOMENT_MEAN
   def_op(
       m, T, "aminmax",
       [](py::handle x, py::handle dim, bool keepdim) {
