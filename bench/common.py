@@ -1,9 +1,13 @@
 """Small shared helpers for fastgrad's Python benchmarks: interleaved timing rounds
-with medians, and a plain-text table with ratios against a baseline column."""
+with medians, a plain-text table with ratios against a baseline column, and `record`,
+through which bench/run_all.py collects every script's rows into one table."""
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from typing import Callable
@@ -32,13 +36,27 @@ def time_interleaved(
     return {k: stat(v) for k, v in samples.items()}
 
 
+def record(workload: str, times: dict[str, float]) -> None:
+    """Appends one workload's seconds per system to the JSON-lines file named by
+    FASTGRAD_BENCH_RECORD (set by bench/run_all.py); a no-op when the variable is unset."""
+    path = os.environ.get("FASTGRAD_BENCH_RECORD")
+    if not path:
+        return
+    script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    with open(path, "a") as f:
+        f.write(json.dumps({"script": script, "workload": workload, "seconds": times}) + "\n")
+
+
 def print_table(
     rows: Sequence[tuple[str, dict[str, float]]],
     unit: str = "us",
     scale: float = 1e6,
     baseline: str | None = None,
 ) -> None:
-    """rows: (label, {column: seconds}). With `baseline`, adds `col/baseline` ratios."""
+    """rows: (label, {column: seconds}). With `baseline`, adds `col/baseline` ratios.
+    Every row is also `record`ed for bench/run_all.py."""
+    for label, vals in rows:
+        record(label, vals)
     cols = list(rows[0][1]) if rows else []
     head = ["case"] + [f"{c} [{unit}]" for c in cols]
     if baseline:
