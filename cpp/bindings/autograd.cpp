@@ -103,6 +103,14 @@ void bind_autograd(py::module_& m, TensorClass& T) {
     Tensors tg = to_tensors(targets);
     return gil::without_gil([&] { return reaches(Tensor(from), tg); });
   });
+  m.def(
+      "_graph_leaves",
+      [](const std::vector<TP>& roots) {
+        Tensors r = to_tensors(roots);
+        return to_ptrs(gil::without_gil([&] { return graph_leaves(r); }));
+      },
+      py::arg("roots"),
+      "_graph_leaves(roots) -> list[Tensor]\n\nThe leaves requiring grad that the tape reaches from roots.");
   m.def("push_jvp_level", &push_jvp_level);
   m.def("pop_jvp_level", &pop_jvp_level);
   m.def(

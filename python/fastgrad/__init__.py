@@ -79,6 +79,7 @@ from .ops import (  # noqa: E402  (runtime functions that are not ops)
 from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (
     GradcheckError,
+    checkpoint,
     custom_jvp,
     custom_vjp,
     grad,
@@ -90,7 +91,11 @@ from .transforms import (
     jacrev,
     jit,
     jvp,
+    linear_transpose,
+    linearize,
+    remat,
     sharp,
+    stop_gradient,
     value_and_grad,
     vjp,
 )

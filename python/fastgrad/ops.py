@@ -645,6 +645,7 @@ linalg_svd = _C.linalg_svd
 linalg_svdvals = _C.linalg_svdvals
 linalg_vector_norm = _C.linalg_vector_norm
 custom_function = _C._custom_function
+graph_leaves = _C._graph_leaves
 hide_jvp_levels = _C._hide_jvp_levels
 restore_jvp_levels = _C._restore_jvp_levels
 linalg_cond = _C.linalg_cond

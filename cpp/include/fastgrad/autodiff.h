@@ -87,6 +87,9 @@ void set_grad(const TensorPtr& t, TensorPtr g);
 // Whether `from` is one of `targets` or is computed from one of them on the tape
 // (the transforms' "does this value carry my derivative" check; walks the graph).
 bool reaches(const Tensor& from, const Tensors& targets);
+// The leaves requiring grad that the tape reaches from `roots`, each once (fg.checkpoint
+// finds the parameters a function closes over this way).
+Tensors graph_leaves(const Tensors& roots);
 
 // In-place ops (inplace.cpp). `fn(self)` computes the new value out of place from the
 // target's old value; inplace_ checks PyTorch's rules (the `result` dtype must cast to the

@@ -222,18 +222,21 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return reshape(r, shape);
 }
 
-bool reaches(const Tensor& from, const Tensors& targets) {
-  if (!from.defined()) return false;
-  std::unordered_set<const TensorImpl*> tg;
-  for (auto& t : targets)
-    if (t.defined()) tg.insert(t.get());
-  if (tg.count(from.get())) return true;
+namespace {
+// Visits every tensor the tape reaches from `roots` (each node once, inputs in order) until
+// `visit` returns true; returns whether it did.
+template <class Visit>
+bool walk_tape(const Tensors& roots, Visit&& visit) {
   std::vector<std::shared_ptr<Node>> stack;
   std::unordered_set<const Node*> seen;
-  if (from.impl()->grad_fn) {
-    stack.push_back(from.impl()->grad_fn);
-    seen.insert(stack.back().get());
-  }
+  auto see = [&](const Tensor& t) {
+    if (!t.defined()) return false;
+    if (visit(t)) return true;
+    if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second) stack.push_back(t.impl()->grad_fn);
+    return false;
+  };
+  for (auto it = roots.rbegin(); it != roots.rend(); ++it)
+    if (see(*it)) return true;
   while (!stack.empty()) {
     std::shared_ptr<Node> n = std::move(stack.back());
     stack.pop_back();
@@ -242,14 +245,28 @@ bool reaches(const Tensor& from, const Tensors& targets) {
       std::lock_guard<std::mutex> lock(n->mu);  // a concurrent backward may free them
       ins = n->inputs;
     }
-    for (auto& t : ins) {
-      if (!t.defined()) continue;
-      if (tg.count(t.get())) return true;
-      if (t.impl()->grad_fn && seen.insert(t.impl()->grad_fn.get()).second)
-        stack.push_back(t.impl()->grad_fn);
-    }
+    for (auto it = ins.rbegin(); it != ins.rend(); ++it)
+      if (see(*it)) return true;
   }
   return false;
+}
+}  // namespace
+
+bool reaches(const Tensor& from, const Tensors& targets) {
+  std::unordered_set<const TensorImpl*> tg;
+  for (auto& t : targets)
+    if (t.defined()) tg.insert(t.get());
+  return walk_tape({from}, [&](const Tensor& t) { return tg.count(t.get()) > 0; });
+}
+
+Tensors graph_leaves(const Tensors& roots) {
+  Tensors out;
+  std::unordered_set<const TensorImpl*> seen;
+  walk_tape(roots, [&](const Tensor& t) {
+    if (!t.impl()->grad_fn && t.requires_grad() && seen.insert(t.get()).second) out.push_back(t);
+    return false;
+  });
+  return out;
 }
 
 std::mutex& leaf_grad_mutex(const TensorImpl* t) {

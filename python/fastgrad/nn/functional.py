@@ -1298,6 +1298,10 @@ def instance_norm(
     (C,) are used instead, and in use_input_stats mode they are updated with the batch mean
     of the per-instance statistics (unbiased variance), as PyTorch. Same shape."""
     x = _t(input)
+    running_mean, running_var = (
+        None if a is None else tensor_arg(a, "instance_norm", n)
+        for a, n in ((running_mean, "running_mean"), (running_var, "running_var"))
+    )
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected an input of shape (N, C, *spatial), got shape {x.shape}")
     n, c = x.shape[0], x.shape[1]

@@ -13,7 +13,7 @@ Where things live
 the aliases; ``_args``: argument/output checking and flattening shared by all
 transforms; ``_metric``: sharp (Cholesky or conjugate gradients); ``_reverse``: grad,
 value_and_grad, vjp; ``_forward``: jvp; ``_jacobian``: jacrev, jacfwd, jacobian,
-hessian, hvp; ``_gradcheck``: gradcheck. Each imports only modules listed before it.
+hessian, hvp; ``_gradcheck``: gradcheck; ``_checkpoint``: checkpoint (remat). Each imports only modules listed before it.
 
 How nesting works
 -----------------
@@ -47,13 +47,14 @@ function that truly ignores its input still gets zeros (JAX/torch.func semantics
 
 from __future__ import annotations
 
+from ._checkpoint import checkpoint, remat
 from ._custom import custom_jvp, custom_vjp
-from ._forward import jvp
+from ._forward import jvp, linearize
 from ._gradcheck import GradcheckError, gradcheck
 from ._jacobian import hessian, hvp, jacfwd, jacobian, jacrev
 from ._jit import jit
 from ._metric import sharp
-from ._reverse import grad, value_and_grad, vjp
+from ._reverse import grad, linear_transpose, stop_gradient, value_and_grad, vjp
 
 __all__ = [
     "grad",
@@ -71,4 +72,9 @@ __all__ = [
     "jit",
     "custom_vjp",
     "custom_jvp",
+    "checkpoint",
+    "remat",
+    "stop_gradient",
+    "linearize",
+    "linear_transpose",
 ]

@@ -113,3 +113,25 @@ def jvp_call(
     if has_aux:
         return out, out_t, aux
     return out, out_t
+
+
+def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``out, f_jvp = fg.linearize(f, x, θ)`` (JAX's): ``f_jvp(u_x, u_θ)`` is the JVP
+    ``J u`` at the given primals (each tangent shaped like its primal; the result shaped
+    like ``out``), callable many times. fastgrad has no symbolic linear map to keep, so each
+    call is one forward-mode pass of ``f`` at the saved primals (a JAX linearize keeps the
+    linearized program instead: less compute per call, more memory)."""
+    check_callable(f, "linearize")
+    if not primals:
+        raise TypeError("linearize: at least one primal is required")
+    out = f(*primals)
+
+    def f_jvp(*tangents: Any) -> Any:
+        """``J u``: one tangent per primal (its shape); the result has the output's shape."""
+        if len(tangents) != len(primals):
+            raise TypeError(
+                f"linearize: f_jvp takes {len(primals)} tangents (one per primal), got {len(tangents)}"
+            )
+        return jvp_call(f, primals, tangents, False, "linearize")[1]
+
+    return out, f_jvp

@@ -201,3 +201,30 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
+
+
+def stop_gradient(x: Any) -> Any:
+    """``jax.lax.stop_gradient``: the same values (a pytree of tensors, each its own shape)
+    as constants for every transform: no reverse-mode gradient and no forward-mode tangent
+    flows through them. Non-tensor leaves pass through."""
+    leaves, td = tree_flatten(x)
+    out = []
+    for v in leaves:
+        if isinstance(v, Tensor):
+            v = v.detach()
+            for level in state.levels:
+                v._clear_tangent(level)
+        out.append(v)
+    return td.unflatten(out)
+
+
+def linear_transpose(f: Callable[..., Any], *primals: Any) -> Callable[..., tuple[Any, ...]]:
+    """``f_t = fg.linear_transpose(f, x, θ)`` (JAX's): for ``f`` linear in its inputs,
+    ``f_t(w)`` is ``Jᵀ w`` — one cotangent per primal, shaped like it, for ``w`` shaped
+    like ``f``'s output. The primals fix shapes and dtypes only (a linear map's transpose
+    does not depend on the point); ``f`` is traced once and its tape reused per call."""
+    check_callable(f, "linear_transpose")
+    if not primals:
+        raise TypeError("linear_transpose: at least one primal is required")
+    _, vjp_fn = vjp(f, *primals)
+    return vjp_fn
