@@ -59,8 +59,11 @@ std::vector<T> run(fk::ReduceOp op, const std::vector<T>& x, const Dims& ks, con
   return out;
 }
 
+// The kernel sums in lanes and chunks (its own fixed order), the reference in one row-major
+// pass: integers, max and min agree exactly; float sums agree to the rounding error of
+// reordering `terms` values of magnitude <= `mag` in the accumulator (double for both).
 template <typename T>
-void expect_close(const std::vector<T>& got, const std::vector<T>& want) {
+void expect_close(const std::vector<T>& got, const std::vector<T>& want, double terms = 0, double mag = 0) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     if constexpr (std::is_integral_v<T>) {
@@ -68,8 +71,9 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want) {
     } else if (std::isnan(want[i])) {
       EXPECT_TRUE(std::isnan(got[i])) << "at " << i;
     } else {
-      // Same order of accumulation in the same precision: equal, not just close.
-      EXPECT_EQ(got[i], want[i]) << "at " << i;
+      const double rounding = std::numeric_limits<T>::epsilon() * std::abs(double(want[i]));
+      const double reorder = terms * mag * std::numeric_limits<double>::epsilon();
+      EXPECT_NEAR(double(got[i]), double(want[i]), rounding + reorder) << "at " << i;
     }
   }
 }
@@ -114,12 +118,15 @@ void check_all_layouts(uint32_t seed) {
         kt::random_buffer<T>(l.n, seed, std::is_integral_v<T> ? -9 : -3, std::is_integral_v<T> ? 9 : 3);
     const auto xp = kt::random_buffer<T>(l.n, seed + 1, std::is_integral_v<T> ? -2 : 0.9,
                                          std::is_integral_v<T> ? 2 : 1.1);
+    const double terms = double(kt::numel(l.rs));
     for (auto op : {fk::ReduceOp::Sum, fk::ReduceOp::Max, fk::ReduceOp::Min}) {
       SCOPED_TRACE(static_cast<int>(op));
-      expect_close(run<T>(op, x, l.ks, l.kst, l.rs, l.rst), reference<T>(op, x, l.ks, l.kst, l.rs, l.rst));
+      expect_close(run<T>(op, x, l.ks, l.kst, l.rs, l.rst), reference<T>(op, x, l.ks, l.kst, l.rs, l.rst),
+                   terms, 3.0 * terms);
     }
+    // |partial products| stay within 1.1^terms; each reordered product is off by a few ulp.
     expect_close(run<T>(fk::ReduceOp::Prod, xp, l.ks, l.kst, l.rs, l.rst),
-                 reference<T>(fk::ReduceOp::Prod, xp, l.ks, l.kst, l.rs, l.rst));
+                 reference<T>(fk::ReduceOp::Prod, xp, l.ks, l.kst, l.rs, l.rst), terms, std::pow(1.1, terms));
   }
 }
 
@@ -128,6 +135,54 @@ void check_all_layouts(uint32_t seed) {
 TEST(ReduceKernels, FloatLayouts) { check_all_layouts<float>(1); }
 TEST(ReduceKernels, DoubleLayouts) { check_all_layouts<double>(2); }
 TEST(ReduceKernels, Int64Layouts) { check_all_layouts<int64_t>(3); }
+
+// Long reductions go through lanes and chunks (kChunk = 2^15 values) and threads: the
+// result must not depend on the thread count, and must match the row-major reference.
+TEST(ReduceKernels, LongReductionsAreCloseAndThreadCountIndependent) {
+  struct Case {
+    Dims ks, kst, rs, rst;
+    int64_t n;
+  };
+  const std::vector<Case> cases = {
+      {{}, {}, {300001}, {1}, 300001},            // one long run, pieces of it
+      {{3}, {100003}, {100003}, {1}, 300009},     // few outputs, long rows
+      {{}, {}, {700, 513}, {513, 1}, 700 * 513},  // many short rows per chunk
+      {{5}, {1}, {40000}, {5}, 200000},           // strided run (no lanes)
+      {{2000}, {1}, {300}, {2000}, 600000},       // leading-axis (columnwise) path
+  };
+  const int saved = fastgrad::get_num_threads();
+  for (const auto& c : cases) {
+    const auto x = kt::random_buffer<double>(c.n, 11, -1.0, 1.0);
+    const auto xf = kt::random_buffer<float>(c.n, 12, -1.0, 1.0);
+    const auto xi = kt::random_buffer<int64_t>(c.n, 13, -1000, 1000);
+    const double terms = double(kt::numel(c.rs));
+    fastgrad::set_num_threads(1);
+    const auto one = run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst);
+    const auto one_f = run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst);
+    fastgrad::set_num_threads(2);
+    EXPECT_EQ(run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), one);
+    EXPECT_EQ(run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), one_f);
+    expect_close(one, reference<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), terms, terms);
+    expect_close(one_f, reference<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), terms, terms);
+    for (auto op : {fk::ReduceOp::Sum, fk::ReduceOp::Max, fk::ReduceOp::Min})
+      expect_close(run<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst),
+                   reference<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst));
+    for (auto op : {fk::ReduceOp::Max, fk::ReduceOp::Min})
+      expect_close(run<double>(op, x, c.ks, c.kst, c.rs, c.rst),
+                   reference<double>(op, x, c.ks, c.kst, c.rs, c.rst));
+  }
+  fastgrad::set_num_threads(saved);
+}
+
+TEST(ReduceKernels, NaNAnywhereInALongRunPropagates) {
+  for (int64_t at : {int64_t(0), int64_t(7), int64_t(40000), int64_t(99999)}) {
+    std::vector<double> x(100000, 1.0);
+    x[static_cast<size_t>(at)] = NAN;
+    const Dims ks{}, kst{}, rs{100000}, rst{1};
+    for (auto op : {fk::ReduceOp::Max, fk::ReduceOp::Min, fk::ReduceOp::Sum})
+      EXPECT_TRUE(std::isnan(run<double>(op, x, ks, kst, rs, rst)[0])) << at;
+  }
+}
 
 TEST(ReduceKernels, EmptyReducedSpaceGivesTheIdentity) {
   const std::vector<double> x{1.0};

@@ -6,94 +6,61 @@
 #include <type_traits>
 #include <vector>
 
-#include "../map/strided.h"
 #include "../parallel_for.h"
 #include "../wrap.h"
+#include "reduce_impl.h"
 
 namespace fastgrad::kernels {
 
 namespace {
 
-// Walks with these strides visit a row-major block whose innermost step is `unit`
-// (size-1 axes ignored, as Tensor::is_contiguous).
-bool row_major(const int64_t* shape, const int64_t* strides, int64_t nd, int64_t unit) {
-  int64_t acc = unit;
-  for (int64_t i = nd; i-- > 0;) {
-    if (shape[i] == 1) continue;
-    if (strides[i] != acc) return false;
-    acc *= shape[i];
+using reduce_detail::reduce_strided;
+
+// float accumulates in double; double and int64 in themselves (int64 wraps modulo 2^64).
+template <typename T>
+using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+template <typename T>
+struct SumPolicy {
+  using Acc = kernels::Acc<T>;
+  static Acc init() { return Acc(0); }
+  static Acc step(Acc a, T v) { return wrap_add(a, Acc(v)); }
+  static Acc merge(Acc a, Acc b) { return wrap_add(a, b); }
+  static T finish(Acc a) { return static_cast<T>(a); }
+};
+
+template <typename T>
+struct ProdPolicy {
+  using Acc = kernels::Acc<T>;
+  static Acc init() { return Acc(1); }
+  static Acc step(Acc a, T v) { return wrap_mul(a, Acc(v)); }
+  static Acc merge(Acc a, Acc b) { return wrap_mul(a, b); }
+  static T finish(Acc a) { return static_cast<T>(a); }
+};
+
+// max/min propagate NaN: once the accumulator is NaN no comparison replaces it, and a NaN
+// value replaces anything (a select, so the lanes vectorise).
+template <typename T, bool Max>
+struct ExtremumPolicy {
+  using Acc = T;
+  static Acc init() {
+    if constexpr (std::numeric_limits<T>::has_infinity)
+      return Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    else
+      return Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
   }
-  return true;
-}
-
-int64_t numel(const int64_t* s, int64_t nd) {
-  int64_t n = 1;
-  for (int64_t d = 0; d < nd; ++d) n *= s[d];
-  return n;
-}
-
-template <typename T, ReduceOp K>
-void reduce_impl(const T* px, const int64_t* kshape, const int64_t* kstr, int64_t knd, const int64_t* rshape,
-                 const int64_t* rstr, int64_t rnd, T* po) {
-  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
-  const int64_t nk = numel(kshape, knd), nr = numel(rshape, rnd);
-  const InterruptPoll ip;  // a broadcast view can make nr astronomically large
-  auto init = [] {
-    if (K == ReduceOp::Sum) return Acc(0);
-    if (K == ReduceOp::Prod) return Acc(1);
-    if (K == ReduceOp::Max)
-      return std::numeric_limits<Acc>::has_infinity ? -std::numeric_limits<Acc>::infinity()
-                                                    : std::numeric_limits<Acc>::lowest();
-    return std::numeric_limits<Acc>::has_infinity ? std::numeric_limits<Acc>::infinity()
-                                                  : std::numeric_limits<Acc>::max();
-  };
-  auto combine = [](Acc a, T v) -> Acc {
-    if (K == ReduceOp::Sum) return wrap_add(a, Acc(v));
-    if (K == ReduceOp::Prod) return wrap_mul(a, Acc(v));
-    if constexpr (std::is_floating_point_v<T>) {
-      if (v != v || a != a) return std::numeric_limits<Acc>::quiet_NaN();
-    }
-    if (K == ReduceOp::Max) return v > a ? Acc(v) : a;
-    return v < a ? Acc(v) : a;
-  };
-
-  // Fast path: the reduced axes lead a contiguous block -> accumulate whole rows of the
-  // kept block (same per-output order as the general walk).
-  if (K == ReduceOp::Sum && nk > 1 && row_major(kshape, kstr, knd, 1) && row_major(rshape, rstr, rnd, nk)) {
-    std::vector<Acc> acc(static_cast<size_t>(nk), Acc(0));
-    for (int64_t r = 0; r < nr; ++r) {
-      if ((r & 63) == 0) ip.check();  // serial: throwing here is outside any region
-      const T* row = px + r * nk;
-      for (int64_t k = 0; k < nk; ++k) acc[k] = wrap_add(acc[k], Acc(row[k]));
-    }
-    for (int64_t k = 0; k < nk; ++k) po[k] = static_cast<T>(acc[k]);
-    return;
+  static Acc step(Acc a, T v) {
+    bool take = Max ? v > a : v < a;
+    if constexpr (std::is_floating_point_v<T>) take = take || v != v;
+    return take ? v : a;
   }
-  // Reduced index space walked as runs over its innermost axis.
-  const int64_t rin = rnd == 0 ? 1 : rshape[rnd - 1];
-  const int64_t rin_st = rnd == 0 ? 0 : rstr[rnd - 1];
-  const int64_t rond = rnd == 0 ? 0 : rnd - 1;  // the outer reduced axes
-  const int64_t nrout = numel(rshape, rond);
-  auto one = [&](int64_t k) {
-    const T* base = px + offset_of(k, kshape, kstr, knd);
-    Acc a = init();
-    for (int64_t o = 0; o < nrout; ++o) {
-      const T* p = base + offset_of(o, rshape, rstr, rond);
-      // Runs are walked in pieces so a poll comes between them (same summation order).
-      for (int64_t i0 = 0; i0 < rin; i0 += kInterruptPiece) {
-        if (ip.requested()) return;
-        const int64_t i1 = std::min(rin, i0 + kInterruptPiece);
-        if (rin_st == 1)
-          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i]);
-        else
-          for (int64_t i = i0; i < i1; ++i) a = combine(a, p[i * rin_st]);
-      }
-    }
-    po[k] = static_cast<T>(a);
-  };
-  parallel_for(nk, nk * nr >= kParallelGrain, one);
-  ip.check();
-}
+  static Acc merge(Acc a, Acc b) {
+    if constexpr (std::is_floating_point_v<T>)
+      if (a != a) return a;
+    return step(a, b);
+  }
+  static T finish(Acc a) { return a; }
+};
 
 }  // namespace
 
@@ -102,13 +69,13 @@ void reduce(ReduceOp op, const T* x, const int64_t* ks, const int64_t* kst, int6
             const int64_t* rst, int64_t rnd, T* out) {
   switch (op) {
     case ReduceOp::Sum:
-      return reduce_impl<T, ReduceOp::Sum>(x, ks, kst, knd, rs, rst, rnd, out);
+      return reduce_strided(SumPolicy<T>{}, x, ks, kst, knd, rs, rst, rnd, out);
     case ReduceOp::Max:
-      return reduce_impl<T, ReduceOp::Max>(x, ks, kst, knd, rs, rst, rnd, out);
+      return reduce_strided(ExtremumPolicy<T, true>{}, x, ks, kst, knd, rs, rst, rnd, out);
     case ReduceOp::Min:
-      return reduce_impl<T, ReduceOp::Min>(x, ks, kst, knd, rs, rst, rnd, out);
+      return reduce_strided(ExtremumPolicy<T, false>{}, x, ks, kst, knd, rs, rst, rnd, out);
     case ReduceOp::Prod:
-      return reduce_impl<T, ReduceOp::Prod>(x, ks, kst, knd, rs, rst, rnd, out);
+      return reduce_strided(ProdPolicy<T>{}, x, ks, kst, knd, rs, rst, rnd, out);
   }
 }
 
