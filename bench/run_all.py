@@ -35,6 +35,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("activations.py", []),
     ("pooling.py", []),
     ("train_step.py", []),
+    ("reduce.py", []),
     ("hvp.py", []),
     ("jacobian.py", []),
     ("distributed.py", []),
