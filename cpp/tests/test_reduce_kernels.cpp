@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "../src/kernels/reduce/reduce.h"
+#include "fastgrad/kernels/dispatch.h"
 #include "fastgrad/parallel.h"
 #include "kernel_test_util.h"
 
@@ -132,9 +133,22 @@ void check_all_layouts(uint32_t seed) {
 
 }  // namespace
 
-TEST(ReduceKernels, FloatLayouts) { check_all_layouts<float>(1); }
-TEST(ReduceKernels, DoubleLayouts) { check_all_layouts<double>(2); }
-TEST(ReduceKernels, Int64Layouts) { check_all_layouts<int64_t>(3); }
+// Every layout on every ISA path this machine has (the float run kernels are per ISA).
+template <typename T>
+void check_all_isas(uint32_t seed) {
+  const fk::Isa saved = fk::active_isa();
+  for (fk::Isa isa : {fk::Isa::Scalar, fk::Isa::Avx2, fk::Isa::Avx512}) {
+    if (!fk::isa_supported(isa)) continue;
+    SCOPED_TRACE(fk::isa_name(isa));
+    fk::set_isa(isa);
+    check_all_layouts<T>(seed);
+  }
+  fk::set_isa(saved);
+}
+
+TEST(ReduceKernels, FloatLayouts) { check_all_isas<float>(1); }
+TEST(ReduceKernels, DoubleLayouts) { check_all_isas<double>(2); }
+TEST(ReduceKernels, Int64Layouts) { check_all_isas<int64_t>(3); }
 
 // Long reductions go through lanes and chunks (kChunk = 2^15 values) and threads: the
 // result must not depend on the thread count, and must match the row-major reference.
@@ -151,27 +165,33 @@ TEST(ReduceKernels, LongReductionsAreCloseAndThreadCountIndependent) {
       {{2000}, {1}, {300}, {2000}, 600000},       // leading-axis (columnwise) path
   };
   const int saved = fastgrad::get_num_threads();
-  for (const auto& c : cases) {
-    const auto x = kt::random_buffer<double>(c.n, 11, -1.0, 1.0);
-    const auto xf = kt::random_buffer<float>(c.n, 12, -1.0, 1.0);
-    const auto xi = kt::random_buffer<int64_t>(c.n, 13, -1000, 1000);
-    const double terms = double(kt::numel(c.rs));
-    fastgrad::set_num_threads(1);
-    const auto one = run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst);
-    const auto one_f = run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst);
-    fastgrad::set_num_threads(2);
-    EXPECT_EQ(run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), one);
-    EXPECT_EQ(run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), one_f);
-    expect_close(one, reference<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), terms, terms);
-    expect_close(one_f, reference<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), terms, terms);
-    for (auto op : {fk::ReduceOp::Sum, fk::ReduceOp::Max, fk::ReduceOp::Min})
-      expect_close(run<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst),
-                   reference<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst));
-    for (auto op : {fk::ReduceOp::Max, fk::ReduceOp::Min})
-      expect_close(run<double>(op, x, c.ks, c.kst, c.rs, c.rst),
-                   reference<double>(op, x, c.ks, c.kst, c.rs, c.rst));
-  }
+  const fk::Isa saved_isa = fk::active_isa();
+  for (fk::Isa isa : {fk::Isa::Scalar, fk::Isa::Avx2, fk::Isa::Avx512})
+    for (const auto& c : cases) {
+      if (!fk::isa_supported(isa)) continue;
+      SCOPED_TRACE(fk::isa_name(isa));
+      fk::set_isa(isa);
+      const auto x = kt::random_buffer<double>(c.n, 11, -1.0, 1.0);
+      const auto xf = kt::random_buffer<float>(c.n, 12, -1.0, 1.0);
+      const auto xi = kt::random_buffer<int64_t>(c.n, 13, -1000, 1000);
+      const double terms = double(kt::numel(c.rs));
+      fastgrad::set_num_threads(1);
+      const auto one = run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst);
+      const auto one_f = run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst);
+      fastgrad::set_num_threads(2);
+      EXPECT_EQ(run<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), one);
+      EXPECT_EQ(run<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), one_f);
+      expect_close(one, reference<double>(fk::ReduceOp::Sum, x, c.ks, c.kst, c.rs, c.rst), terms, terms);
+      expect_close(one_f, reference<float>(fk::ReduceOp::Sum, xf, c.ks, c.kst, c.rs, c.rst), terms, terms);
+      for (auto op : {fk::ReduceOp::Sum, fk::ReduceOp::Max, fk::ReduceOp::Min})
+        expect_close(run<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst),
+                     reference<int64_t>(op, xi, c.ks, c.kst, c.rs, c.rst));
+      for (auto op : {fk::ReduceOp::Max, fk::ReduceOp::Min})
+        expect_close(run<double>(op, x, c.ks, c.kst, c.rs, c.rst),
+                     reference<double>(op, x, c.ks, c.kst, c.rs, c.rst));
+    }
   fastgrad::set_num_threads(saved);
+  fk::set_isa(saved_isa);
 }
 
 TEST(ReduceKernels, NaNAnywhereInALongRunPropagates) {

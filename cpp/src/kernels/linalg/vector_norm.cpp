@@ -11,11 +11,13 @@ namespace fastgrad::kernels {
 namespace {
 
 using reduce_detail::reduce_strided;
+using reduce_detail::RunKind;
 
 // Every norm accumulates in double (a float32 input neither overflows nor loses digits).
 template <typename T>
 struct TwoNorm {
   using Acc = double;
+  static constexpr RunKind kRun = RunKind::SumSq;
   static Acc init() { return 0.0; }
   static Acc step(Acc a, T v) { return a + double(v) * double(v); }
   static Acc merge(Acc a, Acc b) { return a + b; }
@@ -25,6 +27,7 @@ struct TwoNorm {
 template <typename T>
 struct OneNorm {
   using Acc = double;
+  static constexpr RunKind kRun = RunKind::None;
   static Acc init() { return 0.0; }
   static Acc step(Acc a, T v) { return a + std::abs(double(v)); }
   static Acc merge(Acc a, Acc b) { return a + b; }
@@ -34,6 +37,7 @@ struct OneNorm {
 template <typename T>
 struct CountNonzero {  // ord 0 (NaN counts: NaN != 0)
   using Acc = double;
+  static constexpr RunKind kRun = RunKind::None;
   static Acc init() { return 0.0; }
   static Acc step(Acc a, T v) { return a + (v != T(0) ? 1.0 : 0.0); }
   static Acc merge(Acc a, Acc b) { return a + b; }
@@ -43,6 +47,7 @@ struct CountNonzero {  // ord 0 (NaN counts: NaN != 0)
 template <typename T>
 struct PowNorm {
   using Acc = double;
+  static constexpr RunKind kRun = RunKind::None;
   double p;
   Acc init() const { return 0.0; }
   Acc step(Acc a, T v) const { return a + std::pow(std::abs(double(v)), p); }
@@ -54,6 +59,7 @@ struct PowNorm {
 template <typename T, bool Max>
 struct AbsExtremum {
   using Acc = double;
+  static constexpr RunKind kRun = RunKind::None;
   static Acc init() {
     return Max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   }

@@ -8,6 +8,7 @@
 
 #include "../parallel_for.h"
 #include "../wrap.h"
+#include "fastgrad/kernels/dispatch.h"
 #include "reduce_impl.h"
 
 namespace fastgrad::kernels {
@@ -15,6 +16,7 @@ namespace fastgrad::kernels {
 namespace {
 
 using reduce_detail::reduce_strided;
+using reduce_detail::RunKind;
 
 // float accumulates in double; double and int64 in themselves (int64 wraps modulo 2^64).
 template <typename T>
@@ -23,6 +25,7 @@ using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
 template <typename T>
 struct SumPolicy {
   using Acc = kernels::Acc<T>;
+  static constexpr RunKind kRun = std::is_floating_point_v<T> ? RunKind::Sum : RunKind::None;
   static Acc init() { return Acc(0); }
   static Acc step(Acc a, T v) { return wrap_add(a, Acc(v)); }
   static Acc merge(Acc a, Acc b) { return wrap_add(a, b); }
@@ -32,6 +35,7 @@ struct SumPolicy {
 template <typename T>
 struct ProdPolicy {
   using Acc = kernels::Acc<T>;
+  static constexpr RunKind kRun = RunKind::None;
   static Acc init() { return Acc(1); }
   static Acc step(Acc a, T v) { return wrap_mul(a, Acc(v)); }
   static Acc merge(Acc a, Acc b) { return wrap_mul(a, b); }
@@ -43,6 +47,7 @@ struct ProdPolicy {
 template <typename T, bool Max>
 struct ExtremumPolicy {
   using Acc = T;
+  static constexpr RunKind kRun = RunKind::None;
   static Acc init() {
     if constexpr (std::numeric_limits<T>::has_infinity)
       return Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
@@ -140,5 +145,57 @@ FG_INSTANTIATE(int64_t)
 #undef FG_INSTANTIATE
 template void exclusive_products_rows<float>(const float*, float*, int64_t, int64_t);
 template void exclusive_products_rows<double>(const double*, double*, int64_t, int64_t);
+
+namespace reduce_detail {
+namespace {
+
+// The portable run kernels: eight interleaved lanes (the compiler keeps them in SSE2
+// registers), merged as a fixed tree.
+template <bool Square, typename T>
+double scalar_run(const T* x, int64_t n) {
+  double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) l[j] += Square ? double(x[i + j]) * double(x[i + j]) : double(x[i + j]);
+  double s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+  for (; i < n; ++i) s += Square ? double(x[i]) * double(x[i]) : double(x[i]);
+  return s;
+}
+
+template <bool Square, typename T>
+void scalar_add_row(double* acc, const T* x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc[j] += Square ? double(x[j]) * double(x[j]) : double(x[j]);
+}
+
+template <bool Square, typename T>
+void scalar_add4_row(double* acc, const T* x, int64_t s, int64_t n) {
+  auto sc = [&](int64_t i) { return Square ? double(x[i]) * double(x[i]) : double(x[i]); };
+  for (int64_t j = 0; j < n; ++j) acc[j] += (sc(j) + sc(j + s)) + (sc(j + 2 * s) + sc(j + 3 * s));
+}
+
+}  // namespace
+
+const RunKernels& run_kernels_scalar() {
+  static const RunKernels k{
+      scalar_run<false, float>,       scalar_run<false, double>,    scalar_run<true, float>,
+      scalar_run<true, double>,       scalar_add_row<false, float>, scalar_add_row<false, double>,
+      scalar_add_row<true, float>,    scalar_add_row<true, double>, scalar_add4_row<false, float>,
+      scalar_add4_row<false, double>, scalar_add4_row<true, float>, scalar_add4_row<true, double>,
+  };
+  return k;
+}
+
+const RunKernels& run_kernels() {
+  switch (active_isa()) {
+    case Isa::Avx512:
+      return run_kernels_avx512();
+    case Isa::Avx2:
+      return run_kernels_avx2();
+    default:
+      return run_kernels_scalar();
+  }
+}
+
+}  // namespace reduce_detail
 
 }  // namespace fastgrad::kernels

@@ -13,10 +13,46 @@
 #include <cstdint>
 #include <vector>
 
+#include <type_traits>
+
 #include "../map/strided.h"
 #include "../parallel_for.h"
+#include "reduce_runs.h"
 
 namespace fastgrad::kernels::reduce_detail {
+
+// A policy whose contiguous runs are plain sums (or sums of squares) of float/double
+// values into a double says so (kRun), and those runs go to the per-ISA kernels.
+enum class RunKind { None, Sum, SumSq };
+
+template <class P, typename T>
+constexpr bool kFastRuns =
+    P::kRun != RunKind::None && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+
+template <RunKind K, typename T>
+double fast_run(const T* p, int64_t n) {
+  const RunKernels& k = run_kernels();
+  if constexpr (std::is_same_v<T, float>)
+    return K == RunKind::Sum ? k.sum_f32(p, n) : k.sumsq_f32(p, n);
+  else
+    return K == RunKind::Sum ? k.sum_f64(p, n) : k.sumsq_f64(p, n);
+}
+
+// Adds rows r0.. of the leading-axis block into acc: four at a time, then one at a time.
+template <RunKind K, typename T>
+void fast_add_rows(double* acc, const T* p, int64_t stride, int64_t rows, int64_t n) {
+  const RunKernels& k = run_kernels();
+  int64_t r = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    for (; r + 4 <= rows; r += 4)
+      (K == RunKind::Sum ? k.add4_row_f32 : k.addsq4_row_f32)(acc, p + r * stride, stride, n);
+    for (; r < rows; ++r) (K == RunKind::Sum ? k.add_row_f32 : k.addsq_row_f32)(acc, p + r * stride, n);
+  } else {
+    for (; r + 4 <= rows; r += 4)
+      (K == RunKind::Sum ? k.add4_row_f64 : k.addsq4_row_f64)(acc, p + r * stride, stride, n);
+    for (; r < rows; ++r) (K == RunKind::Sum ? k.add_row_f64 : k.addsq_row_f64)(acc, p + r * stride, n);
+  }
+}
 
 constexpr int64_t kChunk = int64_t(1) << 15;
 constexpr int kLanes = 8;
@@ -43,6 +79,9 @@ inline bool row_major(const int64_t* shape, const int64_t* strides, int64_t nd, 
 template <typename T, class P>
 typename P::Acc run(const P& pol, const T* p, int64_t n, int64_t st) {
   using Acc = typename P::Acc;
+  if constexpr (kFastRuns<P, T>) {
+    if (st == 1) return pol.merge(pol.init(), fast_run<P::kRun>(p, n));
+  }
   Acc a = pol.init();
   int64_t i = 0;
   if (st == 1 && n >= 2 * kLanes) {
@@ -76,10 +115,17 @@ void reduce_strided(const P& pol, const T* px, const int64_t* kshape, const int6
       Acc acc[kCols];
       const int64_t w = k1 - k0;
       for (int64_t j = 0; j < w; ++j) acc[j] = pol.init();
-      for (int64_t r = 0; r < nr; ++r) {
-        if ((r & 1023) == 0 && ip.requested()) return;  // parallel_for throws after the region
-        const T* row = px + r * nk + k0;
-        for (int64_t j = 0; j < w; ++j) acc[j] = pol.step(acc[j], row[j]);
+      for (int64_t r0 = 0; r0 < nr; r0 += 1024) {
+        if (ip.requested()) return;  // parallel_for throws after the region
+        const int64_t r1 = std::min(nr, r0 + 1024);
+        if constexpr (kFastRuns<P, T>) {
+          fast_add_rows<P::kRun>(acc, px + r0 * nk + k0, nk, r1 - r0, w);
+        } else {
+          for (int64_t r = r0; r < r1; ++r) {
+            const T* row = px + r * nk + k0;
+            for (int64_t j = 0; j < w; ++j) acc[j] = pol.step(acc[j], row[j]);
+          }
+        }
       }
       for (int64_t j = 0; j < w; ++j) po[k0 + j] = pol.finish(acc[j]);
     });
