@@ -318,7 +318,9 @@ def _chain_events(lib):
     mod = fg if lib == "fg" else torch
     rng = np.random.default_rng(3)
     ws = [rng.standard_normal((3, 3)) for _ in range(3)]
-    ws = [fg.tensor(w, requires_grad=True) if lib == "fg" else torch.tensor(w, requires_grad=True) for w in ws]
+    ws = [
+        fg.tensor(w, requires_grad=True) if lib == "fg" else torch.tensor(w, requires_grad=True) for w in ws
+    ]
     x = mod.ones(3, dtype=mod.float64)
     events = []
     h = x
@@ -330,9 +332,7 @@ def _chain_events(lib):
             acts.append(h)
             h.register_hook(lambda g, i=i: events.append(f"act{i}"))
     for i, w in enumerate(ws):
-        w.register_post_accumulate_grad_hook(
-            lambda p, i=i: events.append((f"post{i}", _np(p.grad).copy()))
-        )
+        w.register_post_accumulate_grad_hook(lambda p, i=i: events.append((f"post{i}", _np(p.grad).copy())))
         w.register_hook(lambda g, i=i: events.append(f"leaf{i}"))
     h.sum().backward()
     return events, [_np(w.grad) for w in ws]
@@ -425,7 +425,8 @@ def test_post_accumulate_hooks_thread_safe_on_a_shared_leaf():
         t.join()
     assert len(calls) == n_threads * reps  # once per backward, none lost
     ref = sum(
-        reps * (np.tanh(np.ones(8) * (k + 1)) + np.ones(8) * (k + 1) * (1 - np.tanh(np.ones(8) * (k + 1)) ** 2))
+        reps
+        * (np.tanh(np.ones(8) * (k + 1)) + np.ones(8) * (k + 1) * (1 - np.tanh(np.ones(8) * (k + 1)) ** 2))
         for k in range(n_threads)
     )
     np.testing.assert_allclose(_np(w.grad), ref, rtol=1e-10)
