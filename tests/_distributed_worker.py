@@ -230,6 +230,29 @@ def case_fit(out: str) -> None:
         )
 
 
+def case_fit_sampler(out: str) -> None:
+    """fit with a DistributedSampler loader (batches already per rank): the reference is
+    one process whose batches are the union of the ranks' batches (FG_REPLICAS ranks)."""
+    from fastgrad.data import DataLoader, DistributedSampler, TensorDataset
+
+    x, y = _data(45)
+    ds = TensorDataset(fg.tensor(x), fg.tensor(y))
+    model = _model()
+    opt = fg.optim.SGD(model.parameters(), lr=0.1)
+    n = dist.world_size()
+    if n > 1:
+        loader = DataLoader(ds, 4, sampler=DistributedSampler(ds, shuffle=True, seed=2))
+    else:
+        reps = int(os.environ["FG_REPLICAS"])
+        shares = [list(DistributedSampler(ds, reps, r, shuffle=True, seed=2)) for r in range(reps)]
+        batches = [sum((s[k : k + 4] for s in shares), []) for k in range(0, len(shares[0]), 4)]
+        loader = DataLoader(ds, batch_sampler=batches)
+    hist = fg.train.fit(model, fg.nn.functional.cross_entropy, opt, loader, epochs=1, progress=False)
+    w = np.concatenate([np.asarray(p.detach()).ravel() for p in model.parameters()])
+    if dist.rank() == 0:
+        np.savez(out, train_loss=np.array(hist["train_loss"]), weights=w)
+
+
 def case_die(out: str) -> None:
     """Rank 1 dies in the middle of a step; the others must not hang."""
     dist.init()

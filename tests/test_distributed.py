@@ -177,6 +177,15 @@ def test_fit_under_mpirun_matches_one_process(tmp_path):
 
 
 @needs_mpi
+def test_fit_with_distributed_sampler_matches_the_union_batches(tmp_path):
+    for n in (2, 3):
+        ref = _results("fit_sampler", 1, tmp_path, extra_env={"FG_REPLICAS": str(n)})
+        got = _results("fit_sampler", n, tmp_path)
+        for k in ("train_loss", "weights"):
+            np.testing.assert_allclose(got[k], ref[k], rtol=1e-6, atol=1e-12, err_msg=f"{k}, {n} ranks")
+
+
+@needs_mpi
 @pytest.mark.parametrize("case", ["die", "raise"])
 def test_a_dying_rank_ends_the_job(tmp_path, case):
     t0 = time.perf_counter()
