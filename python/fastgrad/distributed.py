@@ -88,6 +88,11 @@ def is_available() -> bool:
 def _mpi_module() -> Any:
     global _MPI
     if _MPI is None:
+        # Open MPI's non-blocking allreduce (libnbc, what DDP's overlapped buckets use):
+        # Rabenseifner's algorithm starts a 1 MB bucket in ~10-30 us where the default
+        # choice took 100-200 us on the calling thread (bench/README.md); the environment
+        # variable, read by MPI_Init, still overrides it. Other MPIs ignore it.
+        os.environ.setdefault("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "rabenseifner")
         try:
             from mpi4py import MPI  # noqa: PLC0415  (starts MPI: only on first use)
         except ImportError as e:
