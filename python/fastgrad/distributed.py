@@ -33,6 +33,7 @@ __all__ = [
     "init",
     "is_available",
     "is_initialized",
+    "launched",
     "rank",
     "reduce_scatter",
     "reduce_scatter_tensor",
