@@ -198,3 +198,21 @@ def test_a_dying_rank_ends_the_job(tmp_path, case):
         assert "boom on rank 1" in text and "aborting the MPI job" in text
     else:
         assert "exit" in text.lower()
+
+
+@needs_mpi
+def test_cli_trains_digits_cnn_data_parallel_with_one_output(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "runs"
+    cmd = ["mpirun", "-n", "2", "--oversubscribe", sys.executable, "-m", "fastgrad", "train", "digits_cnn"]
+    p = subprocess.run(
+        cmd + ["--epochs", "2", "--out", str(out)], env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("[1/1] digits_cnn") == 1  # rank 0 prints, rank 1 is silent
+    assert p.stdout.count("test accuracy =") == 1
+    assert p.stderr.count("digits 2/2: train_loss=") == 1  # one bar, one line per epoch
+    assert p.stderr.count("digits 1/2:   0%") <= 1  # the bar (with tqdm) is rank 0's alone
+    assert (out / "digits_cnn" / "model.fg").exists()
+    ck = fg.load(str(out / "digits_cnn" / "model.fg"))
+    assert len(ck["history"]["train_loss"]) == 2
