@@ -227,10 +227,11 @@ class DistributedDataParallel(Module):
         self._started += 1
 
     def _test(self) -> None:
-        for b in self._buckets:
-            if b.req is not None:
-                b.req.Test()
-                return
+        # MPI progresses a non-blocking collective only inside MPI calls: one Testall per
+        # hook keeps the buckets in flight moving while backward computes.
+        reqs = [b.req for b in self._buckets[: self._next] if b.req is not None]
+        if reqs:
+            self._dist._mpi_module().Request.Testall(reqs)
 
     def _finish(self) -> None:
         import time
