@@ -309,3 +309,124 @@ def test_backward_hook_exception_propagates_unchanged():
     x = fg.tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(Stop, match="from the hook"):
         fl(x).sum().backward()
+
+
+# ------------------------------------------------------------------ leaf hooks during the pass
+def _chain_events(lib):
+    """A chain w0 -> w1 -> w2 (y = w2·tanh(w1·tanh(w0·x))): a non-leaf hook on each layer's
+    input records when the engine reaches it; leaf hooks record when each weight is final."""
+    mod = fg if lib == "fg" else torch
+    rng = np.random.default_rng(3)
+    ws = [rng.standard_normal((3, 3)) for _ in range(3)]
+    ws = [
+        fg.tensor(w, requires_grad=True) if lib == "fg" else torch.tensor(w, requires_grad=True) for w in ws
+    ]
+    x = mod.ones(3, dtype=mod.float64)
+    events = []
+    h = x
+    acts = []
+    for i, w in enumerate(ws):
+        h = w @ h
+        if i < 2:
+            h = h.tanh()
+            acts.append(h)
+            h.register_hook(lambda g, i=i: events.append(f"act{i}"))
+    for i, w in enumerate(ws):
+        w.register_post_accumulate_grad_hook(lambda p, i=i: events.append((f"post{i}", _np(p.grad).copy())))
+        w.register_hook(lambda g, i=i: events.append(f"leaf{i}"))
+    h.sum().backward()
+    return events, [_np(w.grad) for w in ws]
+
+
+def test_leaf_hooks_fire_when_the_leaf_gradient_is_final_like_torch():
+    fe, fgrads = _chain_events("fg")
+    te, tgrads = _chain_events("torch")
+    names = lambda ev: [e if isinstance(e, str) else e[0] for e in ev]  # noqa: E731
+    # w2 is final before act1's hook runs, w1 before act0's: not at the end of the pass
+    assert names(fe) == names(te) == ["leaf2", "post2", "act1", "leaf1", "post1", "act0", "leaf0", "post0"]
+    for a, b in zip([e for e in fe if not isinstance(e, str)], [e for e in te if not isinstance(e, str)]):
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-12)  # the hook sees the accumulated .grad
+    for a, b in zip(fgrads, tgrads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_post_accumulate_hook_sees_total_grad_once_per_backward():
+    res = {}
+    for lib, x in zip(("fg", "torch"), _pair((4,), 11)):
+        calls = []
+        h = x.register_post_accumulate_grad_hook(lambda p, calls=calls: calls.append((p, _np(p.grad).copy())))
+        x.register_hook(lambda g: g * 2)  # runs before accumulation, replaces the gradient
+        y = x * x
+        z = (y * 3 + y.sin() + x).sum()  # several paths into x: one call with their sum
+        z.backward(retain_graph=True)
+        z.backward()  # accumulates onto the first: the hook sees the running .grad
+        h.remove()
+        (x * 5).sum().backward()
+        res[lib] = ([c[1] for c in calls], _np(x.grad), [c[0] is x for c in calls])
+    f, t = res["fg"], res["torch"]
+    assert len(f[0]) == len(t[0]) == 2
+    assert f[2] == [True, True]
+    for a, b in zip(f[0], t[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(f[1], t[1], rtol=1e-12)
+
+
+def test_post_accumulate_hook_rules():
+    x = fg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (x * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        fg.tensor([1.0]).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(TypeError, match="callable"):
+        x.register_post_accumulate_grad_hook(3)
+    # not run by autograd.grad (nothing is accumulated), as torch
+    calls = []
+    x.register_post_accumulate_grad_hook(lambda p: calls.append(1))
+    fg.autograd.grad((x * x).sum(), x)
+    assert calls == [] and x.grad is None
+    x.sum().backward()
+    x.backward(fg.ones_like(x))  # a root that is itself the leaf
+    assert calls == [1, 1]
+    np.testing.assert_array_equal(_np(x.grad), [2.0, 2.0])
+
+    class Stop(Exception):
+        pass
+
+    w = fg.tensor([1.0], requires_grad=True)
+
+    def boom(p):
+        raise Stop("post hook")
+
+    w.register_post_accumulate_grad_hook(boom)
+    with pytest.raises(Stop, match="post hook"):
+        (w * 2).sum().backward()
+
+
+def test_post_accumulate_hooks_thread_safe_on_a_shared_leaf():
+    w = fg.tensor(np.ones(8), requires_grad=True)
+    calls = []
+    lock = threading.Lock()
+
+    def hook(p):
+        with lock:
+            calls.append(threading.get_ident())
+
+    w.register_post_accumulate_grad_hook(hook)
+    n_threads, reps = 4, 25
+
+    def work(k):
+        for _ in range(reps):
+            ((w * (k + 1)).tanh() * w).sum().backward()
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(calls) == n_threads * reps  # once per backward, none lost
+    ref = sum(
+        reps
+        * (np.tanh(np.ones(8) * (k + 1)) + np.ones(8) * (k + 1) * (1 - np.tanh(np.ones(8) * (k + 1)) ** 2))
+        for k in range(n_threads)
+    )
+    np.testing.assert_allclose(_np(w.grad), ref, rtol=1e-10)

@@ -53,6 +53,22 @@ void bind_autograd(py::module_& m, TensorClass& T) {
        "by backward or autograd.grad; a Tensor it returns replaces the gradient. handle.remove() unregisters "
        "it.")
       .def(
+          "register_post_accumulate_grad_hook",
+          [](const TP& t, py::object fn) {
+            if (!PyCallable_Check(fn.ptr()))
+              throw TypeError(std::string("register_post_accumulate_grad_hook: expected a callable, got ") +
+                              Py_TYPE(fn.ptr())->tp_name);
+            PyRef f = py_ref(std::move(fn));
+            int64_t id = add_post_accumulate_grad_hook(
+                t, [f](const Tensor& leaf) { with_gil([&] { (*f)(opt_tensor(leaf)); }); });
+            return HookHandle{t, id};
+          },
+          py::arg("hook"),
+          "register_post_accumulate_grad_hook(hook) -> handle\n\nhook(tensor) runs (its result ignored) "
+          "right after backward accumulated this leaf's gradient of the pass into .grad, as soon as that "
+          "gradient is final during the pass (not at its end), once per backward. handle.remove() "
+          "unregisters it.")
+      .def(
           "retain_grad", [](const TP& t) { retain_grad(t); },
           "retain_grad() -> None\n\nA non-leaf tensor keeps its gradient (its shape) in .grad after "
           "backward.")

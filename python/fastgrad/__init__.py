@@ -120,6 +120,15 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: ops.set_main_thread(_threading.get_ident()))
 
 
+def __getattr__(name: str):  # noqa: ANN202
+    # fg.distributed is imported on first use (it never starts MPI by being imported).
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'fastgrad' has no attribute {name!r}")
+
+
 def empty_cache() -> None:
     """Returns the allocator's cached blocks to the system."""
     ops.empty_cache()

@@ -8,6 +8,11 @@ Options: --epochs N, --out DIR (default ./runs), --seed S, --threads T, --no-pro
 Each run writes DIR/NAME/loss.png, a predictions-vs-truth or confusion-matrix plot,
 and DIR/NAME/model.fg (model + optimizer state + history, loadable with fg.load);
 DIR/summary.json collects the final metrics.
+
+Under an MPI launcher (``mpirun -n 4 fastgrad train digits_cnn``, ``srun fastgrad ...``)
+the models train data-parallel (``fg.train.fit`` detects the launch): rank 0 prints the
+progress and the table and writes the files; the other ranks print nothing and write
+into a temporary directory they delete.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import json
 import os
 import sys
 import time
-from typing import Optional
+from typing import Any, Optional
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -75,7 +80,29 @@ def main(argv: Optional[list[str]] = None) -> int:
         )
         return 2
     import fastgrad as fg
+    from fastgrad import distributed as dist
 
+    scratch = None
+    if dist.launched():  # mpirun/srun with several processes: data-parallel training
+        dist.init()
+        if dist.rank() != 0:
+            import shutil
+            import tempfile
+
+            scratch = tempfile.mkdtemp(prefix=f"fastgrad-rank{dist.rank()}-")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (closed at exit)
+            try:
+                return _train(args, names, fg, scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return _train(args, names, fg, scratch)
+
+
+def _train(args: argparse.Namespace, names: list[str], fg: Any, scratch: Optional[str]) -> int:
+    from .examples import MODELS
+
+    if scratch is not None:
+        args.out = scratch
     if args.threads is not None:
         fg.set_num_threads(max(1, args.threads))
     os.makedirs(args.out, exist_ok=True)

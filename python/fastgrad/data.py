@@ -356,6 +356,78 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
+class DistributedSampler(Sampler):
+    """The share of the indices of one process in data-parallel training
+    (``torch.utils.data.DistributedSampler``): rank r of ``num_replicas`` gets indices
+    r, r + num_replicas, r + 2·num_replicas, ... of one order common to all ranks.
+
+    The order is ``range(len(dataset))`` or, with ``shuffle``, a permutation drawn from
+    ``seed + epoch`` (NumPy's generator: the same on every rank, new after ``set_epoch``;
+    not torch's permutation). Without ``drop_last`` the order is padded with its own first
+    indices to a multiple of ``num_replicas`` (every rank gets ceil(N / replicas)); with it
+    the tail is dropped (floor). ``num_replicas``/``rank`` default to
+    ``fg.distributed.world_size()``/``rank()`` (read from the launcher's environment).
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        num_replicas: Optional[int] = None,
+        rank: Optional[int] = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        from . import distributed as _dist
+
+        if num_replicas is None:
+            num_replicas = _dist.world_size()
+        if rank is None:
+            rank = _dist.rank()
+        for name, v in (("num_replicas", num_replicas), ("rank", rank), ("seed", seed)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"DistributedSampler: {name} must be an int, got {type(v).__name__}")
+        if num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be >= 1, got {num_replicas}")
+        if rank < 0 or rank >= num_replicas:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = int(num_replicas)
+        self.rank = int(rank)
+        self.epoch = 0
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_last = bool(drop_last)
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas != 0:
+            self.num_samples = math.ceil((n - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(n / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            idx = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            idx = np.arange(n)
+        if not self.drop_last:
+            pad = self.total_size - n
+            if pad > 0 and n > 0:
+                idx = np.concatenate([idx, np.tile(idx, -(-pad // n))[:pad]])
+        else:
+            idx = idx[: self.total_size]
+        return iter(idx[self.rank : self.total_size : self.num_replicas].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch the next shuffle is drawn from (call it at each epoch's start, on
+        every rank, so that ranks agree and epochs differ)."""
+        self.epoch = int(epoch)
+
+
 class BatchSampler(Sampler):
     """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one short
     unless ``drop_last``)."""

@@ -33,7 +33,8 @@ class TrainState:
     ``model``, ``optimizer``, ``loss_fn``; ``epoch`` (0-based, current), ``epochs``;
     ``step`` (optimizer updates so far); ``steps_per_epoch`` (batches, 0 if unknown);
     ``history`` (what ``fit`` returns); ``ema`` (set by the EMA callback); a callback sets
-    ``stop = True`` to end training after the current epoch.
+    ``stop = True`` to end training after the current epoch; ``rank``, ``world_size`` and
+    ``ddp`` describe data-parallel training (0, 1 and None otherwise).
     """
 
     def __init__(
@@ -50,6 +51,11 @@ class TrainState:
         self.history: dict[str, list[Any]] = {"epoch": [], "train_loss": [], "lr": [], "time": []}
         self.ema: Any = None
         self.stop = False
+        # Data-parallel training (fit(distributed=...)): this process's rank, the world
+        # size, and ``ddp``, the DistributedDataParallel wrapper the loop runs (else None).
+        self.rank = 0
+        self.world_size = 1
+        self.ddp: Any = None
 
     @contextlib.contextmanager
     def averaged(self) -> Iterator[None]:
@@ -140,7 +146,13 @@ class Validation(Callback):
     def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
         """Adds ``val_*`` entries to ``logs`` (with the EMA weights when an EMA is in use)."""
         with state.averaged():
-            ev = evaluate(state.model, self.loss_fn or state.loss_fn, self.loader, self.metrics)
+            ev = evaluate(
+                state.model,
+                self.loss_fn or state.loss_fn,
+                self.loader,
+                self.metrics,
+                _shard=(state.rank, state.world_size) if state.world_size > 1 else None,
+            )
         for k, v in ev.items():
             logs["val_" + k] = v
 
@@ -268,8 +280,9 @@ class ModelCheckpoint(Callback):
                 return
             self.best = v
         path = str(self.path).format(epoch=state.epoch + 1)
-        with state.averaged():
-            save(state.model.state_dict(), path)
+        if state.rank == 0:  # data-parallel: written once, by rank 0
+            with state.averaged():
+                save(state.model.state_dict(), path)
         self.saved.append(path)
 
 
@@ -316,11 +329,47 @@ def _call_loss(loss_fn: Callable, pred: Any, y: Any, w: Any) -> Tensor:
     return loss_fn(pred, y) if w is None else loss_fn(pred, y, sample_weight=w)
 
 
+def _rows(n: int, rank: int, world: int) -> tuple[int, int]:
+    """Rank ``rank``'s contiguous share [lo, hi) of n rows (the first n % world ranks
+    get one more, as numpy.array_split)."""
+    q, r = divmod(n, world)
+    lo = rank * q + min(rank, r)
+    return lo, lo + q + (1 if rank < r else 0)
+
+
+def _take(v: Any, lo: int, hi: int) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (tuple, list)):
+        return type(v)(_take(u, lo, hi) for u in v)
+    if isinstance(v, dict):
+        return {k: _take(u, lo, hi) for k, u in v.items()}
+    return v[lo:hi]
+
+
+def _allreduce_floats(values: list[float]) -> list[float]:
+    """Sums of ``values`` over the data-parallel processes (float64)."""
+    from . import distributed as dist
+    from ._tensor import float64
+    from ._tensor import tensor as _tensor
+
+    t = _tensor(np.asarray(values, dtype=np.float64), dtype=float64)
+    dist.all_reduce(t, "sum")
+    dist.broadcast(t, 0)  # rank 0's bits everywhere: decisions on them agree
+    return [float(v) for v in np.asarray(t)]
+
+
 def evaluate(
-    model: Any, loss_fn: Callable, loader: Any, metrics: Optional[dict[str, Callable]] = None
+    model: Any,
+    loss_fn: Callable,
+    loader: Any,
+    metrics: Optional[dict[str, Callable]] = None,
+    _shard: Optional[tuple[int, int]] = None,
 ) -> dict[str, float]:
     """Mean loss (weighted by batch size, or by Σω with per-example weights) and metrics
-    over ``loader``, in eval mode without recording gradients; restores the mode."""
+    over ``loader``, in eval mode without recording gradients; restores the mode.
+    (``_shard=(rank, world)``: data-parallel, each process evaluates its share of every
+    batch and the sums are reduced across processes.)"""
     was_training = model.training
     model.eval()
     total, n = 0.0, 0.0
@@ -330,6 +379,11 @@ def evaluate(
         with no_grad():
             for batch in loader:
                 x, y, w = _split(batch)
+                if _shard is not None:
+                    lo, hi = _rows(int(x.shape[0]), *_shard)
+                    if hi <= lo:
+                        continue
+                    x, y, w = _take(x, lo, hi), _take(y, lo, hi), _take(w, lo, hi)
                 pred = model(x)
                 nb = _size(x, w)
                 total += float(_call_loss(loss_fn, pred, y, w).item()) * nb
@@ -340,6 +394,11 @@ def evaluate(
                 mcount += rows
     finally:
         model.train(was_training)
+    if _shard is not None:
+        keys = list(msum)
+        red = _allreduce_floats([total, n, mcount] + [msum[k] for k in keys])
+        total, n, mcount = red[0], red[1], red[2]
+        msum = dict(zip(keys, red[3:]))
     out = {"loss": total / n if n else float("nan")}
     for k in msum:
         out[k] = msum[k] / mcount if mcount else float("nan")
@@ -420,6 +479,7 @@ def fit(
     desc: str = "epoch",
     callback: Optional[Callable[[int, dict[str, Any]], Any]] = None,
     callbacks: Sequence[Callback] = (),
+    distributed: Optional[bool] = None,
 ) -> dict[str, list[Any]]:
     """Trains ``model`` and returns the history ``{"epoch": [...], "train_loss": [...],
     "val_loss": [...], "val_<metric>": [...], "lr": [...], "time": [...]}``.
@@ -443,6 +503,18 @@ def fit(
     * ``callback``: ``fn(epoch, logs)`` at each epoch end; ``callbacks``: ``Callback``
       objects, run after the built-in EMA, Validation and LRScheduler callbacks and before
       Progress and EarlyStopping (so keys they add to ``logs`` are printed and recorded).
+    * ``distributed``: data-parallel training over MPI (``fg.distributed``); None (the
+      default) turns it on when the process was started by ``mpirun``/``srun`` with more
+      than one process. Every process runs ``fit`` with the same arguments (same seed);
+      the model is wrapped in ``fg.nn.parallel.DistributedDataParallel`` (rank 0's weights
+      broadcast, gradients averaged in overlapped buckets). Each global batch of
+      ``train_loader`` is split into contiguous per-rank shares and each rank's loss scaled
+      by its share, so every update equals the single-process one (to rounding) for any
+      number of ranks. A loader whose sampler is a ``DistributedSampler`` is already
+      per-rank: its batches are used whole (the global batch size is summed across ranks
+      each batch). Validation is split the same way, losses and metrics are reduced across
+      ranks, the progress bar and ModelCheckpoint files are rank 0's only, and the early
+      stopping decision is rank 0's, broadcast (so all ranks stop at the same epoch).
     """
     if accumulate < 1:
         raise ValueError(f"fit: accumulate must be >= 1, got {accumulate}")
@@ -463,7 +535,19 @@ def fit(
         cbs.append(EMACallback(ema))
     if val_loader is not None:
         cbs.append(Validation(val_loader, loss_fn, metrics))
-    cbs += [LRScheduler(scheduler, scheduler_interval), _Timer(), *callbacks, Progress(progress, desc)]
+    from . import distributed as dist
+
+    use_dist = dist.launched() if distributed is None else bool(distributed)
+    rank, world = 0, 1
+    if use_dist:
+        dist.init()
+        rank, world = dist.rank(), dist.world_size()
+    cbs += [
+        LRScheduler(scheduler, scheduler_interval),
+        _Timer(),
+        *callbacks,
+        Progress(progress and rank == 0, desc),
+    ]
     if callback is not None:
         cbs.append(LambdaCallback(callback))
     if es is not None:
@@ -473,6 +557,13 @@ def fit(
     except TypeError:
         steps = 0
     state = TrainState(model, optimizer, loss_fn, epochs, steps)
+    state.rank, state.world_size = rank, world
+    if use_dist and world > 1:
+        from .nn.parallel import DistributedDataParallel
+
+        state.ddp = model if isinstance(model, DistributedDataParallel) else DistributedDataParallel(model)
+        if state.ddp is model:
+            state.model = model.module
     _run(state, train_loader, accumulate, clip, cbs)
     return state.history
 
@@ -488,18 +579,41 @@ def _run(state: TrainState, loader: Any, accumulate: int, clip: Optional[float],
     on_batch, on_step = _overriding(cbs, "on_batch_end"), _overriding(cbs, "on_step_end")
     params = [p for g in optimizer.param_groups for p in g["params"]]
     total = count = 0.0
+    ddp, rank, world = state.ddp, state.rank, state.world_size
+    forward = ddp if ddp is not None else model
+    # Data-parallel: with a DistributedSampler the batches are this rank's already;
+    # otherwise every rank reads the same global batches and takes its share of rows.
+    sampler = getattr(loader, "sampler", None)
+    presharded = ddp is not None and getattr(sampler, "num_replicas", 1) > 1
 
     def run_group(group: list) -> None:
         nonlocal total, count
         n_group = sum(nb for _, nb in group)
-        for (x, y, w), nb in group:
-            loss = _call_loss(loss_fn, model(x), y, w)
-            lv = float(loss.item())
-            if not math.isfinite(lv):
-                raise FloatingPointError(f"fit: loss became {lv} at epoch {state.epoch + 1}")
-            (loss * (nb / n_group) if len(group) > 1 else loss).backward()
-            total += lv * nb
-            count += nb
+        if presharded:
+            n_group = _allreduce_floats([n_group])[0]
+        for i, ((x, y, w), nb) in enumerate(group):
+            sync = ddp is None or i == len(group) - 1
+            ctx = contextlib.nullcontext() if sync else ddp.no_sync()
+            if ddp is not None and not presharded:
+                lo, hi = _rows(int(x.shape[0]), rank, world)
+                x, y, w = _take(x, lo, hi), _take(y, lo, hi), _take(w, lo, hi)
+                nb_r = _size(x, w) if hi > lo else 0.0
+            else:
+                nb_r = nb
+            with ctx:
+                if nb_r == 0:  # no rows here: a zero contribution, so every rank reduces
+                    lv = 0.0
+                    sum((p * 0).sum() for p in ddp._params).backward()  # type: ignore[union-attr]
+                else:
+                    loss = _call_loss(loss_fn, forward(x), y, w)
+                    lv = float(loss.item())
+                    if not math.isfinite(lv):
+                        raise FloatingPointError(f"fit: loss became {lv} at epoch {state.epoch + 1}")
+                    # DDP averages over ranks: world·(n_r/N) makes it the global mean.
+                    scale = (nb_r / n_group) * (world if ddp is not None else 1)
+                    (loss * scale if scale != 1 else loss).backward()
+            total += lv * nb_r
+            count += nb_r
             for f in on_batch:
                 f(state, lv)
         if clip is not None:
@@ -515,6 +629,8 @@ def _run(state: TrainState, loader: Any, accumulate: int, clip: Optional[float],
     model.train()
     for epoch in range(state.epochs):
         state.epoch, state.epoch_start = epoch, time.perf_counter()
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)  # type: ignore[union-attr]
         for cb in cbs:
             cb.on_epoch_start(state)
         total, count = 0.0, 0.0
@@ -528,11 +644,15 @@ def _run(state: TrainState, loader: Any, accumulate: int, clip: Optional[float],
                 group = []
         if group:
             run_group(group)
+        if ddp is not None:
+            total, count = _allreduce_floats([total, count])
         logs: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / count if count else float("nan")}
         for cb in cbs:
             cb.on_epoch_end(state, logs)
         for k, v in logs.items():
             state.history.setdefault(k, []).append(v)
+        if ddp is not None:  # rank 0 decides: every rank stops at the same epoch
+            state.stop = bool(_allreduce_floats([float(state.stop) if rank == 0 else 0.0])[0])
         if state.stop:
             break
     for cb in cbs:

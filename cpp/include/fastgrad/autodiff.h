@@ -39,16 +39,22 @@ struct Node {
 // backward/grad call and may return a replacement (undefined: keep it). Hooks run
 // without any engine lock held, in registration order, on the thread running backward.
 using GradHook = std::function<Tensor(const Tensor&)>;
+// Tensor.register_post_accumulate_grad_hook (leaves only): hook(tensor) runs right after a
+// backward accumulated the leaf's gradient of that pass into .grad, during the pass.
+using PostAccumulateHook = std::function<void(const Tensor&)>;
 struct GradHooks {
   std::mutex mu;  // registration may race a backward reading the list
   std::vector<std::pair<int64_t, GradHook>> list;
+  std::vector<std::pair<int64_t, PostAccumulateHook>> post;  // ids shared with `list`
   int64_t next_id = 0;
   bool retain = false;              // retain_grad(): the (hooked) gradient lands in .grad
   std::weak_ptr<TensorImpl> owner;  // the tensor (retain_grad writes its .grad)
 };
 // Returns an id for remove_grad_hook. RuntimeError on a tensor that does not require grad.
 int64_t add_grad_hook(const TensorPtr& t, GradHook fn);
-void remove_grad_hook(const TensorPtr& t, int64_t id);
+void remove_grad_hook(const TensorPtr& t, int64_t id);  // either kind
+// RuntimeError on a non-leaf or a tensor that does not require grad (PyTorch).
+int64_t add_post_accumulate_grad_hook(const TensorPtr& t, PostAccumulateHook fn);
 // Non-leaf tensors keep their .grad after backward; a no-op on leaves (PyTorch).
 void retain_grad(const TensorPtr& t);
 bool retains_grad(const TensorPtr& t);

@@ -346,6 +346,28 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       stack.push_back(items.size() - 1);
     }
   };
+  // Leaves with hooks (register_hook, register_post_accumulate_grad_hook): their hooks run
+  // once, on the total gradient of this pass, as soon as it is final (PyTorch runs them in
+  // AccumulateGrad, as soon as it is ready): each one counts the edges of this pass that
+  // may still bring it a contribution (backward() only; grad() runs leaf hooks at the end).
+  struct HookedLeaf {
+    Tensor leaf;
+    Tensor sum;
+    size_t pending = 0;
+  };
+  std::vector<HookedLeaf> hooked;
+  std::unordered_map<const TensorImpl*, size_t> hooked_at;
+  std::vector<std::pair<size_t, size_t>> leaf_edges;  // (item, hooked leaf) per edge
+  auto hooked_leaf = [&](const Tensor& t) {
+    auto at = hooked_at.emplace(t.get(), hooked.size());
+    if (at.second) hooked.push_back(HookedLeaf{t, {}, 0});
+    ++hooked[at.first->second].pending;
+    return at.first->second;
+  };
+  auto is_hooked_leaf = [&](const Tensor& t) {
+    return !cap && !t.impl()->grad_fn && t.impl()->hooks && t.requires_grad();
+  };
+  std::vector<size_t> root_leaves;
   Tensors seeds(roots.size());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
@@ -367,6 +389,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
     seeds[i] = g;
     if (r.impl()->grad_fn) visit(r.impl()->grad_fn);
+    if (is_hooked_leaf(r)) root_leaves.push_back(hooked_leaf(r));
   }
   while (!stack.empty()) {
     const size_t k = stack.back();
@@ -386,10 +409,14 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       // Under the lock another call cannot free the inputs, so they are walked in place
       // (visit() may reallocate `items`, never `n`). edge_input: an input rebased by a
       // later in-place op still means its old identity here (inplace.cpp).
-      for (const Tensor& x : n->inputs) {
+      for (size_t i = 0; i < n->inputs.size(); ++i) {
+        const Tensor& x = n->inputs[i];
         if (!x.defined()) continue;
         const Tensor& t = edge_input(*n, x);
-        if (t.impl()->grad_fn) visit(t.impl()->grad_fn);
+        if (t.impl()->grad_fn)
+          visit(t.impl()->grad_fn);
+        else if (n->needs_grad[i] && is_hooked_leaf(t))
+          leaf_edges.emplace_back(k, hooked_leaf(t));
       }
     }
   }
@@ -449,10 +476,21 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
     }
 
   GradModeGuard gm(create_graph);
-  // Leaves with hooks: their hooks see the total gradient, so it is summed here and
-  // accumulated into .grad after the pass (PyTorch runs them once, in AccumulateGrad).
-  std::vector<std::pair<Tensor, Tensor>> hooked_leaves;
-  std::unordered_map<const TensorImpl*, size_t> hooked_leaf_at;
+  // The hooked leaves each item feeds, settled once the item ran.
+  std::vector<std::vector<size_t>> item_leaves(leaf_edges.empty() ? 0 : items.size());
+  for (auto& e : leaf_edges) item_leaves[e.first].push_back(e.second);
+  auto finish_leaf = [&](const Tensor& leaf, const Tensor& g) {
+    GradHooks& h = *leaf.impl()->hooks;
+    accumulate_leaf(leaf, run_grad_hooks(h, g), create_graph);
+    run_post_accumulate_hooks(h, leaf);
+  };
+  auto settle = [&](size_t li) {
+    HookedLeaf& hl = hooked[li];
+    if (--hl.pending != 0 || !hl.sum.defined()) return;
+    Tensor g = std::move(hl.sum);
+    hl.sum = Tensor();
+    finish_leaf(hl.leaf, g);
+  };
   auto route = [&](const Tensor& x, const Tensor& g) {
     if (cap) {
       auto it = cap->index.find(x.get());
@@ -475,14 +513,17 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
         accumulate_leaf(x, g, create_graph);
         return;
       }
-      auto at = hooked_leaf_at.emplace(x.get(), hooked_leaves.size());
-      if (at.second)
-        hooked_leaves.emplace_back(x, g);
-      else
-        hooked_leaves[at.first->second].second = add_maybe(hooked_leaves[at.first->second].second, g);
+      auto at = hooked_at.find(x.get());
+      if (at == hooked_at.end() || hooked[at->second].pending == 0) {
+        finish_leaf(x, g);  // hooked during this pass: no count to wait for
+        return;
+      }
+      Tensor& sum = hooked[at->second].sum;
+      sum = add_maybe(sum, g);
     }
   };
   for (size_t i = 0; i < roots.size(); ++i) route(roots[i], fit_to(seeds[i], roots[i]));
+  for (size_t li : root_leaves) settle(li);
 
   for (size_t k : order) {
     Item& item = items[k];
@@ -597,9 +638,9 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       ++claims.freed;
     }
     item.inputs.clear();  // as the node's own inputs: saved tensors die as the pass goes
+    if (!item_leaves.empty())
+      for (size_t li : item_leaves[k]) settle(li);
   }
-  for (auto& lg : hooked_leaves)
-    accumulate_leaf(lg.first, run_grad_hooks(*lg.first.impl()->hooks, lg.second), create_graph);
   if (cap)
     for (auto& kv : cap->index) {
       const size_t i = kv.second;

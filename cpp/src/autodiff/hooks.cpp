@@ -35,15 +35,37 @@ int64_t add_grad_hook(const TensorPtr& t, GradHook fn) {
   return h->next_id++;
 }
 
+int64_t add_post_accumulate_grad_hook(const TensorPtr& t, PostAccumulateHook fn) {
+  if (!t->requires_grad)
+    throw RuntimeError(
+        "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require "
+        "gradient");
+  if (t->grad_fn)
+    throw RuntimeError(
+        "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on non-leaf "
+        "tensors");
+  auto h = hooks_of(t);
+  std::lock_guard<std::mutex> lock(h->mu);
+  h->post.emplace_back(h->next_id, std::move(fn));
+  return h->next_id++;
+}
+
 void remove_grad_hook(const TensorPtr& t, int64_t id) {
   if (!t->hooks) return;
-  GradHook dead;  // destroyed after the lock (it may own a Python callable)
+  GradHook dead;  // destroyed after the lock (they may own a Python callable)
+  PostAccumulateHook dead_post;
   std::lock_guard<std::mutex> lock(t->hooks->mu);
   auto& l = t->hooks->list;
   auto it = std::find_if(l.begin(), l.end(), [id](const auto& kv) { return kv.first == id; });
   if (it != l.end()) {
     dead = std::move(it->second);
     l.erase(it);
+  }
+  auto& pl = t->hooks->post;
+  auto pt = std::find_if(pl.begin(), pl.end(), [id](const auto& kv) { return kv.first == id; });
+  if (pt != pl.end()) {
+    dead_post = std::move(pt->second);
+    pl.erase(pt);
   }
 }
 
@@ -72,6 +94,16 @@ Tensor run_grad_hooks(GradHooks& h, const Tensor& g) {
     cur = r;
   }
   return cur;
+}
+
+void run_post_accumulate_hooks(GradHooks& h, const Tensor& leaf) {
+  std::vector<std::pair<int64_t, PostAccumulateHook>> list;
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    if (h.post.empty()) return;
+    list = h.post;
+  }
+  for (auto& kv : list) kv.second(leaf);
 }
 
 }  // namespace fastgrad

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import functional, init, interop, utils
+from . import functional, init, interop, parallel, utils
 from . import functional as F  # noqa: N812
 from .activation import (
     CELU,
@@ -117,6 +117,7 @@ __all__ = [
     "F",
     "init",
     "interop",
+    "parallel",
     "utils",
     "Module",
     "Parameter",
