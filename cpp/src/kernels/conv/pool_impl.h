@@ -66,25 +66,28 @@ inline void max_one(const Geom3& g, const WinView& w, const T* xp, int64_t od, i
       }
 }
 
-// One tap of the interior columns [a, b) of an output row: input column ow*s + off.
+// One tap of the interior columns [a, a + n) of an output row: input column ow*s + off
+// of the input row starting at plane offset r. The winners' plane offsets are kept as
+// int32 (the float lanes' width: one blend per vector, no widening) in tb[0, n).
 template <typename T, int SW>
-inline void max_tap(const T* __restrict xr, int64_t rb, int64_t a, int64_t b, int64_t s_rt, int64_t off,
-                    bool first, T* __restrict yr, int64_t* __restrict ar) {
-  const int64_t s = SW ? SW : s_rt;
+inline void max_tap(const T* __restrict xp, int32_t r, int64_t a, int32_t n, int64_t s_rt, int64_t off,
+                    bool first, T* __restrict yr, int32_t* __restrict tb) {
+  const int32_t s = SW ? SW : static_cast<int32_t>(s_rt);
+  const T* __restrict x0 = xp + r + a * s + off;
+  const int32_t i0 = r + static_cast<int32_t>(a * s + off);
+  T* __restrict y0 = yr + a;
   if (first) {
-    for (int64_t ow = a; ow < b; ++ow) {
-      const int64_t i = ow * s + off;
-      yr[ow] = xr[i];
-      ar[ow] = rb + i;
+    for (int32_t j = 0; j < n; ++j) {
+      y0[j] = x0[j * s];
+      tb[j] = i0 + j * s;
     }
     return;
   }
-  for (int64_t ow = a; ow < b; ++ow) {
-    const int64_t i = ow * s + off;
-    const T v = xr[i];
-    const bool u = beats(v, yr[ow]);
-    yr[ow] = u ? v : yr[ow];
-    ar[ow] = u ? rb + i : ar[ow];
+  for (int32_t j = 0; j < n; ++j) {
+    const T v = x0[j * s];
+    const bool u = beats(v, y0[j]);
+    y0[j] = u ? v : y0[j];
+    tb[j] = u ? i0 + j * s : tb[j];
   }
 }
 
@@ -106,7 +109,8 @@ void max_fwd_nchw(const Geom3& g, const WinView& w, const T* x, T* y, int64_t* a
         T* yr = y + orow;
         int64_t* ar = argmax + orow;
         const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
-        const bool empty = d0 >= d1 || h0 >= h1;
+        // Interior offsets are int32: planes of 2^31 elements or more take the one-by-one loop.
+        const bool empty = d0 >= d1 || h0 >= h1 || g.Pin > INT32_MAX;
         const int64_t ia = empty ? OW : a, ib = empty ? OW : b;
         for (int64_t ow = 0; ow < OW; ++ow) {
           if (ow == ia) ow = ib;  // [ia, ib) below
@@ -118,15 +122,21 @@ void max_fwd_nchw(const Geom3& g, const WinView& w, const T* x, T* y, int64_t* a
           ar[ow] = bi < 0 ? (Flat ? base : -1) : base + bi;
         }
         if (ia >= ib) continue;
-        bool first = true;
-        for (int64_t id = d0; id < d1; id += g.d[0])
-          for (int64_t ih = h0; ih < h1; ih += g.d[1]) {
-            const int64_t r = (id * H + ih) * W;
-            for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-              max_tap<T, SW>(xp + r, base + r, ia, ib, g.s[2], kw * g.d[2] - g.pl[2], first, yr, ar);
-              first = false;
+        for (int64_t c0 = ia; c0 < ib; c0 += kChunk) {
+          const int32_t n = static_cast<int32_t>(lmin(ib, c0 + kChunk) - c0);
+          int32_t tb[kChunk];
+          bool first = true;
+          for (int64_t id = d0; id < d1; id += g.d[0])
+            for (int64_t ih = h0; ih < h1; ih += g.d[1]) {
+              const int32_t r = static_cast<int32_t>((id * H + ih) * W);
+              for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                max_tap<T, SW>(xp, r, c0, n, g.s[2], kw * g.d[2] - g.pl[2], first, yr, tb);
+                first = false;
+              }
             }
-          }
+          int64_t* __restrict a0 = ar + c0;
+          for (int32_t j = 0; j < n; ++j) a0[j] = base + tb[j];
+        }
       }
   }
 }
