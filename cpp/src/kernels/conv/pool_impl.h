@@ -188,6 +188,26 @@ void max_fwd_nhwc(const Geom3& g, const WinView& w, const T* x, T* y, int64_t* a
 
 // ---------------------------------------------------------------- max backward
 
+// No dilation and stride >= kernel in every dim: each input cell lies in at most one
+// window, so a backward can write gx cells directly instead of accumulating.
+inline bool disjoint(const Geom3& g) {
+  for (int d = 0; d < 3; ++d)
+    if (g.d[d] != 1 || g.k[d] > g.s[d]) return false;
+  return true;
+}
+// ... and the windows cover the input exactly: no cell is left for a zero fill.
+inline bool tiles(const Geom3& g) {
+  for (int d = 0; d < 3; ++d)
+    if (g.k[d] != g.s[d] || g.pl[d] != 0 || g.out[d] * g.s[d] != g.in[d]) return false;
+  return true;
+}
+// The input range [lo, hi) of output o along dim d (no dilation).
+inline void window(const Geom3& g, int d, int64_t o, int64_t& lo, int64_t& hi) {
+  const int64_t start = o * g.s[d] - g.pl[d];
+  lo = start < 0 ? 0 : start;
+  hi = lmin(start + g.k[d], g.in[d]);
+}
+
 // Channels-last units: (image, block of channels); with few images the channels are
 // split so that every thread has work.
 inline int64_t channel_block(const Geom3& g, int64_t& nblk) {
@@ -222,14 +242,38 @@ void max_bwd(const Geom3& g, const T* gy, const int64_t* argmax, T* gx) {
     return;
   }
   if (g.N == 0 || C == 0) return;  // gx is empty (and the block split divides by N and C)
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+  const bool direct = disjoint(g), zero = !(direct && tiles(g));
   int64_t nblk;
   const int64_t cb = channel_block(g, nblk);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t u = 0; u < g.N * nblk; ++u) {
     const int64_t n = u / nblk, c0 = (u % nblk) * cb, c1 = lmin(C, c0 + cb);
     T* gn = gx + n * g.Pin * C;
-    for (int64_t i = 0; i < g.Pin; ++i)
-      for (int64_t c = c0; c < c1; ++c) gn[i * C + c] = T(0);
+    if (zero)
+      for (int64_t i = 0; i < g.Pin; ++i)
+        for (int64_t c = c0; c < c1; ++c) gn[i * C + c] = T(0);
+    if (direct) {
+      // Each cell of o's window gets go where it is the winner, else 0 (vectorised compare).
+      for (int64_t o = 0; o < g.Pout; ++o) {
+        const T* __restrict go = gy + (n * g.Pout + o) * C;
+        const int64_t* __restrict ao = argmax + (n * g.Pout + o) * C;
+        const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
+        int64_t d0, d1, h0, h1, w0, w1;
+        window(g, 0, od, d0, d1);
+        window(g, 1, oh, h0, h1);
+        window(g, 2, ow, w0, w1);
+        for (int64_t id = d0; id < d1; ++id)
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) {
+              const int64_t i = (id * H + ih) * W + iw;
+              T* __restrict gc = gn + i * C;
+              const int64_t ib = Flat ? (n * g.Pin + i) * C : i;
+              for (int64_t c = c0; c < c1; ++c) gc[c] = ao[c] == (Flat ? ib + c : ib) ? go[c] : T(0);
+            }
+      }
+      continue;
+    }
     for (int64_t o = 0; o < g.Pout; ++o) {
       const T* go = gy + (n * g.Pout + o) * C;
       const int64_t* ao = argmax + (n * g.Pout + o) * C;
@@ -378,25 +422,30 @@ void avg_bwd_nhwc(const Geom3& g, const WinView& w, const T* gy, T* gx) {
   const int64_t C = g.C_in, H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   const bool par = g.N * C * (g.Pout * g.K + g.Pin) > kParallelWork;
   if (g.N == 0 || C == 0) return;
+  const bool direct = disjoint(g), zero = !(direct && tiles(g));
   int64_t nblk;
   const int64_t cb = channel_block(g, nblk);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t u = 0; u < g.N * nblk; ++u) {
     const int64_t n = u / nblk, c0 = (u % nblk) * cb, c1 = lmin(C, c0 + cb);
     T* gn = gx + n * g.Pin * C;
-    for (int64_t i = 0; i < g.Pin; ++i)
-      for (int64_t c = c0; c < c1; ++c) gn[i * C + c] = T(0);
+    if (zero)
+      for (int64_t i = 0; i < g.Pin; ++i)
+        for (int64_t c = c0; c < c1; ++c) gn[i * C + c] = T(0);
     for (int64_t o = 0; o < g.Pout; ++o) {
       const T* __restrict go = gy + (n * g.Pout + o) * C;
       const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
       const int64_t cnt = avg_count(w, od, oh, ow);
-      if (cnt == 0) continue;
-      const T inv = T(1) / static_cast<T>(cnt);
+      if (cnt == 0 && !direct) continue;
+      const T inv = cnt != 0 ? T(1) / static_cast<T>(cnt) : T(0);
       for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
         for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih)
           for (int64_t iw = w.lo[2][ow]; iw < w.hi[2][ow]; ++iw) {
             T* __restrict gc = gn + ((id * H + ih) * W + iw) * C;
-            for (int64_t c = c0; c < c1; ++c) gc[c] += go[c] * inv;
+            if (direct)  // the only window holding this cell
+              for (int64_t c = c0; c < c1; ++c) gc[c] = cnt != 0 ? go[c] * inv : T(0);
+            else
+              for (int64_t c = c0; c < c1; ++c) gc[c] += go[c] * inv;
           }
     }
   }
