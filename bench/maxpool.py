@@ -3,13 +3,20 @@ NHWC (channels-last), 2x2 stride 2 and 3x3 stride 2 pad 1, fastgrad beside PyTor
 (NCHW tensors / torch.channels_last as the NHWC peer) and JAX jit reduce_window, in
 one run (interleaved rounds, medians).
 
-    python bench/maxpool.py [--rounds 15] [--threads N]
+    python bench/maxpool.py [--rounds 15] [--threads N] [--cpu-time]
+
+--cpu-time (implies --threads 1) times with the calling thread's CPU clock instead of the
+wall clock: on a machine shared with other jobs it leaves out the time spent descheduled.
+fastgrad and PyTorch run single-threaded on the calling thread; JAX runs on XLA's own
+threads, so it is left out in this mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import time
 
 import numpy as np
 
@@ -26,7 +33,22 @@ def out_size(n: int, k: int, s: int, p: int) -> int:
     return (n + 2 * p - k) // s + 1
 
 
-def case(kind: str, k: int, s: int, p: int, nhwc: bool, rounds: int, rng) -> dict[str, float]:
+def time_cpu(fns, rounds: int) -> dict[str, float]:
+    """Median CPU seconds of the calling thread per call, rounds interleaved as time_interleaved."""
+    for f in fns.values():
+        f()
+        f()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, f in fns.items():
+            t0 = time.thread_time()
+            f()
+            f()
+            samples[name].append((time.thread_time() - t0) / 2)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def case(kind: str, k: int, s: int, p: int, nhwc: bool, rounds: int, rng, cpu: bool) -> dict[str, float]:
     """Seconds per forward + backward for each system, interleaved."""
     oh, ow = out_size(H, k, s, p), out_size(W, k, s, p)
     shape = (N, H, W, C) if nhwc else (N, C, H, W)
@@ -68,7 +90,7 @@ def case(kind: str, k: int, s: int, p: int, nhwc: bool, rounds: int, rng) -> dic
             tpool(tx).backward(tg)
 
         fns["torch"] = torch_step
-    if jax is not None:
+    if jax is not None and not cpu:
         win = (1, k, k, 1) if nhwc else (1, 1, k, k)
         st = (1, s, s, 1) if nhwc else (1, 1, s, s)
         pad = ((0, 0), (p, p), (p, p), (0, 0)) if nhwc else ((0, 0), (0, 0), (p, p), (p, p))
@@ -79,7 +101,7 @@ def case(kind: str, k: int, s: int, p: int, nhwc: bool, rounds: int, rng) -> dic
         step = jax.jit(lambda v, gg: jax.vjp(pool, v)[1](gg))
         jx, jg = jnp.asarray(x), jnp.asarray(g)
         fns["jax"] = lambda: block(step(jx, jg))
-    return time_interleaved(fns, rounds=rounds)
+    return time_cpu(fns, rounds) if cpu else time_interleaved(fns, rounds=rounds)
 
 
 def main() -> None:
@@ -87,18 +109,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--cpu-time", action="store_true", help="process CPU time instead of wall time")
     args = ap.parse_args()
-    set_threads(args.threads)
+    set_threads(1 if args.cpu_time else args.threads)
     rng = np.random.default_rng(0)
     isa = fg._C.isa()
     print(
         f"pooling forward+backward on ({N}, {C}, {H}, {W}) float32, threads={fg.get_num_threads()}, "
-        f"ISA={isa}, loadavg={os.getloadavg()[0]:.2f}; ms (median of {args.rounds})"
+        f"ISA={isa}, loadavg={os.getloadavg()[0]:.2f}; {'CPU' if args.cpu_time else 'wall'} ms (median of {args.rounds})"
     )
     for kind in ("max", "avg"):
         for label, k, s, p in SHAPES:
             for nhwc in (False, True):
-                t = case(kind, k, s, p, nhwc, args.rounds, rng)
+                t = case(kind, k, s, p, nhwc, args.rounds, rng, args.cpu_time)
                 cells = "  ".join(f"{name} {v * 1e3:7.3f}" for name, v in t.items())
                 ratios = "  ".join(
                     f"vs {name} {v / t['fastgrad']:.2f}x" for name, v in t.items() if name != "fastgrad"
