@@ -328,8 +328,44 @@ kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& y
   return g;
 }
 
+Tensor max_pool_backward(const Tensor& gy, const Tensor& idx, const Shape& x_shape, const PoolParams& p);
+
+// gx = the scatter-add of gy through max pooling's winners (idx: flat indices into x):
+// the pooling kernel's own backward, linear in gy; its VJP gathers through idx.
+struct MaxPoolBackward : Primitive {
+  PoolParams p;
+  Shape x_shape;
+  MaxPoolBackward(PoolParams q, Shape xs) : p(q), x_shape(std::move(xs)) {}
+  static constexpr PrimitiveDesc kDesc =
+      PrimitiveDesc("max_pool_backward").inputs(2).nondiff(bit(1)).reads_inputs(bit(1));
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  std::vector<Shape> shapes(const Tensors&) const override { return {x_shape}; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
+    Tensor gy = contiguous(detach(in[0]));
+    Tensor idx = contiguous(detach(in[1]));
+    Tensor gx = empty(x_shape, gy.dtype());
+    kernels::ConvGeom g = pool_geom(p, x_shape, gy.shape());
+    FG_DISPATCH_FLOAT(gy.dtype(), name(), [&] {
+      kernels::maxpool_backward_flat<scalar_t>(g, gy.data<scalar_t>(), idx.data<int64_t>(),
+                                               gx.data<scalar_t>());
+    });
+    return {gx};
+  }
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {reshape(index_select(reshape(g[0], {-1}), 0, reshape(x[1], {-1})), x[1].shape()), Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {max_pool_backward(t[0], x[1], x_shape, p)};
+  }
+};
+FG_REGISTER_PRIMITIVE(MaxPoolBackward::kDesc);
+
+Tensor max_pool_backward(const Tensor& gy, const Tensor& idx, const Shape& x_shape, const PoolParams& p) {
+  return apply(make_prim<MaxPoolBackward>(p, x_shape), {gy, idx})[0];
+}
+
 // Outputs: the pooled values and, as a constant second output, the flat index into x
-// of each window's winner; the rules gather/scatter through it with index ops.
+// of each window's winner; the VJP scatters through it (MaxPoolBackward).
 struct MaxPool : Primitive {
   PoolParams p;
   explicit MaxPool(PoolParams q) : p(q) {}
@@ -346,29 +382,14 @@ struct MaxPool : Primitive {
     Tensor x = contiguous(detach(in[0]));
     Tensor y = empty(s, x.dtype()), idx = empty(s, DType::Int64);
     kernels::ConvGeom g = pool_geom(p, x.shape(), s);
+    // The kernel writes the flat index into x of each winner.
     FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
-      kernels::maxpool_forward<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>());
+      kernels::maxpool_forward_flat<scalar_t>(g, x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>());
     });
-    // Plane-local argmax -> flat index into x.
-    Act a = act_dims(x.shape(), p), o = act_dims(s, p);
-    int64_t S_in = 1, S_out = 1;
-    for (int d = 0; d < p.nd; ++d) {
-      S_in *= a.S[d];
-      S_out *= o.S[d];
-    }
-    int64_t* ip = idx.data<int64_t>();
-    for (int64_t n = 0; n < a.N; ++n)
-      for (int64_t c = 0; c < a.C; ++c)
-        for (int64_t j = 0; j < S_out; ++j) {
-          int64_t pos = p.channels_last ? (n * S_out + j) * a.C + c : (n * a.C + c) * S_out + j;
-          int64_t am = ip[pos];
-          ip[pos] = am < 0 ? 0 : (p.channels_last ? (n * S_in + am) * a.C + c : (n * a.C + c) * S_in + am);
-        }
     return {y, idx};
   }
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
-    Tensor flat = index_add(reshape(g[0], {-1}), {x[0].numel()}, 0, reshape(y[1], {-1}));
-    return {reshape(flat, x[0].shape())};
+    return {max_pool_backward(g[0], y[1], x[0].shape(), p)};
   }
   Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
     return {reshape(index_select(reshape(t[0], {-1}), 0, reshape(y[1], {-1})), y[0].shape()), Tensor()};

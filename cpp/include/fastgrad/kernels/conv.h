@@ -40,6 +40,12 @@ template <typename T>
 void maxpool_forward(const ConvGeom& g, const T* x, T* y, int64_t* argmax);
 template <typename T>
 void maxpool_backward(const ConvGeom& g, const T* gy, const int64_t* argmax, T* gx);
+// The same with idx[i] the flat index into x as a whole (an empty window names the first
+// element of its own (n, c) plane); the backward overwrites gx with the scatter of gy.
+template <typename T>
+void maxpool_forward_flat(const ConvGeom& g, const T* x, T* y, int64_t* idx);
+template <typename T>
+void maxpool_backward_flat(const ConvGeom& g, const T* gy, const int64_t* idx, T* gx);
 // Average pooling; count_include_pad as PyTorch (divisor counts padded cells inside
 // the padded input, i.e. window clipped to [-pad_lo, in + pad_hi)); g.divisor_override != 0
 // replaces the divisor.

@@ -1,7 +1,8 @@
 // Max / average / adaptive-average pooling, 1-3 spatial dims, both layouts.
 //
 // Every variant reduces to per-dim window tables (first input index, one past the
-// last, and the divisor factor), so one loop nest serves them all. Channels-first
+// last, and the divisor factor). Max and fixed-window average pooling run the per-ISA
+// loops of pool_impl.h; adaptive pooling (windows of varying size) the loop nest below. Channels-first
 // works plane by plane; channels-last keeps the channel loop innermost so it runs
 // over contiguous memory. Backward passes scatter; units are chosen so that no two
 // threads ever write the same gx element (planes, or (image, channel block)).
@@ -13,8 +14,13 @@
 #include <vector>
 
 #include "conv_common.h"
-#include "fastgrad/parallel.h"
 #include "fastgrad/kernels/conv.h"
+#include "fastgrad/kernels/dispatch.h"
+#include "fastgrad/parallel.h"
+#include "pool_impl.h"
+
+// The baseline build of the fixed-window loops (pool_avx2.cpp / pool_avx512.cpp hold the others).
+FG_POOL_DEFINE_FNS(scalar)
 
 namespace fastgrad::kernels {
 namespace {
@@ -263,28 +269,69 @@ Windows avg_windows(const Geom3& g, Kind kind, const ConvGeom& cg) {
   return w;
 }
 
+template <typename T>
+const pool_detail::PoolFns<T>& pool_fns() {
+  switch (active_isa()) {
+    case Isa::Avx512:
+      return pool_detail::pool_fns_avx512(T());
+    case Isa::Avx2:
+      return pool_detail::pool_fns_avx2(T());
+    default:
+      return pool_detail::pool_fns_scalar(T());
+  }
+}
+
+pool_detail::WinView view(const Windows& w) {
+  pool_detail::WinView v;
+  for (int d = 0; d < 3; ++d) {
+    v.lo[d] = w.lo[d].data();
+    v.hi[d] = w.hi[d].data();
+    v.cnt[d] = w.cnt[d].data();
+  }
+  v.divisor = w.divisor;
+  return v;
+}
+
+template <typename T>
+void maxpool_fwd(const ConvGeom& cg, const T* x, T* y, int64_t* argmax, bool flat) {
+  const Geom3 g = pool_geom(cg, true);
+  const Windows w = make_windows(g, Kind::kMax);
+  const InterruptPoll ip;
+  pool_fns<T>().max_fwd(g, view(w), x, y, argmax, flat, ip);
+  ip.check();
+}
+
 }  // namespace
 
 template <typename T>
 void maxpool_forward(const ConvGeom& cg, const T* x, T* y, int64_t* argmax) {
-  const Geom3 g = pool_geom(cg, true);
-  pool_forward<T, true>(g, make_windows(g, Kind::kMax), x, y, argmax);
+  maxpool_fwd(cg, x, y, argmax, false);
 }
 template <typename T>
 void maxpool_backward(const ConvGeom& cg, const T* gy, const int64_t* argmax, T* gx) {
-  const Geom3 g = pool_geom(cg);
-  const Windows unused;  // the argmax already names the winner
-  pool_backward<T, true>(g, unused, gy, argmax, gx);
+  pool_fns<T>().max_bwd(pool_geom(cg), gy, argmax, gx, false);
+}
+template <typename T>
+void maxpool_forward_flat(const ConvGeom& cg, const T* x, T* y, int64_t* idx) {
+  maxpool_fwd(cg, x, y, idx, true);
+}
+template <typename T>
+void maxpool_backward_flat(const ConvGeom& cg, const T* gy, const int64_t* idx, T* gx) {
+  pool_fns<T>().max_bwd(pool_geom(cg), gy, idx, gx, true);
 }
 template <typename T>
 void avgpool_forward(const ConvGeom& cg, const T* x, T* y, bool count_include_pad) {
   const Geom3 g = pool_geom(cg);
-  pool_forward<T, false>(g, avg_windows(g, avg_kind(count_include_pad), cg), x, y, nullptr);
+  const Windows w = avg_windows(g, avg_kind(count_include_pad), cg);
+  const InterruptPoll ip;
+  pool_fns<T>().avg_fwd(g, view(w), x, y, ip);
+  ip.check();
 }
 template <typename T>
 void avgpool_backward(const ConvGeom& cg, const T* gy, T* gx, bool count_include_pad) {
   const Geom3 g = pool_geom(cg);
-  pool_backward<T, false>(g, avg_windows(g, avg_kind(count_include_pad), cg), gy, nullptr, gx);
+  const Windows w = avg_windows(g, avg_kind(count_include_pad), cg);
+  pool_fns<T>().avg_bwd(g, view(w), gy, gx);
 }
 template <typename T>
 void adaptive_avgpool_forward(const ConvGeom& cg, const T* x, T* y) {
@@ -297,12 +344,14 @@ void adaptive_avgpool_backward(const ConvGeom& cg, const T* gy, T* gx) {
   pool_backward<T, false>(g, make_windows(g, Kind::kAdaptive), gy, nullptr, gx);
 }
 
-#define FASTGRAD_POOL_INSTANTIATE(T)                                                \
-  template void maxpool_forward<T>(const ConvGeom&, const T*, T*, int64_t*);        \
-  template void maxpool_backward<T>(const ConvGeom&, const T*, const int64_t*, T*); \
-  template void avgpool_forward<T>(const ConvGeom&, const T*, T*, bool);            \
-  template void avgpool_backward<T>(const ConvGeom&, const T*, T*, bool);           \
-  template void adaptive_avgpool_forward<T>(const ConvGeom&, const T*, T*);         \
+#define FASTGRAD_POOL_INSTANTIATE(T)                                                     \
+  template void maxpool_forward<T>(const ConvGeom&, const T*, T*, int64_t*);             \
+  template void maxpool_backward<T>(const ConvGeom&, const T*, const int64_t*, T*);      \
+  template void maxpool_forward_flat<T>(const ConvGeom&, const T*, T*, int64_t*);        \
+  template void maxpool_backward_flat<T>(const ConvGeom&, const T*, const int64_t*, T*); \
+  template void avgpool_forward<T>(const ConvGeom&, const T*, T*, bool);                 \
+  template void avgpool_backward<T>(const ConvGeom&, const T*, T*, bool);                \
+  template void adaptive_avgpool_forward<T>(const ConvGeom&, const T*, T*);              \
   template void adaptive_avgpool_backward<T>(const ConvGeom&, const T*, T*);
 FASTGRAD_POOL_INSTANTIATE(float)
 FASTGRAD_POOL_INSTANTIATE(double)
