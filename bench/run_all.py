@@ -33,7 +33,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("conv2d.py", []),
     ("conv_nd.py", []),
     ("activations.py", []),
-    ("pooling.py", []),
+    ("maxpool.py", []),
     ("train_step.py", []),
     ("reduce.py", []),
     ("hvp.py", []),
