@@ -12,7 +12,9 @@
 #include <cstring>
 
 #include "conv_common.h"
+#include "conv_internal.h"
 #include "fastgrad/kernels/conv.h"
+#include "fastgrad/kernels/dispatch.h"
 #include "fastgrad/kernels/gemm.h"
 #include "fastgrad/parallel.h"
 
@@ -215,6 +217,125 @@ void transpose(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, in
     }
 }
 
+// Writes one im2col row into NR-column panels (column j of row r at
+// Bp[(j / NR) * rows * NR + r * NR + j % NR]), moving along the row in order.
+template <typename T>
+struct PanelRow {
+  T* p;                 // current column's slot
+  int64_t c, NR, step;  // column within the panel; panel width; elements between panels
+  PanelRow(T* Bp, int64_t r, int64_t rows, int64_t nr) : p(Bp + r * nr), c(0), NR(nr), step(rows * nr) {}
+  template <typename F>
+  void put(int64_t n, F&& f) {  // f(dst, count, offset): fill dst[0:count) with values offset...
+    int64_t off = 0;
+    while (n > 0) {
+      const int64_t len = std::min(n, NR - c);
+      f(p + c, len, off);
+      off += len;
+      n -= len;
+      c += len;
+      if (c == NR) {
+        c = 0;
+        p += step;
+      }
+    }
+  }
+  void zero(int64_t n) {
+    put(n, [](T* d, int64_t len, int64_t) { std::fill(d, d + len, T(0)); });
+  }
+};
+
+// Channels-first im2col of pixels [p0, p0+np) straight into the panel layout of the
+// panel kernels (the GEMM operand itself, not a matrix the GEMM would copy again); the
+// last panel's columns past np are zero. The tile's runs along output rows are listed
+// once and reused by every (channel, kernel offset) row; with stride 1 along w the
+// in-bounds part of a run needs no division.
+template <typename T>
+void im2col_cf_panels(const Geom3& g, const T* x, int64_t p0, int64_t np, int64_t NR, T* Bp) {
+  const int64_t D = g.in[0], H = g.in[1], W = g.in[2], rows = g.Cig * g.K;
+  const int64_t pad = (np + NR - 1) / NR * NR - np;
+  struct Run {
+    int64_t len, od, oh, ow;
+  };
+  Run runs_local[64];
+  Run* runs = runs_local;
+  int64_t nruns = 0;
+  {
+    // An output row holds out[2] pixels, so a tile has at most np / out[2] + 2 runs.
+    const int64_t cap = np / g.out[2] + 2;
+    if (cap > 64) runs = static_cast<Run*>(detail::thread_scratch(3, sizeof(Run) * static_cast<size_t>(cap)));
+    PixelCursor pc(g, p0);
+    for (int64_t left = np; left > 0;) {
+      const int64_t seg = std::min(left, g.out[2] - pc.ow);
+      runs[nruns++] = Run{seg, pc.od, pc.oh, pc.ow};
+      left -= seg;
+      pc.advance(g, seg);
+    }
+  }
+  const int64_t s = g.s[2];
+  int64_t r = 0;
+  for (int64_t ci = 0; ci < g.Cig; ++ci) {
+    const T* xc = x + ci * g.Pin;
+    for (int64_t kd = 0; kd < g.k[0]; ++kd)
+      for (int64_t kh = 0; kh < g.k[1]; ++kh)
+        for (int64_t kw = 0; kw < g.k[2]; ++kw, ++r) {
+          PanelRow<T> row(Bp, r, rows, NR);
+          for (int64_t q = 0; q < nruns; ++q) {
+            const Run& ru = runs[q];
+            const int64_t seg = ru.len;
+            const int64_t id = ru.od * g.s[0] - g.pl[0] + kd * g.d[0];
+            const int64_t ih = ru.oh * g.s[1] - g.pl[1] + kh * g.d[1];
+            if (id < 0 || id >= D || ih < 0 || ih >= H) {
+              row.zero(seg);
+              continue;
+            }
+            const int64_t base = ru.ow * s - g.pl[2] + kw * g.d[2];
+            int64_t lo, hi;
+            if (s == 1) {
+              lo = std::min(seg, std::max<int64_t>(0, -base));
+              hi = std::max(lo, std::min(seg, W - base));
+            } else {
+              valid_range(base, s, W, seg, lo, hi);
+            }
+            const T* xr = xc + (id * H + ih) * W + base + lo * s;
+            row.zero(lo);
+            if (s == 1)
+              row.put(hi - lo,
+                      [xr](T* d, int64_t len, int64_t off) { std::memcpy(d, xr + off, sizeof(T) * len); });
+            else
+              row.put(hi - lo, [xr, s](T* d, int64_t len, int64_t off) {
+                for (int64_t e = 0; e < len; ++e) d[e] = xr[(off + e) * s];
+              });
+            row.zero(seg - hi);
+          }
+          row.zero(pad);
+        }
+  }
+}
+
+// The panel kernel of the active ISA (nullptr on the scalar path: the GEMM is used).
+template <typename T>
+const conv_detail::PanelKernel<T>* panel_kernel();
+template <>
+const conv_detail::PanelKernel<float>* panel_kernel<float>() {
+  static const conv_detail::PanelKernel<float>* k = [] {
+    const Isa isa = active_isa();
+    return isa == Isa::Avx512 ? &conv_detail::panel_avx512_f32()
+           : isa == Isa::Avx2 ? &conv_detail::panel_avx2_f32()
+                              : nullptr;
+  }();
+  return k;
+}
+template <>
+const conv_detail::PanelKernel<double>* panel_kernel<double>() {
+  static const conv_detail::PanelKernel<double>* k = [] {
+    const Isa isa = active_isa();
+    return isa == Isa::Avx512 ? &conv_detail::panel_avx512_f64()
+           : isa == Isa::Avx2 ? &conv_detail::panel_avx2_f64()
+                              : nullptr;
+  }();
+  return k;
+}
+
 template <typename T>
 T* col_buffer(int64_t elems) {
   return static_cast<T*>(detail::thread_scratch(0, sizeof(T) * static_cast<size_t>(elems)));
@@ -233,12 +354,24 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
   const int nt = threads_available(g);
   const bool spread = spread_units(nt, units, g.N);
 
+  // Channels-first, with each unit on one thread: im2col packs straight into the panel
+  // kernel's operand (one copy of the input instead of im2col + the GEMM's packing) and
+  // the bias starts the sums.
+  const conv_detail::PanelKernel<T>* pk = panel_kernel<T>();
+  const bool panels = pk && !g.cl && !pw && (spread || nt == 1);
+
   run_units(units, spread, nt, [&](int64_t u) {
     const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
     const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
     const T* wg = w + gi * g.Cog * rows;
     const T* bg = bias ? bias + gi * g.Cog : nullptr;
-    if (!g.cl) {
+    if (panels) {
+      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+      T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+      T* Bp = col_buffer<T>(rows * ((np + pk->NR - 1) / pk->NR * pk->NR));
+      im2col_cf_panels(g, xn, p0, np, pk->NR, Bp);
+      pk->run(g.Cog, np, rows, wg, rows, Bp, yt, g.Pout, bg);
+    } else if (!g.cl) {
       const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
       T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
       const T* B = xn + p0;
