@@ -357,8 +357,25 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
   // Channels-first, with each unit on one thread: im2col packs straight into the panel
   // kernel's operand (one copy of the input instead of im2col + the GEMM's packing) and
   // the bias starts the sums.
+  // Channels-last, likewise: the weight is packed once per call into the narrow panels
+  // (K*Cig x Cog), and the im2col rows are the kernel's A operand as they are.
   const conv_detail::PanelKernel<T>* pk = panel_kernel<T>();
   const bool panels = pk && !g.cl && !pw && (spread || nt == 1);
+  const bool panels_cl = pk && g.cl && !pw && (spread || nt == 1);
+  T* Wp = nullptr;
+  int64_t wp_group = 0;
+  if (panels_cl) {
+    const int64_t NR = pk->NR_narrow, cols = (g.Cog + NR - 1) / NR * NR;
+    wp_group = rows * cols;
+    Wp = static_cast<T*>(detail::thread_scratch(2, sizeof(T) * static_cast<size_t>(g.G * wp_group)));
+    for (int64_t gi = 0; gi < g.G; ++gi)
+      for (int64_t o0 = 0; o0 < cols; o0 += NR) {
+        T* panel = Wp + gi * wp_group + o0 * rows;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < NR; ++c)
+            panel[r * NR + c] = o0 + c < g.Cog ? w[(gi * g.Cog + o0 + c) * rows + r] : T(0);
+      }
+  }
 
   run_units(units, spread, nt, [&](int64_t u) {
     const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
@@ -371,6 +388,17 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
       T* Bp = col_buffer<T>(rows * ((np + pk->NR - 1) / pk->NR * pk->NR));
       im2col_cf_panels(g, xn, p0, np, pk->NR, Bp);
       pk->run(g.Cog, np, rows, wg, rows, Bp, yt, g.Pout, bg);
+    } else if (panels_cl) {
+      const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+      T* yt = y + (n * g.Pout + p0) * g.C_out + gi * g.Cog;
+      T* col = col_buffer<T>(rows * np);
+      im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+      pk->run_narrow(np, g.Cog, rows, col, rows, Wp + gi * wp_group, yt, g.C_out, nullptr);
+      if (bg)
+        for (int64_t j = 0; j < np; ++j) {
+          T* yr = yt + j * g.C_out;
+          for (int64_t o = 0; o < g.Cog; ++o) yr[o] += bg[o];
+        }
     } else if (!g.cl) {
       const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
       T* yt = y + (n * g.C_out + gi * g.Cog) * g.Pout + p0;

@@ -15,10 +15,15 @@ template <typename T>
 using PanelGemm = void (*)(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* Bp, T* C,
                            int64_t ldc, const T* bias);
 
+// Two tile shapes: run (NR wide, rows in 8s / 4s: for M = output channels) and narrow
+// (NR_narrow = 2 vectors wide, more rows: for N = output channels, which 2 vectors
+// divide, so no panel is partly empty).
 template <typename T>
 struct PanelKernel {
   int64_t NR;  // panel width (elements)
   PanelGemm<T> run;
+  int64_t NR_narrow;
+  PanelGemm<T> run_narrow;
 };
 
 const PanelKernel<float>& panel_avx2_f32();
