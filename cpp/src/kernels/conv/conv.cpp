@@ -312,6 +312,25 @@ void im2col_cf_panels(const Geom3& g, const T* x, int64_t p0, int64_t np, int64_
   }
 }
 
+// dst = the K x N matrix src[k*rs + j*cs] in NR-column panels (see conv_internal.h),
+// columns past N zero.
+template <typename T>
+void pack_panels(int64_t K, int64_t N, const T* src, int64_t rs, int64_t cs, int64_t NR, T* dst) {
+  for (int64_t j0 = 0; j0 < N; j0 += NR) {
+    T* panel = dst + j0 * K;
+    const int64_t nr = std::min(NR, N - j0);
+    for (int64_t k = 0; k < K; ++k) {
+      T* d = panel + k * NR;
+      const T* sk = src + k * rs + j0 * cs;
+      if (cs == 1)
+        for (int64_t c = 0; c < nr; ++c) d[c] = sk[c];
+      else
+        for (int64_t c = 0; c < nr; ++c) d[c] = sk[c * cs];
+      for (int64_t c = nr; c < NR; ++c) d[c] = T(0);
+    }
+  }
+}
+
 // The panel kernel of the active ISA (nullptr on the scalar path: the GEMM is used).
 template <typename T>
 const conv_detail::PanelKernel<T>* panel_kernel();
@@ -449,10 +468,58 @@ void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
   const int nt = threads_available(g);
   const bool spread = spread_units(nt, units, g.N);
 
+  // With each unit on one thread, the panel kernels: channels-first computes
+  // col = W^T @ gy with W^T transposed once per call and each gy tile packed (Cog x np,
+  // 1/rows of the arithmetic); channels-last computes col = gy @ W with W packed once
+  // per call, in whichever panel width pads the rows less.
+  const conv_detail::PanelKernel<T>* pk = pw ? nullptr : panel_kernel<T>();
+  const bool panels = pk && (spread || nt == 1);
+  T* Wt = nullptr;
+  int64_t NRc = 0, wp_group = 0;
+  conv_detail::PanelGemm<T> run_cl = nullptr;
+  if (panels && !g.cl) {
+    Wt = static_cast<T*>(detail::thread_scratch(2, sizeof(T) * static_cast<size_t>(g.C_out * rows)));
+    for (int64_t gi = 0; gi < g.G; ++gi)
+      transpose(g.Cog, rows, w + gi * g.Cog * rows, rows, Wt + gi * g.Cog * rows, g.Cog);
+  } else if (panels) {
+    const int64_t ww = (rows + pk->NR - 1) / pk->NR * pk->NR,
+                  wn = (rows + pk->NR_narrow - 1) / pk->NR_narrow * pk->NR_narrow;
+    NRc = ww <= wn ? pk->NR : pk->NR_narrow;
+    run_cl = ww <= wn ? pk->run : pk->run_narrow;
+    wp_group = g.Cog * std::min(ww, wn);
+    Wt = static_cast<T*>(detail::thread_scratch(2, sizeof(T) * static_cast<size_t>(g.G * wp_group)));
+    for (int64_t gi = 0; gi < g.G; ++gi)
+      pack_panels(g.Cog, rows, w + gi * g.Cog * rows, rows, 1, NRc, Wt + gi * wp_group);
+  }
+
   run_units(units, spread, nt, [&](int64_t u) {
     const int64_t gi = u % g.G, n = u / g.G;
     const T* wg = w + gi * g.Cog * rows;
-    if (!g.cl) {
+    if (panels && !g.cl) {
+      T* gxn = gx + (n * g.C_in + gi * g.Cig) * g.Pin;
+      const T* gyn = gy + (n * g.C_out + gi * g.Cog) * g.Pout;
+      std::fill(gxn, gxn + g.Cig * g.Pin, T(0));
+      const int64_t NR = pk->NR;
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        T* Bp = static_cast<T*>(
+            detail::thread_scratch(1, sizeof(T) * static_cast<size_t>(g.Cog * ((np + NR - 1) / NR * NR))));
+        pack_panels(g.Cog, np, gyn + p0, g.Pout, 1, NR, Bp);
+        pk->run(rows, np, g.Cog, Wt + gi * g.Cog * rows, g.Cog, Bp, col, np, nullptr);
+        im2col_cf<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    } else if (panels) {
+      T* gxn = gx + n * g.Pin * g.C_in + gi * g.Cig;
+      const T* gyn = gy + n * g.Pout * g.C_out + gi * g.Cog;
+      for (int64_t p = 0; p < g.Pin; ++p) std::fill(gxn + p * g.C_in, gxn + p * g.C_in + g.Cig, T(0));
+      for (int64_t p0 = 0; p0 < g.Pout; p0 += pt) {
+        const int64_t np = std::min(pt, g.Pout - p0);
+        T* col = col_buffer<T>(rows * np);
+        run_cl(np, rows, g.Cog, gyn + p0 * g.C_out, g.C_out, Wt + gi * wp_group, col, rows, nullptr);
+        im2col_cl<T, true>(g, nullptr, gxn, p0, np, col);
+      }
+    } else if (!g.cl) {
       T* gxn = gx + (n * g.C_in + gi * g.Cig) * g.Pin;
       const T* gyn = gy + (n * g.C_out + gi * g.Cog) * g.Pout;
       if (pw) {
