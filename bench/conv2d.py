@@ -17,6 +17,7 @@ import argparse
 import numpy as np
 
 import fastgrad as fg
+import peer_isa
 from common import time_interleaved
 from peers import block, jax, jnp, torch
 
@@ -132,7 +133,10 @@ def main() -> None:
     ap.add_argument("--passes", action="store_true", help="also time each pass alone")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    print(f"threads={fg.get_num_threads()}; ms per forward+backward")
+    print(
+        f"threads={fg.get_num_threads()} fastgrad ISA={fg._C.isa()}"
+        f" peer ISA cap={peer_isa.PEER_ISA or 'native'}; ms per forward+backward"
+    )
     print(f"{'(B,C,HW,K) layout':>26} {'fastgrad':>9} {'torch':>9} {'jax':>9}  fg vs best peer")
     for bsz, c, hw, k in SHAPES:
         for nhwc in (False, True):

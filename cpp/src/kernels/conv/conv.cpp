@@ -167,9 +167,15 @@ void im2col_cl(const Geom3& g, const T* x_in, T* x_out, int64_t p0, int64_t np, 
   for (int64_t i = 0; i < np; ++i, pc.advance(g, 1)) {
     T* c = col + i * rows;
     const int64_t base = pc.ow * g.s[2] - g.pl[2];
-    // kw range whose input column is inside [0, W) (the same for every (kd, kh)).
+    // kw range whose input column is inside [0, W) (the same for every (kd, kh));
+    // without dilation no division is needed.
     int64_t lo = 0, hi = 0;
-    valid_range(base, g.d[2], W, kw_n, lo, hi);
+    if (g.d[2] == 1) {
+      lo = std::min(kw_n, std::max<int64_t>(0, -base));
+      hi = std::max(lo, std::min(kw_n, W - base));
+    } else {
+      valid_range(base, g.d[2], W, kw_n, lo, hi);
+    }
     for (int64_t kd = 0; kd < g.k[0]; ++kd) {
       const int64_t id = pc.od * g.s[0] - g.pl[0] + kd * g.d[0];
       const bool vd = id >= 0 && id < D;
