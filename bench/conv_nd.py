@@ -11,6 +11,7 @@ import argparse
 import numpy as np
 
 import fastgrad as fg
+import peer_isa
 from common import time_interleaved
 from peers import block, jax, jnp, torch
 
@@ -28,7 +29,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    print(f"threads={fg.get_num_threads()}; ms per forward+backward")
+    print(
+        f"threads={fg.get_num_threads()} fastgrad ISA={fg._C.isa()}"
+        f" peer ISA cap={peer_isa.PEER_ISA or 'native'}; ms per forward+backward"
+    )
     for name, xs, ws, pad in CASES:
         nd = len(xs) - 2
         x = rng.standard_normal(xs, dtype=np.float32)
