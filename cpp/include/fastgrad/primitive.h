@@ -124,8 +124,13 @@ struct RegisterPrimitive {
 // then a tape node when gradients are being recorded. The one entry point every op
 // goes through.
 Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& inputs);
+// The same for a temporary list of inputs (apply1(p, {a, b})): the tape node takes it.
+Tensors apply(std::shared_ptr<const Primitive> prim, Tensors&& inputs);
 inline Tensor apply1(std::shared_ptr<const Primitive> prim, const Tensors& inputs) {
-  return apply(std::move(prim), inputs)[0];
+  return std::move(apply(std::move(prim), inputs)[0]);
+}
+inline Tensor apply1(std::shared_ptr<const Primitive> prim, Tensors&& inputs) {
+  return std::move(apply(std::move(prim), std::move(inputs))[0]);
 }
 
 }  // namespace fastgrad

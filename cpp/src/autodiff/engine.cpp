@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "forward.h"
+#include "../core/block_pool.h"
 #include "hooks.h"
 #include "fastgrad/autodiff.h"
 #include "fastgrad/ops.h"
@@ -78,7 +79,7 @@ struct VisibleGuard {
 };
 
 TensorPtr data_alias(const Tensor& t) {
-  auto a = std::make_shared<TensorImpl>();
+  auto a = detail::make_pooled<TensorImpl>();
   a->storage = t.impl()->storage;
   a->shape = t.shape();
   a->strides = t.strides();
@@ -120,7 +121,10 @@ int64_t hide_jvp_levels() {
 }
 void restore_jvp_levels(int64_t prev) { tl_visible_below = prev; }
 
-Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
+namespace {
+// `movable`: `in` itself when the caller passed a temporary; the node then takes the
+// vector instead of copying it (after the JVPs, which still read `in`).
+Tensors apply_impl(const std::shared_ptr<const Primitive>& prim, const Tensors& in, Tensors* movable) {
   sync_num_threads();
   const PrimitiveDesc& d = prim->desc();
   if (!d.arity_ok(in.size()))
@@ -146,17 +150,14 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   // tensors, or grad-of-jvp misses the path through the output.
   std::shared_ptr<Node> node;
   if (tl_grad_enabled) {
+    auto needs = [&](size_t i) { return in[i].defined() && d.differentiable(i) && in[i].requires_grad(); };
     bool any = false;
-    std::vector<bool> need(in.size(), false);
-    for (size_t i = 0; i < in.size(); ++i) {
-      need[i] = in[i].defined() && d.differentiable(i) && in[i].requires_grad();
-      any = any || need[i];
-    }
+    for (size_t i = 0; i < in.size() && !any; ++i) any = needs(i);
     if (any) {
-      node = std::make_shared<Node>();
+      node = detail::make_pooled<Node>();
       node->prim = prim;
-      node->inputs = in;
-      node->needs_grad = std::move(need);
+      node->needs_grad.resize(in.size());
+      for (size_t i = 0; i < in.size(); ++i) node->needs_grad[i] = needs(i);
       node->seq = g_next_seq++;
       // Versions of the inputs the VJP reads (-1: not read, so in-place changes to it
       // are fine); empty when it reads none.
@@ -176,7 +177,12 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
       }
     }
   }
+  bool inputs_taped = false;
   if (!tl_levels.empty()) {
+    if (node) {  // the JVP rules below see a complete tape node
+      node->inputs = in;
+      inputs_taped = true;
+    }
     const std::vector<int64_t> levels = tl_levels;  // rules may not change it, but be safe
     for (int64_t L : levels) {
       if (L >= tl_visible_below) break;
@@ -203,13 +209,28 @@ Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
   // Saved outputs are taken after the JVPs so they carry the tangents (jvp of grad).
   // Their versions are checked like saved inputs': exp's VJP multiplies by the saved
   // exp(x), so an in-place change to the output would silently change the gradient.
-  if (node && d.vjp_reads_outputs)
+  if (node && d.vjp_reads_outputs) {
+    node->saved_outputs.reserve(out.size());
+    node->output_versions.reserve(out.size());
     for (auto& o : out) {
       node->saved_outputs.push_back(data_alias(o));
       node->output_versions.push_back(o.impl()->storage->version.load());
     }
+  }
+  if (node && !inputs_taped) {
+    if (movable)
+      node->inputs = std::move(*movable);
+    else
+      node->inputs = in;
+  }
   return out;
 }
+}  // namespace
+
+Tensors apply(std::shared_ptr<const Primitive> prim, const Tensors& in) {
+  return apply_impl(prim, in, nullptr);
+}
+Tensors apply(std::shared_ptr<const Primitive> prim, Tensors&& in) { return apply_impl(prim, in, &in); }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
@@ -600,7 +621,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       for (size_t j = 0; j < saved.size(); ++j) {
         auto a = saved[j];
         if (create_graph) {
-          auto b = std::make_shared<TensorImpl>();
+          auto b = detail::make_pooled<TensorImpl>();
           b->storage = a->storage;
           b->shape = a->shape;
           b->strides = a->strides;

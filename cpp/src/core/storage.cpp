@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fastgrad/tensor.h"
+#include "block_pool.h"
 
 namespace fastgrad {
 namespace {
@@ -52,7 +53,7 @@ void trim_locked(Pool& p, size_t target) {
 }  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
-  auto s = std::make_shared<Storage>();
+  auto s = detail::make_pooled<Storage>();
   size_t cap = bucket(nbytes);
   Pool& p = pool();
   void* ptr = nullptr;
@@ -85,7 +86,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_ptr<void> owner) {
-  auto s = std::make_shared<Storage>();
+  auto s = detail::make_pooled<Storage>();
   s->data = data;
   s->nbytes = nbytes;
   s->owner = std::move(owner);

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "block_pool.h"
+
 namespace fastgrad {
 
 std::atomic<int64_t> TensorImpl::live_count{0};
@@ -78,7 +80,7 @@ Tensor empty(const Shape& shape, DType dtype) {
     if (__builtin_mul_overflow(bytes, d, &bytes))
       throw ValueError("empty: shape " + shape_str(shape) + " has too many elements to allocate");
   }
-  auto t = std::make_shared<TensorImpl>();
+  auto t = detail::make_pooled<TensorImpl>();
   t->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * itemsize(dtype));
   t->shape = shape;
   t->strides = contiguous_strides(shape);
@@ -87,7 +89,7 @@ Tensor empty(const Shape& shape, DType dtype) {
 }
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
-  auto t = std::make_shared<TensorImpl>();
+  auto t = detail::make_pooled<TensorImpl>();
   t->storage = base.impl()->storage;
   t->shape = std::move(shape);
   t->strides = std::move(strides);
