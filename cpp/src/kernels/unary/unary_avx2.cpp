@@ -90,8 +90,11 @@ struct S8 {
 }  // namespace
 
 void unary_f32_avx2(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S8>(op, x, y, n); }
-void gelu_bwd_f32_avx2(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S8>(tanh_approx, x, gy, gx, n);
+void bwd_f32_avx2(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S8>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_avx2(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S8>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail

@@ -89,8 +89,11 @@ struct S16 {
 }  // namespace
 
 void unary_f32_avx512(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S16>(op, x, y, n); }
-void gelu_bwd_f32_avx512(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S16>(tanh_approx, x, gy, gx, n);
+void bwd_f32_avx512(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S16>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_avx512(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S16>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail

@@ -74,8 +74,11 @@ struct S1 {
 }  // namespace
 
 void unary_f32_scalar(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S1>(op, x, y, n); }
-void gelu_bwd_f32_scalar(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S1>(tanh_approx, x, gy, gx, n);
+void bwd_f32_scalar(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S1>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_scalar(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S1>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail
