@@ -56,6 +56,7 @@ struct S16 {
     return {_mm512_roundscale_ps(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
   static FG_UNARY_INLINE V ldexp(V y, V k) { return {_mm512_scalef_ps(y.v, k.v)}; }
+  static FG_UNARY_INLINE V ldexp_normal(V y, V k) { return ldexp(y, k); }
   static FG_UNARY_INLINE void frexp1(V x, V& m, V& e) {
     __m512i b = _mm512_castps_si512(x.v);
     // Signed compare: positive denormals and zero (negatives are fixed by the caller).

@@ -10,6 +10,7 @@
 // What `S` provides (V = vector of float, M = lane mask, W = lanes):
 //   set load store fma(a,b,c)=a*b+c min max abs copysign(mag,sgn) select(m,a,b)
 //   lt gt ge isnan signbit is_zero_bits round ldexp(y,k)=y*2^k frexp1(x,m,e) (m in [1,2))
+//   ldexp_normal(y,k)=y*2^k where that is a normal float (anything elsewhere)
 //   gelu_tanh_w(a, hi, lo): hi+lo = -2*sqrt(2/pi)*(a + 0.044715 a^3) evaluated in double
 // plus operators + - * / on V.
 //
@@ -67,10 +68,20 @@ struct Math {
     const V p = horner(r, 1.985778217e-04f, 1.393359737e-03f, 8.333360776e-03f, 4.166646674e-02f,
                        1.666666716e-01f, 5.000000000e-01f);
     V y = S::fma(p, r * r, r) + c(1.0f);
-    y = S::ldexp(y, SH == 0 ? k : k + c(static_cast<float>(SH)));
-    y = S::select(S::gt(x, c(88.72283935546875f)), inf(), y);
-    // Results below FLT_MIN are flushed anyway (FTZ); make that independent of MXCSR.
-    y = S::select(S::lt(x, c(lo)), c(0.0f), y);
+    y = S::ldexp_normal(y, SH == 0 ? k : k + c(static_cast<float>(SH)));
+    // Overflow of exp(x) 2^SH (SH > 0 callers pass x <= 0; the bound keeps it general).
+    // x >= 88.72283935546875 (the float after the bound 88.7228317...): exp(x) overflows.
+    constexpr float ov = SH == 0 ? 88.72283172607421875f
+                                 : static_cast<float>(88.72283172607421875 - SH * 0.69314718055994530942);
+    y = S::select(S::gt(x, c(ov)), inf(), y);
+    // Results below FLT_MIN are flushed anyway (FTZ); make that independent of MXCSR and
+    // of how S scales: zero below tz, the largest float <= (-126 - SH) ln2, where the
+    // result leaves the normal range (ldexp_normal is exact only for normal results).
+    constexpr double xb = (-126.0 - SH) * 0.69314718055994530942;
+    constexpr float t0 = static_cast<float>(xb);
+    constexpr float tz = static_cast<double>(t0) > xb ? t0 - 0x1p-17f : t0;  // ulp in [64, 128)
+    static_assert(xb < -64.0 && xb > -128.0, "tz's ulp");
+    y = S::select(S::lt(x, c(tz)), c(0.0f), y);
     return y;
   }
 

@@ -53,6 +53,7 @@ struct S1 {
     const int32_t k1 = ki >> 1;
     return y * pow2i(k1) * pow2i(ki - k1);
   }
+  static V ldexp_normal(V y, V k) { return ldexp(y, k); }
   static void frexp1(V x, V& m, V& e) {
     uint32_t b = bits(x);
     float adj = 0.0f;
