@@ -7,7 +7,8 @@ backward reads x or y and g, writes gx), JAX's single fused loop 16 bytes/elemen
 
     python bench/activations.py [--n 4194304] [--rounds 15] [--only gelu,tanh,...]
 
-Run once as is (AVX-512 on a machine that has it) and once with FASTGRAD_ISA=avx2.
+Run once as is (AVX-512 on a machine that has it) and once with FASTGRAD_ISA=avx2, which
+also holds PyTorch (ATEN_CPU_CAPABILITY) and XLA (--xla_cpu_max_isa) to AVX2.
 Target: fastgrad >= 1.0x the faster of JAX jit and PyTorch for every row.
 """
 
@@ -20,8 +21,17 @@ import platform
 import numpy as np
 
 import fastgrad as fg
-from common import time_interleaved
-from peers import block, jax, jnp, torch
+
+# With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (PyTorch's ATen dispatch and
+# XLA's code generation), as they would be on an AVX2-only machine.
+if os.environ.get("FASTGRAD_ISA") == "avx2":
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+from common import time_interleaved  # noqa: E402
+from peers import block, jax, jnp, torch  # noqa: E402
+
+if os.environ.get("FASTGRAD_ISA") == "avx2":
+    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX2"
 
 
 def _cpu_name() -> str:
@@ -82,6 +92,10 @@ def main() -> None:
         f"activations fwd+bwd, n={args.n} float32, CPU {_cpu_name()}, ISA {fg._C.isa()}, "
         f"threads={fg.get_num_threads()}, load average {load:.1f}"
     )
+    if torch is not None:
+        print(
+            f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}; XLA_FLAGS={os.environ.get('XLA_FLAGS')}"
+        )
     head = f"{'act':>10} {'fastgrad':>9} {'jax':>8} {'torch':>8} {'ratio':>6} {'fg BW%':>7} {'jax BW%':>7}"
     print(head + "   (ms; ratio = faster peer / fastgrad; BW% of measured copy bandwidth)")
     for name, (ff, tfn, jfn) in acts.items():
