@@ -202,7 +202,13 @@ OPS: list[Op] = [
     _unary("sigmoid", fg.sigmoid, _sigmoid, (-8.0, 8.0), prims=("sigmoid", "sigmoid_backward")),
     _unary("relu", fg.relu, lambda x: np.maximum(x, 0.0), kinks=lambda x: near([x], [0.0])),
     _unary("erf", fg.erf, _erf),
-    _unary("silu", fg.silu, lambda x: np.where(x == -np.inf, 0.0, x * _sigmoid(x)), (-6.0, 6.0)),
+    _unary(
+        "silu",
+        fg.silu,
+        lambda x: np.where(x == -np.inf, 0.0, x * _sigmoid(x)),
+        (-6.0, 6.0),
+        prims=("silu", "silu_backward"),
+    ),
     _unary(
         "gelu",
         fg.gelu,
@@ -225,6 +231,7 @@ OPS: list[Op] = [
         _softplus,
         (-8.0, 8.0),
         params=lambda d: {"beta": d.draw(st.sampled_from([0.5, 1.0, 3.0]), label="beta")},
+        prims=("softplus", "softplus_backward"),
     ),
     _unary(
         "clip",

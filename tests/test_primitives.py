@@ -122,6 +122,18 @@ TABLE: dict[str, list[Case]] = {
         Case(output_backward(fg.sigmoid), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
         for lx, lg in (("c", "c"), ("s", "t"))
     ],
+    "silu_backward": [  # g * silu'(x): the create_graph VJP of silu
+        Case(output_backward(fg.silu), [In((3, 4), lx), In((3, 4), lg)], id=f"{lx}{lg}")
+        for lx, lg in (("c", "c"), ("t", "s"))
+    ],
+    "softplus_backward": [  # g * sigmoid(x) below the threshold (beta 1), g above
+        Case(output_backward(fg.softplus), [In((3, 4), "c"), In((3, 4), "c")], id="cc"),
+        Case(
+            output_backward(lambda x: fg.softplus(x, threshold=0.6)),
+            [In((3, 4), "s", sample=avoid(0.6)), In((3, 4), "t")],
+            id="threshold-st",
+        ),
+    ],
     "gelu_backward": [
         Case(lambda x, g: gelu_backward(x, g, a), [In((3, 4), lx), In((3, 4), lg)], id=f"{a}-{lx}{lg}")
         for a, lx, lg in [("none", "c", "t"), ("tanh", "s", "c"), ("none", "t", "s")]

@@ -44,14 +44,23 @@ int main(int argc, char** argv) {
     x[i] = -6.0f + 12.0f * static_cast<float>((i * 7919) % n) / static_cast<float>(n);
     g[i] = 1.0f + 1e-3f * static_cast<float>(i % 100);
   }
-  const struct { UnaryOp op; const char* name; } ops[] = {
-      {UnaryOp::Exp, "exp"},           {UnaryOp::Log, "log"},
-      {UnaryOp::Tanh, "tanh"},         {UnaryOp::Sigmoid, "sigmoid"},
-      {UnaryOp::Erf, "erf"},           {UnaryOp::Gelu, "gelu"},
-      {UnaryOp::GeluTanh, "gelu_tanh"}, {UnaryOp::GeluDeriv, "gelu_deriv"},
-      {UnaryOp::GeluTanhDeriv, "gelu_tanh_deriv"}, {UnaryOp::Silu, "silu"},
-      {UnaryOp::Softplus, "softplus"}};
-  std::printf("n = %lld float32, threads = %d, best of %d\n", static_cast<long long>(n), omp_get_max_threads(), reps);
+  const struct {
+    UnaryOp op;
+    const char* name;
+  } ops[] = {{UnaryOp::Exp, "exp"},
+             {UnaryOp::Log, "log"},
+             {UnaryOp::Tanh, "tanh"},
+             {UnaryOp::Sigmoid, "sigmoid"},
+             {UnaryOp::Erf, "erf"},
+             {UnaryOp::Gelu, "gelu"},
+             {UnaryOp::GeluTanh, "gelu_tanh"},
+             {UnaryOp::GeluDeriv, "gelu_deriv"},
+             {UnaryOp::GeluTanhDeriv, "gelu_tanh_deriv"},
+             {UnaryOp::Silu, "silu"},
+             {UnaryOp::Softplus, "softplus"},
+             {UnaryOp::SiluDeriv, "silu_deriv"}};
+  std::printf("n = %lld float32, threads = %d, best of %d\n", static_cast<long long>(n),
+              omp_get_max_threads(), reps);
   std::printf("%-22s", "op");
   std::vector<fk::Isa> isas;
   for (fk::Isa i : {fk::Isa::Scalar, fk::Isa::Avx2, fk::Isa::Avx512})
@@ -67,6 +76,30 @@ int main(int argc, char** argv) {
       fk::set_isa(isa);
       const double ms = best_ms([&] { fk::unary(o.op, x.data(), y.data(), n); }, reps);
       std::printf("%10.3f %6.1f ", ms, mb1 / ms);
+    }
+    std::printf("\n");
+  }
+  // Fused backward passes (read x or y and g, write gx): silu, softplus, tanh, sigmoid.
+  const struct {
+    UnaryOp dop;
+    const char* name;
+  } bwds[] = {{UnaryOp::SiluDeriv, "silu bwd"}, {UnaryOp::Sigmoid, "softplus bwd"}};
+  for (const auto& b : bwds) {
+    std::printf("%-22s", b.name);
+    for (fk::Isa isa : isas) {
+      fk::set_isa(isa);
+      const double ms = best_ms([&] { fk::unary_backward(b.dop, x.data(), g.data(), gx.data(), n); }, reps);
+      std::printf("%10.3f %6.1f ", ms, 12.0 * n / 1e6 / ms);
+    }
+    std::printf("\n");
+  }
+  for (bool is_tanh : {true, false}) {
+    std::printf("%-22s", is_tanh ? "tanh bwd (from y)" : "sigmoid bwd (from y)");
+    for (fk::Isa isa : isas) {
+      fk::set_isa(isa);
+      const double ms =
+          best_ms([&] { fk::output_backward(is_tanh, y.data(), g.data(), gx.data(), n); }, reps);
+      std::printf("%10.3f %6.1f ", ms, 12.0 * n / 1e6 / ms);
     }
     std::printf("\n");
   }

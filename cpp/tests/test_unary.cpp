@@ -24,7 +24,7 @@ namespace {
 
 const UnaryOp kAllOps[] = {UnaryOp::Exp,           UnaryOp::Log,  UnaryOp::Tanh,     UnaryOp::Sigmoid,
                            UnaryOp::Erf,           UnaryOp::Gelu, UnaryOp::GeluTanh, UnaryOp::GeluDeriv,
-                           UnaryOp::GeluTanhDeriv, UnaryOp::Silu, UnaryOp::Softplus};
+                           UnaryOp::GeluTanhDeriv, UnaryOp::Silu, UnaryOp::Softplus, UnaryOp::SiluDeriv};
 
 const char* op_name(UnaryOp op) {
   switch (op) {
@@ -50,6 +50,8 @@ const char* op_name(UnaryOp op) {
       return "Silu";
     case UnaryOp::Softplus:
       return "Softplus";
+    case UnaryOp::SiluDeriv:
+      return "SiluDeriv";
   }
   return "?";
 }
@@ -80,6 +82,8 @@ double ulp_bound(UnaryOp op) {
       return 4;
     case UnaryOp::Softplus:
       return 3;
+    case UnaryOp::SiluDeriv:
+      return 5;
   }
   return 0;
 }
@@ -100,6 +104,10 @@ LD term_scale(UnaryOp op, LD x) {
     const LD u = k * (x + 0.044715L * x * x * x);
     const LD s = sigmoid_ref(2 * u);
     return s + std::fabs(x * 2 * k * (1 + 3 * 0.044715L * x * x) * s * sigmoid_ref(-2 * u));
+  }
+  if (op == UnaryOp::SiluDeriv) {  // s + x s (1 - s) crosses zero at x ~ -1.28
+    const LD s = sigmoid_ref(x);
+    return s + std::fabs(x * s * sigmoid_ref(-x));
   }
   return 0;
 }
@@ -150,6 +158,9 @@ LD reference(UnaryOp op, LD x) {
       return x * sigmoid_ref(x);
     case UnaryOp::Softplus:
       return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    case UnaryOp::SiluDeriv:
+      if (std::isinf(x)) return x > 0 ? 1.0L : 0.0L;
+      return sigmoid_ref(x) + x * sigmoid_ref(x) * sigmoid_ref(-x);
   }
   return 0;
 }
@@ -291,7 +302,7 @@ TEST(UnarySpecials, NanInfAndSignedZero) {
       EXPECT_EQ(run1(op, -inf), 0.0f) << op_name(op);
       EXPECT_EQ(run1(op, FLT_MAX), FLT_MAX) << op_name(op);
     }
-    for (UnaryOp op : {UnaryOp::GeluDeriv, UnaryOp::GeluTanhDeriv}) {
+    for (UnaryOp op : {UnaryOp::GeluDeriv, UnaryOp::GeluTanhDeriv, UnaryOp::SiluDeriv}) {
       EXPECT_EQ(run1(op, inf), 1.0f) << op_name(op);
       EXPECT_EQ(run1(op, -inf), 0.0f) << op_name(op);
       EXPECT_EQ(run1(op, -FLT_MAX), 0.0f) << op_name(op);
@@ -415,6 +426,49 @@ TEST(GeluBackward, EqualsGradTimesDerivative) {
     for (int i = 0; i <= 1000; ++i)
       EXPECT_NEAR(out[i], gd[i] * static_cast<double>(reference(dop, xd[i])), 1e-14);
   }
+}
+
+// The generic fused backward is gy * dop(x) bit for bit, for every derivative op the
+// primitives use, on every ISA; the output form is gy (1 - y^2) / gy y (1 - y).
+TEST(UnaryBackward, FusedEqualsGradTimesDerivative) {
+  IsaRestore restore;
+  const int64_t n = 70001;
+  std::vector<float> x(n), gy(n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = -9.0f + 18.0f * static_cast<float>(i) / n;
+    gy[i] = 0.5f + std::sin(0.01f * static_cast<float>(i));
+  }
+  for (Isa isa : supported_isas()) {
+    fk::set_isa(isa);
+    for (UnaryOp dop : {UnaryOp::SiluDeriv, UnaryOp::Sigmoid, UnaryOp::GeluDeriv}) {
+      std::vector<float> d(n), gx(n);
+      fk::unary(dop, x.data(), d.data(), n);
+      fk::unary_backward(dop, x.data(), gy.data(), gx.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(gx[i], gy[i] * d[i]) << fk::isa_name(isa) << " " << op_name(dop) << " i=" << i;
+    }
+    for (bool is_tanh : {true, false}) {
+      std::vector<float> y(n), gx(n);
+      fk::unary(is_tanh ? UnaryOp::Tanh : UnaryOp::Sigmoid, x.data(), y.data(), n);
+      fk::output_backward(is_tanh, y.data(), gy.data(), gx.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double yv = y[i];
+        const double want = is_tanh ? gy[i] * (1.0 - yv * yv) : gy[i] * yv * (1.0 - yv);
+        ASSERT_NEAR(gx[i], want, 4e-7 * (std::fabs(gy[i]) + 1e-30)) << fk::isa_name(isa) << " i=" << i;
+      }
+      std::vector<float> alias = gy;
+      fk::output_backward(is_tanh, y.data(), alias.data(), alias.data(), n);
+      ASSERT_EQ(std::memcmp(alias.data(), gx.data(), n * sizeof(float)), 0);
+    }
+  }
+  std::vector<double> xd(1001), gd(1001), out(1001);
+  for (int i = 0; i <= 1000; ++i) {
+    xd[i] = -8.0 + 0.016 * i;
+    gd[i] = 1.5 - 0.001 * i;
+  }
+  fk::unary_backward(UnaryOp::SiluDeriv, xd.data(), gd.data(), out.data(), 1001);
+  for (int i = 0; i <= 1000; ++i)
+    EXPECT_NEAR(out[i], gd[i] * static_cast<double>(reference(UnaryOp::SiluDeriv, xd[i])), 1e-14);
 }
 
 }  // namespace

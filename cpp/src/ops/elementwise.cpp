@@ -1,5 +1,7 @@
 // Elementwise primitives: forward, VJP rule and JVP rule side by side for each.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "common.h"
 
@@ -369,6 +371,12 @@ struct OutputBackward : Primitive {  // inputs (y, g)
   Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
     Tensor out = empty(out_shapes[0], in[0].dtype());
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
+      const Tensor &y = in[0], &g = in[1];
+      if (y.is_contiguous() && g.is_contiguous() && y.shape() == out.shape() && g.shape() == out.shape()) {
+        kernels::output_backward(IsTanh, y.data<scalar_t>(), g.data<scalar_t>(), out.data<scalar_t>(),
+                                 out.numel());
+        return;
+      }
       map_binary<scalar_t, scalar_t>(out, in[0], in[1], [](scalar_t y, scalar_t g) {
         return IsTanh ? g * (scalar_t(1) - y * y) : g * y * (scalar_t(1) - y);
       });
@@ -424,9 +432,119 @@ FG_REGISTER_PRIMITIVE(Sigmoid::kDesc);
 FG_UNARY(Relu, "relu", -1, x > 0 || x != x ? x : scalar_t(0), false, step(x))
 FG_UNARY(Erf, "erf", static_cast<int>(kernels::UnaryOp::Erf), std::erf(x), false,
          exp(neg(x* x)) * kTwoOverSqrtPi)
-// silu(x) = x s(x); silu' = s (1 + x (1 - s))  with s = sigmoid(x)
-FG_UNARY(Silu, "silu", static_cast<int>(kernels::UnaryOp::Silu), silu_s(x), false,
-         sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+// silu' = s + x s (1 - s), s = sigmoid(x); the clamp gives the limits 1 and 0 at +-inf.
+template <typename T>
+T silu_deriv_s(T x) {
+  const T xc = std::clamp(x, T(-800), T(800));
+  const T s = sigmoid_s(xc);
+  return s + xc * s * sigmoid_s(-xc);
+}
+
+// Fused backward passes from the input x: out = g * f'(x) in one pass over (x, g),
+// for f = silu and softplus with beta 1 (f' = sigmoid; x itself above the threshold).
+// Their own rules use f'' with plain ops:
+//   silu''     = s (1 - s) (2 + x (1 - 2 s))
+//   softplus'' = s (1 - s) below the threshold, 0 above.
+Tensor silu_backward(const Tensor& x, const Tensor& g);
+Tensor softplus_backward(const Tensor& x, const Tensor& g, double threshold);
+
+struct XBackwardBase : Primitive {
+  std::vector<Shape> shapes(const Tensors& in) const override {
+    require_float(in[0], name());
+    if (in[0].dtype() != in[1].dtype()) throw TypeError(std::string(name()) + ": dtypes differ");
+    return {broadcast_shapes(in[0].shape(), in[1].shape(), name())};
+  }
+  static bool fused(const Tensor& x, const Tensor& g, const Tensor& out) {
+    return x.is_contiguous() && g.is_contiguous() && x.shape() == out.shape() && g.shape() == out.shape();
+  }
+  virtual Tensor second(const Tensor& x) const = 0;
+  virtual Tensor again(const Tensor& x, const Tensor& g) const = 0;
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& c,
+              const std::vector<bool>& need) const override {
+    return {need[0] ? c[0] * x[1] * second(x[0]) : Tensor(), need[1] ? again(x[0], c[0]) : Tensor()};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    Tensor r = t[1].defined() ? again(x[0], t[1]) : Tensor();
+    if (t[0].defined()) r = add_maybe(r, t[0] * x[1] * second(x[0]));
+    return {r};
+  }
+};
+
+struct SiluBackward : XBackwardBase {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("silu_backward").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
+    const Tensor &x = in[0], &g = in[1];
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      if (fused(x, g, out)) {
+        kernels::unary_backward(kernels::UnaryOp::SiluDeriv, x.data<scalar_t>(), g.data<scalar_t>(),
+                                out.data<scalar_t>(), out.numel());
+        return;
+      }
+      map_binary<scalar_t, scalar_t>(out, x, g,
+                                     [](scalar_t xv, scalar_t gv) { return gv * silu_deriv_s(xv); });
+    });
+    return {out};
+  }
+  Tensor second(const Tensor& x) const override {
+    Tensor s = sigmoid(x);
+    return s * (1.0 - s) * (2.0 + x * (1.0 - s * 2.0));
+  }
+  Tensor again(const Tensor& x, const Tensor& g) const override { return silu_backward(x, g); }
+};
+FG_REGISTER_PRIMITIVE(SiluBackward::kDesc);
+
+struct SoftplusBackward : XBackwardBase {
+  double threshold;
+  explicit SoftplusBackward(double t) : threshold(t) {}
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("softplus_backward").inputs(2);
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  Tensors forward(const Tensors& in, const std::vector<Shape>& out_shapes) const override {
+    Tensor out = empty(out_shapes[0], in[0].dtype());
+    const Tensor &x = in[0], &g = in[1];
+    FG_DISPATCH_FLOAT(x.dtype(), name(), [&] {
+      // float32 sigmoid(x) rounds to 1 for x >= 17: there the threshold changes nothing.
+      if (std::is_same_v<scalar_t, float> && threshold >= 17.0 && fused(x, g, out)) {
+        kernels::unary_backward(kernels::UnaryOp::Sigmoid, x.data<scalar_t>(), g.data<scalar_t>(),
+                                out.data<scalar_t>(), out.numel());
+        return;
+      }
+      const scalar_t th = static_cast<scalar_t>(threshold);
+      map_binary<scalar_t, scalar_t>(
+          out, x, g, [th](scalar_t xv, scalar_t gv) { return xv > th ? gv : gv * sigmoid_s(xv); });
+    });
+    return {out};
+  }
+  Tensor second(const Tensor& x) const override {
+    Tensor s = sigmoid(x);
+    return where(compare(x, scalar(threshold, x.dtype()), CmpOp::Gt), zeros_like(x), s * (1.0 - s));
+  }
+  Tensor again(const Tensor& x, const Tensor& g) const override { return softplus_backward(x, g, threshold); }
+};
+FG_REGISTER_PRIMITIVE(SoftplusBackward::kDesc);
+
+// x is a float primal input here; the cotangent takes its dtype.
+Tensor silu_backward(const Tensor& x, const Tensor& g) {
+  return apply1(singleton<SiluBackward>(), {x, g.dtype() == x.dtype() ? g : cast(g, x.dtype())});
+}
+Tensor softplus_backward(const Tensor& x, const Tensor& g, double threshold) {
+  return apply1(make_prim<SoftplusBackward>(threshold), {x, g.dtype() == x.dtype() ? g : cast(g, x.dtype())});
+}
+
+// silu(x) = x s(x), differentiated by the fused silu_backward.
+struct Silu : UnaryBase {
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("silu");
+  const PrimitiveDesc& desc() const override { return kDesc; }
+  FG_UNARY_FORWARD(silu_s(x), static_cast<int>(kernels::UnaryOp::Silu))
+  Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    return {silu_backward(x[0], g[0])};
+  }
+  Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    return {silu_backward(x[0], t[0])};
+  }
+};
+FG_REGISTER_PRIMITIVE(Silu::kDesc);
 
 // gelu(x) = x Phi(x) (exact) or 0.5 x (1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715 x^3).
 // Its derivative is its own primitive (GeluDeriv) so forward+backward are two fused
@@ -532,7 +650,9 @@ struct Softplus : UnaryBase {
     FG_DISPATCH_FLOAT(in[0].dtype(), name(), [&] {
       const scalar_t b = static_cast<scalar_t>(beta), th = static_cast<scalar_t>(threshold);
       if (beta == 1.0 && vector_unary<scalar_t>(kernels::UnaryOp::Softplus, in[0], out)) {
-        // The vector kernel is the plain stable softplus: apply the threshold after it.
+        // The vector kernel is the plain stable softplus: apply the threshold after it
+        // (float32 x + log1p(exp(-x)) rounds to x for x >= 17: nothing to do there).
+        if (std::is_same_v<scalar_t, float> && threshold >= 17.0) return;
         const scalar_t* px = in[0].data<scalar_t>();
         scalar_t* po = out.data<scalar_t>();
         for (int64_t i = 0, n = out.numel(); i < n; ++i)
@@ -549,9 +669,11 @@ struct Softplus : UnaryBase {
     return where(compare(bx, scalar(threshold, x.dtype()), CmpOp::Gt), ones_like(x), sigmoid(bx));
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
+    if (beta == 1.0) return {softplus_backward(x[0], g[0], threshold)};
     return {g[0] * deriv(x[0])};
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
+    if (beta == 1.0) return {softplus_backward(x[0], t[0], threshold)};
     return {t[0] * deriv(x[0])};
   }
 };

@@ -21,15 +21,16 @@ using namespace unary_detail;
 
 struct F32Path {
   UnaryF32Fn unary;
-  GeluBwdF32Fn gelu_bwd;
+  BwdF32Fn bwd;
+  OutBwdF32Fn out_bwd;
 };
 
 // The per-ISA function pointers are fixed at static-init time; a call only indexes this
 // table with active_isa() (one atomic load), so set_isa() in tests takes effect at once.
 constexpr F32Path kPaths[3] = {
-    {unary_f32_scalar, gelu_bwd_f32_scalar},
-    {unary_f32_avx2, gelu_bwd_f32_avx2},
-    {unary_f32_avx512, gelu_bwd_f32_avx512},
+    {unary_f32_scalar, bwd_f32_scalar, out_bwd_f32_scalar},
+    {unary_f32_avx2, bwd_f32_avx2, out_bwd_f32_avx2},
+    {unary_f32_avx512, bwd_f32_avx512, out_bwd_f32_avx512},
 };
 
 const F32Path& f32_path() { return kPaths[static_cast<int>(active_isa())]; }
@@ -108,6 +109,42 @@ double silu_d(double x) {
   return x * sigmoid_d(x);
 }
 double softplus_d(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
+// silu' = s + x s (1 - s); the clamp gives the limits 1 and 0 at +-inf.
+double silu_deriv_d(double x) {
+  const double xc = std::clamp(x, -800.0, 800.0);
+  const double s = sigmoid_d(xc);
+  return s + xc * s * sigmoid_d(-xc);
+}
+
+double eval_d(UnaryOp op, double v) {
+  switch (op) {
+    case UnaryOp::Exp:
+      return std::exp(v);
+    case UnaryOp::Log:
+      return std::log(v);
+    case UnaryOp::Tanh:
+      return std::tanh(v);
+    case UnaryOp::Sigmoid:
+      return sigmoid_d(v);
+    case UnaryOp::Erf:
+      return std::erf(v);
+    case UnaryOp::Gelu:
+      return gelu_d(v);
+    case UnaryOp::GeluTanh:
+      return gelu_tanh_d(v);
+    case UnaryOp::GeluDeriv:
+      return gelu_deriv_d(v);
+    case UnaryOp::GeluTanhDeriv:
+      return gelu_tanh_deriv_d(v);
+    case UnaryOp::Silu:
+      return silu_d(v);
+    case UnaryOp::Softplus:
+      return softplus_d(v);
+    case UnaryOp::SiluDeriv:
+      return silu_deriv_d(v);
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
 
 template <class F>
 void map_d(const double* x, double* y, int64_t n, F f) {
@@ -123,55 +160,40 @@ void unary(UnaryOp op, const float* x, float* y, int64_t n) {
   for_chunks<true>(n, [&](int64_t b, int64_t e) { fn(op, x + b, y + b, e - b); });
 }
 
+void unary_backward(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  const BwdF32Fn fn = f32_path().bwd;
+  for_chunks<true>(n, [&](int64_t b, int64_t e) { fn(dop, x + b, gy + b, gx + b, e - b); });
+}
+
 void gelu_backward(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  const GeluBwdF32Fn fn = f32_path().gelu_bwd;
-  for_chunks<true>(n, [&](int64_t b, int64_t e) { fn(tanh_approx, x + b, gy + b, gx + b, e - b); });
+  unary_backward(tanh_approx ? UnaryOp::GeluTanhDeriv : UnaryOp::GeluDeriv, x, gy, gx, n);
+}
+
+void output_backward(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  const OutBwdF32Fn fn = f32_path().out_bwd;
+  for_chunks<true>(n, [&](int64_t b, int64_t e) { fn(is_tanh, y + b, gy + b, gx + b, e - b); });
 }
 
 void unary(UnaryOp op, const double* x, double* y, int64_t n) {
-  switch (op) {
-    case UnaryOp::Exp:
-      map_d(x, y, n, [](double v) { return std::exp(v); });
-      break;
-    case UnaryOp::Log:
-      map_d(x, y, n, [](double v) { return std::log(v); });
-      break;
-    case UnaryOp::Tanh:
-      map_d(x, y, n, [](double v) { return std::tanh(v); });
-      break;
-    case UnaryOp::Sigmoid:
-      map_d(x, y, n, sigmoid_d);
-      break;
-    case UnaryOp::Erf:
-      map_d(x, y, n, [](double v) { return std::erf(v); });
-      break;
-    case UnaryOp::Gelu:
-      map_d(x, y, n, gelu_d);
-      break;
-    case UnaryOp::GeluTanh:
-      map_d(x, y, n, gelu_tanh_d);
-      break;
-    case UnaryOp::GeluDeriv:
-      map_d(x, y, n, gelu_deriv_d);
-      break;
-    case UnaryOp::GeluTanhDeriv:
-      map_d(x, y, n, gelu_tanh_deriv_d);
-      break;
-    case UnaryOp::Silu:
-      map_d(x, y, n, silu_d);
-      break;
-    case UnaryOp::Softplus:
-      map_d(x, y, n, softplus_d);
-      break;
-  }
+  map_d(x, y, n, [op](double v) { return eval_d(op, v); });
+}
+
+void unary_backward(UnaryOp dop, const double* x, const double* gy, double* gx, int64_t n) {
+  for_chunks<false>(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * eval_d(dop, x[i]);
+  });
 }
 
 void gelu_backward(bool tanh_approx, const double* x, const double* gy, double* gx, int64_t n) {
+  unary_backward(tanh_approx ? UnaryOp::GeluTanhDeriv : UnaryOp::GeluDeriv, x, gy, gx, n);
+}
+
+void output_backward(bool is_tanh, const double* y, const double* gy, double* gx, int64_t n) {
   for_chunks<false>(n, [&](int64_t b, int64_t e) {
-    if (tanh_approx) {
-      for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * gelu_tanh_deriv_d(x[i]);
+    if (is_tanh) {
+      for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * (1.0 - y[i] * y[i]);
     } else {
-      for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * gelu_deriv_d(x[i]);
+      for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * y[i] * (1.0 - y[i]);
     }
   });
 }

@@ -57,6 +57,12 @@ struct S8 {
     const __m256i k2 = _mm256_sub_epi32(ki, k1);
     return {_mm256_mul_ps(_mm256_mul_ps(y.v, pow2i(k1)), pow2i(k2))};
   }
+  // Adds k to the exponent field: 3 instructions where ldexp takes 9 (exp_core's scaling,
+  // whose results outside the normal range are replaced by the caller).
+  static FG_UNARY_INLINE V ldexp_normal(V y, V k) {
+    const __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(k.v), 23);
+    return {_mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(y.v), e))};
+  }
   static FG_UNARY_INLINE void frexp1(V x, V& m, V& e) {
     __m256i b = _mm256_castps_si256(x.v);
     // Signed compare: positive denormals and zero (negatives are fixed by the caller).
@@ -90,8 +96,11 @@ struct S8 {
 }  // namespace
 
 void unary_f32_avx2(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S8>(op, x, y, n); }
-void gelu_bwd_f32_avx2(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S8>(tanh_approx, x, gy, gx, n);
+void bwd_f32_avx2(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S8>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_avx2(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S8>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail

@@ -56,6 +56,7 @@ struct S16 {
     return {_mm512_roundscale_ps(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }
   static FG_UNARY_INLINE V ldexp(V y, V k) { return {_mm512_scalef_ps(y.v, k.v)}; }
+  static FG_UNARY_INLINE V ldexp_normal(V y, V k) { return ldexp(y, k); }
   static FG_UNARY_INLINE void frexp1(V x, V& m, V& e) {
     __m512i b = _mm512_castps_si512(x.v);
     // Signed compare: positive denormals and zero (negatives are fixed by the caller).
@@ -89,8 +90,11 @@ struct S16 {
 }  // namespace
 
 void unary_f32_avx512(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S16>(op, x, y, n); }
-void gelu_bwd_f32_avx512(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S16>(tanh_approx, x, gy, gx, n);
+void bwd_f32_avx512(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S16>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_avx512(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S16>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail

@@ -9,14 +9,18 @@
 namespace fastgrad::kernels::unary_detail {
 
 using UnaryF32Fn = void (*)(UnaryOp op, const float* x, float* y, int64_t n);
-using GeluBwdF32Fn = void (*)(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n);
+using BwdF32Fn = void (*)(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n);
+using OutBwdF32Fn = void (*)(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n);
 
 void unary_f32_scalar(UnaryOp op, const float* x, float* y, int64_t n);
 void unary_f32_avx2(UnaryOp op, const float* x, float* y, int64_t n);
 void unary_f32_avx512(UnaryOp op, const float* x, float* y, int64_t n);
 
-void gelu_bwd_f32_scalar(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n);
-void gelu_bwd_f32_avx2(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n);
-void gelu_bwd_f32_avx512(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n);
+void bwd_f32_scalar(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n);
+void out_bwd_f32_scalar(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n);
+void bwd_f32_avx2(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n);
+void out_bwd_f32_avx2(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n);
+void bwd_f32_avx512(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n);
+void out_bwd_f32_avx512(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n);
 
 }  // namespace fastgrad::kernels::unary_detail

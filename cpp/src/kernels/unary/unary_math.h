@@ -10,6 +10,7 @@
 // What `S` provides (V = vector of float, M = lane mask, W = lanes):
 //   set load store fma(a,b,c)=a*b+c min max abs copysign(mag,sgn) select(m,a,b)
 //   lt gt ge isnan signbit is_zero_bits round ldexp(y,k)=y*2^k frexp1(x,m,e) (m in [1,2))
+//   ldexp_normal(y,k)=y*2^k where that is a normal float (anything elsewhere)
 //   gelu_tanh_w(a, hi, lo): hi+lo = -2*sqrt(2/pi)*(a + 0.044715 a^3) evaluated in double
 // plus operators + - * / on V.
 //
@@ -67,10 +68,20 @@ struct Math {
     const V p = horner(r, 1.985778217e-04f, 1.393359737e-03f, 8.333360776e-03f, 4.166646674e-02f,
                        1.666666716e-01f, 5.000000000e-01f);
     V y = S::fma(p, r * r, r) + c(1.0f);
-    y = S::ldexp(y, SH == 0 ? k : k + c(static_cast<float>(SH)));
-    y = S::select(S::gt(x, c(88.72283935546875f)), inf(), y);
-    // Results below FLT_MIN are flushed anyway (FTZ); make that independent of MXCSR.
-    y = S::select(S::lt(x, c(lo)), c(0.0f), y);
+    y = S::ldexp_normal(y, SH == 0 ? k : k + c(static_cast<float>(SH)));
+    // Overflow of exp(x) 2^SH (SH > 0 callers pass x <= 0; the bound keeps it general).
+    // x >= 88.72283935546875 (the float after the bound 88.7228317...): exp(x) overflows.
+    constexpr float ov = SH == 0 ? 88.72283172607421875f
+                                 : static_cast<float>(88.72283172607421875 - SH * 0.69314718055994530942);
+    y = S::select(S::gt(x, c(ov)), inf(), y);
+    // Results below FLT_MIN are flushed anyway (FTZ); make that independent of MXCSR and
+    // of how S scales: zero below tz, the largest float <= (-126 - SH) ln2, where the
+    // result leaves the normal range (ldexp_normal is exact only for normal results).
+    constexpr double xb = (-126.0 - SH) * 0.69314718055994530942;
+    constexpr float t0 = static_cast<float>(xb);
+    constexpr float tz = static_cast<double>(t0) > xb ? t0 - 0x1p-17f : t0;  // ulp in [64, 128)
+    static_assert(xb < -64.0 && xb > -128.0, "tz's ulp");
+    y = S::select(S::lt(x, c(tz)), c(0.0f), y);
     return y;
   }
 
@@ -259,6 +270,21 @@ struct Math {
     return nanfix(x, r);
   }
 
+  // silu' = s + x s (1 - s) = s + x sp sn with sp = sigmoid(|x|), sn = sigmoid(-|x|) both
+  // formed without cancellation from e = exp(-|x|); for x < 0 as sn (1 + x sp). sn is
+  // carried as sn * 2^24 (as in silu) so x sn stays exact where sn itself would flush.
+  // The clamp gives the limits 1 (+inf) and 0 (-inf) instead of inf * 0.
+  static FG_UNARY_INLINE V silu_deriv(V x) {
+    const V xc = S::min(S::max(x, c(-110.0f)), c(110.0f));
+    const V e24 = exp_core<24>(-S::abs(xc));
+    const V sp = c(1.0f) / S::fma(e24, c(0x1p-24f), c(1.0f));
+    const V sn24 = e24 * sp;
+    // 1 + x sp = (1 + x) - x sn: 1 + x is exact near the root (x ~ -1.28), x sn is small.
+    const V neg = S::fma(-xc, sn24 * c(0x1p-24f), xc + c(1.0f)) * sn24 * c(0x1p-24f);
+    const V pos = S::fma(xc * sp, sn24 * c(0x1p-24f), sp);
+    return nanfix(x, S::select(S::signbit(xc), neg, pos));
+  }
+
   // log1p(t) for t in [0, 1]: 2 atanh(s), s = t/(2+t) in [0, 1/3].
   static FG_UNARY_INLINE V log1p_unit(V t) {
     const V s_2 = t / S::fma(t, c(0.5f), c(1.0f));  // 2s: s itself underflows for t ~ FLT_MIN
@@ -307,55 +333,59 @@ FG_UNARY_INLINE void map2(const float* x, const float* g, float* y, int64_t n, F
   }
 }
 
-template <class S>
-void run_unary(UnaryOp op, const float* x, float* y, int64_t n) {
+// Calls f(lambda V -> V) with the Math function of `op` (one switch for all drivers).
+template <class S, class F>
+FG_UNARY_INLINE void with_op(UnaryOp op, F f) {
   using Mt = Math<S>;
   using V = typename S::V;
   switch (op) {
     case UnaryOp::Exp:
-      map1<S>(x, y, n, [](V v) { return Mt::exp(v); });
-      break;
+      return f([](V v) { return Mt::exp(v); });
     case UnaryOp::Log:
-      map1<S>(x, y, n, [](V v) { return Mt::log(v); });
-      break;
+      return f([](V v) { return Mt::log(v); });
     case UnaryOp::Tanh:
-      map1<S>(x, y, n, [](V v) { return Mt::tanh(v); });
-      break;
+      return f([](V v) { return Mt::tanh(v); });
     case UnaryOp::Sigmoid:
-      map1<S>(x, y, n, [](V v) { return Mt::sigmoid(v); });
-      break;
+      return f([](V v) { return Mt::sigmoid(v); });
     case UnaryOp::Erf:
-      map1<S>(x, y, n, [](V v) { return Mt::erf(v); });
-      break;
+      return f([](V v) { return Mt::erf(v); });
     case UnaryOp::Gelu:
-      map1<S>(x, y, n, [](V v) { return Mt::gelu(v); });
-      break;
+      return f([](V v) { return Mt::gelu(v); });
     case UnaryOp::GeluTanh:
-      map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh(v); });
-      break;
+      return f([](V v) { return Mt::gelu_tanh(v); });
     case UnaryOp::GeluDeriv:
-      map1<S>(x, y, n, [](V v) { return Mt::gelu_deriv(v); });
-      break;
+      return f([](V v) { return Mt::gelu_deriv(v); });
     case UnaryOp::GeluTanhDeriv:
-      map1<S>(x, y, n, [](V v) { return Mt::gelu_tanh_deriv(v); });
-      break;
+      return f([](V v) { return Mt::gelu_tanh_deriv(v); });
     case UnaryOp::Silu:
-      map1<S>(x, y, n, [](V v) { return Mt::silu(v); });
-      break;
+      return f([](V v) { return Mt::silu(v); });
     case UnaryOp::Softplus:
-      map1<S>(x, y, n, [](V v) { return Mt::softplus(v); });
-      break;
+      return f([](V v) { return Mt::softplus(v); });
+    case UnaryOp::SiluDeriv:
+      return f([](V v) { return Mt::silu_deriv(v); });
   }
 }
 
 template <class S>
-void run_gelu_bwd(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  using Mt = Math<S>;
+void run_unary(UnaryOp op, const float* x, float* y, int64_t n) {
+  with_op<S>(op, [&](auto fn) { map1<S>(x, y, n, fn); });
+}
+
+// gx = gy * dop(x), one pass.
+template <class S>
+void run_unary_bwd(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
   using V = typename S::V;
-  if (tanh_approx)
-    map2<S>(x, gy, gx, n, [](V v, V g) { return g * Mt::gelu_tanh_deriv(v); });
+  with_op<S>(dop, [&](auto fn) { map2<S>(x, gy, gx, n, [fn](V v, V g) { return g * fn(v); }); });
+}
+
+// From the saved output y: tanh gy (1 - y^2), sigmoid (gy y)(1 - y).
+template <class S>
+void run_output_bwd(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  using V = typename S::V;
+  if (is_tanh)
+    map2<S>(y, gy, gx, n, [](V v, V g) { return g * S::fma(-v, v, S::set(1.0f)); });
   else
-    map2<S>(x, gy, gx, n, [](V v, V g) { return g * Mt::gelu_deriv(v); });
+    map2<S>(y, gy, gx, n, [](V v, V g) { return (g * v) * (S::set(1.0f) - v); });
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ struct S1 {
     const int32_t k1 = ki >> 1;
     return y * pow2i(k1) * pow2i(ki - k1);
   }
+  static V ldexp_normal(V y, V k) { return ldexp(y, k); }
   static void frexp1(V x, V& m, V& e) {
     uint32_t b = bits(x);
     float adj = 0.0f;
@@ -74,8 +75,11 @@ struct S1 {
 }  // namespace
 
 void unary_f32_scalar(UnaryOp op, const float* x, float* y, int64_t n) { run_unary<S1>(op, x, y, n); }
-void gelu_bwd_f32_scalar(bool tanh_approx, const float* x, const float* gy, float* gx, int64_t n) {
-  run_gelu_bwd<S1>(tanh_approx, x, gy, gx, n);
+void bwd_f32_scalar(UnaryOp dop, const float* x, const float* gy, float* gx, int64_t n) {
+  run_unary_bwd<S1>(dop, x, gy, gx, n);
+}
+void out_bwd_f32_scalar(bool is_tanh, const float* y, const float* gy, float* gx, int64_t n) {
+  run_output_bwd<S1>(is_tanh, y, gy, gx, n);
 }
 
 }  // namespace fastgrad::kernels::unary_detail

@@ -1,0 +1,152 @@
+"""Activation forward + backward on 4M float32: GELU (erf and tanh forms), tanh, sigmoid,
+SiLU, softplus. fastgrad beside JAX jit (vjp returning the value and the input
+cotangent) and PyTorch eager in one run (interleaved rounds, medians). Also measures
+this process's memory bandwidth (NumPy copy of the same size, on fastgrad's thread count) and states each system's
+time as a share of it: fastgrad moves 20 bytes/element (forward reads x, writes y;
+backward reads x or y and g, writes gx), JAX's single fused loop 16 bytes/element.
+
+    python bench/activations.py [--n 4194304] [--rounds 15] [--only gelu,tanh,...]
+
+Run once as is (AVX-512 on a machine that has it) and once with FASTGRAD_ISA=avx2, which
+also holds PyTorch (ATEN_CPU_CAPABILITY) and XLA (--xla_cpu_max_isa) to AVX2.
+Target: fastgrad >= 1.0x the faster of JAX jit and PyTorch for every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+import fastgrad as fg
+
+# With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (PyTorch's ATen dispatch and
+# XLA's code generation), as they would be on an AVX2-only machine.
+if os.environ.get("FASTGRAD_ISA") == "avx2":
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+from common import time_interleaved  # noqa: E402
+from peers import block, jax, jnp, torch  # noqa: E402
+
+if os.environ.get("FASTGRAD_ISA") == "avx2":
+    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX2"
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _activations():
+    """name -> (fastgrad fn, torch fn or None, jax fn or None)."""
+    tf = torch.nn.functional if torch is not None else None
+    jn = jax.nn if jax is not None else None
+    return {
+        "gelu": (
+            lambda v: fg.gelu(v),
+            tf and (lambda v: tf.gelu(v)),
+            jn and (lambda v: jn.gelu(v, approximate=False)),
+        ),
+        "gelu_tanh": (
+            lambda v: fg.gelu(v, approximate="tanh"),
+            tf and (lambda v: tf.gelu(v, approximate="tanh")),
+            jn and (lambda v: jn.gelu(v, approximate=True)),
+        ),
+        "tanh": (fg.tanh, torch and torch.tanh, jnp and jnp.tanh),
+        "sigmoid": (fg.sigmoid, torch and torch.sigmoid, jn and jn.sigmoid),
+        "silu": (fg.silu, tf and tf.silu, jn and jn.silu),
+        "softplus": (fg.softplus, tf and tf.softplus, jn and jn.softplus),
+    }
+
+
+def main() -> None:
+    """Print one row per activation: ms per fwd+bwd for each system, ratio, bandwidth %."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=4 * 1024 * 1024)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--only", default="", help="comma-separated subset of activations")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(args.n, dtype=np.float32)
+    g = rng.standard_normal(args.n, dtype=np.float32)
+    src, dst = rng.standard_normal(args.n, dtype=np.float32), np.empty(args.n, np.float32)
+    # The bandwidth reference copies with as many threads as fastgrad uses (np.copyto
+    # releases the GIL), one contiguous slice each.
+    nt = fg.get_num_threads()
+    pool = ThreadPoolExecutor(nt)
+    cuts = np.linspace(0, args.n, nt + 1).astype(int)
+    parts = [(dst[a:b], src[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+
+    def copy() -> None:
+        list(pool.map(lambda p: np.copyto(*p), parts))
+
+    fx, fgr = fg.tensor(x, requires_grad=True), fg.tensor(g)
+    if torch is not None:
+        tx, tg = torch.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(g.copy())
+    if jax is not None:
+        jx, jg = jnp.asarray(x), jnp.asarray(g)
+
+    acts = _activations()
+    if args.only:
+        acts = {k: v for k, v in acts.items() if k in args.only.split(",")}
+    load = os.getloadavg()[0]
+    print(
+        f"activations fwd+bwd, n={args.n} float32, CPU {_cpu_name()}, ISA {fg._C.isa()}, "
+        f"threads={fg.get_num_threads()}, load average {load:.1f}"
+    )
+    if torch is not None:
+        print(
+            f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}; XLA_FLAGS={os.environ.get('XLA_FLAGS')}"
+        )
+    head = f"{'act':>10} {'fastgrad':>9} {'jax':>8} {'torch':>8} {'ratio':>6} {'fg BW%':>7} {'jax BW%':>7}"
+    print(head + "   (ms; ratio = faster peer / fastgrad; BW% of measured copy bandwidth)")
+    for name, (ff, tfn, jfn) in acts.items():
+
+        def fg_step(ff=ff):
+            fx.grad = None
+            y = ff(fx)
+            y.backward(fgr)
+            return y, fx.grad
+
+        fns = {"fastgrad": fg_step, "copy": copy}
+        if jfn is not None:
+
+            def jstep(v, c, jfn=jfn):
+                y, pull = jax.vjp(jfn, v)
+                return y, pull(c)[0]
+
+            jit = jax.jit(jstep)
+            fns["jax"] = lambda jit=jit: block(jit(jx, jg))
+        if tfn is not None:
+
+            def t_step(tfn=tfn):
+                tx.grad = None
+                y = tfn(tx)
+                y.backward(tg)
+                return y, tx.grad
+
+            fns["torch"] = t_step
+        t = time_interleaved(fns, rounds=args.rounds)
+        bw = 8.0 * args.n / t["copy"]  # bytes/s: read + write of n floats
+        peers = [t[k] for k in ("jax", "torch") if k in t]
+        ratio = min(peers) / t["fastgrad"] if peers else float("nan")
+        fg_bw = 100.0 * 20.0 * args.n / t["fastgrad"] / bw
+        jax_bw = 100.0 * 16.0 * args.n / t["jax"] / bw if "jax" in t else float("nan")
+        ms = {k: (f"{t[k] * 1e3:8.3f}" if k in t else f"{'-':>8}") for k in ("jax", "torch")}
+        print(
+            f"{name:>10} {t['fastgrad'] * 1e3:9.3f} {ms['jax']} {ms['torch']} {ratio:5.2f}x "
+            f"{fg_bw:6.0f}% {jax_bw:6.0f}%   (copy {bw / 1e9:.1f} GB/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
