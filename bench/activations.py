@@ -28,7 +28,7 @@ import fastgrad as fg
 if os.environ.get("FASTGRAD_ISA") == "avx2":
     os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 
-from common import time_interleaved  # noqa: E402
+from common import record, time_interleaved  # noqa: E402
 from peers import block, jax, jnp, torch  # noqa: E402
 
 if os.environ.get("FASTGRAD_ISA") == "avx2":
@@ -136,6 +136,7 @@ def main() -> None:
 
             fns["torch"] = t_step
         t = time_interleaved(fns, rounds=args.rounds)
+        record(f"{name} fwd+bwd 4M", {k: v for k, v in t.items() if k != "copy"})
         bw = 8.0 * args.n / t["copy"]  # bytes/s: read + write of n floats
         peers = [t[k] for k in ("jax", "torch") if k in t]
         ratio = min(peers) / t["fastgrad"] if peers else float("nan")

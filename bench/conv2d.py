@@ -18,7 +18,7 @@ import numpy as np
 
 import fastgrad as fg
 import peer_isa
-from common import time_interleaved
+from common import record, time_interleaved
 from peers import block, jax, jnp, torch
 
 SHAPES = [(64, 3, 32, 32), (32, 32, 32, 64), (32, 64, 16, 128)]  # (B, C_in, H=W, C_out)
@@ -159,10 +159,12 @@ def main() -> None:
                 f"{t[c] * 1e3:9.2f}" if c in t else f"{'-':>9}" for c in ("fastgrad", "torch", "jax")
             )
             label = f"({bsz},{c},{hw},{k}) {'NHWC' if nhwc else 'NCHW'}"
+            record(f"conv2d {label} fwd+bwd", t)
             print(f"{label:>26} {cells}  {best / t['fastgrad']:6.2f}x")
             if args.passes:
                 for pname, pf in pass_fns(x, w, g, nhwc).items():
                     tp = time_interleaved(pf, rounds=args.rounds)
+                    record(f"conv2d {label} {pname}", tp)
                     bp = min(v for key, v in tp.items() if key != "fastgrad") if len(tp) > 1 else float("nan")
                     cells = " ".join(
                         f"{tp[c] * 1e3:9.2f}" if c in tp else f"{'-':>9}"

@@ -12,7 +12,7 @@ import numpy as np
 
 import fastgrad as fg
 import peer_isa
-from common import time_interleaved
+from common import record, time_interleaved
 from peers import block, jax, jnp, torch
 
 # (name, x shape (N, C, *S), weight shape (K, C, *k), padding)
@@ -69,6 +69,7 @@ def main() -> None:
             ja, jb, jg = jnp.asarray(x), jnp.asarray(w), jnp.asarray(g)
             fns["jax"] = lambda: block(step(ja, jb, jg))
         t = time_interleaved(fns, rounds=args.rounds)
+        record(f"{name} fwd+bwd", t)
         best = min(v for k, v in t.items() if k != "fastgrad") if len(t) > 1 else float("nan")
         cells = "  ".join(f"{k} {v * 1e3:.2f}" for k, v in t.items())
         print(f"  {name}: {cells}   fastgrad vs faster peer {best / t['fastgrad']:.2f}x")

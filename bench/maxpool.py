@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import fastgrad as fg
-from common import time_interleaved
+from common import record, time_interleaved
 from peers import block, jax, jnp, set_threads, torch
 
 N, C, H, W = 32, 64, 32, 32
@@ -122,6 +122,7 @@ def main() -> None:
         for label, k, s, p in SHAPES:
             for nhwc in (False, True):
                 t = case(kind, k, s, p, nhwc, args.rounds, rng, args.cpu_time)
+                record(f"{kind}-pool {label} {'NHWC' if nhwc else 'NCHW'}", t)
                 cells = "  ".join(f"{name} {v * 1e3:7.3f}" for name, v in t.items())
                 ratios = "  ".join(
                     f"vs {name} {v / t['fastgrad']:.2f}x" for name, v in t.items() if name != "fastgrad"

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS: list[tuple[str, list[str]]] = [
     ("overhead.py", []),
     ("matmul.py", []),
-    ("conv2d.py", []),
+    ("conv2d.py", ["--passes"]),
     ("conv_nd.py", []),
     ("activations.py", []),
     ("maxpool.py", []),
@@ -38,7 +38,6 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("reduce.py", []),
     ("hvp.py", []),
     ("jacobian.py", []),
-    ("distributed.py", []),
 ]
 
 FASTGRAD = "fastgrad"
