@@ -638,7 +638,9 @@ for p in sys.argv[1:]:
         out[p] = "ValueError" if repr(p) in str(e) else "unnamed: " + str(e)
     except Exception as e:
         out[p] = type(e).__name__ + ": " + str(e)
-out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak RSS: ru_maxrss would carry the parent's peak over exec
+with open("/proc/self/status") as f:
+    out["maxrss_mb"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
 print(json.dumps(out))
 """
 
