@@ -88,7 +88,10 @@ thread_local PackBuffer tls_pack_a, tls_pack_b;
 // row streams); any other layout goes to k-major panels. Returns a_rs (a_cs follows).
 template <typename T>
 int64_t pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR, T* Ap) {
-  const bool row_major = csA == 1 && rsA != 1;
+#ifndef FG_GEMM_ROWMAJ_A
+#define FG_GEMM_ROWMAJ_A 1
+#endif
+  const bool row_major = FG_GEMM_ROWMAJ_A && csA == 1 && rsA != 1;
   for (int64_t i = 0; i < mc; i += MR) {
     const int64_t mr = std::min(MR, mc - i);
     const T* a = A + i * rsA;
