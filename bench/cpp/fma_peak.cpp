@@ -29,12 +29,25 @@ __attribute__((noinline)) double run(long iters, float* sink, double* per_cpu) {
   const double c0 = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < iters; ++i) {
-    a0 = Fma(a0, m, c); a1 = Fma(a1, m, c); a2 = Fma(a2, m, c); a3 = Fma(a3, m, c);
-    a4 = Fma(a4, m, c); a5 = Fma(a5, m, c); a6 = Fma(a6, m, c); a7 = Fma(a7, m, c);
-    a8 = Fma(a8, m, c); a9 = Fma(a9, m, c); a10 = Fma(a10, m, c); a11 = Fma(a11, m, c);
-    a12 = Fma(a12, m, c); a13 = Fma(a13, m, c); a14 = Fma(a14, m, c); a15 = Fma(a15, m, c);
+    a0 = Fma(a0, m, c);
+    a1 = Fma(a1, m, c);
+    a2 = Fma(a2, m, c);
+    a3 = Fma(a3, m, c);
+    a4 = Fma(a4, m, c);
+    a5 = Fma(a5, m, c);
+    a6 = Fma(a6, m, c);
+    a7 = Fma(a7, m, c);
+    a8 = Fma(a8, m, c);
+    a9 = Fma(a9, m, c);
+    a10 = Fma(a10, m, c);
+    a11 = Fma(a11, m, c);
+    a12 = Fma(a12, m, c);
+    a13 = Fma(a13, m, c);
+    a14 = Fma(a14, m, c);
+    a15 = Fma(a15, m, c);
     __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7));
-    __asm__ volatile("" : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11), "+v"(a12), "+v"(a13), "+v"(a14), "+v"(a15));
+    __asm__ volatile(""
+                     : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11), "+v"(a12), "+v"(a13), "+v"(a14), "+v"(a15));
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cs = cpu_seconds() - c0;
@@ -60,13 +73,15 @@ int main() {
     std::vector<double> g, c;
     for (int r = 0; r < 7; ++r) {
       double pc;
-      g.push_back(w == 512 ? run<__m512, f512, s512>(iters, &sink, &pc) : run<__m256, f256, s256>(iters, &sink, &pc));
+      g.push_back(w == 512 ? run<__m512, f512, s512>(iters, &sink, &pc)
+                           : run<__m256, f256, s256>(iters, &sink, &pc));
       c.push_back(pc);
     }
     std::sort(g.begin(), g.end());
     std::sort(c.begin(), c.end());
-    std::printf("%d-bit fp32 FMA peak, 1 thread: best %.1f GFLOP/s wall, %.1f GFLOP per CPU second (median %.1f)\n",
-                w, g.back(), c.back(), c[3]);
+    std::printf(
+        "%d-bit fp32 FMA peak, 1 thread: best %.1f GFLOP/s wall, %.1f GFLOP per CPU second (median %.1f)\n",
+        w, g.back(), c.back(), c[3]);
   }
   return sink == 12345.f;
 }

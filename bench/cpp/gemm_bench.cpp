@@ -75,11 +75,10 @@ int main(int argc, char** argv) {
   for (int i = 3; i + 2 < argc; i += 3)
     for (int j = 0; j < 3; ++j) shapes.push_back(std::atoll(argv[i + j]));
   if (shapes.empty())
-    shapes = {512, 512, 512, 1024, 1024, 1024, 2048, 2048, 2048, 128, 512, 784,
-              32, 64, 3, 64, 64, 64, 256, 256, 256};
+    shapes = {512, 512, 512, 1024, 1024, 1024, 2048, 2048, 2048, 128, 512,
+              784, 32,  64,  3,    64,   64,   64,   256,  256,  256};
   std::printf("threads=%d%s\n%-8s %-6s %6s %6s %6s %10s\n", omp_get_max_threads(),
-              g_trans_b ? " B transposed" : "", "isa", "type",
-              "M", "N", "K", "GFLOP/s", "GFLOP/cpu-s");
+              g_trans_b ? " B transposed" : "", "isa", "type", "M", "N", "K", "GFLOP/s", "GFLOP/cpu-s");
   for (fk::Isa isa : {fk::Isa::Avx512, fk::Isa::Avx2, fk::Isa::Scalar}) {
     if (!fk::isa_supported(isa) || (isa_arg != "all" && isa_arg != fk::isa_name(isa))) continue;
     fk::set_isa(isa);

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -56,6 +57,11 @@ constexpr int64_t kSmallBBytes = int64_t(256) << 10;
 // Below this many multiply-adds per thread, waking another thread costs more than it
 // saves.
 constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
+// Tiles of the packed threaded path per thread (see gemm_impl).
+#ifndef FG_GEMM_TILES_PER_THREAD
+#define FG_GEMM_TILES_PER_THREAD 4
+#endif
+constexpr int64_t kTilesPerThread = FG_GEMM_TILES_PER_THREAD;
 
 // Per-thread packing buffer: 64-byte aligned, grown on demand and then reused, so the
 // steady state does no allocation.
@@ -324,15 +330,27 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     ip.check();
     return;
   }
+  // More tiles than threads, handed out in turn from a shared counter: a thread that
+  // loses its core for a while (a neighbour's spinning BLAS pool, another process on a
+  // shared machine) leaves its remaining tiles to the others instead of making them
+  // wait at the end. Every element of C is computed the same way whichever tile and
+  // thread it falls in (the K blocking depends on K only), so results do not depend on
+  // the split. Tiles per thread are capped so each still does kMinWorkPerThread / 2.
+  const int tiles_wanted = static_cast<int>(std::max<int64_t>(
+      nt, std::min<int64_t>(int64_t(nt) * kTilesPerThread, work / (kMinWorkPerThread / 2))));
   int tm, tn;
-  thread_grid(M, N, K, ks.MR, ks.NR, nt, tm, tn);
+  thread_grid(M, N, K, ks.MR, ks.NR, tiles_wanted, tm, tn);
   const int64_t mt = round_up((M + tm - 1) / tm, ks.MR);
   const int64_t ntile = round_up((N + tn - 1) / tn, ks.NR);
-#pragma omp parallel num_threads(tm* tn)
+  const int tiles = tm * tn;
+  std::atomic<int> next{0};
+#pragma omp parallel num_threads(std::min(nt, tiles))
   {
-    const int t = omp_get_thread_num();
-    const int64_t i0 = (t / tn) * mt, j0 = (t % tn) * ntile;
-    if (i0 < M && j0 < N) {
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < tiles;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      // Consecutive tiles share a column block of B (still warm in the shared cache).
+      const int64_t i0 = (t % tm) * mt, j0 = (t / tm) * ntile;
+      if (i0 >= M || j0 >= N) continue;
       const int64_t m = std::min(mt, M - i0), n = std::min(ntile, N - j0);
       packed_serial(ks, m, n, K, alpha, A + i0 * rsA, rsA, csA, B + j0 * csB, rsB, csB, beta,
                     C + i0 * rsC + j0 * csC, rsC, csC, ip);
