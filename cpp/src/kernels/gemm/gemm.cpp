@@ -155,11 +155,18 @@ void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rsB, int64_t csB, int64_
     const int64_t j = p * NR, nr = std::min(NR, nc - j);
     const T* b = B + j * csB;
     T* panel = Bp + p * NR * kc;
-    if (rsB == 1) {  // B stored transposed: walk each column contiguously
-      for (int64_t c = 0; c < nr; ++c) {
-        const T* src = b + c * csB;
-        T* dst = panel + c;
-        for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
+    if (rsB == 1) {  // B stored transposed (x @ W.T): each column is contiguous in k
+      // 16 k at a time across the panel's columns: one cache line of each column is
+      // read and 16 rows of the panel are written while they stay in L1 (a whole column
+      // at a time wrote kc rows of the panel per column, 64 KiB for kc = 256, NR = 64).
+      constexpr int64_t KB = 16;
+      for (int64_t k0 = 0; k0 < kc; k0 += KB) {
+        const int64_t k1 = std::min(kc, k0 + KB);
+        for (int64_t c = 0; c < nr; ++c) {
+          const T* src = b + c * csB;
+          T* dst = panel + c;
+          for (int64_t k = k0; k < k1; ++k) dst[k * NR] = src[k];
+        }
       }
       for (int64_t c = nr; c < NR; ++c)
         for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = T(0);
@@ -297,9 +304,12 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
   if (small) {
     if (csB != 1) {
       T* Bc = static_cast<T*>(tls_pack_b.get(sizeof(T) * size_t(K * N)));
-      if (rsB == 1) {
-        for (int64_t j = 0; j < N; ++j)
-          for (int64_t k = 0; k < K; ++k) Bc[k * N + j] = B[j * csB + k];
+      if (rsB == 1) {  // 16 k at a time (see pack_b): rows of Bc stay in L1
+        for (int64_t k0 = 0; k0 < K; k0 += 16) {
+          const int64_t k1 = std::min(K, k0 + 16);
+          for (int64_t j = 0; j < N; ++j)
+            for (int64_t k = k0; k < k1; ++k) Bc[k * N + j] = B[j * csB + k];
+        }
       } else {
         for (int64_t k = 0; k < K; ++k)
           for (int64_t j = 0; j < N; ++j) Bc[k * N + j] = B[k * rsB + j * csB];

@@ -65,6 +65,9 @@ struct Zd {
 #ifndef FG_Z_MC_F
 #define FG_Z_MC_F 96
 #endif
+#ifndef FG_Z_NC_F
+#define FG_Z_NC_F 4096
+#endif
 #ifndef FG_Z_KC_D
 #define FG_Z_KC_D 256
 #endif
@@ -79,7 +82,7 @@ const KernelSet<float>& kernels_avx512_f32() {
                                    FG_Z_NV_F * 16,
                                    FG_Z_KC_F,
                                    FG_Z_MC_F,
-                                   4096,
+                                   FG_Z_NC_F,
                                    &micro_kernel<Zf, FG_Z_MR_F, FG_Z_NV_F>,
                                    &small_gemm<Zf, 6, 4>};
   return ks;
