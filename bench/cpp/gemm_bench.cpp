@@ -2,6 +2,8 @@
 // float and double, on every ISA the machine supports (median of several rounds).
 // Build (from the repo root), e.g.:
 //   g++ -std=c++17 -O3 -fopenmp -Icpp/include bench/cpp/gemm_bench.cpp <gemm objects> -o gemm_bench
+// Prints GFLOP/s of wall time and GFLOP per CPU second (the rate while the threads ran:
+// on a shared machine the robust figure to set against bench/cpp/fma_peak.cpp).
 // Usage: gemm_bench [isa=all|scalar|avx2|avx512] [type=all|f32|f64] [M N K ...]
 #include <omp.h>
 #include <time.h>
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   if (shapes.empty())
     shapes = {512, 512, 512, 1024, 1024, 1024, 2048, 2048, 2048, 128, 512,
               784, 32,  64,  3,    64,   64,   64,   256,  256,  256};
-  std::printf("threads=%d%s\n%-8s %-6s %6s %6s %6s %10s\n", omp_get_max_threads(),
+  std::printf("threads=%d%s\n%-8s %-6s %6s %6s %6s %10s %12s\n", omp_get_max_threads(),
               g_trans_b ? " B transposed" : "", "isa", "type", "M", "N", "K", "GFLOP/s", "GFLOP/cpu-s");
   for (fk::Isa isa : {fk::Isa::Avx512, fk::Isa::Avx2, fk::Isa::Scalar}) {
     if (!fk::isa_supported(isa) || (isa_arg != "all" && isa_arg != fk::isa_name(isa))) continue;
