@@ -13,6 +13,11 @@ torch.set_num_threads), systems alternated run by run (fastgrad, numpy, torch,
 fastgrad, ...), and reports the median over --runs processes of each process's median
 round, beside the in-process interleaved figure from this same invocation.
 
+With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (OPENBLAS_CORETYPE=Haswell,
+MKL_ENABLE_INSTRUCTIONS=AVX2, DNNL_MAX_CPU_ISA=AVX2, unless already set; --peer-isa native
+lets them use AVX-512): on an AVX-512 machine that measures what an AVX2-only machine
+would show.
+
 Prints GFLOP/s and the ratio to NumPy (>1 means fastgrad is faster).
 Targets: >= 1.1x NumPy at N = 256..2048 and 128x784x512 per process, no collapse below
 0.9x in-process.
@@ -118,6 +123,9 @@ def interleaved(threads: int, rounds: int) -> dict[str, dict[str, float]]:
     return out
 
 
+PEER_AVX2 = {"OPENBLAS_CORETYPE": "Haswell", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}
+
+
 def header(threads: int) -> str:
     model = "?"
     try:
@@ -127,7 +135,8 @@ def header(threads: int) -> str:
         pass
     isa = os.environ.get("FASTGRAD_ISA", "default (best supported)")
     la = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"CPU: {model}  FASTGRAD_ISA={isa}  threads={threads}  load average: {la}"
+    peer = os.environ.get("OPENBLAS_CORETYPE", "native")
+    return f"CPU: {model}  FASTGRAD_ISA={isa}  peers' ISA: {peer}  threads={threads}  load average: {la}"
 
 
 def print_table(title: str, gf: dict[str, dict[str, float]]) -> None:
@@ -148,8 +157,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
     ap.add_argument("--per-process", action="store_true")
+    ap.add_argument("--peer-isa", choices=["match", "native"], default="match")
     ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.peer_isa == "match" and os.environ.get("FASTGRAD_ISA") == "avx2":
+        for key, val in PEER_AVX2.items():  # before NumPy / torch load their BLAS
+            os.environ.setdefault(key, val)
     if args.child:
         child(args.child, args.threads, args.rounds)
         return
