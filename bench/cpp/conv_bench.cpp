@@ -27,8 +27,7 @@ struct Shape {
 };
 
 double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 template <typename F>
@@ -48,8 +47,7 @@ double median_ms(int rounds, F&& f) {
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 15;
-  const Shape shapes[] = {
-      {64, 3, 32, 32, 22.9, 8.0}, {32, 32, 32, 64, 31.0, 27.5}, {32, 64, 16, 128, 18.6, 21.0}};
+  const Shape shapes[] = {{64, 3, 32, 32, 22.9, 8.0}, {32, 32, 32, 64, 31.0, 27.5}, {32, 64, 16, 128, 18.6, 21.0}};
   std::printf("threads=%d rounds=%d (median ms)\n", omp_get_max_threads(), rounds);
   std::printf("%-22s %-5s %8s %8s %8s %9s %8s %8s %7s\n", "shape (B,Cin,HW,Cout)", "lay", "fwd", "gin", "gw",
               "fwd+bwd", "torch", "jax", "ratio");
@@ -68,17 +66,13 @@ int main(int argc, char** argv) {
         g.k[d] = 3;
         g.pad_lo[d] = g.pad_hi[d] = 1;
       }
-      const size_t nx = s.B * s.C_in * s.HW * s.HW, ny = s.B * s.C_out * s.HW * s.HW,
-                   nw = s.C_out * s.C_in * 9;
+      const size_t nx = s.B * s.C_in * s.HW * s.HW, ny = s.B * s.C_out * s.HW * s.HW, nw = s.C_out * s.C_in * 9;
       std::vector<float> x(nx), w(nw), b(s.C_out), y(ny), gy(ny), gx(nx), gw(nw);
       for (auto* v : {&x, &w, &b, &gy})
         for (auto& e : *v) e = u(rng);
-      const double tf =
-          median_ms(rounds, [&] { K::conv_forward<float>(g, x.data(), w.data(), b.data(), y.data()); });
-      const double ti =
-          median_ms(rounds, [&] { K::conv_grad_input<float>(g, gy.data(), w.data(), gx.data()); });
-      const double tw =
-          median_ms(rounds, [&] { K::conv_grad_weight<float>(g, x.data(), gy.data(), gw.data()); });
+      const double tf = median_ms(rounds, [&] { K::conv_forward<float>(g, x.data(), w.data(), b.data(), y.data()); });
+      const double ti = median_ms(rounds, [&] { K::conv_grad_input<float>(g, gy.data(), w.data(), gx.data()); });
+      const double tw = median_ms(rounds, [&] { K::conv_grad_weight<float>(g, x.data(), gy.data(), gw.data()); });
       const double tall = median_ms(rounds, [&] {
         K::conv_forward<float>(g, x.data(), w.data(), b.data(), y.data());
         K::conv_grad_input<float>(g, gy.data(), w.data(), gx.data());
@@ -88,8 +82,8 @@ int main(int argc, char** argv) {
       char name[64];
       std::snprintf(name, sizeof name, "(%ld,%ld,%ld,%ld)", static_cast<long>(s.B), static_cast<long>(s.C_in),
                     static_cast<long>(s.HW), static_cast<long>(s.C_out));
-      std::printf("%-22s %-5s %8.2f %8.2f %8.2f %9.2f %8.1f %8.1f %6.2fx\n", name, cl ? "NHWC" : "NCHW", tf,
-                  ti, tw, tall, s.torch_ms, s.jax_ms, best / tall);
+      std::printf("%-22s %-5s %8.2f %8.2f %8.2f %9.2f %8.1f %8.1f %6.2fx\n", name, cl ? "NHWC" : "NCHW", tf, ti, tw,
+                  tall, s.torch_ms, s.jax_ms, best / tall);
     }
   return 0;
 }

@@ -44,22 +44,14 @@ int main(int argc, char** argv) {
     x[i] = -6.0f + 12.0f * static_cast<float>((i * 7919) % n) / static_cast<float>(n);
     g[i] = 1.0f + 1e-3f * static_cast<float>(i % 100);
   }
-  const struct {
-    UnaryOp op;
-    const char* name;
-  } ops[] = {{UnaryOp::Exp, "exp"},
-             {UnaryOp::Log, "log"},
-             {UnaryOp::Tanh, "tanh"},
-             {UnaryOp::Sigmoid, "sigmoid"},
-             {UnaryOp::Erf, "erf"},
-             {UnaryOp::Gelu, "gelu"},
-             {UnaryOp::GeluTanh, "gelu_tanh"},
-             {UnaryOp::GeluDeriv, "gelu_deriv"},
-             {UnaryOp::GeluTanhDeriv, "gelu_tanh_deriv"},
-             {UnaryOp::Silu, "silu"},
-             {UnaryOp::Softplus, "softplus"}};
-  std::printf("n = %lld float32, threads = %d, best of %d\n", static_cast<long long>(n),
-              omp_get_max_threads(), reps);
+  const struct { UnaryOp op; const char* name; } ops[] = {
+      {UnaryOp::Exp, "exp"},           {UnaryOp::Log, "log"},
+      {UnaryOp::Tanh, "tanh"},         {UnaryOp::Sigmoid, "sigmoid"},
+      {UnaryOp::Erf, "erf"},           {UnaryOp::Gelu, "gelu"},
+      {UnaryOp::GeluTanh, "gelu_tanh"}, {UnaryOp::GeluDeriv, "gelu_deriv"},
+      {UnaryOp::GeluTanhDeriv, "gelu_tanh_deriv"}, {UnaryOp::Silu, "silu"},
+      {UnaryOp::Softplus, "softplus"}};
+  std::printf("n = %lld float32, threads = %d, best of %d\n", static_cast<long long>(n), omp_get_max_threads(), reps);
   std::printf("%-22s", "op");
   std::vector<fk::Isa> isas;
   for (fk::Isa i : {fk::Isa::Scalar, fk::Isa::Avx2, fk::Isa::Avx512})
