@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -56,6 +57,11 @@ constexpr int64_t kSmallBBytes = int64_t(256) << 10;
 // Below this many multiply-adds per thread, waking another thread costs more than it
 // saves.
 constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
+// Tiles of the packed threaded path per thread (see gemm_impl).
+#ifndef FG_GEMM_TILES_PER_THREAD
+#define FG_GEMM_TILES_PER_THREAD 4
+#endif
+constexpr int64_t kTilesPerThread = FG_GEMM_TILES_PER_THREAD;
 
 // Per-thread packing buffer: 64-byte aligned, grown on demand and then reused, so the
 // steady state does no allocation.
@@ -88,7 +94,10 @@ thread_local PackBuffer tls_pack_a, tls_pack_b;
 // row streams); any other layout goes to k-major panels. Returns a_rs (a_cs follows).
 template <typename T>
 int64_t pack_a(int64_t mc, int64_t kc, const T* A, int64_t rsA, int64_t csA, int64_t MR, T* Ap) {
-  const bool row_major = csA == 1 && rsA != 1;
+#ifndef FG_GEMM_ROWMAJ_A
+#define FG_GEMM_ROWMAJ_A 1
+#endif
+  const bool row_major = FG_GEMM_ROWMAJ_A && csA == 1 && rsA != 1;
   for (int64_t i = 0; i < mc; i += MR) {
     const int64_t mr = std::min(MR, mc - i);
     const T* a = A + i * rsA;
@@ -146,11 +155,18 @@ void pack_b(int64_t kc, int64_t nc, const T* B, int64_t rsB, int64_t csB, int64_
     const int64_t j = p * NR, nr = std::min(NR, nc - j);
     const T* b = B + j * csB;
     T* panel = Bp + p * NR * kc;
-    if (rsB == 1) {  // B stored transposed: walk each column contiguously
-      for (int64_t c = 0; c < nr; ++c) {
-        const T* src = b + c * csB;
-        T* dst = panel + c;
-        for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
+    if (rsB == 1) {  // B stored transposed (x @ W.T): each column is contiguous in k
+      // 16 k at a time across the panel's columns: one cache line of each column is
+      // read and 16 rows of the panel are written while they stay in L1 (a whole column
+      // at a time wrote kc rows of the panel per column, 64 KiB for kc = 256, NR = 64).
+      constexpr int64_t KB = 16;
+      for (int64_t k0 = 0; k0 < kc; k0 += KB) {
+        const int64_t k1 = std::min(kc, k0 + KB);
+        for (int64_t c = 0; c < nr; ++c) {
+          const T* src = b + c * csB;
+          T* dst = panel + c;
+          for (int64_t k = k0; k < k1; ++k) dst[k * NR] = src[k];
+        }
       }
       for (int64_t c = nr; c < NR; ++c)
         for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = T(0);
@@ -288,9 +304,12 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
   if (small) {
     if (csB != 1) {
       T* Bc = static_cast<T*>(tls_pack_b.get(sizeof(T) * size_t(K * N)));
-      if (rsB == 1) {
-        for (int64_t j = 0; j < N; ++j)
-          for (int64_t k = 0; k < K; ++k) Bc[k * N + j] = B[j * csB + k];
+      if (rsB == 1) {  // 16 k at a time (see pack_b): rows of Bc stay in L1
+        for (int64_t k0 = 0; k0 < K; k0 += 16) {
+          const int64_t k1 = std::min(K, k0 + 16);
+          for (int64_t j = 0; j < N; ++j)
+            for (int64_t k = k0; k < k1; ++k) Bc[k * N + j] = B[j * csB + k];
+        }
       } else {
         for (int64_t k = 0; k < K; ++k)
           for (int64_t j = 0; j < N; ++j) Bc[k * N + j] = B[k * rsB + j * csB];
@@ -321,15 +340,27 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     ip.check();
     return;
   }
+  // More tiles than threads, handed out in turn from a shared counter: a thread that
+  // loses its core for a while (a neighbour's spinning BLAS pool, another process on a
+  // shared machine) leaves its remaining tiles to the others instead of making them
+  // wait at the end. Every element of C is computed the same way whichever tile and
+  // thread it falls in (the K blocking depends on K only), so results do not depend on
+  // the split. Tiles per thread are capped so each still does kMinWorkPerThread / 2.
+  const int tiles_wanted = static_cast<int>(std::max<int64_t>(
+      nt, std::min<int64_t>(int64_t(nt) * kTilesPerThread, work / (kMinWorkPerThread / 2))));
   int tm, tn;
-  thread_grid(M, N, K, ks.MR, ks.NR, nt, tm, tn);
+  thread_grid(M, N, K, ks.MR, ks.NR, tiles_wanted, tm, tn);
   const int64_t mt = round_up((M + tm - 1) / tm, ks.MR);
   const int64_t ntile = round_up((N + tn - 1) / tn, ks.NR);
-#pragma omp parallel num_threads(tm* tn)
+  const int tiles = tm * tn;
+  std::atomic<int> next{0};
+#pragma omp parallel num_threads(std::min(nt, tiles))
   {
-    const int t = omp_get_thread_num();
-    const int64_t i0 = (t / tn) * mt, j0 = (t % tn) * ntile;
-    if (i0 < M && j0 < N) {
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < tiles;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      // Consecutive tiles share a column block of B (still warm in the shared cache).
+      const int64_t i0 = (t % tm) * mt, j0 = (t / tm) * ntile;
+      if (i0 >= M || j0 >= N) continue;
       const int64_t m = std::min(mt, M - i0), n = std::min(ntile, N - j0);
       packed_serial(ks, m, n, K, alpha, A + i0 * rsA, rsA, csA, B + j0 * csB, rsB, csB, beta,
                     C + i0 * rsC + j0 * csC, rsC, csC, ip);
