@@ -139,7 +139,9 @@ def header(threads: int) -> str:
     return f"CPU: {model}  FASTGRAD_ISA={isa}  peers' ISA: {peer}  threads={threads}  load average: {la}"
 
 
-def print_table(title: str, gf: dict[str, dict[str, float]]) -> None:
+def print_table(title: str, gf: dict[str, dict[str, float]], tag: str) -> None:
+    from common import record
+
     print(title)
     cols = [s for s in SYSTEMS if gf.get(s)]
     print(f"{'M x K x N':>14} " + " ".join(f"{c + ' GF/s':>14}" for c in cols) + "   fg/numpy  fg/torch")
@@ -149,6 +151,7 @@ def print_table(title: str, gf: dict[str, dict[str, float]]) -> None:
         r_np = gf["fastgrad"][key] / gf["numpy"][key]
         r_t = f"{gf['fastgrad'][key] / gf['torch'][key]:8.2f}x" if "torch" in cols else "       -"
         print(f"{key:>14} {cells}   {r_np:7.2f}x {r_t}")
+        record(f"SGEMM {key} {tag}", {c: _flop(m, k, n) / (gf[c][key] * 1e9) for c in cols})
 
 
 def main() -> None:
@@ -170,8 +173,12 @@ def main() -> None:
     print(header(args.threads))
     if args.per_process:
         pp = per_process(args.threads, args.runs, args.rounds)
-        print_table(f"each system alone in its own process, median of {args.runs} processes:", pp)
-    print_table("in one process, rounds interleaved (medians):", interleaved(args.threads, args.rounds))
+        print_table(
+            f"each system alone in its own process, median of {args.runs} processes:", pp, "per process"
+        )
+    print_table(
+        "in one process, rounds interleaved (medians):", interleaved(args.threads, args.rounds), "in-process"
+    )
     print(header(args.threads))
 
 

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 # medians (the interleaved rounds are what make ratios stable, not the count).
 SCRIPTS: list[tuple[str, list[str]]] = [
     ("overhead.py", []),
-    ("matmul.py", []),
+    ("matmul.py", ["--per-process", "--runs", "3"]),
     ("conv2d.py", ["--passes"]),
     ("conv_nd.py", []),
     ("activations.py", []),
