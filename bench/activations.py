@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -28,22 +27,11 @@ import fastgrad as fg
 if os.environ.get("FASTGRAD_ISA") == "avx2":
     os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 
-from common import record, time_interleaved  # noqa: E402
+from common import cpu_model, record, time_interleaved  # noqa: E402
 from peers import block, jax, jnp, torch  # noqa: E402
 
 if os.environ.get("FASTGRAD_ISA") == "avx2":
     os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX2"
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _activations():
@@ -100,7 +88,7 @@ def main() -> None:
         acts = {k: v for k, v in acts.items() if k in args.only.split(",")}
     load = os.getloadavg()[0]
     print(
-        f"activations fwd+bwd, n={args.n} float32, CPU {_cpu_name()}, ISA {fg._C.isa()}, "
+        f"activations fwd+bwd, n={args.n} float32, CPU {cpu_model()}, ISA {fg._C.isa()}, "
         f"threads={fg.get_num_threads()}, load average {load:.1f}"
     )
     if torch is not None:

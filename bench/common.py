@@ -36,6 +36,20 @@ def time_interleaved(
     return {k: stat(v) for k, v in samples.items()}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), for the header of every table."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
 def record(workload: str, times: dict[str, float]) -> None:
     """Appends one workload's seconds per system to the JSON-lines file named by
     FASTGRAD_BENCH_RECORD (set by bench/run_all.py); a no-op when the variable is unset."""

@@ -127,12 +127,9 @@ PEER_AVX2 = {"OPENBLAS_CORETYPE": "Haswell", "MKL_ENABLE_INSTRUCTIONS": "AVX2", 
 
 
 def header(threads: int) -> str:
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from common import cpu_model
+
+    model = cpu_model()
     isa = os.environ.get("FASTGRAD_ISA", "default (best supported)")
     la = " ".join(f"{x:.2f}" for x in os.getloadavg())
     peer = os.environ.get("OPENBLAS_CORETYPE", "native")

@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import cpu_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,17 +42,6 @@ SCRIPTS: list[tuple[str, list[str]]] = [
 ]
 
 FASTGRAD = "fastgrad"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def fastgrad_config() -> tuple[str, str, int]:

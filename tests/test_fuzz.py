@@ -1289,6 +1289,7 @@ VIA = {
     "conv_grad_input": "conv backward",
     "conv_grad_weight": "conv backward",
     "max_pool": "max_pool",
+    "max_pool_backward": "max_pool backward",
     "avg_pool": "avg_pool",
     "adaptive_avg_pool": "adaptive",
     "avg_pool_adjoint": "avg_pool backward",

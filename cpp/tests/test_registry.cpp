@@ -66,6 +66,17 @@ std::vector<Sample> samples() {
       {"sigmoid_backward", "", [=] { return fg::sigmoid_backward(leaf(S), leaf(S)); }},
       {"gelu_backward", "", [=] { return fg::gelu_backward(leaf(S), leaf(S), false); }},
       {"softplus", "", [=] { return fg::softplus(leaf(S), 2.0, 1.0); }},
+      // Backward primitives the engine records under create_graph (their forward's VJP).
+      {"silu_backward", "",
+       [=] {
+         fg::Tensor x = leaf(S);
+         return fg::grad({fg::silu(x)}, {leaf(S)}, {x}, false, true, false)[0];
+       }},
+      {"softplus_backward", "",
+       [=] {
+         fg::Tensor x = leaf(S);
+         return fg::grad({fg::softplus(x, 1.0, 20.0)}, {leaf(S)}, {x}, false, true, false)[0];
+       }},
       {"clip", "", [=] { return fg::clip(leaf(S), -0.9, 0.8); }},
       {"where", "", [=] { return fg::where(mask(), leaf(S), leaf({4})); }},
       {"cast", "", [=] { return fg::cast(leaf(S), fg::DType::Float32); }},
@@ -107,6 +118,12 @@ std::vector<Sample> samples() {
          return input_grad(y, leaf(y.shape()), w);
        }},
       {"max_pool", "", [=] { return fg::max_pool(leaf({2, 2, 5, 6}), {2, 3}, {2, 2}, {1, 1}, false); }},
+      {"max_pool_backward", "",
+       [=] {
+         fg::Tensor x = leaf({2, 2, 5, 6});
+         fg::Tensor y = fg::max_pool(x, {2, 3}, {2, 2}, {1, 1}, false);
+         return fg::grad({y}, {leaf(y.shape())}, {x}, false, true, false)[0];
+       }},
       {"avg_pool", "",
        [=] { return fg::avg_pool(leaf({2, 2, 5, 6}), {2, 3}, {2, 2}, {1, 1}, false, false); }},
       {"adaptive_avg_pool", "", [=] { return fg::adaptive_avg_pool(leaf({2, 2, 5, 6}), {2, 4}, false); }},

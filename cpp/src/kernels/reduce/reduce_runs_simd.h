@@ -13,27 +13,30 @@
 namespace fastgrad::kernels::reduce_detail {
 namespace {
 
+// W values of x as doubles (floats widened).
+template <class X, typename T>
+typename X::D load(const T* p) {
+  if constexpr (sizeof(T) == 4)
+    return X::widen(p);
+  else
+    return X::loadd(p);
+}
+
 // Four independent accumulators hide the add latency; their order is fixed.
 template <class X, bool Square, typename T>
 double run_sum(const T* x, int64_t n) {
   using D = typename X::D;
   constexpr int64_t W = X::W;
-  auto load = [](const T* p) {
-    if constexpr (sizeof(T) == 4)
-      return X::widen(p);
-    else
-      return X::loadd(p);
-  };
   auto add = [](D a, D v) { return Square ? X::fmadd(v, v, a) : X::add(a, v); };
   D a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
   int64_t i = 0;
   for (; i + 4 * W <= n; i += 4 * W) {
-    a0 = add(a0, load(x + i));
-    a1 = add(a1, load(x + i + W));
-    a2 = add(a2, load(x + i + 2 * W));
-    a3 = add(a3, load(x + i + 3 * W));
+    a0 = add(a0, load<X>(x + i));
+    a1 = add(a1, load<X>(x + i + W));
+    a2 = add(a2, load<X>(x + i + 2 * W));
+    a3 = add(a3, load<X>(x + i + 3 * W));
   }
-  for (; i + W <= n; i += W) a0 = add(a0, load(x + i));
+  for (; i + W <= n; i += W) a0 = add(a0, load<X>(x + i));
   double s = X::hsum(X::add(X::add(a0, a2), X::add(a1, a3)));
   for (; i < n; ++i) s += Square ? double(x[i]) * double(x[i]) : double(x[i]);
   return s;
@@ -44,11 +47,7 @@ void add_row(double* acc, const T* x, int64_t n) {
   constexpr int64_t W = X::W;
   int64_t j = 0;
   for (; j + W <= n; j += W) {
-    typename X::D v;
-    if constexpr (sizeof(T) == 4)
-      v = X::widen(x + j);
-    else
-      v = X::loadd(x + j);
+    const typename X::D v = load<X>(x + j);
     const typename X::D a = X::loadd(acc + j);
     X::storeu(acc + j, Square ? X::fmadd(v, v, a) : X::add(a, v));
   }
@@ -59,17 +58,11 @@ template <class X, bool Square, typename T>
 void add4_row(double* acc, const T* x, int64_t s, int64_t n) {
   using D = typename X::D;
   constexpr int64_t W = X::W;
-  auto load = [](const T* p) {
-    if constexpr (sizeof(T) == 4)
-      return X::widen(p);
-    else
-      return X::loadd(p);
-  };
   auto term = [](D v) { return Square ? X::mul(v, v) : v; };
   int64_t j = 0;
   for (; j + W <= n; j += W) {
-    const D a = X::add(term(load(x + j)), term(load(x + j + s)));
-    const D b = X::add(term(load(x + j + 2 * s)), term(load(x + j + 3 * s)));
+    const D a = X::add(term(load<X>(x + j)), term(load<X>(x + j + s)));
+    const D b = X::add(term(load<X>(x + j + 2 * s)), term(load<X>(x + j + 3 * s)));
     X::storeu(acc + j, X::add(X::loadd(acc + j), X::add(a, b)));
   }
   auto sc = [&](int64_t i) { return Square ? double(x[i]) * double(x[i]) : double(x[i]); };
