@@ -20,7 +20,9 @@ from fastgrad.data import DistributedSampler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "_distributed_worker.py")
-PYPATH = os.path.join(os.path.dirname(HERE), "python")
+# The children import the fastgrad this process imported (the source tree here, the
+# installed wheel in CI), never whichever a path guess would find.
+PYPATH = os.path.dirname(os.path.dirname(os.path.abspath(fg.__file__)))
 
 
 def _have_mpi() -> bool:
