@@ -5,46 +5,14 @@
 // 24 zmm accumulators + 4 B vectors + 1 broadcast in the 32 registers.
 #include <immintrin.h>
 
+#include "../simd/traits_avx512.h"
 #include "gemm_simd_impl.h"
 
 namespace fastgrad::kernels::gemm_detail {
 namespace {
 
-struct Zf {
-  using T = float;
-  using V = __m512;
-  using Mask = __mmask16;
-  static constexpr int W = 16;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V set1(T x) { return _mm512_set1_ps(x); }
-  static V load(const T* p) { return _mm512_load_ps(p); }
-  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
-  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
-  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-  static Mask mask(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
-  static V maskz_loadu(Mask m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
-  static void mask_storeu(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
-  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
-};
-
-struct Zd {
-  using T = double;
-  using V = __m512d;
-  using Mask = __mmask8;
-  static constexpr int W = 8;
-  static V zero() { return _mm512_setzero_pd(); }
-  static V set1(T x) { return _mm512_set1_pd(x); }
-  static V load(const T* p) { return _mm512_load_pd(p); }
-  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
-  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
-  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-  static Mask mask(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
-  static V maskz_loadu(Mask m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
-  static void mask_storeu(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
-  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
-};
+using simd::Zd;
+using simd::Zf;
 
 // Tiles and blocking measured on Zen 4 (32 KiB L1d, 1 MiB L2): 6x64 float / 6x32
 // double beat 14x32 / 14x16 by ~5% (fewer broadcasts per FMA: 6 per 24 instead of 14

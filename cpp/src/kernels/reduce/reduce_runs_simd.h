@@ -2,9 +2,9 @@
 // reduce_avx2.cpp and reduce_avx512.cpp. Include ONLY from those files: everything here
 // lives in an anonymous namespace so each ISA file gets its own copy.
 //
-// A traits class X provides: D (a vector of W doubles), zero(), add, mul, fmadd(a,b,c)=a*b+c,
-// hsum(D), widen(const float*) (W floats as doubles), loadd(const double*) (W doubles),
-// storeu(double*, D).
+// X is a double-vector traits class of kernels/simd (Yd, Zd): V (W doubles), zero, add,
+// mul, fmadd(a,b,c) = a*b+c, hsum, widen(const float*) (W floats as doubles), loadu,
+// storeu.
 #pragma once
 #include <cstdint>
 
@@ -15,17 +15,17 @@ namespace {
 
 // W values of x as doubles (floats widened).
 template <class X, typename T>
-typename X::D load(const T* p) {
+typename X::V load(const T* p) {
   if constexpr (sizeof(T) == 4)
     return X::widen(p);
   else
-    return X::loadd(p);
+    return X::loadu(p);
 }
 
 // Four independent accumulators hide the add latency; their order is fixed.
 template <class X, bool Square, typename T>
 double run_sum(const T* x, int64_t n) {
-  using D = typename X::D;
+  using D = typename X::V;
   constexpr int64_t W = X::W;
   auto add = [](D a, D v) { return Square ? X::fmadd(v, v, a) : X::add(a, v); };
   D a0 = X::zero(), a1 = X::zero(), a2 = X::zero(), a3 = X::zero();
@@ -47,8 +47,8 @@ void add_row(double* acc, const T* x, int64_t n) {
   constexpr int64_t W = X::W;
   int64_t j = 0;
   for (; j + W <= n; j += W) {
-    const typename X::D v = load<X>(x + j);
-    const typename X::D a = X::loadd(acc + j);
+    const typename X::V v = load<X>(x + j);
+    const typename X::V a = X::loadu(acc + j);
     X::storeu(acc + j, Square ? X::fmadd(v, v, a) : X::add(a, v));
   }
   for (; j < n; ++j) acc[j] += Square ? double(x[j]) * double(x[j]) : double(x[j]);
@@ -56,14 +56,14 @@ void add_row(double* acc, const T* x, int64_t n) {
 
 template <class X, bool Square, typename T>
 void add4_row(double* acc, const T* x, int64_t s, int64_t n) {
-  using D = typename X::D;
+  using D = typename X::V;
   constexpr int64_t W = X::W;
   auto term = [](D v) { return Square ? X::mul(v, v) : v; };
   int64_t j = 0;
   for (; j + W <= n; j += W) {
     const D a = X::add(term(load<X>(x + j)), term(load<X>(x + j + s)));
     const D b = X::add(term(load<X>(x + j + 2 * s)), term(load<X>(x + j + 3 * s)));
-    X::storeu(acc + j, X::add(X::loadd(acc + j), X::add(a, b)));
+    X::storeu(acc + j, X::add(X::loadu(acc + j), X::add(a, b)));
   }
   auto sc = [&](int64_t i) { return Square ? double(x[i]) * double(x[i]) : double(x[i]); };
   for (; j < n; ++j) acc[j] += (sc(j) + sc(j + s)) + (sc(j + 2 * s) + sc(j + 3 * s));
