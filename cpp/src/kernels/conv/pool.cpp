@@ -80,12 +80,13 @@ Windows make_windows(const Geom3& g, Kind kind) {
 // Below this many window reads, threading costs more than it saves.
 constexpr int64_t kParallelWork = 1 << 15;
 
-template <typename T, bool kMax>
-void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* argmax) {
+// Adaptive average pooling: windows of varying size (make_windows(kAdaptive)), so the
+// fixed-window kernels of pool_impl.h do not apply; a plain walk over each window.
+template <typename T>
+void adaptive_forward(const Geom3& g, const Windows& w, const T* x, T* y) {
   const int64_t C = g.C_in, H = g.in[1], W = g.in[2];
   const int64_t OH = g.out[1], OW = g.out[2];
   const bool par = g.N * C * g.Pout * g.K > kParallelWork;
-  const T lowest = -std::numeric_limits<T>::infinity();
   // Ctrl-C: polled per output element (one relaxed load next to a whole window's reads),
   // so even a huge window stops within ~a window; thrown after the region.
   const InterruptPoll ip;
@@ -94,40 +95,19 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
     for (int64_t pl = 0; pl < g.N * C; ++pl) {
       const T* xp = x + pl * g.Pin;
       T* yp = y + pl * g.Pout;
-      int64_t* ap = kMax ? argmax + pl * g.Pout : nullptr;
       for (int64_t od = 0; od < g.out[0]; ++od)
         for (int64_t oh = 0; oh < OH; ++oh) {
           if (ip.requested()) break;
           for (int64_t ow = 0; ow < OW && !ip.requested(); ++ow) {
             const int64_t o = (od * OH + oh) * OW + ow;
-            const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
-            const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
-            if (kMax) {
-              T m = lowest;
-              int64_t best = -1;
-              for (int64_t id = d0; id < d1; id += g.d[0])
-                for (int64_t ih = h0; ih < h1; ih += g.d[1])
-                  for (int64_t iw = w0; iw < w1; iw += g.d[2]) {
-                    const int64_t i = (id * H + ih) * W + iw;
-                    const T v = xp[i];
-                    // NaN wins, as in PyTorch; the first maximum wins ties.
-                    if (best < 0 || v > m || std::isnan(v)) {
-                      m = v;
-                      best = i;
-                    }
-                  }
-              yp[o] = m;
-              ap[o] = best;
-            } else {
-              T s = 0;
-              for (int64_t id = d0; id < d1; ++id)
-                for (int64_t ih = h0; ih < h1; ++ih) {
-                  const T* xr = xp + (id * H + ih) * W;
-                  for (int64_t iw = w0; iw < w1; ++iw) s += xr[iw];
-                }
-              const int64_t cnt = w.count(od, oh, ow);
-              yp[o] = cnt != 0 ? s / static_cast<T>(cnt) : T(0);
-            }
+            T s = 0;
+            for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
+              for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih) {
+                const T* xr = xp + (id * H + ih) * W;
+                for (int64_t iw = w.lo[2][ow]; iw < w.hi[2][ow]; ++iw) s += xr[iw];
+              }
+            const int64_t cnt = w.count(od, oh, ow);
+            yp[o] = cnt != 0 ? s / static_cast<T>(cnt) : T(0);
           }
         }
     }
@@ -141,67 +121,31 @@ void pool_forward(const Geom3& g, const Windows& w, const T* x, T* y, int64_t* a
     const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
     const T* xn = x + n * g.Pin * C;
     T* yo = y + u * C;
-    int64_t* ao = kMax ? argmax + u * C : nullptr;
-    const int64_t d0 = w.lo[0][od], d1 = w.hi[0][od], h0 = w.lo[1][oh], h1 = w.hi[1][oh];
-    const int64_t w0 = w.lo[2][ow], w1 = w.hi[2][ow];
-    bool first = true;
-    if (!kMax) std::fill(yo, yo + C, T(0));
-    const int64_t sd = kMax ? g.d[0] : 1, sh = kMax ? g.d[1] : 1, sw = kMax ? g.d[2] : 1;
-    for (int64_t id = d0; id < d1; id += sd)
-      for (int64_t ih = h0; ih < h1; ih += sh)
-        for (int64_t iw = w0; iw < w1; iw += sw) {
-          const int64_t i = (id * H + ih) * W + iw;
-          const T* xc = xn + i * C;
-          if (!kMax) {
-            for (int64_t c = 0; c < C; ++c) yo[c] += xc[c];
-          } else if (first) {
-            for (int64_t c = 0; c < C; ++c) {
-              yo[c] = xc[c];
-              ao[c] = i;
-            }
-          } else {
-            for (int64_t c = 0; c < C; ++c) {
-              const T v = xc[c];
-              if (v > yo[c] || std::isnan(v)) {
-                yo[c] = v;
-                ao[c] = i;
-              }
-            }
-          }
-          first = false;
+    std::fill(yo, yo + C, T(0));
+    for (int64_t id = w.lo[0][od]; id < w.hi[0][od]; ++id)
+      for (int64_t ih = w.lo[1][oh]; ih < w.hi[1][oh]; ++ih)
+        for (int64_t iw = w.lo[2][ow]; iw < w.hi[2][ow]; ++iw) {
+          const T* xc = xn + ((id * H + ih) * W + iw) * C;
+          for (int64_t c = 0; c < C; ++c) yo[c] += xc[c];
         }
-    if (kMax) {
-      if (first)
-        for (int64_t c = 0; c < C; ++c) {
-          yo[c] = lowest;
-          ao[c] = -1;
-        }
-    } else {
-      const int64_t cnt = w.count(od, oh, ow);
-      const T inv = cnt != 0 ? T(1) / static_cast<T>(cnt) : T(0);
-      for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
-    }
+    const int64_t cnt = w.count(od, oh, ow);
+    const T inv = cnt != 0 ? T(1) / static_cast<T>(cnt) : T(0);
+    for (int64_t c = 0; c < C; ++c) yo[c] *= inv;
   }
   ip.check();
 }
 
-template <typename T, bool kMax>
-void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t* argmax, T* gx) {
+template <typename T>
+void adaptive_backward(const Geom3& g, const Windows& w, const T* gy, T* gx) {
   const int64_t C = g.C_in, H = g.in[1], W = g.in[2];
   const int64_t OH = g.out[1], OW = g.out[2];
-  const bool par = g.N * C * (g.Pout * (kMax ? 1 : g.K) + g.Pin) > kParallelWork;
+  const bool par = g.N * C * (g.Pout * g.K + g.Pin) > kParallelWork;
   if (!g.cl) {
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t pl = 0; pl < g.N * C; ++pl) {
       T* gp = gx + pl * g.Pin;
       const T* gyp = gy + pl * g.Pout;
       std::fill(gp, gp + g.Pin, T(0));
-      if (kMax) {
-        const int64_t* ap = argmax + pl * g.Pout;
-        for (int64_t o = 0; o < g.Pout; ++o)
-          if (ap[o] >= 0) gp[ap[o]] += gyp[o];
-        continue;
-      }
       for (int64_t od = 0; od < g.out[0]; ++od)
         for (int64_t oh = 0; oh < OH; ++oh)
           for (int64_t ow = 0; ow < OW; ++ow) {
@@ -232,12 +176,6 @@ void pool_backward(const Geom3& g, const Windows& w, const T* gy, const int64_t*
     for (int64_t i = 0; i < g.Pin; ++i) std::fill(gn + i * C + c0, gn + i * C + c1, T(0));
     for (int64_t o = 0; o < g.Pout; ++o) {
       const T* go = gy + (n * g.Pout + o) * C;
-      if (kMax) {
-        const int64_t* ao = argmax + (n * g.Pout + o) * C;
-        for (int64_t c = c0; c < c1; ++c)
-          if (ao[c] >= 0) gn[ao[c] * C + c] += go[c];
-        continue;
-      }
       const int64_t od = o / (OH * OW), oh = (o / OW) % OH, ow = o % OW;
       const int64_t cnt = w.count(od, oh, ow);
       if (cnt == 0) continue;
@@ -336,12 +274,12 @@ void avgpool_backward(const ConvGeom& cg, const T* gy, T* gx, bool count_include
 template <typename T>
 void adaptive_avgpool_forward(const ConvGeom& cg, const T* x, T* y) {
   const Geom3 g = pool_geom(cg);
-  pool_forward<T, false>(g, make_windows(g, Kind::kAdaptive), x, y, nullptr);
+  adaptive_forward<T>(g, make_windows(g, Kind::kAdaptive), x, y);
 }
 template <typename T>
 void adaptive_avgpool_backward(const ConvGeom& cg, const T* gy, T* gx) {
   const Geom3 g = pool_geom(cg);
-  pool_backward<T, false>(g, make_windows(g, Kind::kAdaptive), gy, nullptr, gx);
+  adaptive_backward<T>(g, make_windows(g, Kind::kAdaptive), gy, gx);
 }
 
 #define FASTGRAD_POOL_INSTANTIATE(T)                                                     \
