@@ -8,7 +8,7 @@ backward reads x or y and g, writes gx), JAX's single fused loop 16 bytes/elemen
     python bench/activations.py [--n 4194304] [--rounds 15] [--only gelu,tanh,...]
 
 Run once as is (AVX-512 on a machine that has it) and once with FASTGRAD_ISA=avx2, which
-also holds PyTorch (ATEN_CPU_CAPABILITY) and XLA (--xla_cpu_max_isa) to AVX2.
+also holds PyTorch and XLA to AVX2 (bench/peer_isa.py).
 Target: fastgrad >= 1.0x the faster of JAX jit and PyTorch for every row.
 """
 
@@ -18,20 +18,14 @@ import argparse
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import peer_isa  # noqa: F401  (before NumPy and the peers load: holds them to fastgrad's ISA)
+
+# isort: split
 import numpy as np
 
 import fastgrad as fg
-
-# With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (PyTorch's ATen dispatch and
-# XLA's code generation), as they would be on an AVX2-only machine.
-if os.environ.get("FASTGRAD_ISA") == "avx2":
-    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
-
-from common import cpu_model, record, time_interleaved  # noqa: E402
-from peers import block, jax, jnp, torch  # noqa: E402
-
-if os.environ.get("FASTGRAD_ISA") == "avx2":
-    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX2"
+from common import cpu_model, record, time_interleaved
+from peers import block, jax, jnp, torch
 
 
 def _activations():

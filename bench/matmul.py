@@ -13,10 +13,9 @@ torch.set_num_threads), systems alternated run by run (fastgrad, numpy, torch,
 fastgrad, ...), and reports the median over --runs processes of each process's median
 round, beside the in-process interleaved figure from this same invocation.
 
-With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (OPENBLAS_CORETYPE=Haswell,
-MKL_ENABLE_INSTRUCTIONS=AVX2, DNNL_MAX_CPU_ISA=AVX2, unless already set; --peer-isa native
-lets them use AVX-512): on an AVX-512 machine that measures what an AVX2-only machine
-would show.
+With FASTGRAD_ISA=avx2 the peers are held to AVX2 as well (bench/peer_isa.py; --peer-isa
+native lets them use AVX-512): on an AVX-512 machine that measures what an AVX2-only
+machine would show.
 
 Prints GFLOP/s and the ratio to NumPy (>1 means fastgrad is faster).
 Targets: >= 1.1x NumPy at N = 256..2048 and 128x784x512 per process, no collapse below
@@ -123,9 +122,6 @@ def interleaved(threads: int, rounds: int) -> dict[str, dict[str, float]]:
     return out
 
 
-PEER_AVX2 = {"OPENBLAS_CORETYPE": "Haswell", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"}
-
-
 def header(threads: int) -> str:
     from common import cpu_model
 
@@ -160,13 +156,14 @@ def main() -> None:
     ap.add_argument("--peer-isa", choices=["match", "native"], default="match")
     ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.peer_isa == "match" and os.environ.get("FASTGRAD_ISA") == "avx2":
-        for key, val in PEER_AVX2.items():  # before NumPy / torch load their BLAS
-            os.environ.setdefault(key, val)
+    if args.peer_isa == "native":
+        os.environ["FG_BENCH_PEER_ISA"] = "native"
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import peer_isa  # noqa: F401  (before NumPy / torch load their BLAS; children inherit the env)
+
     if args.child:
         child(args.child, args.threads, args.rounds)
         return
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     print(header(args.threads))
     if args.per_process:
         pp = per_process(args.threads, args.runs, args.rounds)

@@ -1,8 +1,9 @@
-"""Imported before `peers` by the convolution benchmarks: with FASTGRAD_ISA=avx2 on an AVX-512
-machine, the peers are held to AVX2 as well (oneDNN via ONEDNN_MAX_CPU_ISA, ATen's own
-kernels via ATEN_CPU_CAPABILITY, XLA via
---xla_cpu_max_isa), so the AVX2 table compares AVX2 code with AVX2 code. FG_BENCH_PEER_ISA=native
-keeps the peers on their best ISA."""
+"""Imported before `peers` (and before NumPy or torch load their BLAS) by every benchmark
+that compares kernels: with FASTGRAD_ISA=avx2 on an AVX-512 machine, the peers are held
+to AVX2 as well, so the AVX2 table compares AVX2 code with AVX2 code:
+OpenBLAS (OPENBLAS_CORETYPE=Haswell), MKL, oneDNN (ONEDNN/DNNL_MAX_CPU_ISA), ATen's own
+kernels (ATEN_CPU_CAPABILITY) and XLA (--xla_cpu_max_isa). Values already set are kept;
+FG_BENCH_PEER_ISA=native keeps the peers on their best ISA."""
 
 from __future__ import annotations
 
@@ -10,13 +11,22 @@ import os
 
 import fastgrad as fg
 
+AVX2_ENV = {
+    "OPENBLAS_CORETYPE": "Haswell",
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "DNNL_MAX_CPU_ISA": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",
+}
+
 PEER_ISA = None
 if os.environ.get("FASTGRAD_ISA", "").lower() == "avx2" and os.environ.get("FG_BENCH_PEER_ISA") != "native":
     PEER_ISA = "AVX2"
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
-    threads = fg.get_num_threads()
-    os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads} --xla_cpu_max_isa=AVX2",
+    for key, val in AVX2_ENV.items():
+        os.environ.setdefault(key, val)
+    flags = os.environ.get("XLA_FLAGS") or (
+        f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={fg.get_num_threads()}"
     )
+    if "--xla_cpu_max_isa" not in flags:
+        flags += " --xla_cpu_max_isa=AVX2"
+    os.environ["XLA_FLAGS"] = flags
