@@ -33,7 +33,11 @@ def _have_mpi() -> bool:
     return shutil.which("mpirun") is not None
 
 
-needs_mpi = pytest.mark.skipif(not _have_mpi(), reason="mpi4py / mpirun not installed")
+# Skipped only off CI: in CI (which installs the test extra's MPI wheels) a missing MPI
+# fails, so these tests can never pass by not running.
+needs_mpi = pytest.mark.skipif(
+    not _have_mpi() and not os.environ.get("CI"), reason="mpi4py / mpirun not installed"
+)
 
 
 def _env() -> dict:
@@ -204,7 +208,8 @@ def test_a_dying_rank_ends_the_job(tmp_path, case):
 
 @needs_mpi
 def test_cli_trains_digits_cnn_data_parallel_with_one_output(tmp_path):
-    pytest.importorskip("sklearn")
+    if not os.environ.get("CI"):  # CI installs the examples extra: there it must run
+        pytest.importorskip("sklearn")
     out = tmp_path / "runs"
     cmd = ["mpirun", "-n", "2", "--oversubscribe", sys.executable, "-m", "fastgrad", "train", "digits_cnn"]
     p = subprocess.run(
