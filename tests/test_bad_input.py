@@ -385,6 +385,19 @@ def _layer_rows():
             T_,
             ["batch_norm", "running_mean"],
         ),
+        # every normalisation taking running statistics checks them the same way
+        (
+            "instance_norm-running-str",
+            lambda: F.instance_norm(Z(2, 3, 4), "m", Z(3)),
+            T_,
+            ["instance_norm", "running_mean"],
+        ),
+        (
+            "instance_norm-running_var-tuple-of-str",
+            lambda: F.instance_norm(Z(2, 3, 4), Z(3), ("a", "b", "c")),
+            T_,
+            ["instance_norm", "running_var"],
+        ),
         ("relu-str", lambda: F.relu("x"), T_, ["relu", "str"]),
         ("one_hot-dtype", lambda: F.one_hot(fg.tensor([1]), 3, dtype=1), T_, ["one_hot", "dtype"]),
         # layer constructors with wrong argument types ("full(): incompatible function arguments")
@@ -473,6 +486,8 @@ LAYER_IDS = [
     "embedding-weight-str",
     "batch_norm-0d",
     "batch_norm-running-str",
+    "instance_norm-running-str",
+    "instance_norm-running_var-tuple-of-str",
     "relu-str",
     "one_hot-dtype",
     "Linear-float",
