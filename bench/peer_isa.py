@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import fastgrad as fg
-
 AVX2_ENV = {
     "OPENBLAS_CORETYPE": "Haswell",
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",
@@ -24,6 +22,9 @@ if os.environ.get("FASTGRAD_ISA", "").lower() == "avx2" and os.environ.get("FG_B
     PEER_ISA = "AVX2"
     for key, val in AVX2_ENV.items():
         os.environ.setdefault(key, val)
+    # Only now: importing fastgrad imports NumPy, which loads OpenBLAS and reads its core type.
+    import fastgrad as fg
+
     flags = os.environ.get("XLA_FLAGS") or (
         f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={fg.get_num_threads()}"
     )
