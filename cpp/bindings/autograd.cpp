@@ -1,5 +1,6 @@
 // Autograd entry points: backward, grad, grad mode, JVP levels, tangents, the registry.
 #include "py_callback.h"
+#include "fastgrad/batching.h"
 
 namespace fastgrad::bindings {
 namespace {
@@ -128,6 +129,21 @@ void bind_autograd(py::module_& m, TensorClass& T) {
       py::arg("roots"),
       "_graph_leaves(roots) -> list[Tensor]\n\nThe leaves requiring grad that the tape reaches from roots.");
   m.def("push_jvp_level", &push_jvp_level);
+  // vmap (batching.h); fastgrad/transforms/_vmap.py drives these.
+  m.def("_vmap_push", &push_vmap_level, py::arg("size"));
+  m.def("_vmap_pop", &pop_vmap_level, py::arg("level"));
+  m.def(
+      "_vmap_wrap", [](const TP& x, int64_t bdim, int64_t level) { return vmap_wrap(Tensor(x), bdim, level).impl(); },
+      py::arg("x"), py::arg("bdim"), py::arg("level"));
+  m.def(
+      "_vmap_unwrap",
+      [](const TP& y, int64_t level, int64_t out_dim, int64_t size) {
+        return vmap_unwrap(Tensor(y), level, out_dim, size).impl();
+      },
+      py::arg("y"), py::arg("level"), py::arg("out_dim"), py::arg("size"));
+  m.def(
+      "_vmap_batched_at", [](const TP& x, int64_t level) { return batched_at(Tensor(x), level); }, py::arg("x"),
+      py::arg("level"));
   m.def("pop_jvp_level", &pop_jvp_level);
   m.def(
       "_custom_function",

@@ -10,6 +10,7 @@ struct DLContext {
 };
 void fill_dl(DLTensor& dl, DLContext* ctx) {
   Tensor x(ctx->tensor);
+  if (x.is_batched()) throw_batched_access(x.get());
   const int nd = static_cast<int>(x.ndim());
   ctx->dims.assign(2 * std::max(nd, 1), 0);
   for (int i = 0; i < nd; ++i) {

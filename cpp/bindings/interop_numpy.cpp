@@ -154,6 +154,7 @@ void bind_numpy(py::module_& m, TensorClass& T) {
       py::module_::import("fastgrad._trace")
           .attr("check_conversion")(py::cast(&t, py::return_value_policy::reference),
                                     "np.asarray (the buffer protocol)");
+    if (t.bvalue) throw_batched_access(&t);
     const size_t isz = itemsize(t.dtype);
     std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
     for (auto s : t.strides) strides.push_back(static_cast<py::ssize_t>(s * static_cast<int64_t>(isz)));

@@ -28,6 +28,7 @@ void bind_tensor(py::module_& m, TensorClass& T) {
       .def("_bump_version", [](const TP& t) { t->storage->version++; })
       .def_property_readonly("_data_ptr",
                              [](const TP& t) {
+                               if (t->bvalue) throw_batched_access(t.get());
                                return reinterpret_cast<uintptr_t>(t->storage->data) +
                                       t->offset * itemsize(t->dtype);
                              })

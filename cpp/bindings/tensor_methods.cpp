@@ -22,6 +22,9 @@ void set_data(const TP& t, const TP& src) {
   t->strides = src->strides;
   t->offset = src->offset;
   t->dtype = src->dtype;
+  t->bvalue = src->bvalue;
+  t->blevel = src->blevel;
+  t->bdim = src->bdim;
 }
 
 // One-element tensors format as their Python number (f"{loss:.4f}"); other tensors only

@@ -16,6 +16,7 @@ py::object item(const TP& t, py::handle self, const char* what) {
   if (shape_numel(t->shape) != 1)
     throw ValueError("item: only one-element tensors can be converted to Python scalars, got shape " +
                      std::string(py::repr(shape_tuple(t->shape))));
+  if (t->bvalue) throw_batched_access(t.get());
   const char* p =
       static_cast<const char*>(t->storage->data) + t->offset * static_cast<int64_t>(itemsize(t->dtype));
   switch (t->dtype) {
@@ -121,6 +122,10 @@ std::string backward_name(const std::string& prim) {
 // floats as "1.", the dtype only when it is not the default of its kind (float32, int64,
 // bool), the size of an empty tensor that is not 1-d.
 std::string repr_tensor(const TP& t) {
+  // Inside vmap: what torch.func prints, the level and batch axis around the physical value.
+  if (t->bvalue)
+    return "BatchedTensor(lvl=" + std::to_string(t->blevel) + ", bdim=" + std::to_string(t->bdim) +
+           ", value=" + repr_tensor(t->bvalue) + ")";
   // Detached: printing a value inside a transform is not a conversion off the graph.
   py::object np = py::module_::import("numpy");
   py::object a = numpy_asarray(py::cast(detach(Tensor(t)).impl()));

@@ -98,6 +98,7 @@ from .transforms import (
     stop_gradient,
     value_and_grad,
     vjp,
+    vmap,
 )
 
 bool = bool_  # noqa: A001  (fg.bool, as torch.bool)

@@ -13,6 +13,15 @@
 namespace fastgrad {
 
 using Tensors = std::vector<Tensor>;
+struct Primitive;
+using PrimPtr = std::shared_ptr<const Primitive>;
+
+// What a batching rule returns: the physical outputs and, per output, its batch axis
+// (-1: the output does not depend on the batch and is the same for every element).
+struct Batched {
+  Tensors out;
+  std::vector<int64_t> bdims;
+};
 
 // What the engine and the tests need to know about a primitive without running it.
 // Each struct declares its descriptor as `static constexpr PrimitiveDesc kDesc` beside
@@ -31,6 +40,7 @@ struct PrimitiveDesc {
   uint32_t vjp_reads_inputs = kAll;  // bit i: the VJP reads input i's values (metadata is free)
   bool vjp_reads_outputs = false;    // the VJP reads the outputs' values (the tape keeps them)
   bool is_view = false;              // output 0 aliases input 0's memory (O(1), no GIL release)
+  bool sees_batched = false;         // forward takes batched tensors as they are (vmap's own wrap/unwrap)
 
   // Built as PrimitiveDesc("div").inputs(2).reads_outputs(): every field has a name at
   // the declaration, in standard C++17.
@@ -58,6 +68,9 @@ struct PrimitiveDesc {
   }
   constexpr PrimitiveDesc view() const {
     return with([&](PrimitiveDesc& d) { d.is_view = true; });
+  }
+  constexpr PrimitiveDesc batch_transparent() const {
+    return with([&](PrimitiveDesc& d) { d.sees_batched = true; });
   }
 
   constexpr bool differentiable(size_t i) const { return i >= 32 || !((nondiff_inputs >> i) & 1u); }
@@ -100,6 +113,13 @@ struct Primitive {
                       const std::vector<bool>& need) const;
   // Pushforward (cheat sheet §3): input tangents (undefined = zero) -> output tangents.
   virtual Tensors jvp(const Tensors& in, const Tensors& out, const Tensors& tan) const;
+  // Batching rule (vmap): `in` are the physical inputs, `bdims[i]` input i's batch axis
+  // (-1: not batched, the same value for every batch element). Computes the outputs for
+  // the whole batch at once with fastgrad's ops (the same kernels on the batched operand;
+  // never a loop over the batch) and says where each output's batch axis is. `self` is
+  // this primitive (rules that re-apply it with the batch axis in front). The engine runs
+  // rules with gradients and tangents off: the tape records the logical op (batching.h).
+  virtual Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const;
 
   int num_outputs() const { return desc().num_outputs; }
   bool differentiable_input(size_t i) const { return desc().differentiable(i); }

@@ -202,12 +202,25 @@ struct TensorImpl {
   std::shared_ptr<GradHooks> hooks;  // Tensor.register_hook / retain_grad; null when none
   // Forward-mode tangents, one per active JVP level (cheat sheet §3 pushforward).
   std::vector<std::pair<int64_t, TensorPtr>> tangents;
+  // vmap (batching.h): a batched tensor is a logical view of `bvalue`, the physical
+  // tensor with one more axis, `bdim`, mapped at vmap level `blevel`. Its own shape is
+  // the logical one; it shares bvalue's storage (for version checks) but its memory is
+  // never read through its own strides: every op on it runs the primitive's batching rule.
+  TensorPtr bvalue;
+  int64_t blevel = 0;
+  int64_t bdim = 0;
+  // The innermost vmap level active when this leaf started to require grad (0: none). A
+  // leaf made outside a vmap is shared by its examples: gradients reaching it from inside
+  // are summed over the batch (engine.cpp fit_to); one made inside gets per-example ones.
+  int64_t vmap_birth = 0;
 
   static std::atomic<int64_t> live_count;  // for leak tests
   TensorImpl() { ++live_count; }
   TensorImpl(const TensorImpl&) = delete;
   ~TensorImpl() { --live_count; }
 };
+
+[[noreturn]] void throw_batched_access(const TensorImpl* t);  // batching.cpp
 
 // A cheap handle (one shared_ptr). Undefined when impl is null ("no tensor"/zero cotangent).
 class Tensor {
@@ -229,11 +242,18 @@ class Tensor {
   bool is_contiguous() const;
   bool requires_grad() const { return p_->requires_grad; }
 
+  bool is_batched() const { return p_->bvalue != nullptr; }
+  // The memory of the elements. A batched tensor (inside vmap) has none of its own:
+  // reading it raises, so code that needs concrete values fails with a clear error.
   template <typename T>
   T* data() const {
+    if (__builtin_expect(p_->bvalue != nullptr, 0)) throw_batched_access(p_.get());
     return reinterpret_cast<T*>(p_->storage->data) + p_->offset;
   }
-  void* raw() const { return static_cast<char*>(p_->storage->data) + p_->offset * itemsize(p_->dtype); }
+  void* raw() const {
+    if (__builtin_expect(p_->bvalue != nullptr, 0)) throw_batched_access(p_.get());
+    return static_cast<char*>(p_->storage->data) + p_->offset * itemsize(p_->dtype);
+  }
 
   // Tangent at a forward-mode level, undefined if none.
   Tensor tangent(int64_t level) const;

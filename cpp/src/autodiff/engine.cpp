@@ -7,10 +7,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "batching_internal.h"
 #include "forward.h"
 #include "../core/block_pool.h"
 #include "hooks.h"
 #include "fastgrad/autodiff.h"
+#include "fastgrad/batching.h"
 #include "fastgrad/ops.h"
 #include "fastgrad/parallel.h"
 
@@ -87,11 +89,29 @@ TensorPtr data_alias(const Tensor& t) {
   a->dtype = t.dtype();
   a->tangents = t.impl()->tangents;
   for (auto& kv : a->tangents) register_tangent_owner(kv.first, a);
+  a->bvalue = t.impl()->bvalue;
+  a->blevel = t.impl()->blevel;
+  a->bdim = t.impl()->bdim;
   return a;
 }
 
-Tensor fit_to(const Tensor& g, const Tensor& like) {
+// Whether `x` comes from outside vmap level L: a leaf that began to require grad before L
+// was opened, or the output of a node recorded outside L.
+bool outside_level(const Tensor& x, int64_t L) {
+  const auto& fn = x.impl()->grad_fn;
+  if (!fn) return x.impl()->vmap_birth < L;
+  return std::find(fn->vmap_levels.begin(), fn->vmap_levels.end(), L) == fn->vmap_levels.end();
+}
+
+// `levels`: the vmap levels active when the consumer was recorded. A gradient batched at
+// one of them, flowing to an input from outside that level (not batched there), is summed
+// over the batch: the input was broadcast along it (a parameter every example shares).
+// Inside the level (grad inside vmap: per-example gradients) and for levels opened later
+// (vmap over cotangents) it stays batched.
+Tensor fit_to(const Tensor& g, const Tensor& like, const std::vector<int64_t>& levels = {}) {
   Tensor r = g;
+  for (int64_t L : levels)
+    if (batched_at(r, L) && !batched_at(like, L) && outside_level(like, L)) r = sum_out_level(r, L);
   if (r.shape() != like.shape()) r = sum_to(r, like.shape());
   if (r.dtype() != like.dtype()) r = cast(r, like.dtype());
   return r;
@@ -135,9 +155,21 @@ Tensors apply_impl(const std::shared_ptr<const Primitive>& prim, const Tensors& 
                      " inputs, got " + std::to_string(in.size()));
   // The shape rule runs once, here: it validates the inputs before any kernel (or the
   // GIL-releasing hook) runs, and forward allocates what it says.
-  const std::vector<Shape> shapes = prim->shapes(in);
+  // Batched inputs (vmap): the shape rule checks the per-example shapes, except when an
+  // index or mask is batched (index rules read values, which a batched tensor has none of;
+  // the rule's own ops then check the physical shapes).
+  bool batched = false, batched_values = false;
+  if (!d.sees_batched)
+    for (const auto& t : in)
+      if (t.defined() && t.impl()->bvalue) {
+        batched = true;
+        batched_values = batched_values || !is_floating(t.dtype());
+      }
+  const std::vector<Shape> shapes = batched_values ? std::vector<Shape>() : prim->shapes(in);
   Tensors out;
-  if (d.is_view) {
+  if (batched) {
+    out = detail::batched_forward(prim, in, shapes);
+  } else if (d.is_view) {
     out = prim->forward(in, shapes);
   } else {  // kernels run through the host's hook (the bindings release the GIL there)
     int64_t work = 0;
@@ -159,6 +191,7 @@ Tensors apply_impl(const std::shared_ptr<const Primitive>& prim, const Tensors& 
       node->needs_grad.resize(in.size());
       for (size_t i = 0; i < in.size(); ++i) node->needs_grad[i] = needs(i);
       node->seq = g_next_seq++;
+      if (!vmap_levels().empty()) node->vmap_levels = vmap_levels();
       // Versions of the inputs the VJP reads (-1: not read, so in-place changes to it
       // are fine); empty when it reads none.
       bool reads = false;
@@ -639,7 +672,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       Tensors gin = p.vjp(ins, outs, cot, node->needs_grad);
       for (size_t i = 0; i < ins.size() && i < gin.size(); ++i) {
         if (!node->needs_grad[i] || !gin[i].defined()) continue;
-        route(edge_input(*node, ins[i]), fit_to(gin[i], ins[i]));
+        route(edge_input(*node, ins[i]), fit_to(gin[i], ins[i], node->vmap_levels));
       }
     }
     if (!retain_graph) {

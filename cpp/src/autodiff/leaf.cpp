@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fastgrad/autodiff.h"
+#include "fastgrad/batching.h"
 
 namespace fastgrad {
 
@@ -14,6 +15,7 @@ void set_requires_grad(const TensorPtr& t, bool on) {
   if (on && !is_floating(t->dtype))
     throw TypeError(std::string("requires_grad: only float tensors can require gradients, got ") +
                     dtype_name(t->dtype));
+  if (on && !t->requires_grad) t->vmap_birth = vmap_levels().empty() ? 0 : vmap_levels().back();
   t->requires_grad = on;
 }
 

@@ -19,6 +19,9 @@ Tensor fresh_alias(const Tensor& t) {
   a->strides = t.strides();
   a->offset = t.offset();
   a->dtype = t.dtype();
+  a->bvalue = t.impl()->bvalue;  // inside vmap the function computed batched outputs
+  a->blevel = t.impl()->blevel;
+  a->bdim = t.impl()->bdim;
   return Tensor(a);
 }
 
@@ -38,7 +41,7 @@ struct CustomFunction final : Primitive {
   // this node under create_graph; each instance's descriptor says which inputs it reads.
   // Other saved tensors (intermediates) are kept and version-checked here.
   static constexpr PrimitiveDesc kDesc =
-      PrimitiveDesc("custom_function").inputs(0, PrimitiveDesc::kVariadic).reads_inputs(0);
+      PrimitiveDesc("custom_function").inputs(0, PrimitiveDesc::kVariadic).reads_inputs(0).batch_transparent();
   static constexpr PrimitiveDesc kSavesOutputs = kDesc.named_variant("saves_outputs").reads_outputs();
 
   PrimitiveDesc desc_;  // kDesc or kSavesOutputs with this call's number of outputs

@@ -14,6 +14,7 @@ namespace {
 // Broadcasting is summed away by the engine (sum_to), so rules may return
 // gradients of the broadcast shape.
 struct BinaryBase : Primitive {
+  FG_VMAP_ELEMENTWISE
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in[0].dtype() != in[1].dtype())
       throw TypeError(std::string(name()) + ": dtypes differ (" + dtype_name(in[0].dtype()) + " vs " +
@@ -166,6 +167,7 @@ FG_REGISTER_PRIMITIVE(MinMax<false>::kDesc);
 // x op s with a Python scalar s: one primitive per form, so `x * 2` allocates no
 // constant tensor (part of the per-op overhead budget).
 struct ScalarBase : Primitive {
+  FG_VMAP_ELEMENTWISE
   double s;
   explicit ScalarBase(double v) : s(v) {}
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
@@ -270,6 +272,7 @@ FG_REGISTER_PRIMITIVE(PowScalar::kDesc);
 
 // ---------------------------------------------------------------- unary ops
 struct UnaryBase : Primitive {
+  FG_VMAP_ELEMENTWISE
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     return {in[0].shape()};
@@ -360,6 +363,7 @@ FG_UNARY(Cos, "cos", -1, std::cos(x), false, neg(sin(x)))
 // each is one fused primitive: g (1 - y²) resp. g y (1 - y) (saves two ops per use).
 template <bool IsTanh>
 struct OutputBackward : Primitive {  // inputs (y, g)
+  FG_VMAP_ELEMENTWISE
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc(IsTanh ? "tanh_backward" : "sigmoid_backward").inputs(2);
   const PrimitiveDesc& desc() const override { return kDesc; }
@@ -449,6 +453,7 @@ Tensor silu_backward(const Tensor& x, const Tensor& g);
 Tensor softplus_backward(const Tensor& x, const Tensor& g, double threshold);
 
 struct XBackwardBase : Primitive {
+  FG_VMAP_ELEMENTWISE
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     if (in[0].dtype() != in[1].dtype()) throw TypeError(std::string(name()) + ": dtypes differ");
@@ -593,6 +598,7 @@ FG_REGISTER_PRIMITIVE(Gelu::kDesc);
 //   exact  gelu'' = phi(x) (2 - x^2)
 //   tanh   gelu'' = (1-T^2) u' + 0.5 x (1-T^2)(u'' - 2 T u'^2),  u' = c(1+3a x^2), u'' = 6 a c x
 struct GeluBackward : Primitive {
+  FG_VMAP_ELEMENTWISE
   bool approx;
   explicit GeluBackward(bool a) : approx(a) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("gelu_backward").inputs(2);
@@ -712,6 +718,7 @@ FG_REGISTER_PRIMITIVE(Clip::kDesc);
 
 // where(cond, a, b): cond carries no derivative.
 struct Where : Primitive {
+  FG_VMAP_ELEMENTWISE
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("where").inputs(3).nondiff(bit(0));
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -754,6 +761,7 @@ struct Where : Primitive {
 FG_REGISTER_PRIMITIVE(Where::kDesc);
 
 struct Cast : Primitive {
+  FG_VMAP_ELEMENTWISE
   DType to;
   explicit Cast(DType d) : to(d) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("cast").reads_inputs(0);

@@ -22,6 +22,7 @@ std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b, bool need_f
 Tensor is0(const Tensor& x) { return compare(x, zeros({}, x.dtype()), CmpOp::Eq); }
 
 struct Binary2 : Primitive {
+  FG_VMAP_ELEMENTWISE
   bool float_only = true;
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in[0].dtype() != in[1].dtype())

@@ -81,6 +81,7 @@ T sinc_s(T x) {
 }
 
 struct FloatUnary : Primitive {
+  FG_VMAP_ELEMENTWISE
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_float(in[0], name());
     return {in[0].shape()};
@@ -144,6 +145,7 @@ FG_MATH1(Sinc, "sinc", true, true, sinc_s(x),
 enum class RoundKind { Floor, Ceil, Trunc, Round };
 template <RoundKind K>
 struct Rounding : Primitive {
+  FG_VMAP_ELEMENTWISE
   int64_t decimals = 0;
   Rounding() = default;
   explicit Rounding(int64_t d) : decimals(d) {}

@@ -231,6 +231,11 @@ Tensor contiguous(const Tensor& x) {
 
 Tensor detach(const Tensor& x) {
   Tensor d = make_view(x, x.shape(), x.strides(), x.offset());
+  if (x.impl()->bvalue) {  // a batched tensor (vmap) stays a view of the same physical value
+    d.impl()->bvalue = x.impl()->bvalue;
+    d.impl()->blevel = x.impl()->blevel;
+    d.impl()->bdim = x.impl()->bdim;
+  }
   return d;
 }
 
@@ -246,6 +251,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
 
 namespace {
 struct Clone : Primitive {
+  FG_VMAP_ELEMENTWISE
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("clone").reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }

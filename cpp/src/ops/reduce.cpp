@@ -81,12 +81,21 @@ struct ReduceBase : Primitive {
   Tensor keep(const Tensor& g, const Tensor& x) const {
     return keepdims ? g : reshape(g, reduced_shape(x.shape(), axes, true));
   }
+  // The same reduction over other axes (the batching rule's shifted ones).
+  virtual PrimPtr over(Axes a) const = 0;
+  // vmap: batch axis in front, every reduced axis one further.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Axes a = axes;
+    for (auto& d : a) ++d;
+    return {{apply1(over(std::move(a)), {batch_front(in[0], bdims[0])})}, {0}};
+  }
 };
 
 struct Sum : ReduceBase {
   using ReduceBase::ReduceBase;
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("sum").reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  PrimPtr over(Axes a) const override { return make_prim<Sum>(std::move(a), keepdims); }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<RK::Sum>(in[0], axes, keepdims, name())};
   }
@@ -105,6 +114,7 @@ struct Extremum : ReduceBase {
   using ReduceBase::ReduceBase;
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc(Max ? "amax" : "amin").reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  PrimPtr over(Axes a) const override { return make_prim<Extremum>(std::move(a), this->keepdims); }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<Max ? RK::Max : RK::Min>(in[0], axes, keepdims, name())};
   }
@@ -144,6 +154,7 @@ struct Prod : ReduceBase {
   using ReduceBase::ReduceBase;
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("prod");
   const PrimitiveDesc& desc() const override { return kDesc; }
+  PrimPtr over(Axes a) const override { return make_prim<Prod>(std::move(a), keepdims); }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {reduce_forward<RK::Prod>(in[0], axes, keepdims, name())};
   }
@@ -211,6 +222,9 @@ Tensor softmax_forward(const Tensor& x0, int64_t axis) {
 struct Softmax : Primitive {
   int64_t axis;
   explicit Softmax(int64_t a) : axis(a) {}
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{apply1(make_prim<Softmax>(axis + 1), {batch_front(in[0], bdims[0])})}, {0}};
+  }
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("softmax").reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {
@@ -233,6 +247,9 @@ FG_REGISTER_PRIMITIVE(Softmax::kDesc);
 struct LogSoftmax : Primitive {
   int64_t axis;
   explicit LogSoftmax(int64_t a) : axis(a) {}
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{apply1(make_prim<LogSoftmax>(axis + 1), {batch_front(in[0], bdims[0])})}, {0}};
+  }
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("log_softmax").reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors& in) const override {

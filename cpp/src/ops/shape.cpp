@@ -52,6 +52,12 @@ struct Reshape : Primitive {
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("reshape").view().reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
   std::vector<Shape> shapes(const Tensors&) const override { return {target}; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Tensor x = batch_front(in[0], bdims[0]);
+    Shape s = target;
+    s.insert(s.begin(), x.shape()[0]);
+    return {{reshape(x, s)}, {0}};
+  }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     Tensor x = in[0].is_contiguous() ? in[0] : clone(detach(in[0]));
     return {make_view(x, target, contiguous_strides(target), x.offset())};
@@ -70,6 +76,11 @@ struct Permute : Primitive {
   explicit Permute(Axes p) : perm(std::move(p)) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("permute").view().reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Axes p{0};
+    for (auto a : perm) p.push_back(a + 1);
+    return {{permute(batch_front(in[0], bdims[0]), p)}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     Shape s;
     for (auto p : perm) s.push_back(in[0].shape()[p]);
@@ -102,6 +113,14 @@ struct Expand : Primitive {
   explicit Expand(Shape s) : target(std::move(s)) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("expand").view().reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Size-1 axes after the batch axis keep the logical axes right-aligned with the target.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Tensor x = batch_front(in[0], bdims[0]);
+    Shape s = x.shape(), t = target;
+    while (s.size() < target.size() + 1) s.insert(s.begin() + 1, 1);
+    t.insert(t.begin(), s[0]);
+    return {{expand(reshape(x, s), t)}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Shape& s = in[0].shape();
     if (s.size() > target.size())
@@ -167,6 +186,12 @@ struct Slice : Primitive {
   explicit Slice(std::vector<SliceSpec> s) : spec(std::move(s)) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("slice").view().reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Tensor x = batch_front(in[0], bdims[0]);
+    std::vector<SliceSpec> sp{{0, x.shape()[0], 1}};
+    sp.insert(sp.end(), spec.begin(), spec.end());
+    return {{slice(x, sp)}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(in[0].shape(), spec, name());
     return {sliced_shape(spec)};
@@ -187,6 +212,14 @@ struct SliceScatter : Primitive {
   SliceScatter(Shape s, std::vector<SliceSpec> p) : full_shape(std::move(s)), spec(std::move(p)) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("slice_scatter").reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Tensor x = batch_front(in[0], bdims[0]);
+    std::vector<SliceSpec> sp{{0, x.shape()[0], 1}};
+    sp.insert(sp.end(), spec.begin(), spec.end());
+    Shape full = full_shape;
+    full.insert(full.begin(), x.shape()[0]);
+    return {{slice_scatter(x, full, sp)}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     check_spec(full_shape, spec, name());
     if (sliced_shape(spec) != in[0].shape())
@@ -225,6 +258,19 @@ struct Concat : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("concat").inputs(1, PrimitiveDesc::kVariadic).reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Every part batched in front (unbatched ones expanded); the legacy empty parts, which
+  // contribute nothing, are left out (batched they would no longer be 1-d).
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t n = batch_size(in, bdims, name());
+    Tensors parts;
+    for (size_t i = 0; i < in.size(); ++i) {
+      Tensor p = batch_front_or_expand(in[i], bdims[i], n);
+      if (p.ndim() == 2 && p.shape()[1] == 0 && in.size() > 1) continue;
+      parts.push_back(p);
+    }
+    if (parts.empty()) parts.push_back(batch_front_or_expand(in[0], bdims[0], n));
+    return {{concat(parts, axis + 1)}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (in.empty()) throw ValueError("concat: expected at least one tensor");
     const size_t ref = concat_ref(in);
@@ -293,6 +339,11 @@ struct Pad : Primitive {
       : pads(std::move(p)), value(v), ivalue(iv) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("pad").reads_inputs(0);
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    std::vector<std::pair<int64_t, int64_t>> p{{0, 0}};
+    p.insert(p.end(), pads.begin(), pads.end());
+    return {{apply1(make_prim<Pad>(p, value, ivalue), {batch_front(in[0], bdims[0])})}, {0}};
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     if (pads.size() != in[0].shape().size())
       throw ValueError("pad: got " + std::to_string(pads.size()) + " (before, after) pairs for shape " +

@@ -55,6 +55,7 @@ from ._jacobian import hessian, hvp, jacfwd, jacobian, jacrev
 from ._jit import jit
 from ._metric import sharp
 from ._reverse import grad, linear_transpose, stop_gradient, value_and_grad, vjp
+from ._vmap import vmap
 
 __all__ = [
     "grad",
@@ -77,4 +78,5 @@ __all__ = [
     "stop_gradient",
     "linearize",
     "linear_transpose",
+    "vmap",
 ]
