@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastgrad/autodiff.h"
+#include "fastgrad/batching.h"
 #include "fastgrad/ops.h"
 
 namespace fastgrad::registry_test {
@@ -46,10 +47,21 @@ inline fg::Tensor input_grad(const fg::Tensor& y, const fg::Tensor& g, const fg:
   return fg::grad({y}, {g}, {x}, true, true, false)[0];
 }
 
+// A batched tensor (a vmap rule's output, e.g. vmap_unwrap's cotangent) as its physical
+// value with every batch axis in front; other tensors as they are.
+inline fg::Tensor concrete(const fg::Tensor& t) {
+  if (!t.defined() || !t.is_batched()) return t;
+  const fg::TensorImpl* p = t.get();
+  return concrete(fg::vmap_unwrap(t, p->blevel, 0, p->bvalue->shape[p->bdim]));
+}
+
 struct Sample {
   std::string name, variant;
   std::function<fg::Tensor()> run;  // records the primitive as its output's grad_fn
 };
+
+// Every sample (test_registry.cpp's own and the area files'), in walk order.
+std::vector<Sample> all_samples();
 
 // Samples added by the area files; each FG_REGISTRY_SAMPLES block runs at static-init time.
 inline std::vector<Sample>& area_samples() {

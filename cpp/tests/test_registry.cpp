@@ -160,7 +160,8 @@ fg::Tensor poison(const fg::Tensor& t) {
 
 // Bitwise equality of two results (NaN != NaN, so a poisoned value that reaches the
 // result is caught).
-void expect_same(const fg::Tensor& a, const fg::Tensor& b, const std::string& what) {
+void expect_same(const fg::Tensor& a0, const fg::Tensor& b0, const std::string& what) {
+  const fg::Tensor a = concrete(a0), b = concrete(b0);
   ASSERT_EQ(a.defined(), b.defined()) << what;
   if (!a.defined()) return;
   ASSERT_EQ(a.shape(), b.shape()) << what;
@@ -292,6 +293,9 @@ TEST(Registry, NeedSkipsTapeWork) {
 }
 
 }  // namespace
+
+// The whole walk, for the batching-rule registry test (test_registry_vmap.cpp).
+std::vector<Sample> fastgrad::registry_test::all_samples() { return samples(); }
 
 // custom_function (fg.autograd.Function) with C++ stand-ins for the Python rules: x*x
 // saving its input, and exp(x) saving its output (the engine keeps that one).
