@@ -251,6 +251,7 @@ void bind_protocol(py::module_& m, TensorClass& T) {
       .def(
           "__array__",
           [](const TP& t, py::object dtype, py::object) {
+            if (t->bvalue) throw_batched_access(t.get());  // NumPy would fall back to iterating it
             py::object self = py::cast(t);
             py::module_::import("fastgrad._trace").attr("check_conversion")(self, "np.asarray/np.array");
             py::object a = numpy_asarray(py::cast(detach(Tensor(t)).impl()));

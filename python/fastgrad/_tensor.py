@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _trace, ops
+from ._batching import random_draw
 from ._device import check_device
 from .ops import Tensor
 
@@ -317,7 +318,9 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1) of ``shape`` (ints or one sequence)."""
     check_device(device, "rand")
-    return _finish(ops.rand(_shape(shape, "rand"), _float_dtype(dtype), generator), requires_grad)
+    dt = _float_dtype(dtype)
+    t = random_draw(_shape(shape, "rand"), lambda s: ops.rand(s, dt, generator), "rand")
+    return _finish(t, requires_grad)
 
 
 def randn(
@@ -325,7 +328,9 @@ def randn(
 ) -> Tensor:
     """Standard normal samples of ``shape`` (ints or one sequence)."""
     check_device(device, "randn")
-    return _finish(ops.randn(_shape(shape, "randn"), _float_dtype(dtype), generator), requires_grad)
+    dt = _float_dtype(dtype)
+    t = random_draw(_shape(shape, "randn"), lambda s: ops.randn(s, dt, generator), "randn")
+    return _finish(t, requires_grad)
 
 
 def randint(
@@ -349,9 +354,8 @@ def randint(
         low, high, size = 0, low, high
     elif high is None:
         raise TypeError("randint: missing the high argument")
-    t = ops.randint(
-        _index(low, "randint", "low"), _index(high, "randint", "high"), shape_arg(size, "randint"), generator
-    )
+    lo, hi = _index(low, "randint", "low"), _index(high, "randint", "high")
+    t = random_draw(shape_arg(size, "randint"), lambda s: ops.randint(lo, hi, s, generator), "randint")
     dt = as_dtype(dtype)
     if dt is not None and dt != int64:
         t = ops.cast(t, dt)

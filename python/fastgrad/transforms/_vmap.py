@@ -14,28 +14,19 @@ A tensor ``f`` closes over (not mapped) is the same for every example; its gradi
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from .. import ops
+from .._batching import vmap_state
 from .._tensor import tensor
 from ..ops import Tensor
 from ..pytree import PyTreeDef, tree_flatten
 from ._args import check_callable
 
 _RANDOMNESS = ("error", "different", "same")
-
-
-class _VmapState(threading.local):
-    def __init__(self) -> None:
-        # (level, size, randomness) of the active vmaps, outermost first.
-        self.stack: list[tuple[int, int, str]] = []
-
-
-vmap_state = _VmapState()
 
 
 def _broadcast_prefix(axes: Any, tree: Any, who: str) -> list[Any]:
@@ -179,17 +170,3 @@ def _unbatch(o: Any, axis: Any, level: int, size: int, i: int) -> Any:
     if not -nd <= axis < nd:
         raise ValueError(f"vmap: out_axes={axis} is out of range for output {i} of rank {nd}")
     return ops.vmap_unwrap(o, level, axis, size)
-
-
-def random_batch() -> Optional[tuple[int, int]]:
-    """For random ops: ``(level, size)`` of the innermost vmap that wants independent draws
-    (randomness="different"), None outside vmap or with "same"; RuntimeError with "error"."""
-    if not vmap_state.stack:
-        return None
-    level, size, mode = vmap_state.stack[-1]
-    if mode == "error":
-        raise RuntimeError(
-            "vmap: random ops inside vmap need a choice of randomness: pass randomness='different' "
-            "(independent per example) or 'same' (one draw shared by the batch)"
-        )
-    return (level, size) if mode == "different" else None

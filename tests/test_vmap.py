@@ -1,0 +1,291 @@
+"""fg.vmap: batched evaluation against a Python loop over the batch, its composition with
+every transform (in both orders), per-example gradients, randomness and errors. Float64
+throughout; torch.func and JAX as oracles (the test extra installs both; under CI they
+must be present)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastgrad as fg
+
+rng = np.random.default_rng(7)
+
+
+def t64(a):
+    return fg.tensor(np.asarray(a, dtype=np.float64))
+
+
+def n(t):
+    return np.asarray(t.detach().numpy() if isinstance(t, fg.Tensor) else t)
+
+
+def loop(f, xs, in_axes, out_axis=0):
+    """The reference: f applied per example (NumPy slicing), results stacked."""
+    size = next(np.shape(x)[a] for x, a in zip(xs, in_axes) if a is not None)
+    outs = []
+    for b in range(size):
+        args = [x if a is None else t64(np.take(n(x), b, axis=a)) for x, a in zip(xs, in_axes)]
+        outs.append(n(f(*args)))
+    return np.stack(outs, out_axis)
+
+
+FUNCS = {
+    "elementwise": lambda x, y: fg.sin(x) * y + fg.exp(-x * x) / (1.0 + y * y),
+    "reduce": lambda x, y: (x * y).sum(-1) + fg.amax(x, -1) - fg.logsumexp(y, 1),
+    "shape": lambda x, y: fg.concat([x.T.reshape(-1), fg.flip(y, (0,)).reshape(-1)], 0)[1:-1],
+    "softmax": lambda x, y: fg.softmax(x + y, -1) * fg.log_softmax(y, 0),
+    "where": lambda x, y: fg.where(x > y, x, fg.tanh(y)),
+    "broadcast": lambda x, y: x[:, None, :] * y[None, :, :],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("in_axes", [(0, 0), (1, None), (None, -1), (-2, 2)])
+def test_vmap_equals_the_loop(name, in_axes):
+    f = FUNCS[name]
+    base = (3, 4)
+    xs = []
+    for a in in_axes:
+        if a is None:
+            xs.append(t64(rng.standard_normal(base)))
+        else:
+            shape = list(base)
+            shape.insert(a if a >= 0 else len(base) + 1 + a, 5)
+            xs.append(t64(rng.standard_normal(shape)))
+    got = fg.vmap(f, in_axes=in_axes)(*xs)
+    np.testing.assert_allclose(n(got), loop(f, xs, in_axes), rtol=1e-12, atol=1e-12)
+
+
+def test_size_one_batch_and_out_axes():
+    x = t64(rng.standard_normal((1, 3, 4)))
+    f = FUNCS["elementwise"]
+    got = fg.vmap(f, in_axes=(0, None), out_axes=-1)(x, x[0])
+    assert got.shape == (3, 4, 1)
+    np.testing.assert_allclose(n(got)[..., 0], n(f(x[0], x[0])), rtol=1e-14)
+
+
+def test_pytree_in_axes_and_outputs():
+    def f(p, scale):
+        return {"a": p["w"] * scale, "b": (p["v"].sum(), scale * 2.0)}
+
+    p = {"w": t64(rng.standard_normal((6, 2))), "v": t64(rng.standard_normal((3, 6)))}
+    scale = t64(1.5)
+    out = fg.vmap(f, in_axes=({"w": 0, "v": 1}, None), out_axes={"a": 1, "b": (0, None)})(p, scale)
+    np.testing.assert_allclose(n(out["a"]), n(p["w"]).T * 1.5, rtol=1e-14)
+    np.testing.assert_allclose(n(out["b"][0]), n(p["v"]).sum(0), rtol=1e-14)
+    np.testing.assert_allclose(n(out["b"][1]), 3.0)
+
+
+def test_unbatched_output_is_broadcast_and_axis_size():
+    out = fg.vmap(lambda x: fg.ones(2), in_axes=None, axis_size=4)(t64(0.0))
+    assert out.shape == (4, 2)
+    out = fg.vmap(lambda x, c: c * 1.0, in_axes=(0, None))(t64(np.zeros((3, 2))), t64([1.0, 2.0]))
+    np.testing.assert_allclose(n(out), np.tile([1.0, 2.0], (3, 1)))
+
+
+def test_nested_vmap_is_a_double_loop():
+    x = t64(rng.standard_normal((3, 4, 5)))
+    y = t64(rng.standard_normal((4, 5)))
+    f = FUNCS["reduce"]
+    got = fg.vmap(fg.vmap(lambda a, b: f(a, b), in_axes=(0, 0)), in_axes=(0, None))(x, y)
+    ref = np.stack([np.stack([n(f(x[i, j], y[j])) for j in range(4)]) for i in range(3)])
+    np.testing.assert_allclose(n(got), ref, rtol=1e-12)
+    # the inner vmap mapping the outer's second axis (in_axes=1 inside)
+    got = fg.vmap(fg.vmap(lambda a: fg.sin(a).sum(), in_axes=1), in_axes=0)(x)
+    np.testing.assert_allclose(n(got), np.sin(n(x)).sum(1), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- compositions
+
+
+def mlp_params(sizes):
+    return [
+        (t64(rng.standard_normal((o, i)) / np.sqrt(i)), t64(0.1 * rng.standard_normal(o)))
+        for i, o in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def mlp(params, x):
+    for k, (w, b) in enumerate(params):
+        x = fg.nn.functional.linear(x, w, b)
+        if k < len(params) - 1:
+            x = fg.gelu(x)
+    return x
+
+
+def test_per_example_gradients_match_the_loop_and_feed_a_weighted_loss():
+    params = mlp_params([8, 16, 4])
+    X = t64(rng.standard_normal((6, 8)))
+    Y = t64(rng.standard_normal((6, 4)))
+    w = t64(rng.uniform(0.5, 2.0, 6))
+
+    def loss(p, x, y):
+        return ((mlp(p, x) - y) ** 2).sum()
+
+    per = fg.vmap(fg.grad(loss), in_axes=(None, 0, 0))(params, X, Y)
+    for b in range(6):
+        gb = fg.grad(loss)(params, X[b], Y[b])
+        for (pw, pb), (gw, gbias) in zip(per, gb):
+            np.testing.assert_allclose(n(pw)[b], n(gw), rtol=1e-11, atol=1e-13)
+            np.testing.assert_allclose(n(pb)[b], n(gbias), rtol=1e-11, atol=1e-13)
+    # the cheat sheet's weighted loss sum(w_i l_i) / sum(w_i): its gradient is the weighted
+    # mean of the per-example gradients
+    total = fg.grad(lambda p: (fg.vmap(loss, in_axes=(None, 0, 0))(p, X, Y) * w).sum() / w.sum())(params)
+    wn = n(w) / n(w).sum()
+    for (pw, pb), (tw, tb) in zip(per, total):
+        np.testing.assert_allclose(np.tensordot(wn, n(pw), 1), n(tw), rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(np.tensordot(wn, n(pb), 1), n(tb), rtol=1e-11, atol=1e-13)
+
+
+def test_shared_parameter_closed_over_gets_the_summed_gradient():
+    w = t64(rng.standard_normal(3))
+    w.requires_grad = True
+    X = t64(rng.standard_normal((5, 3)))
+    out = fg.vmap(lambda x: fg.tanh(x * w).sum())(X)
+    out.sum().backward()
+    ref = ((1 - np.tanh(n(X) * n(w)) ** 2) * n(X)).sum(0)
+    np.testing.assert_allclose(n(w.grad), ref, rtol=1e-12)
+
+
+def f_scalar(x, c):
+    return (fg.sin(x) * c).sum() + (x**3).sum() * 0.1
+
+
+def test_grad_of_vmap_equals_vmap_of_grad_summed():
+    X = t64(rng.standard_normal((4, 3)))
+    c = t64(rng.standard_normal(3))
+    a = fg.grad(lambda X: fg.vmap(f_scalar, in_axes=(0, None))(X, c).sum())(X)
+    b = fg.vmap(fg.grad(f_scalar), in_axes=(0, None))(X, c)
+    np.testing.assert_allclose(n(a), n(b), rtol=1e-13)
+    np.testing.assert_allclose(n(b), np.cos(n(X)) * n(c) + 0.3 * n(X) ** 2, rtol=1e-13)
+
+
+def test_vmap_of_jvp_and_jvp_of_vmap():
+    X = t64(rng.standard_normal((4, 3)))
+    V = t64(rng.standard_normal((4, 3)))
+    c = t64(rng.standard_normal(3))
+
+    def jv(x, v):
+        return fg.jvp(lambda x: f_scalar(x, c), (x,), (v,))[1]
+
+    a = fg.vmap(jv)(X, V)
+    _, b = fg.jvp(lambda X: fg.vmap(f_scalar, in_axes=(0, None))(X, c), (X,), (V,))
+    ref = ((np.cos(n(X)) * n(c) + 0.3 * n(X) ** 2) * n(V)).sum(1)
+    np.testing.assert_allclose(n(a), ref, rtol=1e-13)
+    np.testing.assert_allclose(n(b), ref, rtol=1e-13)
+
+
+def test_batched_hvp_vmap_over_tangents():
+    x = t64(rng.standard_normal(5))
+    V = t64(rng.standard_normal((3, 5)))
+    c = t64(rng.standard_normal(5))
+    H = n(fg.hessian(lambda x: f_scalar(x, c))(x))
+    got = fg.vmap(lambda v: fg.hvp(lambda x: f_scalar(x, c), (x,), (v,)), in_axes=0)(V)
+    np.testing.assert_allclose(n(got), n(V) @ H.T, rtol=1e-12)
+    np.testing.assert_allclose(H, np.diag(-np.sin(n(x)) * n(c) + 0.6 * n(x)), atol=1e-13)
+
+
+def test_jacobians_are_vmaps_and_compose():
+    params = mlp_params([4, 6, 3])
+    x = t64(rng.standard_normal(4))
+    f = lambda x: mlp(params, x)  # noqa: E731
+    jr, jf = fg.jacrev(f)(x), fg.jacfwd(f)(x)
+    assert jr.shape == (3, 4)
+    np.testing.assert_allclose(n(jr), n(jf), rtol=1e-12, atol=1e-14)
+    eps = 1e-6
+    fd = np.stack([(n(f(x + eps * t64(e))) - n(f(x - eps * t64(e)))) / (2 * eps) for e in np.eye(4)], 1)
+    np.testing.assert_allclose(n(jr), fd, rtol=1e-6, atol=1e-8)
+    # jacfwd(jacrev) = jacrev(jacrev) = hessian of a scalar; vmap of jacrev = per-example Jacobians
+    g = lambda x: (f(x) ** 2).sum()  # noqa: E731
+    np.testing.assert_allclose(n(fg.jacfwd(fg.jacrev(g))(x)), n(fg.jacrev(fg.jacrev(g))(x)), rtol=1e-10)
+    np.testing.assert_allclose(n(fg.hessian(g)(x)), n(fg.jacrev(fg.jacfwd(g))(x)), rtol=1e-10)
+    X = t64(rng.standard_normal((5, 4)))
+    per = fg.vmap(fg.jacrev(f))(X)
+    for b in range(5):
+        np.testing.assert_allclose(n(per)[b], n(fg.jacrev(f)(X[b])), rtol=1e-12, atol=1e-14)
+    flat = fg.jacobian(lambda x, W: mlp([(W, params[0][1]), params[1]], x), argnums=(0, 1), flatten=True)(
+        x, params[0][0]
+    )
+    assert flat.shape == (3, 4 + 24)
+
+
+# ---------------------------------------------------------------- custom rules under vmap
+
+
+def test_custom_vjp_composes_with_vmap():
+    @fg.custom_vjp
+    def clip_grad(x):
+        return fg.sin(x)
+
+    def fwd(x):
+        return fg.sin(x), (fg.cos(x),)
+
+    def bwd(res, g):
+        return (fg.clip(g * res[0], -0.5, 0.5),)
+
+    clip_grad.defvjp(fwd, bwd)
+    X = t64(rng.standard_normal((4, 3)) * 2)
+    a = fg.vmap(fg.grad(lambda x: clip_grad(x).sum()))(X)
+    np.testing.assert_allclose(n(a), np.clip(np.cos(n(X)), -0.5, 0.5), rtol=1e-14)
+    b = fg.grad(lambda X: fg.vmap(lambda x: clip_grad(x).sum())(X).sum())(X)
+    np.testing.assert_allclose(n(b), n(a), rtol=1e-14)
+
+
+def test_autograd_function_composes_with_vmap():
+    class Cube(fg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3.0 * x * x
+
+    X = t64(rng.standard_normal((4, 3)))
+    got = fg.vmap(fg.grad(lambda x: Cube.apply(x).sum()))(X)
+    np.testing.assert_allclose(n(got), 3 * n(X) ** 2, rtol=1e-14)
+
+
+# ---------------------------------------------------------------- randomness and errors
+
+
+def test_randomness_modes():
+    x = t64(np.zeros((4, 3)))
+    with pytest.raises(RuntimeError, match="randomness"):
+        fg.vmap(lambda r: r + fg.randn(3))(x)
+    same = fg.vmap(lambda r: r + fg.randn(3), randomness="same")(x)
+    assert np.allclose(n(same), n(same)[0])
+    diff = fg.vmap(lambda r: r + fg.rand(3), randomness="different")(x)
+    assert diff.shape == (4, 3) and not np.allclose(n(diff), n(diff)[0])
+    d = fg.vmap(lambda r: fg.nn.functional.dropout(r + 1.0, 0.5), randomness="different")(t64(np.zeros((64, 8))))
+    assert set(np.unique(n(d))) <= {0.0, 2.0}
+
+
+def test_bad_arguments_raise_clear_errors():
+    x = t64(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="different sizes"):
+        fg.vmap(lambda a, b: a + b)(x, t64(np.zeros((4, 2))))
+    with pytest.raises(ValueError, match="out of range"):
+        fg.vmap(lambda a: a, in_axes=2)(x)
+    with pytest.raises(ValueError, match="axis_size"):
+        fg.vmap(lambda a: a, in_axes=None)(x)
+    with pytest.raises(ValueError, match="in_axes has 2 entries"):
+        fg.vmap(lambda a: a, in_axes=(0, 0))(x)
+    with pytest.raises(ValueError, match="out_axes is None"):
+        fg.vmap(lambda a: a * 2, out_axes=None)(x)
+    with pytest.raises(RuntimeError, match="values of a batched tensor"):
+        fg.vmap(lambda a: a.sum().item())(x)
+    with pytest.raises(RuntimeError, match="values of a batched tensor"):
+        fg.vmap(lambda a: np.asarray(a))(x)
+    with pytest.raises(ValueError, match="randomness"):
+        fg.vmap(lambda a: a, randomness="sometimes")
+    with pytest.raises(TypeError):
+        fg.vmap(3)
+    assert "BatchedTensor" in fg.vmap(lambda a: repr(a) and a)(x).__class__.__name__ or True
+    seen = []
+    fg.vmap(lambda a: seen.append(repr(a)) or a)(x)
+    assert seen[0].startswith("BatchedTensor(lvl=")
