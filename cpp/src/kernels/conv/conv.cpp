@@ -16,6 +16,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "conv_common.h"
@@ -372,6 +373,16 @@ const conv_detail::PanelKernel<double>* panel_kernel<double>() {
   return k;
 }
 
+// Pixel-tile budget of the grad-weight panel path (bytes of one im2col tile).
+constexpr int64_t kGwTileBytes = 192 * 1024;
+bool gw_panels_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("FG_CONV_GW_PANELS");
+    return !(e && e[0] == '0');
+  }();
+  return on;
+}
+
 template <typename T>
 T* col_buffer(int64_t elems) {
   return static_cast<T*>(detail::thread_scratch(0, sizeof(T) * static_cast<size_t>(elems)));
@@ -574,7 +585,14 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   const bool pw = is_pointwise(g);
   const int64_t rows = g.Cig * g.K;
   const int64_t wsize = g.C_out * rows;
-  const int64_t pt = tile_pixels<T>(g, pw);
+  // The panel kernels (see below) take pixel tiles whose three operands (im2col matrix,
+  // its transpose or the gy panels) fit a 512 KiB L2 together.
+  const conv_detail::PanelKernel<T>* pk = pw ? nullptr : panel_kernel<T>();
+  const bool panels = pk && gw_panels_enabled();
+  const int64_t pt =
+      panels ? std::min(std::max<int64_t>(g.Pout, 1),
+                        std::max<int64_t>(64, kGwTileBytes / (rows * int64_t(sizeof(T))) / 16 * 16))
+             : tile_pixels<T>(g, pw);
   const int64_t ntile = (g.Pout + pt - 1) / pt;
   const int64_t units = g.N * g.G * ntile;
   const int nt = threads_available(g);
@@ -584,7 +602,11 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   // the gy tile (Cog x np) costs 1/rows of the arithmetic, the im2col matrix 1/Cog, so
   // the sum is taken transposed, gw^T = col @ gy^T, into (group, rows, Cog) buffers
   // that are transposed into gw at the end.
-  const bool tr = !g.cl;
+  // The panel path sums gw^T = col^T @ gy in both layouts: its A operand is the im2col
+  // matrix channels-first (rows x pixels, as written) or the channels-last one
+  // transposed; its B panels are the gy tile (Cog columns, which the narrow panels
+  // divide for the usual channel counts).
+  const bool tr = !g.cl || panels;
 
   // With spread units, the units are cut into nbuf fixed contiguous groups, each summed
   // into its own buffer and handed out dynamically (see run_units); the buffers are
@@ -600,7 +622,35 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
     const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
     const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
     T* gwg = acc + gi * g.Cog * rows;
-    if (!g.cl) {
+    if (panels) {
+      const int64_t NR = pk->NR_narrow;
+      T* Bp = g.cl ? nullptr
+                   : static_cast<T*>(detail::thread_scratch(
+                         2, sizeof(T) * static_cast<size_t>(np * ((g.Cog + NR - 1) / NR * NR))));
+      T* col = col_buffer<T>(rows * np);
+      const T* A = col;
+      if (!g.cl) {
+        const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
+        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
+        const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
+        // Panel b of the gy tile is rows [b*NR, b*NR + NR) transposed (np x NR).
+        if (g.Cog % NR == 0)
+          for (int64_t b = 0; b < g.Cog / NR; ++b)
+            pk->transpose(NR, np, gyt + b * NR * g.Pout, g.Pout, Bp + b * np * NR, NR);
+        else
+          pack_panels(np, g.Cog, gyt, int64_t(1), g.Pout, NR, Bp);
+      } else {
+        const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
+        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
+        T* colT = static_cast<T*>(detail::thread_scratch(3, sizeof(T) * static_cast<size_t>(rows * np)));
+        pk->transpose(np, rows, col, rows, colT, np);
+        // The gy tile (np x Cog, row stride C_out) is the B operand as it is.
+        pk->run_narrow_acc_strided(rows, g.Cog, np, colT, np, gy + (n * g.Pout + p0) * g.C_out + gi * g.Cog,
+                                   g.C_out, gwg, g.Cog);
+        return;
+      }
+      pk->run_narrow_acc(rows, g.Cog, np, A, np, Bp, gwg, g.Cog, nullptr);
+    } else if (!g.cl) {
       const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
       const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
       const T* A = xn + p0;
