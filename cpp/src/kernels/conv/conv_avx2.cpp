@@ -18,6 +18,7 @@ const PanelKernel<float>& panel_avx2_f32() {
                                     &panel_gemm<Yf, 6, 2, 128, true>,
                                     &panel_gemm<Yf, 6, 2, 128, false, true>,
                                     &strided_gemm_acc<Yf, 6, 2, 128>,
+                                    &implicit_gemm<Yf, 4, 3, 128>,
                                     &transpose_simd<float>};
   return k;
 }
@@ -29,6 +30,7 @@ const PanelKernel<double>& panel_avx2_f64() {
                                      &panel_gemm<Yd, 6, 2, 128, true>,
                                      &panel_gemm<Yd, 6, 2, 128, false, true>,
                                      &strided_gemm_acc<Yd, 6, 2, 128>,
+                                     &implicit_gemm<Yd, 4, 3, 128>,
                                      &transpose_simd<double>};
   return k;
 }

@@ -18,6 +18,7 @@ const PanelKernel<float>& panel_avx512_f32() {
                                     &panel_gemm<Zf, 12, 2, 128, true>,
                                     &panel_gemm<Zf, 12, 2, 128, false, true>,
                                     &strided_gemm_acc<Zf, 12, 2, 128>,
+                                    &implicit_gemm<Zf, 8, 3, 128>,
                                     &transpose_simd<float>};
   return k;
 }
@@ -29,6 +30,7 @@ const PanelKernel<double>& panel_avx512_f64() {
                                      &panel_gemm<Zd, 12, 2, 128, true>,
                                      &panel_gemm<Zd, 12, 2, 128, false, true>,
                                      &strided_gemm_acc<Zd, 12, 2, 128>,
+                                     &implicit_gemm<Zd, 8, 3, 128>,
                                      &transpose_simd<double>};
   return k;
 }

@@ -19,10 +19,12 @@ namespace {
 // add_c, else from the bias (or zero).
 // Bp's rows are ldb apart (NR for a packed panel; an unpacked B's row stride otherwise:
 // then the columns past nr are not read).
-template <class X, int MR, int NV>
+// With Off, row k of B is at Bp + offs[k] (an implicit im2col: shifted windows of the
+// padded input), read whole: the caller keeps NR elements past every row readable.
+template <class X, int MR, int NV, bool Off = false>
 inline void panel_tile(int64_t K, const typename X::T* A, int64_t lda, const typename X::T* Bp,
                        typename X::T* C, int64_t ldc, const typename X::T* bias, bool add_c, int64_t mr,
-                       int64_t nr, int64_t ldb = NV * X::W) {
+                       int64_t nr, int64_t ldb = NV * X::W, const int64_t* offs = nullptr) {
   using T = typename X::T;
   using V = typename X::V;
   constexpr int NR = NV * X::W;
@@ -45,11 +47,12 @@ inline void panel_tile(int64_t K, const typename X::T* A, int64_t lda, const typ
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = b0;
   }
-  if (ldb == NR || nr >= NR) {
+  if (Off || ldb == NR || nr >= NR) {
     for (int64_t k = 0; k < K; ++k) {
       V b[NV];
+      const T* bk = Off ? Bp + offs[k] : Bp + k * ldb;
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) b[v] = X::loadu(Bp + k * ldb + v * X::W);
+      for (int v = 0; v < NV; ++v) b[v] = X::loadu(bk + v * X::W);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const V av = X::set1(a[r][k]);
@@ -146,6 +149,28 @@ void strided_gemm_acc(int64_t M, int64_t N, int64_t K, const typename X::T* A, i
         const int64_t mr = M - i < MR ? M - i : MR;
         panel_tile<X, MR, NV>(kc, A + i * lda + k0, lda, B + k0 * ldb + j, C + i * ldc + j, ldc, nullptr,
                               true, mr, nr, ldb);
+      }
+    }
+  }
+}
+
+// C[0:M, 0:N] = A @ B (+ bias[i] on row i) with B[k][j] = xb[offs[k] + j]: the forward
+// of a stride-1 channels-first convolution over a padded input without materialising
+// the im2col matrix (xb + offs[k] + j must be readable for j < N + NR).
+template <class X, int MR, int NV, int KC>
+void implicit_gemm(int64_t M, int64_t N, int64_t K, const typename X::T* A, int64_t lda,
+                   const typename X::T* xb, const int64_t* offs, typename X::T* C, int64_t ldc,
+                   const typename X::T* bias) {
+  constexpr int64_t NR = NV * X::W;
+  const int64_t nkb = (K + KC - 1) / KC, kc0 = (K + nkb - 1) / nkb;
+  for (int64_t k0 = 0; k0 < K; k0 += kc0) {
+    const int64_t kc = K - k0 < kc0 ? K - k0 : kc0;
+    for (int64_t j = 0; j < N; j += NR) {
+      const int64_t nr = N - j < NR ? N - j : NR;
+      for (int64_t i = 0; i < M; i += MR) {
+        const int64_t mr = M - i < MR ? M - i : MR;
+        panel_tile<X, MR, NV, true>(kc, A + i * lda + k0, lda, xb + j, C + i * ldc + j, ldc,
+                                    bias ? bias + i : nullptr, k0 > 0, mr, nr, NR, offs + k0);
       }
     }
   }
