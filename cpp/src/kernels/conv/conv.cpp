@@ -399,11 +399,16 @@ const conv_detail::PanelKernel<double>* panel_kernel<double>() {
 
 // Pixel-tile budget of the grad-weight panel path (bytes of one im2col tile).
 constexpr int64_t kGwTileBytes = 192 * 1024;
+constexpr int64_t kImplicitMinRows = 64;
+
+// Switches for A/B measurements: FG_CONV_GW_PANELS=0 / FG_CONV_IMPLICIT=0 turn the
+// grad-weight panel path / the implicit forward off (the result is the same sum).
+bool env_enabled(const char* name) {
+  const char* e = std::getenv(name);
+  return !(e && e[0] == '0');
+}
 bool gw_panels_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("FG_CONV_GW_PANELS");
-    return !(e && e[0] == '0');
-  }();
+  static const bool on = env_enabled("FG_CONV_GW_PANELS");
   return on;
 }
 
@@ -454,7 +459,8 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
   // padded grid's positions (the Wp - out[2] columns past each output row are computed
   // and dropped: 6% of conv2d 32x32, 11% of 16^3). Measured on Zen 3 (one thread,
   // conv3d (8,16,16^3) k3): the im2col copy was half of the forward's time.
-  bool implicit = panels;
+  // (Few rows, e.g. C_in = 3: the explicit im2col is cheap and measured faster.)
+  bool implicit = panels && rows >= kImplicitMinRows && env_enabled("FG_CONV_IMPLICIT");
   for (int i = 0; i < 3 && implicit; ++i)
     implicit = g.s[i] == 1 && g.pl[i] >= 0 && g.ph[i] >= 0 &&
                g.out[i] == g.in[i] + g.pl[i] + g.ph[i] - (g.k[i] - 1) * g.d[i];
@@ -568,6 +574,40 @@ template <typename T>
 void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
   const Geom3 g = detail::lift(cg);
   const bool pw = is_pointwise(g);
+  // Channels-first with stride 1, the grad-input is itself a stride-1 convolution: of gy
+  // padded by (k-1)*d - pad, with the weight flipped and its channel dims swapped. It
+  // then takes the implicit forward (no col2im scatter of a (Cig*K)-row matrix, which
+  // was half of conv3d's grad-input on Zen 3).
+  {
+    bool as_fwd = !g.cl && !pw && panel_kernel<T>() && g.Cog * g.K >= kImplicitMinRows &&
+                  env_enabled("FG_CONV_IMPLICIT");
+    ConvGeom fg = cg;
+    const int off = 3 - cg.nd;
+    for (int i = 0; i < cg.nd && as_fwd; ++i) {
+      const int64_t span = (cg.k[i] - 1) * cg.dil[i];
+      fg.in[i] = cg.out[i];
+      fg.out[i] = cg.in[i];
+      fg.pad_lo[i] = span - cg.pad_lo[i];
+      fg.pad_hi[i] = span - cg.pad_hi[i];
+      as_fwd = g.s[off + i] == 1 && fg.pad_lo[i] >= 0 && fg.pad_hi[i] >= 0 &&
+               g.out[off + i] == g.in[off + i] + g.pl[off + i] + g.ph[off + i] - span;
+    }
+    if (as_fwd) {
+      fg.C_in = cg.C_out;
+      fg.C_out = cg.C_in;
+      // wf[gi][ci][o][K-1-k] = w[gi*Cog + o][ci][k].
+      std::vector<T> wf(static_cast<size_t>(g.C_out * g.Cig * g.K));
+      for (int64_t gi = 0; gi < g.G; ++gi)
+        for (int64_t o = 0; o < g.Cog; ++o)
+          for (int64_t ci = 0; ci < g.Cig; ++ci) {
+            const T* src = w + ((gi * g.Cog + o) * g.Cig + ci) * g.K;
+            T* dst = wf.data() + ((gi * g.Cig + ci) * g.Cog + o) * g.K;
+            for (int64_t k = 0; k < g.K; ++k) dst[g.K - 1 - k] = src[k];
+          }
+      conv_forward<T>(fg, gy, wf.data(), nullptr, gx);
+      return;
+    }
+  }
   const int64_t rows = g.Cig * g.K;
   const int64_t pt = tile_pixels<T>(g, pw);
   // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
