@@ -133,7 +133,8 @@ void bind_autograd(py::module_& m, TensorClass& T) {
   m.def("_vmap_push", &push_vmap_level, py::arg("size"));
   m.def("_vmap_pop", &pop_vmap_level, py::arg("level"));
   m.def(
-      "_vmap_wrap", [](const TP& x, int64_t bdim, int64_t level) { return vmap_wrap(Tensor(x), bdim, level).impl(); },
+      "_vmap_wrap",
+      [](const TP& x, int64_t bdim, int64_t level) { return vmap_wrap(Tensor(x), bdim, level).impl(); },
       py::arg("x"), py::arg("bdim"), py::arg("level"));
   m.def(
       "_vmap_unwrap",
@@ -142,8 +143,8 @@ void bind_autograd(py::module_& m, TensorClass& T) {
       },
       py::arg("y"), py::arg("level"), py::arg("out_dim"), py::arg("size"));
   m.def(
-      "_vmap_batched_at", [](const TP& x, int64_t level) { return batched_at(Tensor(x), level); }, py::arg("x"),
-      py::arg("level"));
+      "_vmap_batched_at", [](const TP& x, int64_t level) { return batched_at(Tensor(x), level); },
+      py::arg("x"), py::arg("level"));
   m.def("pop_jvp_level", &pop_jvp_level);
   m.def(
       "_custom_function",

@@ -39,4 +39,3 @@ def random_draw(shape: tuple, draw: Callable[[tuple], Tensor], op: str) -> Tenso
 
 def any_vmap() -> bool:
     return bool(vmap_state.stack)
-

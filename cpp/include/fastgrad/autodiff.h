@@ -25,10 +25,10 @@ struct Node {
   // Hooks of the outputs (by output_nr; shorter when the last ones have none): the
   // engine runs them on an output's total cotangent before this node's VJP.
   std::vector<std::shared_ptr<GradHooks>> out_hooks;
-  uint64_t seq = 0;       // creation order: a valid topological order
+  uint64_t seq = 0;                  // creation order: a valid topological order
   std::vector<int64_t> vmap_levels;  // vmap levels active when recorded (engine.cpp fit_to)
-  bool released = false;  // claimed by (or freed after) a backward without retain_graph
-  bool freed = false;     // its saved tensors are gone
+  bool released = false;             // claimed by (or freed after) a backward without retain_graph
+  bool freed = false;                // its saved tensors are gone
   std::mutex mu;
 
   static std::atomic<int64_t> live_count;

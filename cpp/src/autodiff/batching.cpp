@@ -201,9 +201,9 @@ Tensors batched_forward(const PrimPtr& prim, const Tensors& in, const std::vecto
   }
   const bool check = !shapes.empty();
   if (r.out.size() != r.bdims.size() || (check && r.out.size() != shapes.size()))
-    throw RuntimeError(std::string(prim->name()) + ": its batching rule returned " + std::to_string(r.out.size()) +
-                       " outputs with " + std::to_string(r.bdims.size()) + " batch axes, expected " +
-                       std::to_string(shapes.size()));
+    throw RuntimeError(std::string(prim->name()) + ": its batching rule returned " +
+                       std::to_string(r.out.size()) + " outputs with " + std::to_string(r.bdims.size()) +
+                       " batch axes, expected " + std::to_string(shapes.size()));
   Tensors out(r.out.size());
   for (size_t j = 0; j < r.out.size(); ++j) {
     Tensor o = r.out[j];
@@ -218,8 +218,9 @@ Tensors batched_forward(const PrimPtr& prim, const Tensors& in, const std::vecto
       out[j] = make_batched(o, b, level);
     } else {
       if (check && o.shape() != shapes[j])
-        throw RuntimeError(std::string(prim->name()) + ": its batching rule gave shape " + shape_str(o.shape()) +
-                           " for unbatched output " + std::to_string(j) + ", expected " + shape_str(shapes[j]));
+        throw RuntimeError(std::string(prim->name()) + ": its batching rule gave shape " +
+                           shape_str(o.shape()) + " for unbatched output " + std::to_string(j) +
+                           ", expected " + shape_str(shapes[j]));
       out[j] = o.impl().use_count() == 1 && !o.impl()->grad_fn ? o : detach(o);  // a fresh impl for the tape
     }
   }
@@ -237,8 +238,8 @@ int64_t batch_size(const Tensors& in, const std::vector<int64_t>& bdims, const c
     if (bdims[i] < 0) continue;
     const int64_t s = in[i].shape()[bdims[i]];
     if (n >= 0 && s != n)
-      throw ValueError(std::string(op) + " (vmap): batched inputs have batch sizes " + std::to_string(n) + " and " +
-                       std::to_string(s));
+      throw ValueError(std::string(op) + " (vmap): batched inputs have batch sizes " + std::to_string(n) +
+                       " and " + std::to_string(s));
     n = s;
   }
   return n;
@@ -286,7 +287,8 @@ Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vect
 Batched vmap_leading(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims) {
   const int64_t n = batch_size(in, bdims, self->name());
   Tensors x(in.size());
-  for (size_t i = 0; i < in.size(); ++i) x[i] = in[i].defined() ? batch_front_or_expand(in[i], bdims[i], n) : in[i];
+  for (size_t i = 0; i < in.size(); ++i)
+    x[i] = in[i].defined() ? batch_front_or_expand(in[i], bdims[i], n) : in[i];
   Tensors out = apply(self, std::move(x));
   return {out, std::vector<int64_t>(out.size(), 0)};
 }

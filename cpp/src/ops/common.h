@@ -129,15 +129,13 @@ inline Tensor act_backward(Activation act, const Tensor& y, const Tensor& g) {
 
 // Batching rules shared by whole families (batching.h): elementwise with broadcasting, and
 // primitives whose kernels already take leading batch axes.
-#define FG_VMAP_ELEMENTWISE                                                                \
-  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) \
-      const override {                                                                     \
-    return vmap_elementwise(self, in, bdims);                                              \
+#define FG_VMAP_ELEMENTWISE                                                                                \
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override { \
+    return vmap_elementwise(self, in, bdims);                                                              \
   }
-#define FG_VMAP_LEADING                                                                    \
-  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) \
-      const override {                                                                     \
-    return vmap_leading(self, in, bdims);                                                  \
+#define FG_VMAP_LEADING                                                                                    \
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override { \
+    return vmap_leading(self, in, bdims);                                                                  \
   }
 
 #define FG_DISPATCH_NUM(DT, OPNAME, ...)                                                 \

@@ -40,8 +40,10 @@ struct CustomFunction final : Primitive {
   // retain_graph and (outputs, the "saves_outputs" variant) hands them back recorded on
   // this node under create_graph; each instance's descriptor says which inputs it reads.
   // Other saved tensors (intermediates) are kept and version-checked here.
-  static constexpr PrimitiveDesc kDesc =
-      PrimitiveDesc("custom_function").inputs(0, PrimitiveDesc::kVariadic).reads_inputs(0).batch_transparent();
+  static constexpr PrimitiveDesc kDesc = PrimitiveDesc("custom_function")
+                                             .inputs(0, PrimitiveDesc::kVariadic)
+                                             .reads_inputs(0)
+                                             .batch_transparent();
   static constexpr PrimitiveDesc kSavesOutputs = kDesc.named_variant("saves_outputs").reads_outputs();
 
   PrimitiveDesc desc_;  // kDesc or kSavesOutputs with this call's number of outputs
