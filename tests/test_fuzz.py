@@ -1323,6 +1323,8 @@ VIA = {
     "linalg_svd": "tests/test_linalg.py, test_opinfo.py",
     "scatter_reduce_prod": "tests/test_select.py, test_opinfo.py (torch's zero-aware rule)",
     "custom_function": "tests/test_autograd_function.py (user-written rules, threads, errors)",
+    "vmap_wrap": "tests/test_vmap.py and cpp/tests/test_registry_vmap.cpp (every batching rule goes through it)",
+    "vmap_unwrap": "tests/test_vmap.py and cpp/tests/test_registry_vmap.cpp (every batching rule goes through it)",
 }
 
 
