@@ -201,7 +201,6 @@ std::vector<Case> all_cases() {
   v.push_back(C1(2, 5, 3, 1, 10, 1, 2, 1, 0, 0));  // 1x1 with stride
   v.push_back(C1(2, 4, 4, 4, 13, 5, 3, 1, 2, 2));  // depthwise stride 3
   v.push_back(C1(1, 2, 3, 1, 6, 3, 1, 1, 0, 5));   // pad_hi creates padding-only outputs
-  v.push_back(C1(2, 4, 6, 2, 29, 3, 1, 3, 4, 1));  // stride 1, dilated, asymmetric (implicit im2col)
   // 2-D
   v.push_back(Case{2, 1, 3, 4, 1, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});
   v.push_back(Case{2, 3, 4, 6, 2, {13, 10}, {3, 2}, {2, 3}, {2, 1}, {0, 2}, {1, 0}});
@@ -212,16 +211,11 @@ std::vector<Case> all_cases() {
   v.push_back(Case{2, 3, 6, 4, 2, {5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});     // grouped pointwise
   v.push_back(Case{2, 1, 16, 8, 1, {40, 37}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});  // several pixel tiles
   v.push_back(Case{2, 1, 32, 8, 1, {50, 50}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});  // many tiles, N=1
-  // stride 1, dilated, asymmetric padding, groups; 40 output channels (not a multiple of a
-  // panel) over several output-row chunks of the implicit forward and grad-weight panels
-  v.push_back(Case{2, 3, 6, 40, 2, {23, 19}, {3, 2}, {1, 1}, {2, 3}, {2, 0}, {1, 3}});
-  v.push_back(Case{2, 2, 3, 33, 1, {70, 21}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}});
   v.push_back(Case{2, 5, 8, 6, 2, {11, 13}, {3, 3}, {2, 1}, {1, 2}, {1, 2}, {2, 1}});
   v.push_back(Case{2, 4, 24, 16, 1, {12, 12}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}});  // pointwise, batch
   // 3-D
   v.push_back(Case{3, 3, 4, 4, 2, {5, 6, 7}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 2}, {1, 1, 0}});
   v.push_back(Case{3, 1, 3, 2, 1, {4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});
-  v.push_back(Case{3, 2, 4, 20, 2, {6, 7, 9}, {3, 2, 3}, {1, 1, 1}, {2, 1, 2}, {2, 0, 1}, {1, 1, 3}});
   v.push_back(
       Case{3, 2, 4, 4, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});  // depthwise
   v.push_back(

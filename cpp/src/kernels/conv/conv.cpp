@@ -14,12 +14,9 @@
 // one thread, shapes of bench/conv2d.py): forward 1.15-1.5x, grad-input 1.2-1.4x faster
 // than im2col + GEMM. For grad-weight the same kernels measured no gain over the GEMM.
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "conv_common.h"
 #include "conv_internal.h"
@@ -41,24 +38,7 @@ using detail::valid_range;
 #ifndef FG_CONV_COL_BYTES
 #define FG_CONV_COL_BYTES (1024 * 1024)
 #endif
-constexpr int64_t kColL2Num = 1, kColL2Den = 2;
-// The figure above is for a 1 MiB L2; the tile is scaled to the L2 of the machine it
-// runs on (Zen 3, 512 KiB L2: a 1 MiB tile of conv3d's (16*27)-row im2col matrix left
-// the packing stores and the kernel's reads to L3, half of the forward's time).
-// FG_CONV_COL_BYTES in the environment overrides it (for measurements).
-int64_t col_bytes() {
-  static const int64_t b = [] {
-    if (const char* e = std::getenv("FG_CONV_COL_BYTES")) {
-      const long v = std::atol(e);
-      if (v >= 16384) return static_cast<int64_t>(v);
-    }
-    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (l2 <= 0) return static_cast<int64_t>(FG_CONV_COL_BYTES);
-    return std::min<int64_t>(FG_CONV_COL_BYTES,
-                             std::max<int64_t>(128 * 1024, static_cast<int64_t>(l2) * kColL2Num / kColL2Den));
-  }();
-  return b;
-}
+constexpr int64_t kColBytes = FG_CONV_COL_BYTES;
 
 bool is_pointwise(const Geom3& g) {
   for (int i = 0; i < 3; ++i)
@@ -70,7 +50,7 @@ template <typename T>
 int64_t tile_pixels(const Geom3& g, bool pointwise) {
   if (pointwise) return g.Pout;
   const int64_t rows = g.Cig * g.K;
-  int64_t pt = col_bytes() / (rows * static_cast<int64_t>(sizeof(T)));
+  int64_t pt = kColBytes / (rows * static_cast<int64_t>(sizeof(T)));
   pt = std::max<int64_t>(32, pt / 16 * 16);
   return std::min(pt, std::max<int64_t>(g.Pout, 1));
 }
@@ -277,9 +257,7 @@ struct PanelRow {
     }
   }
   void zero(int64_t n) {
-    put(n, [](T* d, int64_t len, int64_t) {
-      for (int64_t e = 0; e < len; ++e) d[e] = T(0);
-    });
+    put(n, [](T* d, int64_t len, int64_t) { std::fill(d, d + len, T(0)); });
   }
 };
 
@@ -338,11 +316,8 @@ void im2col_cf_panels(const Geom3& g, const T* x, int64_t p0, int64_t np, int64_
             const T* xr = xc + (id * H + ih) * W + base + lo * s;
             row.zero(lo);
             if (s == 1)
-              row.put(hi - lo, [xr](T* d, int64_t len, int64_t off) {
-                // Runs are a few vectors long (an output row of a 3-D tile): inline
-                // loops, not memcpy / memset calls, measured ~2x faster on conv3d.
-                for (int64_t e = 0; e < len; ++e) d[e] = xr[off + e];
-              });
+              row.put(hi - lo,
+                      [xr](T* d, int64_t len, int64_t off) { std::memcpy(d, xr + off, sizeof(T) * len); });
             else
               row.put(hi - lo, [xr, s](T* d, int64_t len, int64_t off) {
                 for (int64_t e = 0; e < len; ++e) d[e] = xr[(off + e) * s];
@@ -397,21 +372,6 @@ const conv_detail::PanelKernel<double>* panel_kernel<double>() {
   return k;
 }
 
-// Pixel-tile budget of the grad-weight panel path (bytes of one im2col tile).
-constexpr int64_t kGwTileBytes = 192 * 1024;
-constexpr int64_t kImplicitMinRows = 64;
-
-// Switches for A/B measurements: FG_CONV_GW_PANELS=0 / FG_CONV_IMPLICIT=0 turn the
-// grad-weight panel path / the implicit forward off (the result is the same sum).
-bool env_enabled(const char* name) {
-  const char* e = std::getenv(name);
-  return !(e && e[0] == '0');
-}
-bool gw_panels_enabled() {
-  static const bool on = env_enabled("FG_CONV_GW_PANELS");
-  return on;
-}
-
 template <typename T>
 T* col_buffer(int64_t elems) {
   return static_cast<T*>(detail::thread_scratch(0, sizeof(T) * static_cast<size_t>(elems)));
@@ -451,62 +411,6 @@ void conv_forward(const ConvGeom& cg, const T* x, const T* w, const T* bias, T* 
           for (int64_t c = 0; c < NR; ++c)
             panel[r * NR + c] = o0 + c < g.Cog ? w[(gi * g.Cog + o0 + c) * rows + r] : T(0);
       }
-  }
-
-  // Channels-first with stride 1: implicit im2col. Each (image, group) input is copied
-  // once into a zero-padded buffer; row r = (ci, kd, kh, kw) of the im2col matrix is
-  // then the padded input shifted by offs[r], read by the kernel in place, over the
-  // padded grid's positions (the Wp - out[2] columns past each output row are computed
-  // and dropped: 6% of conv2d 32x32, 11% of 16^3). Measured on Zen 3 (one thread,
-  // conv3d (8,16,16^3) k3): the im2col copy was half of the forward's time.
-  // (Few rows, e.g. C_in = 3: the explicit im2col is cheap and measured faster.)
-  bool implicit = panels && rows >= kImplicitMinRows && env_enabled("FG_CONV_IMPLICIT");
-  for (int i = 0; i < 3 && implicit; ++i)
-    implicit = g.s[i] == 1 && g.pl[i] >= 0 && g.ph[i] >= 0 &&
-               g.out[i] == g.in[i] + g.pl[i] + g.ph[i] - (g.k[i] - 1) * g.d[i];
-  if (implicit) {
-    const int64_t Dp = g.in[0] + g.pl[0] + g.ph[0], Hp = g.in[1] + g.pl[1] + g.ph[1],
-                  Wp = g.in[2] + g.pl[2] + g.ph[2], Pp = Dp * Hp * Wp;
-    std::vector<int64_t> offs(static_cast<size_t>(rows));
-    {
-      size_t r = 0;
-      for (int64_t ci = 0; ci < g.Cig; ++ci)
-        for (int64_t kd = 0; kd < g.k[0]; ++kd)
-          for (int64_t kh = 0; kh < g.k[1]; ++kh)
-            for (int64_t kw = 0; kw < g.k[2]; ++kw)
-              offs[r++] = ci * Pp + (kd * g.d[0] * Hp + kh * g.d[1]) * Wp + kw * g.d[2];
-    }
-    // Output rows per kernel call: the (Cog x N) result stays within ~128 KiB.
-    const int64_t R = std::max<int64_t>(1, std::min<int64_t>(g.out[1], (32 * 1024) / (g.Cog * Wp)));
-    const int64_t xlen = g.Cig * Pp + 2 * pk->NR + 16;
-    const int64_t units2 = g.N * g.G;
-    run_units(units2, spread_units(nt, units2, g.N), nt, [&](int64_t u) {
-      const int64_t gi = u % g.G, n = u / g.G;
-      const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
-      T* yn = y + (n * g.C_out + gi * g.Cog) * g.Pout;
-      T* xp = static_cast<T*>(detail::thread_scratch(3, sizeof(T) * static_cast<size_t>(xlen)));
-      std::fill(xp, xp + xlen, T(0));
-      for (int64_t ci = 0; ci < g.Cig; ++ci)
-        for (int64_t id = 0; id < g.in[0]; ++id)
-          for (int64_t ih = 0; ih < g.in[1]; ++ih)
-            std::memcpy(xp + ci * Pp + ((id + g.pl[0]) * Hp + ih + g.pl[1]) * Wp + g.pl[2],
-                        xn + ci * g.Pin + (id * g.in[1] + ih) * g.in[2],
-                        sizeof(T) * static_cast<size_t>(g.in[2]));
-      const int64_t Nmax = (R - 1) * Wp + g.out[2];
-      T* tmp = col_buffer<T>(g.Cog * Nmax);
-      const T* wg = w + gi * g.Cog * rows;
-      const T* bg = bias ? bias + gi * g.Cog : nullptr;
-      for (int64_t od = 0; od < g.out[0]; ++od)
-        for (int64_t oh0 = 0; oh0 < g.out[1]; oh0 += R) {
-          const int64_t nrow = std::min(R, g.out[1] - oh0), N = (nrow - 1) * Wp + g.out[2];
-          pk->run_implicit(g.Cog, N, rows, wg, rows, xp + (od * Hp + oh0) * Wp, offs.data(), tmp, N, bg);
-          for (int64_t o = 0; o < g.Cog; ++o)
-            for (int64_t q = 0; q < nrow; ++q)
-              std::memcpy(yn + o * g.Pout + (od * g.out[1] + oh0 + q) * g.out[2], tmp + o * N + q * Wp,
-                          sizeof(T) * static_cast<size_t>(g.out[2]));
-        }
-    });
-    return;
   }
 
   run_units(units, spread, nt, [&](int64_t u) {
@@ -574,40 +478,6 @@ template <typename T>
 void conv_grad_input(const ConvGeom& cg, const T* gy, const T* w, T* gx) {
   const Geom3 g = detail::lift(cg);
   const bool pw = is_pointwise(g);
-  // Channels-first with stride 1, the grad-input is itself a stride-1 convolution: of gy
-  // padded by (k-1)*d - pad, with the weight flipped and its channel dims swapped. It
-  // then takes the implicit forward (no col2im scatter of a (Cig*K)-row matrix, which
-  // was half of conv3d's grad-input on Zen 3).
-  {
-    bool as_fwd = !g.cl && !pw && panel_kernel<T>() && g.Cog * g.K >= kImplicitMinRows &&
-                  env_enabled("FG_CONV_IMPLICIT");
-    ConvGeom fg = cg;
-    const int off = 3 - cg.nd;
-    for (int i = 0; i < cg.nd && as_fwd; ++i) {
-      const int64_t span = (cg.k[i] - 1) * cg.dil[i];
-      fg.in[i] = cg.out[i];
-      fg.out[i] = cg.in[i];
-      fg.pad_lo[i] = span - cg.pad_lo[i];
-      fg.pad_hi[i] = span - cg.pad_hi[i];
-      as_fwd = g.s[off + i] == 1 && fg.pad_lo[i] >= 0 && fg.pad_hi[i] >= 0 &&
-               g.out[off + i] == g.in[off + i] + g.pl[off + i] + g.ph[off + i] - span;
-    }
-    if (as_fwd) {
-      fg.C_in = cg.C_out;
-      fg.C_out = cg.C_in;
-      // wf[gi][ci][o][K-1-k] = w[gi*Cog + o][ci][k].
-      std::vector<T> wf(static_cast<size_t>(g.C_out * g.Cig * g.K));
-      for (int64_t gi = 0; gi < g.G; ++gi)
-        for (int64_t o = 0; o < g.Cog; ++o)
-          for (int64_t ci = 0; ci < g.Cig; ++ci) {
-            const T* src = w + ((gi * g.Cog + o) * g.Cig + ci) * g.K;
-            T* dst = wf.data() + ((gi * g.Cig + ci) * g.Cog + o) * g.K;
-            for (int64_t k = 0; k < g.K; ++k) dst[g.K - 1 - k] = src[k];
-          }
-      conv_forward<T>(fg, gy, wf.data(), nullptr, gx);
-      return;
-    }
-  }
   const int64_t rows = g.Cig * g.K;
   const int64_t pt = tile_pixels<T>(g, pw);
   // col2im of neighbouring tiles overlaps in gx, so a unit is a whole (image, group).
@@ -704,14 +574,7 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   const bool pw = is_pointwise(g);
   const int64_t rows = g.Cig * g.K;
   const int64_t wsize = g.C_out * rows;
-  // The panel kernels (see below) take pixel tiles whose three operands (im2col matrix,
-  // its transpose or the gy panels) fit a 512 KiB L2 together.
-  const conv_detail::PanelKernel<T>* pk = pw ? nullptr : panel_kernel<T>();
-  const bool panels = pk && gw_panels_enabled();
-  const int64_t pt =
-      panels ? std::min(std::max<int64_t>(g.Pout, 1),
-                        std::max<int64_t>(64, kGwTileBytes / (rows * int64_t(sizeof(T))) / 16 * 16))
-             : tile_pixels<T>(g, pw);
+  const int64_t pt = tile_pixels<T>(g, pw);
   const int64_t ntile = (g.Pout + pt - 1) / pt;
   const int64_t units = g.N * g.G * ntile;
   const int nt = threads_available(g);
@@ -721,11 +584,7 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
   // the gy tile (Cog x np) costs 1/rows of the arithmetic, the im2col matrix 1/Cog, so
   // the sum is taken transposed, gw^T = col @ gy^T, into (group, rows, Cog) buffers
   // that are transposed into gw at the end.
-  // The panel path sums gw^T = col^T @ gy in both layouts: its A operand is the im2col
-  // matrix channels-first (rows x pixels, as written) or the channels-last one
-  // transposed; its B panels are the gy tile (Cog columns, which the narrow panels
-  // divide for the usual channel counts).
-  const bool tr = !g.cl || panels;
+  const bool tr = !g.cl;
 
   // With spread units, the units are cut into nbuf fixed contiguous groups, each summed
   // into its own buffer and handed out dynamically (see run_units); the buffers are
@@ -741,35 +600,7 @@ void conv_grad_weight(const ConvGeom& cg, const T* x, const T* gy, T* gw) {
     const int64_t t = u % ntile, gi = (u / ntile) % g.G, n = u / (ntile * g.G);
     const int64_t p0 = t * pt, np = std::min(pt, g.Pout - p0);
     T* gwg = acc + gi * g.Cog * rows;
-    if (panels) {
-      const int64_t NR = pk->NR_narrow;
-      T* Bp = g.cl ? nullptr
-                   : static_cast<T*>(detail::thread_scratch(
-                         2, sizeof(T) * static_cast<size_t>(np * ((g.Cog + NR - 1) / NR * NR))));
-      T* col = col_buffer<T>(rows * np);
-      const T* A = col;
-      if (!g.cl) {
-        const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
-        im2col_cf<T, false>(g, xn, nullptr, p0, np, col);
-        const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
-        // Panel b of the gy tile is rows [b*NR, b*NR + NR) transposed (np x NR).
-        if (g.Cog % NR == 0)
-          for (int64_t b = 0; b < g.Cog / NR; ++b)
-            pk->transpose(NR, np, gyt + b * NR * g.Pout, g.Pout, Bp + b * np * NR, NR);
-        else
-          pack_panels(np, g.Cog, gyt, int64_t(1), g.Pout, NR, Bp);
-      } else {
-        const T* xn = x + n * g.Pin * g.C_in + gi * g.Cig;
-        im2col_cl<T, false>(g, xn, nullptr, p0, np, col);
-        T* colT = static_cast<T*>(detail::thread_scratch(3, sizeof(T) * static_cast<size_t>(rows * np)));
-        pk->transpose(np, rows, col, rows, colT, np);
-        // The gy tile (np x Cog, row stride C_out) is the B operand as it is.
-        pk->run_narrow_acc_strided(rows, g.Cog, np, colT, np, gy + (n * g.Pout + p0) * g.C_out + gi * g.Cog,
-                                   g.C_out, gwg, g.Cog);
-        return;
-      }
-      pk->run_narrow_acc(rows, g.Cog, np, A, np, Bp, gwg, g.Cog, nullptr);
-    } else if (!g.cl) {
+    if (!g.cl) {
       const T* xn = x + (n * g.C_in + gi * g.Cig) * g.Pin;
       const T* gyt = gy + (n * g.C_out + gi * g.Cog) * g.Pout + p0;
       const T* A = xn + p0;

@@ -12,26 +12,14 @@ using simd::Yd;
 using simd::Yf;
 
 const PanelKernel<float>& panel_avx2_f32() {
-  static const PanelKernel<float> k{3 * Yf::W,
-                                    &panel_gemm<Yf, 4, 3, 128>,
-                                    2 * Yf::W,
-                                    &panel_gemm<Yf, 6, 2, 128, true>,
-                                    &panel_gemm<Yf, 6, 2, 128, false, true>,
-                                    &strided_gemm_acc<Yf, 6, 2, 128>,
-                                    &implicit_gemm<Yf, 4, 3, 128>,
-                                    &transpose_simd<float>};
+  static const PanelKernel<float> k{3 * Yf::W, &panel_gemm<Yf, 4, 3, 128>, 2 * Yf::W,
+                                    &panel_gemm<Yf, 6, 2, 128>};
   return k;
 }
 
 const PanelKernel<double>& panel_avx2_f64() {
-  static const PanelKernel<double> k{3 * Yd::W,
-                                     &panel_gemm<Yd, 4, 3, 128>,
-                                     2 * Yd::W,
-                                     &panel_gemm<Yd, 6, 2, 128, true>,
-                                     &panel_gemm<Yd, 6, 2, 128, false, true>,
-                                     &strided_gemm_acc<Yd, 6, 2, 128>,
-                                     &implicit_gemm<Yd, 4, 3, 128>,
-                                     &transpose_simd<double>};
+  static const PanelKernel<double> k{3 * Yd::W, &panel_gemm<Yd, 4, 3, 128>, 2 * Yd::W,
+                                     &panel_gemm<Yd, 6, 2, 128>};
   return k;
 }
 

@@ -12,26 +12,14 @@ using simd::Zd;
 using simd::Zf;
 
 const PanelKernel<float>& panel_avx512_f32() {
-  static const PanelKernel<float> k{3 * Zf::W,
-                                    &panel_gemm<Zf, 8, 3, 128>,
-                                    2 * Zf::W,
-                                    &panel_gemm<Zf, 12, 2, 128, true>,
-                                    &panel_gemm<Zf, 12, 2, 128, false, true>,
-                                    &strided_gemm_acc<Zf, 12, 2, 128>,
-                                    &implicit_gemm<Zf, 8, 3, 128>,
-                                    &transpose_simd<float>};
+  static const PanelKernel<float> k{3 * Zf::W, &panel_gemm<Zf, 8, 3, 128>, 2 * Zf::W,
+                                    &panel_gemm<Zf, 12, 2, 128>};
   return k;
 }
 
 const PanelKernel<double>& panel_avx512_f64() {
-  static const PanelKernel<double> k{3 * Zd::W,
-                                     &panel_gemm<Zd, 8, 3, 128>,
-                                     2 * Zd::W,
-                                     &panel_gemm<Zd, 12, 2, 128, true>,
-                                     &panel_gemm<Zd, 12, 2, 128, false, true>,
-                                     &strided_gemm_acc<Zd, 12, 2, 128>,
-                                     &implicit_gemm<Zd, 8, 3, 128>,
-                                     &transpose_simd<double>};
+  static const PanelKernel<double> k{3 * Zd::W, &panel_gemm<Zd, 8, 3, 128>, 2 * Zd::W,
+                                     &panel_gemm<Zd, 12, 2, 128>};
   return k;
 }
 

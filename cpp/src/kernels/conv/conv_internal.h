@@ -24,17 +24,6 @@ struct PanelKernel {
   PanelGemm<T> run;
   int64_t NR_narrow;
   PanelGemm<T> run_narrow;
-  // run_narrow with C += A @ B (bias ignored), the row tiles walked in the inner loop:
-  // for grad-weight sums over long pixel ranges into a small C.
-  PanelGemm<T> run_narrow_acc;
-  // C[0:M, 0:N] += A @ B, B unpacked row-major (B[k*ldb + j]), narrow tiles.
-  void (*run_narrow_acc_strided)(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
-                                 int64_t ldb, T* C, int64_t ldc);
-  // C = A @ B (+ bias rows), B[k][j] = xb[offs[k] + j] (implicit im2col), wide tiles.
-  void (*run_implicit)(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* xb,
-                       const int64_t* offs, T* C, int64_t ldc, const T* bias);
-  // dst (cols x rows, row stride ldd) = src^T (src rows x cols, row stride lds).
-  void (*transpose)(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, int64_t ldd);
 };
 
 const PanelKernel<float>& panel_avx2_f32();
