@@ -43,6 +43,15 @@ py::object format_tensor(py::object self, const std::string& spec) {
 }  // namespace
 
 void bind_methods(py::module_& m, TensorClass& T) {
+  T.def(
+       "float", [](const TP& t) { return cast(Tensor(t), DType::Float32).impl(); },
+       "float() -> Tensor\n\nx as float32 (same shape).")
+      .def(
+          "double", [](const TP& t) { return cast(Tensor(t), DType::Float64).impl(); },
+          "double() -> Tensor\n\nx as float64 (same shape).")
+      .def(
+          "long", [](const TP& t) { return cast(Tensor(t), DType::Int64).impl(); },
+          "long() -> Tensor\n\nx as int64 (same shape).");
   T.def("size", &size_of, py::arg("dim") = py::none(),
         "size(dim=None) -> tuple[int, ...] | int\n\nThe shape (N1, ..., Nk) as a tuple, or Ni for dim=i "
         "(negative i counts from the end; IndexError outside). The element count is numel().")

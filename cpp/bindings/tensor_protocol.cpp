@@ -289,16 +289,7 @@ void bind_protocol(py::module_& m, TensorClass& T) {
             return self;
           },
           py::arg("requires_grad") = true,
-          "requires_grad_(requires_grad=True) -> Tensor\n\nSets requires_grad in place and returns x.")
-      .def(
-          "float", [](const TP& t) { return cast(Tensor(t), DType::Float32).impl(); },
-          "float() -> Tensor\n\nx as float32 (same shape).")
-      .def(
-          "double", [](const TP& t) { return cast(Tensor(t), DType::Float64).impl(); },
-          "double() -> Tensor\n\nx as float64 (same shape).")
-      .def(
-          "long", [](const TP& t) { return cast(Tensor(t), DType::Int64).impl(); },
-          "long() -> Tensor\n\nx as int64 (same shape).");
+          "requires_grad_(requires_grad=True) -> Tensor\n\nSets requires_grad in place and returns x.");
   T.attr("__str__") = T.attr("__dict__")["__repr__"];
   T.attr("__array_ufunc__") = py::none();  // NumPy defers to Tensor's reflected operators
   T.attr("__array_priority__") = 1000;
