@@ -93,6 +93,10 @@ std::vector<Sample> samples() {
       {"linear", "", [=] { return fg::linear(leaf({5, 3}), leaf({4, 3}), leaf({4}), true); }},
       {"linear", "fused", [=] { return fg::linear(leaf({5, 3}), leaf({3, 4}), leaf({4}), false, kTanh); }},
       {"matmul", "", [=] { return fg::matmul(leaf({2, 3, 4}), leaf({4, 2})); }},
+      // a plain matrix on the left (vmap folds a batched right side into its columns)
+      {"matmul", "", [=] { return fg::matmul(leaf({3, 4}), leaf({2, 4, 2})); }},
+      // K = 1: an outer product
+      {"matmul", "", [=] { return fg::matmul(leaf({3, 1}), leaf({1, 2})); }},
       {"reshape", "", [=] { return fg::reshape(leaf(S), {2, 6}); }},
       {"permute", "", [=] { return fg::permute(leaf({2, 3, 4}), {2, 0, 1}); }},
       {"expand", "", [=] { return fg::expand(leaf({3, 1}), {2, 3, 4}); }},

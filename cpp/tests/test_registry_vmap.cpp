@@ -211,10 +211,6 @@ const std::set<std::string> kPending = {
     "logsumexp",
     "softmax_cross_entropy",
     "linalg_vector_norm",
-    // matmul and dense layers
-    "linear",
-    "linear/fused",
-    "matmul",
     // indexing and scans
     "index_select",
     "index_add",
@@ -263,17 +259,21 @@ TEST(RegistryVmap, EveryBatchingRuleMatchesALoopAndItsGradient) {
     if (kPending.count(label_of(s))) continue;
     const size_t n = node->inputs.size();
     for (int64_t B : {int64_t(3), int64_t(1)}) {
-      for (int trial = 0; trial < 3; ++trial) {
+      const int trials = static_cast<int>(n) + 2;
+      for (int trial = 0; trial < trials; ++trial) {
         Case c{std::vector<int64_t>(n, INT64_MIN), B};
         bool any = false;
         for (size_t i = 0; i < n; ++i) {
           if (!node->inputs[i].defined()) continue;
-          // trial 0: every input batched; later trials: a random subset (at least one)
-          const bool on = trial == 0 || std::bernoulli_distribution(0.5)(rng());
+          // trial 0: every input batched; trial 1 + i: input i alone (the others shared,
+          // where rules take their folding paths); the last: a random subset, negative axes
+          const bool last = trial == trials - 1;
+          const bool on = trial == 0 || (last ? std::bernoulli_distribution(0.5)(rng())
+                                              : static_cast<size_t>(trial - 1) == i);
           if (!on) continue;
           const int64_t nd = node->inputs[i].ndim() + 1;
           int64_t a = std::uniform_int_distribution<int64_t>(0, nd - 1)(rng());
-          if (trial == 2) a -= nd;  // negative axes
+          if (last) a -= nd;  // negative axes
           c.axis[i] = a;
           any = true;
         }

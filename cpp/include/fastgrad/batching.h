@@ -51,6 +51,9 @@ inline int64_t batch_axis(int64_t logical_axis, int64_t logical_ndim, const char
 }
 // Logical axes as physical ones for an input with its batch axis in front.
 Axes batch_axes(const Axes& logical, int64_t logical_ndim, const char* op);
+// Inputs aligned for NumPy broadcasting: batched ones with their batch axis in front and
+// size-1 axes so their logical axes stay right-aligned; unbatched ones as they are.
+Tensors batch_aligned(const Tensors& in, const std::vector<int64_t>& bdims);
 // The rule of any elementwise primitive with NumPy broadcasting: batched inputs get their
 // batch axis in front and size-1 axes so their logical axes stay right-aligned; unbatched
 // inputs broadcast as they are. Every output is batched on axis 0.

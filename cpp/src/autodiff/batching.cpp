@@ -261,7 +261,7 @@ Axes batch_axes(const Axes& logical, int64_t logical_ndim, const char* op) {
   return r;
 }
 
-Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims) {
+Tensors batch_aligned(const Tensors& in, const std::vector<int64_t>& bdims) {
   int64_t rank = 0;
   for (size_t i = 0; i < in.size(); ++i)
     if (in[i].defined()) rank = std::max<int64_t>(rank, in[i].ndim() - (bdims[i] >= 0 ? 1 : 0));
@@ -280,7 +280,11 @@ Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vect
     }
     x[i] = f;
   }
-  Tensors out = apply(self, std::move(x));
+  return x;
+}
+
+Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims) {
+  Tensors out = apply(self, batch_aligned(in, bdims));
   return {out, std::vector<int64_t>(out.size(), 0)};
 }
 

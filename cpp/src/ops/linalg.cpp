@@ -68,6 +68,40 @@ struct Matmul : Primitive {
     return {add_maybe(t[0].defined() ? matmul(t[0], x[1]) : Tensor(),
                       t[1].defined() ? matmul(x[0], t[1]) : Tensor())};
   }
+  // The batch axis is one more broadcast batch dimension (in front, logical axes
+  // right-aligned), so the general rule is the elementwise one. Where one side is a plain
+  // matrix shared by the whole batch, the batch folds into its partner's rows (a batched
+  // left side) or columns (a batched right side): one large GEMM instead of B small ones,
+  // the shape vmap(grad) of a dense layer takes. A batched outer product (K = 1) is a
+  // broadcasting multiply.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    const bool ba = bdims[0] >= 0, bb = bdims[1] >= 0;
+    if (ba && !bb && in[1].ndim() == 2) {
+      Tensor a = batch_front(in[0], bdims[0]);
+      Shape s = a.shape();
+      const int64_t K = s.back();
+      s.back() = in[1].shape()[1];
+      return {{reshape(matmul(reshape(a, {-1, K}), in[1]), s)}, {0}};
+    }
+    if (bb && !ba && in[0].ndim() == 2) {
+      Tensor b = batch_front(in[1], bdims[1]);  // (B, ..., K, N)
+      const int64_t nd = b.ndim(), K = b.shape()[nd - 2], M = in[0].shape()[0];
+      Axes k_first{nd - 2};
+      for (int64_t d = 0; d < nd; ++d)
+        if (d != nd - 2) k_first.push_back(d);
+      Tensor r = matmul(in[0], reshape(permute(b, k_first), {K, -1}));  // (M, B·…·N)
+      Shape s{M};
+      for (int64_t d = 0; d < nd; ++d)
+        if (d != nd - 2) s.push_back(b.shape()[d]);
+      Axes m_back;  // (M, B, ..., N) -> (B, ..., M, N)
+      for (int64_t d = 1; d < nd; ++d) m_back.push_back(d);
+      m_back.insert(m_back.end() - 1, 0);
+      return {{permute(reshape(r, s), m_back)}, {0}};
+    }
+    Tensors x = batch_aligned(in, bdims);
+    if (x[0].shape().back() == 1 && x[0].dtype() != DType::Int64) return {{mul(x[0], x[1])}, {0}};
+    return {apply(self, std::move(x)), {0}};
+  }
 };
 FG_REGISTER_PRIMITIVE(Matmul::kDesc);
 

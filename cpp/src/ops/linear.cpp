@@ -94,6 +94,42 @@ struct Linear : Primitive {
     if (in.size() > 2 && t[2].defined()) r = add_maybe(r, t[2]);
     return {act == Activation::None ? r : act_backward(act, out[0], r)};
   }
+  // A batched input with a shared weight is a dense layer over more rows: the same
+  // primitive on the batch-first input. A batched weight or bias (ensembles, per-example
+  // parameters) is a batched matmul: y_b = x_b W_bᵀ + b_b (torch layout), then the
+  // activation.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    const bool bias = in.size() > 2;
+    if (bdims[1] < 0 && (!bias || bdims[2] < 0)) {
+      Tensors x = in;
+      x[0] = batch_front(in[0], bdims[0]);
+      return {apply(self, std::move(x)), {0}};
+    }
+    const int64_t B = batch_size(in, bdims, name());
+    Tensor w = batch_front_or_expand(in[1], bdims[1], B);  // (B, out, in) or (B, in, out)
+    if (torch_layout) w = transpose(w, 1, 2);
+    const int64_t K = w.shape()[1], N = w.shape()[2];
+    Tensor x = bdims[0] >= 0 ? batch_front(in[0], bdims[0]) : in[0];
+    Shape s = x.shape();  // (B, ..., K) or (..., K)
+    s.back() = N;
+    if (bdims[0] < 0) s.insert(s.begin(), B);
+    Tensor y = matmul(bdims[0] >= 0 ? reshape(x, {B, -1, K}) : reshape(x, {-1, K}), w);  // (B, rows, N)
+    if (bias) y = add(y, bdims[2] >= 0 ? unsqueeze(batch_front(in[2], bdims[2]), 1) : in[2]);
+    switch (act) {
+      case Activation::None:
+        break;
+      case Activation::Relu:
+        y = relu(y);
+        break;
+      case Activation::Tanh:
+        y = tanh(y);
+        break;
+      case Activation::Sigmoid:
+        y = sigmoid(y);
+        break;
+    }
+    return {{reshape(y, s)}, {0}};
+  }
 };
 FG_REGISTER_PRIMITIVE(Linear::kDesc);
 FG_REGISTER_PRIMITIVE(Linear::kFused);
