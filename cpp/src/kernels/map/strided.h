@@ -63,20 +63,36 @@ void for_each_run(const Dims& shape, const std::array<Dims, K>& strides, F&& inn
   const int64_t blocks = (n_inner + kInnerBlock - 1) / kInnerBlock;
   std::array<int64_t, K> istr;
   for (size_t k = 0; k < K; ++k) istr[k] = p.strides[k].back();
-  auto run_item = [&](int64_t item) {
-    int64_t row = item / blocks, blk = item % blocks;
-    std::array<int64_t, K> off{};
+  // Items [b, e) of one thread: the outer index is decoded (divisions) once per range and
+  // then advanced as an odometer, so short inner runs (a broadcast outer product walks one
+  // row of its output per run) do not pay nd divisions each.
+  auto run_range = [&](int64_t b, int64_t e) {
+    int64_t row = b / blocks, blk = b % blocks;
+    Dims idx(p.shape);  // digits of `row` over the outer axes (the innermost slot unused)
+    std::array<int64_t, K> base{};
     int64_t r = row;
     for (int64_t d = nd - 2; d >= 0; --d) {
-      int64_t i = r % p.shape[d];
+      idx[d] = r % p.shape[d];
       r /= p.shape[d];
-      for (size_t k = 0; k < K; ++k) off[k] += i * p.strides[k][d];
+      for (size_t k = 0; k < K; ++k) base[k] += idx[d] * p.strides[k][d];
     }
-    int64_t b0 = blk * kInnerBlock, n = std::min(kInnerBlock, n_inner - b0);
-    for (size_t k = 0; k < K; ++k) off[k] += b0 * istr[k];
-    inner(off, n, istr);
+    for (int64_t item = b; item < e; ++item) {
+      const int64_t b0 = blk * kInnerBlock, n = std::min(kInnerBlock, n_inner - b0);
+      std::array<int64_t, K> off;
+      for (size_t k = 0; k < K; ++k) off[k] = base[k] + b0 * istr[k];
+      inner(off, n, istr);
+      if (++blk < blocks) continue;
+      blk = 0;
+      for (int64_t d = nd - 2; d >= 0; --d) {  // next row: carry through the outer axes
+        for (size_t k = 0; k < K; ++k) base[k] += p.strides[k][d];
+        if (++idx[d] < p.shape[d]) break;
+        for (size_t k = 0; k < K; ++k) base[k] -= idx[d] * p.strides[k][d];
+        idx[d] = 0;
+      }
+    }
   };
-  parallel_for(rows * blocks, total >= kParallelGrain, run_item);
+  const int64_t items = rows * blocks;
+  parallel_chunks(items, total >= kParallelGrain ? 2 : items + 1, 1, run_range);
 }
 
 // Offset (in elements) of flat row-major index `idx` of an nd-dim index space of sizes
