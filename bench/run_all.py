@@ -39,6 +39,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("reduce.py", []),
     ("hvp.py", []),
     ("jacobian.py", []),
+    ("per_example.py", []),
 ]
 
 FASTGRAD = "fastgrad"
