@@ -26,7 +26,7 @@ def loop(f, xs, in_axes, out_axis=0):
     size = next(np.shape(x)[a] for x, a in zip(xs, in_axes) if a is not None)
     outs = []
     for b in range(size):
-        args = [x if a is None else t64(np.take(n(x), b, axis=a)) for x, a in zip(xs, in_axes)]
+        args = [x if a is None else fg.tensor(np.take(n(x), b, axis=a)) for x, a in zip(xs, in_axes)]
         outs.append(n(f(*args)))
     return np.stack(outs, out_axis)
 
@@ -234,3 +234,114 @@ def test_bad_arguments_raise_clear_errors():
     seen = []
     fg.vmap(lambda a: seen.append(repr(a)) or a)(x)
     assert seen[0].startswith("BatchedTensor(lvl=")
+
+
+# ---------------------------------------------------------------- ops without a derivative
+# (compare, sign, argmax, sort, ...: not primitives, they batch by running on the physical
+# values) and the primitives whose derivative rules use them; reductions, indexing, scans.
+
+
+def check_against_loop(f, xs, in_axes):
+    """vmap(f) against the loop, and vmap(grad(sum f)) by the first argument against the
+    loop of grads (the VJP rules then run on batched tensors)."""
+    got = fg.vmap(f, in_axes=in_axes)(*xs)
+    np.testing.assert_allclose(n(got), loop(f, xs, in_axes), rtol=1e-12, atol=1e-12)
+    g = fg.grad(lambda *a: f(*a).sum())
+    np.testing.assert_allclose(
+        n(fg.vmap(g, in_axes=in_axes)(*xs)), loop(g, xs, in_axes), rtol=1e-11, atol=1e-12
+    )
+
+
+KINKS = {
+    "relu_abs_sign": lambda x, y: fg.relu(x) * y + fg.abs(x - y) + fg.sign(x) * y,
+    "maximum_minimum": lambda x, y: fg.maximum(x, y) - 2.0 * fg.minimum(x * x, y),
+    "clip_where": lambda x, y: fg.clip(x, -0.5, 0.5) * y + fg.where(x > y, x, y * 3.0),
+    "pow_softplus": lambda x, y: fg.abs(x) ** (1.5 + 0.1 * y) + fg.nn.functional.softplus(x * y),
+    "hardtanh_elu": lambda x, y: fg.nn.functional.hardtanh(x * y) + fg.nn.functional.elu(x - y),
+    "copysign_sinc": lambda x, y: fg.copysign(x, y) * fg.sinc(x + y),
+    "reductions": lambda x, y: (
+        fg.amax(x * y, -1) + fg.amin(x, 0).sum() + fg.prod(x, -1) + fg.logsumexp(x + y, -1)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+@pytest.mark.parametrize("in_axes", [(0, 0), (1, None), (None, -1)])
+def test_ops_with_kinks_and_reductions_batch(name, in_axes):
+    base = (3, 4)
+    xs = []
+    for a in in_axes:
+        shape = list(base)
+        if a is not None:
+            shape.insert(a if a >= 0 else len(base) + 1 + a, 5)
+        xs.append(t64(rng.standard_normal(shape)))
+    check_against_loop(KINKS[name], xs, in_axes)
+
+
+def test_argmax_sort_and_comparisons_batch():
+    X = t64(rng.standard_normal((5, 3, 4)))
+
+    def f(x):
+        i = fg.argmax(x, 1)
+        j = fg.argmax(x)
+        v, k = fg.sort(x, -1)
+        return i.double().sum() + j.double() * 10 + (v * k.double()).sum() + (x > 0.2).double().sum()
+
+    got = fg.vmap(f)(X)
+    np.testing.assert_allclose(n(got), loop(f, [X], [0]), rtol=1e-13)
+    m, mi = fg.vmap(lambda x: fg.cummax(x, 0), out_axes=1)(X)
+    ref = np.maximum.accumulate(n(X), axis=1)
+    np.testing.assert_allclose(n(m), np.moveaxis(ref, 0, 1), rtol=0)
+    assert mi.shape == (3, 5, 4)
+
+
+def test_gather_scatter_and_index_select_with_per_example_indices():
+    X = t64(rng.standard_normal((5, 4, 3)))
+    idx = fg.tensor(rng.integers(-4, 4, size=(5, 2)).astype(np.int64))
+    gidx = fg.tensor(rng.integers(0, 4, size=(5, 4, 3)).astype(np.int64))
+
+    def sel(x, i):
+        return fg.index_select(x, 0, i) * 2.0
+
+    def gat(x, i):
+        return fg.gather(x, 0, i) + fg.scatter_add(x, 0, i, x * x)
+
+    for in_axes in [(0, 0), (0, None), (None, 0)]:
+        xs = [X if in_axes[0] is not None else t64(n(X)[0]), idx if in_axes[1] is not None else idx[0]]
+        got = fg.vmap(sel, in_axes=in_axes)(*xs)
+        np.testing.assert_allclose(n(got), loop(sel, xs, in_axes), rtol=1e-14)
+        gs = [X if in_axes[0] is not None else t64(n(X)[0]), gidx if in_axes[1] is not None else gidx[0]]
+        got = fg.vmap(gat, in_axes=in_axes)(*gs)
+        np.testing.assert_allclose(n(got), loop(gat, gs, in_axes), rtol=1e-14)
+        # per-example gradients through the index (index_add / scatter_add in the VJP)
+        g = fg.vmap(fg.grad(lambda x, i: (sel(x, i) ** 2).sum()), in_axes=in_axes)(*xs)
+        np.testing.assert_allclose(n(g), loop(fg.grad(lambda x, i: (sel(x, i) ** 2).sum()), xs, in_axes))
+    with pytest.raises(IndexError, match="out of bounds"):
+        fg.vmap(sel)(X, fg.tensor(np.full((5, 2), 4, dtype=np.int64)))
+
+
+def test_scans_batch_and_cumprod_with_zeros():
+    X = n(t64(rng.standard_normal((5, 3, 4))))
+    X[1, 0, 2] = 0.0
+    X[3, 2, 0] = 0.0
+    X[3, 2, 2] = 0.0
+    Xt = t64(X)
+
+    def f(x):
+        return fg.cumsum(x, 1) * fg.cumprod(x, -1) + fg.logcumsumexp(x, 0)
+
+    check_against_loop(f, [Xt], [0])
+    check_against_loop(f, [t64(np.moveaxis(X, 0, 2))], [2])
+
+
+def test_per_example_cross_entropy_gradients():
+    W = t64(rng.standard_normal((3, 4)))
+    Z = t64(rng.standard_normal((6, 2, 3)))
+    Y = fg.tensor(rng.integers(0, 4, size=(6, 2)).astype(np.int64))
+
+    def loss(w, z, y):
+        return fg.nn.functional.cross_entropy(z @ w, y)
+
+    g = fg.vmap(fg.grad(loss), in_axes=(None, 0, 0))(W, Z, Y)
+    ref = loop(fg.grad(loss), [W, Z, Y], [None, 0, 0])
+    np.testing.assert_allclose(n(g), ref, rtol=1e-12)

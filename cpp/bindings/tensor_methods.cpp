@@ -70,6 +70,9 @@ void bind_methods(py::module_& m, TensorClass& T) {
           "is_floating_point", [](const TP& t) { return is_floating(t->dtype); },
           "is_floating_point() -> bool\n\nWhether the dtype is float32 or float64.")
       .def_property_readonly(
+          "_is_batched", [](const TP& t) { return t->bvalue != nullptr; },
+          "Whether this is a batched tensor inside vmap (its values are per example, not readable).")
+      .def_property_readonly(
           "is_cuda", [](const TP&) { return false; }, "False: fastgrad tensors live in CPU memory.")
       .def_property_readonly(
           "is_cpu", [](const TP&) { return true; }, "True: fastgrad tensors live in CPU memory.")

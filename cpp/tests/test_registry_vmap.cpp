@@ -187,40 +187,10 @@ void check_sample(const Sample& s, const Case& c, std::string* fail) {
   }
 }
 
-// Work in progress (issue 14): primitives whose batching rule is not written yet, and
-// primitives whose VJP uses compare/sign (non-primitive kernels that cannot read a batched
-// tensor yet). Only these may fail the walk; the list may only shrink.
+// Work in progress (issue 14): primitives whose batching rule is not written yet. Only
+// these may fail the walk; the list may only shrink.
 const std::set<std::string> kPending = {
-    // elementwise whose VJP uses compare/sign/where on batched values
-    "pow",
-    "maximum",
-    "minimum",
-    "abs",
-    "relu",
-    "softplus",
-    "softplus_backward",
-    "clip",
-    "sinc",
-    "hardtanh",
-    "elu",
-    "copysign",
-    // reductions
-    "amax",
-    "amin",
-    "prod",
-    "logsumexp",
-    "softmax_cross_entropy",
     "linalg_vector_norm",
-    // indexing and scans
-    "index_select",
-    "index_add",
-    "gather",
-    "scatter_add",
-    "scatter",
-    "scatter_reduce_prod",
-    "cumsum",
-    "cumprod",
-    "logcumsumexp",
     // convolution and pooling
     "conv",
     "conv/fused",

@@ -13,6 +13,7 @@
 // level. A rule sees one level at a time (the highest among its inputs).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "fastgrad/ops.h"
@@ -62,5 +63,22 @@ Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vect
 // every output batched on axis 0. For primitives whose kernels already treat a leading
 // axis as a batch (matrix ops over (..., n, n), ops along the last axes).
 Batched vmap_leading(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims);
+
+// ---- functions that are not primitives ----
+// compare, sign, logical ops, argmax, sort, ... have no derivative, so they are plain
+// functions, not primitives, and apply() never sees them to batch them. They call one of
+// these first: when an input is batched, `f` runs on the physical inputs of the highest
+// level (the same function: lower levels recurse) and its results come back batched on
+// axis 0 at that level; otherwise nothing happens and the result is empty/undefined.
+inline bool any_batched(const Tensors& in) {
+  for (const auto& t : in)
+    if (t.defined() && t.get()->bvalue) return true;
+  return false;
+}
+// Inputs aligned for broadcasting (batch_aligned): for elementwise functions.
+Tensor vmap_call_elementwise(const Tensors& in, const std::function<Tensor(const Tensors&)>& f);
+// Inputs with their batch axis in front, unbatched ones expanded (batch_front_or_expand):
+// `f` must treat axis 0 as a batch, i.e. shift the axes it works on by one.
+Tensors vmap_call_leading(const Tensors& in, const std::function<Tensors(const Tensors&)>& f);
 
 }  // namespace fastgrad

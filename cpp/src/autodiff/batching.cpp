@@ -179,21 +179,62 @@ Tensor sum_out_level(const Tensor& g, int64_t level) {
   return sum(vmap_unwrap(g, level, 0, size_at(g, level)), {0}, false);
 }
 
-namespace detail {
-Tensors batched_forward(const PrimPtr& prim, const Tensors& in, const std::vector<Shape>& shapes) {
+namespace {
+// The highest level among the inputs, and each input's physical value there (bdims[i] its
+// batch axis) or the input itself (-1: not batched at that level).
+int64_t physical_inputs(const Tensors& in, Tensors* phys, std::vector<int64_t>* bdims) {
   int64_t level = 0;
   for (const auto& t : in)
     if (t.defined() && t.impl()->bvalue) level = std::max(level, t.impl()->blevel);
-  Tensors phys(in.size());
-  std::vector<int64_t> bdims(in.size(), -1);
+  phys->assign(in.size(), Tensor());
+  bdims->assign(in.size(), -1);
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i].defined() && in[i].impl()->bvalue && in[i].impl()->blevel == level) {
-      phys[i] = Tensor(in[i].impl()->bvalue);
-      bdims[i] = in[i].impl()->bdim;
+      (*phys)[i] = Tensor(in[i].impl()->bvalue);
+      (*bdims)[i] = in[i].impl()->bdim;
     } else {
-      phys[i] = in[i];
+      (*phys)[i] = in[i];
     }
   }
+  return level;
+}
+}  // namespace
+
+Tensor vmap_call_elementwise(const Tensors& in, const std::function<Tensor(const Tensors&)>& f) {
+  if (!any_batched(in)) return Tensor();
+  Tensors phys;
+  std::vector<int64_t> bdims;
+  const int64_t level = physical_inputs(in, &phys, &bdims);
+  Tensor out;
+  {
+    PhysicalScope scope;
+    out = f(batch_aligned(phys, bdims));
+  }
+  return make_batched(out, 0, level);
+}
+
+Tensors vmap_call_leading(const Tensors& in, const std::function<Tensors(const Tensors&)>& f) {
+  if (!any_batched(in)) return {};
+  Tensors phys;
+  std::vector<int64_t> bdims;
+  const int64_t level = physical_inputs(in, &phys, &bdims);
+  const int64_t n = batch_size(phys, bdims, "vmap");
+  Tensors out;
+  {
+    PhysicalScope scope;
+    for (size_t i = 0; i < phys.size(); ++i)
+      if (phys[i].defined()) phys[i] = batch_front_or_expand(phys[i], bdims[i], n);
+    out = f(phys);
+  }
+  for (auto& o : out) o = make_batched(o, 0, level);
+  return out;
+}
+
+namespace detail {
+Tensors batched_forward(const PrimPtr& prim, const Tensors& in, const std::vector<Shape>& shapes) {
+  Tensors phys;
+  std::vector<int64_t> bdims;
+  const int64_t level = physical_inputs(in, &phys, &bdims);
   Batched r;
   {
     PhysicalScope scope;

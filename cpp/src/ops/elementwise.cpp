@@ -872,6 +872,7 @@ Tensor log1p(const Tensor& x) { return apply1(singleton<Log1p>(), {as_float(x)})
 Tensor sqrt(const Tensor& x) { return apply1(singleton<Sqrt>(), {as_float(x)}); }
 Tensor abs(const Tensor& x) {
   if (x.dtype() == DType::Int64) {  // stays int64 (NumPy, PyTorch); |INT64_MIN| wraps to itself as there
+    if (any_batched({x})) return vmap_call_elementwise({x}, [](const Tensors& p) { return abs(p[0]); });
     Tensor out = empty(x.shape(), DType::Int64);
     map_unary<int64_t, int64_t>(out, x, [](int64_t v) { return v < 0 ? wrap_neg(v) : v; });
     return out;
@@ -909,6 +910,8 @@ Tensor clip_int(const Tensor& x, std::optional<int64_t> lo, std::optional<int64_
                 hi ? std::optional<double>(static_cast<double>(*hi)) : std::nullopt);
   }
   // Integer tensors with integer bounds stay exact int64 (no gradient: integers are constants).
+  if (any_batched({x}))
+    return vmap_call_elementwise({x}, [lo, hi](const Tensors& p) { return clip_int(p[0], lo, hi); });
   Tensor xi = cast(x, DType::Int64), out = empty(x.shape(), DType::Int64);
   const int64_t l = lo ? *lo : std::numeric_limits<int64_t>::min();
   const int64_t h = hi ? *hi : std::numeric_limits<int64_t>::max();
@@ -933,6 +936,7 @@ Tensor add_maybe(const Tensor& a, const Tensor& b) {
 
 // ---------------------------------------------------------------- constants (no grad)
 Tensor sign(const Tensor& x) {
+  if (any_batched({x})) return vmap_call_elementwise({x}, [](const Tensors& p) { return sign(p[0]); });
   Tensor out = empty(x.shape(), x.dtype());
   FG_DISPATCH_NUM(x.dtype(), "sign", [&] {
     map_unary<scalar_t, scalar_t>(out, x,
@@ -942,6 +946,8 @@ Tensor sign(const Tensor& x) {
 }
 
 Tensor compare(const Tensor& a0, const Tensor& b0, CmpOp op) {
+  if (any_batched({a0, b0}))
+    return vmap_call_elementwise({a0, b0}, [op](const Tensors& p) { return compare(p[0], p[1], op); });
   auto [a, b] = promoted(a0, b0, false);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "compare"), DType::Bool);
   // Not a primitive (no derivative): it calls the blocking hook itself, as apply() would.
@@ -976,11 +982,14 @@ static Tensor as_bool(const Tensor& x) {
   return x.dtype() == DType::Bool ? x : compare(x, zeros({}, x.dtype()), CmpOp::Ne);
 }
 Tensor logical_not(const Tensor& x) {
+  if (any_batched({x})) return vmap_call_elementwise({x}, [](const Tensors& p) { return logical_not(p[0]); });
   Tensor b = as_bool(x), out = empty(x.shape(), DType::Bool);
   run_blocking(b.numel(), [&] { map_unary<bool, bool>(out, b, [](bool v) { return !v; }); });
   return out;
 }
 Tensor logical_and(const Tensor& a, const Tensor& b) {
+  if (any_batched({a, b}))
+    return vmap_call_elementwise({a, b}, [](const Tensors& p) { return logical_and(p[0], p[1]); });
   Tensor x = as_bool(a), y = as_bool(b);
   Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_and"), DType::Bool);
   run_blocking(x.numel() + y.numel(),
@@ -988,6 +997,8 @@ Tensor logical_and(const Tensor& a, const Tensor& b) {
   return out;
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
+  if (any_batched({a, b}))
+    return vmap_call_elementwise({a, b}, [](const Tensors& p) { return logical_or(p[0], p[1]); });
   Tensor x = as_bool(a), y = as_bool(b);
   Tensor out = empty(broadcast_shapes(x.shape(), y.shape(), "logical_or"), DType::Bool);
   run_blocking(x.numel() + y.numel(),
@@ -995,12 +1006,14 @@ Tensor logical_or(const Tensor& a, const Tensor& b) {
   return out;
 }
 Tensor isnan(const Tensor& x) {
+  if (any_batched({x})) return vmap_call_elementwise({x}, [](const Tensors& p) { return isnan(p[0]); });
   Tensor out = empty(x.shape(), DType::Bool);
   FG_DISPATCH_ALL(x.dtype(), "isnan",
                   [&] { map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return v != v; }); });
   return out;
 }
 Tensor isfinite(const Tensor& x) {
+  if (any_batched({x})) return vmap_call_elementwise({x}, [](const Tensors& p) { return isfinite(p[0]); });
   Tensor out = empty(x.shape(), DType::Bool);
   FG_DISPATCH_ALL(x.dtype(), "isfinite", [&] {
     map_unary<bool, scalar_t>(out, x, [](scalar_t v) { return std::isfinite(static_cast<double>(v)); });

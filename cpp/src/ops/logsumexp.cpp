@@ -10,6 +10,10 @@
 namespace fastgrad {
 using namespace detail;
 
+namespace detail {
+Tensor logsumexp_over(const Tensor& x, const Axes& axes, const Shape& out_shape, bool keepdims);
+}
+
 namespace {
 
 struct LogSumExp : Primitive {
@@ -57,6 +61,15 @@ struct LogSumExp : Primitive {
     Shape s = x.shape();
     for (auto a : axes) s[a] = 1;
     return reshape(t, s);
+  }
+  // vmap: the batch axis in front, the reduced axes one further.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const Tensor x = batch_front(in[0], bdims[0]);
+    Axes a = axes;
+    for (auto& d : a) ++d;
+    Shape s = out_shape;
+    s.insert(s.begin(), x.shape()[0]);
+    return {{logsumexp_over(x, a, s, keepdims)}, {0}};
   }
   // softmax(x) over the axes, from the output: exp(x - lse(x)).
   Tensor soft(const Tensor& x, const Tensor& y) const { return exp(x - keep(y, x)); }
@@ -120,6 +133,19 @@ struct SoftmaxCrossEntropy : Primitive {
                                                    y.data<scalar_t>());
     });
     return {y};
+  }
+  // vmap: the examples' rows stacked into one (B*M, K) problem (rows are independent).
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    auto rows = [&](size_t i) {
+      Tensor f = batch_front_or_expand(in[i], bdims[i], B);
+      Shape s = f.shape();
+      s[1] *= s[0];
+      s.erase(s.begin());
+      return reshape(f, s);
+    };
+    const int64_t M = in[0].shape()[bdims[0] == 0 ? 1 : 0];  // logits' rows per example
+    return {{reshape(softmax_cross_entropy(rows(0), rows(1), ignore_index), {B, M})}, {0}};
   }
   // d loss / d z as a (M, K) tensor (a constant one-hot for index targets).
   Tensor dz(const Tensor& z, const Tensor& t) const {

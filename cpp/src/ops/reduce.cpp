@@ -135,6 +135,12 @@ FG_REGISTER_PRIMITIVE(Extremum<false>::kDesc);
 // out[i] = product of the entries of x's reduced slice through i other than x[i] itself,
 // from prefix and suffix products (exact up to rounding; no division). Not differentiable.
 Tensor exclusive_products(const Tensor& x0, const Axes& axes) {
+  if (any_batched({x0}))
+    return vmap_call_leading({x0}, [&](const Tensors& p) -> Tensors {
+      Axes a = axes;
+      for (auto& d : a) ++d;
+      return {exclusive_products(p[0], a)};
+    })[0];
   const int64_t nd = x0.ndim();
   Axes perm, inv(static_cast<size_t>(nd));
   for (int64_t d = 0; d < nd; ++d)
@@ -343,15 +349,30 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   return logsumexp_over(x, ax, reduced_shape(x.shape(), ax, keepdims), keepdims);
 }
 // Not primitives (no derivative): they call the blocking hook themselves, as apply() would.
-Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
+template <bool Max>
+Tensor arg_extremum_call(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
+  if (any_batched({x})) {
+    // Per example: over its own axis (one further), or over all of its entries.
+    const int64_t nd = x.ndim();
+    if (axis) normalize_axis(*axis, nd, Max ? "argmax" : "argmin");
+    return vmap_call_leading({x}, [&](const Tensors& p) -> Tensors {
+      if (axis && nd) return {arg_extremum_call<Max>(p[0], normalize_axis(*axis, nd, "") + 1, keepdims)};
+      Tensor flat = reshape(p[0], {p[0].shape()[0], shape_numel(x.shape())});
+      Tensor r = arg_extremum_call<Max>(flat, 1, false);
+      Shape s(static_cast<size_t>(keepdims ? nd + 1 : 1), 1);
+      s[0] = p[0].shape()[0];
+      return {reshape(r, s)};
+    })[0];
+  }
   Tensor r;
-  run_blocking(x.numel(), [&] { r = arg_extremum<true>(x, axis, keepdims); });
+  run_blocking(x.numel(), [&] { r = arg_extremum<Max>(x, axis, keepdims); });
   return r;
 }
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
+  return arg_extremum_call<true>(x, axis, keepdims);
+}
 Tensor argmin(const Tensor& x, std::optional<int64_t> axis, bool keepdims) {
-  Tensor r;
-  run_blocking(x.numel(), [&] { r = arg_extremum<false>(x, axis, keepdims); });
-  return r;
+  return arg_extremum_call<false>(x, axis, keepdims);
 }
 Tensor softmax(const Tensor& x, int64_t axis) {
   if (x.ndim() == 0) return reshape(softmax(reshape(x, {1}), normalize_axis(axis, 0, "softmax")), {});

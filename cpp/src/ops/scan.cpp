@@ -1,6 +1,7 @@
 // Prefix scans along one axis: cumsum, cumprod, logcumsumexp (each a primitive with a
 // `reverse` direction, which its VJP needs: the adjoint of a prefix sum is a suffix sum,
-// cheat sheet §3 linear maps).
+// cheat sheet §3 linear maps). Batching: the batch axis in front, the scan axis one further
+// (a 0-d example scans a length-1 axis, which the kernel's blocks give as well).
 #include <limits>
 #include <string>
 
@@ -40,6 +41,9 @@ struct CumSum : Primitive {
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {scan(in[0], dim, kernels::ScanOp::Sum, reverse, name())};
   }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{cumsum_dir(batch_front(in[0], bdims[0]), dim + 1, reverse)}, {0}};
+  }
   Tensors vjp(const Tensors&, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {cumsum_dir(g[0], dim, !reverse)};
   }
@@ -59,7 +63,9 @@ ZeroMasks zero_masks(const Tensor& x, int64_t dim) {
   const Tensor zero = compare(detach(x), zeros({}, x.dtype()), CmpOp::Eq);
   const Tensor zc = cumsum_dir(cast(zero, DType::Int64), dim, false);
   const Tensor total = sum(cast(zero, DType::Int64), {}, false);
-  const bool any = contiguous(total).data<int64_t>()[0] > 0;
+  // Inside vmap the count differs per example and has no value of its own: take the
+  // general path, which is exact for columns without zeros too.
+  const bool any = total.is_batched() || contiguous(total).data<int64_t>()[0] > 0;
   return {compare(zc, zeros({}, DType::Int64), CmpOp::Eq),
           logical_and(zero, compare(zc, ones({}, DType::Int64), CmpOp::Eq)), any};
 }
@@ -75,6 +81,9 @@ struct CumProd : Primitive {
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[0].shape()}; }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {scan(in[0], dim, kernels::ScanOp::Prod, false, name())};
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{cumprod_prim(batch_front(in[0], bdims[0]), dim + 1)}, {0}};
   }
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
     const ZeroMasks m = zero_masks(x[0], dim);
@@ -127,6 +136,9 @@ struct LogCumSumExp : Primitive {
   }
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {scan(in[0], dim, kernels::ScanOp::LogSumExp, reverse, name())};
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{lcse_dir(batch_front(in[0], bdims[0]), dim + 1, reverse)}, {0}};
   }
   Tensors vjp(const Tensors& x, const Tensors& y, const Tensors& g, const std::vector<bool>&) const override {
     auto part = [&](bool pos) {

@@ -57,6 +57,29 @@ void check_sizes(const Shape& idx, const Shape& self, const Shape* src, int64_t 
   }
 }
 
+// Batching (vmap) for the along-axis primitives: each example has its own index values, so
+// every operand gets the batch axis in front (a shared one expanded, no copy) and `dim`
+// moves one further: the kernels then run once over the whole batch. 0-d operands act as
+// 1-d of length 1 (their rule above), so they become (B, 1).
+Tensors batch_along(const Tensors& in, const std::vector<int64_t>& bdims, const char* op) {
+  const int64_t n = batch_size(in, bdims, op);
+  Tensors x(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    x[i] = batch_front_or_expand(in[i], bdims[i], n);
+    if (x[i].ndim() == 1) x[i] = unsqueeze(x[i], 1);
+  }
+  return x;
+}
+// The batched result back in the shape of a batch of `logical` (undoing the 0-d -> (B, 1)).
+Tensor unbatch_along(const Tensor& y, const Shape& logical) {
+  return logical.empty() ? reshape(y, {y.shape()[0]}) : y;
+}
+Shape logical_shape(const Tensor& x, int64_t bdim) {
+  Shape s = x.shape();
+  if (bdim >= 0) s.erase(s.begin() + bdim);
+  return s;
+}
+
 struct Gather : Primitive {
   int64_t dim;
   explicit Gather(int64_t d) : dim(d) {}
@@ -80,6 +103,10 @@ struct Gather : Primitive {
                             static_cast<int64_t>(ishape.size()), dim, out.data<scalar_t>());
     });
     return {out};
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const Tensors x = batch_along(in, bdims, name());
+    return {{unbatch_along(gather(x[0], dim + 1, x[1]), logical_shape(in[1], bdims[1]))}, {0}};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {scatter_add_into(g[0], x[0].shape(), dim, x[1]), Tensor()};
@@ -119,6 +146,12 @@ struct ScatterAdd : Primitive {
                              kernels::ScatterMode::Add);
     });
     return {out};
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const Tensors x = batch_along(in, bdims, name());
+    Shape s = as1d(full_shape);
+    s.insert(s.begin(), x[0].shape()[0]);
+    return {{unbatch_along(scatter_add_into(x[0], s, dim + 1, x[1]), full_shape)}, {0}};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {gather(g[0], dim, x[1]), Tensor()};
@@ -160,6 +193,10 @@ struct Scatter : Primitive {
                              kernels::ScatterMode::Assign);
     });
     return {out};
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const Tensors x = batch_along(in, bdims, name());
+    return {{unbatch_along(scatter_prim(x[0], dim + 1, x[1], x[2]), logical_shape(in[0], bdims[0]))}, {0}};
   }
   // PyTorch's rule: self's cotangent is g with every written position zeroed; src's is g
   // gathered at the index (also for a write that a later duplicate overwrote).
@@ -205,6 +242,12 @@ Tensor check_src(const Tensor& x, const Tensor& idx, const Tensor& src, int64_t 
 // kernel-only value (no gradient of its own; scatter_reduce composes gradients around it).
 Tensor scatter_kernel(const Tensor& base, int64_t dim, const Tensor& idx, const Tensor& src,
                       kernels::ScatterMode mode) {
+  if (any_batched({base, idx, src})) {  // per example along its own axis (one further)
+    const Tensor s = src.ndim() == 0 && idx.ndim() > 0 ? expand(src, idx.shape()) : src;
+    return vmap_call_leading({base, idx, s}, [&](const Tensors& p) -> Tensors {
+      return {scatter_kernel(p[0], dim + 1, p[1], p[2], mode)};
+    })[0];
+  }
   Tensor out = clone(detach(base));
   Tensor s = detach(src), ci = contiguous(detach(idx));
   const Shape ishape = as1d(ci.shape()), ds = as1d(out.shape());
@@ -244,6 +287,10 @@ struct ScatterProd : Primitive {
   }
   static Tensor prim(const Tensor& start, int64_t d, const Tensor& idx, const Tensor& src) {
     return apply1(make_prim<ScatterProd>(d), {start, idx, src});
+  }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const Tensors x = batch_along(in, bdims, name());
+    return {{unbatch_along(prim(x[0], dim + 1, x[1], x[2]), logical_shape(in[0], bdims[0]))}, {0}};
   }
   // d out / d start (start's shape) and d out[index] / d src (src's shape).
   std::pair<Tensor, Tensor> partials(const Tensors& x) const {

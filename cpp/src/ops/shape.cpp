@@ -411,6 +411,30 @@ Shape gathered_shape(const Shape& x, int64_t axis, const Tensor& idx) {
   return s;
 }
 
+// Batching index_select/index_add when each example has its own index: the batch folds
+// into the indexed axis ((..., B, n, ...) read as (..., B*n, ...)) and example b's indices
+// move to b*n + i, so one kernel call serves the batch.
+// The permutation taking a batch-in-front tensor's axis 0 to just before axis `axis` + 1.
+Axes batch_before(int64_t axis, int64_t ndim) {
+  Axes perm;
+  for (int64_t d = 1; d <= axis; ++d) perm.push_back(d);
+  perm.push_back(0);
+  for (int64_t d = axis + 1; d < ndim; ++d) perm.push_back(d);
+  return perm;
+}
+// The index (batch in front) into an axis of n entries, as indices into the folded axis.
+Tensor folded_index(const Tensor& idx_front, int64_t n, const char* op) {
+  // Bounds per example before folding: an index past n must fail, not reach the next
+  // example (an index batched at a lower vmap level is checked there).
+  if (!idx_front.is_batched()) check_index(idx_front, n, op);
+  const int64_t B = idx_front.shape()[0];
+  const Tensor wrapped = where(compare(idx_front, zeros({}, DType::Int64), CmpOp::Lt),
+                               add(idx_front, full_int({}, n, DType::Int64)), idx_front);
+  Shape os(static_cast<size_t>(idx_front.ndim()), 1);
+  os[0] = B;
+  return add(wrapped, reshape(arange_int(0, B * n, n, DType::Int64), os));
+}
+
 struct IndexSelect : Primitive {
   int64_t axis;
   explicit IndexSelect(int64_t a) : axis(a) {}
@@ -429,6 +453,21 @@ struct IndexSelect : Primitive {
     FG_DISPATCH_ALL(x.dtype(), name(),
                     [&] { gather_scatter<scalar_t, false>(x, out, axis, in[1], x.shape()[axis]); });
     return {out};
+  }
+  // x alone batched: the same selection one axis further. The index alone batched: one
+  // selection by the whole index, whose batch axis lands among the index's axes. Both: the
+  // fold above.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    if (bdims[1] < 0) return {{index_select(batch_front(in[0], bdims[0]), axis + 1, in[1])}, {0}};
+    if (bdims[0] < 0) return {{index_select(in[0], axis, in[1])}, {axis + bdims[1]}};
+    const int64_t B = batch_size(in, bdims, name());
+    const Tensor x = batch_front(in[0], bdims[0]);
+    Shape folded = x.shape();
+    folded.erase(folded.begin());
+    const int64_t n = folded[axis];
+    folded[axis] = B * n;
+    const Tensor idx = folded_index(batch_front(in[1], bdims[1]), n, name());
+    return {{index_select(reshape(permute(x, batch_before(axis, x.ndim())), folded), axis, idx)}, {axis}};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {index_add(g[0], x[0].shape(), axis, x[1]), Tensor()};
@@ -459,6 +498,26 @@ struct IndexAdd : Primitive {
     FG_DISPATCH_NUM(g.dtype(), name(),
                     [&] { gather_scatter<scalar_t, true>(g, out, axis, in[1], full_shape[axis]); });
     return {out};
+  }
+  // Values alone batched: the same sum into a batch of full shapes. A batched index: the
+  // fold above (shared values expanded), the (..., B*n, ...) result read back as (..., B, n, ...).
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    if (bdims[1] < 0) {
+      Shape s = full_shape;
+      s.insert(s.begin(), B);
+      return {{index_add(batch_front(in[0], bdims[0]), s, axis + 1, in[1])}, {0}};
+    }
+    const int64_t n = full_shape[axis];
+    const Tensor idx = folded_index(batch_front(in[1], bdims[1]), n, name());
+    const Tensor g = batch_front_or_expand(in[0], bdims[0], B);  // the batch next to the index's axes
+    Shape folded = full_shape;
+    folded[axis] = B * n;
+    const Tensor y = index_add(permute(g, batch_before(axis, g.ndim())), folded, axis, idx);
+    Shape unfolded = full_shape;
+    unfolded[axis] = n;
+    unfolded.insert(unfolded.begin() + axis, B);
+    return {{reshape(y, unfolded)}, {axis}};
   }
   Tensors vjp(const Tensors& x, const Tensors&, const Tensors& g, const std::vector<bool>&) const override {
     return {index_select(g[0], axis, x[1]), Tensor()};

@@ -34,6 +34,11 @@ Blocks blocks(const Tensor& x, int64_t dim) {
 
 // Positions of the first k of each column in sorted order: (outer, k, inner) int64.
 Tensor sorted_positions(const Tensor& x, int64_t dim, bool descending, int64_t k, const char* op) {
+  if (any_batched({x}))  // per example along its own axis (one further); a 0-d example is one entry
+    return vmap_call_leading({x}, [&](const Tensors& p) -> Tensors {
+      if (x.ndim()) return {sorted_positions(p[0], dim + 1, descending, k, op)};
+      return {reshape(sorted_positions(unsqueeze(p[0], 1), 1, descending, k, op), {p[0].shape()[0]})};
+    })[0];
   Blocks b = blocks(x, dim);
   Shape s = x.shape();
   if (x.ndim()) s[dim] = k;
@@ -49,6 +54,15 @@ Tensor sorted_positions(const Tensor& x, int64_t dim, bool descending, int64_t k
 std::pair<Tensor, Tensor> cum_extremum(const Tensor& x, int64_t dim, bool max) {
   const char* op = max ? "cummax" : "cummin";
   const int64_t d = normalize_axis(dim, x.ndim(), op);
+  if (any_batched({x})) {  // per example along its own axis (one further); a 0-d example is one entry
+    Tensors r = vmap_call_leading({x}, [&](const Tensors& p) -> Tensors {
+      Tensor px = x.ndim() ? p[0] : unsqueeze(p[0], 1);
+      auto [v, i] = cum_extremum(px, d + 1, max);
+      if (!x.ndim()) return {reshape(v, p[0].shape()), reshape(i, p[0].shape())};
+      return {v, i};
+    });
+    return {r[0], r[1]};
+  }
   Blocks b = blocks(x, d);
   Tensor idx = empty(x.shape(), DType::Int64);
   run_blocking(x.numel(), [&] {

@@ -36,7 +36,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import ops
-from .._tensor import as_tensor, float64, int64, tensor, zeros_like
+from .._tensor import as_tensor, float64, int64, ones_like, tensor, zeros_like
 from ..ops import Tensor
 from .module import Module
 
@@ -407,9 +407,18 @@ def _class_last(x: Tensor) -> Tensor:
     return ops.reshape(ops.permute(x, perm), [-1, x.shape[1]])
 
 
+def _class_index_targets(target: Any) -> Optional[Tensor]:
+    """Class-index targets as an int64 Tensor (kept as it is when it is one: inside vmap a
+    per-example target is a batched tensor, whose values cannot be read), else None."""
+    if isinstance(target, Tensor):
+        return target if target.dtype == int64 else None
+    t = _int_targets(target, "")
+    return None if t is None else tensor(t, int64)
+
+
 def _nll_core(
     logp: Tensor,
-    target: np.ndarray,
+    target: Tensor,
     sample_weight: Any,
     weight: Any,
     ignore_index: int,
@@ -422,22 +431,31 @@ def _nll_core(
     exp_shape = (logp.shape[0],) + tuple(logp.shape[2:]) if logp.ndim >= 2 else ()
     if tuple(target.shape) != exp_shape:
         raise ValueError(
-            f"{name}: class-index target of shape {target.shape} does not match input of shape "
+            f"{name}: class-index target of shape {tuple(target.shape)} does not match input of shape "
             f"{logp.shape} (expected target shape {exp_shape}; class axis is 1)"
         )
     lp = _class_last(logp)  # (M, K)
     M = lp.shape[0]
-    y = target.reshape(-1)
-    valid = y != ignore_index
-    yv = np.where(valid, y, 0)
-    if yv.size and (yv.min() < 0 or yv.max() >= K):
-        raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv.min()}..{yv.max()})")
+    y = ops.reshape(target, [-1])
+    # The checks and shortcuts that read target values; a batched target (vmap) has none, so
+    # its range is checked by the kernels on the whole batch and the general formula runs.
+    known = not target._is_batched
+    if known:
+        ya = np.asarray(y)
+        valid_np = ya != ignore_index
+        yv_np = np.where(valid_np, ya, 0)
+        if yv_np.size and (yv_np.min() < 0 or yv_np.max() >= K):
+            raise IndexError(f"{name}: target class out of range [0, {K}) (got {yv_np.min()}..{yv_np.max()})")
+    valid = ops.ne(y, ignore_index)
+    yv = ops.where(valid, y, tensor(0, int64))
     if logits:  # lp holds logits: -log_softmax(z)[y] per row as one primitive
-        nll = ops.softmax_cross_entropy(lp, tensor(yv, int64))
+        nll = ops.softmax_cross_entropy(lp, yv)
     else:
         flat = ops.reshape(lp, [-1])
-        nll = -ops.index_select(flat, 0, tensor(np.arange(M, dtype=np.int64) * K + yv, int64))
-    simple = sample_weight is None and weight is None and label_smoothing == 0.0 and bool(valid.all())
+        nll = -ops.index_select(flat, 0, tensor(np.arange(M, dtype=np.int64) * K, int64) + yv)
+    simple = (
+        sample_weight is None and weight is None and label_smoothing == 0.0 and known and bool(valid_np.all())
+    )
     if simple:
         if reduction == "mean":
             return ops.mean(nll, None, False)
@@ -445,6 +463,7 @@ def _nll_core(
             return ops.sum(nll, None, False)
         return ops.reshape(nll, list(target.shape))
     np_dt = np.float64 if lp.dtype == float64 else np.float32
+    valid_f = valid.to(lp.dtype)
     if weight is not None:
         if isinstance(weight, Tensor) and weight.requires_grad and ops.grad_enabled():
             # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)
@@ -455,19 +474,19 @@ def _nll_core(
         cw = np.asarray(weight.detach() if isinstance(weight, Tensor) else weight, dtype=np.float64)
         if cw.shape != (K,):
             raise ValueError(f"{name}: weight (per class) must have shape ({K},), got {cw.shape}")
-        den = cw[yv] * valid
+        den = ops.index_select(tensor(cw.astype(np_dt), lp.dtype), 0, yv) * valid_f
     else:
         cw = None
-        den = valid.astype(np.float64)
-    num = nll * tensor(den.astype(np_dt), lp.dtype)
+        den = valid_f
+    num = nll * den
     if label_smoothing:
         eps = float(label_smoothing)
         if cw is None:
             sm = -ops.sum(lp, [1], False)
         else:
             sm = -ops.sum(lp * tensor(cw.astype(np_dt), lp.dtype), [1], False)
-        num = num * (1.0 - eps) + sm * tensor((valid * (eps / K)).astype(np_dt), lp.dtype)
-    if reduction == "mean" and sample_weight is None and M and not valid.any():
+        num = num * (1.0 - eps) + sm * (valid_f * (eps / K))
+    if reduction == "mean" and sample_weight is None and M and known and not valid_np.any():
         # Every target is ignore_index: the mean is 0/0 = NaN with zero gradients, as PyTorch
         # (its backward skips ignored targets); total / 0 sent inf * 0 = NaN into every gradient.
         return ops.sum(num, None, False) * 0.0 + float("nan")
@@ -475,7 +494,7 @@ def _nll_core(
 
 
 def _finish_weighted(
-    num: Tensor, den: np.ndarray, sample_weight: Any, reduction: str, shape: tuple, lp: Tensor, name: str
+    num: Tensor, den: Tensor, sample_weight: Any, reduction: str, shape: tuple, lp: Tensor, name: str
 ) -> Tensor:
     """Σ ω·num / Σ ω·den over the M flattened positions; ω is per example (axis 0)."""
     M = num.shape[0]
@@ -499,7 +518,7 @@ def _finish_weighted(
     total = ops.sum(num, None, False)
     if reduction == "sum":
         return total
-    d = tensor(np.asarray(den, dtype=np.float64), lp.dtype)
+    d = den
     if sample_weight is not None:
         d = d * wm
     return total / ops.sum(d, None, False)
@@ -522,7 +541,7 @@ def nll_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction, "nll_loss")
     if not isinstance(input, Tensor):
         input = as_tensor(input)
-    t = _int_targets(target, "nll_loss")
+    t = _class_index_targets(target)
     if t is None:
         raise TypeError("nll_loss: target must hold integer class indices")
     return _nll_core(input, t, sample_weight, weight, ignore_index, reduction, 0.0, "nll_loss")
@@ -558,7 +577,7 @@ def cross_entropy(
         raise ValueError("cross_entropy: input must have a class axis, got a 0-d tensor")
     cax = 1 if input.ndim >= 2 else 0
 
-    t = _int_targets(target, "cross_entropy")
+    t = _class_index_targets(target)
     if t is not None and not label_smoothing:
         return _nll_core(input, t, sample_weight, weight, ignore_index, reduction, 0.0, "cross_entropy", True)
     if t is not None:
@@ -589,7 +608,7 @@ def cross_entropy(
         if reduction == "sum":
             return ops.sum(per, None, False)
         return ops.reshape(per, list(shape))
-    return _finish_weighted(per, np.ones(per.shape[0]), sample_weight, reduction, shape, lp, "cross_entropy")
+    return _finish_weighted(per, ones_like(per), sample_weight, reduction, shape, lp, "cross_entropy")
 
 
 # ------------------------------------------------------------------ PyTorch's remaining losses
