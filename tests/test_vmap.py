@@ -345,3 +345,26 @@ def test_per_example_cross_entropy_gradients():
     g = fg.vmap(fg.grad(loss), in_axes=(None, 0, 0))(W, Z, Y)
     ref = loop(fg.grad(loss), [W, Z, Y], [None, 0, 0])
     np.testing.assert_allclose(n(g), ref, rtol=1e-12)
+
+
+def test_embedding_one_hot_and_bce_with_per_example_values():
+    W = t64(rng.standard_normal((6, 3)))
+    I = fg.tensor(rng.integers(0, 6, size=(4, 5)).astype(np.int64))
+    F = fg.nn.functional
+
+    def emb(w, i):
+        return (F.embedding(i, w, padding_idx=2) ** 2).sum() + F.one_hot(i, 6, fg.float64).sum(0) @ w[:, 0]
+
+    got = fg.vmap(fg.grad(emb), in_axes=(None, 0))(W, I)
+    np.testing.assert_allclose(n(got), loop(fg.grad(emb), [W, I], [None, 0]), rtol=1e-13)
+    with pytest.raises(ValueError, match="num_classes"):
+        fg.vmap(lambda i: F.one_hot(i))(I)
+    with pytest.raises(RuntimeError, match="max_norm"):
+        fg.vmap(lambda i: F.embedding(i, W, max_norm=1.0))(I)
+    P = t64(rng.uniform(0.1, 0.9, size=(4, 5)))
+    Y = t64(rng.integers(0, 2, size=(4, 5)))
+
+    def bce(p, y):
+        return F.binary_cross_entropy(p, y)
+
+    np.testing.assert_allclose(n(fg.vmap(bce)(P, Y)), loop(bce, [P, Y], [0, 0]), rtol=1e-13)

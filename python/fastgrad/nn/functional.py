@@ -310,6 +310,13 @@ def one_hot(target: Any, num_classes: int = -1, dtype: Any = float32) -> Tensor:
     (float32 or float64); ``num_classes=-1``: max(target) + 1."""
     if dtype not in (float32, float64):
         raise TypeError(f"one_hot: dtype must be fastgrad.float32 or fastgrad.float64, got {dtype!r}")
+    if isinstance(target, Tensor) and target._is_batched:  # inside vmap: no values to read
+        if num_classes < 0:
+            raise ValueError(
+                "one_hot: inside vmap num_classes must be given (it cannot be read off the target)"
+            )
+        classes = tensor(np.arange(num_classes, dtype=np.int64), int64)
+        return ops.eq(ops.unsqueeze(target.astype(int64), target.ndim), classes).astype(dtype)
     idx = np.asarray(target).astype(np.int64)
     if num_classes < 0:
         num_classes = int(idx.max()) + 1 if idx.size else 0
@@ -1505,6 +1512,8 @@ def embedding(
             f"{tuple(weight.shape)}"
         )
     n = weight.shape[0]
+    if idx._is_batched:  # inside vmap: per-example indices have no values to read
+        return _embedding_batched(idx, weight, padding_idx, max_norm, scale_grad_by_freq)
     a = np.asarray(idx)
     # Indices are 0 <= i < n (as PyTorch: -1 is out of range, not the last row).
     if a.size and (a.min() < 0 or a.max() >= n):
@@ -1528,6 +1537,33 @@ def embedding(
         keep = tensor((a != pi).astype(np.float64)[..., None], weight.dtype)
         out = out * keep + out.detach() * (1.0 - keep)
     return out
+
+
+def _embedding_batched(
+    idx: Tensor,
+    weight: Tensor,
+    padding_idx: Optional[int],
+    max_norm: Optional[float],
+    scale_grad_by_freq: bool,
+) -> Tensor:
+    """embedding() for indices batched by vmap: the lookup and padding_idx with tensor ops
+    (index_select checks the bounds on the whole batch; a negative index there counts from
+    the end, where PyTorch's embedding refuses it)."""
+    if max_norm is not None or scale_grad_by_freq:
+        raise RuntimeError(
+            "embedding: max_norm and scale_grad_by_freq read the index values, which per-example "
+            "indices inside vmap do not have"
+        )
+    n = weight.shape[0]
+    out = ops.reshape(
+        ops.index_select(weight, 0, ops.reshape(idx, [-1])), list(idx.shape) + [weight.shape[1]]
+    )
+    if padding_idx is None:
+        return out
+    if not -n <= padding_idx < n:
+        raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
+    keep = ops.unsqueeze(ops.ne(idx, padding_idx % n), idx.ndim).astype(weight.dtype)
+    return out * keep + out.detach() * (1.0 - keep)
 
 
 # ------------------------------------------------------------------ attention
