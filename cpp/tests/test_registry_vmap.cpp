@@ -221,17 +221,8 @@ const std::set<std::string> kPending = {
     "cumsum",
     "cumprod",
     "logcumsumexp",
-    // convolution and pooling
-    "conv",
-    "conv/fused",
-    "conv_grad_input",
-    "conv_grad_weight",
-    "max_pool",
+    // convolution and pooling: the rule batches; its VJP gathers through index_select
     "max_pool_backward",
-    "avg_pool",
-    "adaptive_avg_pool",
-    "avg_pool_adjoint",
-    "adaptive_avg_pool_adjoint",
     // linear algebra
     "linalg_inv",
     "linalg_solve",
