@@ -368,3 +368,211 @@ def test_embedding_one_hot_and_bce_with_per_example_values():
         return F.binary_cross_entropy(p, y)
 
     np.testing.assert_allclose(n(fg.vmap(bce)(P, Y)), loop(bce, [P, Y], [0, 0]), rtol=1e-13)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+F = fg.nn.functional
+
+
+def conv_case(nd, groups, channels_last, B=3):
+    """Stacked per-example inputs (N=2, C=4) and weights (O=6) for an nd-D conv."""
+    spatial, k = (7, 6, 5)[:nd], (3, 2, 2)[:nd]
+    xs = (B, 2, *spatial, 4) if channels_last else (B, 2, 4, *spatial)
+    ws = (B, 6, *k, 4 // groups) if channels_last else (B, 6, 4 // groups, *k)
+    return t64(rng.standard_normal(xs)), t64(rng.standard_normal(ws)), t64(rng.standard_normal((B, 6)))
+
+
+CONVS = [(1, 1, False), (2, 1, False), (2, 2, False), (2, 2, True), (3, 1, True)]
+CONV_AXES = [(0, None, None), (None, 0, None), (None, None, 0), (0, 0, 0), (0, None, 0), (None, 0, 0)]
+
+
+def conv_fn(nd, groups, channels_last, activation="none"):
+    fmt = (
+        {1: "NCL", 2: "NCHW", 3: "NCDHW"}[nd] if not channels_last else {1: "NLC", 2: "NHWC", 3: "NDHWC"}[nd]
+    )
+
+    def f(x, w, b):
+        return F._conv(x, w, b, 2 if nd == 2 else 1, 1, 1 if nd != 2 else (1, 2), groups, fmt, nd, activation)
+
+    return f
+
+
+def unbatch(t, a):
+    return t if a is None else t64(np.take(n(t), 0, axis=a))
+
+
+@pytest.mark.parametrize("nd,groups,cl", CONVS)
+@pytest.mark.parametrize("axes", CONV_AXES)
+def test_vmap_conv_matches_loop(nd, groups, cl, axes):
+    x, w, b = conv_case(nd, groups, cl)
+    args = [t if a is not None else unbatch(t, 0) for t, a in zip((x, w, b), axes)]
+    f = conv_fn(nd, groups, cl)
+    got = fg.vmap(f, in_axes=axes)(*args)
+    np.testing.assert_allclose(n(got), loop(f, args, axes), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("axes", [(0, None, None), (None, 0, 0), (0, 0, None)])
+def test_vmap_fused_conv_matches_loop(activation, axes):
+    x, w, b = conv_case(2, 2, False)
+    args = [t if a is not None else unbatch(t, 0) for t, a in zip((x, w, b), axes)]
+    f = conv_fn(2, 2, False, activation)
+    got = fg.vmap(f, in_axes=axes)(*args)
+    np.testing.assert_allclose(n(got), loop(f, args, axes), rtol=1e-12, atol=1e-12)
+
+
+def test_vmap_conv_other_batch_axes():
+    # batch on a middle axis of x and the last axis of the weight; negative in_axes
+    x, w, b = conv_case(2, 2, False)
+    xm, wl = t64(np.moveaxis(n(x), 0, 2)), t64(np.moveaxis(n(w), 0, -1))
+    f = conv_fn(2, 2, False)
+    for axes, args in [((2, -1, None), (xm, wl, unbatch(b, 0))), ((-3, None, 0), (xm, unbatch(w, 0), b))]:
+        got = fg.vmap(f, in_axes=axes)(*args)
+        np.testing.assert_allclose(n(got), loop(f, args, axes), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("nd,groups,cl", [(2, 1, False), (2, 2, True), (1, 2, False)])
+@pytest.mark.parametrize("axes", [(0, None, None), (None, 0, 0), (0, 0, 0)])
+def test_vmap_of_grad_conv_matches_loop_of_grad(nd, groups, cl, axes):
+    x, w, b = conv_case(nd, groups, cl)
+    args = [t if a is not None else unbatch(t, 0) for t, a in zip((x, w, b), axes)]
+    f = conv_fn(nd, groups, cl, "tanh")
+
+    def loss(x, w, b):
+        return (f(x, w, b) ** 2).sum()
+
+    g = fg.grad(loss, argnums=(0, 1, 2))
+    got = fg.vmap(g, in_axes=axes)(*args)
+    for i in range(3):
+        ref = loop(lambda *a, i=i: g(*a)[i], args, axes)
+        np.testing.assert_allclose(n(got[i]), ref, rtol=1e-11, atol=1e-11)
+
+
+def test_grad_of_vmap_conv_sums_the_shared_weight_gradient():
+    x, w, b = conv_case(2, 2, False)
+    w0, b0 = unbatch(w, 0), unbatch(b, 0)
+    f = conv_fn(2, 2, False)
+
+    def total(w, b):
+        return (fg.vmap(f, in_axes=(0, None, None))(x, w, b) ** 2).sum()
+
+    gw, gb = fg.grad(total, argnums=(0, 1))(w0, b0)
+    refs = [
+        loop(
+            lambda xe, i=i: fg.grad(lambda w, b: (f(xe, w, b) ** 2).sum(), argnums=(0, 1))(w0, b0)[i],
+            [x],
+            [0],
+        ).sum(0)
+        for i in range(2)
+    ]
+    np.testing.assert_allclose(n(gw), refs[0], rtol=1e-11)
+    np.testing.assert_allclose(n(gb), refs[1], rtol=1e-11)
+
+
+def test_vmap_of_hvp_through_conv():
+    # second order: the VJP's conv_grad_input/conv_grad_weight run batched, then their VJPs
+    x, w, b = conv_case(2, 1, False)
+    x0, w0 = unbatch(x, 0), unbatch(w, 0)
+    V = t64(rng.standard_normal((3, *w0.shape)))
+
+    def loss(w):
+        return (fg.tanh(F.conv2d(x0, w, padding=1)) ** 2).sum()
+
+    got = fg.vmap(lambda v: fg.hvp(loss, (w0,), (v,)), in_axes=0)(V)
+    ref = loop(lambda v: fg.hvp(loss, (w0,), (v,)), [V], [0])
+    np.testing.assert_allclose(n(got), ref, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("axes", [(0, None), (None, 0), (0, 0)])
+def test_vmap_conv_transpose_matches_loop(axes):
+    X = t64(rng.standard_normal((3, 2, 4, 5, 4)))
+    W = t64(rng.standard_normal((3, 4, 3, 3, 2)))
+    args = [t if a is not None else unbatch(t, 0) for t, a in zip((X, W), axes)]
+
+    def f(x, w):
+        return F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2)
+
+    got = fg.vmap(f, in_axes=axes)(*args)
+    np.testing.assert_allclose(n(got), loop(f, args, axes), rtol=1e-12, atol=1e-12)
+    g = fg.grad(lambda x, w: (f(x, w) ** 2).sum(), argnums=(0, 1))
+    got = fg.vmap(g, in_axes=axes)(*args)
+    for i in range(2):
+        np.testing.assert_allclose(n(got[i]), loop(lambda *a, i=i: g(*a)[i], args, axes), rtol=1e-11)
+
+
+POOLS = {
+    "max_pool2d": lambda x: F.max_pool2d(x, (2, 3), stride=2, padding=1),
+    "max_pool2d_nhwc": lambda x: F.max_pool2d(x, 3, stride=2, dilation=(1, 2), data_format="NHWC"),
+    "max_pool1d_ceil": lambda x: F.max_pool1d(x[..., 0], 2, ceil_mode=True),
+    "avg_pool2d": lambda x: F.avg_pool2d(x, (2, 3), stride=2, padding=1, count_include_pad=False),
+    "avg_pool2d_nhwc": lambda x: F.avg_pool2d(x, 2, ceil_mode=True, divisor_override=3, data_format="NHWC"),
+    "avg_pool3d": lambda x: F.avg_pool3d(x[:, None], (1, 2, 2), padding=(0, 1, 0)),
+    "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, (2, 4)),
+    "adaptive_avg_pool2d_nhwc": lambda x: F.adaptive_avg_pool2d(x, 3, data_format="NHWC"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+@pytest.mark.parametrize("axis", [0, 2, -1])
+def test_vmap_pool_matches_loop(name, axis):
+    f = POOLS[name]
+    X = t64(np.moveaxis(rng.standard_normal((3, 2, 3, 7, 8)), 0, axis))
+    got = fg.vmap(f, in_axes=axis)(X)
+    np.testing.assert_allclose(n(got), loop(f, [X], [axis]), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_vmap_of_grad_pool_matches_loop_of_grad(name):
+    f = POOLS[name]
+    X = t64(rng.standard_normal((3, 2, 3, 7, 8)))
+    c = t64(rng.standard_normal(n(f(unbatch(X, 0))).shape))
+
+    def loss(x, c):
+        return (fg.sin(f(x)) * c).sum()
+
+    g = fg.grad(loss)
+    got = fg.vmap(g, in_axes=(0, None))(X, c)
+    np.testing.assert_allclose(n(got), loop(g, [X, c], [0, None]), rtol=1e-12, atol=1e-12)
+    # the pooled cotangent batched too (c per example) and grad of vmap
+    C = t64(rng.standard_normal((3, *c.shape)))
+    got = fg.vmap(g)(X, C)
+    np.testing.assert_allclose(n(got), loop(g, [X, C], [0, 0]), rtol=1e-12, atol=1e-12)
+    total = fg.grad(lambda X: fg.vmap(loss, in_axes=(0, None))(X, c).sum())(X)
+    np.testing.assert_allclose(n(total), n(fg.vmap(g, in_axes=(0, None))(X, c)), rtol=1e-12, atol=1e-12)
+
+
+def test_vmap_cnn_per_example_gradients():
+    # a small CNN: conv -> max_pool -> conv -> adaptive_avg_pool -> linear, per-example
+    # gradients of shared parameters (in_axes None) against a loop
+    w1, b1 = t64(rng.standard_normal((4, 2, 3, 3)) * 0.3), t64(rng.standard_normal(4) * 0.1)
+    w2 = t64(rng.standard_normal((6, 2, 2, 2)) * 0.3)
+    wl = t64(rng.standard_normal((3, 6 * 4)) * 0.3)
+    X = t64(rng.standard_normal((5, 1, 2, 9, 9)))
+
+    def loss(params, x):
+        w1, b1, w2, wl = params
+        h = fg.tanh(F.conv2d(x, w1, b1, padding=1))
+        h = F.max_pool2d(h, 2)
+        h = F.conv2d(h, w2, groups=2, padding="same")
+        h = F.adaptive_avg_pool2d(h, 2).reshape(1, -1)
+        return (F.linear(h, wl) ** 2).sum()
+
+    params = (w1, b1, w2, wl)
+    got = fg.vmap(fg.grad(loss), in_axes=(None, 0))(params, X)
+    for i in range(4):
+        ref = loop(lambda x, i=i: fg.grad(loss)(params, x)[i], [X], [0])
+        np.testing.assert_allclose(n(got[i]), ref, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("axes", [(0, None), (None, 0), (0, 0)])
+def test_vmap_conv_empty_batch(axes):
+    x, w = t64(rng.standard_normal((0, 2, 3, 6, 6))), t64(rng.standard_normal((0, 5, 3, 3, 3)))
+    args = [t if a is not None else t64(rng.standard_normal(t.shape[1:])) for t, a in zip((x, w), axes)]
+
+    def f(x, w):
+        return F.conv2d(x, w, padding=1)
+
+    assert fg.vmap(f, in_axes=axes)(*args).shape == (0, 2, 5, 6, 6)
+    gx, gw = fg.vmap(fg.grad(lambda x, w: (f(x, w) ** 2).sum(), argnums=(0, 1)), in_axes=axes)(*args)
+    assert gx.shape == (0, 2, 3, 6, 6) and gw.shape == (0, 5, 3, 3, 3)

@@ -114,6 +114,92 @@ ConvParams with_kernel(ConvParams p, const Shape& ws) {
   return p;
 }
 
+// ---- vmap folds. The batch rides in an axis the kernels already loop over, so one
+// kernel call covers it: either the sample axis N (a shared weight: the examples are
+// just more samples), or the channel axis with groups x B (a batched weight: example b
+// is group block b, outermost, each block keeping the original groups inside it).
+
+Tensor move_axis(const Tensor& x, int64_t from, int64_t to) {
+  if (from == to) return x;
+  Axes perm;
+  for (int64_t i = 0; i < x.ndim(); ++i)
+    if (i != from) perm.push_back(i);
+  perm.insert(perm.begin() + to, from);
+  return permute(x, perm);
+}
+// (B, N, ...) with the batch in front -> (B*N, ...).
+Tensor fold_n(const Tensor& x, int64_t bdim) {
+  Tensor f = batch_front(x, bdim);
+  Shape s(f.shape().begin() + 1, f.shape().end());
+  s[0] *= f.shape()[0];
+  return reshape(f, s);
+}
+// (B*N, ...) -> (B, N, ...): batch axis 0.
+Tensor unfold_n(const Tensor& y, int64_t B, int64_t N) {
+  Shape s = y.shape();
+  s[0] = N;
+  s.insert(s.begin(), B);
+  return reshape(y, s);
+}
+Shape times_n(Shape s, int64_t B) {
+  s[0] *= B;
+  return s;
+}
+// The channel axis of an activation of rank r.
+int64_t chan_axis(int64_t r, const ConvParams& p) { return p.channels_last ? r - 1 : 1; }
+// An activation (N, C, *S) / (N, *S, C), batched or shared, as (N, B*C, *S) / (N, *S, B*C)
+// with example b in channels [b*C, (b+1)*C).
+Tensor fold_c(const Tensor& x, int64_t bdim, int64_t B, const ConvParams& p) {
+  const int64_t r = x.ndim() - (bdim >= 0 ? 1 : 0), c = chan_axis(r, p);
+  Tensor f;
+  if (bdim >= 0) {
+    f = move_axis(x, bdim, c);  // the batch just before the channels
+  } else {
+    Shape s = x.shape();
+    s.insert(s.begin() + c, B);
+    f = expand(unsqueeze(x, c), s);
+  }
+  Shape s = f.shape();
+  s[c] *= s[c + 1];
+  s.erase(s.begin() + c + 1);
+  return reshape(f, s);
+}
+// The inverse of fold_c on a result: (N, B*C, *S) -> (N, B, C, *S); returns the batch axis.
+int64_t unfold_c(Tensor& y, int64_t B, int64_t C, const ConvParams& p) {
+  const int64_t c = chan_axis(y.ndim(), p);
+  Shape s = y.shape();
+  s[c] = C;
+  s.insert(s.begin() + c, B);
+  y = reshape(y, s);
+  return c;
+}
+// A weight (O, ...) or bias (O), batched or shared, as (B*O, ...).
+Tensor fold_w(const Tensor& w, int64_t bdim, int64_t B) {
+  Tensor f = batch_front_or_expand(w, bdim, B);
+  Shape s(f.shape().begin() + 1, f.shape().end());
+  s[0] *= B;
+  return reshape(f, s);
+}
+Shape times_c(Shape s, int64_t B, const ConvParams& p) {
+  s[chan_axis(static_cast<int64_t>(s.size()), p)] *= B;
+  return s;
+}
+// The result of an empty batch (groups x 0 is no convolution): shape (0, *per_example).
+Tensor empty_batch(const Shape& per_example, DType dtype) {
+  Shape s = per_example;
+  s.insert(s.begin(), 0);
+  return zeros(s, dtype);
+}
+Shape logical_shape(const Tensor& x, int64_t bdim) {
+  Shape s = x.shape();
+  if (bdim >= 0) s.erase(s.begin() + bdim);
+  return s;
+}
+ConvParams times_groups(ConvParams p, int64_t B) {
+  p.groups *= B;
+  return p;
+}
+
 Tensor conv_nobias(const Tensor& x, const Tensor& w, const ConvParams& p);
 Tensor conv_grad_input(const Tensor& gy, const Tensor& w, const Shape& x_shape, const ConvParams& p);
 Tensor conv_grad_weight(const Tensor& x, const Tensor& gy, const Shape& w_shape, const ConvParams& p);
@@ -180,6 +266,29 @@ struct Conv : Primitive {
     if (x.size() > 2 && t[2].defined()) r = add_maybe(r, expand(bias_view(t[2], y[0], p), y[0].shape()));
     return {act == Activation::None ? r : act_backward(act, y[0], r)};
   }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    const bool bias = in.size() > 2;
+    if (bdims[1] < 0 && (!bias || bdims[2] < 0)) {
+      Tensors x = in;
+      x[0] = fold_n(in[0], bdims[0]);
+      const int64_t N = in[0].shape()[bdims[0] == 0 ? 1 : 0];
+      return {{unfold_n(apply1(self, std::move(x)), B, N)}, {0}};
+    }
+    // A batched weight (or bias alone: its weight expanded) is B independent conv layers.
+    if (B == 0)
+      return {{empty_batch(
+                  conv_out_shape(logical_shape(in[0], bdims[0]), logical_shape(in[1], bdims[1]), p, name()),
+                  in[0].dtype())},
+              {0}};
+    Tensors x{fold_c(in[0], bdims[0], B, p), fold_w(in[1], bdims[1], B)};
+    if (bias) x.push_back(fold_w(in[2], bdims[2], B));
+    const int64_t O = in[1].shape()[bdims[1] == 0 ? 1 : 0];
+    Tensor y = apply1(make_prim<Conv>(times_groups(p, B), act), std::move(x));
+    const int64_t b = unfold_c(y, B, O, p);
+    return {{y}, {b}};
+  }
 };
 FG_REGISTER_PRIMITIVE(Conv::kDesc);
 FG_REGISTER_PRIMITIVE(Conv::kFused);
@@ -219,6 +328,19 @@ struct ConvGradInput : Primitive {
     if (t[1].defined()) r = add_maybe(r, conv_grad_input(x[0], t[1], x_shape, p));
     return {r};
   }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    if (bdims[1] < 0)
+      return {
+          {unfold_n(conv_grad_input(fold_n(in[0], bdims[0]), in[1], times_n(x_shape, B), p), B, x_shape[0])},
+          {0}};
+    if (B == 0) return {{empty_batch(x_shape, in[0].dtype())}, {0}};
+    Tensor gx = conv_grad_input(fold_c(in[0], bdims[0], B, p), fold_w(in[1], bdims[1], B),
+                                times_c(x_shape, B, p), times_groups(p, B));
+    const int64_t b = unfold_c(gx, B, x_shape[chan_axis(gx.ndim(), p)], p);
+    return {{gx}, {b}};
+  }
 };
 FG_REGISTER_PRIMITIVE(ConvGradInput::kDesc);
 
@@ -256,6 +378,20 @@ struct ConvGradWeight : Primitive {
     if (t[0].defined()) r = conv_grad_weight(t[0], x[1], w_shape, p);
     if (t[1].defined()) r = add_maybe(r, conv_grad_weight(x[0], t[1], w_shape, p));
     return {r};
+  }
+
+  // Per-example weight gradients must not sum over the examples, so the batch always goes
+  // into the channels (a shared operand expanded): the weight adjoint of the grouped conv.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    if (B == 0) return {{empty_batch(w_shape, in[0].dtype())}, {0}};
+    Shape ws = w_shape;
+    ws[0] *= B;
+    Tensor gw = conv_grad_weight(fold_c(in[0], bdims[0], B, p), fold_c(in[1], bdims[1], B, p), ws,
+                                 times_groups(p, B));
+    Shape s = w_shape;
+    s.insert(s.begin(), B);
+    return {{reshape(gw, s)}, {0}};
   }
 };
 FG_REGISTER_PRIMITIVE(ConvGradWeight::kDesc);
@@ -328,6 +464,16 @@ kernels::ConvGeom pool_geom(const ConvParams& p, const Shape& xs, const Shape& y
   return g;
 }
 
+// MaxPool's indices are flat into x as a whole: folded into N, example b's x starts at
+// b * numel(x). offsets(B, ...) broadcasts those starts over a (B, N, ...) index tensor.
+Tensor example_offsets(int64_t B, const Shape& x_shape, int64_t rank) {
+  int64_t n = 1;
+  for (int64_t d : x_shape) n *= d;
+  Shape s(static_cast<size_t>(rank), 1);
+  s[0] = B;
+  return reshape(mul(arange_int(0, B, 1, DType::Int64), full_int({}, n, DType::Int64)), s);
+}
+
 Tensor max_pool_backward(const Tensor& gy, const Tensor& idx, const Shape& x_shape, const PoolParams& p);
 
 // gx = the scatter-add of gy through max pooling's winners (idx: flat indices into x):
@@ -356,6 +502,14 @@ struct MaxPoolBackward : Primitive {
   }
   Tensors jvp(const Tensors& x, const Tensors&, const Tensors& t) const override {
     return {max_pool_backward(t[0], x[1], x_shape, p)};
+  }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    Tensor gy = batch_front_or_expand(in[0], bdims[0], B), idx = batch_front_or_expand(in[1], bdims[1], B);
+    idx = add(idx, example_offsets(B, x_shape, idx.ndim()));
+    Tensor gx = max_pool_backward(fold_n(gy, 0), fold_n(idx, 0), times_n(x_shape, B), p);
+    return {{unfold_n(gx, B, x_shape[0])}, {0}};
   }
 };
 FG_REGISTER_PRIMITIVE(MaxPoolBackward::kDesc);
@@ -393,6 +547,15 @@ struct MaxPool : Primitive {
   }
   Tensors jvp(const Tensors&, const Tensors& y, const Tensors& t) const override {
     return {reshape(index_select(reshape(t[0], {-1}), 0, reshape(y[1], {-1})), y[0].shape()), Tensor()};
+  }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    Shape xs = in[0].shape();
+    xs.erase(xs.begin() + bdims[0]);
+    Tensors r = apply(self, {fold_n(in[0], bdims[0])});
+    Tensor idx = unfold_n(r[1], B, xs[0]);
+    return {{unfold_n(r[0], B, xs[0]), sub(idx, example_offsets(B, xs, idx.ndim()))}, {0, 0}};
   }
 };
 FG_REGISTER_PRIMITIVE(MaxPool::kDesc);
@@ -439,6 +602,12 @@ struct AvgPool : Primitive {
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
     return {avg_pool_apply(t[0], s, out_shape)};
   }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    return {{unfold_n(avg_pool_apply(fold_n(in[0], bdims[0]), s, times_n(out_shape, B)), B, out_shape[0])},
+            {0}};
+  }
 };
 FG_REGISTER_PRIMITIVE(AvgPool::kDesc);
 FG_REGISTER_PRIMITIVE(AvgPool::kAdaptive);
@@ -468,6 +637,12 @@ struct AvgPoolAdjoint : Primitive {
   }
   Tensors jvp(const Tensors&, const Tensors&, const Tensors& t) const override {
     return {avg_pool_adjoint(t[0], s, x_shape)};
+  }
+
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    const int64_t B = batch_size(in, bdims, name());
+    return {{unfold_n(avg_pool_adjoint(fold_n(in[0], bdims[0]), s, times_n(x_shape, B)), B, x_shape[0])},
+            {0}};
   }
 };
 FG_REGISTER_PRIMITIVE(AvgPoolAdjoint::kDesc);
