@@ -576,3 +576,13 @@ def test_vmap_conv_empty_batch(axes):
     assert fg.vmap(f, in_axes=axes)(*args).shape == (0, 2, 5, 6, 6)
     gx, gw = fg.vmap(fg.grad(lambda x, w: (f(x, w) ** 2).sum(), argnums=(0, 1)), in_axes=axes)(*args)
     assert gx.shape == (0, 2, 3, 6, 6) and gw.shape == (0, 5, 3, 3, 3)
+
+
+def test_max_pool_return_indices_per_example():
+    X = t64(rng.standard_normal((3, 2, 2, 6, 6)))
+
+    def f(x):
+        y, i = fg.nn.functional.max_pool2d(x, 2, return_indices=True)
+        return y * i.double()
+
+    np.testing.assert_allclose(n(fg.vmap(f)(X)), loop(f, [X], [0]), rtol=1e-14)

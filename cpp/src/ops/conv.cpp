@@ -783,7 +783,11 @@ Tensor max_pool(const Tensor& x, const std::vector<int64_t>& kernel, const std::
 
 Tensor max_pool_plane_indices(const Tensor& flat, const Shape& x_shape, bool channels_last) {
   // MaxPool's second output indexes x as a whole; PyTorch's return_indices counts within
-  // each (n, c) plane: the spatial offset only.
+  // each (n, c) plane: the spatial offset only. Elementwise on the indices, which inside
+  // vmap are per example (the batching rule takes each example's offset out).
+  if (any_batched({flat}))
+    return vmap_call_elementwise(
+        {flat}, [&](const Tensors& p) { return max_pool_plane_indices(p[0], x_shape, channels_last); });
   const int64_t nd = static_cast<int64_t>(x_shape.size()) - 2;
   int64_t S = 1;
   for (int64_t d = 0; d < nd; ++d) S *= x_shape[static_cast<size_t>((channels_last ? 1 : 2) + d)];
