@@ -202,15 +202,6 @@ const std::set<std::string> kPending = {
     "adaptive_avg_pool",
     "avg_pool_adjoint",
     "adaptive_avg_pool_adjoint",
-    // linear algebra
-    "linalg_inv",
-    "linalg_solve",
-    "linalg_solve_triangular",
-    "linalg_cholesky",
-    "linalg_slogdet",
-    "linalg_eigh",
-    "linalg_qr",
-    "linalg_svd",
 };
 
 TEST(RegistryVmap, PendingListNamesRegisteredPrimitives) {
