@@ -562,3 +562,25 @@ def test_grad_of_vmap_of_solve_sums_a_shared_argument(in_axes):
     for k in (0, 1):
         ref = per[k].sum(0) if in_axes[k] is None else np.moveaxis(per[k], 0, in_axes[k])
         np.testing.assert_allclose(n(got[k]), ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_GRAD))
+def test_vmap_of_jvp_of_linalg_equals_the_loop_of_jvp(name):
+    """The JVP rules run on batched primals and tangents (both mapped on the same axes)."""
+    f, makers, cases = LINALG_GRAD[name]
+    loss = _scalar_loss(f)
+    k = len(makers)
+
+    def jv(*args):
+        return fg.jvp(loss, args[:k], args[k:])[1]
+
+    def sym(t):
+        return t + np.swapaxes(t, -1, -2)
+
+    for in_axes in cases:
+        xs = batched_args(makers, in_axes)
+        ts = [t64(rng.standard_normal(x.shape)) for x in xs]
+        if name.startswith(("cholesky", "eigh")):  # tangents of a symmetric input are symmetric
+            ts = [t64(np.moveaxis(sym(np.moveaxis(n(t), a, 0)), 0, a)) for t, a in zip(ts, in_axes)]
+        got = fg.vmap(jv, in_axes=in_axes * 2)(*xs, *ts)
+        np.testing.assert_allclose(n(got), loop(jv, xs + ts, in_axes * 2), rtol=1e-9, atol=1e-11)
