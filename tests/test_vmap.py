@@ -584,3 +584,15 @@ def test_vmap_of_jvp_of_linalg_equals_the_loop_of_jvp(name):
             ts = [t64(np.moveaxis(sym(np.moveaxis(n(t), a, 0)), 0, a)) for t, a in zip(ts, in_axes)]
         got = fg.vmap(jv, in_axes=in_axes * 2)(*xs, *ts)
         np.testing.assert_allclose(n(got), loop(jv, xs + ts, in_axes * 2), rtol=1e-9, atol=1e-11)
+
+
+def test_nested_vmap_of_solve_is_a_double_loop():
+    """Outer level maps A, inner maps B: each rule sees one level (the inner's A is shared,
+    its physical value batched at the outer level)."""
+    A = t64(np.stack([dominant((3, 3)) for _ in range(2)]))
+    B = t64(rng.standard_normal((4, 3, 2)))
+    got = fg.vmap(fg.vmap(fg.linalg.solve, in_axes=(None, 0)), in_axes=(0, None))(A, B)
+    ref = np.stack([np.stack([np.linalg.solve(n(A)[i], n(B)[j]) for j in range(4)]) for i in range(2)])
+    np.testing.assert_allclose(n(got), ref, rtol=1e-12, atol=1e-12)
+    got = fg.vmap(fg.vmap(fg.linalg.solve, in_axes=(0, None)), in_axes=(None, 0))(A, B)
+    np.testing.assert_allclose(n(got), np.swapaxes(ref, 0, 1), rtol=1e-12, atol=1e-12)
