@@ -350,6 +350,17 @@ def test_per_example_cross_entropy_gradients():
 # ---------------------------------------------------------------- linear algebra
 
 
+def loop64(f, xs, in_axes):
+    """:func:`loop` with every example float64 (fg.tensor makes a NumPy scalar, the
+    example of a 0-d input, float32)."""
+    size = next(np.shape(x)[a] for x, a in zip(xs, in_axes) if a is not None)
+    outs = []
+    for b in range(size):
+        args = [x if a is None else t64(np.take(n(x), b, axis=a)) for x, a in zip(xs, in_axes)]
+        outs.append(n(f(*args)))
+    return np.stack(outs, 0)
+
+
 def spd(shape):
     """Symmetric positive-definite matrices of shape (..., n, n), well conditioned."""
     a = rng.standard_normal(shape)
@@ -383,10 +394,10 @@ def assert_vmap_is_the_loop(f, xs, in_axes):
     got = fg.vmap(f, in_axes=in_axes)(*xs)
     if isinstance(got, (tuple, list)):
         for k, g in enumerate(got):
-            ref = loop(lambda *a, k=k: f(*a)[k], xs, in_axes)
+            ref = loop64(lambda *a, k=k: f(*a)[k], xs, in_axes)
             np.testing.assert_allclose(n(g), ref, rtol=1e-10, atol=1e-12)
     else:
-        np.testing.assert_allclose(n(got), loop(f, xs, in_axes), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(n(got), loop64(f, xs, in_axes), rtol=1e-10, atol=1e-12)
 
 
 def sq(shape=(3, 3)):
@@ -546,7 +557,7 @@ def test_vmap_of_grad_of_linalg_equals_the_loop_of_grad(name):
         xs = batched_args(makers, in_axes)
         got = fg.vmap(fg.grad(loss, argnums=argnums), in_axes=in_axes)(*xs)
         for k in argnums:
-            ref = loop(lambda *a, k=k: fg.grad(loss, argnums=argnums)(*a)[k], xs, in_axes)
+            ref = loop64(lambda *a, k=k: fg.grad(loss, argnums=argnums)(*a)[k], xs, in_axes)
             np.testing.assert_allclose(n(got[k]), ref, rtol=1e-9, atol=1e-11)
 
 
@@ -558,7 +569,7 @@ def test_grad_of_vmap_of_solve_sums_a_shared_argument(in_axes):
     xs = batched_args(makers, in_axes, size=4)
     loss = _scalar_loss(fg.linalg.solve)
     got = fg.grad(lambda a, b: fg.vmap(loss, in_axes=in_axes)(a, b).sum(), argnums=(0, 1))(*xs)
-    per = [loop(lambda *a, k=k: fg.grad(loss, argnums=(0, 1))(*a)[k], xs, in_axes) for k in (0, 1)]
+    per = [loop64(lambda *a, k=k: fg.grad(loss, argnums=(0, 1))(*a)[k], xs, in_axes) for k in (0, 1)]
     for k in (0, 1):
         ref = per[k].sum(0) if in_axes[k] is None else np.moveaxis(per[k], 0, in_axes[k])
         np.testing.assert_allclose(n(got[k]), ref, rtol=1e-10, atol=1e-12)
@@ -583,7 +594,7 @@ def test_vmap_of_jvp_of_linalg_equals_the_loop_of_jvp(name):
         if name.startswith(("cholesky", "eigh")):  # tangents of a symmetric input are symmetric
             ts = [t64(np.moveaxis(sym(np.moveaxis(n(t), a, 0)), 0, a)) for t, a in zip(ts, in_axes)]
         got = fg.vmap(jv, in_axes=in_axes * 2)(*xs, *ts)
-        np.testing.assert_allclose(n(got), loop(jv, xs + ts, in_axes * 2), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(n(got), loop64(jv, xs + ts, in_axes * 2), rtol=1e-9, atol=1e-11)
 
 
 def test_nested_vmap_of_solve_is_a_double_loop():
