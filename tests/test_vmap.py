@@ -586,3 +586,265 @@ def test_max_pool_return_indices_per_example():
         return y * i.double()
 
     np.testing.assert_allclose(n(fg.vmap(f)(X)), loop(f, [X], [0]), rtol=1e-14)
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+def loop64(f, xs, in_axes):
+    """:func:`loop` with every example float64 (fg.tensor makes a NumPy scalar, the
+    example of a 0-d input, float32)."""
+    size = next(np.shape(x)[a] for x, a in zip(xs, in_axes) if a is not None)
+    outs = []
+    for b in range(size):
+        args = [x if a is None else t64(np.take(n(x), b, axis=a)) for x, a in zip(xs, in_axes)]
+        outs.append(n(f(*args)))
+    return np.stack(outs, 0)
+
+
+def spd(shape):
+    """Symmetric positive-definite matrices of shape (..., n, n), well conditioned."""
+    a = rng.standard_normal(shape)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def dominant(shape):
+    """Diagonally dominant (well-conditioned, nonsymmetric) matrices (..., n, n)."""
+    return rng.standard_normal(shape) + 2 * shape[-1] * np.eye(shape[-1])
+
+
+def tri(shape, upper):
+    a = dominant(shape)
+    return np.triu(a) if upper else np.tril(a)
+
+
+def batched_args(makers, in_axes, size=3):
+    """Per argument: a value made by its maker with the batch (of `size`) inserted on its
+    axis, or one value shared by every example (in_axes None)."""
+    out = []
+    for make, a in zip(makers, in_axes):
+        if a is None:
+            out.append(t64(make()))
+            continue
+        x = np.stack([make() for _ in range(size)], 0)
+        out.append(t64(np.moveaxis(x, 0, a)))
+    return out
+
+
+def assert_vmap_is_the_loop(f, xs, in_axes):
+    got = fg.vmap(f, in_axes=in_axes)(*xs)
+    if isinstance(got, (tuple, list)):
+        for k, g in enumerate(got):
+            ref = loop64(lambda *a, k=k: f(*a)[k], xs, in_axes)
+            np.testing.assert_allclose(n(g), ref, rtol=1e-10, atol=1e-12)
+    else:
+        np.testing.assert_allclose(n(got), loop64(f, xs, in_axes), rtol=1e-10, atol=1e-12)
+
+
+def sq(shape=(3, 3)):
+    return lambda: dominant(shape)
+
+
+LINALG = {
+    # name: (function, argument makers, in_axes cases)
+    "inv": (fg.linalg.inv, [sq((2, 3, 3))], [(0,), (1,), (-1,), (-3,)]),
+    "solve": (
+        fg.linalg.solve,
+        [sq(), lambda: rng.standard_normal((3, 2))],
+        [(0, 0), (None, 0), (0, None), (2, -1), (-1, 1)],
+    ),
+    # vector right-hand sides: per example b is (n,), however the batch sits
+    "solve/vector": (
+        fg.linalg.solve,
+        [sq(), lambda: rng.standard_normal(3)],
+        [(0, 0), (None, 0), (0, None), (1, -1)],
+    ),
+    # A's own batch broadcast against B's
+    "solve/broadcast": (
+        fg.linalg.solve,
+        [sq((2, 3, 3)), lambda: rng.standard_normal((3, 4))],
+        [(0, 0), (None, 0), (0, None), (1, 2)],
+    ),
+    "solve/right": (
+        lambda a, b: fg.linalg.solve(a, b, left=False),
+        [sq(), lambda: rng.standard_normal((2, 3))],
+        [(0, 0), (None, 0), (0, None)],
+    ),
+    "solve_triangular/upper": (
+        lambda a, b: fg.linalg.solve_triangular(a, b, upper=True),
+        [lambda: tri((3, 3), True), lambda: rng.standard_normal((3, 2))],
+        [(0, 0), (None, 0), (0, None), (-1, 1)],
+    ),
+    "solve_triangular/lower_unit_right": (
+        lambda a, b: fg.linalg.solve_triangular(a, b, upper=False, left=False, unitriangular=True),
+        [lambda: tri((2, 3, 3), False), lambda: rng.standard_normal((2, 4, 3))],
+        [(0, 0), (None, 0), (0, None), (3, -2)],
+    ),
+    "cholesky": (fg.linalg.cholesky, [lambda: spd((2, 3, 3))], [(0,), (2,)]),
+    "cholesky/upper": (lambda a: fg.linalg.cholesky(a, upper=True), [lambda: spd((3, 3))], [(0,), (-1,)]),
+    "slogdet": (lambda a: tuple(fg.linalg.slogdet(a)), [sq((2, 3, 3))], [(0,), (-2,)]),
+    "det": (fg.linalg.det, [sq((4, 4))], [(0,), (1,)]),
+    "eigh": (lambda a: tuple(fg.linalg.eigh(a)), [lambda: spd((2, 4, 4))], [(0,), (3,)]),
+    "eigh/U": (lambda a: tuple(fg.linalg.eigh(a, UPLO="U")), [lambda: spd((4, 4))], [(0,), (-1,)]),
+    "qr/tall": (lambda a: tuple(fg.linalg.qr(a)), [lambda: rng.standard_normal((4, 3))], [(0,), (2,)]),
+    "qr/wide": (lambda a: tuple(fg.linalg.qr(a)), [lambda: rng.standard_normal((2, 3, 5))], [(0,), (-1,)]),
+    "qr/complete": (
+        lambda a: tuple(fg.linalg.qr(a, mode="complete")),
+        [lambda: rng.standard_normal((5, 3))],
+        [(0,), (1,)],
+    ),
+    "svd/reduced": (
+        lambda a: tuple(fg.linalg.svd(a, full_matrices=False)),
+        [lambda: rng.standard_normal((2, 4, 3))],
+        [(0,), (-2,)],
+    ),
+    "svd/full": (
+        lambda a: tuple(fg.linalg.svd(a, full_matrices=True)),
+        [lambda: rng.standard_normal((3, 5))],
+        [(0,), (2,)],
+    ),
+    "svdvals": (fg.linalg.svdvals, [lambda: rng.standard_normal((5, 3))], [(0,), (-1,)]),
+    "vector_norm": (fg.linalg.vector_norm, [lambda: rng.standard_normal((2, 3, 4))], [(0,), (3,), (-2,)]),
+    "vector_norm/dims": (
+        lambda x: fg.linalg.vector_norm(x, 3.0, dim=(0, 2)),
+        [lambda: rng.standard_normal((2, 3, 4))],
+        [(0,), (1,), (-1,)],
+    ),
+    "vector_norm/keepdim": (
+        lambda x: fg.linalg.vector_norm(x, 1, dim=-1, keepdim=True),
+        [lambda: rng.standard_normal((3, 4))],
+        [(0,), (2,)],
+    ),
+    "vector_norm/ords": (
+        lambda x: fg.stack(
+            [fg.linalg.vector_norm(x, p, dim=0) for p in (0.5, 0, float("inf"), -float("inf"), -1)], 0
+        ),
+        [lambda: rng.standard_normal((4, 2))],
+        [(0,), (1,), (-1,)],
+    ),
+    "vector_norm/0d": (lambda x: fg.linalg.vector_norm(x, 2), [lambda: rng.standard_normal(())], [(0,)]),
+    "matrix_norm": (
+        lambda a: fg.stack([fg.linalg.matrix_norm(a, o) for o in ("fro", "nuc", 2)], 0),
+        [lambda: rng.standard_normal((4, 3))],
+        [(0,), (1,)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_vmap_of_linalg_equals_the_loop(name):
+    f, makers, cases = LINALG[name]
+    for in_axes in cases:
+        assert_vmap_is_the_loop(f, batched_args(makers, in_axes), in_axes)
+
+
+def _scalar_loss(f):
+    """A smooth scalar of f's outputs (every output weighted, so every cotangent is used)."""
+
+    def loss(*args):
+        out = f(*args)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        total = None
+        for k, o in enumerate(outs):
+            if not o.dtype.is_floating_point:
+                continue
+            t = (fg.sin(o * (k + 1.0)) * o).sum()
+            total = t if total is None else total + t
+        return total
+
+    return loss
+
+
+# The decompositions' gradients are defined where they are differentiable: distinct
+# eigen/singular values (random matrices), and complete QR only for m <= n; sign outputs
+# (slogdet's) have no gradient and are left out of the loss.
+LINALG_GRAD = {
+    "inv": LINALG["inv"],
+    "solve": LINALG["solve"],
+    "solve/vector": LINALG["solve/vector"],
+    "solve/broadcast": LINALG["solve/broadcast"],
+    "solve/right": LINALG["solve/right"],
+    "solve_triangular/upper": LINALG["solve_triangular/upper"],
+    "solve_triangular/lower_unit_right": LINALG["solve_triangular/lower_unit_right"],
+    "cholesky": LINALG["cholesky"],
+    "cholesky/upper": LINALG["cholesky/upper"],
+    "slogdet": (lambda a: fg.linalg.slogdet(a)[1], *LINALG["slogdet"][1:]),
+    "det": LINALG["det"],
+    "eigh": LINALG["eigh"],
+    "eigh/U": LINALG["eigh/U"],
+    "qr/tall": LINALG["qr/tall"],
+    "qr/wide": LINALG["qr/wide"],
+    "qr/complete_wide": (
+        lambda a: tuple(fg.linalg.qr(a, mode="complete")),
+        [lambda: rng.standard_normal((3, 5))],
+        [(0,), (1,)],
+    ),
+    "svd/reduced": LINALG["svd/reduced"],
+    "svd/full": LINALG["svd/full"],
+    "svdvals": LINALG["svdvals"],
+    "vector_norm": LINALG["vector_norm"],
+    "vector_norm/dims": LINALG["vector_norm/dims"],
+    "vector_norm/keepdim": LINALG["vector_norm/keepdim"],
+    "matrix_norm": LINALG["matrix_norm"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_GRAD))
+def test_vmap_of_grad_of_linalg_equals_the_loop_of_grad(name):
+    f, makers, cases = LINALG_GRAD[name]
+    loss = _scalar_loss(f)
+    argnums = tuple(range(len(makers)))
+    for in_axes in cases:
+        xs = batched_args(makers, in_axes)
+        got = fg.vmap(fg.grad(loss, argnums=argnums), in_axes=in_axes)(*xs)
+        for k in argnums:
+            ref = loop64(lambda *a, k=k: fg.grad(loss, argnums=argnums)(*a)[k], xs, in_axes)
+            np.testing.assert_allclose(n(got[k]), ref, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("in_axes", [(None, 0), (0, None), (0, 0)])
+def test_grad_of_vmap_of_solve_sums_a_shared_argument(in_axes):
+    """grad through vmap: a shared (in_axes None) A or B gets the sum of the examples'
+    gradients; a batched one its own per example."""
+    makers = [sq(), lambda: rng.standard_normal((3, 2))]
+    xs = batched_args(makers, in_axes, size=4)
+    loss = _scalar_loss(fg.linalg.solve)
+    got = fg.grad(lambda a, b: fg.vmap(loss, in_axes=in_axes)(a, b).sum(), argnums=(0, 1))(*xs)
+    per = [loop64(lambda *a, k=k: fg.grad(loss, argnums=(0, 1))(*a)[k], xs, in_axes) for k in (0, 1)]
+    for k in (0, 1):
+        ref = per[k].sum(0) if in_axes[k] is None else np.moveaxis(per[k], 0, in_axes[k])
+        np.testing.assert_allclose(n(got[k]), ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_GRAD))
+def test_vmap_of_jvp_of_linalg_equals_the_loop_of_jvp(name):
+    """The JVP rules run on batched primals and tangents (both mapped on the same axes)."""
+    f, makers, cases = LINALG_GRAD[name]
+    loss = _scalar_loss(f)
+    k = len(makers)
+
+    def jv(*args):
+        return fg.jvp(loss, args[:k], args[k:])[1]
+
+    def sym(t):
+        return t + np.swapaxes(t, -1, -2)
+
+    for in_axes in cases:
+        xs = batched_args(makers, in_axes)
+        ts = [t64(rng.standard_normal(x.shape)) for x in xs]
+        if name.startswith(("cholesky", "eigh")):  # tangents of a symmetric input are symmetric
+            ts = [t64(np.moveaxis(sym(np.moveaxis(n(t), a, 0)), 0, a)) for t, a in zip(ts, in_axes)]
+        got = fg.vmap(jv, in_axes=in_axes * 2)(*xs, *ts)
+        np.testing.assert_allclose(n(got), loop64(jv, xs + ts, in_axes * 2), rtol=1e-9, atol=1e-11)
+
+
+def test_nested_vmap_of_solve_is_a_double_loop():
+    """Outer level maps A, inner maps B: each rule sees one level (the inner's A is shared,
+    its physical value batched at the outer level)."""
+    A = t64(np.stack([dominant((3, 3)) for _ in range(2)]))
+    B = t64(rng.standard_normal((4, 3, 2)))
+    got = fg.vmap(fg.vmap(fg.linalg.solve, in_axes=(None, 0)), in_axes=(0, None))(A, B)
+    ref = np.stack([np.stack([np.linalg.solve(n(A)[i], n(B)[j]) for j in range(4)]) for i in range(2)])
+    np.testing.assert_allclose(n(got), ref, rtol=1e-12, atol=1e-12)
+    got = fg.vmap(fg.vmap(fg.linalg.solve, in_axes=(0, None)), in_axes=(None, 0))(A, B)
+    np.testing.assert_allclose(n(got), np.swapaxes(ref, 0, 1), rtol=1e-12, atol=1e-12)

@@ -16,7 +16,6 @@
 
 #include <cmath>
 #include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -187,35 +186,12 @@ void check_sample(const Sample& s, const Case& c, std::string* fail) {
   }
 }
 
-// Work in progress (issue 14): primitives whose batching rule is not written yet. Only
-// these may fail the walk; the list may only shrink.
-const std::set<std::string> kPending = {
-    "linalg_vector_norm",
-    // linear algebra
-    "linalg_inv",
-    "linalg_solve",
-    "linalg_solve_triangular",
-    "linalg_cholesky",
-    "linalg_slogdet",
-    "linalg_eigh",
-    "linalg_qr",
-    "linalg_svd",
-};
-
-TEST(RegistryVmap, PendingListNamesRegisteredPrimitives) {
-  std::set<std::string> known;
-  for (const fg::PrimitiveDesc* d : fg::primitive_descriptors())
-    known.insert(std::string(d->name) + (*d->variant ? std::string("/") + d->variant : std::string()));
-  for (const auto& p : kPending) EXPECT_TRUE(known.count(p)) << p;
-}
-
 TEST(RegistryVmap, EveryBatchingRuleMatchesALoopAndItsGradient) {
   std::vector<std::string> failures;
   for (const Sample& s : all_samples()) {
     fg::Tensor y = s.run();
     auto node = y.impl()->grad_fn;
     if (!node || node->prim->desc().sees_batched) continue;  // see the header comment
-    if (kPending.count(label_of(s))) continue;
     const size_t n = node->inputs.size();
     for (int64_t B : {int64_t(3), int64_t(1)}) {
       const int trials = static_cast<int>(n) + 2;

@@ -62,10 +62,34 @@ Tensor eye_like(int64_t n, DType d) { return cast(eye(n, n, DType::Float64), d);
 Tensor diag_embed(const Tensor& v) { return mul(unsqueeze(v, -1), eye_like(v.shape().back(), v.dtype())); }
 Tensor diag_part(const Tensor& m) { return sum(mul(m, eye_like(m.shape().back(), m.dtype())), {-1}, false); }
 
+// The solves' batching rule. Their inputs are A (..., n, n) and B (..., n, k) with one batch
+// shape (linalg_solve broadcast it and turned a vector right-hand side into k = 1 on the
+// logical shapes, so a batch axis cannot be mistaken for a vector's). A batched A needs one
+// factorization per example: the batch becomes one more leading axis (a shared B expanded).
+// A shared A is factorized once: the examples' right-hand sides become more columns of B,
+// (..., n, batch·k), and the solution's columns split back into (..., n, batch, k).
+Batched vmap_solve(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims) {
+  if (bdims[0] >= 0 || bdims[1] < 0) return vmap_leading(self, in, bdims);
+  Tensor b = batch_front(in[1], bdims[1]);  // (batch, ..., n, k)
+  const int64_t nd = b.ndim(), size = b.shape()[0], k = b.shape().back();
+  Axes cols_last;  // (..., n, batch, k)
+  for (int64_t d = 1; d < nd - 1; ++d) cols_last.push_back(d);
+  cols_last.push_back(0), cols_last.push_back(nd - 1);
+  Shape wide(b.shape().begin() + 1, b.shape().end());
+  wide.back() = size * k;
+  Tensor x = apply1(self, {in[0], reshape(permute(b, cols_last), wide)});
+  Shape split = wide;
+  split.back() = size;
+  split.push_back(k);
+  return {{reshape(x, split)}, {nd - 2}};
+}
+
 // ---- inverse: Y = A^-1;  Ȧ -> -Y Ȧ Y,  Ā = -Yᵀ Ȳ Yᵀ  [G08 §2.2.3] ----
 struct Inv : Primitive {
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("linalg_inv").reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // The kernel inverts every matrix of (..., n, n): the batch is one more leading axis.
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_square(in[0], "linalg.inv");
     return {in[0].shape()};
@@ -95,6 +119,9 @@ struct Solve : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("linalg_solve").inputs(2).reads_inputs(bit(0)).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    return vmap_solve(self, in, bdims);
+  }
   std::vector<Shape> shapes(const Tensors& in) const override {
     return {in[1].shape()};  // linalg_solve() checked and broadcast the batch
   }
@@ -128,6 +155,9 @@ struct SolveTriangular : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("linalg_solve_triangular").inputs(2).reads_inputs(bit(0)).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
+    return vmap_solve(self, in, bdims);
+  }
   std::vector<Shape> shapes(const Tensors& in) const override { return {in[1].shape()}; }
   Tensors forward(const Tensors& in, const std::vector<Shape>& s) const override {
     Tensor a = contiguous(detach(in[0])), b = contiguous(detach(in[1])), out = empty(s[0], a.dtype());
@@ -166,6 +196,8 @@ Tensor tri_solve(const Tensor& a, const Tensor& b, bool upper) {
 struct Cholesky : Primitive {
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("linalg_cholesky").reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // The kernel factorizes every matrix of (..., n, n): the batch is one more leading axis.
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_square(in[0], "linalg.cholesky");
     return {in[0].shape()};
@@ -200,6 +232,8 @@ FG_REGISTER_PRIMITIVE(Cholesky::kDesc);
 struct Slogdet : Primitive {
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("linalg_slogdet").outputs(2).reads_inputs(bit(0));
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Per matrix of (..., n, n), outputs (...): the batch is one more leading axis.
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_square(in[0], "linalg.slogdet");
     Shape b = batch_dims(in[0].shape(), 2);
@@ -240,6 +274,8 @@ struct Eigh : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("linalg_eigh").outputs(2).reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Per matrix of (..., n, n): the batch is one more leading axis (same triangle read).
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_square(in[0], "linalg.eigh");
     return {batch_dims(in[0].shape(), 1), in[0].shape()};
@@ -297,6 +333,8 @@ struct Qr : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("linalg_qr").outputs(2).reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Per matrix of (..., m, n): the batch is one more leading axis, `complete` unchanged.
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_matrix(in[0], "linalg.qr");
     const Shape& s = in[0].shape();
@@ -385,6 +423,8 @@ struct Svd : Primitive {
   static constexpr PrimitiveDesc kDesc =
       PrimitiveDesc("linalg_svd").outputs(3).reads_inputs(0).reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // Per matrix of (..., m, n): the batch is one more leading axis, `full` unchanged.
+  FG_VMAP_LEADING
   std::vector<Shape> shapes(const Tensors& in) const override {
     require_matrix(in[0], "linalg.svd");
     const Shape& s = in[0].shape();

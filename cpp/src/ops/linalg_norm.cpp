@@ -38,6 +38,12 @@ struct VectorNorm : Primitive {
   VectorNorm(double o, Axes a, bool k) : ord(o), axes(std::move(a)), keepdim(k) {}
   static constexpr PrimitiveDesc kDesc = PrimitiveDesc("linalg_vector_norm").reads_outputs();
   const PrimitiveDesc& desc() const override { return kDesc; }
+  // The batch axis is never reduced: in front, every reduced axis one further.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    Axes a = axes;
+    for (auto& d : a) ++d;
+    return {{apply1(make_prim<VectorNorm>(ord, std::move(a), keepdim), {batch_front(in[0], bdims[0])})}, {0}};
+  }
   bool reduced(int64_t d) const { return std::binary_search(axes.begin(), axes.end(), d); }
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Tensor& x = in[0];
