@@ -2,7 +2,7 @@
 // registry's samples (test_registry.cpp and the area files). For each sample a random
 // subset of its inputs is batched (the rest passed unbatched, as in_axes=None), each on a
 // random axis, negative or not, with batch sizes 1 and 3; float inputs get a different
-// value per example, index and mask inputs are repeated. Then
+// value per example, index and mask inputs are shuffled per example. Then
 //   * vmap of the primitive equals stacking the primitive applied per example (float64,
 //     to rounding: the batched kernels may sum in another order);
 //   * grad of the batched application equals grad of the loop (grad(vmap) = vmap(grad):
@@ -55,11 +55,22 @@ std::mt19937_64& rng() {
   return g;
 }
 
-// Example b of a batch: x scaled by (1 + 0.05 u) elementwise (floats), x itself otherwise.
+// Example b of a batch: x scaled by (1 + 0.05 u) elementwise (floats); integer and bool
+// inputs (indices, targets, masks) with their entries shuffled, so each example indexes
+// differently while every value stays one the sample accepts.
 fg::Tensor example(const fg::Tensor& x, int64_t b) {
   fg::GradModeGuard ng(false);
   fg::Tensor e = fg::clone(fg::contiguous(fg::detach(x)));
-  if (!fg::is_floating(x.dtype()) || b == 0) return e;
+  if (b == 0) return e;
+  if (!fg::is_floating(x.dtype())) {
+    const int64_t n = e.numel(), w = fg::itemsize(e.dtype());
+    auto* p = static_cast<unsigned char*>(e.raw());
+    for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates over elements of w bytes
+      const int64_t j = std::uniform_int_distribution<int64_t>(0, i)(rng());
+      for (int64_t k = 0; k < w; ++k) std::swap(p[i * w + k], p[j * w + k]);
+    }
+    return e;
+  }
   fg::Tensor u = fg::empty(x.shape(), fg::DType::Float64);
   std::uniform_real_distribution<double> d(-1.0, 1.0);
   for (int64_t i = 0; i < u.numel(); ++i) u.data<double>()[i] = 1.0 + 0.05 * d(rng());
