@@ -24,25 +24,27 @@ from ._levels import forward_alias, is_constant, jvp_level, zeros
 from ._reverse import Argnums, needs_create, trace_reverse, value_and_grad_call
 
 
-def _basis(n: int, shape: Sequence[int], dtype: Any) -> list[Tensor]:
-    """The ``n`` one-hot tensors of ``shape`` (n elements in all), in ``dtype``; views of
-    one identity matrix."""
+class _batch_level:
+    """``with _batch_level(n) as level:`` a vmap level of ``n`` elements for one batched
+    pass (the rows of a jacrev or the columns of a jacfwd)."""
+
+    __slots__ = ("n", "level")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self) -> int:
+        self.level: int = ops.vmap_push(self.n)
+        return self.level
+
+    def __exit__(self, *exc: object) -> None:
+        ops.vmap_pop(self.level)
+
+
+def _identity(n: int, shape: Sequence[int], dtype: Any) -> Tensor:
+    """The ``n`` one-hot tensors of ``shape`` (n elements in all) stacked: ``(n, *shape)``."""
     eye = np.eye(n, dtype=np.dtype(dtype.name))
-    if not shape:  # a row of a 0-d shape would be a NumPy scalar, not an array
-        return [from_numpy(eye.reshape(()))]
-    rows = eye.reshape((n,) + tuple(shape))
-    return [from_numpy(rows[e]) for e in range(n)]
-
-
-def _stack_block(ts: list[Tensor], axis: int, shape: list[int]) -> Tensor:
-    """Stacks Jacobian rows/columns into a block of ``shape``. Through NumPy when the
-    pieces are constants (cheap), through fastgrad ops when they may be differentiated
-    again (jacfwd of jacrev, grad of jacrev, ...)."""
-    if all(is_constant(t) for t in ts):
-        block = np.stack([t.numpy() for t in ts], axis).reshape(shape)
-        return from_numpy(block if block.flags.c_contiguous else block.copy(order="C"))
-    st = ops.stack(ts, axis) if len(ts) > 1 else ops.unsqueeze(ts[0], axis)
-    return ops.reshape(st, shape)
+    return from_numpy(np.ascontiguousarray(eye.reshape((n,) + tuple(shape))))
 
 
 def _assemble(
@@ -61,7 +63,8 @@ def _assemble(
 
 
 def jacrev(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """Reverse-mode Jacobian: one VJP per output element, sharing one forward pass.
+    """Reverse-mode Jacobian: one forward pass, then one backward pass per output leaf
+    with the whole one-hot basis of cotangents batched (``vmap`` of the VJP).
 
     Each block has shape ``out.shape + in.shape`` (cheat sheet §2.2); a tuple
     ``argnums`` gives a tuple of blocks (§2.3); pytree outputs give the same structure
@@ -79,24 +82,22 @@ def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
         pr, out, out_leaves, out_td, aux = trace_reverse(f, args, nums, has_aux, who, kwargs)
         create = needs_create(pr.aliases)
         inputs = pr.aliases
-        rows: list[list[list[Tensor]]] = []  # rows[k][j] -> one cotangent per output element
+        rows: list[list[Optional[Tensor]]] = []  # rows[k][j]: d out_k / d in_j, (m_k, *in_j.shape)
         for o in out_leaves:
-            per_in: list[list[Tensor]] = [[] for _ in inputs]
             m = o.numel()
+            per_in: list[Optional[Tensor]] = [None] * len(inputs)
             if m and o.dtype.is_floating_point and o.requires_grad:
-                for w in _basis(m, o.shape, o.dtype):
+                with _batch_level(m) as level:
+                    w = ops.vmap_wrap(_identity(m, o.shape, o.dtype), 0, level)
                     gs = ops.grad([o], [w], inputs, True, create, True)  # retain, create, allow unused
-                    for j, g in enumerate(gs):
-                        per_in[j].append(g if g is not None else zeros(inputs[j]))
+                    per_in = [None if g is None else ops.vmap_unwrap(g, level, 0, m) for g in gs]
             rows.append(per_in)
 
         def block(k: int, j: int) -> Tensor:
             o, x = out_leaves[k], pr.leaves[j]
             shape = list(o.shape) + list(x.shape)
             r = rows[k][j]
-            if not r:
-                return full(shape, 0.0, x.dtype)
-            return _stack_block(r, 0, shape)
+            return full(shape, 0.0, x.dtype) if r is None else ops.reshape(r, shape)
 
         jac = _assemble(out_leaves, out_td, pr, single, block)
         return (jac, aux) if has_aux else jac
@@ -105,11 +106,11 @@ def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
 
 
 def jacfwd(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """Forward-mode Jacobian: one JVP (one evaluation of f) per input basis direction.
+    """Forward-mode Jacobian: one evaluation of ``f`` with the tangents of every input
+    direction batched (``vmap`` of the JVP over the one-hot basis of all inputs).
 
     Same shapes and structure as :func:`jacrev`: each block ``out.shape + in.shape``.
-    All directions share one forward-mode level and one set of input aliases; only the
-    tangent of the active leaf changes. With ``has_aux``: ``(jac, aux)``.
+    With ``has_aux``: ``(jac, aux)``.
     """
     return _jacfwd(f, argnums, has_aux, "jacfwd")
 
@@ -123,41 +124,36 @@ def _jacfwd(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
         pr = Primals(args, nums, "jacfwd", lambda x: x)
         aliases = [forward_alias(x) for x in pr.leaves]
         call = pr.call_args(aliases)
-        cols: list[list[list[Tensor]]] = []  # cols[j][e] -> out tangents (one per output leaf)
-        first: Optional[tuple[list[Tensor], PyTreeDef, Any]] = None  # (out_leaves, out_td, aux)
-
-        def run(level: int) -> tuple[list[Tensor], PyTreeDef, list[Tensor], Any]:
+        sizes = [x.numel() for x in pr.leaves]
+        n = sum(sizes)
+        with jvp_level() as level, _batch_level(max(n, 1)) as blevel:
+            start = 0
+            for x, a, nx in zip(pr.leaves, aliases, sizes):
+                # Columns start..start+nx of the joint identity: this input's one-hot
+                # directions, zeros for the other inputs' directions.
+                basis = np.zeros((max(n, 1), nx), dtype=np.dtype(x.dtype.name))
+                basis[start : start + nx] = np.eye(nx, dtype=basis.dtype)
+                t = from_numpy(np.ascontiguousarray(basis.reshape((max(n, 1),) + tuple(x.shape))))
+                a._set_tangent(level, ops.vmap_wrap(t, 0, blevel))
+                start += nx
             with _trace.tracing(who, level=level):
                 res = f(*call, **kwargs)
-            out, ax = split_aux(res, "jacfwd") if has_aux else (res, None)
-            ol, otd = output_leaves(out, who)
-            return ol, otd, take_tangents(level, ol), ax
-
-        with jvp_level() as level:
-            for j, x in enumerate(pr.leaves):
-                n = x.numel()
-                cj = []
-                if n:
-                    for u in _basis(n, x.shape, x.dtype):
-                        aliases[j]._set_tangent(level, u)
-                        ol, otd, ts, ax = run(level)
-                        if first is None:
-                            first = (ol, otd, ax)
-                        cj.append(ts)
-                    aliases[j]._clear_tangent(level)
-                cols.append(cj)
-            if first is None:  # every input is empty: still need the output's shape
-                ol, otd, _, ax = run(level)
-                first = (ol, otd, ax)
-        out_leaves, out_td, aux = first
+            out, aux = split_aux(res, "jacfwd") if has_aux else (res, None)
+            out_leaves, out_td = output_leaves(out, who)
+            tans = [ops.vmap_unwrap(t, blevel, 0, max(n, 1)) for t in take_tangents(level, out_leaves)]
+            for a in aliases:
+                a._clear_tangent(level)
 
         def block(k: int, j: int) -> Tensor:
             o, x = out_leaves[k], pr.leaves[j]
             shape = list(o.shape) + list(x.shape)
-            cj = cols[j]
-            if not cj:
+            if not sizes[j] or not o.numel():
                 return full(shape, 0.0, o.dtype)
-            return _stack_block([c[k] for c in cj], o.ndim, shape)
+            lo = sum(sizes[:j])
+            cols = ops.slice(tans[k], [(lo, lo + sizes[j], 1)] + [(0, d, 1) for d in o.shape])
+            # (n_j, *out.shape) -> (*out.shape, n_j) -> out.shape + in.shape
+            perm = list(range(1, o.ndim + 1)) + [0]
+            return ops.reshape(ops.permute(cols, perm), shape)
 
         jac = _assemble(out_leaves, out_td, pr, single, block)
         return (jac, aux) if has_aux else jac
