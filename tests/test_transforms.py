@@ -797,9 +797,10 @@ def test_gradcheck_reports_wrong_derivatives(rng):
 @pytest.fixture
 def jax_x64():
     jax = pytest.importorskip("jax")
+    prev = jax.config.jax_enable_x64  # restored, not reset: other modules enable it for good
     jax.config.update("jax_enable_x64", True)
     yield jax
-    jax.config.update("jax_enable_x64", False)
+    jax.config.update("jax_enable_x64", prev)
 
 
 def _mlp_params(rng):
