@@ -3,27 +3,32 @@ gradient of each example's squared error with respect to every parameter (cheat 
 the weighted loss Σ ω ℓ / Σ ω needs them per example), as one batched pass.
 
 fastgrad ``vmap(grad(loss), in_axes=(None, 0, 0))`` beside JAX ``jit(vmap(grad))`` and
-``torch.func.vmap(grad)``; interleaved rounds, median per call.
+``torch.func.vmap(grad)``; interleaved rounds in one process, median per call, and with
+``--per-process`` each system alone in its own process too (a peer's spinning thread pool
+then cannot slow the others), alternated, median of the processes.
 
-    python bench/per_example.py [--rounds 30] [--threads N]
+    python bench/per_example.py [--rounds 30] [--threads N] [--per-process [--runs 5]]
+
+Targets (issue 14): fastgrad >= 1x JAX jit and >= 5x torch.func.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
+from typing import Any, Callable
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import fastgrad as fg  # noqa: E402
-from common import print_table, time_interleaved  # noqa: E402
-from peers import jax, jnp, set_threads, torch  # noqa: E402  (optional peers, thread-matched)
-
 SIZES = (8, 128, 64, 16)
 B = 64
+SYSTEMS = ("fastgrad", "torch.func", "jax.jit")
 
 
 def params(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -35,37 +40,35 @@ def params(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return P
 
 
-def main() -> None:
-    """Time the per-example gradients per framework, check they agree, print the ratios."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--inner", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args()
-    set_threads(args.threads)
-
+def data() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     P = params(rng)
     X = rng.standard_normal((B, SIZES[0])).astype(np.float32)
     Y = rng.standard_normal((B, SIZES[-1])).astype(np.float32)
+    return P, X, Y
+
+
+def build(system: str) -> tuple[Callable[[], Any], dict[str, np.ndarray]]:
+    """The per-example gradient call of `system` (only its library imported) and its result."""
+    P, X, Y = data()
     n = len(SIZES) - 1
+    if system == "fastgrad":
+        import fastgrad as fg
 
-    def loss_fg(p, x, y):
-        h = x
-        for i in range(n):
-            h = fg.nn.functional.linear(h, p[f"W{i}"], p[f"b{i}"])
-            if i < n - 1:
-                h = fg.nn.functional.gelu(h)
-        return fg.sum((h - y) ** 2)
+        def loss_fg(p, x, y):
+            h = x
+            for i in range(n):
+                h = fg.nn.functional.linear(h, p[f"W{i}"], p[f"b{i}"])
+                if i < n - 1:
+                    h = fg.nn.functional.gelu(h)
+            return fg.sum((h - y) ** 2)
 
-    pf = {k: fg.tensor(v) for k, v in P.items()}
-    xf, yf = fg.tensor(X), fg.tensor(Y)
-    pe_fg = fg.vmap(fg.grad(loss_fg), in_axes=(None, 0, 0))
-    cases = {"fastgrad": lambda: pe_fg(pf, xf, yf)}
-    ref = {k: v.numpy() for k, v in pe_fg(pf, xf, yf).items()}
-    checks = {}
-
-    if torch is not None:
+        pf = {k: fg.tensor(v) for k, v in P.items()}
+        xf, yf = fg.tensor(X), fg.tensor(Y)
+        pe_fg = fg.vmap(fg.grad(loss_fg), in_axes=(None, 0, 0))
+        return (lambda: pe_fg(pf, xf, yf)), {k: v.numpy() for k, v in pe_fg(pf, xf, yf).items()}
+    if system == "torch.func":
+        import torch
         import torch.nn.functional as F
 
         def loss_t(p, x, y):
@@ -79,36 +82,101 @@ def main() -> None:
         pt = {k: torch.from_numpy(v) for k, v in P.items()}
         xt, yt = torch.from_numpy(X), torch.from_numpy(Y)
         pe_t = torch.func.vmap(torch.func.grad(loss_t), in_dims=(None, 0, 0))
-        cases["torch.func"] = lambda: pe_t(pt, xt, yt)
-        checks["torch.func"] = {k: v.numpy() for k, v in pe_t(pt, xt, yt).items()}
+        return (lambda: pe_t(pt, xt, yt)), {k: v.numpy() for k, v in pe_t(pt, xt, yt).items()}
+    import jax
+    import jax.numpy as jnp
 
-    if jax is not None:
+    def loss_j(p, x, y):
+        h = x
+        for i in range(n):
+            h = h @ p[f"W{i}"].T + p[f"b{i}"]
+            if i < n - 1:
+                h = jax.nn.gelu(h, approximate=False)
+        return jnp.sum((h - y) ** 2)
 
-        def loss_j(p, x, y):
-            h = x
-            for i in range(n):
-                h = h @ p[f"W{i}"].T + p[f"b{i}"]
-                if i < n - 1:
-                    h = jax.nn.gelu(h, approximate=False)
-            return jnp.sum((h - y) ** 2)
+    pj = {k: jnp.asarray(v) for k, v in P.items()}
+    xj, yj = jnp.asarray(X), jnp.asarray(Y)
+    pe_j = jax.jit(jax.vmap(jax.grad(loss_j), in_axes=(None, 0, 0)))
+    return (lambda: jax.block_until_ready(pe_j(pj, xj, yj))), {
+        k: np.asarray(v) for k, v in pe_j(pj, xj, yj).items()
+    }
 
-        pj = {k: jnp.asarray(v) for k, v in P.items()}
-        xj, yj = jnp.asarray(X), jnp.asarray(Y)
-        pe_j = jax.jit(jax.vmap(jax.grad(loss_j), in_axes=(None, 0, 0)))
-        cases["jax.jit"] = lambda: jax.block_until_ready(pe_j(pj, xj, yj))
-        checks["jax.jit"] = {k: np.asarray(v) for k, v in pe_j(pj, xj, yj).items()}
 
-    for who, g in checks.items():
+def child(system: str, threads: int, rounds: int, inner: int) -> None:
+    """One system alone: prints {"seconds": per call} as JSON."""
+    if system == "fastgrad":
+        import fastgrad as fg
+
+        fg.set_num_threads(threads)
+    elif system == "torch.func":
+        import torch
+
+        torch.set_num_threads(threads)
+    from common import time_interleaved
+
+    fn, _ = build(system)
+    print(
+        json.dumps({"seconds": time_interleaved({system: fn}, rounds=rounds, inner=inner, warmup=3)[system]})
+    )
+
+
+def per_process(threads: int, runs: int, rounds: int, inner: int) -> dict[str, float]:
+    """Each system in its own process, alternated A B C A B C ...; median per system."""
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS=str(threads),
+        XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}",
+    )
+    samples: dict[str, list[float]] = {s: [] for s in SYSTEMS}
+    for _ in range(runs):
+        for s in SYSTEMS:
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", s, "--threads", str(threads)]
+            cmd += ["--rounds", str(rounds), "--inner", str(inner)]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode != 0:  # an optional peer that is not installed
+                continue
+            samples[s].append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    return {s: statistics.median(v) for s, v in samples.items() if v}
+
+
+def main() -> None:
+    """Time the per-example gradients per framework, check they agree, print the ratios."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--inner", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--per-process", action="store_true")
+    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
+    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args.child, args.threads or 2, args.rounds, args.inner)
+
+    import fastgrad as fg
+    from common import print_table, time_interleaved
+    from peers import jax, set_threads, torch  # optional peers, thread-matched
+
+    set_threads(args.threads)
+    present = [s for s, mod in zip(SYSTEMS, (fg, torch, jax)) if mod is not None]
+    built = {s: build(s) for s in present}
+    ref = built["fastgrad"][1]
+    for who in present[1:]:
+        g = built[who][1]
         err = max(float(np.max(np.abs(g[k] - ref[k]))) for k in ref)
         print(f"{who:12s} max abs. difference to fastgrad: {err:.2e}")
 
-    times = time_interleaved(cases, rounds=args.rounds, inner=args.inner, warmup=3)
-    print(
-        f"\nPer-example gradients, MLP {'-'.join(map(str, SIZES))} GELU, B={B}, float32, threads={fg.get_num_threads()}"
+    times = time_interleaved(
+        {s: f for s, (f, _) in built.items()}, rounds=args.rounds, inner=args.inner, warmup=3
     )
-    print_table(
-        [("vmap(grad)", times)], unit="us", scale=1e6, baseline="jax.jit" if jax is not None else None
-    )
+    base = "jax.jit" if jax is not None else None
+    threads = fg.get_num_threads()
+    print(f"\nPer-example gradients, MLP {'-'.join(map(str, SIZES))} GELU, B={B}, float32, threads={threads}")
+    print("interleaved in one process:")
+    print_table([("vmap(grad)", times)], unit="us", scale=1e6, baseline=base)
+    if args.per_process:
+        pp = per_process(threads, args.runs, args.rounds, args.inner)
+        print(f"each system alone in its own process, median of {args.runs} processes:")
+        print_table([("vmap(grad) per process", pp)], unit="us", scale=1e6, baseline=base)
 
 
 if __name__ == "__main__":

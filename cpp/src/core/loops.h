@@ -15,6 +15,7 @@ inline Shape broadcast_strides(const Tensor& t, const Shape& out_shape) {
 }
 
 using kernels::for_each_run;
+using kernels::kCheapParallelGrain;
 using kernels::kInnerBlock;
 using kernels::kParallelGrain;
 

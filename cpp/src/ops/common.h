@@ -66,7 +66,7 @@ template <typename To, typename Ti, typename F>
 void map_unary(const Tensor& out, const Tensor& x, F f) {
   const int64_t n = out.numel();
   // Small same-shape contiguous operands skip the n-d planning (per-op overhead).
-  if (n < kParallelGrain && out.is_contiguous() && x.shape() == out.shape() && x.is_contiguous())
+  if (n < kCheapParallelGrain && out.is_contiguous() && x.shape() == out.shape() && x.is_contiguous())
     return kernels::map_unary_contiguous(out.data<To>(), x.data<Ti>(), n, f);
   kernels::map_unary(out.data<To>(), out.shape(), out.strides(), x.data<Ti>(),
                      broadcast_strides(x, out.shape()), f);
@@ -76,8 +76,8 @@ void map_unary(const Tensor& out, const Tensor& x, F f) {
 template <typename To, typename Ti, typename F>
 void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const int64_t n = out.numel();
-  if (n < kParallelGrain && out.is_contiguous() && a.shape() == out.shape() && b.shape() == out.shape() &&
-      a.is_contiguous() && b.is_contiguous())
+  if (n < kCheapParallelGrain && out.is_contiguous() && a.shape() == out.shape() &&
+      b.shape() == out.shape() && a.is_contiguous() && b.is_contiguous())
     return kernels::map_binary_contiguous(out.data<To>(), a.data<Ti>(), b.data<Ti>(), n, f);
   kernels::map_binary(out.data<To>(), out.shape(), out.strides(), a.data<Ti>(),
                       broadcast_strides(a, out.shape()), b.data<Ti>(), broadcast_strides(b, out.shape()), f);

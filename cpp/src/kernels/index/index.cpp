@@ -43,7 +43,7 @@ void index_select(const T* src, const int64_t ss[3], int64_t outer, int64_t dim,
     else
       for (int64_t i = 0; i < inner; ++i) to[i] = from[i * ss[2]];
   };
-  parallel_for(outer * n, outer * n * inner >= kParallelGrain, row);
+  parallel_for(outer * n, outer * n * inner >= kCheapParallelGrain, row);
 }
 
 template <typename T>
@@ -65,7 +65,7 @@ void index_add(const T* src, const int64_t ss[3], int64_t outer, int64_t n, int6
         for (int64_t i = i0; i < i1; ++i) to[i] = wrap_add(to[i], from[i * ss[2]]);
     }
   };
-  parallel_for(outer * blocks, outer * n * inner >= kParallelGrain, item);
+  parallel_for(outer * blocks, outer * n * inner >= kCheapParallelGrain, item);
 }
 
 #define FG_INSTANTIATE_SELECT(T)                                                                       \

@@ -10,8 +10,13 @@
 
 namespace fastgrad::kernels {
 
-// Below this many elements a strided loop stays on the calling thread.
+// Below this many elements a loop of costly per-element work (exp, tanh: ~1 ns each) stays
+// on the calling thread.
 constexpr int64_t kParallelGrain = 1 << 15;
+// The same for memory-bound walks (a multiply, a copy, a sum: ~0.3 ns per element). Waking
+// the sleeping pool (OMP_WAIT_POLICY=PASSIVE) costs ~15-20 µs: on Zen 3 a broadcast
+// multiply of 128K floats took 35.9 µs on one thread and 35.6 µs on two, 512K 132 vs 76.
+constexpr int64_t kCheapParallelGrain = 1 << 18;
 // Innermost runs are cut into blocks of this many elements (load balance, polling).
 constexpr int64_t kInnerBlock = 1 << 14;
 
@@ -92,7 +97,7 @@ void for_each_run(const Dims& shape, const std::array<Dims, K>& strides, F&& inn
     }
   };
   const int64_t items = rows * blocks;
-  parallel_chunks(items, total >= kParallelGrain ? 2 : items + 1, 1, run_range);
+  parallel_chunks(items, total >= kCheapParallelGrain ? 2 : items + 1, 1, run_range);
 }
 
 // Offset (in elements) of flat row-major index `idx` of an nd-dim index space of sizes

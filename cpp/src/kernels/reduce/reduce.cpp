@@ -105,7 +105,7 @@ void arg_extremum_rows(bool max, const T* x, int64_t rows, int64_t n, int64_t* o
       }
       out[r] = best;
     };
-    parallel_for(rows, rows * n >= kParallelGrain, row);
+    parallel_for(rows, rows * n >= kCheapParallelGrain, row);
   };
   // The direction is a compile-time constant inside the loop.
   if (max)

@@ -110,7 +110,7 @@ void reduce_strided(const P& pol, const T* px, const int64_t* kshape, const int6
     constexpr int64_t kCols = 512;
     const int64_t nb = (nk + kCols - 1) / kCols;
     const InterruptPoll ip;
-    parallel_for(nb, nk * nr >= kParallelGrain, [&](int64_t b) {
+    parallel_for(nb, nk * nr >= kCheapParallelGrain, [&](int64_t b) {
       const int64_t k0 = b * kCols, k1 = std::min(nk, k0 + kCols);
       Acc acc[kCols];
       const int64_t w = k1 - k0;
@@ -153,7 +153,7 @@ void reduce_strided(const P& pol, const T* px, const int64_t* kshape, const int6
       a = pol.merge(a, run(pol, base + offset_of(o, rshape, rstr, rond) + i0 * rin_st, n, rin_st));
     return a;
   };
-  const bool par = nk * nr >= kParallelGrain;
+  const bool par = nk * nr >= kCheapParallelGrain;
   if (nc == 1) {
     parallel_for(nk, par, [&](int64_t k) { po[k] = pol.finish(chunk(k, 0)); });
     return;
