@@ -84,3 +84,33 @@ def print_table(
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
     for r in lines:
         print("  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(r, widths))))
+
+
+def per_process(
+    script: str, systems: Sequence[str], threads: int, runs: int, extra: Sequence[str] = ()
+) -> dict[str, dict[str, float]]:
+    """Each system alone in a fresh process (``script --child SYSTEM --threads N ...``, which
+    prints one JSON line {case: seconds}), alternated A B C A B C ... `runs` times: a peer's
+    spinning thread pool then cannot slow the others. Median per system and case; a system
+    whose child fails (an optional peer not installed) is left out."""
+    import subprocess
+
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS=str(threads),
+        XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}",
+    )
+    samples: dict[str, dict[str, list[float]]] = {s: {} for s in systems}
+    for _ in range(runs):
+        for s in systems:
+            cmd = [sys.executable, os.path.abspath(script), "--child", s, "--threads", str(threads), *extra]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                continue
+            for case, sec in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                samples[s].setdefault(case, []).append(sec)
+    res: dict[str, dict[str, float]] = {}
+    for s, d in samples.items():
+        for case, v in d.items():
+            res.setdefault(case, {})[s] = statistics.median(v)
+    return res

@@ -1,38 +1,32 @@
 """Jacobian of a small MLP 32 -> 64 -> 16 (tanh) w.r.t. its input (no batch), float32.
 
-fastgrad ``jacrev`` (one VJP per output row: 16 backward passes over one forward) and
-``jacfwd`` (one JVP per input direction: 32 forward passes), beside ``torch.func``
-(jacrev/jacfwd, vmapped) and JAX (``jax.jit(jax.jacrev/jacfwd)``); interleaved rounds,
-median per call.
+fastgrad ``jacrev`` (one backward pass with the 16 one-hot cotangents batched by vmap) and
+``jacfwd`` (one forward pass with the 32 one-hot tangents batched), beside ``torch.func``
+(jacrev/jacfwd, vmapped) and JAX (``jax.jit(jax.jacrev/jacfwd)``); interleaved rounds in one
+process, median per call, and with ``--per-process`` each system alone in its own process.
 
-    python bench/jacobian.py [--rounds 30] [--threads N]
+    python bench/jacobian.py [--rounds 30] [--threads N] [--per-process [--runs 5]]
+
+Target (issue 14): fastgrad >= 1x JAX jit on both.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from typing import Any, Callable
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import fastgrad as fg  # noqa: E402
-from common import print_table, time_interleaved  # noqa: E402
-from fastgrad.transforms import jacfwd, jacrev  # noqa: E402
-from peers import jax, jnp, set_threads, torch  # noqa: E402  (optional peers, thread-matched)
+SYSTEMS = ("fastgrad", "torch.func", "jax.jit")
+CASES = ("jacrev", "jacfwd")
 
 
-def main() -> None:
-    """Time jacrev and jacfwd of the MLP (Jacobian: (16, 32)) per framework and print the ratios."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--inner", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args()
-    set_threads(args.threads)
-
+def data() -> tuple[dict[str, np.ndarray], np.ndarray]:
     rng = np.random.default_rng(0)
     d_in, d_h, d_out = 32, 64, 16
     P = {
@@ -41,20 +35,26 @@ def main() -> None:
         "W2": (rng.standard_normal((d_out, d_h)) / np.sqrt(d_h)).astype(np.float32),
         "b2": (0.1 * rng.standard_normal(d_out)).astype(np.float32),
     }
-    xn = rng.standard_normal(d_in).astype(np.float32)
+    return P, rng.standard_normal(d_in).astype(np.float32)
 
-    pf = {k: fg.tensor(v) for k, v in P.items()}
-    xf = fg.tensor(xn)
 
-    def mlp_fg(x):
-        return pf["W2"] @ fg.tanh(pf["W1"] @ x + pf["b1"]) + pf["b2"]
+def build(system: str) -> dict[str, tuple[Callable[[], Any], np.ndarray]]:
+    """{case: (call, Jacobian (16, 32))} of `system`, only its library imported."""
+    P, xn = data()
+    if system == "fastgrad":
+        import fastgrad as fg
 
-    jr_fg, jf_fg = jacrev(mlp_fg), jacfwd(mlp_fg)
-    cases = {"jacrev": {"fastgrad": lambda: jr_fg(xf)}, "jacfwd": {"fastgrad": lambda: jf_fg(xf)}}
-    ref = jr_fg(xf).numpy()
-    checks = {"fastgrad jacfwd": jf_fg(xf).numpy()}
+        pf = {k: fg.tensor(v) for k, v in P.items()}
+        xf = fg.tensor(xn)
 
-    if torch is not None:
+        def mlp_fg(x):
+            return pf["W2"] @ fg.tanh(pf["W1"] @ x + pf["b1"]) + pf["b2"]
+
+        jr, jf = fg.jacrev(mlp_fg), fg.jacfwd(mlp_fg)
+        return {"jacrev": (lambda: jr(xf), jr(xf).numpy()), "jacfwd": (lambda: jf(xf), jf(xf).numpy())}
+    if system == "torch.func":
+        import torch
+
         pt = {k: torch.from_numpy(v) for k, v in P.items()}
         xt = torch.from_numpy(xn)
 
@@ -62,33 +62,85 @@ def main() -> None:
             return pt["W2"] @ torch.tanh(pt["W1"] @ x + pt["b1"]) + pt["b2"]
 
         jr_t, jf_t = torch.func.jacrev(mlp_t), torch.func.jacfwd(mlp_t)
-        cases["jacrev"]["torch.func"] = lambda: jr_t(xt)
-        cases["jacfwd"]["torch.func"] = lambda: jf_t(xt)
-        checks["torch jacrev"] = jr_t(xt).numpy()
-        checks["torch jacfwd"] = jf_t(xt).numpy()
+        return {
+            "jacrev": (lambda: jr_t(xt), jr_t(xt).numpy()),
+            "jacfwd": (lambda: jf_t(xt), jf_t(xt).numpy()),
+        }
+    import jax
+    import jax.numpy as jnp
 
-    if jax is not None:
-        pj = {k: jnp.asarray(v) for k, v in P.items()}
-        xj = jnp.asarray(xn)
+    pj = {k: jnp.asarray(v) for k, v in P.items()}
+    xj = jnp.asarray(xn)
 
-        def mlp_j(x):
-            return pj["W2"] @ jnp.tanh(pj["W1"] @ x + pj["b1"]) + pj["b2"]
+    def mlp_j(x):
+        return pj["W2"] @ jnp.tanh(pj["W1"] @ x + pj["b1"]) + pj["b2"]
 
-        jr_j, jf_j = jax.jit(jax.jacrev(mlp_j)), jax.jit(jax.jacfwd(mlp_j))
-        cases["jacrev"]["jax.jit"] = lambda: jr_j(xj).block_until_ready()
-        cases["jacfwd"]["jax.jit"] = lambda: jf_j(xj).block_until_ready()
-        checks["jax jacrev"] = np.asarray(jr_j(xj))
-        checks["jax jacfwd"] = np.asarray(jf_j(xj))
+    jr_j, jf_j = jax.jit(jax.jacrev(mlp_j)), jax.jit(jax.jacfwd(mlp_j))
+    return {
+        "jacrev": (lambda: jr_j(xj).block_until_ready(), np.asarray(jr_j(xj))),
+        "jacfwd": (lambda: jf_j(xj).block_until_ready(), np.asarray(jf_j(xj))),
+    }
 
-    for k, v in checks.items():
-        print(f"{k:16s} max abs. difference to fastgrad jacrev: {float(np.max(np.abs(v - ref))):.2e}")
+
+def child(system: str, threads: int, rounds: int, inner: int) -> None:
+    """One system alone: prints {case: seconds per call} as JSON (common.per_process)."""
+    if system == "fastgrad":
+        import fastgrad as fg
+
+        fg.set_num_threads(threads)
+    elif system == "torch.func":
+        import torch
+
+        torch.set_num_threads(threads)
+    from common import time_interleaved
+
+    cases = build(system)
+    out = {c: time_interleaved({c: cases[c][0]}, rounds=rounds, inner=inner, warmup=3)[c] for c in CASES}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    """Time jacrev and jacfwd of the MLP (Jacobian: (16, 32)) per framework and print the ratios."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--inner", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--per-process", action="store_true")
+    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
+    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args.child, args.threads or 2, args.rounds, args.inner)
+
+    import fastgrad as fg
+    from common import per_process, print_table, time_interleaved
+    from peers import jax, set_threads, torch  # optional peers, thread-matched
+
+    set_threads(args.threads)
+    present = [s for s, mod in zip(SYSTEMS, (fg, torch, jax)) if mod is not None]
+    built = {s: build(s) for s in present}
+    ref = built["fastgrad"]["jacrev"][1]
+    for s in present:
+        for c in CASES:
+            err = float(np.max(np.abs(built[s][c][1] - ref)))
+            print(f"{s:10s} {c}: max abs. difference to fastgrad jacrev: {err:.2e}")
+            if err > 1e-4:
+                raise SystemExit(f"{s} {c} disagrees with fastgrad's jacrev")
 
     rows = []
-    for name, fns in cases.items():
-        rows.append((name, time_interleaved(fns, rounds=args.rounds, inner=args.inner, warmup=3)))
-    print(f"\nJacobian (16x32) of MLP 32->64->16 w.r.t. x, float32, threads={fg.get_num_threads()}")
+    for c in CASES:
+        fns = {s: built[s][c][0] for s in present}
+        rows.append((c, time_interleaved(fns, rounds=args.rounds, inner=args.inner, warmup=3)))
+    threads = fg.get_num_threads()
     base = "jax.jit" if jax is not None else None
+    print(f"\nJacobian (16x32) of MLP 32->64->16 w.r.t. x, float32, threads={threads}")
+    print("interleaved in one process:")
     print_table(rows, unit="us", scale=1e6, baseline=base)
+    if args.per_process:
+        extra = ["--rounds", str(args.rounds), "--inner", str(args.inner)]
+        pp = per_process(__file__, SYSTEMS, threads, args.runs, extra)
+        print(f"each system alone in its own process, median of {args.runs} processes:")
+        print_table([(f"{k} per process", v) for k, v in pp.items()], unit="us", scale=1e6, baseline=base)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 from typing import Any, Callable
 
@@ -103,7 +101,7 @@ def build(system: str) -> tuple[Callable[[], Any], dict[str, np.ndarray]]:
 
 
 def child(system: str, threads: int, rounds: int, inner: int) -> None:
-    """One system alone: prints {"seconds": per call} as JSON."""
+    """One system alone: prints {case: seconds per call} as JSON (common.per_process)."""
     if system == "fastgrad":
         import fastgrad as fg
 
@@ -120,25 +118,6 @@ def child(system: str, threads: int, rounds: int, inner: int) -> None:
     )
 
 
-def per_process(threads: int, runs: int, rounds: int, inner: int) -> dict[str, float]:
-    """Each system in its own process, alternated A B C A B C ...; median per system."""
-    env = dict(os.environ)
-    env.update(
-        OMP_NUM_THREADS=str(threads),
-        XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}",
-    )
-    samples: dict[str, list[float]] = {s: [] for s in SYSTEMS}
-    for _ in range(runs):
-        for s in SYSTEMS:
-            cmd = [sys.executable, os.path.abspath(__file__), "--child", s, "--threads", str(threads)]
-            cmd += ["--rounds", str(rounds), "--inner", str(inner)]
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if out.returncode != 0:  # an optional peer that is not installed
-                continue
-            samples[s].append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
-    return {s: statistics.median(v) for s, v in samples.items() if v}
-
-
 def main() -> None:
     """Time the per-example gradients per framework, check they agree, print the ratios."""
     ap = argparse.ArgumentParser()
@@ -153,7 +132,7 @@ def main() -> None:
         return child(args.child, args.threads or 2, args.rounds, args.inner)
 
     import fastgrad as fg
-    from common import print_table, time_interleaved
+    from common import per_process, print_table, time_interleaved
     from peers import jax, set_threads, torch  # optional peers, thread-matched
 
     set_threads(args.threads)
@@ -174,9 +153,10 @@ def main() -> None:
     print("interleaved in one process:")
     print_table([("vmap(grad)", times)], unit="us", scale=1e6, baseline=base)
     if args.per_process:
-        pp = per_process(threads, args.runs, args.rounds, args.inner)
+        extra = ["--rounds", str(args.rounds), "--inner", str(args.inner)]
+        pp = per_process(__file__, SYSTEMS, threads, args.runs, extra)
         print(f"each system alone in its own process, median of {args.runs} processes:")
-        print_table([("vmap(grad) per process", pp)], unit="us", scale=1e6, baseline=base)
+        print_table([(f"{k} per process", v) for k, v in pp.items()], unit="us", scale=1e6, baseline=base)
 
 
 if __name__ == "__main__":

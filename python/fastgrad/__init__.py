@@ -19,6 +19,7 @@ from . import (  # noqa: E402
     accelerator,
     autograd,
     data,
+    func,
     linalg,
     nn,
     ops,

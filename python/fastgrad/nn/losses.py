@@ -463,7 +463,7 @@ def _nll_core(
             return ops.sum(nll, None, False)
         return ops.reshape(nll, list(target.shape))
     np_dt = np.float64 if lp.dtype == float64 else np.float32
-    valid_f = valid.to(lp.dtype)
+    valid_f = valid.astype(lp.dtype)
     if weight is not None:
         if isinstance(weight, Tensor) and weight.requires_grad and ops.grad_enabled():
             # it is read as a constant: refuse rather than give it a silent zero gradient (as PyTorch)

@@ -20,7 +20,7 @@ from ..ops import Tensor
 from ..pytree import PyTreeDef, tree_flatten
 from ._args import Primals, as_args, check_callable, norm_argnums, output_leaves, split_aux
 from ._forward import jvp_call, take_tangents
-from ._levels import forward_alias, is_constant, jvp_level, zeros
+from ._levels import forward_alias, jvp_level
 from ._reverse import Argnums, needs_create, trace_reverse, value_and_grad_call
 
 

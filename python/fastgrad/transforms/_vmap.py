@@ -58,6 +58,9 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else tensor(np.asarray(x))
 
 
+_UNSET: Any = object()  # a keyword not given (None is a meaningful in_dims/out_dims)
+
+
 def vmap(
     f: Callable[..., Any],
     in_axes: Any = 0,
@@ -65,6 +68,9 @@ def vmap(
     axis_size: Optional[int] = None,
     randomness: str = "error",
     chunk_size: Optional[int] = None,
+    *,
+    in_dims: Any = _UNSET,
+    out_dims: Any = _UNSET,
 ) -> Callable[..., Any]:
     """``vmap(f)(xs)`` = ``stack([f(x) for x in xs])``, computed batched.
 
@@ -75,9 +81,14 @@ def vmap(
     no argument is mapped. ``randomness`` (torch.func): what random ops inside ``f`` do —
     "error" (raise), "different" (independent draws per example) or "same" (one draw shared).
     ``chunk_size`` is accepted for torch.func compatibility (the whole batch runs at once).
-    Keyword arguments are passed through unmapped (as in JAX).
+    Keyword arguments are passed through unmapped (as in JAX). ``in_dims``/``out_dims`` are
+    torch.vmap's names for ``in_axes``/``out_axes``.
     """
     check_callable(f, "vmap")
+    if in_dims is not _UNSET:
+        in_axes = in_dims
+    if out_dims is not _UNSET:
+        out_axes = out_dims
     if randomness not in _RANDOMNESS:
         raise ValueError(f"vmap: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
