@@ -189,3 +189,10 @@ def test_repr_and_scalars():
     assert float(fg.tensor(2.5)) == 2.5 and int(fg.tensor(3)) == 3 and bool(fg.tensor(1.0))
     assert [float(v) for v in fg.tensor([1.0, 2.0])] == [1.0, 2.0]
     assert list(range(10))[fg.tensor(3)] == 3
+
+
+def test_numpy_scalars_keep_their_dtype_as_torch():
+    # np.float64(x) is a 0-d NumPy value, not a Python float: float64, as torch.tensor gives
+    assert fg.tensor(np.float64(1.5)).dtype == fg.float64
+    assert fg.tensor(np.float32(1.5)).dtype == fg.float32
+    assert fg.tensor(1.5).dtype == fg.float32

@@ -85,8 +85,8 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """Copies ``data`` (numbers, nested lists, NumPy arrays, buffers, Tensors).
 
-    Python floats become the default float dtype (float32, as PyTorch); NumPy arrays keep
-    float64.
+    Python floats become the default float dtype (float32, as PyTorch); NumPy arrays and
+    NumPy scalars (``np.float64(x)``) keep float64.
     """
     check_device(device, "tensor")
     dtype = as_dtype(dtype)
@@ -118,7 +118,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, *, device:
                 f"tensor: cannot convert {type(data).__name__} with ragged or non-numeric entries "
                 f"(NumPy dtype {arr.dtype})"
             )
-        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
             dtype = _default_dtype[0]
         elif dtype is None and arr.dtype.kind == "u":
             dtype = int64  # unsigned ints (Python ints >= 2**63 give uint64): range-checked in C++
