@@ -157,3 +157,48 @@ def test_grad_and_value_and_vmap_out_dims():
     X = fg.tensor(rng.standard_normal((4, 3)))
     out = fg.vmap(lambda r: r * 2, in_dims=1, out_dims=1)(X)
     np.testing.assert_allclose(out.numpy(), X.numpy() * 2)
+
+
+def test_neural_tangent_kernel_tutorial_two_ways_and_the_loop():
+    # torch.func's NTK tutorial with a small CNN: Jacobian contraction (vmap of jacrev over
+    # examples) and NTK-vector products (vmap over a basis of vjp then jvp, nested vmaps)
+    from fastgrad.func import jacrev, jvp, vjp
+
+    class CNN(fg.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = fg.nn.Conv2d(2, 4, (3, 3))
+            self.fc = fg.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(fg.relu(self.conv(x)).mean(dim=(-1, -2)))
+
+    net = CNN()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    x1 = fg.tensor(rng.standard_normal((3, 2, 6, 6)).astype(np.float32))
+    x2 = fg.tensor(rng.standard_normal((2, 2, 6, 6)).astype(np.float32))
+
+    def fnet_single(params, x):
+        return functional_call(net, params, (x.unsqueeze(0),)).squeeze(0)
+
+    jac1 = [j.flatten(2) for j in vmap(jacrev(fnet_single), (None, 0))(params, x1).values()]
+    jac2 = [j.flatten(2) for j in vmap(jacrev(fnet_single), (None, 0))(params, x2).values()]
+    ntk = fg.stack([fg.einsum("Naf,Mbf->NMab", a, b) for a, b in zip(jac1, jac2)]).sum(0)
+
+    def get_ntk(x1, x2):
+        output, vjp_fn = vjp(lambda p: fnet_single(p, x1), params)
+
+        def get_ntk_slice(vec):
+            (vjps,) = vjp_fn(vec)
+            return jvp(lambda p: fnet_single(p, x2), (params,), (vjps,))[1]
+
+        return vmap(get_ntk_slice)(fg.eye(output.numel(), dtype=output.dtype))
+
+    ntk_vps = vmap(vmap(get_ntk, (None, 0)), (0, None))(x1, x2)
+    loop = np.zeros((3, 2, 3, 3))
+    for i in range(3):
+        for j in range(2):
+            J1, J2 = jacrev(fnet_single)(params, x1[i]), jacrev(fnet_single)(params, x2[j])
+            loop[i, j] = sum(J1[k].flatten(1).numpy() @ J2[k].flatten(1).numpy().T for k in J1)
+    np.testing.assert_allclose(ntk.numpy(), loop, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ntk_vps.numpy(), loop, rtol=1e-4, atol=1e-5)
