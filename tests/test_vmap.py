@@ -848,3 +848,42 @@ def test_nested_vmap_of_solve_is_a_double_loop():
     np.testing.assert_allclose(n(got), ref, rtol=1e-12, atol=1e-12)
     got = fg.vmap(fg.vmap(fg.linalg.solve, in_axes=(0, None)), in_axes=(None, 0))(A, B)
     np.testing.assert_allclose(n(got), np.swapaxes(ref, 0, 1), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- in-place writes
+# A batched tensor's memory is its physical value: in-place ops and __setitem__ write each
+# example's own entries (copy_ into the physical value), never the first example's by a
+# logical view of the physical storage, and the caller's input is never written.
+
+INPLACE = {
+    "setitem int": lambda y: y.__setitem__(0, -1.0),
+    "setitem slice": lambda y: y.__setitem__(slice(1, 3), -2.0),
+    "setitem index": lambda y: y.__setitem__(fg.tensor(np.array([0, 3])), -3.0),
+    "mul_": lambda y: y.mul_(2.0),
+    "add_ tensor": lambda y: y.add_(fg.tensor(np.ones(4))),
+    "fill_": lambda y: y.fill_(7.0),
+    "clamp_": lambda y: y.clamp_(0.5, 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+@pytest.mark.parametrize("with_grad", [False, True])
+def test_inplace_writes_inside_vmap_equal_the_loop(name, with_grad):
+    X0 = np.arange(12.0).reshape(3, 4) / 7 + 0.3
+    X = t64(X0)
+
+    def f(x):
+        y = x * 1
+        INPLACE[name](y)
+        return (y * x).sum() if with_grad else y
+
+    F = fg.grad(f) if with_grad else f
+    np.testing.assert_allclose(n(fg.vmap(F)(X)), loop(F, [X], [0]), rtol=1e-14)
+    np.testing.assert_array_equal(n(X), X0)
+
+
+def test_writing_per_example_values_into_a_shared_tensor_raises():
+    z = t64(np.zeros(4))
+    with pytest.raises(RuntimeError, match="batched tensor"):
+        fg.vmap(lambda x: z.copy_(x))(t64(np.ones((3, 4))))
+    np.testing.assert_array_equal(n(z), np.zeros(4))

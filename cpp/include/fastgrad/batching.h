@@ -64,6 +64,10 @@ Batched vmap_elementwise(const PrimPtr& self, const Tensors& in, const std::vect
 // axis as a batch (matrix ops over (..., n, n), ops along the last axes).
 Batched vmap_leading(const PrimPtr& self, const Tensors& in, const std::vector<int64_t>& bdims);
 
+// dst[...] = src for a batched dst (copy_ calls it): the write goes to dst's physical value,
+// so in-place ops and __setitem__ inside vmap change each example's own memory.
+void copy_into_batched(const Tensor& dst, const Tensor& src);
+
 // ---- functions that are not primitives ----
 // compare, sign, logical ops, argmax, sort, ... have no derivative, so they are plain
 // functions, not primitives, and apply() never sees them to batch them. They call one of

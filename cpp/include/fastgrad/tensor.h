@@ -265,7 +265,12 @@ class Tensor {
 
 // Fresh contiguous tensor with uninitialised memory.
 Tensor empty(const Shape& shape, DType dtype);
-// A view sharing `base`'s storage.
+// A view sharing `base`'s storage. A batched base (inside vmap) has no memory laid out by
+// its logical strides, so only a view of its whole layout is possible (a batched alias);
+// any other raises rather than read the physical value's first example.
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset);
+// A new handle on t's memory and layout, and inside vmap on its physical value (every alias
+// of a batched tensor must be batched too): no history, no tangents, no requires_grad.
+TensorPtr alias_impl(const TensorImpl& t);
 
 }  // namespace fastgrad

@@ -230,6 +230,20 @@ Tensors vmap_call_leading(const Tensors& in, const std::function<Tensors(const T
   return out;
 }
 
+void copy_into_batched(const Tensor& dst, const Tensor& src) {
+  const TensorImpl* p = dst.get();
+  const Tensor phys(p->bvalue);
+  Tensor ps;
+  {
+    // src in dst's logical shape (broadcast), then in dst's physical layout: its batch axis
+    // at dst's (broadcast along it when src is the same for every example). A src batched
+    // at a deeper level than dst stays batched there, so the copy below refuses it.
+    PhysicalScope scope;
+    ps = unbatch_from(expand(detach(src), dst.shape()), p->blevel, p->bdim, phys.shape()[p->bdim]);
+  }
+  copy_(phys, ps);  // phys may itself be batched at a lower level: the same again
+}
+
 namespace detail {
 Tensors batched_forward(const PrimPtr& prim, const Tensors& in, const std::vector<Shape>& shapes) {
   Tensors phys;

@@ -81,17 +81,9 @@ struct VisibleGuard {
 };
 
 TensorPtr data_alias(const Tensor& t) {
-  auto a = detail::make_pooled<TensorImpl>();
-  a->storage = t.impl()->storage;
-  a->shape = t.shape();
-  a->strides = t.strides();
-  a->offset = t.offset();
-  a->dtype = t.dtype();
+  TensorPtr a = alias_impl(*t.impl());
   a->tangents = t.impl()->tangents;
   for (auto& kv : a->tangents) register_tangent_owner(kv.first, a);
-  a->bvalue = t.impl()->bvalue;
-  a->blevel = t.impl()->blevel;
-  a->bdim = t.impl()->bdim;
   return a;
 }
 
@@ -654,12 +646,7 @@ void run_backward(const Tensors& roots, const Tensors& root_grads, bool retain_g
       for (size_t j = 0; j < saved.size(); ++j) {
         auto a = saved[j];
         if (create_graph) {
-          auto b = detail::make_pooled<TensorImpl>();
-          b->storage = a->storage;
-          b->shape = a->shape;
-          b->strides = a->strides;
-          b->offset = a->offset;
-          b->dtype = a->dtype;
+          TensorPtr b = alias_impl(*a);  // batched outputs stay batched (vmap of grad-of-grad)
           b->tangents = a->tangents;
           for (auto& kv : b->tangents) register_tangent_owner(kv.first, b);
           b->requires_grad = true;

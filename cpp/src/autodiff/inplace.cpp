@@ -56,6 +56,10 @@ struct InplaceMark : Primitive {
   Tensors forward(const Tensors& in, const std::vector<Shape>&) const override {
     return {make_view(in[0], in[0].shape(), in[0].strides(), in[0].offset())};
   }
+  // vmap: the new value's physical value, as forward passes the value itself.
+  Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr&) const override {
+    return {{make_view(in[0], in[0].shape(), in[0].strides(), in[0].offset())}, {bdims[0]}};
+  }
   Tensors vjp(const Tensors& in, const Tensors&, const Tensors& g,
               const std::vector<bool>& need) const override {
     return {g[0], overwrites && need[1] ? zeros_like(in[1]) : Tensor()};
@@ -83,13 +87,8 @@ const char* torch_name(DType d) {
 // A snapshot of `t`'s value and autograd identity: the same storage and layout, the
 // same grad_fn/output_nr/requires_grad and tangents, as a distinct TensorImpl.
 Tensor identity_alias(const Tensor& t) {
-  auto a = std::make_shared<TensorImpl>();
   const TensorImpl& s = *t.impl();
-  a->storage = s.storage;
-  a->shape = s.shape;
-  a->strides = s.strides;
-  a->offset = s.offset;
-  a->dtype = s.dtype;
+  TensorPtr a = alias_impl(s);
   a->requires_grad = s.requires_grad;
   a->grad_fn = s.grad_fn;
   a->output_nr = s.output_nr;
@@ -228,7 +227,15 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
                          ") that shares its memory with another tensor (a view or its base) "
                          "is not supported; clone() it first");
     // The new value's nodes read the old value at backward: keep a copy of it.
-    if (saved_by_new_nodes(r, prev.get(), since)) {
+    if (saved_by_new_nodes(r, prev.get(), since) && prev.impl()->bvalue) {
+      // Inside vmap the old values are the physical value's: keep a copy of that.
+      const int64_t version = prev.impl()->storage->version.load();
+      GradModeGuard no_grad(false);
+      Tensor copy = clone(Tensor(prev.impl()->bvalue));
+      copy.impl()->storage->version.store(version);
+      prev.impl()->bvalue = copy.impl();
+      prev.impl()->storage = copy.impl()->storage;
+    } else if (saved_by_new_nodes(r, prev.get(), since)) {
       auto& old = prev.impl()->storage;
       auto copy = Storage::allocate(old->nbytes);
       if (old->nbytes) std::memcpy(copy->data, old->data, old->nbytes);

@@ -88,7 +88,25 @@ Tensor empty(const Shape& shape, DType dtype) {
   return Tensor(std::move(t));
 }
 
+TensorPtr alias_impl(const TensorImpl& s) {
+  auto a = detail::make_pooled<TensorImpl>();
+  a->storage = s.storage;
+  a->shape = s.shape;
+  a->strides = s.strides;
+  a->offset = s.offset;
+  a->dtype = s.dtype;
+  a->bvalue = s.bvalue;
+  a->blevel = s.blevel;
+  a->bdim = s.bdim;
+  return a;
+}
+
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  const TensorImpl& b = *base.impl();
+  if (b.bvalue) {
+    if (shape != b.shape || strides != b.strides || offset != b.offset) throw_batched_access(&b);
+    return Tensor(alias_impl(b));
+  }
   auto t = detail::make_pooled<TensorImpl>();
   t->storage = base.impl()->storage;
   t->shape = std::move(shape);

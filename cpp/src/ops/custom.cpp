@@ -12,18 +12,7 @@ namespace {
 
 // A new handle on t's memory with no history and no tangents: the node's outputs must be
 // tensors of their own even when the forward returned one of its inputs.
-Tensor fresh_alias(const Tensor& t) {
-  auto a = std::make_shared<TensorImpl>();
-  a->storage = t.impl()->storage;
-  a->shape = t.shape();
-  a->strides = t.strides();
-  a->offset = t.offset();
-  a->dtype = t.dtype();
-  a->bvalue = t.impl()->bvalue;  // inside vmap the function computed batched outputs
-  a->blevel = t.impl()->blevel;
-  a->bdim = t.impl()->bdim;
-  return Tensor(a);
-}
+Tensor fresh_alias(const Tensor& t) { return Tensor(alias_impl(*t.impl())); }
 
 // Whether a gradient of shape g can be summed down to shape s (s broadcasts to g).
 bool expandable(const Shape& s, const Shape& g) {

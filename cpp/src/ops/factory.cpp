@@ -230,17 +230,12 @@ Tensor contiguous(const Tensor& x) {
 }
 
 Tensor detach(const Tensor& x) {
-  Tensor d = make_view(x, x.shape(), x.strides(), x.offset());
-  if (x.impl()->bvalue) {  // a batched tensor (vmap) stays a view of the same physical value
-    d.impl()->bvalue = x.impl()->bvalue;
-    d.impl()->blevel = x.impl()->blevel;
-    d.impl()->bdim = x.impl()->bdim;
-  }
-  return d;
+  return make_view(x, x.shape(), x.strides(), x.offset());  // batched stays batched
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
   if (dst.impl()->storage->readonly) throw ValueError("copy_: destination is read-only");
+  if (dst.is_batched()) return copy_into_batched(dst, src);  // inside vmap: the physical value
   broadcast_shapes(dst.shape(), src.shape(), "copy_");
   Tensor s = expand(detach(src), dst.shape());
   if (s.impl()->storage == dst.impl()->storage) s = clone(detach(s));

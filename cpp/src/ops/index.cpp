@@ -247,6 +247,10 @@ void index_put_(const Tensor& x, const IndexKey& key, const Tensor& value) {
     }
   }
   if (x.impl()->storage->readonly) throw ValueError("__setitem__: destination is read-only");
+  if (x.is_batched()) {  // inside vmap: the functional form, written to the physical value by copy_
+    copy_(x, scatter(x, key, v));
+    return;
+  }
   Tensor pos;
   {
     GradModeGuard no_grad(false);
