@@ -887,3 +887,20 @@ def test_writing_per_example_values_into_a_shared_tensor_raises():
     with pytest.raises(RuntimeError, match="batched tensor"):
         fg.vmap(lambda x: z.copy_(x))(t64(np.ones((3, 4))))
     np.testing.assert_array_equal(n(z), np.zeros(4))
+
+
+def test_indexing_with_a_per_example_index_tensor():
+    E = t64(rng.standard_normal((6, 3)))
+    idx = fg.tensor(np.array([[0, 5], [2, -1], [4, 4]]))
+    np.testing.assert_array_equal(n(fg.vmap(lambda i: E[i])(idx)), loop(lambda i: E[i], [idx], [0]))
+    cols = fg.tensor(np.array([0, 2, 1]))
+    np.testing.assert_array_equal(n(fg.vmap(lambda i: E[:, i])(cols)), loop(lambda i: E[:, i], [cols], [0]))
+
+    def g(e, i):
+        return fg.grad(lambda e: (e[i] ** 2).sum())(e)
+
+    np.testing.assert_allclose(n(fg.vmap(g, in_axes=(None, 0))(E, idx)), loop(g, [E, idx], [None, 0]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        fg.vmap(lambda i: E[i])(fg.tensor(np.array([[0, 6]])))
+    with pytest.raises(IndexError, match="several index tensors"):
+        fg.vmap(lambda i: E[i, i])(idx)
