@@ -117,8 +117,9 @@ Tensor advanced(Tensor x, std::vector<std::pair<int64_t, Tensor>> adv) {
   // index_select's own (its batching rule checks each example's bounds); several are refused.
   if (std::any_of(adv.begin(), adv.end(), [](const auto& a) { return a.second.is_batched(); })) {
     if (k != 1)
-      throw IndexError("vmap: indexing with several index tensors, one of them per example, is not supported "
-                       "(index one axis at a time)");
+      throw IndexError(
+          "vmap: indexing with several index tensors, one of them per example, is not supported "
+          "(index one axis at a time)");
     return index_select(x, d0, adv[0].second);
   }
   std::vector<Tensor> idx;
