@@ -65,7 +65,10 @@ class PyTreeDef:
         if kind == "leaf":
             self.num_leaves = 1
         else:
-            self.num_leaves = sum(c.num_leaves for c in self.children)
+            n = 0
+            for c in self.children:
+                n += c.num_leaves
+            self.num_leaves = n
 
     def unflatten(self, leaves: Sequence[Any]) -> Any:
         """The tree of this structure with ``leaves`` (in flatten order) at its leaves."""
@@ -125,10 +128,14 @@ _NONE = PyTreeDef("none")
 
 
 def _flatten(tree: Any, leaves: list) -> PyTreeDef:
+    # Tensors first: most nodes are leaves (transforms flatten their arguments every call).
+    if isinstance(tree, Tensor):
+        leaves.append(tree)
+        return _LEAF
     if tree is None:
         return _NONE
     if isinstance(tree, (tuple, list)):
-        kids = tuple(_flatten(c, leaves) for c in tree)
+        kids = tuple([_flatten(c, leaves) for c in tree])
         if isinstance(tree, list):
             return PyTreeDef("list", None, kids)
         if _is_namedtuple(tree):
@@ -136,7 +143,7 @@ def _flatten(tree: Any, leaves: list) -> PyTreeDef:
         return PyTreeDef("tuple", None, kids)
     if isinstance(tree, dict):
         keys = _sorted_keys(tree)
-        kids = tuple(_flatten(tree[k], leaves) for k in keys)
+        kids = tuple([_flatten(tree[k], leaves) for k in keys])
         return PyTreeDef("dict", keys, kids)
     leaves.append(tree)
     return _LEAF
