@@ -38,8 +38,9 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("train_step.py", []),
     ("reduce.py", []),
     ("hvp.py", []),
-    ("jacobian.py", []),
-    ("per_example.py", []),
+    ("jacobian.py", ["--per-process", "--runs", "3"]),
+    ("hessian.py", ["--per-process", "--runs", "3"]),
+    ("per_example.py", ["--per-process", "--runs", "3"]),
 ]
 
 FASTGRAD = "fastgrad"
