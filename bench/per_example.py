@@ -114,7 +114,9 @@ def child(system: str, threads: int, rounds: int, inner: int) -> None:
 
     fn, _ = build(system)
     print(
-        json.dumps({"seconds": time_interleaved({system: fn}, rounds=rounds, inner=inner, warmup=3)[system]})
+        json.dumps(
+            {"vmap(grad)": time_interleaved({system: fn}, rounds=rounds, inner=inner, warmup=3)[system]}
+        )
     )
 
 
