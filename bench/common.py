@@ -10,7 +10,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from typing import Callable
+from typing import Any, Callable
 
 
 def time_interleaved(
@@ -114,3 +114,82 @@ def per_process(
         for case, v in d.items():
             res.setdefault(case, {})[s] = statistics.median(v)
     return res
+
+
+def transform_bench_args(systems: Sequence[str]) -> Any:
+    """The command line of the function-transform benchmarks (jacobian, hessian,
+    per_example): --rounds/--inner/--threads, --per-process [--runs N], and the hidden
+    --child SYSTEM that per_process starts."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--inner", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--per-process", action="store_true")
+    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
+    ap.add_argument("--child", choices=list(systems), help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def build_systems(systems: Sequence[str], build: Callable[[str], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """The command line, and `build(system)` for every installed system (thread-matched
+    peers); as per_process's child it times its one system instead and returns no builds."""
+    args = transform_bench_args(systems)
+    if args.child:
+        run_child(args.child, args, build)
+        return args, None
+    import fastgrad
+    from peers import jax, set_threads, torch  # optional peers, thread-matched
+
+    set_threads(args.threads)
+    present = [s for s, mod in zip(systems, (fastgrad, torch, jax)) if mod is not None]
+    return args, {s: build(s) for s in present}
+
+
+def run_child(
+    system: str, args: Any, build: Callable[[str], dict[str, tuple[Callable[[], object], Any]]]
+) -> None:
+    """One system alone (per_process's child): its thread count set before anything is
+    built, each case timed, {case: seconds per call} printed as one JSON line."""
+    threads = args.threads or 2
+    if system == "fastgrad":
+        import fastgrad
+
+        fastgrad.set_num_threads(threads)
+    elif system.startswith("torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+    cases = build(system)
+    out = {
+        c: time_interleaved({c: fn}, rounds=args.rounds, inner=args.inner, warmup=3)[c]
+        for c, (fn, _) in cases.items()
+    }
+    print(json.dumps(out))
+
+
+def report(
+    script: str, title: str, built: dict[str, dict[str, tuple[Callable[[], object], Any]]], args: Any
+) -> None:
+    """Times every case of every built system ({system: {case: (call, result)}}) interleaved
+    in this process, prints that table and, with --per-process, the table of each system
+    alone; ratios against jax.jit when it is there."""
+    import fastgrad
+
+    systems = list(built)
+    cases = list(next(iter(built.values())))
+    rows = []
+    for c in cases:
+        fns = {s: built[s][c][0] for s in systems}
+        rows.append((c, time_interleaved(fns, rounds=args.rounds, inner=args.inner, warmup=3)))
+    baseline = "jax.jit" if "jax.jit" in built else None
+    threads = fastgrad.get_num_threads()
+    print(f"\n{title}, threads={threads}")
+    print("interleaved in one process:")
+    print_table(rows, unit="us", scale=1e6, baseline=baseline)
+    if args.per_process:
+        extra = ["--rounds", str(args.rounds), "--inner", str(args.inner)]
+        pp = per_process(script, systems, threads, args.runs, extra)
+        print(f"each system alone in its own process, median of {args.runs} processes:")
+        print_table([(f"{k} per process", v) for k, v in pp.items()], unit="us", scale=1e6, baseline=baseline)

@@ -12,8 +12,6 @@ Target (issue 14): fastgrad >= 1x JAX jit on both.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from typing import Any, Callable
@@ -82,43 +80,14 @@ def build(system: str) -> dict[str, tuple[Callable[[], Any], np.ndarray]]:
     }
 
 
-def child(system: str, threads: int, rounds: int, inner: int) -> None:
-    """One system alone: prints {case: seconds per call} as JSON (common.per_process)."""
-    if system == "fastgrad":
-        import fastgrad as fg
-
-        fg.set_num_threads(threads)
-    elif system == "torch.func":
-        import torch
-
-        torch.set_num_threads(threads)
-    from common import time_interleaved
-
-    cases = build(system)
-    out = {c: time_interleaved({c: cases[c][0]}, rounds=rounds, inner=inner, warmup=3)[c] for c in CASES}
-    print(json.dumps(out))
-
-
 def main() -> None:
     """Time jacrev and jacfwd of the MLP (Jacobian: (16, 32)) per framework and print the ratios."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--inner", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--per-process", action="store_true")
-    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
-    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        return child(args.child, args.threads or 2, args.rounds, args.inner)
+    from common import build_systems, report
 
-    import fastgrad as fg
-    from common import per_process, print_table, time_interleaved
-    from peers import jax, set_threads, torch  # optional peers, thread-matched
-
-    set_threads(args.threads)
-    present = [s for s, mod in zip(SYSTEMS, (fg, torch, jax)) if mod is not None]
-    built = {s: build(s) for s in present}
+    args, built = build_systems(SYSTEMS, build)
+    if built is None:
+        return
+    present = list(built)
     ref = built["fastgrad"]["jacrev"][1]
     for s in present:
         for c in CASES:
@@ -127,20 +96,7 @@ def main() -> None:
             if err > 1e-4:
                 raise SystemExit(f"{s} {c} disagrees with fastgrad's jacrev")
 
-    rows = []
-    for c in CASES:
-        fns = {s: built[s][c][0] for s in present}
-        rows.append((c, time_interleaved(fns, rounds=args.rounds, inner=args.inner, warmup=3)))
-    threads = fg.get_num_threads()
-    base = "jax.jit" if jax is not None else None
-    print(f"\nJacobian (16x32) of MLP 32->64->16 w.r.t. x, float32, threads={threads}")
-    print("interleaved in one process:")
-    print_table(rows, unit="us", scale=1e6, baseline=base)
-    if args.per_process:
-        extra = ["--rounds", str(args.rounds), "--inner", str(args.inner)]
-        pp = per_process(__file__, SYSTEMS, threads, args.runs, extra)
-        print(f"each system alone in its own process, median of {args.runs} processes:")
-        print_table([(f"{k} per process", v) for k, v in pp.items()], unit="us", scale=1e6, baseline=base)
+    report(__file__, "Jacobian (16x32) of MLP 32->64->16 w.r.t. x, float32", built, args)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ Targets (issue 14): fastgrad >= 1x JAX jit and >= 5x torch.func.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from typing import Any, Callable
@@ -100,65 +98,21 @@ def build(system: str) -> tuple[Callable[[], Any], dict[str, np.ndarray]]:
     }
 
 
-def child(system: str, threads: int, rounds: int, inner: int) -> None:
-    """One system alone: prints {case: seconds per call} as JSON (common.per_process)."""
-    if system == "fastgrad":
-        import fastgrad as fg
-
-        fg.set_num_threads(threads)
-    elif system == "torch.func":
-        import torch
-
-        torch.set_num_threads(threads)
-    from common import time_interleaved
-
-    fn, _ = build(system)
-    print(
-        json.dumps(
-            {"vmap(grad)": time_interleaved({system: fn}, rounds=rounds, inner=inner, warmup=3)[system]}
-        )
-    )
-
-
 def main() -> None:
     """Time the per-example gradients per framework, check they agree, print the ratios."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=30)
-    ap.add_argument("--inner", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--per-process", action="store_true")
-    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
-    ap.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        return child(args.child, args.threads or 2, args.rounds, args.inner)
+    from common import build_systems, report
 
-    import fastgrad as fg
-    from common import per_process, print_table, time_interleaved
-    from peers import jax, set_threads, torch  # optional peers, thread-matched
-
-    set_threads(args.threads)
-    present = [s for s, mod in zip(SYSTEMS, (fg, torch, jax)) if mod is not None]
-    built = {s: build(s) for s in present}
-    ref = built["fastgrad"][1]
-    for who in present[1:]:
-        g = built[who][1]
+    args, built = build_systems(SYSTEMS, lambda s: {"vmap(grad)": build(s)})
+    if built is None:
+        return
+    ref = built["fastgrad"]["vmap(grad)"][1]
+    for who in list(built)[1:]:
+        g = built[who]["vmap(grad)"][1]
         err = max(float(np.max(np.abs(g[k] - ref[k]))) for k in ref)
         print(f"{who:12s} max abs. difference to fastgrad: {err:.2e}")
 
-    times = time_interleaved(
-        {s: f for s, (f, _) in built.items()}, rounds=args.rounds, inner=args.inner, warmup=3
-    )
-    base = "jax.jit" if jax is not None else None
-    threads = fg.get_num_threads()
-    print(f"\nPer-example gradients, MLP {'-'.join(map(str, SIZES))} GELU, B={B}, float32, threads={threads}")
-    print("interleaved in one process:")
-    print_table([("vmap(grad)", times)], unit="us", scale=1e6, baseline=base)
-    if args.per_process:
-        extra = ["--rounds", str(args.rounds), "--inner", str(args.inner)]
-        pp = per_process(__file__, SYSTEMS, threads, args.runs, extra)
-        print(f"each system alone in its own process, median of {args.runs} processes:")
-        print_table([(f"{k} per process", v) for k, v in pp.items()], unit="us", scale=1e6, baseline=base)
+    title = f"Per-example gradients, MLP {'-'.join(map(str, SIZES))} GELU, B={B}, float32"
+    report(__file__, title, built, args)
 
 
 if __name__ == "__main__":

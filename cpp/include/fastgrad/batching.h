@@ -42,6 +42,8 @@ Tensor sum_out_level(const Tensor& g, int64_t level);
 // ---- helpers for batching rules (cpp/src/ops) ----
 // The batch size among batched inputs (ValueError naming `op` when they disagree).
 int64_t batch_size(const Tensors& in, const std::vector<int64_t>& bdims, const char* op);
+// x with axis `from` moved to position `to`, the others in order (a permute view).
+Tensor movedim(const Tensor& x, int64_t from, int64_t to);
 // x with its batch axis first (unchanged when bdim < 0).
 Tensor batch_front(const Tensor& x, int64_t bdim);
 // x with its batch axis first, materialising it (expanded, no copy) when x is unbatched.

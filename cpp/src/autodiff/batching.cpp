@@ -48,15 +48,6 @@ Tensor make_batched(const Tensor& value, int64_t bdim, int64_t level) {
   return Tensor(std::move(t));
 }
 
-Tensor movedim(const Tensor& x, int64_t from, int64_t to) {
-  if (from == to) return x;
-  Axes perm;
-  for (int64_t i = 0; i < x.ndim(); ++i)
-    if (i != from) perm.push_back(i);
-  perm.insert(perm.begin() + to, from);
-  return permute(x, perm);
-}
-
 // The physical axis of logical axis `a` of a tensor batched on physical axis `b`.
 int64_t phys_axis(int64_t a, int64_t b) { return a < b ? a : a + 1; }
 
@@ -298,6 +289,15 @@ int64_t batch_size(const Tensors& in, const std::vector<int64_t>& bdims, const c
     n = s;
   }
   return n;
+}
+
+Tensor movedim(const Tensor& x, int64_t from, int64_t to) {
+  if (from == to) return x;
+  Axes perm;
+  for (int64_t i = 0; i < x.ndim(); ++i)
+    if (i != from) perm.push_back(i);
+  perm.insert(perm.begin() + to, from);
+  return permute(x, perm);
 }
 
 Tensor batch_front(const Tensor& x, int64_t bdim) { return bdim <= 0 ? x : movedim(x, bdim, 0); }

@@ -119,14 +119,6 @@ ConvParams with_kernel(ConvParams p, const Shape& ws) {
 // just more samples), or the channel axis with groups x B (a batched weight: example b
 // is group block b, outermost, each block keeping the original groups inside it).
 
-Tensor move_axis(const Tensor& x, int64_t from, int64_t to) {
-  if (from == to) return x;
-  Axes perm;
-  for (int64_t i = 0; i < x.ndim(); ++i)
-    if (i != from) perm.push_back(i);
-  perm.insert(perm.begin() + to, from);
-  return permute(x, perm);
-}
 // (B, N, ...) with the batch in front -> (B*N, ...).
 Tensor fold_n(const Tensor& x, int64_t bdim) {
   Tensor f = batch_front(x, bdim);
@@ -153,7 +145,7 @@ Tensor fold_c(const Tensor& x, int64_t bdim, int64_t B, const ConvParams& p) {
   const int64_t r = x.ndim() - (bdim >= 0 ? 1 : 0), c = chan_axis(r, p);
   Tensor f;
   if (bdim >= 0) {
-    f = move_axis(x, bdim, c);  // the batch just before the channels
+    f = movedim(x, bdim, c);  // the batch just before the channels
   } else {
     Shape s = x.shape();
     s.insert(s.begin() + c, B);
