@@ -904,3 +904,20 @@ def test_indexing_with_a_per_example_index_tensor():
         fg.vmap(lambda i: E[i])(fg.tensor(np.array([[0, 6]])))
     with pytest.raises(IndexError, match="several index tensors"):
         fg.vmap(lambda i: E[i, i])(idx)
+
+
+def test_chunk_size_runs_pieces_and_concatenates():
+    X = t64(rng.standard_normal((7, 3)))
+    W = t64(rng.standard_normal((3, 3)))
+
+    def f(x, w):
+        return {"y": fg.tanh(x @ w), "s": (x * x).sum()}, w * 2
+
+    whole = fg.vmap(f, in_axes=(0, None), out_axes=({"y": 1, "s": 0}, None))(X, W)
+    for chunk in (1, 3, 7, 10):
+        got = fg.vmap(f, in_axes=(0, None), out_axes=({"y": 1, "s": 0}, None), chunk_size=chunk)(X, W)
+        np.testing.assert_allclose(n(got[0]["y"]), n(whole[0]["y"]), rtol=1e-15)
+        np.testing.assert_allclose(n(got[0]["s"]), n(whole[0]["s"]), rtol=1e-15)
+        np.testing.assert_allclose(n(got[1]), n(whole[1]), rtol=1e-15)
+    g = fg.vmap(fg.grad(lambda x: (fg.sin(x) ** 2).sum()), in_axes=-1, chunk_size=2)(X.T)
+    np.testing.assert_allclose(n(g), np.sin(2 * n(X)), rtol=1e-12)

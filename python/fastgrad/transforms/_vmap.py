@@ -80,7 +80,8 @@ def vmap(
     (None: the output must not depend on the mapped axis). ``axis_size``: the batch size when
     no argument is mapped. ``randomness`` (torch.func): what random ops inside ``f`` do —
     "error" (raise), "different" (independent draws per example) or "same" (one draw shared).
-    ``chunk_size`` is accepted for torch.func compatibility (the whole batch runs at once).
+    ``chunk_size`` (torch.func): run the batch in pieces of that many examples, one batched
+    pass each, to bound the memory of a pass; None runs the whole batch at once.
     Keyword arguments are passed through unmapped (as in JAX). ``in_dims``/``out_dims`` are
     torch.vmap's names for ``in_axes``/``out_axes``.
     """
@@ -109,9 +110,37 @@ def vmap(
         leaves, td = tree_flatten(args)
         axes = _broadcast_prefix(axes_tree, args, "in_axes")
         size = _batch_size(leaves, axes, axis_size)
-        return _call(f, leaves, td, axes, size, kwargs, out_axes, randomness)
+        if chunk_size is None or size <= chunk_size:
+            return _call(f, leaves, td, axes, size, kwargs, out_axes, randomness)
+        return _chunked(f, leaves, td, axes, size, kwargs, out_axes, randomness, chunk_size)
 
     return wrapped
+
+
+def _chunked(
+    f: Callable[..., Any],
+    leaves: list,
+    td: PyTreeDef,
+    axes: list,
+    size: int,
+    kwargs: dict,
+    out_axes: Any,
+    randomness: str,
+    chunk_size: int,
+) -> Any:
+    """torch.func's ``chunk_size``: the batch in pieces of ``chunk_size`` examples, one batched
+    pass each (bounding the memory a pass holds), the outputs concatenated along their
+    out_axes. randomness="same" draws once per piece."""
+    parts = []
+    for start in range(0, size, chunk_size):
+        n = min(chunk_size, size - start)
+        piece = [x if a is None else ops.narrow(_as_tensor(x), a, start, n) for x, a in zip(leaves, axes)]
+        parts.append(_call(f, piece, td, axes, n, kwargs, out_axes, randomness))
+    first, out_td = tree_flatten(parts[0])
+    oaxes = _broadcast_prefix(out_axes, parts[0], "out_axes")
+    columns = [tree_flatten(p)[0] for p in parts]
+    res = [first[i] if a is None else ops.concat([c[i] for c in columns], a) for i, a in enumerate(oaxes)]
+    return out_td.unflatten(res)
 
 
 def _batch_size(leaves: Sequence[Any], axes: Sequence[Any], axis_size: Optional[int]) -> int:
