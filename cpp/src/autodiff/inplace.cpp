@@ -227,7 +227,8 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
                          ") that shares its memory with another tensor (a view or its base) "
                          "is not supported; clone() it first");
     // The new value's nodes read the old value at backward: keep a copy of it.
-    if (saved_by_new_nodes(r, prev.get(), since) && prev.impl()->bvalue) {
+    const bool saved = saved_by_new_nodes(r, prev.get(), since);
+    if (saved && prev.impl()->bvalue) {
       // Inside vmap the old values are the physical value's: keep a copy of that.
       const int64_t version = prev.impl()->storage->version.load();
       GradModeGuard no_grad(false);
@@ -235,7 +236,7 @@ void inplace_(const Tensor& self, const char* op, DType result, bool overwrites,
       copy.impl()->storage->version.store(version);
       prev.impl()->bvalue = copy.impl();
       prev.impl()->storage = copy.impl()->storage;
-    } else if (saved_by_new_nodes(r, prev.get(), since)) {
+    } else if (saved) {
       auto& old = prev.impl()->storage;
       auto copy = Storage::allocate(old->nbytes);
       if (old->nbytes) std::memcpy(copy->data, old->data, old->nbytes);

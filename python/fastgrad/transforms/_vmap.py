@@ -110,32 +110,29 @@ def vmap(
         leaves, td = tree_flatten(args)
         axes = _broadcast_prefix(axes_tree, args, "in_axes")
         size = _batch_size(leaves, axes, axis_size)
+
+        def run(xs: list, n: int) -> Any:
+            return _call(f, xs, td, axes, n, kwargs, out_axes, randomness)
+
         if chunk_size is None or size <= chunk_size:
-            return _call(f, leaves, td, axes, size, kwargs, out_axes, randomness)
-        return _chunked(f, leaves, td, axes, size, kwargs, out_axes, randomness, chunk_size)
+            return run(leaves, size)
+        return _chunked(run, leaves, axes, size, out_axes, chunk_size)
 
     return wrapped
 
 
 def _chunked(
-    f: Callable[..., Any],
-    leaves: list,
-    td: PyTreeDef,
-    axes: list,
-    size: int,
-    kwargs: dict,
-    out_axes: Any,
-    randomness: str,
-    chunk_size: int,
+    run: Callable[[list, int], Any], leaves: list, axes: list, size: int, out_axes: Any, chunk: int
 ) -> Any:
-    """torch.func's ``chunk_size``: the batch in pieces of ``chunk_size`` examples, one batched
-    pass each (bounding the memory a pass holds), the outputs concatenated along their
-    out_axes. randomness="same" draws once per piece."""
+    """torch.func's ``chunk_size``: ``run(leaves, n)`` (one batched pass of n examples) on
+    pieces of ``chunk`` examples, bounding the memory a pass holds; the outputs concatenated
+    along their out_axes. randomness="same" draws once per piece."""
     parts = []
-    for start in range(0, size, chunk_size):
-        n = min(chunk_size, size - start)
-        piece = [x if a is None else ops.narrow(_as_tensor(x), a, start, n) for x, a in zip(leaves, axes)]
-        parts.append(_call(f, piece, td, axes, n, kwargs, out_axes, randomness))
+    for start in range(0, size, chunk):
+        n = min(chunk, size - start)
+        parts.append(
+            run([x if a is None else ops.narrow(_as_tensor(x), a, start, n) for x, a in zip(leaves, axes)], n)
+        )
     first, out_td = tree_flatten(parts[0])
     oaxes = _broadcast_prefix(out_axes, parts[0], "out_axes")
     columns = [tree_flatten(p)[0] for p in parts]
