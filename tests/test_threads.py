@@ -140,3 +140,24 @@ def test_set_num_threads_applies_to_other_python_threads():
     th.start()
     th.join()
     assert seen == [1]
+
+
+def _env_after_import(env: dict[str, str]) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = "import os, fastgrad; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
+
+
+def test_wait_policy_default_is_a_short_spin_and_the_users_choice_wins():
+    # bench/wait_policy.py measured these: a bounded spin keeps the workers of the next
+    # op of a step awake without holding cores that other libraries need.
+    assert _env_after_import({}) == ["PASSIVE", "3000"]
+    assert _env_after_import({"OMP_WAIT_POLICY": "ACTIVE"}) == ["ACTIVE", "None"]
+    assert _env_after_import({"GOMP_SPINCOUNT": "50"}) == ["None", "50"]

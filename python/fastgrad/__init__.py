@@ -10,10 +10,18 @@ from __future__ import annotations
 import os as _os
 import threading as _threading
 
-# Idle OpenMP workers sleep instead of spinning: on a shared 2-core machine a spinning
-# worker steals the core the Python thread needs (the digits CNN took 50 s instead of
-# 2.5 s). Must be set before libgomp starts; OMP_WAIT_POLICY=active overrides it.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Idle OpenMP workers spin briefly, then sleep. Spinning without end steals the core
+# the Python thread (or a neighbour's BLAS pool) needs: the digits CNN took 50 s instead
+# of 2.5 s on a shared 2-core machine, and NumPy products interleaved with fastgrad's
+# ran 6x slower. Sleeping at once makes every op after a short Python gap wake its
+# workers: ~90 us on an Intel Xeon VM (15-20 us on Zen 3), the 256^3 product 197 us
+# instead of 115 us. A spin of 3000 polls (~0.1 ms) covers the gaps between the ops of
+# a training step; bench/wait_policy.py measures the choices. libgomp reads these once,
+# when it loads, and one libgomp is shared by everything in the process (PyTorch's
+# included, whichever is imported first); a value the user sets wins.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    _os.environ["GOMP_SPINCOUNT"] = "3000"
 
 from . import (  # noqa: E402
     accelerator,
