@@ -1,7 +1,10 @@
 """One training step (forward, MSE loss, backward, Adam update) of three MLPs, fastgrad
 vs PyTorch eager vs JAX jit (Adam written by hand in JAX), interleaved rounds, medians.
 
-  python bench/train_step.py [--rounds 15] [--threads N]
+  python bench/train_step.py [--rounds 15] [--threads N] [--per-process [--runs 5]]
+
+--per-process also runs each system alone in a fresh process (common.per_process), so
+a peer's spinning thread pool (XLA's, OpenMP's) cannot slow the others.
 
 Models: 3-64-1 ReLU B=32, 8-128-64-16 GELU B=64, 784-512-512-10 ReLU B=128.
 """
@@ -18,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fastgrad as fg  # noqa: E402
 import fastgrad.nn as fnn  # noqa: E402
 import fastgrad.optim as foptim  # noqa: E402
-from common import print_table, time_interleaved  # noqa: E402
+from common import per_process, print_table, time_interleaved  # noqa: E402
 
 CASES = [
     ("3-64-1 relu B=32", [3, 64, 1], "relu", 32, 400),
@@ -121,15 +124,39 @@ def jax_step(sizes, act, B, rng):
     return run
 
 
+def run_child(a: argparse.Namespace) -> None:
+    """One system alone (common.per_process's child): prints {case: seconds per step}."""
+    import json
+
+    make = {"fastgrad": fg_step, "torch": torch_step, "jax_jit": jax_step}[a.child]
+    if a.child == "torch":
+        import torch
+
+        torch.set_num_threads(a.threads or 2)
+    out = {}
+    for label, sizes, act, B, inner in CASES:
+        if a.only and a.only not in label:
+            continue
+        fn = make(sizes, act, B, np.random.default_rng(0))
+        out[label] = time_interleaved({label: fn}, rounds=a.rounds, inner=inner, warmup=3)[label]
+    print(json.dumps(out))
+
+
 def main() -> None:
     """Time one training step of each MLP (x: (B, D_in), y: (B, D_out)) per framework and print the ratios."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--threads", type=int, default=None, help="threads for all three frameworks")
     ap.add_argument("--only", default=None, help="substring of a case label")
+    ap.add_argument("--per-process", action="store_true")
+    ap.add_argument("--runs", type=int, default=5, help="processes per system with --per-process")
+    ap.add_argument("--child", choices=["fastgrad", "torch", "jax_jit"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.threads:
         fg.set_num_threads(a.threads)
+    if a.child:
+        run_child(a)
+        return
     peers = {}
     try:
         import torch
@@ -157,6 +184,11 @@ def main() -> None:
         rows.append((label, t))
     cols = list(rows[0][1])
     print_table(rows, baseline="fastgrad")
+    if a.per_process:
+        extra = ["--rounds", str(a.rounds)] + (["--only", a.only] if a.only else [])
+        pp = per_process(__file__, ["fastgrad", *peers], a.threads or fg.get_num_threads(), a.runs, extra)
+        print(f"each system alone in its own process, median of {a.runs} processes:")
+        print_table([(f"{k} per process", v) for k, v in pp.items()], baseline="fastgrad")
     print("\nspeed-up of fastgrad (peer time / fastgrad time):")
     for label, t in rows:
         print(

@@ -57,9 +57,13 @@ constexpr int64_t kSmallBBytes = int64_t(256) << 10;
 // Below this many multiply-adds per thread, waking another thread costs more than it
 // saves.
 constexpr int64_t kMinWorkPerThread = int64_t(1) << 19;
-// Tiles of the packed threaded path per thread (see gemm_impl).
+// Tiles of the packed threaded path per thread (see gemm_impl). More than one costs
+// every tile its own packing of the shared operand: on a quiet Sapphire-Rapids-class
+// Xeon (2 threads, AVX-512) 4 per thread gave 142 / 73 GF/s for the 128x784x512
+// products of a 784-512-512-10 MLP's backward pass (B plain / transposed) against 241 /
+// 168 with one, and 236 vs 276 at 128x512x512; 1024^3 and 2048^3 were within noise.
 #ifndef FG_GEMM_TILES_PER_THREAD
-#define FG_GEMM_TILES_PER_THREAD 4
+#define FG_GEMM_TILES_PER_THREAD 1
 #endif
 constexpr int64_t kTilesPerThread = FG_GEMM_TILES_PER_THREAD;
 
@@ -340,9 +344,9 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rsA
     ip.check();
     return;
   }
-  // More tiles than threads, handed out in turn from a shared counter: a thread that
-  // loses its core for a while (a neighbour's spinning BLAS pool, another process on a
-  // shared machine) leaves its remaining tiles to the others instead of making them
+  // Tiles handed out in turn from a shared counter: a thread that starts late (woken
+  // from sleep, or its core taken by a neighbour's spinning BLAS pool or another
+  // process) leaves the tiles nobody has started to the others instead of making them
   // wait at the end. Every element of C is computed the same way whichever tile and
   // thread it falls in (the K blocking depends on K only), so results do not depend on
   // the split. Tiles per thread are capped so each still does kMinWorkPerThread / 2.
