@@ -740,11 +740,40 @@ struct Where : Primitive {
       const scalar_t* pa = a.data<scalar_t>();
       const scalar_t* pb = b.data<scalar_t>();
       std::array<Shape, 4> st{out.strides(), c.strides(), a.strides(), b.strides()};
-      for_each_run<4>(
-          s, st, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& k) {
-            for (int64_t i = 0; i < n; ++i)
-              o[off[0] + i * k[0]] = pc[off[1] + i * k[1]] ? pa[off[2] + i * k[2]] : pb[off[3] + i * k[3]];
-          });
+      // Both branches are read before the select, and the mask is read as bytes (GCC does
+      // not vectorise a bool -> mask conversion): the loop then compiles to loads and a
+      // blend instead of a branch per element, which a random mask (ReLU's backward)
+      // mispredicts half the time (65K floats: 322 us branching, vs 8 us for a multiply).
+      for_each_run<4>(s, st,
+                      [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& k) {
+                        scalar_t* O = o + off[0];
+                        const unsigned char* C = reinterpret_cast<const unsigned char*>(pc) + off[1];
+                        const scalar_t* A = pa + off[2];
+                        const scalar_t* B = pb + off[3];
+                        if (k[0] == 1 && k[1] == 1 && k[2] == 1 && k[3] == 1) {
+                          for (int64_t i = 0; i < n; ++i) {
+                            const scalar_t x = A[i], y = B[i];
+                            O[i] = C[i] ? x : y;
+                          }
+                        } else if (k[0] == 1 && k[1] == 1 && k[2] == 1 && k[3] == 0) {
+                          const scalar_t y = B[0];
+                          for (int64_t i = 0; i < n; ++i) {
+                            const scalar_t x = A[i];
+                            O[i] = C[i] ? x : y;
+                          }
+                        } else if (k[0] == 1 && k[1] == 1 && k[2] == 0 && k[3] == 1) {
+                          const scalar_t x = A[0];
+                          for (int64_t i = 0; i < n; ++i) {
+                            const scalar_t y = B[i];
+                            O[i] = C[i] ? x : y;
+                          }
+                        } else {
+                          for (int64_t i = 0; i < n; ++i) {
+                            const scalar_t x = A[i * k[2]], y = B[i * k[3]];
+                            O[i * k[0]] = C[i * k[1]] ? x : y;
+                          }
+                        }
+                      });
     });
     return {out};
   }
