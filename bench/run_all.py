@@ -35,7 +35,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("conv_nd.py", []),
     ("activations.py", []),
     ("maxpool.py", []),
-    ("train_step.py", []),
+    ("train_step.py", ["--per-process", "--runs", "3"]),
     ("reduce.py", []),
     ("hvp.py", []),
     ("jacobian.py", ["--per-process", "--runs", "3"]),

@@ -187,6 +187,45 @@ def test_maximum_minimum_clip_where(rng, dt):
     close(fg.where(fg.tensor(a) > 0, fg.tensor(a), 0.0), np.where(cond, a, 0), tol)
 
 
+@pytest.mark.parametrize("npdt", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("layout", ["same", "scalar_a", "scalar_b", "row_b", "transposed", "strided"])
+@pytest.mark.parametrize("n", [7, 1 << 19])  # one run, and several runs over the threads
+def test_where_every_operand_layout_matches_numpy(npdt, layout, n):
+    # where's kernel has a loop per inner-stride pattern (both operands walk, one is a
+    # broadcast scalar, anything else): each must pick exactly the element NumPy picks,
+    # NaN and infinities included.
+    rng = np.random.default_rng(n)
+    rows = 4
+    cols = max(n // rows, 2)
+
+    def values(shape):
+        v = rng.standard_normal(shape) * 3
+        if npdt == np.bool_:
+            return v > 0
+        v = v.astype(npdt)
+        if np.issubdtype(npdt, np.floating):
+            v.flat[:: max(v.size // 5, 1)] = np.nan
+            v.flat[1 :: max(v.size // 3, 1)] = -np.inf
+        return v
+
+    cond = rng.random((rows, cols)) > 0.5
+    a, b = values((rows, cols)), values((rows, cols))
+    if layout == "scalar_a":
+        a = values(())
+    elif layout == "scalar_b":
+        b = values(())
+    elif layout == "row_b":
+        b = values((cols,))
+    elif layout == "transposed":
+        a = np.ascontiguousarray(values((cols, rows))).T
+        cond = np.ascontiguousarray(cond.T).T
+    elif layout == "strided":
+        a = values((rows, 2 * cols))[:, ::2]
+        b = values((rows, 2 * cols))[:, 1::2]
+    got = np.asarray(fg.where(fg.tensor(cond), fg.tensor(a), fg.tensor(b)))
+    np.testing.assert_array_equal(got, np.where(cond, a, b))
+
+
 def test_maximum_ties_split_gradient():
     x = fg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = fg.tensor(np.array([1.0, 0.0, 3.0]), requires_grad=True)
