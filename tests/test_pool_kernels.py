@@ -30,6 +30,10 @@ GEOMS = [
     ((1, 3, 9, 13), 3, 2, 1, 2, True),
     ((1, 2, 7, 8), (2, 3), (1, 2), (1, 0), (2, 1), False),
     ((1, 2, 4, 5), 1, 1, 0, 1, False),
+    # dilated windows that overlap although kernel <= stride (the channels-last backward
+    # once walked them undilated and lost the gradient of the shared cells)
+    ((2, 3, 8, 8), 2, 2, 0, 2, False),
+    ((1, 2, 9, 11), (2, 3), (3, 3), (0, 1), (2, 2), True),
     ((1, 2, 10, 10), 4, 3, 2, 1, True),
     ((1, 1, 3, 600), (1, 3), (1, 1), (0, 1), 1, False),  # interior longer than the column chunk
     ((1, 1, 2, 1100), (2, 2), (1, 2), (0, 1), 1, True),

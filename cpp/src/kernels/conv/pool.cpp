@@ -192,7 +192,8 @@ void adaptive_backward(const Geom3& g, const Windows& w, const T* gy, T* gx) {
 
 Kind avg_kind(bool count_include_pad) { return count_include_pad ? Kind::kAvgInclPad : Kind::kAvgExclPad; }
 
-// Pooling ignores groups (the channel count is C_in); only max pooling dilates.
+// Pooling ignores groups (the channel count is C_in); only max pooling dilates, and its
+// backward must see the forward's windows (the channels-last backward walks them).
 Geom3 pool_geom(const ConvGeom& cg, bool dilated = false) {
   ConvGeom c = cg;
   c.groups = 1;
@@ -247,7 +248,7 @@ void maxpool_forward(const ConvGeom& cg, const T* x, T* y, int64_t* argmax) {
 }
 template <typename T>
 void maxpool_backward(const ConvGeom& cg, const T* gy, const int64_t* argmax, T* gx) {
-  pool_fns<T>().max_bwd(pool_geom(cg), gy, argmax, gx, false);
+  pool_fns<T>().max_bwd(pool_geom(cg, true), gy, argmax, gx, false);
 }
 template <typename T>
 void maxpool_forward_flat(const ConvGeom& cg, const T* x, T* y, int64_t* idx) {
@@ -255,7 +256,7 @@ void maxpool_forward_flat(const ConvGeom& cg, const T* x, T* y, int64_t* idx) {
 }
 template <typename T>
 void maxpool_backward_flat(const ConvGeom& cg, const T* gy, const int64_t* idx, T* gx) {
-  pool_fns<T>().max_bwd(pool_geom(cg), gy, idx, gx, true);
+  pool_fns<T>().max_bwd(pool_geom(cg, true), gy, idx, gx, true);
 }
 template <typename T>
 void avgpool_forward(const ConvGeom& cg, const T* x, T* y, bool count_include_pad) {
