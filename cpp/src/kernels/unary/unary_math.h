@@ -265,7 +265,10 @@ struct Math {
   static FG_UNARY_INLINE V silu(V x) {
     const V e24 = exp_core<24>(-S::abs(x));
     const V d = S::fma(e24, c(0x1p-24f), c(1.0f));
-    V r = S::select(S::signbit(x), ((x * e24) / d) * c(0x1p-24f), x / d);
+    // One division for both signs (it dominates the cost: two took 1.9x the time on AVX2).
+    const M neg = S::signbit(x);
+    const V q = S::select(neg, x * e24, x) / d;
+    V r = S::select(neg, q * c(0x1p-24f), q);
     r = S::select(S::lt(x, c(-100.0f)), c(-0.0f), r);  // -inf * 0
     return nanfix(x, r);
   }
