@@ -56,6 +56,34 @@ def test_vmap_equals_the_loop(name, in_axes):
     np.testing.assert_allclose(n(got), loop(f, xs, in_axes), rtol=1e-12, atol=1e-12)
 
 
+
+# A shared matrix times batched vectors or (K, 1) columns (jacfwd's and hvp's tangents):
+# the rule folds the batch into the rows of one GEMM against A^T; the batch axis may
+# sit anywhere, and a batch of one is the edge of the fold.
+@pytest.mark.parametrize("per_example", [(6,), (6, 1), (2, 6, 1)])
+@pytest.mark.parametrize("axis", [0, -1, 1])
+@pytest.mark.parametrize("size", [1, 5])
+def test_shared_matrix_times_batched_vectors(per_example, axis, size):
+    A = t64(rng.standard_normal((4, 6)))
+    shape = list(per_example)
+    shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, size)
+    v = t64(rng.standard_normal(shape))
+
+    def f(a, x):
+        return a @ x
+
+    got = fg.vmap(f, in_axes=(None, axis))(A, v)
+    np.testing.assert_allclose(n(got), loop(f, [A, v], [None, axis]), rtol=1e-12, atol=1e-12)
+
+    def loss(a, x):
+        return (fg.tanh(a @ x) ** 2).sum()
+
+    # per-example gradients of the shared matrix, and the gradient through the batch
+    ga = fg.vmap(fg.grad(loss), in_axes=(None, axis))(A, v)
+    np.testing.assert_allclose(n(ga), loop(fg.grad(loss), [A, v], [None, axis]), rtol=1e-12, atol=1e-12)
+    gsum = fg.grad(lambda a: fg.vmap(loss, in_axes=(None, axis))(a, v).sum())(A)
+    np.testing.assert_allclose(n(gsum), n(ga).sum(0), rtol=1e-12, atol=1e-12)
+
 def test_size_one_batch_and_out_axes():
     x = t64(rng.standard_normal((1, 3, 4)))
     f = FUNCS["elementwise"]

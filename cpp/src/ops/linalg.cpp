@@ -85,6 +85,14 @@ struct Matmul : Primitive {
     if (bb && !ba && in[0].ndim() == 2) {
       Tensor b = batch_front(in[1], bdims[1]);  // (B, ..., K, N)
       const int64_t nd = b.ndim(), K = b.shape()[nd - 2], M = in[0].shape()[0];
+      if (b.shape()[nd - 1] == 1) {
+        // Batched vectors (A @ x under vmap: jacfwd's and hvp's tangents): the batch is
+        // already in the rows of (B·…, K) = b, so (B·…, K) @ A^T needs no copy, where
+        // the K-first form below transposes b into a fresh (K, B·…) buffer.
+        Shape s(b.shape().begin(), b.shape().end());
+        s[nd - 2] = M;
+        return {{reshape(matmul(reshape(b, {-1, K}), transpose(in[0], 0, 1)), s)}, {0}};
+      }
       Axes k_first{nd - 2};
       for (int64_t d = 0; d < nd; ++d)
         if (d != nd - 2) k_first.push_back(d);
