@@ -56,7 +56,6 @@ def test_vmap_equals_the_loop(name, in_axes):
     np.testing.assert_allclose(n(got), loop(f, xs, in_axes), rtol=1e-12, atol=1e-12)
 
 
-
 # A shared matrix times batched vectors or (K, 1) columns (jacfwd's and hvp's tangents):
 # the rule folds the batch into the rows of one GEMM against A^T; the batch axis may
 # sit anywhere, and a batch of one is the edge of the fold.
@@ -83,6 +82,7 @@ def test_shared_matrix_times_batched_vectors(per_example, axis, size):
     np.testing.assert_allclose(n(ga), loop(fg.grad(loss), [A, v], [None, axis]), rtol=1e-12, atol=1e-12)
     gsum = fg.grad(lambda a: fg.vmap(loss, in_axes=(None, axis))(a, v).sum())(A)
     np.testing.assert_allclose(n(gsum), n(ga).sum(0), rtol=1e-12, atol=1e-12)
+
 
 def test_size_one_batch_and_out_axes():
     x = t64(rng.standard_normal((1, 3, 4)))
