@@ -84,6 +84,44 @@ def test_shared_matrix_times_batched_vectors(per_example, axis, size):
     np.testing.assert_allclose(n(gsum), n(ga).sum(0), rtol=1e-12, atol=1e-12)
 
 
+# Vector operands of matmul under vmap, on either side and both (a dot product), batched
+# or shared, against the loop; and their per-example gradients.
+@pytest.mark.parametrize(
+    "shapes,in_axes",
+    [
+        (((6,), (6, 4)), (0, None)),  # x @ W: batched rows
+        (((6,), (6, 4)), (1, 0)),  # both batched
+        (((6,), (2, 6, 4)), (None, 2)),  # shared vector, batched stack of matrices
+        (((6,), (6,)), (0, None)),  # dot products
+        (((6,), (6,)), (-1, 0)),
+        (((3, 6), (6,)), (0, 0)),  # batched matrices times batched vectors
+        (((2, 3, 6), (6,)), (None, 0)),
+    ],
+)
+def test_matmul_with_vector_operands_batches(shapes, in_axes):
+    xs = []
+    for shp, a in zip(shapes, in_axes):
+        shp = list(shp)
+        if a is not None:
+            shp.insert(a if a >= 0 else len(shp) + 1 + a, 5)
+        xs.append(t64(rng.standard_normal(shp)))
+
+    def f(a, b):
+        return a @ b
+
+    np.testing.assert_allclose(
+        n(fg.vmap(f, in_axes=in_axes)(*xs)), loop(f, xs, in_axes), rtol=1e-12, atol=1e-12
+    )
+
+    def loss(a, b):
+        return (fg.sin(a @ b) ** 2).sum()
+
+    for argnums in (0, 1):
+        g = fg.grad(loss, argnums=argnums)
+        got = fg.vmap(g, in_axes=in_axes)(*xs)
+        np.testing.assert_allclose(n(got), loop(g, xs, in_axes), rtol=1e-12, atol=1e-12)
+
+
 def test_size_one_batch_and_out_axes():
     x = t64(rng.standard_normal((1, 3, 4)))
     f = FUNCS["elementwise"]
