@@ -342,6 +342,32 @@ TEST(UnaryShapes, OddSizesAndAliasing) {
   }
 }
 
+// Kernels that branch per vector (a slow form run only when some lane needs it) must
+// still give every lane the result it gets alone: one extreme value among ordinary ones
+// changes no neighbour's bits.
+TEST(UnaryShapes, ExtremeLaneLeavesItsNeighboursUnchanged) {
+  IsaRestore restore;
+  const float extremes[] = {-95.0f, -88.5f, -200.0f, 95.0f, -INFINITY, INFINITY, NAN, 3.0f};
+  for (Isa isa : supported_isas()) {
+    fk::set_isa(isa);
+    for (UnaryOp op : kAllOps) {
+      for (float ext : extremes) {
+        for (int at = 0; at < 16; ++at) {
+          std::vector<float> x(32), y(32);
+          for (int i = 0; i < 32; ++i) x[i] = op == UnaryOp::Log ? 0.05f + 0.37f * i : -4.1f + 0.27f * i;
+          x[at] = op == UnaryOp::Log ? std::fabs(ext) : ext;
+          fk::unary(op, x.data(), y.data(), 32);
+          for (int i = 0; i < 32; ++i) {
+            const float single = run1(op, x[i]);
+            ASSERT_EQ(std::memcmp(&y[i], &single, 4), 0)
+                << op_name(op) << " x=" << x[i] << " beside " << ext << " at lane " << at;
+          }
+        }
+      }
+    }
+  }
+}
+
 // Above the OpenMP threshold the split must not change a single bit, and the caller's
 // MXCSR (FTZ/DAZ off here) must come back unchanged.
 TEST(UnaryShapes, ParallelMatchesSerialAndRestoresMxcsr) {

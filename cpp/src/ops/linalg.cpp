@@ -18,7 +18,9 @@ struct Matmul : Primitive {
   // its own JVP and batching rule inside the function transforms.
   std::vector<Shape> shapes(const Tensors& in) const override {
     const Tensor &a = in[0], &b = in[1];
-    if (a.ndim() < 1 || b.ndim() < 1) throw ValueError("matmul: primitive expects operands with ndim >= 1");
+    if (a.ndim() == 0 || b.ndim() == 0)
+      throw ValueError("matmul: operands must be at least 1-D, got shapes " + shape_str(a.shape()) + " and " +
+                       shape_str(b.shape()));
     if (a.dtype() != b.dtype())
       throw TypeError(std::string("matmul: dtypes differ (") + dtype_name(a.dtype()) + " vs " +
                       dtype_name(b.dtype()) + ")");
@@ -102,14 +104,38 @@ struct Matmul : Primitive {
   Batched vmap(const Tensors& in, const std::vector<int64_t>& bdims, const PrimPtr& self) const override {
     const bool ba = bdims[0] >= 0, bb = bdims[1] >= 0;
     const bool va = in[0].ndim() - ba == 1, vb = in[1].ndim() - bb == 1;  // logical vectors
+    if (ba && !bb && in[1].ndim() == 2) {  // batched rows or vectors times a shared matrix
+      Tensor a = batch_front(in[0], bdims[0]);
+      Shape s = a.shape();
+      const int64_t K = s.back();
+      s.back() = in[1].shape()[1];
+      return {{reshape(matmul(reshape(a, {-1, K}), in[1]), s)}, {0}};
+    }
+    if (bb && !ba && in[0].ndim() == 2) {
+      Tensor b = batch_front(in[1], bdims[1]);  // (B, ..., K, N), or (B, K) for vectors
+      const int64_t nd = b.ndim(), kd = vb ? nd - 1 : nd - 2, K = b.shape()[kd], M = in[0].shape()[0];
+      if (vb || b.shape()[nd - 1] == 1) {
+        // Batched vectors or columns (A @ x under vmap: jacfwd's and hvp's tangents): the
+        // batch is already in the rows of (B·…, K) = b, so (B·…, K) @ A^T needs no copy,
+        // where the K-first form below transposes b into a fresh (K, B·…) buffer.
+        Shape s(b.shape().begin(), b.shape().end());
+        s[kd] = M;
+        return {{reshape(matmul(reshape(b, {-1, K}), transpose(in[0], 0, 1)), s)}, {0}};
+      }
+      Axes k_first{nd - 2};
+      for (int64_t d = 0; d < nd; ++d)
+        if (d != nd - 2) k_first.push_back(d);
+      Tensor r = matmul(in[0], reshape(permute(b, k_first), {K, -1}));  // (M, B·…·N)
+      Shape s{M};
+      for (int64_t d = 0; d < nd; ++d)
+        if (d != nd - 2) s.push_back(b.shape()[d]);
+      Axes m_back;  // (M, B, ..., N) -> (B, ..., M, N)
+      for (int64_t d = 1; d < nd; ++d) m_back.push_back(d);
+      m_back.insert(m_back.end() - 1, 0);
+      return {{permute(reshape(r, s), m_back)}, {0}};
+    }
     if (va || vb) {
-      // Batched vectors times a shared matrix fold the batch into the GEMM's rows:
-      // (B, K) @ (K, N) for x @ W, and (B, K) @ A^T for A @ x.
-      if (va && !vb && ba && !bb && in[1].ndim() == 2)
-        return {{matmul(batch_front(in[0], bdims[0]), in[1])}, {0}};
-      if (vb && !va && bb && !ba && in[0].ndim() == 2)
-        return {{matmul(batch_front(in[1], bdims[1]), transpose(in[0], 0, 1))}, {0}};
-      // Otherwise a vector becomes the row (left) or column (right) it stands for, the
+      // Any other vector becomes the row (left) or column (right) it stands for, the
       // matrix rule runs, and that axis of length one is dropped again (the matrix rule
       // returns the batch in front).
       Tensors m(2);
@@ -128,36 +154,6 @@ struct Matmul : Primitive {
       if (vb) drop.push_back(nd - 1);
       return {{squeeze(r.out[0], drop)}, r.bdims};
     }
-    if (ba && !bb && in[1].ndim() == 2) {
-      Tensor a = batch_front(in[0], bdims[0]);
-      Shape s = a.shape();
-      const int64_t K = s.back();
-      s.back() = in[1].shape()[1];
-      return {{reshape(matmul(reshape(a, {-1, K}), in[1]), s)}, {0}};
-    }
-    if (bb && !ba && in[0].ndim() == 2) {
-      Tensor b = batch_front(in[1], bdims[1]);  // (B, ..., K, N)
-      const int64_t nd = b.ndim(), K = b.shape()[nd - 2], M = in[0].shape()[0];
-      if (b.shape()[nd - 1] == 1) {
-        // Batched vectors (A @ x under vmap: jacfwd's and hvp's tangents): the batch is
-        // already in the rows of (B·…, K) = b, so (B·…, K) @ A^T needs no copy, where
-        // the K-first form below transposes b into a fresh (K, B·…) buffer.
-        Shape s(b.shape().begin(), b.shape().end());
-        s[nd - 2] = M;
-        return {{reshape(matmul(reshape(b, {-1, K}), transpose(in[0], 0, 1)), s)}, {0}};
-      }
-      Axes k_first{nd - 2};
-      for (int64_t d = 0; d < nd; ++d)
-        if (d != nd - 2) k_first.push_back(d);
-      Tensor r = matmul(in[0], reshape(permute(b, k_first), {K, -1}));  // (M, B·…·N)
-      Shape s{M};
-      for (int64_t d = 0; d < nd; ++d)
-        if (d != nd - 2) s.push_back(b.shape()[d]);
-      Axes m_back;  // (M, B, ..., N) -> (B, ..., M, N)
-      for (int64_t d = 1; d < nd; ++d) m_back.push_back(d);
-      m_back.insert(m_back.end() - 1, 0);
-      return {{permute(reshape(r, s), m_back)}, {0}};
-    }
     // A batched outer product (K = 1) stays a GEMM: its blocked stores beat the broadcasting
     // multiply's short rows (Zen 3, (64,128,1)@(64,1,64): 110 µs vs 298 µs on one thread).
     return {apply(self, batch_aligned(in, bdims)), {0}};
@@ -168,14 +164,6 @@ FG_REGISTER_PRIMITIVE(Matmul::kDesc);
 }  // namespace
 
 Tensor matmul(const Tensor& a0, const Tensor& b0) {
-  if (a0.ndim() == 0 || b0.ndim() == 0)
-    throw ValueError("matmul: operands must be at least 1-D, got shapes " + shape_str(a0.shape()) + " and " +
-                     shape_str(b0.shape()));
-  // Checked here so the message shows the caller's shapes, not the unsqueezed ones.
-  const int64_t ka = a0.shape()[a0.ndim() - 1], kb = b0.shape()[b0.ndim() == 1 ? 0 : b0.ndim() - 2];
-  if (ka != kb)
-    throw ValueError("matmul: shapes " + shape_str(a0.shape()) + " and " + shape_str(b0.shape()) +
-                     " are not aligned (" + std::to_string(ka) + " != " + std::to_string(kb) + ")");
   DType d = promote(a0.dtype(), b0.dtype());
   if (!is_floating(d)) d = DType::Int64;  // integers stay exact (NumPy, PyTorch); bool counts as int64
   return apply1(singleton<Matmul>(), {cast(a0, d), cast(b0, d)});

@@ -87,11 +87,11 @@ def _jacrev(f: Callable[..., Any], argnums: Any, has_aux: bool, who: str) -> Cal
             m = o.numel()
             per_in: list[Optional[Tensor]] = [None] * len(inputs)
             if m == 1 and o.dtype.is_floating_point and o.requires_grad:
-                # One row: the gradient itself, without a batch level of one (a hessian's
-                # inner jacrev), whose batched backward pass would only cost dispatch.
+                # One row is the gradient itself: no batch level of one (a hessian's inner
+                # jacrev), whose batched backward pass would only add dispatch.
                 seed = ops.full(list(o.shape), 1.0, o.dtype)
                 per_in = list(ops.grad([o], [seed], inputs, True, create, True))
-            elif m and o.dtype.is_floating_point and o.requires_grad:
+            elif m > 1 and o.dtype.is_floating_point and o.requires_grad:
                 with _batch_level(m) as level:
                     w = ops.vmap_wrap(_identity(m, o.shape, o.dtype), 0, level)
                     gs = ops.grad([o], [w], inputs, True, create, True)  # retain, create, allow unused
